@@ -1,0 +1,89 @@
+"""Account addresses: colon paths with a fixed set of shapes (SPEC §3).
+
+An address names one account and says what kind it is. Only the shapes
+listed in :data:`SHAPES` exist, so a typo cannot open a phantom account.
+
+Invariant: only ``source`` accounts (the world outside the program: county
+finance, the education foundation, host units) may go below zero; every other
+account is overdraft-guarded.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from ledger.errors import InvalidAccountError
+
+Account = str
+"""An account address, e.g. ``studio:HJ01:fund:finance``."""
+
+FUNDING_SOURCES: Final = ("finance", "edu_fund", "matching")
+"""The three pots of a studio's fund: county finance, the education foundation, unit matching."""
+
+_SEGMENT: Final = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
+_SOURCE: Final = "(?:finance|edu_fund|matching)"
+
+SHAPES: Final[dict[str, re.Pattern[str]]] = {
+    "source": re.compile(rf"source:(?:finance|edu_fund|unit:{_SEGMENT})"),
+    "fund": re.compile(rf"studio:{_SEGMENT}:fund:{_SOURCE}"),
+    "payable": re.compile(rf"studio:{_SEGMENT}:payable:{_SEGMENT}"),
+    "expense": re.compile(rf"expense:{_SEGMENT}:studio:{_SEGMENT}"),
+    "bank": re.compile(r"bank:disbursed"),
+    "tax": re.compile(r"tax:withheld"),
+}
+
+MAX_ADDRESS_LENGTH: Final = 200
+
+WORLD_KINDS: Final = frozenset({"source"})
+"""Kinds of account allowed to go negative: money enters the program through them."""
+
+
+def account_kind(address: Account) -> str:
+    """The kind of account an address names, or :class:`InvalidAccountError`."""
+    if len(address) <= MAX_ADDRESS_LENGTH:
+        for kind, shape in SHAPES.items():
+            if shape.fullmatch(address):
+                return kind
+    raise InvalidAccountError(
+        "account",
+        f"未知的科目地址 (unknown account address) {address!r}; expected one of "
+        "source:finance, source:edu_fund, source:unit:<unit>, studio:<id>:fund:<source>, "
+        "studio:<id>:payable:<person>, expense:<category>:studio:<id>, bank:disbursed, "
+        "tax:withheld",
+    )
+
+
+def may_go_negative(address: Account) -> bool:
+    """Whether an account is a world account exempt from the overdraft guard."""
+    return account_kind(address) in WORLD_KINDS
+
+
+def studio_fund(studio: str, source: str) -> Account:
+    """``studio:<id>:fund:<source>``."""
+    return _checked(f"studio:{studio}:fund:{source}")
+
+
+def studio_payable(studio: str, person: str) -> Account:
+    """``studio:<id>:payable:<person>``."""
+    return _checked(f"studio:{studio}:payable:{person}")
+
+
+def source_account(source: str) -> Account:
+    """``source:finance`` or ``source:edu_fund``; matching comes from ``source:unit:<unit>``."""
+    return _checked(f"source:{source}")
+
+
+def unit_source(unit: str) -> Account:
+    """``source:unit:<unit>``: a host unit paying matching funds."""
+    return _checked(f"source:unit:{unit}")
+
+
+def expense_account(category: str, studio: str) -> Account:
+    """``expense:<category>:studio:<id>``."""
+    return _checked(f"expense:{category}:studio:{studio}")
+
+
+def _checked(address: Account) -> Account:
+    account_kind(address)
+    return address

@@ -1,0 +1,289 @@
+"""The ledger service: the one verb that moves money, :func:`post`.
+
+Everything that changes a balance goes through :func:`post` (and
+:func:`reverse`, which builds a reversing transaction and posts it). The
+service works through a :class:`LedgerStore`, which the caller's unit of work
+provides; it never commits, so a caller can post a whole batch and commit once,
+or roll everything back.
+
+Invariants, all checked before anything is written:
+- every transaction is valid (:func:`ledger.postings.validate`);
+- no guarded account goes below zero after any transaction of the call;
+- a repeated idempotency key returns the first result; with different content
+  it is refused;
+- a transaction is reversed at most once, and a reversal is not reversed;
+- sequence numbers and voucher numbers continue without gaps and every
+  transaction chains to the previous one's hash.
+
+Concurrency: :meth:`LedgerStore.lock_head` serialises writers on the single
+chain head (the hash chain and gapless vouchers need one writer at a time)
+and account rows are locked in address order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from ledger.accounts import Account, account_kind, may_go_negative
+from ledger.errors import (
+    IdempotencyConflictError,
+    InvalidInputError,
+    NotFoundError,
+    OverdraftError,
+    ReversalError,
+    ValidationError,
+)
+from ledger.money import Fen
+from ledger.postings import (
+    BrokenLink,
+    NewTransaction,
+    Transaction,
+    Voucher,
+    balance_changes,
+    first_broken_link,
+    reversal_of,
+    sealed,
+    touched_accounts,
+    utc_now,
+    validate,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """An account's kept balance and whether it is exempt from the overdraft guard."""
+
+    address: Account
+    balance: Fen
+    may_go_negative: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The last recorded transaction's sequence number and hash."""
+
+    seq: int
+    hash: str
+
+
+class LedgerStore(Protocol):
+    """What the ledger needs from storage; ``schema.ledger_store`` implements it."""
+
+    def lock_head(self) -> ChainHead:
+        """The chain head, locked against other writers until the unit of work ends."""
+
+    def find_by_keys(self, keys: Iterable[str]) -> dict[str, Transaction]:
+        """Recorded transactions by idempotency key, for the keys that exist."""
+
+    def get(self, seq: int) -> Transaction | None:
+        """One recorded transaction."""
+
+    def reversed_by(self, seq: int) -> int | None:
+        """The sequence number of the reversal of ``seq``, if it was reversed."""
+
+    def lock_accounts(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
+        """Lock the accounts in the given order, opening the ones that do not exist."""
+
+    def last_voucher_numbers(self, years: Iterable[int]) -> dict[int, int]:
+        """The last voucher number used in each year (0 when none)."""
+
+    def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
+        """Write transactions, their postings, the new balances, vouchers and head at once."""
+
+    def balance(self, address: Account, as_of: date | None) -> Fen | None:
+        """Kept balance, or the balance from postings effective on or before ``as_of``;
+        ``None`` when the account was never opened."""
+
+    def iter_transactions(self) -> Iterator[Transaction]:
+        """Every recorded transaction in ``seq`` order, read in chunks."""
+
+    def kept_balances(self) -> dict[Account, Fen]:
+        """Every account's kept balance."""
+
+    def derived_balances(self) -> dict[Account, Fen]:
+        """Every account's balance summed from its postings."""
+
+
+def post(
+    store: LedgerStore, requests: Sequence[NewTransaction], *, now: datetime | None = None
+) -> list[Transaction]:
+    """Record ``requests`` atomically; the recorded transactions, in request order.
+
+    A request whose idempotency key was seen before (earlier, or earlier in
+    this call) returns that transaction and writes nothing. If any request is
+    refused, the caller's unit of work must roll back: nothing of the call is
+    meant to be kept.
+    """
+    _refuse_invalid(requests)
+    head = store.lock_head()
+    recorded = store.find_by_keys({r.idempotency_key for r in requests})
+    fresh: dict[str, NewTransaction] = {}
+    for request in requests:
+        key = request.idempotency_key
+        first = recorded[key].request if key in recorded else fresh.get(key)
+        if first is None:
+            fresh[key] = request
+        elif first != request:
+            raise IdempotencyConflictError(key)
+
+    _check_reversals(store, fresh.values())
+    states = store.lock_accounts(touched_accounts(fresh.values()))
+    balances = {address: state.balance for address, state in states.items()}
+    for request in fresh.values():
+        for address, change in balance_changes(request.postings).items():
+            balances[address] += change
+            if balances[address] < 0 and not states[address].may_go_negative:
+                raise OverdraftError(address, balances[address] - change, change)
+
+    numbers = store.last_voucher_numbers({r.effective_date.year for r in fresh.values()})
+    recorded_at = now or utc_now()
+    new: list[Transaction] = []
+    seq, prev_hash = head.seq, head.hash
+    for request in fresh.values():
+        seq += 1
+        year = request.effective_date.year
+        numbers[year] += 1
+        transaction = sealed(seq, Voucher(year, numbers[year]), recorded_at, request, prev_hash)
+        new.append(transaction)
+        prev_hash = transaction.hash
+        recorded[request.idempotency_key] = transaction
+    if new:
+        changed = {a: b for a, b in balances.items() if b != states[a].balance}
+        store.append(new, changed)
+    return [recorded[r.idempotency_key] for r in requests]
+
+
+def _refuse_invalid(requests: Sequence[NewTransaction]) -> None:
+    if len(requests) == 1:
+        errors = validate(requests[0])
+    else:
+        errors = [
+            ValidationError(f"transactions[{i}].{e.field}", e.message)
+            for i, r in enumerate(requests)
+            for e in validate(r)
+        ]
+    if errors:
+        raise InvalidInputError(errors)
+
+
+def _check_reversals(store: LedgerStore, fresh: Iterable[NewTransaction]) -> None:
+    reversed_here: set[int] = set()
+    for request in fresh:
+        if request.reverses is None:
+            continue
+        original = store.get(request.reverses)
+        if original is None:
+            raise NotFoundError(f"transaction {request.reverses} does not exist")
+        if original.request.reverses is not None:
+            raise ReversalError(
+                f"{original.voucher} is itself a reversal and cannot be reversed; "
+                "post the original movement again instead"
+            )
+        if store.reversed_by(original.seq) is not None or original.seq in reversed_here:
+            raise ReversalError(f"{original.voucher} (seq {original.seq}) was already reversed")
+        if (
+            request.postings
+            != reversal_of(
+                original,
+                idempotency_key=request.idempotency_key,
+                effective_date=request.effective_date,
+            ).postings
+        ):
+            raise ReversalError(
+                f"a reversal of {original.voucher} must send back exactly its postings"
+            )
+        reversed_here.add(original.seq)
+
+
+def reverse(
+    store: LedgerStore,
+    seq: int,
+    *,
+    idempotency_key: str,
+    effective_date: date,
+    memo: str | None = None,
+    now: datetime | None = None,
+) -> Transaction:
+    """Post the reversal of transaction ``seq``: every posting sent back, once."""
+    original = store.get(seq)
+    if original is None:
+        raise NotFoundError(f"transaction {seq} does not exist")
+    request = reversal_of(
+        original, idempotency_key=idempotency_key, effective_date=effective_date, memo=memo
+    )
+    [transaction] = post(store, [request], now=now)
+    return transaction
+
+
+def balance(store: LedgerStore, address: Account, as_of: date | None = None) -> Fen:
+    """An account's balance now (kept) or as of the end of a date (from postings)."""
+    account_kind(address)
+    found = store.balance(address, as_of)
+    if found is None:
+        raise NotFoundError(f"account {address} has no postings")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceMismatch:
+    """An account whose kept balance differs from the sum of its postings."""
+
+    address: Account
+    kept: Fen
+    derived: Fen
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """What :func:`verify` found.
+
+    Attributes:
+      transactions: how many transactions were checked.
+      last_hash: the hash of the last transaction (the state an export ties to).
+      broken_link: the first transaction whose chain link does not hold.
+      mismatches: accounts whose kept balance is not the sum of their postings.
+      guard_violations: guarded accounts below zero.
+    """
+
+    transactions: int
+    last_hash: str
+    broken_link: BrokenLink | None
+    mismatches: tuple[BalanceMismatch, ...]
+    guard_violations: tuple[Account, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_link is None and not self.mismatches and not self.guard_violations
+
+
+def verify(store: LedgerStore) -> VerifyReport:
+    """Re-check the hash chain and every kept balance against the postings."""
+    checked = _Counting(store.iter_transactions())
+    broken = first_broken_link(checked)
+    kept = store.kept_balances()
+    derived = store.derived_balances()
+    mismatches = tuple(
+        BalanceMismatch(a, kept.get(a, 0), derived.get(a, 0))
+        for a in sorted(kept.keys() | derived.keys())
+        if kept.get(a, 0) != derived.get(a, 0)
+    )
+    violations = tuple(a for a in sorted(kept) if kept[a] < 0 and not may_go_negative(a))
+    return VerifyReport(checked.count, checked.last_hash, broken, mismatches, violations)
+
+
+class _Counting:
+    """Passes transactions through, remembering how many and the last hash."""
+
+    def __init__(self, transactions: Iterator[Transaction]) -> None:
+        self._transactions = transactions
+        self.count = 0
+        self.last_hash = ""
+
+    def __iter__(self) -> Iterator[Transaction]:
+        for t in self._transactions:
+            self.count += 1
+            self.last_hash = t.hash
+            yield t

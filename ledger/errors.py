@@ -1,0 +1,66 @@
+"""The domain's errors: one tree under :class:`LedgerError`.
+
+Every refusal the ledger makes is one of these, so the command line and the
+HTTP service can each map the whole tree in one place. Each error says what
+was refused and why in words an operator can act on; where the cause is one
+input field, the error names it.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every refusal by the domain."""
+
+
+class ValidationError(LedgerError):
+    """An input value is not acceptable; ``field`` names it (``row`` too, for files)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class InvalidAccountError(ValidationError):
+    """An account address does not have one of the known shapes."""
+
+
+class NotFoundError(LedgerError):
+    """The thing asked for does not exist."""
+
+
+class OverdraftError(LedgerError):
+    """A transaction would take a guarded account below zero; nothing was written."""
+
+    def __init__(self, account: str, balance: int, change: int) -> None:
+        super().__init__(
+            f"余额不足 (insufficient balance): {account} holds {balance} fen, "
+            f"the transaction would take {-change} fen and leave {balance + change} fen"
+        )
+        self.account = account
+        self.balance = balance
+        self.change = change
+
+
+class IdempotencyConflictError(LedgerError):
+    """The idempotency key was already used for a different request."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was already used for a different transaction; "
+            "a key may only be repeated with exactly the same content"
+        )
+        self.key = key
+
+
+class ReversalError(LedgerError):
+    """A reversal was refused: already reversed, or itself a reversal."""
+
+
+class InvalidInputError(LedgerError):
+    """Several inputs were refused at once; ``errors`` lists every one of them."""
+
+    def __init__(self, errors: list[ValidationError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors

@@ -1,0 +1,126 @@
+"""Where the database is, how to connect to it, and the unit of work.
+
+SQLite is the zero-set-up default (a WAL-mode file); PostgreSQL (psycopg 3)
+is the production database. The same code runs on both.
+
+A :class:`UnitOfWork` owns one session and one database transaction. It rolls
+back unless :meth:`UnitOfWork.commit` is called, so a failure leaves nothing
+half-written. Only the outermost layer (a CLI command, a request, a job run)
+commits.
+
+Write units lock early: on SQLite they ``BEGIN IMMEDIATE`` (take the single
+write lock up front, so a read-then-write transaction cannot fail on upgrade);
+on PostgreSQL the ledger locks the chain head row ``FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from schema.ledger_store import SqlLedgerStore
+
+DEFAULT_DATABASE: Final = "sqlite:///./studio-ledger.db"
+SQLITE_BUSY_TIMEOUT_MS: Final = 60_000
+_BEGIN_OPTION: Final = "studio_ledger_sqlite_begin"
+
+
+def database_url(given: str | None = None) -> str:
+    """``--db URL``, else ``DATABASE_URL``, else ``./studio-ledger.db``.
+
+    ``postgresql://`` URLs are read with psycopg 3; a bare file path is SQLite.
+    """
+    url = given or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if "://" not in url:
+        return f"sqlite:///{Path(url)}"
+    return url
+
+
+def connect(url: str | None = None, **options: Any) -> Engine:
+    """An engine for ``url`` (see :func:`database_url`), set up for the ledger."""
+    resolved = make_url(database_url(url))
+    if resolved.get_backend_name() != "sqlite":
+        return create_engine(resolved, pool_pre_ping=True, **options)
+    engine = create_engine(resolved, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if resolved.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+class UnitOfWork:
+    """One session, one database transaction; rolled back unless committed.
+
+    >>> with UnitOfWork(engine) as uow:
+    ...     ledger.post(uow.ledger, [...])
+    ...     uow.commit()
+    """
+
+    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+        self.engine = engine
+        self.write = write
+        self._session: Session | None = None
+        self._ledger: SqlLedgerStore | None = None
+
+    def __enter__(self) -> Self:
+        self._session = Session(self.engine, expire_on_commit=False, autoflush=False)
+        if self.write and is_sqlite(self.engine):
+            self._session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+        self._ledger = SqlLedgerStore(self._session)
+        return self
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open; use it in a with block")
+        return self._session
+
+    @property
+    def ledger(self) -> SqlLedgerStore:
+        """The ledger's storage inside this unit of work, for :mod:`ledger.book`."""
+        if self._ledger is None:
+            raise RuntimeError("the unit of work is not open; use it in a with block")
+        return self._ledger
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            session.rollback()
+        finally:
+            session.close()
+            self._session = self._ledger = None

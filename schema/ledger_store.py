@@ -1,0 +1,297 @@
+"""The ledger's storage on SQLAlchemy: implements :class:`ledger.book.LedgerStore`.
+
+Writes are set-based: :meth:`SqlLedgerStore.append` sends one statement per
+table for a whole call of :func:`ledger.book.post`, however many transactions
+it holds. Postings and transactions are only ever inserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import func, insert, literal, select, union_all, update
+from sqlalchemy.orm import Session, aliased
+
+from ledger.accounts import Account, account_kind, may_go_negative
+from ledger.book import AccountState, ChainHead
+from ledger.money import Fen
+from ledger.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
+from schema.tables import (
+    AccountRow,
+    ChainHeadRow,
+    PostingRow,
+    TransactionRow,
+    VoucherCounterRow,
+)
+
+READ_CHUNK: Final = 5_000
+"""Transactions read per round trip when walking the whole chain."""
+
+IN_CHUNK: Final = 5_000
+"""Bound parameters per ``IN (...)``: SQLite allows 32,766 and large lists plan badly."""
+
+
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqlLedgerStore:
+    """Ledger storage in the unit of work's session (which it never commits)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._account_ids: dict[Account, int] = {}
+
+    # -- writing --------------------------------------------------------------
+
+    def lock_head(self) -> ChainHead:
+        row = self.session.execute(
+            select(ChainHeadRow.last_seq, ChainHeadRow.last_hash)
+            .where(ChainHeadRow.id == 1)
+            .with_for_update()
+        ).one_or_none()
+        if row is None:
+            raise RuntimeError("the chain head row is missing: run `studio-ledger db upgrade`")
+        return ChainHead(row.last_seq, row.last_hash)
+
+    def lock_accounts(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
+        states = self._select_accounts(addresses, lock=True)
+        missing = [a for a in addresses if a not in states]
+        if missing:
+            opened_at = utc_now()
+            self.session.execute(
+                insert(AccountRow),
+                [
+                    {
+                        "address": a,
+                        "kind": account_kind(a),
+                        "may_go_negative": may_go_negative(a),
+                        "balance": 0,
+                        "opened_at": opened_at,
+                    }
+                    for a in missing
+                ],
+            )
+            states.update(self._select_accounts(missing, lock=True))
+        return states
+
+    def _select_accounts(
+        self, addresses: Sequence[Account], *, lock: bool
+    ) -> dict[Account, AccountState]:
+        states: dict[Account, AccountState] = {}
+        for chunk in _chunks(addresses):
+            query = (
+                select(
+                    AccountRow.id,
+                    AccountRow.address,
+                    AccountRow.balance,
+                    AccountRow.may_go_negative,
+                )
+                .where(AccountRow.address.in_(chunk))
+                .order_by(AccountRow.address)
+            )
+            if lock:
+                query = query.with_for_update()
+            for row in self.session.execute(query):
+                self._account_ids[row.address] = row.id
+                states[row.address] = AccountState(row.address, row.balance, row.may_go_negative)
+        return states
+
+    def last_voucher_numbers(self, years: Iterable[int]) -> dict[int, int]:
+        wanted = sorted(set(years))
+        found = dict(
+            self.session.execute(
+                select(VoucherCounterRow.year, VoucherCounterRow.last_number)
+                .where(VoucherCounterRow.year.in_(wanted))
+                .with_for_update()
+            ).all()
+        )
+        return {year: found.get(year, 0) for year in wanted}
+
+    def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
+        session = self.session
+        session.execute(insert(TransactionRow), [_transaction_row(t) for t in transactions])
+        ids = self._account_ids
+        session.execute(
+            insert(PostingRow),
+            [
+                {
+                    "transaction_seq": t.seq,
+                    "position": i,
+                    "amount": p.amount,
+                    "source_account_id": ids[p.source],
+                    "destination_account_id": ids[p.destination],
+                }
+                for t in transactions
+                for i, p in enumerate(t.postings)
+            ],
+        )
+        if balances:
+            # ORM bulk UPDATE by primary key: one executemany for all accounts.
+            session.execute(
+                update(AccountRow), [{"id": ids[a], "balance": b} for a, b in balances.items()]
+            )
+        self._advance_voucher_counters(transactions)
+        last = transactions[-1]
+        session.execute(
+            update(ChainHeadRow)
+            .where(ChainHeadRow.id == 1)
+            .values(last_seq=last.seq, last_hash=last.hash)
+        )
+
+    def _advance_voucher_counters(self, transactions: Sequence[Transaction]) -> None:
+        last_by_year: dict[int, int] = {}
+        for t in transactions:
+            last_by_year[t.voucher.year] = t.voucher.number
+        existing = set(
+            self.session.scalars(
+                select(VoucherCounterRow.year).where(VoucherCounterRow.year.in_(last_by_year))
+            )
+        )
+        rows = [{"year": y, "last_number": n} for y, n in last_by_year.items()]
+        if new := [r for r in rows if r["year"] not in existing]:
+            self.session.execute(insert(VoucherCounterRow), new)
+        if old := [r for r in rows if r["year"] in existing]:
+            self.session.execute(update(VoucherCounterRow), old)
+
+    # -- reading --------------------------------------------------------------
+
+    def find_by_keys(self, keys: Iterable[str]) -> dict[str, Transaction]:
+        found: dict[str, Transaction] = {}
+        for chunk in _chunks(sorted(keys)):
+            for t in self._load(TransactionRow.idempotency_key.in_(chunk)):
+                found[t.request.idempotency_key] = t
+        return found
+
+    def get(self, seq: int) -> Transaction | None:
+        return next(iter(self._load(TransactionRow.seq == seq)), None)
+
+    def reversed_by(self, seq: int) -> int | None:
+        return self.session.scalar(
+            select(TransactionRow.seq).where(TransactionRow.reverses_seq == seq)
+        )
+
+    def iter_transactions(self) -> Iterator[Transaction]:
+        after = 0
+        while True:
+            chunk = self._load(TransactionRow.seq > after, limit=READ_CHUNK)
+            if not chunk:
+                return
+            yield from chunk
+            after = chunk[-1].seq
+
+    def _load(self, condition: Any, limit: int | None = None) -> list[Transaction]:
+        query = select(TransactionRow).where(condition).order_by(TransactionRow.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        rows = self.session.scalars(query).all()
+        if not rows:
+            return []
+        postings = self._postings_of([r.seq for r in rows])
+        return [_transaction(r, postings.get(r.seq, ())) for r in rows]
+
+    def _postings_of(self, seqs: Sequence[int]) -> dict[int, tuple[Posting, ...]]:
+        source = aliased(AccountRow)
+        destination = aliased(AccountRow)
+        by_seq: dict[int, list[Posting]] = {}
+        for chunk in _chunks(seqs):
+            rows = self.session.execute(
+                select(
+                    PostingRow.transaction_seq,
+                    source.address,
+                    destination.address,
+                    PostingRow.amount,
+                )
+                .join(source, source.id == PostingRow.source_account_id)
+                .join(destination, destination.id == PostingRow.destination_account_id)
+                .where(PostingRow.transaction_seq.in_(chunk))
+                .order_by(PostingRow.transaction_seq, PostingRow.position)
+            ).all()
+            for seq, src, dst, amount in rows:
+                by_seq.setdefault(seq, []).append(Posting(src, dst, amount))
+        return {seq: tuple(postings) for seq, postings in by_seq.items()}
+
+    def balance(self, address: Account, as_of: date | None) -> Fen | None:
+        account = self.session.execute(
+            select(AccountRow.id, AccountRow.balance).where(AccountRow.address == address)
+        ).one_or_none()
+        if account is None:
+            return None
+        if as_of is None:
+            return int(account.balance)
+        return self._sum_postings(as_of=as_of, account_id=account.id).get(account.id, 0)
+
+    def kept_balances(self) -> dict[Account, Fen]:
+        return dict(self.session.execute(select(AccountRow.address, AccountRow.balance)).all())
+
+    def derived_balances(self) -> dict[Account, Fen]:
+        by_id = self._sum_postings()
+        names = dict(self.session.execute(select(AccountRow.id, AccountRow.address)).all())
+        return {names[i]: total for i, total in by_id.items()}
+
+    def _sum_postings(
+        self, *, as_of: date | None = None, account_id: int | None = None
+    ) -> dict[int, Fen]:
+        """Net of postings per account id: credits in minus debits out."""
+        legs = []
+        for column, sign in (
+            (PostingRow.destination_account_id, 1),
+            (PostingRow.source_account_id, -1),
+        ):
+            leg = select(
+                column.label("account_id"), (PostingRow.amount * literal(sign)).label("amount")
+            )
+            if as_of is not None:
+                leg = leg.join(
+                    TransactionRow, TransactionRow.seq == PostingRow.transaction_seq
+                ).where(TransactionRow.effective_date <= as_of)
+            if account_id is not None:
+                leg = leg.where(column == account_id)
+            legs.append(leg)
+        moved = union_all(*legs).subquery()
+        rows = self.session.execute(
+            select(moved.c.account_id, func.sum(moved.c.amount)).group_by(moved.c.account_id)
+        )
+        return {int(account): int(total) for account, total in rows}
+
+
+def _transaction_row(t: Transaction) -> dict[str, Any]:
+    r = t.request
+    return {
+        "seq": t.seq,
+        "voucher_year": t.voucher.year,
+        "voucher_number": t.voucher.number,
+        "effective_date": r.effective_date,
+        "recorded_at": t.recorded_at,
+        "memo": r.memo,
+        "metadata_": dict(r.metadata),
+        "idempotency_key": r.idempotency_key,
+        "reverses_seq": r.reverses,
+        "prev_hash": t.prev_hash,
+        "hash": t.hash,
+    }
+
+
+def _transaction(row: TransactionRow, postings: tuple[Posting, ...]) -> Transaction:
+    request = NewTransaction(
+        idempotency_key=row.idempotency_key,
+        effective_date=row.effective_date,
+        memo=row.memo,
+        postings=postings,
+        metadata=row.metadata_,
+        reverses=row.reverses_seq,
+    )
+    return Transaction(
+        row.seq,
+        Voucher(row.voucher_year, row.voucher_number),
+        row.recorded_at,
+        request,
+        row.prev_hash,
+        row.hash,
+    )

@@ -1,0 +1,139 @@
+"""The database tables, with the ledger's invariants repeated as constraints.
+
+The domain enforces these rules in code; the database enforces them again so
+that they hold for data that never passed through the code:
+- posting amounts are positive and a posting moves between two accounts;
+- an idempotency key, a (year, voucher number) and a reversal target are unique;
+- a guarded account's kept balance is never below zero;
+- postings and transactions are never updated or deleted (triggers, created by
+  the migrations);
+- there is exactly one chain head row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class AccountRow(Base):
+    """An account and its kept balance (updated with every posting that touches it)."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint("balance >= 0 OR may_go_negative", name="overdraft_guard"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    may_go_negative: Mapped[bool]
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+
+
+class ChainHeadRow(Base):
+    """The single row every writer locks: last sequence number and hash."""
+
+    __tablename__ = "chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class VoucherCounterRow(Base):
+    """The last voucher number used in a year; numbers continue without gaps."""
+
+    __tablename__ = "voucher_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class TransactionRow(Base):
+    """A recorded transaction, chained to the previous one by hash."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        UniqueConstraint("voucher_year", "voucher_number"),
+        CheckConstraint("voucher_number > 0", name="voucher_positive"),
+        CheckConstraint("seq > 0", name="seq_positive"),
+        Index("ix_transactions_effective_date", "effective_date"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    voucher_year: Mapped[int] = mapped_column(Integer)
+    voucher_number: Mapped[int] = mapped_column(Integer)
+    effective_date: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    memo: Mapped[str] = mapped_column(String(200))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    reverses_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class PostingRow(Base):
+    """One movement: ``amount`` fen from the source account to the destination account."""
+
+    __tablename__ = "postings"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("source_account_id <> destination_account_id", name="two_accounts"),
+        UniqueConstraint("transaction_seq", "position"),
+        Index("ix_postings_source", "source_account_id", "transaction_seq"),
+        Index("ix_postings_destination", "destination_account_id", "transaction_seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    transaction_seq: Mapped[int] = mapped_column(ForeignKey("transactions.seq"))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    source_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    destination_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+IMMUTABLE_TABLES = ("transactions", "postings")
+"""Tables the migrations protect with triggers refusing UPDATE and DELETE."""
+
+__all__ = [
+    "IMMUTABLE_TABLES",
+    "AccountRow",
+    "Base",
+    "ChainHeadRow",
+    "PostingRow",
+    "TransactionRow",
+    "VoucherCounterRow",
+]

@@ -1,0 +1,81 @@
+"""Databases for the tests: each integration test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests run when ``STUDIO_LEDGER_TEST_PG_URL`` names a server (``.ci/run``
+starts one); otherwise they skip with that reason, except in CI (``CI=true``),
+where a missing PostgreSQL fails the run instead of skipping silently.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, make_url, text
+
+from schema.db import connect
+from schema.migrate import upgrade
+from schema.tables import Base
+
+PG_URL_VARIABLE = "STUDIO_LEDGER_TEST_PG_URL"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for every test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = connect(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session."""
+    server = os.environ.get(PG_URL_VARIABLE)
+    if not server:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must test PostgreSQL but {PG_URL_VARIABLE} is not set")
+        pytest.skip(f"no PostgreSQL configured: set {PG_URL_VARIABLE} (see .ci/start-postgres)")
+    name = f"studio_ledger_test_{uuid.uuid4().hex[:8]}"
+    admin = connect(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(connect(server).url).set(database=name).render_as_string(hide_password=False)
+    engine = connect(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_postgres(engine: Engine) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(
+            text("INSERT INTO chain_head (id, last_seq, last_hash) VALUES (1, 0, :genesis)"),
+            {"genesis": "0" * 64},
+        )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "ledger.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        engine = connect(f"sqlite:///{path}")
+    else:
+        engine = connect(request.getfixturevalue("postgres_database"))
+        _truncate_postgres(engine)
+    yield engine
+    engine.dispose()

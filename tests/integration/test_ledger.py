@@ -1,0 +1,260 @@
+"""The ledger on a real database: posting, refusals that write nothing, reversals,
+idempotency, vouchers, balances as of a date, and tamper evidence."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from ledger import book
+from ledger.errors import (
+    IdempotencyConflictError,
+    InvalidInputError,
+    NotFoundError,
+    OverdraftError,
+    ReversalError,
+)
+from ledger.postings import NewTransaction, Posting
+from schema.db import UnitOfWork
+from schema.tables import AccountRow, PostingRow, TransactionRow
+
+FUND = "studio:HJ01:fund:finance"
+EXPENSE = "expense:training:studio:HJ01"
+
+
+def appropriation(
+    key: str = "appr-2024-HJ01", amount: int = 2_500_000, on: date = date(2024, 1, 2)
+) -> NewTransaction:
+    return NewTransaction(
+        key, on, "2024年度业务经费拨款", (Posting("source:finance", FUND, amount),)
+    )
+
+
+def spend(key: str, amount: int, on: date = date(2024, 3, 1)) -> NewTransaction:
+    return NewTransaction(key, on, "培训费", (Posting(FUND, EXPENSE, amount),))
+
+
+def post(engine: Engine, *requests: NewTransaction) -> list:  # type: ignore[type-arg]
+    with UnitOfWork(engine) as uow:
+        result = book.post(uow.ledger, list(requests))
+        uow.commit()
+    return result
+
+
+def balance(engine: Engine, address: str, as_of: date | None = None) -> int:
+    with UnitOfWork(engine, write=False) as uow:
+        return book.balance(uow.ledger, address, as_of)
+
+
+def count(engine: Engine, table: type) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def test_an_appropriation_moves_money_and_keeps_balances(engine: Engine) -> None:
+    [t] = post(engine, appropriation())
+    assert (t.seq, str(t.voucher)) == (1, "记-2024-000001")
+    assert balance(engine, FUND) == 2_500_000
+    assert balance(engine, "source:finance") == -2_500_000
+
+
+def test_a_refused_overdraft_writes_nothing(engine: Engine) -> None:
+    post(engine, appropriation(amount=100_000))
+    with pytest.raises(OverdraftError) as refused:
+        post(engine, spend("s1", 100_001))
+    assert refused.value.account == FUND
+    assert refused.value.balance == 100_000
+    assert balance(engine, FUND) == 100_000
+    assert count(engine, TransactionRow) == 1
+    assert count(engine, PostingRow) == 1
+    with UnitOfWork(engine, write=False) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(AccountRow)) == 2
+
+
+def test_a_batch_is_posted_whole_or_not_at_all(engine: Engine) -> None:
+    post(engine, appropriation(amount=100_000))
+    with pytest.raises(OverdraftError):
+        # the first two fit, the third would overdraw: none of them is kept
+        post(engine, spend("s1", 40_000), spend("s2", 40_000), spend("s3", 40_000))
+    assert balance(engine, FUND) == 100_000
+    assert count(engine, TransactionRow) == 1
+    with UnitOfWork(engine, write=False) as uow:
+        assert book.verify(uow.ledger).ok
+
+
+def test_a_failure_mid_transaction_leaves_nothing(engine: Engine) -> None:
+    post(engine, appropriation())
+    with UnitOfWork(engine) as uow:
+        book.post(uow.ledger, [spend("s1", 1_000)])
+        # the unit of work ends without commit, as when the caller fails after posting
+    assert balance(engine, FUND) == 2_500_000
+    assert count(engine, TransactionRow) == 1
+    # and the voucher number that was not kept is used by the next write: no gap
+    [t] = post(engine, spend("s2", 1_000))
+    assert str(t.voucher) == "记-2024-000002"
+
+
+def test_invalid_transactions_are_refused_with_every_field(engine: Engine) -> None:
+    bad = NewTransaction("k", date(2024, 1, 2), "", (Posting("source:finance", "nowhere", -1),))
+    with pytest.raises(InvalidInputError) as refused:
+        post(engine, bad)
+    assert [e.field for e in refused.value.errors] == [
+        "memo",
+        "postings[0].amount",
+        "postings[0].destination",
+    ]
+    assert count(engine, TransactionRow) == 0
+
+
+def test_repeating_an_idempotency_key_returns_the_first_result(engine: Engine) -> None:
+    [first] = post(engine, appropriation())
+    [again] = post(engine, appropriation())
+    assert again == first
+    assert balance(engine, FUND) == 2_500_000
+    assert count(engine, TransactionRow) == 1
+
+
+def test_a_key_repeated_within_one_call_is_posted_once(engine: Engine) -> None:
+    first, second = post(engine, appropriation(), appropriation())
+    assert first == second
+    assert balance(engine, FUND) == 2_500_000
+
+
+def test_the_same_key_with_other_content_is_refused(engine: Engine) -> None:
+    post(engine, appropriation())
+    with pytest.raises(IdempotencyConflictError):
+        post(engine, appropriation(amount=2_500_001))
+    with pytest.raises(IdempotencyConflictError):
+        post(engine, spend("x", 1), spend("x", 2))
+    assert balance(engine, FUND) == 2_500_000
+
+
+def test_voucher_numbers_are_gapless_per_year(engine: Engine) -> None:
+    posted = post(
+        engine,
+        appropriation("a24", on=date(2024, 1, 2)),
+        appropriation("a25", on=date(2025, 1, 2)),
+        spend("s24", 100, on=date(2024, 6, 1)),
+        spend("s25", 100, on=date(2025, 6, 1)),
+    )
+    posted += post(engine, spend("s24b", 100, on=date(2024, 7, 1)))
+    assert [str(t.voucher) for t in posted] == [
+        "记-2024-000001",
+        "记-2025-000001",
+        "记-2024-000002",
+        "记-2025-000002",
+        "记-2024-000003",
+    ]
+    assert [t.seq for t in posted] == [1, 2, 3, 4, 5]
+
+
+def test_balances_as_of_a_date_count_postings_effective_by_then(engine: Engine) -> None:
+    post(
+        engine,
+        appropriation(),
+        spend("s1", 300_000, on=date(2024, 3, 1)),
+        spend("s2", 200_000, on=date(2024, 6, 30)),
+    )
+    assert balance(engine, FUND, date(2024, 1, 1)) == 0
+    assert balance(engine, FUND, date(2024, 1, 2)) == 2_500_000
+    assert balance(engine, FUND, date(2024, 6, 29)) == 2_200_000
+    assert balance(engine, FUND, date(2024, 12, 31)) == 2_000_000
+    assert balance(engine, FUND) == 2_000_000
+    assert balance(engine, EXPENSE, date(2024, 6, 30)) == 500_000
+
+
+def test_an_account_never_used_is_not_found(engine: Engine) -> None:
+    with pytest.raises(NotFoundError):
+        balance(engine, "studio:HJ99:fund:finance")
+
+
+def test_a_reversal_restores_balances_and_cannot_be_repeated(engine: Engine) -> None:
+    [original] = post(engine, appropriation())
+    with UnitOfWork(engine) as uow:
+        reversal = book.reverse(
+            uow.ledger, original.seq, idempotency_key="rev-1", effective_date=date(2024, 2, 1)
+        )
+        uow.commit()
+    assert reversal.request.reverses == original.seq
+    assert balance(engine, FUND) == 0
+    assert balance(engine, "source:finance") == 0
+    assert balance(engine, FUND, date(2024, 1, 31)) == 2_500_000
+    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match="already reversed"):
+        book.reverse(
+            uow.ledger, original.seq, idempotency_key="rev-2", effective_date=date(2024, 2, 1)
+        )
+    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match="itself a reversal"):
+        book.reverse(
+            uow.ledger, reversal.seq, idempotency_key="rev-3", effective_date=date(2024, 2, 1)
+        )
+    assert count(engine, TransactionRow) == 2
+
+
+def test_a_reversal_that_would_overdraw_is_refused(engine: Engine) -> None:
+    [original] = post(engine, appropriation(amount=100_000))
+    post(engine, spend("s1", 60_000))
+    with UnitOfWork(engine) as uow, pytest.raises(OverdraftError):
+        book.reverse(
+            uow.ledger, original.seq, idempotency_key="rev", effective_date=date(2024, 4, 1)
+        )
+    assert balance(engine, FUND) == 40_000
+
+
+def test_postings_cannot_be_updated_or_deleted_in_the_database(engine: Engine) -> None:
+    post(engine, appropriation())
+    for statement in (
+        "UPDATE postings SET amount = 1",
+        "DELETE FROM postings",
+        "UPDATE transactions SET memo = 'x'",
+        "DELETE FROM transactions",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
+    assert balance(engine, FUND) == 2_500_000
+
+
+def test_the_database_refuses_a_guarded_negative_balance(engine: Engine) -> None:
+    post(engine, appropriation())
+    with pytest.raises(DBAPIError, match="overdraft_guard"), engine.begin() as connection:
+        connection.execute(text(f"UPDATE accounts SET balance = -1 WHERE address = '{FUND}'"))
+
+
+def _disable_append_only(engine: Engine) -> None:
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(text("DROP TRIGGER postings_no_update"))
+        else:
+            connection.execute(text("ALTER TABLE postings DISABLE TRIGGER postings_append_only"))
+
+
+def test_tampering_with_a_stored_amount_is_found_by_verify(engine: Engine) -> None:
+    post(engine, appropriation(), spend("s1", 1_000), spend("s2", 2_000), spend("s3", 3_000))
+    with UnitOfWork(engine, write=False) as uow:
+        clean = book.verify(uow.ledger)
+    assert clean.ok
+    assert clean.transactions == 4
+
+    _disable_append_only(engine)  # what someone with database access could do
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE postings SET amount = 2500 WHERE transaction_seq = 3"))
+
+    with UnitOfWork(engine, write=False) as uow:
+        report = book.verify(uow.ledger)
+    assert not report.ok
+    assert report.broken_link is not None
+    assert (report.broken_link.seq, str(report.broken_link.voucher)) == (3, "记-2024-000003")
+    # the kept balances no longer match the postings either
+    assert {m.address for m in report.mismatches} == {FUND, EXPENSE}
+
+
+def test_verify_finds_a_balance_changed_behind_the_ledgers_back(engine: Engine) -> None:
+    post(engine, appropriation())
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE accounts SET balance = 1 WHERE address = '{FUND}'"))
+    with UnitOfWork(engine, write=False) as uow:
+        report = book.verify(uow.ledger)
+    assert report.broken_link is None
+    assert [(m.address, m.kept, m.derived) for m in report.mismatches] == [(FUND, 1, 2_500_000)]

@@ -1,0 +1,216 @@
+"""Money: strict parsing, largest-remainder splits, ¥ formatting and 人民币大写."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from ledger.errors import ValidationError
+from ledger.money import (
+    MAX_UPPERCASE_FEN,
+    format_amount,
+    format_plain,
+    parse_amount,
+    split,
+    to_uppercase,
+    yuan,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [
+        ("10000", 1_000_000),
+        ("10,000.00", 1_000_000),
+        ("¥5000.5", 500_050),
+        ("￥5,000.05", 500_005),
+        ("5000元", 500_000),
+        ("  0.01 ", 1),
+        ("0", 0),
+        ("1,234,567.89", 123_456_789),
+        ("+12", 1_200),
+    ],
+)
+def test_parse_accepts_what_people_type(text: str, fen: int) -> None:
+    assert parse_amount(text, field="金额") == fen
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "1e3",
+        "1E3",
+        "NaN",
+        "nan",
+        "inf",
+        "Infinity",
+        "10.001",
+        "10.",
+        ".5",
+        "1,00",
+        "10,0000",
+        "1 000",
+        "¥",
+        "12a",
+        "--1",
+        "1.2.3",
+        "0x10",
+        "１０",
+    ],
+)
+def test_parse_refuses_anything_else_naming_the_field(text: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        parse_amount(text, field="配套资金.金额")
+    assert refused.value.field == "配套资金.金额"
+    assert "配套资金.金额" in str(refused.value)
+
+
+def test_parse_refuses_a_negative_amount_unless_allowed() -> None:
+    with pytest.raises(ValidationError, match="negative"):
+        parse_amount("-5.00", field="amount")
+    assert parse_amount("-5.00", field="amount", allow_negative=True) == -500
+
+
+def test_more_than_two_decimals_is_refused_never_rounded() -> None:
+    with pytest.raises(ValidationError):
+        parse_amount("0.005", field="amount")
+
+
+@given(st.integers(min_value=0, max_value=10**15))
+def test_formatted_amounts_parse_back_to_the_same_fen(fen: int) -> None:
+    assert parse_amount(format_amount(fen), field="x") == fen
+    assert parse_amount(format_plain(fen), field="x") == fen
+
+
+def test_format_with_yuan_sign_and_thousands() -> None:
+    assert format_amount(1_000_000) == "¥10,000.00"
+    assert format_amount(500_050) == "¥5,000.50"
+    assert format_amount(1) == "¥0.01"
+    assert format_plain(123_456_789) == "1,234,567.89"
+    assert format_plain(-150) == "-1.50"
+
+
+def test_split_gives_the_leftover_fen_to_the_largest_remainders() -> None:
+    assert split(100, [1, 1, 1]) == [34, 33, 33]
+    assert split(5_000_000, [50, 50]) == [2_500_000, 2_500_000]
+    assert split(1, [50, 50]) == [1, 0]
+    assert split(101, [2, 1]) == [67, 34]  # 67.33 / 33.67: the 0.67 wins the fen
+    assert split(0, [1, 2]) == [0, 0]
+
+
+def test_split_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        split(-1, [1])
+    with pytest.raises(ValueError, match="weights"):
+        split(10, [0, 0])
+    with pytest.raises(ValueError, match="weights"):
+        split(10, [])
+
+
+@given(
+    st.integers(min_value=0, max_value=10**12),
+    st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=20).filter(
+        lambda ws: sum(ws) > 0
+    ),
+)
+def test_split_parts_always_sum_to_the_whole_and_stay_within_one_fen(
+    total: int, weights: list[int]
+) -> None:
+    parts = split(total, weights)
+    assert sum(parts) == total
+    whole = sum(weights)
+    for part, weight in zip(parts, weights, strict=True):
+        exact_floor = total * weight // whole
+        assert exact_floor <= part <= exact_floor + 1
+        if weight == 0:
+            assert part == 0
+    assert split(total, weights) == parts  # deterministic
+
+
+@pytest.mark.parametrize(
+    ("fen", "words"),
+    [
+        (yuan(10_000), "壹万元整"),
+        (500_050, "伍仟元伍角"),
+        (100_203, "壹仟零贰元零叁分"),
+        (32_504, "叁佰贰拾伍元零肆分"),
+        (600_714, "陆仟零柒元壹角肆分"),
+        (0, "零元整"),
+        (5, "伍分"),
+        (50, "伍角"),
+        (yuan(10), "壹拾元整"),
+        (yuan(100_010), "壹拾万零壹拾元整"),
+        (yuan(1_000_000), "壹佰万元整"),
+        (yuan(100_000_000), "壹亿元整"),
+        (yuan(100_010_000), "壹亿零壹万元整"),
+        (yuan(120_000_000), "壹亿贰仟万元整"),
+        (yuan(10_000_001), "壹仟万零壹元整"),
+        (yuan(200_300), "贰拾万零叁佰元整"),
+        (yuan(1_000) + 5, "壹仟元零伍分"),
+        (yuan(50_000), "伍万元整"),
+        (yuan(2_000), "贰仟元整"),
+    ],
+)
+def test_uppercase_as_written_on_vouchers(fen: int, words: str) -> None:
+    assert to_uppercase(fen) == words
+
+
+def test_uppercase_refuses_negative_and_too_large() -> None:
+    with pytest.raises(ValueError, match="non-negative"):
+        to_uppercase(-1)
+    with pytest.raises(ValueError, match="too large"):
+        to_uppercase(MAX_UPPERCASE_FEN + 1)
+
+
+_DIGIT = dict(zip("零壹贰叁肆伍陆柒捌玖", range(10), strict=True))
+_SMALL = {"拾": 10, "佰": 100, "仟": 1000}
+_BIG = {"万": 10**4, "亿": 10**8}
+
+
+def _read_uppercase(words: str) -> int:
+    """An independent reader of 人民币大写, to check the writer against."""
+    if words == "零元整":
+        return 0
+    yuan_part, _, rest = words.partition("元") if "元" in words else ("", "", words)
+    total = section = digit = 0
+    for char in yuan_part:
+        if char in _DIGIT:
+            digit = _DIGIT[char]
+        elif char in _SMALL:
+            section += digit * _SMALL[char]
+            digit = 0
+        elif char in _BIG:
+            section += digit
+            # 万 after 亿 in the same number scales only the part below 亿
+            if char == "万" and total % 10**8 == 0 and total:
+                total += section * 10**4
+            else:
+                total = (total + section) * _BIG[char]
+            section = digit = 0
+    total += section + digit
+    fen = total * 100
+    digit = 0
+    for char in rest:
+        if char in _DIGIT:
+            digit = _DIGIT[char]
+        elif char == "角":
+            fen += digit * 10
+            digit = 0
+        elif char == "分":
+            fen += digit
+            digit = 0
+    return fen
+
+
+@given(st.integers(min_value=0, max_value=10**12 * 100))
+@example(yuan(100_010_000))
+@example(yuan(10_000_001))
+def test_uppercase_reads_back_to_the_same_amount(fen: int) -> None:
+    words = to_uppercase(fen)
+    assert _read_uppercase(words) == fen
+    assert "零零" not in words
+    assert words.endswith(("整", "角", "分"))
+    assert (fen % 100 == 0) == words.endswith("整")

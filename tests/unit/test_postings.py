@@ -1,0 +1,167 @@
+"""Accounts, transaction validation and the hash chain, without a database."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+import pytest
+
+from ledger.accounts import account_kind, may_go_negative, studio_fund, studio_payable
+from ledger.errors import InvalidAccountError
+from ledger.postings import (
+    GENESIS_HASH,
+    NewTransaction,
+    Posting,
+    Voucher,
+    balance_changes,
+    first_broken_link,
+    reversal_of,
+    sealed,
+    validate,
+)
+
+APPROPRIATION = NewTransaction(
+    idempotency_key="appropriation:2024:HJ01",
+    effective_date=date(2024, 1, 2),
+    memo="2024年度业务经费拨款",
+    postings=(
+        Posting("source:finance", "studio:HJ01:fund:finance", 2_500_000),
+        Posting("source:edu_fund", "studio:HJ01:fund:edu_fund", 2_500_000),
+    ),
+    metadata={"studio": "HJ01", "year": 2024},
+)
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("source:finance", "source"),
+        ("source:edu_fund", "source"),
+        ("source:unit:HJ-No1-School", "source"),
+        ("studio:HJ01:fund:matching", "fund"),
+        ("studio:HJ01:payable:P000123", "payable"),
+        ("expense:training:studio:HJ01", "expense"),
+        ("bank:disbursed", "bank"),
+        ("tax:withheld", "tax"),
+    ],
+)
+def test_known_account_shapes(address: str, kind: str) -> None:
+    assert account_kind(address) == kind
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "source:finanse",
+        "studio:HJ01:fund:other",
+        "studio::fund:finance",
+        "bank:cash",
+        "Studio:HJ01:fund:finance",
+        "studio:HJ01:fund:finance:",
+        "",
+        "studio:HJ 01:fund:finance",
+    ],
+)
+def test_a_typo_cannot_open_a_phantom_account(address: str) -> None:
+    with pytest.raises(InvalidAccountError, match="unknown account address"):
+        account_kind(address)
+
+
+def test_only_source_accounts_may_go_negative() -> None:
+    assert may_go_negative("source:finance")
+    assert may_go_negative("source:unit:U1")
+    assert not may_go_negative(studio_fund("HJ01", "finance"))
+    assert not may_go_negative(studio_payable("HJ01", "P1"))
+    assert not may_go_negative("bank:disbursed")
+
+
+def test_a_valid_transaction_has_no_errors() -> None:
+    assert validate(APPROPRIATION) == []
+
+
+def test_validation_lists_every_problem_with_its_field() -> None:
+    bad = NewTransaction(
+        idempotency_key=" ",
+        effective_date=date(2024, 1, 2),
+        memo="",
+        postings=(
+            Posting("source:finance", "studio:HJ01:fund:finance", 0),
+            Posting("bank:disbursed", "bank:disbursed", -5),
+            Posting("nowhere", "studio:HJ01:fund:finance", 10),
+        ),
+        metadata={"rate": 0.5},  # type: ignore[dict-item]
+    )
+    fields = [e.field for e in validate(bad)]
+    assert fields == [
+        "idempotency_key",
+        "memo",
+        "postings[0].amount",
+        "postings[1].amount",
+        "postings[1].destination",
+        "postings[2].source",
+        "metadata.rate",
+    ]
+
+
+def test_an_empty_transaction_is_refused() -> None:
+    empty = replace(APPROPRIATION, postings=())
+    assert [e.field for e in validate(empty)] == ["postings"]
+
+
+def test_balance_changes_net_each_account_and_sum_to_zero() -> None:
+    changes = balance_changes(APPROPRIATION.postings)
+    assert changes == {
+        "source:finance": -2_500_000,
+        "studio:HJ01:fund:finance": 2_500_000,
+        "source:edu_fund": -2_500_000,
+        "studio:HJ01:fund:edu_fund": 2_500_000,
+    }
+    assert sum(changes.values()) == 0
+
+
+def test_a_reversal_sends_every_posting_back_and_names_the_original() -> None:
+    original = sealed(7, Voucher(2024, 3), datetime(2024, 1, 2, 9), APPROPRIATION, GENESIS_HASH)
+    reversal = reversal_of(original, idempotency_key="r1", effective_date=date(2024, 2, 1))
+    assert reversal.reverses == 7
+    assert reversal.memo == "冲销 记-2024-000003：2024年度业务经费拨款"
+    assert reversal.postings == (
+        Posting("studio:HJ01:fund:finance", "source:finance", 2_500_000),
+        Posting("studio:HJ01:fund:edu_fund", "source:edu_fund", 2_500_000),
+    )
+
+
+def _chain(n: int) -> list:  # type: ignore[type-arg]
+    chain, prev = [], GENESIS_HASH
+    for seq in range(1, n + 1):
+        request = replace(APPROPRIATION, idempotency_key=f"k{seq}")
+        t = sealed(seq, Voucher(2024, seq), datetime(2024, 1, 2, 9), request, prev)
+        chain.append(t)
+        prev = t.hash
+    return chain
+
+
+def test_an_intact_chain_has_no_broken_link() -> None:
+    assert first_broken_link(_chain(5)) is None
+
+
+def test_a_changed_amount_breaks_the_chain_at_that_transaction() -> None:
+    chain = _chain(5)
+    tampered = Posting("source:finance", "studio:HJ01:fund:finance", 2_500_001)
+    tampered_request = replace(
+        chain[2].request, postings=(tampered, *chain[2].request.postings[1:])
+    )
+    chain[2] = replace(chain[2], request=tampered_request)
+    broken = first_broken_link(chain)
+    assert broken is not None
+    assert (broken.seq, str(broken.voucher)) == (3, "记-2024-000003")
+    assert "does not match its hash" in broken.reason
+
+
+def test_a_removed_transaction_breaks_the_chain() -> None:
+    chain = _chain(4)
+    del chain[1]
+    broken = first_broken_link(chain)
+    assert broken is not None
+    assert broken.seq == 3
+    assert "sequence gap" in broken.reason
