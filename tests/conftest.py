@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -68,14 +68,29 @@ def _truncate_postgres(engine: Engine) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Engine]]:
+    """Hands out a migrated, empty database of each kind, anew on every call."""
+    engines: list[Engine] = []
+
+    def fresh() -> Engine:
+        for used in engines:
+            used.dispose()
+        if request.param == "sqlite":
+            path = tmp_path / f"ledger-{len(engines)}.db"
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+            engine = connect(f"sqlite:///{path}")
+        else:
+            engine = connect(request.getfixturevalue("postgres_database"))
+            _truncate_postgres(engine)
+        engines.append(engine)
+        return engine
+
+    yield fresh
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def engine(fresh_engine: Callable[[], Engine]) -> Engine:
     """A migrated, empty database of each kind."""
-    if request.param == "sqlite":
-        path = tmp_path / "ledger.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        engine = connect(f"sqlite:///{path}")
-    else:
-        engine = connect(request.getfixturevalue("postgres_database"))
-        _truncate_postgres(engine)
-    yield engine
-    engine.dispose()
+    return fresh_engine()
