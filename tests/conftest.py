@@ -18,7 +18,7 @@ from sqlalchemy import Engine, make_url, text
 
 from schema.db import connect
 from schema.migrate import upgrade
-from schema.tables import Base
+from schema.tables import IMMUTABLE_TABLES, Base
 
 PG_URL_VARIABLE = "STUDIO_LEDGER_TEST_PG_URL"
 
@@ -61,6 +61,8 @@ def _truncate_postgres(engine: Engine) -> None:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in IMMUTABLE_TABLES:  # tamper tests switch the append-only triggers off
+            connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
         connection.execute(
             text("INSERT INTO chain_head (id, last_seq, last_hash) VALUES (1, 0, :genesis)"),
             {"genesis": "0" * 64},

@@ -1,0 +1,206 @@
+"""``studio-ledger``: the operators' command line (SPEC §7).
+
+Each command translates: it parses its arguments, opens one unit of work,
+calls one service, commits if it wrote, and prints the answer (``--json`` on
+every command that reads). Domain refusals are printed as one line naming
+what was refused and end the command with exit status 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from api import demo as demo_module
+from ledger import book
+from ledger.errors import InvalidInputError, LedgerError, ValidationError
+from ledger.money import format_amount
+from schema.db import UnitOfWork, connect, database_url
+from schema.migrate import current_revision, head_revision, upgrade
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)
+
+
+def _refusals_exit(command: Callable[P, R]) -> Callable[P, R]:
+    """Print a domain refusal as one clear line and exit 2 instead of a traceback."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except InvalidInputError as refused:
+            for error in refused.errors:
+                errors.print(f"[red]refused:[/red] {error}", markup=True, highlight=False)
+            sys.exit(2)
+        except LedgerError as refused:
+            errors.print(f"[red]refused:[/red] {refused}", markup=True, highlight=False)
+            sys.exit(2)
+
+    return run
+
+
+def _engine(ctx: click.Context, *, migrated: bool = True) -> Engine:
+    """The database engine; unless ``migrated=False``, refuse an out-of-date schema."""
+    engine: Engine | None = ctx.obj.get("engine")
+    if engine is None:
+        engine = ctx.obj["engine"] = connect(ctx.obj["db_url"])
+        ctx.call_on_close(engine.dispose)
+    if migrated and current_revision(engine) != head_revision():
+        raise click.ClickException(
+            f"the database at {ctx.obj['db_url']} is not at the current schema; "
+            "run `studio-ledger db upgrade` first"
+        )
+    return engine
+
+
+def _parse_date(value: str | None, field: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(field, f"not a date: {value!r}; use YYYY-MM-DD") from None
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@click.group(help="Funding-and-subsidy ledger for the master teacher studio program (名师工作室).")
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    default=None,
+    help="Database URL; else $DATABASE_URL; else ./studio-ledger.db (SQLite).",
+)
+@click.pass_context
+def main(ctx: click.Context, db_url: str | None) -> None:
+    ctx.ensure_object(dict)
+    ctx.obj["db_url"] = database_url(db_url)
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Create or migrate the database schema to the newest version."""
+    upgrade(_engine(ctx, migrated=False))
+    click.echo(f"database is up to date: {ctx.obj['db_url']}")
+
+
+@main.command()
+@click.argument("address")
+@click.option("--as-of", "as_of", metavar="DATE", help="Balance at the end of this date.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+@_refusals_exit
+def balance(ctx: click.Context, address: str, as_of: str | None, as_json: bool) -> None:
+    """The balance of the account at ADDRESS, now or as of a date."""
+    when = _parse_date(as_of, "--as-of")
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        fen = book.balance(uow.ledger, address, when)
+    if as_json:
+        _print_json(
+            {"address": address, "as_of": as_of, "balance_fen": fen, "balance": format_amount(fen)}
+        )
+    else:
+        click.echo(f"{address}  {format_amount(fen)}" + (f"  (as of {as_of})" if as_of else ""))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def verify(ctx: click.Context, as_json: bool) -> None:
+    """Check the hash chain and that every kept balance equals its postings.
+
+    Exits 1 when anything does not hold, naming the first broken link.
+    """
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        report = book.verify(uow.ledger)
+    link = report.broken_link
+    if as_json:
+        _print_json(
+            {
+                "ok": report.ok,
+                "transactions": report.transactions,
+                "last_hash": report.last_hash,
+                "broken_link": None
+                if link is None
+                else {"seq": link.seq, "voucher": str(link.voucher), "reason": link.reason},
+                "balance_mismatches": [
+                    {"address": m.address, "kept_fen": m.kept, "derived_fen": m.derived}
+                    for m in report.mismatches
+                ],
+                "guard_violations": list(report.guard_violations),
+            }
+        )
+    else:
+        for line in describe_verify(report):
+            click.echo(line)
+    if not report.ok:
+        sys.exit(1)
+
+
+def describe_verify(report: book.VerifyReport) -> list[str]:
+    """The verify report in plain words, one line per finding."""
+    if report.ok:
+        return [
+            f"ok: {report.transactions} transactions, hash chain intact, balances agree; "
+            f"last hash {report.last_hash or '-'}"
+        ]
+    lines: list[str] = []
+    if (link := report.broken_link) is not None:
+        lines.append(f"BROKEN: first broken link at seq {link.seq} ({link.voucher}): {link.reason}")
+    lines.extend(
+        f"MISMATCH: {m.address} kept {m.kept} fen, postings sum to {m.derived} fen"
+        for m in report.mismatches
+    )
+    lines.extend(f"NEGATIVE: guarded account {a} is below zero" for a in report.guard_violations)
+    return lines
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the demo's database and files (replaced).",
+)
+@_refusals_exit
+def demo(out_dir: Path) -> None:
+    """Run the program's year on a fresh SQLite database and print what happened."""
+    result = demo_module.run(out_dir)
+    table = Table(title=f"{result.year} 年度拨款后余额 (balances after the appropriation)")
+    table.add_column("账户 account")
+    table.add_column("余额 balance", justify="right")
+    for address, fen in result.balances:
+        table.add_row(address, format_amount(fen))
+    console.print(table)
+    console.print(
+        f"studios funded: {result.studios}; "
+        f"total appropriated: {format_amount(result.total_appropriated)}"
+    )
+    for line in describe_verify(result.verify):
+        console.print(f"verify: {line}")
+    console.print(f"database: {result.database}")
