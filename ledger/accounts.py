@@ -11,6 +11,7 @@ account is overdraft-guarded.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 from ledger.errors import InvalidAccountError
@@ -39,6 +40,7 @@ WORLD_KINDS: Final = frozenset({"source"})
 """Kinds of account allowed to go negative: money enters the program through them."""
 
 
+@lru_cache(maxsize=1 << 16)
 def account_kind(address: Account) -> str:
     """The kind of account an address names, or :class:`InvalidAccountError`."""
     if len(address) <= MAX_ADDRESS_LENGTH:

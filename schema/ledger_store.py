@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import func, insert, literal, select, union_all, update
+from sqlalchemy import bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from ledger.accounts import Account, account_kind, may_go_negative
@@ -20,10 +20,30 @@ from ledger.money import Fen
 from ledger.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
 from schema.tables import (
     AccountRow,
+    Base,
     ChainHeadRow,
     PostingRow,
     TransactionRow,
     VoucherCounterRow,
+)
+
+# The ledger writes with Core statements on the tables: no ORM unit-of-work
+# bookkeeping per row, one executemany per table.
+_TABLES: Final = Base.metadata.tables
+_TRANSACTIONS: Final = _TABLES[TransactionRow.__tablename__]
+_POSTINGS: Final = _TABLES[PostingRow.__tablename__]
+_ACCOUNTS: Final = _TABLES[AccountRow.__tablename__]
+_CHAIN_HEAD: Final = _TABLES[ChainHeadRow.__tablename__]
+_VOUCHER_COUNTERS: Final = _TABLES[VoucherCounterRow.__tablename__]
+_SET_BALANCE: Final = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account_id"))
+    .values(balance=bindparam("new_balance"))
+)
+_SET_VOUCHER_COUNTER: Final = (
+    update(_VOUCHER_COUNTERS)
+    .where(_VOUCHER_COUNTERS.c.year == bindparam("counter_year"))
+    .values(last_number=bindparam("new_number"))
 )
 
 READ_CHUNK: Final = 5_000
@@ -115,11 +135,11 @@ class SqlLedgerStore:
         return {year: found.get(year, 0) for year in wanted}
 
     def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
-        session = self.session
-        session.execute(insert(TransactionRow), [_transaction_row(t) for t in transactions])
+        execute = self.session.connection().execute
         ids = self._account_ids
-        session.execute(
-            insert(PostingRow),
+        execute(insert(_TRANSACTIONS), [_transaction_row(t) for t in transactions])
+        execute(
+            insert(_POSTINGS),
             [
                 {
                     "transaction_seq": t.seq,
@@ -133,15 +153,15 @@ class SqlLedgerStore:
             ],
         )
         if balances:
-            # ORM bulk UPDATE by primary key: one executemany for all accounts.
-            session.execute(
-                update(AccountRow), [{"id": ids[a], "balance": b} for a, b in balances.items()]
+            execute(
+                _SET_BALANCE,
+                [{"account_id": ids[a], "new_balance": b} for a, b in balances.items()],
             )
         self._advance_voucher_counters(transactions)
         last = transactions[-1]
-        session.execute(
-            update(ChainHeadRow)
-            .where(ChainHeadRow.id == 1)
+        execute(
+            update(_CHAIN_HEAD)
+            .where(_CHAIN_HEAD.c.id == 1)
             .values(last_seq=last.seq, last_hash=last.hash)
         )
 
@@ -154,11 +174,17 @@ class SqlLedgerStore:
                 select(VoucherCounterRow.year).where(VoucherCounterRow.year.in_(last_by_year))
             )
         )
-        rows = [{"year": y, "last_number": n} for y, n in last_by_year.items()]
-        if new := [r for r in rows if r["year"] not in existing]:
-            self.session.execute(insert(VoucherCounterRow), new)
-        if old := [r for r in rows if r["year"] in existing]:
-            self.session.execute(update(VoucherCounterRow), old)
+        rows = [{"counter_year": y, "new_number": n} for y, n in last_by_year.items()]
+        execute = self.session.connection().execute
+        if new := [r for r in rows if r["counter_year"] not in existing]:
+            execute(
+                insert(_VOUCHER_COUNTERS).values(
+                    year=bindparam("counter_year"), last_number=bindparam("new_number")
+                ),
+                new,
+            )
+        if old := [r for r in rows if r["counter_year"] in existing]:
+            execute(_SET_VOUCHER_COUNTER, old)
 
     # -- reading --------------------------------------------------------------
 
@@ -270,7 +296,7 @@ def _transaction_row(t: Transaction) -> dict[str, Any]:
         "effective_date": r.effective_date,
         "recorded_at": t.recorded_at,
         "memo": r.memo,
-        "metadata_": dict(r.metadata),
+        "metadata": dict(r.metadata),
         "idempotency_key": r.idempotency_key,
         "reverses_seq": r.reverses,
         "prev_hash": t.prev_hash,
