@@ -26,6 +26,7 @@ from sqlalchemy import Engine, insert, make_url, select, text
 from ledger import book
 from ledger.postings import NewTransaction, Posting, Transaction
 from schema.db import UnitOfWork, connect
+from schema.ledger_store import posting_rows, transaction_row
 from schema.migrate import upgrade
 from schema.tables import AccountRow, PostingRow, TransactionRow
 
@@ -77,34 +78,9 @@ def bare_insert(engine: Engine, posted: list[Transaction], chunk: int) -> float:
             ],
         )
         ids = dict(connection.execute(select(AccountRow.address, AccountRow.id)).all())
-    transaction_rows = [
-        {
-            "seq": t.seq,
-            "voucher_year": t.voucher.year,
-            "voucher_number": t.voucher.number,
-            "effective_date": t.effective_date,
-            "recorded_at": t.recorded_at,
-            "memo": t.memo,
-            "metadata": dict(t.request.metadata),
-            "idempotency_key": t.request.idempotency_key,
-            "reverses_seq": None,
-            "prev_hash": t.prev_hash,
-            "hash": t.hash,
-        }
-        for t in posted
-    ]
-    posting_rows = [
-        {
-            "transaction_seq": t.seq,
-            "position": i,
-            "amount": p.amount,
-            "source_account_id": ids[p.source],
-            "destination_account_id": ids[p.destination],
-        }
-        for t in posted
-        for i, p in enumerate(t.postings)
-    ]
-    per_transaction = len(posting_rows) // len(transaction_rows)
+    transaction_rows = [transaction_row(t) for t in posted]
+    all_posting_rows = posting_rows(posted, ids)
+    per_transaction = len(all_posting_rows) // len(transaction_rows)
     transactions_table = TransactionRow.__table__
     postings_table = PostingRow.__table__
     started = time.perf_counter()
@@ -113,7 +89,7 @@ def bare_insert(engine: Engine, posted: list[Transaction], chunk: int) -> float:
             connection.execute(insert(transactions_table), transaction_rows[start : start + chunk])
             connection.execute(
                 insert(postings_table),
-                posting_rows[start * per_transaction : (start + chunk) * per_transaction],
+                all_posting_rows[start * per_transaction : (start + chunk) * per_transaction],
             )
     return time.perf_counter() - started
 

@@ -137,21 +137,8 @@ class SqlLedgerStore:
     def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
         execute = self.session.connection().execute
         ids = self._account_ids
-        execute(insert(_TRANSACTIONS), [_transaction_row(t) for t in transactions])
-        execute(
-            insert(_POSTINGS),
-            [
-                {
-                    "transaction_seq": t.seq,
-                    "position": i,
-                    "amount": p.amount,
-                    "source_account_id": ids[p.source],
-                    "destination_account_id": ids[p.destination],
-                }
-                for t in transactions
-                for i, p in enumerate(t.postings)
-            ],
-        )
+        execute(insert(_TRANSACTIONS), [transaction_row(t) for t in transactions])
+        execute(insert(_POSTINGS), posting_rows(transactions, ids))
         if balances:
             execute(
                 _SET_BALANCE,
@@ -287,7 +274,8 @@ class SqlLedgerStore:
         return {int(account): int(total) for account, total in rows}
 
 
-def _transaction_row(t: Transaction) -> dict[str, Any]:
+def transaction_row(t: Transaction) -> dict[str, Any]:
+    """The ``transactions`` row of a recorded transaction."""
     r = t.request
     return {
         "seq": t.seq,
@@ -302,6 +290,23 @@ def _transaction_row(t: Transaction) -> dict[str, Any]:
         "prev_hash": t.prev_hash,
         "hash": t.hash,
     }
+
+
+def posting_rows(
+    transactions: Iterable[Transaction], account_ids: Mapping[Account, int]
+) -> list[dict[str, Any]]:
+    """The ``postings`` rows of recorded transactions, given each account's id."""
+    return [
+        {
+            "transaction_seq": t.seq,
+            "position": i,
+            "amount": p.amount,
+            "source_account_id": account_ids[p.source],
+            "destination_account_id": account_ids[p.destination],
+        }
+        for t in transactions
+        for i, p in enumerate(t.postings)
+    ]
 
 
 def _transaction(row: TransactionRow, postings: tuple[Posting, ...]) -> Transaction:
