@@ -42,6 +42,7 @@ from ledger.postings import (
     NewTransaction,
     Transaction,
     Voucher,
+    as_naive_utc,
     balance_changes,
     first_broken_link,
     reversal_of,
@@ -139,7 +140,7 @@ def post(
                 raise OverdraftError(address, balances[address] - change, change)
 
     numbers = store.last_voucher_numbers({r.effective_date.year for r in fresh.values()})
-    recorded_at = now or utc_now()
+    recorded_at = utc_now() if now is None else as_naive_utc(now)
     new: list[Transaction] = []
     seq, prev_hash = head.seq, head.hash
     for request in fresh.values():

@@ -42,7 +42,14 @@ MAX_KEY_LENGTH: Final = 200
 
 def utc_now() -> datetime:
     """Now in UTC, naive: stored that way so both databases return exactly what was hashed."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    return as_naive_utc(datetime.now(UTC))
+
+
+def as_naive_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC without tzinfo; a naive ``moment`` is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)

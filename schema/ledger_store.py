@@ -81,12 +81,12 @@ class SqlLedgerStore:
         return ChainHead(row.last_seq, row.last_hash)
 
     def lock_accounts(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
-        states = self._select_accounts(addresses, lock=True)
+        states = self._lock_existing(addresses)
         missing = [a for a in addresses if a not in states]
         if missing:
             opened_at = utc_now()
-            self.session.execute(
-                insert(AccountRow),
+            self.session.connection().execute(
+                insert(_ACCOUNTS),
                 [
                     {
                         "address": a,
@@ -98,12 +98,10 @@ class SqlLedgerStore:
                     for a in missing
                 ],
             )
-            states.update(self._select_accounts(missing, lock=True))
+            states.update(self._lock_existing(missing))
         return states
 
-    def _select_accounts(
-        self, addresses: Sequence[Account], *, lock: bool
-    ) -> dict[Account, AccountState]:
+    def _lock_existing(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
         states: dict[Account, AccountState] = {}
         for chunk in _chunks(addresses):
             query = (
@@ -116,8 +114,7 @@ class SqlLedgerStore:
                 .where(AccountRow.address.in_(chunk))
                 .order_by(AccountRow.address)
             )
-            if lock:
-                query = query.with_for_update()
+            query = query.with_for_update()
             for row in self.session.execute(query):
                 self._account_ids[row.address] = row.id
                 states[row.address] = AccountState(row.address, row.balance, row.may_go_negative)

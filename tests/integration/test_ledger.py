@@ -3,7 +3,7 @@ idempotency, vouchers, balances as of a date, and tamper evidence."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -258,3 +258,18 @@ def test_verify_finds_a_balance_changed_behind_the_ledgers_back(engine: Engine) 
         report = book.verify(uow.ledger)
     assert report.broken_link is None
     assert [(m.address, m.kept, m.derived) for m in report.mismatches] == [(FUND, 1, 2_500_000)]
+
+
+def test_a_recording_time_with_a_time_zone_is_stored_in_utc_and_verifies(engine: Engine) -> None:
+    shanghai = timezone(timedelta(hours=8))
+    with UnitOfWork(engine) as uow:
+        [t] = book.post(
+            uow.ledger,
+            [appropriation()],
+            now=datetime(2024, 1, 2, 9, 0, 0, 123456, tzinfo=shanghai),
+        )
+        uow.commit()
+    assert t.recorded_at == datetime(2024, 1, 2, 1, 0, 0, 123456)
+    with UnitOfWork(engine, write=False) as uow:
+        assert uow.ledger.get(t.seq) == t
+        assert book.verify(uow.ledger).ok
