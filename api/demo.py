@@ -55,7 +55,10 @@ def run(out_dir: Path, policy: Policy = NOTICE_2024) -> DemoResult:
         with UnitOfWork(engine) as uow:
             posted = book.post(
                 uow.ledger,
-                [appropriation(code, policy, date(policy.year, 1, 2)) for code in studios],
+                [
+                    appropriation(code, policy.year, policy, date(policy.year, 1, 2))
+                    for code in studios
+                ],
             )
             uow.commit()
         with UnitOfWork(engine, write=False) as uow:

@@ -22,7 +22,9 @@ Account = str
 FUNDING_SOURCES: Final = ("finance", "edu_fund", "matching")
 """The three pots of a studio's fund: county finance, the education foundation, unit matching."""
 
-_SEGMENT: Final = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
+# A segment is word characters (Unicode: a host unit's Chinese name is a valid
+# segment), dots and hyphens, starting with a letter or digit.
+_SEGMENT: Final = r"[^\W_][\w.\-]*"
 _SOURCE: Final = "(?:finance|edu_fund|matching)"
 
 SHAPES: Final[dict[str, re.Pattern[str]]] = {

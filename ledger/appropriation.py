@@ -19,14 +19,14 @@ def appropriation_key(studio: str, year: int) -> str:
     return f"appropriation:{year}:{studio}"
 
 
-def appropriation(studio: str, policy: Policy, effective_date: date) -> NewTransaction:
-    """The transaction that funds ``studio`` for ``policy.year`` from each source."""
+def appropriation(studio: str, year: int, policy: Policy, effective_date: date) -> NewTransaction:
+    """The transaction that funds ``studio`` for ``year`` from each source, by ``policy``."""
     sources = list(policy.source_shares)
     parts = split(policy.annual_budget, [policy.source_shares[s] for s in sources])
     return NewTransaction(
-        idempotency_key=appropriation_key(studio, policy.year),
+        idempotency_key=appropriation_key(studio, year),
         effective_date=effective_date,
-        memo=f"{policy.year}年度工作室业务经费拨款",
+        memo=f"{year}年度工作室业务经费拨款",
         postings=tuple(
             Posting(source_account(source), studio_fund(studio, source), amount)
             for source, amount in zip(sources, parts, strict=True)
@@ -35,7 +35,7 @@ def appropriation(studio: str, policy: Policy, effective_date: date) -> NewTrans
         metadata={
             "kind": "appropriation",
             "studio": studio,
-            "year": policy.year,
+            "year": year,
             "policy": policy.version,
         },
     )

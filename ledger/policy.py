@@ -1,49 +1,209 @@
 """Funding policy as data (SPEC §1): every number of the notice lives here, not in code.
 
-A :class:`Policy` is versioned by program year; a result records the version
-it was computed with, so changing a policy never changes a past result.
-This first version holds the funding numbers; the registry and stipend rules
-join it as the capabilities that use them are built.
+A :class:`Policy` is versioned by program year. A result (an appropriation, an
+entitlement line, a batch) records the version it was computed with, and a
+stored version is never changed, so changing policy never changes a past
+result: a new year's policy is a new record.
+
+:data:`NOTICE_2024` holds the founding notice's values (杭政办发〔2024〕2号) and is
+the default policy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
+from ledger.errors import InvalidInputError, ValidationError
 from ledger.money import Fen, yuan
 
+GRADES: Final = ("excellent", "qualified", "unqualified")
+"""Assessment results: 优秀, 合格, 不合格."""
 
-def _frozen(values: Mapping[str, int]) -> Mapping[str, int]:
-    return MappingProxyType(dict(values))
+GRADE_LABELS: Final = MappingProxyType(
+    {"excellent": "优秀", "qualified": "合格", "unqualified": "不合格"}
+)
+
+STUDIO_KINDS: Final = MappingProxyType(
+    {"principal": "名校（园）长工作室", "homeroom": "名班主任工作室", "subject": "名教师工作室"}
+)
+
+WITHHOLDING_RULES: Final = ("prc_labour_remuneration", "none")
+"""``prc_labour_remuneration``: the PRC prepayment rule for 劳务报酬; ``none``: no tax."""
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """One year's funding policy.
+    """One program year's policy.
 
     Attributes:
-      version: identifies this record; results store it.
-      year: the program year it governs.
+      version: identifies this record; every result stores it.
+      year: the first program year it governs (until a later year's policy).
       annual_budget: 业务经费 per studio per year, fen.
-      source_shares: how the budget splits between funding sources (weights).
+      source_shares: weights splitting the budget (and stipends) between sources.
+      host_stipend: 主持人劳务补贴 per year, fen.
+      member_stipend: 成员劳务补贴 per year, fen (travel included).
+      grade_ratios: grade → percent of the stipend paid.
+      proration_day: a person is paid for a month when active on this day of it.
+      max_paid_members: 成员 at most (the host not counted).
+      min_external_members: 成员 from other units than the host unit, at least.
+      max_trainees: 学员 at most (unpaid).
+      matching_minimum: the host unit's 专项配套经费 per year, at least, fen.
       quotas: studios per kind in a round.
+      cycle_years: length of a studio's cycle.
+      host_forfeits_on_cancellation: a cancelled studio's host loses that year's stipend.
+      withholding: income tax withholding rule, one of :data:`WITHHOLDING_RULES`.
+      approval_threshold: a batch above this gross total needs two approvers, fen.
     """
 
     version: str
     year: int
     annual_budget: Fen
     source_shares: Mapping[str, int]
-    quotas: Mapping[str, int] = field(default_factory=dict)
+    host_stipend: Fen
+    member_stipend: Fen
+    grade_ratios: Mapping[str, int]
+    proration_day: int
+    max_paid_members: int
+    min_external_members: int
+    max_trainees: int
+    matching_minimum: Fen
+    quotas: Mapping[str, int]
+    cycle_years: int
+    host_forfeits_on_cancellation: bool
+    withholding: str
+    approval_threshold: Fen
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for storage: mappings as dicts, amounts in fen."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: dict(v) if isinstance(v, Mapping) else v for k, v in values.items()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Policy:
+        """A policy from stored or submitted JSON; every problem reported with its field."""
+        errors = policy_errors(data)
+        if errors:
+            raise InvalidInputError(errors)
+        values = {f.name: data[f.name] for f in fields(cls)}
+        for name in ("source_shares", "grade_ratios", "quotas"):
+            values[name] = MappingProxyType(dict(values[name]))
+        return cls(**values)
 
 
-NOTICE_2024: Final = Policy(
-    version="杭政办发〔2024〕2号/v1",
-    year=2024,
-    annual_budget=yuan(50_000),
-    source_shares=_frozen({"finance": 50, "edu_fund": 50}),
-    quotas=_frozen({"principal": 2, "homeroom": 5, "subject": 15}),
+_INT_FIELDS: Final = (
+    "year",
+    "annual_budget",
+    "host_stipend",
+    "member_stipend",
+    "proration_day",
+    "max_paid_members",
+    "min_external_members",
+    "max_trainees",
+    "matching_minimum",
+    "cycle_years",
+    "approval_threshold",
 )
-"""The founding notice's numbers: the default policy."""
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def policy_errors(data: Mapping[str, Any]) -> list[ValidationError]:
+    """Every reason ``data`` is not an acceptable policy."""
+    errors: list[ValidationError] = []
+    missing = [f.name for f in fields(Policy) if f.name not in data]
+    errors.extend(ValidationError(name, "is required") for name in missing)
+    unknown = sorted(set(data) - {f.name for f in fields(Policy)})
+    errors.extend(ValidationError(name, "is not a policy field") for name in unknown)
+    if missing:
+        return errors
+    if not isinstance(data["version"], str) or not data["version"].strip():
+        errors.append(ValidationError("version", "must be non-empty text"))
+    errors.extend(
+        ValidationError(name, "must be a whole number >= 0")
+        for name in _INT_FIELDS
+        if not _is_int(data[name]) or data[name] < 0
+    )
+    if _is_int(data["proration_day"]) and not 1 <= data["proration_day"] <= 28:
+        errors.append(ValidationError("proration_day", "must be a day from 1 to 28"))
+    shares = data["source_shares"]
+    if (
+        not isinstance(shares, Mapping)
+        or set(shares) != {"finance", "edu_fund"}
+        or not all(_is_int(v) and v >= 0 for v in shares.values())
+        or sum(shares.values()) == 0
+    ):
+        errors.append(
+            ValidationError(
+                "source_shares", "must give whole-number weights for finance and edu_fund"
+            )
+        )
+    ratios = data["grade_ratios"]
+    if (
+        not isinstance(ratios, Mapping)
+        or set(ratios) != set(GRADES)
+        or not all(_is_int(v) and 0 <= v <= 100 for v in ratios.values())
+    ):
+        errors.append(
+            ValidationError(
+                "grade_ratios", f"must give a percent 0-100 for each of {', '.join(GRADES)}"
+            )
+        )
+    quotas = data["quotas"]
+    if (
+        not isinstance(quotas, Mapping)
+        or not set(quotas) <= set(STUDIO_KINDS)
+        or not all(_is_int(v) and v >= 0 for v in quotas.values())
+    ):
+        errors.append(
+            ValidationError(
+                "quotas", f"must give whole numbers for kinds among {', '.join(STUDIO_KINDS)}"
+            )
+        )
+    if data["withholding"] not in WITHHOLDING_RULES:
+        errors.append(
+            ValidationError("withholding", f"must be one of {', '.join(WITHHOLDING_RULES)}")
+        )
+    if not isinstance(data["host_forfeits_on_cancellation"], bool):
+        errors.append(ValidationError("host_forfeits_on_cancellation", "must be true or false"))
+    return errors
+
+
+NOTICE_2024: Final = Policy.from_json(
+    {
+        "version": "杭政办发〔2024〕2号",
+        "year": 2024,
+        "annual_budget": yuan(50_000),
+        "source_shares": {"finance": 50, "edu_fund": 50},
+        "host_stipend": yuan(10_000),
+        "member_stipend": yuan(5_000),
+        "grade_ratios": {"excellent": 100, "qualified": 100, "unqualified": 0},
+        "proration_day": 15,
+        "max_paid_members": 8,
+        "min_external_members": 5,
+        "max_trainees": 10,
+        "matching_minimum": yuan(2_000),
+        "quotas": {"principal": 2, "homeroom": 5, "subject": 15},
+        "cycle_years": 3,
+        "host_forfeits_on_cancellation": True,
+        "withholding": "prc_labour_remuneration",
+        "approval_threshold": yuan(100_000),
+    }
+)
+"""The founding notice's values: the default policy."""
+
+
+def policy_for_year(policies: list[Policy], year: int) -> Policy:
+    """The policy governing ``year``: the latest one whose year is not after it."""
+    governing = [p for p in policies if p.year <= year]
+    if not governing:
+        raise ValidationError(
+            "year",
+            f"no policy governs {year}; the earliest is for "
+            f"{min((p.year for p in policies), default='none')}",
+        )
+    return max(governing, key=lambda p: p.year)

@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from schema.ledger_store import SqlLedgerStore
+from schema.registry_store import SqlRegistryStore
 
 DEFAULT_DATABASE: Final = "sqlite:///./studio-ledger.db"
 SQLITE_BUSY_TIMEOUT_MS: Final = 60_000
@@ -88,12 +89,14 @@ class UnitOfWork:
         self.write = write
         self._session: Session | None = None
         self._ledger: SqlLedgerStore | None = None
+        self._registry: SqlRegistryStore | None = None
 
     def __enter__(self) -> Self:
         self._session = Session(self.engine, expire_on_commit=False, autoflush=False)
         if self.write and is_sqlite(self.engine):
             self._session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
         self._ledger = SqlLedgerStore(self._session)
+        self._registry = SqlRegistryStore(self._session)
         return self
 
     @property
@@ -109,6 +112,13 @@ class UnitOfWork:
             raise RuntimeError("the unit of work is not open; use it in a with block")
         return self._ledger
 
+    @property
+    def registry(self) -> SqlRegistryStore:
+        """The registry's storage inside this unit of work, for :mod:`ledger.program`."""
+        if self._registry is None:
+            raise RuntimeError("the unit of work is not open; use it in a with block")
+        return self._registry
+
     def commit(self) -> None:
         self.session.commit()
 
@@ -123,4 +133,4 @@ class UnitOfWork:
             session.rollback()
         finally:
             session.close()
-            self._session = self._ledger = None
+            self._session = self._ledger = self._registry = None

@@ -125,15 +125,107 @@ class PostingRow(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
 
 
+class PolicyRow(Base):
+    """A stored policy version (SPEC §1). Never updated: a new year's policy is a new row."""
+
+    __tablename__ = "policies"
+
+    version: Mapped[str] = mapped_column(String(100), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class StudioRow(Base):
+    """A studio (工作室)."""
+
+    __tablename__ = "studios"
+    __table_args__ = (
+        CheckConstraint("kind IN ('principal', 'homeroom', 'subject')", name="kind"),
+        CheckConstraint(
+            "(cancelled_on IS NULL) = (cancellation_reason IS NULL)", name="cancellation_reason"
+        ),
+    )
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    host_unit: Mapped[str] = mapped_column(String(100))
+    cycle_start_year: Mapped[int] = mapped_column(Integer)
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
+    cancellation_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class PersonRow(Base):
+    """A person: host, member or trainee. ``code`` is the payee code used in accounts."""
+
+    __tablename__ = "people"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    unit: Mapped[str] = mapped_column(String(100))
+    bank_name: Mapped[str] = mapped_column(String(100), default="")
+    bank_account: Mapped[str] = mapped_column(String(40), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+
+
+class MembershipRow(Base):
+    """A person's place in a studio from ``joined_on`` to ``left_on`` (inclusive)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("studio_code", "person_code", "joined_on"),
+        CheckConstraint("role IN ('host', 'member', 'trainee')", name="role"),
+        CheckConstraint("left_on IS NULL OR left_on >= joined_on", name="dates_in_order"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    studio_code: Mapped[str] = mapped_column(ForeignKey("studios.code"))
+    person_code: Mapped[str] = mapped_column(ForeignKey("people.code"))
+    role: Mapped[str] = mapped_column(String(10))
+    joined_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+
+
+_GRADE_CHECK = "grade IN ('excellent', 'qualified', 'unqualified')"
+
+
+class StudioGradeRow(Base):
+    """A studio's assessment result (考核等次) for a year."""
+
+    __tablename__ = "studio_grades"
+    __table_args__ = (CheckConstraint(_GRADE_CHECK, name="grade"),)
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    studio_code: Mapped[str] = mapped_column(ForeignKey("studios.code"), primary_key=True)
+    grade: Mapped[str] = mapped_column(String(12))
+
+
+class PersonGradeRow(Base):
+    """A member's own assessment result for a year, where one is recorded."""
+
+    __tablename__ = "person_grades"
+    __table_args__ = (CheckConstraint(_GRADE_CHECK, name="grade"),)
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    studio_code: Mapped[str] = mapped_column(ForeignKey("studios.code"), primary_key=True)
+    person_code: Mapped[str] = mapped_column(ForeignKey("people.code"), primary_key=True)
+    grade: Mapped[str] = mapped_column(String(12))
+
+
+class ExpensePlanRow(Base):
+    """A studio's planned spending (计划使用) for a category in a year, fen."""
+
+    __tablename__ = "expense_plans"
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    studio_code: Mapped[str] = mapped_column(ForeignKey("studios.code"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
 IMMUTABLE_TABLES = ("transactions", "postings")
 """Tables the migrations protect with triggers refusing UPDATE and DELETE."""
-
-__all__ = [
-    "IMMUTABLE_TABLES",
-    "AccountRow",
-    "Base",
-    "ChainHeadRow",
-    "PostingRow",
-    "TransactionRow",
-    "VoucherCounterRow",
-]

@@ -36,7 +36,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
+def postgres_database() -> Iterator[tuple[str, dict[str, list[dict[str, object]]]]]:
     """A fresh, migrated PostgreSQL database for this test session."""
     server = os.environ.get(PG_URL_VARIABLE)
     if not server:
@@ -50,23 +50,33 @@ def postgres_database() -> Iterator[str]:
     url = make_url(connect(server).url).set(database=name).render_as_string(hide_password=False)
     engine = connect(url)
     upgrade(engine)
+    seeded = _rows_of_every_table(engine)
     engine.dispose()
-    yield url
+    yield url, seeded
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
-def _truncate_postgres(engine: Engine) -> None:
+def _rows_of_every_table(engine: Engine) -> dict[str, list[dict[str, object]]]:
+    """What the migrations put in the tables (the chain head, the default policy)."""
+    with engine.connect() as connection:
+        return {
+            t.name: [dict(r._mapping) for r in connection.execute(t.select())]
+            for t in Base.metadata.sorted_tables
+        }
+
+
+def _reset_postgres(engine: Engine, seeded: dict[str, list[dict[str, object]]]) -> None:
+    """Empty every table and put back what the migrations seeded."""
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         for table in IMMUTABLE_TABLES:  # tamper tests switch the append-only triggers off
             connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-        connection.execute(
-            text("INSERT INTO chain_head (id, last_seq, last_hash) VALUES (1, 0, :genesis)"),
-            {"genesis": "0" * 64},
-        )
+        for table in Base.metadata.sorted_tables:
+            if seeded[table.name]:
+                connection.execute(table.insert(), seeded[table.name])
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -82,8 +92,9 @@ def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
             shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
             engine = connect(f"sqlite:///{path}")
         else:
-            engine = connect(request.getfixturevalue("postgres_database"))
-            _truncate_postgres(engine)
+            url, seeded = request.getfixturevalue("postgres_database")
+            engine = connect(url)
+            _reset_postgres(engine, seeded)
         engines.append(engine)
         return engine
 

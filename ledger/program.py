@@ -1,0 +1,402 @@
+"""Program services: the roster, grades, policy and the money movements of a year.
+
+Each service works inside the caller's unit of work (:class:`Stores`) and
+never commits: a CLI command, a request or a job run commits once, or rolls
+everything back. Rules live in the pure modules (:mod:`ledger.registry`,
+:mod:`ledger.entitlements`, :mod:`ledger.appropriation`, :mod:`ledger.expenses`);
+these functions only gather their inputs, apply them and post the results
+through :func:`ledger.book.post`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from ledger import book
+from ledger.accounts import (
+    FUNDING_SOURCES,
+    expense_account,
+    source_account,
+    studio_fund,
+    unit_source,
+)
+from ledger.appropriation import appropriation
+from ledger.entitlements import EntitlementLine, entitlements
+from ledger.errors import InvalidInputError, LedgerError, NotFoundError, ValidationError
+from ledger.expenses import (
+    Expense,
+    Receipt,
+    expense_errors,
+    expense_transaction,
+    over_plan_error,
+    receipt_transaction,
+)
+from ledger.money import Fen
+from ledger.policy import Policy, policy_for_year
+from ledger.postings import NewTransaction, Posting, Transaction
+from ledger.registry import Finding, Membership, Person, Studio, composition_findings
+
+
+class RegistryStore(Protocol):
+    """What the program services need from storage; ``schema.registry_store`` implements it."""
+
+    def policies(self) -> list[Policy]: ...
+    def add_policy(self, policy: Policy, created_by: str) -> None: ...
+    def studios(self) -> list[Studio]: ...
+    def people(self) -> list[Person]: ...
+    def memberships(self) -> list[Membership]: ...
+    def save_studios(self, studios: Sequence[Studio]) -> int: ...
+    def save_people(self, people: Sequence[PersonInput]) -> tuple[dict[str, str], int]: ...
+    def save_memberships(self, memberships: Sequence[Membership]) -> int: ...
+    def studio_grades(self, year: int) -> dict[str, str]: ...
+    def person_grades(self, year: int) -> dict[tuple[str, str], str]: ...
+    def save_grades(self, grades: Sequence[Grade]) -> int: ...
+    def expense_plans(self, year: int) -> dict[tuple[str, str], Fen]: ...
+    def save_expense_plans(self, plans: Sequence[ExpensePlan]) -> int: ...
+
+
+class Stores(Protocol):
+    """A unit of work's stores, as the services see them."""
+
+    @property
+    def ledger(self) -> book.LedgerStore: ...
+
+    @property
+    def registry(self) -> RegistryStore: ...
+
+
+class CompositionRefused(LedgerError):  # noqa: N818 (a refusal, named as the domain says it)
+    """The roster would make money wrong; ``findings`` lists every refused rule."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__("; ".join(f"{f.studio}: {f.message}" for f in findings))
+        self.findings = findings
+
+
+@dataclass(frozen=True, slots=True)
+class PersonInput:
+    """A person as a roster gives them: identified by ID number, code not yet known."""
+
+    id_number: str
+    name: str
+    unit: str
+    bank_name: str = ""
+    bank_account: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipInput:
+    studio: str
+    id_number: str
+    role: str
+    joined_on: date
+    left_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """A grade for a studio (``id_number`` empty) or for one of its members."""
+
+    year: int
+    studio: str
+    id_number: str
+    grade: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExpensePlan:
+    year: int
+    studio: str
+    category: str
+    amount: Fen
+
+
+@dataclass(frozen=True)
+class SaveReport:
+    """What a write changed; ``changed == 0`` when it repeated an earlier one."""
+
+    changed: int
+    warnings: list[Finding] = field(default_factory=list)
+
+
+def policy(stores: Stores, year: int) -> Policy:
+    """The policy governing ``year``."""
+    return policy_for_year(stores.registry.policies(), year)
+
+
+def add_policy(stores: Stores, new: Policy, created_by: str) -> None:
+    """Store a new year's policy; an existing version or year is never overwritten."""
+    existing = stores.registry.policies()
+    if any(p.version == new.version for p in existing):
+        raise ValidationError("version", f"policy version {new.version!r} already exists")
+    if any(p.year == new.year for p in existing):
+        raise ValidationError(
+            "year",
+            f"a policy for {new.year} already exists; policies are "
+            "never changed, add one for a later year",
+        )
+    stores.registry.add_policy(new, created_by)
+
+
+def save_roster(
+    stores: Stores,
+    studios: Sequence[Studio],
+    people: Sequence[PersonInput],
+    memberships: Sequence[MembershipInput],
+) -> SaveReport:
+    """Add or update studios, people and memberships, then check the whole roster.
+
+    Refused whole (:class:`CompositionRefused`) when the resulting roster breaks
+    a rule that would make money wrong; other broken rules come back as warnings.
+    """
+    registry = stores.registry
+    changed = registry.save_studios(studios)
+    codes, people_changed = registry.save_people(people)
+    unknown = [m for m in memberships if m.id_number not in codes]
+    known = {p.id_number: p.code for p in registry.people()}
+    errors = [
+        ValidationError("身份证号", f"{m.id_number} is not in the roster's people")
+        for m in unknown
+        if m.id_number not in known
+    ]
+    if errors:
+        raise InvalidInputError(errors)
+    codes = {**known, **codes}
+    changed += people_changed + registry.save_memberships(
+        [
+            Membership(m.studio, codes[m.id_number], m.role, m.joined_on, m.left_on)
+            for m in memberships
+        ]
+    )
+    all_studios = registry.studios()
+    rules = policy(stores, max(s.cycle_start_year for s in all_studios)) if all_studios else None
+    findings = (
+        []
+        if rules is None
+        else composition_findings(all_studios, registry.people(), registry.memberships(), rules)
+    )
+    refused = [f for f in findings if f.refused]
+    if refused:
+        raise CompositionRefused(refused)
+    return SaveReport(changed, findings)
+
+
+def save_grades(stores: Stores, grades: Sequence[Grade]) -> SaveReport:
+    """Record assessment results; a person's grade needs them in that studio's roster."""
+    registry = stores.registry
+    studios = {s.code for s in registry.studios()}
+    people = {p.id_number: p.code for p in registry.people()}
+    members = {(m.studio, m.person) for m in registry.memberships()}
+    errors = []
+    for g in grades:
+        if g.studio not in studios:
+            errors.append(ValidationError("工作室编号", f"unknown studio {g.studio}"))
+        elif g.id_number and (g.studio, people.get(g.id_number, "")) not in members:
+            errors.append(
+                ValidationError("身份证号", f"{g.id_number} is not a member of {g.studio}")
+            )
+    if errors:
+        raise InvalidInputError(errors)
+    return SaveReport(registry.save_grades(grades))
+
+
+@dataclass(frozen=True)
+class AppropriationReport:
+    year: int
+    policy_version: str
+    posted: list[Transaction]
+    already: list[str]
+    total: Fen
+
+
+def appropriate(stores: Stores, year: int, on: date | None = None) -> AppropriationReport:
+    """Post each studio's budget for ``year``, once per studio-year.
+
+    A studio is funded when ``year`` is in its cycle and it was not cancelled on
+    or before the appropriation date (default 2 January).
+    """
+    governing = policy(stores, year)
+    effective = on or date(year, 1, 2)
+    funded = [
+        s
+        for s in stores.registry.studios()
+        if year in s.cycle_years(governing)
+        and (s.cancelled_on is None or s.cancelled_on > effective)
+    ]
+    requests = {s.code: appropriation(s.code, year, governing, effective) for s in funded}
+    before = stores.ledger.find_by_keys({r.idempotency_key for r in requests.values()})
+    posted = book.post(stores.ledger, list(requests.values()))
+    new = [t for t in posted if t.request.idempotency_key not in before]
+    already = [code for code, r in requests.items() if r.idempotency_key in before]
+    return AppropriationReport(
+        year, governing.version, new, already, sum(p.amount for t in new for p in t.postings)
+    )
+
+
+def _studio(stores: Stores, code: str) -> Studio:
+    for s in stores.registry.studios():
+        if s.code == code:
+            return s
+    raise NotFoundError(f"studio {code} is not in the registry")
+
+
+def receive_matching(stores: Stores, receipts: Sequence[Receipt]) -> list[Transaction]:
+    """Post unit matching receipts: the host unit's money into the studio's matching fund."""
+    studios = {s.code: s for s in stores.registry.studios()}
+    errors = [
+        ValidationError(f"receipts[{i}].studio", f"unknown studio {r.studio}")
+        for i, r in enumerate(receipts)
+        if r.studio not in studios
+    ]
+    if errors:
+        raise InvalidInputError(errors)
+    return book.post(
+        stores.ledger, [receipt_transaction(r, studios[r.studio].host_unit) for r in receipts]
+    )
+
+
+def spend(stores: Stores, expenses: Sequence[Expense]) -> list[Transaction]:
+    """Post activity expenses against the studio's plan and balance (专款专用).
+
+    Refused whole when any expense would exceed its category's plan for the
+    year (counting the other expenses of the same call) or its fund's balance.
+    """
+    studios = {s.code for s in stores.registry.studios()}
+    errors = [
+        ValidationError(f"expenses[{i}].studio", f"unknown studio {e.studio}")
+        for i, e in enumerate(expenses)
+        if e.studio not in studios
+    ]
+    errors += [
+        error for i, e in enumerate(expenses) for error in expense_errors(f"expenses[{i}]", e)
+    ]
+    if errors:
+        raise InvalidInputError(errors)
+    requests = [expense_transaction(e) for e in expenses]
+    fresh_keys = set(_fresh_keys(stores, requests))
+    spent: dict[tuple[int, str, str], Fen] = {}
+    plans_by_year: dict[int, dict[tuple[str, str], Fen]] = {}
+    for i, (expense, request) in enumerate(zip(expenses, requests, strict=True)):
+        if request.idempotency_key not in fresh_keys:
+            continue
+        year = expense.on.year
+        plans = plans_by_year.setdefault(year, stores.registry.expense_plans(year))
+        key = (year, expense.studio, expense.category)
+        if key not in spent:
+            spent[key] = _spent(stores, expense.studio, expense.category, year)
+        error = over_plan_error(
+            f"expenses[{i}]", expense, plans.get((expense.studio, expense.category)), spent[key]
+        )
+        if error is not None:
+            errors.append(error)
+        spent[key] += expense.amount
+    if errors:
+        raise InvalidInputError(errors)
+    return book.post(stores.ledger, requests)
+
+
+def _fresh_keys(stores: Stores, requests: Iterable[NewTransaction]) -> list[str]:
+    keys = [r.idempotency_key for r in requests]
+    recorded = stores.ledger.find_by_keys(keys)
+    return [k for k in keys if k not in recorded]
+
+
+def _spent(stores: Stores, studio: str, category: str, year: int) -> Fen:
+    address = expense_account(category, studio)
+    end = stores.ledger.balance(address, date(year, 12, 31)) or 0
+    start = stores.ledger.balance(address, date(year - 1, 12, 31)) or 0
+    return end - start
+
+
+def save_expense_plans(stores: Stores, plans: Sequence[ExpensePlan]) -> SaveReport:
+    studios = {s.code for s in stores.registry.studios()}
+    errors = [
+        ValidationError("工作室编号", f"unknown studio {p.studio}")
+        for p in plans
+        if p.studio not in studios
+    ]
+    if errors:
+        raise InvalidInputError(errors)
+    return SaveReport(stores.registry.save_expense_plans(plans))
+
+
+def close_cycle(stores: Stores, studio_code: str, on: date) -> Transaction | None:
+    """Return a studio's unspent fund balances to their sources when its cycle closes.
+
+    Allowed once the cycle's last year has ended or the studio was cancelled.
+    ``None`` when nothing was left to return.
+    """
+    studio = _studio(stores, studio_code)
+    governing = policy(stores, studio.cycle_start_year)
+    last_year = studio.cycle_years(governing)[-1]
+    if on <= date(last_year, 12, 31) and (studio.cancelled_on is None or on < studio.cancelled_on):
+        raise ValidationError(
+            "on",
+            f"{studio.code}'s cycle runs to {last_year}-12-31 and it "
+            "is not cancelled: its cycle cannot close yet",
+        )
+    back = {
+        "finance": source_account("finance"),
+        "edu_fund": source_account("edu_fund"),
+        "matching": unit_source(studio.host_unit),
+    }
+    postings = []
+    for source in FUNDING_SOURCES:
+        left = stores.ledger.balance(studio_fund(studio.code, source), None) or 0
+        if left > 0:
+            postings.append(Posting(studio_fund(studio.code, source), back[source], left))
+    if not postings:
+        return None
+    [closed] = book.post(
+        stores.ledger,
+        [
+            NewTransaction(
+                idempotency_key=f"cycle-close:{studio.code}:{studio.cycle_start_year}",
+                effective_date=on,
+                memo=f"{studio.code}周期结束，结余资金退回",
+                postings=tuple(postings),
+                metadata={"kind": "cycle_close", "studio": studio.code},
+            )
+        ],
+    )
+    return closed
+
+
+@dataclass(frozen=True)
+class EntitlementReport:
+    year: int
+    policy: Policy
+    lines: list[EntitlementLine]
+
+    @property
+    def payable(self) -> list[EntitlementLine]:
+        return [line for line in self.lines if line.held is None]
+
+    @property
+    def held(self) -> list[EntitlementLine]:
+        return [line for line in self.lines if line.held is not None]
+
+    @property
+    def total(self) -> Fen:
+        return sum(line.gross for line in self.payable)
+
+
+def compute_entitlements(stores: Stores, year: int) -> EntitlementReport:
+    """Every stipend line for ``year`` under the policy governing it."""
+    registry = stores.registry
+    governing = policy(stores, year)
+    people = registry.people()
+    lines = entitlements(
+        year,
+        governing,
+        studios=registry.studios(),
+        people=people,
+        memberships=registry.memberships(),
+        studio_grades=registry.studio_grades(year),
+        person_grades=registry.person_grades(year),
+    )
+    return EntitlementReport(year, governing, lines)

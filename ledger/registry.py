@@ -1,0 +1,260 @@
+"""The program registry: studios, people and memberships, and the composition rules.
+
+Records here are plain frozen values; storing them is ``schema.registry_store``'s
+job. The composition rules of the notice are checked by :func:`composition_findings`,
+which sorts what it finds into refusals (the roster would make money wrong: two
+hosts at once, more paid members than the policy pays, one person counted twice)
+and warnings (the roster breaks a rule of the notice without changing any
+amount: too few members from other units, too many trainees, no host, quotas).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from ledger.errors import ValidationError
+from ledger.policy import STUDIO_KINDS, Policy
+
+ROLES: Final = ("host", "member", "trainee")
+ROLE_LABELS: Final = {"host": "主持人", "member": "成员", "trainee": "学员"}
+STATUSES: Final = ("active", "cancelled")
+STATUS_LABELS: Final = {"active": "正常", "cancelled": "撤销"}
+CODE_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
+
+
+@dataclass(frozen=True, slots=True)
+class Studio:
+    """A studio (工作室).
+
+    Attributes:
+      code: 工作室编号, also its account segment (``studio:<code>:...``).
+      kind: one of ``principal``, ``homeroom``, ``subject``.
+      host_unit: 挂牌单位, the unit that hosts it and pays matching funds.
+      cycle_start_year: first year of its 3-year cycle.
+      cancelled_on: the date it was cancelled (撤销), if it was.
+    """
+
+    code: str
+    name: str
+    kind: str
+    host_unit: str
+    cycle_start_year: int
+    cancelled_on: date | None = None
+    cancellation_reason: str = ""
+
+    @property
+    def status(self) -> str:
+        return "active" if self.cancelled_on is None else "cancelled"
+
+    def cycle_years(self, policy: Policy) -> range:
+        return range(self.cycle_start_year, self.cycle_start_year + policy.cycle_years)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A person in the program.
+
+    Attributes:
+      code: internal payee code (``P000001``), used in account addresses so that
+        ID numbers never appear in the ledger.
+      id_number: 身份证号, checked against the GB 11643 check digit.
+    """
+
+    code: str
+    id_number: str
+    name: str
+    unit: str
+    bank_name: str = ""
+    bank_account: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A person's place in a studio from ``joined_on`` to ``left_on`` (inclusive)."""
+
+    studio: str
+    person: str  # Person.code
+    role: str
+    joined_on: date
+    left_on: date | None = None
+
+    def active_on(self, day: date) -> bool:
+        return self.joined_on <= day and (self.left_on is None or day <= self.left_on)
+
+
+_ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK: Final = "10X98765432"
+_ID_PATTERN: Final = re.compile(r"[1-9]\d{16}[\dX]")
+
+
+def id_check_digit(first17: str) -> str:
+    """The GB 11643-1999 check character for the first 17 digits of an ID number."""
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def normalize_id_number(text: str, *, field: str = "身份证号") -> str:
+    """An 18-character resident ID number, checked; a lowercase ``x`` is accepted."""
+    value = text.strip().upper()
+    if not _ID_PATTERN.fullmatch(value):
+        raise ValidationError(field, f"身份证号应为18位 (an ID number has 18 characters): {text!r}")
+    try:
+        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise ValidationError(
+            field, f"身份证号中的出生日期无效 (birth date invalid): {text!r}"
+        ) from None
+    expected = id_check_digit(value[:17])
+    if value[17] != expected:
+        raise ValidationError(
+            field, f"身份证号校验位错误 (check digit should be {expected}): {text!r}"
+        )
+    return value
+
+
+def mask_id_number(value: str) -> str:
+    """``150102********1234``: the region and the last four, for screens and rosters."""
+    return value[:6] + "*" * (len(value) - 10) + value[-4:] if len(value) > 10 else "*" * len(value)
+
+
+def mask_account(value: str) -> str:
+    """A bank account with all but the first four and last four masked."""
+    return value[:4] + "*" * (len(value) - 8) + value[-4:] if len(value) > 8 else value
+
+
+def check_studio_code(code: str, *, field: str = "工作室编号") -> str:
+    if not CODE_PATTERN.fullmatch(code):
+        raise ValidationError(
+            field, f"工作室编号只能用字母、数字和 - _ . (letters, digits, - _ .): {code!r}"
+        )
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A composition rule broken by a studio's roster."""
+
+    studio: str
+    rule: str
+    message: str
+    refused: bool
+
+
+def _event_days(memberships: Sequence[Membership]) -> list[date]:
+    """The days on which the set of active members can be at its largest."""
+    return sorted({m.joined_on for m in memberships})
+
+
+def composition_findings(
+    studios: Iterable[Studio],
+    people: Iterable[Person],
+    memberships: Iterable[Membership],
+    policy: Policy,
+) -> list[Finding]:
+    """Every composition rule the roster breaks, refusals first."""
+    units = {p.code: p.unit for p in people}
+    by_studio: dict[str, list[Membership]] = {}
+    for m in memberships:
+        by_studio.setdefault(m.studio, []).append(m)
+    studio_list = list(studios)
+    findings: list[Finding] = []
+    for studio in studio_list:
+        findings.extend(_studio_findings(studio, by_studio.get(studio.code, []), units, policy))
+    findings.extend(_quota_findings(studio_list, policy))
+    return sorted(findings, key=lambda f: (not f.refused, f.studio, f.rule))
+
+
+def _studio_findings(
+    studio: Studio, memberships: list[Membership], units: dict[str, str], policy: Policy
+) -> list[Finding]:
+    findings: list[Finding] = []
+
+    def add(rule: str, message: str, *, refused: bool) -> None:
+        findings.append(Finding(studio.code, rule, message, refused))
+
+    seen: dict[str, list[Membership]] = {}
+    for m in memberships:
+        for other in seen.get(m.person, []):
+            if _overlap(m, other):
+                add(
+                    "one_place",
+                    f"{m.person} 在同一期间重复登记 (listed twice for overlapping "
+                    f"periods from {max(m.joined_on, other.joined_on)})",
+                    refused=True,
+                )
+        seen.setdefault(m.person, []).append(m)
+
+    most_hosts = most_members = most_trainees = 0
+    fewest_external: int | None = None
+    for day in _event_days(memberships):
+        active = [m for m in memberships if m.active_on(day)]
+        hosts = [m for m in active if m.role == "host"]
+        members = [m for m in active if m.role == "member"]
+        trainees = [m for m in active if m.role == "trainee"]
+        most_hosts = max(most_hosts, len(hosts))
+        most_members = max(most_members, len(members))
+        most_trainees = max(most_trainees, len(trainees))
+        external = sum(1 for m in members if units.get(m.person) != studio.host_unit)
+        if members:
+            fewest_external = (
+                external if fewest_external is None else min(fewest_external, external)
+            )
+
+    if most_hosts > 1:
+        add(
+            "one_host",
+            f"同时有{most_hosts}名主持人 (a studio has one host; found {most_hosts})",
+            refused=True,
+        )
+    if not any(m.role == "host" for m in memberships):
+        add("one_host", "没有主持人 (no host)", refused=False)
+    if most_members > policy.max_paid_members:
+        add(
+            "max_paid_members",
+            f"成员{most_members}人，超过{policy.max_paid_members}人 "
+            f"(more paid members than the policy pays)",
+            refused=True,
+        )
+    if fewest_external is not None and fewest_external < policy.min_external_members:
+        add(
+            "min_external_members",
+            f"外校成员最少时{fewest_external}人，少于"
+            f"{policy.min_external_members}人 (too few from other units)",
+            refused=False,
+        )
+    if most_trainees > policy.max_trainees:
+        add(
+            "max_trainees",
+            f"学员{most_trainees}人，超过{policy.max_trainees}人 (too many trainees)",
+            refused=False,
+        )
+    return findings
+
+
+def _overlap(a: Membership, b: Membership) -> bool:
+    a_end = a.left_on or date.max
+    b_end = b.left_on or date.max
+    return a.joined_on <= b_end and b.joined_on <= a_end
+
+
+def _quota_findings(studios: list[Studio], policy: Policy) -> list[Finding]:
+    findings = []
+    counts: dict[tuple[int, str], int] = {}
+    for s in studios:
+        counts[(s.cycle_start_year, s.kind)] = counts.get((s.cycle_start_year, s.kind), 0) + 1
+    for (year, kind), count in sorted(counts.items()):
+        quota = policy.quotas.get(kind, 0)
+        if count > quota:
+            findings.append(
+                Finding(
+                    f"{year}年{STUDIO_KINDS[kind]}",
+                    "quota",
+                    f"{count}个，超过名额{quota}个 (more studios of this kind than the quota)",
+                    refused=False,
+                )
+            )
+    return findings

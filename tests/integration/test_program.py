@@ -1,0 +1,247 @@
+"""The program services on a real database: roster, grades, appropriation,
+matching, expenses against plan, cycle close and entitlements, to the fen."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine
+
+from ledger import book, program
+from ledger.errors import InvalidInputError, OverdraftError, ValidationError
+from ledger.expenses import Expense, Receipt
+from ledger.money import yuan
+from ledger.policy import NOTICE_2024
+from ledger.program import ExpensePlan, Grade, MembershipInput, PersonInput
+from ledger.registry import Studio, id_check_digit
+from schema.db import UnitOfWork
+
+S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
+S2 = Studio("HJ-H01", "班主任工作室", "homeroom", "第二中学", 2024)
+
+
+def person(n: int, unit: str) -> PersonInput:
+    first17 = f"15010219{80 + n % 20:02d}0101{n:03d}"
+    return PersonInput(
+        first17 + id_check_digit(first17),
+        f"教师{n}",
+        unit,
+        "中国农业银行",
+        f"62284800{n:011d}",
+        "13800000000",
+    )
+
+
+HOST = person(1, "第一中学")
+MEMBERS = [person(n, f"外校{n}") for n in range(2, 7)]  # five from other units
+LATE = person(7, "第一中学")
+
+
+def roster(*, extra: list[MembershipInput] | None = None) -> tuple:  # type: ignore[type-arg]
+    people = [HOST, *MEMBERS, LATE]
+    memberships = [MembershipInput("HJ-S01", HOST.id_number, "host", date(2024, 1, 1))]
+    memberships += [
+        MembershipInput("HJ-S01", p.id_number, "member", date(2024, 1, 1)) for p in MEMBERS
+    ]
+    memberships += [MembershipInput("HJ-S01", LATE.id_number, "member", date(2024, 7, 1))]
+    return [S1, S2], people, memberships + (extra or [])
+
+
+def save_roster(
+    engine: Engine,
+    *,
+    extra: list[MembershipInput] | None = None,
+    studios: list[Studio] | None = None,
+) -> program.SaveReport:
+    default_studios, people, memberships = roster(extra=extra)
+    with UnitOfWork(engine) as uow:
+        report = program.save_roster(uow, studios or default_studios, people, memberships)
+        uow.commit()
+    return report
+
+
+def run(engine: Engine, action):  # type: ignore[no-untyped-def]
+    with UnitOfWork(engine) as uow:
+        result = action(uow)
+        uow.commit()
+    return result
+
+
+def balance(engine: Engine, address: str) -> int:
+    with UnitOfWork(engine, write=False) as uow:
+        return book.balance(uow.ledger, address)
+
+
+def test_the_default_policy_is_seeded_by_the_migration(engine: Engine) -> None:
+    with UnitOfWork(engine, write=False) as uow:
+        assert program.policy(uow, 2024) == NOTICE_2024
+        assert program.policy(uow, 2026) == NOTICE_2024
+        with pytest.raises(ValidationError, match="no policy governs 2023"):
+            program.policy(uow, 2023)
+
+
+def test_a_new_years_policy_governs_from_its_year_and_old_results_keep_theirs(
+    engine: Engine,
+) -> None:
+    richer = replace(NOTICE_2024, version="2025修订", year=2025, member_stipend=yuan(6_000))
+    run(engine, lambda uow: program.add_policy(uow, richer, "admin"))
+    with UnitOfWork(engine, write=False) as uow:
+        assert program.policy(uow, 2024).version == "杭政办发〔2024〕2号"
+        assert program.policy(uow, 2025).member_stipend == 600_000
+    with UnitOfWork(engine) as uow, pytest.raises(ValidationError, match="never changed"):
+        program.add_policy(uow, replace(richer, version="again"), "admin")
+
+
+def test_saving_a_roster_twice_changes_nothing_the_second_time(engine: Engine) -> None:
+    first = save_roster(engine)
+    assert first.changed == 2 + 7 + 7
+    assert first.warnings == [] or all(not w.refused for w in first.warnings)
+    assert save_roster(engine).changed == 0
+    with UnitOfWork(engine, write=False) as uow:
+        people = uow.registry.people()
+    assert [p.code for p in people] == [f"P{n:06d}" for n in range(1, 8)]
+
+
+def test_a_second_host_at_the_same_time_is_refused_and_nothing_is_saved(engine: Engine) -> None:
+    extra = [MembershipInput("HJ-S01", LATE.id_number, "host", date(2024, 3, 1))]
+    with pytest.raises(program.CompositionRefused, match="a studio has one host"):
+        save_roster(engine, extra=extra)
+    with UnitOfWork(engine, write=False) as uow:
+        assert uow.registry.studios() == []
+        assert uow.registry.people() == []
+
+
+def test_the_appropriation_funds_each_studio_once(engine: Engine) -> None:
+    save_roster(engine)
+    report = run(engine, lambda uow: program.appropriate(uow, 2024))
+    assert len(report.posted) == 2
+    assert report.total == 2 * yuan(50_000)
+    assert report.policy_version == "杭政办发〔2024〕2号"
+    assert balance(engine, "studio:HJ-S01:fund:finance") == 2_500_000
+    assert balance(engine, "studio:HJ-S01:fund:edu_fund") == 2_500_000
+    again = run(engine, lambda uow: program.appropriate(uow, 2024))
+    assert (again.posted, again.already, again.total) == ([], ["HJ-H01", "HJ-S01"], 0)
+    assert balance(engine, "source:finance") == -5_000_000
+
+
+def test_a_studio_cancelled_before_january_2nd_and_a_year_outside_the_cycle_get_nothing(
+    engine: Engine,
+) -> None:
+    cancelled = replace(S2, cancelled_on=date(2024, 12, 1), cancellation_reason="主持人调离")
+    save_roster(engine, studios=[S1, cancelled])
+    assert [
+        t.request.metadata["studio"]
+        for t in run(engine, lambda uow: program.appropriate(uow, 2025)).posted
+    ] == ["HJ-S01"]
+    assert run(engine, lambda uow: program.appropriate(uow, 2027)).posted == []
+
+
+def test_matching_receipts_come_from_the_host_unit(engine: Engine) -> None:
+    save_roster(engine)
+    receipt = Receipt(date(2024, 3, 1), "HJ-S01", 180_000, "第一中学配套经费")
+    run(engine, lambda uow: program.receive_matching(uow, [receipt]))
+    run(engine, lambda uow: program.receive_matching(uow, [receipt]))  # same row again
+    assert balance(engine, "studio:HJ-S01:fund:matching") == 180_000
+    assert balance(engine, "source:unit:第一中学") == -180_000
+
+
+def test_expenses_are_refused_over_plan_and_over_balance_and_kept_within(engine: Engine) -> None:
+    save_roster(engine)
+    run(
+        engine,
+        lambda uow: program.receive_matching(
+            uow, [Receipt(date(2024, 3, 1), "HJ-S01", 200_000, "配套")]
+        ),
+    )
+    run(
+        engine,
+        lambda uow: program.save_expense_plans(
+            uow,
+            [
+                ExpensePlan(2024, "HJ-S01", "training", 150_000),
+                ExpensePlan(2024, "HJ-S01", "materials", 500_000),
+            ],
+        ),
+    )
+
+    within = Expense(date(2024, 4, 1), "HJ-S01", "matching", "training", 100_000, "培训")
+    run(engine, lambda uow: program.spend(uow, [within]))
+    assert balance(engine, "expense:training:studio:HJ-S01") == 100_000
+
+    over_plan = Expense(date(2024, 5, 1), "HJ-S01", "matching", "training", 50_001, "培训二")
+    with pytest.raises(InvalidInputError, match="over plan"):
+        run(engine, lambda uow: program.spend(uow, [over_plan]))
+    unplanned = Expense(date(2024, 5, 1), "HJ-S01", "matching", "travel", 1_000, "差旅")
+    with pytest.raises(InvalidInputError, match="no 2024 plan"):
+        run(engine, lambda uow: program.spend(uow, [unplanned]))
+    over_balance = Expense(date(2024, 5, 1), "HJ-S01", "matching", "materials", 100_001, "资料")
+    with pytest.raises(OverdraftError):
+        run(engine, lambda uow: program.spend(uow, [over_balance]))
+    # two expenses of one call count together against the plan
+    halves = [replace(within, on=date(2024, 6, d), amount=30_000, memo=f"培训{d}") for d in (1, 2)]
+    with pytest.raises(InvalidInputError, match="over plan"):
+        run(engine, lambda uow: program.spend(uow, halves))
+    assert balance(engine, "studio:HJ-S01:fund:matching") == 100_000
+    # repeating the first expense posts nothing and is not counted against the plan again
+    run(engine, lambda uow: program.spend(uow, [within]))
+    assert balance(engine, "expense:training:studio:HJ-S01") == 100_000
+
+
+def test_the_cycle_close_returns_every_unspent_fen_to_its_source(engine: Engine) -> None:
+    save_roster(engine)
+    for year in (2024, 2025, 2026):
+        run(engine, lambda uow, y=year: program.appropriate(uow, y))
+    run(
+        engine,
+        lambda uow: program.receive_matching(
+            uow, [Receipt(date(2024, 3, 1), "HJ-S01", 200_000, "配套")]
+        ),
+    )
+    with pytest.raises(ValidationError, match="cannot close yet"):
+        run(engine, lambda uow: program.close_cycle(uow, "HJ-S01", date(2026, 12, 31)))
+    closed = run(engine, lambda uow: program.close_cycle(uow, "HJ-S01", date(2027, 1, 5)))
+    assert {(p.source, p.destination, p.amount) for p in closed.postings} == {
+        ("studio:HJ-S01:fund:finance", "source:finance", 7_500_000),
+        ("studio:HJ-S01:fund:edu_fund", "source:edu_fund", 7_500_000),
+        ("studio:HJ-S01:fund:matching", "source:unit:第一中学", 200_000),
+    }
+    assert balance(engine, "studio:HJ-S01:fund:finance") == 0
+    assert run(engine, lambda uow: program.close_cycle(uow, "HJ-S01", date(2027, 1, 5))) is None
+
+
+def test_entitlements_from_the_stored_roster_and_grades(engine: Engine) -> None:
+    save_roster(engine)
+    run(
+        engine,
+        lambda uow: program.save_grades(
+            uow,
+            [
+                Grade(2024, "HJ-S01", "", "excellent"),
+                Grade(2024, "HJ-S01", MEMBERS[0].id_number, "unqualified"),
+            ],
+        ),
+    )
+    with UnitOfWork(engine, write=False) as uow:
+        report = program.compute_entitlements(uow, 2024)
+    by_name = {line.name: line for line in report.lines}
+    assert by_name["教师1"].gross == 1_000_000
+    assert by_name["教师2"].gross == 0  # own grade 不合格
+    assert by_name["教师3"].gross == 500_000
+    assert by_name["教师7"].gross == 250_000  # joined 1 July
+    assert report.total == 1_000_000 + 4 * 500_000 + 250_000
+    assert report.held == []
+
+
+def test_a_grade_for_someone_outside_the_studio_is_refused(engine: Engine) -> None:
+    save_roster(engine)
+    with pytest.raises(InvalidInputError, match="not a member of HJ-H01"):
+        run(
+            engine,
+            lambda uow: program.save_grades(
+                uow, [Grade(2024, "HJ-H01", HOST.id_number, "excellent")]
+            ),
+        )
+    with pytest.raises(InvalidInputError, match="unknown studio HJ-X99"):
+        run(engine, lambda uow: program.save_grades(uow, [Grade(2024, "HJ-X99", "", "qualified")]))
