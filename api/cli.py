@@ -22,9 +22,11 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from api import demo as demo_module
-from ledger import book
+from ledger import book, imports, program
 from ledger.errors import InvalidInputError, LedgerError, ValidationError
-from ledger.money import format_amount
+from ledger.money import format_amount, format_plain
+from ledger.policy import GRADE_LABELS, STUDIO_KINDS
+from ledger.registry import ROLE_LABELS, STATUS_LABELS
 from schema.db import UnitOfWork, connect, database_url
 from schema.migrate import current_revision, head_revision, upgrade
 
@@ -42,6 +44,11 @@ def _refusals_exit(command: Callable[P, R]) -> Callable[P, R]:
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
+        except imports.ImportRefused as refused:
+            for problem in refused.problems:
+                errors.print(f"[red]refused:[/red] {problem}", markup=True, highlight=False)
+            errors.print(f"nothing was imported ({len(refused.problems)} problem(s))")
+            sys.exit(2)
         except InvalidInputError as refused:
             for error in refused.errors:
                 errors.print(f"[red]refused:[/red] {error}", markup=True, highlight=False)
@@ -204,3 +211,171 @@ def demo(out_dir: Path) -> None:
     for line in describe_verify(result.verify):
         console.print(f"verify: {line}")
     console.print(f"database: {result.database}")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Excel import of roster, grades, receipts and expenses (all or nothing)."""
+
+
+@import_group.command("template")
+@click.argument("kind", type=click.Choice(list(imports.KINDS)))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def import_template(kind: str, path: Path) -> None:
+    """Write an empty KIND workbook with headers, drop-downs and examples to PATH."""
+    imports.write_template(kind, path)
+    click.echo(f"template for {kind} written to {path}")
+
+
+def _import_command(kind: str) -> click.Command:
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+    @click.pass_context
+    @_refusals_exit
+    def run(ctx: click.Context, path: Path, as_json: bool) -> None:
+        with UnitOfWork(_engine(ctx)) as uow:
+            report = imports.import_file(uow, kind, path)
+            uow.commit()
+        if as_json:
+            _print_json(
+                {
+                    "kind": kind,
+                    "rows": report.rows,
+                    "changed": report.changed,
+                    "warnings": report.warnings,
+                }
+            )
+            return
+        click.echo(
+            f"imported {report.rows} {kind} rows from {path.name}: "
+            f"{report.changed} changed" + (" (already imported)" if not report.changed else "")
+        )
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}")
+
+    run.__doc__ = f"Import {kind} from an xlsx file (see `import template {kind}`)."
+    return click.command(kind)(run)
+
+
+for _kind in imports.KINDS:
+    import_group.add_command(_import_command(_kind))
+
+
+@main.group()
+def studios() -> None:
+    """The registry of studios."""
+
+
+@studios.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def studios_list(ctx: click.Context, as_json: bool) -> None:
+    """Every studio with its kind, host unit, cycle and status."""
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        found = uow.registry.studios()
+        members = uow.registry.memberships()
+    counts = {
+        s.code: sum(1 for m in members if m.studio == s.code and m.left_on is None) for s in found
+    }
+    if as_json:
+        _print_json(
+            [
+                {
+                    "code": s.code,
+                    "name": s.name,
+                    "kind": s.kind,
+                    "host_unit": s.host_unit,
+                    "cycle_start_year": s.cycle_start_year,
+                    "status": s.status,
+                    "cancelled_on": s.cancelled_on.isoformat() if s.cancelled_on else None,
+                    "cancellation_reason": s.cancellation_reason or None,
+                    "current_people": counts[s.code],
+                }
+                for s in found
+            ]
+        )
+        return
+    table = Table(title=f"工作室 studios ({len(found)})")
+    for header in ("编号", "名称", "类型", "挂牌单位", "周期", "状态", "在册人数"):
+        table.add_column(header)
+    for s in found:
+        status = STATUS_LABELS[s.status] + (f" {s.cancelled_on}" if s.cancelled_on else "")
+        table.add_row(
+            s.code,
+            s.name,
+            STUDIO_KINDS[s.kind],
+            s.host_unit,
+            f"{s.cycle_start_year}-{s.cycle_start_year + 2}",
+            status,
+            str(counts[s.code]),
+        )
+    console.print(table)
+
+
+@main.command()
+@click.option("--year", type=int, required=True)
+@click.pass_context
+@_refusals_exit
+def appropriate(ctx: click.Context, year: int) -> None:
+    """Post each active studio's budget for YEAR, split by funding source (once)."""
+    with UnitOfWork(_engine(ctx)) as uow:
+        report = program.appropriate(uow, year)
+        uow.commit()
+    click.echo(
+        f"{year} appropriation under policy {report.policy_version}: "
+        f"{len(report.posted)} studios funded, {format_amount(report.total)}"
+        + (f"; already funded: {', '.join(report.already)}" if report.already else "")
+    )
+
+
+@main.command()
+@click.option("--year", type=int, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+@_refusals_exit
+def entitlements(ctx: click.Context, year: int, as_json: bool) -> None:
+    """Every stipend owed for YEAR, with held lines and their reasons."""
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        report = program.compute_entitlements(uow, year)
+    if as_json:
+        _print_json(
+            {
+                "year": year,
+                "policy_version": report.policy.version,
+                "total_fen": report.total,
+                "lines": [
+                    {
+                        "studio": x.studio,
+                        "person": x.person,
+                        "name": x.name,
+                        "role": x.role,
+                        "months": list(x.months),
+                        "grade": x.grade,
+                        "ratio": x.ratio,
+                        "gross_fen": x.gross,
+                        "split_fen": dict(x.split),
+                        "explanation": x.explanation,
+                        "held": x.held,
+                    }
+                    for x in report.lines
+                ],
+            }
+        )
+        return
+    table = Table(title=f"{year}年度劳务补贴 entitlements (policy {report.policy.version})")
+    for header in ("工作室", "姓名", "角色", "月数", "等次", "应发金额", "说明"):
+        table.add_column(header, justify="right" if header in ("月数", "应发金额") else "left")
+    for x in report.payable:
+        table.add_row(
+            x.studio,
+            x.name,
+            ROLE_LABELS[x.role],
+            str(len(x.months)),
+            GRADE_LABELS.get(x.grade or "", "-"),
+            format_plain(x.gross),
+            x.explanation,
+        )
+    console.print(table)
+    console.print(f"合计 total: {format_amount(report.total)} for {len(report.payable)} lines")
+    for x in report.held:
+        console.print(f"held: {x.studio} {x.name} ({ROLE_LABELS[x.role]}): {x.held}")

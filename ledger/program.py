@@ -192,12 +192,14 @@ def save_grades(stores: Stores, grades: Sequence[Grade]) -> SaveReport:
     people = {p.id_number: p.code for p in registry.people()}
     members = {(m.studio, m.person) for m in registry.memberships()}
     errors = []
-    for g in grades:
+    for i, g in enumerate(grades):
         if g.studio not in studios:
-            errors.append(ValidationError("工作室编号", f"unknown studio {g.studio}"))
+            errors.append(ValidationError(f"grades[{i}].工作室编号", f"unknown studio {g.studio}"))
         elif g.id_number and (g.studio, people.get(g.id_number, "")) not in members:
             errors.append(
-                ValidationError("身份证号", f"{g.id_number} is not a member of {g.studio}")
+                ValidationError(
+                    f"grades[{i}].身份证号", f"{g.id_number} is not a member of {g.studio}"
+                )
             )
     if errors:
         raise InvalidInputError(errors)
@@ -248,7 +250,7 @@ def receive_matching(stores: Stores, receipts: Sequence[Receipt]) -> list[Transa
     """Post unit matching receipts: the host unit's money into the studio's matching fund."""
     studios = {s.code: s for s in stores.registry.studios()}
     errors = [
-        ValidationError(f"receipts[{i}].studio", f"unknown studio {r.studio}")
+        ValidationError(f"receipts[{i}].工作室编号", f"unknown studio {r.studio}")
         for i, r in enumerate(receipts)
         if r.studio not in studios
     ]
@@ -267,7 +269,7 @@ def spend(stores: Stores, expenses: Sequence[Expense]) -> list[Transaction]:
     """
     studios = {s.code for s in stores.registry.studios()}
     errors = [
-        ValidationError(f"expenses[{i}].studio", f"unknown studio {e.studio}")
+        ValidationError(f"expenses[{i}].工作室编号", f"unknown studio {e.studio}")
         for i, e in enumerate(expenses)
         if e.studio not in studios
     ]
@@ -315,8 +317,8 @@ def _spent(stores: Stores, studio: str, category: str, year: int) -> Fen:
 def save_expense_plans(stores: Stores, plans: Sequence[ExpensePlan]) -> SaveReport:
     studios = {s.code for s in stores.registry.studios()}
     errors = [
-        ValidationError("工作室编号", f"unknown studio {p.studio}")
-        for p in plans
+        ValidationError(f"plans[{i}].工作室编号", f"unknown studio {p.studio}")
+        for i, p in enumerate(plans)
         if p.studio not in studios
     ]
     if errors:

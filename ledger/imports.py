@@ -1,0 +1,702 @@
+"""Excel import: templates and all-or-nothing imports of roster, grades, receipts, expenses.
+
+A template (``studio-ledger import template KIND FILE``) has one sheet per kind
+of row with Chinese headers, drop-down lists where a column takes fixed
+values, text format for ID numbers and accounts (so Excel does not turn them
+into numbers), and a 说明 sheet with example rows.
+
+An import reads every row first. Every problem is reported with its sheet,
+row, column and reason (:class:`ImportRefused`), and then nothing is written;
+only a file without problems reaches the services, in one unit of work that
+the caller commits. Importing the same file twice changes nothing: the roster
+and grades are saved by natural key, receipts and expenses carry content keys.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ledger import program
+from ledger.errors import InvalidInputError, LedgerError, ValidationError
+from ledger.expenses import EXPENSE_CATEGORIES, SOURCE_LABELS, Expense, Receipt
+from ledger.money import parse_amount
+from ledger.policy import GRADE_LABELS, STUDIO_KINDS
+from ledger.registry import (
+    ROLE_LABELS,
+    STATUS_LABELS,
+    Studio,
+    check_studio_code,
+    normalize_id_number,
+)
+
+TEMPLATE_ROWS: Final = 500
+"""Rows of each data sheet that carry the drop-down lists."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of an import sheet: its header, how a cell is read, and its choices."""
+
+    header: str
+    kind: str  # text, code, id, date, year, amount, choice
+    required: bool = True
+    choices: Mapping[str, str] = field(default_factory=dict)  # code → label
+    width: int = 14
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    title: str
+    columns: tuple[Column, ...]
+    example: tuple[tuple[Any, ...], ...]
+    required: bool = True
+
+
+def _choice(header: str, labels: Mapping[str, str], *, required: bool = True) -> Column:
+    return Column(header, "choice", required, labels, width=max(10, 2 * len(header) + 4))
+
+
+STUDIO_SHEET: Final = Sheet(
+    "工作室",
+    (
+        Column("工作室编号", "code"),
+        Column("工作室名称", "text", width=24),
+        _choice("类型", STUDIO_KINDS),
+        Column("挂牌单位", "text", width=20),
+        Column("周期开始年度", "year"),
+        _choice("状态", STATUS_LABELS),
+        Column("撤销日期", "date", required=False),
+        Column("撤销原因", "text", required=False, width=20),
+    ),
+    (("HJ-S01", "王芳语文名师工作室", "名教师工作室", "杭锦旗第一中学", 2024, "正常", None, None),),
+)
+
+MEMBER_SHEET: Final = Sheet(
+    "成员",
+    (
+        Column("工作室编号", "code"),
+        Column("姓名", "text"),
+        Column("身份证号", "id", width=22),
+        _choice("角色", ROLE_LABELS),
+        Column("所在单位", "text", width=20),
+        Column("加入日期", "date"),
+        Column("退出日期", "date", required=False),
+        Column("开户银行", "text", required=False, width=18),
+        Column("银行账号", "text", required=False, width=24),
+        Column("手机号", "text", required=False),
+    ),
+    (
+        (
+            "HJ-S01",
+            "王芳",
+            "11010519491231002X",
+            "主持人",
+            "杭锦旗第一中学",
+            "2024-01-01",
+            None,
+            "中国农业银行杭锦旗支行",
+            "6228480012345678901",
+            "13800000000",
+        ),
+    ),
+)
+
+GRADE_SHEET: Final = Sheet(
+    "考核结果",
+    (
+        Column("年度", "year"),
+        Column("工作室编号", "code"),
+        Column("身份证号", "id", required=False, width=22),
+        _choice("等次", GRADE_LABELS),
+    ),
+    ((2024, "HJ-S01", None, "优秀"), (2024, "HJ-S01", "11010519491231002X", "合格")),
+)
+
+RECEIPT_SHEET: Final = Sheet(
+    "配套资金",
+    (
+        Column("日期", "date"),
+        Column("工作室编号", "code"),
+        Column("金额", "amount"),
+        Column("摘要", "text", width=30),
+    ),
+    (("2024-03-01", "HJ-S01", "2,000.00", "杭锦旗第一中学2024年配套经费"),),
+)
+
+EXPENSE_SHEET: Final = Sheet(
+    "支出",
+    (
+        Column("日期", "date"),
+        Column("工作室编号", "code"),
+        _choice("资金来源", SOURCE_LABELS),
+        _choice("类别", EXPENSE_CATEGORIES),
+        Column("金额", "amount"),
+        Column("摘要", "text", width=30),
+    ),
+    (("2024-05-10", "HJ-S01", "单位配套", "资料费", "800.00", "购买教研资料"),),
+)
+
+PLAN_SHEET: Final = Sheet(
+    "支出计划",
+    (
+        Column("年度", "year"),
+        Column("工作室编号", "code"),
+        _choice("类别", EXPENSE_CATEGORIES),
+        Column("计划金额", "amount"),
+    ),
+    ((2024, "HJ-S01", "资料费", "1,500.00"),),
+    required=False,
+)
+
+KINDS: Final[dict[str, tuple[Sheet, ...]]] = {
+    "roster": (STUDIO_SHEET, MEMBER_SHEET),
+    "grades": (GRADE_SHEET,),
+    "receipts": (RECEIPT_SHEET,),
+    "expenses": (EXPENSE_SHEET, PLAN_SHEET),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a file was refused, where it is."""
+
+    sheet: str
+    row: int | None
+    column: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.sheet
+        if self.row is not None:
+            where += f" 第{self.row}行"
+        if self.column is not None:
+            where += f" {self.column}"
+        return f"{where}: {self.reason}"
+
+
+class ImportRefused(LedgerError):  # noqa: N818 (a refusal, named as the domain says it)
+    """The file has problems; ``problems`` lists every one. Nothing was written."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} problem(s): " + "; ".join(map(str, problems[:5])))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A sheet row read; ``complete`` is false when a cell of it could not be read."""
+
+    sheet: str
+    number: int
+    values: dict[str, Any]
+    complete: bool = True
+
+
+# -- templates ------------------------------------------------------------------
+
+
+def write_template(kind: str, path: Path) -> None:
+    """An empty import workbook for ``kind`` with headers, drop-downs and examples."""
+    sheets = _sheets(kind)
+    workbook = Workbook()
+    notes = workbook.active
+    notes.title = "说明"
+    notes.append(["填写说明 (how to fill in)"])
+    notes["A1"].font = Font(bold=True, size=14)
+    notes.append(
+        [
+            "在各数据表第2行起逐行填写；下面是示例，请勿直接导入示例。"
+            " Fill the data sheets from row 2; the examples below are not imported."
+        ]
+    )
+    notes.append(["金额以元为单位，最多两位小数；日期写作 2024-01-01；身份证号按文本填写。"])
+    for sheet in sheets:
+        notes.append([])
+        notes.append(
+            [f"示例：{sheet.title}"] + (["（可选工作表 optional）"] if not sheet.required else [])
+        )
+        notes.append([c.header for c in sheet.columns])
+        for example in sheet.example:
+            notes.append(list(example))
+    notes.column_dimensions["A"].width = 40
+    for sheet in sheets:
+        ws = workbook.create_sheet(sheet.title)
+        ws.append([c.header for c in sheet.columns])
+        ws.freeze_panes = "A2"
+        for index, column in enumerate(sheet.columns, start=1):
+            letter = get_column_letter(index)
+            ws.cell(row=1, column=index).font = Font(
+                bold=True, color=None if column.required else "808080"
+            )
+            ws.column_dimensions[letter].width = column.width
+            cells = f"{letter}2:{letter}{TEMPLATE_ROWS + 1}"
+            if column.kind == "choice":
+                labels = ",".join(column.choices.values())
+                validation = DataValidation(
+                    type="list",
+                    formula1=f'"{labels}"',
+                    allow_blank=True,
+                    showErrorMessage=True,
+                    errorTitle=column.header,
+                    error=f"请从下拉列表选择 (choose from the list): {labels}",
+                )
+                ws.add_data_validation(validation)
+                validation.add(cells)
+            elif column.kind in ("id", "text", "code"):
+                for row in range(2, TEMPLATE_ROWS + 2):
+                    ws.cell(row=row, column=index).number_format = "@"
+            elif column.kind == "date":
+                for row in range(2, TEMPLATE_ROWS + 2):
+                    ws.cell(row=row, column=index).number_format = "yyyy-mm-dd"
+    workbook.save(path)
+
+
+def _sheets(kind: str) -> tuple[Sheet, ...]:
+    if kind not in KINDS:
+        raise ValidationError("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+    return KINDS[kind]
+
+
+# -- reading --------------------------------------------------------------------
+
+
+def read_rows(kind: str, path: Path) -> tuple[dict[str, list[Row]], list[Problem]]:
+    """Every non-empty row of each sheet, and every cell that could not be read.
+
+    A file that cannot be opened at all, or lacks a sheet or a column, is
+    refused at once (:class:`ImportRefused`): its rows cannot be read.
+    """
+    sheets = _sheets(kind)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, InvalidFileException) as error:
+        raise ImportRefused(
+            [
+                Problem(
+                    path.name,
+                    None,
+                    None,
+                    f"不是可读取的 xlsx 文件 (not a readable xlsx file): {error}",
+                )
+            ]
+        ) from None
+    problems: list[Problem] = []
+    rows: dict[str, list[Row]] = {}
+    try:
+        for sheet in sheets:
+            if sheet.title not in workbook.sheetnames:
+                if sheet.required:
+                    problems.append(Problem(sheet.title, None, None, "缺少工作表 (sheet missing)"))
+                rows[sheet.title] = []
+                continue
+            rows[sheet.title] = _read_sheet(sheet, workbook[sheet.title], problems)
+    finally:
+        workbook.close()
+    if any(p.row in (None, 1) for p in problems):
+        raise ImportRefused(problems)
+    return rows, problems
+
+
+def _read_sheet(sheet: Sheet, ws: Any, problems: list[Problem]) -> list[Row]:
+    lines = ws.iter_rows(values_only=True)
+    header = [str(v).strip() if v is not None else "" for v in next(lines, ())]
+    positions = {name: i for i, name in enumerate(header) if name}
+    missing = [c.header for c in sheet.columns if c.header not in positions]
+    if missing:
+        problems.append(
+            Problem(sheet.title, 1, None, f"缺少列 (missing columns): {', '.join(missing)}")
+        )
+        return []
+    rows = []
+    for number, line in enumerate(lines, start=2):
+        cells = {
+            c.header: line[positions[c.header]] if positions[c.header] < len(line) else None
+            for c in sheet.columns
+        }
+        if all(_blank(v) for v in cells.values()):
+            continue
+        values: dict[str, Any] = {}
+        complete = True
+        for column in sheet.columns:
+            where = f"{column.header}({get_column_letter(positions[column.header] + 1)}列)"
+            try:
+                values[column.header] = _cell(column, cells[column.header])
+            except ValidationError as error:
+                problems.append(Problem(sheet.title, number, where, error.message))
+                values[column.header] = None
+                complete = False
+        rows.append(Row(sheet.title, number, values, complete))
+    return rows
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _cell(column: Column, value: object) -> Any:
+    if _blank(value):
+        if column.required:
+            raise ValidationError(column.header, "必填 (required)")
+        return None
+    reader = _READERS[column.kind]
+    return reader(column, value)
+
+
+def _text(_column: Column, value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _code(column: Column, value: object) -> str:
+    return check_studio_code(_text(column, value), field=column.header)
+
+
+def _id(column: Column, value: object) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(
+            column.header,
+            "身份证号须按文本填写 (store ID numbers as text: "
+            "Excel drops the last digits of long numbers)",
+        )
+    return normalize_id_number(value, field=column.header)
+
+
+def _date(column: Column, value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationError(
+            column.header, f"日期无效 (not a date, use 2024-01-01): {value!r}"
+        ) from None
+
+
+def _year(column: Column, value: object) -> int:
+    text = _text(column, value)
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        raise ValidationError(column.header, f"年度无效 (not a year): {value!r}")
+    return int(text)
+
+
+def _amount(column: Column, value: object) -> int:
+    if isinstance(value, bool):
+        raise ValidationError(column.header, f"not an amount: {value!r}")
+    if isinstance(value, int):
+        value = str(value)
+    elif isinstance(value, float):
+        value = repr(value)  # the shortest text of the number: never rounds
+    fen = parse_amount(str(value), field=column.header)
+    if fen <= 0:
+        raise ValidationError(column.header, f"金额必须大于零 (must be positive): {value!r}")
+    return fen
+
+
+def _chosen(column: Column, value: object) -> str:
+    text = _text(column, value)
+    for code, label in column.choices.items():
+        if text in (code, label):
+            return code
+    raise ValidationError(
+        column.header, f"应为 (must be one of) {'/'.join(column.choices.values())}: {text!r}"
+    )
+
+
+_READERS: Final[dict[str, Callable[[Column, object], Any]]] = {
+    "text": _text,
+    "code": _code,
+    "id": _id,
+    "date": _date,
+    "year": _year,
+    "amount": _amount,
+    "choice": _chosen,
+}
+
+
+# -- importing ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    kind: str
+    rows: int
+    changed: int
+    warnings: list[str]
+
+
+def import_file(stores: program.Stores, kind: str, path: Path) -> ImportReport:
+    """Read ``path`` and save it through the services; all or nothing."""
+    rows, problems = read_rows(kind, path)
+    problems += _IMPORT_CHECKS[kind](stores, rows)
+    if problems:
+        order = {sheet.title: i for i, sheet in enumerate(_sheets(kind))}
+        raise ImportRefused(sorted(problems, key=lambda p: (order.get(p.sheet, 0), p.row or 0)))
+    importer = _IMPORTERS[kind]
+    try:
+        return importer(stores, rows)
+    except program.CompositionRefused as refused:
+        raise ImportRefused([_finding_problem(rows, f) for f in refused.findings]) from None
+    except InvalidInputError as refused:
+        first = _sheets(kind)[0].title
+        raise ImportRefused(
+            [_error_problem(first, rows[first], e) for e in refused.errors]
+        ) from None
+
+
+_INDEXED: Final = re.compile(r"\w+\[(\d+)\]\.?(.*)")
+
+
+def _error_problem(sheet: str, rows: Sequence[Row], error: ValidationError) -> Problem:
+    """A service's error about the i-th item, placed on the row it came from."""
+    indexed = _INDEXED.fullmatch(error.field)
+    if indexed is not None and int(indexed[1]) < len(rows):
+        return Problem(sheet, rows[int(indexed[1])].number, indexed[2] or None, error.message)
+    return Problem(sheet, None, error.field, error.message)
+
+
+def _finding_problem(rows: dict[str, list[Row]], finding: Any) -> Problem:
+    numbers = [
+        r.number
+        for r in rows.get(MEMBER_SHEET.title, [])
+        if r.values["工作室编号"] == finding.studio
+    ]
+    where = "、".join(str(n) for n in numbers) if numbers else None
+    return Problem(
+        MEMBER_SHEET.title,
+        None,
+        None,
+        f"{finding.studio}{f'（第{where}行）' if where else ''}: {finding.message}",
+    )
+
+
+def _duplicates(rows: Sequence[Row], key: Callable[[Row], object]) -> list[Problem]:
+    """Identical rows would be posted once; a file with them is refused, never trimmed."""
+    first: dict[object, int] = {}
+    problems = []
+    for row in rows:
+        k = key(row)
+        if k in first:
+            problems.append(
+                Problem(
+                    row.sheet,
+                    row.number,
+                    None,
+                    f"与第{first[k]}行完全相同 (same as row {first[k]})",
+                )
+            )
+        else:
+            first[k] = row.number
+    return problems
+
+
+def _complete(rows: Sequence[Row]) -> list[Row]:
+    return [r for r in rows if r.complete]
+
+
+@dataclass
+class _Roster:
+    """A roster file's records, and what is wrong with them across rows."""
+
+    studios: list[Studio]
+    people: dict[str, program.PersonInput]
+    memberships: list[program.MembershipInput]
+    problems: list[Problem]
+
+
+def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
+    found = _Roster([], {}, [], [])
+    studio_rows = _complete(rows[STUDIO_SHEET.title])
+    for row in studio_rows:
+        v = row.values
+        cancelled = v["状态"] == "cancelled"
+        if cancelled and (v["撤销日期"] is None or not v["撤销原因"]):
+            found.problems.append(
+                Problem(row.sheet, row.number, "撤销日期", "撤销的工作室须填写撤销日期和撤销原因")
+            )
+        if not cancelled and v["撤销日期"] is not None:
+            found.problems.append(
+                Problem(row.sheet, row.number, "状态", "有撤销日期的工作室状态应为撤销")
+            )
+        found.studios.append(
+            Studio(
+                v["工作室编号"],
+                v["工作室名称"],
+                v["类型"],
+                v["挂牌单位"],
+                v["周期开始年度"],
+                v["撤销日期"] if cancelled else None,
+                (v["撤销原因"] or "") if cancelled else "",
+            )
+        )
+    found.problems += _duplicates(studio_rows, lambda r: r.values["工作室编号"])
+    known = {s.code for s in stores.registry.studios()} | {
+        r.values["工作室编号"] for r in rows[STUDIO_SHEET.title]
+    }
+    member_rows = _complete(rows[MEMBER_SHEET.title])
+    for row in member_rows:
+        v = row.values
+        if v["工作室编号"] not in known:
+            found.problems.append(
+                Problem(
+                    row.sheet,
+                    row.number,
+                    "工作室编号",
+                    f"未知的工作室 (unknown studio) {v['工作室编号']}",
+                )
+            )
+        if v["退出日期"] is not None and v["退出日期"] < v["加入日期"]:
+            found.problems.append(
+                Problem(
+                    row.sheet, row.number, "退出日期", "退出日期早于加入日期 (left before joining)"
+                )
+            )
+        person = program.PersonInput(
+            v["身份证号"],
+            v["姓名"],
+            v["所在单位"],
+            v["开户银行"] or "",
+            v["银行账号"] or "",
+            v["手机号"] or "",
+        )
+        if found.people.setdefault(person.id_number, person) != person:
+            found.problems.append(
+                Problem(
+                    row.sheet,
+                    row.number,
+                    "身份证号",
+                    "同一身份证号在文件中有不同的个人信息 (same ID number, different details)",
+                )
+            )
+        found.memberships.append(
+            program.MembershipInput(
+                v["工作室编号"], v["身份证号"], v["角色"], v["加入日期"], v["退出日期"]
+            )
+        )
+    found.problems += _duplicates(
+        member_rows, lambda r: (r.values["工作室编号"], r.values["身份证号"], r.values["加入日期"])
+    )
+    return found
+
+
+def _check_roster(stores: program.Stores, rows: dict[str, list[Row]]) -> list[Problem]:
+    return _roster(stores, rows).problems
+
+
+def _import_roster(stores: program.Stores, rows: dict[str, list[Row]]) -> ImportReport:
+    found = _roster(stores, rows)
+    report = program.save_roster(
+        stores, found.studios, list(found.people.values()), found.memberships
+    )
+    return ImportReport(
+        "roster",
+        sum(map(len, rows.values())),
+        report.changed,
+        [f"{w.studio}: {w.message}" for w in report.warnings],
+    )
+
+
+def _check_grades(_stores: program.Stores, rows: dict[str, list[Row]]) -> list[Problem]:
+    return _duplicates(
+        _complete(rows[GRADE_SHEET.title]),
+        lambda r: (r.values["年度"], r.values["工作室编号"], r.values["身份证号"]),
+    )
+
+
+def _import_grades(stores: program.Stores, rows: dict[str, list[Row]]) -> ImportReport:
+    sheet = rows[GRADE_SHEET.title]
+    grades = [
+        program.Grade(
+            r.values["年度"], r.values["工作室编号"], r.values["身份证号"] or "", r.values["等次"]
+        )
+        for r in sheet
+    ]
+    return ImportReport("grades", len(sheet), program.save_grades(stores, grades).changed, [])
+
+
+def _check_receipts(_stores: program.Stores, rows: dict[str, list[Row]]) -> list[Problem]:
+    return _duplicates(_complete(rows[RECEIPT_SHEET.title]), lambda r: tuple(r.values.values()))
+
+
+def _import_receipts(stores: program.Stores, rows: dict[str, list[Row]]) -> ImportReport:
+    sheet = rows[RECEIPT_SHEET.title]
+    receipts = [
+        Receipt(r.values["日期"], r.values["工作室编号"], r.values["金额"], r.values["摘要"])
+        for r in sheet
+    ]
+    before = _ledger_size(stores)
+    program.receive_matching(stores, receipts)
+    return ImportReport("receipts", len(sheet), _ledger_size(stores) - before, [])
+
+
+def _check_expenses(_stores: program.Stores, rows: dict[str, list[Row]]) -> list[Problem]:
+    return _duplicates(
+        _complete(rows[EXPENSE_SHEET.title]), lambda r: tuple(r.values.values())
+    ) + _duplicates(
+        _complete(rows[PLAN_SHEET.title]),
+        lambda r: (r.values["年度"], r.values["工作室编号"], r.values["类别"]),
+    )
+
+
+def _import_expenses(stores: program.Stores, rows: dict[str, list[Row]]) -> ImportReport:
+    spent, plans = rows[EXPENSE_SHEET.title], rows[PLAN_SHEET.title]
+    changed = program.save_expense_plans(
+        stores,
+        [
+            program.ExpensePlan(
+                r.values["年度"], r.values["工作室编号"], r.values["类别"], r.values["计划金额"]
+            )
+            for r in plans
+        ],
+    ).changed
+    before = _ledger_size(stores)
+    program.spend(
+        stores,
+        [
+            Expense(
+                r.values["日期"],
+                r.values["工作室编号"],
+                r.values["资金来源"],
+                r.values["类别"],
+                r.values["金额"],
+                r.values["摘要"],
+            )
+            for r in spent
+        ],
+    )
+    return ImportReport(
+        "expenses", len(spent) + len(plans), changed + _ledger_size(stores) - before, []
+    )
+
+
+def _ledger_size(stores: program.Stores) -> int:
+    return stores.ledger.lock_head().seq
+
+
+_Check = Callable[[program.Stores, dict[str, list[Row]]], list[Problem]]
+_IMPORT_CHECKS: Final[dict[str, _Check]] = {
+    "roster": _check_roster,
+    "grades": _check_grades,
+    "receipts": _check_receipts,
+    "expenses": _check_expenses,
+}
+_IMPORTERS: Final[dict[str, Callable[[program.Stores, dict[str, list[Row]]], ImportReport]]] = {
+    "roster": _import_roster,
+    "grades": _import_grades,
+    "receipts": _import_receipts,
+    "expenses": _import_expenses,
+}

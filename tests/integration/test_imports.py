@@ -1,0 +1,289 @@
+"""Excel import: templates, every bad row reported with sheet/row/column, nothing
+written on refusal, and re-importing the same file changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine
+
+from ledger import book, imports, program
+from ledger.registry import id_check_digit
+from schema.db import UnitOfWork
+
+
+def id_number(n: int) -> str:
+    first17 = f"15010219800101{n:03d}"
+    return first17 + id_check_digit(first17)
+
+
+STUDIO_ROW = ["HJ-S01", "语文名师工作室", "名教师工作室", "第一中学", 2024, "正常"]
+HOST_ROW = [
+    "HJ-S01",
+    "王芳",
+    id_number(1),
+    "主持人",
+    "第一中学",
+    "2024-01-01",
+    None,
+    "中国农业银行",
+    "6228480012345678901",
+    "13800000001",
+]
+MEMBER_ROWS = [
+    ["HJ-S01", f"成员{n}", id_number(n), "成员", f"外校{n}", "2024-01-01"] for n in range(2, 8)
+]
+
+
+def workbook(
+    tmp_path: Path, kind: str, sheets: dict[str, list[list[Any]]], name: str = "file.xlsx"
+) -> Path:
+    """A filled template: each sheet's rows written from row 2, as a person would."""
+    path = tmp_path / name
+    imports.write_template(kind, path)
+    wb = load_workbook(path)
+    for title, rows in sheets.items():
+        ws = wb[title]
+        for r, values in enumerate(rows, start=2):
+            for c, value in enumerate(values, start=1):
+                ws.cell(row=r, column=c, value=value)
+    wb.save(path)
+    return path
+
+
+def import_file(engine: Engine, kind: str, path: Path) -> imports.ImportReport:
+    with UnitOfWork(engine) as uow:
+        report = imports.import_file(uow, kind, path)
+        uow.commit()
+    return report
+
+
+def refused(engine: Engine, kind: str, path: Path) -> list[str]:
+    with pytest.raises(imports.ImportRefused) as caught:
+        import_file(engine, kind, path)
+    return [str(p) for p in caught.value.problems]
+
+
+def roster_file(tmp_path: Path, members: list[list[Any]] | None = None) -> Path:
+    return workbook(
+        tmp_path, "roster", {"工作室": [STUDIO_ROW], "成员": [HOST_ROW, *(members or MEMBER_ROWS)]}
+    )
+
+
+def registry_is_empty(engine: Engine) -> bool:
+    with UnitOfWork(engine, write=False) as uow:
+        return not uow.registry.studios() and not uow.registry.people()
+
+
+def test_a_template_has_headers_drop_downs_and_examples(tmp_path: Path) -> None:
+    path = tmp_path / "roster.xlsx"
+    imports.write_template("roster", path)
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["说明", "工作室", "成员"]
+    assert [c.value for c in wb["成员"][1]] == [
+        "工作室编号",
+        "姓名",
+        "身份证号",
+        "角色",
+        "所在单位",
+        "加入日期",
+        "退出日期",
+        "开户银行",
+        "银行账号",
+        "手机号",
+    ]
+    lists = {str(dv.sqref): dv.formula1 for dv in wb["成员"].data_validations.dataValidation}
+    assert lists == {"D2:D501": '"主持人,成员,学员"'}
+    assert wb["成员"]["C2"].number_format == "@"
+    assert wb["成员"].freeze_panes == "A2"
+    examples = [row for row in wb["说明"].iter_rows(values_only=True) if row[0] == "HJ-S01"]
+    assert len(examples) == 2
+
+
+def test_a_good_roster_imports_and_importing_it_again_changes_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = roster_file(tmp_path)
+    first = import_file(engine, "roster", path)
+    assert (first.rows, first.changed) == (8, 1 + 7 + 7)
+    again = import_file(engine, "roster", path)
+    assert again.changed == 0
+    with UnitOfWork(engine, write=False) as uow:
+        [person] = [p for p in uow.registry.people() if p.name == "王芳"]
+    assert (person.id_number, person.bank_account) == (id_number(1), "6228480012345678901")
+
+
+def test_every_bad_row_is_reported_with_sheet_row_and_column_and_nothing_is_written(
+    engine: Engine, tmp_path: Path
+) -> None:
+    bad_check = id_number(8)[:-1] + ("0" if id_number(8)[-1] != "0" else "1")
+    members = [
+        *MEMBER_ROWS[:5],
+        ["HJ-S01", "校验错", bad_check, "成员", "外校", "2024-01-01"],
+        ["HJ-S99", "无此室", id_number(9), "成员", "外校", "2024-01-01"],
+        ["HJ-S01", "日期错", id_number(10), "成员", "外校", "2024-02-30"],
+    ]
+    problems = refused(engine, "roster", roster_file(tmp_path, members))
+    assert problems == [
+        f"成员 第8行 身份证号(C列): 身份证号校验位错误 (check digit should be "
+        f"{id_number(8)[-1]}): '{bad_check}'",
+        "成员 第9行 工作室编号: 未知的工作室 (unknown studio) HJ-S99",
+        "成员 第10行 加入日期(F列): 日期无效 (not a date, use 2024-01-01): '2024-02-30'",
+    ]
+    assert registry_is_empty(engine)
+
+
+def test_an_unknown_studio_is_reported_on_its_row(engine: Engine, tmp_path: Path) -> None:
+    members = [*MEMBER_ROWS, ["HJ-S99", "无此室", id_number(9), "成员", "外校", "2024-01-01"]]
+    assert refused(engine, "roster", roster_file(tmp_path, members)) == [
+        "成员 第9行 工作室编号: 未知的工作室 (unknown studio) HJ-S99"
+    ]
+    assert registry_is_empty(engine)
+
+
+def test_a_duplicate_host_is_refused_naming_the_studio_and_its_rows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    second_host = ["HJ-S01", "李强", id_number(9), "主持人", "第一中学", "2024-03-01"]
+    [problem] = refused(engine, "roster", roster_file(tmp_path, [*MEMBER_ROWS, second_host]))
+    assert problem.startswith("成员: HJ-S01（第2、3、4、5、6、7、8、9行）: 同时有2名主持人")
+    assert registry_is_empty(engine)
+
+
+def test_an_id_number_typed_as_a_number_is_refused(engine: Engine, tmp_path: Path) -> None:
+    members = [["HJ-S01", "数字", 150102198001011234, "成员", "外校", "2024-01-01"]]
+    [problem] = refused(engine, "roster", roster_file(tmp_path, members))
+    assert problem.startswith("成员 第3行 身份证号(C列): 身份证号须按文本填写")
+
+
+def grades_file(tmp_path: Path, rows: list[list[Any]]) -> Path:
+    return workbook(tmp_path, "grades", {"考核结果": rows}, "grades.xlsx")
+
+
+def test_grades_import_once_and_unknown_studios_are_placed_on_their_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    import_file(engine, "roster", roster_file(tmp_path))
+    good = grades_file(
+        tmp_path, [[2024, "HJ-S01", None, "优秀"], [2024, "HJ-S01", id_number(2), "不合格"]]
+    )
+    assert import_file(engine, "grades", good).changed == 2
+    assert import_file(engine, "grades", good).changed == 0
+    bad = grades_file(
+        tmp_path,
+        [
+            [2024, "HJ-S01", None, "合格"],
+            [2024, "HJ-X1", None, "良好"],
+            [2024, "HJ-X2", None, "合格"],
+        ],
+    )
+    assert refused(engine, "grades", bad) == [
+        "考核结果 第3行 等次(D列): 应为 (must be one of) 优秀/合格/不合格: '良好'"
+    ]
+    unknown = grades_file(tmp_path, [[2024, "HJ-S01", None, "合格"], [2024, "HJ-X2", None, "合格"]])
+    assert refused(engine, "grades", unknown) == ["考核结果 第3行 工作室编号: unknown studio HJ-X2"]
+    with UnitOfWork(engine, write=False) as uow:
+        assert uow.registry.studio_grades(2024) == {"HJ-S01": "excellent"}
+
+
+def test_receipts_with_a_negative_amount_are_refused_and_good_ones_post_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    import_file(engine, "roster", roster_file(tmp_path))
+    bad = workbook(
+        tmp_path,
+        "receipts",
+        {
+            "配套资金": [
+                ["2024-03-01", "HJ-S01", "-2000", "配套"],
+                ["2024-03-01", "HJ-S01", "1,000.005", "配套"],
+                ["2024-03-01", "HJ-S01", 1500.5, "配套"],
+            ]
+        },
+    )
+    assert refused(engine, "receipts", bad) == [
+        "配套资金 第2行 金额(C列): 金额不能为负数 (amount may not be negative): '-2000'",
+        "配套资金 第3行 金额(C列): 不是有效的金额 (not a valid amount): '1,000.005'; "
+        "use e.g. 10000 or 10,000.00",
+    ]
+    good = workbook(
+        tmp_path,
+        "receipts",
+        {
+            "配套资金": [
+                ["2024-03-01", "HJ-S01", 1500.5, "第一中学配套"],
+                ["2024-09-01", "HJ-S01", "500", "第一中学配套二"],
+            ]
+        },
+        "good.xlsx",
+    )
+    assert import_file(engine, "receipts", good).changed == 2
+    assert import_file(engine, "receipts", good).changed == 0
+    with UnitOfWork(engine, write=False) as uow:
+        assert book.balance(uow.ledger, "studio:HJ-S01:fund:matching") == 200_050
+
+
+def test_identical_rows_in_one_file_are_refused_not_merged(engine: Engine, tmp_path: Path) -> None:
+    import_file(engine, "roster", roster_file(tmp_path))
+    twice = workbook(
+        tmp_path,
+        "receipts",
+        {
+            "配套资金": [
+                ["2024-03-01", "HJ-S01", "500", "配套"],
+                ["2024-03-01", "HJ-S01", "500", "配套"],
+            ]
+        },
+    )
+    assert refused(engine, "receipts", twice) == ["配套资金 第3行: 与第2行完全相同 (same as row 2)"]
+
+
+def test_an_over_plan_expense_is_refused_on_its_row_and_nothing_is_posted(
+    engine: Engine, tmp_path: Path
+) -> None:
+    import_file(engine, "roster", roster_file(tmp_path))
+    with UnitOfWork(engine) as uow:
+        program.appropriate(uow, 2024)
+        uow.commit()
+    over = workbook(
+        tmp_path,
+        "expenses",
+        {
+            "支出": [
+                ["2024-05-10", "HJ-S01", "旗财政", "资料费", "800.00", "资料一"],
+                ["2024-06-10", "HJ-S01", "旗财政", "资料费", "800.00", "资料二"],
+            ],
+            "支出计划": [[2024, "HJ-S01", "资料费", "1,500.00"]],
+        },
+    )
+    [problem] = refused(engine, "expenses", over)
+    assert problem.startswith(
+        "支出 第3行 金额: 超出支出计划 (over plan): HJ-S01 2024 资料费 "
+        "plan 1,500.00, spent 800.00, this expense 800.00"
+    )
+    with UnitOfWork(engine, write=False) as uow:
+        assert uow.registry.expense_plans(2024) == {}
+        assert book.balance(uow.ledger, "studio:HJ-S01:fund:finance") == 2_500_000
+    within = workbook(
+        tmp_path,
+        "expenses",
+        {
+            "支出": [["2024-05-10", "HJ-S01", "旗财政", "资料费", "800.00", "资料一"]],
+            "支出计划": [[2024, "HJ-S01", "资料费", "1,500.00"]],
+        },
+        "within.xlsx",
+    )
+    assert import_file(engine, "expenses", within).changed == 2
+    assert import_file(engine, "expenses", within).changed == 0
+    with UnitOfWork(engine, write=False) as uow:
+        assert book.balance(uow.ledger, "expense:materials:studio:HJ-S01") == 80_000
+
+
+def test_a_file_that_is_not_a_workbook_is_refused(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "notes.xlsx"
+    path.write_text("not a workbook")
+    [problem] = refused(engine, "roster", path)
+    assert problem.startswith("notes.xlsx: 不是可读取的 xlsx 文件")
