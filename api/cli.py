@@ -8,6 +8,7 @@ what was refused and end the command with exit status 2; nothing is written.
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from api import demo as demo_module
 from ledger import book, imports, program
 from ledger.errors import InvalidInputError, LedgerError, ValidationError
 from ledger.money import format_amount, format_plain
-from ledger.policy import GRADE_LABELS, STUDIO_KINDS
+from ledger.policy import GRADE_LABELS, STUDIO_KINDS, Policy
 from ledger.registry import ROLE_LABELS, STATUS_LABELS
 from schema.db import UnitOfWork, connect, database_url
 from schema.migrate import current_revision, head_revision, upgrade
@@ -33,7 +34,7 @@ from schema.migrate import current_revision, head_revision, upgrade
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console()
+console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 
@@ -198,15 +199,26 @@ def describe_verify(report: book.VerifyReport) -> list[str]:
 def demo(out_dir: Path) -> None:
     """Run the program's year on a fresh SQLite database and print what happened."""
     result = demo_module.run(out_dir)
-    table = Table(title=f"{result.year} 年度拨款后余额 (balances after the appropriation)")
-    table.add_column("账户 account")
-    table.add_column("余额 balance", justify="right")
-    for address, fen in result.balances:
-        table.add_row(address, format_amount(fen))
-    console.print(table)
     console.print(
-        f"studios funded: {result.studios}; "
-        f"total appropriated: {format_amount(result.total_appropriated)}"
+        f"{result.year}: {result.studios} studios, {result.people} people imported "
+        f"from {result.folder / 'imports'}; appropriated "
+        f"{format_amount(result.appropriated)}"
+    )
+    for warning in result.warnings:
+        console.print(f"roster warning: {warning}")
+    table = Table(title=f"{result.year} 年末资金余额 (fund balances)")
+    for header in ("工作室", "旗财政 finance", "教育基金 edu_fund", "单位配套 matching"):
+        table.add_column(header, justify="left" if header == "工作室" else "right")
+    for code, funds in result.balances:
+        table.add_row(code, *(format_plain(funds[s]) for s in ("finance", "edu_fund", "matching")))
+    console.print(table)
+    report = result.entitlements
+    held_studios = sorted({x.studio for x in report.held})
+    console.print(
+        f"entitlements {result.year} (policy {report.policy.version}): "
+        f"{len(report.payable)} payable lines, total {format_amount(report.total)}; "
+        f"{len(report.held)} lines held"
+        + (f" ({', '.join(held_studios)}: no grade recorded)" if held_studios else "")
     )
     for line in describe_verify(result.verify):
         console.print(f"verify: {line}")
@@ -379,3 +391,39 @@ def entitlements(ctx: click.Context, year: int, as_json: bool) -> None:
     console.print(f"合计 total: {format_amount(report.total)} for {len(report.payable)} lines")
     for x in report.held:
         console.print(f"held: {x.studio} {x.name} ({ROLE_LABELS[x.role]}): {x.held}")
+
+
+@main.group("policy")
+def policy_group() -> None:
+    """Funding policy records, versioned by year (never changed once stored)."""
+
+
+@policy_group.command("show")
+@click.option("--year", type=int, help="The year whose governing policy to show (default: all).")
+@click.pass_context
+@_refusals_exit
+def policy_show(ctx: click.Context, year: int | None) -> None:
+    """Print policy records as JSON (amounts in fen)."""
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        found = [program.policy(uow, year)] if year else uow.registry.policies()
+    _print_json([p.to_json() for p in found])
+
+
+@policy_group.command("add")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "user", default=None, help="Who adds it (recorded); default: login name.")
+@click.pass_context
+@_refusals_exit
+def policy_add(ctx: click.Context, path: Path, user: str | None) -> None:
+    """Add a new year's policy from a JSON file shaped like `policy show` prints."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValidationError(path.name, f"not a JSON policy: {error}") from None
+    if not isinstance(data, dict):
+        raise ValidationError(path.name, "must hold one JSON object")
+    new = Policy.from_json(data)
+    with UnitOfWork(_engine(ctx)) as uow:
+        program.add_policy(uow, new, user or getpass.getuser())
+        uow.commit()
+    click.echo(f"policy {new.version} added; it governs {new.year} onward")

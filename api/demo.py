@@ -1,8 +1,11 @@
 """``studio-ledger demo``: the program's year on a fresh SQLite database.
 
-It builds the round-1 studios of the founding notice, posts the 2024
-appropriation through the ledger, and reports balances and the verify result.
-Later capabilities (registry, grades, batches, statements) extend this run.
+It plays the year 2024 of the founding notice the way operators would: it
+writes the roster, grades, matching receipts and expenses as workbooks from
+the import templates, imports them, posts the appropriation, and reports the
+entitlements, the studios' balances and the verify result. All data is
+synthetic (ID numbers carry valid check digits but belong to nobody).
+Later capabilities (batches, statements) extend this run.
 """
 
 from __future__ import annotations
@@ -11,66 +14,274 @@ import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from ledger import book
-from ledger.accounts import Account
-from ledger.appropriation import appropriation
+from ledger import book, imports, program
+from ledger.accounts import FUNDING_SOURCES, studio_fund
 from ledger.money import Fen
-from ledger.policy import NOTICE_2024, Policy
+from ledger.policy import STUDIO_KINDS
+from ledger.registry import id_check_digit
 from schema.db import UnitOfWork, connect
 from schema.migrate import upgrade
 
+YEAR = 2024
+REGION = "150625"  # synthetic people are registered in the county
 KIND_PREFIX = {"principal": "P", "homeroom": "H", "subject": "S"}
+SUBJECTS = (
+    "语文",
+    "数学",
+    "英语",
+    "物理",
+    "化学",
+    "生物",
+    "历史",
+    "地理",
+    "道德与法治",
+    "音乐",
+    "体育",
+    "美术",
+    "信息技术",
+    "学前教育",
+    "心理健康",
+)
+UNITS = (
+    "杭锦旗第一中学",
+    "杭锦旗第二中学",
+    "锡尼镇第一小学",
+    "锡尼镇第二小学",
+    "杭锦旗蒙古族学校",
+    "独贵塔拉镇中心学校",
+    "杭锦旗幼儿园",
+    "巴拉贡镇学校",
+    "吉日嘎朗图镇学校",
+    "杭锦旗职业中学",
+)
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+GIVEN = (
+    "芳",
+    "伟",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "文",
+    "华",
+    "红",
+    "玉兰",
+    "建国",
+    "海燕",
+)
 
-
-def round_one_studios(policy: Policy) -> list[str]:
-    """Studio codes for a round by the policy's quotas: HJ-P01…, HJ-H01…, HJ-S01…."""
-    return [
-        f"HJ-{KIND_PREFIX[kind]}{n:02d}"
-        for kind, quota in policy.quotas.items()
-        for n in range(1, quota + 1)
-    ]
+CANCELLED = "HJ-S15"
+UNQUALIFIED = "HJ-H05"
+UNGRADED = "HJ-S14"
+SHORT_MATCHING = "HJ-S07"
 
 
 @dataclass(frozen=True)
 class DemoResult:
     database: Path
+    folder: Path
     year: int
     studios: int
-    total_appropriated: Fen
-    balances: list[tuple[Account, Fen]]
+    people: int
+    appropriated: Fen
+    entitlements: program.EntitlementReport
+    warnings: list[str]
+    balances: list[tuple[str, dict[str, Fen]]]
     verify: book.VerifyReport
 
 
-def run(out_dir: Path, policy: Policy = NOTICE_2024) -> DemoResult:
+def _id_number(n: int) -> str:
+    birth = date(1975 + n % 20, 1 + n % 12, 1 + n % 28)
+    first17 = f"{REGION}{birth:%Y%m%d}{n % 1000:03d}"
+    return first17 + id_check_digit(first17)
+
+
+def _name(n: int) -> str:
+    return SURNAMES[n % len(SURNAMES)] + GIVEN[(n * 7) % len(GIVEN)]
+
+
+def studio_codes(quotas: dict[str, int]) -> list[tuple[str, str]]:
+    """(code, kind) for a round by the policy's quotas: HJ-P01…, HJ-H01…, HJ-S01…."""
+    return [
+        (f"HJ-{KIND_PREFIX[kind]}{n:02d}", kind)
+        for kind, quota in quotas.items()
+        for n in range(1, quota + 1)
+    ]
+
+
+def _studio_name(kind: str, host: str, index: int) -> str:
+    if kind == "subject":
+        return f"{host}{SUBJECTS[index % len(SUBJECTS)]}名师工作室"
+    return f"{host}{STUDIO_KINDS[kind]}"
+
+
+def _roster(codes: list[tuple[str, str]]) -> tuple[list[list[Any]], list[list[Any]]]:
+    studios, members = [], []
+    person = 0
+    for index, (code, kind) in enumerate(codes):
+        unit = UNITS[index % len(UNITS)]
+        person += 1
+        host = _name(person)
+        cancelled = code == CANCELLED
+        studios.append(
+            [
+                code,
+                _studio_name(kind, host, index),
+                STUDIO_KINDS[kind],
+                unit,
+                YEAR,
+                "撤销" if cancelled else "正常",
+                "2024-09-30" if cancelled else None,
+                "主持人调离本旗" if cancelled else None,
+            ]
+        )
+        members.append(_member(code, person, "主持人", unit, "2024-01-01"))
+        for m in range(6 if index % 3 else 8):
+            person += 1
+            member_unit = unit if m >= 5 else UNITS[(index + m + 1) % len(UNITS)]
+            members.append(_member(code, person, "成员", member_unit, "2024-01-01"))
+        for _ in range(2):
+            person += 1
+            members.append(
+                _member(code, person, "学员", UNITS[(index + 3) % len(UNITS)], "2024-01-01")
+            )
+    # mid-year changes: a join on 1 July, one on 16 July (misses July), a leave on 20 June
+    person += 1
+    members.append(_member("HJ-S02", person, "成员", UNITS[4], "2024-07-01"))
+    person += 1
+    members.append(_member("HJ-S04", person, "成员", UNITS[5], "2024-07-16"))
+    leaver = next(i for i, row in enumerate(members) if row[0] == "HJ-S03" and row[3] == "成员")
+    members[leaver][6] = "2024-06-20"
+    return studios, members
+
+
+def _member(studio: str, n: int, role: str, unit: str, joined: str) -> list[Any]:
+    return [
+        studio,
+        _name(n),
+        _id_number(n),
+        role,
+        unit,
+        joined,
+        None,
+        "中国农业银行杭锦旗支行",
+        f"62284800{n:011d}",
+        f"1384770{n:04d}",
+    ]
+
+
+def _grades(codes: list[tuple[str, str]], members: list[list[Any]]) -> list[list[Any]]:
+    grades: list[list[Any]] = []
+    for index, (code, _) in enumerate(codes):
+        if code == UNGRADED:
+            continue  # its assessment is not in yet: its lines are held
+        grade = "不合格" if code == UNQUALIFIED else ("优秀" if index % 4 == 0 else "合格")
+        grades.append([YEAR, code, None, grade])
+    unqualified_member = next(row for row in members if row[0] == "HJ-S05" and row[3] == "成员")
+    grades.append([YEAR, "HJ-S05", unqualified_member[2], "不合格"])
+    return grades
+
+
+def _receipts(codes: list[tuple[str, str]]) -> list[list[Any]]:
+    return [
+        [
+            "2024-03-15",
+            code,
+            "1,500.00" if code == SHORT_MATCHING else "2,000.00",
+            f"{YEAR}年挂牌单位专项配套经费",
+        ]
+        for code, _ in codes
+    ]
+
+
+def _expenses(codes: list[tuple[str, str]]) -> tuple[list[list[Any]], list[list[Any]]]:
+    plans, spent = [], []
+    for index, (code, _) in enumerate(codes[:10]):
+        plans.append([YEAR, code, "资料费", "1,500.00"])
+        plans.append([YEAR, code, "培训费", "500.00"])
+        spent.append(
+            [f"2024-{4 + index % 6:02d}-10", code, "单位配套", "资料费", "860.00", "购买教研资料"]
+        )
+        if index % 2 == 0:
+            spent.append(["2024-10-20", code, "单位配套", "培训费", "420.50", "送教下乡培训"])
+    return spent, plans
+
+
+def run(out_dir: Path) -> DemoResult:
     """Run the demo into ``out_dir`` (replaced) and return what it did."""
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+    files = out_dir / "imports"
+    files.mkdir(parents=True)
     database = out_dir / "demo.db"
     engine = connect(f"sqlite:///{database}")
     try:
         upgrade(engine)
-        studios = round_one_studios(policy)
-        with UnitOfWork(engine) as uow:
-            posted = book.post(
-                uow.ledger,
-                [
-                    appropriation(code, policy.year, policy, date(policy.year, 1, 2))
-                    for code in studios
-                ],
-            )
-            uow.commit()
         with UnitOfWork(engine, write=False) as uow:
-            kept = uow.ledger.kept_balances()
-            report = book.verify(uow.ledger)
+            quotas = dict(program.policy(uow, YEAR).quotas)
+        codes = studio_codes(quotas)
+        studio_rows, member_rows = _roster(codes)
+        spent, plans = _expenses(codes)
+        workbooks = [
+            ("roster", {"工作室": studio_rows, "成员": member_rows}),
+            ("grades", {"考核结果": _grades(codes, member_rows)}),
+            ("receipts", {"配套资金": _receipts(codes)}),
+            ("expenses", {"支出": spent, "支出计划": plans}),
+        ]
+        warnings: list[str] = []
+        appropriated = 0
+        for kind, sheets in workbooks:
+            path = imports.fill_template(kind, files / f"{kind}.xlsx", sheets)
+            with UnitOfWork(engine) as uow:
+                warnings += imports.import_file(uow, kind, path).warnings
+                uow.commit()
+            if kind == "roster":  # the budget arrives on 2 January, before any spending
+                with UnitOfWork(engine) as uow:
+                    appropriated = program.appropriate(uow, YEAR).total
+                    uow.commit()
+        with UnitOfWork(engine, write=False) as uow:
+            report = program.compute_entitlements(uow, YEAR)
+            people = len(uow.registry.people())
+            balances = [
+                (
+                    code,
+                    {
+                        source: uow.ledger.balance(studio_fund(code, source), None) or 0
+                        for source in FUNDING_SOURCES
+                    },
+                )
+                for code, _ in codes
+            ]
+            verified = book.verify(uow.ledger)
     finally:
         engine.dispose()
     return DemoResult(
-        database=database,
-        year=policy.year,
-        studios=len(studios),
-        total_appropriated=sum(p.amount for t in posted for p in t.postings),
-        balances=sorted(kept.items()),
-        verify=report,
+        database,
+        out_dir,
+        YEAR,
+        len(codes),
+        people,
+        appropriated,
+        report,
+        warnings,
+        balances,
+        verified,
     )

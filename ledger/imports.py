@@ -263,6 +263,19 @@ def write_template(kind: str, path: Path) -> None:
     workbook.save(path)
 
 
+def fill_template(kind: str, path: Path, sheets: Mapping[str, Sequence[Sequence[Any]]]) -> Path:
+    """A template for ``kind`` with each sheet's rows written from row 2, as a person would."""
+    write_template(kind, path)
+    workbook = load_workbook(path)
+    for title, rows in sheets.items():
+        ws = workbook[title]
+        for r, values in enumerate(rows, start=2):
+            for c, value in enumerate(values, start=1):
+                ws.cell(row=r, column=c, value=value)
+    workbook.save(path)
+    return path
+
+
 def _sheets(kind: str) -> tuple[Sheet, ...]:
     if kind not in KINDS:
         raise ValidationError("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
 from api.cli import main
-from ledger import book
+from ledger import book, imports, program
 from ledger.postings import NewTransaction, Posting
+from ledger.registry import id_check_digit
 from schema.db import UnitOfWork, connect
 
 FUND = "studio:HJ01:fund:finance"
@@ -45,21 +46,32 @@ def _fund(engine: Engine) -> None:
         uow.commit()
 
 
-def test_demo_funds_the_22_studios_of_the_notice(tmp_path: Path) -> None:
+def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
     code, out, err = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, err
-    assert "studios funded: 22" in out
-    assert "¥1,100,000.00" in out
-    assert "verify: ok: 22 transactions" in out
+    assert "2024: 22 studios, 216 people imported" in out
+    assert "appropriated ¥1,100,000.00" in out
+    # 22 hosts x 10,000 + 148 members x 5,000 = 960,000, then: HJ-S14 has no grade (-40,000
+    # held), HJ-H05 is 不合格 (-50,000), HJ-S15 was cancelled on 30 Sept (host forfeits
+    # -10,000, members paid 9/12: -10,000), one 不合格 member (-5,000), a June leaver (-2,500),
+    # a 1 July joiner (+2,500), a 16 July joiner (+2,083.33).
+    assert "165 payable lines, total ¥847,083.33; 7 lines held (HJ-S14: no grade recorded)" in out
+    assert "verify: ok: 59 transactions" in out
+    for kind in ("roster", "grades", "receipts", "expenses"):
+        assert (tmp_path / "demo" / "imports" / f"{kind}.xlsx").exists()
+
     engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     with UnitOfWork(engine, write=False) as uow:
         kept = uow.ledger.kept_balances()
+        report = program.compute_entitlements(uow, 2024)
     engine.dispose()
-    funds = {a: b for a, b in kept.items() if a.startswith("studio:")}
-    assert len(funds) == 44
-    assert set(funds.values()) == {2_500_000}
-    assert kept["source:finance"] == kept["source:edu_fund"] == -55_000_000
-    assert {a.split(":")[1][:4] for a in funds} == {"HJ-P", "HJ-H", "HJ-S"}
+    assert kept["source:finance"] == kept["source:edu_fund"] == -27_500_000 * 2
+    assert kept["studio:HJ-S07:fund:matching"] == 150_000  # the unit that matched too little
+    assert kept["studio:HJ-P01:fund:matching"] == 200_000 - 86_000 - 42_050
+    lines = {(x.studio, x.role, len(x.months)): x.gross for x in report.lines}
+    assert lines[("HJ-S15", "host", 9)] == 0
+    assert lines[("HJ-S15", "member", 9)] == 375_000
+    assert lines[("HJ-S04", "member", 5)] == 208_333
 
 
 def test_balance_now_and_as_of_a_date(engine: Engine) -> None:
@@ -118,3 +130,113 @@ def test_a_database_not_yet_migrated_is_refused_with_the_fix(tmp_path: Path) -> 
     code, out, _ = _run("--db", url, "verify")
     assert code == 0
     assert out.startswith("ok: 0 transactions")
+
+
+def test_the_registry_commands_from_templates_to_entitlements(
+    engine: Engine, tmp_path: Path
+) -> None:
+    db = ("--db", _url(engine))
+    code, out, _ = _run(*db, "import", "template", "roster", str(tmp_path / "t.xlsx"))
+    assert (code, out.strip()) == (0, f"template for roster written to {tmp_path / 't.xlsx'}")
+
+    def person(n: int, role: str, unit: str, joined: str = "2024-01-01") -> list[object]:
+        first17 = f"15062519850101{n:03d}"
+        return ["HJ-S01", f"教师{n}", first17 + id_check_digit(first17), role, unit, joined]
+
+    studio = ["HJ-S01", "语文名师工作室", "名教师工作室", "第一中学", 2024, "正常"]
+    members = [
+        person(1, "主持人", "第一中学"),
+        *(person(n, "成员", f"外校{n}") for n in range(2, 6)),
+    ]
+    roster = imports.fill_template(
+        "roster", tmp_path / "roster.xlsx", {"工作室": [studio], "成员": members}
+    )
+    code, out, _ = _run(*db, "import", "roster", str(roster))
+    assert code == 0
+    assert out.splitlines() == [
+        "imported 6 roster rows from roster.xlsx: 11 changed",
+        "warning: HJ-S01: 外校成员最少时4人，少于5人 (too few from other units)",
+    ]
+    code, out, _ = _run(*db, "import", "roster", str(roster))
+    assert (
+        out.splitlines()[0]
+        == "imported 6 roster rows from roster.xlsx: 0 changed (already imported)"
+    )
+
+    bad = imports.fill_template(
+        "grades", tmp_path / "bad.xlsx", {"考核结果": [[2024, "HJ-S01", None, "很好"]]}
+    )
+    code, _, err = _run(*db, "import", "grades", str(bad))
+    assert code == 2
+    assert "考核结果 第2行 等次(D列): 应为 (must be one of) 优秀/合格/不合格: '很好'" in err
+    assert "nothing was imported (1 problem(s))" in err
+
+    code, out, _ = _run(*db, "studios", "list", "--json")
+    assert json.loads(out) == [
+        {
+            "code": "HJ-S01",
+            "name": "语文名师工作室",
+            "kind": "subject",
+            "host_unit": "第一中学",
+            "cycle_start_year": 2024,
+            "status": "active",
+            "cancelled_on": None,
+            "cancellation_reason": None,
+            "current_people": 5,
+        }
+    ]
+
+    code, out, _ = _run(*db, "appropriate", "--year", "2024")
+    assert out.strip() == (
+        "2024 appropriation under policy 杭政办发〔2024〕2号: 1 studios funded, ¥50,000.00"
+    )
+    code, out, _ = _run(*db, "appropriate", "--year", "2024")
+    assert out.strip().endswith("0 studios funded, ¥0.00; already funded: HJ-S01")
+
+    code, out, _ = _run(*db, "entitlements", "--year", "2024", "--json")
+    report = json.loads(out)
+    assert report["total_fen"] == 0
+    assert {line["held"] for line in report["lines"]} == {
+        "缺少2024年度考核等次，暂缓发放 (no 2024 grade recorded: held)"
+    }
+    grades = imports.fill_template(
+        "grades", tmp_path / "grades.xlsx", {"考核结果": [[2024, "HJ-S01", None, "合格"]]}
+    )
+    assert _run(*db, "import", "grades", str(grades))[0] == 0
+    code, out, _ = _run(*db, "entitlements", "--year", "2024", "--json")
+    report = json.loads(out)
+    assert report["total_fen"] == 1_000_000 + 4 * 500_000
+    assert report["lines"][0]["explanation"] == (
+        "主持人，2024年1-12月在册12个月，等次合格(100%)：10,000.00×12/12=10,000.00"
+    )
+
+
+def test_an_admin_adds_a_new_years_policy_and_cannot_change_an_old_one(
+    engine: Engine, tmp_path: Path
+) -> None:
+    db = ("--db", _url(engine))
+    code, out, _ = _run(*db, "policy", "show", "--year", "2025")
+    [current] = json.loads(out)
+    assert (current["version"], current["member_stipend"]) == ("杭政办发〔2024〕2号", 500_000)
+    path = tmp_path / "p.json"
+    path.write_text(
+        json.dumps(
+            {**current, "version": "2026调整", "year": 2026, "member_stipend": 600_000},
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    code, out, _ = _run(*db, "policy", "add", str(path), "--as", "admin1")
+    assert (code, out.strip()) == (0, "policy 2026调整 added; it governs 2026 onward")
+    code, out, _ = _run(*db, "policy", "show", "--year", "2026")
+    assert json.loads(out)[0]["member_stipend"] == 600_000
+    code, _, err = _run(*db, "policy", "add", str(path))
+    assert code == 2
+    assert "policy version '2026调整' already exists" in err
+    path.write_text(
+        json.dumps({**current, "version": "坏", "year": 2027, "grade_ratios": {"excellent": 120}}),
+        encoding="utf-8",
+    )
+    code, _, err = _run(*db, "policy", "add", str(path))
+    assert code == 2
+    assert "grade_ratios: must give a percent 0-100" in err

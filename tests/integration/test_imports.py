@@ -41,17 +41,7 @@ MEMBER_ROWS = [
 def workbook(
     tmp_path: Path, kind: str, sheets: dict[str, list[list[Any]]], name: str = "file.xlsx"
 ) -> Path:
-    """A filled template: each sheet's rows written from row 2, as a person would."""
-    path = tmp_path / name
-    imports.write_template(kind, path)
-    wb = load_workbook(path)
-    for title, rows in sheets.items():
-        ws = wb[title]
-        for r, values in enumerate(rows, start=2):
-            for c, value in enumerate(values, start=1):
-                ws.cell(row=r, column=c, value=value)
-    wb.save(path)
-    return path
+    return imports.fill_template(kind, tmp_path / name, sheets)
 
 
 def import_file(engine: Engine, kind: str, path: Path) -> imports.ImportReport:
