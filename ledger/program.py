@@ -10,7 +10,7 @@ through :func:`ledger.book.post`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -246,16 +246,33 @@ def _studio(stores: Stores, code: str) -> Studio:
     raise NotFoundError(f"studio {code} is not in the registry")
 
 
+class _ForStudio(Protocol):
+    @property
+    def studio(self) -> str: ...
+
+
+def _unknown_studios(
+    studios: Collection[str], items: Sequence[_ForStudio], name: str
+) -> list[ValidationError]:
+    """An error for each item naming a studio that is not in the registry."""
+    return [
+        ValidationError(f"{name}[{i}].工作室编号", f"unknown studio {item.studio}")
+        for i, item in enumerate(items)
+        if item.studio not in studios
+    ]
+
+
+def _refuse_unknown_studios(
+    studios: Collection[str], items: Sequence[_ForStudio], name: str
+) -> None:
+    if errors := _unknown_studios(studios, items, name):
+        raise InvalidInputError(errors)
+
+
 def receive_matching(stores: Stores, receipts: Sequence[Receipt]) -> list[Transaction]:
     """Post unit matching receipts: the host unit's money into the studio's matching fund."""
     studios = {s.code: s for s in stores.registry.studios()}
-    errors = [
-        ValidationError(f"receipts[{i}].工作室编号", f"unknown studio {r.studio}")
-        for i, r in enumerate(receipts)
-        if r.studio not in studios
-    ]
-    if errors:
-        raise InvalidInputError(errors)
+    _refuse_unknown_studios(studios, receipts, "receipts")
     return book.post(
         stores.ledger, [receipt_transaction(r, studios[r.studio].host_unit) for r in receipts]
     )
@@ -268,12 +285,7 @@ def spend(stores: Stores, expenses: Sequence[Expense]) -> list[Transaction]:
     year (counting the other expenses of the same call) or its fund's balance.
     """
     studios = {s.code for s in stores.registry.studios()}
-    errors = [
-        ValidationError(f"expenses[{i}].工作室编号", f"unknown studio {e.studio}")
-        for i, e in enumerate(expenses)
-        if e.studio not in studios
-    ]
-    errors += [
+    errors = _unknown_studios(studios, expenses, "expenses") + [
         error for i, e in enumerate(expenses) for error in expense_errors(f"expenses[{i}]", e)
     ]
     if errors:
@@ -315,14 +327,7 @@ def _spent(stores: Stores, studio: str, category: str, year: int) -> Fen:
 
 
 def save_expense_plans(stores: Stores, plans: Sequence[ExpensePlan]) -> SaveReport:
-    studios = {s.code for s in stores.registry.studios()}
-    errors = [
-        ValidationError(f"plans[{i}].工作室编号", f"unknown studio {p.studio}")
-        for i, p in enumerate(plans)
-        if p.studio not in studios
-    ]
-    if errors:
-        raise InvalidInputError(errors)
+    _refuse_unknown_studios({s.code for s in stores.registry.studios()}, plans, "plans")
     return SaveReport(stores.registry.save_expense_plans(plans))
 
 
