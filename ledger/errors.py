@@ -64,3 +64,19 @@ class InvalidInputError(LedgerError):
     def __init__(self, errors: list[ValidationError]) -> None:
         super().__init__("; ".join(str(e) for e in errors))
         self.errors = errors
+
+
+class InvalidTransitionError(LedgerError):
+    """The batch's state does not allow this action."""
+
+
+class MakerCheckerError(LedgerError):
+    """Maker-checker refused the action: the preparer approving, or a repeated approver."""
+
+
+class PermissionDeniedError(LedgerError):
+    """The user's role does not allow this action."""
+
+
+class UnknownUserError(LedgerError):
+    """No such user, or the user is disabled."""

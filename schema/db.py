@@ -24,6 +24,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from schema.batch_store import SqlBatchStore
 from schema.ledger_store import SqlLedgerStore
 from schema.registry_store import SqlRegistryStore
 
@@ -90,6 +91,7 @@ class UnitOfWork:
         self._session: Session | None = None
         self._ledger: SqlLedgerStore | None = None
         self._registry: SqlRegistryStore | None = None
+        self._batches: SqlBatchStore | None = None
 
     def __enter__(self) -> Self:
         self._session = Session(self.engine, expire_on_commit=False, autoflush=False)
@@ -97,6 +99,7 @@ class UnitOfWork:
             self._session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
         self._ledger = SqlLedgerStore(self._session)
         self._registry = SqlRegistryStore(self._session)
+        self._batches = SqlBatchStore(self._session)
         return self
 
     @property
@@ -119,6 +122,13 @@ class UnitOfWork:
             raise RuntimeError("the unit of work is not open; use it in a with block")
         return self._registry
 
+    @property
+    def batches(self) -> SqlBatchStore:
+        """Batches and users inside this unit of work, for :mod:`ledger.disbursement`."""
+        if self._batches is None:
+            raise RuntimeError("the unit of work is not open; use it in a with block")
+        return self._batches
+
     def commit(self) -> None:
         self.session.commit()
 
@@ -133,4 +143,4 @@ class UnitOfWork:
             session.rollback()
         finally:
             session.close()
-            self._session = self._ledger = self._registry = None
+            self._session = self._ledger = self._registry = self._batches = None

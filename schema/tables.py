@@ -227,5 +227,109 @@ class ExpensePlanRow(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
 
 
+class UserRow(Base):
+    """A user with one role; the API token is stored only as its SHA-256 hash."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('clerk', 'approver', 'auditor', 'admin')", name="role"),
+    )
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    role: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+
+_BATCH_STATES = "'draft', 'approved', 'paid', 'partially_paid', 'closed', 'rejected', 'cancelled'"
+
+
+class BatchRow(Base):
+    """A disbursement batch (劳务补贴发放批次) for one program year."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_BATCH_STATES})", name="state"),
+        CheckConstraint("gross >= 0 AND tax >= 0 AND tax <= gross", name="totals"),
+        CheckConstraint("approvals_needed IN (1, 2)", name="approvals_needed"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    policy_version: Mapped[str] = mapped_column(ForeignKey("policies.version"))
+    prepared_by: Mapped[str] = mapped_column(ForeignKey("users.name"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    pay_month: Mapped[str] = mapped_column(String(7))
+    approvals_needed: Mapped[int] = mapped_column(SmallInteger)
+    gross: Mapped[int] = mapped_column(BigInteger)
+    tax: Mapped[int] = mapped_column(BigInteger)
+
+
+class BatchLineRow(Base):
+    """One payee's line in a batch; ``paid_key`` makes a stipend payable only once."""
+
+    __tablename__ = "batch_lines"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "number"),
+        CheckConstraint(
+            "gross > 0 AND tax >= 0 AND net >= 0 AND gross = tax + net", name="amounts"
+        ),
+        CheckConstraint(
+            "status IN ('pending', 'paid', 'failed', 'reissued', 'returned')", name="status"
+        ),
+        Index("ix_batch_lines_person", "person_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    year: Mapped[int] = mapped_column(Integer)
+    studio_code: Mapped[str] = mapped_column(ForeignKey("studios.code"))
+    person_code: Mapped[str] = mapped_column(ForeignKey("people.code"))
+    role: Mapped[str] = mapped_column(String(10))
+    months: Mapped[str] = mapped_column(String(40))
+    grade: Mapped[str] = mapped_column(String(12))
+    ratio: Mapped[int] = mapped_column(SmallInteger)
+    gross: Mapped[int] = mapped_column(BigInteger)
+    split: Mapped[dict[str, int]] = mapped_column(JSON)
+    tax: Mapped[int] = mapped_column(BigInteger)
+    net: Mapped[int] = mapped_column(BigInteger)
+    explanation: Mapped[str] = mapped_column(String(300))
+    paid_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    reissue_of: Mapped[int | None] = mapped_column(ForeignKey("batch_lines.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+    approval_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))
+    payment_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))
+    return_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))
+
+
+class BatchApprovalRow(Base):
+    """An approval of a batch; the key makes a second approval by the same user impossible."""
+
+    __tablename__ = "batch_approvals"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    approver: Mapped[str] = mapped_column(ForeignKey("users.name"), primary_key=True)
+    approved_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+
+
+class BatchEventRow(Base):
+    """Every action on a batch: who, when, why, and the state before and after."""
+
+    __tablename__ = "batch_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(ForeignKey("users.name"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(300))
+
+
 IMMUTABLE_TABLES = ("transactions", "postings")
 """Tables the migrations protect with triggers refusing UPDATE and DELETE."""

@@ -1,0 +1,504 @@
+"""The batch lifecycle: create, approve, reject, cancel, confirm, reissue, return, close.
+
+Every function works in the caller's unit of work and never commits. Money
+moves in two phases through the ledger (SPEC §3):
+
+- approval posts, for every line, ``studio:<id>:fund:<source>`` →
+  ``studio:<id>:payable:<person>`` per source, all lines or none (one
+  :func:`ledger.book.post` call; an overdraft anywhere refuses the lot);
+- confirmation posts, per paid line, payable → ``bank:disbursed`` (net) and
+  payable → ``tax:withheld`` (tax); a failed line stays payable until it is
+  reissued in a later batch or returned to the fund by reversing its approval.
+
+Each line posts its own transactions, so one line can be reversed alone. The
+batch row is locked before any change, so two approvers racing produce one
+posting set; the ledger's idempotency keys (``batch:<id>:line:<n>:...``) make
+a repeated action a no-op as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from ledger import book, program
+from ledger.accounts import studio_fund, studio_payable
+from ledger.batches import (
+    ACTIVE_STATES,
+    BatchPlan,
+    MonthIncome,
+    PlannedLine,
+    approvals_needed,
+    check_approver,
+    next_state,
+    plan_batch,
+)
+from ledger.entitlements import EntitlementLine
+from ledger.errors import (
+    InvalidTransitionError,
+    NotFoundError,
+    UnknownUserError,
+    ValidationError,
+)
+from ledger.money import Fen
+from ledger.postings import NewTransaction, Posting, utc_now
+from ledger.users import User, check_new_user, new_token, require_role, token_hash
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLine:
+    """A stored batch line."""
+
+    id: int
+    number: int
+    year: int
+    studio: str
+    person: str
+    role: str
+    months: tuple[int, ...]
+    grade: str
+    ratio: int
+    gross: Fen
+    split: Mapping[str, Fen]
+    tax: Fen
+    net: Fen
+    explanation: str
+    status: str
+    failure_reason: str | None = None
+    reissue_of: int | None = None
+    approval_seq: int | None = None
+    payment_seq: int | None = None
+    return_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A stored batch with its lines and approvers."""
+
+    id: int
+    year: int
+    state: str
+    policy_version: str
+    prepared_by: str
+    created_at: datetime
+    pay_month: str
+    approvals_needed: int
+    gross: Fen
+    tax: Fen
+    lines: tuple[BatchLine, ...]
+    approved_by: tuple[str, ...]
+
+    @property
+    def net(self) -> Fen:
+        return self.gross - self.tax
+
+    @property
+    def is_reissue(self) -> bool:
+        return all(line.reissue_of is not None for line in self.lines)
+
+    def line(self, number: int) -> BatchLine:
+        for line in self.lines:
+            if line.number == number:
+                return line
+        raise ValidationError("line", f"batch #{self.id} has no line {number}")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchEvent:
+    batch_id: int
+    action: str
+    actor: str
+    at: datetime
+    from_state: str
+    to_state: str
+    reason: str | None = None
+
+
+class BatchStore(Protocol):
+    """What the batch services need from storage; ``schema.batch_store`` implements it."""
+
+    def user(self, name: str) -> User | None: ...
+    def add_user(self, user: User, token_hash: str) -> None: ...
+    def paid_keys(self, year: int) -> dict[str, int]: ...
+    def draft_commitments(self) -> dict[tuple[str, str], Fen]: ...
+    def month_income(self, pay_month: str, people: Sequence[str]) -> dict[str, MonthIncome]: ...
+    def insert_batch(
+        self, batch: Batch, lines: Sequence[PlannedLine], reissues: Sequence[BatchLine]
+    ) -> int: ...
+    def batch(self, batch_id: int, *, lock: bool = False) -> Batch | None: ...
+    def batches(self, year: int | None = None) -> list[Batch]: ...
+    def unresolved_failures(self, year: int) -> list[BatchLine]: ...
+    def add_approval(self, batch_id: int, approver: str, at: datetime) -> None: ...
+    def set_state(self, batch_id: int, state: str) -> None: ...
+    def add_event(self, event: BatchEvent) -> None: ...
+    def events(self, batch_id: int) -> list[BatchEvent]: ...
+    def update_lines(self, changes: Mapping[int, Mapping[str, object]]) -> None: ...
+    def release_paid_keys(self, batch_id: int) -> None: ...
+
+
+class Stores(program.Stores, Protocol):
+    @property
+    def batches(self) -> BatchStore: ...
+
+
+def user(stores: Stores, name: str) -> User:
+    found = stores.batches.user(name)
+    if found is None:
+        raise UnknownUserError(
+            f"no active user named {name!r}; add one with "
+            "`studio-ledger users add NAME --role ROLE`"
+        )
+    return found
+
+
+def add_user(stores: Stores, name: str, role: str) -> str:
+    """Create a user; returns their API token, which is shown once and stored only hashed."""
+    check_new_user(name, role)
+    if stores.batches.user(name) is not None:
+        raise ValidationError("name", f"a user named {name!r} already exists")
+    token = new_token()
+    stores.batches.add_user(User(name, role), token_hash(token))
+    return token
+
+
+def _batch(stores: Stores, batch_id: int, *, lock: bool = False) -> Batch:
+    found = stores.batches.batch(batch_id, lock=lock)
+    if found is None:
+        raise NotFoundError(f"batch #{batch_id} does not exist")
+    return found
+
+
+def _record(
+    stores: Stores, batch: Batch, action: str, actor: str, to_state: str, reason: str | None = None
+) -> None:
+    stores.batches.add_event(
+        BatchEvent(batch.id, action, actor, utc_now(), batch.state, to_state, reason)
+    )
+    if to_state != batch.state:
+        stores.batches.set_state(batch.id, to_state)
+
+
+@dataclass(frozen=True)
+class CreatedBatch:
+    batch: Batch
+    left_out: list[tuple[EntitlementLine, str]]
+
+
+def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
+    """A draft batch paying the year's entitlements not yet paid; refused when empty."""
+    preparer = user(stores, by)
+    require_role(preparer, "clerk")
+    report = program.compute_entitlements(stores, year)
+    pay_month = f"{on:%Y-%m}"
+    plan = plan_batch(
+        report.lines,
+        report.policy,
+        already_paid=stores.batches.paid_keys(year),
+        available=_available(stores, {line.studio for line in report.lines}),
+        month_income=stores.batches.month_income(
+            pay_month, sorted({x.person for x in report.lines})
+        ),
+    )
+    if not plan.lines:
+        raise ValidationError(
+            "year",
+            f"nothing to pay for {year}: {len(plan.left_out)} "
+            "entitlement lines are held, zero or already paid",
+        )
+    return CreatedBatch(
+        _insert(stores, year, report.policy.version, by, pay_month, plan, []), plan.left_out
+    )
+
+
+def _insert(
+    stores: Stores,
+    year: int,
+    policy_version: str,
+    by: str,
+    pay_month: str,
+    plan: BatchPlan,
+    reissues: Sequence[BatchLine],
+) -> Batch:
+    governing = program.policy(stores, year)
+    gross = plan.gross + sum(x.gross for x in reissues)
+    tax = plan.tax + sum(x.tax for x in reissues)
+    header = Batch(
+        0,
+        year,
+        "draft",
+        policy_version,
+        by,
+        utc_now(),
+        pay_month,
+        approvals_needed(gross, governing),
+        gross,
+        tax,
+        (),
+        (),
+    )
+    batch_id = stores.batches.insert_batch(header, plan.lines, reissues)
+    batch = _batch(stores, batch_id)
+    stores.batches.add_event(BatchEvent(batch_id, "create", by, utc_now(), "draft", "draft"))
+    return batch
+
+
+def _available(stores: Stores, studios: set[str]) -> dict[tuple[str, str], Fen]:
+    """Fund balances less what draft batches already claim."""
+    committed = stores.batches.draft_commitments()
+    available = {}
+    for studio in studios:
+        for source in ("finance", "edu_fund"):
+            kept = stores.ledger.balance(studio_fund(studio, source), None) or 0
+            available[(studio, source)] = kept - committed.get((studio, source), 0)
+    return available
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did, in words, and the batch after it."""
+
+    batch: Batch
+    message: str
+    changed: bool = True
+
+
+def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
+    """Record an approval; the last one needed posts every line fund → payable."""
+    batch = _batch(stores, batch_id, lock=True)
+    if batch.state != "draft" and batch.state in ACTIVE_STATES:
+        return Outcome(
+            batch, f"batch #{batch.id} is already {batch.state}; nothing to do", changed=False
+        )
+    next_state(batch.state, "approve")
+    approver = user(stores, by)
+    require_role(approver, "approver")
+    check_approver(by, batch.prepared_by, batch.approved_by)
+    stores.batches.add_approval(batch.id, by, utc_now())
+    count = len(batch.approved_by) + 1
+    if count < batch.approvals_needed:
+        _record(stores, batch, "approve", by, "draft")
+        return Outcome(
+            _batch(stores, batch.id),
+            f"approval {count} of "
+            f"{batch.approvals_needed} recorded for batch #{batch.id}; "
+            "a second approver is needed",
+        )
+    posted = book.post(
+        stores.ledger,
+        [_approval_posting(batch, line, on) for line in batch.lines if line.reissue_of is None],
+    )
+    stores.batches.update_lines(
+        {
+            line.id: {"approval_seq": t.seq}
+            for line, t in zip(
+                [x for x in batch.lines if x.reissue_of is None], posted, strict=True
+            )
+        }
+    )
+    _record(stores, batch, "approve", by, next_state(batch.state, "approve"))
+    return Outcome(
+        _batch(stores, batch.id),
+        f"batch #{batch.id} approved: {len(posted)} lines moved to payable",
+    )
+
+
+def _approval_posting(batch: Batch, line: BatchLine, on: date) -> NewTransaction:
+    payable = studio_payable(line.studio, line.person)
+    return NewTransaction(
+        idempotency_key=f"batch:{batch.id}:line:{line.number}:approve",
+        effective_date=on,
+        memo=f"{line.year}年度劳务补贴 批次#{batch.id}-{line.number} 审批转应付",
+        postings=tuple(
+            Posting(studio_fund(line.studio, source), payable, amount)
+            for source, amount in line.split.items()
+            if amount > 0
+        ),
+        metadata={
+            "kind": "stipend_approval",
+            "batch": batch.id,
+            "line": line.number,
+            "studio": line.studio,
+            "person": line.person,
+            "year": line.year,
+        },
+    )
+
+
+def reject(stores: Stores, batch_id: int, by: str, reason: str) -> Outcome:
+    """Refuse a draft: its lines become payable again in a later batch."""
+    return _end_draft(stores, batch_id, by, reason, "reject", ("approver",))
+
+
+def cancel(stores: Stores, batch_id: int, by: str, reason: str) -> Outcome:
+    """Withdraw a draft (its preparer or an admin)."""
+    return _end_draft(stores, batch_id, by, reason, "cancel", ("clerk", "admin"))
+
+
+def _end_draft(
+    stores: Stores, batch_id: int, by: str, reason: str, action: str, roles: tuple[str, ...]
+) -> Outcome:
+    if not reason.strip():
+        raise ValidationError("reason", f"a reason is required to {action} a batch")
+    batch = _batch(stores, batch_id, lock=True)
+    to_state = next_state(batch.state, action)
+    actor = user(stores, by)
+    require_role(actor, *roles)
+    stores.batches.release_paid_keys(batch.id)
+    reissued = {
+        line.reissue_of: {"status": "failed"} for line in batch.lines if line.reissue_of is not None
+    }
+    stores.batches.update_lines(reissued)
+    _record(stores, batch, action, by, to_state, reason)
+    return Outcome(_batch(stores, batch.id), f"batch #{batch.id} {to_state}: {reason}")
+
+
+def confirm(
+    stores: Stores, batch_id: int, by: str, on: date, failed: Mapping[int, str] | None = None
+) -> Outcome:
+    """Record the bank's answer: every line paid except ``failed`` (line number → reason)."""
+    failed = failed or {}
+    batch = _batch(stores, batch_id, lock=True)
+    action = "pay_partially" if failed else "pay"
+    to_state = next_state(batch.state, action)
+    require_role(user(stores, by), "approver")
+    for number, reason in failed.items():
+        batch.line(number)
+        if not reason.strip():
+            raise ValidationError(f"failed[{number}]", "a bank return needs its reason")
+    paying = [line for line in batch.lines if line.number not in failed]
+    posted = book.post(stores.ledger, [_payment_posting(batch, line, on) for line in paying])
+    changes: dict[int, dict[str, object]] = {
+        line.id: {"status": "paid", "payment_seq": t.seq}
+        for line, t in zip(paying, posted, strict=True)
+    }
+    changes.update(
+        {
+            batch.line(n).id: {"status": "failed", "failure_reason": reason}
+            for n, reason in failed.items()
+        }
+    )
+    stores.batches.update_lines(changes)
+    _record(
+        stores,
+        batch,
+        "confirm",
+        by,
+        to_state,
+        "; ".join(f"line {n}: {r}" for n, r in sorted(failed.items())) or None,
+    )
+    return Outcome(
+        _batch(stores, batch.id),
+        f"batch #{batch.id} {to_state}: {len(paying)} lines "
+        f"paid, {len(failed)} returned by the bank",
+    )
+
+
+def _payment_posting(batch: Batch, line: BatchLine, on: date) -> NewTransaction:
+    payable = studio_payable(line.studio, line.person)
+    postings = [Posting(payable, "bank:disbursed", line.net)] if line.net else []
+    if line.tax:
+        postings.append(Posting(payable, "tax:withheld", line.tax))
+    return NewTransaction(
+        idempotency_key=f"batch:{batch.id}:line:{line.number}:pay",
+        effective_date=on,
+        memo=f"{line.year}年度劳务补贴发放 批次#{batch.id}-{line.number}",
+        postings=tuple(postings),
+        metadata={
+            "kind": "stipend_payment",
+            "batch": batch.id,
+            "line": line.number,
+            "studio": line.studio,
+            "person": line.person,
+            "year": line.year,
+        },
+    )
+
+
+def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
+    """A draft batch paying again every failed line of ``year`` not yet reissued or returned.
+
+    The money is still payable, so approving it posts nothing; confirming it
+    pays from payable as usual. The payee's bank details are read anew at export.
+    """
+    preparer = user(stores, by)
+    require_role(preparer, "clerk")
+    failures = stores.batches.unresolved_failures(year)
+    if not failures:
+        raise ValidationError("year", f"no failed payments of {year} are waiting to be reissued")
+    governing = program.policy(stores, year)
+    batch = _insert(stores, year, governing.version, by, f"{on:%Y-%m}", BatchPlan([]), failures)
+    stores.batches.update_lines({line.id: {"status": "reissued"} for line in failures})
+    return batch
+
+
+def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date) -> Outcome:
+    """Send a failed line's money back from payable to the studio's fund (a reversal)."""
+    batch = _batch(stores, batch_id, lock=True)
+    require_role(user(stores, by), "approver")
+    line = batch.line(number)
+    if line.status != "failed":
+        raise InvalidTransitionError(
+            f"line {number} of batch #{batch.id} is {line.status}; "
+            "only a failed payment can be returned to the fund"
+        )
+    root = _root_line(stores, line)
+    if root.approval_seq is None:
+        raise InvalidTransitionError(f"line {number} was never moved to payable")
+    reversal = book.reverse(
+        stores.ledger,
+        root.approval_seq,
+        idempotency_key=f"batch:{batch.id}:line:{number}:return",
+        effective_date=on,
+        memo=f"劳务补贴退回资金 批次#{batch.id}-{number}：{line.failure_reason}",
+    )
+    stores.batches.update_lines(
+        {
+            line.id: {"status": "returned", "return_seq": reversal.seq},
+            root.id: {"status": "returned", "return_seq": reversal.seq},
+        }
+    )
+    _record(stores, batch, "return", by, batch.state, f"line {number}")
+    return Outcome(
+        _batch(stores, batch.id),
+        f"line {number} of batch #{batch.id} returned to {line.studio}'s fund ({reversal.voucher})",
+    )
+
+
+def _root_line(stores: Stores, line: BatchLine) -> BatchLine:
+    """The original line a reissue pays again (the one whose approval moved the money)."""
+    while line.reissue_of is not None:
+        found = next(
+            (
+                x
+                for b in stores.batches.batches(line.year)
+                for x in b.lines
+                if x.id == line.reissue_of
+            ),
+            None,
+        )
+        if found is None:
+            raise NotFoundError(f"line {line.reissue_of} does not exist")
+        line = found
+    return line
+
+
+def close(stores: Stores, batch_id: int, by: str) -> Outcome:
+    """Close a paid batch, or a partially paid one whose failed lines are all resolved."""
+    batch = _batch(stores, batch_id, lock=True)
+    to_state = next_state(batch.state, "close")
+    require_role(user(stores, by), "approver")
+    open_lines = [line.number for line in batch.lines if line.status == "failed"]
+    if open_lines:
+        raise InvalidTransitionError(
+            f"batch #{batch.id} still has failed lines {open_lines}: reissue them "
+            "(`batches reissue`) or return them to the fund first"
+        )
+    _record(stores, batch, "close", by, to_state)
+    return Outcome(_batch(stores, batch.id), f"batch #{batch.id} closed")
+
+
+def show(stores: Stores, batch_id: int) -> tuple[Batch, list[BatchEvent]]:
+    batch = _batch(stores, batch_id)
+    return batch, stores.batches.events(batch_id)

@@ -1,0 +1,305 @@
+"""Batches and users on SQLAlchemy: implements :class:`ledger.disbursement.BatchStore`.
+
+A batch line's ``paid_key`` (unique) is what makes a stipend payable once:
+it is set when the line is created and cleared only when its batch is
+rejected or cancelled, so the database itself refuses a second payment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ledger.batches import ACTIVE_STATES, MonthIncome, PlannedLine, paid_key
+from ledger.disbursement import Batch, BatchEvent, BatchLine
+from ledger.money import Fen
+from ledger.postings import utc_now
+from ledger.users import User
+from schema.tables import (
+    BatchApprovalRow,
+    BatchEventRow,
+    BatchLineRow,
+    BatchRow,
+    UserRow,
+)
+
+
+def _months(months: tuple[int, ...]) -> str:
+    return ",".join(map(str, months))
+
+
+def _line(row: BatchLineRow) -> BatchLine:
+    return BatchLine(
+        row.id,
+        row.number,
+        row.year,
+        row.studio_code,
+        row.person_code,
+        row.role,
+        tuple(int(m) for m in row.months.split(",") if m),
+        row.grade,
+        row.ratio,
+        row.gross,
+        dict(row.split),
+        row.tax,
+        row.net,
+        row.explanation,
+        row.status,
+        row.failure_reason,
+        row.reissue_of,
+        row.approval_seq,
+        row.payment_seq,
+        row.return_seq,
+    )
+
+
+def _reissue_explanation(failed: BatchLine) -> str:
+    text = f"重新发放（原行退回：{failed.failure_reason}）：{failed.explanation}"
+    return text[:300]
+
+
+class SqlBatchStore:
+    """Batch storage in the unit of work's session (which it never commits)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- users ----------------------------------------------------------------
+
+    def user(self, name: str) -> User | None:
+        row = self.session.get(UserRow, name)
+        return None if row is None or row.disabled else User(row.name, row.role)
+
+    def user_by_token(self, token_hash: str) -> User | None:
+        row = self.session.scalar(select(UserRow).where(UserRow.token_hash == token_hash))
+        return None if row is None or row.disabled else User(row.name, row.role)
+
+    def add_user(self, user: User, token_hash: str) -> None:
+        self.session.add(
+            UserRow(
+                name=user.name,
+                role=user.role,
+                token_hash=token_hash,
+                created_at=utc_now(),
+                disabled=False,
+            )
+        )
+        self.session.flush()
+
+    def users(self) -> list[tuple[User, bool]]:
+        rows = self.session.scalars(select(UserRow).order_by(UserRow.name))
+        return [(User(r.name, r.role), r.disabled) for r in rows]
+
+    # -- planning inputs --------------------------------------------------------
+
+    def paid_keys(self, year: int) -> dict[str, int]:
+        rows = self.session.execute(
+            select(BatchLineRow.paid_key, BatchLineRow.batch_id).where(
+                BatchLineRow.year == year, BatchLineRow.paid_key.is_not(None)
+            )
+        )
+        return {key: batch for key, batch in rows if key is not None}
+
+    def draft_commitments(self) -> dict[tuple[str, str], Fen]:
+        rows = self.session.execute(
+            select(BatchLineRow.studio_code, BatchLineRow.split)
+            .join(BatchRow, BatchRow.id == BatchLineRow.batch_id)
+            .where(BatchRow.state == "draft", BatchLineRow.reissue_of.is_(None))
+        )
+        committed: dict[tuple[str, str], Fen] = {}
+        for studio, split in rows:
+            for source, amount in split.items():
+                committed[(studio, source)] = committed.get((studio, source), 0) + amount
+        return committed
+
+    def month_income(self, pay_month: str, people: Sequence[str]) -> dict[str, MonthIncome]:
+        rows = self.session.execute(
+            select(
+                BatchLineRow.person_code, func.sum(BatchLineRow.gross), func.sum(BatchLineRow.tax)
+            )
+            .join(BatchRow, BatchRow.id == BatchLineRow.batch_id)
+            .where(
+                BatchRow.pay_month == pay_month,
+                BatchRow.state.in_(ACTIVE_STATES),
+                BatchLineRow.reissue_of.is_(None),
+                BatchLineRow.person_code.in_(people),
+            )
+            .group_by(BatchLineRow.person_code)
+        )
+        return {person: MonthIncome(int(paid), int(withheld)) for person, paid, withheld in rows}
+
+    # -- writing ----------------------------------------------------------------
+
+    def insert_batch(
+        self, batch: Batch, lines: Sequence[PlannedLine], reissues: Sequence[BatchLine]
+    ) -> int:
+        row = BatchRow(
+            year=batch.year,
+            state=batch.state,
+            policy_version=batch.policy_version,
+            prepared_by=batch.prepared_by,
+            created_at=batch.created_at,
+            pay_month=batch.pay_month,
+            approvals_needed=batch.approvals_needed,
+            gross=batch.gross,
+            tax=batch.tax,
+        )
+        self.session.add(row)
+        self.session.flush()
+        values: list[dict[str, Any]] = []
+        for planned in lines:
+            e = planned.entitlement
+            values.append(
+                {
+                    "year": e.year,
+                    "studio_code": e.studio,
+                    "person_code": e.person,
+                    "role": e.role,
+                    "months": _months(e.months),
+                    "grade": e.grade or "",
+                    "ratio": e.ratio,
+                    "gross": planned.gross,
+                    "split": dict(planned.split),
+                    "tax": planned.tax,
+                    "net": planned.net,
+                    "explanation": e.explanation,
+                    "paid_key": paid_key(e.year, e.studio, e.person, e.role),
+                    "reissue_of": None,
+                }
+            )
+        values.extend(
+            {
+                "year": failed.year,
+                "studio_code": failed.studio,
+                "person_code": failed.person,
+                "role": failed.role,
+                "months": _months(failed.months),
+                "grade": failed.grade,
+                "ratio": failed.ratio,
+                "gross": failed.gross,
+                "split": dict(failed.split),
+                "tax": failed.tax,
+                "net": failed.net,
+                "explanation": _reissue_explanation(failed),
+                "paid_key": None,
+                "reissue_of": failed.id,
+            }
+            for failed in reissues
+        )
+        self.session.add_all(
+            BatchLineRow(batch_id=row.id, number=n, status="pending", **v)
+            for n, v in enumerate(values, start=1)
+        )
+        self.session.flush()
+        return row.id
+
+    def add_approval(self, batch_id: int, approver: str, at: datetime) -> None:
+        self.session.add(BatchApprovalRow(batch_id=batch_id, approver=approver, approved_at=at))
+        self.session.flush()
+
+    def set_state(self, batch_id: int, state: str) -> None:
+        self.session.execute(update(BatchRow).where(BatchRow.id == batch_id).values(state=state))
+
+    def add_event(self, event: BatchEvent) -> None:
+        self.session.add(
+            BatchEventRow(
+                batch_id=event.batch_id,
+                action=event.action,
+                actor=event.actor,
+                at=event.at,
+                from_state=event.from_state,
+                to_state=event.to_state,
+                reason=event.reason,
+            )
+        )
+        self.session.flush()
+
+    def update_lines(self, changes: Mapping[int, Mapping[str, object]]) -> None:
+        for line_id, values in changes.items():
+            self.session.execute(
+                update(BatchLineRow).where(BatchLineRow.id == line_id).values(**values)
+            )
+
+    def release_paid_keys(self, batch_id: int) -> None:
+        self.session.execute(
+            update(BatchLineRow).where(BatchLineRow.batch_id == batch_id).values(paid_key=None)
+        )
+
+    # -- reading ----------------------------------------------------------------
+
+    def batch(self, batch_id: int, *, lock: bool = False) -> Batch | None:
+        # Lines and states are changed with Core updates: always read them afresh.
+        query = (
+            select(BatchRow)
+            .where(BatchRow.id == batch_id)
+            .execution_options(populate_existing=True)
+        )
+        if lock:
+            query = query.with_for_update()
+        row = self.session.execute(query).scalar_one_or_none()
+        return None if row is None else self._assemble([row])[0]
+
+    def batches(self, year: int | None = None) -> list[Batch]:
+        query = select(BatchRow).order_by(BatchRow.id).execution_options(populate_existing=True)
+        if year is not None:
+            query = query.where(BatchRow.year == year)
+        return self._assemble(list(self.session.scalars(query)))
+
+    def _assemble(self, rows: list[BatchRow]) -> list[Batch]:
+        ids = [r.id for r in rows]
+        lines: dict[int, list[BatchLine]] = {i: [] for i in ids}
+        for line in self.session.scalars(
+            select(BatchLineRow)
+            .where(BatchLineRow.batch_id.in_(ids))
+            .order_by(BatchLineRow.batch_id, BatchLineRow.number)
+            .execution_options(populate_existing=True)
+        ):
+            lines[line.batch_id].append(_line(line))
+        approvers: dict[int, list[str]] = {i: [] for i in ids}
+        for batch_id, approver in self.session.execute(
+            select(BatchApprovalRow.batch_id, BatchApprovalRow.approver)
+            .where(BatchApprovalRow.batch_id.in_(ids))
+            .order_by(BatchApprovalRow.approved_at)
+        ):
+            approvers[batch_id].append(approver)
+        return [
+            Batch(
+                r.id,
+                r.year,
+                r.state,
+                r.policy_version,
+                r.prepared_by,
+                r.created_at,
+                r.pay_month,
+                r.approvals_needed,
+                r.gross,
+                r.tax,
+                tuple(lines[r.id]),
+                tuple(approvers[r.id]),
+            )
+            for r in rows
+        ]
+
+    def unresolved_failures(self, year: int) -> list[BatchLine]:
+        rows = self.session.scalars(
+            select(BatchLineRow)
+            .where(BatchLineRow.year == year, BatchLineRow.status == "failed")
+            .order_by(BatchLineRow.batch_id, BatchLineRow.number)
+            .execution_options(populate_existing=True)
+        )
+        return [_line(r) for r in rows]
+
+    def events(self, batch_id: int) -> list[BatchEvent]:
+        rows = self.session.scalars(
+            select(BatchEventRow)
+            .where(BatchEventRow.batch_id == batch_id)
+            .order_by(BatchEventRow.id)
+        )
+        return [
+            BatchEvent(r.batch_id, r.action, r.actor, r.at, r.from_state, r.to_state, r.reason)
+            for r in rows
+        ]

@@ -1,0 +1,348 @@
+"""Disbursement batches on a real database: the whole lifecycle to the fen,
+maker-checker, races, failure injection, returns, reissues and no double pay."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+
+from ledger import book, disbursement, program
+from ledger.errors import (
+    InvalidTransitionError,
+    MakerCheckerError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from ledger.policy import Policy
+from ledger.program import Grade, MembershipInput, PersonInput
+from ledger.registry import Studio, id_check_digit
+from schema.batch_store import SqlBatchStore
+from schema.db import UnitOfWork
+from schema.tables import BatchLineRow, TransactionRow, UserRow
+
+ON = date(2025, 1, 10)
+S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
+S2 = Studio("HJ-H01", "班主任工作室", "homeroom", "第二中学", 2024)
+
+
+def person(n: int, unit: str) -> PersonInput:
+    first17 = f"15062519850101{n:03d}"
+    return PersonInput(
+        first17 + id_check_digit(first17),
+        f"教师{n}",
+        unit,
+        "中国农业银行杭锦旗支行",
+        f"62284800{n:011d}",
+    )
+
+
+def run(engine: Engine, action: Callable[[UnitOfWork], Any]) -> Any:
+    with UnitOfWork(engine) as uow:
+        result = action(uow)
+        uow.commit()
+    return result
+
+
+def balances(engine: Engine, *addresses: str) -> list[int]:
+    with UnitOfWork(engine, write=False) as uow:
+        return [uow.ledger.balance(a, None) or 0 for a in addresses]
+
+
+@pytest.fixture
+def year(engine: Engine) -> Engine:
+    """Two studios, 2024 appropriated and graded; users for each role."""
+    people = [
+        person(1, "第一中学"),
+        *(person(n, f"外校{n}") for n in range(2, 7)),
+        person(11, "第二中学"),
+        *(person(n, f"外校{n}") for n in range(12, 17)),
+    ]
+    memberships = [MembershipInput("HJ-S01", people[0].id_number, "host", date(2024, 1, 1))]
+    memberships += [
+        MembershipInput("HJ-S01", p.id_number, "member", date(2024, 1, 1)) for p in people[1:6]
+    ]
+    memberships += [MembershipInput("HJ-H01", people[6].id_number, "host", date(2024, 1, 1))]
+    memberships += [
+        MembershipInput("HJ-H01", p.id_number, "member", date(2024, 7, 1)) for p in people[7:]
+    ]
+
+    def setup(uow: UnitOfWork) -> None:
+        program.save_roster(uow, [S1, S2], people, memberships)
+        program.appropriate(uow, 2024)
+        program.save_grades(
+            uow, [Grade(2024, "HJ-S01", "", "excellent"), Grade(2024, "HJ-H01", "", "qualified")]
+        )
+        for name, role in (
+            ("clerk", "clerk"),
+            ("boss1", "approver"),
+            ("boss2", "approver"),
+            ("audit", "auditor"),
+        ):
+            disbursement.add_user(uow, name, role)
+
+    run(engine, setup)
+    return engine
+
+
+FUND = "studio:HJ-S01:fund:finance"
+FUND_EDU = "studio:HJ-S01:fund:edu_fund"
+HOST_PAYABLE = "studio:HJ-S01:payable:P000001"
+
+
+def create(engine: Engine, by: str = "clerk") -> disbursement.CreatedBatch:
+    return run(engine, lambda uow: disbursement.create(uow, 2024, by, ON))
+
+
+def test_the_whole_lifecycle_to_the_fen(year: Engine) -> None:
+    created = create(year)
+    batch = created.batch
+    # HJ-S01: host 10,000 + 5 members x 5,000; HJ-H01: host 10,000 + 5 members x 6/12 x 5,000
+    assert (batch.state, len(batch.lines), batch.gross) == ("draft", 12, 5_750_000)
+    assert batch.tax == 160_000 * 2 + 80_000 * 5 + 5 * 34_000  # 2,500 → (2,500−800)×20%
+    assert batch.approvals_needed == 1  # 57,500 元 ≤ 100,000 元
+    assert balances(year, FUND, FUND_EDU) == [2_500_000, 2_500_000]
+
+    outcome = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    assert outcome.batch.state == "approved"
+    # HJ-S01's stipends, 35,000 元, leave 7,500 元 in each 25,000 元 source
+    assert balances(year, FUND, FUND_EDU, HOST_PAYABLE) == [750_000, 750_000, 1_000_000]
+
+    outcome = run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON))
+    assert outcome.batch.state == "paid"
+    assert {x.status for x in outcome.batch.lines} == {"paid"}
+    assert balances(year, HOST_PAYABLE, "bank:disbursed", "tax:withheld") == [
+        0,
+        5_750_000 - 890_000,
+        890_000,
+    ]
+
+    closed = run(year, lambda uow: disbursement.close(uow, batch.id, "boss2"))
+    assert closed.batch.state == "closed"
+    with UnitOfWork(year, write=False) as uow:
+        _, events = disbursement.show(uow, batch.id)
+        assert book.verify(uow.ledger).ok
+    assert [(e.action, e.actor, e.from_state, e.to_state) for e in events] == [
+        ("create", "clerk", "draft", "draft"),
+        ("approve", "boss1", "draft", "approved"),
+        ("confirm", "boss1", "approved", "paid"),
+        ("close", "boss2", "paid", "closed"),
+    ]
+
+
+def test_roles_and_maker_checker(year: Engine) -> None:
+    batch = create(year).batch
+    with pytest.raises(PermissionDeniedError, match="clerk is clerk; this needs approver"):
+        run(year, lambda uow: disbursement.approve(uow, batch.id, "clerk", ON))
+    with pytest.raises(PermissionDeniedError, match="audit is auditor"):
+        run(year, lambda uow: disbursement.approve(uow, batch.id, "audit", ON))
+    with pytest.raises(PermissionDeniedError, match="boss1 is approver; this needs clerk"):
+        create(year, by="boss1")
+    # the preparer is later made an approver: still cannot approve their own batch
+    with UnitOfWork(year) as uow:
+        uow.session.execute(
+            UserRow.__table__.update().where(UserRow.name == "clerk").values(role="approver")
+        )
+        uow.commit()
+    with pytest.raises(MakerCheckerError, match="clerk prepared this batch"):
+        run(year, lambda uow: disbursement.approve(uow, batch.id, "clerk", ON))
+    assert balances(year, FUND) == [2_500_000]
+
+
+def test_above_the_threshold_two_distinct_approvers_are_needed(year: Engine) -> None:
+    def strict_2025(uow: UnitOfWork) -> None:
+        current = program.policy(uow, 2024).to_json()
+        program.add_policy(
+            uow,
+            Policy.from_json(
+                {**current, "version": "2025低门槛", "year": 2025, "approval_threshold": 100_000}
+            ),
+            "admin",
+        )
+        program.appropriate(uow, 2025)
+        program.save_grades(uow, [Grade(2025, "HJ-S01", "", "qualified")])
+
+    run(year, strict_2025)
+    batch = run(year, lambda uow: disbursement.create(uow, 2025, "clerk", ON)).batch
+    assert (batch.policy_version, batch.approvals_needed) == ("2025低门槛", 2)
+    first = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    assert first.batch.state == "draft"
+    assert first.message.startswith("approval 1 of 2 recorded")
+    assert balances(year, FUND) == [5_000_000]
+    with pytest.raises(MakerCheckerError, match="already approved"):
+        run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    second = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))
+    assert second.batch.state == "approved"
+    assert second.batch.approved_by == ("boss1", "boss2")
+    assert balances(year, FUND) == [5_000_000 - 1_750_000]
+    again = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))
+    assert (again.changed, again.message) == (
+        False,
+        f"batch #{batch.id} is already approved; nothing to do",
+    )
+
+
+def test_two_approvers_racing_produce_one_posting_set(year: Engine) -> None:
+    batch = create(year).batch
+    start = threading.Barrier(2)
+
+    def approve(name: str) -> str:
+        start.wait()
+        return run(year, lambda uow: disbursement.approve(uow, batch.id, name, ON)).message
+
+    with ThreadPoolExecutor(2) as pool:
+        messages = sorted(pool.map(approve, ["boss1", "boss2"]))
+    assert sum("approved: 12 lines moved to payable" in m for m in messages) == 1
+    assert sum("already approved; nothing to do" in m for m in messages) == 1
+    with UnitOfWork(year, write=False) as uow:
+        count = uow.session.scalar(select(func.count()).select_from(TransactionRow))
+    assert count == 2 + 12  # two appropriations, one approval posting per line
+    assert balances(year, FUND) == [750_000]
+
+
+def test_a_failure_mid_approval_leaves_no_postings_and_the_batch_in_draft(
+    year: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = create(year).batch
+
+    def broken_update(self: object, changes: object) -> None:
+        raise RuntimeError("disk full while marking lines")
+
+    monkeypatch.setattr(SqlBatchStore, "update_lines", broken_update)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    monkeypatch.undo()
+    with UnitOfWork(year, write=False) as uow:
+        after, events = disbursement.show(uow, batch.id)
+        count = uow.session.scalar(select(func.count()).select_from(TransactionRow))
+    assert after.state == "draft"
+    assert after.approved_by == ()
+    assert count == 2
+    assert [e.action for e in events] == ["create"]
+    assert balances(year, FUND) == [2_500_000]
+    assert (
+        run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON)).batch.state
+        == "approved"
+    )
+
+
+def test_nobody_is_paid_twice_across_batches(year: Engine) -> None:
+    first = create(year).batch
+    with pytest.raises(ValidationError, match="nothing to pay for 2024"):
+        create(year)
+    rejected = run(year, lambda uow: disbursement.reject(uow, first.id, "boss1", "金额有误"))
+    assert rejected.batch.state == "rejected"
+    second = create(year)
+    assert second.batch.gross == first.gross
+    assert all("already" not in reason for _, reason in second.left_out)
+    # the database refuses a second line for the same stipend as well
+    taken = next(x for x in second.batch.lines if x.role == "host" and x.studio == "HJ-H01")
+    claim = (
+        BatchLineRow.__table__.update()
+        .where(BatchLineRow.batch_id == first.id, BatchLineRow.number == 1)
+        .values(paid_key=f"2024:HJ-H01:{taken.person}:host")
+    )
+    with UnitOfWork(year) as uow, pytest.raises(IntegrityError):
+        uow.session.execute(claim)
+
+
+def test_a_bank_return_is_reissued_and_paid_once(year: Engine) -> None:
+    batch = create(year).batch
+    run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    host_line = next(x for x in batch.lines if x.studio == "HJ-S01" and x.role == "host")
+    outcome = run(
+        year,
+        lambda uow: disbursement.confirm(
+            uow, batch.id, "boss1", ON, {host_line.number: "账户已销户"}
+        ),
+    )
+    assert outcome.batch.state == "partially_paid"
+    assert balances(year, HOST_PAYABLE) == [1_000_000]  # still payable
+    with pytest.raises(InvalidTransitionError, match="still has failed lines"):
+        run(year, lambda uow: disbursement.close(uow, batch.id, "boss1"))
+
+    again = run(year, lambda uow: disbursement.reissue(uow, 2024, "clerk", date(2025, 2, 1)))
+    [line] = again.lines
+    assert (line.gross, line.tax, line.net, line.reissue_of) == (
+        1_000_000,
+        160_000,
+        840_000,
+        host_line.id,
+    )
+    assert line.explanation.startswith("重新发放（原行退回：账户已销户）")
+    with pytest.raises(ValidationError, match="no failed payments"):
+        run(year, lambda uow: disbursement.reissue(uow, 2024, "clerk", date(2025, 2, 1)))
+    run(year, lambda uow: disbursement.approve(uow, again.id, "boss2", date(2025, 2, 1)))
+    assert balances(year, HOST_PAYABLE) == [1_000_000]  # approval moved nothing twice
+    run(year, lambda uow: disbursement.confirm(uow, again.id, "boss2", date(2025, 2, 3)))
+    assert balances(year, HOST_PAYABLE, "bank:disbursed") == [0, 5_750_000 - 890_000]
+    assert run(year, lambda uow: disbursement.close(uow, batch.id, "boss1")).batch.state == "closed"
+
+
+def test_a_bank_return_can_go_back_to_the_fund(year: Engine) -> None:
+    batch = create(year).batch
+    run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    host_line = next(x for x in batch.lines if x.studio == "HJ-S01" and x.role == "host")
+    run(
+        year,
+        lambda uow: disbursement.confirm(
+            uow, batch.id, "boss1", ON, {host_line.number: "户名不符"}
+        ),
+    )
+    outcome = run(
+        year,
+        lambda uow: disbursement.return_to_fund(
+            uow, batch.id, host_line.number, "boss2", date(2025, 1, 20)
+        ),
+    )
+    assert outcome.batch.line(host_line.number).status == "returned"
+    assert balances(year, FUND, FUND_EDU, HOST_PAYABLE) == [1_250_000, 1_250_000, 0]
+    with pytest.raises(InvalidTransitionError, match="only a failed payment"):
+        run(
+            year,
+            lambda uow: disbursement.return_to_fund(
+                uow, batch.id, host_line.number, "boss2", date(2025, 1, 20)
+            ),
+        )
+    with pytest.raises(ValidationError, match="no failed payments"):
+        run(year, lambda uow: disbursement.reissue(uow, 2024, "clerk", date(2025, 2, 1)))
+    assert run(year, lambda uow: disbursement.close(uow, batch.id, "boss1")).batch.state == "closed"
+
+
+def test_confirming_refuses_unknown_lines_and_missing_reasons(year: Engine) -> None:
+    batch = create(year).batch
+    run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    with pytest.raises(ValidationError, match="has no line 99"):
+        run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON, {99: "x"}))
+    with pytest.raises(ValidationError, match="needs its reason"):
+        run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON, {1: " "}))
+    assert balances(year, "bank:disbursed") == [0]
+
+
+def test_a_studio_short_of_funds_is_held_and_approval_never_overdraws(year: Engine) -> None:
+    run(
+        year,
+        lambda uow: program.save_expense_plans(
+            uow, [program.ExpensePlan(2024, "HJ-S01", "materials", 800_000)]
+        ),
+    )
+    # leaves 17,499.99 元 in finance: one fen short of HJ-S01's stipends from that source
+    run(
+        year,
+        lambda uow: program.spend(
+            uow,
+            [program.Expense(date(2024, 5, 1), "HJ-S01", "finance", "materials", 750_001, "资料")],
+        ),
+    )
+    created = create(year)
+    assert {x.studio for x in created.batch.lines} == {"HJ-H01"}
+    assert {x.studio for x, _ in created.left_out} == {"HJ-S01"}
+    assert next(reason for _, reason in created.left_out) == (
+        "工作室finance资金不足 (studio funds short): needs 17,500.00, holds 17,499.99"
+    )

@@ -1,0 +1,141 @@
+"""Batch planning, the state machine and maker-checker, without a database."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from ledger.batches import (
+    MonthIncome,
+    approvals_needed,
+    check_approver,
+    next_state,
+    paid_key,
+    plan_batch,
+)
+from ledger.entitlements import EntitlementLine
+from ledger.errors import InvalidTransitionError, MakerCheckerError
+from ledger.money import yuan
+from ledger.policy import NOTICE_2024
+
+
+def line(
+    studio: str, person: str, role: str, gross: int, *, held: str | None = None
+) -> EntitlementLine:
+    half = (gross + 1) // 2
+    return EntitlementLine(
+        2024,
+        studio,
+        person,
+        person,
+        role,
+        tuple(range(1, 13)),
+        "qualified",
+        "studio",
+        100,
+        gross,
+        gross,
+        {"finance": half, "edu_fund": gross - half},
+        "说明",
+        held,
+        NOTICE_2024.version,
+    )
+
+
+PLENTY = {(s, src): yuan(25_000) for s in ("S1", "S2") for src in ("finance", "edu_fund")}
+
+
+def plan(lines: list[EntitlementLine], **kwargs: object):  # type: ignore[no-untyped-def]
+    options: dict[str, object] = {"already_paid": {}, "available": PLENTY, "month_income": {}}
+    options.update(kwargs)
+    return plan_batch(lines, NOTICE_2024, **options)  # type: ignore[arg-type]
+
+
+def test_a_host_and_a_member_are_taxed_by_the_labour_remuneration_rule() -> None:
+    result = plan([line("S1", "P1", "host", yuan(10_000)), line("S1", "P2", "member", yuan(5_000))])
+    assert [(x.gross, x.tax, x.net) for x in result.lines] == [
+        (1_000_000, 160_000, 840_000),
+        (500_000, 80_000, 420_000),
+    ]
+    assert result.lines[0].split == {"finance": 500_000, "edu_fund": 500_000}
+    assert result.left_out == []
+
+
+def test_one_payees_lines_in_a_month_are_taxed_together() -> None:
+    # 2,500 + 2,500 from two studios: taxed as 5,000 (800), not twice as 2,500 (340 + 340)
+    result = plan(
+        [line("S1", "P1", "member", yuan(2_500)), line("S2", "P1", "member", yuan(2_500))]
+    )
+    assert [x.tax for x in result.lines] == [40_000, 40_000]
+    assert result.tax == yuan(800)
+
+
+def test_earlier_income_in_the_month_counts() -> None:
+    result = plan(
+        [line("S1", "P1", "member", yuan(2_000))],
+        month_income={"P1": MonthIncome(paid=yuan(3_000), withheld=yuan(440))},
+    )
+    assert result.lines[0].tax == yuan(360)  # tax(5,000) 800 − 440 already withheld
+
+
+def test_held_zero_and_already_paid_lines_are_left_out_with_reasons() -> None:
+    lines = [
+        line("S1", "P1", "host", yuan(10_000), held="缺少2024年度考核等次"),
+        line("S1", "P2", "member", 0),
+        line("S1", "P3", "member", yuan(5_000)),
+        line("S1", "P4", "member", yuan(5_000)),
+    ]
+    result = plan(lines, already_paid={paid_key(2024, "S1", "P3", "member"): 7})
+    assert [x.entitlement.person for x in result.lines] == ["P4"]
+    assert [(x.person, reason.split(" (")[0]) for x, reason in result.left_out] == [
+        ("P1", "缺少2024年度考核等次"),
+        ("P2", "应发金额为零"),
+        ("P3", "已在批次#7中发放"),
+    ]
+
+
+def test_a_studio_short_of_funds_is_held_whole_and_others_go_ahead() -> None:
+    available = {**PLENTY, ("S1", "edu_fund"): 499_999}
+    result = plan(
+        [line("S1", "P1", "host", yuan(10_000)), line("S2", "P2", "member", yuan(5_000))],
+        available=available,
+    )
+    assert [x.entitlement.studio for x in result.lines] == ["S2"]
+    [(held, reason)] = result.left_out
+    assert held.studio == "S1"
+    assert reason.startswith(
+        "工作室edu_fund资金不足 (studio funds short): needs 5,000.00, holds 4,999.99"
+    )
+
+
+def test_the_state_machine_allows_only_its_transitions() -> None:
+    assert next_state("draft", "approve") == "approved"
+    assert next_state("approved", "pay_partially") == "partially_paid"
+    assert next_state("partially_paid", "close") == "closed"
+    with pytest.raises(InvalidTransitionError, match="a paid batch cannot approve; it can: close"):
+        next_state("paid", "approve")
+    with pytest.raises(InvalidTransitionError, match="it is final"):
+        next_state("rejected", "approve")
+
+
+def test_maker_checker() -> None:
+    assert approvals_needed(yuan(100_000), NOTICE_2024) == 1
+    assert approvals_needed(yuan(100_000) + 1, NOTICE_2024) == 2
+    with pytest.raises(MakerCheckerError, match="prepared this batch"):
+        check_approver("clerk1", "clerk1", [])
+    with pytest.raises(MakerCheckerError, match="already approved"):
+        check_approver("boss", "clerk1", ["boss"])
+    check_approver("boss2", "clerk1", ["boss"])
+
+
+def test_policy_without_withholding_pays_gross() -> None:
+    untaxed = replace(NOTICE_2024, withholding="none")
+    result = plan_batch(
+        [line("S1", "P1", "host", yuan(10_000))],
+        untaxed,
+        already_paid={},
+        available=PLENTY,
+        month_income={},
+    )
+    assert (result.lines[0].tax, result.lines[0].net) == (0, 1_000_000)
