@@ -23,11 +23,12 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from api import demo as demo_module
-from ledger import book, imports, program
+from ledger import book, disbursement, imports, program
 from ledger.errors import InvalidInputError, LedgerError, ValidationError
 from ledger.money import format_amount, format_plain
 from ledger.policy import GRADE_LABELS, STUDIO_KINDS, Policy
 from ledger.registry import ROLE_LABELS, STATUS_LABELS
+from ledger.users import ROLES
 from schema.db import UnitOfWork, connect, database_url
 from schema.migrate import current_revision, head_revision, upgrade
 
@@ -427,3 +428,328 @@ def policy_add(ctx: click.Context, path: Path, user: str | None) -> None:
         program.add_policy(uow, new, user or getpass.getuser())
         uow.commit()
     click.echo(f"policy {new.version} added; it governs {new.year} onward")
+
+
+def _date_option(value: str | None) -> date:
+    return _parse_date(value, "--on") or program.today()
+
+
+@main.group()
+def users() -> None:
+    """Users and their roles: clerk, approver, auditor, admin."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.pass_context
+@_refusals_exit
+def users_add(ctx: click.Context, name: str, role: str) -> None:
+    """Add a user; prints their API token once (only its hash is stored)."""
+    with UnitOfWork(_engine(ctx)) as uow:
+        token = disbursement.add_user(uow, name, role)
+        uow.commit()
+    click.echo(f"user {name} added as {role}")
+    click.echo(f"API token (shown once, keep it safe): {token}")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def users_list(ctx: click.Context, as_json: bool) -> None:
+    """Every user with their role."""
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        found = uow.batches.users()
+    if as_json:
+        _print_json([{"name": u.name, "role": u.role, "disabled": d} for u, d in found])
+        return
+    for u, disabled in found:
+        click.echo(f"{u.name}\t{u.role}" + ("\t(disabled)" if disabled else ""))
+
+
+@main.group()
+def batches() -> None:
+    """Disbursement batches (劳务补贴发放): create, approve, confirm, export."""
+
+
+def _batch_json(batch: disbursement.Batch) -> dict[str, object]:
+    return {
+        "id": batch.id,
+        "year": batch.year,
+        "state": batch.state,
+        "policy_version": batch.policy_version,
+        "prepared_by": batch.prepared_by,
+        "approved_by": list(batch.approved_by),
+        "approvals_needed": batch.approvals_needed,
+        "pay_month": batch.pay_month,
+        "gross_fen": batch.gross,
+        "tax_fen": batch.tax,
+        "net_fen": batch.net,
+        "lines": [
+            {
+                "number": x.number,
+                "studio": x.studio,
+                "person": x.person,
+                "role": x.role,
+                "months": list(x.months),
+                "grade": x.grade,
+                "ratio": x.ratio,
+                "gross_fen": x.gross,
+                "split_fen": dict(x.split),
+                "tax_fen": x.tax,
+                "net_fen": x.net,
+                "status": x.status,
+                "failure_reason": x.failure_reason,
+                "reissue_of": x.reissue_of,
+                "explanation": x.explanation,
+            }
+            for x in batch.lines
+        ],
+    }
+
+
+def _summary(batch: disbursement.Batch) -> str:
+    return (
+        f"batch #{batch.id} {batch.year} {batch.state}: {len(batch.lines)} lines, "
+        f"gross {format_amount(batch.gross)}, tax {format_amount(batch.tax)}, "
+        f"net {format_amount(batch.net)}; prepared by {batch.prepared_by}"
+        + (f", approved by {', '.join(batch.approved_by)}" if batch.approved_by else "")
+        + f" ({batch.approvals_needed} approval(s) needed)"
+    )
+
+
+def _write(ctx: click.Context, action: Callable[[UnitOfWork], disbursement.Outcome]) -> None:
+    with UnitOfWork(_engine(ctx)) as uow:
+        outcome = action(uow)
+        uow.commit()
+    click.echo(outcome.message)
+    click.echo(_summary(outcome.batch))
+
+
+AS_USER = click.option(
+    "--as",
+    "as_user",
+    required=True,
+    metavar="USER",
+    help="The user doing this (their role is checked).",
+)
+ON_DATE = click.option("--on", "on", metavar="DATE", help="Effective date (default today).")
+
+
+@batches.command("list")
+@click.option("--year", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def batches_list(ctx: click.Context, year: int | None, as_json: bool) -> None:
+    """Every batch with its state and totals."""
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        found = uow.batches.batches(year)
+    if as_json:
+        _print_json([{k: v for k, v in _batch_json(b).items() if k != "lines"} for b in found])
+        return
+    for batch in found:
+        click.echo(_summary(batch))
+
+
+@batches.command("create")
+@click.option("--year", type=int, required=True)
+@AS_USER
+@ON_DATE
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+@_refusals_exit
+def batches_create(
+    ctx: click.Context, year: int, as_user: str, on: str | None, as_json: bool
+) -> None:
+    """A draft batch from YEAR's entitlements not yet paid (held lines listed, not paid)."""
+    with UnitOfWork(_engine(ctx)) as uow:
+        created = disbursement.create(uow, year, as_user, _date_option(on))
+        uow.commit()
+    if as_json:
+        _print_json(
+            {
+                **_batch_json(created.batch),
+                "left_out": [
+                    {"studio": x.studio, "person": x.person, "role": x.role, "reason": reason}
+                    for x, reason in created.left_out
+                ],
+            }
+        )
+        return
+    click.echo(_summary(created.batch))
+    for line, reason in created.left_out:
+        click.echo(f"left out: {line.studio} {line.name} ({ROLE_LABELS[line.role]}): {reason}")
+
+
+@batches.command("show")
+@click.argument("batch_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+@_refusals_exit
+def batches_show(ctx: click.Context, batch_id: int, as_json: bool) -> None:
+    """A batch's lines and its history."""
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        batch, events = disbursement.show(uow, batch_id)
+    if as_json:
+        _print_json(
+            {
+                **_batch_json(batch),
+                "events": [
+                    {
+                        "action": e.action,
+                        "actor": e.actor,
+                        "at": e.at.isoformat(),
+                        "from_state": e.from_state,
+                        "to_state": e.to_state,
+                        "reason": e.reason,
+                    }
+                    for e in events
+                ],
+            }
+        )
+        return
+    click.echo(_summary(batch))
+    table = Table()
+    for header in ("行", "工作室", "人员", "角色", "月数", "应发", "代扣税", "实发", "状态"):
+        table.add_column(header)
+    for x in batch.lines:
+        table.add_row(
+            str(x.number),
+            x.studio,
+            x.person,
+            ROLE_LABELS[x.role],
+            str(len(x.months)),
+            format_plain(x.gross),
+            format_plain(x.tax),
+            format_plain(x.net),
+            x.status + (f" ({x.failure_reason})" if x.failure_reason else ""),
+        )
+    console.print(table)
+    for e in events:
+        click.echo(
+            f"{e.at:%Y-%m-%d %H:%M} {e.actor} {e.action}: {e.from_state} -> "
+            f"{e.to_state}" + (f" ({e.reason})" if e.reason else "")
+        )
+
+
+@batches.command("approve")
+@click.argument("batch_id", type=int)
+@AS_USER
+@ON_DATE
+@click.pass_context
+@_refusals_exit
+def batches_approve(ctx: click.Context, batch_id: int, as_user: str, on: str | None) -> None:
+    """Approve; the last approval needed moves every line to payable."""
+    _write(ctx, lambda uow: disbursement.approve(uow, batch_id, as_user, _date_option(on)))
+
+
+@batches.command("reject")
+@click.argument("batch_id", type=int)
+@click.option("--reason", required=True)
+@AS_USER
+@click.pass_context
+@_refusals_exit
+def batches_reject(ctx: click.Context, batch_id: int, reason: str, as_user: str) -> None:
+    """Refuse a draft; its lines can be paid in a new batch."""
+    _write(ctx, lambda uow: disbursement.reject(uow, batch_id, as_user, reason))
+
+
+@batches.command("cancel")
+@click.argument("batch_id", type=int)
+@click.option("--reason", required=True)
+@AS_USER
+@click.pass_context
+@_refusals_exit
+def batches_cancel(ctx: click.Context, batch_id: int, reason: str, as_user: str) -> None:
+    """Withdraw a draft."""
+    _write(ctx, lambda uow: disbursement.cancel(uow, batch_id, as_user, reason))
+
+
+def _failures(values: tuple[str, ...]) -> dict[int, str]:
+    failed: dict[int, str] = {}
+    for value in values:
+        number, _, reason = value.partition(":")
+        if not number.strip().isdigit() or not reason.strip():
+            raise ValidationError(
+                "--failed", f"expected LINE:REASON, e.g. 3:账户已销户; got {value!r}"
+            )
+        failed[int(number)] = reason.strip()
+    return failed
+
+
+@batches.command("confirm")
+@click.argument("batch_id", type=int)
+@click.option(
+    "--failed",
+    multiple=True,
+    metavar="LINE:REASON",
+    help="A line the bank returned, with the reason (repeatable).",
+)
+@AS_USER
+@ON_DATE
+@click.pass_context
+@_refusals_exit
+def batches_confirm(
+    ctx: click.Context, batch_id: int, failed: tuple[str, ...], as_user: str, on: str | None
+) -> None:
+    """Record the bank's answer: every line paid except the --failed ones."""
+    returned = _failures(failed)
+    _write(
+        ctx, lambda uow: disbursement.confirm(uow, batch_id, as_user, _date_option(on), returned)
+    )
+
+
+@batches.command("reissue")
+@click.option("--year", type=int, required=True)
+@AS_USER
+@ON_DATE
+@click.pass_context
+@_refusals_exit
+def batches_reissue(ctx: click.Context, year: int, as_user: str, on: str | None) -> None:
+    """A draft batch paying again YEAR's failed lines (bank details read anew)."""
+    with UnitOfWork(_engine(ctx)) as uow:
+        batch = disbursement.reissue(uow, year, as_user, _date_option(on))
+        uow.commit()
+    click.echo(_summary(batch))
+
+
+@batches.command("return")
+@click.argument("batch_id", type=int)
+@click.argument("line", type=int)
+@AS_USER
+@ON_DATE
+@click.pass_context
+@_refusals_exit
+def batches_return(
+    ctx: click.Context, batch_id: int, line: int, as_user: str, on: str | None
+) -> None:
+    """Send a failed line's money back to the studio's fund (a reversal)."""
+    _write(
+        ctx, lambda uow: disbursement.return_to_fund(uow, batch_id, line, as_user, _date_option(on))
+    )
+
+
+@batches.command("close")
+@click.argument("batch_id", type=int)
+@AS_USER
+@click.pass_context
+@_refusals_exit
+def batches_close(ctx: click.Context, batch_id: int, as_user: str) -> None:
+    """Close a paid batch (failed lines must be reissued or returned first)."""
+    _write(ctx, lambda uow: disbursement.close(uow, batch_id, as_user))
+
+
+@batches.command("export")
+@click.argument("batch_id", type=int)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@AS_USER
+@click.pass_context
+@_refusals_exit
+def batches_export(ctx: click.Context, batch_id: int, out_dir: Path, as_user: str) -> None:
+    """Write the payout roster and (approver, approved batch) the bank file."""
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        exported = disbursement.export(uow, batch_id, as_user, out_dir)
+    for path in exported.files:
+        click.echo(f"wrote {path}")
+    for note in exported.notes:
+        click.echo(note)

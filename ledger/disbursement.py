@@ -21,12 +21,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Protocol
 
 from ledger import book, program
 from ledger.accounts import studio_fund, studio_payable
 from ledger.batches import (
     ACTIVE_STATES,
+    STATE_LABELS,
     BatchPlan,
     MonthIncome,
     PlannedLine,
@@ -43,7 +45,9 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.money import Fen
+from ledger.payout_files import PayoutRow, write_bank_file, write_roster
 from ledger.postings import NewTransaction, Posting, utc_now
+from ledger.registry import Person, mask_account, mask_id_number
 from ledger.users import User, check_new_user, new_token, require_role, token_hash
 
 
@@ -298,9 +302,12 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
         }
     )
     _record(stores, batch, "approve", by, next_state(batch.state, "approve"))
+    already = len(batch.lines) - len(posted)
     return Outcome(
         _batch(stores, batch.id),
-        f"batch #{batch.id} approved: {len(posted)} lines moved to payable",
+        f"batch #{batch.id} approved: {len(posted)} lines "
+        "moved to payable"
+        + (f", {already} reissued lines were already payable" if already else ""),
     )
 
 
@@ -502,3 +509,77 @@ def close(stores: Stores, batch_id: int, by: str) -> Outcome:
 def show(stores: Stores, batch_id: int) -> tuple[Batch, list[BatchEvent]]:
     batch = _batch(stores, batch_id)
     return batch, stores.batches.events(batch_id)
+
+
+@dataclass(frozen=True)
+class Exported:
+    """The files written and what was left out, in words."""
+
+    files: list[Path]
+    roster_totals: tuple[Fen, Fen, Fen]
+    bank_total: Fen | None
+    notes: list[str]
+
+
+def export(stores: Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
+    """Write the payout roster and, for an approver and an approved batch, the bank file.
+
+    ID numbers and bank accounts are masked for every role but the approver,
+    who needs them whole for the bank (SPEC §7).
+    """
+    exporter = user(stores, by)
+    require_role(exporter, "clerk", "approver", "auditor", "admin")
+    batch = _batch(stores, batch_id)
+    whole = exporter.role == "approver"
+    people = {p.code: p for p in stores.registry.people()}
+    rows = [_payout_row(batch, line, people[line.person], whole=whole) for line in batch.lines]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = f"生成于 {utc_now():%Y-%m-%d %H:%M} UTC，导出人 {exporter.name}（{exporter.role}）"
+    roster = out_dir / f"batch-{batch.id}-发放表.xlsx"
+    totals = write_roster(
+        roster,
+        rows,
+        title=f"杭锦旗名师工作室{batch.year}年度劳务补贴发放表",
+        subtitle=f"批次 #{batch.id}  状态 {STATE_LABELS[batch.state]}  政策 {batch.policy_version}"
+        f"  经办 {batch.prepared_by}  审批 {'、'.join(batch.approved_by) or '—'}",
+        generated=stamp,
+    )
+    files, notes, bank_total = [roster], [], None
+    if not whole:
+        notes.append(
+            "bank file not written: it needs whole account numbers, "
+            "which only an approver may export"
+        )
+    elif batch.state != "approved":
+        notes.append(
+            f"bank file not written: the batch is {batch.state}, "
+            "only an approved batch is sent to the bank"
+        )
+    else:
+        bank = out_dir / f"batch-{batch.id}-批量代发.xlsx"
+        pending = {line.number for line in batch.lines if line.status == "pending"}
+        bank_total = write_bank_file(
+            bank,
+            [r for r in rows if r.number in pending],
+            purpose=f"{batch.year}年度名师工作室劳务补贴",
+        )
+        files.append(bank)
+    return Exported(files, totals, bank_total, notes)
+
+
+def _payout_row(batch: Batch, line: BatchLine, person: Person, *, whole: bool) -> PayoutRow:
+    return PayoutRow(
+        number=line.number,
+        studio=line.studio,
+        name=person.name,
+        id_number=person.id_number if whole else mask_id_number(person.id_number),
+        role=line.role,
+        months=len(line.months),
+        grade=line.grade,
+        gross=line.gross,
+        tax=line.tax,
+        net=line.net,
+        bank_name=person.bank_name,
+        bank_account=person.bank_account if whole else mask_account(person.bank_account),
+        remark=f"批次#{batch.id}-{line.number} {line.studio}",
+    )

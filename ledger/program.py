@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Protocol
+from datetime import date, datetime
+from typing import Final, Protocol
+from zoneinfo import ZoneInfo
 
 from ledger import book
 from ledger.accounts import (
@@ -38,6 +39,13 @@ from ledger.money import Fen
 from ledger.policy import Policy, policy_for_year
 from ledger.postings import NewTransaction, Posting, Transaction
 from ledger.registry import Finding, Membership, Person, Studio, composition_findings
+
+PROGRAM_TIME_ZONE: Final = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> date:
+    """Today where the program runs (Asia/Shanghai): the default effective date of a write."""
+    return datetime.now(PROGRAM_TIME_ZONE).date()
 
 
 class RegistryStore(Protocol):
