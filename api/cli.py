@@ -221,6 +221,10 @@ def demo(out_dir: Path) -> None:
         f"{len(report.held)} lines held"
         + (f" ({', '.join(held_studios)}: no grade recorded)" if held_studios else "")
     )
+    for batch in result.batches:
+        console.print(_summary(batch))
+    for path in result.files:
+        console.print(f"wrote {path}")
     for line in describe_verify(result.verify):
         console.print(f"verify: {line}")
     console.print(f"database: {result.database}")

@@ -11,12 +11,16 @@ Later capabilities (batches, statements) extend this run.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ledger import book, imports, program
+from sqlalchemy import Engine
+
+from ledger import book, disbursement, imports, program
 from ledger.accounts import FUNDING_SOURCES, studio_fund
 from ledger.money import Fen
 from ledger.policy import STUDIO_KINDS
@@ -103,6 +107,8 @@ class DemoResult:
     people: int
     appropriated: Fen
     entitlements: program.EntitlementReport
+    batches: list[disbursement.Batch]
+    files: list[Path]
     warnings: list[str]
     balances: list[tuple[str, dict[str, Fen]]]
     verify: book.VerifyReport
@@ -257,6 +263,7 @@ def run(out_dir: Path) -> DemoResult:
                 with UnitOfWork(engine) as uow:
                     appropriated = program.appropriate(uow, YEAR).total
                     uow.commit()
+        batches, written = _pay_the_year(engine, out_dir / "files")
         with UnitOfWork(engine, write=False) as uow:
             report = program.compute_entitlements(uow, YEAR)
             people = len(uow.registry.people())
@@ -281,7 +288,54 @@ def run(out_dir: Path) -> DemoResult:
         people,
         appropriated,
         report,
+        batches,
+        written,
         warnings,
         balances,
         verified,
     )
+
+
+CLERK, FIRST_APPROVER, SECOND_APPROVER = "张会计", "李科长", "王局长"
+BANK_RETURN = "账户已销户"
+
+
+def _pay_the_year(engine: Engine, files: Path) -> tuple[list[disbursement.Batch], list[Path]]:
+    """The year-end payout: a batch prepared by a clerk, approved by two approvers, paid
+    but for one bank return, which is reissued in a second batch and paid."""
+
+    def step(action: Callable[[UnitOfWork], Any]) -> Any:
+        with UnitOfWork(engine) as uow:
+            result = action(uow)
+            uow.commit()
+        return result
+
+    for name, role in (
+        (CLERK, "clerk"),
+        (FIRST_APPROVER, "approver"),
+        (SECOND_APPROVER, "approver"),
+        ("审计员", "auditor"),
+    ):
+        step(partial(disbursement.add_user, name=name, role=role))
+    first = step(lambda uow: disbursement.create(uow, YEAR, CLERK, date(2025, 1, 8))).batch
+    for approver in (FIRST_APPROVER, SECOND_APPROVER):
+        step(partial(disbursement.approve, batch_id=first.id, by=approver, on=date(2025, 1, 9)))
+    written = _export(engine, first.id, files)
+    step(
+        lambda uow: disbursement.confirm(
+            uow, first.id, FIRST_APPROVER, date(2025, 1, 10), {3: BANK_RETURN}
+        )
+    )
+    second = step(lambda uow: disbursement.reissue(uow, YEAR, CLERK, date(2025, 2, 1)))
+    step(lambda uow: disbursement.approve(uow, second.id, SECOND_APPROVER, date(2025, 2, 2)))
+    written += _export(engine, second.id, files)
+    step(lambda uow: disbursement.confirm(uow, second.id, SECOND_APPROVER, date(2025, 2, 3)))
+    for batch_id in (first.id, second.id):
+        step(partial(disbursement.close, batch_id=batch_id, by=FIRST_APPROVER))
+    with UnitOfWork(engine, write=False) as uow:
+        return uow.batches.batches(YEAR), written
+
+
+def _export(engine: Engine, batch_id: int, files: Path) -> list[Path]:
+    with UnitOfWork(engine, write=False) as uow:
+        return disbursement.export(uow, batch_id, FIRST_APPROVER, files).files

@@ -270,14 +270,14 @@ class Outcome:
 
 def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     """Record an approval; the last one needed posts every line fund → payable."""
+    approver = user(stores, by)
+    require_role(approver, "approver")
     batch = _batch(stores, batch_id, lock=True)
     if batch.state != "draft" and batch.state in ACTIVE_STATES:
         return Outcome(
             batch, f"batch #{batch.id} is already {batch.state}; nothing to do", changed=False
         )
     next_state(batch.state, "approve")
-    approver = user(stores, by)
-    require_role(approver, "approver")
     check_approver(by, batch.prepared_by, batch.approved_by)
     stores.batches.add_approval(batch.id, by, utc_now())
     count = len(batch.approved_by) + 1

@@ -56,9 +56,20 @@ def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
     # -10,000, members paid 9/12: -10,000), one 不合格 member (-5,000), a June leaver (-2,500),
     # a 1 July joiner (+2,500), a 16 July joiner (+2,083.33).
     assert "165 payable lines, total ¥847,083.33; 7 lines held (HJ-S14: no grade recorded)" in out
-    assert "verify: ok: 59 transactions" in out
+    # batch 1 pays the 154 lines that are owed something; line 3 bounces and batch 2 pays it
+    assert (
+        "batch #1 2024 closed: 154 lines, gross ¥847,083.33, tax ¥135,256.67, "
+        "net ¥711,826.66; prepared by 张会计, approved by 李科长, 王局长"
+    ) in out
+    assert (
+        "batch #2 2024 closed: 1 lines, gross ¥5,000.00, tax ¥800.00, net ¥4,200.00; "
+        "prepared by 张会计, approved by 王局长"
+    ) in out
+    assert "verify: ok: 367 transactions" in out  # 59 + 154 approvals + 154 payments
     for kind in ("roster", "grades", "receipts", "expenses"):
         assert (tmp_path / "demo" / "imports" / f"{kind}.xlsx").exists()
+    for name in ("batch-1-发放表", "batch-1-批量代发", "batch-2-发放表", "batch-2-批量代发"):
+        assert (tmp_path / "demo" / "files" / f"{name}.xlsx").exists()
 
     engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     with UnitOfWork(engine, write=False) as uow:
@@ -68,6 +79,9 @@ def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
     assert kept["source:finance"] == kept["source:edu_fund"] == -27_500_000 * 2
     assert kept["studio:HJ-S07:fund:matching"] == 150_000  # the unit that matched too little
     assert kept["studio:HJ-P01:fund:matching"] == 200_000 - 86_000 - 42_050
+    assert kept["bank:disbursed"] == 71_182_666
+    assert kept["tax:withheld"] == 13_525_667
+    assert not any(b for a, b in kept.items() if ":payable:" in a)
     lines = {(x.studio, x.role, len(x.months)): x.gross for x in report.lines}
     assert lines[("HJ-S15", "host", 9)] == 0
     assert lines[("HJ-S15", "member", 9)] == 375_000
@@ -240,3 +254,46 @@ def test_an_admin_adds_a_new_years_policy_and_cannot_change_an_old_one(
     code, _, err = _run(*db, "policy", "add", str(path))
     assert code == 2
     assert "grade_ratios: must give a percent 0-100" in err
+
+
+def test_the_batch_commands(tmp_path: Path) -> None:
+    code, _, err = _run("demo", "--out", str(tmp_path / "demo"))
+    assert code == 0, err
+    db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
+    code, out, _ = _run(*db, "users", "add", "新经办", "--role", "clerk")
+    lines = out.splitlines()
+    assert lines[0] == "user 新经办 added as clerk"
+    assert lines[1].startswith("API token (shown once, keep it safe): sl_")
+    code, out, _ = _run(*db, "users", "list", "--json")
+    assert {"name": "新经办", "role": "clerk", "disabled": False} in json.loads(out)
+
+    code, out, _ = _run(*db, "batches", "list", "--json")
+    assert [(b["id"], b["state"], b["gross_fen"]) for b in json.loads(out)] == [
+        (1, "closed", 84_708_333),
+        (2, "closed", 500_000),
+    ]
+    code, out, _ = _run(*db, "batches", "show", "2", "--json")
+    shown = json.loads(out)
+    assert shown["lines"][0]["reissue_of"] is not None
+    assert [e["action"] for e in shown["events"]] == ["create", "approve", "confirm", "close"]
+
+    code, _, err = _run(*db, "batches", "create", "--year", "2024", "--as", "新经办")
+    assert code == 2
+    assert "nothing to pay for 2024" in err
+    code, _, err = _run(*db, "batches", "approve", "1", "--as", "新经办")
+    assert (code, err.strip()) == (2, "refused: 新经办 is clerk; this needs approver")
+    code, out, _ = _run(*db, "batches", "approve", "1", "--as", "李科长")
+    assert (code, out.splitlines()[0]) == (0, "batch #1 is already closed; nothing to do")
+    code, _, err = _run(*db, "batches", "confirm", "1", "--failed", "three", "--as", "李科长")
+    assert code == 2
+    assert "--failed: expected LINE:REASON" in err
+    code, _, err = _run(*db, "batches", "approve", "1", "--as", "nobody")
+    assert code == 2
+    assert "no active user named 'nobody'" in err
+    code, out, _ = _run(
+        *db, "batches", "export", "1", "--out", str(tmp_path / "x"), "--as", "审计员"
+    )
+    assert out.splitlines() == [
+        f"wrote {tmp_path / 'x' / 'batch-1-发放表.xlsx'}",
+        "bank file not written: it needs whole account numbers, which only an approver may export",
+    ]
