@@ -757,3 +757,17 @@ def batches_export(ctx: click.Context, batch_id: int, out_dir: Path, as_user: st
         click.echo(f"wrote {path}")
     for note in exported.notes:
         click.echo(note)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the HTTP API (OpenAPI and Swagger UI at /schema)."""
+    import uvicorn  # noqa: PLC0415 (only this command needs the server)
+
+    from api.app import Settings, create_app  # noqa: PLC0415
+
+    engine = _engine(ctx)
+    uvicorn.run(create_app(Settings(ctx.obj["db_url"]), engine), host=host, port=port)

@@ -247,7 +247,8 @@ def appropriate(stores: Stores, year: int, on: date | None = None) -> Appropriat
     )
 
 
-def _studio(stores: Stores, code: str) -> Studio:
+def studio(stores: Stores, code: str) -> Studio:
+    """One studio of the registry, or :class:`NotFoundError`."""
     for s in stores.registry.studios():
         if s.code == code:
             return s
@@ -345,36 +346,38 @@ def close_cycle(stores: Stores, studio_code: str, on: date) -> Transaction | Non
     Allowed once the cycle's last year has ended or the studio was cancelled.
     ``None`` when nothing was left to return.
     """
-    studio = _studio(stores, studio_code)
-    governing = policy(stores, studio.cycle_start_year)
-    last_year = studio.cycle_years(governing)[-1]
-    if on <= date(last_year, 12, 31) and (studio.cancelled_on is None or on < studio.cancelled_on):
+    closing = studio(stores, studio_code)
+    governing = policy(stores, closing.cycle_start_year)
+    last_year = closing.cycle_years(governing)[-1]
+    if on <= date(last_year, 12, 31) and (
+        closing.cancelled_on is None or on < closing.cancelled_on
+    ):
         raise ValidationError(
             "on",
-            f"{studio.code}'s cycle runs to {last_year}-12-31 and it "
+            f"{closing.code}'s cycle runs to {last_year}-12-31 and it "
             "is not cancelled: its cycle cannot close yet",
         )
     back = {
         "finance": source_account("finance"),
         "edu_fund": source_account("edu_fund"),
-        "matching": unit_source(studio.host_unit),
+        "matching": unit_source(closing.host_unit),
     }
     postings = []
     for source in FUNDING_SOURCES:
-        left = stores.ledger.balance(studio_fund(studio.code, source), None) or 0
+        left = stores.ledger.balance(studio_fund(closing.code, source), None) or 0
         if left > 0:
-            postings.append(Posting(studio_fund(studio.code, source), back[source], left))
+            postings.append(Posting(studio_fund(closing.code, source), back[source], left))
     if not postings:
         return None
     [closed] = book.post(
         stores.ledger,
         [
             NewTransaction(
-                idempotency_key=f"cycle-close:{studio.code}:{studio.cycle_start_year}",
+                idempotency_key=f"cycle-close:{closing.code}:{closing.cycle_start_year}",
                 effective_date=on,
-                memo=f"{studio.code}周期结束，结余资金退回",
+                memo=f"{closing.code}周期结束，结余资金退回",
                 postings=tuple(postings),
-                metadata={"kind": "cycle_close", "studio": studio.code},
+                metadata={"kind": "cycle_close", "studio": closing.code},
             )
         ],
     )

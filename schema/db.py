@@ -24,6 +24,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from schema.audit_store import SqlAuditStore
 from schema.batch_store import SqlBatchStore
 from schema.ledger_store import SqlLedgerStore
 from schema.registry_store import SqlRegistryStore
@@ -92,6 +93,7 @@ class UnitOfWork:
         self._ledger: SqlLedgerStore | None = None
         self._registry: SqlRegistryStore | None = None
         self._batches: SqlBatchStore | None = None
+        self._audit: SqlAuditStore | None = None
 
     def __enter__(self) -> Self:
         self._session = Session(self.engine, expire_on_commit=False, autoflush=False)
@@ -100,6 +102,7 @@ class UnitOfWork:
         self._ledger = SqlLedgerStore(self._session)
         self._registry = SqlRegistryStore(self._session)
         self._batches = SqlBatchStore(self._session)
+        self._audit = SqlAuditStore(self._session)
         return self
 
     @property
@@ -129,6 +132,13 @@ class UnitOfWork:
             raise RuntimeError("the unit of work is not open; use it in a with block")
         return self._batches
 
+    @property
+    def audit(self) -> SqlAuditStore:
+        """The audit log and idempotent answers inside this unit of work."""
+        if self._audit is None:
+            raise RuntimeError("the unit of work is not open; use it in a with block")
+        return self._audit
+
     def commit(self) -> None:
         self.session.commit()
 
@@ -143,4 +153,5 @@ class UnitOfWork:
             session.rollback()
         finally:
             session.close()
-            self._session = self._ledger = self._registry = self._batches = None
+            self._session = self._ledger = self._registry = None
+            self._batches = self._audit = None

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import bindparam, func, insert, literal, select, union_all, update
+from sqlalchemy import and_, bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from ledger.accounts import Account, account_kind, may_go_negative
@@ -186,6 +186,41 @@ class SqlLedgerStore:
         return self.session.scalar(
             select(TransactionRow.seq).where(TransactionRow.reverses_seq == seq)
         )
+
+    def transactions_page(
+        self,
+        *,
+        after: int,
+        limit: int,
+        account: Account | None = None,
+        studio: str | None = None,
+        from_date: date | None = None,
+        to_date: date | None = None,
+    ) -> list[Transaction]:
+        """Transactions after sequence number ``after``, oldest first, filtered."""
+        conditions = [TransactionRow.seq > after]
+        if from_date is not None:
+            conditions.append(TransactionRow.effective_date >= from_date)
+        if to_date is not None:
+            conditions.append(TransactionRow.effective_date <= to_date)
+        if account is not None or studio is not None:
+            touched = select(AccountRow.id)
+            if account is not None:
+                touched = touched.where(AccountRow.address == account)
+            if studio is not None:
+                touched = touched.where(
+                    AccountRow.address.like(f"studio:{studio}:%")
+                    | AccountRow.address.like(f"expense:%:studio:{studio}")
+                )
+            conditions.append(
+                TransactionRow.seq.in_(
+                    select(PostingRow.transaction_seq).where(
+                        PostingRow.source_account_id.in_(touched)
+                        | PostingRow.destination_account_id.in_(touched)
+                    )
+                )
+            )
+        return self._load(and_(*conditions), limit=limit)
 
     def iter_transactions(self) -> Iterator[Transaction]:
         after = 0

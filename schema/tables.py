@@ -331,5 +331,34 @@ class BatchEventRow(Base):
     reason: Mapped[str | None] = mapped_column(String(300))
 
 
+class AuditRow(Base):
+    """Every state change: who, what, on which object, when, from which request."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=False), index=True)
+    actor: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(60))
+    object: Mapped[str] = mapped_column(String(120))
+    request_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class IdempotentRequestRow(Base):
+    """The stored answer to a write that carried an ``Idempotency-Key``; a replay returns it."""
+
+    __tablename__ = "idempotent_requests"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(50))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(300))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(SmallInteger)
+    response: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+
+
 IMMUTABLE_TABLES = ("transactions", "postings")
 """Tables the migrations protect with triggers refusing UPDATE and DELETE."""

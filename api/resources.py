@@ -1,0 +1,746 @@
+"""The HTTP resources under ``/api/v1``: each handler declares its roles, parses,
+calls one service, and shapes the answer. Amounts are integer fen named ``*_fen``,
+with a formatted ``*`` string beside them where a person reads them. ID numbers and
+bank accounts are always masked here; only an approver's bank file has them whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import File
+
+from api.app import READERS, read, write
+from ledger import book, disbursement, program
+from ledger.accounts import account_kind
+from ledger.disbursement import Batch
+from ledger.errors import ValidationError
+from ledger.money import format_amount
+from ledger.policy import Policy
+from ledger.postings import Transaction
+from ledger.registry import Studio, mask_account, mask_id_number, normalize_id_number
+from ledger.users import User
+from schema.db import UnitOfWork
+
+CLERKS: Final = ("clerk",)
+APPROVERS: Final = ("approver",)
+ADMINS: Final = ("admin",)
+AUDIT: Final = ("auditor", "admin")
+MAX_PAGE: Final = 500
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="items per page")]
+Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
+
+
+# -- shapes ----------------------------------------------------------------------
+
+
+class Page(msgspec.Struct):
+    items: list[Any]
+    next_cursor: str | None
+
+
+def _cursor(value: str | int) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode()
+
+
+def _after(cursor: str | None) -> str:
+    if not cursor:
+        return ""
+    try:
+        return base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("cursor", "not a cursor this service gave out") from None
+
+
+def _after_int(cursor: str | None) -> int:
+    after = _after(cursor)
+    if after and not after.isdigit():
+        raise ValidationError("cursor", "not a cursor this service gave out")
+    return int(after or 0)
+
+
+def _page(items: list[Any], limit: int, key: Any) -> Page:
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(items, _cursor(key(items[-1])) if more and items else None)
+
+
+def _studio(s: Studio) -> dict[str, Any]:
+    return {
+        "code": s.code,
+        "name": s.name,
+        "kind": s.kind,
+        "host_unit": s.host_unit,
+        "cycle_start_year": s.cycle_start_year,
+        "status": s.status,
+        "cancelled_on": s.cancelled_on,
+        "cancellation_reason": s.cancellation_reason or None,
+    }
+
+
+def _transaction(t: Transaction) -> dict[str, Any]:
+    return {
+        "seq": t.seq,
+        "voucher": str(t.voucher),
+        "effective_date": t.effective_date,
+        "recorded_at": t.recorded_at,
+        "memo": t.memo,
+        "reverses": t.request.reverses,
+        "metadata": dict(t.request.metadata),
+        "hash": t.hash,
+        "postings": [
+            {
+                "source": p.source,
+                "destination": p.destination,
+                "amount_fen": p.amount,
+                "amount": format_amount(p.amount),
+            }
+            for p in t.postings
+        ],
+    }
+
+
+def _batch(b: Batch, *, lines: bool = True) -> dict[str, Any]:
+    shaped: dict[str, Any] = {
+        "id": b.id,
+        "year": b.year,
+        "state": b.state,
+        "policy_version": b.policy_version,
+        "prepared_by": b.prepared_by,
+        "approved_by": list(b.approved_by),
+        "approvals_needed": b.approvals_needed,
+        "pay_month": b.pay_month,
+        "gross_fen": b.gross,
+        "tax_fen": b.tax,
+        "net_fen": b.net,
+        "gross": format_amount(b.gross),
+        "net": format_amount(b.net),
+    }
+    if lines:
+        shaped["lines"] = [
+            {
+                "number": x.number,
+                "studio": x.studio,
+                "person": x.person,
+                "role": x.role,
+                "months": list(x.months),
+                "grade": x.grade,
+                "ratio": x.ratio,
+                "gross_fen": x.gross,
+                "split_fen": dict(x.split),
+                "tax_fen": x.tax,
+                "net_fen": x.net,
+                "status": x.status,
+                "failure_reason": x.failure_reason,
+                "reissue_of": x.reissue_of,
+                "explanation": x.explanation,
+            }
+            for x in b.lines
+        ]
+    return shaped
+
+
+def _outcome(o: disbursement.Outcome) -> dict[str, Any]:
+    return {"message": o.message, "changed": o.changed, "batch": _batch(o.batch)}
+
+
+# -- request bodies ------------------------------------------------------------------
+
+
+class StudioIn(msgspec.Struct, forbid_unknown_fields=True):
+    code: str
+    name: str
+    kind: str
+    host_unit: str
+    cycle_start_year: int
+    cancelled_on: date | None = None
+    cancellation_reason: str = ""
+
+
+class PersonIn(msgspec.Struct, forbid_unknown_fields=True):
+    id_number: str
+    name: str
+    unit: str
+    bank_name: str = ""
+    bank_account: str = ""
+    phone: str = ""
+
+
+class MembershipIn(msgspec.Struct, forbid_unknown_fields=True):
+    studio: str
+    id_number: str
+    role: str
+    joined_on: date
+    left_on: date | None = None
+
+
+class RosterIn(msgspec.Struct, forbid_unknown_fields=True):
+    studios: list[StudioIn] = []
+    people: list[PersonIn] = []
+    memberships: list[MembershipIn] = []
+
+
+class GradeIn(msgspec.Struct, forbid_unknown_fields=True):
+    year: int
+    studio: str
+    grade: str
+    id_number: str = ""
+
+
+class YearIn(msgspec.Struct, forbid_unknown_fields=True):
+    year: int
+
+
+class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str
+
+
+class FailedLine(msgspec.Struct, forbid_unknown_fields=True):
+    line: int
+    reason: str
+
+
+class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
+    failed: list[FailedLine] = []
+    on: date | None = None
+
+
+class UserIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    role: str
+
+
+class Empty(msgspec.Struct, forbid_unknown_fields=True):
+    on: date | None = None
+
+
+def _year(value: int) -> int:
+    if not 2000 <= value <= 2100:
+        raise ValidationError("year", f"not a program year: {value}")
+    return value
+
+
+# -- registry and policy ------------------------------------------------------------------
+
+
+@get("/studios", opt={"roles": READERS}, sync_to_thread=True)
+def list_studios(
+    request: Request[User, Any, Any], cursor: Cursor = None, limit: Limit = 100
+) -> Page:
+    """Studios in code order."""
+    after = _after(cursor)
+    found = read(request, lambda uow: uow.registry.studios())
+    return _page([_studio(s) for s in found if s.code > after], limit, lambda s: s["code"])
+
+
+@get("/studios/{code:str}", opt={"roles": READERS}, sync_to_thread=True)
+def get_studio(request: Request[User, Any, Any], code: FromPath[str]) -> dict[str, Any]:
+    """One studio with its memberships (payee codes, never ID numbers)."""
+
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        studio = program.studio(uow, code)
+        members = [m for m in uow.registry.memberships() if m.studio == code]
+        return {
+            **_studio(studio),
+            "memberships": [
+                {"person": m.person, "role": m.role, "joined_on": m.joined_on, "left_on": m.left_on}
+                for m in members
+            ],
+        }
+
+    return read(request, load)
+
+
+@get("/people", opt={"roles": READERS}, sync_to_thread=True)
+def list_people(
+    request: Request[User, Any, Any], cursor: Cursor = None, limit: Limit = 100
+) -> Page:
+    """People with masked ID numbers and bank accounts."""
+    after = _after(cursor)
+    found = read(request, lambda uow: uow.registry.people())
+    return _page(
+        [
+            {
+                "code": p.code,
+                "name": p.name,
+                "unit": p.unit,
+                "id_number": mask_id_number(p.id_number),
+                "bank_name": p.bank_name,
+                "bank_account": mask_account(p.bank_account),
+            }
+            for p in found
+            if p.code > after
+        ],
+        limit,
+        lambda p: p["code"],
+    )
+
+
+@post("/roster", opt={"roles": CLERKS}, sync_to_thread=True, status_code=200)
+def save_roster(request: Request[User, Any, Any], data: JSONBody[RosterIn]) -> Response[Any]:
+    """Add or update studios, people and memberships (composition rules checked)."""
+    studios = [
+        Studio(
+            s.code,
+            s.name,
+            s.kind,
+            s.host_unit,
+            s.cycle_start_year,
+            s.cancelled_on,
+            s.cancellation_reason,
+        )
+        for s in data.studios
+    ]
+    people = [
+        program.PersonInput(
+            normalize_id_number(p.id_number, field=f"people[{i}].id_number"),
+            p.name,
+            p.unit,
+            p.bank_name,
+            p.bank_account,
+            p.phone,
+        )
+        for i, p in enumerate(data.people)
+    ]
+    members = [
+        program.MembershipInput(
+            m.studio, m.id_number.strip().upper(), m.role, m.joined_on, m.left_on
+        )
+        for m in data.memberships
+    ]
+    return write(
+        request,
+        action="roster.save",
+        data=data,
+        run=lambda uow: program.save_roster(uow, studios, people, members),
+        answer=lambda r: {
+            "changed": r.changed,
+            "warnings": [
+                {"studio": w.studio, "rule": w.rule, "message": w.message} for w in r.warnings
+            ],
+        },
+        target=lambda _: "roster",
+    )
+
+
+@post("/grades", opt={"roles": CLERKS}, sync_to_thread=True, status_code=200)
+def save_grades(request: Request[User, Any, Any], data: JSONBody[list[GradeIn]]) -> Response[Any]:
+    """Record assessment results (a blank id_number is the studio's own grade)."""
+    grades = [program.Grade(g.year, g.studio, g.id_number, g.grade) for g in data]
+    return write(
+        request,
+        action="grades.save",
+        data=data,
+        run=lambda uow: program.save_grades(uow, grades),
+        answer=lambda r: {"changed": r.changed},
+        target=lambda _: "grades",
+    )
+
+
+@get("/policies", opt={"roles": READERS}, sync_to_thread=True)
+def list_policies(request: Request[User, Any, Any]) -> list[dict[str, Any]]:
+    """Every policy record (amounts in fen)."""
+    return [p.to_json() for p in read(request, lambda uow: uow.registry.policies())]
+
+
+@post("/policies", opt={"roles": ADMINS}, sync_to_thread=True, status_code=201)
+def add_policy(request: Request[User, Any, Any], data: JSONBody[dict[str, Any]]) -> Response[Any]:
+    """Add a new year's policy; stored policies are never changed."""
+    policy = Policy.from_json(data)
+    return write(
+        request,
+        action="policy.add",
+        data=data,
+        status=201,
+        run=lambda uow: program.add_policy(uow, policy, request.user.name),
+        answer=lambda _: policy.to_json(),
+        target=lambda _: f"policy:{policy.version}",
+    )
+
+
+@post("/users", opt={"roles": ADMINS}, sync_to_thread=True, status_code=201)
+def add_user(request: Request[User, Any, Any], data: JSONBody[UserIn]) -> Response[Any]:
+    """Add a user; the answer holds their API token, shown this once."""
+    return write(
+        request,
+        action="user.add",
+        data=data,
+        status=201,
+        run=lambda uow: disbursement.add_user(uow, data.name, data.role),
+        answer=lambda token: {"name": data.name, "role": data.role, "token": token},
+        target=lambda _: f"user:{data.name}",
+    )
+
+
+# -- ledger ----------------------------------------------------------------------------
+
+
+@get("/accounts/{address:str}/balance", opt={"roles": READERS}, sync_to_thread=True)
+def account_balance(
+    request: Request[User, Any, Any], address: FromPath[str], as_of: FromQuery[date | None] = None
+) -> dict[str, Any]:
+    """An account's balance now, or at the end of ``as_of``."""
+    account_kind(address)
+    fen = read(request, lambda uow: book.balance(uow.ledger, address, as_of))
+    return {"address": address, "as_of": as_of, "balance_fen": fen, "balance": format_amount(fen)}
+
+
+@get("/transactions", opt={"roles": READERS}, sync_to_thread=True)
+def list_transactions(
+    request: Request[User, Any, Any],
+    account: FromQuery[str | None] = None,
+    studio: FromQuery[str | None] = None,
+    from_date: FromQuery[date | None] = None,
+    to_date: FromQuery[date | None] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page:
+    """Transactions oldest first, by account, studio or effective date."""
+    if account is not None:
+        account_kind(account)
+    after = _after_int(cursor)
+    found = read(
+        request,
+        lambda uow: uow.ledger.transactions_page(
+            after=after,
+            limit=limit + 1,
+            account=account,
+            studio=studio,
+            from_date=from_date,
+            to_date=to_date,
+        ),
+    )
+    return _page([_transaction(t) for t in found], limit, lambda t: t["seq"])
+
+
+@get("/entitlements", opt={"roles": READERS}, sync_to_thread=True)
+def list_entitlements(request: Request[User, Any, Any], year: FromQuery[int]) -> dict[str, Any]:
+    """Every stipend owed for ``year``; held lines carry their reason."""
+    report = read(request, lambda uow: program.compute_entitlements(uow, _year(year)))
+    return {
+        "year": year,
+        "policy_version": report.policy.version,
+        "total_fen": report.total,
+        "total": format_amount(report.total),
+        "lines": [
+            {
+                "studio": x.studio,
+                "person": x.person,
+                "name": x.name,
+                "role": x.role,
+                "months": list(x.months),
+                "grade": x.grade,
+                "ratio": x.ratio,
+                "gross_fen": x.gross,
+                "split_fen": dict(x.split),
+                "explanation": x.explanation,
+                "held": x.held,
+            }
+            for x in report.lines
+        ],
+    }
+
+
+@post("/appropriations", opt={"roles": ("clerk", "admin")}, sync_to_thread=True, status_code=200)
+def appropriate(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> Response[Any]:
+    """Post each studio's budget for the year, once per studio-year."""
+    return write(
+        request,
+        action="appropriation.post",
+        data=data,
+        run=lambda uow: program.appropriate(uow, _year(data.year)),
+        answer=lambda r: {
+            "year": r.year,
+            "policy_version": r.policy_version,
+            "funded": [t.request.metadata["studio"] for t in r.posted],
+            "already": r.already,
+            "total_fen": r.total,
+        },
+        target=lambda r: f"appropriation:{r.year}",
+    )
+
+
+# -- batches ---------------------------------------------------------------------------
+
+
+@get("/batches", opt={"roles": READERS}, sync_to_thread=True)
+def list_batches(
+    request: Request[User, Any, Any],
+    year: FromQuery[int | None] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page:
+    """Batches oldest first (without their lines)."""
+    after = _after_int(cursor)
+    found = read(request, lambda uow: uow.batches.batches(year))
+    return _page([_batch(b, lines=False) for b in found if b.id > after], limit, lambda b: b["id"])
+
+
+@get("/batches/{batch_id:int}", opt={"roles": READERS}, sync_to_thread=True)
+def get_batch(request: Request[User, Any, Any], batch_id: FromPath[int]) -> dict[str, Any]:
+    """A batch with its lines and its history."""
+    batch, events = read(request, lambda uow: disbursement.show(uow, batch_id))
+    return {
+        **_batch(batch),
+        "events": [
+            {
+                "action": e.action,
+                "actor": e.actor,
+                "at": e.at,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "reason": e.reason,
+            }
+            for e in events
+        ],
+    }
+
+
+def _on(value: date | None) -> date:
+    return value or program.today()
+
+
+@post("/batches", opt={"roles": CLERKS}, sync_to_thread=True, status_code=201)
+def create_batch(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> Response[Any]:
+    """A draft batch of the year's unpaid entitlements; left-out lines with reasons."""
+    return write(
+        request,
+        action="batch.create",
+        data=data,
+        status=201,
+        run=lambda uow: disbursement.create(
+            uow, _year(data.year), request.user.name, program.today()
+        ),
+        answer=lambda c: {
+            **_batch(c.batch),
+            "left_out": [
+                {"studio": x.studio, "person": x.person, "role": x.role, "reason": reason}
+                for x, reason in c.left_out
+            ],
+        },
+        target=lambda c: f"batch:{c.batch.id}",
+    )
+
+
+@post("/batches/reissue", opt={"roles": CLERKS}, sync_to_thread=True, status_code=201)
+def reissue_batch(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> Response[Any]:
+    """A draft batch paying again the year's failed lines."""
+    return write(
+        request,
+        action="batch.reissue",
+        data=data,
+        status=201,
+        run=lambda uow: disbursement.reissue(
+            uow, _year(data.year), request.user.name, program.today()
+        ),
+        answer=_batch,
+        target=lambda b: f"batch:{b.id}",
+    )
+
+
+def _batch_write(
+    request: Request[User, Any, Any], batch_id: int, action: str, data: Any, run: Any
+) -> Response[Any]:
+    return write(
+        request,
+        action=f"batch.{action}",
+        data=data,
+        run=run,
+        answer=_outcome,
+        target=lambda _: f"batch:{batch_id}",
+    )
+
+
+@post(
+    "/batches/{batch_id:int}/approve",
+    opt={"roles": APPROVERS},
+    sync_to_thread=True,
+    status_code=200,
+)
+def approve_batch(
+    request: Request[User, Any, Any], batch_id: FromPath[int], data: JSONBody[Empty]
+) -> Response[Any]:
+    """Approve; the last approval needed moves every line to payable."""
+    return _batch_write(
+        request,
+        batch_id,
+        "approve",
+        data,
+        lambda uow: disbursement.approve(uow, batch_id, request.user.name, _on(data.on)),
+    )
+
+
+@post(
+    "/batches/{batch_id:int}/reject", opt={"roles": APPROVERS}, sync_to_thread=True, status_code=200
+)
+def reject_batch(
+    request: Request[User, Any, Any], batch_id: FromPath[int], data: JSONBody[ReasonIn]
+) -> Response[Any]:
+    """Refuse a draft batch, with the reason."""
+    return _batch_write(
+        request,
+        batch_id,
+        "reject",
+        data,
+        lambda uow: disbursement.reject(uow, batch_id, request.user.name, data.reason),
+    )
+
+
+@post(
+    "/batches/{batch_id:int}/cancel",
+    opt={"roles": ("clerk", "admin")},
+    sync_to_thread=True,
+    status_code=200,
+)
+def cancel_batch(
+    request: Request[User, Any, Any], batch_id: FromPath[int], data: JSONBody[ReasonIn]
+) -> Response[Any]:
+    """Withdraw a draft batch, with the reason."""
+    return _batch_write(
+        request,
+        batch_id,
+        "cancel",
+        data,
+        lambda uow: disbursement.cancel(uow, batch_id, request.user.name, data.reason),
+    )
+
+
+@post(
+    "/batches/{batch_id:int}/confirm",
+    opt={"roles": APPROVERS},
+    sync_to_thread=True,
+    status_code=200,
+)
+def confirm_batch(
+    request: Request[User, Any, Any], batch_id: FromPath[int], data: JSONBody[ConfirmIn]
+) -> Response[Any]:
+    """Record the bank's answer: every line paid except the failed ones."""
+    failed = {f.line: f.reason for f in data.failed}
+    return _batch_write(
+        request,
+        batch_id,
+        "confirm",
+        data,
+        lambda uow: disbursement.confirm(uow, batch_id, request.user.name, _on(data.on), failed),
+    )
+
+
+@post(
+    "/batches/{batch_id:int}/lines/{line:int}/return",
+    opt={"roles": APPROVERS},
+    sync_to_thread=True,
+    status_code=200,
+)
+def return_line(
+    request: Request[User, Any, Any],
+    batch_id: FromPath[int],
+    line: FromPath[int],
+    data: JSONBody[Empty],
+) -> Response[Any]:
+    """Send a failed line's money back to the studio's fund."""
+    return _batch_write(
+        request,
+        batch_id,
+        "return",
+        data,
+        lambda uow: disbursement.return_to_fund(
+            uow, batch_id, line, request.user.name, _on(data.on)
+        ),
+    )
+
+
+@post(
+    "/batches/{batch_id:int}/close", opt={"roles": APPROVERS}, sync_to_thread=True, status_code=200
+)
+def close_batch(
+    request: Request[User, Any, Any], batch_id: FromPath[int], data: JSONBody[Empty]
+) -> Response[Any]:
+    """Close a paid batch."""
+    return _batch_write(
+        request,
+        batch_id,
+        "close",
+        data,
+        lambda uow: disbursement.close(uow, batch_id, request.user.name),
+    )
+
+
+def _export_file(request: Request[User, Any, Any], batch_id: int, which: int, missing: str) -> File:
+    folder = Path(tempfile.mkdtemp(prefix="studio-ledger-export-"))
+    exported = read(
+        request, lambda uow: disbursement.export(uow, batch_id, request.user.name, folder)
+    )
+    if len(exported.files) <= which:
+        raise ValidationError("batch", exported.notes[0] if exported.notes else missing)
+    path = exported.files[which]
+    return File(
+        path=path,
+        filename=path.name,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+@get("/batches/{batch_id:int}/roster.xlsx", opt={"roles": READERS}, sync_to_thread=True)
+def batch_roster(request: Request[User, Any, Any], batch_id: FromPath[int]) -> File:
+    """The payout roster (劳务补贴发放表); ID numbers masked except for approvers."""
+    return _export_file(request, batch_id, 0, "no roster")
+
+
+@get("/batches/{batch_id:int}/bank.xlsx", opt={"roles": APPROVERS}, sync_to_thread=True)
+def batch_bank_file(request: Request[User, Any, Any], batch_id: FromPath[int]) -> File:
+    """The bank bulk-payment file (批量代发) of an approved batch."""
+    return _export_file(request, batch_id, 1, "no bank file")
+
+
+# -- audit ------------------------------------------------------------------------------
+
+
+@get("/audit-log", opt={"roles": AUDIT}, sync_to_thread=True)
+def audit_log(request: Request[User, Any, Any], cursor: Cursor = None, limit: Limit = 100) -> Page:
+    """Every state change, oldest first: who, what, when, from which request."""
+    after = _after_int(cursor)
+    found = read(request, lambda uow: uow.audit.entries(after, limit + 1))
+    return _page([dataclasses.asdict(e) for e in found], limit, lambda e: e["id"])
+
+
+ROUTERS: Final = [
+    Router(
+        path="/api/v1",
+        route_handlers=[
+            list_studios,
+            get_studio,
+            list_people,
+            save_roster,
+            save_grades,
+            list_policies,
+            add_policy,
+            add_user,
+            account_balance,
+            list_transactions,
+            list_entitlements,
+            appropriate,
+            list_batches,
+            get_batch,
+            create_batch,
+            reissue_batch,
+            approve_batch,
+            reject_batch,
+            cancel_batch,
+            confirm_batch,
+            return_line,
+            close_batch,
+            batch_roster,
+            batch_bank_file,
+            audit_log,
+        ],
+    )
+]

@@ -1,0 +1,101 @@
+"""The audit log and the stored answers of idempotent writes, on SQLAlchemy."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from ledger.postings import utc_now
+from schema.tables import AuditRow, IdempotentRequestRow
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object: str
+    request_id: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """What a write with an ``Idempotency-Key`` answered the first time."""
+
+    actor: str
+    method: str
+    path: str
+    body_hash: str
+    status: int
+    response: Any
+
+
+class SqlAuditStore:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        obj: str,
+        request_id: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.session.add(
+            AuditRow(
+                at=utc_now(),
+                actor=actor,
+                action=action,
+                object=obj,
+                request_id=request_id,
+                detail=detail or {},
+            )
+        )
+        self.session.flush()
+
+    def entries(self, after: int, limit: int) -> list[AuditEntry]:
+        rows = self.session.scalars(
+            select(AuditRow).where(AuditRow.id > after).order_by(AuditRow.id).limit(limit)
+        )
+        return [
+            AuditEntry(r.id, r.at, r.actor, r.action, r.object, r.request_id, r.detail)
+            for r in rows
+        ]
+
+    def lock_key(self, key: str) -> None:
+        """Serialise requests carrying the same key (PostgreSQL; SQLite writers already are)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(key.encode())}
+            )
+
+    def answer(self, key: str) -> StoredAnswer | None:
+        row = self.session.get(IdempotentRequestRow, key)
+        if row is None:
+            return None
+        return StoredAnswer(
+            row.actor, row.method, row.path, row.body_hash, row.status, row.response
+        )
+
+    def remember(self, key: str, answer: StoredAnswer) -> None:
+        self.session.add(
+            IdempotentRequestRow(
+                key=key,
+                actor=answer.actor,
+                method=answer.method,
+                path=answer.path,
+                body_hash=answer.body_hash,
+                status=answer.status,
+                response=answer.response,
+                created_at=utc_now(),
+            )
+        )
+        self.session.flush()
