@@ -1,0 +1,45 @@
+"""Property-based requests generated from the service's own OpenAPI document
+(schemathesis): whatever is sent, as any role or none, the service never answers 5xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from sqlalchemy import Engine
+
+from api.app import create_app
+from ledger import disbursement
+from schema.db import UnitOfWork
+
+EXAMPLES_PER_OPERATION = 6
+
+
+def test_no_request_makes_the_service_fail(engine: Engine) -> None:
+    with UnitOfWork(engine) as uow:
+        tokens = [
+            disbursement.add_user(uow, role, role)
+            for role in ("clerk", "approver", "auditor", "admin")
+        ]
+        uow.commit()
+    headers = [{}, *({"Authorization": f"Bearer {t}"} for t in tokens)]
+    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", create_app(engine=engine))
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 25
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def call(case: Any) -> None:
+            for header in headers:
+                case.call_and_validate(headers=header, checks=[not_a_server_error])
+
+        call()
