@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+import uuid
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
@@ -60,6 +61,23 @@ def _refusals_exit(command: Callable[P, R]) -> Callable[P, R]:
             sys.exit(2)
 
     return run
+
+
+RUN_ID = f"cli:{uuid.uuid4().hex[:12]}"
+"""Ties the audit entries of one command-line run together, like a request id."""
+
+
+def _audit(uow: UnitOfWork, actor: str | None, action: str, target: str) -> None:
+    """Append this run's state change to the audit log, in the same transaction."""
+    ctx = click.get_current_context()
+    params = {k: str(v) for k, v in ctx.params.items() if v is not None}
+    uow.audit.record(
+        actor or getpass.getuser(),
+        action,
+        target,
+        RUN_ID,
+        {"command": ctx.command_path, "params": params},
+    )
 
 
 def _engine(ctx: click.Context, *, migrated: bool = True) -> Engine:
@@ -252,6 +270,7 @@ def _import_command(kind: str) -> click.Command:
     def run(ctx: click.Context, path: Path, as_json: bool) -> None:
         with UnitOfWork(_engine(ctx)) as uow:
             report = imports.import_file(uow, kind, path)
+            _audit(uow, None, f"import.{kind}", path.name)
             uow.commit()
         if as_json:
             _print_json(
@@ -337,6 +356,7 @@ def appropriate(ctx: click.Context, year: int) -> None:
     """Post each active studio's budget for YEAR, split by funding source (once)."""
     with UnitOfWork(_engine(ctx)) as uow:
         report = program.appropriate(uow, year)
+        _audit(uow, None, "appropriation.post", f"appropriation:{year}")
         uow.commit()
     click.echo(
         f"{year} appropriation under policy {report.policy_version}: "
@@ -430,6 +450,7 @@ def policy_add(ctx: click.Context, path: Path, user: str | None) -> None:
     new = Policy.from_json(data)
     with UnitOfWork(_engine(ctx)) as uow:
         program.add_policy(uow, new, user or getpass.getuser())
+        _audit(uow, user, "policy.add", f"policy:{new.version}")
         uow.commit()
     click.echo(f"policy {new.version} added; it governs {new.year} onward")
 
@@ -452,6 +473,7 @@ def users_add(ctx: click.Context, name: str, role: str) -> None:
     """Add a user; prints their API token once (only its hash is stored)."""
     with UnitOfWork(_engine(ctx)) as uow:
         token = disbursement.add_user(uow, name, role)
+        _audit(uow, None, "user.add", f"user:{name}")
         uow.commit()
     click.echo(f"user {name} added as {role}")
     click.echo(f"API token (shown once, keep it safe): {token}")
@@ -522,9 +544,15 @@ def _summary(batch: disbursement.Batch) -> str:
     )
 
 
-def _write(ctx: click.Context, action: Callable[[UnitOfWork], disbursement.Outcome]) -> None:
+def _write(
+    ctx: click.Context,
+    as_user: str,
+    name: str,
+    action: Callable[[UnitOfWork], disbursement.Outcome],
+) -> None:
     with UnitOfWork(_engine(ctx)) as uow:
         outcome = action(uow)
+        _audit(uow, as_user, f"batch.{name}", f"batch:{outcome.batch.id}")
         uow.commit()
     click.echo(outcome.message)
     click.echo(_summary(outcome.batch))
@@ -568,6 +596,7 @@ def batches_create(
     """A draft batch from YEAR's entitlements not yet paid (held lines listed, not paid)."""
     with UnitOfWork(_engine(ctx)) as uow:
         created = disbursement.create(uow, year, as_user, _date_option(on))
+        _audit(uow, as_user, "batch.create", f"batch:{created.batch.id}")
         uow.commit()
     if as_json:
         _print_json(
@@ -644,7 +673,12 @@ def batches_show(ctx: click.Context, batch_id: int, as_json: bool) -> None:
 @_refusals_exit
 def batches_approve(ctx: click.Context, batch_id: int, as_user: str, on: str | None) -> None:
     """Approve; the last approval needed moves every line to payable."""
-    _write(ctx, lambda uow: disbursement.approve(uow, batch_id, as_user, _date_option(on)))
+    _write(
+        ctx,
+        as_user,
+        "approve",
+        lambda uow: disbursement.approve(uow, batch_id, as_user, _date_option(on)),
+    )
 
 
 @batches.command("reject")
@@ -655,7 +689,7 @@ def batches_approve(ctx: click.Context, batch_id: int, as_user: str, on: str | N
 @_refusals_exit
 def batches_reject(ctx: click.Context, batch_id: int, reason: str, as_user: str) -> None:
     """Refuse a draft; its lines can be paid in a new batch."""
-    _write(ctx, lambda uow: disbursement.reject(uow, batch_id, as_user, reason))
+    _write(ctx, as_user, "reject", lambda uow: disbursement.reject(uow, batch_id, as_user, reason))
 
 
 @batches.command("cancel")
@@ -666,7 +700,7 @@ def batches_reject(ctx: click.Context, batch_id: int, reason: str, as_user: str)
 @_refusals_exit
 def batches_cancel(ctx: click.Context, batch_id: int, reason: str, as_user: str) -> None:
     """Withdraw a draft."""
-    _write(ctx, lambda uow: disbursement.cancel(uow, batch_id, as_user, reason))
+    _write(ctx, as_user, "cancel", lambda uow: disbursement.cancel(uow, batch_id, as_user, reason))
 
 
 def _failures(values: tuple[str, ...]) -> dict[int, str]:
@@ -699,7 +733,10 @@ def batches_confirm(
     """Record the bank's answer: every line paid except the --failed ones."""
     returned = _failures(failed)
     _write(
-        ctx, lambda uow: disbursement.confirm(uow, batch_id, as_user, _date_option(on), returned)
+        ctx,
+        as_user,
+        "confirm",
+        lambda uow: disbursement.confirm(uow, batch_id, as_user, _date_option(on), returned),
     )
 
 
@@ -713,6 +750,7 @@ def batches_reissue(ctx: click.Context, year: int, as_user: str, on: str | None)
     """A draft batch paying again YEAR's failed lines (bank details read anew)."""
     with UnitOfWork(_engine(ctx)) as uow:
         batch = disbursement.reissue(uow, year, as_user, _date_option(on))
+        _audit(uow, as_user, "batch.reissue", f"batch:{batch.id}")
         uow.commit()
     click.echo(_summary(batch))
 
@@ -729,7 +767,10 @@ def batches_return(
 ) -> None:
     """Send a failed line's money back to the studio's fund (a reversal)."""
     _write(
-        ctx, lambda uow: disbursement.return_to_fund(uow, batch_id, line, as_user, _date_option(on))
+        ctx,
+        as_user,
+        "return",
+        lambda uow: disbursement.return_to_fund(uow, batch_id, line, as_user, _date_option(on)),
     )
 
 
@@ -740,7 +781,7 @@ def batches_return(
 @_refusals_exit
 def batches_close(ctx: click.Context, batch_id: int, as_user: str) -> None:
     """Close a paid batch (failed lines must be reissued or returned first)."""
-    _write(ctx, lambda uow: disbursement.close(uow, batch_id, as_user))
+    _write(ctx, as_user, "close", lambda uow: disbursement.close(uow, batch_id, as_user))
 
 
 @batches.command("export")

@@ -297,3 +297,23 @@ def test_the_batch_commands(tmp_path: Path) -> None:
         f"wrote {tmp_path / 'x' / 'batch-1-发放表.xlsx'}",
         "bank file not written: it needs whole account numbers, which only an approver may export",
     ]
+
+
+def test_command_line_writes_are_audit_logged(tmp_path: Path) -> None:
+    code, _, err = _run("demo", "--out", str(tmp_path / "demo"))
+    assert code == 0, err
+    db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
+    _run(*db, "users", "add", "经办2", "--role", "clerk")
+    _run(*db, "batches", "create", "--year", "2024", "--as", "经办2")  # refused: nothing to pay
+    _run(*db, "batches", "close", "1", "--as", "李科长")  # refused: already closed
+    _run(*db, "appropriate", "--year", "2025")
+    engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
+    with UnitOfWork(engine, write=False) as uow:
+        entries = uow.audit.entries(0, 100)
+    engine.dispose()
+    assert [(e.action, e.object) for e in entries] == [
+        ("user.add", "user:经办2"),
+        ("appropriation.post", "appropriation:2025"),
+    ]
+    assert all(e.request_id.startswith("cli:") for e in entries)
+    assert entries[1].detail == {"command": "main appropriate", "params": {"year": "2025"}}
