@@ -41,7 +41,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsPlugin,
 )
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from ledger import errors, imports, program
 from ledger.users import User, token_hash
@@ -53,6 +53,7 @@ T = TypeVar("T")
 API: Final = "/api/v1"
 PUBLIC: Final = "public"
 OPENAPI_PATH: Final = "/schema"
+MAX_KEY_LENGTH: Final = 200
 READERS: Final = ("clerk", "approver", "auditor", "admin")
 
 
@@ -169,6 +170,16 @@ def http_problem(error: HTTPException) -> ProblemDetailsException:
     )
 
 
+def _out_of_range(_error: DataError) -> ProblemDetailsException:
+    return ProblemDetailsException(
+        status_code=422,
+        title="The input was refused",
+        detail="a value is too long or out of range for what the ledger stores; "
+        "nothing was written",
+        type_="urn:studio-ledger:problem:out-of-range",
+    )
+
+
 def _conflict(_error: IntegrityError) -> ProblemDetailsException:
     return ProblemDetailsException(
         status_code=409,
@@ -202,6 +213,8 @@ def write(
     user: User = request.user
     rid = request_id(request)
     key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise errors.ValidationError("Idempotency-Key", f"must be 1-{MAX_KEY_LENGTH} characters")
     body_hash = hashlib.sha256(msgspec.json.encode(data)).hexdigest()
     engine: Engine = request.app.state.engine
     with UnitOfWork(engine) as uow:
@@ -292,6 +305,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                         errors.LedgerError: problem_for,
                         HTTPException: http_problem,
                         IntegrityError: _conflict,
+                        DataError: _out_of_range,
                     },
                 )
             )

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.response import File
 
 from api.app import READERS, read, write
@@ -36,6 +36,15 @@ ADMINS: Final = ("admin",)
 AUDIT: Final = ("auditor", "admin")
 MAX_PAGE: Final = 500
 
+MAX_ID: Final = 2**53
+Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
+QueryYear = Annotated[int, QueryParameter(ge=2000, le=2100)]
+LineNumber = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+Unit = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Text = Annotated[str, msgspec.Meta(max_length=200)]
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="items per page")]
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
 
@@ -157,28 +166,28 @@ def _outcome(o: disbursement.Outcome) -> dict[str, Any]:
 
 
 class StudioIn(msgspec.Struct, forbid_unknown_fields=True):
-    code: str
-    name: str
-    kind: str
-    host_unit: str
-    cycle_start_year: int
+    code: Code
+    name: Unit
+    kind: Code
+    host_unit: Unit
+    cycle_start_year: Year
     cancelled_on: date | None = None
-    cancellation_reason: str = ""
+    cancellation_reason: Text = ""
 
 
 class PersonIn(msgspec.Struct, forbid_unknown_fields=True):
-    id_number: str
-    name: str
-    unit: str
-    bank_name: str = ""
-    bank_account: str = ""
-    phone: str = ""
+    id_number: Annotated[str, msgspec.Meta(max_length=18)]
+    name: Name
+    unit: Unit
+    bank_name: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    bank_account: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=20)] = ""
 
 
 class MembershipIn(msgspec.Struct, forbid_unknown_fields=True):
-    studio: str
-    id_number: str
-    role: str
+    studio: Code
+    id_number: Annotated[str, msgspec.Meta(max_length=18)]
+    role: Code
     joined_on: date
     left_on: date | None = None
 
@@ -190,23 +199,23 @@ class RosterIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class GradeIn(msgspec.Struct, forbid_unknown_fields=True):
-    year: int
-    studio: str
-    grade: str
-    id_number: str = ""
+    year: Year
+    studio: Code
+    grade: Code
+    id_number: Annotated[str, msgspec.Meta(max_length=18)] = ""
 
 
 class YearIn(msgspec.Struct, forbid_unknown_fields=True):
-    year: int
+    year: Year
 
 
 class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: str
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 
 
 class FailedLine(msgspec.Struct, forbid_unknown_fields=True):
-    line: int
-    reason: str
+    line: LineNumber
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -215,18 +224,12 @@ class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class UserIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    role: str
+    name: Name
+    role: Code
 
 
 class Empty(msgspec.Struct, forbid_unknown_fields=True):
     on: date | None = None
-
-
-def _year(value: int) -> int:
-    if not 2000 <= value <= 2100:
-        raise ValidationError("year", f"not a program year: {value}")
-    return value
 
 
 # -- registry and policy ------------------------------------------------------------------
@@ -423,9 +426,9 @@ def list_transactions(
 
 
 @get("/entitlements", opt={"roles": READERS}, sync_to_thread=True)
-def list_entitlements(request: Request[User, Any, Any], year: FromQuery[int]) -> dict[str, Any]:
+def list_entitlements(request: Request[User, Any, Any], year: QueryYear) -> dict[str, Any]:
     """Every stipend owed for ``year``; held lines carry their reason."""
-    report = read(request, lambda uow: program.compute_entitlements(uow, _year(year)))
+    report = read(request, lambda uow: program.compute_entitlements(uow, year))
     return {
         "year": year,
         "policy_version": report.policy.version,
@@ -457,7 +460,7 @@ def appropriate(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> Res
         request,
         action="appropriation.post",
         data=data,
-        run=lambda uow: program.appropriate(uow, _year(data.year)),
+        run=lambda uow: program.appropriate(uow, data.year),
         answer=lambda r: {
             "year": r.year,
             "policy_version": r.policy_version,
@@ -475,7 +478,7 @@ def appropriate(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> Res
 @get("/batches", opt={"roles": READERS}, sync_to_thread=True)
 def list_batches(
     request: Request[User, Any, Any],
-    year: FromQuery[int | None] = None,
+    year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page:
@@ -486,7 +489,7 @@ def list_batches(
 
 
 @get("/batches/{batch_id:int}", opt={"roles": READERS}, sync_to_thread=True)
-def get_batch(request: Request[User, Any, Any], batch_id: FromPath[int]) -> dict[str, Any]:
+def get_batch(request: Request[User, Any, Any], batch_id: Id) -> dict[str, Any]:
     """A batch with its lines and its history."""
     batch, events = read(request, lambda uow: disbursement.show(uow, batch_id))
     return {
@@ -517,9 +520,7 @@ def create_batch(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> Re
         action="batch.create",
         data=data,
         status=201,
-        run=lambda uow: disbursement.create(
-            uow, _year(data.year), request.user.name, program.today()
-        ),
+        run=lambda uow: disbursement.create(uow, data.year, request.user.name, program.today()),
         answer=lambda c: {
             **_batch(c.batch),
             "left_out": [
@@ -539,9 +540,7 @@ def reissue_batch(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> R
         action="batch.reissue",
         data=data,
         status=201,
-        run=lambda uow: disbursement.reissue(
-            uow, _year(data.year), request.user.name, program.today()
-        ),
+        run=lambda uow: disbursement.reissue(uow, data.year, request.user.name, program.today()),
         answer=_batch,
         target=lambda b: f"batch:{b.id}",
     )
@@ -567,7 +566,7 @@ def _batch_write(
     status_code=200,
 )
 def approve_batch(
-    request: Request[User, Any, Any], batch_id: FromPath[int], data: JSONBody[Empty]
+    request: Request[User, Any, Any], batch_id: Id, data: JSONBody[Empty]
 ) -> Response[Any]:
     """Approve; the last approval needed moves every line to payable."""
     return _batch_write(
@@ -583,7 +582,7 @@ def approve_batch(
     "/batches/{batch_id:int}/reject", opt={"roles": APPROVERS}, sync_to_thread=True, status_code=200
 )
 def reject_batch(
-    request: Request[User, Any, Any], batch_id: FromPath[int], data: JSONBody[ReasonIn]
+    request: Request[User, Any, Any], batch_id: Id, data: JSONBody[ReasonIn]
 ) -> Response[Any]:
     """Refuse a draft batch, with the reason."""
     return _batch_write(
@@ -602,7 +601,7 @@ def reject_batch(
     status_code=200,
 )
 def cancel_batch(
-    request: Request[User, Any, Any], batch_id: FromPath[int], data: JSONBody[ReasonIn]
+    request: Request[User, Any, Any], batch_id: Id, data: JSONBody[ReasonIn]
 ) -> Response[Any]:
     """Withdraw a draft batch, with the reason."""
     return _batch_write(
@@ -621,7 +620,7 @@ def cancel_batch(
     status_code=200,
 )
 def confirm_batch(
-    request: Request[User, Any, Any], batch_id: FromPath[int], data: JSONBody[ConfirmIn]
+    request: Request[User, Any, Any], batch_id: Id, data: JSONBody[ConfirmIn]
 ) -> Response[Any]:
     """Record the bank's answer: every line paid except the failed ones."""
     failed = {f.line: f.reason for f in data.failed}
@@ -642,8 +641,8 @@ def confirm_batch(
 )
 def return_line(
     request: Request[User, Any, Any],
-    batch_id: FromPath[int],
-    line: FromPath[int],
+    batch_id: Id,
+    line: Annotated[int, PathParameter(ge=1, le=1_000_000)],
     data: JSONBody[Empty],
 ) -> Response[Any]:
     """Send a failed line's money back to the studio's fund."""
@@ -662,7 +661,7 @@ def return_line(
     "/batches/{batch_id:int}/close", opt={"roles": APPROVERS}, sync_to_thread=True, status_code=200
 )
 def close_batch(
-    request: Request[User, Any, Any], batch_id: FromPath[int], data: JSONBody[Empty]
+    request: Request[User, Any, Any], batch_id: Id, data: JSONBody[Empty]
 ) -> Response[Any]:
     """Close a paid batch."""
     return _batch_write(
@@ -690,13 +689,13 @@ def _export_file(request: Request[User, Any, Any], batch_id: int, which: int, mi
 
 
 @get("/batches/{batch_id:int}/roster.xlsx", opt={"roles": READERS}, sync_to_thread=True)
-def batch_roster(request: Request[User, Any, Any], batch_id: FromPath[int]) -> File:
+def batch_roster(request: Request[User, Any, Any], batch_id: Id) -> File:
     """The payout roster (劳务补贴发放表); ID numbers masked except for approvers."""
     return _export_file(request, batch_id, 0, "no roster")
 
 
 @get("/batches/{batch_id:int}/bank.xlsx", opt={"roles": APPROVERS}, sync_to_thread=True)
-def batch_bank_file(request: Request[User, Any, Any], batch_id: FromPath[int]) -> File:
+def batch_bank_file(request: Request[User, Any, Any], batch_id: Id) -> File:
     """The bank bulk-payment file (批量代发) of an approved batch."""
     return _export_file(request, batch_id, 1, "no bank file")
 

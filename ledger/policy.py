@@ -108,6 +108,10 @@ _INT_FIELDS: Final = (
 )
 
 
+MAX_POLICY_NUMBER: Final = 10**12
+"""No policy amount or count is larger: 10 billion 元."""
+
+
 def _is_int(value: object) -> bool:
     return type(value) is int
 
@@ -128,6 +132,15 @@ def policy_errors(data: Mapping[str, Any]) -> list[ValidationError]:
         for name in _INT_FIELDS
         if not _is_int(data[name]) or data[name] < 0
     )
+    if _is_int(data["year"]) and not 2000 <= data["year"] <= 2100:
+        errors.append(ValidationError("year", "must be a program year from 2000 to 2100"))
+    errors.extend(
+        ValidationError(name, f"must be at most {MAX_POLICY_NUMBER}")
+        for name in _INT_FIELDS
+        if _is_int(data[name]) and data[name] > MAX_POLICY_NUMBER
+    )
+    if not isinstance(data["version"], str) or len(data["version"]) > 100:
+        errors.append(ValidationError("version", "must be text of at most 100 characters"))
     if _is_int(data["proration_day"]) and not 1 <= data["proration_day"] <= 28:
         errors.append(ValidationError("proration_day", "must be a day from 1 to 28"))
     shares = data["source_shares"]
