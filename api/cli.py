@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -20,10 +22,13 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
 from api import demo as demo_module
+from jobs import runner, schedule
+from jobs.work import JOBS
 from ledger import book, disbursement, imports, program
 from ledger.errors import InvalidInputError, LedgerError, ValidationError
 from ledger.money import format_amount, format_plain
@@ -31,6 +36,7 @@ from ledger.policy import GRADE_LABELS, STUDIO_KINDS, Policy
 from ledger.registry import ROLE_LABELS, STATUS_LABELS
 from ledger.users import ROLES
 from schema.db import UnitOfWork, connect, database_url
+from schema.job_store import JobRun
 from schema.migrate import current_revision, head_revision, upgrade
 
 P = ParamSpec("P")
@@ -812,3 +818,175 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
     engine = _engine(ctx)
     uvicorn.run(create_app(Settings(ctx.obj["db_url"]), engine), host=host, port=port)
+
+
+class _JsonLines(logging.Formatter):
+    """One JSON object per line, for shipping the logs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        try:
+            fields = json.loads(message)
+        except ValueError:
+            fields = {"message": message}
+        return json.dumps(
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                **fields,
+            },
+            ensure_ascii=False,
+        )
+
+
+def _logging(as_json: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        _JsonLines()
+        if as_json
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+LOG_JSON = click.option("--log-json", is_flag=True, help="Log JSON lines (for shipping).")
+
+
+@main.command()
+@LOG_JSON
+@click.pass_context
+def scheduler(ctx: click.Context, log_json: bool) -> None:
+    """Run the scheduler (one process; jobs persisted in the database) until stopped."""
+    _logging(log_json)
+    _engine(ctx)
+    settings = schedule.ScheduleSettings.from_env()
+    running = schedule.start_scheduler(ctx.obj["db_url"], settings)
+    for job in running.scheduler.get_jobs():
+        click.echo(f"{job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M %Z}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        click.echo("stopping the scheduler")
+    finally:
+        running.stop()
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """Scheduled jobs: their schedule, their run history, and running one now."""
+
+
+def _run_json(r: JobRun) -> dict[str, object]:
+    return {
+        "id": r.id,
+        "job": r.job,
+        "period": r.period,
+        "trigger": r.trigger,
+        "status": r.status,
+        "started_at": r.started_at.isoformat(),
+        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        "counts": r.counts,
+        "error": r.error.splitlines()[0] if r.error else None,
+    }
+
+
+@jobs_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def jobs_list(ctx: click.Context, as_json: bool) -> None:
+    """Each job with its schedule (Asia/Shanghai) and its last run."""
+    settings = schedule.ScheduleSettings.from_env()
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        last = {r.job: r for r in uow.jobs.runs(limit=100_000)}
+    rows = [
+        {
+            "job": job,
+            "schedule": dict(cron),
+            "time_zone": settings.time_zone,
+            "last_run": _run_json(last[job]) if job in last else None,
+        }
+        for job, cron in settings.schedules.items()
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        run = row["last_run"]
+        click.echo(
+            f"{row['job']}: cron {row['schedule']}; last run "
+            + (
+                f"#{run['id']} {run['period']} {run['status']}"
+                if isinstance(run, dict)
+                else "never"
+            )
+        )
+
+
+@jobs_group.command("history")
+@click.option("--job", type=click.Choice(list(JOBS)))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def jobs_history(ctx: click.Context, job: str | None, as_json: bool) -> None:
+    """Every run: job, period, trigger, start, end, status, counts, error."""
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        runs = uow.jobs.runs(job, limit=100_000)
+    if as_json:
+        _print_json([_run_json(r) for r in runs])
+        return
+    for r in runs:
+        end = f"{r.finished_at:%H:%M:%S}" if r.finished_at else "…"
+        click.echo(
+            f"#{r.id} {r.job} {r.period} {r.trigger} {r.status} "
+            f"{r.started_at:%Y-%m-%d %H:%M:%S}-{end} {json.dumps(r.counts, ensure_ascii=False)}"
+            + (f" error: {r.error.splitlines()[0]}" if r.error else "")
+        )
+
+
+@jobs_group.command("run")
+@click.argument("job", type=click.Choice(list(JOBS)))
+@click.option("--year", type=int, help="The year to run for (yearly jobs; default this year).")
+@click.option("--date", "day", metavar="DATE", help="The day to run for (daily jobs).")
+@LOG_JSON
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+@_refusals_exit
+def jobs_run(
+    ctx: click.Context, job: str, year: int | None, day: str | None, log_json: bool, as_json: bool
+) -> None:
+    """Run JOB now for its period, once: a second run reports the first one's id."""
+    _logging(log_json)
+    today = program.today()
+    if job in schedule.DAILY_JOBS:
+        period = (_parse_date(day, "--date") or today).isoformat()
+    else:
+        period = str(year or today.year)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=as_json,
+    ) as progress:
+        progress.add_task(f"running {job} for {period}", total=None)
+        outcome = runner.run(_engine(ctx), job, period)
+    if as_json:
+        _print_json(
+            {
+                "job": job,
+                "period": period,
+                "status": outcome.status,
+                "run": outcome.run_id,
+                "counts": outcome.counts,
+                "message": outcome.message,
+            }
+        )
+    else:
+        click.echo(outcome.message)
+        for key, value in outcome.counts.items():
+            click.echo(f"  {key}: {json.dumps(value, ensure_ascii=False)}")
+    if outcome.status == "failed":
+        sys.exit(1)

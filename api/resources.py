@@ -18,7 +18,10 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.response import File
 
-from api.app import READERS, read, write
+from api.app import READERS, read, request_id, write
+from jobs import runner
+from jobs.schedule import DAILY_JOBS
+from jobs.work import JOBS
 from ledger import book, disbursement, program
 from ledger.accounts import account_kind
 from ledger.disbursement import Batch
@@ -700,6 +703,61 @@ def batch_bank_file(request: Request[User, Any, Any], batch_id: Id) -> File:
     return _export_file(request, batch_id, 1, "no bank file")
 
 
+# -- jobs --------------------------------------------------------------------------------
+
+
+class JobRunIn(msgspec.Struct, forbid_unknown_fields=True):
+    period: Annotated[str, msgspec.Meta(pattern=r"^\d{4}(-\d{2}-\d{2})?$")]
+
+
+@get("/jobs/runs", opt={"roles": AUDIT}, sync_to_thread=True)
+def job_runs(
+    request: Request[User, Any, Any],
+    job: FromQuery[str | None] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page:
+    """Every job run: job, period, trigger, start, end, status, counts, error."""
+    after = _after_int(cursor)
+    found = read(request, lambda uow: uow.jobs.runs(job, limit + 1, after))
+    return _page([dataclasses.asdict(r) for r in found], limit, lambda r: r["id"])
+
+
+@post("/jobs/{job:str}/run", opt={"roles": ADMINS}, sync_to_thread=True, status_code=200)
+def run_job(
+    request: Request[User, Any, Any], job: FromPath[str], data: JSONBody[JobRunIn]
+) -> dict[str, Any]:
+    """Run a job now for a period (a year, or a date for daily jobs), exactly once."""
+    if job not in JOBS:
+        raise ValidationError("job", f"unknown job {job!r}; jobs: {', '.join(JOBS)}")
+    daily = job in DAILY_JOBS
+    if daily != ("-" in data.period):
+        raise ValidationError("period", "a date for daily jobs, a year for the others")
+    if daily:
+        try:
+            date.fromisoformat(data.period)
+        except ValueError:
+            raise ValidationError("period", f"not a date: {data.period}") from None
+    outcome = runner.run(request.app.state.engine, job, data.period)
+    with UnitOfWork(request.app.state.engine) as uow:
+        uow.audit.record(
+            request.user.name,
+            "job.run",
+            f"job:{job}:{data.period}",
+            request_id(request),
+            {"status": outcome.status, "run": outcome.run_id},
+        )
+        uow.commit()
+    return {
+        "job": job,
+        "period": data.period,
+        "status": outcome.status,
+        "run": outcome.run_id,
+        "counts": outcome.counts,
+        "message": outcome.message,
+    }
+
+
 # -- audit ------------------------------------------------------------------------------
 
 
@@ -740,6 +798,8 @@ ROUTERS: Final = [
             batch_roster,
             batch_bank_file,
             audit_log,
+            job_runs,
+            run_job,
         ],
     )
 ]

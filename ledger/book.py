@@ -98,6 +98,18 @@ class LedgerStore(Protocol):
         """Kept balance, or the balance from postings effective on or before ``as_of``;
         ``None`` when the account was never opened."""
 
+    def transactions_page(
+        self,
+        *,
+        after: int,
+        limit: int,
+        account: Account | None = None,
+        studio: str | None = None,
+        from_date: date | None = None,
+        to_date: date | None = None,
+    ) -> list[Transaction]:
+        """Transactions after sequence number ``after``, oldest first, filtered."""
+
     def iter_transactions(self) -> Iterator[Transaction]:
         """Every recorded transaction in ``seq`` order, read in chunks."""
 

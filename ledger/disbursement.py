@@ -184,6 +184,18 @@ def _record(
         stores.batches.set_state(batch.id, to_state)
 
 
+class NothingToPayError(ValidationError):
+    """No entitlement line of the year can be paid now; ``left_out`` says why for each."""
+
+    def __init__(self, year: int, left_out: list[tuple[EntitlementLine, str]]) -> None:
+        super().__init__(
+            "year",
+            f"nothing to pay for {year}: {len(left_out)} entitlement "
+            "lines are held, zero or already paid",
+        )
+        self.left_out = left_out
+
+
 @dataclass(frozen=True)
 class CreatedBatch:
     batch: Batch
@@ -206,11 +218,7 @@ def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
         ),
     )
     if not plan.lines:
-        raise ValidationError(
-            "year",
-            f"nothing to pay for {year}: {len(plan.left_out)} "
-            "entitlement lines are held, zero or already paid",
-        )
+        raise NothingToPayError(year, plan.left_out)
     return CreatedBatch(
         _insert(stores, year, report.policy.version, by, pay_month, plan, []), plan.left_out
     )

@@ -150,3 +150,28 @@ def over_plan_error(
             ),
         )
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingShortfall:
+    """A studio whose host unit matched less than the policy's minimum in a year."""
+
+    studio: str
+    host_unit: str
+    received: Fen
+    minimum: Fen
+
+    @property
+    def shortfall(self) -> Fen:
+        return self.minimum - self.received
+
+
+def matching_shortfalls(
+    host_units: dict[str, str], received: dict[str, Fen], minimum: Fen
+) -> list[MatchingShortfall]:
+    """Every studio (code → host unit) whose unit matched less than ``minimum``."""
+    return [
+        MatchingShortfall(code, unit, received.get(code, 0), minimum)
+        for code, unit in sorted(host_units.items())
+        if received.get(code, 0) < minimum
+    ]

@@ -29,9 +29,11 @@ from ledger.entitlements import EntitlementLine, entitlements
 from ledger.errors import InvalidInputError, LedgerError, NotFoundError, ValidationError
 from ledger.expenses import (
     Expense,
+    MatchingShortfall,
     Receipt,
     expense_errors,
     expense_transaction,
+    matching_shortfalls,
     over_plan_error,
     receipt_transaction,
 )
@@ -418,3 +420,40 @@ def compute_entitlements(stores: Stores, year: int) -> EntitlementReport:
         person_grades=registry.person_grades(year),
     )
     return EntitlementReport(year, governing, lines)
+
+
+def matching_received(stores: Stores, year: int) -> dict[str, Fen]:
+    """Matching money each studio received from its host unit during ``year``."""
+    received: dict[str, Fen] = {}
+    for studio_code in (s.code for s in stores.registry.studios()):
+        fund = studio_fund(studio_code, "matching")
+        after = 0
+        while page := stores.ledger.transactions_page(
+            after=after,
+            limit=1000,
+            account=fund,
+            from_date=date(year, 1, 1),
+            to_date=date(year, 12, 31),
+        ):
+            for t in page:
+                received[studio_code] = received.get(studio_code, 0) + sum(
+                    p.amount
+                    for p in t.postings
+                    if p.destination == fund and p.source.startswith("source:unit:")
+                )
+            after = page[-1].seq
+    return received
+
+
+def matching_check(stores: Stores, year: int) -> list[MatchingShortfall]:
+    """Studios in their cycle whose host unit matched less than the minimum in ``year``."""
+    governing = policy(stores, year)
+    in_cycle = {
+        s.code: s.host_unit
+        for s in stores.registry.studios()
+        if year in s.cycle_years(governing)
+        and (s.cancelled_on is None or s.cancelled_on.year > year)
+    }
+    return matching_shortfalls(
+        in_cycle, matching_received(stores, year), governing.matching_minimum
+    )

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from schema.audit_store import SqlAuditStore
 from schema.batch_store import SqlBatchStore
+from schema.job_store import SqlJobStore
 from schema.ledger_store import SqlLedgerStore
 from schema.registry_store import SqlRegistryStore
 
@@ -94,6 +95,7 @@ class UnitOfWork:
         self._registry: SqlRegistryStore | None = None
         self._batches: SqlBatchStore | None = None
         self._audit: SqlAuditStore | None = None
+        self._jobs: SqlJobStore | None = None
 
     def __enter__(self) -> Self:
         self._session = Session(self.engine, expire_on_commit=False, autoflush=False)
@@ -103,6 +105,7 @@ class UnitOfWork:
         self._registry = SqlRegistryStore(self._session)
         self._batches = SqlBatchStore(self._session)
         self._audit = SqlAuditStore(self._session)
+        self._jobs = SqlJobStore(self._session)
         return self
 
     @property
@@ -139,6 +142,13 @@ class UnitOfWork:
             raise RuntimeError("the unit of work is not open; use it in a with block")
         return self._audit
 
+    @property
+    def jobs(self) -> SqlJobStore:
+        """Job runs inside this unit of work."""
+        if self._jobs is None:
+            raise RuntimeError("the unit of work is not open; use it in a with block")
+        return self._jobs
+
     def commit(self) -> None:
         self.session.commit()
 
@@ -154,4 +164,4 @@ class UnitOfWork:
         finally:
             session.close()
             self._session = self._ledger = self._registry = None
-            self._batches = self._audit = None
+            self._batches = self._audit = self._jobs = None

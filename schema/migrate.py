@@ -17,6 +17,15 @@ from sqlalchemy import Engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+FOREIGN_TABLES = frozenset({"scheduler_jobs"})
+"""Tables other libraries own in our database (APScheduler's job store)."""
+
+
+def ours(_obj: object, name: str | None, type_: str, _reflected: object, _compare: object) -> bool:
+    """Whether a schema object belongs to our migrations (Alembic's include_object)."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -27,6 +27,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -358,6 +359,31 @@ class IdempotentRequestRow(Base):
     status: Mapped[int] = mapped_column(SmallInteger)
     response: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+
+
+class JobRunRow(Base):
+    """One attempt at a job for a period. ``run_key`` (job:period) is unique and held
+    only while the attempt is running or after it succeeded, so each (job, period)
+    succeeds exactly once while failed attempts stay in the history."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
+        CheckConstraint("trigger IN ('manual', 'scheduled', 'catch-up')", name="trigger"),
+        CheckConstraint("(run_key IS NULL) = (status = 'failed')", name="key_while_live"),
+        Index("ix_job_runs_job_period", "job", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(10))
+    run_key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    trigger: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 IMMUTABLE_TABLES = ("transactions", "postings")

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from schema.migrate import ours
 from schema.tables import Base
 
 config = context.config
@@ -9,9 +10,11 @@ connection = config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations through `studio-ledger db upgrade` (schema.migrate)")
 
+
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,
+    include_object=ours,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )

@@ -290,3 +290,19 @@ def test_lists_are_paged_by_cursor(client: TestClient[Litestar], tokens: dict[st
     assert seen == [f"P{n:06d}" for n in range(1, 13)]
     r = client.get(f"{API}/people", params={"cursor": "%%%"}, headers=auth(tokens["auditor"]))
     assert r.status_code == 422
+
+
+def test_an_admin_runs_a_job_once_and_auditors_read_the_history(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    url = f"{API}/jobs/integrity-check/run"
+    first = client.post(url, json={"period": "2025-01-01"}, headers=auth(tokens["admin"]))
+    again = client.post(url, json={"period": "2025-01-01"}, headers=auth(tokens["admin"]))
+    assert (first.json()["status"], again.json()["status"]) == ("succeeded", "already")
+    assert again.json()["run"] == first.json()["run"]
+    bad = client.post(url, json={"period": "2025"}, headers=auth(tokens["admin"]))
+    assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "period")
+    runs = client.get(f"{API}/jobs/runs", headers=auth(tokens["auditor"])).json()["items"]
+    assert [(r["job"], r["period"], r["trigger"], r["status"]) for r in runs] == [
+        ("integrity-check", "2025-01-01", "manual", "succeeded")
+    ]

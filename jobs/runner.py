@@ -1,0 +1,134 @@
+"""Running a job exactly once for its period, and recording every attempt.
+
+A run has a key (job, period), unique in the database while an attempt runs or
+after one succeeded. :func:`run` claims the key in a short transaction of its
+own, then does the job's work in a second transaction that also marks the run
+succeeded, so the result and its record commit together. A failure rolls the
+work back, and a third transaction records the failure and releases the key, so
+a retry can run. Running the same job and period again, or in several processes
+at once, gives one result; the others are told "already done" and the first
+run's id.
+
+An attempt left ``running`` by a process that died is abandoned after
+``stale_after`` and may then be taken over: the work it did was never committed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Final
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from jobs.work import JOBS, Counts
+from ledger.errors import ValidationError
+from ledger.postings import utc_now
+from schema.db import UnitOfWork
+from schema.job_store import JobRun
+
+log = logging.getLogger("studio_ledger.jobs")
+
+STALE_AFTER: Final = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What happened when a job was asked to run.
+
+    Attributes:
+      status: ``succeeded``, ``failed``, ``already`` (done or running elsewhere).
+      run_id: this attempt's id, or the id of the run that holds the key.
+    """
+
+    job: str
+    period: str
+    status: str
+    run_id: int
+    counts: Counts
+    message: str
+
+
+def _structured(event: str, **fields: Any) -> str:
+    return json.dumps({"event": event, **fields}, ensure_ascii=False, default=str)
+
+
+def run(
+    engine: Engine,
+    job: str,
+    period: str,
+    trigger: str = "manual",
+    stale_after: timedelta = STALE_AFTER,
+) -> RunOutcome:
+    """Run ``job`` for ``period`` once; see the module docstring."""
+    if job not in JOBS:
+        raise ValidationError("job", f"unknown job {job!r}; jobs: {', '.join(JOBS)}")
+    claimed = _claim(engine, job, period, trigger, stale_after)
+    if isinstance(claimed, JobRun):
+        message = (
+            f"{job} {period}: already {claimed.status} as run #{claimed.id}"
+            f" (started {claimed.started_at:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+        log.info(
+            _structured(
+                "job.already", job=job, period=period, run=claimed.id, status=claimed.status
+            )
+        )
+        return RunOutcome(job, period, "already", claimed.id, claimed.counts, message)
+    run_id = claimed
+    log.info(_structured("job.started", job=job, period=period, run=run_id, trigger=trigger))
+    try:
+        with UnitOfWork(engine) as uow:
+            counts = JOBS[job](uow, period)
+            uow.jobs.succeed(run_id, counts)
+            uow.commit()
+    except Exception as error:
+        detail = f"{type(error).__name__}: {error}"
+        with UnitOfWork(engine) as uow:
+            uow.jobs.fail(run_id, detail + "\n" + traceback.format_exc(limit=5))
+            uow.commit()
+        log.exception(_structured("job.failed", job=job, period=period, run=run_id, error=detail))
+        return RunOutcome(
+            job,
+            period,
+            "failed",
+            run_id,
+            {},
+            f"{job} {period}: run #{run_id} failed, nothing was written: {detail}",
+        )
+    log.info(_structured("job.succeeded", job=job, period=period, run=run_id, counts=counts))
+    return RunOutcome(
+        job, period, "succeeded", run_id, counts, f"{job} {period}: run #{run_id} succeeded"
+    )
+
+
+def _claim(
+    engine: Engine, job: str, period: str, trigger: str, stale_after: timedelta
+) -> int | JobRun:
+    """This attempt's run id, or the run that already holds the key."""
+    for _ in range(3):
+        with UnitOfWork(engine) as uow:
+            holder = uow.jobs.holder(job, period)
+            if (
+                holder is not None
+                and holder.status == "running"
+                and (utc_now() - holder.started_at > stale_after)
+            ):
+                uow.jobs.fail(
+                    holder.id,
+                    f"abandoned: still running after {stale_after}; taken over by a new attempt",
+                )
+                holder = None
+            if holder is not None:
+                return holder
+            try:
+                run_id = uow.jobs.start(job, period, trigger)
+                uow.commit()
+            except IntegrityError:
+                continue  # another process claimed it first: read who
+            return run_id
+    raise RuntimeError(f"could not claim {job} {period}")

@@ -1,0 +1,159 @@
+"""When the jobs run (SPEC §5): one APScheduler 3.x process, jobs persisted in the database.
+
+Default schedule, Asia/Shanghai:
+
+=================  ==================  ======================================
+job                when                period it serves
+=================  ==================  ======================================
+appropriation      2 January, 09:00    the year of the fire time
+year-end-payout    31 December, 18:00  the year of the fire time
+matching-check     20 December, 09:00  the year of the fire time
+integrity-check    every day, 02:00    the date of the fire time
+=================  ==================  ======================================
+
+Jobs live in APScheduler's ``SQLAlchemyJobStore`` in the ledger's database, so a
+scheduler that was down catches a missed run up on restart, within the misfire
+grace window, coalesced to one run. The period is computed from the fire time
+the run serves, never from "now", so a 31 December payout caught up on 2 January
+still pays the old year.
+
+APScheduler cannot share a job store between processes: run one scheduler.
+Correctness does not depend on it: every run is claimed by its (job, period) key
+in the database (:mod:`jobs.runner`), so a second scheduler or a manual
+``jobs run`` at the same time produces one result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine
+
+from jobs import runner
+from jobs.runner import RunOutcome
+from schema.db import connect
+
+DEFAULT_SCHEDULES: Final[Mapping[str, Mapping[str, Any]]] = {
+    "appropriation": {"month": 1, "day": 2, "hour": 9, "minute": 0},
+    "year-end-payout": {"month": 12, "day": 31, "hour": 18, "minute": 0},
+    "matching-check": {"month": 12, "day": 20, "hour": 9, "minute": 0},
+    "integrity-check": {"hour": 2, "minute": 0},
+}
+DAILY_JOBS: Final = frozenset({"integrity-check"})
+DEFAULT_GRACE: Final = timedelta(days=3)
+TIME_ZONE: Final = "Asia/Shanghai"
+
+_process_started: datetime | None = None
+"""When this process's scheduler started: runs for fire times before it are catch-ups."""
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """The schedule, from the environment once: ``STUDIO_LEDGER_SCHEDULES`` (JSON of job →
+    cron fields, merged over the defaults) and ``STUDIO_LEDGER_MISFIRE_GRACE`` (seconds)."""
+
+    schedules: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: dict(DEFAULT_SCHEDULES)
+    )
+    grace: timedelta = DEFAULT_GRACE
+    time_zone: str = TIME_ZONE
+
+    @classmethod
+    def from_env(cls) -> ScheduleSettings:
+        schedules = dict(DEFAULT_SCHEDULES)
+        schedules.update(json.loads(os.environ.get("STUDIO_LEDGER_SCHEDULES", "{}")))
+        grace = os.environ.get("STUDIO_LEDGER_MISFIRE_GRACE")
+        return cls(schedules, timedelta(seconds=int(grace)) if grace else DEFAULT_GRACE)
+
+
+def period_of(job: str, fire_time: datetime) -> str:
+    """The period a run serves: the fire time's date for daily jobs, else its year."""
+    return fire_time.date().isoformat() if job in DAILY_JOBS else str(fire_time.year)
+
+
+def served_fire_time(
+    cron: Mapping[str, Any], time_zone: str, now: datetime, grace: timedelta
+) -> datetime | None:
+    """The earliest fire time within the grace window: the one a (coalesced) run serves."""
+    trigger = CronTrigger(**cron, timezone=ZoneInfo(time_zone))
+    fire = trigger.get_next_fire_time(None, now - grace)
+    return fire if fire is not None and fire <= now else None
+
+
+def run_scheduled(
+    job: str, database: str, cron: Mapping[str, Any], grace_seconds: int, time_zone: str
+) -> RunOutcome:
+    """What APScheduler calls (by reference, so the persisted job survives restarts)."""
+    now = datetime.now(ZoneInfo(time_zone))
+    fire = served_fire_time(cron, time_zone, now, timedelta(seconds=grace_seconds)) or now
+    trigger = (
+        "catch-up" if _process_started is not None and fire < _process_started else "scheduled"
+    )
+    engine = connect(database)
+    try:
+        return runner.run(engine, job, period_of(job, fire), trigger)
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class RunningScheduler:
+    """A started scheduler and the engine its job store uses."""
+
+    scheduler: BackgroundScheduler
+    engine: Engine
+
+    def stop(self) -> None:
+        """Stop, waiting for running jobs, then close the job store's connections.
+
+        APScheduler disposes the engine before its loop thread has finished with it;
+        disposing again after ``shutdown`` (which joins that thread) closes them all.
+        """
+        self.scheduler.shutdown()
+        self.engine.dispose()
+
+
+def start_scheduler(database: str, settings: ScheduleSettings) -> RunningScheduler:
+    """Start the scheduler on the database's job store (see :class:`RunningScheduler`).
+
+    A job already stored with the same definition keeps its next fire time, so a
+    run missed while the scheduler was down is caught up; a changed definition
+    replaces it.
+    """
+    global _process_started  # noqa: PLW0603 (one scheduler per process, see the docstring)
+    zone = ZoneInfo(settings.time_zone)
+    _process_started = datetime.now(zone)
+    engine = connect(database)
+    scheduler = BackgroundScheduler(
+        timezone=zone,
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="scheduler_jobs")},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": int(settings.grace.total_seconds()),
+        },
+    )
+    scheduler.start(paused=True)
+    for job, cron in settings.schedules.items():
+        args = [job, database, dict(cron), int(settings.grace.total_seconds()), settings.time_zone]
+        stored = scheduler.get_job(job)
+        if stored is None or list(stored.args) != args:
+            scheduler.add_job(
+                "jobs.schedule:run_scheduled",
+                CronTrigger(**cron, timezone=zone),
+                id=job,
+                name=job,
+                args=args,
+                replace_existing=True,
+            )
+    scheduler.resume()
+    return RunningScheduler(scheduler, engine)

@@ -1,0 +1,110 @@
+"""The scheduled jobs (SPEC §5): one function each, working in the unit of work it is
+given and returning counts. They neither commit nor decide when they run: the
+runner (:mod:`jobs.runner`) owns the transaction and the run record, the scheduler
+(:mod:`jobs.schedule`) only decides when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any, Final
+
+from ledger import book, disbursement, program
+from ledger.money import format_plain
+from schema.db import UnitOfWork
+
+SCHEDULER_USER: Final = "scheduler"
+"""The clerk the year-end batch is prepared by (created by the migrations)."""
+
+Counts = dict[str, Any]
+
+
+class IntegrityFailure(Exception):  # noqa: N818 (named for what the check found)
+    """The integrity check found a broken link, a mismatched balance or an overdraft."""
+
+
+def appropriation(uow: UnitOfWork, period: str) -> Counts:
+    """Post each active studio's budget for the year (once per studio-year)."""
+    report = program.appropriate(uow, int(period))
+    return {
+        "studios_funded": len(report.posted),
+        "already_funded": len(report.already),
+        "total_fen": report.total,
+        "policy_version": report.policy_version,
+    }
+
+
+def year_end_payout(uow: UnitOfWork, period: str) -> Counts:
+    """Build the draft batch of the year from the recorded grades; list who is held back."""
+    year = int(period)
+    try:
+        created = disbursement.create(uow, year, SCHEDULER_USER, program.today())
+    except disbursement.NothingToPayError as nothing:
+        return {"batch": None, "lines": 0, "gross_fen": 0, "held": _held(nothing.left_out)}
+    batch = created.batch
+    return {
+        "batch": batch.id,
+        "lines": len(batch.lines),
+        "gross_fen": batch.gross,
+        "tax_fen": batch.tax,
+        "held": _held(created.left_out),
+    }
+
+
+def _held(left_out: list[Any]) -> dict[str, list[str]]:
+    """Studios held back and why (one reason per distinct cause)."""
+    held: dict[str, list[str]] = {}
+    for line, reason in left_out:
+        if line.held is not None or "资金不足" in reason:
+            reasons = held.setdefault(line.studio, [])
+            if reason not in reasons:
+                reasons.append(reason)
+    return held
+
+
+def matching_check(uow: UnitOfWork, period: str) -> Counts:
+    """Studios whose host unit matched less than the minimum, with the shortfall."""
+    short = program.matching_check(uow, int(period))
+    return {
+        "studios_short": len(short),
+        "shortfalls": [
+            {
+                "studio": s.studio,
+                "host_unit": s.host_unit,
+                "received_fen": s.received,
+                "shortfall_fen": s.shortfall,
+                "message": f"{s.studio} {s.host_unit} 配套{format_plain(s.received)}元，"
+                f"低于{format_plain(s.minimum)}元，差{format_plain(s.shortfall)}元",
+            }
+            for s in short
+        ],
+    }
+
+
+def integrity_check(uow: UnitOfWork, period: str) -> Counts:
+    """Kept balances equal the postings; the hash chain is intact. Raises if not."""
+    date.fromisoformat(period)
+    report = book.verify(uow.ledger)
+    if not report.ok:
+        problems = []
+        if report.broken_link is not None:
+            problems.append(
+                f"first broken link at seq {report.broken_link.seq} "
+                f"({report.broken_link.voucher}): {report.broken_link.reason}"
+            )
+        problems += [
+            f"{m.address} kept {m.kept} fen, postings sum to {m.derived} fen"
+            for m in report.mismatches
+        ]
+        problems += [f"guarded account {a} is below zero" for a in report.guard_violations]
+        raise IntegrityFailure("; ".join(problems))
+    return {"transactions": report.transactions, "last_hash": report.last_hash}
+
+
+JOBS: Final[dict[str, Callable[[UnitOfWork, str], Counts]]] = {
+    "appropriation": appropriation,
+    "year-end-payout": year_end_payout,
+    "matching-check": matching_check,
+    "integrity-check": integrity_check,
+}
