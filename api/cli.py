@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from api import demo as demo_module
 from jobs import runner, schedule
 from jobs.work import JOBS
-from ledger import book, disbursement, imports, program
+from ledger import book, disbursement, imports, program, statements
 from ledger.errors import InvalidInputError, LedgerError, ValidationError
 from ledger.money import format_amount, format_plain
 from ledger.policy import GRADE_LABELS, STUDIO_KINDS, Policy
@@ -990,3 +990,78 @@ def jobs_run(
             click.echo(f"  {key}: {json.dumps(value, ensure_ascii=False)}")
     if outcome.status == "failed":
         sys.exit(1)
+
+
+@main.group("statements")
+def statements_group() -> None:
+    """Auditor statements as xlsx: 明细账, 收支汇总表, 科目余额表."""
+
+
+OUT_FILE = click.option(
+    "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True
+)
+BY_USER = click.option(
+    "--as",
+    "as_user",
+    default=None,
+    metavar="USER",
+    help="Who exports (printed on the sheets); default: login name.",
+)
+
+
+@statements_group.command("ledger")
+@click.option("--year", type=int, required=True)
+@click.option("--cycle", is_flag=True, help="The whole 3-year cycle that starts in --year.")
+@click.option("--studio", help="One studio's code (default: every studio).")
+@OUT_FILE
+@BY_USER
+@click.pass_context
+@_refusals_exit
+def statements_ledger(
+    ctx: click.Context, year: int, cycle: bool, studio: str | None, out: Path, as_user: str | None
+) -> None:
+    """专项资金明细账: one sheet per studio and funding source."""
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        last = year + program.policy(uow, year).cycle_years - 1 if cycle else year
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+        ) as progress:
+            progress.add_task(f"writing {out.name}", total=None)
+            rows = statements.export_ledger(
+                uow, year, last, out, as_user or getpass.getuser(), studio
+            )
+    click.echo(f"wrote {out}: {rows} entries")
+
+
+@statements_group.command("summary")
+@click.option("--year", type=int, required=True)
+@OUT_FILE
+@BY_USER
+@click.pass_context
+@_refusals_exit
+def statements_summary(ctx: click.Context, year: int, out: Path, as_user: str | None) -> None:
+    """专项资金收支汇总表: studio × source, tied to the ledger."""
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        lines = statements.export_summary(uow, year, out, as_user or getpass.getuser())
+    click.echo(
+        f"wrote {out}: {len(lines)} studio-source lines, closing "
+        f"{format_amount(sum(x.closing for x in lines))}"
+    )
+
+
+@statements_group.command("trial-balance")
+@click.option("--date", "day", required=True, metavar="DATE")
+@OUT_FILE
+@BY_USER
+@click.pass_context
+@_refusals_exit
+def statements_trial_balance(ctx: click.Context, day: str, out: Path, as_user: str | None) -> None:
+    """科目余额表 for a date: every account; debits equal credits."""
+    on = _parse_date(day, "--date") or program.today()
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        lines = statements.export_trial_balance(uow, on, out, as_user or getpass.getuser())
+    click.echo(f"wrote {out}: {len(lines)} accounts")

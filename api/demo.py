@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ledger import book, disbursement, imports, program
+from ledger import book, disbursement, imports, program, statements
 from ledger.accounts import FUNDING_SOURCES, studio_fund
 from ledger.money import Fen
 from ledger.policy import STUDIO_KINDS
@@ -264,6 +264,7 @@ def run(out_dir: Path) -> DemoResult:
                     appropriated = program.appropriate(uow, YEAR).total
                     uow.commit()
         batches, written = _pay_the_year(engine, out_dir / "files")
+        written += _statements(engine, out_dir / "statements")
         with UnitOfWork(engine, write=False) as uow:
             report = program.compute_entitlements(uow, YEAR)
             people = len(uow.registry.people())
@@ -334,6 +335,22 @@ def _pay_the_year(engine: Engine, files: Path) -> tuple[list[disbursement.Batch]
         step(partial(disbursement.close, batch_id=batch_id, by=FIRST_APPROVER))
     with UnitOfWork(engine, write=False) as uow:
         return uow.batches.batches(YEAR), written
+
+
+def _statements(engine: Engine, folder: Path) -> list[Path]:
+    """The auditor's three statements: 2024's ledger and summary, and a trial balance
+    after the stipends were paid."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [
+        folder / f"{YEAR}-专项资金明细账.xlsx",
+        folder / f"{YEAR}-专项资金收支汇总表.xlsx",
+        folder / "2025-02-28-科目余额表.xlsx",
+    ]
+    with UnitOfWork(engine, write=False) as uow:
+        statements.export_ledger(uow, YEAR, YEAR, paths[0], "审计员")
+        statements.export_summary(uow, YEAR, paths[1], "审计员")
+        statements.export_trial_balance(uow, date(2025, 2, 28), paths[2], "审计员")
+    return paths
 
 
 def _export(engine: Engine, batch_id: int, files: Path) -> list[Path]:

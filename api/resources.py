@@ -22,7 +22,7 @@ from api.app import READERS, read, request_id, write
 from jobs import runner
 from jobs.schedule import DAILY_JOBS
 from jobs.work import JOBS
-from ledger import book, disbursement, program
+from ledger import book, disbursement, program, statements
 from ledger.accounts import account_kind
 from ledger.disbursement import Batch
 from ledger.errors import ValidationError
@@ -703,6 +703,56 @@ def batch_bank_file(request: Request[User, Any, Any], batch_id: Id) -> File:
     return _export_file(request, batch_id, 1, "no bank file")
 
 
+# -- statements -----------------------------------------------------------------------------
+
+XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _statement(request: Request[User, Any, Any], name: str, write: Any) -> File:
+    path = Path(tempfile.mkdtemp(prefix="studio-ledger-statement-")) / name
+    read(request, lambda uow: write(uow, path))
+    return File(path=path, filename=name, media_type=XLSX)
+
+
+@get("/statements/ledger.xlsx", opt={"roles": AUDIT}, sync_to_thread=True)
+def statement_ledger(
+    request: Request[User, Any, Any],
+    year: QueryYear,
+    studio: FromQuery[str | None] = None,
+    *,
+    cycle: FromQuery[bool] = False,
+) -> File:
+    """专项资金明细账 for a year (or the 3-year cycle starting then), every studio or one."""
+
+    def write_ledger(uow: UnitOfWork, path: Path) -> int:
+        last = year + program.policy(uow, year).cycle_years - 1 if cycle else year
+        return statements.export_ledger(uow, year, last, path, request.user.name, studio)
+
+    return _statement(request, f"{year}-专项资金明细账.xlsx", write_ledger)
+
+
+@get("/statements/summary.xlsx", opt={"roles": AUDIT}, sync_to_thread=True)
+def statement_summary(request: Request[User, Any, Any], year: QueryYear) -> File:
+    """专项资金收支汇总表 for a year, tied to the ledger."""
+    return _statement(
+        request,
+        f"{year}-专项资金收支汇总表.xlsx",
+        lambda uow, path: statements.export_summary(uow, year, path, request.user.name),
+    )
+
+
+@get("/statements/trial-balance.xlsx", opt={"roles": AUDIT}, sync_to_thread=True)
+def statement_trial_balance(
+    request: Request[User, Any, Any], on: Annotated[date, QueryParameter(name="date")]
+) -> File:
+    """科目余额表 as of a date."""
+    return _statement(
+        request,
+        f"{on.isoformat()}-科目余额表.xlsx",
+        lambda uow, path: statements.export_trial_balance(uow, on, path, request.user.name),
+    )
+
+
 # -- jobs --------------------------------------------------------------------------------
 
 
@@ -800,6 +850,9 @@ ROUTERS: Final = [
             audit_log,
             job_runs,
             run_job,
+            statement_ledger,
+            statement_summary,
+            statement_trial_balance,
         ],
     )
 ]

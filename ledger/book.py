@@ -63,6 +63,23 @@ class AccountState:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountEntry:
+    """One posting as one account sees it: money in (``debit``) or out (``credit``).
+
+    The statements book every posting as a debit to its destination and a credit to
+    its source ("where the money is"), so debits always equal credits.
+    """
+
+    effective_date: date
+    seq: int
+    voucher: Voucher
+    memo: str
+    reverses: int | None
+    debit: Fen
+    credit: Fen
+
+
+@dataclass(frozen=True, slots=True)
 class ChainHead:
     """The last recorded transaction's sequence number and hash."""
 
@@ -109,6 +126,20 @@ class LedgerStore(Protocol):
         to_date: date | None = None,
     ) -> list[Transaction]:
         """Transactions after sequence number ``after``, oldest first, filtered."""
+
+    def iter_account_entries(
+        self, address: Account, start: date, end: date, chunk: int = ...
+    ) -> Iterator[AccountEntry]:
+        """An account's postings in a period, in date and voucher order, in chunks."""
+
+    def balances_as_of(self, as_of: date) -> dict[Account, Fen]:
+        """Every account's balance from postings effective on or before ``as_of``."""
+
+    def pair_movements(self, start: date, end: date) -> list[tuple[Account, Account, Fen]]:
+        """Money moved between each (source, destination) pair in a period."""
+
+    def head_hash(self) -> tuple[int, str]:
+        """The last transaction's sequence number and hash."""
 
     def iter_transactions(self) -> Iterator[Transaction]:
         """Every recorded transaction in ``seq`` order, read in chunks."""

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import and_, bindparam, func, insert, literal, select, union_all, update
+from sqlalchemy import and_, bindparam, func, insert, literal, select, tuple_, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from ledger.accounts import Account, account_kind, may_go_negative
-from ledger.book import AccountState, ChainHead
+from ledger.book import AccountEntry, AccountState, ChainHead
 from ledger.money import Fen
 from ledger.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
 from schema.tables import (
@@ -221,6 +221,82 @@ class SqlLedgerStore:
                 )
             )
         return self._load(and_(*conditions), limit=limit)
+
+    def iter_account_entries(
+        self, address: Account, start: date, end: date, chunk: int = READ_CHUNK
+    ) -> Iterator[AccountEntry]:
+        """The account's postings effective from ``start`` to ``end``, in date and voucher
+        order, read ``chunk`` at a time by keyset so memory stays flat."""
+        account_id = self.session.scalar(select(AccountRow.id).where(AccountRow.address == address))
+        if account_id is None:
+            return
+        key: tuple[date, int, int] = (start, 0, -1)
+        touches = (PostingRow.source_account_id == account_id) | (
+            PostingRow.destination_account_id == account_id
+        )
+        while True:
+            rows = self.session.execute(
+                select(
+                    TransactionRow.effective_date,
+                    TransactionRow.seq,
+                    PostingRow.position,
+                    TransactionRow.voucher_year,
+                    TransactionRow.voucher_number,
+                    TransactionRow.memo,
+                    TransactionRow.reverses_seq,
+                    PostingRow.destination_account_id,
+                    PostingRow.amount,
+                )
+                .join(TransactionRow, TransactionRow.seq == PostingRow.transaction_seq)
+                .where(
+                    touches,
+                    TransactionRow.effective_date <= end,
+                    tuple_(TransactionRow.effective_date, TransactionRow.seq, PostingRow.position)
+                    > tuple_(*key),
+                )
+                .order_by(TransactionRow.effective_date, TransactionRow.seq, PostingRow.position)
+                .limit(chunk)
+            ).all()
+            for on, seq, _, vy, vn, memo, reverses, destination, amount in rows:
+                inflow = destination == account_id
+                yield AccountEntry(
+                    on,
+                    seq,
+                    Voucher(vy, vn),
+                    memo,
+                    reverses,
+                    amount if inflow else 0,
+                    0 if inflow else amount,
+                )
+            if len(rows) < chunk:
+                return
+            last = rows[-1]
+            key = (last[0], last[1], last[2])
+
+    def balances_as_of(self, as_of: date) -> dict[Account, Fen]:
+        """Every account's balance from postings effective on or before ``as_of``."""
+        by_id = self._sum_postings(as_of=as_of)
+        names = dict(self.session.execute(select(AccountRow.id, AccountRow.address)).all())
+        return {names[i]: by_id.get(i, 0) for i in names}
+
+    def pair_movements(self, start: date, end: date) -> list[tuple[Account, Account, Fen]]:
+        """Money moved between each (source, destination) pair of accounts in the period."""
+        source = aliased(AccountRow)
+        destination = aliased(AccountRow)
+        rows = self.session.execute(
+            select(source.address, destination.address, func.sum(PostingRow.amount))
+            .join(TransactionRow, TransactionRow.seq == PostingRow.transaction_seq)
+            .join(source, source.id == PostingRow.source_account_id)
+            .join(destination, destination.id == PostingRow.destination_account_id)
+            .where(TransactionRow.effective_date >= start, TransactionRow.effective_date <= end)
+            .group_by(source.address, destination.address)
+        )
+        return [(a, b, int(total)) for a, b, total in rows]
+
+    def head_hash(self) -> tuple[int, str]:
+        """The last transaction's sequence number and hash (no lock taken)."""
+        row = self.session.execute(select(ChainHeadRow.last_seq, ChainHeadRow.last_hash)).one()
+        return int(row[0]), str(row[1])
 
     def iter_transactions(self) -> Iterator[Transaction]:
         after = 0

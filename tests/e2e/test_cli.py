@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
+from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 
 from api.cli import main
@@ -70,6 +71,12 @@ def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
         assert (tmp_path / "demo" / "imports" / f"{kind}.xlsx").exists()
     for name in ("batch-1-发放表", "batch-1-批量代发", "batch-2-发放表", "batch-2-批量代发"):
         assert (tmp_path / "demo" / "files" / f"{name}.xlsx").exists()
+    summary = load_workbook(tmp_path / "demo" / "statements" / "2024-专项资金收支汇总表.xlsx")
+    total = next(r for r in summary.active.iter_rows(values_only=True) if r[0] == "合计")
+    # 1,100,000 appropriated + 43,500 matching − 10,702.50 spent; stipends are paid in 2025
+    assert total[3:9] == (0, 1_143_500, 0, 10_702.5, 0, 1_132_797.5)
+    assert (tmp_path / "demo" / "statements" / "2024-专项资金明细账.xlsx").exists()
+    assert (tmp_path / "demo" / "statements" / "2025-02-28-科目余额表.xlsx").exists()
 
     engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     with UnitOfWork(engine, write=False) as uow:

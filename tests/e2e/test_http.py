@@ -306,3 +306,34 @@ def test_an_admin_runs_a_job_once_and_auditors_read_the_history(
     assert [(r["job"], r["period"], r["trigger"], r["status"]) for r in runs] == [
         ("integrity-check", "2025-01-01", "manual", "succeeded")
     ]
+
+
+def test_an_auditor_downloads_the_statements(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    client.post(f"{API}/roster", json=roster(2025), headers=auth(tokens["clerk"]))
+    client.post(f"{API}/appropriations", json={"year": 2025}, headers=auth(tokens["clerk"]))
+    ledger = client.get(
+        f"{API}/statements/ledger.xlsx", params={"year": "2025"}, headers=auth(tokens["auditor"])
+    )
+    assert ledger.status_code == 200
+    sheet = load_workbook(BytesIO(ledger.content))["HJ-S01-旗财政"]
+    assert [c.value for c in sheet[6]][4] == 25000  # the appropriation, 借方
+    summary = client.get(
+        f"{API}/statements/summary.xlsx", params={"year": "2025"}, headers=auth(tokens["auditor"])
+    )
+    rows = list(load_workbook(BytesIO(summary.content)).active.iter_rows(values_only=True))
+    total = next(r for r in rows if r[0] == "合计")
+    assert total[8] == 100000
+    trial = client.get(
+        f"{API}/statements/trial-balance.xlsx",
+        params={"date": "2025-12-31"},
+        headers=auth(tokens["auditor"]),
+    )
+    assert trial.status_code == 200
+    assert (
+        client.get(
+            f"{API}/statements/summary.xlsx", params={"year": "2025"}, headers=auth(tokens["clerk"])
+        ).status_code
+        == 403
+    )

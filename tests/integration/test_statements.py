@@ -1,0 +1,235 @@
+"""Auditor statements re-read with openpyxl: a worked three-column ledger to the
+fen, the yearly summary and the trial balance tied to the ledger, LibreOffice
+opening the files, and memory that stays flat in the number of rows."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tracemalloc
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine
+
+from ledger import book, program, statements
+from ledger.postings import NewTransaction, Posting
+from ledger.registry import Studio
+from schema.db import UnitOfWork
+
+S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
+FUND = "studio:HJ-S01:fund:finance"
+EXPENSE = "expense:training:studio:HJ-S01"
+
+
+def _post(engine: Engine, *requests: NewTransaction) -> list:  # type: ignore[type-arg]
+    with UnitOfWork(engine) as uow:
+        posted = book.post(uow.ledger, list(requests))
+        uow.commit()
+    return posted
+
+
+@pytest.fixture
+def worked(engine: Engine) -> Engine:
+    """HJ-S01: 25,000 in on 2 Jan; 1,000 and 500 out in March; the 500 reversed in April."""
+    with UnitOfWork(engine) as uow:
+        program.save_roster(uow, [S1], [], [])
+        uow.commit()
+    _post(
+        engine,
+        NewTransaction(
+            "a",
+            date(2024, 1, 2),
+            "2024年度工作室业务经费拨款",
+            (Posting("source:finance", FUND, 2_500_000),),
+        ),
+        NewTransaction("e1", date(2024, 3, 10), "培训费", (Posting(FUND, EXPENSE, 100_000),)),
+        NewTransaction(
+            "e2", date(2024, 3, 20), "培训费（重复）", (Posting(FUND, EXPENSE, 50_000),)
+        ),
+    )
+    with UnitOfWork(engine) as uow:
+        book.reverse(uow.ledger, 3, idempotency_key="r", effective_date=date(2024, 4, 1))
+        uow.commit()
+    return engine
+
+
+def _rows(path: Path, sheet: str) -> list[tuple[object, ...]]:
+    return list(load_workbook(path)[sheet].iter_rows(values_only=True))
+
+
+def test_the_three_column_ledger_of_a_worked_example(worked: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "ledger.xlsx"
+    with UnitOfWork(worked, write=False) as uow:
+        entries = statements.export_ledger(uow, 2024, 2024, path, "审计员", "HJ-S01")
+    assert entries == 4
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["HJ-S01-旗财政", "HJ-S01-立教教育基金", "HJ-S01-单位配套"]
+    ws = workbook["HJ-S01-旗财政"]
+    assert ws["A1"].value == "专项资金明细账"
+    assert ws["D2"].value == "工作室：HJ-S01 语文名师工作室"
+    assert ws["E2"].value == "资金来源：旗财政"
+    assert ws["G2"].value == "期间：2024年"
+    assert ws["H2"].value == "金额单位：元"
+    assert ws.freeze_panes == "A5"
+    assert ws.print_title_rows == "$1:$4"
+    body = [row[:8] for row in _rows(path, "HJ-S01-旗财政")[4:]]
+    assert body[:13] == [
+        (1, 1, None, "上年结转", None, None, "平", 0),
+        (1, 2, "记-2024-000001", "2024年度工作室业务经费拨款", 25000, None, "借", 25000),
+        (1, None, None, "本月合计", 25000, 0, "借", 25000),
+        (1, None, None, "本年累计", 25000, 0, "借", 25000),
+        (3, 10, "记-2024-000002", "培训费", None, 1000, "借", 24000),
+        (3, 20, "记-2024-000003", "培训费（重复）", None, 500, "借", 23500),
+        (3, None, None, "本月合计", 0, 1500, "借", 23500),
+        (3, None, None, "本年累计", 25000, 1500, "借", 23500),
+        (4, 1, "记-2024-000004", "冲销 记-2024-000003：培训费（重复）", 500, None, "借", 24000),
+        (4, None, None, "本月合计", 500, 0, "借", 24000),
+        (4, None, None, "本年累计", 25500, 1500, "借", 24000),
+        (12, 31, None, "期末余额", None, None, "借", 24000),
+        (None, None, None, None, None, None, None, None),
+    ]
+    assert ws.cell(row=6, column=5).number_format == "#,##0.00"
+    assert str(body[13][0]).startswith("生成时间")
+    assert str(body[13][0]).endswith("导出人 审计员")
+
+
+def test_a_cycle_ledger_carries_the_balance_into_each_year(worked: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "cycle.xlsx"
+    with UnitOfWork(worked, write=False) as uow:
+        statements.export_ledger(uow, 2024, 2026, path, "审计员", "HJ-S01")
+    tail = [(row[3], row[7]) for row in _rows(path, "HJ-S01-旗财政")[4:] if row[3]][-6:]
+    assert tail == [
+        ("本年累计", 24000),
+        ("结转下年", 24000),
+        ("上年结转", 24000),
+        ("结转下年", 24000),
+        ("上年结转", 24000),
+        ("期末余额", 24000),
+    ]
+
+
+def test_the_summary_ties_to_the_ledger_and_states_the_verify_result(
+    worked: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "summary.xlsx"
+    with UnitOfWork(worked, write=False) as uow:
+        lines = statements.export_summary(uow, 2024, path, "审计员")
+        kept = uow.ledger.kept_balances()
+        _, last_hash = uow.ledger.head_hash()
+    finance = next(x for x in lines if x.source == "finance")
+    assert (finance.opening, finance.received, finance.expenses, finance.closing) == (
+        0,
+        2_500_000,
+        100_000,
+        2_400_000,
+    )
+    assert finance.closing == kept[FUND]
+    rows = _rows(path, "2024收支汇总")
+    assert rows[2] == (
+        "工作室编号",
+        "工作室名称",
+        "资金来源",
+        "期初余额",
+        "本年拨入",
+        "劳务补贴支出",
+        "活动经费支出",
+        "退回资金",
+        "期末余额",
+    )
+    assert rows[3] == ("HJ-S01", "语文名师工作室", "旗财政", 0, 25000, 0, 1000, 0, 24000)
+    total = rows[6]
+    assert total[0] == "合计"
+    assert total[8] == 24000
+    assert rows[8][0].startswith("账簿校验：通过（4笔凭证")
+    assert rows[9][0] == f"截至第4笔交易，哈希 {last_hash}"
+
+
+def test_the_trial_balance_balances(worked: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "trial.xlsx"
+    with UnitOfWork(worked, write=False) as uow:
+        lines = statements.export_trial_balance(uow, date(2024, 3, 31), path, "审计员")
+    by_account = {x.account: x for x in lines}
+    assert (by_account[FUND].debit, by_account[FUND].credit, by_account[FUND].closing) == (
+        2_500_000,
+        150_000,
+        2_350_000,
+    )
+    rows = _rows(path, "科目余额表")
+    assert rows[0][0] == "科目余额表（截至2024-03-31）"
+    total = next(r for r in rows if r[0] == "合计")
+    assert total[2] == total[3]  # opening debit = credit
+    assert total[4] == total[5] == 26500  # 25,000 + 1,000 + 500 moved by 31 March
+    assert total[6] == total[7] == 25000
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice is not installed (CI installs it)"
+)
+def test_libreoffice_opens_every_statement(worked: Engine, tmp_path: Path) -> None:
+    with UnitOfWork(worked, write=False) as uow:
+        statements.export_ledger(uow, 2024, 2024, tmp_path / "ledger.xlsx", "审计员")
+        statements.export_summary(uow, 2024, tmp_path / "summary.xlsx", "审计员")
+        statements.export_trial_balance(uow, date(2024, 12, 31), tmp_path / "trial.xlsx", "审计员")
+    for name in ("ledger", "summary", "trial"):
+        result = subprocess.run(
+            [
+                str(shutil.which("soffice")),
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(tmp_path),
+                str(tmp_path / f"{name}.xlsx"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / f"{name}.pdf").stat().st_size > 1000
+
+
+def _peak_export_bytes(engine: Engine, path: Path, last_year: int) -> tuple[int, int]:
+    """(entries written, peak bytes allocated while exporting them)."""
+    tracemalloc.start()
+    try:
+        with UnitOfWork(engine, write=False) as uow:
+            entries = statements.export_ledger(uow, 2024, last_year, path, "审计员", "HJ-S01")
+        return entries, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_stays_flat_in_the_number_of_rows(engine: Engine, tmp_path: Path) -> None:
+    with UnitOfWork(engine) as uow:
+        program.save_roster(uow, [S1], [], [])
+        uow.commit()
+    _post(
+        engine,
+        NewTransaction(
+            "fund", date(2024, 1, 1), "拨款", (Posting("source:finance", FUND, 10**12),)
+        ),
+    )
+    # 20,000 rows in 2024 and 60,000 more in 2025: the two exports differ fourfold
+    for year, count in ((2024, 19_999), (2025, 60_000)):
+        for start in range(0, count, 5_000):
+            _post(
+                engine,
+                *(
+                    NewTransaction(
+                        f"{year}-{i}",
+                        date(year, 1 + i % 12, 1 + i % 28),
+                        "资料费",
+                        (Posting(FUND, EXPENSE, 1 + i % 97),),
+                    )
+                    for i in range(start, min(count, start + 5_000))
+                ),
+            )
+    small_rows, small = _peak_export_bytes(engine, tmp_path / "small.xlsx", 2024)
+    large_rows, large = _peak_export_bytes(engine, tmp_path / "large.xlsx", 2025)
+    assert (small_rows, large_rows) == (20_000, 80_000)
+    assert large - small < 2 * 1024 * 1024, (small, large)
