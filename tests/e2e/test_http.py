@@ -131,15 +131,16 @@ def test_the_full_year_for_two_studios(
     assert (r.status_code, batch["gross_fen"], batch["approvals_needed"]) == (201, 7_000_000, 2)
     assert batch["tax_fen"] == 2 * 160_000 + 10 * 80_000
     url = f"{API}/batches/{batch['id']}"
-    first = client.post(f"{url}/approve", json={}, headers=auth(tokens["approver"])).json()
+    dated = {"on": "2025-12-31"}
+    first = client.post(f"{url}/approve", json=dated, headers=auth(tokens["approver"])).json()
     assert first["batch"]["state"] == "draft"
-    second = client.post(f"{url}/approve", json={}, headers=auth(tokens["approver2"])).json()
+    second = client.post(f"{url}/approve", json=dated, headers=auth(tokens["approver2"])).json()
     assert second["batch"]["state"] == "approved"
     bank = client.get(f"{url}/bank.xlsx", headers=auth(tokens["approver"]))
     assert bank.status_code == 200
     rows = list(load_workbook(BytesIO(bank.content)).active.iter_rows(values_only=True))
     assert sum(round(row[3] * 100) for row in rows[1:]) == 7_000_000 - 1_120_000
-    r = client.post(f"{url}/confirm", json={}, headers=auth(tokens["approver"]))
+    r = client.post(f"{url}/confirm", json=dated, headers=auth(tokens["approver"]))
     assert r.json()["batch"]["state"] == "paid"
 
     balance = client.get(
@@ -154,6 +155,13 @@ def test_the_full_year_for_two_studios(
     roster_file = client.get(f"{url}/roster.xlsx", headers=auth(tokens["auditor"]))
     sheet = load_workbook(BytesIO(roster_file.content)).active
     assert re.fullmatch(r"150625\*{8}\d{3}[\dX]", sheet["D4"].value)
+    summary = client.get(
+        f"{API}/statements/summary.xlsx", params={"year": "2025"}, headers=auth(tokens["auditor"])
+    )
+    rows = list(load_workbook(BytesIO(summary.content)).active.iter_rows(values_only=True))
+    total = next(r for r in rows if r[0] == "合计")
+    # 100,000 appropriated; the stipends, 70,000, left the funds when approved
+    assert total[3:9] == (0, 100000, 70000, 0, 0, 30000)
     log = client.get(f"{API}/audit-log", headers=auth(tokens["auditor"])).json()["items"]
     assert [(e["actor"], e["action"]) for e in log] == [
         ("admin", "policy.add"),
