@@ -117,13 +117,16 @@ def ledger_rows(
 # -- writing ------------------------------------------------------------------------
 
 
+_BOLD: Final = Font(bold=True)
+
+
 def _amount(ws: Worksheet, fen: Fen | None, *, bold: bool = False) -> WriteOnlyCell | None:
     if fen is None:
         return None
     cell = WriteOnlyCell(ws, value=yuan_value(fen))
     cell.number_format = AMOUNT_FORMAT
     if bold:
-        cell.font = Font(bold=True)
+        cell.font = _BOLD
     return cell
 
 
