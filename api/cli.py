@@ -25,8 +25,10 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from api import demo as demo_module
+from api.shapes import batch_json, entitlements_json, studio_json
 from jobs import runner, schedule
 from jobs.work import JOBS
 from ledger import book, disbursement, imports, program, statements
@@ -41,6 +43,9 @@ from schema.migrate import current_revision, head_revision, upgrade
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+EX_TEMPFAIL = 75
+"""sysexits.h: a temporary failure; running the same command again may succeed."""
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
@@ -65,6 +70,16 @@ def _refusals_exit(command: Callable[P, R]) -> Callable[P, R]:
         except LedgerError as refused:
             errors.print(f"[red]refused:[/red] {refused}", markup=True, highlight=False)
             sys.exit(2)
+        except IntegrityError:
+            # Only a concurrent writer gets here: the domain checks everything a
+            # single writer could get wrong before the database sees it.
+            errors.print(
+                "[red]conflict:[/red] another writer changed the same data at the same time; "
+                "nothing was written, try again",
+                markup=True,
+                highlight=False,
+            )
+            sys.exit(EX_TEMPFAIL)
 
     return run
 
@@ -110,7 +125,7 @@ def _parse_date(value: str | None, field: str) -> date | None:
 
 
 def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
 @click.group(help="Funding-and-subsidy ledger for the master teacher studio program (名师工作室).")
@@ -320,22 +335,7 @@ def studios_list(ctx: click.Context, as_json: bool) -> None:
         s.code: sum(1 for m in members if m.studio == s.code and m.left_on is None) for s in found
     }
     if as_json:
-        _print_json(
-            [
-                {
-                    "code": s.code,
-                    "name": s.name,
-                    "kind": s.kind,
-                    "host_unit": s.host_unit,
-                    "cycle_start_year": s.cycle_start_year,
-                    "status": s.status,
-                    "cancelled_on": s.cancelled_on.isoformat() if s.cancelled_on else None,
-                    "cancellation_reason": s.cancellation_reason or None,
-                    "current_people": counts[s.code],
-                }
-                for s in found
-            ]
-        )
+        _print_json([{**studio_json(s), "current_people": counts[s.code]} for s in found])
         return
     table = Table(title=f"工作室 studios ({len(found)})")
     for header in ("编号", "名称", "类型", "挂牌单位", "周期", "状态", "在册人数"):
@@ -381,29 +381,7 @@ def entitlements(ctx: click.Context, year: int, as_json: bool) -> None:
     with UnitOfWork(_engine(ctx), write=False) as uow:
         report = program.compute_entitlements(uow, year)
     if as_json:
-        _print_json(
-            {
-                "year": year,
-                "policy_version": report.policy.version,
-                "total_fen": report.total,
-                "lines": [
-                    {
-                        "studio": x.studio,
-                        "person": x.person,
-                        "name": x.name,
-                        "role": x.role,
-                        "months": list(x.months),
-                        "grade": x.grade,
-                        "ratio": x.ratio,
-                        "gross_fen": x.gross,
-                        "split_fen": dict(x.split),
-                        "explanation": x.explanation,
-                        "held": x.held,
-                    }
-                    for x in report.lines
-                ],
-            }
-        )
+        _print_json(entitlements_json(year, report))
         return
     table = Table(title=f"{year}年度劳务补贴 entitlements (policy {report.policy.version})")
     for header in ("工作室", "姓名", "角色", "月数", "等次", "应发金额", "说明"):
@@ -504,42 +482,6 @@ def batches() -> None:
     """Disbursement batches (劳务补贴发放): create, approve, confirm, export."""
 
 
-def _batch_json(batch: disbursement.Batch) -> dict[str, object]:
-    return {
-        "id": batch.id,
-        "year": batch.year,
-        "state": batch.state,
-        "policy_version": batch.policy_version,
-        "prepared_by": batch.prepared_by,
-        "approved_by": list(batch.approved_by),
-        "approvals_needed": batch.approvals_needed,
-        "pay_month": batch.pay_month,
-        "gross_fen": batch.gross,
-        "tax_fen": batch.tax,
-        "net_fen": batch.net,
-        "lines": [
-            {
-                "number": x.number,
-                "studio": x.studio,
-                "person": x.person,
-                "role": x.role,
-                "months": list(x.months),
-                "grade": x.grade,
-                "ratio": x.ratio,
-                "gross_fen": x.gross,
-                "split_fen": dict(x.split),
-                "tax_fen": x.tax,
-                "net_fen": x.net,
-                "status": x.status,
-                "failure_reason": x.failure_reason,
-                "reissue_of": x.reissue_of,
-                "explanation": x.explanation,
-            }
-            for x in batch.lines
-        ],
-    }
-
-
 def _summary(batch: disbursement.Batch) -> str:
     return (
         f"batch #{batch.id} {batch.year} {batch.state}: {len(batch.lines)} lines, "
@@ -583,7 +525,7 @@ def batches_list(ctx: click.Context, year: int | None, as_json: bool) -> None:
     with UnitOfWork(_engine(ctx), write=False) as uow:
         found = uow.batches.batches(year)
     if as_json:
-        _print_json([{k: v for k, v in _batch_json(b).items() if k != "lines"} for b in found])
+        _print_json([batch_json(b, lines=False) for b in found])
         return
     for batch in found:
         click.echo(_summary(batch))
@@ -607,7 +549,7 @@ def batches_create(
     if as_json:
         _print_json(
             {
-                **_batch_json(created.batch),
+                **batch_json(created.batch),
                 "left_out": [
                     {"studio": x.studio, "person": x.person, "role": x.role, "reason": reason}
                     for x, reason in created.left_out
@@ -632,7 +574,7 @@ def batches_show(ctx: click.Context, batch_id: int, as_json: bool) -> None:
     if as_json:
         _print_json(
             {
-                **_batch_json(batch),
+                **batch_json(batch),
                 "events": [
                     {
                         "action": e.action,

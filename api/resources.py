@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Request, Response, Router, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.response import File
 
 from api.app import READERS, read, request_id, write
+from api.shapes import batch_json, entitlements_json, studio_json
 from jobs import runner
 from jobs.schedule import DAILY_JOBS
 from jobs.work import JOBS
 from ledger import book, disbursement, program, statements
 from ledger.accounts import account_kind
-from ledger.disbursement import Batch
 from ledger.errors import ValidationError
 from ledger.money import format_amount
 from ledger.policy import Policy
@@ -86,19 +89,6 @@ def _page(items: list[Any], limit: int, key: Any) -> Page:
     return Page(items, _cursor(key(items[-1])) if more and items else None)
 
 
-def _studio(s: Studio) -> dict[str, Any]:
-    return {
-        "code": s.code,
-        "name": s.name,
-        "kind": s.kind,
-        "host_unit": s.host_unit,
-        "cycle_start_year": s.cycle_start_year,
-        "status": s.status,
-        "cancelled_on": s.cancelled_on,
-        "cancellation_reason": s.cancellation_reason or None,
-    }
-
-
 def _transaction(t: Transaction) -> dict[str, Any]:
     return {
         "seq": t.seq,
@@ -121,48 +111,8 @@ def _transaction(t: Transaction) -> dict[str, Any]:
     }
 
 
-def _batch(b: Batch, *, lines: bool = True) -> dict[str, Any]:
-    shaped: dict[str, Any] = {
-        "id": b.id,
-        "year": b.year,
-        "state": b.state,
-        "policy_version": b.policy_version,
-        "prepared_by": b.prepared_by,
-        "approved_by": list(b.approved_by),
-        "approvals_needed": b.approvals_needed,
-        "pay_month": b.pay_month,
-        "gross_fen": b.gross,
-        "tax_fen": b.tax,
-        "net_fen": b.net,
-        "gross": format_amount(b.gross),
-        "net": format_amount(b.net),
-    }
-    if lines:
-        shaped["lines"] = [
-            {
-                "number": x.number,
-                "studio": x.studio,
-                "person": x.person,
-                "role": x.role,
-                "months": list(x.months),
-                "grade": x.grade,
-                "ratio": x.ratio,
-                "gross_fen": x.gross,
-                "split_fen": dict(x.split),
-                "tax_fen": x.tax,
-                "net_fen": x.net,
-                "status": x.status,
-                "failure_reason": x.failure_reason,
-                "reissue_of": x.reissue_of,
-                "explanation": x.explanation,
-            }
-            for x in b.lines
-        ]
-    return shaped
-
-
 def _outcome(o: disbursement.Outcome) -> dict[str, Any]:
-    return {"message": o.message, "changed": o.changed, "batch": _batch(o.batch)}
+    return {"message": o.message, "changed": o.changed, "batch": batch_json(o.batch)}
 
 
 # -- request bodies ------------------------------------------------------------------
@@ -245,7 +195,7 @@ def list_studios(
     """Studios in code order."""
     after = _after(cursor)
     found = read(request, lambda uow: uow.registry.studios())
-    return _page([_studio(s) for s in found if s.code > after], limit, lambda s: s["code"])
+    return _page([studio_json(s) for s in found if s.code > after], limit, lambda s: s["code"])
 
 
 @get("/studios/{code:str}", opt={"roles": READERS}, sync_to_thread=True)
@@ -256,7 +206,7 @@ def get_studio(request: Request[User, Any, Any], code: FromPath[str]) -> dict[st
         studio = program.studio(uow, code)
         members = [m for m in uow.registry.memberships() if m.studio == code]
         return {
-            **_studio(studio),
+            **studio_json(studio),
             "memberships": [
                 {"person": m.person, "role": m.role, "joined_on": m.joined_on, "left_on": m.left_on}
                 for m in members
@@ -432,28 +382,7 @@ def list_transactions(
 def list_entitlements(request: Request[User, Any, Any], year: QueryYear) -> dict[str, Any]:
     """Every stipend owed for ``year``; held lines carry their reason."""
     report = read(request, lambda uow: program.compute_entitlements(uow, year))
-    return {
-        "year": year,
-        "policy_version": report.policy.version,
-        "total_fen": report.total,
-        "total": format_amount(report.total),
-        "lines": [
-            {
-                "studio": x.studio,
-                "person": x.person,
-                "name": x.name,
-                "role": x.role,
-                "months": list(x.months),
-                "grade": x.grade,
-                "ratio": x.ratio,
-                "gross_fen": x.gross,
-                "split_fen": dict(x.split),
-                "explanation": x.explanation,
-                "held": x.held,
-            }
-            for x in report.lines
-        ],
-    }
+    return entitlements_json(year, report)
 
 
 @post("/appropriations", opt={"roles": ("clerk", "admin")}, sync_to_thread=True, status_code=200)
@@ -488,7 +417,9 @@ def list_batches(
     """Batches oldest first (without their lines)."""
     after = _after_int(cursor)
     found = read(request, lambda uow: uow.batches.batches(year))
-    return _page([_batch(b, lines=False) for b in found if b.id > after], limit, lambda b: b["id"])
+    return _page(
+        [batch_json(b, lines=False) for b in found if b.id > after], limit, lambda b: b["id"]
+    )
 
 
 @get("/batches/{batch_id:int}", opt={"roles": READERS}, sync_to_thread=True)
@@ -496,7 +427,7 @@ def get_batch(request: Request[User, Any, Any], batch_id: Id) -> dict[str, Any]:
     """A batch with its lines and its history."""
     batch, events = read(request, lambda uow: disbursement.show(uow, batch_id))
     return {
-        **_batch(batch),
+        **batch_json(batch),
         "events": [
             {
                 "action": e.action,
@@ -525,7 +456,7 @@ def create_batch(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> Re
         status=201,
         run=lambda uow: disbursement.create(uow, data.year, request.user.name, program.today()),
         answer=lambda c: {
-            **_batch(c.batch),
+            **batch_json(c.batch),
             "left_out": [
                 {"studio": x.studio, "person": x.person, "role": x.role, "reason": reason}
                 for x, reason in c.left_out
@@ -544,7 +475,7 @@ def reissue_batch(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> R
         data=data,
         status=201,
         run=lambda uow: disbursement.reissue(uow, data.year, request.user.name, program.today()),
-        answer=_batch,
+        answer=batch_json,
         target=lambda b: f"batch:{b.id}",
     )
 
@@ -676,19 +607,39 @@ def close_batch(
     )
 
 
-def _export_file(request: Request[User, Any, Any], batch_id: int, which: int, missing: str) -> File:
-    folder = Path(tempfile.mkdtemp(prefix="studio-ledger-export-"))
-    exported = read(
-        request, lambda uow: disbursement.export(uow, batch_id, request.user.name, folder)
-    )
-    if len(exported.files) <= which:
-        raise ValidationError("batch", exported.notes[0] if exported.notes else missing)
-    path = exported.files[which]
+XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(prefix: str, produce: Callable[[Path], Path]) -> File:
+    """Send the xlsx file ``produce`` writes into a fresh temporary folder.
+
+    The folder is removed once the response is sent, or at once if producing
+    the file fails, so downloads leave nothing behind on the server.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        path = produce(folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return File(
         path=path,
         filename=path.name,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
+
+
+def _export_file(request: Request[User, Any, Any], batch_id: int, which: int, missing: str) -> File:
+    def produce(folder: Path) -> Path:
+        exported = read(
+            request, lambda uow: disbursement.export(uow, batch_id, request.user.name, folder)
+        )
+        if len(exported.files) <= which:
+            raise ValidationError("batch", exported.notes[0] if exported.notes else missing)
+        return exported.files[which]
+
+    return _download("studio-ledger-export-", produce)
 
 
 @get("/batches/{batch_id:int}/roster.xlsx", opt={"roles": READERS}, sync_to_thread=True)
@@ -705,13 +656,14 @@ def batch_bank_file(request: Request[User, Any, Any], batch_id: Id) -> File:
 
 # -- statements -----------------------------------------------------------------------------
 
-XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def _statement(request: Request[User, Any, Any], name: str, write: Any) -> File:
-    path = Path(tempfile.mkdtemp(prefix="studio-ledger-statement-")) / name
-    read(request, lambda uow: write(uow, path))
-    return File(path=path, filename=name, media_type=XLSX)
+    def produce(folder: Path) -> Path:
+        path = folder / name
+        read(request, lambda uow: write(uow, path))
+        return path
+
+    return _download("studio-ledger-statement-", produce)
 
 
 @get("/statements/ledger.xlsx", opt={"roles": AUDIT}, sync_to_thread=True)

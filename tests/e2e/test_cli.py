@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import Engine, text
@@ -15,6 +16,7 @@ from ledger import book, imports, program
 from ledger.postings import NewTransaction, Posting
 from ledger.registry import id_check_digit
 from schema.db import UnitOfWork, connect
+from schema.registry_store import SqlRegistryStore
 
 FUND = "studio:HJ01:fund:finance"
 
@@ -324,3 +326,34 @@ def test_command_line_writes_are_audit_logged(tmp_path: Path) -> None:
     ]
     assert all(e.request_id.startswith("cli:") for e in entries)
     assert entries[1].detail == {"command": "main appropriate", "params": {"year": "2025"}}
+
+
+def test_a_write_that_loses_a_race_asks_to_try_again(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two roster imports at once can pick the same new person code; the loser is told."""
+    db = ("--db", _url(engine))
+
+    def roster(path: Path, *numbers: int) -> Path:
+        studio = ["HJ-S01", "语文名师工作室", "名教师工作室", "第一中学", 2024, "正常"]
+        rows = []
+        for n in numbers:
+            first17 = f"15062519850101{n:03d}"
+            role, unit = ("主持人", "第一中学") if n == 1 else ("成员", f"外校{n}")
+            rows.append(
+                ["HJ-S01", f"教师{n}", first17 + id_check_digit(first17), role, unit, "2024-01-01"]
+            )
+        return imports.fill_template("roster", path, {"工作室": [studio], "成员": rows})
+
+    assert _run(*db, "import", "roster", str(roster(tmp_path / "a.xlsx", 1, 2)))[0] == 0
+    # What a concurrent import sees before the first one commits: no people yet.
+    monkeypatch.setattr(SqlRegistryStore, "_last_person_number", lambda _self: 0)
+    code, out, err = _run(*db, "import", "roster", str(roster(tmp_path / "b.xlsx", 3)))
+    assert (code, out) == (75, "")
+    assert err.strip() == (
+        "conflict: another writer changed the same data at the same time; "
+        "nothing was written, try again"
+    )
+    with UnitOfWork(engine) as uow:
+        assert [s.code for s in uow.registry.studios()] == ["HJ-S01"]
+        assert sorted(p.name for p in uow.registry.people()) == ["教师1", "教师2"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterator
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -345,3 +347,25 @@ def test_an_auditor_downloads_the_statements(
         ).status_code
         == 403
     )
+
+
+def test_downloads_leave_no_files_behind(
+    client: TestClient[Litestar],
+    tokens: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each xlsx is written to a temporary folder that goes once it is sent, or failed."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    client.post(f"{API}/roster", json=roster(2025), headers=auth(tokens["clerk"]))
+    client.post(f"{API}/appropriations", json={"year": 2025}, headers=auth(tokens["clerk"]))
+    summary = client.get(
+        f"{API}/statements/summary.xlsx", params={"year": "2025"}, headers=auth(tokens["auditor"])
+    )
+    assert summary.status_code == 200
+    assert load_workbook(BytesIO(summary.content)).active["A1"].value is not None
+    missing = client.get(f"{API}/batches/999/roster.xlsx", headers=auth(tokens["auditor"]))
+    assert missing.status_code == 404
+    assert list(scratch.iterdir()) == []

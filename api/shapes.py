@@ -1,0 +1,92 @@
+"""How the domain's records look as JSON, for the HTTP service and ``--json`` alike.
+
+One place owns each shape, so a script reading the command line's output and a
+client reading the API see the same keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.disbursement import Batch
+from ledger.money import format_amount
+from ledger.program import EntitlementReport
+from ledger.registry import Studio
+
+
+def studio_json(s: Studio) -> dict[str, Any]:
+    return {
+        "code": s.code,
+        "name": s.name,
+        "kind": s.kind,
+        "host_unit": s.host_unit,
+        "cycle_start_year": s.cycle_start_year,
+        "status": s.status,
+        "cancelled_on": s.cancelled_on,
+        "cancellation_reason": s.cancellation_reason or None,
+    }
+
+
+def batch_json(b: Batch, *, lines: bool = True) -> dict[str, Any]:
+    shaped: dict[str, Any] = {
+        "id": b.id,
+        "year": b.year,
+        "state": b.state,
+        "policy_version": b.policy_version,
+        "prepared_by": b.prepared_by,
+        "approved_by": list(b.approved_by),
+        "approvals_needed": b.approvals_needed,
+        "pay_month": b.pay_month,
+        "gross_fen": b.gross,
+        "tax_fen": b.tax,
+        "net_fen": b.net,
+        "gross": format_amount(b.gross),
+        "net": format_amount(b.net),
+    }
+    if lines:
+        shaped["lines"] = [
+            {
+                "number": x.number,
+                "studio": x.studio,
+                "person": x.person,
+                "role": x.role,
+                "months": list(x.months),
+                "grade": x.grade,
+                "ratio": x.ratio,
+                "gross_fen": x.gross,
+                "split_fen": dict(x.split),
+                "tax_fen": x.tax,
+                "net_fen": x.net,
+                "status": x.status,
+                "failure_reason": x.failure_reason,
+                "reissue_of": x.reissue_of,
+                "explanation": x.explanation,
+            }
+            for x in b.lines
+        ]
+    return shaped
+
+
+def entitlements_json(year: int, report: EntitlementReport) -> dict[str, Any]:
+    return {
+        "year": year,
+        "policy_version": report.policy.version,
+        "total_fen": report.total,
+        "total": format_amount(report.total),
+        "lines": [
+            {
+                "studio": x.studio,
+                "person": x.person,
+                "name": x.name,
+                "role": x.role,
+                "months": list(x.months),
+                "grade": x.grade,
+                "ratio": x.ratio,
+                "gross_fen": x.gross,
+                "split_fen": dict(x.split),
+                "explanation": x.explanation,
+                "held": x.held,
+            }
+            for x in report.lines
+        ],
+    }
