@@ -78,9 +78,12 @@ def source_account(source: str) -> Account:
     return _checked(f"source:{source}")
 
 
+UNIT_SOURCE_PREFIX: Final = "source:unit:"
+
+
 def unit_source(unit: str) -> Account:
     """``source:unit:<unit>``: a host unit paying matching funds."""
-    return _checked(f"source:unit:{unit}")
+    return _checked(f"{UNIT_SOURCE_PREFIX}{unit}")
 
 
 def expense_account(category: str, studio: str) -> Account:

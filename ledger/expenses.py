@@ -13,11 +13,19 @@ importing the same file twice posts nothing the second time.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from ledger.accounts import FUNDING_SOURCES, expense_account, studio_fund, unit_source
+from ledger.accounts import (
+    FUNDING_SOURCES,
+    UNIT_SOURCE_PREFIX,
+    Account,
+    expense_account,
+    studio_fund,
+    unit_source,
+)
 from ledger.errors import ValidationError
 from ledger.money import Fen, format_plain
 from ledger.postings import NewTransaction, Posting
@@ -164,6 +172,28 @@ class MatchingShortfall:
     @property
     def shortfall(self) -> Fen:
         return self.minimum - self.received
+
+
+def net_matching(
+    movements: Iterable[tuple[Account, Account, Fen]], studios: Iterable[str]
+) -> dict[str, Fen]:
+    """Net matching money each studio's fund took from host units in a period.
+
+    ``movements`` are (source, destination, amount) totals for the period, as
+    :meth:`~ledger.book.LedgerStore.pair_movements` gives them. Money going
+    back from the fund to a unit (a reversed receipt, a refund) counts against
+    what came in: a receipt that was reversed matched nothing.
+    """
+    funds = {studio_fund(code, "matching"): code for code in studios}
+    received: dict[str, Fen] = {}
+    for source, destination, amount in movements:
+        if destination in funds and source.startswith(UNIT_SOURCE_PREFIX):
+            code = funds[destination]
+            received[code] = received.get(code, 0) + amount
+        elif source in funds and destination.startswith(UNIT_SOURCE_PREFIX):
+            code = funds[source]
+            received[code] = received.get(code, 0) - amount
+    return received
 
 
 def matching_shortfalls(

@@ -34,6 +34,7 @@ from ledger.expenses import (
     expense_errors,
     expense_transaction,
     matching_shortfalls,
+    net_matching,
     over_plan_error,
     receipt_transaction,
 )
@@ -423,26 +424,11 @@ def compute_entitlements(stores: Stores, year: int) -> EntitlementReport:
 
 
 def matching_received(stores: Stores, year: int) -> dict[str, Fen]:
-    """Matching money each studio received from its host unit during ``year``."""
-    received: dict[str, Fen] = {}
-    for studio_code in (s.code for s in stores.registry.studios()):
-        fund = studio_fund(studio_code, "matching")
-        after = 0
-        while page := stores.ledger.transactions_page(
-            after=after,
-            limit=1000,
-            account=fund,
-            from_date=date(year, 1, 1),
-            to_date=date(year, 12, 31),
-        ):
-            for t in page:
-                received[studio_code] = received.get(studio_code, 0) + sum(
-                    p.amount
-                    for p in t.postings
-                    if p.destination == fund and p.source.startswith("source:unit:")
-                )
-            after = page[-1].seq
-    return received
+    """Net matching money each studio received from host units during ``year``."""
+    return net_matching(
+        stores.ledger.pair_movements(date(year, 1, 1), date(year, 12, 31)),
+        (s.code for s in stores.registry.studios()),
+    )
 
 
 def matching_check(stores: Stores, year: int) -> list[MatchingShortfall]:

@@ -147,6 +147,29 @@ def test_matching_receipts_come_from_the_host_unit(engine: Engine) -> None:
     assert balance(engine, "source:unit:第一中学") == -180_000
 
 
+def test_the_matching_check_counts_what_the_unit_paid_net_of_reversals(engine: Engine) -> None:
+    save_roster(engine)
+    paid = Receipt(date(2024, 3, 1), "HJ-S01", 150_000, "第一中学配套经费")
+    mistaken = Receipt(date(2024, 4, 1), "HJ-S01", 60_000, "误记")
+    last_year = Receipt(date(2023, 12, 30), "HJ-S01", 90_000, "上年配套")
+    [_, wrong, _] = run(
+        engine, lambda uow: program.receive_matching(uow, [paid, mistaken, last_year])
+    )
+    run(
+        engine,
+        lambda uow: book.reverse(
+            uow.ledger, wrong.seq, idempotency_key="fix", effective_date=date(2024, 4, 2)
+        ),
+    )
+    with UnitOfWork(engine, write=False) as uow:
+        assert program.matching_received(uow, 2024) == {"HJ-S01": 150_000}
+        short = program.matching_check(uow, 2024)
+    assert [(s.studio, s.host_unit, s.received, s.shortfall) for s in short] == [
+        ("HJ-H01", "第二中学", 0, 200_000),
+        ("HJ-S01", "第一中学", 150_000, 50_000),
+    ]
+
+
 def test_expenses_are_refused_over_plan_and_over_balance_and_kept_within(engine: Engine) -> None:
     save_roster(engine)
     run(
