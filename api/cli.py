@@ -409,10 +409,16 @@ def policy_group() -> None:
 
 @policy_group.command("show")
 @click.option("--year", type=int, help="The year whose governing policy to show (default: all).")
+@click.option(
+    "--json",
+    is_flag=True,
+    expose_value=False,
+    help="Accepted like every reading command's; the output is always JSON.",
+)
 @click.pass_context
 @_refusals_exit
 def policy_show(ctx: click.Context, year: int | None) -> None:
-    """Print policy records as JSON (amounts in fen)."""
+    """Print policy records as JSON (amounts in fen), whether or not --json is given."""
     with UnitOfWork(_engine(ctx), write=False) as uow:
         found = [program.policy(uow, year)] if year else uow.registry.policies()
     _print_json([p.to_json() for p in found])

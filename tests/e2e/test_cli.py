@@ -253,6 +253,11 @@ def test_an_admin_adds_a_new_years_policy_and_cannot_change_an_old_one(
     assert (code, out.strip()) == (0, "policy 2026调整 added; it governs 2026 onward")
     code, out, _ = _run(*db, "policy", "show", "--year", "2026")
     assert json.loads(out)[0]["member_stipend"] == 600_000
+    code, out, _ = _run(*db, "policy", "show", "--json")
+    assert [(p["version"], p["year"]) for p in json.loads(out)] == [
+        ("杭政办发〔2024〕2号", 2024),
+        ("2026调整", 2026),
+    ]
     code, _, err = _run(*db, "policy", "add", str(path))
     assert code == 2
     assert "policy version '2026调整' already exists" in err
