@@ -28,7 +28,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from api import demo as demo_module
-from api.shapes import batch_json, entitlements_json, studio_json
+from api.shapes import (
+    batch_history_json,
+    batch_json,
+    created_batch_json,
+    entitlements_json,
+    studio_json,
+)
 from jobs import runner, schedule
 from jobs.work import JOBS
 from ledger import book, disbursement, imports, program, statements
@@ -125,7 +131,14 @@ def _parse_date(value: str | None, field: str) -> date | None:
 
 
 def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_iso))
+
+
+def _iso(value: object) -> str:
+    """Dates and times in the shapes print as ISO 8601, as the HTTP service sends them."""
+    if isinstance(value, date):  # datetime is a date too
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 @click.group(help="Funding-and-subsidy ledger for the master teacher studio program (名师工作室).")
@@ -553,15 +566,7 @@ def batches_create(
         _audit(uow, as_user, "batch.create", f"batch:{created.batch.id}")
         uow.commit()
     if as_json:
-        _print_json(
-            {
-                **batch_json(created.batch),
-                "left_out": [
-                    {"studio": x.studio, "person": x.person, "role": x.role, "reason": reason}
-                    for x, reason in created.left_out
-                ],
-            }
-        )
+        _print_json(created_batch_json(created))
         return
     click.echo(_summary(created.batch))
     for line, reason in created.left_out:
@@ -578,22 +583,7 @@ def batches_show(ctx: click.Context, batch_id: int, as_json: bool) -> None:
     with UnitOfWork(_engine(ctx), write=False) as uow:
         batch, events = disbursement.show(uow, batch_id)
     if as_json:
-        _print_json(
-            {
-                **batch_json(batch),
-                "events": [
-                    {
-                        "action": e.action,
-                        "actor": e.actor,
-                        "at": e.at.isoformat(),
-                        "from_state": e.from_state,
-                        "to_state": e.to_state,
-                        "reason": e.reason,
-                    }
-                    for e in events
-                ],
-            }
-        )
+        _print_json(batch_history_json(batch, events))
         return
     click.echo(_summary(batch))
     table = Table()

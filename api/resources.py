@@ -22,7 +22,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryP
 from litestar.response import File
 
 from api.app import READERS, read, request_id, write
-from api.shapes import batch_json, entitlements_json, studio_json
+from api.shapes import (
+    batch_history_json,
+    batch_json,
+    created_batch_json,
+    entitlements_json,
+    studio_json,
+)
 from jobs import runner
 from jobs.schedule import DAILY_JOBS
 from jobs.work import JOBS
@@ -426,20 +432,7 @@ def list_batches(
 def get_batch(request: Request[User, Any, Any], batch_id: Id) -> dict[str, Any]:
     """A batch with its lines and its history."""
     batch, events = read(request, lambda uow: disbursement.show(uow, batch_id))
-    return {
-        **batch_json(batch),
-        "events": [
-            {
-                "action": e.action,
-                "actor": e.actor,
-                "at": e.at,
-                "from_state": e.from_state,
-                "to_state": e.to_state,
-                "reason": e.reason,
-            }
-            for e in events
-        ],
-    }
+    return batch_history_json(batch, events)
 
 
 def _on(value: date | None) -> date:
@@ -455,13 +448,7 @@ def create_batch(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> Re
         data=data,
         status=201,
         run=lambda uow: disbursement.create(uow, data.year, request.user.name, program.today()),
-        answer=lambda c: {
-            **batch_json(c.batch),
-            "left_out": [
-                {"studio": x.studio, "person": x.person, "role": x.role, "reason": reason}
-                for x, reason in c.left_out
-            ],
-        },
+        answer=created_batch_json,
         target=lambda c: f"batch:{c.batch.id}",
     )
 

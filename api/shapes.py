@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.disbursement import Batch
+from ledger.disbursement import Batch, BatchEvent, CreatedBatch
 from ledger.money import format_amount
 from ledger.program import EntitlementReport
 from ledger.registry import Studio
@@ -65,6 +65,35 @@ def batch_json(b: Batch, *, lines: bool = True) -> dict[str, Any]:
             for x in b.lines
         ]
     return shaped
+
+
+def created_batch_json(created: CreatedBatch) -> dict[str, Any]:
+    """A new draft batch, and the entitlement lines left out of it with the reason."""
+    return {
+        **batch_json(created.batch),
+        "left_out": [
+            {"studio": x.studio, "person": x.person, "role": x.role, "reason": reason}
+            for x, reason in created.left_out
+        ],
+    }
+
+
+def batch_history_json(batch: Batch, events: list[BatchEvent]) -> dict[str, Any]:
+    """A batch with its lines and every event of its life, oldest first."""
+    return {
+        **batch_json(batch),
+        "events": [
+            {
+                "action": e.action,
+                "actor": e.actor,
+                "at": e.at,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "reason": e.reason,
+            }
+            for e in events
+        ],
+    }
 
 
 def entitlements_json(year: int, report: EntitlementReport) -> dict[str, Any]:
