@@ -7,13 +7,15 @@ amount for a person to read (``¥10,000.00`` and 人民币大写).
 Invariants:
 - no float and no Decimal arithmetic: every function here works on ``int``;
 - parsing is strict and never rounds: more than two decimals is an error;
-- :func:`split` returns parts that always sum exactly to the whole.
+- :func:`split` returns parts that always sum exactly to the whole;
+- no amount a person or a service gives is above :data:`MAX_AMOUNT`, so a sum
+  of them cannot come near the 64-bit columns that store balances.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from moneyed import Money
@@ -26,6 +28,14 @@ Fen = int
 
 FEN_PER_YUAN: Final = 100
 CURRENCY: Final = "CNY"
+
+MAX_AMOUNT: Final[Fen] = 10**12
+"""100 亿元, the largest single amount accepted anywhere: far above any stipend or
+budget the program moves (a year at national scale is about 50 亿元), and ten
+million such amounts still fit a balance (int64 holds about 9.2 × 10¹⁸ fen)."""
+
+MAX_AMOUNT_TEXT: Final = 40
+"""An amount typed by a person is never longer than this."""
 
 # Optional sign, optional yuan sign, then either plain digits or digits grouped
 # by thousands with commas, then at most two decimals. Nothing else: no
@@ -56,6 +66,10 @@ def parse_amount(text: str, *, field: str, allow_negative: bool = False) -> Fen:
     rounding), and a negative amount unless ``allow_negative``.
     """
     cleaned = text.strip()
+    if len(cleaned) > MAX_AMOUNT_TEXT:
+        raise ValidationError(
+            field, f"金额过长 (an amount has at most {MAX_AMOUNT_TEXT} characters): {text[:20]!r}…"
+        )
     match = _AMOUNT.fullmatch(cleaned)
     if match is None:
         raise ValidationError(
@@ -64,6 +78,12 @@ def parse_amount(text: str, *, field: str, allow_negative: bool = False) -> Fen:
     integer = int(match["integer"].replace(",", ""))
     fraction = int((match["fraction"] or "0").ljust(2, "0"))
     fen = integer * FEN_PER_YUAN + fraction
+    if fen > MAX_AMOUNT:
+        raise ValidationError(
+            field,
+            f"金额超过上限 (above the largest accepted amount, "
+            f"{format_plain(MAX_AMOUNT)}): {text!r}",
+        )
     if match["sign"] == "-" and fen != 0:
         if not allow_negative:
             raise ValidationError(field, f"金额不能为负数 (amount may not be negative): {text!r}")
@@ -116,9 +136,11 @@ def format_plain(fen: Fen) -> str:
 
 
 _DIGITS: Final = "零壹贰叁肆伍陆柒捌玖"
-_PLACES: Final = ("", "拾", "佰", "仟")
-_GROUPS: Final = ("", "万", "亿", "万亿")
-MAX_UPPERCASE_FEN: Final = 10**16 * FEN_PER_YUAN - 1
+_PLACES: Final = ("仟", "佰", "拾", "")
+_WAN: Final = 10**4
+_YI: Final = 10**8
+MAX_UPPERCASE_FEN: Final = _YI * _YI * FEN_PER_YUAN - 1
+"""亿亿 is not written: 人民币大写 stops below 10¹⁶ 元."""
 
 
 def to_uppercase(fen: Fen) -> str:
@@ -153,29 +175,36 @@ def to_uppercase(fen: Fen) -> str:
 
 
 def _uppercase_yuan(whole: int) -> str:
-    """The yuan part: digits with 拾佰仟 places and 万/亿 groups.
+    """The yuan part (0 < ``whole`` < 10¹⁶): 亿 over 万 over groups of four digits.
 
-    A run of zeros inside the number is written as a single 零; zeros at the
-    end of the number or of a group are not written; a group that is all
-    zeros does not write its 万/亿.
+    The part above 亿 may itself hold 万 (壹万贰仟亿 is 1.2 万亿). A zero that
+    separates a group from the digits below it is written once (壹亿零伍万);
+    zeros at the end of a group or of the number are not written.
     """
-    digits = str(whole)
+    return _grouped(whole, _YI, "亿", lambda part: _grouped(part, _WAN, "万", _four_digits))
+
+
+def _grouped(number: int, unit: int, name: str, below: Callable[[int], str]) -> str:
+    high, low = divmod(number, unit)
+    if not high:
+        return below(low)
+    text = below(high) + name
+    if low:
+        # a gap before the first digit of the lower part is read as one 零
+        text += ("零" if low < unit // 10 else "") + below(low)
+    return text
+
+
+def _four_digits(number: int) -> str:
+    """1-9999 with 仟佰拾: a run of inner zeros as one 零, trailing zeros not written."""
     out: list[str] = []
     pending_zero = False
-    group_has_digit = False
-    for i, char in enumerate(digits):
-        position = len(digits) - 1 - i
-        digit = int(char)
-        if digit == 0:
+    for place, char in zip(_PLACES, f"{number:04d}", strict=True):
+        if char == "0":
             pending_zero = bool(out)
-        else:
-            if pending_zero:
-                out.append("零")
-                pending_zero = False
-            out.append(_DIGITS[digit] + _PLACES[position % 4])
-            group_has_digit = True
-        if position % 4 == 0 and position > 0:
-            if group_has_digit:
-                out.append(_GROUPS[position // 4])
-            group_has_digit = False
+            continue
+        if pending_zero:
+            out.append("零")
+            pending_zero = False
+        out.append(_DIGITS[int(char)] + place)
     return "".join(out)

@@ -9,7 +9,8 @@ Records here are immutable. A correction is a new transaction that reverses
 an earlier one; nothing recorded is ever changed.
 
 Invariants enforced by :func:`validate`:
-- at least one posting; every amount is a positive ``int``;
+- at least one posting; every amount is a positive ``int`` no larger than
+  :data:`ledger.money.MAX_AMOUNT`;
 - source and destination differ and are known account shapes;
 - memo and idempotency key are present; metadata is plain JSON without floats.
 
@@ -28,7 +29,7 @@ from typing import Final
 
 from ledger.accounts import Account, account_kind
 from ledger.errors import ValidationError
-from ledger.money import Fen
+from ledger.money import MAX_AMOUNT, Fen, format_plain
 
 JsonValue = str | int | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
 Metadata = Mapping[str, JsonValue]
@@ -173,6 +174,13 @@ def _posting_errors(where: str, posting: Posting) -> list[ValidationError]:
         errors.append(
             ValidationError(
                 f"{where}.amount", f"must be a positive whole number of fen, got {posting.amount!r}"
+            )
+        )
+    elif posting.amount > MAX_AMOUNT:
+        errors.append(
+            ValidationError(
+                f"{where}.amount",
+                f"金额超过上限 (above the largest accepted amount, {format_plain(MAX_AMOUNT)} 元)",
             )
         )
     for side in ("source", "destination"):

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from ledger.errors import ValidationError
 from ledger.money import (
+    MAX_AMOUNT,
     MAX_UPPERCASE_FEN,
     format_amount,
     format_plain,
@@ -74,12 +75,23 @@ def test_parse_refuses_a_negative_amount_unless_allowed() -> None:
     assert parse_amount("-5.00", field="amount", allow_negative=True) == -500
 
 
+def test_amounts_have_an_upper_bound_and_texts_a_length() -> None:
+    assert parse_amount("10,000,000,000.00", field="金额") == MAX_AMOUNT
+    with pytest.raises(ValidationError, match="above the largest accepted amount") as refused:
+        parse_amount("10,000,000,000.01", field="金额")
+    assert refused.value.field == "金额"
+    with pytest.raises(ValidationError, match="above the largest"):
+        parse_amount("9" * 30, field="金额")  # never a database overflow
+    with pytest.raises(ValidationError, match="at most 40 characters"):
+        parse_amount("1" + "0" * 60, field="金额")
+
+
 def test_more_than_two_decimals_is_refused_never_rounded() -> None:
     with pytest.raises(ValidationError):
         parse_amount("0.005", field="amount")
 
 
-@given(st.integers(min_value=0, max_value=10**15))
+@given(st.integers(min_value=0, max_value=MAX_AMOUNT))
 def test_formatted_amounts_parse_back_to_the_same_fen(fen: int) -> None:
     assert parse_amount(format_amount(fen), field="x") == fen
     assert parse_amount(format_plain(fen), field="x") == fen
@@ -152,6 +164,16 @@ def test_split_parts_always_sum_to_the_whole_and_stay_within_one_fen(
         (yuan(1_000) + 5, "壹仟元零伍分"),
         (yuan(50_000), "伍万元整"),
         (yuan(2_000), "贰仟元整"),
+        # at and above 1 万亿 the part above 亿 carries its own 万
+        (yuan(1_0000_0000_0000), "壹万亿元整"),
+        (yuan(1_0001_0000_0000), "壹万零壹亿元整"),
+        (yuan(1_2345_6789_0000), "壹万贰仟叁佰肆拾伍亿陆仟柒佰捌拾玖万元整"),
+        (yuan(1_0000_0005_0000), "壹万亿零伍万元整"),
+        (
+            yuan(9999_9999_9999_9999) + 99,
+            "玖仟玖佰玖拾玖万玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分",
+        ),
+        (MAX_AMOUNT, "壹佰亿元整"),
     ],
 )
 def test_uppercase_as_written_on_vouchers(fen: int, words: str) -> None:
@@ -166,8 +188,28 @@ def test_uppercase_refuses_negative_and_too_large() -> None:
 
 
 _DIGIT = dict(zip("零壹贰叁肆伍陆柒捌玖", range(10), strict=True))
-_SMALL = {"拾": 10, "佰": 100, "仟": 1000}
-_BIG = {"万": 10**4, "亿": 10**8}
+_PLACE = {"拾": 10, "佰": 100, "仟": 1000}
+
+
+def _read_four(words: str) -> int:
+    total = digit = 0
+    for char in words.replace("零", ""):
+        if char in _DIGIT:
+            digit = _DIGIT[char]
+        else:
+            total += digit * _PLACE[char]
+            digit = 0
+    return total + digit
+
+
+def _read_below(words: str, names: str) -> int:
+    """亿 splits first (its left part may hold 万), then 万, then four digits."""
+    if not names:
+        return _read_four(words)
+    name, rest = names[0], names[1:]
+    unit = {"亿": 10**8, "万": 10**4}[name]
+    high, found, low = words.rpartition(name) if name in words else ("", "", words)
+    return (_read_below(high, rest) * unit if found else 0) + _read_below(low, rest)
 
 
 def _read_uppercase(words: str) -> int:
@@ -175,39 +217,19 @@ def _read_uppercase(words: str) -> int:
     if words == "零元整":
         return 0
     yuan_part, _, rest = words.partition("元") if "元" in words else ("", "", words)
-    total = section = digit = 0
-    for char in yuan_part:
-        if char in _DIGIT:
-            digit = _DIGIT[char]
-        elif char in _SMALL:
-            section += digit * _SMALL[char]
-            digit = 0
-        elif char in _BIG:
-            section += digit
-            # 万 after 亿 in the same number scales only the part below 亿
-            if char == "万" and total % 10**8 == 0 and total:
-                total += section * 10**4
-            else:
-                total = (total + section) * _BIG[char]
-            section = digit = 0
-    total += section + digit
-    fen = total * 100
-    digit = 0
-    for char in rest:
-        if char in _DIGIT:
-            digit = _DIGIT[char]
-        elif char == "角":
-            fen += digit * 10
-            digit = 0
-        elif char == "分":
-            fen += digit
-            digit = 0
+    fen = _read_below(yuan_part, "亿万") * 100
+    for char, next_char in zip(rest, rest[1:] + " ", strict=True):
+        if char in _DIGIT and next_char in "角分":
+            fen += _DIGIT[char] * (10 if next_char == "角" else 1)
     return fen
 
 
-@given(st.integers(min_value=0, max_value=10**12 * 100))
+@given(st.integers(min_value=0, max_value=MAX_UPPERCASE_FEN))
 @example(yuan(100_010_000))
 @example(yuan(10_000_001))
+@example(yuan(1_0001_0000_0000))
+@example(MAX_AMOUNT)
+@example(MAX_UPPERCASE_FEN)
 def test_uppercase_reads_back_to_the_same_amount(fen: int) -> None:
     words = to_uppercase(fen)
     assert _read_uppercase(words) == fen

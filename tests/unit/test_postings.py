@@ -89,6 +89,7 @@ def test_validation_lists_every_problem_with_its_field() -> None:
             Posting("source:finance", "studio:HJ01:fund:finance", 0),
             Posting("bank:disbursed", "bank:disbursed", -5),
             Posting("nowhere", "studio:HJ01:fund:finance", 10),
+            Posting("source:finance", "studio:HJ01:fund:finance", 10**12 + 1),
         ),
         metadata={"rate": 0.5},  # type: ignore[dict-item]
     )
@@ -100,6 +101,7 @@ def test_validation_lists_every_problem_with_its_field() -> None:
         "postings[1].amount",
         "postings[1].destination",
         "postings[2].source",
+        "postings[3].amount",
         "metadata.rate",
     ]
 
