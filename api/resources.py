@@ -111,6 +111,8 @@ def _transaction(t: Transaction) -> dict[str, Any]:
                 "destination": p.destination,
                 "amount_fen": p.amount,
                 "amount": format_amount(p.amount),
+                "memo": p.memo,
+                "reverses_position": p.reverses,
             }
             for p in t.postings
         ],

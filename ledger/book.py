@@ -8,12 +8,14 @@ or roll everything back.
 
 Invariants, all checked before anything is written:
 - every transaction is valid (:func:`ledger.postings.validate`);
-- no guarded account goes below zero after any transaction of the call;
+- no guarded account goes below zero after any transaction of the call, and
+  no balance goes beyond :data:`MAX_BALANCE` either way;
 - a repeated idempotency key returns the first result; with different content
   it is refused;
-- a transaction is reversed at most once, and a reversal is not reversed;
-- sequence numbers and voucher numbers continue without gaps and every
-  transaction chains to the previous one's hash.
+- a posting is reversed at most once, by its exact mirror image, and a
+  reversal is not reversed (a voucher may be reversed a few postings at a time);
+- sequence numbers continue without gaps, voucher numbers without gaps within
+  each month, and every transaction chains to the previous one's hash.
 
 Concurrency: :meth:`LedgerStore.lock_head` serialises writers on the single
 chain head (the hash chain and gapless vouchers need one writer at a time)
@@ -25,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 from ledger.accounts import Account, account_kind, may_go_negative
 from ledger.errors import (
@@ -51,6 +53,12 @@ from ledger.postings import (
     utc_now,
     validate,
 )
+
+Month = tuple[int, int]
+"""(year, month): vouchers are numbered within one."""
+
+MAX_BALANCE: Final[Fen] = 10**18
+"""No kept balance goes beyond this either way: well inside a 64-bit column."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +107,14 @@ class LedgerStore(Protocol):
     def get(self, seq: int) -> Transaction | None:
         """One recorded transaction."""
 
-    def reversed_by(self, seq: int) -> int | None:
-        """The sequence number of the reversal of ``seq``, if it was reversed."""
+    def reversed_positions(self, seq: int) -> set[int]:
+        """Positions of ``seq``'s postings that a reversal already sent back."""
 
     def lock_accounts(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
         """Lock the accounts in the given order, opening the ones that do not exist."""
 
-    def last_voucher_numbers(self, years: Iterable[int]) -> dict[int, int]:
-        """The last voucher number used in each year (0 when none)."""
+    def last_voucher_numbers(self, months: Iterable[Month]) -> dict[Month, int]:
+        """The last voucher number used in each (year, month) (0 when none)."""
 
     def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
         """Write transactions, their postings, the new balances, vouchers and head at once."""
@@ -181,16 +189,20 @@ def post(
             balances[address] += change
             if balances[address] < 0 and not states[address].may_go_negative:
                 raise OverdraftError(address, balances[address] - change, change)
+            if abs(balances[address]) > MAX_BALANCE:
+                raise ValidationError(
+                    "amount", f"{address} would hold more than the ledger keeps ({MAX_BALANCE} fen)"
+                )
 
-    numbers = store.last_voucher_numbers({r.effective_date.year for r in fresh.values()})
+    numbers = store.last_voucher_numbers({_month(r.effective_date) for r in fresh.values()})
     recorded_at = utc_now() if now is None else as_naive_utc(now)
     new: list[Transaction] = []
     seq, prev_hash = head.seq, head.hash
     for request in fresh.values():
         seq += 1
-        year = request.effective_date.year
-        numbers[year] += 1
-        transaction = sealed(seq, Voucher(year, numbers[year]), recorded_at, request, prev_hash)
+        month = _month(request.effective_date)
+        numbers[month] += 1
+        transaction = sealed(seq, Voucher(*month, numbers[month]), recorded_at, request, prev_hash)
         new.append(transaction)
         prev_hash = transaction.hash
         recorded[request.idempotency_key] = transaction
@@ -198,6 +210,10 @@ def post(
         changed = {a: b for a, b in balances.items() if b != states[a].balance}
         store.append(new, changed)
     return [recorded[r.idempotency_key] for r in requests]
+
+
+def _month(day: date) -> Month:
+    return (day.year, day.month)
 
 
 def _refuse_invalid(requests: Sequence[NewTransaction]) -> None:
@@ -214,7 +230,8 @@ def _refuse_invalid(requests: Sequence[NewTransaction]) -> None:
 
 
 def _check_reversals(store: LedgerStore, fresh: Iterable[NewTransaction]) -> None:
-    reversed_here: set[int] = set()
+    """Each reversing posting mirrors an original posting not sent back before."""
+    sent_back: dict[int, set[int]] = {}
     for request in fresh:
         if request.reverses is None:
             continue
@@ -226,20 +243,29 @@ def _check_reversals(store: LedgerStore, fresh: Iterable[NewTransaction]) -> Non
                 f"{original.voucher} is itself a reversal and cannot be reversed; "
                 "post the original movement again instead"
             )
-        if store.reversed_by(original.seq) is not None or original.seq in reversed_here:
-            raise ReversalError(f"{original.voucher} (seq {original.seq}) was already reversed")
-        if (
-            request.postings
-            != reversal_of(
-                original,
-                idempotency_key=request.idempotency_key,
-                effective_date=request.effective_date,
-            ).postings
-        ):
-            raise ReversalError(
-                f"a reversal of {original.voucher} must send back exactly its postings"
-            )
-        reversed_here.add(original.seq)
+        if original.seq not in sent_back:
+            sent_back[original.seq] = store.reversed_positions(original.seq)
+        done = sent_back[original.seq]
+        for posting in request.postings:
+            position = posting.reverses
+            if position is None or position >= len(original.postings):
+                raise ReversalError(f"{original.voucher} has no posting {position}")
+            if position in done:
+                raise ReversalError(
+                    f"posting {position} of {original.voucher} (seq {original.seq}) "
+                    "was already reversed"
+                )
+            first = original.postings[position]
+            if (posting.source, posting.destination, posting.amount) != (
+                first.destination,
+                first.source,
+                first.amount,
+            ):
+                raise ReversalError(
+                    f"a reversal of {original.voucher} must send back exactly its posting "
+                    f"{position}: {first.amount} fen from {first.destination} to {first.source}"
+                )
+            done.add(position)
 
 
 def reverse(
@@ -249,14 +275,21 @@ def reverse(
     idempotency_key: str,
     effective_date: date,
     memo: str | None = None,
+    positions: Sequence[int] | None = None,
     now: datetime | None = None,
 ) -> Transaction:
-    """Post the reversal of transaction ``seq``: every posting sent back, once."""
+    """Post the reversal of transaction ``seq``: the postings at ``positions`` (default:
+    every one) sent back, each once. The reversal is its own voucher, dated
+    ``effective_date``: a correction of a closed period is posted in an open one."""
     original = store.get(seq)
     if original is None:
         raise NotFoundError(f"transaction {seq} does not exist")
     request = reversal_of(
-        original, idempotency_key=idempotency_key, effective_date=effective_date, memo=memo
+        original,
+        idempotency_key=idempotency_key,
+        effective_date=effective_date,
+        memo=memo,
+        positions=positions,
     )
     [transaction] = post(store, [request], now=now)
     return transaction

@@ -6,23 +6,26 @@ balances by construction: the sum of all balances in the ledger is always
 zero.
 
 Records here are immutable. A correction is a new transaction that reverses
-an earlier one; nothing recorded is ever changed.
+postings of an earlier one; nothing recorded is ever changed.
 
 Invariants enforced by :func:`validate`:
 - at least one posting; every amount is a positive ``int`` no larger than
   :data:`ledger.money.MAX_AMOUNT`;
 - source and destination differ and are known account shapes;
-- memo and idempotency key are present; metadata is plain JSON without floats.
+- memo and idempotency key are present; metadata is plain JSON without floats;
+- a reversal's postings, and only a reversal's, name the posting they send back.
 
 Tamper evidence: :func:`chain_hash` hashes a transaction's canonical content
-together with the previous transaction's hash.
+together with the previous transaction's hash. The content's layout is
+versioned (:data:`LAYOUT`): a transaction keeps the layout it was sealed with,
+so a later layout never invalidates an earlier link.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Final
@@ -39,6 +42,14 @@ GENESIS_HASH: Final = "0" * 64
 
 MAX_MEMO_LENGTH: Final = 200
 MAX_KEY_LENGTH: Final = 200
+
+LAYOUT: Final = 2
+"""The canonical layout new transactions are sealed with.
+
+1. vouchers numbered per year; postings ``[source, destination, amount]``.
+2. vouchers numbered per month; each posting also carries its memo and, in a
+   reversal, the position of the original posting it sends back.
+"""
 
 
 def utc_now() -> datetime:
@@ -61,11 +72,17 @@ class Posting:
       source: the account the amount leaves.
       destination: the account the amount enters.
       amount: fen, strictly positive.
+      memo: this line's own 摘要 (the payee and studio of a stipend line), shown in
+        the books instead of the transaction's memo when given.
+      reverses: in a reversal, the position (from 0) of the original
+        transaction's posting this one sends back; each is sent back at most once.
     """
 
     source: Account
     destination: Account
     amount: Fen
+    memo: str = ""
+    reverses: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +96,8 @@ class NewTransaction:
       memo: 摘要, what an auditor reads in the statement.
       postings: the movements, in order.
       metadata: plain JSON facts for machines (batch id, studio, year...).
-      reverses: the sequence number of the transaction this one reverses.
+      reverses: the sequence number of the transaction whose postings this one
+        sends back (all of them or some: each posting names its original).
     """
 
     idempotency_key: str
@@ -90,15 +108,22 @@ class NewTransaction:
     reverses: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Voucher:
-    """凭证号: numbered from 1 without gaps within each year of effective date."""
+    """凭证号: numbered from 1 without gaps within each month of effective date.
+
+    Numbers are given in the order vouchers are recorded, so within a month the
+    voucher order is the recording order, and the books list a month's entries
+    in it (a voucher dated back within an open month still follows the ones
+    recorded before it).
+    """
 
     year: int
+    month: int
     number: int
 
     def __str__(self) -> str:
-        return f"记-{self.year}-{self.number:06d}"
+        return f"记-{self.year}-{self.month:02d}-{self.number:04d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +137,7 @@ class Transaction:
       request: what was asked for; replaying it must match exactly.
       prev_hash: the previous transaction's hash (or :data:`GENESIS_HASH`).
       hash: :func:`chain_hash` of this transaction.
+      layout: the canonical layout it was sealed with (see :data:`LAYOUT`).
     """
 
     seq: int
@@ -120,6 +146,7 @@ class Transaction:
     request: NewTransaction
     prev_hash: str
     hash: str
+    layout: int = LAYOUT
 
     @property
     def postings(self) -> tuple[Posting, ...]:
@@ -135,17 +162,28 @@ class Transaction:
 
 
 def reversal_of(
-    original: Transaction, *, idempotency_key: str, effective_date: date, memo: str | None = None
+    original: Transaction,
+    *,
+    idempotency_key: str,
+    effective_date: date,
+    memo: str | None = None,
+    positions: Sequence[int] | None = None,
 ) -> NewTransaction:
-    """The transaction that undoes ``original``: every posting sent back."""
+    """The transaction that undoes ``original``'s postings at ``positions`` (default:
+    all of them), each sent back whole with its own memo."""
+    chosen = range(len(original.postings)) if positions is None else positions
     return NewTransaction(
         idempotency_key=idempotency_key,
         effective_date=effective_date,
         memo=memo or f"冲销 {original.voucher}：{original.memo}"[:MAX_MEMO_LENGTH],
-        postings=tuple(Posting(p.destination, p.source, p.amount) for p in original.postings),
+        postings=tuple(_sent_back(original.postings[i], i) for i in chosen),
         metadata={"reverses_voucher": str(original.voucher)},
         reverses=original.seq,
     )
+
+
+def _sent_back(posting: Posting, position: int) -> Posting:
+    return Posting(posting.destination, posting.source, posting.amount, posting.memo, position)
 
 
 def validate(transaction: NewTransaction) -> list[ValidationError]:
@@ -164,7 +202,29 @@ def validate(transaction: NewTransaction) -> list[ValidationError]:
         errors.append(ValidationError("postings", "a transaction needs at least one posting"))
     for i, posting in enumerate(transaction.postings):
         errors.extend(_posting_errors(f"postings[{i}]", posting))
+    errors.extend(_reference_errors(transaction))
     errors.extend(_metadata_errors("metadata", transaction.metadata))
+    return errors
+
+
+def _reference_errors(transaction: NewTransaction) -> list[ValidationError]:
+    """A reversal's postings each name one original posting; other postings name none."""
+    errors: list[ValidationError] = []
+    seen: set[int] = set()
+    for i, posting in enumerate(transaction.postings):
+        where = f"postings[{i}].reverses"
+        if transaction.reverses is None and posting.reverses is not None:
+            errors.append(ValidationError(where, "only a reversal's postings name an original"))
+        elif transaction.reverses is not None and posting.reverses is None:
+            errors.append(ValidationError(where, "a reversal's posting must name the original"))
+        elif posting.reverses is not None:
+            if type(posting.reverses) is not int or posting.reverses < 0:
+                errors.append(ValidationError(where, "must be a posting position from 0"))
+            elif posting.reverses in seen:
+                errors.append(
+                    ValidationError(where, f"posting {posting.reverses} is sent back twice")
+                )
+            seen.add(posting.reverses)
     return errors
 
 
@@ -193,6 +253,12 @@ def _posting_errors(where: str, posting: Posting) -> list[ValidationError]:
         errors.append(
             ValidationError(
                 f"{where}.destination", "source and destination must be different accounts"
+            )
+        )
+    if len(posting.memo) > MAX_MEMO_LENGTH or posting.memo != posting.memo.strip():
+        errors.append(
+            ValidationError(
+                f"{where}.memo", f"摘要 has at most {MAX_MEMO_LENGTH} characters, no outer spaces"
             )
         )
     return errors
@@ -229,19 +295,30 @@ def balance_changes(postings: Iterable[Posting]) -> dict[Account, Fen]:
 
 
 def canonical_content(transaction: Transaction) -> str:
-    """The exact text that is hashed: stable across databases and Python versions."""
+    """The exact text that is hashed: stable across databases and Python versions,
+    in the layout the transaction was sealed with."""
     request = transaction.request
-    content = {
+    voucher = transaction.voucher
+    content: dict[str, object] = {
         "seq": transaction.seq,
-        "voucher": [transaction.voucher.year, transaction.voucher.number],
         "recorded_at": transaction.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
         "effective_date": request.effective_date.isoformat(),
         "idempotency_key": request.idempotency_key,
         "memo": request.memo,
         "metadata": request.metadata,
         "reverses": request.reverses,
-        "postings": [[p.source, p.destination, p.amount] for p in request.postings],
     }
+    if transaction.layout == 1:
+        content["voucher"] = [voucher.year, voucher.number]
+        content["postings"] = [[p.source, p.destination, p.amount] for p in request.postings]
+    elif transaction.layout == LAYOUT:
+        content["layout"] = LAYOUT
+        content["voucher"] = [voucher.year, voucher.month, voucher.number]
+        content["postings"] = [
+            [p.source, p.destination, p.amount, p.memo, p.reverses] for p in request.postings
+        ]
+    else:
+        raise ValueError(f"unknown canonical layout {transaction.layout}")
     return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -252,12 +329,17 @@ def chain_hash(prev_hash: str, transaction: Transaction) -> str:
 
 
 def sealed(
-    seq: int, voucher: Voucher, recorded_at: datetime, request: NewTransaction, prev_hash: str
+    seq: int,
+    voucher: Voucher,
+    recorded_at: datetime,
+    request: NewTransaction,
+    prev_hash: str,
+    layout: int = LAYOUT,
 ) -> Transaction:
     """A recorded transaction with its chain hash computed."""
-    unsealed = Transaction(seq, voucher, recorded_at, request, prev_hash, hash="")
+    unsealed = Transaction(seq, voucher, recorded_at, request, prev_hash, "", layout)
     return Transaction(
-        seq, voucher, recorded_at, request, prev_hash, chain_hash(prev_hash, unsealed)
+        seq, voucher, recorded_at, request, prev_hash, chain_hash(prev_hash, unsealed), layout
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, func, insert, literal, select, tuple_, u
 from sqlalchemy.orm import Session, aliased
 
 from ledger.accounts import Account, account_kind, may_go_negative
-from ledger.book import AccountEntry, AccountState, ChainHead
+from ledger.book import AccountEntry, AccountState, ChainHead, Month
 from ledger.money import Fen
 from ledger.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
 from schema.tables import (
@@ -42,7 +42,10 @@ _SET_BALANCE: Final = (
 )
 _SET_VOUCHER_COUNTER: Final = (
     update(_VOUCHER_COUNTERS)
-    .where(_VOUCHER_COUNTERS.c.year == bindparam("counter_year"))
+    .where(
+        _VOUCHER_COUNTERS.c.year == bindparam("counter_year"),
+        _VOUCHER_COUNTERS.c.month == bindparam("counter_month"),
+    )
     .values(last_number=bindparam("new_number"))
 )
 
@@ -120,16 +123,22 @@ class SqlLedgerStore:
                 states[row.address] = AccountState(row.address, row.balance, row.may_go_negative)
         return states
 
-    def last_voucher_numbers(self, years: Iterable[int]) -> dict[int, int]:
-        wanted = sorted(set(years))
-        found = dict(
-            self.session.execute(
-                select(VoucherCounterRow.year, VoucherCounterRow.last_number)
-                .where(VoucherCounterRow.year.in_(wanted))
+    def last_voucher_numbers(self, months: Iterable[Month]) -> dict[Month, int]:
+        wanted = sorted(set(months))
+        found: dict[Month, int] = {}
+        for year in sorted({y for y, _ in wanted}):
+            rows = self.session.execute(
+                select(
+                    VoucherCounterRow.year, VoucherCounterRow.month, VoucherCounterRow.last_number
+                )
+                .where(
+                    VoucherCounterRow.year == year,
+                    VoucherCounterRow.month.in_([m for y, m in wanted if y == year]),
+                )
                 .with_for_update()
-            ).all()
-        )
-        return {year: found.get(year, 0) for year in wanted}
+            )
+            found.update({(y, m): n for y, m, n in rows})
+        return {month: found.get(month, 0) for month in wanted}
 
     def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
         execute = self.session.connection().execute
@@ -150,24 +159,32 @@ class SqlLedgerStore:
         )
 
     def _advance_voucher_counters(self, transactions: Sequence[Transaction]) -> None:
-        last_by_year: dict[int, int] = {}
+        last_by_month: dict[Month, int] = {}
         for t in transactions:
-            last_by_year[t.voucher.year] = t.voucher.number
-        existing = set(
-            self.session.scalars(
-                select(VoucherCounterRow.year).where(VoucherCounterRow.year.in_(last_by_year))
+            last_by_month[(t.voucher.year, t.voucher.month)] = t.voucher.number
+        existing = {
+            (y, m)
+            for y, m in self.session.execute(
+                select(VoucherCounterRow.year, VoucherCounterRow.month).where(
+                    tuple_(VoucherCounterRow.year, VoucherCounterRow.month).in_(list(last_by_month))
+                )
             )
-        )
-        rows = [{"counter_year": y, "new_number": n} for y, n in last_by_year.items()]
+        }
+        rows = [
+            {"counter_year": y, "counter_month": m, "new_number": n}
+            for (y, m), n in last_by_month.items()
+        ]
         execute = self.session.connection().execute
-        if new := [r for r in rows if r["counter_year"] not in existing]:
+        if new := [r for r in rows if (r["counter_year"], r["counter_month"]) not in existing]:
             execute(
                 insert(_VOUCHER_COUNTERS).values(
-                    year=bindparam("counter_year"), last_number=bindparam("new_number")
+                    year=bindparam("counter_year"),
+                    month=bindparam("counter_month"),
+                    last_number=bindparam("new_number"),
                 ),
                 new,
             )
-        if old := [r for r in rows if r["counter_year"] in existing]:
+        if old := [r for r in rows if (r["counter_year"], r["counter_month"]) in existing]:
             execute(_SET_VOUCHER_COUNTER, old)
 
     # -- reading --------------------------------------------------------------
@@ -182,9 +199,11 @@ class SqlLedgerStore:
     def get(self, seq: int) -> Transaction | None:
         return next(iter(self._load(TransactionRow.seq == seq)), None)
 
-    def reversed_by(self, seq: int) -> int | None:
-        return self.session.scalar(
-            select(TransactionRow.seq).where(TransactionRow.reverses_seq == seq)
+    def reversed_positions(self, seq: int) -> set[int]:
+        return set(
+            self.session.scalars(
+                select(PostingRow.reverses_position).where(PostingRow.reverses_seq == seq)
+            )
         )
 
     def transactions_page(
@@ -225,24 +244,30 @@ class SqlLedgerStore:
     def iter_account_entries(
         self, address: Account, start: date, end: date, chunk: int = READ_CHUNK
     ) -> Iterator[AccountEntry]:
-        """The account's postings effective from ``start`` to ``end``, in date and voucher
-        order, read ``chunk`` at a time by keyset so memory stays flat."""
+        """The account's postings effective from ``start`` to ``end``, month by month and
+        in voucher order within a month, read ``chunk`` at a time by keyset so memory
+        stays flat."""
         account_id = self.session.scalar(select(AccountRow.id).where(AccountRow.address == address))
         if account_id is None:
             return
-        key: tuple[date, int, int] = (start, 0, -1)
+        order = (
+            TransactionRow.voucher_year,
+            TransactionRow.voucher_month,
+            TransactionRow.seq,
+            PostingRow.position,
+        )
+        key: tuple[int, int, int, int] = (0, 0, 0, -1)
         touches = (PostingRow.source_account_id == account_id) | (
             PostingRow.destination_account_id == account_id
         )
         while True:
             rows = self.session.execute(
                 select(
+                    *order,
                     TransactionRow.effective_date,
-                    TransactionRow.seq,
-                    PostingRow.position,
-                    TransactionRow.voucher_year,
                     TransactionRow.voucher_number,
                     TransactionRow.memo,
+                    PostingRow.memo,
                     TransactionRow.reverses_seq,
                     PostingRow.destination_account_id,
                     PostingRow.amount,
@@ -250,20 +275,20 @@ class SqlLedgerStore:
                 .join(TransactionRow, TransactionRow.seq == PostingRow.transaction_seq)
                 .where(
                     touches,
+                    TransactionRow.effective_date >= start,
                     TransactionRow.effective_date <= end,
-                    tuple_(TransactionRow.effective_date, TransactionRow.seq, PostingRow.position)
-                    > tuple_(*key),
+                    tuple_(*order) > tuple_(*key),
                 )
-                .order_by(TransactionRow.effective_date, TransactionRow.seq, PostingRow.position)
+                .order_by(*order)
                 .limit(chunk)
             ).all()
-            for on, seq, _, vy, vn, memo, reverses, destination, amount in rows:
+            for vy, vm, seq, _, on, vn, memo, line_memo, reverses, destination, amount in rows:
                 inflow = destination == account_id
                 yield AccountEntry(
                     on,
                     seq,
-                    Voucher(vy, vn),
-                    memo,
+                    Voucher(vy, vm, vn),
+                    line_memo or memo,
                     reverses,
                     amount if inflow else 0,
                     0 if inflow else amount,
@@ -271,7 +296,7 @@ class SqlLedgerStore:
             if len(rows) < chunk:
                 return
             last = rows[-1]
-            key = (last[0], last[1], last[2])
+            key = (last[0], last[1], last[2], last[3])
 
     def balances_as_of(self, as_of: date) -> dict[Account, Fen]:
         """Every account's balance from postings effective on or before ``as_of``."""
@@ -328,14 +353,16 @@ class SqlLedgerStore:
                     source.address,
                     destination.address,
                     PostingRow.amount,
+                    PostingRow.memo,
+                    PostingRow.reverses_position,
                 )
                 .join(source, source.id == PostingRow.source_account_id)
                 .join(destination, destination.id == PostingRow.destination_account_id)
                 .where(PostingRow.transaction_seq.in_(chunk))
                 .order_by(PostingRow.transaction_seq, PostingRow.position)
             ).all()
-            for seq, src, dst, amount in rows:
-                by_seq.setdefault(seq, []).append(Posting(src, dst, amount))
+            for seq, src, dst, amount, memo, reverses in rows:
+                by_seq.setdefault(seq, []).append(Posting(src, dst, amount, memo, reverses))
         return {seq: tuple(postings) for seq, postings in by_seq.items()}
 
     def balance(self, address: Account, as_of: date | None) -> Fen | None:
@@ -388,6 +415,7 @@ def transaction_row(t: Transaction) -> dict[str, Any]:
     return {
         "seq": t.seq,
         "voucher_year": t.voucher.year,
+        "voucher_month": t.voucher.month,
         "voucher_number": t.voucher.number,
         "effective_date": r.effective_date,
         "recorded_at": t.recorded_at,
@@ -397,6 +425,7 @@ def transaction_row(t: Transaction) -> dict[str, Any]:
         "reverses_seq": r.reverses,
         "prev_hash": t.prev_hash,
         "hash": t.hash,
+        "layout": t.layout,
     }
 
 
@@ -411,6 +440,9 @@ def posting_rows(
             "amount": p.amount,
             "source_account_id": account_ids[p.source],
             "destination_account_id": account_ids[p.destination],
+            "memo": p.memo,
+            "reverses_seq": None if p.reverses is None else t.request.reverses,
+            "reverses_position": p.reverses,
         }
         for t in transactions
         for i, p in enumerate(t.postings)
@@ -428,9 +460,10 @@ def _transaction(row: TransactionRow, postings: tuple[Posting, ...]) -> Transact
     )
     return Transaction(
         row.seq,
-        Voucher(row.voucher_year, row.voucher_number),
+        Voucher(row.voucher_year, row.voucher_month, row.voucher_number),
         row.recorded_at,
         request,
         row.prev_hash,
         row.hash,
+        row.layout,
     )

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -33,11 +33,39 @@ def _config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database at ``engine`` up to ``revision``, in one transaction."""
+    """Bring the database at ``engine`` up to ``revision``, in one transaction.
+
+    On SQLite a migration that changes a table's constraints rebuilds the table
+    (Alembic's batch mode), which needs foreign-key enforcement off while the old
+    table is dropped; the pragma only takes effect outside a transaction, so it
+    is switched off before the transaction and back on after it, and every
+    foreign key is checked before the transaction commits.
+    """
     config = _config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _pragma(connection, "foreign_keys = OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    _refuse_broken_foreign_keys(connection)
+        finally:
+            if sqlite:
+                _pragma(connection, "foreign_keys = ON")
+
+
+def _pragma(connection: Connection, setting: str) -> None:
+    """Set a SQLite pragma on the driver's connection, outside any transaction."""
+    connection.connection.driver_connection.execute(f"PRAGMA {setting}")  # type: ignore[union-attr]
+
+
+def _refuse_broken_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"the migration would leave broken foreign keys: {broken[:5]}")
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -3,7 +3,8 @@
 The domain enforces these rules in code; the database enforces them again so
 that they hold for data that never passed through the code:
 - posting amounts are positive and a posting moves between two accounts;
-- an idempotency key, a (year, voucher number) and a reversal target are unique;
+- an idempotency key and a (year, month, voucher number) are unique;
+- a posting is reversed at most once (unique original seq and position);
 - a guarded account's kept balance is never below zero;
 - postings and transactions are never updated or deleted (triggers, created by
   the migrations);
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -74,56 +76,81 @@ class ChainHeadRow(Base):
 
 
 class VoucherCounterRow(Base):
-    """The last voucher number used in a year; numbers continue without gaps."""
+    """The last voucher number used in a month; numbers continue without gaps."""
 
     __tablename__ = "voucher_counters"
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    month: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     last_number: Mapped[int] = mapped_column(Integer)
 
 
 class TransactionRow(Base):
-    """A recorded transaction, chained to the previous one by hash."""
+    """A recorded transaction, chained to the previous one by hash.
+
+    Its voucher's year and month are those of its effective date; ``layout`` is the
+    canonical layout it was hashed in (:data:`ledger.postings.LAYOUT`).
+    """
 
     __tablename__ = "transactions"
     __table_args__ = (
-        UniqueConstraint("voucher_year", "voucher_number"),
+        UniqueConstraint("voucher_year", "voucher_month", "voucher_number"),
         CheckConstraint("voucher_number > 0", name="voucher_positive"),
+        CheckConstraint("voucher_month BETWEEN 1 AND 12", name="voucher_month"),
+        CheckConstraint("layout IN (1, 2)", name="layout"),
         CheckConstraint("seq > 0", name="seq_positive"),
         Index("ix_transactions_effective_date", "effective_date"),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     voucher_year: Mapped[int] = mapped_column(Integer)
+    voucher_month: Mapped[int] = mapped_column(SmallInteger)
     voucher_number: Mapped[int] = mapped_column(Integer)
     effective_date: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
     memo: Mapped[str] = mapped_column(String(200))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    reverses_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"), unique=True)
+    reverses_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"), index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    layout: Mapped[int] = mapped_column(SmallInteger)
 
 
 class PostingRow(Base):
-    """One movement: ``amount`` fen from the source account to the destination account."""
+    """One movement: ``amount`` fen from the source account to the destination account.
+
+    A reversal's posting names the original posting it sends back
+    (``reverses_seq``, ``reverses_position``); the pair is unique, so the database
+    itself refuses to send a posting back twice.
+    """
 
     __tablename__ = "postings"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("source_account_id <> destination_account_id", name="two_accounts"),
+        CheckConstraint(
+            "(reverses_seq IS NULL) = (reverses_position IS NULL)", name="reverses_whole"
+        ),
         UniqueConstraint("transaction_seq", "position"),
+        UniqueConstraint("reverses_seq", "reverses_position"),
+        ForeignKeyConstraint(
+            ["reverses_seq", "reverses_position"],
+            ["postings.transaction_seq", "postings.position"],
+        ),
         Index("ix_postings_source", "source_account_id", "transaction_seq"),
         Index("ix_postings_destination", "destination_account_id", "transaction_seq"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     transaction_seq: Mapped[int] = mapped_column(ForeignKey("transactions.seq"))
-    position: Mapped[int] = mapped_column(SmallInteger)
+    position: Mapped[int] = mapped_column(Integer)
     source_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     destination_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
+    memo: Mapped[str] = mapped_column(String(200))
+    reverses_seq: Mapped[int | None] = mapped_column(BigInteger)
+    reverses_position: Mapped[int | None] = mapped_column(Integer)
 
 
 class PolicyRow(Base):

@@ -138,7 +138,7 @@ def test_verify_names_the_first_broken_link(engine: Engine) -> None:
     assert report["ok"] is False
     assert report["broken_link"] == {
         "seq": 2,
-        "voucher": "记-2024-000002",
+        "voucher": "记-2024-03-0001",
         "reason": "stored content does not match its hash",
     }
 

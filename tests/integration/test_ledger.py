@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger import book
 from ledger.errors import (
@@ -19,10 +19,12 @@ from ledger.errors import (
 )
 from ledger.postings import NewTransaction, Posting
 from schema.db import UnitOfWork
+from schema.ledger_store import SqlLedgerStore
 from schema.tables import AccountRow, PostingRow, TransactionRow
 
 FUND = "studio:HJ01:fund:finance"
 EXPENSE = "expense:training:studio:HJ01"
+P1 = "studio:HJ01:payable:P000001"
 
 
 def appropriation(
@@ -56,7 +58,7 @@ def count(engine: Engine, table: type) -> int:
 
 def test_an_appropriation_moves_money_and_keeps_balances(engine: Engine) -> None:
     [t] = post(engine, appropriation())
-    assert (t.seq, str(t.voucher)) == (1, "记-2024-000001")
+    assert (t.seq, str(t.voucher)) == (1, "记-2024-01-0001")
     assert balance(engine, FUND) == 2_500_000
     assert balance(engine, "source:finance") == -2_500_000
 
@@ -94,7 +96,7 @@ def test_a_failure_mid_transaction_leaves_nothing(engine: Engine) -> None:
     assert count(engine, TransactionRow) == 1
     # and the voucher number that was not kept is used by the next write: no gap
     [t] = post(engine, spend("s2", 1_000))
-    assert str(t.voucher) == "记-2024-000002"
+    assert str(t.voucher) == "记-2024-03-0001"
 
 
 def test_invalid_transactions_are_refused_with_every_field(engine: Engine) -> None:
@@ -132,23 +134,26 @@ def test_the_same_key_with_other_content_is_refused(engine: Engine) -> None:
     assert balance(engine, FUND) == 2_500_000
 
 
-def test_voucher_numbers_are_gapless_per_year(engine: Engine) -> None:
+def test_voucher_numbers_are_gapless_per_month_in_recording_order(engine: Engine) -> None:
     posted = post(
         engine,
         appropriation("a24", on=date(2024, 1, 2)),
         appropriation("a25", on=date(2025, 1, 2)),
-        spend("s24", 100, on=date(2024, 6, 1)),
+        spend("s24", 100, on=date(2024, 6, 20)),
         spend("s25", 100, on=date(2025, 6, 1)),
     )
-    posted += post(engine, spend("s24b", 100, on=date(2024, 7, 1)))
+    # dated back within June: it follows the June voucher recorded before it
+    posted += post(engine, spend("s24b", 100, on=date(2024, 6, 3)))
+    posted += post(engine, spend("s24c", 100, on=date(2024, 7, 1)))
     assert [str(t.voucher) for t in posted] == [
-        "记-2024-000001",
-        "记-2025-000001",
-        "记-2024-000002",
-        "记-2025-000002",
-        "记-2024-000003",
+        "记-2024-01-0001",
+        "记-2025-01-0001",
+        "记-2024-06-0001",
+        "记-2025-06-0001",
+        "记-2024-06-0002",
+        "记-2024-07-0001",
     ]
-    assert [t.seq for t in posted] == [1, 2, 3, 4, 5]
+    assert [t.seq for t in posted] == [1, 2, 3, 4, 5, 6]
 
 
 def test_balances_as_of_a_date_count_postings_effective_by_then(engine: Engine) -> None:
@@ -191,6 +196,107 @@ def test_a_reversal_restores_balances_and_cannot_be_repeated(engine: Engine) -> 
             uow.ledger, reversal.seq, idempotency_key="rev-3", effective_date=date(2024, 2, 1)
         )
     assert count(engine, TransactionRow) == 2
+
+
+def _three_lines(engine: Engine) -> int:
+    """One voucher paying three people from the fund; its sequence number."""
+    post(engine, appropriation())
+    [voucher] = post(
+        engine,
+        NewTransaction(
+            "approve-batch-1",
+            date(2024, 12, 20),
+            "2024年度劳务补贴审批转应付（批次#1，3人）",
+            tuple(
+                Posting(FUND, f"studio:HJ01:payable:P00000{n}", 100_000 * n, f"第{n}行 教师{n}")
+                for n in (1, 2, 3)
+            ),
+        ),
+    )
+    return int(voucher.seq)
+
+
+def test_a_voucher_is_reversed_a_posting_at_a_time_each_once(engine: Engine) -> None:
+    seq = _three_lines(engine)
+    assert balance(engine, FUND) == 2_500_000 - 600_000
+    with UnitOfWork(engine) as uow:
+        second = book.reverse(
+            uow.ledger,
+            seq,
+            idempotency_key="return-2",
+            effective_date=date(2025, 1, 5),
+            positions=[1],
+        )
+        uow.commit()
+    assert second.postings == (
+        Posting("studio:HJ01:payable:P000002", FUND, 200_000, "第2行 教师2", 1),
+    )
+    assert str(second.voucher) == "记-2025-01-0001"
+    assert (balance(engine, FUND), balance(engine, "studio:HJ01:payable:P000002")) == (
+        2_500_000 - 400_000,
+        0,
+    )
+    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match=r"posting 1 of .* already"):
+        book.reverse(
+            uow.ledger,
+            seq,
+            idempotency_key="again",
+            effective_date=date(2025, 1, 5),
+            positions=[1],
+        )
+    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match="already reversed"):
+        book.reverse(uow.ledger, seq, idempotency_key="all", effective_date=date(2025, 1, 5))
+    with UnitOfWork(engine) as uow:
+        book.reverse(
+            uow.ledger,
+            seq,
+            idempotency_key="rest",
+            effective_date=date(2025, 1, 6),
+            positions=[0, 2],
+        )
+        uow.commit()
+    assert balance(engine, FUND) == 2_500_000
+    with UnitOfWork(engine, write=False) as uow:
+        assert uow.ledger.reversed_positions(seq) == {0, 1, 2}
+        assert book.verify(uow.ledger).ok
+
+
+def test_a_reversal_must_mirror_the_posting_it_names(engine: Engine) -> None:
+    seq = _three_lines(engine)
+    half = NewTransaction(
+        "half",
+        date(2025, 1, 5),
+        "冲销一半",
+        (Posting("studio:HJ01:payable:P000002", FUND, 100_000, reverses=1),),
+        reverses=seq,
+    )
+    with pytest.raises(ReversalError, match="exactly its posting 1"):
+        post(engine, half)
+    with pytest.raises(InvalidInputError, match=r"postings\[0\]\.reverses"):
+        post(engine, NewTransaction("loose", date(2025, 1, 5), "x", half.postings))
+    assert count(engine, TransactionRow) == 2
+
+
+def test_the_database_refuses_to_reverse_a_posting_twice(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seq = _three_lines(engine)
+    with UnitOfWork(engine) as uow:
+        book.reverse(
+            uow.ledger, seq, idempotency_key="r1", effective_date=date(2025, 1, 5), positions=[0]
+        )
+        uow.commit()
+    # the payable holds money again, so only the reversal rule stands in the way
+    post(engine, NewTransaction("top-up", date(2025, 1, 6), "补足", (Posting(FUND, P1, 100_000),)))
+    # code that forgot to look: the unique (reverses_seq, reverses_position) still refuses
+    monkeypatch.setattr(SqlLedgerStore, "reversed_positions", lambda _self, _seq: set())
+    with UnitOfWork(engine) as uow, pytest.raises(IntegrityError):
+        book.reverse(
+            uow.ledger, seq, idempotency_key="r2", effective_date=date(2025, 1, 6), positions=[0]
+        )
+    monkeypatch.undo()
+    assert balance(engine, FUND) == 2_500_000 - 600_000
+    assert balance(engine, P1) == 100_000
 
 
 def test_a_reversal_that_would_overdraw_is_refused(engine: Engine) -> None:
@@ -245,7 +351,7 @@ def test_tampering_with_a_stored_amount_is_found_by_verify(engine: Engine) -> No
         report = book.verify(uow.ledger)
     assert not report.ok
     assert report.broken_link is not None
-    assert (report.broken_link.seq, str(report.broken_link.voucher)) == (3, "记-2024-000003")
+    assert (report.broken_link.seq, str(report.broken_link.voucher)) == (3, "记-2024-03-0002")
     # the kept balances no longer match the postings either
     assert {m.address for m in report.mismatches} == {FUND, EXPENSE}
 

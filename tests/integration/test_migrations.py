@@ -1,12 +1,34 @@
-"""The Alembic migrations build exactly the schema the typed models describe."""
+"""The Alembic migrations build exactly the schema the typed models describe, and
+keep a ledger recorded under an earlier schema whole and verifiable."""
 
 from __future__ import annotations
 
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url, text
 
-from schema.migrate import current_revision, head_revision, ours
+from ledger import book
+from ledger.errors import ReversalError
+from ledger.postings import (
+    GENESIS_HASH,
+    NewTransaction,
+    Posting,
+    Transaction,
+    Voucher,
+    reversal_of,
+    sealed,
+)
+from schema.db import UnitOfWork, connect
+from schema.ledger_store import transaction_row
+from schema.migrate import current_revision, head_revision, ours, upgrade
 from schema.tables import Base
 
 
@@ -17,3 +39,130 @@ def test_the_migrated_schema_matches_the_models(engine: Engine) -> None:
             connection, opts={"compare_type": True, "include_object": ours}
         )
         assert compare_metadata(context, Base.metadata) == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database with no schema at all, of each kind."""
+    if request.param == "sqlite":
+        engine = connect(f"sqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        engine.dispose()
+        return
+    url, _ = request.getfixturevalue("postgres_database")
+    admin = connect(url, isolation_level="AUTOCOMMIT")
+    name = f"studio_ledger_old_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = connect(make_url(url).set(database=name).render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+FUND = "studio:HJ01:fund:finance"
+EXPENSE = "expense:training:studio:HJ01"
+
+
+def _legacy_ledger(engine: Engine) -> list[Transaction]:
+    """Three transactions as the schema of revision 0005 stored them: vouchers numbered
+    per year, hashed in layout 1; the third reverses the second whole."""
+    appropriation = NewTransaction(
+        "a", date(2024, 1, 2), "拨款", (Posting("source:finance", FUND, 2_500_000),)
+    )
+    spend = NewTransaction("s", date(2024, 3, 10), "培训费", (Posting(FUND, EXPENSE, 100_000),))
+    at = datetime(2024, 3, 11, 2)
+    chain = [sealed(1, Voucher(2024, 1, 1), at, appropriation, GENESIS_HASH, layout=1)]
+    chain.append(sealed(2, Voucher(2024, 3, 2), at, spend, chain[0].hash, layout=1))
+    undo = reversal_of(chain[1], idempotency_key="r", effective_date=date(2024, 3, 20))
+    legacy_undo = replace(undo, postings=tuple(replace(p, reverses=None) for p in undo.postings))
+    chain.append(sealed(3, Voucher(2024, 3, 3), at, legacy_undo, chain[1].hash, layout=1))
+    ids = {"source:finance": 1, FUND: 2, EXPENSE: 3}
+    balances = {"source:finance": -2_500_000, FUND: 2_500_000, EXPENSE: 0}
+    with engine.begin() as connection:
+        for address, account_id in ids.items():
+            connection.execute(
+                text(
+                    "INSERT INTO accounts (id, address, kind, may_go_negative, balance, opened_at)"
+                    " VALUES (:id, :address, :kind, :negative, :balance, :at)"
+                ),
+                {
+                    "id": account_id,
+                    "address": address,
+                    "kind": address.split(":")[0],
+                    "negative": address.startswith("source"),
+                    "balance": balances[address],
+                    "at": at,
+                },
+            )
+        for t in chain:
+            row = transaction_row(t)
+            del row["voucher_month"], row["layout"]
+            row["metadata"] = json.dumps(row["metadata"])
+            connection.execute(
+                text(
+                    f"INSERT INTO transactions ({', '.join(row)}) "
+                    f"VALUES ({', '.join(':' + k for k in row)})"
+                ),
+                row,
+            )
+            for i, p in enumerate(t.postings):
+                connection.execute(
+                    text(
+                        "INSERT INTO postings (transaction_seq, position, source_account_id, "
+                        "destination_account_id, amount) VALUES (:t, :i, :s, :d, :a)"
+                    ),
+                    {
+                        "t": t.seq,
+                        "i": i,
+                        "s": ids[p.source],
+                        "d": ids[p.destination],
+                        "a": p.amount,
+                    },
+                )
+        connection.execute(
+            text("UPDATE chain_head SET last_seq = 3, last_hash = :h"), {"h": chain[2].hash}
+        )
+        connection.execute(
+            text("INSERT INTO voucher_counters (year, last_number) VALUES (2024, 3)")
+        )
+    return chain
+
+
+def test_transactions_recorded_before_per_month_vouchers_still_verify(
+    empty_engine: Engine,
+) -> None:
+    upgrade(empty_engine, "0005")
+    legacy = _legacy_ledger(empty_engine)
+    upgrade(empty_engine)
+
+    with UnitOfWork(empty_engine, write=False) as uow:
+        report = book.verify(uow.ledger)
+        kept = [uow.ledger.get(seq) for seq in (1, 2, 3)]
+        assert uow.ledger.reversed_positions(2) == {0}
+    assert report.ok
+    assert report.last_hash == legacy[2].hash
+    assert [t.layout for t in kept if t] == [1, 1, 1]
+    assert [str(t.voucher) for t in kept if t] == [
+        "记-2024-01-0001",
+        "记-2024-03-0002",
+        "记-2024-03-0003",
+    ]
+    # the old reversal now names the posting it sent back: it cannot be sent back again
+    with UnitOfWork(empty_engine) as uow, pytest.raises(ReversalError, match="already reversed"):
+        book.reverse(uow.ledger, 2, idempotency_key="again", effective_date=date(2024, 4, 1))
+    with UnitOfWork(empty_engine) as uow:
+        [march, april] = book.post(
+            uow.ledger,
+            [
+                NewTransaction("m", date(2024, 3, 25), "资料费", (Posting(FUND, EXPENSE, 1),)),
+                NewTransaction("p", date(2024, 4, 1), "资料费", (Posting(FUND, EXPENSE, 1),)),
+            ],
+        )
+        uow.commit()
+    # March continues after the numbers it already used; a new month starts at 1
+    assert (str(march.voucher), str(april.voucher)) == ("记-2024-03-0004", "记-2024-04-0001")
+    with UnitOfWork(empty_engine, write=False) as uow:
+        assert book.verify(uow.ledger).ok

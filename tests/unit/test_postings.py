@@ -32,6 +32,10 @@ APPROPRIATION = NewTransaction(
     metadata={"studio": "HJ01", "year": 2024},
 )
 
+LEGACY_HASH = "aa1a8c93b63e7c0b4e35d2dfc6e6fc1dc977e4e780bef3fb92f78b8873839e6b"
+"""APPROPRIATION sealed as seq 1, voucher 记-2024-000001, at 2024-01-02 09:00 by the code
+before vouchers were numbered per month (commit 7c3f5f9)."""
+
 
 @pytest.mark.parametrize(
     ("address", "kind"),
@@ -123,13 +127,34 @@ def test_balance_changes_net_each_account_and_sum_to_zero() -> None:
 
 
 def test_a_reversal_sends_every_posting_back_and_names_the_original() -> None:
-    original = sealed(7, Voucher(2024, 3), datetime(2024, 1, 2, 9), APPROPRIATION, GENESIS_HASH)
+    original = sealed(7, Voucher(2024, 1, 3), datetime(2024, 1, 2, 9), APPROPRIATION, GENESIS_HASH)
     reversal = reversal_of(original, idempotency_key="r1", effective_date=date(2024, 2, 1))
     assert reversal.reverses == 7
-    assert reversal.memo == "冲销 记-2024-000003：2024年度业务经费拨款"
+    assert reversal.memo == "冲销 记-2024-01-0003：2024年度业务经费拨款"
     assert reversal.postings == (
-        Posting("studio:HJ01:fund:finance", "source:finance", 2_500_000),
-        Posting("studio:HJ01:fund:edu_fund", "source:edu_fund", 2_500_000),
+        Posting("studio:HJ01:fund:finance", "source:finance", 2_500_000, reverses=0),
+        Posting("studio:HJ01:fund:edu_fund", "source:edu_fund", 2_500_000, reverses=1),
+    )
+    assert validate(reversal) == []
+    only_second = reversal_of(
+        original, idempotency_key="r2", effective_date=date(2024, 2, 1), positions=[1]
+    )
+    assert only_second.postings == (
+        Posting("studio:HJ01:fund:edu_fund", "source:edu_fund", 2_500_000, reverses=1),
+    )
+
+
+def test_a_transaction_sealed_in_the_first_layout_keeps_its_hash() -> None:
+    """Transactions recorded before vouchers were numbered per month still verify:
+    this hash was computed by the first layout's code for these exact contents."""
+    legacy = sealed(
+        1, Voucher(2024, 1, 1), datetime(2024, 1, 2, 9), APPROPRIATION, GENESIS_HASH, layout=1
+    )
+    assert legacy.hash == LEGACY_HASH
+    assert first_broken_link([legacy]) is None
+    assert (
+        sealed(1, Voucher(2024, 1, 1), datetime(2024, 1, 2, 9), APPROPRIATION, GENESIS_HASH).hash
+        != LEGACY_HASH
     )
 
 
@@ -137,7 +162,7 @@ def _chain(n: int) -> list:  # type: ignore[type-arg]
     chain, prev = [], GENESIS_HASH
     for seq in range(1, n + 1):
         request = replace(APPROPRIATION, idempotency_key=f"k{seq}")
-        t = sealed(seq, Voucher(2024, seq), datetime(2024, 1, 2, 9), request, prev)
+        t = sealed(seq, Voucher(2024, 1, seq), datetime(2024, 1, 2, 9), request, prev)
         chain.append(t)
         prev = t.hash
     return chain
@@ -156,7 +181,7 @@ def test_a_changed_amount_breaks_the_chain_at_that_transaction() -> None:
     chain[2] = replace(chain[2], request=tampered_request)
     broken = first_broken_link(chain)
     assert broken is not None
-    assert (broken.seq, str(broken.voucher)) == (3, "记-2024-000003")
+    assert (broken.seq, str(broken.voucher)) == (3, "记-2024-01-0003")
     assert "does not match its hash" in broken.reason
 
 
