@@ -109,6 +109,7 @@ def requires_declared_role(
 _PROBLEMS: Final[tuple[tuple[type[Exception], int, str], ...]] = (
     (imports.ImportRefused, 422, "The file was refused"),
     (program.CompositionRefused, 422, "The roster was refused"),
+    (errors.ClosedPeriodError, 409, "Period closed"),
     (errors.InvalidInputError, 422, "The input was refused"),
     (errors.ValidationError, 422, "The input was refused"),
     (errors.NotFoundError, 404, "Not found"),

@@ -33,11 +33,12 @@ from api.shapes import (
     batch_json,
     created_batch_json,
     entitlements_json,
+    period_json,
     studio_json,
 )
 from jobs import runner, schedule
 from jobs.work import JOBS
-from ledger import book, disbursement, imports, program, statements
+from ledger import book, closing, disbursement, imports, program, statements
 from ledger.errors import InvalidInputError, LedgerError, ValidationError
 from ledger.money import format_amount, format_plain
 from ledger.policy import GRADE_LABELS, STUDIO_KINDS, Policy
@@ -369,12 +370,18 @@ def studios_list(ctx: click.Context, as_json: bool) -> None:
 
 @main.command()
 @click.option("--year", type=int, required=True)
+@click.option(
+    "--on",
+    "on",
+    metavar="DATE",
+    help="Effective date (default 2 January of YEAR; a later one when January is closed).",
+)
 @click.pass_context
 @_refusals_exit
-def appropriate(ctx: click.Context, year: int) -> None:
+def appropriate(ctx: click.Context, year: int, on: str | None) -> None:
     """Post each active studio's budget for YEAR, split by funding source (once)."""
     with UnitOfWork(_engine(ctx)) as uow:
-        report = program.appropriate(uow, year)
+        report = program.appropriate(uow, year, _parse_date(on, "--on"))
         _audit(uow, None, "appropriation.post", f"appropriation:{year}")
         uow.commit()
     click.echo(
@@ -742,6 +749,50 @@ def batches_export(ctx: click.Context, batch_id: int, out_dir: Path, as_user: st
         click.echo(f"wrote {path}")
     for note in exported.notes:
         click.echo(note)
+
+
+@main.group("periods")
+def periods_group() -> None:
+    """Accounting periods (会计期间): months, closed in order (结账)."""
+
+
+@periods_group.command("close")
+@click.argument("period", metavar="YYYY-MM")
+@AS_USER
+@click.pass_context
+@_refusals_exit
+def periods_close(ctx: click.Context, period: str, as_user: str) -> None:
+    """Close PERIOD and every month before it (approver or admin); December is 年结."""
+    with UnitOfWork(_engine(ctx)) as uow:
+        closed = closing.close(uow, period, as_user, program.today())
+        if closed.changed:
+            _audit(uow, as_user, "period.close", f"period:{closed.through}")
+        uow.commit()
+    click.echo(closed.message)
+
+
+@periods_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def periods_list(ctx: click.Context, as_json: bool) -> None:
+    """Each month's state, its last voucher, and who closed it when (北京时间)."""
+    with UnitOfWork(_engine(ctx), write=False) as uow:
+        states = closing.states(uow, program.today())
+    if as_json:
+        _print_json([period_json(x) for x in states])
+        return
+    table = Table(title="会计期间 periods")
+    for header in ("期间", "状态", "凭证数", "结账人", "结账时间（北京时间）"):
+        table.add_column(header, justify="right" if header == "凭证数" else "left")
+    for x in states:
+        table.add_row(
+            str(x.period),
+            x.label,
+            str(x.last_voucher),
+            x.closing.by if x.closing else "",
+            f"{program.local_time(x.closing.at):%Y-%m-%d %H:%M}" if x.closing else "",
+        )
+    console.print(table)
 
 
 @main.command()

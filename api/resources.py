@@ -25,14 +25,16 @@ from api.app import READERS, read, request_id, write
 from api.shapes import (
     batch_history_json,
     batch_json,
+    closed_json,
     created_batch_json,
     entitlements_json,
+    period_json,
     studio_json,
 )
 from jobs import runner
 from jobs.schedule import DAILY_JOBS
 from jobs.work import JOBS
-from ledger import book, disbursement, program, statements
+from ledger import book, closing, disbursement, program, statements
 from ledger.accounts import account_kind
 from ledger.errors import ValidationError
 from ledger.money import format_amount
@@ -168,6 +170,11 @@ class GradeIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class YearIn(msgspec.Struct, forbid_unknown_fields=True):
     year: Year
+
+
+class AppropriationIn(msgspec.Struct, forbid_unknown_fields=True):
+    year: Year
+    on: date | None = None
 
 
 class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -394,13 +401,14 @@ def list_entitlements(request: Request[User, Any, Any], year: QueryYear) -> dict
 
 
 @post("/appropriations", opt={"roles": ("clerk", "admin")}, sync_to_thread=True, status_code=200)
-def appropriate(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> Response[Any]:
-    """Post each studio's budget for the year, once per studio-year."""
+def appropriate(request: Request[User, Any, Any], data: JSONBody[AppropriationIn]) -> Response[Any]:
+    """Post each studio's budget for the year, once per studio-year (dated ``on``,
+    default 2 January)."""
     return write(
         request,
         action="appropriation.post",
         data=data,
-        run=lambda uow: program.appropriate(uow, data.year),
+        run=lambda uow: program.appropriate(uow, data.year, data.on),
         answer=lambda r: {
             "year": r.year,
             "policy_version": r.policy_version,
@@ -409,6 +417,37 @@ def appropriate(request: Request[User, Any, Any], data: JSONBody[YearIn]) -> Res
             "total_fen": r.total,
         },
         target=lambda r: f"appropriation:{r.year}",
+    )
+
+
+# -- periods ---------------------------------------------------------------------------
+
+
+@get("/periods", opt={"roles": READERS}, sync_to_thread=True)
+def list_periods(request: Request[User, Any, Any]) -> list[dict[str, Any]]:
+    """Each month of the books: open or closed (结账), by whom and when."""
+    return [period_json(x) for x in read(request, lambda uow: closing.states(uow, program.today()))]
+
+
+@post(
+    "/periods/{period:str}/close",
+    opt={"roles": closing.CLOSERS},
+    sync_to_thread=True,
+    status_code=200,
+)
+def close_period(
+    request: Request[User, Any, Any],
+    period: Annotated[str, PathParameter(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")],
+    data: JSONBody[Empty],
+) -> Response[Any]:
+    """Close the month and every month before it; December is the year-end close."""
+    return write(
+        request,
+        action="period.close",
+        data=data,
+        run=lambda uow: closing.close(uow, period, request.user.name, program.today()),
+        answer=closed_json,
+        target=lambda c: f"period:{c.through}",
     )
 
 
@@ -776,6 +815,8 @@ ROUTERS: Final = [
             list_transactions,
             list_entitlements,
             appropriate,
+            list_periods,
+            close_period,
             list_batches,
             get_batch,
             create_batch,

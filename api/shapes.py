@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ledger.closing import Closed
 from ledger.disbursement import Batch, BatchEvent, CreatedBatch
 from ledger.money import format_amount
-from ledger.program import EntitlementReport
+from ledger.periods import PeriodState
+from ledger.program import EntitlementReport, local_time
 from ledger.registry import Studio
 
 
@@ -118,4 +120,30 @@ def entitlements_json(year: int, report: EntitlementReport) -> dict[str, Any]:
             }
             for x in report.lines
         ],
+    }
+
+
+def period_json(state: PeriodState) -> dict[str, Any]:
+    """A month of the books: open or closed, by whom and when (Beijing time)."""
+    closing = state.closing
+    return {
+        "period": str(state.period),
+        "state": "closed" if state.closed else "open",
+        "label": state.label,
+        "year_end": state.year_end,
+        "last_voucher": state.last_voucher,
+        "closed_by": closing.by if closing else None,
+        "closed_at": local_time(closing.at) if closing else None,
+    }
+
+
+def closed_json(closed: Closed) -> dict[str, Any]:
+    """What a close did, with the ledger's head at that moment (the anchor)."""
+    return {
+        "period": str(closed.through),
+        "changed": closed.changed,
+        "message": closed.message,
+        "first_closed": str(closed.first) if closed.first else None,
+        "head_seq": closed.head.seq,
+        "head_hash": closed.head.hash,
     }

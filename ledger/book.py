@@ -8,6 +8,8 @@ or roll everything back.
 
 Invariants, all checked before anything is written:
 - every transaction is valid (:func:`ledger.postings.validate`);
+- no transaction is dated in a closed period (:func:`ledger.periods.check_open`),
+  read under the chain head lock so a period close cannot slip in between;
 - no guarded account goes below zero after any transaction of the call, and
   no balance goes beyond :data:`MAX_BALANCE` either way;
 - a repeated idempotency key returns the first result; with different content
@@ -39,6 +41,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.money import Fen
+from ledger.periods import Closing, Period, check_open
 from ledger.postings import (
     BrokenLink,
     NewTransaction,
@@ -53,9 +56,6 @@ from ledger.postings import (
     utc_now,
     validate,
 )
-
-Month = tuple[int, int]
-"""(year, month): vouchers are numbered within one."""
 
 MAX_BALANCE: Final[Fen] = 10**18
 """No kept balance goes beyond this either way: well inside a 64-bit column."""
@@ -113,8 +113,20 @@ class LedgerStore(Protocol):
     def lock_accounts(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
         """Lock the accounts in the given order, opening the ones that do not exist."""
 
-    def last_voucher_numbers(self, months: Iterable[Month]) -> dict[Month, int]:
-        """The last voucher number used in each (year, month) (0 when none)."""
+    def last_voucher_numbers(self, months: Iterable[Period]) -> dict[Period, int]:
+        """The last voucher number used in each month (0 when none)."""
+
+    def closed_through(self) -> Period | None:
+        """The last closed period, or ``None`` when nothing is closed."""
+
+    def closings(self) -> list[Closing]:
+        """Every close, oldest first."""
+
+    def add_closing(self, closing: Closing) -> None:
+        """Record a close (the caller holds the chain head lock)."""
+
+    def last_vouchers(self) -> dict[Period, int]:
+        """The last voucher number of every month that has one."""
 
     def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
         """Write transactions, their postings, the new balances, vouchers and head at once."""
@@ -181,6 +193,10 @@ def post(
         elif first != request:
             raise IdempotencyConflictError(key)
 
+    closed = store.closed_through()
+    for i, request in enumerate(requests):
+        if request.idempotency_key in fresh:  # a replay returns what was written before
+            check_open(closed, request.effective_date, field=_where(requests, i, "effective_date"))
     _check_reversals(store, fresh.values())
     states = store.lock_accounts(touched_accounts(fresh.values()))
     balances = {address: state.balance for address, state in states.items()}
@@ -194,15 +210,16 @@ def post(
                     "amount", f"{address} would hold more than the ledger keeps ({MAX_BALANCE} fen)"
                 )
 
-    numbers = store.last_voucher_numbers({_month(r.effective_date) for r in fresh.values()})
+    numbers = store.last_voucher_numbers({Period.of(r.effective_date) for r in fresh.values()})
     recorded_at = utc_now() if now is None else as_naive_utc(now)
     new: list[Transaction] = []
     seq, prev_hash = head.seq, head.hash
     for request in fresh.values():
         seq += 1
-        month = _month(request.effective_date)
+        month = Period.of(request.effective_date)
         numbers[month] += 1
-        transaction = sealed(seq, Voucher(*month, numbers[month]), recorded_at, request, prev_hash)
+        voucher = Voucher(month.year, month.month, numbers[month])
+        transaction = sealed(seq, voucher, recorded_at, request, prev_hash)
         new.append(transaction)
         prev_hash = transaction.hash
         recorded[request.idempotency_key] = transaction
@@ -212,8 +229,8 @@ def post(
     return [recorded[r.idempotency_key] for r in requests]
 
 
-def _month(day: date) -> Month:
-    return (day.year, day.month)
+def _where(requests: Sequence[NewTransaction], index: int, field: str) -> str:
+    return field if len(requests) == 1 else f"transactions[{index}].{field}"
 
 
 def _refuse_invalid(requests: Sequence[NewTransaction]) -> None:

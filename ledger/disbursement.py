@@ -280,6 +280,7 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     """Record an approval; the last one needed posts every line fund → payable."""
     approver = user(stores, by)
     require_role(approver, "approver")
+    program.require_open(stores, on)
     batch = _batch(stores, batch_id, lock=True)
     if batch.state != "draft" and batch.state in ACTIVE_STATES:
         return Outcome(
@@ -378,6 +379,7 @@ def confirm(
     action = "pay_partially" if failed else "pay"
     to_state = next_state(batch.state, action)
     require_role(user(stores, by), "approver")
+    program.require_open(stores, on)
     for number, reason in failed.items():
         batch.line(number)
         if not reason.strip():
@@ -452,6 +454,7 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
     """Send a failed line's money back from payable to the studio's fund (a reversal)."""
     batch = _batch(stores, batch_id, lock=True)
     require_role(user(stores, by), "approver")
+    program.require_open(stores, on)
     line = batch.line(number)
     if line.status != "failed":
         raise InvalidTransitionError(

@@ -26,6 +26,10 @@ class InvalidAccountError(ValidationError):
     """An account address does not have one of the known shapes."""
 
 
+class ClosedPeriodError(ValidationError):
+    """A write is dated in a closed accounting period (已结账); nothing was written."""
+
+
 class NotFoundError(LedgerError):
     """The thing asked for does not exist."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,7 @@ from ledger.expenses import (
     receipt_transaction,
 )
 from ledger.money import Fen
+from ledger.periods import check_open
 from ledger.policy import Policy, policy_for_year
 from ledger.postings import NewTransaction, Posting, Transaction
 from ledger.registry import Finding, Membership, Person, Studio, composition_findings
@@ -49,6 +50,11 @@ PROGRAM_TIME_ZONE: Final = ZoneInfo("Asia/Shanghai")
 def today() -> date:
     """Today where the program runs (Asia/Shanghai): the default effective date of a write."""
     return datetime.now(PROGRAM_TIME_ZONE).date()
+
+
+def local_time(recorded: datetime) -> datetime:
+    """A recorded time (naive UTC, as stored) in the program's zone, for people to read."""
+    return recorded.replace(tzinfo=UTC).astimezone(PROGRAM_TIME_ZONE)
 
 
 class RegistryStore(Protocol):
@@ -132,6 +138,32 @@ class SaveReport:
 
     changed: int
     warnings: list[Finding] = field(default_factory=list)
+
+
+def require_open(stores: Stores, day: date, *, field: str = "on") -> None:
+    """Refuse a write dated ``day`` when its period is closed (see :mod:`ledger.periods`)."""
+    check_open(stores.ledger.closed_through(), day, field=field)
+
+
+def _closed_period_errors(
+    stores: Stores,
+    items: Sequence[_Dated],
+    requests: Sequence[NewTransaction],
+    fresh: Collection[str],
+    name: str,
+) -> list[ValidationError]:
+    """An error for each new item dated in a closed period, naming the item's date
+    (an item already recorded is a repeat and writes nothing, so it stands)."""
+    closed = stores.ledger.closed_through()
+    errors: list[ValidationError] = []
+    for i, (item, request) in enumerate(zip(items, requests, strict=True)):
+        if request.idempotency_key not in fresh:
+            continue
+        try:
+            check_open(closed, item.on, field=f"{name}[{i}].日期")
+        except ValidationError as error:
+            errors.append(error)
+    return errors
 
 
 def policy(stores: Stores, year: int) -> Policy:
@@ -234,6 +266,7 @@ def appropriate(stores: Stores, year: int, on: date | None = None) -> Appropriat
     """
     governing = policy(stores, year)
     effective = on or date(year, 1, 2)
+    require_open(stores, effective)
     funded = [
         s
         for s in stores.registry.studios()
@@ -263,6 +296,11 @@ class _ForStudio(Protocol):
     def studio(self) -> str: ...
 
 
+class _Dated(Protocol):
+    @property
+    def on(self) -> date: ...
+
+
 def _unknown_studios(
     studios: Collection[str], items: Sequence[_ForStudio], name: str
 ) -> list[ValidationError]:
@@ -285,9 +323,11 @@ def receive_matching(stores: Stores, receipts: Sequence[Receipt]) -> list[Transa
     """Post unit matching receipts: the host unit's money into the studio's matching fund."""
     studios = {s.code: s for s in stores.registry.studios()}
     _refuse_unknown_studios(studios, receipts, "receipts")
-    return book.post(
-        stores.ledger, [receipt_transaction(r, studios[r.studio].host_unit) for r in receipts]
-    )
+    requests = [receipt_transaction(r, studios[r.studio].host_unit) for r in receipts]
+    fresh = set(_fresh_keys(stores, requests))
+    if errors := _closed_period_errors(stores, receipts, requests, fresh, "receipts"):
+        raise InvalidInputError(errors)
+    return book.post(stores.ledger, requests)
 
 
 def spend(stores: Stores, expenses: Sequence[Expense]) -> list[Transaction]:
@@ -304,6 +344,7 @@ def spend(stores: Stores, expenses: Sequence[Expense]) -> list[Transaction]:
         raise InvalidInputError(errors)
     requests = [expense_transaction(e) for e in expenses]
     fresh_keys = set(_fresh_keys(stores, requests))
+    errors = _closed_period_errors(stores, expenses, requests, fresh_keys, "expenses")
     spent: dict[tuple[int, str, str], Fen] = {}
     plans_by_year: dict[int, dict[tuple[str, str], Fen]] = {}
     for i, (expense, request) in enumerate(zip(expenses, requests, strict=True)):

@@ -15,13 +15,15 @@ from sqlalchemy import and_, bindparam, func, insert, literal, select, tuple_, u
 from sqlalchemy.orm import Session, aliased
 
 from ledger.accounts import Account, account_kind, may_go_negative
-from ledger.book import AccountEntry, AccountState, ChainHead, Month
+from ledger.book import AccountEntry, AccountState, ChainHead
 from ledger.money import Fen
+from ledger.periods import Closing, Period
 from ledger.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
 from schema.tables import (
     AccountRow,
     Base,
     ChainHeadRow,
+    PeriodClosingRow,
     PostingRow,
     TransactionRow,
     VoucherCounterRow,
@@ -123,22 +125,53 @@ class SqlLedgerStore:
                 states[row.address] = AccountState(row.address, row.balance, row.may_go_negative)
         return states
 
-    def last_voucher_numbers(self, months: Iterable[Month]) -> dict[Month, int]:
+    def last_voucher_numbers(self, months: Iterable[Period]) -> dict[Period, int]:
         wanted = sorted(set(months))
-        found: dict[Month, int] = {}
-        for year in sorted({y for y, _ in wanted}):
+        found: dict[Period, int] = {}
+        for year in sorted({p.year for p in wanted}):
             rows = self.session.execute(
                 select(
                     VoucherCounterRow.year, VoucherCounterRow.month, VoucherCounterRow.last_number
                 )
                 .where(
                     VoucherCounterRow.year == year,
-                    VoucherCounterRow.month.in_([m for y, m in wanted if y == year]),
+                    VoucherCounterRow.month.in_([p.month for p in wanted if p.year == year]),
                 )
                 .with_for_update()
             )
-            found.update({(y, m): n for y, m, n in rows})
+            found.update({Period(y, m): n for y, m, n in rows})
         return {month: found.get(month, 0) for month in wanted}
+
+    def closed_through(self) -> Period | None:
+        last = self.session.scalar(select(func.max(PeriodClosingRow.closed_through)))
+        return None if last is None else Period.of(last)
+
+    def closings(self) -> list[Closing]:
+        rows = self.session.execute(
+            select(
+                PeriodClosingRow.closed_through,
+                PeriodClosingRow.closed_by,
+                PeriodClosingRow.closed_at,
+            ).order_by(PeriodClosingRow.closed_through)
+        )
+        return [Closing(Period.of(through), by, at) for through, by, at in rows]
+
+    def add_closing(self, closing: Closing) -> None:
+        self.session.add(
+            PeriodClosingRow(
+                closed_through=closing.through.last_day,
+                closed_by=closing.by,
+                closed_at=closing.at,
+            )
+        )
+        self.session.flush()
+
+    def last_vouchers(self) -> dict[Period, int]:
+        """The last voucher number of every month that has one."""
+        rows = self.session.execute(
+            select(VoucherCounterRow.year, VoucherCounterRow.month, VoucherCounterRow.last_number)
+        )
+        return {Period(y, m): n for y, m, n in rows}
 
     def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
         execute = self.session.connection().execute
@@ -159,7 +192,7 @@ class SqlLedgerStore:
         )
 
     def _advance_voucher_counters(self, transactions: Sequence[Transaction]) -> None:
-        last_by_month: dict[Month, int] = {}
+        last_by_month: dict[tuple[int, int], int] = {}
         for t in transactions:
             last_by_month[(t.voucher.year, t.voucher.month)] = t.voucher.number
         existing = {

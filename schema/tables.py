@@ -153,6 +153,21 @@ class PostingRow(Base):
     reverses_position: Mapped[int | None] = mapped_column(Integer)
 
 
+class PeriodClosingRow(Base):
+    """A close of the books (结账) through a month's last day, by whom and when.
+
+    Append-only (a closed period is never reopened). The migrations add a trigger
+    that refuses any transaction dated on or before the latest ``closed_through``.
+    """
+
+    __tablename__ = "period_closings"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    closed_through: Mapped[date] = mapped_column(Date, unique=True)
+    closed_by: Mapped[str] = mapped_column(ForeignKey("users.name"))
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+
+
 class PolicyRow(Base):
     """A stored policy version (SPEC §1). Never updated: a new year's policy is a new row."""
 
@@ -413,5 +428,5 @@ class JobRunRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-IMMUTABLE_TABLES = ("transactions", "postings")
+IMMUTABLE_TABLES = ("transactions", "postings", "period_closings")
 """Tables the migrations protect with triggers refusing UPDATE and DELETE."""

@@ -365,3 +365,41 @@ def test_a_write_that_loses_a_race_asks_to_try_again(
     with UnitOfWork(engine) as uow:
         assert [s.code for s in uow.registry.studios()] == ["HJ-S01"]
         assert sorted(p.name for p in uow.registry.people()) == ["教师1", "教师2"]
+
+
+def test_closing_periods_from_the_command_line(engine: Engine) -> None:
+    _fund(engine)
+    db = ("--db", _url(engine))
+    assert _run(*db, "users", "add", "李科长", "--role", "approver")[0] == 0
+    assert _run(*db, "users", "add", "张会计", "--role", "clerk")[0] == 0
+    code, _, err = _run(*db, "periods", "close", "2024-03", "--as", "张会计")
+    assert (code, err.strip()) == (2, "refused: 张会计 is clerk; this needs approver or admin")
+    code, out, err = _run(*db, "periods", "close", "2024-03", "--as", "李科长")
+    assert code == 0, err
+    assert out.startswith("结账 2024-01..2024-03 closed by 李科长; ledger at seq 2, hash ")
+    code, out, _ = _run(*db, "periods", "list", "--json")
+    listed = {x["period"]: x for x in json.loads(out)}
+    assert listed["2024-03"] | {"closed_at": None} == {
+        "period": "2024-03",
+        "state": "closed",
+        "label": "已结账",
+        "year_end": False,
+        "last_voucher": 1,
+        "closed_by": "李科长",
+        "closed_at": None,
+    }
+    assert listed["2024-03"]["closed_at"].endswith("+08:00")  # Beijing time
+    assert listed["2024-04"]["state"] == "open"
+    # a write dated in the closed months is refused, naming the period, and writes nothing
+    code, _, err = _run(*db, "appropriate", "--year", "2024")
+    assert code == 2
+    assert "refused: on: 2024年1月已结账" in err
+    code, out, _ = _run(*db, "appropriate", "--year", "2024", "--on", "2024-04-01")
+    assert (code, out.startswith("2024 appropriation under policy")) == (0, True)
+    with UnitOfWork(engine, write=False) as uow:
+        assert [e.action for e in uow.audit.entries(0, 10)] == [
+            "user.add",
+            "user.add",
+            "period.close",
+            "appropriation.post",
+        ]

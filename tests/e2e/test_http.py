@@ -369,3 +369,35 @@ def test_downloads_leave_no_files_behind(
     missing = client.get(f"{API}/batches/999/roster.xlsx", headers=auth(tokens["auditor"]))
     assert missing.status_code == 404
     assert list(scratch.iterdir()) == []
+
+
+def test_periods_are_closed_by_approvers_and_closed_dates_are_409(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    assert client.post(f"{API}/roster", json=roster(2024), headers=auth(tokens["clerk"])).is_success
+    refused = client.post(f"{API}/periods/2024-01/close", json={}, headers=auth(tokens["clerk"]))
+    assert refused.status_code == 403
+    closed = client.post(f"{API}/periods/2024-01/close", json={}, headers=auth(tokens["approver"]))
+    assert closed.status_code == 200, closed.text
+    assert closed.json() | {"message": "", "head_hash": ""} == {
+        "period": "2024-01",
+        "changed": True,
+        "message": "",
+        "first_closed": "2024-01",
+        "head_seq": 0,
+        "head_hash": "",
+    }
+    listed = client.get(f"{API}/periods", headers=auth(tokens["auditor"])).json()
+    assert (listed[0]["period"], listed[0]["state"], listed[0]["closed_by"]) == (
+        "2024-01",
+        "closed",
+        "approver",
+    )
+    late = client.post(f"{API}/appropriations", json={"year": 2024}, headers=auth(tokens["clerk"]))
+    assert late.status_code == 409
+    problem = late.json()
+    assert problem["title"] == "Period closed"
+    assert problem["errors"][0]["field"] == "on"
+    assert "2024年1月已结账" in problem["errors"][0]["message"]
+    bad = client.post(f"{API}/periods/2024-1/close", json={}, headers=auth(tokens["admin"]))
+    assert bad.status_code == 400

@@ -1,0 +1,77 @@
+"""Closing the books (结账): the service over :mod:`ledger.periods`.
+
+It works in the caller's unit of work and never commits. A close first takes the
+chain head lock, the one every posting takes, so a close and a write never
+interleave: a write either lands before the close or is refused after it.
+Closing needs an approver or an admin; a close of a month already closed
+changes nothing and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from ledger import disbursement
+from ledger.book import ChainHead
+from ledger.periods import (
+    Closing,
+    Period,
+    PeriodState,
+    check_closable,
+    period_states,
+)
+from ledger.postings import utc_now
+from ledger.users import require_role
+
+CLOSERS = ("approver", "admin")
+
+
+@dataclass(frozen=True)
+class Closed:
+    """What a close did.
+
+    Attributes:
+      first: the first month this close closed (``None`` when it changed nothing).
+      head: the ledger's last transaction when the books were closed: the anchor
+        an auditor can compare a later ledger with.
+    """
+
+    through: Period
+    first: Period | None
+    by: str
+    head: ChainHead
+
+    @property
+    def changed(self) -> bool:
+        return self.first is not None
+
+    @property
+    def message(self) -> str:
+        if self.first is None:
+            return f"{self.through} is already closed; nothing to do"
+        span = str(self.through) if self.first == self.through else f"{self.first}..{self.through}"
+        year_end = f"（{self.through.year}年度年结）" if self.through.month == 12 else ""
+        return (
+            f"结账 {span}{year_end} closed by {self.by}; "
+            f"ledger at seq {self.head.seq}, hash {self.head.hash}"
+        )
+
+
+def close(stores: disbursement.Stores, period: str, by: str, today: date) -> Closed:
+    """Close ``period`` (``YYYY-MM``) and every month before it."""
+    through = Period.parse(period)
+    require_role(disbursement.user(stores, by), *CLOSERS)
+    check_closable(through, today)
+    head = stores.ledger.lock_head()
+    closed = stores.ledger.closed_through()
+    if closed is not None and through <= closed:
+        return Closed(through, None, by, head)
+    stores.ledger.add_closing(Closing(through, by, utc_now()))
+    first = closed.next() if closed is not None else min([through, *stores.ledger.last_vouchers()])
+    return Closed(through, first, by, head)
+
+
+def states(stores: disbursement.Stores, today: date) -> list[PeriodState]:
+    """Each month of the books with its state, who closed it and when."""
+    return period_states(stores.ledger.closings(), stores.ledger.last_vouchers(), today)
