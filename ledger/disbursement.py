@@ -3,17 +3,20 @@
 Every function works in the caller's unit of work and never commits. Money
 moves in two phases through the ledger (SPEC §3):
 
-- approval posts, for every line, ``studio:<id>:fund:<source>`` →
-  ``studio:<id>:payable:<person>`` per source, all lines or none (one
-  :func:`ledger.book.post` call; an overdraft anywhere refuses the lot);
-- confirmation posts, per paid line, payable → ``bank:disbursed`` (net) and
-  payable → ``tax:withheld`` (tax); a failed line stays payable until it is
-  reissued in a later batch or returned to the fund by reversing its approval.
+- approval posts ONE voucher: for every line and source,
+  ``studio:<id>:fund:<source>`` → ``studio:<id>:payable:<person>``, all lines or
+  none (an overdraft anywhere refuses the lot);
+- confirmation posts one voucher for the lines paid: payable →
+  ``bank:disbursed`` (net) and payable → ``tax:withheld`` (tax); a failed line
+  stays payable until it is reissued in a later batch or returned to the fund;
+- a return to the fund posts one voucher reversing just that line's approval
+  postings (a line remembers their positions in the approval voucher).
 
-Each line posts its own transactions, so one line can be reversed alone. The
-batch row is locked before any change, so two approvers racing produce one
-posting set; the ledger's idempotency keys (``batch:<id>:line:<n>:...``) make
-a repeated action a no-op as well.
+One voucher per business action, as 记账凭证 are kept: its 摘要 says what it is
+(``2024年度劳务补贴审批转应付（批次#3，154人）``) and each posting carries its
+line's memo (payee, studio). The batch row is locked before any change, so two
+approvers racing produce one voucher; the ledger's idempotency keys
+(``batch:<id>:approve``, ``batch:<id>:pay``) make a repeated action a no-op too.
 """
 
 from __future__ import annotations
@@ -44,10 +47,11 @@ from ledger.errors import (
     UnknownUserError,
     ValidationError,
 )
+from ledger.expenses import SOURCE_LABELS
 from ledger.money import Fen
 from ledger.payout_files import PayoutRow, write_bank_file, write_roster
 from ledger.postings import NewTransaction, Posting, utc_now
-from ledger.registry import Person, mask_account, mask_id_number
+from ledger.registry import ROLE_LABELS, Person, mask_account, mask_id_number
 from ledger.users import User, check_new_user, new_token, require_role, token_hash
 
 
@@ -75,6 +79,7 @@ class BatchLine:
     approval_seq: int | None = None
     payment_seq: int | None = None
     return_seq: int | None = None
+    approval_positions: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,48 +303,80 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
             f"{batch.approvals_needed} recorded for batch #{batch.id}; "
             "a second approver is needed",
         )
-    posted = book.post(
-        stores.ledger,
-        [_approval_posting(batch, line, on) for line in batch.lines if line.reissue_of is None],
-    )
-    stores.batches.update_lines(
-        {
-            line.id: {"approval_seq": t.seq}
-            for line, t in zip(
-                [x for x in batch.lines if x.reissue_of is None], posted, strict=True
-            )
-        }
-    )
+    moving = [line for line in batch.lines if line.reissue_of is None]
+    voucher = ""
+    if moving:
+        request, positions = approval_voucher(batch, moving, _names(stores), on)
+        [posted] = book.post(stores.ledger, [request])
+        stores.batches.update_lines(
+            {
+                line.id: {
+                    "approval_seq": posted.seq,
+                    "approval_positions": list(positions[line.id]),
+                }
+                for line in moving
+            }
+        )
+        voucher = f" (voucher {posted.voucher})"
     _record(stores, batch, "approve", by, next_state(batch.state, "approve"))
-    already = len(batch.lines) - len(posted)
+    already = len(batch.lines) - len(moving)
     return Outcome(
         _batch(stores, batch.id),
-        f"batch #{batch.id} approved: {len(posted)} lines "
-        "moved to payable"
+        f"batch #{batch.id} approved: {len(moving)} lines moved to payable{voucher}"
         + (f", {already} reissued lines were already payable" if already else ""),
     )
 
 
-def _approval_posting(batch: Batch, line: BatchLine, on: date) -> NewTransaction:
-    payable = studio_payable(line.studio, line.person)
-    return NewTransaction(
-        idempotency_key=f"batch:{batch.id}:line:{line.number}:approve",
-        effective_date=on,
-        memo=f"{line.year}年度劳务补贴 批次#{batch.id}-{line.number} 审批转应付",
-        postings=tuple(
-            Posting(studio_fund(line.studio, source), payable, amount)
+def _names(stores: Stores) -> dict[str, str]:
+    return {p.code: p.name for p in stores.registry.people()}
+
+
+def _headcount(lines: Sequence[BatchLine]) -> str:
+    """``154人``, or ``153人154笔`` when someone is paid by two studios."""
+    people = len({line.person for line in lines})
+    return f"{people}人" if people == len(lines) else f"{people}人{len(lines)}笔"
+
+
+def _line_memo(batch: Batch, line: BatchLine, names: Mapping[str, str], what: str) -> str:
+    return (
+        f"{names.get(line.person, line.person)}（{line.studio} {ROLE_LABELS[line.role]}）"
+        f"{what} 批次#{batch.id}-{line.number}"
+    )
+
+
+def approval_voucher(
+    batch: Batch, lines: Sequence[BatchLine], names: Mapping[str, str], on: date
+) -> tuple[NewTransaction, dict[int, tuple[int, ...]]]:
+    """The one voucher moving ``lines`` fund → payable, and each line's posting positions."""
+    postings: list[Posting] = []
+    positions: dict[int, tuple[int, ...]] = {}
+    for line in lines:
+        payable = studio_payable(line.studio, line.person)
+        start = len(postings)
+        postings.extend(
+            Posting(
+                studio_fund(line.studio, source),
+                payable,
+                amount,
+                _line_memo(batch, line, names, f"{SOURCE_LABELS[source]}转应付"),
+            )
             for source, amount in line.split.items()
             if amount > 0
-        ),
+        )
+        positions[line.id] = tuple(range(start, len(postings)))
+    voucher = NewTransaction(
+        idempotency_key=f"batch:{batch.id}:approve",
+        effective_date=on,
+        memo=f"{batch.year}年度劳务补贴审批转应付（批次#{batch.id}，{_headcount(lines)}）",
+        postings=tuple(postings),
         metadata={
             "kind": "stipend_approval",
             "batch": batch.id,
-            "line": line.number,
-            "studio": line.studio,
-            "person": line.person,
-            "year": line.year,
+            "year": batch.year,
+            "lines": len(lines),
         },
     )
+    return voucher, positions
 
 
 def reject(stores: Stores, batch_id: int, by: str, reason: str) -> Outcome:
@@ -385,11 +422,10 @@ def confirm(
         if not reason.strip():
             raise ValidationError(f"failed[{number}]", "a bank return needs its reason")
     paying = [line for line in batch.lines if line.number not in failed]
-    posted = book.post(stores.ledger, [_payment_posting(batch, line, on) for line in paying])
-    changes: dict[int, dict[str, object]] = {
-        line.id: {"status": "paid", "payment_seq": t.seq}
-        for line, t in zip(paying, posted, strict=True)
-    }
+    changes: dict[int, dict[str, object]] = {}
+    if paying:
+        [posted] = book.post(stores.ledger, [payment_voucher(batch, paying, _names(stores), on)])
+        changes = {line.id: {"status": "paid", "payment_seq": posted.seq} for line in paying}
     changes.update(
         {
             batch.line(n).id: {"status": "failed", "failure_reason": reason}
@@ -412,24 +448,29 @@ def confirm(
     )
 
 
-def _payment_posting(batch: Batch, line: BatchLine, on: date) -> NewTransaction:
-    payable = studio_payable(line.studio, line.person)
-    postings = [Posting(payable, "bank:disbursed", line.net)] if line.net else []
-    if line.tax:
-        postings.append(Posting(payable, "tax:withheld", line.tax))
+def payment_voucher(
+    batch: Batch, lines: Sequence[BatchLine], names: Mapping[str, str], on: date
+) -> NewTransaction:
+    """The one voucher paying ``lines``: payable → bank (net) and → tax withheld."""
+    postings: list[Posting] = []
+    for line in lines:
+        payable = studio_payable(line.studio, line.person)
+        if line.net:
+            postings.append(
+                Posting(payable, "bank:disbursed", line.net, _line_memo(batch, line, names, "实发"))
+            )
+        if line.tax:
+            postings.append(
+                Posting(
+                    payable, "tax:withheld", line.tax, _line_memo(batch, line, names, "代扣个税")
+                )
+            )
     return NewTransaction(
-        idempotency_key=f"batch:{batch.id}:line:{line.number}:pay",
+        idempotency_key=f"batch:{batch.id}:pay",
         effective_date=on,
-        memo=f"{line.year}年度劳务补贴发放 批次#{batch.id}-{line.number}",
+        memo=f"{batch.year}年度劳务补贴发放（批次#{batch.id}，{_headcount(lines)}）",
         postings=tuple(postings),
-        metadata={
-            "kind": "stipend_payment",
-            "batch": batch.id,
-            "line": line.number,
-            "studio": line.studio,
-            "person": line.person,
-            "year": line.year,
-        },
+        metadata={"kind": "stipend_payment", "batch": batch.id, "year": batch.year},
     )
 
 
@@ -470,6 +511,7 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
         idempotency_key=f"batch:{batch.id}:line:{number}:return",
         effective_date=on,
         memo=f"劳务补贴退回资金 批次#{batch.id}-{number}：{line.failure_reason}",
+        positions=root.approval_positions,
     )
     stores.batches.update_lines(
         {

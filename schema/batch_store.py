@@ -54,6 +54,7 @@ def _line(row: BatchLineRow) -> BatchLine:
         row.approval_seq,
         row.payment_seq,
         row.return_seq,
+        tuple(row.approval_positions or ()),
     )
 
 
@@ -220,8 +221,9 @@ class SqlBatchStore:
 
     def update_lines(self, changes: Mapping[int, Mapping[str, object]]) -> None:
         for line_id, values in changes.items():
+            stored = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
             self.session.execute(
-                update(BatchLineRow).where(BatchLineRow.id == line_id).values(**values)
+                update(BatchLineRow).where(BatchLineRow.id == line_id).values(**stored)
             )
 
     def release_paid_keys(self, batch_id: int) -> None:

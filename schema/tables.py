@@ -345,6 +345,7 @@ class BatchLineRow(Base):
     status: Mapped[str] = mapped_column(String(10))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     approval_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))
+    approval_positions: Mapped[list[int] | None] = mapped_column(JSON)
     payment_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))
     return_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))
 

@@ -202,7 +202,7 @@ def test_two_approvers_racing_produce_one_posting_set(year: Engine) -> None:
     assert sum("already approved; nothing to do" in m for m in messages) == 1
     with UnitOfWork(year, write=False) as uow:
         count = uow.session.scalar(select(func.count()).select_from(TransactionRow))
-    assert count == 2 + 12  # two appropriations, one approval posting per line
+    assert count == 2 + 1  # two appropriations, one approval voucher for the batch
     assert balances(year, FUND) == [750_000]
 
 
@@ -301,8 +301,24 @@ def test_a_bank_return_can_go_back_to_the_fund(year: Engine) -> None:
             uow, batch.id, host_line.number, "boss2", date(2025, 1, 20)
         ),
     )
-    assert outcome.batch.line(host_line.number).status == "returned"
+    returned = outcome.batch.line(host_line.number)
+    assert returned.status == "returned"
     assert balances(year, FUND, FUND_EDU, HOST_PAYABLE) == [1_250_000, 1_250_000, 0]
+    # one voucher sending back just this line's two postings of the batch's approval voucher
+    with UnitOfWork(year, write=False) as uow:
+        back = uow.ledger.get(returned.return_seq or 0)
+        approval_seq = returned.approval_seq or 0
+        assert uow.ledger.reversed_positions(approval_seq) == set(returned.approval_positions)
+    assert back is not None
+    assert back.request.reverses == approval_seq
+    assert [(p.source, p.destination, p.amount, p.reverses) for p in back.postings] == [
+        (HOST_PAYABLE, FUND, 500_000, returned.approval_positions[0]),
+        (HOST_PAYABLE, FUND_EDU, 500_000, returned.approval_positions[1]),
+    ]
+    assert back.memo == f"劳务补贴退回资金 批次#{batch.id}-{host_line.number}：户名不符"
+    assert back.postings[0].memo == (
+        f"教师1（HJ-S01 主持人）旗财政转应付 批次#{batch.id}-{host_line.number}"
+    )
     with pytest.raises(InvalidTransitionError, match="only a failed payment"):
         run(
             year,
@@ -346,3 +362,53 @@ def test_a_studio_short_of_funds_is_held_and_approval_never_overdraws(year: Engi
     assert next(reason for _, reason in created.left_out) == (
         "工作室finance资金不足 (studio funds short): needs 17,500.00, holds 17,499.99"
     )
+
+
+def test_one_approval_voucher_and_one_payment_voucher_for_154_payees(engine: Engine) -> None:
+    """22 studios of a host and six members: 154 payees, one voucher per action."""
+    codes = [f"HJ-S{n:02d}" for n in range(1, 23)]
+    studios = [Studio(code, f"工作室{code}", "subject", f"单位{code}", 2024) for code in codes]
+    people = [
+        person(7 * i + k, f"单位{code}" if k == 0 else f"外校{k}")
+        for i, code in enumerate(codes)
+        for k in range(7)
+    ]
+    memberships = [
+        MembershipInput(
+            code, people[7 * i + k].id_number, "host" if k == 0 else "member", date(2024, 1, 1)
+        )
+        for i, code in enumerate(codes)
+        for k in range(7)
+    ]
+
+    def setup(uow: UnitOfWork) -> None:
+        program.save_roster(uow, studios, people, memberships)
+        program.appropriate(uow, 2024)
+        program.save_grades(uow, [Grade(2024, code, "", "qualified") for code in codes])
+        for name, role in (("clerk", "clerk"), ("boss1", "approver"), ("boss2", "approver")):
+            disbursement.add_user(uow, name, role)
+
+    run(engine, setup)
+    batch = run(engine, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    assert (len(batch.lines), batch.gross, batch.approvals_needed) == (154, 22 * 4_000_000, 2)
+    run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    approved = run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))
+    assert approved.message.endswith("154 lines moved to payable (voucher 记-2025-01-0001)")
+    paid = run(engine, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON))
+    with UnitOfWork(engine, write=False) as uow:
+        vouchers = uow.ledger.transactions_page(after=22, limit=10)
+        assert book.verify(uow.ledger).ok
+    assert [(str(t.voucher), t.memo, len(t.postings)) for t in vouchers] == [
+        ("记-2025-01-0001", f"2024年度劳务补贴审批转应付（批次#{batch.id}，154人）", 2 * 154),
+        ("记-2025-01-0002", f"2024年度劳务补贴发放（批次#{batch.id}，154人）", 2 * 154),
+    ]
+    approval, payment = vouchers
+    assert {line.approval_seq for line in paid.batch.lines} == {approval.seq}
+    assert {line.payment_seq for line in paid.batch.lines} == {payment.seq}
+    first = paid.batch.line(1)
+    assert [approval.postings[i].memo for i in first.approval_positions] == [
+        f"教师0（HJ-S01 主持人）旗财政转应付 批次#{batch.id}-1",
+        f"教师0（HJ-S01 主持人）立教教育基金转应付 批次#{batch.id}-1",
+    ]
+    assert sum(p.amount for p in approval.postings) == 22 * 4_000_000
+    assert sum(p.amount for p in payment.postings) == 22 * 4_000_000
