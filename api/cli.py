@@ -511,8 +511,8 @@ def batches() -> None:
 def _summary(batch: disbursement.Batch) -> str:
     return (
         f"batch #{batch.id} {batch.year} {batch.state}: {len(batch.lines)} lines, "
-        f"gross {format_amount(batch.gross)}, tax {format_amount(batch.tax)}, "
-        f"net {format_amount(batch.net)}; prepared by {batch.prepared_by}"
+        f"gross {format_amount(batch.gross)}, tax {format_amount(batch.current_tax)}, "
+        f"net {format_amount(batch.current_net)}; prepared by {batch.prepared_by}"
         + (f", approved by {', '.join(batch.approved_by)}" if batch.approved_by else "")
         + f" ({batch.approvals_needed} approval(s) needed)"
     )
@@ -604,8 +604,8 @@ def batches_show(ctx: click.Context, batch_id: int, as_json: bool) -> None:
             ROLE_LABELS[x.role],
             str(len(x.months)),
             format_plain(x.gross),
-            format_plain(x.tax),
-            format_plain(x.net),
+            format_plain(x.current_tax),
+            format_plain(x.current_net),
             x.status + (f" ({x.failure_reason})" if x.failure_reason else ""),
         )
     console.print(table)

@@ -30,6 +30,8 @@ def studio_json(s: Studio) -> dict[str, Any]:
 
 
 def batch_json(b: Batch, *, lines: bool = True) -> dict[str, Any]:
+    """A batch: ``tax_fen``/``net_fen`` as planned when it was made; ``current_*`` with
+    the final figures of the lines paid so far (``final_*`` per line, null until paid)."""
     shaped: dict[str, Any] = {
         "id": b.id,
         "year": b.year,
@@ -42,6 +44,8 @@ def batch_json(b: Batch, *, lines: bool = True) -> dict[str, Any]:
         "gross_fen": b.gross,
         "tax_fen": b.tax,
         "net_fen": b.net,
+        "current_tax_fen": b.current_tax,
+        "current_net_fen": b.current_net,
         "gross": format_amount(b.gross),
         "net": format_amount(b.net),
     }
@@ -59,6 +63,8 @@ def batch_json(b: Batch, *, lines: bool = True) -> dict[str, Any]:
                 "split_fen": dict(x.split),
                 "tax_fen": x.tax,
                 "net_fen": x.net,
+                "final_tax_fen": x.final_tax,
+                "final_net_fen": x.final_net,
                 "status": x.status,
                 "failure_reason": x.failure_reason,
                 "reissue_of": x.reissue_of,

@@ -29,9 +29,9 @@ from typing import Final
 
 from ledger.entitlements import EntitlementLine
 from ledger.errors import InvalidTransitionError, MakerCheckerError
-from ledger.money import Fen, format_plain, split
+from ledger.money import Fen, format_plain
 from ledger.policy import Policy
-from ledger.withholding import tax_on_payment
+from ledger.withholding import MonthIncome, withhold
 
 STATES: Final = ("draft", "approved", "paid", "partially_paid", "closed", "rejected", "cancelled")
 STATE_LABELS: Final = {
@@ -129,14 +129,6 @@ class BatchPlan:
         return sum(line.tax for line in self.lines)
 
 
-@dataclass(frozen=True, slots=True)
-class MonthIncome:
-    """What a payee was already paid and withheld in the payment month."""
-
-    paid: Fen = 0
-    withheld: Fen = 0
-
-
 def plan_batch(
     lines: Sequence[EntitlementLine],
     policy: Policy,
@@ -149,7 +141,9 @@ def plan_batch(
 
     ``already_paid`` maps :func:`paid_key` → the batch that pays it;
     ``available`` maps (studio, source) → balance not yet committed;
-    ``month_income`` maps person → earlier income in the payment month.
+    ``month_income`` maps person → income already confirmed in the month the
+    batch is planned to be paid in; the tax it gives is a forecast
+    (:mod:`ledger.withholding`).
     """
     left_out: list[tuple[EntitlementLine, str]] = []
     candidates: list[EntitlementLine] = []
@@ -205,16 +199,8 @@ def _within_balances(
 def _with_tax(
     lines: list[EntitlementLine], policy: Policy, month_income: Mapping[str, MonthIncome]
 ) -> list[PlannedLine]:
-    """Tax each payee on everything paid to them in the month, spread over their lines."""
-    by_person: dict[str, list[EntitlementLine]] = {}
-    for line in lines:
-        by_person.setdefault(line.person, []).append(line)
-    tax_of: dict[int, Fen] = {}
-    for person, own in by_person.items():
-        before = month_income.get(person, MonthIncome())
-        total = tax_on_payment(
-            policy.withholding, sum(x.gross for x in own), before.paid, before.withheld
-        )
-        for line, tax in zip(own, split(total, [x.gross for x in own]), strict=True):
-            tax_of[id(line)] = tax
-    return [PlannedLine(line, dict(line.split), tax_of[id(line)]) for line in lines]
+    """The forecast tax of each line if the batch is paid in the month it is planned in."""
+    taxes = withhold(policy.withholding, [(x.person, x.gross) for x in lines], month_income)
+    return [
+        PlannedLine(line, dict(line.split), tax) for line, tax in zip(lines, taxes, strict=True)
+    ]

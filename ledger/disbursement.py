@@ -22,7 +22,7 @@ approvers racing produce one voucher; the ledger's idempotency keys
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
@@ -33,7 +33,6 @@ from ledger.batches import (
     ACTIVE_STATES,
     STATE_LABELS,
     BatchPlan,
-    MonthIncome,
     PlannedLine,
     approvals_needed,
     check_approver,
@@ -48,11 +47,14 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.expenses import SOURCE_LABELS
-from ledger.money import Fen
+from ledger.money import Fen, format_plain
 from ledger.payout_files import PayoutRow, write_bank_file, write_roster
+from ledger.periods import Period
+from ledger.policy import Policy
 from ledger.postings import NewTransaction, Posting, utc_now
 from ledger.registry import ROLE_LABELS, Person, mask_account, mask_id_number
 from ledger.users import User, check_new_user, new_token, require_role, token_hash
+from ledger.withholding import MonthIncome, Payment, month_income, withhold
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,17 @@ class BatchLine:
     payment_seq: int | None = None
     return_seq: int | None = None
     approval_positions: tuple[int, ...] = ()
+    final_tax: Fen | None = None
+    final_net: Fen | None = None
+
+    @property
+    def current_tax(self) -> Fen:
+        """The tax withheld once the line is paid, else the planned tax (a forecast)."""
+        return self.tax if self.final_tax is None else self.final_tax
+
+    @property
+    def current_net(self) -> Fen:
+        return self.gross - self.current_tax
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +115,15 @@ class Batch:
     @property
     def net(self) -> Fen:
         return self.gross - self.tax
+
+    @property
+    def current_tax(self) -> Fen:
+        """Tax of the lines as they stand: final where paid, planned elsewhere."""
+        return sum(line.current_tax for line in self.lines)
+
+    @property
+    def current_net(self) -> Fen:
+        return self.gross - self.current_tax
 
     @property
     def is_reissue(self) -> bool:
@@ -132,7 +154,7 @@ class BatchStore(Protocol):
     def add_user(self, user: User, token_hash: str) -> None: ...
     def paid_keys(self, year: int) -> dict[str, int]: ...
     def draft_commitments(self) -> dict[tuple[str, str], Fen]: ...
-    def month_income(self, pay_month: str, people: Sequence[str]) -> dict[str, MonthIncome]: ...
+    def payments(self, people: Sequence[str], month: Period) -> list[Payment]: ...
     def insert_batch(
         self, batch: Batch, lines: Sequence[PlannedLine], reissues: Sequence[BatchLine]
     ) -> int: ...
@@ -218,15 +240,24 @@ def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
         report.policy,
         already_paid=stores.batches.paid_keys(year),
         available=_available(stores, {line.studio for line in report.lines}),
-        month_income=stores.batches.month_income(
-            pay_month, sorted({x.person for x in report.lines})
-        ),
+        month_income=_month_income(stores, [x.person for x in report.lines], on),
     )
     if not plan.lines:
         raise NothingToPayError(year, plan.left_out)
     return CreatedBatch(
         _insert(stores, year, report.policy.version, by, pay_month, plan, []), plan.left_out
     )
+
+
+def _month_income(stores: Stores, people: Sequence[str], on: date) -> dict[str, MonthIncome]:
+    """What each payee was paid and withheld in ``on``'s month, by confirmed payments."""
+    month = Period.of(on)
+    return month_income(stores.batches.payments(sorted(set(people)), month), month)
+
+
+def _policy_of(stores: Stores, batch: Batch) -> Policy:
+    """The policy the batch was computed with (a later policy never changes it)."""
+    return next(p for p in stores.registry.policies() if p.version == batch.policy_version)
 
 
 def _insert(
@@ -421,11 +452,19 @@ def confirm(
         batch.line(number)
         if not reason.strip():
             raise ValidationError(f"failed[{number}]", "a bank return needs its reason")
-    paying = [line for line in batch.lines if line.number not in failed]
+    paying = _final_tax(stores, batch, [x for x in batch.lines if x.number not in failed], on)
     changes: dict[int, dict[str, object]] = {}
     if paying:
         [posted] = book.post(stores.ledger, [payment_voucher(batch, paying, _names(stores), on)])
-        changes = {line.id: {"status": "paid", "payment_seq": posted.seq} for line in paying}
+        changes = {
+            line.id: {
+                "status": "paid",
+                "payment_seq": posted.seq,
+                "final_tax": line.final_tax,
+                "final_net": line.final_net,
+            }
+            for line in paying
+        }
     changes.update(
         {
             batch.line(n).id: {"status": "failed", "failure_reason": reason}
@@ -433,19 +472,42 @@ def confirm(
         }
     )
     stores.batches.update_lines(changes)
+    retaxed = [
+        f"line {x.number}: tax {format_plain(x.tax)} → {format_plain(x.current_tax)}"
+        for x in paying
+        if x.current_tax != x.tax
+    ]
     _record(
         stores,
         batch,
         "confirm",
         by,
         to_state,
-        "; ".join(f"line {n}: {r}" for n, r in sorted(failed.items())) or None,
+        "; ".join([*(f"line {n}: {r}" for n, r in sorted(failed.items())), *retaxed]) or None,
     )
     return Outcome(
         _batch(stores, batch.id),
         f"batch #{batch.id} {to_state}: {len(paying)} lines "
-        f"paid, {len(failed)} returned by the bank",
+        f"paid, {len(failed)} returned by the bank"
+        + (
+            f"; tax recomputed for payments in {Period.of(on)} (劳务报酬 combined by month): "
+            + "; ".join(retaxed)
+            if retaxed
+            else ""
+        ),
     )
+
+
+def _final_tax(stores: Stores, batch: Batch, paying: list[BatchLine], on: date) -> list[BatchLine]:
+    """The lines with their final tax: each payee's income combined with the payments
+    already confirmed in the month they are paid in (:mod:`ledger.withholding`)."""
+    before = _month_income(stores, [x.person for x in paying], on)
+    rule = _policy_of(stores, batch).withholding
+    taxes = withhold(rule, [(x.person, x.gross) for x in paying], before)
+    return [
+        replace(line, final_tax=tax, final_net=line.gross - tax)
+        for line, tax in zip(paying, taxes, strict=True)
+    ]
 
 
 def payment_voucher(
@@ -455,16 +517,13 @@ def payment_voucher(
     postings: list[Posting] = []
     for line in lines:
         payable = studio_payable(line.studio, line.person)
-        if line.net:
-            postings.append(
-                Posting(payable, "bank:disbursed", line.net, _line_memo(batch, line, names, "实发"))
-            )
-        if line.tax:
-            postings.append(
-                Posting(
-                    payable, "tax:withheld", line.tax, _line_memo(batch, line, names, "代扣个税")
-                )
-            )
+        for account, amount, what in (
+            ("bank:disbursed", line.current_net, "实发"),
+            ("tax:withheld", line.current_tax, "代扣个税"),
+        ):
+            if amount:
+                memo = _line_memo(batch, line, names, what)
+                postings.append(Posting(payable, account, amount, memo))
     return NewTransaction(
         idempotency_key=f"batch:{batch.id}:pay",
         effective_date=on,
@@ -486,7 +545,13 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
     if not failures:
         raise ValidationError("year", f"no failed payments of {year} are waiting to be reissued")
     governing = program.policy(stores, year)
-    batch = _insert(stores, year, governing.version, by, f"{on:%Y-%m}", BatchPlan([]), failures)
+    before = _month_income(stores, [line.person for line in failures], on)
+    taxes = withhold(governing.withholding, [(x.person, x.gross) for x in failures], before)
+    forecast = [
+        replace(line, tax=tax, net=line.gross - tax)
+        for line, tax in zip(failures, taxes, strict=True)
+    ]
+    batch = _insert(stores, year, governing.version, by, f"{on:%Y-%m}", BatchPlan([]), forecast)
     stores.batches.update_lines({line.id: {"status": "reissued"} for line in failures})
     return batch
 
@@ -630,8 +695,8 @@ def _payout_row(batch: Batch, line: BatchLine, person: Person, *, whole: bool) -
         months=len(line.months),
         grade=line.grade,
         gross=line.gross,
-        tax=line.tax,
-        net=line.net,
+        tax=line.current_tax,
+        net=line.current_net,
         bank_name=person.bank_name,
         bank_account=person.bank_account if whole else mask_account(person.bank_account),
         remark=f"批次#{batch.id}-{line.number} {line.studio}",

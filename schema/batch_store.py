@@ -14,16 +14,20 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ledger.batches import ACTIVE_STATES, MonthIncome, PlannedLine, paid_key
+from ledger.batches import PlannedLine, paid_key
 from ledger.disbursement import Batch, BatchEvent, BatchLine
 from ledger.money import Fen
+from ledger.periods import Period
 from ledger.postings import utc_now
 from ledger.users import User
+from ledger.withholding import Payment
+from schema.ledger_store import chunks
 from schema.tables import (
     BatchApprovalRow,
     BatchEventRow,
     BatchLineRow,
     BatchRow,
+    TransactionRow,
     UserRow,
 )
 
@@ -55,6 +59,8 @@ def _line(row: BatchLineRow) -> BatchLine:
         row.payment_seq,
         row.return_seq,
         tuple(row.approval_positions or ()),
+        row.final_tax,
+        row.final_net,
     )
 
 
@@ -117,21 +123,27 @@ class SqlBatchStore:
                 committed[(studio, source)] = committed.get((studio, source), 0) + amount
         return committed
 
-    def month_income(self, pay_month: str, people: Sequence[str]) -> dict[str, MonthIncome]:
-        rows = self.session.execute(
-            select(
-                BatchLineRow.person_code, func.sum(BatchLineRow.gross), func.sum(BatchLineRow.tax)
+    def payments(self, people: Sequence[str], month: Period) -> list[Payment]:
+        """Lines paid to ``people`` by a payment voucher dated in ``month``: gross, and the
+        tax withheld (the final tax; a line paid before it was kept, its planned tax)."""
+        found: list[Payment] = []
+        for chunk in chunks(list(people)):
+            rows = self.session.execute(
+                select(
+                    BatchLineRow.person_code,
+                    TransactionRow.effective_date,
+                    BatchLineRow.gross,
+                    func.coalesce(BatchLineRow.final_tax, BatchLineRow.tax),
+                )
+                .join(TransactionRow, TransactionRow.seq == BatchLineRow.payment_seq)
+                .where(
+                    BatchLineRow.person_code.in_(chunk),
+                    TransactionRow.effective_date >= month.first_day,
+                    TransactionRow.effective_date <= month.last_day,
+                )
             )
-            .join(BatchRow, BatchRow.id == BatchLineRow.batch_id)
-            .where(
-                BatchRow.pay_month == pay_month,
-                BatchRow.state.in_(ACTIVE_STATES),
-                BatchLineRow.reissue_of.is_(None),
-                BatchLineRow.person_code.in_(people),
-            )
-            .group_by(BatchLineRow.person_code)
-        )
-        return {person: MonthIncome(int(paid), int(withheld)) for person, paid, withheld in rows}
+            found.extend(Payment(p, on, int(gross), int(tax)) for p, on, gross, tax in rows)
+        return found
 
     # -- writing ----------------------------------------------------------------
 

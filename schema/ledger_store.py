@@ -61,7 +61,7 @@ IN_CHUNK: Final = 5_000
 T = TypeVar("T")
 
 
-def _chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -108,7 +108,7 @@ class SqlLedgerStore:
 
     def _lock_existing(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
         states: dict[Account, AccountState] = {}
-        for chunk in _chunks(addresses):
+        for chunk in chunks(addresses):
             query = (
                 select(
                     AccountRow.id,
@@ -224,7 +224,7 @@ class SqlLedgerStore:
 
     def find_by_keys(self, keys: Iterable[str]) -> dict[str, Transaction]:
         found: dict[str, Transaction] = {}
-        for chunk in _chunks(sorted(keys)):
+        for chunk in chunks(sorted(keys)):
             for t in self._load(TransactionRow.idempotency_key.in_(chunk)):
                 found[t.request.idempotency_key] = t
         return found
@@ -379,7 +379,7 @@ class SqlLedgerStore:
         source = aliased(AccountRow)
         destination = aliased(AccountRow)
         by_seq: dict[int, list[Posting]] = {}
-        for chunk in _chunks(seqs):
+        for chunk in chunks(seqs):
             rows = self.session.execute(
                 select(
                     PostingRow.transaction_seq,

@@ -311,7 +311,11 @@ class BatchRow(Base):
 
 
 class BatchLineRow(Base):
-    """One payee's line in a batch; ``paid_key`` makes a stipend payable only once."""
+    """One payee's line in a batch; ``paid_key`` makes a stipend payable only once.
+
+    ``tax``/``net`` are planned when the batch is made (a forecast); ``final_tax``/
+    ``final_net`` are what the payment withheld and paid, set when it is confirmed.
+    """
 
     __tablename__ = "batch_lines"
     __table_args__ = (
@@ -321,6 +325,11 @@ class BatchLineRow(Base):
         ),
         CheckConstraint(
             "status IN ('pending', 'paid', 'failed', 'reissued', 'returned')", name="status"
+        ),
+        CheckConstraint(
+            "(final_tax IS NULL AND final_net IS NULL) OR (final_tax >= 0 AND final_net >= 0 "
+            "AND final_tax + final_net = gross)",
+            name="final_amounts",
         ),
         Index("ix_batch_lines_person", "person_code"),
     )
@@ -348,6 +357,8 @@ class BatchLineRow(Base):
     approval_positions: Mapped[list[int] | None] = mapped_column(JSON)
     payment_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))
     return_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))
+    final_tax: Mapped[int | None] = mapped_column(BigInteger)
+    final_net: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class BatchApprovalRow(Base):

@@ -7,7 +7,6 @@ from dataclasses import replace
 import pytest
 
 from ledger.batches import (
-    MonthIncome,
     approvals_needed,
     check_approver,
     next_state,
@@ -18,6 +17,7 @@ from ledger.entitlements import EntitlementLine
 from ledger.errors import InvalidTransitionError, MakerCheckerError
 from ledger.money import yuan
 from ledger.policy import NOTICE_2024
+from ledger.withholding import MonthIncome
 
 
 def line(

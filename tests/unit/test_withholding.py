@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.money import yuan
-from ledger.withholding import labour_remuneration_tax, tax_on_payment
+from ledger.periods import Period
+from ledger.withholding import (
+    MonthIncome,
+    Payment,
+    labour_remuneration_tax,
+    month_income,
+    tax_on_payment,
+    withhold,
+)
+
+RULE = "prc_labour_remuneration"
 
 
 @pytest.mark.parametrize(
@@ -46,3 +58,44 @@ def test_payments_in_one_month_are_taxed_together() -> None:
 
 def test_no_withholding_when_the_policy_says_none() -> None:
     assert tax_on_payment("none", yuan(10_000), 0, 0) == 0
+
+
+MARCH = Period(2025, 3)
+
+
+def test_only_payments_confirmed_in_the_month_are_its_income() -> None:
+    payments = [
+        Payment("P1", date(2025, 3, 5), yuan(2_500), yuan(340)),
+        Payment("P1", date(2025, 3, 31), yuan(1_000), yuan(40)),
+        Payment("P1", date(2025, 4, 1), yuan(9_999), yuan(1)),  # April's, not March's
+        Payment("P2", date(2025, 2, 28), yuan(5_000), yuan(800)),
+    ]
+    assert month_income(payments, MARCH) == {"P1": MonthIncome(yuan(3_500), yuan(380))}
+
+
+def test_a_payees_lines_are_taxed_together_and_spread_by_gross() -> None:
+    lines = [("P1", yuan(2_500)), ("P2", yuan(5_000)), ("P1", yuan(2_500))]
+    assert withhold(RULE, lines, {}) == [yuan(400), yuan(800), yuan(400)]
+    earlier = {"P1": MonthIncome(yuan(2_500), yuan(340))}
+    # 5,000 + 2,500 already paid = 7,500 → 1,200 in all, 340 of it withheld before
+    assert withhold(RULE, lines, earlier) == [yuan(430), yuan(800), yuan(430)]
+    assert withhold("none", lines, earlier) == [0, 0, 0]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["P1", "P2", "P3"]), st.integers(1, yuan(30_000))), max_size=8
+    ),
+    st.integers(0, yuan(10_000)),
+)
+def test_each_payees_parts_sum_to_the_tax_on_their_month(
+    lines: list[tuple[str, int]], paid_before: int
+) -> None:
+    before = {"P1": MonthIncome(paid_before, labour_remuneration_tax(paid_before))}
+    taxes = withhold(RULE, lines, before)
+    assert all(t >= 0 for t in taxes)
+    for person in {p for p, _ in lines}:
+        own = [t for (p, _), t in zip(lines, taxes, strict=True) if p == person]
+        income = sum(g for p, g in lines if p == person)
+        earlier = before.get(person, MonthIncome())
+        assert sum(own) == labour_remuneration_tax(earlier.paid + income) - earlier.withheld
