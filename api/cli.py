@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api import demo as demo_module
 from api.shapes import (
+    balance_json,
     batch_history_json,
     batch_json,
     created_batch_json,
@@ -179,13 +180,14 @@ def balance(ctx: click.Context, address: str, as_of: str | None, as_json: bool) 
     """The balance of the account at ADDRESS, now or as of a date."""
     when = _parse_date(as_of, "--as-of")
     with UnitOfWork(_engine(ctx), write=False) as uow:
-        fen = book.balance(uow.ledger, address, when)
+        found = statements.account_balance(uow, address, when)
     if as_json:
-        _print_json(
-            {"address": address, "as_of": as_of, "balance_fen": fen, "balance": format_amount(fen)}
-        )
+        _print_json(balance_json(found, as_of))
     else:
-        click.echo(f"{address}  {format_amount(fen)}" + (f"  (as of {as_of})" if as_of else ""))
+        click.echo(
+            f"{found.account.code} {found.account.name}  {found.direction} "
+            f"{format_amount(found.amount)}" + (f"  (as of {as_of})" if as_of else "")
+        )
 
 
 @main.command()

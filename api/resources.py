@@ -23,6 +23,7 @@ from litestar.response import File
 
 from api.app import READERS, read, request_id, write
 from api.shapes import (
+    balance_json,
     batch_history_json,
     batch_json,
     closed_json,
@@ -34,7 +35,7 @@ from api.shapes import (
 from jobs import runner
 from jobs.schedule import DAILY_JOBS
 from jobs.work import JOBS
-from ledger import book, closing, disbursement, program, statements
+from ledger import closing, disbursement, program, statements
 from ledger.accounts import account_kind
 from ledger.errors import ValidationError
 from ledger.money import format_amount
@@ -361,8 +362,8 @@ def account_balance(
 ) -> dict[str, Any]:
     """An account's balance now, or at the end of ``as_of``."""
     account_kind(address)
-    fen = read(request, lambda uow: book.balance(uow.ledger, address, as_of))
-    return {"address": address, "as_of": as_of, "balance_fen": fen, "balance": format_amount(fen)}
+    found = read(request, lambda uow: statements.account_balance(uow, address, as_of))
+    return balance_json(found, as_of)
 
 
 @get("/transactions", opt={"roles": READERS}, sync_to_thread=True)

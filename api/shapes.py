@@ -14,6 +14,7 @@ from ledger.money import format_amount
 from ledger.periods import PeriodState
 from ledger.program import EntitlementReport, local_time
 from ledger.registry import Studio
+from ledger.statements import AccountBalance
 
 
 def studio_json(s: Studio) -> dict[str, Any]:
@@ -152,4 +153,20 @@ def closed_json(closed: Closed) -> dict[str, Any]:
         "first_closed": str(closed.first) if closed.first else None,
         "head_seq": closed.head.seq,
         "head_hash": closed.head.hash,
+    }
+
+
+def balance_json(b: AccountBalance, as_of: object) -> dict[str, Any]:
+    """An account's balance: ``balance_fen`` is the raw ledger balance (inflows −
+    outflows); ``direction`` and ``amount`` read it as the books do (借或贷, 余额)."""
+    return {
+        "address": b.address,
+        "code": b.account.code,
+        "name": b.account.name,
+        "normal_side": b.account.side,
+        "as_of": as_of,
+        "balance_fen": b.balance,
+        "direction": b.direction,
+        "amount_fen": b.amount,
+        "balance": format_amount(b.amount),
     }

@@ -72,10 +72,9 @@ class AccountState:
 
 @dataclass(frozen=True, slots=True)
 class AccountEntry:
-    """One posting as one account sees it: money in (``debit``) or out (``credit``).
+    """One posting as one account sees it: money in (``inflow``) or out (``outflow``).
 
-    The statements book every posting as a debit to its destination and a credit to
-    its source ("where the money is"), so debits always equal credits.
+    Which of them is 借 and which 贷 is the chart's to say (:mod:`ledger.chart`).
     """
 
     effective_date: date
@@ -83,8 +82,8 @@ class AccountEntry:
     voucher: Voucher
     memo: str
     reverses: int | None
-    debit: Fen
-    credit: Fen
+    inflow: Fen
+    outflow: Fen
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
 """Auditor statements (SPEC §6): 专项资金明细账, 专项资金收支汇总表 and 科目余额表.
 
-Every posting is booked as a debit (借方) to the account the money goes to and a
-credit (贷方) to the account it comes from — the view of "where the money is" —
-so debits equal credits in every statement and a studio fund's receipts are its
-借方, its spending its 贷方, and a fund holding money has a 借 balance.
+Every account is shown by its 科目编码 and 科目名称 and booked as the chart of
+accounts says (:mod:`ledger.chart`): a posting from A to B is 借 A, 贷 B, so a
+studio fund's receipts are its 贷方, its spending its 借方, a fund holding money
+has a 贷 balance, and debits equal credits in every statement.
 
 Layouts are pure generators of rows (:func:`ledger_rows`); the writers stream
 them into openpyxl write-only workbooks, and the store reads postings in chunks,
@@ -27,6 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ledger import book, program
 from ledger.accounts import FUNDING_SOURCES, account_kind, studio_fund
 from ledger.book import AccountEntry
+from ledger.chart import TOP_TITLES, ChartAccount, Names, Title, chart_account, direction, on_side
 from ledger.errors import ValidationError
 from ledger.expenses import SOURCE_LABELS
 from ledger.money import Fen
@@ -37,16 +38,13 @@ ORGANIZATION: Final = "杭锦旗名师工作室领导小组办公室"
 LEDGER_HEADER: Final = ("月", "日", "凭证号", "摘要", "借方", "贷方", "借或贷", "余额")
 
 
-def direction(balance: Fen) -> str:
-    """借 for a debit balance, 贷 for a credit balance, 平 when it is zero."""
-    return "借" if balance > 0 else "贷" if balance < 0 else "平"
-
-
 @dataclass(frozen=True, slots=True)
 class LedgerRow:
     """One line of a three-column ledger.
 
     Attributes:
+      balance: the raw ledger balance after the line (inflows − outflows: a 贷
+        amount when positive, see :func:`ledger.chart.direction`).
       kind: ``opening`` (上年结转), ``entry``, ``month`` (本月合计), ``year``
         (本年累计), ``carry`` (结转下年) or ``closing`` (期末余额).
     """
@@ -90,19 +88,19 @@ def ledger_rows(
             yield from close_month()
         if entry_month != month:
             month, month_debit, month_credit = entry_month, 0, 0
-        balance += entry.debit - entry.credit
-        month_debit += entry.debit
-        month_credit += entry.credit
-        year_debit += entry.debit
-        year_credit += entry.credit
+        balance += entry.inflow - entry.outflow
+        month_debit += entry.outflow
+        month_credit += entry.inflow
+        year_debit += entry.outflow
+        year_credit += entry.inflow
         yield LedgerRow(
             "entry",
             entry_month,
             entry.effective_date.day,
             str(entry.voucher),
             entry.memo,
-            entry.debit or None,
-            entry.credit or None,
+            entry.outflow or None,
+            entry.inflow or None,
             balance,
         )
     if month is not None:
@@ -159,11 +157,12 @@ class LedgerSection:
     """One account's three-column ledger: a sheet."""
 
     sheet: str
-    studio: str
-    studio_name: str
-    source: str
+    account: ChartAccount
     period: str
     rows: Iterator[LedgerRow]
+
+
+LEDGER_HEADER_ROWS: Final = 5
 
 
 def write_ledger(path: Path, sections: Iterable[LedgerSection], by: str) -> int:
@@ -171,20 +170,11 @@ def write_ledger(path: Path, sections: Iterable[LedgerSection], by: str) -> int:
     workbook = Workbook(write_only=True)
     written = 0
     for section in sections:
-        ws = _sheet(workbook, section.sheet, (5, 5, 16, 40, 15, 15, 8, 16), 4)
+        ws = _sheet(workbook, section.sheet, (5, 5, 16, 40, 15, 15, 8, 16), LEDGER_HEADER_ROWS)
         ws.append([_text(ws, "专项资金明细账", bold=True, size=16)])
-        ws.append(
-            [
-                f"单位：{ORGANIZATION}",
-                None,
-                None,
-                f"工作室：{section.studio} {section.studio_name}",
-                f"资金来源：{SOURCE_LABELS[section.source]}",
-                None,
-                f"期间：{section.period}",
-                "金额单位：元",
-            ]
-        )
+        account = section.account
+        ws.append([f"科目：{account.code} {account.name}", *[None] * 5, f"期间：{section.period}"])
+        ws.append([f"核算单位：{ORGANIZATION}", *[None] * 6, "金额单位：元"])
         ws.append(
             [
                 _text(ws, "日期", bold=True),
@@ -217,6 +207,38 @@ def write_ledger(path: Path, sections: Iterable[LedgerSection], by: str) -> int:
 # -- the three statements ---------------------------------------------------------------
 
 
+def names(stores: program.Stores) -> Names:
+    """Studio and payee names for the chart's 明细 (辅助核算)."""
+    return Names(
+        {s.code: s.name for s in stores.registry.studios()},
+        {p.code: p.name for p in stores.registry.people()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    """An account's balance as the books read it: ``balance`` is the raw ledger
+    balance (inflows − outflows), shown as 借或贷 :attr:`direction` and :attr:`amount`."""
+
+    address: str
+    account: ChartAccount
+    balance: Fen
+
+    @property
+    def direction(self) -> str:
+        return direction(self.balance)
+
+    @property
+    def amount(self) -> Fen:
+        return abs(self.balance)
+
+
+def account_balance(stores: program.Stores, address: str, as_of: date | None) -> AccountBalance:
+    """The balance of the account at ``address``, now or at the end of ``as_of``."""
+    account = chart_account(address, names(stores))
+    return AccountBalance(address, account, book.balance(stores.ledger, address, as_of))
+
+
 def export_ledger(
     stores: program.Stores,
     first_year: int,
@@ -233,6 +255,7 @@ def export_ledger(
         raise ValidationError("studio", f"unknown studio {studio}")
     start, end = date(first_year, 1, 1), date(last_year, 12, 31)
     period = f"{first_year}年" if first_year == last_year else f"{first_year}-{last_year}年"
+    studio_names = Names({s.code: s.name for s in studios})
 
     def sections() -> Iterator[LedgerSection]:
         for s in studios:
@@ -242,9 +265,7 @@ def export_ledger(
                 entries = stores.ledger.iter_account_entries(account, start, end)
                 yield LedgerSection(
                     f"{s.code}-{SOURCE_LABELS[source]}",
-                    s.code,
-                    s.name,
-                    source,
+                    chart_account(account, studio_names),
                     period,
                     ledger_rows(opening, entries, first_year, last_year),
                 )
@@ -253,9 +274,10 @@ def export_ledger(
 
 
 SUMMARY_HEADER: Final = (
+    "科目编码",
+    "科目名称",
     "工作室编号",
     "工作室名称",
-    "资金来源",
     "期初余额",
     "本年拨入",
     "劳务补贴支出",
@@ -325,16 +347,18 @@ def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> li
     report = book.verify(stores.ledger)
     seq, last_hash = stores.ledger.head_hash()
     workbook = Workbook(write_only=True)
-    ws = _sheet(workbook, f"{year}收支汇总", (12, 28, 14, 15, 15, 15, 15, 15, 15), 3)
+    ws = _sheet(workbook, f"{year}收支汇总", (10, 22, 12, 28, 15, 15, 15, 15, 15, 15), 3)
     ws.append([_text(ws, f"{year}年度名师工作室专项资金收支汇总表", bold=True, size=16)])
-    ws.append([f"单位：{ORGANIZATION}", None, None, None, None, None, None, None, "金额单位：元"])
+    ws.append([f"核算单位：{ORGANIZATION}", *[None] * 8, "金额单位：元"])
     ws.append([_text(ws, h, bold=True) for h in SUMMARY_HEADER])
     for x in lines:
+        title = chart_account(studio_fund(x.studio, x.source)).title
         ws.append(
             [
+                title.code,
+                title.name,
                 x.studio,
                 x.name,
-                SOURCE_LABELS[x.source],
                 *(
                     _amount(ws, v)
                     for v in (x.opening, x.received, x.stipends, x.expenses, x.returned, x.closing)
@@ -346,7 +370,13 @@ def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> li
         for f in ("opening", "received", "stipends", "expenses", "returned", "closing")
     ]
     ws.append(
-        [_text(ws, "合计", bold=True), None, None, *(_amount(ws, v, bold=True) for v in totals)]
+        [
+            _text(ws, "合计", bold=True),
+            None,
+            None,
+            None,
+            *(_amount(ws, v, bold=True) for v in totals),
+        ]
     )
     ws.append([])
     ws.append(
@@ -364,8 +394,8 @@ def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> li
 
 
 TRIAL_HEADER: Final = (
-    "科目",
-    "类别",
+    "科目编码",
+    "科目名称",
     "期初借方",
     "期初贷方",
     "本期借方",
@@ -377,45 +407,112 @@ TRIAL_HEADER: Final = (
 
 @dataclass(frozen=True, slots=True)
 class TrialLine:
+    """One account in the trial balance: raw balances (inflows − outflows, a 贷 amount)
+    at the start of the year and at the date, and the year's movements to the date."""
+
     account: str
+    chart: ChartAccount
     opening: Fen
-    debit: Fen
-    credit: Fen
+    inflow: Fen
+    outflow: Fen
 
     @property
     def closing(self) -> Fen:
-        return self.opening + self.debit - self.credit
+        return self.opening + self.inflow - self.outflow
 
 
 def trial_lines(stores: program.Stores, on: date) -> list[TrialLine]:
-    """Every account: balance at the start of ``on``'s year, movements to ``on``, closing."""
+    """Every account in chart order: balance at the start of ``on``'s year, the year's
+    movements to ``on``, and the balance at ``on``."""
     opening = stores.ledger.balances_as_of(date(on.year - 1, 12, 31))
-    debit: dict[str, Fen] = {}
-    credit: dict[str, Fen] = {}
+    inflow: dict[str, Fen] = {}
+    outflow: dict[str, Fen] = {}
     for source, destination, amount in stores.ledger.pair_movements(date(on.year, 1, 1), on):
-        debit[destination] = debit.get(destination, 0) + amount
-        credit[source] = credit.get(source, 0) + amount
-    accounts = sorted(set(opening) | set(debit) | set(credit))
-    return [TrialLine(a, opening.get(a, 0), debit.get(a, 0), credit.get(a, 0)) for a in accounts]
+        inflow[destination] = inflow.get(destination, 0) + amount
+        outflow[source] = outflow.get(source, 0) + amount
+    known = names(stores)
+    lines = [
+        TrialLine(
+            a, chart_account(a, known), opening.get(a, 0), inflow.get(a, 0), outflow.get(a, 0)
+        )
+        for a in set(opening) | set(inflow) | set(outflow)
+    ]
+    return sorted(lines, key=lambda x: (x.chart.code, x.chart.detail))
 
 
-def _sides(balance: Fen) -> tuple[Fen, Fen]:
-    return (balance, 0) if balance >= 0 else (0, -balance)
+@dataclass(frozen=True, slots=True)
+class TrialRow:
+    """A row of the 科目余额表: a 一级 or 二级 科目's total, or one 明细 account.
+
+    Balances sit in the column of the title's normal side (a reversed balance is
+    negative there); movements are 借方 = money out, 贷方 = money in."""
+
+    level: int
+    code: str
+    name: str
+    side: str
+    opening: Fen
+    debit: Fen
+    credit: Fen
+    closing: Fen
+
+    def values(self) -> tuple[Fen, ...]:
+        def sides(amount: Fen) -> tuple[Fen, Fen]:
+            return (amount, 0) if self.side == "借" else (0, amount)
+
+        return (*sides(self.opening), self.debit, self.credit, *sides(self.closing))
+
+
+def _total(level: int, title: Title, lines: list[TrialLine], name: str) -> TrialRow:
+    return TrialRow(
+        level,
+        title.code,
+        name,
+        title.side,
+        sum(on_side(x.opening, title.side) for x in lines),
+        sum(x.outflow for x in lines),
+        sum(x.inflow for x in lines),
+        sum(on_side(x.closing, title.side) for x in lines),
+    )
+
+
+def trial_rows(lines: list[TrialLine]) -> Iterator[TrialRow]:
+    """Each 一级科目 with its total, then each 二级科目 under it, then its 明细 accounts."""
+    for top in TOP_TITLES:
+        under = [x for x in lines if x.chart.parent == top]
+        if not under:
+            continue
+        yield _total(1, top, under, top.name)
+        for title in sorted({x.chart.title for x in under}, key=lambda t: t.code):
+            accounts = [x for x in under if x.chart.title == title]
+            yield _total(2, title, accounts, title.name)
+            for x in accounts:
+                if x.chart.detail:
+                    yield _total(3, title, [x], x.chart.name)
 
 
 def export_trial_balance(stores: program.Stores, on: date, path: Path, by: str) -> list[TrialLine]:
-    """科目余额表 as of ``on``: debits equal credits in every pair of columns."""
+    """科目余额表 as of ``on``: 一级 totals, 二级 totals and 明细 accounts, each balance on
+    its normal side; debits equal credits in every pair of columns of the 合计."""
     lines = trial_lines(stores, on)
     workbook = Workbook(write_only=True)
-    ws = _sheet(workbook, "科目余额表", (40, 10, 15, 15, 15, 15, 15, 15), 3)
+    ws = _sheet(workbook, "科目余额表", (10, 44, 15, 15, 15, 15, 15, 15), 3)
     ws.append([_text(ws, f"科目余额表（截至{on.isoformat()}）", bold=True, size=16)])
-    ws.append([f"单位：{ORGANIZATION}", None, None, None, None, None, None, "金额单位：元"])
+    ws.append([f"核算单位：{ORGANIZATION}", *[None] * 6, "金额单位：元"])
     ws.append([_text(ws, h, bold=True) for h in TRIAL_HEADER])
     totals = [0] * 6
-    for x in lines:
-        values = (*_sides(x.opening), x.debit, x.credit, *_sides(x.closing))
-        totals = [t + v for t, v in zip(totals, values, strict=True)]
-        ws.append([x.account, account_kind(x.account), *(_amount(ws, v) for v in values)])
+    for row in trial_rows(lines):
+        values = row.values()
+        bold = row.level == 1
+        if row.level == 1:
+            totals = [t + v for t, v in zip(totals, values, strict=True)]
+        ws.append(
+            [
+                _text(ws, row.code, bold=bold),
+                _text(ws, row.name, bold=bold),
+                *(_amount(ws, v, bold=bold) for v in values),
+            ]
+        )
     ws.append([_text(ws, "合计", bold=True), None, *(_amount(ws, t, bold=True) for t in totals)])
     ws.append([])
     ws.append([generated_line(by)])

@@ -77,7 +77,7 @@ def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
     summary = load_workbook(tmp_path / "demo" / "statements" / "2024-专项资金收支汇总表.xlsx")
     total = next(r for r in summary.active.iter_rows(values_only=True) if r[0] == "合计")
     # 1,100,000 appropriated + 43,500 matching − 10,702.50 spent; stipends are paid in 2025
-    assert total[3:9] == (0, 1_143_500, 0, 10_702.5, 0, 1_132_797.5)
+    assert total[4:10] == (0, 1_143_500, 0, 10_702.5, 0, 1_132_797.5)
     assert (tmp_path / "demo" / "statements" / "2024-专项资金明细账.xlsx").exists()
     assert (tmp_path / "demo" / "statements" / "2025-02-28-科目余额表.xlsx").exists()
 
@@ -104,13 +104,20 @@ def test_balance_now_and_as_of_a_date(engine: Engine) -> None:
     assert code == 0
     assert json.loads(out) == {
         "address": FUND,
+        "code": "271101",
+        "name": "专项资金—财政拨款—HJ01",
+        "normal_side": "贷",
         "as_of": None,
         "balance_fen": 2_487_655,
+        "direction": "贷",
+        "amount_fen": 2_487_655,
         "balance": "¥24,876.55",
     }
     code, out, _ = _run("--db", _url(engine), "balance", FUND, "--as-of", "2024-02-29")
     assert code == 0
-    assert out.strip() == f"{FUND}  ¥25,000.00  (as of 2024-02-29)"
+    assert out.strip() == "271101 专项资金—财政拨款—HJ01  贷 ¥25,000.00  (as of 2024-02-29)"
+    code, out, _ = _run("--db", _url(engine), "balance", "source:finance")
+    assert out.strip() == "100201 银行存款—旗财政拨入  借 ¥25,000.00"
 
 
 def test_bad_input_is_refused_naming_the_field(engine: Engine) -> None:

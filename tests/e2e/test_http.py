@@ -150,8 +150,13 @@ def test_the_full_year_for_two_studios(
     ).json()
     assert balance == {
         "address": "bank:disbursed",
+        "code": "100211",
+        "name": "银行存款—已拨付劳务补贴",
+        "normal_side": "贷",
         "as_of": None,
         "balance_fen": 5_880_000,
+        "direction": "贷",
+        "amount_fen": 5_880_000,
         "balance": "¥58,800.00",
     }
     roster_file = client.get(f"{url}/roster.xlsx", headers=auth(tokens["auditor"]))
@@ -163,7 +168,7 @@ def test_the_full_year_for_two_studios(
     rows = list(load_workbook(BytesIO(summary.content)).active.iter_rows(values_only=True))
     total = next(r for r in rows if r[0] == "合计")
     # 100,000 appropriated; the stipends, 70,000, left the funds when approved
-    assert total[3:9] == (0, 100000, 70000, 0, 0, 30000)
+    assert total[4:10] == (0, 100000, 70000, 0, 0, 30000)
     log = client.get(f"{API}/audit-log", headers=auth(tokens["auditor"])).json()["items"]
     assert [(e["actor"], e["action"]) for e in log] == [
         ("admin", "policy.add"),
@@ -328,19 +333,22 @@ def test_an_auditor_downloads_the_statements(
     )
     assert ledger.status_code == 200
     sheet = load_workbook(BytesIO(ledger.content))["HJ-S01-旗财政"]
-    assert [c.value for c in sheet[6]][4] == 25000  # the appropriation, 借方
+    assert [c.value for c in sheet[7]][5] == 25000  # the appropriation, 贷方 of 专项资金
     summary = client.get(
         f"{API}/statements/summary.xlsx", params={"year": "2025"}, headers=auth(tokens["auditor"])
     )
     rows = list(load_workbook(BytesIO(summary.content)).active.iter_rows(values_only=True))
     total = next(r for r in rows if r[0] == "合计")
-    assert total[8] == 100000
+    assert total[9] == 100000
     trial = client.get(
         f"{API}/statements/trial-balance.xlsx",
         params={"date": "2025-12-31"},
         headers=auth(tokens["auditor"]),
     )
     assert trial.status_code == 200
+    trial_rows = list(load_workbook(BytesIO(trial.content)).active.iter_rows(values_only=True))
+    assert trial_rows[3][:2] == ("1002", "银行存款")
+    assert next(r for r in trial_rows if r[0] == "合计")[6:8] == (100000, 100000)
     assert (
         client.get(
             f"{API}/statements/summary.xlsx", params={"year": "2025"}, headers=auth(tokens["clerk"])

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from ledger import book, program, statements
 from ledger.postings import NewTransaction, Posting
-from ledger.registry import Studio
+from ledger.registry import Studio, id_check_digit
 from schema.db import UnitOfWork
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
@@ -69,29 +69,30 @@ def test_the_three_column_ledger_of_a_worked_example(worked: Engine, tmp_path: P
     assert workbook.sheetnames == ["HJ-S01-旗财政", "HJ-S01-立教教育基金", "HJ-S01-单位配套"]
     ws = workbook["HJ-S01-旗财政"]
     assert ws["A1"].value == "专项资金明细账"
-    assert ws["D2"].value == "工作室：HJ-S01 语文名师工作室"
-    assert ws["E2"].value == "资金来源：旗财政"
+    assert ws["A2"].value == "科目：271101 专项资金—财政拨款—HJ-S01 语文名师工作室"
     assert ws["G2"].value == "期间：2024年"
-    assert ws["H2"].value == "金额单位：元"
-    assert ws.freeze_panes == "A5"
-    assert ws.print_title_rows == "$1:$4"
-    body = [row[:8] for row in _rows(path, "HJ-S01-旗财政")[4:]]
+    assert ws["A3"].value == "核算单位：杭锦旗名师工作室领导小组办公室"
+    assert ws["H3"].value == "金额单位：元"
+    assert ws.freeze_panes == "A6"
+    assert ws.print_title_rows == "$1:$5"
+    body = [row[:8] for row in _rows(path, "HJ-S01-旗财政")[5:]]
+    # 专项资金 is a 贷 account: receipts are 贷方, spending 借方, the balance 贷
     assert body[:13] == [
         (1, 1, None, "上年结转", None, None, "平", 0),
-        (1, 2, "记-2024-01-0001", "2024年度工作室业务经费拨款", 25000, None, "借", 25000),
-        (1, None, None, "本月合计", 25000, 0, "借", 25000),
-        (1, None, None, "本年累计", 25000, 0, "借", 25000),
-        (3, 10, "记-2024-03-0001", "培训费", None, 1000, "借", 24000),
-        (3, 20, "记-2024-03-0002", "培训费（重复）", None, 500, "借", 23500),
-        (3, None, None, "本月合计", 0, 1500, "借", 23500),
-        (3, None, None, "本年累计", 25000, 1500, "借", 23500),
-        (4, 1, "记-2024-04-0001", "冲销 记-2024-03-0002：培训费（重复）", 500, None, "借", 24000),
-        (4, None, None, "本月合计", 500, 0, "借", 24000),
-        (4, None, None, "本年累计", 25500, 1500, "借", 24000),
-        (12, 31, None, "期末余额", None, None, "借", 24000),
+        (1, 2, "记-2024-01-0001", "2024年度工作室业务经费拨款", None, 25000, "贷", 25000),
+        (1, None, None, "本月合计", 0, 25000, "贷", 25000),
+        (1, None, None, "本年累计", 0, 25000, "贷", 25000),
+        (3, 10, "记-2024-03-0001", "培训费", 1000, None, "贷", 24000),
+        (3, 20, "记-2024-03-0002", "培训费（重复）", 500, None, "贷", 23500),
+        (3, None, None, "本月合计", 1500, 0, "贷", 23500),
+        (3, None, None, "本年累计", 1500, 25000, "贷", 23500),
+        (4, 1, "记-2024-04-0001", "冲销 记-2024-03-0002：培训费（重复）", None, 500, "贷", 24000),
+        (4, None, None, "本月合计", 0, 500, "贷", 24000),
+        (4, None, None, "本年累计", 1500, 25500, "贷", 24000),
+        (12, 31, None, "期末余额", None, None, "贷", 24000),
         (None, None, None, None, None, None, None, None),
     ]
-    assert ws.cell(row=6, column=5).number_format == "#,##0.00"
+    assert ws.cell(row=7, column=6).number_format == "#,##0.00"
     assert str(body[13][0]).startswith("生成时间")
     assert str(body[13][0]).endswith("导出人 审计员")
 
@@ -100,7 +101,7 @@ def test_a_cycle_ledger_carries_the_balance_into_each_year(worked: Engine, tmp_p
     path = tmp_path / "cycle.xlsx"
     with UnitOfWork(worked, write=False) as uow:
         statements.export_ledger(uow, 2024, 2026, path, "审计员", "HJ-S01")
-    tail = [(row[3], row[7]) for row in _rows(path, "HJ-S01-旗财政")[4:] if row[3]][-6:]
+    tail = [(row[3], row[7]) for row in _rows(path, "HJ-S01-旗财政")[5:] if row[3]][-6:]
     assert tail == [
         ("本年累计", 24000),
         ("结转下年", 24000),
@@ -129,9 +130,10 @@ def test_the_summary_ties_to_the_ledger_and_states_the_verify_result(
     assert finance.closing == kept[FUND]
     rows = _rows(path, "2024收支汇总")
     assert rows[2] == (
+        "科目编码",
+        "科目名称",
         "工作室编号",
         "工作室名称",
-        "资金来源",
         "期初余额",
         "本年拨入",
         "劳务补贴支出",
@@ -139,30 +141,108 @@ def test_the_summary_ties_to_the_ledger_and_states_the_verify_result(
         "退回资金",
         "期末余额",
     )
-    assert rows[3] == ("HJ-S01", "语文名师工作室", "旗财政", 0, 25000, 0, 1000, 0, 24000)
+    assert rows[3] == (
+        "271101",
+        "专项资金—财政拨款",
+        "HJ-S01",
+        "语文名师工作室",
+        0,
+        25000,
+        0,
+        1000,
+        0,
+        24000,
+    )
     total = rows[6]
     assert total[0] == "合计"
-    assert total[8] == 24000
+    assert total[9] == 24000
     assert rows[8][0].startswith("账簿校验：通过（4笔凭证")
     assert rows[9][0] == f"截至第4笔交易，哈希 {last_hash}"
 
 
-def test_the_trial_balance_balances(worked: Engine, tmp_path: Path) -> None:
+def test_the_trial_balance_shows_codes_names_and_normal_sides(
+    worked: Engine, tmp_path: Path
+) -> None:
     path = tmp_path / "trial.xlsx"
     with UnitOfWork(worked, write=False) as uow:
         lines = statements.export_trial_balance(uow, date(2024, 3, 31), path, "审计员")
     by_account = {x.account: x for x in lines}
-    assert (by_account[FUND].debit, by_account[FUND].credit, by_account[FUND].closing) == (
+    assert (by_account[FUND].inflow, by_account[FUND].outflow, by_account[FUND].closing) == (
         2_500_000,
         150_000,
         2_350_000,
     )
     rows = _rows(path, "科目余额表")
     assert rows[0][0] == "科目余额表（截至2024-03-31）"
-    total = next(r for r in rows if r[0] == "合计")
-    assert total[2] == total[3]  # opening debit = credit
-    assert total[4] == total[5] == 26500  # 25,000 + 1,000 + 500 moved by 31 March
-    assert total[6] == total[7] == 25000
+    assert rows[2] == (
+        "科目编码",
+        "科目名称",
+        "期初借方",
+        "期初贷方",
+        "本期借方",
+        "本期贷方",
+        "期末借方",
+        "期末贷方",
+    )
+    assert rows[3:12] == [
+        ("1002", "银行存款", 0, 0, 25000, 1500, 23500, 0),
+        ("100201", "银行存款—旗财政拨入", 0, 0, 25000, 0, 25000, 0),
+        ("100212", "银行存款—已支付活动经费", 0, 0, 0, 1500, 0, 1500),
+        ("100212", "银行存款—已支付活动经费—培训费（HJ-S01）", 0, 0, 0, 1500, 0, 1500),
+        ("2711", "专项资金", 0, 0, 1500, 25000, 0, 23500),
+        ("271101", "专项资金—财政拨款", 0, 0, 1500, 25000, 0, 23500),
+        ("271101", "专项资金—财政拨款—HJ-S01 语文名师工作室", 0, 0, 1500, 25000, 0, 23500),
+        ("合计", None, 0, 0, 26500, 26500, 23500, 23500),
+        (None, None, None, None, None, None, None, None),
+    ]
+
+
+def test_withheld_tax_and_unpaid_stipends_are_credit_balances(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """10,000 approved for 张三 in December, 5,000 of it paid (4,200 net + 800 tax)."""
+    first17 = "15062719800101001"
+    with UnitOfWork(engine) as uow:
+        program.save_roster(uow, [S1], [], [])
+        codes, _ = uow.registry.save_people(
+            [program.PersonInput(first17 + id_check_digit(first17), "张三", "第一中学")]
+        )
+        uow.commit()
+    payable = f"studio:HJ-S01:payable:{codes[first17 + id_check_digit(first17)]}"
+    _post(
+        engine,
+        NewTransaction(
+            "a", date(2024, 1, 2), "拨款", (Posting("source:finance", FUND, 2_500_000),)
+        ),
+        NewTransaction("ap", date(2024, 12, 23), "审批", (Posting(FUND, payable, 1_000_000),)),
+        NewTransaction(
+            "pay",
+            date(2024, 12, 25),
+            "发放",
+            (
+                Posting(payable, "bank:disbursed", 420_000),
+                Posting(payable, "tax:withheld", 80_000),
+            ),
+        ),
+    )
+    path = tmp_path / "trial.xlsx"
+    with UnitOfWork(engine, write=False) as uow:
+        statements.export_trial_balance(uow, date(2024, 12, 31), path, "审计员")
+    rows = _rows(path, "科目余额表")
+    assert rows[3:15] == [
+        ("1002", "银行存款", 0, 0, 25000, 4200, 20800, 0),
+        ("100201", "银行存款—旗财政拨入", 0, 0, 25000, 0, 25000, 0),
+        ("100211", "银行存款—已拨付劳务补贴", 0, 0, 0, 4200, 0, 4200),
+        ("2221", "应交税费", 0, 0, 0, 800, 0, 800),
+        ("222101", "应交税费—代扣个人所得税", 0, 0, 0, 800, 0, 800),
+        ("2241", "其他应付款", 0, 0, 5000, 10000, 0, 5000),
+        ("224101", "其他应付款—应付劳务补贴", 0, 0, 5000, 10000, 0, 5000),
+        ("224101", "其他应付款—应付劳务补贴—张三（HJ-S01）", 0, 0, 5000, 10000, 0, 5000),
+        ("2711", "专项资金", 0, 0, 10000, 25000, 0, 15000),
+        ("271101", "专项资金—财政拨款", 0, 0, 10000, 25000, 0, 15000),
+        ("271101", "专项资金—财政拨款—HJ-S01 语文名师工作室", 0, 0, 10000, 25000, 0, 15000),
+        ("合计", None, 0, 0, 40000, 40000, 20800, 20800),
+    ]
 
 
 @pytest.mark.skipif(

@@ -1,0 +1,155 @@
+"""The chart of accounts: every address shape has a 科目, and any set of postings
+booked by it gives a trial balance whose debits equal its credits."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.chart import Names, chart_account, direction, on_side
+from ledger.errors import InvalidAccountError
+from ledger.statements import TrialLine, trial_rows
+
+NAMES = Names({"HJ-S01": "语文名师工作室"}, {"P000001": "张三"})
+
+
+@pytest.mark.parametrize(
+    ("address", "code", "name", "side", "parent"),
+    [
+        ("source:finance", "100201", "银行存款—旗财政拨入", "借", "1002"),
+        ("source:edu_fund", "100202", "银行存款—教育基金拨入", "借", "1002"),
+        ("source:unit:第一中学", "100203", "银行存款—单位配套拨入—第一中学", "借", "1002"),
+        ("bank:disbursed", "100211", "银行存款—已拨付劳务补贴", "贷", "1002"),
+        (
+            "expense:training:studio:HJ-S01",
+            "100212",
+            "银行存款—已支付活动经费—培训费（HJ-S01）",
+            "贷",
+            "1002",
+        ),
+        ("tax:withheld", "222101", "应交税费—代扣个人所得税", "贷", "2221"),
+        (
+            "studio:HJ-S01:payable:P000001",
+            "224101",
+            "其他应付款—应付劳务补贴—张三（HJ-S01）",
+            "贷",
+            "2241",
+        ),
+        (
+            "studio:HJ-S01:fund:finance",
+            "271101",
+            "专项资金—财政拨款—HJ-S01 语文名师工作室",
+            "贷",
+            "2711",
+        ),
+        ("studio:HJ-S02:fund:edu_fund", "271102", "专项资金—教育基金拨款—HJ-S02", "贷", "2711"),
+        (
+            "studio:HJ-S01:fund:matching",
+            "271103",
+            "专项资金—单位配套—HJ-S01 语文名师工作室",
+            "贷",
+            "2711",
+        ),
+    ],
+)
+def test_every_address_shape_has_a_code_a_name_and_a_side(
+    address: str, code: str, name: str, side: str, parent: str
+) -> None:
+    account = chart_account(address, NAMES)
+    assert (account.code, account.name, account.side, account.parent.code) == (
+        code,
+        name,
+        side,
+        parent,
+    )
+
+
+def test_an_unknown_address_has_no_account() -> None:
+    with pytest.raises(InvalidAccountError):
+        chart_account("studio:HJ-S01:savings")
+
+
+def test_a_balance_reads_on_the_normal_side() -> None:
+    # a fund that received 25,000 元 holds a 贷 balance; the funder's account a 借 one
+    assert direction(2_500_000) == "贷"
+    assert direction(-2_500_000) == "借"
+    assert direction(0) == "平"
+    assert on_side(2_500_000, "贷") == 2_500_000
+    assert on_side(-2_500_000, "借") == 2_500_000
+    assert on_side(100, "借") == -100  # a reversed balance is negative on its side
+
+
+ADDRESSES = (
+    "source:finance",
+    "source:edu_fund",
+    "source:unit:第一中学",
+    "studio:HJ-S01:fund:finance",
+    "studio:HJ-S01:fund:matching",
+    "studio:HJ-S02:fund:edu_fund",
+    "studio:HJ-S01:payable:P000001",
+    "studio:HJ-S02:payable:P000002",
+    "expense:training:studio:HJ-S01",
+    "bank:disbursed",
+    "tax:withheld",
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(ADDRESSES),
+            st.sampled_from(ADDRESSES),
+            st.integers(1, 10**12),
+            st.booleans(),
+        ),
+        max_size=40,
+    )
+)
+def test_any_postings_give_a_balanced_trial_balance(
+    postings: list[tuple[str, str, int, bool]],
+) -> None:
+    """Postings before the year make the opening balances, the rest the movements."""
+    opening: dict[str, int] = {}
+    inflow: dict[str, int] = {}
+    outflow: dict[str, int] = {}
+    for source, destination, amount, earlier in postings:
+        if earlier:
+            opening[source] = opening.get(source, 0) - amount
+            opening[destination] = opening.get(destination, 0) + amount
+        else:
+            outflow[source] = outflow.get(source, 0) + amount
+            inflow[destination] = inflow.get(destination, 0) + amount
+    lines = sorted(
+        (
+            TrialLine(
+                a, chart_account(a, NAMES), opening.get(a, 0), inflow.get(a, 0), outflow.get(a, 0)
+            )
+            for a in set(opening) | set(inflow) | set(outflow)
+        ),
+        key=lambda x: (x.chart.code, x.chart.detail),
+    )
+    rows = list(trial_rows(lines))
+    tops = [r.values() for r in rows if r.level == 1]
+    totals = [sum(v[i] for v in tops) for i in range(6)]
+    assert totals[0] == totals[1]
+    assert totals[2] == totals[3] == sum(amount for *_, amount, earlier in postings if not earlier)
+    assert totals[4] == totals[5]
+    # each 一级 total is the sum of its 二级 rows, each 二级 total of its 明细 rows
+    for level in (1, 2):
+        for i, row in enumerate(rows):
+            if row.level != level:
+                continue
+            children = []
+            for child in rows[i + 1 :]:
+                if child.level <= level:
+                    break
+                if child.level == level + 1:
+                    children.append(child)
+            if level == 2 and not children:
+                continue  # a 二级科目 without 明细 is itself the account
+            assert row.debit == sum(c.debit for c in children)
+            assert row.credit == sum(c.credit for c in children)
+            assert row.closing == sum(
+                c.closing if c.side == row.side else -c.closing for c in children
+            )
