@@ -249,7 +249,8 @@ def describe_verify(report: book.VerifyReport) -> list[str]:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("demo-output"),
     show_default=True,
-    help="Folder for the demo's database and files (replaced).",
+    help="Folder for the demo's database and files: new, empty, or a previous demo's "
+    "(only the files it wrote there are replaced).",
 )
 @_refusals_exit
 def demo(out_dir: Path) -> None:
@@ -262,7 +263,7 @@ def demo(out_dir: Path) -> None:
     )
     for warning in result.warnings:
         console.print(f"roster warning: {warning}")
-    table = Table(title=f"{result.year} 年末资金余额 (fund balances)")
+    table = Table(title=f"截至{result.as_of.isoformat()} 各工作室专项资金余额（元）")
     for header in ("工作室", "旗财政 finance", "教育基金 edu_fund", "单位配套 matching"):
         table.add_column(header, justify="left" if header == "工作室" else "right")
     for code, funds in result.balances:
@@ -278,6 +279,10 @@ def demo(out_dir: Path) -> None:
     )
     for batch in result.batches:
         console.print(_summary(batch))
+    console.print(
+        f"periods closed through {result.as_of:%Y-%m} (年结) by {result.closed_by}: "
+        f"writes dated in {result.year} are refused"
+    )
     for path in result.files:
         console.print(f"wrote {path}")
     for line in describe_verify(result.verify):

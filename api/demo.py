@@ -2,15 +2,19 @@
 
 It plays the year 2024 of the founding notice the way operators would: it
 writes the roster, grades, matching receipts and expenses as workbooks from
-the import templates, imports them, posts the appropriation, and reports the
-entitlements, the studios' balances and the verify result. All data is
-synthetic (ID numbers carry valid check digits but belong to nobody).
-Later capabilities (batches, statements) extend this run.
+the import templates, imports them, posts the appropriation, pays the year's
+stipends in December, closes the year (年结), writes the auditor's statements and
+reports the entitlements, the studios' balances at 31 December and the verify
+result. All data is synthetic (ID numbers carry valid check digits but belong to
+nobody).
+
+The output folder is marked (:data:`MARKER`, listing every file the demo writes).
+A run into an existing folder deletes only the files a previous demo listed
+there, and refuses a folder holding anything else.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -20,8 +24,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ledger import book, disbursement, imports, program, statements
+from ledger import book, closing, disbursement, imports, program, statements
 from ledger.accounts import FUNDING_SOURCES, studio_fund
+from ledger.errors import ValidationError
 from ledger.money import Fen
 from ledger.policy import STUDIO_KINDS
 from ledger.registry import id_check_digit
@@ -100,9 +105,13 @@ SHORT_MATCHING = "HJ-S07"
 
 @dataclass(frozen=True)
 class DemoResult:
+    """What the demo did; ``balances`` are each studio's funds at the end of ``as_of``."""
+
     database: Path
     folder: Path
     year: int
+    as_of: date
+    closed_by: str
     studios: int
     people: int
     appropriated: Fen
@@ -231,13 +240,66 @@ def _expenses(codes: list[tuple[str, str]]) -> tuple[list[list[Any]], list[list[
     return spent, plans
 
 
+MARKER = ".studio-ledger-demo"
+"""The file that marks a folder as the demo's output and lists what it wrote."""
+
+DATABASE = "demo.db"
+YEAR_END = date(YEAR, 12, 31)
+IMPORTS = ("roster", "grades", "receipts", "expenses")
+
+
+def demo_files() -> list[str]:
+    """Every file the demo may write, relative to its folder."""
+    return [
+        DATABASE,
+        *(f"{DATABASE}{suffix}" for suffix in ("-wal", "-shm", "-journal")),
+        *(f"imports/{kind}.xlsx" for kind in IMPORTS),
+        *(f"files/batch-{n}-{name}.xlsx" for n in (1, 2) for name in ("发放表", "批量代发")),
+        *(f"statements/{name}.xlsx" for name in STATEMENTS),
+    ]
+
+
+def _refuse(folder: Path, why: str) -> ValidationError:
+    return ValidationError(
+        "--out",
+        f"{folder} {why}; the demo writes only into a new or empty folder, or one a "
+        f"previous demo marked with {MARKER} (choose another folder)",
+    )
+
+
+def prepare_folder(folder: Path) -> None:
+    """Make ``folder`` ready for a run: create it, or delete only the files a previous
+    demo listed in its marker. A folder holding anything else is refused untouched."""
+    if folder.exists() and not folder.is_dir():
+        raise _refuse(folder, "is a file, not a folder")
+    if not folder.exists():
+        folder.mkdir(parents=True)
+    marker = folder / MARKER
+    if not marker.is_file():
+        if any(folder.iterdir()):
+            raise _refuse(folder, "is not empty and is not a previous demo's output")
+    else:
+        root = folder.resolve()
+        for line in marker.read_text(encoding="utf-8").splitlines():
+            target = (folder / line).resolve()
+            if line and not line.startswith("#") and target.is_relative_to(root):
+                target.unlink(missing_ok=True)
+        for sub in ("imports", "files", "statements"):
+            if (folder / sub).is_dir() and not any((folder / sub).iterdir()):
+                (folder / sub).rmdir()
+    marker.write_text(
+        "# studio-ledger demo: it wrote the files below and deletes only these when it\n"
+        "# runs into this folder again.\n" + "".join(f"{name}\n" for name in demo_files()),
+        encoding="utf-8",
+    )
+
+
 def run(out_dir: Path) -> DemoResult:
-    """Run the demo into ``out_dir`` (replaced) and return what it did."""
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
+    """Run the demo into ``out_dir`` (see :func:`prepare_folder`) and return what it did."""
+    prepare_folder(out_dir)
     files = out_dir / "imports"
-    files.mkdir(parents=True)
-    database = out_dir / "demo.db"
+    files.mkdir()
+    database = out_dir / DATABASE
     engine = connect(f"sqlite:///{database}")
     try:
         upgrade(engine)
@@ -261,7 +323,7 @@ def run(out_dir: Path) -> DemoResult:
                 uow.commit()
             if kind == "roster":  # the budget arrives on 2 January, before any spending
                 with UnitOfWork(engine) as uow:
-                    appropriated = program.appropriate(uow, YEAR).total
+                    appropriated = program.appropriate(uow, YEAR, on=date(YEAR, 1, 2)).total
                     uow.commit()
         batches, written = _pay_the_year(engine, out_dir / "files")
         written += _statements(engine, out_dir / "statements")
@@ -272,7 +334,7 @@ def run(out_dir: Path) -> DemoResult:
                 (
                     code,
                     {
-                        source: uow.ledger.balance(studio_fund(code, source), None) or 0
+                        source: uow.ledger.balance(studio_fund(code, source), YEAR_END) or 0
                         for source in FUNDING_SOURCES
                     },
                 )
@@ -281,10 +343,15 @@ def run(out_dir: Path) -> DemoResult:
             verified = book.verify(uow.ledger)
     finally:
         engine.dispose()
+    unlisted = {p.relative_to(out_dir).as_posix() for p in written} - set(demo_files())
+    if unlisted:
+        raise AssertionError(f"the demo wrote files its marker does not list: {unlisted}")
     return DemoResult(
         database,
         out_dir,
         YEAR,
+        YEAR_END,
+        FIRST_APPROVER,
         len(codes),
         people,
         appropriated,
@@ -318,38 +385,44 @@ def _pay_the_year(engine: Engine, files: Path) -> tuple[list[disbursement.Batch]
         ("审计员", "auditor"),
     ):
         step(partial(disbursement.add_user, name=name, role=role))
-    first = step(lambda uow: disbursement.create(uow, YEAR, CLERK, date(2025, 1, 8))).batch
+    # December: prepared on the 20th, approved by two, paid on the 25th but for one bank
+    # return, reissued and paid before the year ends; then the year is closed (年结)
+    first = step(lambda uow: disbursement.create(uow, YEAR, CLERK, date(YEAR, 12, 20))).batch
     for approver in (FIRST_APPROVER, SECOND_APPROVER):
-        step(partial(disbursement.approve, batch_id=first.id, by=approver, on=date(2025, 1, 9)))
+        step(partial(disbursement.approve, batch_id=first.id, by=approver, on=date(YEAR, 12, 23)))
     written = _export(engine, first.id, files)
     step(
         lambda uow: disbursement.confirm(
-            uow, first.id, FIRST_APPROVER, date(2025, 1, 10), {3: BANK_RETURN}
+            uow, first.id, FIRST_APPROVER, date(YEAR, 12, 25), {3: BANK_RETURN}
         )
     )
-    second = step(lambda uow: disbursement.reissue(uow, YEAR, CLERK, date(2025, 2, 1)))
-    step(lambda uow: disbursement.approve(uow, second.id, SECOND_APPROVER, date(2025, 2, 2)))
+    second = step(lambda uow: disbursement.reissue(uow, YEAR, CLERK, date(YEAR, 12, 26)))
+    step(lambda uow: disbursement.approve(uow, second.id, SECOND_APPROVER, date(YEAR, 12, 27)))
     written += _export(engine, second.id, files)
-    step(lambda uow: disbursement.confirm(uow, second.id, SECOND_APPROVER, date(2025, 2, 3)))
+    step(lambda uow: disbursement.confirm(uow, second.id, SECOND_APPROVER, date(YEAR, 12, 30)))
     for batch_id in (first.id, second.id):
         step(partial(disbursement.close, batch_id=batch_id, by=FIRST_APPROVER))
+    step(lambda uow: closing.close(uow, f"{YEAR}-12", FIRST_APPROVER, date(YEAR + 1, 1, 5)))
     with UnitOfWork(engine, write=False) as uow:
         return uow.batches.batches(YEAR), written
 
 
+STATEMENTS = (
+    f"{YEAR}-专项资金明细账",
+    f"{YEAR}-专项资金收支汇总表",
+    f"{YEAR_END.isoformat()}-科目余额表",
+)
+
+
 def _statements(engine: Engine, folder: Path) -> list[Path]:
-    """The auditor's three statements: 2024's ledger and summary, and a trial balance
-    after the stipends were paid."""
+    """The auditor's three statements of the closed year: its ledger, its summary and
+    the trial balance at 31 December."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [
-        folder / f"{YEAR}-专项资金明细账.xlsx",
-        folder / f"{YEAR}-专项资金收支汇总表.xlsx",
-        folder / "2025-02-28-科目余额表.xlsx",
-    ]
+    paths = [folder / f"{name}.xlsx" for name in STATEMENTS]
     with UnitOfWork(engine, write=False) as uow:
         statements.export_ledger(uow, YEAR, YEAR, paths[0], "审计员")
         statements.export_summary(uow, YEAR, paths[1], "审计员")
-        statements.export_trial_balance(uow, date(2025, 2, 28), paths[2], "审计员")
+        statements.export_trial_balance(uow, YEAR_END, paths[2], "审计员")
     return paths
 
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 
+from api import demo as demo_module
 from api.cli import main
 from ledger import book, imports, program
 from ledger.postings import NewTransaction, Posting
@@ -74,12 +75,32 @@ def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
         assert (tmp_path / "demo" / "imports" / f"{kind}.xlsx").exists()
     for name in ("batch-1-发放表", "batch-1-批量代发", "batch-2-发放表", "batch-2-批量代发"):
         assert (tmp_path / "demo" / "files" / f"{name}.xlsx").exists()
+    assert "periods closed through 2024-12 (年结) by 李科长" in out
     summary = load_workbook(tmp_path / "demo" / "statements" / "2024-专项资金收支汇总表.xlsx")
-    total = next(r for r in summary.active.iter_rows(values_only=True) if r[0] == "合计")
-    # 1,100,000 appropriated + 43,500 matching − 10,702.50 spent; stipends are paid in 2025
-    assert total[4:10] == (0, 1_143_500, 0, 10_702.5, 0, 1_132_797.5)
+    rows = list(summary.active.iter_rows(values_only=True))
+    total = next(r for r in rows if r[0] == "合计")
+    # 1,100,000 appropriated + 43,500 matching; the year's stipends were paid in December;
+    # 10,702.50 spent on activities
+    assert total[4:10] == (0, 1_143_500, 847_083.33, 10_702.5, 0, 285_714.17)
+    # the console table is the summary's closing column, studio by studio, as of 31 December
+    assert "截至2024-12-31 各工作室专项资金余额（元）" in out
+    printed = {
+        cells[0]: cells[1:]
+        for line in out.splitlines()
+        if line.startswith("│ HJ-")
+        for cells in [[c.strip() for c in line.strip("│").split("│")]]
+    }
+    closing = {(r[2], r[1]): r[9] for r in rows[3:] if r[2]}
+    assert len(printed) == 22
+    for studio, figures in printed.items():
+        titles = ("专项资金—财政拨款", "专项资金—教育基金拨款", "专项资金—单位配套")
+        for figure, title in zip(figures, titles, strict=True):
+            assert figure == f"{closing[(studio, title)]:,.2f}", (studio, title)
     assert (tmp_path / "demo" / "statements" / "2024-专项资金明细账.xlsx").exists()
-    assert (tmp_path / "demo" / "statements" / "2025-02-28-科目余额表.xlsx").exists()
+    trial = load_workbook(tmp_path / "demo" / "statements" / "2024-12-31-科目余额表.xlsx")
+    trial_rows = list(trial.active.iter_rows(values_only=True))
+    assert ("2221", "应交税费", 0, 0, 0, 135_256.67, 0, 135_256.67) in trial_rows
+    assert next(r for r in trial_rows if r[0] == "合计")[6:8] == (420_970.84, 420_970.84)
 
     engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     with UnitOfWork(engine, write=False) as uow:
@@ -96,6 +117,39 @@ def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
     assert lines[("HJ-S15", "host", 9)] == 0
     assert lines[("HJ-S15", "member", 9)] == 375_000
     assert lines[("HJ-S04", "member", 5)] == 208_333
+
+
+def test_the_demo_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "chapter1.docx").write_text("mine")
+    code, out, err = _run("demo", "--out", str(folder))
+    assert code == 2
+    assert f"refused: --out: {folder} is not empty and is not a previous demo's output" in err
+    assert out == ""
+    assert [p.name for p in folder.iterdir()] == ["chapter1.docx"]
+    assert (folder / "chapter1.docx").read_text() == "mine"
+
+
+def test_the_demo_replaces_only_what_it_wrote(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    demo_module.prepare_folder(folder)  # a new folder: created and marked
+    marker = folder / demo_module.MARKER
+    assert "demo.db" in marker.read_text(encoding="utf-8").splitlines()
+    (folder / "imports").mkdir()
+    (folder / "imports" / "roster.xlsx").write_text("old demo output")
+    (folder / "notes.txt").write_text("mine")
+    (folder / "imports" / "my-roster.xlsx").write_text("mine")
+    # a marker edited to reach outside the folder deletes nothing out there
+    marker.write_text(marker.read_text(encoding="utf-8") + "../outside.txt\n", encoding="utf-8")
+    demo_module.prepare_folder(folder)
+    assert not (folder / "imports" / "roster.xlsx").exists()
+    assert (folder / "notes.txt").read_text() == "mine"
+    assert (folder / "imports" / "my-roster.xlsx").read_text() == "mine"
+    assert outside.read_text() == "keep"
+    assert "../outside.txt" not in marker.read_text(encoding="utf-8")
 
 
 def test_balance_now_and_as_of_a_date(engine: Engine) -> None:
