@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api import demo as demo_module
 from api.shapes import (
@@ -45,7 +45,14 @@ from ledger.money import format_amount, format_plain
 from ledger.policy import GRADE_LABELS, STUDIO_KINDS, Policy
 from ledger.registry import ROLE_LABELS, STATUS_LABELS
 from ledger.users import ROLES
-from schema.db import UnitOfWork, connect, database_url
+from schema.db import (
+    DatabaseUnavailable,
+    UnitOfWork,
+    database_url,
+    failure_line,
+    open_database,
+    shown,
+)
 from schema.job_store import JobRun
 from schema.migrate import current_revision, head_revision, upgrade
 
@@ -113,11 +120,14 @@ def _engine(ctx: click.Context, *, migrated: bool = True) -> Engine:
     """The database engine; unless ``migrated=False``, refuse an out-of-date schema."""
     engine: Engine | None = ctx.obj.get("engine")
     if engine is None:
-        engine = ctx.obj["engine"] = connect(ctx.obj["db_url"])
+        try:
+            engine = ctx.obj["engine"] = open_database(ctx.obj["db_url"], create=not migrated)
+        except DatabaseUnavailable as unavailable:
+            raise click.ClickException(str(unavailable)) from None
         ctx.call_on_close(engine.dispose)
     if migrated and current_revision(engine) != head_revision():
         raise click.ClickException(
-            f"the database at {ctx.obj['db_url']} is not at the current schema; "
+            f"the database at {shown(ctx.obj['db_url'])} is not at the current schema; "
             "run `studio-ledger db upgrade` first"
         )
     return engine
@@ -143,7 +153,23 @@ def _iso(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-@click.group(help="Funding-and-subsidy ledger for the master teacher studio program (名师工作室).")
+class _Tool(click.Group):
+    """The command group; a database lost in the middle of a command is one clear line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OperationalError as failed:
+            raise click.ClickException(
+                f"the database at {shown(ctx.obj['db_url'])} failed: {failure_line(failed)}; "
+                "the transaction in progress was rolled back"
+            ) from None
+
+
+@click.group(
+    cls=_Tool,
+    help="Funding-and-subsidy ledger for the master teacher studio program (名师工作室).",
+)
 @click.option(
     "--db",
     "db_url",
@@ -167,7 +193,7 @@ def db() -> None:
 def db_upgrade(ctx: click.Context) -> None:
     """Create or migrate the database schema to the newest version."""
     upgrade(_engine(ctx, migrated=False))
-    click.echo(f"database is up to date: {ctx.obj['db_url']}")
+    click.echo(f"database is up to date: {shown(ctx.obj['db_url'])}")
 
 
 @main.command()

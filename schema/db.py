@@ -21,7 +21,8 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from schema.audit_store import SqlAuditStore
@@ -73,6 +74,67 @@ def connect(url: str | None = None, **options: Any) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+class DatabaseUnavailable(Exception):  # noqa: N818 (a refusal, named as an operator says it)
+    """The database named cannot be used: a bad URL, a missing file or folder, a server
+    that does not answer. The message is one line for an operator."""
+
+
+def shown(url: str | URL) -> str:
+    """A database URL as it may be printed: the password hidden."""
+    try:
+        return (url if isinstance(url, URL) else make_url(url)).render_as_string()
+    except ArgumentError:
+        return repr(url)
+
+
+def open_database(url: str | None = None, *, create: bool = False) -> Engine:
+    """An engine for an existing database, checked by connecting to it.
+
+    A SQLite file is created only when ``create`` is set (``db upgrade``); every
+    other command refuses a file that is not there rather than leave an empty
+    database behind. Raises :class:`DatabaseUnavailable` with one clear line.
+    """
+    text = database_url(url)
+    try:
+        resolved = make_url(text)
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            f"not a database URL: {text!r}; use a file path, sqlite:///PATH or "
+            "postgresql://USER@HOST/DATABASE"
+        ) from None
+    if resolved.get_backend_name() == "sqlite" and resolved.database not in (None, "", ":memory:"):
+        path = Path(resolved.database or "")
+        if not path.parent.is_dir():
+            raise DatabaseUnavailable(f"the folder {path.parent} does not exist (database {path})")
+        if not create and not path.is_file():
+            raise DatabaseUnavailable(
+                f"there is no database at {path}; create it with `studio-ledger db upgrade` "
+                "or name another with --db URL"
+            )
+    try:
+        engine = connect(text)
+    except (NoSuchModuleError, ImportError):
+        raise DatabaseUnavailable(
+            f"unsupported database {resolved.drivername!r} in {shown(resolved)}; "
+            "use SQLite or PostgreSQL"
+        ) from None
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as failed:
+        engine.dispose()
+        raise DatabaseUnavailable(
+            f"cannot connect to the database at {shown(resolved)}: {failure_line(failed)}"
+        ) from None
+    return engine
+
+
+def failure_line(failed: OperationalError) -> str:
+    """The driver's first line of why a database operation failed."""
+    lines = str(failed.orig).strip().splitlines()
+    return lines[0] if lines else type(failed.orig).__name__
 
 
 def is_sqlite(engine: Engine) -> bool:

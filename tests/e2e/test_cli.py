@@ -152,6 +152,68 @@ def test_the_demo_replaces_only_what_it_wrote(tmp_path: Path) -> None:
     assert "../outside.txt" not in marker.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize(
+    ("db", "says"),
+    [
+        (
+            "missing.db",
+            "Error: there is no database at missing.db; create it with "
+            "`studio-ledger db upgrade` or name another with --db URL",
+        ),
+        (
+            "no-such-folder/ledger.db",
+            "Error: the folder no-such-folder does not exist (database no-such-folder/ledger.db)",
+        ),
+        (
+            "://ledger",
+            "Error: not a database URL: '://ledger'; use a file path, "
+            "sqlite:///PATH or postgresql://USER@HOST/DATABASE",
+        ),
+        (
+            "mysql://clerk@db/ledger",
+            "Error: unsupported database 'mysql' in "
+            "mysql://clerk@db/ledger; use SQLite or PostgreSQL",
+        ),
+        (
+            "postgresql://clerk:secret@127.0.0.1:1/ledger",
+            "Error: cannot connect to the "
+            "database at postgresql+psycopg://clerk:***@127.0.0.1:1/ledger: connection failed:",
+        ),
+    ],
+)
+def test_a_database_that_cannot_be_used_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: str, says: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for command in (["verify"], ["studios", "list", "--json"], ["periods", "list"]):
+        code, out, err = _run("--db", db, *command)
+        assert code == 1
+        assert out == ""
+        assert err.startswith(says)
+        assert len(err.strip().splitlines()) == 1
+        assert "secret" not in err
+    assert list(tmp_path.iterdir()) == []  # no database file was left behind
+
+
+def test_only_db_upgrade_creates_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    code, _, err = _run("verify")
+    assert code == 1
+    assert "there is no database at studio-ledger.db" in err
+    assert not (tmp_path / "studio-ledger.db").exists()
+    code, out, _ = _run("db", "upgrade")
+    assert code == 0
+    assert out.strip() == "database is up to date: sqlite:///./studio-ledger.db"
+    code, out, _ = _run("verify")
+    assert (code, out.strip()) == (
+        0,
+        "ok: 0 transactions, hash chain intact, balances agree; last hash -",
+    )
+
+
 def test_balance_now_and_as_of_a_date(engine: Engine) -> None:
     _fund(engine)
     code, out, _ = _run("--db", _url(engine), "balance", FUND, "--json")
@@ -206,6 +268,7 @@ def test_verify_names_the_first_broken_link(engine: Engine) -> None:
 
 
 def test_a_database_not_yet_migrated_is_refused_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "new.db").touch()  # an empty file is an empty SQLite database
     url = f"sqlite:///{tmp_path / 'new.db'}"
     code, _, err = _run("--db", url, "verify")
     assert code == 1
