@@ -41,7 +41,18 @@ from ledger.errors import ValidationError
 from ledger.money import format_amount
 from ledger.policy import Policy
 from ledger.postings import Transaction
-from ledger.registry import Studio, mask_account, mask_id_number, normalize_id_number
+from ledger.registry import (
+    MAX_BANK_ACCOUNT,
+    MAX_BANK_NAME,
+    MAX_NAME,
+    MAX_PHONE,
+    MAX_REASON,
+    MAX_UNIT,
+    Studio,
+    mask_account,
+    mask_id_number,
+    normalize_id_number,
+)
 from ledger.users import User
 from schema.db import UnitOfWork
 
@@ -57,9 +68,9 @@ Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
 QueryYear = Annotated[int, QueryParameter(ge=2000, le=2100)]
 LineNumber = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
-Unit = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-Text = Annotated[str, msgspec.Meta(max_length=200)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME)]
+Unit = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_UNIT)]
+Text = Annotated[str, msgspec.Meta(max_length=MAX_REASON)]
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="items per page")]
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
 
@@ -143,9 +154,9 @@ class PersonIn(msgspec.Struct, forbid_unknown_fields=True):
     id_number: Annotated[str, msgspec.Meta(max_length=18)]
     name: Name
     unit: Unit
-    bank_name: Annotated[str, msgspec.Meta(max_length=100)] = ""
-    bank_account: Annotated[str, msgspec.Meta(max_length=40)] = ""
-    phone: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    bank_name: Annotated[str, msgspec.Meta(max_length=MAX_BANK_NAME)] = ""
+    bank_account: Annotated[str, msgspec.Meta(max_length=MAX_BANK_ACCOUNT)] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=MAX_PHONE)] = ""
 
 
 class MembershipIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -45,6 +45,7 @@ from ledger.errors import (
     NotFoundError,
     UnknownUserError,
     ValidationError,
+    length_error,
 )
 from ledger.expenses import SOURCE_LABELS
 from ledger.money import Fen, format_plain
@@ -52,7 +53,7 @@ from ledger.payout_files import PayoutRow, write_bank_file, write_roster
 from ledger.periods import Period
 from ledger.policy import Policy
 from ledger.postings import NewTransaction, Posting, utc_now
-from ledger.registry import ROLE_LABELS, Person, mask_account, mask_id_number
+from ledger.registry import MAX_REASON, ROLE_LABELS, Person, mask_account, mask_id_number
 from ledger.users import User, check_new_user, new_token, require_role, token_hash
 from ledger.withholding import MonthIncome, Payment, month_income, withhold
 
@@ -425,6 +426,8 @@ def _end_draft(
 ) -> Outcome:
     if not reason.strip():
         raise ValidationError("reason", f"a reason is required to {action} a batch")
+    if too_long := length_error("reason", reason, MAX_REASON):
+        raise too_long
     batch = _batch(stores, batch_id, lock=True)
     to_state = next_state(batch.state, action)
     actor = user(stores, by)
@@ -452,6 +455,8 @@ def confirm(
         batch.line(number)
         if not reason.strip():
             raise ValidationError(f"failed[{number}]", "a bank return needs its reason")
+        if too_long := length_error(f"failed[{number}]", reason, MAX_REASON):
+            raise too_long
     paying = _final_tax(stores, batch, [x for x in batch.lines if x.number not in failed], on)
     changes: dict[int, dict[str, object]] = {}
     if paying:

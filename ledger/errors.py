@@ -84,3 +84,12 @@ class PermissionDeniedError(LedgerError):
 
 class UnknownUserError(LedgerError):
     """No such user, or the user is disabled."""
+
+
+def length_error(field: str, value: str, limit: int) -> ValidationError | None:
+    """The refusal of a text longer than ``limit`` characters, or ``None``."""
+    if len(value) <= limit:
+        return None
+    return ValidationError(
+        field, f"最多{limit}个字符 (at most {limit} characters; this one has {len(value)})"
+    )

@@ -29,11 +29,18 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ledger import program
-from ledger.errors import InvalidInputError, LedgerError, ValidationError
+from ledger.errors import InvalidInputError, LedgerError, ValidationError, length_error
 from ledger.expenses import EXPENSE_CATEGORIES, SOURCE_LABELS, Expense, Receipt
 from ledger.money import parse_amount
 from ledger.policy import GRADE_LABELS, STUDIO_KINDS
+from ledger.postings import MAX_MEMO_LENGTH
 from ledger.registry import (
+    MAX_BANK_ACCOUNT,
+    MAX_BANK_NAME,
+    MAX_NAME,
+    MAX_PHONE,
+    MAX_REASON,
+    MAX_UNIT,
     ROLE_LABELS,
     STATUS_LABELS,
     Studio,
@@ -54,6 +61,7 @@ class Column:
     required: bool = True
     choices: Mapping[str, str] = field(default_factory=dict)  # code → label
     width: int = 14
+    max_length: int | None = None  # text: the longest accepted, in characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +80,13 @@ STUDIO_SHEET: Final = Sheet(
     "工作室",
     (
         Column("工作室编号", "code"),
-        Column("工作室名称", "text", width=24),
+        Column("工作室名称", "text", width=24, max_length=MAX_UNIT),
         _choice("类型", STUDIO_KINDS),
-        Column("挂牌单位", "text", width=20),
+        Column("挂牌单位", "text", width=20, max_length=MAX_UNIT),
         Column("周期开始年度", "year"),
         _choice("状态", STATUS_LABELS),
         Column("撤销日期", "date", required=False),
-        Column("撤销原因", "text", required=False, width=20),
+        Column("撤销原因", "text", required=False, width=20, max_length=MAX_REASON),
     ),
     (("HJ-S01", "王芳语文名师工作室", "名教师工作室", "杭锦旗第一中学", 2024, "正常", None, None),),
 )
@@ -87,15 +95,15 @@ MEMBER_SHEET: Final = Sheet(
     "成员",
     (
         Column("工作室编号", "code"),
-        Column("姓名", "text"),
+        Column("姓名", "text", max_length=MAX_NAME),
         Column("身份证号", "id", width=22),
         _choice("角色", ROLE_LABELS),
-        Column("所在单位", "text", width=20),
+        Column("所在单位", "text", width=20, max_length=MAX_UNIT),
         Column("加入日期", "date"),
         Column("退出日期", "date", required=False),
-        Column("开户银行", "text", required=False, width=18),
-        Column("银行账号", "text", required=False, width=24),
-        Column("手机号", "text", required=False),
+        Column("开户银行", "text", required=False, width=18, max_length=MAX_BANK_NAME),
+        Column("银行账号", "text", required=False, width=24, max_length=MAX_BANK_ACCOUNT),
+        Column("手机号", "text", required=False, max_length=MAX_PHONE),
     ),
     (
         (
@@ -130,7 +138,7 @@ RECEIPT_SHEET: Final = Sheet(
         Column("日期", "date"),
         Column("工作室编号", "code"),
         Column("金额", "amount"),
-        Column("摘要", "text", width=30),
+        Column("摘要", "text", width=30, max_length=MAX_MEMO_LENGTH),
     ),
     (("2024-03-01", "HJ-S01", "2,000.00", "杭锦旗第一中学2024年配套经费"),),
 )
@@ -143,7 +151,7 @@ EXPENSE_SHEET: Final = Sheet(
         _choice("资金来源", SOURCE_LABELS),
         _choice("类别", EXPENSE_CATEGORIES),
         Column("金额", "amount"),
-        Column("摘要", "text", width=30),
+        Column("摘要", "text", width=30, max_length=MAX_MEMO_LENGTH),
     ),
     (("2024-05-10", "HJ-S01", "单位配套", "资料费", "800.00", "购买教研资料"),),
 )
@@ -257,6 +265,18 @@ def write_template(kind: str, path: Path) -> None:
             elif column.kind in ("id", "text", "code"):
                 for row in range(2, TEMPLATE_ROWS + 2):
                     ws.cell(row=row, column=index).number_format = "@"
+                if column.max_length is not None:
+                    limit = DataValidation(
+                        type="textLength",
+                        operator="lessThanOrEqual",
+                        formula1=str(column.max_length),
+                        allow_blank=True,
+                        showErrorMessage=True,
+                        errorTitle=column.header,
+                        error=f"最多{column.max_length}个字符 (at most {column.max_length})",
+                    )
+                    ws.add_data_validation(limit)
+                    limit.add(cells)
             elif column.kind == "date":
                 for row in range(2, TEMPLATE_ROWS + 2):
                     ws.cell(row=row, column=index).number_format = "yyyy-mm-dd"
@@ -367,10 +387,15 @@ def _cell(column: Column, value: object) -> Any:
     return reader(column, value)
 
 
-def _text(_column: Column, value: object) -> str:
+def _text(column: Column, value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    text = str(value).strip()
+    if column.max_length is not None and (
+        too_long := length_error(column.header, text, column.max_length)
+    ):
+        raise too_long
+    return text
 
 
 def _code(column: Column, value: object) -> str:

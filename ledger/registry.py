@@ -23,6 +23,16 @@ ROLES: Final = ("host", "member", "trainee")
 ROLE_LABELS: Final = {"host": "主持人", "member": "成员", "trainee": "学员"}
 STATUSES: Final = ("active", "cancelled")
 STATUS_LABELS: Final = {"active": "正常", "cancelled": "撤销"}
+
+# The longest text each field holds (characters): the import, the HTTP body and the
+# table columns all read these, so a longer value is refused naming its field
+# before it reaches the database.
+MAX_NAME: Final = 50  # 姓名
+MAX_UNIT: Final = 100  # 所在单位, 挂牌单位, 工作室名称
+MAX_BANK_NAME: Final = 100  # 开户银行
+MAX_BANK_ACCOUNT: Final = 40  # 银行账号
+MAX_PHONE: Final = 20  # 手机号
+MAX_REASON: Final = 200  # 撤销原因, a bank return's or a rejection's reason
 CODE_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
 
 

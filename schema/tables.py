@@ -34,6 +34,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ledger.registry import (
+    MAX_BANK_ACCOUNT,
+    MAX_BANK_NAME,
+    MAX_NAME,
+    MAX_PHONE,
+    MAX_REASON,
+    MAX_UNIT,
+)
+
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -192,12 +201,12 @@ class StudioRow(Base):
     )
 
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(MAX_UNIT))
     kind: Mapped[str] = mapped_column(String(20))
-    host_unit: Mapped[str] = mapped_column(String(100))
+    host_unit: Mapped[str] = mapped_column(String(MAX_UNIT))
     cycle_start_year: Mapped[int] = mapped_column(Integer)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
-    cancellation_reason: Mapped[str | None] = mapped_column(String(200))
+    cancellation_reason: Mapped[str | None] = mapped_column(String(MAX_REASON))
 
 
 class PersonRow(Base):
@@ -207,11 +216,11 @@ class PersonRow(Base):
 
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
     id_number: Mapped[str] = mapped_column(String(18), unique=True)
-    name: Mapped[str] = mapped_column(String(50))
-    unit: Mapped[str] = mapped_column(String(100))
-    bank_name: Mapped[str] = mapped_column(String(100), default="")
-    bank_account: Mapped[str] = mapped_column(String(40), default="")
-    phone: Mapped[str] = mapped_column(String(20), default="")
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    unit: Mapped[str] = mapped_column(String(MAX_UNIT))
+    bank_name: Mapped[str] = mapped_column(String(MAX_BANK_NAME), default="")
+    bank_account: Mapped[str] = mapped_column(String(MAX_BANK_ACCOUNT), default="")
+    phone: Mapped[str] = mapped_column(String(MAX_PHONE), default="")
 
 
 class MembershipRow(Base):
@@ -352,7 +361,7 @@ class BatchLineRow(Base):
     paid_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     reissue_of: Mapped[int | None] = mapped_column(ForeignKey("batch_lines.id"), index=True)
     status: Mapped[str] = mapped_column(String(10))
-    failure_reason: Mapped[str | None] = mapped_column(String(200))
+    failure_reason: Mapped[str | None] = mapped_column(String(MAX_REASON))
     approval_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))
     approval_positions: Mapped[list[int] | None] = mapped_column(JSON)
     payment_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))

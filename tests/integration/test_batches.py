@@ -236,6 +236,8 @@ def test_nobody_is_paid_twice_across_batches(year: Engine) -> None:
     first = create(year).batch
     with pytest.raises(ValidationError, match="nothing to pay for 2024"):
         create(year)
+    with pytest.raises(ValidationError, match=r"reason: 最多200个字符"):
+        run(year, lambda uow: disbursement.reject(uow, first.id, "boss1", "误" * 201))
     rejected = run(year, lambda uow: disbursement.reject(uow, first.id, "boss1", "金额有误"))
     assert rejected.batch.state == "rejected"
     second = create(year)

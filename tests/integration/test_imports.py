@@ -85,8 +85,18 @@ def test_a_template_has_headers_drop_downs_and_examples(tmp_path: Path) -> None:
         "银行账号",
         "手机号",
     ]
-    lists = {str(dv.sqref): dv.formula1 for dv in wb["成员"].data_validations.dataValidation}
+    validations = wb["成员"].data_validations.dataValidation
+    lists = {str(dv.sqref): dv.formula1 for dv in validations if dv.type == "list"}
     assert lists == {"D2:D501": '"主持人,成员,学员"'}
+    # Excel itself refuses text longer than the import accepts
+    limits = {str(dv.sqref): dv.formula1 for dv in validations if dv.type == "textLength"}
+    assert limits == {
+        "B2:B501": "50",
+        "E2:E501": "100",
+        "H2:H501": "100",
+        "I2:I501": "40",
+        "J2:J501": "20",
+    }
     assert wb["成员"]["C2"].number_format == "@"
     assert wb["成员"].freeze_panes == "A2"
     examples = [row for row in wb["说明"].iter_rows(values_only=True) if row[0] == "HJ-S01"]
@@ -141,6 +151,45 @@ def test_a_duplicate_host_is_refused_naming_the_studio_and_its_rows(
     [problem] = refused(engine, "roster", roster_file(tmp_path, [*MEMBER_ROWS, second_host]))
     assert problem.startswith("成员: HJ-S01（第2、3、4、5、6、7、8、9行）: 同时有2名主持人")
     assert registry_is_empty(engine)
+
+
+def test_text_longer_than_its_column_holds_is_refused_on_its_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    long_name = "长" * 51
+    members = [
+        *MEMBER_ROWS[:5],
+        ["HJ-S01", long_name, id_number(9), "成员", "外校", "2024-01-01", None, "行" * 101],
+        [
+            "HJ-S01",
+            "名" * 50,
+            id_number(10),
+            "成员",
+            "单" * 100,
+            "2024-01-01",
+            None,
+            None,
+            "1" * 41,
+        ],
+    ]
+    assert refused(engine, "roster", roster_file(tmp_path, members)) == [
+        "成员 第8行 姓名(B列): 最多50个字符 (at most 50 characters; this one has 51)",
+        "成员 第8行 开户银行(H列): 最多100个字符 (at most 100 characters; this one has 101)",
+        "成员 第9行 银行账号(I列): 最多40个字符 (at most 40 characters; this one has 41)",
+    ]
+    assert registry_is_empty(engine)
+    import_file(engine, "roster", roster_file(tmp_path))
+    receipts = workbook(
+        tmp_path,
+        "receipts",
+        {"配套资金": [["2024-03-01", "HJ-S01", "2,000.00", "配" * 201]]},
+        "receipts.xlsx",
+    )
+    assert refused(engine, "receipts", receipts) == [
+        "配套资金 第2行 摘要(D列): 最多200个字符 (at most 200 characters; this one has 201)"
+    ]
+    with UnitOfWork(engine, write=False) as uow:
+        assert "studio:HJ-S01:fund:matching" not in uow.ledger.kept_balances()
 
 
 def test_an_id_number_typed_as_a_number_is_refused(engine: Engine, tmp_path: Path) -> None:
