@@ -119,7 +119,11 @@ def _title_and_detail(address: Account, names: Names) -> tuple[str, str]:
     if kind == "fund":  # studio:<code>:fund:<source>
         return f"fund:{parts[3]}", _studio(parts[1], names)
     if kind == "payable":  # studio:<code>:payable:<person>
-        return kind, f"{names.people.get(parts[3], parts[3])}（{parts[1]}）"
+        person = names.people.get(parts[3])  # the payee code tells apart namesakes
+        return (
+            kind,
+            f"{person}（{parts[3]}，{parts[1]}）" if person else f"{parts[3]}（{parts[1]}）",
+        )
     if kind == "expense":  # expense:<category>:studio:<code>
         return kind, f"{EXPENSE_CATEGORIES.get(parts[1], parts[1])}（{parts[3]}）"
     return (address if kind == "source" else kind), ""
