@@ -97,6 +97,35 @@ def test_the_three_column_ledger_of_a_worked_example(worked: Engine, tmp_path: P
     assert str(body[13][0]).endswith("导出人 审计员")
 
 
+def test_a_month_lists_its_vouchers_in_number_order_even_when_one_is_backdated(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A receipt dated 10 March keyed in after a spending dated 20 March takes the next
+    number of March: the ledger never shows a later voucher above an earlier one."""
+    with UnitOfWork(engine) as uow:
+        program.save_roster(uow, [S1], [], [])
+        uow.commit()
+    _post(
+        engine,
+        NewTransaction("a", date(2024, 1, 2), "拨款", (Posting("source:finance", FUND, 100_000),)),
+        NewTransaction("e", date(2024, 3, 20), "资料费", (Posting(FUND, EXPENSE, 30_000),)),
+    )
+    _post(
+        engine,
+        NewTransaction(
+            "m", date(2024, 3, 10), "补记拨款", (Posting("source:finance", FUND, 5_000),)
+        ),
+    )
+    path = tmp_path / "ledger.xlsx"
+    with UnitOfWork(engine, write=False) as uow:
+        statements.export_ledger(uow, 2024, 2024, path, "审计员", "HJ-S01")
+    march = [row[:8] for row in _rows(path, "HJ-S01-旗财政")[5:] if row[0] == 3 and row[2]]
+    assert march == [
+        (3, 20, "记-2024-03-0001", "资料费", 300, None, "贷", 700),
+        (3, 10, "记-2024-03-0002", "补记拨款", None, 50, "贷", 750),
+    ]
+
+
 def test_a_cycle_ledger_carries_the_balance_into_each_year(worked: Engine, tmp_path: Path) -> None:
     path = tmp_path / "cycle.xlsx"
     with UnitOfWork(worked, write=False) as uow:
