@@ -46,7 +46,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from ledger import errors, imports, program
 from ledger.users import User, token_hash
 from schema.audit_store import StoredAnswer
-from schema.db import UnitOfWork, connect, database_url
+from schema.db import UnitOfWork, connect, database_url, is_conflict
 
 T = TypeVar("T")
 
@@ -181,7 +181,16 @@ def _out_of_range(_error: DataError) -> ProblemDetailsException:
     )
 
 
-def _conflict(_error: IntegrityError) -> ProblemDetailsException:
+def _conflict(error: IntegrityError) -> ProblemDetailsException:
+    if not is_conflict(error):
+        # a value the domain should have refused reached a database rule: refuse it
+        # as input, never as a race the client would retry forever
+        return ProblemDetailsException(
+            status_code=422,
+            title="The input was refused",
+            detail="the change breaks a rule the ledger's database keeps; nothing was written",
+            type_="urn:studio-ledger:problem:database-rule",
+        )
     return ProblemDetailsException(
         status_code=409,
         title="Conflicting write",

@@ -50,6 +50,7 @@ from schema.db import (
     UnitOfWork,
     database_url,
     failure_line,
+    is_conflict,
     open_database,
     shown,
 )
@@ -85,9 +86,16 @@ def _refusals_exit(command: Callable[P, R]) -> Callable[P, R]:
         except LedgerError as refused:
             errors.print(f"[red]refused:[/red] {refused}", markup=True, highlight=False)
             sys.exit(2)
-        except IntegrityError:
-            # Only a concurrent writer gets here: the domain checks everything a
-            # single writer could get wrong before the database sees it.
+        except IntegrityError as failed:
+            if not is_conflict(failed):  # a database rule the domain should have checked
+                errors.print(
+                    "[red]refused:[/red] the change breaks a rule the ledger's database "
+                    "keeps; nothing was written",
+                    markup=True,
+                    highlight=False,
+                )
+                sys.exit(2)
+            # A concurrent writer took the same key meanwhile.
             errors.print(
                 "[red]conflict:[/red] another writer changed the same data at the same time; "
                 "nothing was written, try again",

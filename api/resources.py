@@ -48,10 +48,11 @@ from ledger.registry import (
     MAX_PHONE,
     MAX_REASON,
     MAX_UNIT,
+    MembershipInput,
+    PersonInput,
     Studio,
     mask_account,
     mask_id_number,
-    normalize_id_number,
 )
 from ledger.users import User
 from schema.db import UnitOfWork
@@ -284,20 +285,11 @@ def save_roster(request: Request[User, Any, Any], data: JSONBody[RosterIn]) -> R
         for s in data.studios
     ]
     people = [
-        program.PersonInput(
-            normalize_id_number(p.id_number, field=f"people[{i}].id_number"),
-            p.name,
-            p.unit,
-            p.bank_name,
-            p.bank_account,
-            p.phone,
-        )
-        for i, p in enumerate(data.people)
+        PersonInput(p.id_number, p.name, p.unit, p.bank_name, p.bank_account, p.phone)
+        for p in data.people
     ]
     members = [
-        program.MembershipInput(
-            m.studio, m.id_number.strip().upper(), m.role, m.joined_on, m.left_on
-        )
+        MembershipInput(m.studio, m.id_number, m.role, m.joined_on, m.left_on)
         for m in data.memberships
     ]
     return write(

@@ -43,6 +43,8 @@ from ledger.registry import (
     MAX_UNIT,
     ROLE_LABELS,
     STATUS_LABELS,
+    MembershipInput,
+    PersonInput,
     Studio,
     check_studio_code,
     normalize_id_number,
@@ -551,8 +553,8 @@ class _Roster:
     """A roster file's records, and what is wrong with them across rows."""
 
     studios: list[Studio]
-    people: dict[str, program.PersonInput]
-    memberships: list[program.MembershipInput]
+    people: dict[str, PersonInput]
+    memberships: list[MembershipInput]
     problems: list[Problem]
 
 
@@ -603,7 +605,7 @@ def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
                     row.sheet, row.number, "退出日期", "退出日期早于加入日期 (left before joining)"
                 )
             )
-        person = program.PersonInput(
+        person = PersonInput(
             v["身份证号"],
             v["姓名"],
             v["所在单位"],
@@ -621,9 +623,7 @@ def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
                 )
             )
         found.memberships.append(
-            program.MembershipInput(
-                v["工作室编号"], v["身份证号"], v["角色"], v["加入日期"], v["退出日期"]
-            )
+            MembershipInput(v["工作室编号"], v["身份证号"], v["角色"], v["加入日期"], v["退出日期"])
         )
     found.problems += _duplicates(
         member_rows, lambda r: (r.values["工作室编号"], r.values["身份证号"], r.values["加入日期"])

@@ -11,7 +11,7 @@ through :func:`ledger.book.post`.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
@@ -40,9 +40,25 @@ from ledger.expenses import (
 )
 from ledger.money import Fen
 from ledger.periods import check_open
-from ledger.policy import Policy, policy_for_year
+from ledger.policy import GRADE_LABELS, Policy, policy_for_year
 from ledger.postings import NewTransaction, Posting, Transaction
-from ledger.registry import Finding, Membership, Person, Studio, composition_findings
+from ledger.registry import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    Finding,
+    Membership,
+    MembershipInput,
+    Person,
+    PersonInput,
+    Studio,
+    choice_errors,
+    composition_findings,
+    id_number_errors,
+    membership_errors,
+    normalize_id_number,
+    person_errors,
+    studio_errors,
+)
 
 PROGRAM_TIME_ZONE: Final = ZoneInfo("Asia/Shanghai")
 
@@ -94,27 +110,6 @@ class CompositionRefused(LedgerError):  # noqa: N818 (a refusal, named as the do
 
 
 @dataclass(frozen=True, slots=True)
-class PersonInput:
-    """A person as a roster gives them: identified by ID number, code not yet known."""
-
-    id_number: str
-    name: str
-    unit: str
-    bank_name: str = ""
-    bank_account: str = ""
-    phone: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class MembershipInput:
-    studio: str
-    id_number: str
-    role: str
-    joined_on: date
-    left_on: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Grade:
     """A grade for a studio (``id_number`` empty) or for one of its members."""
 
@@ -122,6 +117,16 @@ class Grade:
     studio: str
     id_number: str
     grade: str
+
+
+def grade_errors(grade: Grade, where: str = "") -> list[ValidationError]:
+    """What is wrong with an assessment result before the roster is looked at."""
+    errors = choice_errors(f"{where}grade", grade.grade, GRADE_LABELS)
+    if not FIRST_YEAR <= grade.year <= LAST_YEAR:
+        errors.append(ValidationError(f"{where}year", f"must be a year {FIRST_YEAR}-{LAST_YEAR}"))
+    if grade.id_number:
+        errors += id_number_errors(grade.id_number, f"{where}id_number")
+    return errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +198,21 @@ def save_roster(
 ) -> SaveReport:
     """Add or update studios, people and memberships, then check the whole roster.
 
-    Refused whole (:class:`CompositionRefused`) when the resulting roster breaks
-    a rule that would make money wrong; other broken rules come back as warnings.
+    Every record is checked first, whichever entry point it came through (fields
+    named ``studios[0].kind``); any error refuses the whole roster
+    (:class:`InvalidInputError`) before anything is written. Refused whole
+    (:class:`CompositionRefused`) too when the resulting roster breaks a rule that
+    would make money wrong; other broken rules come back as warnings.
     """
+    problems = [
+        *(e for i, x in enumerate(studios) for e in studio_errors(x, f"studios[{i}].")),
+        *(e for i, x in enumerate(people) for e in person_errors(x, f"people[{i}].")),
+        *(e for i, x in enumerate(memberships) for e in membership_errors(x, f"memberships[{i}].")),
+    ]
+    if problems:
+        raise InvalidInputError(problems)
+    people = [replace(x, id_number=normalize_id_number(x.id_number)) for x in people]
+    memberships = [replace(x, id_number=normalize_id_number(x.id_number)) for x in memberships]
     registry = stores.registry
     changed = registry.save_studios(studios)
     codes, people_changed = registry.save_people(people)
@@ -234,7 +251,12 @@ def save_grades(stores: Stores, grades: Sequence[Grade]) -> SaveReport:
     studios = {s.code for s in registry.studios()}
     people = {p.id_number: p.code for p in registry.people()}
     members = {(m.studio, m.person) for m in registry.memberships()}
-    errors = []
+    errors = [e for i, g in enumerate(grades) for e in grade_errors(g, f"grades[{i}].")]
+    if errors:
+        raise InvalidInputError(errors)
+    grades = [
+        replace(g, id_number=normalize_id_number(g.id_number)) if g.id_number else g for g in grades
+    ]
     for i, g in enumerate(grades):
         if g.studio not in studios:
             errors.append(ValidationError(f"grades[{i}].工作室编号", f"unknown studio {g.studio}"))

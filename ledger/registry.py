@@ -11,18 +11,21 @@ amount: too few members from other units, too many trainees, no host, quotas).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from ledger.errors import ValidationError
+from ledger.errors import ValidationError, length_error
 from ledger.policy import STUDIO_KINDS, Policy
 
 ROLES: Final = ("host", "member", "trainee")
 ROLE_LABELS: Final = {"host": "主持人", "member": "成员", "trainee": "学员"}
 STATUSES: Final = ("active", "cancelled")
 STATUS_LABELS: Final = {"active": "正常", "cancelled": "撤销"}
+FIRST_YEAR: Final = 2000
+LAST_YEAR: Final = 2100
+"""The years a program record may name."""
 
 # The longest text each field holds (characters): the import, the HTTP body and the
 # table columns all read these, so a longer value is refused naming its field
@@ -142,6 +145,118 @@ def check_studio_code(code: str, *, field: str = "工作室编号") -> str:
             field, f"工作室编号只能用字母、数字和 - _ . (letters, digits, - _ .): {code!r}"
         )
     return code
+
+
+@dataclass(frozen=True, slots=True)
+class PersonInput:
+    """A person as a roster gives them: identified by ID number, code not yet known."""
+
+    id_number: str
+    name: str
+    unit: str
+    bank_name: str = ""
+    bank_account: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipInput:
+    studio: str
+    id_number: str
+    role: str
+    joined_on: date
+    left_on: date | None = None
+
+
+def _text_errors(where: str, fields: Iterable[tuple[str, str, int, bool]]) -> list[ValidationError]:
+    """Each (field, value, longest, required) that is blank when required or too long."""
+    errors = []
+    for name, value, limit, required in fields:
+        if required and not value.strip():
+            errors.append(ValidationError(f"{where}{name}", "必填 (required)"))
+        elif too_long := length_error(f"{where}{name}", value, limit):
+            errors.append(too_long)
+    return errors
+
+
+def choice_errors(where: str, value: str, choices: Mapping[str, str]) -> list[ValidationError]:
+    """``value`` must be one of the codes of ``choices`` (code → Chinese label)."""
+    if value in choices:
+        return []
+    listed = ", ".join(f"{code} ({label})" for code, label in choices.items())
+    return [ValidationError(where, f"must be one of {listed}: {value!r}")]
+
+
+def studio_errors(studio: Studio, where: str = "") -> list[ValidationError]:
+    """What is wrong with a studio record, whichever entry point it came through."""
+    errors = []
+    try:
+        check_studio_code(studio.code, field=f"{where}code")
+    except ValidationError as error:
+        errors.append(error)
+    errors += _text_errors(
+        where,
+        (
+            ("name", studio.name, MAX_UNIT, True),
+            ("host_unit", studio.host_unit, MAX_UNIT, True),
+            ("cancellation_reason", studio.cancellation_reason, MAX_REASON, False),
+        ),
+    )
+    errors += choice_errors(f"{where}kind", studio.kind, STUDIO_KINDS)
+    if not FIRST_YEAR <= studio.cycle_start_year <= LAST_YEAR:
+        errors.append(
+            ValidationError(f"{where}cycle_start_year", f"must be a year {FIRST_YEAR}-{LAST_YEAR}")
+        )
+    if studio.cancelled_on is not None and not studio.cancellation_reason.strip():
+        errors.append(
+            ValidationError(
+                f"{where}cancellation_reason",
+                "撤销的工作室须填写撤销原因 (a cancelled studio needs the reason)",
+            )
+        )
+    if studio.cancelled_on is None and studio.cancellation_reason.strip():
+        errors.append(
+            ValidationError(
+                f"{where}cancelled_on",
+                "有撤销原因的工作室须填写撤销日期 (a cancellation reason needs its date)",
+            )
+        )
+    return errors
+
+
+def id_number_errors(value: str, where: str) -> list[ValidationError]:
+    try:
+        normalize_id_number(value, field=where)
+    except ValidationError as error:
+        return [error]
+    return []
+
+
+def person_errors(person: PersonInput, where: str = "") -> list[ValidationError]:
+    """What is wrong with a person's details, whichever entry point they came through."""
+    return id_number_errors(person.id_number, f"{where}id_number") + _text_errors(
+        where,
+        (
+            ("name", person.name, MAX_NAME, True),
+            ("unit", person.unit, MAX_UNIT, True),
+            ("bank_name", person.bank_name, MAX_BANK_NAME, False),
+            ("bank_account", person.bank_account, MAX_BANK_ACCOUNT, False),
+            ("phone", person.phone, MAX_PHONE, False),
+        ),
+    )
+
+
+def membership_errors(member: MembershipInput, where: str = "") -> list[ValidationError]:
+    """What is wrong with a place in a studio, before the composition rules look at it."""
+    errors = choice_errors(f"{where}role", member.role, ROLE_LABELS)
+    if not CODE_PATTERN.fullmatch(member.studio):
+        errors.append(ValidationError(f"{where}studio", f"not a studio code: {member.studio!r}"))
+    errors += id_number_errors(member.id_number, f"{where}id_number")
+    if member.left_on is not None and member.left_on < member.joined_on:
+        errors.append(
+            ValidationError(f"{where}left_on", "退出日期早于加入日期 (left before joining)")
+        )
+    return errors
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from typing import Any, Final, Self
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from schema.audit_store import SqlAuditStore
@@ -135,6 +135,20 @@ def failure_line(failed: OperationalError) -> str:
     """The driver's first line of why a database operation failed."""
     lines = str(failed.orig).strip().splitlines()
     return lines[0] if lines else type(failed.orig).__name__
+
+
+_CONFLICT_STATES: Final = frozenset({"23505", "40001", "40P01"})
+"""PostgreSQL SQLSTATEs of a write that lost a race: unique violation, serialization
+failure, deadlock."""
+
+
+def is_conflict(error: IntegrityError) -> bool:
+    """Whether an integrity error is a write that lost a race with another writer (a
+    unique key taken meanwhile), rather than a value no rule should have let through."""
+    state = getattr(error.orig, "sqlstate", None)
+    if state is not None:
+        return state in _CONFLICT_STATES
+    return "UNIQUE constraint failed" in str(error.orig)
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from ledger.money import Fen
 from ledger.policy import Policy
 from ledger.postings import utc_now
-from ledger.program import ExpensePlan, Grade, PersonInput
-from ledger.registry import Membership, Person, Studio
+from ledger.program import ExpensePlan, Grade
+from ledger.registry import Membership, Person, PersonInput, Studio
 from schema.tables import (
     ExpensePlanRow,
     MembershipRow,

@@ -263,6 +263,45 @@ def test_errors_are_problem_details(client: TestClient[Litestar], tokens: dict[s
     assert error["field"] == "people[1].id_number"
     assert "check digit" in error["message"]
 
+    # every rule the Excel import checks runs for a roster posted over HTTP too
+    bad = roster(2025)
+    bad["studios"][0] |= {"code": "HJ S01", "kind": "名教师工作室"}
+    bad["memberships"][1] |= {"role": "成员", "left_on": "2024-12-31"}
+    r = client.post(f"{API}/roster", json=bad, headers=auth(tokens["clerk"]))
+    assert r.status_code == 422
+    assert [(e["field"], e["message"]) for e in r.json()["errors"]] == [
+        (
+            "studios[0].code",
+            "工作室编号只能用字母、数字和 - _ . (letters, digits, - _ .): 'HJ S01'",
+        ),
+        (
+            "studios[0].kind",
+            "must be one of principal (名校（园）长工作室), homeroom (名班主任工作室), "
+            "subject (名教师工作室): '名教师工作室'",
+        ),
+        (
+            "memberships[1].role",
+            "must be one of host (主持人), member (成员), trainee (学员): '成员'",
+        ),
+        ("memberships[1].left_on", "退出日期早于加入日期 (left before joining)"),
+    ]
+    # the grade every workbook uses, given as the label: the field is named, not a race
+    r = client.post(
+        f"{API}/grades",
+        json=[{"year": 2025, "studio": "HJ-S01", "grade": "合格"}],
+        headers=auth(tokens["clerk"]),
+    )
+    assert (r.status_code, r.json()["errors"]) == (
+        422,
+        [
+            {
+                "field": "grades[0].grade",
+                "message": "must be one of excellent (优秀), qualified (合格), "
+                "unqualified (不合格): '合格'",
+            }
+        ],
+    )
+
     r = client.get(f"{API}/transactions", params={"limit": "many"}, headers=auth(tokens["auditor"]))
     assert r.status_code == 400
     assert r.json()["title"] == "Bad Request"

@@ -21,8 +21,8 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.policy import Policy
-from ledger.program import Grade, MembershipInput, PersonInput
-from ledger.registry import Studio, id_check_digit
+from ledger.program import Grade
+from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
 from schema.batch_store import SqlBatchStore
 from schema.db import UnitOfWork
 from schema.tables import BatchLineRow, TransactionRow, UserRow

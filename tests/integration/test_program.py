@@ -14,8 +14,8 @@ from ledger.errors import InvalidInputError, OverdraftError, ValidationError
 from ledger.expenses import Expense, Receipt
 from ledger.money import yuan
 from ledger.policy import NOTICE_2024
-from ledger.program import ExpensePlan, Grade, MembershipInput, PersonInput
-from ledger.registry import Studio, id_check_digit
+from ledger.program import ExpensePlan, Grade
+from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)

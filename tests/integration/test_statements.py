@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from ledger import book, program, statements
 from ledger.postings import NewTransaction, Posting
-from ledger.registry import Studio, id_check_digit
+from ledger.registry import PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
@@ -234,7 +234,7 @@ def test_withheld_tax_and_unpaid_stipends_are_credit_balances(
     with UnitOfWork(engine) as uow:
         program.save_roster(uow, [S1], [], [])
         codes, _ = uow.registry.save_people(
-            [program.PersonInput(first17 + id_check_digit(first17), "张三", "第一中学")]
+            [PersonInput(first17 + id_check_digit(first17), "张三", "第一中学")]
         )
         uow.commit()
     payable = f"studio:HJ-S01:payable:{codes[first17 + id_check_digit(first17)]}"

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger import disbursement, program
-from ledger.program import Grade, MembershipInput, PersonInput
-from ledger.registry import Studio, id_check_digit
+from ledger.program import Grade
+from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
