@@ -256,6 +256,13 @@ def _month_income(stores: Stores, people: Sequence[str], on: date) -> dict[str, 
     return month_income(stores.batches.payments(sorted(set(people)), month), month)
 
 
+def _month_taxes(stores: Stores, rule: str, lines: Sequence[BatchLine], on: date) -> list[Fen]:
+    """The tax on each of ``lines`` if paid on ``on``, with each payee's other payments
+    confirmed in that month (:func:`ledger.withholding.withhold`)."""
+    before = _month_income(stores, [x.person for x in lines], on)
+    return withhold(rule, [(x.person, x.gross) for x in lines], before)
+
+
 def _policy_of(stores: Stores, batch: Batch) -> Policy:
     """The policy the batch was computed with (a later policy never changes it)."""
     return next(p for p in stores.registry.policies() if p.version == batch.policy_version)
@@ -506,9 +513,7 @@ def confirm(
 def _final_tax(stores: Stores, batch: Batch, paying: list[BatchLine], on: date) -> list[BatchLine]:
     """The lines with their final tax: each payee's income combined with the payments
     already confirmed in the month they are paid in (:mod:`ledger.withholding`)."""
-    before = _month_income(stores, [x.person for x in paying], on)
-    rule = _policy_of(stores, batch).withholding
-    taxes = withhold(rule, [(x.person, x.gross) for x in paying], before)
+    taxes = _month_taxes(stores, _policy_of(stores, batch).withholding, paying, on)
     return [
         replace(line, final_tax=tax, final_net=line.gross - tax)
         for line, tax in zip(paying, taxes, strict=True)
@@ -550,8 +555,7 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
     if not failures:
         raise ValidationError("year", f"no failed payments of {year} are waiting to be reissued")
     governing = program.policy(stores, year)
-    before = _month_income(stores, [line.person for line in failures], on)
-    taxes = withhold(governing.withholding, [(x.person, x.gross) for x in failures], before)
+    taxes = _month_taxes(stores, governing.withholding, failures, on)
     forecast = [
         replace(line, tax=tax, net=line.gross - tax)
         for line, tax in zip(failures, taxes, strict=True)

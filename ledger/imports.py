@@ -47,8 +47,18 @@ from ledger.registry import (
     PersonInput,
     Studio,
     check_studio_code,
+    membership_errors,
     normalize_id_number,
 )
+
+MEMBER_HEADERS: Final = {
+    "studio": "工作室编号",
+    "id_number": "身份证号",
+    "role": "角色",
+    "joined_on": "加入日期",
+    "left_on": "退出日期",
+}
+"""The 成员 sheet's column for each field of a membership the domain checks."""
 
 TEMPLATE_ROWS: Final = 500
 """Rows of each data sheet that carry the drop-down lists."""
@@ -254,35 +264,40 @@ def write_template(kind: str, path: Path) -> None:
             cells = f"{letter}2:{letter}{TEMPLATE_ROWS + 1}"
             if column.kind == "choice":
                 labels = ",".join(column.choices.values())
-                validation = DataValidation(
+                _validate(
+                    ws,
+                    cells,
+                    column,
+                    f"请从下拉列表选择 (choose from the list): {labels}",
                     type="list",
                     formula1=f'"{labels}"',
-                    allow_blank=True,
-                    showErrorMessage=True,
-                    errorTitle=column.header,
-                    error=f"请从下拉列表选择 (choose from the list): {labels}",
                 )
-                ws.add_data_validation(validation)
-                validation.add(cells)
             elif column.kind in ("id", "text", "code"):
                 for row in range(2, TEMPLATE_ROWS + 2):
                     ws.cell(row=row, column=index).number_format = "@"
                 if column.max_length is not None:
-                    limit = DataValidation(
+                    _validate(
+                        ws,
+                        cells,
+                        column,
+                        f"最多{column.max_length}个字符 (at most {column.max_length})",
                         type="textLength",
                         operator="lessThanOrEqual",
                         formula1=str(column.max_length),
-                        allow_blank=True,
-                        showErrorMessage=True,
-                        errorTitle=column.header,
-                        error=f"最多{column.max_length}个字符 (at most {column.max_length})",
                     )
-                    ws.add_data_validation(limit)
-                    limit.add(cells)
             elif column.kind == "date":
                 for row in range(2, TEMPLATE_ROWS + 2):
                     ws.cell(row=row, column=index).number_format = "yyyy-mm-dd"
     workbook.save(path)
+
+
+def _validate(ws: Any, cells: str, column: Column, error: str, **rule: str) -> None:
+    """An Excel data validation on ``cells`` that refuses a bad entry with ``error``."""
+    validation = DataValidation(
+        allow_blank=True, showErrorMessage=True, errorTitle=column.header, error=error, **rule
+    )
+    ws.add_data_validation(validation)
+    validation.add(cells)
 
 
 def fill_template(kind: str, path: Path, sheets: Mapping[str, Sequence[Sequence[Any]]]) -> Path:
@@ -599,12 +614,6 @@ def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
                     f"未知的工作室 (unknown studio) {v['工作室编号']}",
                 )
             )
-        if v["退出日期"] is not None and v["退出日期"] < v["加入日期"]:
-            found.problems.append(
-                Problem(
-                    row.sheet, row.number, "退出日期", "退出日期早于加入日期 (left before joining)"
-                )
-            )
         person = PersonInput(
             v["身份证号"],
             v["姓名"],
@@ -622,9 +631,14 @@ def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
                     "同一身份证号在文件中有不同的个人信息 (same ID number, different details)",
                 )
             )
-        found.memberships.append(
-            MembershipInput(v["工作室编号"], v["身份证号"], v["角色"], v["加入日期"], v["退出日期"])
+        membership = MembershipInput(
+            v["工作室编号"], v["身份证号"], v["角色"], v["加入日期"], v["退出日期"]
         )
+        found.problems += [
+            Problem(row.sheet, row.number, MEMBER_HEADERS[e.field], e.message)
+            for e in membership_errors(membership)
+        ]
+        found.memberships.append(membership)
     found.problems += _duplicates(
         member_rows, lambda r: (r.values["工作室编号"], r.values["身份证号"], r.values["加入日期"])
     )

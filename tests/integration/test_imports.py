@@ -192,6 +192,19 @@ def test_text_longer_than_its_column_holds_is_refused_on_its_row(
         assert "studio:HJ-S01:fund:matching" not in uow.ledger.kept_balances()
 
 
+def test_a_member_who_left_before_joining_is_refused_on_its_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    members = [
+        *MEMBER_ROWS,
+        ["HJ-S01", "早退", id_number(9), "成员", "外校", "2024-03-01", "2024-02-01"],
+    ]
+    assert refused(engine, "roster", roster_file(tmp_path, members)) == [
+        "成员 第9行 退出日期: 退出日期早于加入日期 (left before joining)"
+    ]
+    assert registry_is_empty(engine)
+
+
 def test_an_id_number_typed_as_a_number_is_refused(engine: Engine, tmp_path: Path) -> None:
     members = [["HJ-S01", "数字", 150102198001011234, "成员", "外校", "2024-01-01"]]
     [problem] = refused(engine, "roster", roster_file(tmp_path, members))
