@@ -1,40 +1,41 @@
-"""The HTTP service (SPEC §7): ``create_app()`` builds the Litestar application.
+"""The HTTP service (SPEC §7): ``create_app()`` assembles the Litestar application.
 
-This module owns the cross-cutting parts; the resources live in
-:mod:`api.resources` and only translate (parse, authorize, call one service,
-shape the answer):
+This module owns the cross-cutting parts and is the one place that lists the
+feature controllers (:mod:`api.http`), which only translate (parse, call one
+service, shape the answer):
 
 - authentication: ``Authorization: Bearer <token>``; tokens are looked up by
   their SHA-256 hash (:class:`TokenAuthentication`);
-- authorization: every handler declares ``opt={"roles": ...}`` and one guard
-  (:func:`requires_declared_role`) enforces it, refusing handlers that declare
-  none, so a new endpoint cannot be left open by accident;
-- errors: one mapping turns the whole :class:`~ledger.errors.LedgerError`
-  tree into RFC 9457 problem details (:func:`problem_for`);
-- writes: :func:`write` runs one unit of work, appends to the audit log, and
-  honours ``Idempotency-Key`` (a replay returns the stored answer, the same
-  key with another body is 409), all in one database transaction.
+- authorization: every handler names its action (``opt={"action": ...}``) and one
+  guard (:func:`requires_permission`) asks :mod:`ledger.permissions`, refusing
+  handlers that name none, so a new endpoint cannot be left open by accident;
+- errors: one mapping turns the whole :class:`~ledger.errors.LedgerError` tree,
+  and Litestar's own refusals, into RFC 9457 problem details (:func:`problem_for`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-from collections.abc import Callable
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final, TypeVar
 
 import msgspec
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Response, Router, get
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -43,9 +44,9 @@ from litestar.plugins.problem_details import (
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from ledger import errors, imports, program
+from api.http import audit, batches, books, funds, jobs, registry, statements, users
+from ledger import errors, imports, permissions, program
 from ledger.users import User, token_hash
-from schema.audit_store import StoredAnswer
 from schema.db import UnitOfWork, connect, database_url, is_conflict
 
 T = TypeVar("T")
@@ -53,8 +54,6 @@ T = TypeVar("T")
 API: Final = "/api/v1"
 PUBLIC: Final = "public"
 OPENAPI_PATH: Final = "/schema"
-MAX_KEY_LENGTH: Final = 200
-READERS: Final = ("clerk", "approver", "auditor", "admin")
 
 
 @dataclass(frozen=True)
@@ -82,26 +81,24 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
             raise NotAuthorizedException("an API token is required: Authorization: Bearer <token>")
         engine: Engine = connection.app.state.engine
         with UnitOfWork(engine, write=False) as uow:
-            user = uow.batches.user_by_token(token_hash(token.strip()))
+            user = uow.users.user_by_token(token_hash(token.strip()))
         if user is None:
             raise NotAuthorizedException("the API token is unknown or its user is disabled")
         return AuthenticationResult(user=user, auth=token)
 
 
-def requires_declared_role(
+def requires_permission(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """Let the request through only if the user's role is one the handler declares."""
-    roles = handler.opt.get("roles")
-    if roles == PUBLIC or (roles is None and connection.url.path.startswith(OPENAPI_PATH)):
+    """Let the request through only if the user's role may do the handler's action."""
+    action = handler.opt.get("action")
+    if action == PUBLIC or (action is None and connection.url.path.startswith(OPENAPI_PATH)):
         return  # the health check and the OpenAPI document are public by design
-    if not roles:
-        raise PermissionDeniedException(f"{handler} declares no roles and is closed")
+    if not action:
+        raise PermissionDeniedException(f"{handler} names no action and is closed")
     user: User = connection.user
-    if user.role not in roles:
-        raise PermissionDeniedException(
-            f"{user.name} is {user.role}; this needs {' or '.join(roles)}"
-        )
+    if not permissions.allows(user.role, action):
+        raise permissions.refusal(user.name, user.role, action)
 
 
 # -- errors ---------------------------------------------------------------------
@@ -150,17 +147,42 @@ def problem_for(error: Exception) -> ProblemDetailsException:
     )
 
 
+_AT: Final = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+
+
+def _refused_values(error: ValidationException) -> list[dict[str, Any]]:
+    """Each value msgspec refused, with the path to it (``[0].grade``, ``studios[1].kind``).
+
+    Litestar keeps only the parameter's name (``data``); the path is in the msgspec
+    error it raises from, so the client learns which field of the body it was.
+    """
+    found = []
+    for e in error.extra if isinstance(error.extra, list) else []:
+        if not isinstance(e, dict):
+            continue
+        message, field, source = e.get("message"), e.get("key"), e.get("source")
+        cause = error.__cause__
+        if source == "body" and isinstance(cause, msgspec.ValidationError):
+            match = _AT.match(str(cause))
+            if match and match["path"] is not None:
+                message = match["message"]
+                field = match["path"].removeprefix(".data").removeprefix(".") or "body"
+        found.append({"field": field, "source": source, "message": message})
+    return found
+
+
 def http_problem(error: HTTPException) -> ProblemDetailsException:
     """Litestar's own refusals (401, 403, 404, 405, a malformed parameter or body) as
-    problem details: ``title`` the status phrase, ``detail`` what was wrong."""
+    problem details: ``title`` the status phrase, ``detail`` what was wrong.
+
+    A well-formed request whose values break the contract (a wrong enum, a string too
+    long, a number out of range) is 422 naming each field, like the domain's refusals;
+    only a body that is not JSON at all stays 400."""
     status = error.status_code
     extra: dict[str, Any] = {}
-    if isinstance(error.extra, list):
-        extra["errors"] = [
-            {"field": e.get("key"), "source": e.get("source"), "message": e.get("message")}
-            for e in error.extra
-            if isinstance(e, dict)
-        ]
+    if isinstance(error, ValidationException) and isinstance(error.extra, list):
+        extra["errors"] = _refused_values(error)
+        status = 422
     return ProblemDetailsException(
         status_code=status,
         title=HTTPStatus(status).phrase,
@@ -200,90 +222,15 @@ def _conflict(error: IntegrityError) -> ProblemDetailsException:
     )
 
 
-# -- writes -----------------------------------------------------------------------
-
-
-def request_id(request: Request[Any, Any, Any]) -> str:
-    given = request.headers.get("X-Request-Id", "")
-    return given[:64] if given else uuid.uuid4().hex
-
-
-def write(
-    request: Request[Any, Any, Any],
-    *,
-    action: str,
-    data: Any,
-    run: Callable[[UnitOfWork], T],
-    answer: Callable[[T], Any],
-    target: Callable[[T], str],
-    status: int = 200,
-) -> Response[Any]:
-    """Run one write in one unit of work: the change, its audit entry and its stored
-    answer (when the request carries an ``Idempotency-Key``) commit together."""
-    user: User = request.user
-    rid = request_id(request)
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise errors.ValidationError("Idempotency-Key", f"must be 1-{MAX_KEY_LENGTH} characters")
-    body_hash = hashlib.sha256(msgspec.json.encode(data)).hexdigest()
-    engine: Engine = request.app.state.engine
-    with UnitOfWork(engine) as uow:
-        if key:
-            uow.audit.lock_key(key)
-            first = uow.audit.answer(key)
-            if first is not None:
-                same = (first.actor, first.method, first.path, first.body_hash) == (
-                    user.name,
-                    request.method,
-                    request.url.path,
-                    body_hash,
-                )
-                if not same:
-                    raise ProblemDetailsException(
-                        status_code=409,
-                        title="Idempotency key reused",
-                        detail=f"Idempotency-Key {key!r} was used for a different request",
-                        type_="urn:studio-ledger:problem:idempotency-key-reused",
-                    )
-                return Response(
-                    first.response,
-                    status_code=first.status,
-                    headers={"X-Request-Id": rid, "Idempotent-Replayed": "true"},
-                )
-        result = run(uow)
-        content = msgspec.to_builtins(answer(result))
-        uow.audit.record(
-            user.name,
-            action,
-            target(result),
-            rid,
-            {"method": request.method, "path": request.url.path},
-        )
-        if key:
-            uow.audit.remember(
-                key,
-                StoredAnswer(
-                    user.name, request.method, request.url.path, body_hash, status, content
-                ),
-            )
-        uow.commit()
-    return Response(content, status_code=status, headers={"X-Request-Id": rid})
-
-
-def read(request: Request[Any, Any, Any], run: Callable[[UnitOfWork], T]) -> T:
-    """Run a read in its own read-only unit of work."""
-    with UnitOfWork(request.app.state.engine, write=False) as uow:
-        return run(uow)
-
-
 # -- the application ------------------------------------------------------------------
 
 
 @get(
     "/health",
-    opt={"roles": PUBLIC, "exclude_from_auth": True},
+    opt={"action": PUBLIC, "exclude_from_auth": True},
     sync_to_thread=True,
     tags=["service"],
+    security=[{}],
 )
 def health(state: State) -> Response[dict[str, str]]:
     """Whether the service can reach its database."""
@@ -295,16 +242,82 @@ def health(state: State) -> Response[dict[str, str]]:
     return Response({"status": "ok", "database": "reachable"})
 
 
+TAGS: Final = (
+    ("studios", "工作室: the registry of studios and the roster (studios, people, memberships)."),
+    ("people", "人员: payees, ID numbers and bank accounts masked."),
+    ("grades", "考核结果: the December assessment, which stipends follow."),
+    ("funds", "拨款与应发: appropriations and the stipends owed."),
+    ("receipts", "配套资金: matching money from the host unit."),
+    ("expenses", "活动支出: activity expenses within plan and balance."),
+    ("batches", "劳务补贴发放: batches, maker-checker approval, payment and its files."),
+    ("books", "账簿: balances, transactions, verify."),
+    ("periods", "会计期间: monthly closes (结账)."),
+    ("statements", "报表: 明细账, 收支汇总表, 科目余额表 (xlsx)."),
+    ("policies", "政策: policy records, versioned by year."),
+    ("jobs", "作业: scheduled jobs, their runs, running one now."),
+    ("users", "用户: users, roles and API tokens."),
+    ("audit", "审计日志: every state change."),
+    ("service", "The service's health."),
+)
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document: a bearer token on every operation but the public ones."""
+    return OpenAPIConfig(
+        title="Studio Fund Ledger",
+        version="1.0.0",
+        description="名师工作室专项资金台账. Amounts are integer fen (`*_fen`); coded values "
+        "are English codes with a Chinese `*_label` beside them. Send "
+        "`Authorization: Bearer <token>`; which role may call an operation is its "
+        "**Permission**. Errors are RFC 9457 problem details (`application/problem+json`). "
+        "Writes accept an `Idempotency-Key` header.",
+        render_plugins=[SwaggerRenderPlugin()],
+        path=OPENAPI_PATH,
+        tags=[Tag(name=name, description=text) for name, text in TAGS],
+        security=[{"BearerToken": []}],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API token from `studio-ledger users add` or "
+                    "`users token` (shown once).",
+                )
+            }
+        ),
+    )
+
+
+CONTROLLERS: Final = (
+    registry.StudioController,
+    registry.PersonController,
+    registry.RosterController,
+    registry.GradeController,
+    registry.PolicyController,
+    funds.AppropriationController,
+    funds.EntitlementController,
+    funds.ReceiptController,
+    funds.ExpenseController,
+    batches.BatchController,
+    books.AccountController,
+    books.TransactionController,
+    books.VerifyController,
+    books.PeriodController,
+    statements.StatementController,
+    jobs.JobController,
+    users.UserController,
+    audit.AuditController,
+)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
     """The Litestar application for ``settings`` (default: from the environment)."""
-    from api.resources import ROUTERS  # noqa: PLC0415 (resources import this module)
-
     settings = settings or Settings.from_env()
     engine = engine or connect(settings.database_url)
     return Litestar(
-        route_handlers=[health, *ROUTERS],
+        route_handlers=[health, Router(path=API, route_handlers=list(CONTROLLERS))],
         state=State({"engine": engine}),
-        guards=[requires_declared_role],
+        guards=[requires_permission],
         middleware=[
             DefineMiddleware(TokenAuthentication, exclude=[f"^{OPENAPI_PATH}", "^/health"])
         ],
@@ -320,12 +333,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 )
             )
         ],
-        openapi_config=OpenAPIConfig(
-            title="Studio Fund Ledger",
-            version="1.0.0",
-            description="名师工作室专项资金台账: amounts are integer fen (`*_fen`).",
-            render_plugins=[SwaggerRenderPlugin()],
-            path="/schema",
-        ),
+        openapi_config=openapi_config(),
         on_shutdown=[engine.dispose],
     )

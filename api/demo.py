@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ledger import book, closing, disbursement, imports, program, statements
+from ledger import book, closing, disbursement, imports, program, statements, users
 from ledger.accounts import FUNDING_SOURCES, studio_fund
 from ledger.errors import ValidationError
 from ledger.money import Fen
@@ -306,6 +306,7 @@ def run(out_dir: Path) -> DemoResult:
         with UnitOfWork(engine, write=False) as uow:
             quotas = dict(program.policy(uow, YEAR).quotas)
         codes = studio_codes(quotas)
+        _add_users(engine)
         studio_rows, member_rows = _roster(codes)
         spent, plans = _expenses(codes)
         workbooks = [
@@ -319,11 +320,13 @@ def run(out_dir: Path) -> DemoResult:
         for kind, sheets in workbooks:
             path = imports.fill_template(kind, files / f"{kind}.xlsx", sheets)
             with UnitOfWork(engine) as uow:
-                warnings += imports.import_file(uow, kind, path).warnings
+                warnings += imports.import_file(uow, kind, path, by=CLERK).warnings
                 uow.commit()
             if kind == "roster":  # the budget arrives on 2 January, before any spending
                 with UnitOfWork(engine) as uow:
-                    appropriated = program.appropriate(uow, YEAR, on=date(YEAR, 1, 2)).total
+                    appropriated = program.appropriate(
+                        uow, YEAR, on=date(YEAR, 1, 2), by=CLERK
+                    ).total
                     uow.commit()
         batches, written = _pay_the_year(engine, out_dir / "files")
         written += _statements(engine, out_dir / "statements")
@@ -364,8 +367,28 @@ def run(out_dir: Path) -> DemoResult:
     )
 
 
-CLERK, FIRST_APPROVER, SECOND_APPROVER = "张会计", "李科长", "王局长"
+ADMIN, CLERK, FIRST_APPROVER, SECOND_APPROVER, AUDITOR = (
+    "系统管理员",
+    "张会计",
+    "李科长",
+    "王局长",
+    "审计员",
+)
 BANK_RETURN = "账户已销户"
+
+
+def _add_users(engine: Engine) -> None:
+    """The installation's first admin (set up by the operator), who adds the others."""
+    with UnitOfWork(engine) as uow:
+        users.add_user(uow, ADMIN, "admin", by=None)
+        for name, role in (
+            (CLERK, "clerk"),
+            (FIRST_APPROVER, "approver"),
+            (SECOND_APPROVER, "approver"),
+            (AUDITOR, "auditor"),
+        ):
+            users.add_user(uow, name, role, by=ADMIN)
+        uow.commit()
 
 
 def _pay_the_year(engine: Engine, files: Path) -> tuple[list[disbursement.Batch], list[Path]]:
@@ -378,13 +401,6 @@ def _pay_the_year(engine: Engine, files: Path) -> tuple[list[disbursement.Batch]
             uow.commit()
         return result
 
-    for name, role in (
-        (CLERK, "clerk"),
-        (FIRST_APPROVER, "approver"),
-        (SECOND_APPROVER, "approver"),
-        ("审计员", "auditor"),
-    ):
-        step(partial(disbursement.add_user, name=name, role=role))
     # December: prepared on the 20th, approved by two, paid on the 25th but for one bank
     # return, reissued and paid before the year ends; then the year is closed (年结)
     first = step(lambda uow: disbursement.create(uow, YEAR, CLERK, date(YEAR, 12, 20))).batch
@@ -420,9 +436,9 @@ def _statements(engine: Engine, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.xlsx" for name in STATEMENTS]
     with UnitOfWork(engine, write=False) as uow:
-        statements.export_ledger(uow, YEAR, YEAR, paths[0], "审计员")
-        statements.export_summary(uow, YEAR, paths[1], "审计员")
-        statements.export_trial_balance(uow, YEAR_END, paths[2], "审计员")
+        statements.export_ledger(uow, YEAR, YEAR, paths[0], AUDITOR)
+        statements.export_summary(uow, YEAR, paths[1], AUDITOR)
+        statements.export_trial_balance(uow, YEAR_END, paths[2], AUDITOR)
     return paths
 
 

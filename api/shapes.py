@@ -1,172 +1,767 @@
-"""How the domain's records look as JSON, for the HTTP service and ``--json`` alike.
+"""The service's contract: one typed shape per resource, for HTTP and ``--json`` alike.
 
-One place owns each shape, so a script reading the command line's output and a
-client reading the API see the same keys.
+Every answer the HTTP service sends and every ``--json`` the command line prints
+is one of these msgspec Structs, so the OpenAPI document describes each body and a
+script reading either surface sees the same keys. Amounts are integer fen named
+``*_fen``, with a formatted ``*`` string beside them where a person reads them;
+coded values (grades, kinds, roles, states) are codes with a ``*_label`` in
+Chinese beside them. ID numbers and bank accounts here are always masked.
+
+Each ``*_out`` function builds one shape from the domain's records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
+import msgspec
+
+from jobs.runner import RunOutcome
+from jobs.schedule import JobSchedule
+from jobs.work import JOB_TITLES
+from ledger import book
+from ledger.batches import LINE_STATUS_LABELS, STATE_LABELS
 from ledger.closing import Closed
-from ledger.disbursement import Batch, BatchEvent, CreatedBatch
+from ledger.codes import BatchState, Grade, LineStatus, MemberRole, StudioKind, StudioStatus
+from ledger.disbursement import Batch, BatchEvent, BatchLine, CreatedBatch, Outcome
+from ledger.entitlements import EntitlementLine
+from ledger.imports import ImportReport
 from ledger.money import format_amount
 from ledger.periods import PeriodState
-from ledger.program import EntitlementReport, local_time
-from ledger.registry import Studio
+from ledger.policy import GRADE_LABELS, STUDIO_KINDS, Policy
+from ledger.postings import Transaction
+from ledger.program import AppropriationReport, EntitlementReport, SaveReport, local_time
+from ledger.registry import (
+    ROLE_LABELS,
+    STATUS_LABELS,
+    Membership,
+    Person,
+    Studio,
+    mask_account,
+    mask_id_number,
+)
 from ledger.statements import AccountBalance
+from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
+from ledger.users import UserRecord
+from schema.audit_store import AuditEntry
+from schema.job_store import JobRun
 
 
-def studio_json(s: Studio) -> dict[str, Any]:
-    return {
-        "code": s.code,
-        "name": s.name,
-        "kind": s.kind,
-        "host_unit": s.host_unit,
-        "cycle_start_year": s.cycle_start_year,
-        "status": s.status,
-        "cancelled_on": s.cancelled_on,
-        "cancellation_reason": s.cancellation_reason or None,
-    }
+class Shape(msgspec.Struct, kw_only=True):
+    """Base of every answer: keyword-only, fields in declaration order."""
 
 
-def batch_json(b: Batch, *, lines: bool = True) -> dict[str, Any]:
-    """A batch: ``tax_fen``/``net_fen`` as planned when it was made; ``current_*`` with
-    the final figures of the lines paid so far (``final_*`` per line, null until paid)."""
-    shaped: dict[str, Any] = {
-        "id": b.id,
-        "year": b.year,
-        "state": b.state,
-        "policy_version": b.policy_version,
-        "prepared_by": b.prepared_by,
-        "approved_by": list(b.approved_by),
-        "approvals_needed": b.approvals_needed,
-        "pay_month": b.pay_month,
-        "gross_fen": b.gross,
-        "tax_fen": b.tax,
-        "net_fen": b.net,
-        "current_tax_fen": b.current_tax,
-        "current_net_fen": b.current_net,
-        "gross": format_amount(b.gross),
-        "net": format_amount(b.net),
-    }
-    if lines:
-        shaped["lines"] = [
-            {
-                "number": x.number,
-                "studio": x.studio,
-                "person": x.person,
-                "role": x.role,
-                "months": list(x.months),
-                "grade": x.grade,
-                "ratio": x.ratio,
-                "gross_fen": x.gross,
-                "split_fen": dict(x.split),
-                "tax_fen": x.tax,
-                "net_fen": x.net,
-                "final_tax_fen": x.final_tax,
-                "final_net_fen": x.final_net,
-                "status": x.status,
-                "failure_reason": x.failure_reason,
-                "reissue_of": x.reissue_of,
-                "explanation": x.explanation,
-            }
-            for x in b.lines
-        ]
-    return shaped
+def encode(value: Any) -> bytes:
+    """A shape (or a list of them) as indented JSON, as ``--json`` prints it."""
+    return msgspec.json.format(msgspec.json.encode(value), indent=2)
 
 
-def created_batch_json(created: CreatedBatch) -> dict[str, Any]:
-    """A new draft batch, and the entitlement lines left out of it with the reason."""
-    return {
-        **batch_json(created.batch),
-        "left_out": [
-            {"studio": x.studio, "person": x.person, "role": x.role, "reason": reason}
-            for x, reason in created.left_out
+# -- registry ------------------------------------------------------------------
+
+
+class StudioOut(Shape):
+    code: str
+    name: str
+    kind: StudioKind
+    kind_label: str
+    host_unit: str
+    cycle_start_year: int
+    status: StudioStatus
+    status_label: str
+    cancelled_on: date | None
+    cancellation_reason: str | None
+    current_people: int
+    """People in its roster today (host, members and trainees)."""
+
+
+class MembershipOut(Shape):
+    person: str
+    name: str
+    role: MemberRole
+    role_label: str
+    joined_on: date
+    left_on: date | None
+
+
+class StudioDetail(StudioOut):
+    memberships: list[MembershipOut]
+
+
+def studio_out(s: Studio, current_people: int) -> StudioOut:
+    return StudioOut(
+        code=s.code,
+        name=s.name,
+        kind=StudioKind(s.kind),
+        kind_label=STUDIO_KINDS[s.kind],
+        host_unit=s.host_unit,
+        cycle_start_year=s.cycle_start_year,
+        status=StudioStatus(s.status),
+        status_label=STATUS_LABELS[s.status],
+        cancelled_on=s.cancelled_on,
+        cancellation_reason=s.cancellation_reason or None,
+        current_people=current_people,
+    )
+
+
+def studio_detail(
+    s: Studio, members: Sequence[Membership], names: Mapping[str, str], today: date
+) -> StudioDetail:
+    current = sum(1 for m in members if m.left_on is None or m.left_on >= today)
+    return StudioDetail(
+        **msgspec.structs.asdict(studio_out(s, current)),
+        memberships=[
+            MembershipOut(
+                person=m.person,
+                name=names.get(m.person, m.person),
+                role=MemberRole(m.role),
+                role_label=ROLE_LABELS[m.role],
+                joined_on=m.joined_on,
+                left_on=m.left_on,
+            )
+            for m in members
         ],
-    }
+    )
 
 
-def batch_history_json(batch: Batch, events: list[BatchEvent]) -> dict[str, Any]:
-    """A batch with its lines and every event of its life, oldest first."""
-    return {
-        **batch_json(batch),
-        "events": [
-            {
-                "action": e.action,
-                "actor": e.actor,
-                "at": e.at,
-                "from_state": e.from_state,
-                "to_state": e.to_state,
-                "reason": e.reason,
-            }
+class PersonOut(Shape):
+    code: str
+    name: str
+    unit: str
+    id_number: str
+    """Masked: ``1501**********1234``."""
+    bank_name: str
+    bank_account: str
+    """Masked: the last four digits."""
+
+
+def person_out(p: Person) -> PersonOut:
+    return PersonOut(
+        code=p.code,
+        name=p.name,
+        unit=p.unit,
+        id_number=mask_id_number(p.id_number),
+        bank_name=p.bank_name,
+        bank_account=mask_account(p.bank_account),
+    )
+
+
+class RosterWarning(Shape):
+    studio: str
+    rule: str
+    message: str
+
+
+class SavedOut(Shape):
+    """What a save changed (0 when every record was already as given) and its warnings."""
+
+    changed: int
+    warnings: list[RosterWarning] = []
+
+
+def saved_out(report: SaveReport) -> SavedOut:
+    return SavedOut(
+        changed=report.changed,
+        warnings=[
+            RosterWarning(studio=w.studio, rule=w.rule, message=w.message) for w in report.warnings
+        ],
+    )
+
+
+class ImportOut(Shape):
+    kind: str
+    rows: int
+    changed: int
+    warnings: list[str]
+
+
+def import_out(report: ImportReport) -> ImportOut:
+    return ImportOut(
+        kind=report.kind, rows=report.rows, changed=report.changed, warnings=report.warnings
+    )
+
+
+class PolicyDoc(Shape, forbid_unknown_fields=True):
+    """A year's funding policy; amounts in fen, shares and ratios in percent."""
+
+    version: str
+    year: int
+    annual_budget: int
+    source_shares: dict[str, int]
+    host_stipend: int
+    member_stipend: int
+    grade_ratios: dict[str, int]
+    proration_day: int
+    max_paid_members: int
+    min_external_members: int
+    max_trainees: int
+    matching_minimum: int
+    quotas: dict[str, int]
+    cycle_years: int
+    host_forfeits_on_cancellation: bool
+    withholding: str
+    approval_threshold: int
+
+
+def policy_out(p: Policy) -> PolicyDoc:
+    return msgspec.convert(p.to_json(), PolicyDoc)
+
+
+class UserOut(Shape):
+    name: str
+    role: str
+    role_label: str
+    disabled: bool
+    created_at: datetime
+
+
+def user_out(u: UserRecord) -> UserOut:
+    return UserOut(
+        name=u.name,
+        role=u.role,
+        role_label=USER_ROLE_LABELS[u.role],
+        disabled=u.disabled,
+        created_at=u.created_at,
+    )
+
+
+class TokenOut(Shape):
+    """A user's new API token: shown this once, stored only as its hash."""
+
+    name: str
+    role: str
+    token: str
+
+
+# -- the books -------------------------------------------------------------------
+
+
+class BalanceOut(Shape):
+    """``balance_fen`` is the raw ledger balance (inflows − outflows); ``direction`` and
+    ``amount_fen`` read it as the books do (借或贷, 余额)."""
+
+    address: str
+    code: str
+    name: str
+    normal_side: str
+    as_of: date | None
+    balance_fen: int
+    direction: str
+    amount_fen: int
+    balance: str
+
+
+def balance_out(b: AccountBalance, as_of: date | None) -> BalanceOut:
+    return BalanceOut(
+        address=b.address,
+        code=b.account.code,
+        name=b.account.name,
+        normal_side=b.account.side,
+        as_of=as_of,
+        balance_fen=b.balance,
+        direction=b.direction,
+        amount_fen=b.amount,
+        balance=format_amount(b.amount),
+    )
+
+
+class PostingOut(Shape):
+    source: str
+    destination: str
+    amount_fen: int
+    amount: str
+    memo: str
+    reverses_position: int | None
+
+
+class TransactionOut(Shape):
+    seq: int
+    voucher: str
+    effective_date: date
+    recorded_at: datetime
+    memo: str
+    reverses: int | None
+    metadata: dict[str, Any]
+    hash: str
+    postings: list[PostingOut]
+
+
+def transaction_out(t: Transaction) -> TransactionOut:
+    return TransactionOut(
+        seq=t.seq,
+        voucher=str(t.voucher),
+        effective_date=t.request.effective_date,
+        recorded_at=t.recorded_at,
+        memo=t.request.memo,
+        reverses=t.request.reverses,
+        metadata=dict(t.request.metadata),
+        hash=t.hash,
+        postings=[
+            PostingOut(
+                source=p.source,
+                destination=p.destination,
+                amount_fen=p.amount,
+                amount=format_amount(p.amount),
+                memo=p.memo,
+                reverses_position=p.reverses,
+            )
+            for p in t.postings
+        ],
+    )
+
+
+class RecordedOut(Shape):
+    """Receipts or expenses posted: ``changed`` new transactions (a repeat posts none)."""
+
+    changed: int
+    transactions: list[TransactionOut]
+
+
+def recorded_out(posted: Sequence[Transaction], before: int) -> RecordedOut:
+    return RecordedOut(
+        changed=sum(1 for t in posted if t.seq > before),
+        transactions=[transaction_out(t) for t in posted],
+    )
+
+
+class BrokenLinkOut(Shape):
+    seq: int
+    voucher: str
+    reason: str
+
+
+class MismatchOut(Shape):
+    address: str
+    kept_fen: int
+    derived_fen: int
+
+
+class VerifyOut(Shape):
+    """The hash chain and the kept balances checked; ``ok`` when nothing is wrong."""
+
+    ok: bool
+    transactions: int
+    last_hash: str
+    broken_link: BrokenLinkOut | None
+    balance_mismatches: list[MismatchOut]
+    guard_violations: list[str]
+
+
+def verify_out(report: book.VerifyReport) -> VerifyOut:
+    link = report.broken_link
+    return VerifyOut(
+        ok=report.ok,
+        transactions=report.transactions,
+        last_hash=report.last_hash,
+        broken_link=None
+        if link is None
+        else BrokenLinkOut(seq=link.seq, voucher=str(link.voucher), reason=link.reason),
+        balance_mismatches=[
+            MismatchOut(address=m.address, kept_fen=m.kept, derived_fen=m.derived)
+            for m in report.mismatches
+        ],
+        guard_violations=list(report.guard_violations),
+    )
+
+
+class PeriodOut(Shape):
+    """A month of the books: open or closed, by whom and when (Beijing time)."""
+
+    period: str
+    state: str
+    label: str
+    year_end: bool
+    last_voucher: int
+    closed_by: str | None
+    closed_at: datetime | None
+
+
+def period_out(state: PeriodState) -> PeriodOut:
+    closing = state.closing
+    return PeriodOut(
+        period=str(state.period),
+        state="closed" if state.closed else "open",
+        label=state.label,
+        year_end=state.year_end,
+        last_voucher=state.last_voucher,
+        closed_by=closing.by if closing else None,
+        closed_at=local_time(closing.at) if closing else None,
+    )
+
+
+class ClosedOut(Shape):
+    """What a close did, with the ledger's head at that moment (the anchor)."""
+
+    period: str
+    changed: bool
+    message: str
+    first_closed: str | None
+    head_seq: int
+    head_hash: str
+
+
+def closed_out(closed: Closed) -> ClosedOut:
+    return ClosedOut(
+        period=str(closed.through),
+        changed=closed.changed,
+        message=closed.message,
+        first_closed=str(closed.first) if closed.first else None,
+        head_seq=closed.head.seq,
+        head_hash=closed.head.hash,
+    )
+
+
+class AppropriationOut(Shape):
+    year: int
+    policy_version: str
+    funded: list[str]
+    already: list[str]
+    total_fen: int
+    total: str
+
+
+def appropriation_out(r: AppropriationReport) -> AppropriationOut:
+    return AppropriationOut(
+        year=r.year,
+        policy_version=r.policy_version,
+        funded=[str(t.request.metadata["studio"]) for t in r.posted],
+        already=r.already,
+        total_fen=r.total,
+        total=format_amount(r.total),
+    )
+
+
+class EntitlementOut(Shape):
+    studio: str
+    person: str
+    name: str
+    role: MemberRole
+    role_label: str
+    months: list[int]
+    grade: Grade | None
+    grade_label: str | None
+    ratio: int
+    gross_fen: int
+    split_fen: dict[str, int]
+    explanation: str
+    held: str | None
+
+
+class EntitlementsOut(Shape):
+    year: int
+    policy_version: str
+    total_fen: int
+    total: str
+    lines: list[EntitlementOut]
+
+
+def _entitlement(x: EntitlementLine) -> EntitlementOut:
+    return EntitlementOut(
+        studio=x.studio,
+        person=x.person,
+        name=x.name,
+        role=MemberRole(x.role),
+        role_label=ROLE_LABELS[x.role],
+        months=list(x.months),
+        grade=Grade(x.grade) if x.grade else None,
+        grade_label=GRADE_LABELS[x.grade] if x.grade else None,
+        ratio=x.ratio,
+        gross_fen=x.gross,
+        split_fen=dict(x.split),
+        explanation=x.explanation,
+        held=x.held,
+    )
+
+
+def entitlements_out(report: EntitlementReport) -> EntitlementsOut:
+    return EntitlementsOut(
+        year=report.year,
+        policy_version=report.policy.version,
+        total_fen=report.total,
+        total=format_amount(report.total),
+        lines=[_entitlement(x) for x in report.lines],
+    )
+
+
+# -- batches -----------------------------------------------------------------------
+
+
+class BatchSummary(Shape):
+    """A batch: ``tax_fen``/``net_fen`` as planned when it was made; ``current_*`` with
+    the final figures of the lines paid so far."""
+
+    id: int
+    year: int
+    state: BatchState
+    state_label: str
+    policy_version: str
+    prepared_by: str
+    approved_by: list[str]
+    approvals_needed: int
+    pay_month: str
+    lines_count: int
+    gross_fen: int
+    tax_fen: int
+    net_fen: int
+    current_tax_fen: int
+    current_net_fen: int
+    gross: str
+    net: str
+
+
+class BatchLineOut(Shape):
+    """A payee's line; ``final_*`` are null until it is paid."""
+
+    number: int
+    studio: str
+    person: str
+    name: str
+    role: MemberRole
+    role_label: str
+    months: list[int]
+    grade: Grade
+    grade_label: str
+    ratio: int
+    gross_fen: int
+    split_fen: dict[str, int]
+    tax_fen: int
+    net_fen: int
+    final_tax_fen: int | None
+    final_net_fen: int | None
+    status: LineStatus
+    status_label: str
+    failure_reason: str | None
+    reissue_of: int | None
+    explanation: str
+
+
+class BatchOut(BatchSummary):
+    lines: list[BatchLineOut]
+
+
+class BatchEventOut(Shape):
+    action: str
+    actor: str
+    at: datetime
+    from_state: str
+    to_state: str
+    reason: str | None
+
+
+class BatchHistory(BatchOut):
+    events: list[BatchEventOut]
+
+
+class LeftOutLine(Shape):
+    studio: str
+    person: str
+    name: str
+    role: MemberRole
+    role_label: str
+    reason: str
+
+
+class CreatedBatchOut(BatchOut):
+    """A new draft batch, and the entitlement lines left out of it with the reason."""
+
+    left_out: list[LeftOutLine]
+
+
+class OutcomeOut(Shape):
+    """What a batch action did (``changed`` false when it was already done) and the batch."""
+
+    message: str
+    changed: bool
+    batch: BatchOut
+
+
+def batch_summary(b: Batch) -> BatchSummary:
+    return BatchSummary(
+        id=b.id,
+        year=b.year,
+        state=BatchState(b.state),
+        state_label=STATE_LABELS[b.state],
+        policy_version=b.policy_version,
+        prepared_by=b.prepared_by,
+        approved_by=list(b.approved_by),
+        approvals_needed=b.approvals_needed,
+        pay_month=b.pay_month,
+        lines_count=len(b.lines),
+        gross_fen=b.gross,
+        tax_fen=b.tax,
+        net_fen=b.net,
+        current_tax_fen=b.current_tax,
+        current_net_fen=b.current_net,
+        gross=format_amount(b.gross),
+        net=format_amount(b.net),
+    )
+
+
+def _line(x: BatchLine, names: Mapping[str, str]) -> BatchLineOut:
+    return BatchLineOut(
+        number=x.number,
+        studio=x.studio,
+        person=x.person,
+        name=names.get(x.person, x.person),
+        role=MemberRole(x.role),
+        role_label=ROLE_LABELS[x.role],
+        months=list(x.months),
+        grade=Grade(x.grade),
+        grade_label=GRADE_LABELS[x.grade],
+        ratio=x.ratio,
+        gross_fen=x.gross,
+        split_fen=dict(x.split),
+        tax_fen=x.tax,
+        net_fen=x.net,
+        final_tax_fen=x.final_tax,
+        final_net_fen=x.final_net,
+        status=LineStatus(x.status),
+        status_label=LINE_STATUS_LABELS[x.status],
+        failure_reason=x.failure_reason,
+        reissue_of=x.reissue_of,
+        explanation=x.explanation,
+    )
+
+
+def batch_out(b: Batch, names: Mapping[str, str]) -> BatchOut:
+    return BatchOut(
+        **msgspec.structs.asdict(batch_summary(b)), lines=[_line(x, names) for x in b.lines]
+    )
+
+
+def batch_history(b: Batch, events: Sequence[BatchEvent], names: Mapping[str, str]) -> BatchHistory:
+    return BatchHistory(
+        **msgspec.structs.asdict(batch_out(b, names)),
+        events=[
+            BatchEventOut(
+                action=e.action,
+                actor=e.actor,
+                at=e.at,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                reason=e.reason,
+            )
             for e in events
         ],
-    }
+    )
 
 
-def entitlements_json(year: int, report: EntitlementReport) -> dict[str, Any]:
-    return {
-        "year": year,
-        "policy_version": report.policy.version,
-        "total_fen": report.total,
-        "total": format_amount(report.total),
-        "lines": [
-            {
-                "studio": x.studio,
-                "person": x.person,
-                "name": x.name,
-                "role": x.role,
-                "months": list(x.months),
-                "grade": x.grade,
-                "ratio": x.ratio,
-                "gross_fen": x.gross,
-                "split_fen": dict(x.split),
-                "explanation": x.explanation,
-                "held": x.held,
-            }
-            for x in report.lines
+def created_batch_out(created: CreatedBatch, names: Mapping[str, str]) -> CreatedBatchOut:
+    return CreatedBatchOut(
+        **msgspec.structs.asdict(batch_out(created.batch, names)),
+        left_out=[
+            LeftOutLine(
+                studio=x.studio,
+                person=x.person,
+                name=x.name,
+                role=MemberRole(x.role),
+                role_label=ROLE_LABELS[x.role],
+                reason=reason,
+            )
+            for x, reason in created.left_out
         ],
-    }
+    )
 
 
-def period_json(state: PeriodState) -> dict[str, Any]:
-    """A month of the books: open or closed, by whom and when (Beijing time)."""
-    closing = state.closing
-    return {
-        "period": str(state.period),
-        "state": "closed" if state.closed else "open",
-        "label": state.label,
-        "year_end": state.year_end,
-        "last_voucher": state.last_voucher,
-        "closed_by": closing.by if closing else None,
-        "closed_at": local_time(closing.at) if closing else None,
-    }
+def outcome_out(o: Outcome, names: Mapping[str, str]) -> OutcomeOut:
+    return OutcomeOut(message=o.message, changed=o.changed, batch=batch_out(o.batch, names))
 
 
-def closed_json(closed: Closed) -> dict[str, Any]:
-    """What a close did, with the ledger's head at that moment (the anchor)."""
-    return {
-        "period": str(closed.through),
-        "changed": closed.changed,
-        "message": closed.message,
-        "first_closed": str(closed.first) if closed.first else None,
-        "head_seq": closed.head.seq,
-        "head_hash": closed.head.hash,
-    }
+# -- jobs and the audit log ------------------------------------------------------------
 
 
-def balance_json(b: AccountBalance, as_of: object) -> dict[str, Any]:
-    """An account's balance: ``balance_fen`` is the raw ledger balance (inflows −
-    outflows); ``direction`` and ``amount`` read it as the books do (借或贷, 余额)."""
-    return {
-        "address": b.address,
-        "code": b.account.code,
-        "name": b.account.name,
-        "normal_side": b.account.side,
-        "as_of": as_of,
-        "balance_fen": b.balance,
-        "direction": b.direction,
-        "amount_fen": b.amount,
-        "balance": format_amount(b.amount),
-    }
+class JobRunOut(Shape):
+    id: int
+    job: str
+    period: str
+    trigger: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, Any]
+    error: str | None
+    """The first line of the error, when the run failed."""
+
+
+def job_run_out(r: JobRun) -> JobRunOut:
+    return JobRunOut(
+        id=r.id,
+        job=r.job,
+        period=r.period,
+        trigger=r.trigger,
+        status=r.status,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        counts=r.counts,
+        error=r.error.splitlines()[0] if r.error else None,
+    )
+
+
+class JobOut(Shape):
+    """A scheduled job: what it does, when it runs (Asia/Shanghai), its last run."""
+
+    job: str
+    description: str
+    schedule: str
+    cron: dict[str, str]
+    time_zone: str
+    next_run: datetime | None
+    last_run: JobRunOut | None
+
+
+def job_out(s: JobSchedule, time_zone: str, last: JobRun | None) -> JobOut:
+    return JobOut(
+        job=s.job,
+        description=JOB_TITLES.get(s.job, s.job),
+        schedule=s.when,
+        cron={k: str(v) for k, v in s.cron.items()},
+        time_zone=time_zone,
+        next_run=s.next_run,
+        last_run=job_run_out(last) if last else None,
+    )
+
+
+class JobOutcomeOut(Shape):
+    """What running a job did: ``succeeded``, ``failed``, or ``already`` (with the id of
+    the run that did it)."""
+
+    job: str
+    period: str
+    status: str
+    run: int
+    counts: dict[str, Any]
+    message: str
+
+
+def outcome_of_job(o: RunOutcome) -> JobOutcomeOut:
+    return JobOutcomeOut(
+        job=o.job,
+        period=o.period,
+        status=o.status,
+        run=o.run_id,
+        counts=o.counts,
+        message=o.message,
+    )
+
+
+class AuditEntryOut(Shape):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object: str
+    request_id: str
+    detail: dict[str, Any]
+
+
+def audit_entry_out(e: AuditEntry) -> AuditEntryOut:
+    return AuditEntryOut(
+        id=e.id,
+        at=e.at,
+        actor=e.actor,
+        action=e.action,
+        object=e.object,
+        request_id=e.request_id,
+        detail=e.detail,
+    )

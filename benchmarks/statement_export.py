@@ -26,11 +26,14 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from jobs.work import SCHEDULER_USER
 from ledger import book, program, statements
 from ledger.postings import NewTransaction, Posting
 from ledger.registry import Studio
 from schema.db import UnitOfWork, connect
 from schema.migrate import upgrade
+
+CLERK = SCHEDULER_USER  # the clerk the migrations create
 
 FUND = "studio:HJ-S01:fund:finance"
 CHUNK = 5_000
@@ -41,7 +44,7 @@ def prepare(folder: Path, rows: int) -> None:
     upgrade(engine)
     with UnitOfWork(engine) as uow:
         program.save_roster(
-            uow, [Studio("HJ-S01", "基准工作室", "subject", "第一中学", 2024)], [], []
+            uow, [Studio("HJ-S01", "基准工作室", "subject", "第一中学", 2024)], [], [], by=CLERK
         )
         book.post(
             uow.ledger,

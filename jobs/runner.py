@@ -19,15 +19,16 @@ import json
 import logging
 import traceback
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Final
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from jobs.work import JOBS, Counts
+from jobs.work import DAILY_JOBS, JOBS, Counts
 from ledger.errors import ValidationError
 from ledger.postings import utc_now
+from ledger.users import acting
 from schema.db import UnitOfWork
 from schema.job_store import JobRun
 
@@ -104,6 +105,39 @@ def run(
     return RunOutcome(
         job, period, "succeeded", run_id, counts, f"{job} {period}: run #{run_id} succeeded"
     )
+
+
+def check_period(job: str, period: str) -> None:
+    """A job runs for a year (``2024``), a daily job for a date (``2024-12-31``)."""
+    if job not in JOBS:
+        raise ValidationError("job", f"unknown job {job!r}; jobs: {', '.join(JOBS)}")
+    if job in DAILY_JOBS:
+        try:
+            date.fromisoformat(period)
+        except ValueError:
+            raise ValidationError(
+                "period", f"{job} runs for a date (YYYY-MM-DD): {period!r}"
+            ) from None
+    elif not (period.isdigit() and len(period) == 4):
+        raise ValidationError("period", f"{job} runs for a year (YYYY): {period!r}")
+
+
+def run_now(engine: Engine, job: str, period: str, by: str, request: str) -> RunOutcome:
+    """Run a job now on a user's request (``job.run``), audit-logged with its outcome."""
+    check_period(job, period)
+    with UnitOfWork(engine, write=False) as uow:
+        acting(uow, by, "job.run")
+    outcome = run(engine, job, period)
+    with UnitOfWork(engine) as uow:
+        uow.audit.record(
+            by,
+            "job.run",
+            f"job:{job}:{period}",
+            request,
+            {"status": outcome.status, "run": outcome.run_id},
+        )
+        uow.commit()
+    return outcome
 
 
 def _claim(

@@ -40,6 +40,7 @@ from sqlalchemy import Engine
 
 from jobs import runner
 from jobs.runner import RunOutcome
+from jobs.work import DAILY_JOBS
 from schema.db import connect
 
 DEFAULT_SCHEDULES: Final[Mapping[str, Mapping[str, Any]]] = {
@@ -48,7 +49,6 @@ DEFAULT_SCHEDULES: Final[Mapping[str, Mapping[str, Any]]] = {
     "matching-check": {"month": 12, "day": 20, "hour": 9, "minute": 0},
     "integrity-check": {"hour": 2, "minute": 0},
 }
-DAILY_JOBS: Final = frozenset({"integrity-check"})
 DEFAULT_GRACE: Final = timedelta(days=3)
 TIME_ZONE: Final = "Asia/Shanghai"
 
@@ -78,6 +78,44 @@ class ScheduleSettings:
 def period_of(job: str, fire_time: datetime) -> str:
     """The period a run serves: the fire time's date for daily jobs, else its year."""
     return fire_time.date().isoformat() if job in DAILY_JOBS else str(fire_time.year)
+
+
+@dataclass(frozen=True)
+class JobSchedule:
+    """A job as ``jobs list`` shows it: when it runs, in words, and its next fire time."""
+
+    job: str
+    cron: Mapping[str, Any]
+    when: str
+    next_run: datetime | None
+
+
+def describe_cron(cron: Mapping[str, Any]) -> str:
+    """A cron schedule in words: ``每年12月31日 18:00``, ``每天 02:00``."""
+    fields = {k: str(v) for k, v in cron.items()}
+    known = {"month", "day", "hour", "minute"}
+    if set(fields) - known or not all(v.isdigit() for v in fields.values()):
+        return " ".join(f"{k}={v}" for k, v in fields.items())  # an unusual cron, as given
+    at = f"{int(fields.get('hour', 0)):02d}:{int(fields.get('minute', 0)):02d}"
+    if "month" in fields:
+        return f"每年{fields['month']}月{fields.get('day', '1')}日 {at}"
+    if "day" in fields:
+        return f"每月{fields['day']}日 {at}"
+    return f"每天 {at}"
+
+
+def schedules(settings: ScheduleSettings, now: datetime) -> list[JobSchedule]:
+    """Every job's schedule and the next time it fires after ``now``."""
+    zone = ZoneInfo(settings.time_zone)
+    return [
+        JobSchedule(
+            job,
+            cron,
+            describe_cron(cron),
+            CronTrigger(**cron, timezone=zone).get_next_fire_time(None, now.astimezone(zone)),
+        )
+        for job, cron in settings.schedules.items()
+    ]
 
 
 def served_fire_time(

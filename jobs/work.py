@@ -15,9 +15,13 @@ from ledger.money import format_plain
 from schema.db import UnitOfWork
 
 SCHEDULER_USER: Final = "scheduler"
-"""The clerk the year-end batch is prepared by (created by the migrations)."""
+"""The clerk the scheduled jobs act as: it appropriates and prepares the year-end batch
+(created by the migrations)."""
 
 Counts = dict[str, Any]
+
+DAILY_JOBS: Final = frozenset({"integrity-check"})
+"""Jobs that run for a date; the others run for a year."""
 
 
 class IntegrityFailure(Exception):  # noqa: N818 (named for what the check found)
@@ -26,7 +30,7 @@ class IntegrityFailure(Exception):  # noqa: N818 (named for what the check found
 
 def appropriation(uow: UnitOfWork, period: str) -> Counts:
     """Post each active studio's budget for the year (once per studio-year)."""
-    report = program.appropriate(uow, int(period))
+    report = program.appropriate(uow, int(period), by=SCHEDULER_USER)
     return {
         "studios_funded": len(report.posted),
         "already_funded": len(report.already),
@@ -101,6 +105,13 @@ def integrity_check(uow: UnitOfWork, period: str) -> Counts:
         raise IntegrityFailure("; ".join(problems))
     return {"transactions": report.transactions, "last_hash": report.last_hash}
 
+
+JOB_TITLES: Final = {
+    "appropriation": "年度拨款",
+    "year-end-payout": "年终劳务补贴发放",
+    "matching-check": "单位配套资金检查",
+    "integrity-check": "账簿完整性校验",
+}
 
 JOBS: Final[dict[str, Callable[[UnitOfWork, str], Counts]]] = {
     "appropriation": appropriation,

@@ -14,12 +14,13 @@ import re
 from functools import lru_cache
 from typing import Final
 
+from ledger.codes import FundingSource, codes
 from ledger.errors import InvalidAccountError
 
 Account = str
 """An account address, e.g. ``studio:HJ01:fund:finance``."""
 
-FUNDING_SOURCES: Final = ("finance", "edu_fund", "matching")
+FUNDING_SOURCES: Final = codes(FundingSource)
 """The three pots of a studio's fund: county finance, the education foundation, unit matching."""
 
 # A segment is word characters (Unicode: a host unit's Chinese name is a valid

@@ -27,22 +27,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from ledger.codes import BatchState, LineStatus, codes, labels
 from ledger.entitlements import EntitlementLine
 from ledger.errors import InvalidTransitionError, MakerCheckerError
 from ledger.money import Fen, format_plain
 from ledger.policy import Policy
 from ledger.withholding import MonthIncome, withhold
 
-STATES: Final = ("draft", "approved", "paid", "partially_paid", "closed", "rejected", "cancelled")
-STATE_LABELS: Final = {
-    "draft": "草稿",
-    "approved": "已审批",
-    "paid": "已发放",
-    "partially_paid": "部分发放",
-    "closed": "已关闭",
-    "rejected": "已驳回",
-    "cancelled": "已作废",
-}
+STATES: Final = codes(BatchState)
+STATE_LABELS: Final = labels(BatchState)
 TRANSITIONS: Final[Mapping[tuple[str, str], str]] = {
     ("draft", "approve"): "approved",
     ("draft", "reject"): "rejected",
@@ -55,7 +48,8 @@ TRANSITIONS: Final[Mapping[tuple[str, str], str]] = {
 ACTIVE_STATES: Final = frozenset({"draft", "approved", "paid", "partially_paid", "closed"})
 """States in which a batch's lines count as paid or being paid."""
 
-LINE_STATUSES: Final = ("pending", "paid", "failed", "reissued", "returned")
+LINE_STATUSES: Final = codes(LineStatus)
+LINE_STATUS_LABELS: Final = labels(LineStatus)
 
 
 def next_state(state: str, action: str) -> str:

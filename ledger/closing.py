@@ -3,7 +3,7 @@
 It works in the caller's unit of work and never commits. A close first takes the
 chain head lock, the one every posting takes, so a close and a write never
 interleave: a write either lands before the close or is refused after it.
-Closing needs an approver or an admin; a close of a month already closed
+Who may close is :mod:`ledger.permissions` (``period.close``); a close of a month already closed
 changes nothing and says so.
 """
 
@@ -22,9 +22,7 @@ from ledger.periods import (
     period_states,
 )
 from ledger.postings import utc_now
-from ledger.users import require_role
-
-CLOSERS = ("approver", "admin")
+from ledger.users import acting
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class Closed:
 def close(stores: disbursement.Stores, period: str, by: str, today: date) -> Closed:
     """Close ``period`` (``YYYY-MM``) and every month before it."""
     through = Period.parse(period)
-    require_role(disbursement.user(stores, by), *CLOSERS)
+    acting(stores, by, "period.close")
     check_closable(through, today)
     head = stores.ledger.lock_head()
     closed = stores.ledger.closed_through()

@@ -43,7 +43,6 @@ from ledger.entitlements import EntitlementLine
 from ledger.errors import (
     InvalidTransitionError,
     NotFoundError,
-    UnknownUserError,
     ValidationError,
     length_error,
 )
@@ -51,10 +50,12 @@ from ledger.expenses import SOURCE_LABELS
 from ledger.money import Fen, format_plain
 from ledger.payout_files import PayoutRow, write_bank_file, write_roster
 from ledger.periods import Period
+from ledger.permissions import allows
 from ledger.policy import Policy
 from ledger.postings import NewTransaction, Posting, utc_now
 from ledger.registry import MAX_REASON, ROLE_LABELS, Person, mask_account, mask_id_number
-from ledger.users import User, check_new_user, new_token, require_role, token_hash
+from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
+from ledger.users import acting
 from ledger.withholding import MonthIncome, Payment, month_income, withhold
 
 
@@ -151,8 +152,6 @@ class BatchEvent:
 class BatchStore(Protocol):
     """What the batch services need from storage; ``schema.batch_store`` implements it."""
 
-    def user(self, name: str) -> User | None: ...
-    def add_user(self, user: User, token_hash: str) -> None: ...
     def paid_keys(self, year: int) -> dict[str, int]: ...
     def draft_commitments(self) -> dict[tuple[str, str], Fen]: ...
     def payments(self, people: Sequence[str], month: Period) -> list[Payment]: ...
@@ -173,26 +172,6 @@ class BatchStore(Protocol):
 class Stores(program.Stores, Protocol):
     @property
     def batches(self) -> BatchStore: ...
-
-
-def user(stores: Stores, name: str) -> User:
-    found = stores.batches.user(name)
-    if found is None:
-        raise UnknownUserError(
-            f"no active user named {name!r}; add one with "
-            "`studio-ledger users add NAME --role ROLE`"
-        )
-    return found
-
-
-def add_user(stores: Stores, name: str, role: str) -> str:
-    """Create a user; returns their API token, which is shown once and stored only hashed."""
-    check_new_user(name, role)
-    if stores.batches.user(name) is not None:
-        raise ValidationError("name", f"a user named {name!r} already exists")
-    token = new_token()
-    stores.batches.add_user(User(name, role), token_hash(token))
-    return token
 
 
 def _batch(stores: Stores, batch_id: int, *, lock: bool = False) -> Batch:
@@ -232,8 +211,7 @@ class CreatedBatch:
 
 def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
     """A draft batch paying the year's entitlements not yet paid; refused when empty."""
-    preparer = user(stores, by)
-    require_role(preparer, "clerk")
+    acting(stores, by, "batch.create")
     report = program.compute_entitlements(stores, year)
     pay_month = f"{on:%Y-%m}"
     plan = plan_batch(
@@ -322,8 +300,7 @@ class Outcome:
 
 def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     """Record an approval; the last one needed posts every line fund → payable."""
-    approver = user(stores, by)
-    require_role(approver, "approver")
+    acting(stores, by, "batch.approve")
     program.require_open(stores, on)
     batch = _batch(stores, batch_id, lock=True)
     if batch.state != "draft" and batch.state in ACTIVE_STATES:
@@ -345,7 +322,7 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     moving = [line for line in batch.lines if line.reissue_of is None]
     voucher = ""
     if moving:
-        request, positions = approval_voucher(batch, moving, _names(stores), on)
+        request, positions = approval_voucher(batch, moving, payee_names(stores, batch), on)
         [posted] = book.post(stores.ledger, [request])
         stores.batches.update_lines(
             {
@@ -366,8 +343,10 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     )
 
 
-def _names(stores: Stores) -> dict[str, str]:
-    return {p.code: p.name for p in stores.registry.people()}
+def payee_names(stores: Stores, *batches: Batch) -> dict[str, str]:
+    """The names of the batches' payees (every person's when no batch is given)."""
+    wanted = {line.person for b in batches for line in b.lines}
+    return {p.code: p.name for p in stores.registry.people() if not batches or p.code in wanted}
 
 
 def _headcount(lines: Sequence[BatchLine]) -> str:
@@ -420,25 +399,22 @@ def approval_voucher(
 
 def reject(stores: Stores, batch_id: int, by: str, reason: str) -> Outcome:
     """Refuse a draft: its lines become payable again in a later batch."""
-    return _end_draft(stores, batch_id, by, reason, "reject", ("approver",))
+    return _end_draft(stores, batch_id, by, reason, "reject")
 
 
 def cancel(stores: Stores, batch_id: int, by: str, reason: str) -> Outcome:
     """Withdraw a draft (its preparer or an admin)."""
-    return _end_draft(stores, batch_id, by, reason, "cancel", ("clerk", "admin"))
+    return _end_draft(stores, batch_id, by, reason, "cancel")
 
 
-def _end_draft(
-    stores: Stores, batch_id: int, by: str, reason: str, action: str, roles: tuple[str, ...]
-) -> Outcome:
+def _end_draft(stores: Stores, batch_id: int, by: str, reason: str, action: str) -> Outcome:
     if not reason.strip():
         raise ValidationError("reason", f"a reason is required to {action} a batch")
     if too_long := length_error("reason", reason, MAX_REASON):
         raise too_long
     batch = _batch(stores, batch_id, lock=True)
     to_state = next_state(batch.state, action)
-    actor = user(stores, by)
-    require_role(actor, *roles)
+    acting(stores, by, f"batch.{action}")
     stores.batches.release_paid_keys(batch.id)
     reissued = {
         line.reissue_of: {"status": "failed"} for line in batch.lines if line.reissue_of is not None
@@ -456,7 +432,7 @@ def confirm(
     batch = _batch(stores, batch_id, lock=True)
     action = "pay_partially" if failed else "pay"
     to_state = next_state(batch.state, action)
-    require_role(user(stores, by), "approver")
+    acting(stores, by, "batch.confirm")
     program.require_open(stores, on)
     for number, reason in failed.items():
         batch.line(number)
@@ -467,7 +443,9 @@ def confirm(
     paying = _final_tax(stores, batch, [x for x in batch.lines if x.number not in failed], on)
     changes: dict[int, dict[str, object]] = {}
     if paying:
-        [posted] = book.post(stores.ledger, [payment_voucher(batch, paying, _names(stores), on)])
+        [posted] = book.post(
+            stores.ledger, [payment_voucher(batch, paying, payee_names(stores, batch), on)]
+        )
         changes = {
             line.id: {
                 "status": "paid",
@@ -549,8 +527,7 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
     The money is still payable, so approving it posts nothing; confirming it
     pays from payable as usual. The payee's bank details are read anew at export.
     """
-    preparer = user(stores, by)
-    require_role(preparer, "clerk")
+    acting(stores, by, "batch.reissue")
     failures = stores.batches.unresolved_failures(year)
     if not failures:
         raise ValidationError("year", f"no failed payments of {year} are waiting to be reissued")
@@ -568,7 +545,7 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
 def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date) -> Outcome:
     """Send a failed line's money back from payable to the studio's fund (a reversal)."""
     batch = _batch(stores, batch_id, lock=True)
-    require_role(user(stores, by), "approver")
+    acting(stores, by, "batch.return")
     program.require_open(stores, on)
     line = batch.line(number)
     if line.status != "failed":
@@ -622,7 +599,7 @@ def close(stores: Stores, batch_id: int, by: str) -> Outcome:
     """Close a paid batch, or a partially paid one whose failed lines are all resolved."""
     batch = _batch(stores, batch_id, lock=True)
     to_state = next_state(batch.state, "close")
-    require_role(user(stores, by), "approver")
+    acting(stores, by, "batch.close")
     open_lines = [line.number for line in batch.lines if line.status == "failed"]
     if open_lines:
         raise InvalidTransitionError(
@@ -654,14 +631,16 @@ def export(stores: Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
     ID numbers and bank accounts are masked for every role but the approver,
     who needs them whole for the bank (SPEC §7).
     """
-    exporter = user(stores, by)
-    require_role(exporter, "clerk", "approver", "auditor", "admin")
+    exporter = acting(stores, by, "batch.roster")
     batch = _batch(stores, batch_id)
-    whole = exporter.role == "approver"
+    whole = allows(exporter.role, "batch.bank_file")
     people = {p.code: p for p in stores.registry.people()}
     rows = [_payout_row(batch, line, people[line.person], whole=whole) for line in batch.lines]
     out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = f"生成于 {utc_now():%Y-%m-%d %H:%M} UTC，导出人 {exporter.name}（{exporter.role}）"
+    stamp = (
+        f"生成于 {utc_now():%Y-%m-%d %H:%M} UTC，"
+        f"导出人 {exporter.name}（{USER_ROLE_LABELS[exporter.role]}）"
+    )
     roster = out_dir / f"batch-{batch.id}-发放表.xlsx"
     totals = write_roster(
         roster,

@@ -79,7 +79,11 @@ class MakerCheckerError(LedgerError):
 
 
 class PermissionDeniedError(LedgerError):
-    """The user's role does not allow this action."""
+    """The user's role does not allow this action (``action`` names it, when known)."""
+
+    def __init__(self, message: str, *, action: str = "") -> None:
+        super().__init__(message)
+        self.action = action
 
 
 class UnknownUserError(LedgerError):

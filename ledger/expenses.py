@@ -26,20 +26,13 @@ from ledger.accounts import (
     studio_fund,
     unit_source,
 )
+from ledger.codes import ExpenseCategory, FundingSource, labels
 from ledger.errors import ValidationError
 from ledger.money import Fen, format_plain
 from ledger.postings import NewTransaction, Posting
 
-EXPENSE_CATEGORIES: Final = {
-    "training": "培训费",
-    "materials": "资料费",
-    "travel": "差旅费",
-    "meetings": "会议费",
-    "experts": "专家咨询费",
-    "research": "课题研究费",
-    "other": "其他",
-}
-SOURCE_LABELS: Final = {"finance": "旗财政", "edu_fund": "立教教育基金", "matching": "单位配套"}
+EXPENSE_CATEGORIES: Final = labels(ExpenseCategory)
+SOURCE_LABELS: Final = labels(FundingSource)
 
 
 @dataclass(frozen=True, slots=True)

@@ -494,8 +494,8 @@ class ImportReport:
     warnings: list[str]
 
 
-def import_file(stores: program.Stores, kind: str, path: Path) -> ImportReport:
-    """Read ``path`` and save it through the services; all or nothing."""
+def import_file(stores: program.Stores, kind: str, path: Path, *, by: str) -> ImportReport:
+    """Read ``path`` and save it through the services as ``by``; all or nothing."""
     rows, problems = read_rows(kind, path)
     problems += _IMPORT_CHECKS[kind](stores, rows)
     if problems:
@@ -503,7 +503,7 @@ def import_file(stores: program.Stores, kind: str, path: Path) -> ImportReport:
         raise ImportRefused(sorted(problems, key=lambda p: (order.get(p.sheet, 0), p.row or 0)))
     importer = _IMPORTERS[kind]
     try:
-        return importer(stores, rows)
+        return importer(stores, rows, by)
     except program.CompositionRefused as refused:
         raise ImportRefused([_finding_problem(rows, f) for f in refused.findings]) from None
     except InvalidInputError as refused:
@@ -649,10 +649,10 @@ def _check_roster(stores: program.Stores, rows: dict[str, list[Row]]) -> list[Pr
     return _roster(stores, rows).problems
 
 
-def _import_roster(stores: program.Stores, rows: dict[str, list[Row]]) -> ImportReport:
+def _import_roster(stores: program.Stores, rows: dict[str, list[Row]], by: str) -> ImportReport:
     found = _roster(stores, rows)
     report = program.save_roster(
-        stores, found.studios, list(found.people.values()), found.memberships
+        stores, found.studios, list(found.people.values()), found.memberships, by=by
     )
     return ImportReport(
         "roster",
@@ -669,7 +669,7 @@ def _check_grades(_stores: program.Stores, rows: dict[str, list[Row]]) -> list[P
     )
 
 
-def _import_grades(stores: program.Stores, rows: dict[str, list[Row]]) -> ImportReport:
+def _import_grades(stores: program.Stores, rows: dict[str, list[Row]], by: str) -> ImportReport:
     sheet = rows[GRADE_SHEET.title]
     grades = [
         program.Grade(
@@ -677,21 +677,23 @@ def _import_grades(stores: program.Stores, rows: dict[str, list[Row]]) -> Import
         )
         for r in sheet
     ]
-    return ImportReport("grades", len(sheet), program.save_grades(stores, grades).changed, [])
+    return ImportReport(
+        "grades", len(sheet), program.save_grades(stores, grades, by=by).changed, []
+    )
 
 
 def _check_receipts(_stores: program.Stores, rows: dict[str, list[Row]]) -> list[Problem]:
     return _duplicates(_complete(rows[RECEIPT_SHEET.title]), lambda r: tuple(r.values.values()))
 
 
-def _import_receipts(stores: program.Stores, rows: dict[str, list[Row]]) -> ImportReport:
+def _import_receipts(stores: program.Stores, rows: dict[str, list[Row]], by: str) -> ImportReport:
     sheet = rows[RECEIPT_SHEET.title]
     receipts = [
         Receipt(r.values["日期"], r.values["工作室编号"], r.values["金额"], r.values["摘要"])
         for r in sheet
     ]
     before = _ledger_size(stores)
-    program.receive_matching(stores, receipts)
+    program.receive_matching(stores, receipts, by=by)
     return ImportReport("receipts", len(sheet), _ledger_size(stores) - before, [])
 
 
@@ -704,7 +706,7 @@ def _check_expenses(_stores: program.Stores, rows: dict[str, list[Row]]) -> list
     )
 
 
-def _import_expenses(stores: program.Stores, rows: dict[str, list[Row]]) -> ImportReport:
+def _import_expenses(stores: program.Stores, rows: dict[str, list[Row]], by: str) -> ImportReport:
     spent, plans = rows[EXPENSE_SHEET.title], rows[PLAN_SHEET.title]
     changed = program.save_expense_plans(
         stores,
@@ -714,6 +716,7 @@ def _import_expenses(stores: program.Stores, rows: dict[str, list[Row]]) -> Impo
             )
             for r in plans
         ],
+        by=by,
     ).changed
     before = _ledger_size(stores)
     program.spend(
@@ -729,6 +732,7 @@ def _import_expenses(stores: program.Stores, rows: dict[str, list[Row]]) -> Impo
             )
             for r in spent
         ],
+        by=by,
     )
     return ImportReport(
         "expenses", len(spent) + len(plans), changed + _ledger_size(stores) - before, []
@@ -746,7 +750,9 @@ _IMPORT_CHECKS: Final[dict[str, _Check]] = {
     "receipts": _check_receipts,
     "expenses": _check_expenses,
 }
-_IMPORTERS: Final[dict[str, Callable[[program.Stores, dict[str, list[Row]]], ImportReport]]] = {
+_IMPORTERS: Final[
+    dict[str, Callable[[program.Stores, dict[str, list[Row]], str], ImportReport]]
+] = {
     "roster": _import_roster,
     "grades": _import_grades,
     "receipts": _import_receipts,

@@ -16,19 +16,15 @@ from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any, Final
 
+from ledger.codes import Grade, StudioKind, codes, labels
 from ledger.errors import InvalidInputError, ValidationError
 from ledger.money import Fen, yuan
 
-GRADES: Final = ("excellent", "qualified", "unqualified")
+GRADES: Final = codes(Grade)
 """Assessment results: 优秀, 合格, 不合格."""
 
-GRADE_LABELS: Final = MappingProxyType(
-    {"excellent": "优秀", "qualified": "合格", "unqualified": "不合格"}
-)
-
-STUDIO_KINDS: Final = MappingProxyType(
-    {"principal": "名校（园）长工作室", "homeroom": "名班主任工作室", "subject": "名教师工作室"}
-)
+GRADE_LABELS: Final = labels(Grade)
+STUDIO_KINDS: Final = labels(StudioKind)
 
 WITHHOLDING_RULES: Final = ("prc_labour_remuneration", "none")
 """``prc_labour_remuneration``: the PRC prepayment rule for 劳务报酬; ``none``: no tax."""

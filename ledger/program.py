@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
-from ledger import book
+from ledger import book, users
 from ledger.accounts import (
     FUNDING_SOURCES,
     expense_account,
@@ -59,6 +59,7 @@ from ledger.registry import (
     person_errors,
     studio_errors,
 )
+from ledger.users import acting
 
 PROGRAM_TIME_ZONE: Final = ZoneInfo("Asia/Shanghai")
 
@@ -71,6 +72,12 @@ def today() -> date:
 def local_time(recorded: datetime) -> datetime:
     """A recorded time (naive UTC, as stored) in the program's zone, for people to read."""
     return recorded.replace(tzinfo=UTC).astimezone(PROGRAM_TIME_ZONE)
+
+
+def day_start(day: date) -> datetime:
+    """The start of ``day`` in the program's zone as a recorded time (naive UTC)."""
+    local = datetime.combine(day, datetime.min.time(), PROGRAM_TIME_ZONE)
+    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 class RegistryStore(Protocol):
@@ -91,7 +98,7 @@ class RegistryStore(Protocol):
     def save_expense_plans(self, plans: Sequence[ExpensePlan]) -> int: ...
 
 
-class Stores(Protocol):
+class Stores(users.Stores, Protocol):
     """A unit of work's stores, as the services see them."""
 
     @property
@@ -178,6 +185,7 @@ def policy(stores: Stores, year: int) -> Policy:
 
 def add_policy(stores: Stores, new: Policy, created_by: str) -> None:
     """Store a new year's policy; an existing version or year is never overwritten."""
+    acting(stores, created_by, "policy.add")
     existing = stores.registry.policies()
     if any(p.version == new.version for p in existing):
         raise ValidationError("version", f"policy version {new.version!r} already exists")
@@ -195,6 +203,8 @@ def save_roster(
     studios: Sequence[Studio],
     people: Sequence[PersonInput],
     memberships: Sequence[MembershipInput],
+    *,
+    by: str,
 ) -> SaveReport:
     """Add or update studios, people and memberships, then check the whole roster.
 
@@ -204,6 +214,7 @@ def save_roster(
     (:class:`CompositionRefused`) too when the resulting roster breaks a rule that
     would make money wrong; other broken rules come back as warnings.
     """
+    acting(stores, by, "roster.save")
     problems = [
         *(e for i, x in enumerate(studios) for e in studio_errors(x, f"studios[{i}].")),
         *(e for i, x in enumerate(people) for e in person_errors(x, f"people[{i}].")),
@@ -245,8 +256,9 @@ def save_roster(
     return SaveReport(changed, findings)
 
 
-def save_grades(stores: Stores, grades: Sequence[Grade]) -> SaveReport:
+def save_grades(stores: Stores, grades: Sequence[Grade], *, by: str) -> SaveReport:
     """Record assessment results; a person's grade needs them in that studio's roster."""
+    acting(stores, by, "grades.save")
     registry = stores.registry
     studios = {s.code for s in registry.studios()}
     people = {p.id_number: p.code for p in registry.people()}
@@ -280,12 +292,15 @@ class AppropriationReport:
     total: Fen
 
 
-def appropriate(stores: Stores, year: int, on: date | None = None) -> AppropriationReport:
+def appropriate(
+    stores: Stores, year: int, on: date | None = None, *, by: str
+) -> AppropriationReport:
     """Post each studio's budget for ``year``, once per studio-year.
 
     A studio is funded when ``year`` is in its cycle and it was not cancelled on
     or before the appropriation date (default 2 January).
     """
+    acting(stores, by, "appropriation.post")
     governing = policy(stores, year)
     effective = on or date(year, 1, 2)
     require_open(stores, effective)
@@ -341,8 +356,9 @@ def _refuse_unknown_studios(
         raise InvalidInputError(errors)
 
 
-def receive_matching(stores: Stores, receipts: Sequence[Receipt]) -> list[Transaction]:
+def receive_matching(stores: Stores, receipts: Sequence[Receipt], *, by: str) -> list[Transaction]:
     """Post unit matching receipts: the host unit's money into the studio's matching fund."""
+    acting(stores, by, "receipt.record")
     studios = {s.code: s for s in stores.registry.studios()}
     _refuse_unknown_studios(studios, receipts, "receipts")
     requests = [receipt_transaction(r, studios[r.studio].host_unit) for r in receipts]
@@ -352,12 +368,13 @@ def receive_matching(stores: Stores, receipts: Sequence[Receipt]) -> list[Transa
     return book.post(stores.ledger, requests)
 
 
-def spend(stores: Stores, expenses: Sequence[Expense]) -> list[Transaction]:
+def spend(stores: Stores, expenses: Sequence[Expense], *, by: str) -> list[Transaction]:
     """Post activity expenses against the studio's plan and balance (专款专用).
 
     Refused whole when any expense would exceed its category's plan for the
     year (counting the other expenses of the same call) or its fund's balance.
     """
+    acting(stores, by, "expense.record")
     studios = {s.code for s in stores.registry.studios()}
     errors = _unknown_studios(studios, expenses, "expenses") + [
         error for i, e in enumerate(expenses) for error in expense_errors(f"expenses[{i}]", e)
@@ -401,7 +418,9 @@ def _spent(stores: Stores, studio: str, category: str, year: int) -> Fen:
     return end - start
 
 
-def save_expense_plans(stores: Stores, plans: Sequence[ExpensePlan]) -> SaveReport:
+def save_expense_plans(stores: Stores, plans: Sequence[ExpensePlan], *, by: str) -> SaveReport:
+    """Record each studio's activity plan per category (计划使用), which expenses are held to."""
+    acting(stores, by, "expense.record")
     _refuse_unknown_studios({s.code for s in stores.registry.studios()}, plans, "plans")
     return SaveReport(stores.registry.save_expense_plans(plans))
 

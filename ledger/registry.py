@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+from ledger.codes import MemberRole, StudioStatus, codes, labels
 from ledger.errors import ValidationError, length_error
 from ledger.policy import STUDIO_KINDS, Policy
 
-ROLES: Final = ("host", "member", "trainee")
-ROLE_LABELS: Final = {"host": "主持人", "member": "成员", "trainee": "学员"}
-STATUSES: Final = ("active", "cancelled")
-STATUS_LABELS: Final = {"active": "正常", "cancelled": "撤销"}
+ROLES: Final = codes(MemberRole)
+ROLE_LABELS: Final = labels(MemberRole)
+STATUSES: Final = codes(StudioStatus)
+STATUS_LABELS: Final = labels(StudioStatus)
 FIRST_YEAR: Final = 2000
 LAST_YEAR: Final = 2100
 """The years a program record may name."""

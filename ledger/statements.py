@@ -33,6 +33,7 @@ from ledger.expenses import SOURCE_LABELS
 from ledger.money import Fen
 from ledger.payout_files import AMOUNT_FORMAT, yuan_value
 from ledger.postings import utc_now
+from ledger.users import ROLE_LABELS, User, acting
 
 ORGANIZATION: Final = "杭锦旗名师工作室领导小组办公室"
 LEDGER_HEADER: Final = ("月", "日", "凭证号", "摘要", "借方", "贷方", "借或贷", "余额")
@@ -148,8 +149,8 @@ def _sheet(workbook: Workbook, title: str, widths: Iterable[int], header_rows: i
     return ws
 
 
-def generated_line(by: str) -> str:
-    return f"生成时间 {utc_now():%Y-%m-%d %H:%M} UTC，导出人 {by}"
+def generated_line(by: User) -> str:
+    return f"生成时间 {utc_now():%Y-%m-%d %H:%M} UTC，导出人 {by.name}（{ROLE_LABELS[by.role]}）"
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class LedgerSection:
 LEDGER_HEADER_ROWS: Final = 5
 
 
-def write_ledger(path: Path, sections: Iterable[LedgerSection], by: str) -> int:
+def write_ledger(path: Path, sections: Iterable[LedgerSection], by: User) -> int:
     """Write one sheet per section; returns how many entry rows were written."""
     workbook = Workbook(write_only=True)
     written = 0
@@ -248,6 +249,7 @@ def export_ledger(
     studio: str | None = None,
 ) -> int:
     """专项资金明细账 of every studio (or one) and funding source, for the years given."""
+    exporter = acting(stores, by, "statement.export")
     if last_year < first_year:
         raise ValidationError("year", "the period ends before it starts")
     studios = [s for s in stores.registry.studios() if studio is None or s.code == studio]
@@ -270,7 +272,7 @@ def export_ledger(
                     ledger_rows(opening, entries, first_year, last_year),
                 )
 
-    return write_ledger(path, sections(), by)
+    return write_ledger(path, sections(), exporter)
 
 
 SUMMARY_HEADER: Final = (
@@ -343,6 +345,7 @@ def summary_lines(stores: program.Stores, year: int) -> list[SummaryLine]:
 
 def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> list[SummaryLine]:
     """专项资金收支汇总表 with 合计, the verify result and the last transaction's hash."""
+    exporter = acting(stores, by, "statement.export")
     lines = summary_lines(stores, year)
     report = book.verify(stores.ledger)
     seq, last_hash = stores.ledger.head_hash()
@@ -388,7 +391,7 @@ def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> li
         ]
     )
     ws.append([f"截至第{seq}笔交易，哈希 {last_hash}"])
-    ws.append([generated_line(by)])
+    ws.append([generated_line(exporter)])
     workbook.save(path)
     return lines
 
@@ -494,6 +497,7 @@ def trial_rows(lines: list[TrialLine]) -> Iterator[TrialRow]:
 def export_trial_balance(stores: program.Stores, on: date, path: Path, by: str) -> list[TrialLine]:
     """科目余额表 as of ``on``: 一级 totals, 二级 totals and 明细 accounts, each balance on
     its normal side; debits equal credits in every pair of columns of the 合计."""
+    exporter = acting(stores, by, "statement.export")
     lines = trial_lines(stores, on)
     workbook = Workbook(write_only=True)
     ws = _sheet(workbook, "科目余额表", (10, 44, 15, 15, 15, 15, 15, 15), 3)
@@ -515,7 +519,7 @@ def export_trial_balance(stores: program.Stores, on: date, path: Path, by: str) 
         )
     ws.append([_text(ws, "合计", bold=True), None, *(_amount(ws, t, bold=True) for t in totals)])
     ws.append([])
-    ws.append([generated_line(by)])
+    ws.append([generated_line(exporter)])
     workbook.save(path)
     if totals[0] != totals[1] or totals[2] != totals[3] or totals[4] != totals[5]:
         raise AssertionError(f"the trial balance does not balance: {totals}")

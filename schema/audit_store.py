@@ -61,10 +61,34 @@ class SqlAuditStore:
         )
         self.session.flush()
 
-    def entries(self, after: int, limit: int) -> list[AuditEntry]:
-        rows = self.session.scalars(
-            select(AuditRow).where(AuditRow.id > after).order_by(AuditRow.id).limit(limit)
-        )
+    def entries(
+        self,
+        after: int,
+        limit: int,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[AuditEntry]:
+        """Entries oldest first after id ``after``: by actor, by action (``batch`` matches
+        every ``batch.*``), by object (``batch:7``), recorded in [start, end)."""
+        query = select(AuditRow).where(AuditRow.id > after)
+        if actor is not None:
+            query = query.where(AuditRow.actor == actor)
+        if action is not None:
+            query = query.where(
+                (AuditRow.action == action)
+                | AuditRow.action.startswith(f"{action}.", autoescape=True)
+            )
+        if target is not None:
+            query = query.where(AuditRow.object == target)
+        if start is not None:
+            query = query.where(AuditRow.at >= start)
+        if end is not None:
+            query = query.where(AuditRow.at < end)
+        rows = self.session.scalars(query.order_by(AuditRow.id).limit(limit))
         return [
             AuditEntry(r.id, r.at, r.actor, r.action, r.object, r.request_id, r.detail)
             for r in rows

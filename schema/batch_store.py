@@ -18,8 +18,6 @@ from ledger.batches import PlannedLine, paid_key
 from ledger.disbursement import Batch, BatchEvent, BatchLine
 from ledger.money import Fen
 from ledger.periods import Period
-from ledger.postings import utc_now
-from ledger.users import User
 from ledger.withholding import Payment
 from schema.ledger_store import chunks
 from schema.tables import (
@@ -28,7 +26,6 @@ from schema.tables import (
     BatchLineRow,
     BatchRow,
     TransactionRow,
-    UserRow,
 )
 
 
@@ -74,32 +71,6 @@ class SqlBatchStore:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-
-    # -- users ----------------------------------------------------------------
-
-    def user(self, name: str) -> User | None:
-        row = self.session.get(UserRow, name)
-        return None if row is None or row.disabled else User(row.name, row.role)
-
-    def user_by_token(self, token_hash: str) -> User | None:
-        row = self.session.scalar(select(UserRow).where(UserRow.token_hash == token_hash))
-        return None if row is None or row.disabled else User(row.name, row.role)
-
-    def add_user(self, user: User, token_hash: str) -> None:
-        self.session.add(
-            UserRow(
-                name=user.name,
-                role=user.role,
-                token_hash=token_hash,
-                created_at=utc_now(),
-                disabled=False,
-            )
-        )
-        self.session.flush()
-
-    def users(self) -> list[tuple[User, bool]]:
-        rows = self.session.scalars(select(UserRow).order_by(UserRow.name))
-        return [(User(r.name, r.role), r.disabled) for r in rows]
 
     # -- planning inputs --------------------------------------------------------
 

@@ -30,6 +30,7 @@ from schema.batch_store import SqlBatchStore
 from schema.job_store import SqlJobStore
 from schema.ledger_store import SqlLedgerStore
 from schema.registry_store import SqlRegistryStore
+from schema.user_store import SqlUserStore
 
 DEFAULT_DATABASE: Final = "sqlite:///./studio-ledger.db"
 SQLITE_BUSY_TIMEOUT_MS: Final = 60_000
@@ -172,6 +173,7 @@ class UnitOfWork:
         self._batches: SqlBatchStore | None = None
         self._audit: SqlAuditStore | None = None
         self._jobs: SqlJobStore | None = None
+        self._users: SqlUserStore | None = None
 
     def __enter__(self) -> Self:
         self._session = Session(self.engine, expire_on_commit=False, autoflush=False)
@@ -182,6 +184,7 @@ class UnitOfWork:
         self._batches = SqlBatchStore(self._session)
         self._audit = SqlAuditStore(self._session)
         self._jobs = SqlJobStore(self._session)
+        self._users = SqlUserStore(self._session)
         return self
 
     @property
@@ -212,6 +215,13 @@ class UnitOfWork:
         return self._batches
 
     @property
+    def users(self) -> SqlUserStore:
+        """Users and their token hashes inside this unit of work, for :mod:`ledger.users`."""
+        if self._users is None:
+            raise RuntimeError("the unit of work is not open; use it in a with block")
+        return self._users
+
+    @property
     def audit(self) -> SqlAuditStore:
         """The audit log and idempotent answers inside this unit of work."""
         if self._audit is None:
@@ -240,4 +250,4 @@ class UnitOfWork:
         finally:
             session.close()
             self._session = self._ledger = self._registry = None
-            self._batches = self._audit = self._jobs = None
+            self._batches = self._audit = self._jobs = self._users = None

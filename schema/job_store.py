@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ledger.postings import utc_now
@@ -100,3 +100,9 @@ class SqlJobStore:
         if job is not None:
             query = query.where(JobRunRow.job == job)
         return [_run(r) for r in self.session.scalars(query)]
+
+    def last_runs(self) -> dict[str, JobRun]:
+        """Each job's latest run."""
+        latest = select(func.max(JobRunRow.id)).group_by(JobRunRow.job)
+        rows = self.session.scalars(select(JobRunRow).where(JobRunRow.id.in_(latest)))
+        return {r.job: _run(r) for r in rows}

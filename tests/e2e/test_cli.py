@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -62,12 +63,12 @@ def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
     assert "165 payable lines, total ¥847,083.33; 7 lines held (HJ-S14: no grade recorded)" in out
     # batch 1 pays the 154 lines that are owed something; line 3 bounces and batch 2 pays it
     assert (
-        "batch #1 2024 closed: 154 lines, gross ¥847,083.33, tax ¥135,256.67, "
-        "net ¥711,826.66; prepared by 张会计, approved by 李科长, 王局长"
+        "批次 #1 2024年 已关闭：154 人，应发 847,083.33 元，代扣税 135,256.67 元，"
+        "实发 711,826.66 元；经办 张会计，审批 李科长、王局长（需 2 人审批）"
     ) in out
     assert (
-        "batch #2 2024 closed: 1 lines, gross ¥5,000.00, tax ¥800.00, net ¥4,200.00; "
-        "prepared by 张会计, approved by 王局长"
+        "批次 #2 2024年 已关闭：1 人，应发 5,000.00 元，代扣税 800.00 元，"
+        "实发 4,200.00 元；经办 张会计，审批 王局长（需 1 人审批）"
     ) in out
     # 59 + one approval voucher + two payment vouchers (the reissue was payable already)
     assert "verify: ok: 62 transactions" in out
@@ -231,7 +232,7 @@ def test_balance_now_and_as_of_a_date(engine: Engine) -> None:
     }
     code, out, _ = _run("--db", _url(engine), "balance", FUND, "--as-of", "2024-02-29")
     assert code == 0
-    assert out.strip() == "271101 专项资金—财政拨款—HJ01  贷 ¥25,000.00  (as of 2024-02-29)"
+    assert out.strip() == "271101 专项资金—财政拨款—HJ01  贷 ¥25,000.00（截至 2024-02-29）"
     code, out, _ = _run("--db", _url(engine), "balance", "source:finance")
     assert out.strip() == "100201 银行存款—旗财政拨入  借 ¥25,000.00"
 
@@ -284,6 +285,8 @@ def test_the_registry_commands_from_templates_to_entitlements(
     engine: Engine, tmp_path: Path
 ) -> None:
     db = ("--db", _url(engine))
+    assert _run(*db, "users", "add", "张会计", "--role", "clerk")[0] == 0
+    clerk = ("--as", "张会计")
     code, out, _ = _run(*db, "import", "template", "roster", str(tmp_path / "t.xlsx"))
     assert (code, out.strip()) == (0, f"template for roster written to {tmp_path / 't.xlsx'}")
 
@@ -299,13 +302,13 @@ def test_the_registry_commands_from_templates_to_entitlements(
     roster = imports.fill_template(
         "roster", tmp_path / "roster.xlsx", {"工作室": [studio], "成员": members}
     )
-    code, out, _ = _run(*db, "import", "roster", str(roster))
+    code, out, _ = _run(*db, "import", "roster", str(roster), *clerk)
     assert code == 0
     assert out.splitlines() == [
         "imported 6 roster rows from roster.xlsx: 11 changed",
         "warning: HJ-S01: 外校成员最少时4人，少于5人 (too few from other units)",
     ]
-    code, out, _ = _run(*db, "import", "roster", str(roster))
+    code, out, _ = _run(*db, "import", "roster", str(roster), *clerk)
     assert (
         out.splitlines()[0]
         == "imported 6 roster rows from roster.xlsx: 0 changed (already imported)"
@@ -314,7 +317,7 @@ def test_the_registry_commands_from_templates_to_entitlements(
     bad = imports.fill_template(
         "grades", tmp_path / "bad.xlsx", {"考核结果": [[2024, "HJ-S01", None, "很好"]]}
     )
-    code, _, err = _run(*db, "import", "grades", str(bad))
+    code, _, err = _run(*db, "import", "grades", str(bad), *clerk)
     assert code == 2
     assert "考核结果 第2行 等次(D列): 应为 (must be one of) 优秀/合格/不合格: '很好'" in err
     assert "nothing was imported (1 problem(s))" in err
@@ -325,20 +328,22 @@ def test_the_registry_commands_from_templates_to_entitlements(
             "code": "HJ-S01",
             "name": "语文名师工作室",
             "kind": "subject",
+            "kind_label": "名教师工作室",
             "host_unit": "第一中学",
             "cycle_start_year": 2024,
             "status": "active",
+            "status_label": "正常",
             "cancelled_on": None,
             "cancellation_reason": None,
             "current_people": 5,
         }
     ]
 
-    code, out, _ = _run(*db, "appropriate", "--year", "2024")
+    code, out, _ = _run(*db, "appropriate", "--year", "2024", *clerk)
     assert out.strip() == (
         "2024 appropriation under policy 杭政办发〔2024〕2号: 1 studios funded, ¥50,000.00"
     )
-    code, out, _ = _run(*db, "appropriate", "--year", "2024")
+    code, out, _ = _run(*db, "appropriate", "--year", "2024", *clerk)
     assert out.strip().endswith("0 studios funded, ¥0.00; already funded: HJ-S01")
 
     code, out, _ = _run(*db, "entitlements", "--year", "2024", "--json")
@@ -350,7 +355,7 @@ def test_the_registry_commands_from_templates_to_entitlements(
     grades = imports.fill_template(
         "grades", tmp_path / "grades.xlsx", {"考核结果": [[2024, "HJ-S01", None, "合格"]]}
     )
-    assert _run(*db, "import", "grades", str(grades))[0] == 0
+    assert _run(*db, "import", "grades", str(grades), *clerk)[0] == 0
     code, out, _ = _run(*db, "entitlements", "--year", "2024", "--json")
     report = json.loads(out)
     assert report["total_fen"] == 1_000_000 + 4 * 500_000
@@ -363,6 +368,7 @@ def test_an_admin_adds_a_new_years_policy_and_cannot_change_an_old_one(
     engine: Engine, tmp_path: Path
 ) -> None:
     db = ("--db", _url(engine))
+    assert _run(*db, "users", "add", "admin1", "--role", "admin")[0] == 0
     code, out, _ = _run(*db, "policy", "show", "--year", "2025")
     [current] = json.loads(out)
     assert (current["version"], current["member_stipend"]) == ("杭政办发〔2024〕2号", 500_000)
@@ -383,14 +389,14 @@ def test_an_admin_adds_a_new_years_policy_and_cannot_change_an_old_one(
         ("杭政办发〔2024〕2号", 2024),
         ("2026调整", 2026),
     ]
-    code, _, err = _run(*db, "policy", "add", str(path))
+    code, _, err = _run(*db, "policy", "add", str(path), "--as", "admin1")
     assert code == 2
     assert "policy version '2026调整' already exists" in err
     path.write_text(
         json.dumps({**current, "version": "坏", "year": 2027, "grade_ratios": {"excellent": 120}}),
         encoding="utf-8",
     )
-    code, _, err = _run(*db, "policy", "add", str(path))
+    code, _, err = _run(*db, "policy", "add", str(path), "--as", "admin1")
     assert code == 2
     assert "grade_ratios: must give a percent 0-100" in err
 
@@ -399,12 +405,18 @@ def test_the_batch_commands(tmp_path: Path) -> None:
     code, _, err = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, err
     db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
-    code, out, _ = _run(*db, "users", "add", "新经办", "--role", "clerk")
+    code, _, err = _run(*db, "users", "add", "新经办", "--role", "clerk")
+    assert (code, err.strip()) == (
+        2,
+        "refused: --as: an admin exists: users are added by an admin (--as ADMIN)",
+    )
+    code, out, _ = _run(*db, "users", "add", "新经办", "--role", "clerk", "--as", "系统管理员")
     lines = out.splitlines()
-    assert lines[0] == "user 新经办 added as clerk"
+    assert lines[0] == "user 新经办 added as clerk（经办人）"
     assert lines[1].startswith("API token (shown once, keep it safe): sl_")
-    code, out, _ = _run(*db, "users", "list", "--json")
-    assert {"name": "新经办", "role": "clerk", "disabled": False} in json.loads(out)
+    code, out, _ = _run(*db, "users", "list", "--json", "--as", "系统管理员")
+    listed = {u["name"]: u for u in json.loads(out)}
+    assert (listed["新经办"]["role_label"], listed["新经办"]["disabled"]) == ("经办人", False)
 
     code, out, _ = _run(*db, "batches", "list", "--json")
     assert [(b["id"], b["state"], b["gross_fen"]) for b in json.loads(out)] == [
@@ -423,7 +435,10 @@ def test_the_batch_commands(tmp_path: Path) -> None:
     assert code == 2
     assert "nothing to pay for 2024" in err
     code, _, err = _run(*db, "batches", "approve", "1", "--as", "新经办")
-    assert (code, err.strip()) == (2, "refused: 新经办 is clerk; this needs approver")
+    assert (code, err.strip()) == (
+        2,
+        "refused: 新经办 is 经办人（clerk）; batch.approve needs 审核人（approver）",
+    )
     code, out, _ = _run(*db, "batches", "approve", "1", "--as", "李科长")
     assert (code, out.splitlines()[0]) == (0, "batch #1 is already closed; nothing to do")
     code, _, err = _run(*db, "batches", "confirm", "1", "--failed", "three", "--as", "李科长")
@@ -445,10 +460,11 @@ def test_command_line_writes_are_audit_logged(tmp_path: Path) -> None:
     code, _, err = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, err
     db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
-    _run(*db, "users", "add", "经办2", "--role", "clerk")
+    _run(*db, "users", "add", "经办2", "--role", "clerk", "--as", "系统管理员")
     _run(*db, "batches", "create", "--year", "2024", "--as", "经办2")  # refused: nothing to pay
     _run(*db, "batches", "close", "1", "--as", "李科长")  # refused: already closed
-    _run(*db, "appropriate", "--year", "2025")
+    _run(*db, "appropriate", "--year", "2025", "--as", "李科长")  # refused: not a clerk
+    _run(*db, "appropriate", "--year", "2025", "--as", "经办2")
     engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     with UnitOfWork(engine, write=False) as uow:
         entries = uow.audit.entries(0, 100)
@@ -458,7 +474,12 @@ def test_command_line_writes_are_audit_logged(tmp_path: Path) -> None:
         ("appropriation.post", "appropriation:2025"),
     ]
     assert all(e.request_id.startswith("cli:") for e in entries)
-    assert entries[1].detail == {"command": "main appropriate", "params": {"year": "2025"}}
+    assert (entries[0].actor, entries[1].actor) == ("系统管理员", "经办2")
+    assert entries[1].detail == {
+        "command": "main appropriate",
+        "params": {"year": "2025", "as_user": "经办2"},
+        "login": getpass.getuser(),
+    }
 
 
 def test_a_write_that_loses_a_race_asks_to_try_again(
@@ -466,6 +487,7 @@ def test_a_write_that_loses_a_race_asks_to_try_again(
 ) -> None:
     """Two roster imports at once can pick the same new person code; the loser is told."""
     db = ("--db", _url(engine))
+    assert _run(*db, "users", "add", "张会计", "--role", "clerk")[0] == 0
 
     def roster(path: Path, *numbers: int) -> Path:
         studio = ["HJ-S01", "语文名师工作室", "名教师工作室", "第一中学", 2024, "正常"]
@@ -478,10 +500,15 @@ def test_a_write_that_loses_a_race_asks_to_try_again(
             )
         return imports.fill_template("roster", path, {"工作室": [studio], "成员": rows})
 
-    assert _run(*db, "import", "roster", str(roster(tmp_path / "a.xlsx", 1, 2)))[0] == 0
+    assert (
+        _run(*db, "import", "roster", str(roster(tmp_path / "a.xlsx", 1, 2)), "--as", "张会计")[0]
+        == 0
+    )
     # What a concurrent import sees before the first one commits: no people yet.
     monkeypatch.setattr(SqlRegistryStore, "_last_person_number", lambda _self: 0)
-    code, out, err = _run(*db, "import", "roster", str(roster(tmp_path / "b.xlsx", 3)))
+    code, out, err = _run(
+        *db, "import", "roster", str(roster(tmp_path / "b.xlsx", 3)), "--as", "张会计"
+    )
     assert (code, out) == (75, "")
     assert err.strip() == (
         "conflict: another writer changed the same data at the same time; "
@@ -498,7 +525,11 @@ def test_closing_periods_from_the_command_line(engine: Engine) -> None:
     assert _run(*db, "users", "add", "李科长", "--role", "approver")[0] == 0
     assert _run(*db, "users", "add", "张会计", "--role", "clerk")[0] == 0
     code, _, err = _run(*db, "periods", "close", "2024-03", "--as", "张会计")
-    assert (code, err.strip()) == (2, "refused: 张会计 is clerk; this needs approver or admin")
+    assert (code, err.strip()) == (
+        2,
+        "refused: 张会计 is 经办人（clerk）; "
+        "period.close needs 审核人（approver）、管理员（admin）",
+    )
     code, out, err = _run(*db, "periods", "close", "2024-03", "--as", "李科长")
     assert code == 0, err
     assert out.startswith("结账 2024-01..2024-03 closed by 李科长; ledger at seq 2, hash ")
@@ -516,10 +547,12 @@ def test_closing_periods_from_the_command_line(engine: Engine) -> None:
     assert listed["2024-03"]["closed_at"].endswith("+08:00")  # Beijing time
     assert listed["2024-04"]["state"] == "open"
     # a write dated in the closed months is refused, naming the period, and writes nothing
-    code, _, err = _run(*db, "appropriate", "--year", "2024")
+    code, _, err = _run(*db, "appropriate", "--year", "2024", "--as", "张会计")
     assert code == 2
     assert "refused: on: 2024年1月已结账" in err
-    code, out, _ = _run(*db, "appropriate", "--year", "2024", "--on", "2024-04-01")
+    code, out, _ = _run(
+        *db, "appropriate", "--year", "2024", "--on", "2024-04-01", "--as", "张会计"
+    )
     assert (code, out.startswith("2024 appropriation under policy")) == (0, True)
     with UnitOfWork(engine, write=False) as uow:
         assert [e.action for e in uow.audit.entries(0, 10)] == [

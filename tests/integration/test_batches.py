@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ledger import book, disbursement, program
+from jobs.work import SCHEDULER_USER
+from ledger import book, disbursement, program, users
 from ledger.errors import (
     InvalidTransitionError,
     MakerCheckerError,
@@ -26,6 +27,8 @@ from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
 from schema.batch_store import SqlBatchStore
 from schema.db import UnitOfWork
 from schema.tables import BatchLineRow, TransactionRow, UserRow
+
+CLERK = SCHEDULER_USER  # the clerk the migrations create
 
 ON = date(2025, 1, 10)
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
@@ -74,18 +77,21 @@ def year(engine: Engine) -> Engine:
     ]
 
     def setup(uow: UnitOfWork) -> None:
-        program.save_roster(uow, [S1, S2], people, memberships)
-        program.appropriate(uow, 2024)
+        program.save_roster(uow, [S1, S2], people, memberships, by=CLERK)
+        program.appropriate(uow, 2024, by=CLERK)
         program.save_grades(
-            uow, [Grade(2024, "HJ-S01", "", "excellent"), Grade(2024, "HJ-H01", "", "qualified")]
+            uow,
+            [Grade(2024, "HJ-S01", "", "excellent"), Grade(2024, "HJ-H01", "", "qualified")],
+            by=CLERK,
         )
         for name, role in (
             ("clerk", "clerk"),
             ("boss1", "approver"),
             ("boss2", "approver"),
             ("audit", "auditor"),
+            ("admin", "admin"),
         ):
-            disbursement.add_user(uow, name, role)
+            users.add_user(uow, name, role, by=None)
 
     run(engine, setup)
     return engine
@@ -138,11 +144,17 @@ def test_the_whole_lifecycle_to_the_fen(year: Engine) -> None:
 
 def test_roles_and_maker_checker(year: Engine) -> None:
     batch = create(year).batch
-    with pytest.raises(PermissionDeniedError, match="clerk is clerk; this needs approver"):
+    with pytest.raises(
+        PermissionDeniedError,
+        match=r"batch.approve needs 审核人（approver）",
+    ):
         run(year, lambda uow: disbursement.approve(uow, batch.id, "clerk", ON))
-    with pytest.raises(PermissionDeniedError, match="audit is auditor"):
+    with pytest.raises(PermissionDeniedError, match=r"audit is 审计（auditor）"):
         run(year, lambda uow: disbursement.approve(uow, batch.id, "audit", ON))
-    with pytest.raises(PermissionDeniedError, match="boss1 is approver; this needs clerk"):
+    with pytest.raises(
+        PermissionDeniedError,
+        match=r"boss1 is 审核人（approver）; batch.create needs",
+    ):
         create(year, by="boss1")
     # the preparer is later made an approver: still cannot approve their own batch
     with UnitOfWork(year) as uow:
@@ -165,8 +177,8 @@ def test_above_the_threshold_two_distinct_approvers_are_needed(year: Engine) -> 
             ),
             "admin",
         )
-        program.appropriate(uow, 2025)
-        program.save_grades(uow, [Grade(2025, "HJ-S01", "", "qualified")])
+        program.appropriate(uow, 2025, by=CLERK)
+        program.save_grades(uow, [Grade(2025, "HJ-S01", "", "qualified")], by=CLERK)
 
     run(year, strict_2025)
     batch = run(year, lambda uow: disbursement.create(uow, 2025, "clerk", ON)).batch
@@ -347,7 +359,7 @@ def test_a_studio_short_of_funds_is_held_and_approval_never_overdraws(year: Engi
     run(
         year,
         lambda uow: program.save_expense_plans(
-            uow, [program.ExpensePlan(2024, "HJ-S01", "materials", 800_000)]
+            uow, [program.ExpensePlan(2024, "HJ-S01", "materials", 800_000)], by=CLERK
         ),
     )
     # leaves 17,499.99 元 in finance: one fen short of HJ-S01's stipends from that source
@@ -356,6 +368,7 @@ def test_a_studio_short_of_funds_is_held_and_approval_never_overdraws(year: Engi
         lambda uow: program.spend(
             uow,
             [program.Expense(date(2024, 5, 1), "HJ-S01", "finance", "materials", 750_001, "资料")],
+            by=CLERK,
         ),
     )
     created = create(year)
@@ -384,11 +397,11 @@ def test_one_approval_voucher_and_one_payment_voucher_for_154_payees(engine: Eng
     ]
 
     def setup(uow: UnitOfWork) -> None:
-        program.save_roster(uow, studios, people, memberships)
-        program.appropriate(uow, 2024)
-        program.save_grades(uow, [Grade(2024, code, "", "qualified") for code in codes])
+        program.save_roster(uow, studios, people, memberships, by=CLERK)
+        program.appropriate(uow, 2024, by=CLERK)
+        program.save_grades(uow, [Grade(2024, code, "", "qualified") for code in codes], by=CLERK)
         for name, role in (("clerk", "clerk"), ("boss1", "approver"), ("boss2", "approver")):
-            disbursement.add_user(uow, name, role)
+            users.add_user(uow, name, role, by=None)
 
     run(engine, setup)
     batch = run(engine, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch

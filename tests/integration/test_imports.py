@@ -10,9 +10,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
+from jobs.work import SCHEDULER_USER
 from ledger import book, imports, program
 from ledger.registry import id_check_digit
 from schema.db import UnitOfWork
+
+CLERK = SCHEDULER_USER  # the clerk the migrations create
 
 
 def id_number(n: int) -> str:
@@ -46,7 +49,7 @@ def workbook(
 
 def import_file(engine: Engine, kind: str, path: Path) -> imports.ImportReport:
     with UnitOfWork(engine) as uow:
-        report = imports.import_file(uow, kind, path)
+        report = imports.import_file(uow, kind, path, by=CLERK)
         uow.commit()
     return report
 
@@ -298,7 +301,7 @@ def test_an_over_plan_expense_is_refused_on_its_row_and_nothing_is_posted(
 ) -> None:
     import_file(engine, "roster", roster_file(tmp_path))
     with UnitOfWork(engine) as uow:
-        program.appropriate(uow, 2024)
+        program.appropriate(uow, 2024, by=CLERK)
         uow.commit()
     over = workbook(
         tmp_path,

@@ -44,6 +44,8 @@ def test_four_processes_running_the_year_end_payout_make_one_batch(year: Engine)
         "year-end-payout",
         "--year",
         "2024",
+        "--as",
+        "admin",
         "--json",
     ]
     started = [

@@ -16,7 +16,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DBAPIError
 
 from jobs import runner
-from ledger import book, closing, disbursement, program
+from jobs.work import SCHEDULER_USER
+from ledger import book, closing, program, users
 from ledger.errors import (
     ClosedPeriodError,
     InvalidInputError,
@@ -30,6 +31,8 @@ from ledger.registry import Studio
 from schema.db import UnitOfWork
 from schema.ledger_store import SqlLedgerStore
 from schema.tables import TransactionRow
+
+CLERK = SCHEDULER_USER  # the clerk the migrations create
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 FUND = "studio:HJ-S01:fund:finance"
@@ -61,14 +64,18 @@ def books(engine: Engine) -> Engine:
     a clerk, an approver and an admin."""
 
     def setup(uow: UnitOfWork) -> None:
-        program.save_roster(uow, [S1], [], [])
-        program.appropriate(uow, 2024)
-        program.save_expense_plans(uow, [program.ExpensePlan(2024, "HJ-S01", "materials", 500_000)])
+        program.save_roster(uow, [S1], [], [], by=CLERK)
+        program.appropriate(uow, 2024, by=CLERK)
+        program.save_expense_plans(
+            uow, [program.ExpensePlan(2024, "HJ-S01", "materials", 500_000)], by=CLERK
+        )
         program.spend(
-            uow, [Expense(date(2024, 3, 10), "HJ-S01", "finance", "materials", 86_000, "资料")]
+            uow,
+            [Expense(date(2024, 3, 10), "HJ-S01", "finance", "materials", 86_000, "资料")],
+            by=CLERK,
         )
         for name, role in (("clerk", "clerk"), ("boss", "approver"), ("root", "admin")):
-            disbursement.add_user(uow, name, role)
+            users.add_user(uow, name, role, by=None)
 
     run(engine, setup)
     return engine
@@ -102,7 +109,10 @@ def test_closing_a_month_closes_every_month_before_it(books: Engine) -> None:
 
 
 def test_only_an_approver_or_admin_closes_and_only_a_month_that_has_ended(books: Engine) -> None:
-    with pytest.raises(PermissionDeniedError, match="clerk is clerk; this needs approver or admin"):
+    with pytest.raises(
+        PermissionDeniedError,
+        match=r"period.close needs 审核人（approver）、管理员（admin）",
+    ):
         close(books, "2024-03", by="clerk")
     with pytest.raises(ValidationError, match="2025年3月尚未结束"):
         close(books, "2025-03")
@@ -134,6 +144,7 @@ def test_every_write_into_a_closed_month_is_refused_and_writes_nothing(books: En
                     Receipt(date(2024, 4, 2), "HJ-S01", 100_000, "配套（开放期间）"),
                     Receipt(date(2024, 2, 10), "HJ-S01", 100_000, "配套（已结账）"),
                 ],
+                by=CLERK,
             ),
         )
     assert [x.field for x in refused.value.errors] == ["receipts[1].日期"]
@@ -141,12 +152,14 @@ def test_every_write_into_a_closed_month_is_refused_and_writes_nothing(books: En
         run(
             books,
             lambda uow: program.spend(
-                uow, [Expense(date(2024, 1, 20), "HJ-S01", "finance", "materials", 1, "补记")]
+                uow,
+                [Expense(date(2024, 1, 20), "HJ-S01", "finance", "materials", 1, "补记")],
+                by=CLERK,
             ),
         )
     assert [x.field for x in refused.value.errors] == ["expenses[0].日期"]
     with pytest.raises(ClosedPeriodError, match="2024年1月已结账"):
-        run(books, lambda uow: program.appropriate(uow, 2024))
+        run(books, lambda uow: program.appropriate(uow, 2024, by=CLERK))
     with pytest.raises(ClosedPeriodError, match="2024年3月已结账"):
         run(
             books,
@@ -172,9 +185,9 @@ def test_a_correction_of_a_closed_month_is_posted_in_an_open_one(books: Engine) 
 
 def test_repeating_an_import_of_a_closed_month_changes_nothing(books: Engine) -> None:
     receipt = Receipt(date(2024, 2, 10), "HJ-S01", 200_000, "2024年配套")
-    [first] = run(books, lambda uow: program.receive_matching(uow, [receipt]))
+    [first] = run(books, lambda uow: program.receive_matching(uow, [receipt], by=CLERK))
     close(books, "2024-02")
-    [again] = run(books, lambda uow: program.receive_matching(uow, [receipt]))
+    [again] = run(books, lambda uow: program.receive_matching(uow, [receipt], by=CLERK))
     assert again == first
     assert balance(books, MATCHING) == 200_000
 
@@ -263,6 +276,6 @@ def test_the_appropriation_job_for_a_closed_january_refuses_and_records_why(
     assert recorded.error.startswith("ClosedPeriodError: on: 2025年1月已结账")
     assert count(books) == before
     # the budget can still be posted, dated in an open month, by an operator who decides so
-    report = run(books, lambda uow: program.appropriate(uow, 2025, date(2025, 2, 3)))
+    report = run(books, lambda uow: program.appropriate(uow, 2025, date(2025, 2, 3), by=CLERK))
     assert [t.effective_date for t in report.posted] == [date(2025, 2, 3)]
     assert balance(books, FUND) == 2 * 2_500_000 - 86_000

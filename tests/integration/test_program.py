@@ -9,14 +9,17 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine
 
-from ledger import book, program
-from ledger.errors import InvalidInputError, OverdraftError, ValidationError
+from jobs.work import SCHEDULER_USER
+from ledger import book, program, users
+from ledger.errors import InvalidInputError, OverdraftError, PermissionDeniedError, ValidationError
 from ledger.expenses import Expense, Receipt
 from ledger.money import yuan
 from ledger.policy import NOTICE_2024
 from ledger.program import ExpensePlan, Grade
 from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
+
+CLERK = SCHEDULER_USER  # the clerk the migrations create
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 S2 = Studio("HJ-H01", "班主任工作室", "homeroom", "第二中学", 2024)
@@ -57,7 +60,7 @@ def save_roster(
 ) -> program.SaveReport:
     default_studios, people, memberships = roster(extra=extra)
     with UnitOfWork(engine) as uow:
-        report = program.save_roster(uow, studios or default_studios, people, memberships)
+        report = program.save_roster(uow, studios or default_studios, people, memberships, by=CLERK)
         uow.commit()
     return report
 
@@ -86,6 +89,10 @@ def test_a_new_years_policy_governs_from_its_year_and_old_results_keep_theirs(
     engine: Engine,
 ) -> None:
     richer = replace(NOTICE_2024, version="2025修订", year=2025, member_stipend=yuan(6_000))
+    run(engine, lambda uow: users.add_user(uow, "admin", "admin", by=None))
+    refused = pytest.raises(PermissionDeniedError, match=r"policy\.add needs 管理员")
+    with UnitOfWork(engine) as uow, refused:
+        program.add_policy(uow, richer, CLERK)
     run(engine, lambda uow: program.add_policy(uow, richer, "admin"))
     with UnitOfWork(engine, write=False) as uow:
         assert program.policy(uow, 2024).version == "杭政办发〔2024〕2号"
@@ -115,13 +122,13 @@ def test_a_second_host_at_the_same_time_is_refused_and_nothing_is_saved(engine: 
 
 def test_the_appropriation_funds_each_studio_once(engine: Engine) -> None:
     save_roster(engine)
-    report = run(engine, lambda uow: program.appropriate(uow, 2024))
+    report = run(engine, lambda uow: program.appropriate(uow, 2024, by=CLERK))
     assert len(report.posted) == 2
     assert report.total == 2 * yuan(50_000)
     assert report.policy_version == "杭政办发〔2024〕2号"
     assert balance(engine, "studio:HJ-S01:fund:finance") == 2_500_000
     assert balance(engine, "studio:HJ-S01:fund:edu_fund") == 2_500_000
-    again = run(engine, lambda uow: program.appropriate(uow, 2024))
+    again = run(engine, lambda uow: program.appropriate(uow, 2024, by=CLERK))
     assert (again.posted, again.already, again.total) == ([], ["HJ-H01", "HJ-S01"], 0)
     assert balance(engine, "source:finance") == -5_000_000
 
@@ -133,16 +140,16 @@ def test_a_studio_cancelled_before_january_2nd_and_a_year_outside_the_cycle_get_
     save_roster(engine, studios=[S1, cancelled])
     assert [
         t.request.metadata["studio"]
-        for t in run(engine, lambda uow: program.appropriate(uow, 2025)).posted
+        for t in run(engine, lambda uow: program.appropriate(uow, 2025, by=CLERK)).posted
     ] == ["HJ-S01"]
-    assert run(engine, lambda uow: program.appropriate(uow, 2027)).posted == []
+    assert run(engine, lambda uow: program.appropriate(uow, 2027, by=CLERK)).posted == []
 
 
 def test_matching_receipts_come_from_the_host_unit(engine: Engine) -> None:
     save_roster(engine)
     receipt = Receipt(date(2024, 3, 1), "HJ-S01", 180_000, "第一中学配套经费")
-    run(engine, lambda uow: program.receive_matching(uow, [receipt]))
-    run(engine, lambda uow: program.receive_matching(uow, [receipt]))  # same row again
+    run(engine, lambda uow: program.receive_matching(uow, [receipt], by=CLERK))
+    run(engine, lambda uow: program.receive_matching(uow, [receipt], by=CLERK))  # same row again
     assert balance(engine, "studio:HJ-S01:fund:matching") == 180_000
     assert balance(engine, "source:unit:第一中学") == -180_000
 
@@ -153,7 +160,7 @@ def test_the_matching_check_counts_what_the_unit_paid_net_of_reversals(engine: E
     mistaken = Receipt(date(2024, 4, 1), "HJ-S01", 60_000, "误记")
     last_year = Receipt(date(2023, 12, 30), "HJ-S01", 90_000, "上年配套")
     [_, wrong, _] = run(
-        engine, lambda uow: program.receive_matching(uow, [paid, mistaken, last_year])
+        engine, lambda uow: program.receive_matching(uow, [paid, mistaken, last_year], by=CLERK)
     )
     run(
         engine,
@@ -175,7 +182,7 @@ def test_expenses_are_refused_over_plan_and_over_balance_and_kept_within(engine:
     run(
         engine,
         lambda uow: program.receive_matching(
-            uow, [Receipt(date(2024, 3, 1), "HJ-S01", 200_000, "配套")]
+            uow, [Receipt(date(2024, 3, 1), "HJ-S01", 200_000, "配套")], by=CLERK
         ),
     )
     run(
@@ -186,40 +193,41 @@ def test_expenses_are_refused_over_plan_and_over_balance_and_kept_within(engine:
                 ExpensePlan(2024, "HJ-S01", "training", 150_000),
                 ExpensePlan(2024, "HJ-S01", "materials", 500_000),
             ],
+            by=CLERK,
         ),
     )
 
     within = Expense(date(2024, 4, 1), "HJ-S01", "matching", "training", 100_000, "培训")
-    run(engine, lambda uow: program.spend(uow, [within]))
+    run(engine, lambda uow: program.spend(uow, [within], by=CLERK))
     assert balance(engine, "expense:training:studio:HJ-S01") == 100_000
 
     over_plan = Expense(date(2024, 5, 1), "HJ-S01", "matching", "training", 50_001, "培训二")
     with pytest.raises(InvalidInputError, match="over plan"):
-        run(engine, lambda uow: program.spend(uow, [over_plan]))
+        run(engine, lambda uow: program.spend(uow, [over_plan], by=CLERK))
     unplanned = Expense(date(2024, 5, 1), "HJ-S01", "matching", "travel", 1_000, "差旅")
     with pytest.raises(InvalidInputError, match="no 2024 plan"):
-        run(engine, lambda uow: program.spend(uow, [unplanned]))
+        run(engine, lambda uow: program.spend(uow, [unplanned], by=CLERK))
     over_balance = Expense(date(2024, 5, 1), "HJ-S01", "matching", "materials", 100_001, "资料")
     with pytest.raises(OverdraftError):
-        run(engine, lambda uow: program.spend(uow, [over_balance]))
+        run(engine, lambda uow: program.spend(uow, [over_balance], by=CLERK))
     # two expenses of one call count together against the plan
     halves = [replace(within, on=date(2024, 6, d), amount=30_000, memo=f"培训{d}") for d in (1, 2)]
     with pytest.raises(InvalidInputError, match="over plan"):
-        run(engine, lambda uow: program.spend(uow, halves))
+        run(engine, lambda uow: program.spend(uow, halves, by=CLERK))
     assert balance(engine, "studio:HJ-S01:fund:matching") == 100_000
     # repeating the first expense posts nothing and is not counted against the plan again
-    run(engine, lambda uow: program.spend(uow, [within]))
+    run(engine, lambda uow: program.spend(uow, [within], by=CLERK))
     assert balance(engine, "expense:training:studio:HJ-S01") == 100_000
 
 
 def test_the_cycle_close_returns_every_unspent_fen_to_its_source(engine: Engine) -> None:
     save_roster(engine)
     for year in (2024, 2025, 2026):
-        run(engine, lambda uow, y=year: program.appropriate(uow, y))
+        run(engine, lambda uow, y=year: program.appropriate(uow, y, by=CLERK))
     run(
         engine,
         lambda uow: program.receive_matching(
-            uow, [Receipt(date(2024, 3, 1), "HJ-S01", 200_000, "配套")]
+            uow, [Receipt(date(2024, 3, 1), "HJ-S01", 200_000, "配套")], by=CLERK
         ),
     )
     with pytest.raises(ValidationError, match="cannot close yet"):
@@ -244,6 +252,7 @@ def test_entitlements_from_the_stored_roster_and_grades(engine: Engine) -> None:
                 Grade(2024, "HJ-S01", "", "excellent"),
                 Grade(2024, "HJ-S01", MEMBERS[0].id_number, "unqualified"),
             ],
+            by=CLERK,
         ),
     )
     with UnitOfWork(engine, write=False) as uow:
@@ -263,8 +272,13 @@ def test_a_grade_for_someone_outside_the_studio_is_refused(engine: Engine) -> No
         run(
             engine,
             lambda uow: program.save_grades(
-                uow, [Grade(2024, "HJ-H01", HOST.id_number, "excellent")]
+                uow, [Grade(2024, "HJ-H01", HOST.id_number, "excellent")], by=CLERK
             ),
         )
     with pytest.raises(InvalidInputError, match="unknown studio HJ-X99"):
-        run(engine, lambda uow: program.save_grades(uow, [Grade(2024, "HJ-X99", "", "qualified")]))
+        run(
+            engine,
+            lambda uow: program.save_grades(
+                uow, [Grade(2024, "HJ-X99", "", "qualified")], by=CLERK
+            ),
+        )

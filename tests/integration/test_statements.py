@@ -14,14 +14,25 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from ledger import book, program, statements
+from jobs.work import SCHEDULER_USER
+from ledger import book, program, statements, users
 from ledger.postings import NewTransaction, Posting
 from ledger.registry import PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
 
+CLERK = SCHEDULER_USER  # the clerk the migrations create
+
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 FUND = "studio:HJ-S01:fund:finance"
 EXPENSE = "expense:training:studio:HJ-S01"
+
+
+@pytest.fixture(autouse=True)
+def auditor(engine: Engine) -> None:
+    """The auditor who exports, named on every statement."""
+    with UnitOfWork(engine) as uow:
+        users.add_user(uow, "审计员", "auditor", by=None)
+        uow.commit()
 
 
 def _post(engine: Engine, *requests: NewTransaction) -> list:  # type: ignore[type-arg]
@@ -35,7 +46,7 @@ def _post(engine: Engine, *requests: NewTransaction) -> list:  # type: ignore[ty
 def worked(engine: Engine) -> Engine:
     """HJ-S01: 25,000 in on 2 Jan; 1,000 and 500 out in March; the 500 reversed in April."""
     with UnitOfWork(engine) as uow:
-        program.save_roster(uow, [S1], [], [])
+        program.save_roster(uow, [S1], [], [], by=CLERK)
         uow.commit()
     _post(
         engine,
@@ -94,7 +105,7 @@ def test_the_three_column_ledger_of_a_worked_example(worked: Engine, tmp_path: P
     ]
     assert ws.cell(row=7, column=6).number_format == "#,##0.00"
     assert str(body[13][0]).startswith("生成时间")
-    assert str(body[13][0]).endswith("导出人 审计员")
+    assert str(body[13][0]).endswith("导出人 审计员（审计）")
 
 
 def test_a_month_lists_its_vouchers_in_number_order_even_when_one_is_backdated(
@@ -103,7 +114,7 @@ def test_a_month_lists_its_vouchers_in_number_order_even_when_one_is_backdated(
     """A receipt dated 10 March keyed in after a spending dated 20 March takes the next
     number of March: the ledger never shows a later voucher above an earlier one."""
     with UnitOfWork(engine) as uow:
-        program.save_roster(uow, [S1], [], [])
+        program.save_roster(uow, [S1], [], [], by=CLERK)
         uow.commit()
     _post(
         engine,
@@ -232,7 +243,7 @@ def test_withheld_tax_and_unpaid_stipends_are_credit_balances(
     """10,000 approved for 张三 in December, 5,000 of it paid (4,200 net + 800 tax)."""
     first17 = "15062719800101001"
     with UnitOfWork(engine) as uow:
-        program.save_roster(uow, [S1], [], [])
+        program.save_roster(uow, [S1], [], [], by=CLERK)
         codes, _ = uow.registry.save_people(
             [PersonInput(first17 + id_check_digit(first17), "张三", "第一中学")]
         )
@@ -315,7 +326,7 @@ def _peak_export_bytes(engine: Engine, path: Path, last_year: int) -> tuple[int,
 
 def test_memory_stays_flat_in_the_number_of_rows(engine: Engine, tmp_path: Path) -> None:
     with UnitOfWork(engine) as uow:
-        program.save_roster(uow, [S1], [], [])
+        program.save_roster(uow, [S1], [], [], by=CLERK)
         uow.commit()
     _post(
         engine,

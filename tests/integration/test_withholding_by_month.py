@@ -12,10 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from ledger import disbursement, program
+from jobs.work import SCHEDULER_USER
+from ledger import disbursement, program, users
 from ledger.program import Grade
 from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
+
+CLERK = SCHEDULER_USER  # the clerk the migrations create
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 S2 = Studio("HJ-H01", "班主任工作室", "homeroom", "第二中学", 2024)
@@ -49,17 +52,20 @@ def two_studios(engine: Engine) -> Engine:
     ]
 
     def setup(uow: UnitOfWork) -> None:
-        program.save_roster(uow, [S1, S2], people, memberships)
-        program.appropriate(uow, 2024)
+        program.save_roster(uow, [S1, S2], people, memberships, by=CLERK)
+        program.appropriate(uow, 2024, by=CLERK)
         for name, role in (("clerk", "clerk"), ("boss", "approver")):
-            disbursement.add_user(uow, name, role)
+            users.add_user(uow, name, role, by=None)
 
     run(engine, setup)
     return engine
 
 
 def grade(engine: Engine, studio: str) -> None:
-    run(engine, lambda uow: program.save_grades(uow, [Grade(2024, studio, "", "qualified")]))
+    run(
+        engine,
+        lambda uow: program.save_grades(uow, [Grade(2024, studio, "", "qualified")], by=CLERK),
+    )
 
 
 def batch_on(engine: Engine, on: date) -> disbursement.Batch:

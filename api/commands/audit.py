@@ -1,0 +1,82 @@
+"""``studio-ledger audit``: the audit log, filtered by who, what, object and date."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from api.commands.base import (
+    JSON,
+    console,
+    nothing,
+    parse_date,
+    print_json,
+    reading,
+    refusals_exit,
+    table,
+)
+from api.shapes import audit_entry_out
+from ledger.program import day_start, local_time
+
+
+@click.group()
+def audit() -> None:
+    """The audit log: every state change, who, what, when, from which request."""
+
+
+@audit.command("list")
+@click.option("--actor", metavar="USER", help="Only this user's changes.")
+@click.option("--action", help="Only this action (`batch` matches every batch.*).")
+@click.option("--object", "target", metavar="OBJECT", help="Only this object, e.g. batch:7.")
+@click.option("--from", "from_day", metavar="DATE", help="From this day (北京时间).")
+@click.option("--to", "to_day", metavar="DATE", help="To this day, inclusive (北京时间).")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@JSON
+@click.pass_context
+@refusals_exit
+def audit_list(
+    ctx: click.Context,
+    actor: str | None,
+    action: str | None,
+    target: str | None,
+    from_day: str | None,
+    to_day: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Audit entries oldest first (needs no user: reading the database is the operator's)."""
+    start = parse_date(from_day, "--from")
+    end = parse_date(to_day, "--to")
+    found = [
+        audit_entry_out(e)
+        for e in reading(
+            ctx,
+            lambda uow: uow.audit.entries(
+                0,
+                limit,
+                actor=actor,
+                action=action,
+                target=target,
+                start=day_start(start) if start else None,
+                end=day_start(end + timedelta(days=1)) if end else None,
+            ),
+        )
+    ]
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        nothing("no audit entries match")
+        return
+    shown = table("审计日志 audit log（北京时间）", "#", "时间", "用户", "操作", "对象", "请求")
+    for e in found:
+        shown.add_row(
+            str(e.id),
+            f"{local_time(e.at):%Y-%m-%d %H:%M:%S}",
+            e.actor,
+            e.action,
+            e.object,
+            e.request_id,
+        )
+    console.print(shown)

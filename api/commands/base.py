@@ -1,0 +1,196 @@
+"""What every command shares: the database, refusals as one line, the audit entry of a
+write, ``--as``/``--on``/``--json``, JSON output in the API's shapes, tables that never
+cut an amount, and progress on long work."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from functools import wraps
+from typing import Any, Final, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from api.shapes import encode
+from ledger import imports
+from ledger.errors import InvalidInputError, LedgerError, ValidationError
+from ledger.program import today
+from schema.db import DatabaseUnavailable, UnitOfWork, is_conflict, open_database, shown
+from schema.migrate import current_revision, head_revision
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+EX_TEMPFAIL: Final = 75
+"""sysexits.h: a temporary failure; running the same command again may succeed."""
+
+console = Console(soft_wrap=False)
+errors = Console(stderr=True, soft_wrap=True)
+
+RUN_ID: Final = f"cli:{uuid.uuid4().hex[:12]}"
+"""Ties the audit entries of one command-line run together, like a request id."""
+
+
+def refuse(message: str) -> None:
+    errors.print(f"[red]refused:[/red] {message}", markup=True, highlight=False)
+
+
+def refusals_exit(command: Callable[P, R]) -> Callable[P, R]:
+    """Print a domain refusal as one clear line and exit 2 instead of a traceback."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except imports.ImportRefused as refused:
+            for problem in refused.problems:
+                refuse(str(problem))
+            errors.print(f"nothing was imported ({len(refused.problems)} problem(s))")
+            sys.exit(2)
+        except InvalidInputError as refused:
+            for error in refused.errors:
+                refuse(str(error))
+            sys.exit(2)
+        except LedgerError as refused:
+            refuse(str(refused))
+            sys.exit(2)
+        except IntegrityError as failed:
+            if not is_conflict(failed):  # a database rule the domain should have checked
+                refuse("the change breaks a rule the ledger's database keeps; nothing was written")
+                sys.exit(2)
+            errors.print(
+                "[red]conflict:[/red] another writer changed the same data at the same time; "
+                "nothing was written, try again",
+                markup=True,
+                highlight=False,
+            )
+            sys.exit(EX_TEMPFAIL)
+
+    return run
+
+
+def engine(ctx: click.Context, *, migrated: bool = True) -> Engine:
+    """The database engine; unless ``migrated=False``, refuse an out-of-date schema."""
+    root = ctx.find_root()
+    found: Engine | None = root.obj.get("engine")
+    if found is None:
+        try:
+            found = root.obj["engine"] = open_database(root.obj["db_url"], create=not migrated)
+        except DatabaseUnavailable as unavailable:
+            raise click.ClickException(str(unavailable)) from None
+        root.call_on_close(found.dispose)
+    if migrated and current_revision(found) != head_revision():
+        raise click.ClickException(
+            f"the database at {shown(root.obj['db_url'])} is not at the current schema; "
+            "run `studio-ledger db upgrade` first"
+        )
+    return found
+
+
+def reading(ctx: click.Context, run: Callable[[UnitOfWork], T]) -> T:
+    """Run a read in its own read-only unit of work."""
+    with UnitOfWork(engine(ctx), write=False) as uow:
+        return run(uow)
+
+
+def writing(
+    ctx: click.Context,
+    by: str,
+    action: str,
+    run: Callable[[UnitOfWork], T],
+    target: Callable[[T], str],
+) -> T:
+    """Run one write as ``by`` (the service checks their permission) with its audit entry,
+    in one unit of work."""
+    with UnitOfWork(engine(ctx)) as uow:
+        result = run(uow)
+        audit(uow, by, action, target(result))
+        uow.commit()
+    return result
+
+
+def audit(uow: UnitOfWork, actor: str, action: str, target: str) -> None:
+    """Append this run's state change to the audit log, in the same transaction."""
+    ctx = click.get_current_context()
+    params = {k: str(v) for k, v in ctx.params.items() if v is not None and v is not False}
+    uow.audit.record(
+        actor,
+        action,
+        target,
+        RUN_ID,
+        {"command": ctx.command_path, "params": params, "login": getpass.getuser()},
+    )
+
+
+def parse_date(value: str | None, field: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(field, f"not a date: {value!r}; use YYYY-MM-DD") from None
+
+
+def on_date(value: str | None) -> date:
+    return parse_date(value, "--on") or today()
+
+
+def print_json(value: Any) -> None:
+    """A shape (or a list of them) as the HTTP service would send it."""
+    click.echo(encode(value).decode())
+
+
+AS_USER = click.option(
+    "--as",
+    "as_user",
+    required=True,
+    metavar="USER",
+    help="The user doing this; their role is checked (see `users list`).",
+)
+ON_DATE = click.option("--on", "on", metavar="DATE", help="Effective date (default today).")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def table(
+    title: str, *columns: str, money: tuple[str, ...] = (), right: tuple[str, ...] = ()
+) -> Table:
+    """A table whose amount columns are never cut or wrapped: text columns wrap instead."""
+    shown_table = Table(title=title, title_justify="left")
+    for header in columns:
+        if header in money:
+            shown_table.add_column(header, justify="right", no_wrap=True, min_width=len(header) * 2)
+        else:
+            shown_table.add_column(
+                header, justify="right" if header in right else "left", overflow="fold"
+            )
+    return shown_table
+
+
+def nothing(message: str) -> None:
+    """Say that a list is empty instead of printing nothing."""
+    click.echo(message)
+
+
+@contextmanager
+def progress(description: str, *, disable: bool = False) -> Iterator[None]:
+    """A spinner with the elapsed time on stderr while long work runs (off for --json)."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=disable,
+    ) as shown_progress:
+        shown_progress.add_task(description, total=None)
+        yield

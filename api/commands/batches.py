@@ -1,0 +1,336 @@
+"""``studio-ledger batches``: prepare, approve, pay and export disbursement batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from api.commands.base import (
+    AS_USER,
+    JSON,
+    ON_DATE,
+    console,
+    nothing,
+    on_date,
+    print_json,
+    progress,
+    reading,
+    refusals_exit,
+    table,
+    writing,
+)
+from api.shapes import (
+    BatchHistory,
+    BatchOut,
+    BatchSummary,
+    OutcomeOut,
+    batch_history,
+    batch_out,
+    batch_summary,
+    created_batch_out,
+    outcome_out,
+)
+from ledger import disbursement
+from ledger.errors import ValidationError
+from ledger.money import format_plain
+from schema.db import UnitOfWork
+
+
+@click.group()
+def batches() -> None:
+    """Disbursement batches (劳务补贴发放): create, approve, confirm, export."""
+
+
+def summary(b: BatchSummary) -> str:
+    """One line saying where a batch stands, in Chinese."""
+    approved = f"，审批 {'、'.join(b.approved_by)}" if b.approved_by else ""
+    return (
+        f"批次 #{b.id} {b.year}年 {b.state_label}：{b.lines_count} 人，"
+        f"应发 {format_plain(b.gross_fen)} 元，代扣税 {format_plain(b.current_tax_fen)} 元，"
+        f"实发 {format_plain(b.current_net_fen)} 元；经办 {b.prepared_by}{approved}"
+        f"（需 {b.approvals_needed} 人审批）"
+    )
+
+
+def show_lines(b: BatchOut) -> None:
+    shown = table(
+        f"批次 #{b.id} 明细",
+        "行",
+        "工作室",
+        "姓名",
+        "角色",
+        "月数",
+        "应发",
+        "代扣税",
+        "实发",
+        "状态",
+        money=("应发", "代扣税", "实发"),
+        right=("行", "月数"),
+    )
+    for x in b.lines:
+        shown.add_row(
+            str(x.number),
+            x.studio,
+            f"{x.name}（{x.person}）",
+            x.role_label,
+            str(len(x.months)),
+            format_plain(x.gross_fen),
+            format_plain(x.final_tax_fen if x.final_tax_fen is not None else x.tax_fen),
+            format_plain(x.final_net_fen if x.final_net_fen is not None else x.net_fen),
+            x.status_label + (f"（{x.failure_reason}）" if x.failure_reason else ""),
+        )
+    console.print(shown)
+
+
+def _act(
+    ctx: click.Context,
+    by: str,
+    verb: str,
+    batch_id: int,
+    run: Callable[[UnitOfWork], disbursement.Outcome],
+) -> None:
+    with progress(f"batch #{batch_id}: {verb}"):
+        answer = writing(
+            ctx,
+            by,
+            f"batch.{verb}",
+            lambda uow: outcome_out(o := run(uow), disbursement.payee_names(uow, o.batch)),
+            lambda _: f"batch:{batch_id}",
+        )
+    _said(answer)
+
+
+def _said(answer: OutcomeOut) -> None:
+    click.echo(answer.message)
+    click.echo(summary(answer.batch))
+
+
+@batches.command("list")
+@click.option("--year", type=int)
+@JSON
+@click.pass_context
+def batches_list(ctx: click.Context, year: int | None, as_json: bool) -> None:
+    """Every batch with its state and totals."""
+    found = [batch_summary(b) for b in reading(ctx, lambda uow: uow.batches.batches(year))]
+    if as_json:
+        print_json(found)
+    elif not found:
+        nothing("no batches" + (f" for {year}" if year else "") + " yet")
+    for b in [] if as_json else found:
+        click.echo(summary(b))
+
+
+@batches.command("create")
+@click.option("--year", type=int, required=True)
+@AS_USER
+@ON_DATE
+@JSON
+@click.pass_context
+@refusals_exit
+def batches_create(
+    ctx: click.Context, year: int, as_user: str, on: str | None, as_json: bool
+) -> None:
+    """A draft batch from YEAR's entitlements not yet paid (held lines listed, not paid)."""
+    with progress(f"computing the {year} batch", disable=as_json):
+        created = writing(
+            ctx,
+            as_user,
+            "batch.create",
+            lambda uow: created_batch_out(
+                c := disbursement.create(uow, year, as_user, on_date(on)),
+                disbursement.payee_names(uow, c.batch),
+            ),
+            lambda c: f"batch:{c.id}",
+        )
+    if as_json:
+        print_json(created)
+        return
+    click.echo(summary(created))
+    for x in created.left_out:
+        click.echo(
+            f"未列入 left out: {x.studio} {x.name}（{x.person}，{x.role_label}）：{x.reason}"
+        )
+
+
+@batches.command("show")
+@click.argument("batch_id", type=int)
+@JSON
+@click.pass_context
+@refusals_exit
+def batches_show(ctx: click.Context, batch_id: int, as_json: bool) -> None:
+    """A batch's lines (payees named) and its history."""
+
+    def load(uow: UnitOfWork) -> BatchHistory:
+        batch, events = disbursement.show(uow, batch_id)
+        return batch_history(batch, events, disbursement.payee_names(uow, batch))
+
+    shown = reading(ctx, load)
+    if as_json:
+        print_json(shown)
+        return
+    click.echo(summary(shown))
+    show_lines(shown)
+    for e in shown.events:
+        click.echo(
+            f"{e.at:%Y-%m-%d %H:%M} UTC {e.actor} {e.action}: {e.from_state} → {e.to_state}"
+            + (f"（{e.reason}）" if e.reason else "")
+        )
+
+
+@batches.command("approve")
+@click.argument("batch_id", type=int)
+@AS_USER
+@ON_DATE
+@click.pass_context
+@refusals_exit
+def batches_approve(ctx: click.Context, batch_id: int, as_user: str, on: str | None) -> None:
+    """Approve; the last approval needed moves every line to payable."""
+    _act(
+        ctx,
+        as_user,
+        "approve",
+        batch_id,
+        lambda uow: disbursement.approve(uow, batch_id, as_user, on_date(on)),
+    )
+
+
+@batches.command("reject")
+@click.argument("batch_id", type=int)
+@click.option("--reason", required=True)
+@AS_USER
+@click.pass_context
+@refusals_exit
+def batches_reject(ctx: click.Context, batch_id: int, reason: str, as_user: str) -> None:
+    """Refuse a draft; its lines can be paid in a new batch."""
+    _act(
+        ctx,
+        as_user,
+        "reject",
+        batch_id,
+        lambda uow: disbursement.reject(uow, batch_id, as_user, reason),
+    )
+
+
+@batches.command("cancel")
+@click.argument("batch_id", type=int)
+@click.option("--reason", required=True)
+@AS_USER
+@click.pass_context
+@refusals_exit
+def batches_cancel(ctx: click.Context, batch_id: int, reason: str, as_user: str) -> None:
+    """Withdraw a draft."""
+    _act(
+        ctx,
+        as_user,
+        "cancel",
+        batch_id,
+        lambda uow: disbursement.cancel(uow, batch_id, as_user, reason),
+    )
+
+
+def failures(values: tuple[str, ...]) -> dict[int, str]:
+    """``LINE:REASON`` options as line number → reason."""
+    failed: dict[int, str] = {}
+    for value in values:
+        number, _, reason = value.partition(":")
+        if not number.strip().isdigit() or not reason.strip():
+            raise ValidationError(
+                "--failed", f"expected LINE:REASON, e.g. 3:账户已销户; got {value!r}"
+            )
+        failed[int(number)] = reason.strip()
+    return failed
+
+
+@batches.command("confirm")
+@click.argument("batch_id", type=int)
+@click.option(
+    "--failed",
+    multiple=True,
+    metavar="LINE:REASON",
+    help="A line the bank returned, with the reason (repeatable).",
+)
+@AS_USER
+@ON_DATE
+@click.pass_context
+@refusals_exit
+def batches_confirm(
+    ctx: click.Context, batch_id: int, failed: tuple[str, ...], as_user: str, on: str | None
+) -> None:
+    """Record the bank's answer: every line paid except the --failed ones."""
+    returned = failures(failed)
+    _act(
+        ctx,
+        as_user,
+        "confirm",
+        batch_id,
+        lambda uow: disbursement.confirm(uow, batch_id, as_user, on_date(on), returned),
+    )
+
+
+@batches.command("reissue")
+@click.option("--year", type=int, required=True)
+@AS_USER
+@ON_DATE
+@click.pass_context
+@refusals_exit
+def batches_reissue(ctx: click.Context, year: int, as_user: str, on: str | None) -> None:
+    """A draft batch paying again YEAR's failed lines (bank details read anew)."""
+    made = writing(
+        ctx,
+        as_user,
+        "batch.reissue",
+        lambda uow: batch_out(
+            b := disbursement.reissue(uow, year, as_user, on_date(on)),
+            disbursement.payee_names(uow, b),
+        ),
+        lambda b: f"batch:{b.id}",
+    )
+    click.echo(summary(made))
+
+
+@batches.command("return")
+@click.argument("batch_id", type=int)
+@click.argument("line", type=int)
+@AS_USER
+@ON_DATE
+@click.pass_context
+@refusals_exit
+def batches_return(
+    ctx: click.Context, batch_id: int, line: int, as_user: str, on: str | None
+) -> None:
+    """Send a failed line's money back to the studio's fund (a reversal)."""
+    _act(
+        ctx,
+        as_user,
+        "return",
+        batch_id,
+        lambda uow: disbursement.return_to_fund(uow, batch_id, line, as_user, on_date(on)),
+    )
+
+
+@batches.command("close")
+@click.argument("batch_id", type=int)
+@AS_USER
+@click.pass_context
+@refusals_exit
+def batches_close(ctx: click.Context, batch_id: int, as_user: str) -> None:
+    """Close a paid batch (failed lines must be reissued or returned first)."""
+    _act(ctx, as_user, "close", batch_id, lambda uow: disbursement.close(uow, batch_id, as_user))
+
+
+@batches.command("export")
+@click.argument("batch_id", type=int)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@AS_USER
+@click.pass_context
+@refusals_exit
+def batches_export(ctx: click.Context, batch_id: int, out_dir: Path, as_user: str) -> None:
+    """Write the payout roster and (approver, approved batch) the bank file."""
+    with progress(f"writing batch #{batch_id}'s files"):
+        exported = reading(ctx, lambda uow: disbursement.export(uow, batch_id, as_user, out_dir))
+    for path in exported.files:
+        click.echo(f"wrote {path}")
+    for note in exported.notes:
+        click.echo(note)

@@ -1,0 +1,134 @@
+"""``studio-ledger receipts`` and ``expenses``: one matching receipt or activity expense
+at a time (the Excel import records many)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from api.commands.base import AS_USER, JSON, parse_date, print_json, refusals_exit, writing
+from api.shapes import RecordedOut, recorded_out
+from ledger import program
+from ledger.codes import ExpenseCategory, FundingSource, describe
+from ledger.expenses import Expense, Receipt
+from ledger.money import format_plain, parse_amount
+from ledger.postings import Transaction
+from schema.db import UnitOfWork
+
+DATE = click.option(
+    "--on", "on", metavar="DATE", required=True, help="The date it was received or paid."
+)
+STUDIO = click.option("--studio", required=True, metavar="CODE", help="The studio's code.")
+AMOUNT = click.option(
+    "--amount", required=True, metavar="YUAN", help="Amount in 元, e.g. 2000 or 1,500.50."
+)
+MEMO = click.option("--memo", required=True, help="摘要: what the auditors read.")
+
+
+def _record(
+    ctx: click.Context,
+    by: str,
+    kind: str,
+    post: Callable[[UnitOfWork], list[Transaction]],
+    as_json: bool,
+) -> None:
+    """Post as ``by`` and say what was posted (nothing, when it was recorded before)."""
+
+    def run(uow: UnitOfWork) -> RecordedOut:
+        before = uow.ledger.head_hash()[0]
+        return recorded_out(post(uow), before)
+
+    recorded = writing(ctx, by, f"{kind}.record", run, lambda _: f"{kind}s")
+    if as_json:
+        print_json(recorded)
+        return
+    for t in recorded.transactions:
+        total = sum(p.amount_fen for p in t.postings)
+        click.echo(f"{kind} {t.voucher} {t.effective_date} {format_plain(total)} 元: {t.memo}")
+    if not recorded.changed:
+        click.echo("already recorded: nothing was posted again")
+
+
+@click.group()
+def receipts() -> None:
+    """Matching money received from a studio's host unit (单位配套)."""
+
+
+@receipts.command("add")
+@DATE
+@STUDIO
+@AMOUNT
+@MEMO
+@AS_USER
+@JSON
+@click.pass_context
+@refusals_exit
+def receipts_add(
+    ctx: click.Context, on: str, studio: str, amount: str, memo: str, as_user: str, as_json: bool
+) -> None:
+    """Record one matching receipt into the studio's matching fund (clerk)."""
+    receipt = Receipt(
+        parse_date(on, "--on") or program.today(),
+        studio,
+        parse_amount(amount, field="--amount"),
+        memo,
+    )
+
+    _record(
+        ctx,
+        as_user,
+        "receipt",
+        lambda uow: program.receive_matching(uow, [receipt], by=as_user),
+        as_json,
+    )
+
+
+@click.group()
+def expenses() -> None:
+    """Activity expenses paid from a studio's funds, within plan and balance (专款专用)."""
+
+
+@expenses.command("add")
+@DATE
+@STUDIO
+@click.option(
+    "--source",
+    required=True,
+    type=click.Choice([s.value for s in FundingSource]),
+    help=f"The fund it is paid from: {describe(FundingSource)}.",
+)
+@click.option(
+    "--category",
+    required=True,
+    type=click.Choice([c.value for c in ExpenseCategory]),
+    help=f"{describe(ExpenseCategory)}.",
+)
+@AMOUNT
+@MEMO
+@AS_USER
+@JSON
+@click.pass_context
+@refusals_exit
+def expenses_add(
+    ctx: click.Context,
+    on: str,
+    studio: str,
+    source: str,
+    category: str,
+    amount: str,
+    memo: str,
+    as_user: str,
+    as_json: bool,
+) -> None:
+    """Record one activity expense (clerk); refused over the category's plan or the fund."""
+    expense = Expense(
+        parse_date(on, "--on") or program.today(),
+        studio,
+        source,
+        category,
+        parse_amount(amount, field="--amount"),
+        memo,
+    )
+
+    _record(ctx, as_user, "expense", lambda uow: program.spend(uow, [expense], by=as_user), as_json)

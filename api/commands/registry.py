@@ -1,0 +1,316 @@
+"""``studio-ledger import``, ``studios``, ``people``, ``policy``, ``appropriate`` and
+``entitlements``: the registry and the money it is owed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from api.commands.base import (
+    AS_USER,
+    JSON,
+    console,
+    nothing,
+    parse_date,
+    print_json,
+    progress,
+    reading,
+    refusals_exit,
+    table,
+    writing,
+)
+from api.shapes import (
+    StudioDetail,
+    StudioOut,
+    appropriation_out,
+    entitlements_out,
+    import_out,
+    person_out,
+    policy_out,
+    studio_detail,
+    studio_out,
+)
+from ledger import imports, program
+from ledger.errors import ValidationError
+from ledger.money import format_plain
+from ledger.policy import Policy
+from schema.db import UnitOfWork
+
+
+@click.group("import")
+def import_group() -> None:
+    """Excel import of roster, grades, receipts and expenses (all or nothing)."""
+
+
+@import_group.command("template")
+@click.argument("kind", type=click.Choice(list(imports.KINDS)))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def import_template(kind: str, path: Path) -> None:
+    """Write an empty KIND workbook with headers, drop-downs and examples to PATH."""
+    imports.write_template(kind, path)
+    click.echo(f"template for {kind} written to {path}")
+
+
+def _import_command(kind: str) -> click.Command:
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @AS_USER
+    @JSON
+    @click.pass_context
+    @refusals_exit
+    def run(ctx: click.Context, path: Path, as_user: str, as_json: bool) -> None:
+        with progress(f"importing {path.name}", disable=as_json):
+            report = writing(
+                ctx,
+                as_user,
+                f"import.{kind}",
+                lambda uow: import_out(imports.import_file(uow, kind, path, by=as_user)),
+                lambda _: path.name,
+            )
+        if as_json:
+            print_json(report)
+            return
+        click.echo(
+            f"imported {report.rows} {kind} rows from {path.name}: "
+            f"{report.changed} changed" + (" (already imported)" if not report.changed else "")
+        )
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}")
+
+    run.__doc__ = f"Import {kind} from an xlsx file as USER (see `import template {kind}`)."
+    return click.command(kind)(run)
+
+
+for _kind in imports.KINDS:
+    import_group.add_command(_import_command(_kind))
+
+
+@click.group()
+def studios() -> None:
+    """The registry of studios."""
+
+
+def _current(uow: UnitOfWork) -> dict[str, int]:
+    today = program.today()
+    counts: dict[str, int] = {}
+    for m in uow.registry.memberships():
+        if m.joined_on <= today and (m.left_on is None or m.left_on >= today):
+            counts[m.studio] = counts.get(m.studio, 0) + 1
+    return counts
+
+
+@studios.command("list")
+@JSON
+@click.pass_context
+def studios_list(ctx: click.Context, as_json: bool) -> None:
+    """Every studio with its kind, host unit, cycle, status and people in its roster today."""
+
+    def load(uow: UnitOfWork) -> list[StudioOut]:
+        counts = _current(uow)
+        return [studio_out(s, counts.get(s.code, 0)) for s in uow.registry.studios()]
+
+    found = reading(ctx, load)
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        nothing("no studios yet: import a roster (`studio-ledger import roster FILE --as CLERK`)")
+        return
+    shown = table(
+        f"工作室 studios ({len(found)})",
+        "编号",
+        "名称",
+        "类型",
+        "挂牌单位",
+        "周期",
+        "状态",
+        "在册",
+        right=("在册",),
+    )
+    for s in found:
+        shown.add_row(
+            s.code,
+            s.name,
+            s.kind_label,
+            s.host_unit,
+            f"{s.cycle_start_year}-{s.cycle_start_year + 2}",
+            s.status_label + (f" {s.cancelled_on}" if s.cancelled_on else ""),
+            str(s.current_people),
+        )
+    console.print(shown)
+
+
+@studios.command("show")
+@click.argument("code")
+@JSON
+@click.pass_context
+@refusals_exit
+def studios_show(ctx: click.Context, code: str, as_json: bool) -> None:
+    """One studio and its roster (names and roles; never ID numbers)."""
+
+    def detail(uow: UnitOfWork) -> StudioDetail:
+        studio = program.studio(uow, code)
+        members = [m for m in uow.registry.memberships() if m.studio == code]
+        names = {p.code: p.name for p in uow.registry.people()}
+        return studio_detail(studio, members, names, program.today())
+
+    found = reading(ctx, detail)
+    if as_json:
+        print_json(found)
+        return
+    click.echo(
+        f"{found.code} {found.name}（{found.kind_label}，{found.host_unit}，{found.status_label}）"
+    )
+    members = table("成员 roster", "人员", "姓名", "角色", "加入", "离开")
+    for m in found.memberships:
+        members.add_row(m.person, m.name, m.role_label, str(m.joined_on), str(m.left_on or ""))
+    console.print(members)
+
+
+@click.group()
+def people() -> None:
+    """The payees (ID numbers and bank accounts masked)."""
+
+
+@people.command("list")
+@JSON
+@click.pass_context
+def people_list(ctx: click.Context, as_json: bool) -> None:
+    """Every person with their unit, masked ID number and bank account."""
+    found = [person_out(p) for p in reading(ctx, lambda uow: uow.registry.people())]
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        nothing("no people yet: import a roster")
+        return
+    shown = table(
+        f"人员 people ({len(found)})", "编号", "姓名", "单位", "身份证号", "开户行", "账号"
+    )
+    for p in found:
+        shown.add_row(p.code, p.name, p.unit, p.id_number, p.bank_name, p.bank_account)
+    console.print(shown)
+
+
+@click.command()
+@click.option("--year", type=int, required=True)
+@click.option(
+    "--on",
+    "on",
+    metavar="DATE",
+    help="Effective date (default 2 January of YEAR; a later one when January is closed).",
+)
+@AS_USER
+@JSON
+@click.pass_context
+@refusals_exit
+def appropriate(ctx: click.Context, year: int, on: str | None, as_user: str, as_json: bool) -> None:
+    """Post each active studio's budget for YEAR, split by funding source (once)."""
+    when = parse_date(on, "--on")
+    report = writing(
+        ctx,
+        as_user,
+        "appropriation.post",
+        lambda uow: appropriation_out(program.appropriate(uow, year, when, by=as_user)),
+        lambda _: f"appropriation:{year}",
+    )
+    if as_json:
+        print_json(report)
+        return
+    click.echo(
+        f"{year} appropriation under policy {report.policy_version}: "
+        f"{len(report.funded)} studios funded, {report.total}"
+        + (f"; already funded: {', '.join(report.already)}" if report.already else "")
+    )
+
+
+@click.command()
+@click.option("--year", type=int, required=True)
+@JSON
+@click.pass_context
+@refusals_exit
+def entitlements(ctx: click.Context, year: int, as_json: bool) -> None:
+    """Every stipend owed for YEAR, with held lines and their reasons."""
+    report = entitlements_out(reading(ctx, lambda uow: program.compute_entitlements(uow, year)))
+    if as_json:
+        print_json(report)
+        return
+    payable = [x for x in report.lines if x.held is None]
+    held = [x for x in report.lines if x.held is not None]
+    if not report.lines:
+        nothing(f"no stipends owed for {year}: no paid members in a studio's cycle")
+        return
+    shown = table(
+        f"{year}年度劳务补贴 entitlements (policy {report.policy_version})",
+        "工作室",
+        "姓名",
+        "角色",
+        "月数",
+        "等次",
+        "应发金额",
+        "说明",
+        money=("应发金额",),
+        right=("月数",),
+    )
+    for x in payable:
+        shown.add_row(
+            x.studio,
+            f"{x.name}（{x.person}）",
+            x.role_label,
+            str(len(x.months)),
+            x.grade_label or "-",
+            format_plain(x.gross_fen),
+            x.explanation,
+        )
+    console.print(shown)
+    click.echo(f"合计 total: {report.total} for {len(payable)} lines")
+    for x in held:
+        click.echo(f"held: {x.studio} {x.name}（{x.person}，{x.role_label}）: {x.held}")
+
+
+@click.group("policy")
+def policy_group() -> None:
+    """Funding policy records, versioned by year (never changed once stored)."""
+
+
+@policy_group.command("show")
+@click.option("--year", type=int, help="The year whose governing policy to show (default: all).")
+@click.option(
+    "--json",
+    is_flag=True,
+    expose_value=False,
+    help="Accepted like every reading command's; the output is always JSON.",
+)
+@click.pass_context
+@refusals_exit
+def policy_show(ctx: click.Context, year: int | None) -> None:
+    """Print policy records as JSON (amounts in fen), whether or not --json is given."""
+    found = reading(
+        ctx, lambda uow: [program.policy(uow, year)] if year else uow.registry.policies()
+    )
+    print_json([policy_out(p) for p in found])
+
+
+@policy_group.command("add")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@AS_USER
+@click.pass_context
+@refusals_exit
+def policy_add(ctx: click.Context, path: Path, as_user: str) -> None:
+    """Add a new year's policy (admin) from a JSON file shaped like `policy show` prints."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValidationError(path.name, f"not a JSON policy: {error}") from None
+    if not isinstance(data, dict):
+        raise ValidationError(path.name, "must hold one JSON object")
+    new = Policy.from_json(data)
+    writing(
+        ctx,
+        as_user,
+        "policy.add",
+        lambda uow: program.add_policy(uow, new, as_user),
+        lambda _: f"policy:{new.version}",
+    )
+    click.echo(f"policy {new.version} added; it governs {new.year} onward")

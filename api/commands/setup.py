@@ -1,0 +1,163 @@
+"""``studio-ledger db``, ``demo``, ``serve`` and ``scheduler``: setting up and running."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from api.commands.base import console, engine, progress, refusals_exit, table
+from api.commands.batches import summary
+from api.commands.books import describe_verify
+from api.shapes import batch_summary
+from ledger.money import format_amount, format_plain
+from schema.db import shown
+from schema.migrate import upgrade
+
+
+@click.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Create or migrate the database schema to the newest version."""
+    upgrade(engine(ctx, migrated=False))
+    click.echo(f"database is up to date: {shown(ctx.find_root().obj['db_url'])}")
+
+
+@click.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the demo's database and files: new, empty, or a previous demo's "
+    "(only the files it wrote there are replaced).",
+)
+@refusals_exit
+def demo(out_dir: Path) -> None:
+    """Run the program's year on a fresh SQLite database and print what happened."""
+    from api import demo as demo_module  # noqa: PLC0415 (only this command needs it)
+
+    with progress("running the program's year: import, appropriate, pay, close, export"):
+        result = demo_module.run(out_dir)
+    console.print(
+        f"{result.year}: {result.studios} studios, {result.people} people imported "
+        f"from {result.folder / 'imports'}; appropriated "
+        f"{format_amount(result.appropriated)}",
+        soft_wrap=True,
+    )
+    for warning in result.warnings:
+        console.print(f"roster warning: {warning}", soft_wrap=True)
+    balances = table(
+        f"截至{result.as_of.isoformat()} 各工作室专项资金余额（元）",
+        "工作室",
+        "旗财政",
+        "立教教育基金",
+        "单位配套",
+        money=("旗财政", "立教教育基金", "单位配套"),
+    )
+    for code, funds in result.balances:
+        balances.add_row(
+            code, *(format_plain(funds[s]) for s in ("finance", "edu_fund", "matching"))
+        )
+    console.print(balances)
+    report = result.entitlements
+    held_studios = sorted({x.studio for x in report.held})
+    console.print(
+        f"entitlements {result.year} (policy {report.policy.version}): "
+        f"{len(report.payable)} payable lines, total {format_amount(report.total)}; "
+        f"{len(report.held)} lines held"
+        + (f" ({', '.join(held_studios)}: no grade recorded)" if held_studios else ""),
+        soft_wrap=True,
+    )
+    for batch in result.batches:
+        console.print(summary(batch_summary(batch)), soft_wrap=True)
+    console.print(
+        f"periods closed through {result.as_of:%Y-%m} (年结) by {result.closed_by}: "
+        f"writes dated in {result.year} are refused",
+        soft_wrap=True,
+    )
+    for path in result.files:
+        console.print(f"wrote {path}", soft_wrap=True)
+    for line in describe_verify(result.verify):
+        console.print(f"verify: {line}", soft_wrap=True)
+    console.print(f"database: {result.database}", soft_wrap=True)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the HTTP API (OpenAPI and Swagger UI at /schema)."""
+    import uvicorn  # noqa: PLC0415 (only this command needs the server)
+
+    from api.app import Settings, create_app  # noqa: PLC0415
+
+    ready = engine(ctx)
+    uvicorn.run(create_app(Settings(ctx.find_root().obj["db_url"]), ready), host=host, port=port)
+
+
+class _JsonLines(logging.Formatter):
+    """One JSON object per line, for shipping the logs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        try:
+            fields = json.loads(message)
+        except ValueError:
+            fields = {"message": message}
+        return json.dumps(
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                **fields,
+            },
+            ensure_ascii=False,
+        )
+
+
+def setup_logging(as_json: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        _JsonLines()
+        if as_json
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+LOG_JSON = click.option("--log-json", is_flag=True, help="Log JSON lines (for shipping).")
+
+
+@click.command()
+@LOG_JSON
+@click.pass_context
+def scheduler(ctx: click.Context, log_json: bool) -> None:
+    """Run the scheduler (one process; jobs persisted in the database) until stopped."""
+    from jobs import schedule  # noqa: PLC0415 (only this command needs APScheduler)
+
+    setup_logging(log_json)
+    engine(ctx)
+    settings = schedule.ScheduleSettings.from_env()
+    running = schedule.start_scheduler(ctx.find_root().obj["db_url"], settings)
+    for job in running.scheduler.get_jobs():
+        click.echo(f"{job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M %Z}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        click.echo("stopping the scheduler")
+    finally:
+        running.stop()

@@ -1,0 +1,72 @@
+"""``studio-ledger statements``: the auditors' workbooks (明细账, 收支汇总表, 科目余额表)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from api.commands.base import AS_USER, parse_date, progress, reading, refusals_exit
+from ledger import program, statements
+from ledger.money import format_amount
+
+OUT_FILE = click.option(
+    "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True
+)
+
+
+@click.group("statements")
+def statements_group() -> None:
+    """Auditor statements as xlsx (auditor or admin; the exporter is printed on them)."""
+
+
+@statements_group.command("ledger")
+@click.option("--year", type=int, required=True)
+@click.option("--cycle", is_flag=True, help="The whole 3-year cycle that starts in --year.")
+@click.option("--studio", help="One studio's code (default: every studio).")
+@OUT_FILE
+@AS_USER
+@click.pass_context
+@refusals_exit
+def statements_ledger(
+    ctx: click.Context, year: int, cycle: bool, studio: str | None, out: Path, as_user: str
+) -> None:
+    """专项资金明细账: one sheet per studio and funding source."""
+
+    def export(uow: program.Stores) -> int:
+        last = year + program.policy(uow, year).cycle_years - 1 if cycle else year
+        return statements.export_ledger(uow, year, last, out, as_user, studio)
+
+    with progress(f"writing {out.name}"):
+        rows = reading(ctx, export)
+    click.echo(f"wrote {out}: {rows} entries")
+
+
+@statements_group.command("summary")
+@click.option("--year", type=int, required=True)
+@OUT_FILE
+@AS_USER
+@click.pass_context
+@refusals_exit
+def statements_summary(ctx: click.Context, year: int, out: Path, as_user: str) -> None:
+    """专项资金收支汇总表: studio × source, tied to the ledger."""
+    with progress(f"writing {out.name}"):
+        lines = reading(ctx, lambda uow: statements.export_summary(uow, year, out, as_user))
+    click.echo(
+        f"wrote {out}: {len(lines)} studio-source lines, closing "
+        f"{format_amount(sum(x.closing for x in lines))}"
+    )
+
+
+@statements_group.command("trial-balance")
+@click.option("--date", "day", required=True, metavar="DATE")
+@OUT_FILE
+@AS_USER
+@click.pass_context
+@refusals_exit
+def statements_trial_balance(ctx: click.Context, day: str, out: Path, as_user: str) -> None:
+    """科目余额表 for a date: every account; debits equal credits."""
+    on = parse_date(day, "--date") or program.today()
+    with progress(f"writing {out.name}"):
+        lines = reading(ctx, lambda uow: statements.export_trial_balance(uow, on, out, as_user))
+    click.echo(f"wrote {out}: {len(lines)} accounts")

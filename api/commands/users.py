@@ -1,0 +1,102 @@
+"""``studio-ledger users``: users, their roles and their API tokens."""
+
+from __future__ import annotations
+
+import click
+
+from api.commands.base import JSON, console, print_json, reading, refusals_exit, table, writing
+from api.shapes import user_out
+from ledger import users as user_service
+from ledger.codes import UserRole, describe
+from ledger.users import ROLES
+
+BY_ADMIN = click.option(
+    "--as",
+    "as_user",
+    metavar="ADMIN",
+    default=None,
+    help="The admin doing this. Leave out only to add a new installation's first admin.",
+)
+ADMIN = click.option(
+    "--as", "as_user", metavar="ADMIN", required=True, help="The admin doing this."
+)
+
+
+@click.group()
+def users() -> None:
+    """Users and their roles: clerk, approver, auditor, admin."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True, help=describe(UserRole))
+@BY_ADMIN
+@click.pass_context
+@refusals_exit
+def users_add(ctx: click.Context, name: str, role: str, as_user: str | None) -> None:
+    """Add a user; prints their API token once (only its hash is stored)."""
+    token = writing(
+        ctx,
+        as_user or "(installation)",
+        "user.add",
+        lambda uow: user_service.add_user(uow, name, role, as_user),
+        lambda _: f"user:{name}",
+    )
+    click.echo(f"user {name} added as {role}（{UserRole(role).label}）")
+    click.echo(f"API token (shown once, keep it safe): {token}")
+
+
+@users.command("list")
+@ADMIN
+@JSON
+@click.pass_context
+@refusals_exit
+def users_list(ctx: click.Context, as_user: str, as_json: bool) -> None:
+    """Every user with their role, and whether they are disabled."""
+    found = [user_out(u) for u in reading(ctx, lambda uow: user_service.users(uow, as_user))]
+    if as_json:
+        print_json(found)
+        return
+    shown = table(f"用户 users ({len(found)})", "用户名", "角色", "状态", "创建时间（UTC）")
+    for u in found:
+        shown.add_row(
+            u.name,
+            f"{u.role_label}（{u.role}）",
+            "已停用 disabled" if u.disabled else "正常",
+            f"{u.created_at:%Y-%m-%d %H:%M}",
+        )
+    console.print(shown)
+
+
+@users.command("disable")
+@click.argument("name")
+@ADMIN
+@click.pass_context
+@refusals_exit
+def users_disable(ctx: click.Context, name: str, as_user: str) -> None:
+    """Disable NAME at once: their API token stops working."""
+    writing(
+        ctx,
+        as_user,
+        "user.disable",
+        lambda uow: user_service.disable_user(uow, name, as_user),
+        lambda _: f"user:{name}",
+    )
+    click.echo(f"user {name} is disabled; their token no longer works")
+
+
+@users.command("token")
+@click.argument("name")
+@ADMIN
+@click.pass_context
+@refusals_exit
+def users_token(ctx: click.Context, name: str, as_user: str) -> None:
+    """Print a new API token for NAME; the old one stops working at once."""
+    token = writing(
+        ctx,
+        as_user,
+        "user.token",
+        lambda uow: user_service.rotate_token(uow, name, as_user),
+        lambda _: f"user:{name}",
+    )
+    click.echo(f"new API token for {name} (shown once; the old one no longer works): {token}")

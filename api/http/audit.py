@@ -1,0 +1,52 @@
+"""The audit log over HTTP: every state change, filtered by who, what, object and date."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request
+from litestar.params import QueryParameter
+
+from api.http.base import Cursor, Limit, Page, after_int, page, read, reads
+from api.shapes import AuditEntryOut, audit_entry_out
+from ledger.program import day_start
+from ledger.users import User
+
+Filter = Annotated[str | None, QueryParameter(max_length=200)]
+
+
+class AuditController(Controller):
+    path = "/audit-log"
+    tags = ("audit",)
+
+    @reads("/", "audit.read")
+    def audit_log(
+        self,
+        request: Request[User, Any, Any],
+        actor: Filter = None,
+        action: Filter = None,
+        target: Annotated[
+            str | None, QueryParameter(name="object", max_length=200, description="e.g. batch:7")
+        ] = None,
+        from_date: Annotated[date | None, QueryParameter(description="北京时间, inclusive")] = None,
+        to_date: Annotated[date | None, QueryParameter(description="北京时间, inclusive")] = None,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> Page[AuditEntryOut]:
+        """Every state change, oldest first: who, what, when, from which request; filtered by
+        actor, action (``batch`` matches every ``batch.*``), object and Beijing date."""
+        start = after_int(cursor)
+        found = read(
+            request,
+            lambda uow: uow.audit.entries(
+                start,
+                limit + 1,
+                actor=actor,
+                action=action,
+                target=target,
+                start=day_start(from_date) if from_date else None,
+                end=day_start(to_date + timedelta(days=1)) if to_date else None,
+            ),
+        )
+        return page([audit_entry_out(e) for e in found], limit, lambda e: e.id)

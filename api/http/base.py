@@ -1,0 +1,305 @@
+"""What every controller shares: declaring a handler, running a read or a write,
+paging, downloads, and the parameter types.
+
+A handler is declared with :func:`reads`, :func:`writes` or :func:`downloads`,
+naming its action in :mod:`ledger.permissions`; the app's one guard checks the
+action, the OpenAPI document shows who may call it and every problem it can
+answer. Writes go through :func:`write`: one unit of work holds the change, its
+audit entry and its stored answer for an ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Final, Generic, TypeVar
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.response import File
+from sqlalchemy import Engine
+
+from ledger import errors
+from ledger.codes import UserRole
+from ledger.permissions import roles_for
+from ledger.registry import FIRST_YEAR, LAST_YEAR
+from ledger.users import User
+from schema.audit_store import StoredAnswer
+from schema.db import UnitOfWork
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+MAX_PAGE: Final = 500
+MAX_KEY_LENGTH: Final = 200
+MAX_ID: Final = 2**53
+XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PROBLEM_JSON: Final = "application/problem+json"
+
+Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+Year = Annotated[int, msgspec.Meta(ge=FIRST_YEAR, le=LAST_YEAR)]
+QueryYear = Annotated[int, QueryParameter(ge=FIRST_YEAR, le=LAST_YEAR)]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="items per page")]
+Cursor = Annotated[
+    str | None, QueryParameter(max_length=100, description="next_cursor of the previous page")
+]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="Repeat a write safely: the same key with the same body returns the "
+        "first answer (header Idempotent-Replayed: true) and writes nothing; the same key "
+        "with another body is 409.",
+    ),
+]
+
+
+# -- problems --------------------------------------------------------------------
+
+
+class FieldProblem(msgspec.Struct, omit_defaults=True):
+    """One refused field (``field``), or one refused cell of a workbook (sheet, row, column)."""
+
+    message: str
+    field: str | None = None
+    source: str | None = None
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details: ``type`` names the refusal, ``detail`` says what was wrong;
+    ``errors`` lists every refused field when there were several."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] = []
+
+
+_MEANINGS: Final = {
+    400: "The request is malformed (not JSON, a wrong type).",
+    401: "No API token, or an unknown or disabled user's.",
+    403: "The user's role may not do this, or maker-checker refused it.",
+    404: "Not found.",
+    409: "The state does not allow it: a closed period or batch state, an insufficient "
+    "balance, a reused Idempotency-Key, or a concurrent write (retry).",
+    422: "The input was refused; ``errors`` names each field.",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_MEANINGS[status],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+def _who(action: str) -> str:
+    allowed = [r for r in UserRole if r in roles_for(action)]
+    return f"\n\n**Permission** `{action}`: " + ", ".join(f"{r.value} ({r.label})" for r in allowed)
+
+
+def _declare(
+    decorator: Any, path: str, action: str, statuses: tuple[int, ...], **options: Any
+) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+    def declare(fn: Callable[..., Any]) -> HTTPRouteHandler:
+        description = (fn.__doc__ or "").strip() + _who(action)
+        handler: HTTPRouteHandler = decorator(
+            path,
+            opt={"action": action},
+            sync_to_thread=True,
+            description=description,
+            responses=problems(*statuses),
+            **options,
+        )(fn)
+        return handler
+
+    return declare
+
+
+def reads(
+    path: str, action: str, **options: Any
+) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+    """A GET handler allowed ``action``."""
+    return _declare(get, path, action, (400, 401, 403, 404, 422), **options)
+
+
+def writes(
+    path: str, action: str, *, status: int = 200, **options: Any
+) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+    """A POST handler allowed ``action`` (its body optional where every field is)."""
+    return _declare(
+        post, path, action, (400, 401, 403, 404, 409, 422), status_code=status, **options
+    )
+
+
+def downloads(
+    path: str, action: str, **options: Any
+) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+    """A GET handler sending an xlsx workbook."""
+    return _declare(
+        get,
+        path,
+        action,
+        (400, 401, 403, 404, 422),
+        media_type=XLSX,
+        response_description="The workbook (xlsx).",
+        **options,
+    )
+
+
+# -- reads and writes ------------------------------------------------------------------
+
+
+def engine_of(request: Request[Any, Any, Any]) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def read(request: Request[Any, Any, Any], run: Callable[[UnitOfWork], T]) -> T:
+    """Run a read in its own read-only unit of work."""
+    with UnitOfWork(engine_of(request), write=False) as uow:
+        return run(uow)
+
+
+def request_id(request: Request[Any, Any, Any]) -> str:
+    given = request.headers.get("X-Request-Id", "")
+    return given[:64] if given else uuid.uuid4().hex
+
+
+def write(
+    request: Request[User, Any, Any],
+    *,
+    action: str,
+    data: Any,
+    key: str | None,
+    run: Callable[[UnitOfWork], T],
+    answer: Callable[[UnitOfWork, T], S],
+    target: Callable[[T], str],
+    status: int = 200,
+) -> Response[S]:
+    """Run one write in one unit of work: the change, its audit entry and its stored
+    answer (when the request carries an ``Idempotency-Key``) commit together."""
+    user = request.user
+    rid = request_id(request)
+    body_hash = hashlib.sha256(msgspec.json.encode(data)).hexdigest()
+    with UnitOfWork(engine_of(request)) as uow:
+        if key:
+            uow.audit.lock_key(key)
+            first = uow.audit.answer(key)
+            if first is not None:
+                same = (first.actor, first.method, first.path, first.body_hash) == (
+                    user.name,
+                    request.method,
+                    request.url.path,
+                    body_hash,
+                )
+                if not same:
+                    raise ProblemDetailsException(
+                        status_code=409,
+                        title="Idempotency key reused",
+                        detail=f"Idempotency-Key {key!r} was used for a different request",
+                        type_="urn:studio-ledger:problem:idempotency-key-reused",
+                    )
+                return Response(
+                    first.response,
+                    status_code=first.status,
+                    headers={"X-Request-Id": rid, "Idempotent-Replayed": "true"},
+                )
+        result = run(uow)
+        content = msgspec.to_builtins(answer(uow, result))
+        uow.audit.record(
+            user.name,
+            action,
+            target(result),
+            rid,
+            {"method": request.method, "path": request.url.path},
+        )
+        if key:
+            uow.audit.remember(
+                key,
+                StoredAnswer(
+                    user.name, request.method, request.url.path, body_hash, status, content
+                ),
+            )
+        uow.commit()
+    return Response(content, status_code=status, headers={"X-Request-Id": rid})
+
+
+# -- pages ------------------------------------------------------------------------------
+
+
+class Page(msgspec.Struct, Generic[T]):
+    """One page of a list; pass ``next_cursor`` as ``cursor`` for the next (null: the last)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+def _cursor(value: str | int) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode()
+
+
+def after(cursor: str | None) -> str:
+    if not cursor:
+        return ""
+    try:
+        return base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise errors.ValidationError("cursor", "not a cursor this service gave out") from None
+
+
+def after_int(cursor: str | None) -> int:
+    found = after(cursor)
+    if found and not found.isdigit():
+        raise errors.ValidationError("cursor", "not a cursor this service gave out")
+    return int(found or 0)
+
+
+def page(items: list[T], limit: int, key: Callable[[T], str | int]) -> Page[T]:
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(items, _cursor(key(items[-1])) if more and items else None)
+
+
+# -- downloads ---------------------------------------------------------------------------
+
+
+def download(prefix: str, produce: Callable[[Path], Path]) -> File:
+    """Send the xlsx file ``produce`` writes into a fresh temporary folder.
+
+    The folder is removed once the response is sent, or at once if producing
+    the file fails, so downloads leave nothing behind on the server.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        path = produce(folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return File(
+        path=path,
+        filename=path.name,
+        media_type=XLSX,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )

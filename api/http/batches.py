@@ -1,0 +1,296 @@
+"""Disbursement batches over HTTP: prepare, approve, pay, and the files they print."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.response import File
+
+from api.http.base import (
+    Cursor,
+    Id,
+    IdempotencyKey,
+    Limit,
+    Page,
+    Year,
+    after_int,
+    download,
+    downloads,
+    page,
+    read,
+    reads,
+    write,
+    writes,
+)
+from api.shapes import (
+    BatchHistory,
+    BatchOut,
+    BatchSummary,
+    CreatedBatchOut,
+    OutcomeOut,
+    batch_history,
+    batch_out,
+    batch_summary,
+    created_batch_out,
+    outcome_out,
+)
+from ledger import disbursement, program
+from ledger.errors import ValidationError
+from ledger.registry import FIRST_YEAR, LAST_YEAR, MAX_REASON
+from ledger.users import User
+from schema.db import UnitOfWork
+
+LineNumber = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REASON)]
+
+
+class CreateIn(msgspec.Struct, forbid_unknown_fields=True):
+    year: Year
+    on: date | None = None
+    """The preparation date; its month is the pay month (default today)."""
+
+
+class OnIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Optional: the effective date (default today). The body may be left out."""
+
+    on: date | None = None
+
+
+class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Reason
+
+
+class FailedLine(msgspec.Struct, forbid_unknown_fields=True):
+    line: LineNumber
+    reason: Reason
+
+
+class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The bank's answer: every line paid except ``failed`` (the body may be left out)."""
+
+    failed: list[FailedLine] = []
+    on: date | None = None
+
+
+def _on(value: date | None) -> date:
+    return value or program.today()
+
+
+def _act(
+    request: Request[User, Any, Any],
+    batch_id: int,
+    verb: str,
+    data: Any,
+    key: str | None,
+    run: Callable[[UnitOfWork], disbursement.Outcome],
+) -> Response[OutcomeOut]:
+    return write(
+        request,
+        action=f"batch.{verb}",
+        data=data,
+        key=key,
+        run=run,
+        answer=lambda uow, o: outcome_out(o, disbursement.payee_names(uow, o.batch)),
+        target=lambda _: f"batch:{batch_id}",
+    )
+
+
+class BatchController(Controller):
+    path = "/batches"
+    tags = ("batches",)
+
+    @reads("/", "batch.read")
+    def list_batches(
+        self,
+        request: Request[User, Any, Any],
+        year: Annotated[int | None, QueryParameter(ge=FIRST_YEAR, le=LAST_YEAR)] = None,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> Page[BatchSummary]:
+        """Batches oldest first, without their lines."""
+        start = after_int(cursor)
+        found = read(request, lambda uow: uow.batches.batches(year))
+        return page([batch_summary(b) for b in found if b.id > start], limit, lambda b: b.id)
+
+    @reads("/{batch_id:int}", "batch.read")
+    def get_batch(self, request: Request[User, Any, Any], batch_id: Id) -> BatchHistory:
+        """A batch with its lines (payees named) and its history."""
+
+        def load(uow: UnitOfWork) -> BatchHistory:
+            batch, events = disbursement.show(uow, batch_id)
+            return batch_history(batch, events, disbursement.payee_names(uow, batch))
+
+        return read(request, load)
+
+    @writes("/", "batch.create", status=201)
+    def create_batch(
+        self, request: Request[User, Any, Any], data: JSONBody[CreateIn], key: IdempotencyKey = None
+    ) -> Response[CreatedBatchOut]:
+        """A draft batch of the year's unpaid entitlements; left-out lines with reasons."""
+        return write(
+            request,
+            action="batch.create",
+            data=data,
+            key=key,
+            status=201,
+            run=lambda uow: disbursement.create(uow, data.year, request.user.name, _on(data.on)),
+            answer=lambda uow, c: created_batch_out(c, disbursement.payee_names(uow, c.batch)),
+            target=lambda c: f"batch:{c.batch.id}",
+        )
+
+    @writes("/reissue", "batch.reissue", status=201)
+    def reissue_batch(
+        self, request: Request[User, Any, Any], data: JSONBody[CreateIn], key: IdempotencyKey = None
+    ) -> Response[BatchOut]:
+        """A draft batch paying again the year's failed lines (bank details read anew)."""
+        return write(
+            request,
+            action="batch.reissue",
+            data=data,
+            key=key,
+            status=201,
+            run=lambda uow: disbursement.reissue(uow, data.year, request.user.name, _on(data.on)),
+            answer=lambda uow, b: batch_out(b, disbursement.payee_names(uow, b)),
+            target=lambda b: f"batch:{b.id}",
+        )
+
+    @writes("/{batch_id:int}/approve", "batch.approve")
+    def approve_batch(
+        self,
+        request: Request[User, Any, Any],
+        batch_id: Id,
+        data: JSONBody[OnIn | None] = None,
+        key: IdempotencyKey = None,
+    ) -> Response[OutcomeOut]:
+        """Approve; the last approval needed moves every line to payable (dated ``on``)."""
+        on = _on(data.on if data else None)
+        return _act(
+            request,
+            batch_id,
+            "approve",
+            data,
+            key,
+            lambda uow: disbursement.approve(uow, batch_id, request.user.name, on),
+        )
+
+    @writes("/{batch_id:int}/reject", "batch.reject")
+    def reject_batch(
+        self,
+        request: Request[User, Any, Any],
+        batch_id: Id,
+        data: JSONBody[ReasonIn],
+        key: IdempotencyKey = None,
+    ) -> Response[OutcomeOut]:
+        """Refuse a draft batch, with the reason; its lines can be paid in a new batch."""
+        return _act(
+            request,
+            batch_id,
+            "reject",
+            data,
+            key,
+            lambda uow: disbursement.reject(uow, batch_id, request.user.name, data.reason),
+        )
+
+    @writes("/{batch_id:int}/cancel", "batch.cancel")
+    def cancel_batch(
+        self,
+        request: Request[User, Any, Any],
+        batch_id: Id,
+        data: JSONBody[ReasonIn],
+        key: IdempotencyKey = None,
+    ) -> Response[OutcomeOut]:
+        """Withdraw a draft batch, with the reason."""
+        return _act(
+            request,
+            batch_id,
+            "cancel",
+            data,
+            key,
+            lambda uow: disbursement.cancel(uow, batch_id, request.user.name, data.reason),
+        )
+
+    @writes("/{batch_id:int}/confirm", "batch.confirm")
+    def confirm_batch(
+        self,
+        request: Request[User, Any, Any],
+        batch_id: Id,
+        data: JSONBody[ConfirmIn | None] = None,
+        key: IdempotencyKey = None,
+    ) -> Response[OutcomeOut]:
+        """Record the bank's answer: every line paid except the failed ones (dated ``on``)."""
+        failed = {f.line: f.reason for f in data.failed} if data else {}
+        on = _on(data.on if data else None)
+        return _act(
+            request,
+            batch_id,
+            "confirm",
+            data,
+            key,
+            lambda uow: disbursement.confirm(uow, batch_id, request.user.name, on, failed),
+        )
+
+    @writes("/{batch_id:int}/lines/{line:int}/return", "batch.return")
+    def return_line(
+        self,
+        request: Request[User, Any, Any],
+        batch_id: Id,
+        line: Annotated[int, PathParameter(ge=1, le=1_000_000)],
+        data: JSONBody[OnIn | None] = None,
+        key: IdempotencyKey = None,
+    ) -> Response[OutcomeOut]:
+        """Send a failed line's money back to the studio's fund (a reversal dated ``on``)."""
+        on = _on(data.on if data else None)
+        return _act(
+            request,
+            batch_id,
+            "return",
+            data,
+            key,
+            lambda uow: disbursement.return_to_fund(uow, batch_id, line, request.user.name, on),
+        )
+
+    @writes("/{batch_id:int}/close", "batch.close")
+    def close_batch(
+        self,
+        request: Request[User, Any, Any],
+        batch_id: Id,
+        data: JSONBody[OnIn | None] = None,
+        key: IdempotencyKey = None,
+    ) -> Response[OutcomeOut]:
+        """Close a paid batch (failed lines must be reissued or returned first)."""
+        return _act(
+            request,
+            batch_id,
+            "close",
+            data,
+            key,
+            lambda uow: disbursement.close(uow, batch_id, request.user.name),
+        )
+
+    @downloads("/{batch_id:int}/roster.xlsx", "batch.roster")
+    def batch_roster(self, request: Request[User, Any, Any], batch_id: Id) -> File:
+        """The payout roster (劳务补贴发放表); ID numbers masked except for approvers."""
+        return _export_file(request, batch_id, 0, "no roster")
+
+    @downloads("/{batch_id:int}/bank.xlsx", "batch.bank_file")
+    def batch_bank_file(self, request: Request[User, Any, Any], batch_id: Id) -> File:
+        """The bank bulk-payment file (批量代发) of an approved batch."""
+        return _export_file(request, batch_id, 1, "no bank file")
+
+
+def _export_file(request: Request[User, Any, Any], batch_id: int, which: int, missing: str) -> File:
+    def produce(folder: Path) -> Path:
+        exported = read(
+            request, lambda uow: disbursement.export(uow, batch_id, request.user.name, folder)
+        )
+        if len(exported.files) <= which:
+            raise ValidationError("batch", exported.notes[0] if exported.notes else missing)
+        return exported.files[which]
+
+    return download("studio-ledger-export-", produce)

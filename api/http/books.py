@@ -1,0 +1,137 @@
+"""The books over HTTP: balances, transactions, verify, and accounting periods."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+
+from api.http.base import (
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    Page,
+    after_int,
+    page,
+    read,
+    reads,
+    write,
+    writes,
+)
+from api.shapes import (
+    BalanceOut,
+    ClosedOut,
+    PeriodOut,
+    TransactionOut,
+    VerifyOut,
+    balance_out,
+    closed_out,
+    period_out,
+    transaction_out,
+    verify_out,
+)
+from ledger import book, closing, program, statements
+from ledger.accounts import account_kind
+from ledger.users import User
+
+Address = Annotated[
+    str, PathParameter(max_length=200, description="e.g. studio:HJ-S01:fund:finance")
+]
+
+
+class AccountController(Controller):
+    path = "/accounts"
+    tags = ("books",)
+
+    @reads("/{address:str}/balance", "ledger.read")
+    def account_balance(
+        self,
+        request: Request[User, Any, Any],
+        address: Address,
+        as_of: FromQuery[date | None] = None,
+    ) -> BalanceOut:
+        """An account's balance now, or at the end of ``as_of``, with its 科目."""
+        account_kind(address)
+        found = read(request, lambda uow: statements.account_balance(uow, address, as_of))
+        return balance_out(found, as_of)
+
+
+class TransactionController(Controller):
+    path = "/transactions"
+    tags = ("books",)
+
+    @reads("/", "ledger.read")
+    def list_transactions(
+        self,
+        request: Request[User, Any, Any],
+        account: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        studio: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        from_date: FromQuery[date | None] = None,
+        to_date: FromQuery[date | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> Page[TransactionOut]:
+        """Transactions oldest first, by account, studio or effective date."""
+        if account is not None:
+            account_kind(account)
+        start = after_int(cursor)
+        found = read(
+            request,
+            lambda uow: uow.ledger.transactions_page(
+                after=start,
+                limit=limit + 1,
+                account=account,
+                studio=studio,
+                from_date=from_date,
+                to_date=to_date,
+            ),
+        )
+        return page([transaction_out(t) for t in found], limit, lambda t: t.seq)
+
+
+class VerifyController(Controller):
+    path = "/verify"
+    tags = ("books",)
+
+    @reads("/", "ledger.verify")
+    def verify(self, request: Request[User, Any, Any]) -> VerifyOut:
+        """Check the hash chain and that every kept balance equals its postings
+        (``ok`` false names the first broken link; the answer is still 200)."""
+        return verify_out(read(request, lambda uow: book.verify(uow.ledger)))
+
+
+class EmptyIn(msgspec.Struct, forbid_unknown_fields=True):
+    """No fields: the body may be left out."""
+
+
+class PeriodController(Controller):
+    path = "/periods"
+    tags = ("periods",)
+
+    @reads("/", "ledger.read")
+    def list_periods(self, request: Request[User, Any, Any]) -> list[PeriodOut]:
+        """Each month of the books: open or closed (结账), by whom and when."""
+        states = read(request, lambda uow: closing.states(uow, program.today()))
+        return [period_out(x) for x in states]
+
+    @writes("/{period:str}/close", "period.close")
+    def close_period(
+        self,
+        request: Request[User, Any, Any],
+        period: Annotated[str, PathParameter(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")],
+        data: JSONBody[EmptyIn | None] = None,
+        key: IdempotencyKey = None,
+    ) -> Response[ClosedOut]:
+        """Close the month and every month before it; December is the year-end close."""
+        return write(
+            request,
+            action="period.close",
+            data=data,
+            key=key,
+            run=lambda uow: closing.close(uow, period, request.user.name, program.today()),
+            answer=lambda _, c: closed_out(c),
+            target=lambda c: f"period:{c.through}",
+        )

@@ -1,0 +1,130 @@
+"""The program's coded vocabularies: each code with its Chinese label.
+
+Code identifiers, stored values and the API speak the English code
+(``qualified``); everything a person reads shows the label (合格). Each
+vocabulary is defined here once; the tuples and label maps other modules
+export (``GRADE_LABELS``, ``ROLES``…) are derived from these enums.
+
+>>> Grade.QUALIFIED.label
+'合格'
+>>> Grade("qualified") is Grade.QUALIFIED
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Self
+
+
+class Coded(StrEnum):
+    """A code that is a ``str`` (so it stores and compares as one) with its label."""
+
+    label: str
+
+    # ``label`` has a default only so that a lookup by code, ``Grade("qualified")``,
+    # type-checks: every member is defined with its label.
+    def __new__(cls, code: str, label: str = "") -> Self:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.label = label
+        return member
+
+
+def codes(vocabulary: type[Coded]) -> tuple[str, ...]:
+    """Every member's code as a plain ``str``, in definition order."""
+    return tuple(m.value for m in vocabulary)
+
+
+def labels(vocabulary: type[Coded]) -> Mapping[str, str]:
+    """``{code: label}`` for every member, in definition order."""
+    return MappingProxyType({m.value: m.label for m in vocabulary})
+
+
+def describe(vocabulary: type[Coded]) -> str:
+    """``excellent 优秀, qualified 合格, …``: how the API documents a vocabulary."""
+    return ", ".join(f"{m.value} {m.label}" for m in vocabulary)
+
+
+class Grade(Coded):
+    """考核等次 (the December assessment result)."""
+
+    EXCELLENT = ("excellent", "优秀")
+    QUALIFIED = ("qualified", "合格")
+    UNQUALIFIED = ("unqualified", "不合格")
+
+
+class StudioKind(Coded):
+    """工作室类型."""
+
+    PRINCIPAL = ("principal", "名校（园）长工作室")
+    HOMEROOM = ("homeroom", "名班主任工作室")
+    SUBJECT = ("subject", "名教师工作室")
+
+
+class StudioStatus(Coded):
+    """工作室状态."""
+
+    ACTIVE = ("active", "正常")
+    CANCELLED = ("cancelled", "撤销")
+
+
+class MemberRole(Coded):
+    """A person's role in a studio (角色); hosts and members are paid, trainees not."""
+
+    HOST = ("host", "主持人")
+    MEMBER = ("member", "成员")
+    TRAINEE = ("trainee", "学员")
+
+
+class UserRole(Coded):
+    """A user's role in the service (SPEC §7); what each may do is :mod:`ledger.permissions`."""
+
+    CLERK = ("clerk", "经办人")
+    APPROVER = ("approver", "审核人")
+    AUDITOR = ("auditor", "审计")
+    ADMIN = ("admin", "管理员")
+
+
+class BatchState(Coded):
+    """A disbursement batch's state (:data:`ledger.batches.TRANSITIONS`)."""
+
+    DRAFT = ("draft", "草稿")
+    APPROVED = ("approved", "已审批")
+    PAID = ("paid", "已发放")
+    PARTIALLY_PAID = ("partially_paid", "部分发放")
+    CLOSED = ("closed", "已关闭")
+    REJECTED = ("rejected", "已驳回")
+    CANCELLED = ("cancelled", "已作废")
+
+
+class LineStatus(Coded):
+    """A batch line's payment status."""
+
+    PENDING = ("pending", "待发放")
+    PAID = ("paid", "已支付")
+    FAILED = ("failed", "退回")
+    REISSUED = ("reissued", "已重新发放")
+    RETURNED = ("returned", "已退回资金")
+
+
+class FundingSource(Coded):
+    """Where a studio's money comes from (资金来源)."""
+
+    FINANCE = ("finance", "旗财政")
+    EDU_FUND = ("edu_fund", "立教教育基金")
+    MATCHING = ("matching", "单位配套")
+
+
+class ExpenseCategory(Coded):
+    """An activity expense's category (支出类别)."""
+
+    TRAINING = ("training", "培训费")
+    MATERIALS = ("materials", "资料费")
+    TRAVEL = ("travel", "差旅费")
+    MEETINGS = ("meetings", "会议费")
+    EXPERTS = ("experts", "专家咨询费")
+    RESEARCH = ("research", "课题研究费")
+    OTHER = ("other", "其他")

@@ -1,0 +1,92 @@
+"""Who may do what (SPEC §7): the one table naming a role for an action.
+
+Every entry point asks this table and nothing else: the HTTP guard reads a
+handler's declared action, the services check the acting user before they
+change anything, the command line checks ``--as``, the console hides the
+buttons a role may not press. An action missing from the table is refused to
+everyone, so a new operation cannot be left open by accident.
+
+Maker-checker (the preparer never approves their own batch) is a rule of the
+batch, not of a role: :func:`ledger.batches.check_approver`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from ledger.codes import UserRole, labels
+from ledger.errors import PermissionDeniedError
+
+Action = str
+"""An action name, ``<resource>.<verb>``: ``batch.approve``."""
+
+_EVERYONE: Final = frozenset(UserRole)
+_CLERK: Final = frozenset({UserRole.CLERK})
+_APPROVER: Final = frozenset({UserRole.APPROVER})
+_ADMIN: Final = frozenset({UserRole.ADMIN})
+_AUDIT: Final = frozenset({UserRole.AUDITOR, UserRole.ADMIN})
+
+PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
+    {
+        # reading the registry, the books and the batches
+        "registry.read": _EVERYONE,
+        "ledger.read": _EVERYONE,
+        "ledger.verify": _EVERYONE,
+        "batch.read": _EVERYONE,
+        "batch.roster": _EVERYONE,  # 发放表: ID numbers masked but for approvers
+        "batch.bank_file": _APPROVER,  # 批量代发: whole ID numbers and bank accounts
+        "statement.export": _AUDIT,
+        "audit.read": _AUDIT,
+        "job.read": _AUDIT,
+        "user.read": _ADMIN,
+        # the registry and the money coming in
+        "roster.save": _CLERK,
+        "grades.save": _CLERK,
+        "receipt.record": _CLERK,
+        "expense.record": _CLERK,
+        "appropriation.post": frozenset({UserRole.CLERK, UserRole.ADMIN}),
+        # batches
+        "batch.create": _CLERK,
+        "batch.reissue": _CLERK,
+        "batch.cancel": frozenset({UserRole.CLERK, UserRole.ADMIN}),
+        "batch.approve": _APPROVER,
+        "batch.reject": _APPROVER,
+        "batch.confirm": _APPROVER,
+        "batch.return": _APPROVER,
+        "batch.close": _APPROVER,
+        # the books and the service
+        "period.close": frozenset({UserRole.APPROVER, UserRole.ADMIN}),
+        "policy.add": _ADMIN,
+        "job.run": _ADMIN,
+        "user.add": _ADMIN,
+        "user.disable": _ADMIN,
+        "user.token": _ADMIN,
+    }
+)
+
+
+def roles_for(action: Action) -> frozenset[UserRole]:
+    """The roles allowed ``action``; none for an action the table does not name."""
+    return PERMISSIONS.get(action, frozenset())
+
+
+def allows(role: str, action: Action) -> bool:
+    return role in roles_for(action)
+
+
+def refusal(name: str, role: str, action: Action) -> PermissionDeniedError:
+    """The refusal for ``name`` (``role``) attempting ``action``, naming who may."""
+    allowed = sorted(roles_for(action), key=list(UserRole).index)
+    needs = "、".join(f"{r.label}（{r.value}）" for r in allowed) or "nobody"
+    label = labels(UserRole).get(role, role)
+    return PermissionDeniedError(
+        f"{name} is {label}（{role}）; {action} needs {needs}", action=action
+    )
+
+
+def require(name: str, role: str, action: Action) -> None:
+    """Refuse unless ``role`` may do ``action``."""
+    if not allows(role, action):
+        raise refusal(name, role, action)

@@ -1,0 +1,56 @@
+"""User storage in a unit of work's session (which it never commits)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ledger.postings import utc_now
+from ledger.users import User, UserRecord
+from schema.tables import UserRow
+
+
+def _record(row: UserRow) -> UserRecord:
+    return UserRecord(row.name, row.role, row.disabled, row.created_at)
+
+
+class SqlUserStore:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def user(self, name: str) -> User | None:
+        row = self.session.get(UserRow, name)
+        return None if row is None or row.disabled else User(row.name, row.role)
+
+    def user_by_token(self, token_hash: str) -> User | None:
+        row = self.session.scalar(select(UserRow).where(UserRow.token_hash == token_hash))
+        return None if row is None or row.disabled else User(row.name, row.role)
+
+    def record(self, name: str) -> UserRecord | None:
+        row = self.session.get(UserRow, name)
+        return None if row is None else _record(row)
+
+    def records(self) -> list[UserRecord]:
+        return [_record(r) for r in self.session.scalars(select(UserRow).order_by(UserRow.name))]
+
+    def add_user(self, user: User, token_hash: str) -> None:
+        self.session.add(
+            UserRow(
+                name=user.name,
+                role=user.role,
+                token_hash=token_hash,
+                created_at=utc_now(),
+                disabled=False,
+            )
+        )
+        self.session.flush()
+
+    def disable(self, name: str) -> None:
+        self.session.execute(update(UserRow).where(UserRow.name == name).values(disabled=True))
+        self.session.expire_all()
+
+    def set_token(self, name: str, token_hash: str) -> None:
+        self.session.execute(
+            update(UserRow).where(UserRow.name == name).values(token_hash=token_hash)
+        )
+        self.session.expire_all()
