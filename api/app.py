@@ -22,6 +22,8 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 from litestar import Litestar, Response, Router, get
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import (
@@ -35,12 +37,13 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.openapi.spec import Components, Schema, SecurityScheme, Tag
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from litestar.typing import FieldDefinition
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
@@ -261,6 +264,21 @@ TAGS: Final = (
 )
 
 
+class StrictStructs(StructSchemaPlugin):
+    """Documents ``additionalProperties: false`` for bodies that refuse unknown fields
+    (``forbid_unknown_fields``), so the contract says what the service enforces."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if getattr(field_definition.type_, "__struct_config__", None) is not None and (
+            field_definition.type_.__struct_config__.forbid_unknown_fields
+        ):
+            schema.additional_properties = False
+        return schema
+
+
 def openapi_config() -> OpenAPIConfig:
     """The OpenAPI document: a bearer token on every operation but the public ones."""
     return OpenAPIConfig(
@@ -322,6 +340,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             DefineMiddleware(TokenAuthentication, exclude=[f"^{OPENAPI_PATH}", "^/health"])
         ],
         plugins=[
+            StrictStructs(),
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(
                     exception_to_problem_detail_map={
@@ -331,7 +350,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                         DataError: _out_of_range,
                     },
                 )
-            )
+            ),
         ],
         openapi_config=openapi_config(),
         on_shutdown=[engine.dispose],

@@ -13,7 +13,7 @@ Each ``*_out`` function builds one shape from the domain's records.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
@@ -51,6 +51,11 @@ from schema.job_store import JobRun
 
 class Shape(msgspec.Struct, kw_only=True):
     """Base of every answer: keyword-only, fields in declaration order."""
+
+
+def utc(recorded: datetime) -> datetime:
+    """A recorded time (naive UTC, as stored) with its zone written, as RFC 3339 wants."""
+    return recorded.replace(tzinfo=UTC) if recorded.tzinfo is None else recorded
 
 
 def encode(value: Any) -> bytes:
@@ -222,7 +227,7 @@ def user_out(u: UserRecord) -> UserOut:
         role=u.role,
         role_label=USER_ROLE_LABELS[u.role],
         disabled=u.disabled,
-        created_at=u.created_at,
+        created_at=utc(u.created_at),
     )
 
 
@@ -292,7 +297,7 @@ def transaction_out(t: Transaction) -> TransactionOut:
         seq=t.seq,
         voucher=str(t.voucher),
         effective_date=t.request.effective_date,
-        recorded_at=t.recorded_at,
+        recorded_at=utc(t.recorded_at),
         memo=t.request.memo,
         reverses=t.request.reverses,
         metadata=dict(t.request.metadata),
@@ -637,7 +642,7 @@ def batch_history(b: Batch, events: Sequence[BatchEvent], names: Mapping[str, st
             BatchEventOut(
                 action=e.action,
                 actor=e.actor,
-                at=e.at,
+                at=utc(e.at),
                 from_state=e.from_state,
                 to_state=e.to_state,
                 reason=e.reason,
@@ -691,8 +696,8 @@ def job_run_out(r: JobRun) -> JobRunOut:
         period=r.period,
         trigger=r.trigger,
         status=r.status,
-        started_at=r.started_at,
-        finished_at=r.finished_at,
+        started_at=utc(r.started_at),
+        finished_at=utc(r.finished_at) if r.finished_at else None,
         counts=r.counts,
         error=r.error.splitlines()[0] if r.error else None,
     )
@@ -758,7 +763,7 @@ class AuditEntryOut(Shape):
 def audit_entry_out(e: AuditEntry) -> AuditEntryOut:
     return AuditEntryOut(
         id=e.id,
-        at=e.at,
+        at=utc(e.at),
         actor=e.actor,
         action=e.action,
         object=e.object,

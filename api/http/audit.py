@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request
 from litestar.params import QueryParameter
 
-from api.http.base import Cursor, Limit, Page, after_int, page, read, reads
+from api.http.base import Cursor, Limit, Page, page, read, reads
 from api.shapes import AuditEntryOut, audit_entry_out
 from ledger.program import day_start
 from ledger.users import User
@@ -36,7 +36,7 @@ class AuditController(Controller):
     ) -> Page[AuditEntryOut]:
         """Every state change, oldest first: who, what, when, from which request; filtered by
         actor, action (``batch`` matches every ``batch.*``), object and Beijing date."""
-        start = after_int(cursor)
+        start = cursor or 0
         found = read(
             request,
             lambda uow: uow.audit.entries(

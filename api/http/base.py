@@ -10,7 +10,6 @@ audit entry and its stored answer for an ``Idempotency-Key``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import shutil
 import tempfile
@@ -29,10 +28,9 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import File
 from sqlalchemy import Engine
 
-from ledger import errors
 from ledger.codes import UserRole
 from ledger.permissions import roles_for
-from ledger.registry import FIRST_YEAR, LAST_YEAR
+from ledger.registry import CODE_PATTERN, FIRST_YEAR, LAST_YEAR
 from ledger.users import User
 from schema.audit_store import StoredAnswer
 from schema.db import UnitOfWork
@@ -51,7 +49,13 @@ Year = Annotated[int, msgspec.Meta(ge=FIRST_YEAR, le=LAST_YEAR)]
 QueryYear = Annotated[int, QueryParameter(ge=FIRST_YEAR, le=LAST_YEAR)]
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="items per page")]
 Cursor = Annotated[
-    str | None, QueryParameter(max_length=100, description="next_cursor of the previous page")
+    int | None, QueryParameter(ge=0, le=MAX_ID, description="next_cursor of the previous page")
+]
+CodeCursor = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=f"^{CODE_PATTERN.pattern}$", description="next_cursor of the previous page"
+    ),
 ]
 IdempotencyKey = Annotated[
     str | None,
@@ -120,7 +124,12 @@ def _who(action: str) -> str:
 
 
 def _declare(
-    decorator: Any, path: str, action: str, statuses: tuple[int, ...], **options: Any
+    decorator: Any,
+    path: str,
+    action: str,
+    statuses: tuple[int, ...],
+    answers: dict[int, ResponseSpec] | None = None,
+    **options: Any,
 ) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
     def declare(fn: Callable[..., Any]) -> HTTPRouteHandler:
         description = (fn.__doc__ or "").strip() + _who(action)
@@ -129,7 +138,7 @@ def _declare(
             opt={"action": action},
             sync_to_thread=True,
             description=description,
-            responses=problems(*statuses),
+            responses={**problems(*statuses), **(answers or {})},
             **options,
         )(fn)
         return handler
@@ -157,14 +166,16 @@ def downloads(
     path: str, action: str, **options: Any
 ) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
     """A GET handler sending an xlsx workbook."""
-    return _declare(
-        get,
-        path,
-        action,
-        (400, 401, 403, 404, 422),
+    # documented by hand: Litestar's own File documentation calls the RFC 2822
+    # Last-Modified header a date-time, which a client validating it would refuse
+    workbook = ResponseSpec(
+        data_container=bytes,
         media_type=XLSX,
-        response_description="The workbook (xlsx).",
-        **options,
+        description="The workbook (xlsx), sent as an attachment (Content-Disposition).",
+        generate_examples=False,
+    )
+    return _declare(
+        get, path, action, (400, 401, 403, 404, 422), {200: workbook}, media_type=XLSX, **options
     )
 
 
@@ -250,36 +261,20 @@ def write(
 
 
 class Page(msgspec.Struct, Generic[T]):
-    """One page of a list; pass ``next_cursor`` as ``cursor`` for the next (null: the last)."""
+    """One page of a list; pass ``next_cursor`` as ``cursor`` for the next (null: the last).
+
+    A cursor is the key of the last item given (an id, or a code for studios and
+    people): lists are in key order, so a page never repeats or skips an item that
+    existed when the first page was read."""
 
     items: list[T]
     next_cursor: str | None
 
 
-def _cursor(value: str | int) -> str:
-    return base64.urlsafe_b64encode(str(value).encode()).decode()
-
-
-def after(cursor: str | None) -> str:
-    if not cursor:
-        return ""
-    try:
-        return base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise errors.ValidationError("cursor", "not a cursor this service gave out") from None
-
-
-def after_int(cursor: str | None) -> int:
-    found = after(cursor)
-    if found and not found.isdigit():
-        raise errors.ValidationError("cursor", "not a cursor this service gave out")
-    return int(found or 0)
-
-
 def page(items: list[T], limit: int, key: Callable[[T], str | int]) -> Page[T]:
     more = len(items) > limit
     items = items[:limit]
-    return Page(items, _cursor(key(items[-1])) if more and items else None)
+    return Page(items, str(key(items[-1])) if more and items else None)
 
 
 # -- downloads ---------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from api.http.base import (
     Limit,
     Page,
     Year,
-    after_int,
     download,
     downloads,
     page,
@@ -114,7 +113,7 @@ class BatchController(Controller):
         limit: Limit = 100,
     ) -> Page[BatchSummary]:
         """Batches oldest first, without their lines."""
-        start = after_int(cursor)
+        start = cursor or 0
         found = read(request, lambda uow: uow.batches.batches(year))
         return page([batch_summary(b) for b in found if b.id > start], limit, lambda b: b.id)
 

@@ -14,7 +14,6 @@ from api.http.base import (
     IdempotencyKey,
     Limit,
     Page,
-    after_int,
     page,
     read,
     reads,
@@ -77,7 +76,7 @@ class TransactionController(Controller):
         """Transactions oldest first, by account, studio or effective date."""
         if account is not None:
             account_kind(account)
-        start = after_int(cursor)
+        start = cursor or 0
         found = read(
             request,
             lambda uow: uow.ledger.transactions_page(

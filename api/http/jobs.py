@@ -13,7 +13,6 @@ from api.http.base import (
     Cursor,
     Limit,
     Page,
-    after_int,
     engine_of,
     page,
     read,
@@ -62,7 +61,7 @@ class JobController(Controller):
         limit: Limit = 100,
     ) -> Page[JobRunOut]:
         """Every run, oldest first: job, period, trigger, start, end, status, counts, error."""
-        start = after_int(cursor)
+        start = cursor or 0
         found = read(request, lambda uow: uow.jobs.runs(job, limit + 1, start))
         return page([job_run_out(r) for r in found], limit, lambda r: r.id)
 

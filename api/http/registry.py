@@ -10,12 +10,11 @@ from litestar import Controller, Request, Response
 from litestar.params import FromPath, JSONBody
 
 from api.http.base import (
-    Cursor,
+    CodeCursor,
     IdempotencyKey,
     Limit,
     Page,
     Year,
-    after,
     page,
     read,
     reads,
@@ -115,10 +114,10 @@ class StudioController(Controller):
 
     @reads("/", "registry.read")
     def list_studios(
-        self, request: Request[User, Any, Any], cursor: Cursor = None, limit: Limit = 100
+        self, request: Request[User, Any, Any], cursor: CodeCursor = None, limit: Limit = 100
     ) -> Page[StudioOut]:
         """Studios in code order, with the number of people in each roster today."""
-        start = after(cursor)
+        start = cursor or ""
 
         def load(uow: UnitOfWork) -> list[StudioOut]:
             counts = _current(uow, program.today())
@@ -150,10 +149,10 @@ class PersonController(Controller):
 
     @reads("/", "registry.read")
     def list_people(
-        self, request: Request[User, Any, Any], cursor: Cursor = None, limit: Limit = 100
+        self, request: Request[User, Any, Any], cursor: CodeCursor = None, limit: Limit = 100
     ) -> Page[PersonOut]:
         """People in code order, with masked ID numbers and bank accounts."""
-        start = after(cursor)
+        start = cursor or ""
         found = read(request, lambda uow: uow.registry.people())
         return page([person_out(p) for p in found if p.code > start], limit, lambda p: p.code)
 
