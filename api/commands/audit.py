@@ -8,6 +8,7 @@ import click
 
 from api.commands.base import (
     JSON,
+    beijing,
     console,
     nothing,
     parse_date,
@@ -17,7 +18,7 @@ from api.commands.base import (
     table,
 )
 from api.shapes import audit_entry_out
-from ledger.program import day_start, local_time
+from ledger.program import day_start
 
 
 @click.group()
@@ -73,7 +74,7 @@ def audit_list(
     for e in found:
         shown.add_row(
             str(e.id),
-            f"{local_time(e.at):%Y-%m-%d %H:%M:%S}",
+            beijing(e.at),
             e.actor,
             e.action,
             e.object,

@@ -9,21 +9,22 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from functools import wraps
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, Final, Literal, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from api.shapes import encode
 from ledger import imports
 from ledger.errors import InvalidInputError, LedgerError, ValidationError
-from ledger.program import today
+from ledger.program import PROGRAM_TIME_ZONE, local_time, today
 from schema.db import DatabaseUnavailable, UnitOfWork, is_conflict, open_database, shown
 from schema.migrate import current_revision, head_revision
 
@@ -162,18 +163,38 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scri
 
 
 def table(
-    title: str, *columns: str, money: tuple[str, ...] = (), right: tuple[str, ...] = ()
+    title: str,
+    *columns: str,
+    money: tuple[str, ...] = (),
+    right: tuple[str, ...] = (),
+    keep: tuple[str, ...] = (),
 ) -> Table:
-    """A table whose amount columns are never cut or wrapped: text columns wrap instead."""
-    shown_table = Table(title=title, title_justify="left")
+    """A table whose amount columns (``money``) and codes (``keep``) are never cut or
+    wrapped: the text columns wrap instead, so nothing is lost at 80 columns."""
+    shown = Table(title=title, title_justify="left")
     for header in columns:
-        if header in money:
-            shown_table.add_column(header, justify="right", no_wrap=True, min_width=len(header) * 2)
-        else:
-            shown_table.add_column(
-                header, justify="right" if header in right else "left", overflow="fold"
-            )
-    return shown_table
+        whole = header in money or header in keep
+        justify: Literal["left", "right"] = (
+            "right" if header in money or header in right else "left"
+        )
+        shown.add_column(
+            Text(header, justify=justify),
+            justify=justify,
+            no_wrap=whole,
+            overflow="fold",
+        )
+    return shown
+
+
+def beijing(recorded: datetime) -> str:
+    """A recorded time as people read it: ``2025-01-10 09:30`` in Beijing time."""
+    aware = recorded if recorded.tzinfo else local_time(recorded)
+    return f"{aware.astimezone(PROGRAM_TIME_ZONE):%Y-%m-%d %H:%M}"
+
+
+def named(name: str, code: str) -> str:
+    """A person as tables show them: the name, and the code below it."""
+    return f"{name}\n{code}"
 
 
 def nothing(message: str) -> None:

@@ -11,7 +11,9 @@ from api.commands.base import (
     AS_USER,
     JSON,
     ON_DATE,
+    beijing,
     console,
+    named,
     nothing,
     on_date,
     print_json,
@@ -33,6 +35,7 @@ from api.shapes import (
     outcome_out,
 )
 from ledger import disbursement
+from ledger.batches import STATE_LABELS
 from ledger.errors import ValidationError
 from ledger.money import format_plain
 from schema.db import UnitOfWork
@@ -68,12 +71,13 @@ def show_lines(b: BatchOut) -> None:
         "状态",
         money=("应发", "代扣税", "实发"),
         right=("行", "月数"),
+        keep=("工作室",),
     )
     for x in b.lines:
         shown.add_row(
             str(x.number),
             x.studio,
-            f"{x.name}（{x.person}）",
+            named(x.name, x.person),
             x.role_label,
             str(len(x.months)),
             format_plain(x.gross_fen),
@@ -174,7 +178,8 @@ def batches_show(ctx: click.Context, batch_id: int, as_json: bool) -> None:
     show_lines(shown)
     for e in shown.events:
         click.echo(
-            f"{e.at:%Y-%m-%d %H:%M} UTC {e.actor} {e.action}: {e.from_state} → {e.to_state}"
+            f"{beijing(e.at)} {e.actor} {e.action}: "
+            f"{STATE_LABELS[e.from_state]} → {STATE_LABELS[e.to_state]}"
             + (f"（{e.reason}）" if e.reason else "")
         )
 

@@ -48,7 +48,9 @@ def jobs_list(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    shown = table("作业 jobs（北京时间）", "作业", "说明", "时间", "下次运行", "上次运行")
+    shown = table(
+        "作业 jobs（北京时间）", "作业", "说明", "时间", "下次运行", "上次运行", keep=("作业",)
+    )
     for row in rows:
         run = row.last_run
         shown.add_row(

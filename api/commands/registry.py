@@ -12,6 +12,7 @@ from api.commands.base import (
     AS_USER,
     JSON,
     console,
+    named,
     nothing,
     parse_date,
     print_json,
@@ -127,6 +128,7 @@ def studios_list(ctx: click.Context, as_json: bool) -> None:
         "状态",
         "在册",
         right=("在册",),
+        keep=("编号", "周期"),
     )
     for s in found:
         shown.add_row(
@@ -252,11 +254,12 @@ def entitlements(ctx: click.Context, year: int, as_json: bool) -> None:
         "说明",
         money=("应发金额",),
         right=("月数",),
+        keep=("工作室",),
     )
     for x in payable:
         shown.add_row(
             x.studio,
-            f"{x.name}（{x.person}）",
+            named(x.name, x.person),
             x.role_label,
             str(len(x.months)),
             x.grade_label or "-",

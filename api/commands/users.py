@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from api.commands.base import JSON, console, print_json, reading, refusals_exit, table, writing
+from api.commands.base import (
+    JSON,
+    beijing,
+    console,
+    print_json,
+    reading,
+    refusals_exit,
+    table,
+    writing,
+)
 from api.shapes import user_out
 from ledger import users as user_service
 from ledger.codes import UserRole, describe
@@ -57,13 +66,13 @@ def users_list(ctx: click.Context, as_user: str, as_json: bool) -> None:
     if as_json:
         print_json(found)
         return
-    shown = table(f"用户 users ({len(found)})", "用户名", "角色", "状态", "创建时间（UTC）")
+    shown = table(f"用户 users ({len(found)})", "用户名", "角色", "状态", "创建时间（北京时间）")
     for u in found:
         shown.add_row(
             u.name,
             f"{u.role_label}（{u.role}）",
             "已停用 disabled" if u.disabled else "正常",
-            f"{u.created_at:%Y-%m-%d %H:%M}",
+            beijing(u.created_at),
         )
     console.print(shown)
 

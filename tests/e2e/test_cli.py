@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -16,7 +18,8 @@ from api import demo as demo_module
 from api.cli import main
 from ledger import book, imports, program
 from ledger.postings import NewTransaction, Posting
-from ledger.registry import id_check_digit
+from ledger.registry import Studio, id_check_digit
+from ledger.users import token_hash
 from schema.db import UnitOfWork, connect
 from schema.registry_store import SqlRegistryStore
 
@@ -561,3 +564,83 @@ def test_closing_periods_from_the_command_line(engine: Engine) -> None:
             "period.close",
             "appropriation.post",
         ]
+
+
+def test_money_users_jobs_and_the_audit_log_from_the_command_line(engine: Engine) -> None:
+    db = ("--db", _url(engine))
+    assert _run(*db, "users", "add", "管理员", "--role", "admin")[0] == 0
+    code, out, _ = _run(*db, "users", "add", "张会计", "--role", "clerk", "--as", "管理员")
+    token = out.splitlines()[1].rsplit(" ", 1)[1]
+    studio = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
+    with UnitOfWork(engine) as uow:
+        program.save_roster(uow, [studio], [], [], by="张会计")
+        uow.commit()
+
+    receipt = ("--on", "2024-03-01", "--studio", "HJ-S01", "--memo", "第一中学配套")
+    code, out, err = _run(*db, "receipts", "add", *receipt, "--amount", "2,000", "--as", "张会计")
+    assert (code, out.strip()) == (
+        0,
+        "receipt 记-2024-03-0001 2024-03-01 2,000.00 元: 第一中学配套",
+    )
+    code, out, _ = _run(*db, "receipts", "add", *receipt, "--amount", "2000", "--as", "张会计")
+    assert out.splitlines()[-1] == "already recorded: nothing was posted again"
+    code, _, err = _run(*db, "receipts", "add", *receipt, "--amount", "20.001", "--as", "张会计")
+    assert (code, "--amount" in err) == (2, True)
+    code, _, err = _run(
+        *db, "expenses", "add", "--on", "2024-03-02", "--studio", "HJ-S01", "--source",
+        "matching", "--category", "materials", "--amount", "500", "--memo", "资料",
+        "--as", "管理员",
+    )  # fmt: skip
+    assert (code, "expense.record needs 经办人（clerk）" in err) == (2, True)
+
+    code, out, _ = _run(*db, "users", "token", "张会计", "--as", "管理员")
+    assert out.startswith("new API token for 张会计 (shown once; the old one no longer works): sl_")
+    with UnitOfWork(engine, write=False) as uow:
+        assert uow.users.user_by_token(token_hash(token)) is None
+    code, out, _ = _run(*db, "users", "disable", "张会计", "--as", "管理员")
+    assert out.strip() == "user 张会计 is disabled; their token no longer works"
+    code, _, err = _run(*db, "receipts", "add", *receipt, "--amount", "1", "--as", "张会计")
+    assert (code, "no active user named '张会计'" in err) == (2, True)
+    code, out, _ = _run(*db, "users", "list", "--as", "管理员", "--json")
+    assert {u["name"]: u["disabled"] for u in json.loads(out)}["张会计"] is True
+
+    code, out, _ = _run(*db, "jobs", "list", "--json")
+    schedules = {j["job"]: j["schedule"] for j in json.loads(out)}
+    assert schedules["appropriation"] == "每年1月2日 09:00"
+    code, out, _ = _run(*db, "audit", "list", "--actor", "管理员", "--json")
+    assert [(e["action"], e["object"]) for e in json.loads(out)] == [
+        ("user.add", "user:张会计"),
+        ("user.token", "user:张会计"),
+        ("user.disable", "user:张会计"),
+    ]
+    code, out, _ = _run(*db, "audit", "list", "--action", "receipt")
+    assert "receipt.record" in out
+    code, out, _ = _run(*db, "audit", "list", "--from", "2099-01-01")
+    assert out.strip() == "no audit entries match"
+
+
+def test_tables_keep_every_amount_whole_at_80_columns(tmp_path: Path) -> None:
+    code, _, err = _run("demo", "--out", str(tmp_path / "demo"))
+    assert code == 0, err
+    db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
+    result = CliRunner().invoke(main, [*db, "batches", "show", "1"], terminal_width=80)
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines if line.startswith(("│", "┃"))) <= 80
+    assert any("│ 10,000.00 │ 1,600.00 │ 8,400.00 │" in line for line in lines)
+    assert "…" not in result.stdout
+    assert "李科长 approve: 草稿 → 草稿" in result.stdout  # states in Chinese
+    assert "王局长 approve: 草稿 → 已审批" in result.stdout
+
+
+def test_help_loads_no_command_module() -> None:
+    script = (
+        "import sys; from api.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('api.commands', 'ledger', "
+        "'sqlalchemy', 'openpyxl', 'litestar'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert "batches" in done.stdout

@@ -451,3 +451,118 @@ def test_periods_are_closed_by_approvers_and_closed_dates_are_409(
     assert "2024年1月已结账" in problem["errors"][0]["message"]
     bad = client.post(f"{API}/periods/2024-1/close", json={}, headers=auth(tokens["admin"]))
     assert bad.status_code == 422
+
+
+def test_money_in_and_out_over_http(client: TestClient[Litestar], tokens: dict[str, str]) -> None:
+    """A host unit's 2,000 元 matching and a 1,200 元 training expense from it, recorded over
+    HTTP by the clerk; the same receipt twice posts once."""
+    clerk = auth(tokens["clerk"])
+    client.post(f"{API}/roster", json=roster(2025), headers=clerk)
+    receipt = {
+        "on": "2025-03-01",
+        "studio": "HJ-S01",
+        "amount_fen": 200_000,
+        "memo": "第一中学配套",
+    }
+    r = client.post(f"{API}/receipts", json=[receipt], headers=clerk)
+    assert (r.status_code, r.json()["changed"]) == (201, 1)
+    [posted] = r.json()["transactions"]
+    assert posted["postings"][0]["destination"] == "studio:HJ-S01:fund:matching"
+    again = client.post(f"{API}/receipts", json=[receipt], headers=clerk).json()
+    assert (again["changed"], again["transactions"][0]["seq"]) == (0, posted["seq"])
+
+    expense = {
+        "on": "2025-03-02",
+        "studio": "HJ-S01",
+        "source": "matching",
+        "category": "materials",
+        "amount_fen": 120_000,
+        "memo": "购买资料",
+    }
+    r = client.post(f"{API}/expenses", json=[expense], headers=clerk)
+    assert r.status_code == 422  # no plan for 资料费 yet: 计划使用
+    assert "计划" in r.json()["errors"][0]["message"]
+    r = client.post(f"{API}/expenses", json=[expense | {"category": "书本"}], headers=clerk)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "[0].category")
+    r = client.post(f"{API}/receipts", json=[receipt], headers=auth(tokens["approver"]))
+    assert r.status_code == 403
+    assert "receipt.record needs 经办人（clerk）" in r.json()["detail"]
+    balance = client.get(
+        f"{API}/accounts/studio:HJ-S01:fund:matching/balance", headers=auth(tokens["auditor"])
+    ).json()
+    assert balance["amount_fen"] == 200_000
+
+
+def test_an_admin_disables_and_rotates_tokens(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    admin = auth(tokens["admin"])
+    listed = client.get(f"{API}/users", headers=admin).json()
+    assert {(u["name"], u["role_label"], u["disabled"]) for u in listed} >= {
+        ("clerk", "经办人", False),
+        ("admin", "管理员", False),
+    }
+    assert client.get(f"{API}/users", headers=auth(tokens["auditor"])).status_code == 403
+
+    r = client.post(f"{API}/users/clerk/token", headers=admin)  # no body needed
+    assert r.status_code == 200
+    new = r.json()["token"]
+    assert client.get(f"{API}/studios", headers=auth(tokens["clerk"])).status_code == 401
+    assert client.get(f"{API}/studios", headers=auth(new)).status_code == 200
+
+    r = client.post(f"{API}/users/clerk/disable", headers=admin)
+    assert (r.status_code, r.json()["disabled"]) == (200, True)
+    assert client.get(f"{API}/studios", headers=auth(new)).status_code == 401
+    r = client.post(f"{API}/users/admin/disable", headers=admin)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "name")
+    r = client.post(f"{API}/users/nobody/token", headers=admin)
+    assert r.status_code == 404
+    log = client.get(f"{API}/audit-log", params={"action": "user"}, headers=admin).json()
+    assert [(e["action"], e["object"]) for e in log["items"]] == [
+        ("user.token", "user:clerk"),
+        ("user.disable", "user:clerk"),
+    ]
+
+
+def test_jobs_verify_and_audit_filters(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    auditor = auth(tokens["auditor"])
+    jobs = {j["job"]: j for j in client.get(f"{API}/jobs", headers=auditor).json()}
+    assert jobs["year-end-payout"]["schedule"] == "每年12月31日 18:00"
+    assert jobs["integrity-check"]["schedule"] == "每天 02:00"
+    assert jobs["year-end-payout"]["next_run"].endswith("T18:00:00+08:00")
+    assert jobs["appropriation"]["last_run"] is None
+
+    verified = client.get(f"{API}/verify", headers=auth(tokens["clerk"])).json()
+    assert (verified["ok"], verified["transactions"]) == (True, 0)
+
+    client.post(f"{API}/roster", json=roster(2025), headers=auth(tokens["clerk"]))
+    client.post(f"{API}/appropriations", json={"year": 2025}, headers=auth(tokens["clerk"]))
+    client.post(f"{API}/batches", json={"year": 2025}, headers=auth(tokens["clerk"]))  # no grades
+    by_clerk = client.get(f"{API}/audit-log", params={"actor": "clerk"}, headers=auditor).json()
+    assert [e["action"] for e in by_clerk["items"]] == ["roster.save", "appropriation.post"]
+    one = client.get(
+        f"{API}/audit-log", params={"object": "appropriation:2025"}, headers=auditor
+    ).json()
+    assert [e["actor"] for e in one["items"]] == ["clerk"]
+    future = client.get(f"{API}/audit-log", params={"from_date": "2099-01-01"}, headers=auditor)
+    assert future.json()["items"] == []
+
+
+def test_actions_need_no_body_and_take_an_effective_date(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    clerk = auth(tokens["clerk"])
+    client.post(f"{API}/roster", json=roster(2025), headers=clerk)
+    client.post(f"{API}/appropriations", json={"year": 2025}, headers=clerk)
+    grades = [{"year": 2025, "studio": code, "grade": "qualified"} for code in ("HJ-S01", "HJ-S02")]
+    client.post(f"{API}/grades", json=grades, headers=clerk)
+    r = client.post(f"{API}/batches", json={"year": 2025, "on": "2025-12-20"}, headers=clerk)
+    batch = r.json()
+    assert (r.status_code, batch["pay_month"]) == (201, "2025-12")
+    assert batch["lines"][0]["name"] == "教师0"  # payees named beside their codes
+    assert batch["state_label"] == "草稿"
+    url = f"{API}/batches/{batch['id']}"
+    r = client.post(f"{url}/approve", headers=auth(tokens["approver"]))  # no body at all
+    assert (r.status_code, r.json()["batch"]["approved_by"]) == (200, ["approver"])

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
-from schemathesis.config import SchemathesisConfig
 from hypothesis import HealthCheck, given, settings
+from schemathesis.config import SchemathesisConfig
 from sqlalchemy import Engine
 
 from api.app import create_app
@@ -29,6 +30,7 @@ expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 )
 
 
+@pytest.mark.slow
 def test_no_request_makes_the_service_fail(engine: Engine) -> None:
     with UnitOfWork(engine) as uow:
         tokens = [

@@ -9,6 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from ledger import book
@@ -19,6 +20,8 @@ from schema.tables import TransactionRow
 
 FUND = "studio:HJ01:fund:finance"
 RACERS = 6
+
+pytestmark = pytest.mark.slow
 
 
 def _fund(engine: Engine, amount: int) -> None:

@@ -32,6 +32,7 @@ def _batches(engine: Engine) -> int:
         return int(uow.session.scalar(select(func.count()).select_from(BatchRow)) or 0)
 
 
+@pytest.mark.slow
 def test_four_processes_running_the_year_end_payout_make_one_batch(year: Engine) -> None:
     command = [
         sys.executable,
@@ -134,6 +135,7 @@ def test_a_run_abandoned_by_a_dead_process_is_taken_over(year: Engine) -> None:
     assert done.counts["studios_funded"] == 2
 
 
+@pytest.mark.slow
 def test_a_run_missed_while_the_scheduler_was_down_is_caught_up_once(year: Engine) -> None:
     zone = ZoneInfo(schedule.TIME_ZONE)
     fire = (datetime.now(zone) + timedelta(seconds=3)).replace(microsecond=0)

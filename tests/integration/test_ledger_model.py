@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -220,6 +221,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert report.transactions == len(self.model.posted)
 
 
+@pytest.mark.slow
 def test_the_ledger_behaves_like_the_reference_model(fresh_engine: Callable[[], Engine]) -> None:
     run_state_machine_as_test(
         lambda: LedgerMachine(fresh_engine),

@@ -288,6 +288,7 @@ def test_withheld_tax_and_unpaid_stipends_are_credit_balances(
 @pytest.mark.skipif(
     shutil.which("soffice") is None, reason="LibreOffice is not installed (CI installs it)"
 )
+@pytest.mark.slow
 def test_libreoffice_opens_every_statement(worked: Engine, tmp_path: Path) -> None:
     with UnitOfWork(worked, write=False) as uow:
         statements.export_ledger(uow, 2024, 2024, tmp_path / "ledger.xlsx", "审计员")
@@ -324,6 +325,7 @@ def _peak_export_bytes(engine: Engine, path: Path, last_year: int) -> tuple[int,
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_in_the_number_of_rows(engine: Engine, tmp_path: Path) -> None:
     with UnitOfWork(engine) as uow:
         program.save_roster(uow, [S1], [], [], by=CLERK)

@@ -1,0 +1,263 @@
+"""In-memory stores behind the same Protocols as ``schema/``: the services' rules run as
+fast unit tests, with no database. They keep what the rules read and write, no more:
+no locks (one thread), no chunking, no SQL constraints (the integration tests keep
+those honest on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+
+from ledger.accounts import Account, may_go_negative
+from ledger.book import AccountEntry, AccountState, ChainHead
+from ledger.money import Fen
+from ledger.periods import Closing, Period, closed_through
+from ledger.policy import NOTICE_2024, Policy
+from ledger.postings import GENESIS_HASH, Transaction
+from ledger.program import ExpensePlan, Grade
+from ledger.registry import Membership, Person, PersonInput, Studio
+from ledger.users import User, UserRecord
+
+
+@dataclass
+class FakeLedger:
+    transactions: list[Transaction] = field(default_factory=list)
+    balances: dict[Account, Fen] = field(default_factory=dict)
+    closed: list[Closing] = field(default_factory=list)
+
+    def lock_head(self) -> ChainHead:
+        return self._head()
+
+    def _head(self) -> ChainHead:
+        last = self.transactions[-1] if self.transactions else None
+        return ChainHead(last.seq, last.hash) if last else ChainHead(0, GENESIS_HASH)
+
+    def head_hash(self) -> tuple[int, str]:
+        head = self._head()
+        return head.seq, head.hash
+
+    def find_by_keys(self, keys: Iterable[str]) -> dict[str, Transaction]:
+        wanted = set(keys)
+        return {
+            t.request.idempotency_key: t
+            for t in self.transactions
+            if t.request.idempotency_key in wanted
+        }
+
+    def get(self, seq: int) -> Transaction | None:
+        return self.transactions[seq - 1] if 0 < seq <= len(self.transactions) else None
+
+    def reversed_positions(self, seq: int) -> set[int]:
+        return {
+            p.reverses
+            for t in self.transactions
+            if t.request.reverses == seq
+            for p in t.postings
+            if p.reverses is not None
+        }
+
+    def lock_accounts(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
+        for a in addresses:
+            self.balances.setdefault(a, 0)
+        return {a: AccountState(a, self.balances[a], may_go_negative(a)) for a in addresses}
+
+    def last_voucher_numbers(self, months: Iterable[Period]) -> dict[Period, int]:
+        last = self.last_vouchers()
+        return {m: last.get(m, 0) for m in months}
+
+    def last_vouchers(self) -> dict[Period, int]:
+        found: dict[Period, int] = {}
+        for t in self.transactions:
+            month = Period(t.voucher.year, t.voucher.month)
+            found[month] = max(found.get(month, 0), t.voucher.number)
+        return found
+
+    def closed_through(self) -> Period | None:
+        return closed_through(self.closed)
+
+    def closings(self) -> list[Closing]:
+        return list(self.closed)
+
+    def add_closing(self, closing: Closing) -> None:
+        self.closed.append(closing)
+
+    def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
+        self.transactions.extend(transactions)
+        self.balances.update(balances)
+
+    def balance(self, address: Account, as_of: date | None) -> Fen | None:
+        if address not in self.balances:
+            return None
+        if as_of is None:
+            return self.balances[address]
+        return sum(
+            (p.amount if p.destination == address else -p.amount)
+            for t in self.transactions
+            if t.request.effective_date <= as_of
+            for p in t.postings
+            if address in (p.source, p.destination)
+        )
+
+    def kept_balances(self) -> dict[Account, Fen]:
+        return dict(self.balances)
+
+    def derived_balances(self) -> dict[Account, Fen]:
+        derived: dict[Account, Fen] = {}
+        for t in self.transactions:
+            for p in t.postings:
+                derived[p.source] = derived.get(p.source, 0) - p.amount
+                derived[p.destination] = derived.get(p.destination, 0) + p.amount
+        return derived
+
+    def iter_transactions(self) -> Iterator[Transaction]:
+        return iter(self.transactions)
+
+    def iter_account_entries(
+        self, address: Account, start: date, end: date, chunk: int = 0
+    ) -> Iterator[AccountEntry]:
+        raise NotImplementedError  # statements are tested on the databases
+
+    def transactions_page(
+        self,
+        *,
+        after: int,
+        limit: int,
+        account: Account | None = None,
+        studio: str | None = None,
+        from_date: date | None = None,
+        to_date: date | None = None,
+    ) -> list[Transaction]:
+        raise NotImplementedError  # paging is tested through HTTP on the databases
+
+    def balances_as_of(self, as_of: date) -> dict[Account, Fen]:
+        return {a: self.balance(a, as_of) or 0 for a in self.balances}
+
+    def pair_movements(self, start: date, end: date) -> list[tuple[Account, Account, Fen]]:
+        moved: dict[tuple[Account, Account], Fen] = {}
+        for t in self.transactions:
+            if start <= t.request.effective_date <= end:
+                for p in t.postings:
+                    moved[(p.source, p.destination)] = (
+                        moved.get((p.source, p.destination), 0) + p.amount
+                    )
+        return [(s, d, amount) for (s, d), amount in moved.items()]
+
+
+@dataclass
+class FakeRegistry:
+    policy_records: list[Policy] = field(default_factory=lambda: [NOTICE_2024])
+    studio_records: dict[str, Studio] = field(default_factory=dict)
+    person_records: dict[str, Person] = field(default_factory=dict)
+    membership_records: dict[tuple[str, str, date], Membership] = field(default_factory=dict)
+    grade_records: dict[tuple[int, str, str], str] = field(default_factory=dict)
+    plans: dict[tuple[int, str, str], Fen] = field(default_factory=dict)
+
+    def policies(self) -> list[Policy]:
+        return sorted(self.policy_records, key=lambda p: p.year)
+
+    def add_policy(self, policy: Policy, created_by: str) -> None:
+        self.policy_records.append(policy)
+
+    def studios(self) -> list[Studio]:
+        return [self.studio_records[c] for c in sorted(self.studio_records)]
+
+    def people(self) -> list[Person]:
+        return [self.person_records[c] for c in sorted(self.person_records)]
+
+    def memberships(self) -> list[Membership]:
+        return list(self.membership_records.values())
+
+    def save_studios(self, studios: Sequence[Studio]) -> int:
+        changed = sum(1 for s in studios if self.studio_records.get(s.code) != s)
+        self.studio_records.update({s.code: s for s in studios})
+        return changed
+
+    def save_people(self, people: Sequence[PersonInput]) -> tuple[dict[str, str], int]:
+        by_id = {p.id_number: p for p in self.person_records.values()}
+        codes: dict[str, str] = {}
+        changed = 0
+        for p in people:
+            known = by_id.get(p.id_number)
+            code = known.code if known else f"P{len(self.person_records) + 1:06d}"
+            person = Person(code, p.id_number, p.name, p.unit, p.bank_name, p.bank_account)
+            if known != person:
+                self.person_records[code] = by_id[p.id_number] = person
+                changed += 1
+            codes[p.id_number] = code
+        return codes, changed
+
+    def save_memberships(self, memberships: Sequence[Membership]) -> int:
+        changed = 0
+        for m in memberships:
+            key = (m.studio, m.person, m.joined_on)
+            if self.membership_records.get(key) != m:
+                self.membership_records[key] = m
+                changed += 1
+        return changed
+
+    def studio_grades(self, year: int) -> dict[str, str]:
+        return {s: g for (y, s, p), g in self.grade_records.items() if y == year and not p}
+
+    def person_grades(self, year: int) -> dict[tuple[str, str], str]:
+        codes = {p.id_number: p.code for p in self.person_records.values()}
+        return {(s, codes[p]): g for (y, s, p), g in self.grade_records.items() if y == year and p}
+
+    def save_grades(self, grades: Sequence[Grade]) -> int:
+        changed = 0
+        for g in grades:
+            key = (g.year, g.studio, g.id_number)
+            if self.grade_records.get(key) != g.grade:
+                self.grade_records[key] = g.grade
+                changed += 1
+        return changed
+
+    def expense_plans(self, year: int) -> dict[tuple[str, str], Fen]:
+        return {(s, c): amount for (y, s, c), amount in self.plans.items() if y == year}
+
+    def save_expense_plans(self, plans: Sequence[ExpensePlan]) -> int:
+        for plan in plans:
+            self.plans[(plan.year, plan.studio, plan.category)] = plan.amount
+        return len(plans)
+
+
+@dataclass
+class FakeUsers:
+    by_name: dict[str, tuple[UserRecord, str]] = field(default_factory=dict)
+
+    def user(self, name: str) -> User | None:
+        found = self.by_name.get(name)
+        return None if found is None or found[0].disabled else User(name, found[0].role)
+
+    def user_by_token(self, token_hash: str) -> User | None:
+        for record, stored in self.by_name.values():
+            if stored == token_hash and not record.disabled:
+                return User(record.name, record.role)
+        return None
+
+    def record(self, name: str) -> UserRecord | None:
+        found = self.by_name.get(name)
+        return found[0] if found else None
+
+    def records(self) -> list[UserRecord]:
+        return [self.by_name[n][0] for n in sorted(self.by_name)]
+
+    def add_user(self, user: User, token_hash: str) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        self.by_name[user.name] = (UserRecord(user.name, user.role, False, now), token_hash)
+
+    def disable(self, name: str) -> None:
+        record, stored = self.by_name[name]
+        self.by_name[name] = (replace(record, disabled=True), stored)
+
+    def set_token(self, name: str, token_hash: str) -> None:
+        self.by_name[name] = (self.by_name[name][0], token_hash)
+
+
+@dataclass
+class FakeStores:
+    """A unit of work's stores, in memory: what ``program`` services are given."""
+
+    ledger: FakeLedger = field(default_factory=FakeLedger)
+    registry: FakeRegistry = field(default_factory=FakeRegistry)
+    users: FakeUsers = field(default_factory=FakeUsers)

@@ -1,0 +1,56 @@
+"""The permission table: every action names real roles; a refusal says who may."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.schedule import describe_cron
+from ledger import permissions
+from ledger.codes import Grade, UserRole, describe, labels
+from ledger.errors import PermissionDeniedError
+
+
+def test_every_action_is_allowed_to_someone_and_only_to_real_roles() -> None:
+    for action, roles in permissions.PERMISSIONS.items():
+        assert roles, action
+        assert roles <= set(UserRole), action
+        assert action.count(".") == 1, action
+
+
+def test_an_action_the_table_does_not_name_is_refused_to_everyone() -> None:
+    assert not any(permissions.allows(role, "batch.delete") for role in UserRole)
+    with pytest.raises(PermissionDeniedError, match=r"batch\.delete needs nobody"):
+        permissions.require("管理员", "admin", "batch.delete")
+
+
+def test_a_refusal_names_the_action_and_who_may_do_it() -> None:
+    with pytest.raises(PermissionDeniedError) as refused:
+        permissions.require("张会计", "clerk", "period.close")
+    assert str(refused.value) == (
+        "张会计 is 经办人（clerk）; period.close needs 审核人（approver）、管理员（admin）"
+    )
+    assert refused.value.action == "period.close"
+
+
+def test_maker_and_checker_are_different_roles() -> None:
+    assert permissions.roles_for("batch.create").isdisjoint(permissions.roles_for("batch.approve"))
+
+
+def test_codes_carry_their_chinese_labels() -> None:
+    assert Grade("qualified") is Grade.QUALIFIED
+    assert Grade.QUALIFIED == "qualified"
+    assert labels(Grade) == {"excellent": "优秀", "qualified": "合格", "unqualified": "不合格"}
+    assert describe(Grade) == "excellent 优秀, qualified 合格, unqualified 不合格"
+
+
+@pytest.mark.parametrize(
+    ("cron", "words"),
+    [
+        ({"month": 1, "day": 2, "hour": 9, "minute": 0}, "每年1月2日 09:00"),
+        ({"day": 5, "hour": 8, "minute": 30}, "每月5日 08:30"),
+        ({"hour": 2, "minute": 0}, "每天 02:00"),
+        ({"day_of_week": "mon", "hour": 2}, "day_of_week=mon hour=2"),
+    ],
+)
+def test_schedules_read_in_words(cron: dict[str, object], words: str) -> None:
+    assert describe_cron(cron) == words

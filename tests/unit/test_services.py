@@ -1,0 +1,87 @@
+"""The services' rules as worked examples on in-memory stores (tests/fakes.py): who may
+do what, the first admin, tokens, appropriation, receipts. No database: these run in
+milliseconds; the same services run on SQLite and PostgreSQL in tests/integration."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ledger import book, program, users
+from ledger.errors import PermissionDeniedError, UnknownUserError, ValidationError
+from ledger.expenses import Receipt
+from ledger.registry import Studio
+from tests.fakes import FakeStores
+
+S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
+S2 = Studio("HJ-S02", "数学名师工作室", "subject", "第二中学", 2024)
+
+
+@pytest.fixture
+def stores() -> FakeStores:
+    made = FakeStores()
+    users.add_user(made, "管理员", "admin", by=None)
+    for name, role in (("张会计", "clerk"), ("李科长", "approver"), ("审计员", "auditor")):
+        users.add_user(made, name, role, by="管理员")
+    return made
+
+
+def test_a_roster_is_saved_by_a_clerk_and_refused_to_an_approver(stores: FakeStores) -> None:
+    with pytest.raises(PermissionDeniedError, match=r"roster\.save needs 经办人（clerk）"):
+        program.save_roster(stores, [S1], [], [], by="李科长")
+    assert stores.registry.studios() == []
+    assert program.save_roster(stores, [S1, S2], [], [], by="张会计").changed == 2
+
+
+def test_two_studios_are_funded_25000_per_source_once(stores: FakeStores) -> None:
+    program.save_roster(stores, [S1, S2], [], [], by="张会计")
+    report = program.appropriate(stores, 2024, by="张会计")
+    assert (len(report.posted), report.total) == (2, 2 * 5_000_000)
+    assert stores.ledger.balances["studio:HJ-S01:fund:finance"] == 2_500_000
+    assert stores.ledger.balances["studio:HJ-S02:fund:edu_fund"] == 2_500_000
+    assert stores.ledger.balances["source:finance"] == -5_000_000
+    again = program.appropriate(stores, 2024, by="张会计")
+    assert (again.posted, again.already) == ([], ["HJ-S01", "HJ-S02"])
+    assert len(stores.ledger.transactions) == 2
+    assert book.verify(stores.ledger).ok
+
+
+def test_the_same_receipt_twice_is_posted_once(stores: FakeStores) -> None:
+    program.save_roster(stores, [S1], [], [], by="张会计")
+    receipt = Receipt(date(2024, 3, 1), "HJ-S01", 200_000, "第一中学配套")
+    program.receive_matching(stores, [receipt], by="张会计")
+    program.receive_matching(stores, [receipt], by="张会计")
+    assert stores.ledger.balances["studio:HJ-S01:fund:matching"] == 200_000
+    assert program.matching_received(stores, 2024) == {"HJ-S01": 200_000}
+
+
+def test_only_the_first_admin_is_added_without_an_admin() -> None:
+    fresh = FakeStores()
+    users.add_user(fresh, "管理员", "admin", by=None)
+    with pytest.raises(ValidationError, match="users are added by an admin"):
+        users.add_user(fresh, "另一个", "admin", by=None)
+    with pytest.raises(ValidationError, match="role: must be one of clerk 经办人"):
+        users.add_user(fresh, "某人", "boss", by="管理员")
+    users.add_user(fresh, "张会计", "clerk", by="管理员")
+    with pytest.raises(PermissionDeniedError, match=r"user\.add needs 管理员（admin）"):
+        users.add_user(fresh, "李四", "clerk", by="张会计")
+
+
+def test_a_rotated_token_replaces_the_old_and_a_disabled_user_does_nothing(
+    stores: FakeStores,
+) -> None:
+    [record] = [r for r in stores.users.records() if r.name == "张会计"]
+    old = stores.users.by_name["张会计"][1]
+    new = users.rotate_token(stores, "张会计", by="管理员")
+    assert stores.users.user_by_token(old) is None
+    assert stores.users.user_by_token(users.token_hash(new)) == users.User("张会计", "clerk")
+    assert users.disable_user(stores, "张会计", by="管理员").disabled is True
+    assert users.disable_user(stores, "张会计", by="管理员").disabled is True  # no change twice
+    with pytest.raises(UnknownUserError, match="no active user named '张会计'"):
+        program.save_roster(stores, [S1], [], [], by="张会计")
+    with pytest.raises(ValidationError, match="disabled user gets no token"):
+        users.rotate_token(stores, "张会计", by="管理员")
+    with pytest.raises(ValidationError, match="cannot disable themselves"):
+        users.disable_user(stores, "管理员", by="管理员")
+    assert record.role == "clerk"
