@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 
 from api import demo as demo_module
 from api.cli import main
+from api.reference import cli_reference, http_reference
 from ledger import book, imports, program
 from ledger.postings import NewTransaction, Posting
 from ledger.registry import Studio, id_check_digit
@@ -644,3 +645,11 @@ def test_help_loads_no_command_module() -> None:
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert "batches" in done.stdout
+
+
+def test_the_readme_lists_every_command_and_operation_as_they_are() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for marker, made in (("cli-reference", cli_reference()), ("http-reference", http_reference())):
+        start = readme.index(f"<!-- {marker} -->\n") + len(f"<!-- {marker} -->\n")
+        end = readme.index(f"\n<!-- /{marker} -->")
+        assert readme[start:end] == made, f"README's {marker} is stale: python -m api.reference"
