@@ -50,7 +50,7 @@ from ledger.expenses import SOURCE_LABELS
 from ledger.money import Fen, format_plain
 from ledger.payout_files import PayoutRow, write_bank_file, write_roster
 from ledger.periods import Period
-from ledger.permissions import allows
+from ledger.permissions import allows, roles_for
 from ledger.policy import Policy
 from ledger.postings import NewTransaction, Posting, utc_now
 from ledger.registry import MAX_REASON, ROLE_LABELS, Person, mask_account, mask_id_number
@@ -653,8 +653,9 @@ def export(stores: Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
     files, notes, bank_total = [roster], [], None
     if not whole:
         notes.append(
-            "bank file not written: it needs whole account numbers, "
-            "which only an approver may export"
+            "bank file not written: it needs whole account numbers, which only "
+            + "、".join(USER_ROLE_LABELS[r] for r in sorted(roles_for("batch.bank_file")))
+            + " may export"
         )
     elif batch.state != "approved":
         notes.append(

@@ -18,7 +18,7 @@ from typing import Final, Protocol
 
 from ledger.codes import UserRole, codes, describe, labels
 from ledger.errors import NotFoundError, UnknownUserError, ValidationError
-from ledger.permissions import Action, require
+from ledger.permissions import Action, allows, require
 
 ROLES: Final = codes(UserRole)
 ROLE_LABELS: Final = labels(UserRole)
@@ -99,10 +99,10 @@ def add_user(stores: Stores, name: str, role: str, by: str | None) -> str:
     """Create a user; returns their API token, which is shown once and stored only hashed.
 
     ``by`` is the admin adding them. ``None`` is the operator setting up a new
-    installation: allowed only while no active admin exists.
+    installation: allowed only while no active user may add users (``user.add``).
     """
     if by is None:
-        if any(r.role == UserRole.ADMIN and not r.disabled for r in stores.users.records()):
+        if any(allows(r.role, "user.add") and not r.disabled for r in stores.users.records()):
             raise ValidationError(
                 "--as", "an admin exists: users are added by an admin (--as ADMIN)"
             )

@@ -456,7 +456,7 @@ def test_the_batch_commands(tmp_path: Path) -> None:
     )
     assert out.splitlines() == [
         f"wrote {tmp_path / 'x' / 'batch-1-发放表.xlsx'}",
-        "bank file not written: it needs whole account numbers, which only an approver may export",
+        "bank file not written: it needs whole account numbers, which only 审核人 may export",
     ]
 
 

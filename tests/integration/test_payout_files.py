@@ -101,7 +101,7 @@ def test_other_roles_get_masked_numbers_and_no_bank_file(year: Engine, tmp_path:
         exported = disbursement.export(uow, batch.id, "audit", tmp_path)
     [roster_path] = exported.files
     assert exported.notes == [
-        "bank file not written: it needs whole account numbers, which only an approver may export"
+        "bank file not written: it needs whole account numbers, which only 审核人 may export"
     ]
     roster = load_workbook(roster_path).active
     whole = person(11, "第二中学").id_number
