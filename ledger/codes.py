@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Self
+from typing import Self, TypeVar
+
+C = TypeVar("C", bound="Coded")
 
 
 class Coded(StrEnum):
@@ -48,6 +50,13 @@ def describe(vocabulary: type[Coded]) -> str:
     return ", ".join(f"{m.value} {m.label}" for m in vocabulary)
 
 
+def documented(vocabulary: type[C]) -> type[C]:
+    """Let the docstring list the codes with their labels: the OpenAPI document shows it."""
+    vocabulary.__doc__ = f"{vocabulary.__doc__} Codes: {describe(vocabulary)}."
+    return vocabulary
+
+
+@documented
 class Grade(Coded):
     """考核等次 (the December assessment result)."""
 
@@ -56,6 +65,7 @@ class Grade(Coded):
     UNQUALIFIED = ("unqualified", "不合格")
 
 
+@documented
 class StudioKind(Coded):
     """工作室类型."""
 
@@ -64,6 +74,7 @@ class StudioKind(Coded):
     SUBJECT = ("subject", "名教师工作室")
 
 
+@documented
 class StudioStatus(Coded):
     """工作室状态."""
 
@@ -71,6 +82,7 @@ class StudioStatus(Coded):
     CANCELLED = ("cancelled", "撤销")
 
 
+@documented
 class MemberRole(Coded):
     """A person's role in a studio (角色); hosts and members are paid, trainees not."""
 
@@ -79,6 +91,7 @@ class MemberRole(Coded):
     TRAINEE = ("trainee", "学员")
 
 
+@documented
 class UserRole(Coded):
     """A user's role in the service (SPEC §7); what each may do is :mod:`ledger.permissions`."""
 
@@ -88,6 +101,7 @@ class UserRole(Coded):
     ADMIN = ("admin", "管理员")
 
 
+@documented
 class BatchState(Coded):
     """A disbursement batch's state (:data:`ledger.batches.TRANSITIONS`)."""
 
@@ -100,6 +114,7 @@ class BatchState(Coded):
     CANCELLED = ("cancelled", "已作废")
 
 
+@documented
 class LineStatus(Coded):
     """A batch line's payment status."""
 
@@ -110,6 +125,7 @@ class LineStatus(Coded):
     RETURNED = ("returned", "已退回资金")
 
 
+@documented
 class FundingSource(Coded):
     """Where a studio's money comes from (资金来源)."""
 
@@ -118,6 +134,7 @@ class FundingSource(Coded):
     MATCHING = ("matching", "单位配套")
 
 
+@documented
 class ExpenseCategory(Coded):
     """An activity expense's category (支出类别)."""
 
