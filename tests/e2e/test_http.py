@@ -334,6 +334,38 @@ def test_health_and_the_openapi_document_are_public(client: TestClient[Litestar]
     assert client.get("/schema/swagger").status_code == 200
 
 
+def test_the_openapi_document_is_a_contract(client: TestClient[Litestar]) -> None:
+    document = client.get("/schema/openapi.json").json()
+    scheme = document["components"]["securitySchemes"]["BearerToken"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert document["security"] == [{"BearerToken": []}]
+    operations = [
+        (f"{method.upper()} {path}", op)
+        for path, item in document["paths"].items()
+        if path.startswith(API)
+        for method, op in item.items()
+    ]
+    assert len(operations) >= 39
+    for name, op in operations:
+        [success] = [s for s in op["responses"] if s.startswith("2")]
+        [(media, body)] = op["responses"][success]["content"].items()
+        assert body["schema"], f"{name} documents no {success} body"
+        assert op["tags"], f"{name} has no tag"
+        assert "**Permission**" in op["description"], name
+        for status in ("401", "403", "422"):
+            problem = op["responses"][status]["content"]["application/problem+json"]
+            assert problem["schema"] == {"$ref": "#/components/schemas/Problem"}, name
+        headers = {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
+        writes = name.startswith("POST") and not name.endswith("/run")
+        assert ("Idempotency-Key" in headers) == writes, name
+        if name.endswith(".xlsx"):
+            assert media == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    grade = document["components"]["schemas"]["Grade"]
+    assert grade["enum"] == ["excellent", "qualified", "unqualified"]
+    assert "qualified 合格" in grade["description"]
+    assert document["components"]["schemas"]["RosterIn"]["additionalProperties"] is False
+
+
 def test_lists_are_paged_by_cursor(client: TestClient[Litestar], tokens: dict[str, str]) -> None:
     client.post(f"{API}/roster", json=roster(2025), headers=auth(tokens["clerk"]))
     seen, cursor = [], None
