@@ -13,6 +13,7 @@ from api.shapes import TokenOut, UserOut, user_out
 from ledger import users
 from ledger.codes import UserRole
 from ledger.users import User
+from schema.db import UnitOfWork
 
 UserName = Annotated[str, PathParameter(min_length=1, max_length=50)]
 
@@ -90,6 +91,6 @@ class UserController(Controller):
         )
 
 
-def _role(uow: Any, name: str) -> str:
+def _role(uow: UnitOfWork, name: str) -> str:
     record = uow.users.record(name)
     return record.role if record else ""
