@@ -113,7 +113,7 @@ def studio_out(s: Studio, current_people: int) -> StudioOut:
 def studio_detail(
     s: Studio, members: Sequence[Membership], names: Mapping[str, str], today: date
 ) -> StudioDetail:
-    current = sum(1 for m in members if m.left_on is None or m.left_on >= today)
+    current = sum(1 for m in members if m.active_on(today))
     return StudioDetail(
         **msgspec.structs.asdict(studio_out(s, current)),
         memberships=[

@@ -320,6 +320,15 @@ def appropriate(
     )
 
 
+def roster_counts(stores: Stores, day: date) -> dict[str, int]:
+    """How many people (host, members, trainees) each studio's roster holds on ``day``."""
+    counts: dict[str, int] = {}
+    for m in stores.registry.memberships():
+        if m.active_on(day):
+            counts[m.studio] = counts.get(m.studio, 0) + 1
+    return counts
+
+
 def studio(stores: Stores, code: str) -> Studio:
     """One studio of the registry, or :class:`NotFoundError`."""
     for s in stores.registry.studios():

@@ -92,15 +92,6 @@ def studios() -> None:
     """The registry of studios."""
 
 
-def _current(uow: UnitOfWork) -> dict[str, int]:
-    today = program.today()
-    counts: dict[str, int] = {}
-    for m in uow.registry.memberships():
-        if m.joined_on <= today and (m.left_on is None or m.left_on >= today):
-            counts[m.studio] = counts.get(m.studio, 0) + 1
-    return counts
-
-
 @studios.command("list")
 @JSON
 @click.pass_context
@@ -108,7 +99,7 @@ def studios_list(ctx: click.Context, as_json: bool) -> None:
     """Every studio with its kind, host unit, cycle, status and people in its roster today."""
 
     def load(uow: UnitOfWork) -> list[StudioOut]:
-        counts = _current(uow)
+        counts = program.roster_counts(uow, program.today())
         return [studio_out(s, counts.get(s.code, 0)) for s in uow.registry.studios()]
 
     found = reading(ctx, load)

@@ -100,14 +100,6 @@ class GradeIn(msgspec.Struct, forbid_unknown_fields=True):
     ] = ""
 
 
-def _current(uow: UnitOfWork, today: date) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for m in uow.registry.memberships():
-        if m.joined_on <= today and (m.left_on is None or m.left_on >= today):
-            counts[m.studio] = counts.get(m.studio, 0) + 1
-    return counts
-
-
 class StudioController(Controller):
     path = "/studios"
     tags = ("studios",)
@@ -120,7 +112,7 @@ class StudioController(Controller):
         start = cursor or ""
 
         def load(uow: UnitOfWork) -> list[StudioOut]:
-            counts = _current(uow, program.today())
+            counts = program.roster_counts(uow, program.today())
             return [
                 studio_out(s, counts.get(s.code, 0))
                 for s in uow.registry.studios()
