@@ -63,6 +63,7 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         "user.add": _ADMIN,
         "user.disable": _ADMIN,
         "user.token": _ADMIN,
+        "user.password": _ADMIN,  # anyone's; everyone may set their own
     }
 )
 

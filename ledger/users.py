@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
 from ledger.codes import UserRole, codes, describe, labels
-from ledger.errors import NotFoundError, UnknownUserError, ValidationError
+from ledger.errors import InvalidInputError, NotFoundError, UnknownUserError, ValidationError
 from ledger.permissions import Action, allows, require
 
 ROLES: Final = codes(UserRole)
@@ -60,6 +63,8 @@ class UserStore(Protocol):
     def add_user(self, user: User, token_hash: str) -> None: ...
     def disable(self, name: str) -> None: ...
     def set_token(self, name: str, token_hash: str) -> None: ...
+    def password_hash(self, name: str) -> str | None: ...
+    def set_password_hash(self, name: str, password_hash: str) -> None: ...
 
 
 class Stores(Protocol):
@@ -83,14 +88,20 @@ def check_new_user(name: str, role: str) -> None:
         raise ValidationError("role", f"must be one of {describe(UserRole)}")
 
 
-def acting(stores: Stores, name: str, action: Action) -> User:
-    """The active user ``name``, if their role may do ``action``; else refused."""
+def active(stores: Stores, name: str) -> User:
+    """The active user ``name``; an unknown or disabled one is refused."""
     found = stores.users.user(name)
     if found is None:
         raise UnknownUserError(
             f"no active user named {name!r}; add one with "
             "`studio-ledger users add NAME --role ROLE --as ADMIN`"
         )
+    return found
+
+
+def acting(stores: Stores, name: str, action: Action) -> User:
+    """The active user ``name``, if their role may do ``action``; else refused."""
+    found = active(stores, name)
     require(found.name, found.role, action)
     return found
 
@@ -149,3 +160,67 @@ def users(stores: Stores, by: str) -> list[UserRecord]:
     """Every user, enabled or not, for an admin."""
     acting(stores, by, "user.read")
     return stores.users.records()
+
+
+MIN_PASSWORD: Final = 10
+MAX_PASSWORD: Final = 200
+_HASHER: Final = PasswordHasher()
+"""Argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile): slow and
+salted, so a stolen hash is expensive to guess from."""
+_NOBODY: Final = _HASHER.hash("no such user: compared against so every sign-in costs the same")
+
+
+def password_errors(name: str, password: str) -> list[ValidationError]:
+    """What is wrong with a new password (every problem, not the first)."""
+    errors = []
+    if len(password) < MIN_PASSWORD:
+        errors.append(
+            ValidationError(
+                "password", f"至少{MIN_PASSWORD}个字符 (at least {MIN_PASSWORD} characters)"
+            )
+        )
+    if len(password) > MAX_PASSWORD:
+        errors.append(
+            ValidationError("password", f"最多{MAX_PASSWORD}个字符 (at most {MAX_PASSWORD})")
+        )
+    if password.strip() != password or any(ord(c) < 32 or ord(c) == 127 for c in password):
+        errors.append(
+            ValidationError("password", "no spaces at either end and no control characters")
+        )
+    if password.casefold() == name.casefold():
+        errors.append(ValidationError("password", "must not be the user name"))
+    return errors
+
+
+def set_password(stores: Stores, name: str, password: str, by: str) -> None:
+    """Set ``name``'s console password: by an admin (``user.password``), or by the user."""
+    if by == name:
+        active(stores, by)  # everyone may change their own
+    else:
+        acting(stores, by, "user.password")
+    target = _existing(stores, name)
+    if target.disabled:
+        raise ValidationError("name", f"{name} is disabled; a disabled user gets no password")
+    if errors := password_errors(name, password):
+        raise InvalidInputError(errors)
+    stores.users.set_password_hash(name, _HASHER.hash(password))
+
+
+def check_password(stores: Stores, name: str, password: str) -> User | None:
+    """The active user ``name`` if ``password`` is theirs, else ``None``.
+
+    Costs one Argon2 verification whether or not the user exists, so the time taken
+    does not tell which user names are real. A hash made with weaker parameters
+    than today's is replaced on a successful check.
+    """
+    user = stores.users.user(name)
+    stored = stores.users.password_hash(name) if user is not None else None
+    try:
+        _HASHER.verify(stored or _NOBODY, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or stored is None:
+        return None
+    if _HASHER.check_needs_rehash(stored):
+        stores.users.set_password_hash(name, _HASHER.hash(password))
+    return user

@@ -280,7 +280,8 @@ class ExpensePlanRow(Base):
 
 
 class UserRow(Base):
-    """A user with one role; the API token is stored only as its SHA-256 hash."""
+    """A user with one role; the API token is stored only as its SHA-256 hash, the
+    password (if any) only as an Argon2id hash."""
 
     __tablename__ = "users"
     __table_args__ = (
@@ -292,6 +293,8 @@ class UserRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
     disabled: Mapped[bool] = mapped_column(default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    """Argon2id (``$argon2id$...``), for the console; ``None`` until one is set."""
 
 
 _BATCH_STATES = "'draft', 'approved', 'paid', 'partially_paid', 'closed', 'rejected', 'cancelled'"

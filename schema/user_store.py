@@ -54,3 +54,13 @@ class SqlUserStore:
             update(UserRow).where(UserRow.name == name).values(token_hash=token_hash)
         )
         self.session.expire_all()
+
+    def password_hash(self, name: str) -> str | None:
+        row = self.session.get(UserRow, name)
+        return None if row is None else row.password_hash
+
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        self.session.execute(
+            update(UserRow).where(UserRow.name == name).values(password_hash=password_hash)
+        )
+        self.session.expire_all()

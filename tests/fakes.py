@@ -224,6 +224,7 @@ class FakeRegistry:
 @dataclass
 class FakeUsers:
     by_name: dict[str, tuple[UserRecord, str]] = field(default_factory=dict)
+    passwords: dict[str, str] = field(default_factory=dict)
 
     def user(self, name: str) -> User | None:
         found = self.by_name.get(name)
@@ -252,6 +253,12 @@ class FakeUsers:
 
     def set_token(self, name: str, token_hash: str) -> None:
         self.by_name[name] = (self.by_name[name][0], token_hash)
+
+    def password_hash(self, name: str) -> str | None:
+        return self.passwords.get(name)
+
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        self.passwords[name] = password_hash
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from api.commands.base import (
@@ -109,3 +111,35 @@ def users_token(ctx: click.Context, name: str, as_user: str) -> None:
         lambda _: f"user:{name}",
     )
     click.echo(f"new API token for {name} (shown once; the old one no longer works): {token}")
+
+
+def _new_password() -> str:
+    """The password: asked twice on a terminal; one line from a pipe (its newline dropped)."""
+    if sys.stdin.isatty():
+        entered: str = click.prompt("新密码 password", hide_input=True, confirmation_prompt=True)
+        return entered
+    return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option(
+    "--as",
+    "as_user",
+    metavar="USER",
+    required=True,
+    help="An admin, or NAME themselves.",
+)
+@click.pass_context
+@refusals_exit
+def users_password(ctx: click.Context, name: str, as_user: str) -> None:
+    """Set NAME's console password, read from stdin (stored only as an Argon2id hash)."""
+    password = _new_password()
+    writing(
+        ctx,
+        as_user,
+        "user.password",
+        lambda uow: user_service.set_password(uow, name, password, as_user),
+        lambda _: f"user:{name}",
+    )
+    click.echo(f"password set for {name}")

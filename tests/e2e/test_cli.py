@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 from api import demo as demo_module
 from api.cli import main
 from api.reference import cli_reference, http_reference
-from ledger import book, imports, program
+from ledger import book, imports, program, users
 from ledger.postings import NewTransaction, Posting
 from ledger.registry import Studio, id_check_digit
 from ledger.users import token_hash
@@ -653,3 +653,27 @@ def test_the_readme_lists_every_command_and_operation_as_they_are() -> None:
         start = readme.index(f"<!-- {marker} -->\n") + len(f"<!-- {marker} -->\n")
         end = readme.index(f"\n<!-- /{marker} -->")
         assert readme[start:end] == made, f"README's {marker} is stale: python -m api.reference"
+
+
+def test_a_password_is_set_from_a_pipe_and_never_printed(engine: Engine) -> None:
+    db = ("--db", _url(engine))
+    assert _run(*db, "users", "add", "管理员", "--role", "admin")[0] == 0
+    assert _run(*db, "users", "add", "张会计", "--role", "clerk", "--as", "管理员")[0] == 0
+    result = CliRunner().invoke(
+        main,
+        [*db, "users", "password", "张会计", "--as", "管理员"],
+        input="correct horse battery\n",
+    )
+    assert (result.exit_code, result.stdout.strip()) == (0, "password set for 张会计")
+    assert "correct horse" not in result.stdout + result.stderr
+    with UnitOfWork(engine) as uow:
+        assert users.check_password(uow, "张会计", "correct horse battery") is not None
+        assert uow.users.password_hash("张会计").startswith("$argon2id$")  # type: ignore[union-attr]
+    short = CliRunner().invoke(
+        main, [*db, "users", "password", "张会计", "--as", "张会计"], input="short\n"
+    )
+    assert short.exit_code == 2
+    assert "password: 至少10个字符" in short.stderr
+    with UnitOfWork(engine, write=False) as uow:
+        entries = uow.audit.entries(0, 10, action="user.password")
+    assert [(e.actor, e.object) for e in entries] == [("管理员", "user:张会计")]

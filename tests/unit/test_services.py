@@ -9,7 +9,12 @@ from datetime import date
 import pytest
 
 from ledger import book, program, users
-from ledger.errors import PermissionDeniedError, UnknownUserError, ValidationError
+from ledger.errors import (
+    InvalidInputError,
+    PermissionDeniedError,
+    UnknownUserError,
+    ValidationError,
+)
 from ledger.expenses import Receipt
 from ledger.registry import Studio
 from tests.fakes import FakeStores
@@ -85,3 +90,32 @@ def test_a_rotated_token_replaces_the_old_and_a_disabled_user_does_nothing(
     with pytest.raises(ValidationError, match="cannot disable themselves"):
         users.disable_user(stores, "管理员", by="管理员")
     assert record.role == "clerk"
+
+
+def test_a_password_is_kept_only_as_an_argon2_hash_and_checked(stores: FakeStores) -> None:
+    users.set_password(stores, "张会计", "correct horse battery", by="管理员")
+    stored = stores.users.passwords["张会计"]
+    assert stored.startswith("$argon2id$")
+    assert "correct horse" not in stored
+    assert users.check_password(stores, "张会计", "correct horse battery") == users.User(
+        "张会计", "clerk"
+    )
+    assert users.check_password(stores, "张会计", "correct horse batterY") is None
+    assert users.check_password(stores, "nobody", "correct horse battery") is None
+    assert users.check_password(stores, "李科长", "correct horse battery") is None  # none set
+    users.set_password(stores, "张会计", "a new one of mine", by="张会计")  # one's own
+    assert users.check_password(stores, "张会计", "a new one of mine") is not None
+    users.disable_user(stores, "张会计", by="管理员")
+    assert users.check_password(stores, "张会计", "a new one of mine") is None
+
+
+def test_a_weak_password_is_refused_naming_every_problem(stores: FakeStores) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        users.set_password(stores, "张会计", " short\t", by="管理员")
+    assert [e.message for e in refused.value.errors] == [
+        "至少10个字符 (at least 10 characters)",
+        "no spaces at either end and no control characters",
+    ]
+    with pytest.raises(PermissionDeniedError, match=r"user\.password needs 管理员"):
+        users.set_password(stores, "李科长", "someone else's", by="张会计")
+    assert "张会计" not in stores.users.passwords
