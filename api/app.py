@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import msgspec
@@ -43,6 +44,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from litestar.static_files import create_static_files_router
 from litestar.typing import FieldDefinition
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -57,6 +59,9 @@ T = TypeVar("T")
 API: Final = "/api/v1"
 PUBLIC: Final = "public"
 OPENAPI_PATH: Final = "/schema"
+ASSETS: Final = f"{OPENAPI_PATH}/assets"
+SWAGGER_UI: Final = Path(__file__).parent / "static" / "swagger-ui"
+"""Swagger UI's files, served by the app itself: an intranet has no CDN."""
 
 
 @dataclass(frozen=True)
@@ -289,7 +294,14 @@ def openapi_config() -> OpenAPIConfig:
         "`Authorization: Bearer <token>`; which role may call an operation is its "
         "**Permission**. Errors are RFC 9457 problem details (`application/problem+json`). "
         "Writes accept an `Idempotency-Key` header.",
-        render_plugins=[SwaggerRenderPlugin()],
+        render_plugins=[
+            SwaggerRenderPlugin(
+                js_url=f"{ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{ASSETS}/favicon-32x32.png'>",
+            )
+        ],
         path=OPENAPI_PATH,
         tags=[Tag(name=name, description=text) for name, text in TAGS],
         security=[{"BearerToken": []}],
@@ -333,7 +345,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or Settings.from_env()
     engine = engine or connect(settings.database_url)
     return Litestar(
-        route_handlers=[health, Router(path=API, route_handlers=list(CONTROLLERS))],
+        route_handlers=[
+            health,
+            Router(path=API, route_handlers=list(CONTROLLERS)),
+            create_static_files_router(
+                path=ASSETS,
+                directories=[SWAGGER_UI],
+                include_in_schema=False,
+                opt={"action": PUBLIC},
+            ),
+        ],
         state=State({"engine": engine}),
         guards=[requires_permission],
         middleware=[

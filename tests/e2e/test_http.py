@@ -598,3 +598,17 @@ def test_actions_need_no_body_and_take_an_effective_date(
     url = f"{API}/batches/{batch['id']}"
     r = client.post(f"{url}/approve", headers=auth(tokens["approver"]))  # no body at all
     assert (r.status_code, r.json()["batch"]["approved_by"]) == (200, ["approver"])
+
+
+def test_the_api_documentation_loads_nothing_from_outside_the_server(
+    client: TestClient[Litestar],
+) -> None:
+    page = client.get("/schema/swagger")
+    assert page.status_code == 200
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert len(urls) >= 4  # the bundle, the preset, the stylesheet, the icon
+    for url in urls:
+        assert url.startswith("/schema/"), f"{url} is not served by the app"
+        assert client.get(url).status_code == 200, url
+    assert "cdn." not in page.text
+    assert "https://" not in page.text
