@@ -32,11 +32,16 @@ from ledger.money import format_amount
 from ledger.periods import PeriodState
 from ledger.policy import GRADE_LABELS, STUDIO_KINDS, Policy
 from ledger.postings import Transaction
-from ledger.program import AppropriationReport, EntitlementReport, SaveReport, local_time
+from ledger.program import (
+    AppropriationReport,
+    EntitlementReport,
+    SaveReport,
+    StudioRoster,
+    local_time,
+)
 from ledger.registry import (
     ROLE_LABELS,
     STATUS_LABELS,
-    Membership,
     Person,
     Studio,
     mask_account,
@@ -110,12 +115,11 @@ def studio_out(s: Studio, current_people: int) -> StudioOut:
     )
 
 
-def studio_detail(
-    s: Studio, members: Sequence[Membership], names: Mapping[str, str], today: date
-) -> StudioDetail:
+def studio_detail(roster: StudioRoster, today: date) -> StudioDetail:
+    members, names = roster.memberships, roster.names
     current = sum(1 for m in members if m.active_on(today))
     return StudioDetail(
-        **msgspec.structs.asdict(studio_out(s, current)),
+        **msgspec.structs.asdict(studio_out(roster.studio, current)),
         memberships=[
             MembershipOut(
                 person=m.person,

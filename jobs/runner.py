@@ -66,8 +66,7 @@ def run(
     stale_after: timedelta = STALE_AFTER,
 ) -> RunOutcome:
     """Run ``job`` for ``period`` once; see the module docstring."""
-    if job not in JOBS:
-        raise ValidationError("job", f"unknown job {job!r}; jobs: {', '.join(JOBS)}")
+    check_period(job, period)
     claimed = _claim(engine, job, period, trigger, stale_after)
     if isinstance(claimed, JobRun):
         message = (
@@ -124,7 +123,6 @@ def check_period(job: str, period: str) -> None:
 
 def run_now(engine: Engine, job: str, period: str, by: str, request: str) -> RunOutcome:
     """Run a job now on a user's request (``job.run``), audit-logged with its outcome."""
-    check_period(job, period)
     with UnitOfWork(engine, write=False) as uow:
         acting(uow, by, "job.run")
     outcome = run(engine, job, period)

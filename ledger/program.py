@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
@@ -78,6 +78,17 @@ def day_start(day: date) -> datetime:
     """The start of ``day`` in the program's zone as a recorded time (naive UTC)."""
     local = datetime.combine(day, datetime.min.time(), PROGRAM_TIME_ZONE)
     return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def recorded_between(
+    first: date | None, last: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """The recorded times [start, end) of the program's days ``first`` to ``last``
+    inclusive; an open end stays ``None``."""
+    return (
+        day_start(first) if first else None,
+        day_start(last + timedelta(days=1)) if last else None,
+    )
 
 
 class RegistryStore(Protocol):
@@ -327,6 +338,24 @@ def roster_counts(stores: Stores, day: date) -> dict[str, int]:
         if m.active_on(day):
             counts[m.studio] = counts.get(m.studio, 0) + 1
     return counts
+
+
+@dataclass(frozen=True)
+class StudioRoster:
+    """A studio, its memberships (past and present), and the names of its people."""
+
+    studio: Studio
+    memberships: list[Membership]
+    names: dict[str, str]
+
+
+def roster_of(stores: Stores, code: str) -> StudioRoster:
+    """One studio with everyone who was ever in its roster, or :class:`NotFoundError`."""
+    found = studio(stores, code)
+    members = [m for m in stores.registry.memberships() if m.studio == code]
+    wanted = {m.person for m in members}
+    names = {p.code: p.name for p in stores.registry.people() if p.code in wanted}
+    return StudioRoster(found, members, names)
 
 
 def studio(stores: Stores, code: str) -> Studio:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import click
 
 from api.commands.base import (
@@ -18,7 +16,7 @@ from api.commands.base import (
     table,
 )
 from api.shapes import audit_entry_out
-from ledger.program import day_start
+from ledger.program import recorded_between
 
 
 @click.group()
@@ -47,8 +45,7 @@ def audit_list(
     as_json: bool,
 ) -> None:
     """Audit entries oldest first (needs no user: reading the database is the operator's)."""
-    start = parse_date(from_day, "--from")
-    end = parse_date(to_day, "--to")
+    since, until = recorded_between(parse_date(from_day, "--from"), parse_date(to_day, "--to"))
     found = [
         audit_entry_out(e)
         for e in reading(
@@ -59,8 +56,8 @@ def audit_list(
                 actor=actor,
                 action=action,
                 target=target,
-                start=day_start(start) if start else None,
-                end=day_start(end + timedelta(days=1)) if end else None,
+                start=since,
+                end=until,
             ),
         )
     ]

@@ -23,7 +23,6 @@ from api.commands.base import (
     writing,
 )
 from api.shapes import (
-    StudioDetail,
     StudioOut,
     appropriation_out,
     entitlements_out,
@@ -142,13 +141,7 @@ def studios_list(ctx: click.Context, as_json: bool) -> None:
 def studios_show(ctx: click.Context, code: str, as_json: bool) -> None:
     """One studio and its roster (names and roles; never ID numbers)."""
 
-    def detail(uow: UnitOfWork) -> StudioDetail:
-        studio = program.studio(uow, code)
-        members = [m for m in uow.registry.memberships() if m.studio == code]
-        names = {p.code: p.name for p in uow.registry.people()}
-        return studio_detail(studio, members, names, program.today())
-
-    found = reading(ctx, detail)
+    found = reading(ctx, lambda uow: studio_detail(program.roster_of(uow, code), program.today()))
     if as_json:
         print_json(found)
         return

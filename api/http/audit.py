@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request
@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 
 from api.http.base import Cursor, Limit, Page, page, read, reads
 from api.shapes import AuditEntryOut, audit_entry_out
-from ledger.program import day_start
+from ledger.program import recorded_between
 from ledger.users import User
 
 Filter = Annotated[str | None, QueryParameter(max_length=200)]
@@ -37,6 +37,7 @@ class AuditController(Controller):
         """Every state change, oldest first: who, what, when, from which request; filtered by
         actor, action (``batch`` matches every ``batch.*``), object and Beijing date."""
         start = cursor or 0
+        since, until = recorded_between(from_date, to_date)
         found = read(
             request,
             lambda uow: uow.audit.entries(
@@ -45,8 +46,8 @@ class AuditController(Controller):
                 actor=actor,
                 action=action,
                 target=target,
-                start=day_start(from_date) if from_date else None,
-                end=day_start(to_date + timedelta(days=1)) if to_date else None,
+                start=since,
+                end=until,
             ),
         )
         return page([audit_entry_out(e) for e in found], limit, lambda e: e.id)

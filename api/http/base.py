@@ -57,6 +57,14 @@ CodeCursor = Annotated[
         pattern=f"^{CODE_PATTERN.pattern}$", description="next_cursor of the previous page"
     ),
 ]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+"""A studio's code in a body (the registry checks its pattern and names the field)."""
+
+
+class EmptyIn(msgspec.Struct, forbid_unknown_fields=True):
+    """No fields: the body may be left out."""
+
+
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from api.http.base import (
     Cursor,
+    EmptyIn,
     IdempotencyKey,
     Limit,
     Page,
@@ -100,10 +100,6 @@ class VerifyController(Controller):
         """Check the hash chain and that every kept balance equals its postings
         (``ok`` false names the first broken link; the answer is still 200)."""
         return verify_out(read(request, lambda uow: book.verify(uow.ledger)))
-
-
-class EmptyIn(msgspec.Struct, forbid_unknown_fields=True):
-    """No fields: the body may be left out."""
 
 
 class PeriodController(Controller):

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Controller, Request, Response
 from litestar.params import JSONBody
 
-from api.http.base import IdempotencyKey, QueryYear, Year, read, reads, write, writes
+from api.http.base import Code, IdempotencyKey, QueryYear, Year, read, reads, write, writes
 from api.shapes import (
     AppropriationOut,
     EntitlementsOut,
@@ -28,7 +28,6 @@ from ledger.postings import MAX_MEMO_LENGTH, Transaction
 from ledger.users import User
 from schema.db import UnitOfWork
 
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Fen = Annotated[int, msgspec.Meta(gt=0, le=MAX_AMOUNT, description="amount in fen (分)")]
 Memo = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MEMO_LENGTH)]
 

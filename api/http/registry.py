@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response
 from litestar.params import FromPath, JSONBody
 
 from api.http.base import (
+    Code,
     CodeCursor,
     IdempotencyKey,
     Limit,
@@ -50,7 +51,6 @@ from ledger.registry import (
 from ledger.users import User
 from schema.db import UnitOfWork
 
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME)]
 Unit = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_UNIT)]
 IdNumber = Annotated[str, msgspec.Meta(max_length=18, description="身份证号 (18 characters)")]
@@ -125,14 +125,9 @@ class StudioController(Controller):
     def get_studio(self, request: Request[User, Any, Any], code: FromPath[str]) -> StudioDetail:
         """One studio with its memberships (payee codes and names, never ID numbers)."""
 
-        def load(uow: UnitOfWork) -> StudioDetail:
-            studio = program.studio(uow, code)
-            members = [m for m in uow.registry.memberships() if m.studio == code]
-            wanted = {m.person for m in members}
-            names = {p.code: p.name for p in uow.registry.people() if p.code in wanted}
-            return studio_detail(studio, members, names, program.today())
-
-        return read(request, load)
+        return read(
+            request, lambda uow: studio_detail(program.roster_of(uow, code), program.today())
+        )
 
 
 class PersonController(Controller):

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, Request, Response
 from litestar.params import JSONBody, PathParameter
 
-from api.http.base import IdempotencyKey, read, reads, write, writes
+from api.http.base import EmptyIn, IdempotencyKey, read, reads, write, writes
 from api.shapes import TokenOut, UserOut, user_out
 from ledger import users
 from ledger.codes import UserRole
@@ -21,10 +21,6 @@ UserName = Annotated[str, PathParameter(min_length=1, max_length=50)]
 class UserIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
     role: UserRole
-
-
-class EmptyIn(msgspec.Struct, forbid_unknown_fields=True):
-    """No fields: the body may be left out."""
 
 
 class UserController(Controller):
