@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Generic, TypeVar
 
@@ -206,6 +207,70 @@ def request_id(request: Request[Any, Any, Any]) -> str:
     return given[:64] if given else uuid.uuid4().hex
 
 
+class KeyReused(Exception):  # noqa: N818 (a refusal)
+    """An idempotency key (a header, or a console form's key) came back with another body."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} was used for a different request")
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a write answered: its status and content, and whether it was a replay."""
+
+    status: int
+    content: Any
+    replayed: bool
+
+
+def commit_write(
+    engine: Engine,
+    *,
+    user: User,
+    method: str,
+    path: str,
+    request_id: str,
+    action: str,
+    data: Any,
+    key: str | None,
+    run: Callable[[UnitOfWork], T],
+    answer: Callable[[UnitOfWork, T], S],
+    target: Callable[[T], str],
+    status: int = 200,
+) -> Written:
+    """Run one write in one unit of work: the change, its audit entry and its stored
+    answer (when a key is given) commit together. The same key with the same request
+    returns the first answer and changes nothing; with another, :class:`KeyReused`.
+
+    Both surfaces write through here: the API (``Idempotency-Key``) and the console
+    (a key in every form, so a double click or a resubmitted form acts once)."""
+    body_hash = hashlib.sha256(msgspec.json.encode(data)).hexdigest()
+    with UnitOfWork(engine) as uow:
+        if key:
+            uow.audit.lock_key(key)
+            first = uow.audit.answer(key)
+            if first is not None:
+                if (first.actor, first.method, first.path, first.body_hash) != (
+                    user.name,
+                    method,
+                    path,
+                    body_hash,
+                ):
+                    raise KeyReused(key)
+                return Written(first.status, first.response, replayed=True)
+        result = run(uow)
+        content = msgspec.to_builtins(answer(uow, result))
+        uow.audit.record(
+            user.name, action, target(result), request_id, {"method": method, "path": path}
+        )
+        if key:
+            uow.audit.remember(
+                key, StoredAnswer(user.name, method, path, body_hash, status, content)
+            )
+        uow.commit()
+    return Written(status, content, replayed=False)
+
+
 def write(
     request: Request[User, Any, Any],
     *,
@@ -217,52 +282,34 @@ def write(
     target: Callable[[T], str],
     status: int = 200,
 ) -> Response[S]:
-    """Run one write in one unit of work: the change, its audit entry and its stored
-    answer (when the request carries an ``Idempotency-Key``) commit together."""
-    user = request.user
+    """:func:`commit_write` for an API request, with its ``Idempotency-Key``."""
     rid = request_id(request)
-    body_hash = hashlib.sha256(msgspec.json.encode(data)).hexdigest()
-    with UnitOfWork(engine_of(request)) as uow:
-        if key:
-            uow.audit.lock_key(key)
-            first = uow.audit.answer(key)
-            if first is not None:
-                same = (first.actor, first.method, first.path, first.body_hash) == (
-                    user.name,
-                    request.method,
-                    request.url.path,
-                    body_hash,
-                )
-                if not same:
-                    raise ProblemDetailsException(
-                        status_code=409,
-                        title="Idempotency key reused",
-                        detail=f"Idempotency-Key {key!r} was used for a different request",
-                        type_="urn:studio-ledger:problem:idempotency-key-reused",
-                    )
-                return Response(
-                    first.response,
-                    status_code=first.status,
-                    headers={"X-Request-Id": rid, "Idempotent-Replayed": "true"},
-                )
-        result = run(uow)
-        content = msgspec.to_builtins(answer(uow, result))
-        uow.audit.record(
-            user.name,
-            action,
-            target(result),
-            rid,
-            {"method": request.method, "path": request.url.path},
+    try:
+        written = commit_write(
+            engine_of(request),
+            user=request.user,
+            method=request.method,
+            path=request.url.path,
+            request_id=rid,
+            action=action,
+            data=data,
+            key=key,
+            run=run,
+            answer=answer,
+            target=target,
+            status=status,
         )
-        if key:
-            uow.audit.remember(
-                key,
-                StoredAnswer(
-                    user.name, request.method, request.url.path, body_hash, status, content
-                ),
-            )
-        uow.commit()
-    return Response(content, status_code=status, headers={"X-Request-Id": rid})
+    except KeyReused as reused:
+        raise ProblemDetailsException(
+            status_code=409,
+            title="Idempotency key reused",
+            detail=str(reused),
+            type_="urn:studio-ledger:problem:idempotency-key-reused",
+        ) from None
+    headers = {"X-Request-Id": rid}
+    if written.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(written.content, status_code=written.status, headers=headers)
 
 
 # -- pages ------------------------------------------------------------------------------

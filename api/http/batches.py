@@ -275,15 +275,18 @@ class BatchController(Controller):
     @downloads("/{batch_id:int}/roster.xlsx", "batch.roster")
     def batch_roster(self, request: Request[User, Any, Any], batch_id: Id) -> File:
         """The payout roster (劳务补贴发放表); ID numbers masked except for approvers."""
-        return _export_file(request, batch_id, 0, "no roster")
+        return export_file(request, batch_id, 0, "no roster")
 
     @downloads("/{batch_id:int}/bank.xlsx", "batch.bank_file")
     def batch_bank_file(self, request: Request[User, Any, Any], batch_id: Id) -> File:
         """The bank bulk-payment file (批量代发) of an approved batch."""
-        return _export_file(request, batch_id, 1, "no bank file")
+        return export_file(request, batch_id, 1, "no bank file")
 
 
-def _export_file(request: Request[User, Any, Any], batch_id: int, which: int, missing: str) -> File:
+def export_file(request: Request[User, Any, Any], batch_id: int, which: int, missing: str) -> File:
+    """The batch's 发放表 (``which`` 0) or 批量代发 (1) for the request's user; the API
+    and the console send it."""
+
     def produce(folder: Path) -> Path:
         exported = read(
             request, lambda uow: disbursement.export(uow, batch_id, request.user.name, folder)

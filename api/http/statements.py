@@ -28,6 +28,36 @@ def _statement(
     return download("studio-ledger-statement-", write_into)
 
 
+def ledger_file(
+    request: Request[User, Any, Any], year: int, studio: str | None, *, cycle: bool = False
+) -> File:
+    """专项资金明细账 (xlsx) for the signed-in or token user; the API and the console send it."""
+
+    def produce(uow: UnitOfWork, path: Path) -> int:
+        last = year + program.policy(uow, year).cycle_years - 1 if cycle else year
+        return statements.export_ledger(uow, year, last, path, request.user.name, studio)
+
+    return _statement(request, f"{year}-专项资金明细账.xlsx", produce)
+
+
+def summary_file(request: Request[User, Any, Any], year: int) -> File:
+    """专项资金收支汇总表 (xlsx)."""
+    return _statement(
+        request,
+        f"{year}-专项资金收支汇总表.xlsx",
+        lambda uow, path: statements.export_summary(uow, year, path, request.user.name),
+    )
+
+
+def trial_balance_file(request: Request[User, Any, Any], on: date) -> File:
+    """科目余额表 (xlsx) as of ``on``."""
+    return _statement(
+        request,
+        f"{on.isoformat()}-科目余额表.xlsx",
+        lambda uow, path: statements.export_trial_balance(uow, on, path, request.user.name),
+    )
+
+
 class StatementController(Controller):
     path = "/statements"
     tags = ("statements",)
@@ -42,21 +72,12 @@ class StatementController(Controller):
         cycle: FromQuery[bool] = False,
     ) -> File:
         """专项资金明细账 for a year (or the cycle starting then), every studio or one."""
-
-        def produce(uow: UnitOfWork, path: Path) -> int:
-            last = year + program.policy(uow, year).cycle_years - 1 if cycle else year
-            return statements.export_ledger(uow, year, last, path, request.user.name, studio)
-
-        return _statement(request, f"{year}-专项资金明细账.xlsx", produce)
+        return ledger_file(request, year, studio, cycle=cycle)
 
     @downloads("/summary.xlsx", "statement.export")
     def statement_summary(self, request: Request[User, Any, Any], year: QueryYear) -> File:
         """专项资金收支汇总表 for a year, tied to the ledger."""
-        return _statement(
-            request,
-            f"{year}-专项资金收支汇总表.xlsx",
-            lambda uow, path: statements.export_summary(uow, year, path, request.user.name),
-        )
+        return summary_file(request, year)
 
     @downloads("/trial-balance.xlsx", "statement.export")
     def statement_trial_balance(
@@ -65,8 +86,4 @@ class StatementController(Controller):
         on: Annotated[date, QueryParameter(name="date", description="YYYY-MM-DD")],
     ) -> File:
         """科目余额表 as of a date."""
-        return _statement(
-            request,
-            f"{on.isoformat()}-科目余额表.xlsx",
-            lambda uow, path: statements.export_trial_balance(uow, on, path, request.user.name),
-        )
+        return trial_balance_file(request, on)
