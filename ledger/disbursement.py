@@ -25,13 +25,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
 from ledger import book, program
 from ledger.accounts import studio_fund, studio_payable
 from ledger.batches import (
     ACTIVE_STATES,
     STATE_LABELS,
+    TRANSITIONS,
     BatchPlan,
     PlannedLine,
     approvals_needed,
@@ -55,7 +56,7 @@ from ledger.policy import Policy
 from ledger.postings import NewTransaction, Posting, utc_now
 from ledger.registry import MAX_REASON, ROLE_LABELS, Person, mask_account, mask_id_number
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
-from ledger.users import acting
+from ledger.users import User, acting
 from ledger.withholding import MonthIncome, Payment, month_income, withhold
 
 
@@ -608,6 +609,38 @@ def close(stores: Stores, batch_id: int, by: str) -> Outcome:
         )
     _record(stores, batch, "close", by, to_state)
     return Outcome(_batch(stores, batch.id), f"batch #{batch.id} closed")
+
+
+ACTION_LABELS: Final[Mapping[str, str]] = {
+    "approve": "审批通过",
+    "reject": "驳回",
+    "cancel": "作废",
+    "confirm": "确认支付",
+    "return": "退回资金",
+    "reissue": "重新发放",
+    "close": "关闭",
+}
+"""What a person presses to take each action on a batch (the console's buttons)."""
+
+_STEPS: Final[Mapping[str, str]] = {"pay": "confirm", "pay_partially": "confirm"}
+"""Transitions taken by another action's name: recording the bank's answer pays."""
+
+
+def offered(batch: Batch, user: User) -> list[str]:
+    """The actions ``user`` may take on ``batch`` now, in :data:`ACTION_LABELS` order:
+    allowed for their role, possible in the batch's state, and not refused by
+    maker-checker (the preparer is never offered 审批通过, nor is an approver twice).
+    A screen shows a button for each; the services check everything again."""
+    possible = {_STEPS.get(step, step) for state, step in TRANSITIONS if state == batch.state}
+    failed = any(line.status == "failed" for line in batch.lines)
+    if failed:
+        possible -= {"close"}
+        possible |= {"return", "reissue"}
+    if user.name == batch.prepared_by or user.name in batch.approved_by:
+        possible -= {"approve"}
+    return [
+        verb for verb in ACTION_LABELS if verb in possible and allows(user.role, f"batch.{verb}")
+    ]
 
 
 def show(stores: Stores, batch_id: int) -> tuple[Batch, list[BatchEvent]]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Protocol
 
 from argon2 import PasswordHasher
@@ -25,6 +26,11 @@ from ledger.permissions import Action, allows, require
 
 ROLES: Final = codes(UserRole)
 ROLE_LABELS: Final = labels(UserRole)
+SIGN_IN_WINDOW: Final = timedelta(minutes=15)
+MAX_SIGN_IN_FAILURES: Final = 5
+"""After this many failed console sign-ins for one user name within the window, the
+name is refused without checking its password until the oldest failure leaves the
+window (so guessing costs at most 5 tries per 15 minutes per name)."""
 TOKEN_PREFIX: Final = "sl_"  # noqa: S105 (a prefix that marks our tokens, not a secret)
 
 
@@ -224,3 +230,12 @@ def check_password(stores: Stores, name: str, password: str) -> User | None:
     if _HASHER.check_needs_rehash(stored):
         stores.users.set_password_hash(name, _HASHER.hash(password))
     return user
+
+
+def sign_in_wait(failures: Iterable[datetime], now: datetime) -> timedelta | None:
+    """How long a user name must wait before it may try to sign in again, given the
+    times of its failed attempts; ``None`` when it may try now."""
+    recent = sorted(f for f in failures if f > now - SIGN_IN_WINDOW)
+    if len(recent) < MAX_SIGN_IN_FAILURES:
+        return None
+    return recent[-MAX_SIGN_IN_FAILURES] + SIGN_IN_WINDOW - now

@@ -26,6 +26,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -450,6 +451,28 @@ class JobRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in console session, kept server-side: the browser holds only its
+    random id, so signing out or an idle timeout ends it for good."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (Index("ix_console_sessions_expires_at", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+
+
+class ServiceKeyRow(Base):
+    """Random keys the service's processes share (the console's CSRF key), created by
+    the migration so that every worker signs and checks forms alike."""
+
+    __tablename__ = "service_keys"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
 IMMUTABLE_TABLES = ("transactions", "postings", "period_closings")
