@@ -16,7 +16,7 @@ service, shape the answer):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -39,6 +39,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Schema, SecurityScheme, Tag
+from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -49,10 +50,13 @@ from litestar.typing import FieldDefinition
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
+import api.console
+from api.console.auth import SESSIONS_STORE, ConsoleSettings, DatabaseSessionStore, session_config
 from api.http import audit, batches, books, funds, jobs, registry, statements, users
 from ledger import errors, imports, permissions, program
 from ledger.users import User, token_hash
 from schema.db import UnitOfWork, connect, database_url, is_conflict
+from schema.session_store import service_key
 
 T = TypeVar("T")
 
@@ -66,13 +70,17 @@ SWAGGER_UI: Final = Path(__file__).parent / "static" / "swagger-ui"
 
 @dataclass(frozen=True)
 class Settings:
-    """What the service reads from its environment, once."""
+    """What the service reads from its environment, once: the database and the
+    console's sessions (:meth:`ConsoleSettings.from_env`). The CSRF key is the one
+    the migrations stored, unless given (only for an app that serves no forms)."""
 
     database_url: str
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    csrf_secret: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(database_url(None))
+        return cls(database_url(None), ConsoleSettings.from_env())
 
 
 # -- authentication and authorization ------------------------------------------
@@ -344,10 +352,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """The Litestar application for ``settings`` (default: from the environment)."""
     settings = settings or Settings.from_env()
     engine = engine or connect(settings.database_url)
+    templates = api.console.template_config()
     return Litestar(
         route_handlers=[
             health,
-            Router(path=API, route_handlers=list(CONTROLLERS)),
+            Router(
+                path=API,
+                route_handlers=list(CONTROLLERS),
+                middleware=[DefineMiddleware(TokenAuthentication)],
+            ),
+            api.console.console_router(),
+            *api.console.public_routes(),
             create_static_files_router(
                 path=ASSETS,
                 directories=[SWAGGER_UI],
@@ -357,10 +372,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ],
         state=State({"engine": engine}),
         guards=[requires_permission],
-        middleware=[
-            DefineMiddleware(TokenAuthentication, exclude=[f"^{OPENAPI_PATH}", "^/health"])
-        ],
+        middleware=[session_config(settings.console).middleware],
+        stores={SESSIONS_STORE: DatabaseSessionStore(engine)},
+        template_config=templates,
+        csrf_config=api.console.csrf_config(
+            settings.csrf_secret or service_key(engine, "csrf"), settings.console
+        ),
         plugins=[
+            FlashPlugin(FlashConfig(template_config=templates)),
             StrictStructs(),
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(

@@ -56,12 +56,12 @@ def cli_reference() -> str:
 
 def http_reference() -> str:
     """Every operation under /api/v1 with its action and the roles allowed it."""
-    from api.app import API, create_app  # noqa: PLC0415
+    from api.app import API, Settings, create_app  # noqa: PLC0415
     from schema.db import connect  # noqa: PLC0415
 
     engine = connect("sqlite://")
     try:
-        app = create_app(engine=engine)
+        app = create_app(Settings("sqlite://", csrf_secret="reference only"), engine)  # noqa: S106
         rows = sorted(
             (route.path, method, handler.opt["action"])
             for route in app.routes

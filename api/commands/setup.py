@@ -96,15 +96,33 @@ def demo(out_dir: Path) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--ssl-certfile",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Serve over TLS with this certificate (the console's cookies become Secure).",
+)
+@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve the HTTP API (OpenAPI and Swagger UI at /schema)."""
+def serve(
+    ctx: click.Context, host: str, port: int, ssl_certfile: str | None, ssl_keyfile: str | None
+) -> None:
+    """Serve the console (sign in at /) and the HTTP API (OpenAPI and Swagger UI at /schema)."""
     import uvicorn  # noqa: PLC0415 (only this command needs the server)
 
     from api.app import Settings, create_app  # noqa: PLC0415
+    from api.console.auth import ConsoleSettings  # noqa: PLC0415
 
     ready = engine(ctx)
-    uvicorn.run(create_app(Settings(ctx.find_root().obj["db_url"]), ready), host=host, port=port)
+    settings = Settings(
+        ctx.find_root().obj["db_url"], ConsoleSettings.from_env(tls=ssl_certfile is not None)
+    )
+    uvicorn.run(
+        create_app(settings, ready),
+        host=host,
+        port=port,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
 
 
 class _JsonLines(logging.Formatter):

@@ -1,0 +1,319 @@
+"""Signing in to the console: server-side sessions, the login page, throttling.
+
+- A session lives in the database (:class:`DatabaseSessionStore`); the browser
+  holds only its random id in an HttpOnly, SameSite=Lax cookie (Secure when the
+  service is served over TLS). It ends after :attr:`ConsoleSettings.idle_minutes`
+  without a request, at 退出, when its user is disabled, and at the latest
+  :data:`SESSION_LIFETIME` after signing in.
+- A session id is adopted only from a session that is signed in: signing in
+  always starts under a new id, so an id planted in a browser beforehand is
+  worthless (session fixation). An anonymous visitor gets no session at all.
+- Sign-ins are checked by :func:`ledger.users.check_password` and throttled by
+  :func:`ledger.users.sign_in_wait` over the audit log: every success, failure
+  and throttled attempt is an audit entry (``session.*``), and the failures in
+  the log are what the throttle counts, so it holds across workers and restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Final
+from urllib.parse import quote, urlsplit
+
+import anyio.to_thread
+from litestar import Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from litestar.stores.base import Store
+from litestar.types import Empty, Message
+from litestar.types.asgi_types import ScopeSession
+from sqlalchemy import Engine
+
+from ledger import users
+from ledger.postings import utc_now
+from ledger.users import User
+from schema.db import UnitOfWork
+from schema.session_store import SqlSessionStore
+
+SESSION_COOKIE: Final = "studio_ledger_session"
+CSRF_COOKIE: Final = "studio_ledger_csrf"
+SESSION_LIFETIME: Final = timedelta(hours=12)
+USER_KEY: Final = "user"
+SIGNED_IN_AT: Final = "signed_in_at"
+HOME: Final = "/console"
+SESSIONS_STORE: Final = "console_sessions"
+UNSESSIONED: Final = ("^/api/", "^/schema", "^/health", "^/static/")
+"""Paths that never read or write a console session (the API authenticates by token)."""
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """How long an idle session lives, and whether cookies are sent only over TLS."""
+
+    idle_minutes: int = 30
+    secure_cookies: bool = False
+
+    @classmethod
+    def from_env(cls, *, tls: bool = False) -> ConsoleSettings:
+        """``STUDIO_LEDGER_SESSION_IDLE_MINUTES`` (default 30); Secure cookies when
+        served over TLS or ``STUDIO_LEDGER_SECURE_COOKIES=1`` (behind a proxy that
+        terminates TLS)."""
+        idle = os.environ.get("STUDIO_LEDGER_SESSION_IDLE_MINUTES", "")
+        secure = tls or os.environ.get("STUDIO_LEDGER_SECURE_COOKIES", "") not in ("", "0")
+        return cls(int(idle) if idle.isdigit() and int(idle) > 0 else 30, secure)
+
+
+# -- sessions -------------------------------------------------------------------------
+
+
+class DatabaseSessionStore(Store):
+    """Litestar's session store interface over :class:`SqlSessionStore`, each call in a
+    worker thread so the event loop never waits on the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.sessions = SqlSessionStore(engine)
+
+    @staticmethod
+    def _seconds(value: int | timedelta | None) -> int | None:
+        return int(value.total_seconds()) if isinstance(value, timedelta) else value
+
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        await anyio.to_thread.run_sync(self.sessions.set, key, data, self._seconds(expires_in))
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        return await anyio.to_thread.run_sync(self.sessions.get, key, self._seconds(renew_for))
+
+    async def delete(self, key: str) -> None:
+        await anyio.to_thread.run_sync(self.sessions.delete, key)
+
+    async def delete_all(self) -> None:
+        await anyio.to_thread.run_sync(self.sessions.delete_all)
+
+    async def exists(self, key: str) -> bool:
+        return await self.expires_in(key) is not None or await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        return await anyio.to_thread.run_sync(self.sessions.expires_in, key)
+
+
+class SignedInSessions(ServerSideSessionBackend):
+    """Server-side sessions that adopt a browser's id only for a signed-in session, and
+    store nothing for an anonymous visitor."""
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        decided = connection.get_session_id()  # chosen when the request came in
+        if decided:
+            return decided
+        given = connection.cookies.get(self.config.key)
+        session = connection.scope.get("session")
+        signed_in = isinstance(session, dict) and bool(session.get(USER_KEY))
+        if given and given != "null" and (signed_in or session is Empty):
+            return given  # a signed-in session goes on; a cleared one (退出) is deleted
+        return self.generate_session_id()
+
+    async def store_in_message(
+        self,
+        scope_session: ScopeSession,
+        message: Message,
+        connection: ASGIConnection[Any, Any, Any, Any],
+    ) -> None:
+        if not scope_session and connection.cookies.get(self.config.key) in (None, "null"):
+            return  # an anonymous visitor: nothing to keep, no cookie to clear
+        await super().store_in_message(scope_session or Empty, message, connection)
+
+
+class SignedInSessionConfig(ServerSideSessionConfig):
+    _backend_class = SignedInSessions
+
+
+def session_config(settings: ConsoleSettings) -> SignedInSessionConfig:
+    return SignedInSessionConfig(
+        key=SESSION_COOKIE,
+        max_age=settings.idle_minutes * 60,
+        renew_on_access=True,
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+        store=SESSIONS_STORE,
+        exclude=list(UNSESSIONED),
+        scopes={"http"},  # type: ignore[arg-type]
+    )
+
+
+# -- who is signed in -------------------------------------------------------------------
+
+
+class SessionExpired(NotAuthorizedException):
+    """The browser brought a session the server no longer has (idle timeout, 退出)."""
+
+
+def _session_user(engine: Engine, session: dict[str, Any]) -> User | None:
+    name = session.get(USER_KEY)
+    at = session.get(SIGNED_IN_AT)
+    if not isinstance(name, str) or not isinstance(at, str):
+        return None
+    if datetime.fromisoformat(at) + SESSION_LIFETIME <= datetime.now(UTC):
+        return None
+    with UnitOfWork(engine, write=False) as uow:
+        return uow.users.user(name)  # None once the user is disabled
+
+
+class SessionAuthentication(AbstractAuthenticationMiddleware):
+    """The console's pages: the signed-in user of the session, else to the login page."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        session = connection.scope.get("session")
+        engine: Engine = connection.app.state.engine
+        user = None
+        if isinstance(session, dict) and session:
+            user = await anyio.to_thread.run_sync(_session_user, engine, session)
+        if user is None:
+            if connection.cookies.get(SESSION_COOKIE) not in (None, "null"):
+                raise SessionExpired("会话已过期，请重新登录")
+            raise NotAuthorizedException("请先登录")
+        return AuthenticationResult(user=user, auth=session)
+
+
+def login_redirect(request: Request[Any, Any, Any], error: NotAuthorizedException) -> Response[Any]:
+    """Send a visitor who is not signed in (or whose session ended) to the login page,
+    remembering where they were going."""
+    target = request.url.path
+    if request.method == "GET" and request.url.query:
+        target += "?" + request.url.query
+    reason = "&expired=1" if isinstance(error, SessionExpired) else ""
+    response: Response[Any] = Redirect(f"/?next={quote(target, safe='')}{reason}")
+    if isinstance(error, SessionExpired):
+        response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+# -- the login page ------------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path of this site, never another site."""
+    if not target:
+        return HOME
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return HOME
+    return target
+
+
+@dataclass
+class SignInForm:
+    name: str = ""
+    password: str = ""
+    next: str = ""
+
+
+def _login_page(
+    next_: str | None,
+    message: str | None = None,
+    *,
+    kind: str = "error",
+    name: str = "",
+    status: int = 200,
+) -> Template:
+    return Template(
+        "login.html",
+        context={"next": _safe_next(next_), "message": message, "kind": kind, "name": name},
+        status_code=status,
+    )
+
+
+@get("/", opt={"action": "public"}, include_in_schema=False)
+async def login_page(request: Request[Any, Any, Any]) -> Template | Redirect:
+    """The login page (用户名, 密码, 登录); a signed-in user goes straight to the console."""
+    params = request.query_params
+    if request.session.get(USER_KEY):
+        return Redirect(_safe_next(params.get("next")))
+    if params.get("signed_out"):
+        return _login_page(None, "您已安全退出。", kind="success")
+    message = "会话已过期，请重新登录。" if params.get("expired") else None
+    return _login_page(params.get("next"), message)
+
+
+def _client(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _sign_in(engine: Engine, form: SignInForm, source: str) -> tuple[User | None, str | None]:
+    """Check ``form`` and write its audit entry: the user, or why not (in Chinese)."""
+    name = form.name.strip()[:50]
+    now = utc_now()
+    target = f"user:{name}"
+    rid = secrets.token_hex(16)
+    with UnitOfWork(engine) as uow:
+        failures = uow.audit.entries(
+            0,
+            users.MAX_SIGN_IN_FAILURES + 1,
+            action="session.sign_in_failed",
+            target=target,
+            start=now - users.SIGN_IN_WINDOW,
+        )
+        wait = users.sign_in_wait([f.at for f in failures], now)
+        if wait is not None:
+            uow.audit.record(name, "session.sign_in_throttled", target, rid, {"ip": source})
+            uow.commit()
+            minutes = max(1, -(-int(wait.total_seconds()) // 60))
+            return None, f"登录失败次数过多，请 {minutes} 分钟后再试。"
+        user = users.check_password(uow, name, form.password) if name and form.password else None
+        if user is None:
+            uow.audit.record(name, "session.sign_in_failed", target, rid, {"ip": source})
+            uow.commit()
+            return None, "用户名或密码错误。"
+        uow.audit.record(name, "session.sign_in", target, rid, {"ip": source})
+        uow.commit()
+        return user, None
+
+
+@post("/sign-in", opt={"action": "public"}, include_in_schema=False)
+async def sign_in(
+    request: Request[Any, Any, Any],
+    state: State,
+    data: Annotated[SignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template | Redirect:
+    """Check the password; start a new session on success."""
+    user, refusal = await anyio.to_thread.run_sync(_sign_in, state.engine, data, _client(request))
+    if user is None:
+        return _login_page(data.next, refusal, name=data.name.strip()[:50], status=401)
+    request.set_session(
+        {USER_KEY: user.name, SIGNED_IN_AT: datetime.now(UTC).isoformat(timespec="seconds")}
+    )
+    return Redirect(_safe_next(data.next))
+
+
+def _sign_out(engine: Engine, name: str, source: str) -> None:
+    with UnitOfWork(engine) as uow:
+        uow.audit.record(
+            name, "session.sign_out", f"user:{name}", secrets.token_hex(16), {"ip": source}
+        )
+        uow.commit()
+
+
+@post("/sign-out", opt={"action": "public"}, include_in_schema=False)
+async def sign_out(request: Request[Any, Any, Any], state: State) -> Redirect:
+    """退出: the session is deleted on the server and its cookie cleared."""
+    name = request.session.get(USER_KEY)
+    if isinstance(name, str):
+        await anyio.to_thread.run_sync(_sign_out, state.engine, name, _client(request))
+    request.clear_session()
+    return Redirect("/?signed_out=1")

@@ -1,0 +1,239 @@
+"""What every console page shares: the layout's context, acting on a form, and
+showing a refusal as a message on the page instead of an error.
+
+A form carries two hidden fields: Litestar's CSRF token (``_csrf_token``,
+checked by the CSRF middleware before any handler runs) and a key (``_key``,
+fresh each time the page is drawn). An action runs through
+:func:`api.http.base.commit_write` with that key, the same path the API takes
+for an ``Idempotency-Key``: the change and its audit entry commit together, and
+a double click or a resubmitted form finds the first answer and acts once.
+After an action the browser is redirected (post/redirect/get), so reloading the
+page it lands on repeats nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from sqlalchemy.exc import DataError, IntegrityError
+
+from api.console.auth import login_redirect
+from api.http.base import KeyReused, commit_write, engine_of, request_id
+from ledger import errors, imports, program
+from ledger.codes import UserRole
+from ledger.permissions import allows
+from ledger.users import User
+from schema.db import UnitOfWork, is_conflict
+
+T = TypeVar("T")
+log = logging.getLogger("studio_ledger.console")
+
+KEY_FIELD: Final = "_key"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    path: str
+    label: str
+    action: str
+
+
+NAV: Final = (
+    NavItem("/console", "首页", "ledger.read"),
+    NavItem("/console/batches", "批次", "batch.read"),
+    NavItem("/console/studios", "工作室", "registry.read"),
+    NavItem("/console/people", "人员", "registry.read"),
+    NavItem("/console/statements", "报表", "statement.export"),
+    NavItem("/console/jobs", "作业", "job.read"),
+    NavItem("/console/audit", "审计日志", "audit.read"),
+    NavItem("/console/users", "用户", "user.read"),
+)
+"""The menu; each entry shows only to roles allowed its action."""
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def page(request: Request[User, Any, Any], template: str, title: str, **context: Any) -> Template:
+    """A console page in the layout: the menu for the user's role, their name and role,
+    the messages left by the last action."""
+    user = request.user
+    path = request.url.path
+    return Template(
+        template,
+        context={
+            "title": title,
+            "me": user,
+            "my_role": UserRole(user.role).label,
+            "nav": [
+                (
+                    item,
+                    path == item.path or (item.path != "/console" and path.startswith(item.path)),
+                )
+                for item in NAV
+                if allows(user.role, item.action)
+            ],
+            "can": lambda action: allows(user.role, action),
+            "new_key": new_key,
+            **context,
+        },
+    )
+
+
+# -- refusals in words --------------------------------------------------------------------
+
+_TITLES: Final[tuple[tuple[type[Exception], str], ...]] = (
+    (imports.ImportRefused, "文件未通过检查"),
+    (program.CompositionRefused, "名册未通过检查"),
+    (errors.ClosedPeriodError, "该会计期间已结账"),
+    (errors.InvalidInputError, "输入有误"),
+    (errors.ValidationError, "输入有误"),
+    (errors.NotFoundError, "未找到"),
+    (errors.UnknownUserError, "用户不存在或已停用"),
+    (errors.PermissionDeniedError, "无权办理"),
+    (errors.MakerCheckerError, "经办与审核须由不同的人办理"),
+    (errors.OverdraftError, "余额不足"),
+    (errors.IdempotencyConflictError, "重复提交"),
+    (errors.InvalidTransitionError, "当前状态不允许此操作"),
+    (errors.ReversalError, "不能冲销"),
+    (errors.LedgerError, "未能办理"),
+)
+
+
+def refusal_text(error: errors.LedgerError) -> str:
+    """A domain refusal as one line for a person: what kind, then the service's words."""
+    title = next(t for kind, t in _TITLES if isinstance(error, kind))
+    if isinstance(error, errors.InvalidInputError):
+        detail = "；".join(f"{e.field}：{e.message}" for e in error.errors)
+    elif isinstance(error, errors.ValidationError):
+        detail = f"{error.field}：{error.message}"
+    else:
+        detail = str(error)
+    return f"{title}：{detail}"
+
+
+# -- acting on a form ------------------------------------------------------------------------
+
+
+def act(
+    request: Request[User, Any, Any],
+    *,
+    action: str,
+    form: Mapping[str, Any],
+    run: Callable[[UnitOfWork], T],
+    target: Callable[[T], str],
+    done: Callable[[UnitOfWork, T], tuple[str, str]],
+    back: str,
+) -> Redirect:
+    """Do ``run`` for the signed-in user as ``action`` and go where ``done`` says, with
+    its message; a refusal goes ``back`` with the reason. Nothing is written when refused.
+
+    ``form`` (without the CSRF token) is what the idempotency check compares: the
+    same form key with other values is refused, never acted on twice."""
+    user = request.user
+    key = str(form.get(KEY_FIELD) or "")
+    data = {k: v for k, v in form.items() if k not in ("_csrf_token", KEY_FIELD)}
+    try:
+        written = commit_write(
+            engine_of(request),
+            user=user,
+            method=request.method,
+            path=request.url.path,
+            request_id=request_id(request),
+            action=action,
+            data=data,
+            key=f"console:{user.name}:{key}" if key else None,
+            run=run,
+            answer=lambda uow, result: dict(zip(("message", "to"), done(uow, result), strict=True)),
+            target=target,
+        )
+    except errors.LedgerError as refused:
+        flash(request, refusal_text(refused), "error")
+        return Redirect(back)
+    except KeyReused:
+        flash(request, "此表单已经提交过，没有重复办理；请在页面上重新操作。", "error")
+        return Redirect(back)
+    message = written.content["message"]
+    if written.replayed:
+        message += "（重复提交，未再次办理）"
+    flash(request, message, "success")
+    return Redirect(written.content["to"])
+
+
+# -- errors as pages ------------------------------------------------------------------------
+
+
+def _error_page(
+    request: Request[Any, Any, Any], status: int, title: str, message: str
+) -> Response[Any]:
+    user = request.scope.get("user")
+    context: dict[str, Any] = {"title": title, "message": message, "status": status}
+    if isinstance(user, User):
+        context |= {"me": user, "my_role": UserRole(user.role).label}
+    return Template("error.html", context=context, status_code=status)
+
+
+def on_refusal(request: Request[Any, Any, Any], error: errors.LedgerError) -> Response[Any]:
+    status = 409
+    if isinstance(error, errors.PermissionDeniedError | errors.MakerCheckerError):
+        status = 403
+    elif isinstance(error, errors.NotFoundError):
+        status = 404
+    return _error_page(request, status, "未能办理", refusal_text(error))
+
+
+def on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    if isinstance(error, NotAuthorizedException):
+        return login_redirect(request, error)
+    if error.status_code == 403 and "CSRF" in str(error.detail):
+        return _error_page(
+            request,
+            403,
+            "表单已失效",
+            "提交被拒绝：表单缺少或带有无效的安全令牌（CSRF），没有办理任何事项。"
+            "请返回、刷新页面后重新提交。",
+        )
+    if error.status_code == 403:
+        return _error_page(request, 403, "无权访问", str(error.detail))
+    if error.status_code == 404:
+        return _error_page(request, 404, "未找到", "没有这个页面或记录。")
+    if isinstance(error, ValidationException):
+        return _error_page(request, 400, "输入有误", f"请检查填写的内容：{error.detail}")
+    return _error_page(request, error.status_code, "请求未被接受", str(error.detail))
+
+
+def on_database(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    if isinstance(error, IntegrityError) and is_conflict(error):
+        message = "另一项操作同时修改了相同的数据，本次没有写入任何内容，请重试。"
+    else:
+        message = "输入的值超出了账簿能保存的范围，或违反了账簿的规则；没有写入任何内容。"
+    return _error_page(request, 409, "未能办理", message)
+
+
+def on_crash(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    rid = request_id(request)
+    log.exception("console request %s failed", rid, exc_info=error)
+    return _error_page(
+        request,
+        500,
+        "系统出错",
+        f"处理请求时出错（编号 {rid}）。请把编号告诉系统管理员；是否已办理，可在审计日志中查看。",
+    )
+
+
+EXCEPTION_HANDLERS: Final = {
+    errors.LedgerError: on_refusal,
+    HTTPException: on_http,
+    IntegrityError: on_database,
+    DataError: on_database,
+    Exception: on_crash,
+}

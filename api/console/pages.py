@@ -1,0 +1,716 @@
+"""The console's pages: each reads through the same services and shapes as the API,
+and each form acts through :func:`api.console.common.act` as the same action, with
+the same permission check and audit entry.
+
+Which buttons a batch page shows is :func:`ledger.disbursement.offered`; the
+server refuses a forbidden action anyway (the guard and the service both check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Final
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
+from litestar.plugins.flash import flash
+from litestar.response import File, Redirect, Template
+
+from api.console.common import act, page, refusal_text
+from api.http.base import Id, QueryYear, engine_of, read, request_id
+from api.http.batches import export_file
+from api.http.statements import ledger_file, summary_file, trial_balance_file
+from api.shapes import (
+    audit_entry_out,
+    batch_history,
+    batch_summary,
+    job_out,
+    job_run_out,
+    outcome_of_job,
+    person_out,
+    studio_out,
+    user_out,
+)
+from jobs import runner, schedule
+from jobs.work import JOB_TITLES, JOBS
+from ledger import disbursement, program, statements, users
+from ledger.batches import STATE_LABELS
+from ledger.codes import FundingSource, MemberRole, UserRole, labels
+from ledger.errors import LedgerError, ValidationError
+from ledger.money import Fen, to_uppercase
+from ledger.permissions import allows
+from ledger.registry import FIRST_YEAR, LAST_YEAR, MAX_REASON, mask_id_number
+from ledger.users import User
+from schema.db import UnitOfWork
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+PAGE_SIZE: Final = 100
+EVENT_LABELS: Final = {
+    **disbursement.ACTION_LABELS,
+    "create": "准备批次",
+    "confirm": "确认支付",
+    "pay": "确认支付",
+    "pay_partially": "确认支付（部分退回）",
+}
+
+
+def view(path: str, action: str) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+    """A page (GET) for the roles allowed ``action``."""
+    return get(path, opt={"action": action}, sync_to_thread=True, include_in_schema=False)
+
+
+def form(path: str, action: str) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+    """A form's target (POST) for the roles allowed ``action``."""
+    return post(path, opt={"action": action}, sync_to_thread=True, include_in_schema=False)
+
+
+# -- reading a form's fields, refusing in words ---------------------------------------------
+
+
+def text(data: Mapping[str, Any], name: str, label: str, *, required: bool = True) -> str:
+    value = data.get(name, "")
+    value = (value[-1] if isinstance(value, list) and value else value) or ""
+    value = str(value).strip()
+    if required and not value:
+        raise ValidationError(label, "必须填写")
+    if len(value) > MAX_REASON:
+        raise ValidationError(label, f"不能超过 {MAX_REASON} 个字")
+    return value
+
+
+def year_field(data: Mapping[str, Any], name: str = "year") -> int:
+    value = text(data, name, "年度")
+    if not value.isdigit() or not FIRST_YEAR <= int(value) <= LAST_YEAR:
+        raise ValidationError("年度", f"应为 {FIRST_YEAR}–{LAST_YEAR} 之间的年份：{value!r}")
+    return int(value)
+
+
+def date_field(data: Mapping[str, Any], name: str, label: str) -> date:
+    """A date the form gave, or today when left blank."""
+    value = text(data, name, label, required=False)
+    if not value:
+        return program.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(label, f"应为日期 YYYY-MM-DD：{value!r}") from None
+
+
+def year_query(request: Request[Any, Any, Any], uow: UnitOfWork) -> int:
+    """The year asked for, else the latest year the books have vouchers in (this
+    year, once anything is posted in it)."""
+    value = request.query_params.get("year", "")
+    if value.isdigit() and FIRST_YEAR <= int(value) <= LAST_YEAR:
+        return int(value)
+    this_year = program.today().year
+    booked = [p.year for p in uow.ledger.last_vouchers() if p.year <= this_year]
+    return max(booked, default=this_year)
+
+
+# -- 首页 -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FundRow:
+    """One studio's money from one source this year, as the home page shows it."""
+
+    studio: str
+    name: str
+    source: str
+    received: Fen  # carried over and received this year
+    committed: Fen  # in draft batches, not yet approved
+    paid: Fen  # approved stipends and activity expenses
+    available: Fen  # the fund's balance less what drafts would take
+
+
+def fund_rows(uow: UnitOfWork, year: int) -> list[FundRow]:
+    drafts = uow.batches.draft_commitments()
+    return [
+        FundRow(
+            s.studio,
+            s.name,
+            FundingSource(s.source).label,
+            s.opening + s.received,
+            drafts.get((s.studio, s.source), 0),
+            s.stipends + s.expenses,
+            s.closing - drafts.get((s.studio, s.source), 0),
+        )
+        for s in statements.summary_lines(uow, year)
+    ]
+
+
+class HomeController(Controller):
+    path = "/console"
+
+    @view("/", "ledger.read")
+    def home(self, request: Request[User, Any, Any]) -> Template:
+        """首页: the year at a glance."""
+        me = request.user
+
+        def load(uow: UnitOfWork) -> dict[str, Any]:
+            year = year_query(request, uow)
+            waiting = [
+                (batch_summary(b), [disbursement.ACTION_LABELS[v] for v in offered])
+                for b in uow.batches.batches(None)
+                if (offered := disbursement.offered(b, me))
+            ]
+            try:
+                held = program.compute_entitlements(uow, year).held
+                shortfalls = program.matching_check(uow, year)
+            except LedgerError:  # no policy for the year
+                held, shortfalls = [], []
+            last = uow.jobs.last_runs()
+            reasons: dict[str, int] = {}
+            for line in held:
+                reasons[line.held or ""] = reasons.get(line.held or "", 0) + 1
+            return {
+                "year": year,
+                "funds": fund_rows(uow, year),
+                "waiting": waiting,
+                "held": held,
+                "held_reasons": sorted(reasons.items(), key=lambda r: -r[1]),
+                "shortfalls": shortfalls,
+                "runs": [(JOB_TITLES[job], job_run_out(last[job])) for job in JOBS if job in last],
+                "integrity": last.get("integrity-check"),
+            }
+
+        return page(request, "home.html", "首页", **read(request, load))
+
+
+# -- 批次 -------------------------------------------------------------------------------------
+
+
+def _batch_back(batch_id: int) -> str:
+    return f"/console/batches/{batch_id}"
+
+
+def _outcome(verb: str) -> Callable[[UnitOfWork, disbursement.Outcome], tuple[str, str]]:
+    """The message after ``verb``, in words: what was done and where the batch stands."""
+
+    def said(_uow: UnitOfWork, outcome: disbursement.Outcome) -> tuple[str, str]:
+        batch = outcome.batch
+        words = f"批次 #{batch.id}：已{disbursement.ACTION_LABELS[verb]}"
+        if verb == "approve":
+            words += f"（审批进度 {len(batch.approved_by)} / {batch.approvals_needed}）"
+        if verb == "confirm":
+            failed = sum(1 for line in batch.lines if line.status == "failed")
+            words += f"，{failed} 行银行退回" if failed else "，全部支付"
+        return f"{words}；当前状态：{_state_label(batch.state)}。", _batch_back(batch.id)
+
+    return said
+
+
+def _state_label(state: str) -> str:
+    return STATE_LABELS.get(state, state)
+
+
+class BatchPages(Controller):
+    path = "/console/batches"
+
+    @view("/", "batch.read")
+    def batches(self, request: Request[User, Any, Any]) -> Template:
+        """批次: every batch with its state and totals; a clerk prepares one here."""
+        found, year = read(
+            request, lambda uow: (uow.batches.batches(None), year_query(request, uow))
+        )
+        return page(
+            request,
+            "batches.html",
+            "批次",
+            batches=[batch_summary(b) for b in reversed(found)],
+            year=year,
+        )
+
+    @form("/", "batch.create")
+    def create(self, request: Request[User, Any, Any], data: Form) -> Redirect:
+        """准备发放批次 for a year."""
+        me = request.user.name
+
+        def run(uow: UnitOfWork) -> disbursement.CreatedBatch:
+            return disbursement.create(
+                uow, year_field(data), me, date_field(data, "on", "准备日期")
+            )
+
+        return act(
+            request,
+            action="batch.create",
+            form=data,
+            run=run,
+            target=lambda c: f"batch:{c.batch.id}",
+            done=lambda _, c: (
+                f"已准备批次 #{c.batch.id}：{len(c.batch.lines)} 人"
+                + (f"，{len(c.left_out)} 人未列入（原因见批次页）" if c.left_out else ""),
+                _batch_back(c.batch.id),
+            ),
+            back="/console/batches",
+        )
+
+    @form("/reissue", "batch.reissue")
+    def reissue(self, request: Request[User, Any, Any], data: Form) -> Redirect:
+        """重新发放: a batch paying the year's failed lines again."""
+        me = request.user.name
+        back = text(data, "back", "返回", required=False) or "/console/batches"
+        return act(
+            request,
+            action="batch.reissue",
+            form=data,
+            run=lambda uow: disbursement.reissue(
+                uow, year_field(data), me, date_field(data, "on", "准备日期")
+            ),
+            target=lambda b: f"batch:{b.id}",
+            done=lambda _, b: (
+                f"已准备重新发放批次 #{b.id}：{len(b.lines)} 人",
+                _batch_back(b.id),
+            ),
+            back=back if back.startswith("/console/") else "/console/batches",
+        )
+
+    @view("/{batch_id:int}", "batch.read")
+    def batch(self, request: Request[User, Any, Any], batch_id: Id) -> Template:
+        """The batch as its reviewer reads it, with the buttons the user may press."""
+        me = request.user
+        whole_ids = allows(me.role, "batch.bank_file")
+
+        def load(uow: UnitOfWork) -> dict[str, Any]:
+            batch, events = disbursement.show(uow, batch_id)
+            shown = batch_history(batch, events, disbursement.payee_names(uow, batch))
+            payees = {line.person for line in batch.lines}
+            ids = {
+                p.code: p.id_number if whole_ids else mask_id_number(p.id_number)
+                for p in uow.registry.people()
+                if p.code in payees
+            }
+            try:
+                held = program.compute_entitlements(uow, batch.year).held
+            except LedgerError:
+                held = []
+            return {
+                "batch": shown,
+                "ids": ids,
+                "offered": disbursement.offered(batch, me),
+                "labels": disbursement.ACTION_LABELS,
+                "held": held,
+                "gross_upper": to_uppercase(batch.gross),
+                "tax": batch.current_tax,
+                "net": batch.current_net,
+                "net_upper": to_uppercase(batch.current_net),
+                "event_labels": EVENT_LABELS,
+                "state_labels": STATE_LABELS,
+                "labels_role": labels(MemberRole),
+                # the service writes the bank file while the batch is approved, not after
+                "bank_file": allows(me.role, "batch.bank_file") and batch.state == "approved",
+            }
+
+        loaded = read(request, load)
+        return page(request, "batch.html", f"批次 #{batch_id}", **loaded)
+
+    def _act(
+        self,
+        request: Request[User, Any, Any],
+        batch_id: int,
+        verb: str,
+        data: Mapping[str, Any],
+        run: Callable[[UnitOfWork], disbursement.Outcome],
+    ) -> Redirect:
+        return act(
+            request,
+            action=f"batch.{verb}",
+            form=data,
+            run=run,
+            target=lambda _: f"batch:{batch_id}",
+            done=_outcome(verb),
+            back=_batch_back(batch_id),
+        )
+
+    @form("/{batch_id:int}/approve", "batch.approve")
+    def approve(self, request: Request[User, Any, Any], batch_id: Id, data: Form) -> Redirect:
+        me = request.user.name
+        return self._act(
+            request,
+            batch_id,
+            "approve",
+            data,
+            lambda uow: disbursement.approve(uow, batch_id, me, program.today()),
+        )
+
+    @form("/{batch_id:int}/reject", "batch.reject")
+    def reject(self, request: Request[User, Any, Any], batch_id: Id, data: Form) -> Redirect:
+        me = request.user.name
+        return self._act(
+            request,
+            batch_id,
+            "reject",
+            data,
+            lambda uow: disbursement.reject(uow, batch_id, me, text(data, "reason", "驳回理由")),
+        )
+
+    @form("/{batch_id:int}/cancel", "batch.cancel")
+    def cancel(self, request: Request[User, Any, Any], batch_id: Id, data: Form) -> Redirect:
+        me = request.user.name
+        return self._act(
+            request,
+            batch_id,
+            "cancel",
+            data,
+            lambda uow: disbursement.cancel(uow, batch_id, me, text(data, "reason", "作废理由")),
+        )
+
+    @form("/{batch_id:int}/confirm", "batch.confirm")
+    def confirm(self, request: Request[User, Any, Any], batch_id: Id, data: Form) -> Redirect:
+        """确认支付: every line paid except those ticked as returned by the bank, each
+        with the bank's reason."""
+        me = request.user.name
+
+        def run(uow: UnitOfWork) -> disbursement.Outcome:
+            ticked = data.get("failed", [])
+            ticked = ticked if isinstance(ticked, list) else [ticked]
+            failed = {}
+            for value in ticked:
+                number = int(value) if str(value).isdigit() else 0
+                if number < 1:
+                    raise ValidationError("退回行", f"不是行号：{value!r}")
+                failed[number] = text(data, f"reason_{number}", f"第 {number} 行的退回原因")
+            on = date_field(data, "on", "支付日期")
+            return disbursement.confirm(uow, batch_id, me, on, failed)
+
+        return self._act(request, batch_id, "confirm", data, run)
+
+    @form("/{batch_id:int}/lines/{line:int}/return", "batch.return")
+    def return_line(
+        self, request: Request[User, Any, Any], batch_id: Id, line: Id, data: Form
+    ) -> Redirect:
+        """退回资金: a failed line's money back to the studio's fund."""
+        me = request.user.name
+        return self._act(
+            request,
+            batch_id,
+            "return",
+            data,
+            lambda uow: disbursement.return_to_fund(uow, batch_id, line, me, program.today()),
+        )
+
+    @form("/{batch_id:int}/close", "batch.close")
+    def close(self, request: Request[User, Any, Any], batch_id: Id, data: Form) -> Redirect:
+        me = request.user.name
+        return self._act(
+            request, batch_id, "close", data, lambda uow: disbursement.close(uow, batch_id, me)
+        )
+
+    @get(
+        "/{batch_id:int}/roster.xlsx",
+        opt={"action": "batch.roster"},
+        sync_to_thread=True,
+        include_in_schema=False,
+    )
+    def roster(self, request: Request[User, Any, Any], batch_id: Id) -> File:
+        """发放表 download."""
+        return export_file(request, batch_id, 0, "no roster")
+
+    @get(
+        "/{batch_id:int}/bank.xlsx",
+        opt={"action": "batch.bank_file"},
+        sync_to_thread=True,
+        include_in_schema=False,
+    )
+    def bank_file(self, request: Request[User, Any, Any], batch_id: Id) -> File:
+        """批量代发 download (approvers)."""
+        return export_file(request, batch_id, 1, "no bank file")
+
+
+# -- 工作室, 人员 ------------------------------------------------------------------------------
+
+
+class RegistryPages(Controller):
+    path = "/console"
+
+    @view("/studios", "registry.read")
+    def studios(self, request: Request[User, Any, Any]) -> Template:
+        def load(uow: UnitOfWork) -> list[Any]:
+            counts = program.roster_counts(uow, program.today())
+            return [studio_out(s, counts.get(s.code, 0)) for s in uow.registry.studios()]
+
+        return page(request, "studios.html", "工作室", studios=read(request, load))
+
+    @view("/people", "registry.read")
+    def people(self, request: Request[User, Any, Any]) -> Template:
+        """人员, ID numbers and accounts masked; a page of 100 at a time in code order."""
+        after = request.query_params.get("after", "")[:40]
+        found = read(request, lambda uow: [p for p in uow.registry.people() if p.code > after])
+        shown = [person_out(p) for p in found[:PAGE_SIZE]]
+        more = shown[-1].code if len(found) > PAGE_SIZE else None
+        return page(request, "people.html", "人员", people=shown, more=more, after=after)
+
+
+# -- 报表 -------------------------------------------------------------------------------------
+
+
+class StatementPages(Controller):
+    path = "/console/statements"
+
+    @view("/", "statement.export")
+    def statements(self, request: Request[User, Any, Any]) -> Template:
+        studios, year = read(
+            request, lambda uow: (uow.registry.studios(), year_query(request, uow))
+        )
+        return page(
+            request,
+            "statements.html",
+            "报表",
+            year=year,
+            today=program.today(),
+            studios=studios,
+        )
+
+    @view("/ledger.xlsx", "statement.export")
+    def ledger(
+        self,
+        request: Request[User, Any, Any],
+        year: QueryYear,
+        studio: Annotated[str, QueryParameter(max_length=40)] = "",
+    ) -> File:
+        return ledger_file(request, year, studio or None)
+
+    @view("/summary.xlsx", "statement.export")
+    def summary(self, request: Request[User, Any, Any], year: QueryYear) -> File:
+        return summary_file(request, year)
+
+    @view("/trial-balance.xlsx", "statement.export")
+    def trial_balance(self, request: Request[User, Any, Any], on: FromQuery[date]) -> File:
+        return trial_balance_file(request, on)
+
+
+# -- 作业 -------------------------------------------------------------------------------------
+
+
+class JobPages(Controller):
+    path = "/console/jobs"
+
+    @view("/", "job.read")
+    def jobs(self, request: Request[User, Any, Any]) -> Template:
+        settings = schedule.ScheduleSettings.from_env()
+
+        def load(uow: UnitOfWork) -> tuple[Any, Any]:
+            return uow.jobs.last_runs(), uow.jobs.runs(None, 100_000)
+
+        last, runs = read(request, load)
+        return page(
+            request,
+            "jobs.html",
+            "作业",
+            jobs=[
+                (JOB_TITLES[s.job], job_out(s, settings.time_zone, last.get(s.job)))
+                for s in schedule.schedules(settings, datetime.now(UTC))
+            ],
+            runs=[(JOB_TITLES.get(r.job, r.job), job_run_out(r)) for r in reversed(runs[-50:])],
+            titles=JOB_TITLES,
+            year=program.today().year,
+            today=program.today(),
+        )
+
+    @form("/run", "job.run")
+    def run(self, request: Request[User, Any, Any], data: Form) -> Redirect:
+        """立即运行 a job for a period (admins); each (job, period) runs once."""
+        job = text(data, "job", "作业")
+        period = text(data, "period", "期间")
+        if job not in JOBS:
+            flash(request, f"输入有误：作业：没有这个作业 {job!r}", "error")
+            return Redirect("/console/jobs")
+        try:
+            outcome = runner.run_now(
+                engine_of(request), job, period, request.user.name, request_id(request)
+            )
+        except LedgerError as refused:
+            flash(request, refusal_text(refused), "error")
+            return Redirect("/console/jobs")
+        shown = outcome_of_job(outcome)
+        words = {"succeeded": "已完成", "failed": "失败", "already": "此前已运行过，未重复运行"}
+        flash(
+            request,
+            f"{JOB_TITLES[job]}（{period}）：{words.get(shown.status, shown.status)}。"
+            f"{shown.message}",
+            "success" if shown.status != "failed" else "error",
+        )
+        return Redirect("/console/jobs")
+
+
+# -- 审计日志 --------------------------------------------------------------------------------
+
+
+class AuditPages(Controller):
+    path = "/console/audit"
+
+    @view("/", "audit.read")
+    def audit(self, request: Request[User, Any, Any]) -> Template:
+        """审计日志, filtered by who, action, object and dates (北京时间 days)."""
+        q = request.query_params
+        filters = {k: q.get(k, "").strip()[:120] for k in ("actor", "action", "object")}
+        dates: dict[str, date | None] = {}
+        problems = []
+        for name, label in (("from", "起始日期"), ("to", "截止日期")):
+            value = q.get(name, "").strip()
+            try:
+                dates[name] = date.fromisoformat(value) if value else None
+            except ValueError:
+                dates[name] = None
+                problems.append(f"{label}应为 YYYY-MM-DD：{value!r}")
+        after = int(q["after"]) if q.get("after", "").isdigit() else 0
+        start, end = dates["from"], dates["to"]
+
+        def load(uow: UnitOfWork) -> list[Any]:
+            return uow.audit.entries(
+                after,
+                PAGE_SIZE + 1,
+                actor=filters["actor"] or None,
+                action=filters["action"] or None,
+                target=filters["object"] or None,
+                start=program.day_start(start) if start else None,
+                end=program.day_start(end + timedelta(days=1)) if end else None,
+            )
+
+        found = read(request, load)
+        shown = [audit_entry_out(e) for e in found[:PAGE_SIZE]]
+        query = {k: v for k, v in filters.items() if v} | {
+            k: q.get(k, "") for k in ("from", "to") if q.get(k)
+        }
+        return page(
+            request,
+            "audit.html",
+            "审计日志",
+            entries=shown,
+            filters=filters,
+            dates={k: q.get(k, "") for k in ("from", "to")},
+            problems=problems,
+            more=shown[-1].id if len(found) > PAGE_SIZE else None,
+            query=query,
+        )
+
+
+# -- 用户 ---------------------------------------------------------------------------------
+
+
+class UserPages(Controller):
+    path = "/console/users"
+
+    @view("/", "user.read")
+    def users(self, request: Request[User, Any, Any]) -> Template:
+        found = read(request, lambda uow: users.users(uow, request.user.name))
+        return page(
+            request,
+            "users.html",
+            "用户",
+            users=[user_out(u) for u in found],
+            roles=list(UserRole),
+        )
+
+    def _with_token(
+        self,
+        request: Request[User, Any, Any],
+        action: str,
+        name: str,
+        issue: Callable[[UnitOfWork], str],
+        message: str,
+    ) -> Template | Redirect:
+        """Do ``issue`` (which returns a new API token) and show the token this once.
+
+        No form key: the answer holds the token, and no answer holding a token may be
+        stored; a second submission is refused by the service or issues another."""
+        shown: dict[str, str] = {}
+
+        def run(uow: UnitOfWork) -> str:
+            shown["token"] = issue(uow)
+            return name
+
+        redirect = act(
+            request,
+            action=action,
+            form={},
+            run=run,
+            target=lambda n: f"user:{n}",
+            done=lambda _, __: (message, "/console/users"),
+            back="/console/users",
+        )
+        if not shown:
+            return redirect
+        return page(request, "token.html", "API 令牌", name=name, token=shown["token"])
+
+    @form("/", "user.add")
+    def add(self, request: Request[User, Any, Any], data: Form) -> Template | Redirect:
+        """添加用户; their API token is shown on the next page, this once."""
+        name = text(data, "name", "用户名", required=False)
+        role = text(data, "role", "角色", required=False)
+        label = UserRole(role).label if role in set(UserRole) else role
+        return self._with_token(
+            request,
+            "user.add",
+            name,
+            lambda uow: users.add_user(uow, name, role, request.user.name),
+            f"已添加用户 {name}（{label}）",
+        )
+
+    @form("/{name:str}/token", "user.token")
+    def token(
+        self, request: Request[User, Any, Any], name: FromPath[str], data: Form
+    ) -> Template | Redirect:
+        """更换令牌: the old token stops working; the new one is shown this once."""
+        del data
+        return self._with_token(
+            request,
+            "user.token",
+            name,
+            lambda uow: users.rotate_token(uow, name, request.user.name),
+            f"已为 {name} 更换 API 令牌",
+        )
+
+    @form("/{name:str}/disable", "user.disable")
+    def disable(
+        self, request: Request[User, Any, Any], name: FromPath[str], data: Form
+    ) -> Redirect:
+        return act(
+            request,
+            action="user.disable",
+            form=data,
+            run=lambda uow: users.disable_user(uow, name, request.user.name),
+            target=lambda _: f"user:{name}",
+            done=lambda _, r: (f"已停用用户 {r.name}：其令牌和登录立即失效", "/console/users"),
+            back="/console/users",
+        )
+
+    @form("/{name:str}/password", "user.password")
+    def password(
+        self, request: Request[User, Any, Any], name: FromPath[str], data: Form
+    ) -> Redirect:
+        """重设密码 (an admin for anyone). The form key is kept, the password is not:
+        only the key and a hash of the form are stored with the answer."""
+        password = str(data.get("password", ""))
+        again = str(data.get("again", ""))
+
+        def run(uow: UnitOfWork) -> str:
+            if password != again:
+                raise ValidationError("密码", "两次输入的密码不一致")
+            users.set_password(uow, name, password, request.user.name)
+            return name
+
+        return act(
+            request,
+            action="user.password",
+            form={"_key": data.get("_key", "")},
+            run=run,
+            target=lambda n: f"user:{n}",
+            done=lambda _, n: (f"已为 {n} 设置新密码", "/console/users"),
+            back="/console/users",
+        )
+
+
+CONTROLLERS: Final = (
+    HomeController,
+    BatchPages,
+    RegistryPages,
+    StatementPages,
+    JobPages,
+    AuditPages,
+    UserPages,
+)

@@ -1,0 +1,304 @@
+"""A year in the console, in a real browser (Playwright driving Debian's Chromium).
+
+The people of the program walk the year's payout as they would: the clerk
+prepares the batch and cannot approve it; two approvers approve it; an approver
+records the bank's answer with one return; the clerk reissues that line and it
+is approved and paid; an auditor downloads the statements. A wrong password, an
+expired session and a form without its CSRF token are refused.
+
+A screenshot of every page is saved under ``screenshots/console/`` (gitignored)
+for a person to look at; the README's screenshot is one of them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from openpyxl import load_workbook
+from sqlalchemy import Engine, update
+
+from api.app import Settings, create_app
+from api.console.auth import ConsoleSettings
+from ledger.postings import utc_now
+from schema.db import connect
+from schema.tables import ConsoleSessionRow
+from tests.e2e.console_helpers import PASSWORD, add_people, fund_a_year
+
+pytestmark = pytest.mark.slow
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENS = Path(__file__).resolve().parents[2] / "screenshots" / "console"
+ARGS = [  # as root, in a sandbox with no network beyond this machine
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def server(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    """The app on a real port over a fresh SQLite file, with a funded year."""
+    path = tmp_path / "ledger.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = connect(f"sqlite:///{path}")
+    tokens = add_people(engine)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(Settings(f"sqlite:///{path}", ConsoleSettings()), engine)
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base) as client:
+        fund_a_year(client, tokens)
+    yield base, engine
+    uv.should_exit = True
+    thread.join(10)
+    engine.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the browser tests but Chromium is not installed")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def _workbook(download: object) -> Any:
+    """A downloaded workbook, opened (Playwright names the saved file without .xlsx)."""
+    return load_workbook(BytesIO(Path(download.path()).read_bytes()))  # type: ignore[attr-defined]
+
+
+class Person:
+    """One person at their own browser (a context of their own: cookies apart)."""
+
+    def __init__(self, browser: object, base: str, name: str) -> None:
+        self.base, self.name = base, name
+        self.context = browser.new_context(  # type: ignore[attr-defined]
+            viewport={"width": 1366, "height": 768}, locale="zh-CN", accept_downloads=True
+        )
+        self.page = self.context.new_page()
+        self.page.on("dialog", lambda dialog: dialog.accept())
+        self.outside: list[str] = []
+        self.page.on(
+            "request",
+            lambda r: None if r.url.startswith(base) else self.outside.append(r.url),
+        )
+
+    def sign_in(self, password: str = PASSWORD) -> None:
+        page = self.page
+        page.goto(self.base + "/")
+        page.get_by_label("用户名").fill(self.name)
+        page.get_by_label("密码").fill(password)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_load_state()
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.base + path)
+
+    def press(self, label: str) -> None:
+        self.page.get_by_role("button", name=label, exact=True).click()
+        self.page.wait_for_load_state()
+
+    def flash(self) -> str:
+        return " ".join(self.page.locator(".flash").all_inner_texts())
+
+    def shot(self, name: str, *, full: bool = False) -> None:
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=full)
+
+    def sign_out(self) -> None:
+        self.press("退出")
+        assert "您已安全退出" in self.page.content()
+        assert self.outside == [], f"pages loaded {self.outside}"
+        self.context.close()
+
+
+def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> None:
+    base, engine = server
+
+    # the clerk prepares the batch, and is offered no approval of it
+    clerk = Person(browser, base, "张会计")
+    clerk.go("/")
+    clerk.shot("01-login")
+    clerk.sign_in("wrong password")
+    assert "用户名或密码错误" in clerk.flash()
+    clerk.sign_in()
+    assert clerk.page.url == base + "/console"
+    clerk.go("/console/batches")
+    clerk.page.get_by_label("年度").first.fill("2025")
+    clerk.page.get_by_label("准备日期").fill("2025-12-20")
+    clerk.press("准备发放批次")
+    assert "已准备批次 #1：12 人" in clerk.flash()
+    assert clerk.page.url == base + "/console/batches/1"
+    clerk.shot("02-batch-prepared", full=True)
+    assert clerk.page.get_by_role("button", name="审批通过").count() == 0
+    # …and the server refuses it anyway, should the form be forged
+    with clerk.page.expect_navigation():
+        clerk.page.evaluate(
+            """() => {
+            const form = document.createElement("form");
+            form.method = "post";
+            form.action = "/console/batches/1/approve";
+            form.append(document.querySelector("input[name=_csrf_token]").cloneNode());
+            document.body.append(form);
+            form.submit();
+        }"""
+        )
+    assert "无权办理" in clerk.page.content()
+    clerk.shot("03-clerk-refused")
+    clerk.go("/console/batches")
+    clerk.shot("04-batches")
+    clerk.sign_out()
+
+    # two approvers approve it
+    for n, name in enumerate(("李科长", "王局长"), start=1):
+        approver = Person(browser, base, name)
+        approver.sign_in()
+        assert "#1" in approver.page.locator("section", has_text="等待我办理的批次").inner_text()
+        if n == 1:
+            approver.shot("05-home-approver", full=True)
+        approver.page.get_by_role("link", name="#1").first.click()
+        assert f"{n - 1} / 2" in approver.page.locator(".progress").inner_text()
+        if n == 1:  # a form whose CSRF token was taken out is refused and changes nothing
+            approver.page.evaluate(
+                "document.querySelectorAll('input[name=_csrf_token]').forEach(e => e.remove())"
+            )
+            approver.press("审批通过")
+            assert "表单已失效" in approver.page.content()
+            approver.shot("05b-csrf-refused")
+            approver.go("/console/batches/1")
+            assert "0 / 2" in approver.page.locator(".progress").inner_text()
+        approver.press("审批通过")
+        assert f"{n} / 2" in approver.page.locator(".progress").inner_text()
+        approver.shot(f"06-approved-by-{n}", full=True)
+        if n == 1:
+            assert approver.page.get_by_role("button", name="审批通过").count() == 0
+            approver.sign_out()
+    assert "已审批" in approver.page.locator(".state.big").inner_text()
+
+    # the approver sends the bank its file; the bank returned line 3
+    page = approver.page
+    with page.expect_download() as bank:
+        page.get_by_role("link", name="下载批量代发文件").click()
+    assert bank.value.suggested_filename == "batch-1-批量代发.xlsx"
+    rows = list(_workbook(bank.value).active.iter_rows(values_only=True))
+    assert any("教师" in str(cell) for row in rows for cell in row)
+    page.locator("input[name=failed][value='3']").check()
+    page.get_by_label("第 3 行退回原因").fill("账户已销户")
+    page.get_by_label("支付日期").fill("2025-12-28")
+    approver.shot("07-confirm-with-a-return", full=True)
+    approver.press("确认支付")
+    assert "部分发放" in page.locator(".state.big").inner_text()
+    assert "退回：账户已销户" in page.locator("table.lines tbody tr").nth(2).inner_text()
+    approver.sign_out()
+
+    # the clerk reissues the returned line; an approver approves and pays it
+    clerk = Person(browser, base, "张会计")
+    clerk.sign_in()
+    clerk.go("/console/batches/1")
+    clerk.press("重新发放")
+    assert "已准备重新发放批次 #2：1 人" in clerk.flash()
+    clerk.sign_out()
+    approver = Person(browser, base, "李科长")
+    approver.sign_in()
+    approver.go("/console/batches/2")
+    approver.press("审批通过")
+    assert "已审批" in approver.page.locator(".state.big").inner_text()
+    approver.press("确认支付")
+    assert "已发放" in approver.page.locator(".state.big").inner_text()
+    approver.shot("08-reissue-paid", full=True)
+    approver.go("/console/batches/1")
+    approver.press("关闭")
+    assert "已关闭" in approver.page.locator(".state.big").inner_text()
+    approver.sign_out()
+
+    # the auditor downloads the statements and reads the audit log
+    auditor = Person(browser, base, "审计员")
+    auditor.sign_in()
+    auditor.go("/console/statements")
+    auditor.page.locator("#summary-year").fill("2025")
+    auditor.page.locator("#ledger-year").fill("2025")
+    auditor.shot("09-statements")
+    with auditor.page.expect_download() as summary:
+        auditor.page.get_by_role("button", name="下载汇总表").click()
+    assert summary.value.suggested_filename == "2025-专项资金收支汇总表.xlsx"
+    sheet = _workbook(summary.value).active
+    assert any("审计员" in str(c.value) for row in sheet.iter_rows() for c in row if c.value)
+    with auditor.page.expect_download() as ledger:
+        auditor.page.get_by_role("button", name="下载明细账").click()
+    assert ledger.value.suggested_filename == "2025-专项资金明细账.xlsx"
+    auditor.go("/console/audit?action=batch")
+    done = auditor.page.locator("tbody tr td:nth-child(4)").all_inner_texts()
+    assert sorted(done) == sorted(
+        [
+            "batch.create",
+            "batch.approve",
+            "batch.approve",
+            "batch.confirm",
+            "batch.reissue",
+            "batch.approve",
+            "batch.confirm",
+            "batch.close",
+        ]
+    )
+    auditor.shot("10-audit", full=True)
+    for path, name in (
+        ("/console/studios", "11-studios"),
+        ("/console/people", "12-people"),
+        ("/console/jobs", "13-jobs"),
+    ):
+        auditor.go(path)
+        auditor.shot(name)
+    auditor.go("/console/batches/1")
+    auditor.page.emulate_media(media="print")
+    auditor.shot("14-batch-printed", full=True)
+    auditor.page.emulate_media(media="screen")
+    auditor.sign_out()
+
+    # an admin's pages
+    admin = Person(browser, base, "系统管理员")
+    admin.sign_in()
+    admin.go("/console/users")
+    admin.shot("15-users")
+    admin.go("/console")
+    admin.shot("16-home-admin", full=True)
+
+    # a session idle past its timeout is over
+    with engine.begin() as connection:
+        connection.execute(
+            update(ConsoleSessionRow).values(expires_at=utc_now() - timedelta(seconds=1))
+        )
+    admin.go("/console/users")
+    assert "会话已过期，请重新登录" in admin.page.content()
+    assert admin.page.get_by_role("button", name="登录").count() == 1
+    admin.shot("17-expired")
+    admin.context.close()

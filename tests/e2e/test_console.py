@@ -1,0 +1,359 @@
+"""The web console through Litestar's test client, on both databases: signing in,
+sessions, CSRF, the pages each role sees, and actions that go through the same
+services and audit log as the API. (The walk through a year in a real browser is
+tests/e2e/test_browser.py.)"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import Engine, update
+
+from api.app import Settings, create_app
+from api.console.auth import CSRF_COOKIE, SESSION_COOKIE, ConsoleSettings
+from ledger import users
+from ledger.postings import utc_now
+from schema.db import UnitOfWork
+from schema.tables import ConsoleSessionRow
+from tests.e2e.console_helpers import PASSWORD, add_people, form_fields, fund_a_year, sign_in
+from tests.e2e.test_http import API, auth
+
+
+@pytest.fixture
+def tokens(engine: Engine) -> dict[str, str]:
+    return add_people(engine)
+
+
+def _client(engine: Engine, *, secure: bool = False) -> TestClient[Litestar]:
+    settings = Settings("unused", ConsoleSettings(idle_minutes=30, secure_cookies=secure))
+    base = "https://testserver.local" if secure else "http://testserver.local"
+    return TestClient(create_app(settings, engine), raise_server_exceptions=False, base_url=base)
+
+
+@pytest.fixture
+def client(engine: Engine, tokens: dict[str, str]) -> Iterator[TestClient[Litestar]]:
+    del tokens
+    with _client(engine) as test_client:
+        yield test_client
+
+
+def _audit(engine: Engine, action: str) -> list[tuple[str, str]]:
+    with UnitOfWork(engine, write=False) as uow:
+        return [(e.actor, e.object) for e in uow.audit.entries(0, 1000, action=action)]
+
+
+def _prepared_batch(client: TestClient[Litestar], tokens: dict[str, str]) -> int:
+    fund_a_year(client, tokens)
+    r = client.post(
+        f"{API}/batches", json={"year": 2025, "on": "2025-12-20"}, headers=auth(tokens["张会计"])
+    )
+    assert r.status_code == 201, r.text
+    batch_id: int = r.json()["id"]
+    return batch_id
+
+
+def _state(
+    client: TestClient[Litestar], tokens: dict[str, str], batch_id: int
+) -> dict[str, object]:
+    r = client.get(f"{API}/batches/{batch_id}", headers=auth(tokens["审计员"]))
+    batch: dict[str, object] = r.json()
+    return batch
+
+
+# -- signing in -------------------------------------------------------------------------------
+
+
+def test_the_login_page_asks_for_a_user_name_and_password_and_keeps_no_session(
+    client: TestClient[Litestar],
+) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    for text in ("用户名", "密码", "登录", 'name="_csrf_token"'):
+        assert text in page.text
+    assert SESSION_COOKIE not in page.headers.get("set-cookie", "")
+    assert client.get("/console", follow_redirects=False).headers["location"] == (
+        "/?next=%2Fconsole"
+    )
+
+
+def test_signing_in_starts_a_session_in_an_httponly_lax_cookie(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    r = sign_in(client, "李科长")
+    assert (r.status_code, r.headers["location"]) == (302, "/console")
+    cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Secure" not in cookie
+    assert "Max-Age=1800" in cookie  # the idle timeout, renewed by every request
+    home = client.get("/console")
+    assert "李科长（审核人）" in home.text
+    assert "退出" in home.text
+    assert _audit(engine, "session.sign_in") == [("李科长", "user:李科长")]
+
+
+def test_cookies_are_secure_when_served_over_tls(engine: Engine, tokens: dict[str, str]) -> None:
+    del tokens
+    with _client(engine, secure=True) as client:
+        login = client.get("/")
+        assert "Secure" in login.headers["set-cookie"]  # the CSRF cookie
+        r = sign_in(client, "李科长")
+        cookie = next(c for c in r.headers.get_list("set-cookie") if SESSION_COOKIE in c)
+        assert "Secure" in cookie
+
+
+def test_a_wrong_password_is_refused_and_repeated_failures_are_throttled(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    for _ in range(users.MAX_SIGN_IN_FAILURES):
+        r = sign_in(client, "李科长", "not the password")
+        assert r.status_code == 401
+        assert "用户名或密码错误" in r.text
+        assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
+    # the right password is no longer even checked for this name
+    r = sign_in(client, "李科长")
+    assert r.status_code == 401
+    assert "登录失败次数过多，请 15 分钟后再试" in r.text
+    assert client.get("/console", follow_redirects=False).status_code == 302
+    assert len(_audit(engine, "session.sign_in_failed")) == users.MAX_SIGN_IN_FAILURES
+    assert _audit(engine, "session.sign_in_throttled") == [("李科长", "user:李科长")]
+    assert _audit(engine, "session.sign_in") == []
+    # another name is not held back by them
+    assert sign_in(client, "王局长").status_code == 302
+
+
+def test_an_unknown_user_and_a_user_without_a_password_are_refused_alike(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    with UnitOfWork(engine) as uow:
+        users.add_user(uow, "新同事", "clerk", by="系统管理员")
+        uow.commit()
+    for name in ("nobody", "新同事"):
+        r = sign_in(client, name, PASSWORD)
+        assert (r.status_code, "用户名或密码错误" in r.text) == (401, True)
+
+
+def test_a_disabled_user_is_signed_out(client: TestClient[Litestar], engine: Engine) -> None:
+    sign_in(client, "审计员")
+    assert client.get("/console").status_code == 200
+    with UnitOfWork(engine) as uow:
+        users.disable_user(uow, "审计员", "系统管理员")
+        uow.commit()
+    r = client.get("/console", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (302, "/?next=%2Fconsole&expired=1")
+
+
+def test_a_planted_session_id_is_never_adopted(client: TestClient[Litestar]) -> None:
+    planted = "a" * 64
+    client.cookies.set(SESSION_COOKIE, planted)
+    r = sign_in(client, "李科长")
+    issued = re.search(f"{SESSION_COOKIE}=([^;]+)", r.headers["set-cookie"])
+    assert issued is not None
+    assert issued.group(1) != planted
+
+
+def test_an_idle_session_expires_and_signing_out_ends_it(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    sign_in(client, "李科长")
+    assert client.get("/console").status_code == 200
+    with engine.begin() as connection:  # 31 idle minutes later
+        connection.execute(
+            update(ConsoleSessionRow).values(expires_at=utc_now() - timedelta(minutes=1))
+        )
+    r = client.get("/console/batches", follow_redirects=False)
+    assert r.headers["location"] == "/?next=%2Fconsole%2Fbatches&expired=1"
+    assert "会话已过期" in client.get(r.headers["location"]).text
+
+    sign_in(client, "李科长")
+    stolen = client.cookies.get(SESSION_COOKIE)
+    home = client.get("/console")
+    r = client.post("/sign-out", data=form_fields(home.text), follow_redirects=False)
+    assert r.headers["location"] == "/?signed_out=1"
+    assert _audit(engine, "session.sign_out") == [("李科长", "user:李科长")]
+    client.cookies.set(SESSION_COOKIE, stolen or "")
+    assert client.get("/console", follow_redirects=False).status_code == 302
+    with UnitOfWork(engine, write=False) as uow:
+        assert uow.session.query(ConsoleSessionRow).count() == 0
+
+
+def test_after_signing_in_the_user_goes_where_they_were_going_but_never_off_site(
+    client: TestClient[Litestar],
+) -> None:
+    page = client.get("/")
+    for target, lands in (("/console/jobs", "/console/jobs"), ("//evil.example/x", "/console")):
+        r = client.post(
+            "/sign-in",
+            data={"name": "审计员", "password": PASSWORD, "next": target, **form_fields(page.text)},
+            follow_redirects=False,
+        )
+        assert r.headers["location"] == lands
+        client.cookies.clear()
+        page = client.get("/")
+
+
+# -- CSRF, roles, acting once ---------------------------------------------------------------
+
+
+def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    batch_id = _prepared_batch(client, tokens)
+    sign_in(client, "李科长")
+    page = client.get(f"/console/batches/{batch_id}")
+    fields = form_fields(page.text)
+    r = client.post(f"/console/batches/{batch_id}/approve", data={"_key": fields["_key"]})
+    assert r.status_code == 403
+    assert "表单已失效" in r.text
+    assert "Traceback" not in r.text
+    assert _state(client, tokens, batch_id)["approved_by"] == []
+    # with a token of another browser's cookie, too
+    client.cookies.set(CSRF_COOKIE, "0" * 128)
+    r = client.post(f"/console/batches/{batch_id}/approve", data=fields)
+    assert r.status_code == 403
+    assert _state(client, tokens, batch_id)["approved_by"] == []
+
+
+def test_the_preparer_sees_no_approve_button_and_the_server_refuses_it_anyway(
+    client: TestClient[Litestar], tokens: dict[str, str], engine: Engine
+) -> None:
+    batch_id = _prepared_batch(client, tokens)
+    sign_in(client, "张会计")
+    page = client.get(f"/console/batches/{batch_id}")
+    assert page.status_code == 200
+    assert "审批通过" not in page.text
+    assert "作废" in page.text  # a clerk may withdraw a draft
+    r = client.post(f"/console/batches/{batch_id}/approve", data=form_fields(page.text))
+    assert r.status_code == 403
+    assert "无权办理" in r.text
+    assert _state(client, tokens, batch_id)["approved_by"] == []
+    assert _audit(engine, "batch.approve") == []
+
+
+def test_an_approval_from_the_console_is_the_apis_approval_and_acts_once(
+    client: TestClient[Litestar], tokens: dict[str, str], engine: Engine
+) -> None:
+    batch_id = _prepared_batch(client, tokens)
+    sign_in(client, "李科长")
+    page = client.get(f"/console/batches/{batch_id}")
+    assert "审批通过" in page.text
+    assert "0 / 2" in page.text
+    fields = form_fields(page.text)
+    first = client.post(f"/console/batches/{batch_id}/approve", data=fields, follow_redirects=False)
+    assert (first.status_code, first.headers["location"]) == (302, f"/console/batches/{batch_id}")
+    again = client.post(f"/console/batches/{batch_id}/approve", data=fields)  # a double click
+    assert "重复提交，未再次办理" in again.text
+    assert "1 / 2" in again.text
+    assert "审批通过</button>" not in again.text  # nobody approves twice
+    assert _state(client, tokens, batch_id)["approved_by"] == ["李科长"]
+    assert _audit(engine, "batch.approve") == [("李科长", f"batch:{batch_id}")]
+
+
+def test_a_refusal_shows_on_the_page_in_words(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    batch_id = _prepared_batch(client, tokens)
+    sign_in(client, "李科长")
+    page = client.get(f"/console/batches/{batch_id}")
+    r = client.post(
+        f"/console/batches/{batch_id}/reject", data={**form_fields(page.text), "reason": " "}
+    )
+    assert r.status_code == 200
+    assert "输入有误：驳回理由：必须填写" in r.text
+    assert _state(client, tokens, batch_id)["state"] == "draft"
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed", "refused"),
+    [
+        (
+            "张会计",
+            ["/console", "/console/batches", "/console/studios", "/console/people"],
+            ["/console/users", "/console/audit", "/console/statements", "/console/jobs"],
+        ),
+        ("审计员", ["/console/statements", "/console/jobs", "/console/audit"], ["/console/users"]),
+        ("系统管理员", ["/console/users", "/console/jobs", "/console/audit"], []),
+    ],
+)
+def test_each_role_sees_its_pages_and_is_refused_the_others(
+    client: TestClient[Litestar], name: str, allowed: list[str], refused: list[str]
+) -> None:
+    sign_in(client, name)
+    menu = client.get("/console").text
+    for path in allowed:
+        assert client.get(path).status_code == 200, path
+        assert f'href="{path}"' in menu
+    for path in refused:
+        r = client.get(path)
+        assert (r.status_code, "无权" in r.text, f'href="{path}"' in menu) == (403, True, False)
+
+
+def test_console_pages_load_nothing_from_outside_the_server(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    batch_id = _prepared_batch(client, tokens)
+    sign_in(client, "系统管理员")
+    pages = [
+        "/console",
+        "/console/batches",
+        f"/console/batches/{batch_id}",
+        "/console/studios",
+        "/console/people",
+        "/console/statements",
+        "/console/jobs",
+        "/console/audit",
+        "/console/users",
+    ]
+    client.cookies.clear()
+    login = client.get("/").text
+    sign_in(client, "系统管理员")
+    for path in pages:
+        html = client.get(path).text
+        for text in (html, login):
+            for url in re.findall(r"""(?:src|href)=["']([^"']+)["']""", text):
+                assert url.startswith("/"), f"{path} loads {url}"
+                if url.startswith("/static/"):
+                    assert client.get(url).status_code == 200, url
+
+
+def test_people_are_shown_masked(client: TestClient[Litestar], tokens: dict[str, str]) -> None:
+    fund_a_year(client, tokens)
+    sign_in(client, "张会计")
+    html = client.get("/console/people").text
+    assert "150625********1011" in html or "********" in html
+    assert not re.search(r"\b\d{17}[\dX]\b", html)
+
+
+def test_an_admin_adds_a_user_sees_the_token_once_and_sets_a_password(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    sign_in(client, "系统管理员")
+    page = client.get("/console/users")
+    r = client.post(
+        "/console/users", data={**form_fields(page.text), "name": "赵出纳", "role": "clerk"}
+    )
+    token = re.search(r'id="token">(sl_[^<]+)<', r.text)
+    assert token is not None
+    assert client.get(f"{API}/batches", headers=auth(token.group(1))).status_code == 200
+    page = client.get("/console/users")
+    r = client.post(
+        f"/console/users/{'赵出纳'}/password",
+        data={
+            **form_fields(page.text),
+            "password": "a long passphrase",
+            "again": "a long passphrase",
+        },
+    )
+    assert "已为 赵出纳 设置新密码" in r.text
+    with UnitOfWork(engine, write=False) as uow:
+        assert users.check_password(uow, "赵出纳", "a long passphrase") is not None
+        # neither the token nor the password is kept in a stored answer
+        stored = uow.session.execute(
+            __import__("sqlalchemy").text("SELECT response FROM idempotent_requests")
+        ).all()
+    assert all(token.group(1) not in str(row) and "passphrase" not in str(row) for row in stored)

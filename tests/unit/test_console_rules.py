@@ -1,0 +1,88 @@
+"""The rules the console shows: which batch buttons a user is offered, and how long a
+name waits after failed sign-ins."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from ledger import users
+from ledger.disbursement import Batch, BatchLine, offered
+from ledger.users import User
+
+NOW = datetime(2025, 12, 20, 9, 0)
+
+
+def _batch(state: str, *, approved_by: tuple[str, ...] = (), failed: bool = False) -> Batch:
+    line = BatchLine(
+        id=1,
+        number=1,
+        year=2025,
+        studio="HJ-S01",
+        person="P1",
+        role="member",
+        months=tuple(range(1, 13)),
+        grade="qualified",
+        ratio=100,
+        gross=500_000,
+        split={"finance": 250_000, "edu_fund": 250_000},
+        tax=80_000,
+        net=420_000,
+        explanation="",
+        status="failed" if failed else "pending",
+    )
+    return Batch(
+        id=1,
+        year=2025,
+        state=state,
+        policy_version="v",
+        prepared_by="张会计",
+        created_at=NOW,
+        pay_month="2025-12",
+        approvals_needed=2,
+        gross=500_000,
+        tax=80_000,
+        lines=(line,),
+        approved_by=approved_by,
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "user", "approved_by", "failed", "expected"),
+    [
+        ("draft", User("张会计", "clerk"), (), False, ["cancel"]),  # the preparer
+        ("draft", User("李科长", "approver"), (), False, ["approve", "reject"]),
+        ("draft", User("李科长", "approver"), ("李科长",), False, ["reject"]),  # not twice
+        ("draft", User("审计员", "auditor"), (), False, []),
+        ("approved", User("李科长", "approver"), ("李科长", "王局长"), False, ["confirm"]),
+        ("paid", User("李科长", "approver"), ("李科长", "王局长"), False, ["close"]),
+        # a failed line must be reissued or returned before the batch closes
+        ("partially_paid", User("李科长", "approver"), ("李科长",), True, ["return"]),
+        ("partially_paid", User("张会计", "clerk"), ("李科长",), True, ["reissue"]),
+        ("closed", User("李科长", "approver"), ("李科长",), False, []),
+        ("rejected", User("张会计", "clerk"), (), False, []),
+    ],
+)
+def test_a_user_is_offered_what_their_role_and_the_batch_allow(
+    state: str, user: User, approved_by: tuple[str, ...], failed: bool, expected: list[str]
+) -> None:
+    assert offered(_batch(state, approved_by=approved_by, failed=failed), user) == expected
+
+
+def test_the_preparer_is_never_offered_the_approval_even_as_an_approver() -> None:
+    batch = _batch("draft")
+    assert "approve" not in offered(batch, User("张会计", "approver"))
+
+
+def test_four_failures_leave_a_name_free_and_the_fifth_holds_it_fifteen_minutes() -> None:
+    failures = [NOW - timedelta(minutes=m) for m in (10, 8, 6, 4)]
+    assert users.sign_in_wait(failures, NOW) is None
+    failures.append(NOW - timedelta(minutes=1))
+    assert users.sign_in_wait(failures, NOW) == timedelta(minutes=5)  # the oldest is 10 min old
+    assert users.sign_in_wait(failures, NOW + timedelta(minutes=5)) is None
+
+
+def test_failures_older_than_the_window_do_not_count() -> None:
+    old = [NOW - timedelta(minutes=16 + m) for m in range(10)]
+    assert users.sign_in_wait(old, NOW) is None
