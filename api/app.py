@@ -53,7 +53,8 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 import api.console
 from api.console.auth import SESSIONS_STORE, ConsoleSettings, DatabaseSessionStore, session_config
 from api.http import audit, batches, books, funds, jobs, registry, statements, users
-from ledger import errors, imports, permissions, program
+from api.http.base import refusal_of
+from ledger import errors, imports, permissions
 from ledger.users import User, token_hash
 from schema.db import UnitOfWork, connect, database_url, is_conflict
 from schema.session_store import service_key
@@ -119,23 +120,6 @@ def requires_permission(
 
 # -- errors ---------------------------------------------------------------------
 
-_PROBLEMS: Final[tuple[tuple[type[Exception], int, str], ...]] = (
-    (imports.ImportRefused, 422, "The file was refused"),
-    (program.CompositionRefused, 422, "The roster was refused"),
-    (errors.ClosedPeriodError, 409, "Period closed"),
-    (errors.InvalidInputError, 422, "The input was refused"),
-    (errors.ValidationError, 422, "The input was refused"),
-    (errors.NotFoundError, 404, "Not found"),
-    (errors.UnknownUserError, 403, "Unknown user"),
-    (errors.PermissionDeniedError, 403, "Not allowed for this role"),
-    (errors.MakerCheckerError, 403, "Refused by maker-checker"),
-    (errors.OverdraftError, 409, "Insufficient balance"),
-    (errors.IdempotencyConflictError, 409, "Idempotency key reused"),
-    (errors.InvalidTransitionError, 409, "Not allowed in this state"),
-    (errors.ReversalError, 409, "Reversal refused"),
-    (errors.LedgerError, 400, "Refused"),
-)
-
 
 def _kebab(name: str) -> str:
     return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
@@ -143,7 +127,7 @@ def _kebab(name: str) -> str:
 
 def problem_for(error: Exception) -> ProblemDetailsException:
     """The RFC 9457 problem for a domain refusal; field paths for validation errors."""
-    status, title = next((s, t) for kind, s, t in _PROBLEMS if isinstance(error, kind))
+    refusal = refusal_of(error)
     extra: dict[str, Any] = {}
     if isinstance(error, errors.InvalidInputError):
         extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
@@ -155,8 +139,8 @@ def problem_for(error: Exception) -> ProblemDetailsException:
             for p in error.problems
         ]
     return ProblemDetailsException(
-        status_code=status,
-        title=title,
+        status_code=refusal.status,
+        title=refusal.title,
         detail=str(error),
         type_=f"urn:studio-ledger:problem:{_kebab(type(error).__name__)}",
         extra=extra,

@@ -26,8 +26,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy.exc import DataError, IntegrityError
 
 from api.console.auth import login_redirect
-from api.http.base import KeyReused, commit_write, engine_of, request_id
-from ledger import errors, imports, program
+from api.http.base import KeyReused, commit_write, engine_of, refusal_of, request_id
+from ledger import errors
 from ledger.codes import UserRole
 from ledger.permissions import allows
 from ledger.users import User
@@ -91,27 +91,10 @@ def page(request: Request[User, Any, Any], template: str, title: str, **context:
 
 # -- refusals in words --------------------------------------------------------------------
 
-_TITLES: Final[tuple[tuple[type[Exception], str], ...]] = (
-    (imports.ImportRefused, "文件未通过检查"),
-    (program.CompositionRefused, "名册未通过检查"),
-    (errors.ClosedPeriodError, "该会计期间已结账"),
-    (errors.InvalidInputError, "输入有误"),
-    (errors.ValidationError, "输入有误"),
-    (errors.NotFoundError, "未找到"),
-    (errors.UnknownUserError, "用户不存在或已停用"),
-    (errors.PermissionDeniedError, "无权办理"),
-    (errors.MakerCheckerError, "经办与审核须由不同的人办理"),
-    (errors.OverdraftError, "余额不足"),
-    (errors.IdempotencyConflictError, "重复提交"),
-    (errors.InvalidTransitionError, "当前状态不允许此操作"),
-    (errors.ReversalError, "不能冲销"),
-    (errors.LedgerError, "未能办理"),
-)
-
 
 def refusal_text(error: errors.LedgerError) -> str:
     """A domain refusal as one line for a person: what kind, then the service's words."""
-    title = next(t for kind, t in _TITLES if isinstance(error, kind))
+    title = refusal_of(error).heading
     if isinstance(error, errors.InvalidInputError):
         detail = "；".join(f"{e.field}：{e.message}" for e in error.errors)
     elif isinstance(error, errors.ValidationError):
@@ -183,12 +166,7 @@ def _error_page(
 
 
 def on_refusal(request: Request[Any, Any, Any], error: errors.LedgerError) -> Response[Any]:
-    status = 409
-    if isinstance(error, errors.PermissionDeniedError | errors.MakerCheckerError):
-        status = 403
-    elif isinstance(error, errors.NotFoundError):
-        status = 404
-    return _error_page(request, status, "未能办理", refusal_text(error))
+    return _error_page(request, refusal_of(error).status, "未能办理", refusal_text(error))
 
 
 def on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:

@@ -29,6 +29,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import File
 from sqlalchemy import Engine
 
+from ledger import errors, imports, program
 from ledger.codes import UserRole
 from ledger.permissions import roles_for
 from ledger.registry import CODE_PATTERN, FIRST_YEAR, LAST_YEAR
@@ -80,6 +81,44 @@ IdempotencyKey = Annotated[
 
 
 # -- problems --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """How a kind of domain refusal is answered: its HTTP status, the API's problem
+    title, and the heading the console shows above the service's words."""
+
+    kind: type[Exception]
+    status: int
+    title: str
+    heading: str
+
+
+REFUSALS: Final[tuple[Refusal, ...]] = (
+    Refusal(imports.ImportRefused, 422, "The file was refused", "文件未通过检查"),
+    Refusal(program.CompositionRefused, 422, "The roster was refused", "名册未通过检查"),
+    Refusal(errors.ClosedPeriodError, 409, "Period closed", "该会计期间已结账"),
+    Refusal(errors.InvalidInputError, 422, "The input was refused", "输入有误"),
+    Refusal(errors.ValidationError, 422, "The input was refused", "输入有误"),
+    Refusal(errors.NotFoundError, 404, "Not found", "未找到"),
+    Refusal(errors.UnknownUserError, 403, "Unknown user", "用户不存在或已停用"),
+    Refusal(errors.PermissionDeniedError, 403, "Not allowed for this role", "无权办理"),
+    Refusal(
+        errors.MakerCheckerError, 403, "Refused by maker-checker", "经办与审核须由不同的人办理"
+    ),
+    Refusal(errors.OverdraftError, 409, "Insufficient balance", "余额不足"),
+    Refusal(errors.IdempotencyConflictError, 409, "Idempotency key reused", "重复提交"),
+    Refusal(
+        errors.InvalidTransitionError, 409, "Not allowed in this state", "当前状态不允许此操作"
+    ),
+    Refusal(errors.ReversalError, 409, "Reversal refused", "不能冲销"),
+    Refusal(errors.LedgerError, 400, "Refused", "未能办理"),
+)
+"""Most specific kind first: the first that matches answers."""
+
+
+def refusal_of(error: Exception) -> Refusal:
+    return next(r for r in REFUSALS if isinstance(error, r.kind))
 
 
 class FieldProblem(msgspec.Struct, omit_defaults=True):
