@@ -25,7 +25,6 @@ from litestar.template.config import TemplateConfig
 
 from api.console import auth, common, pages
 from ledger import program
-from ledger.codes import labels
 from ledger.money import format_plain, to_uppercase
 
 HERE: Final = Path(__file__).parent
@@ -71,7 +70,6 @@ def _setup(engine: JinjaTemplateEngine) -> None:
         brief=_brief,
         months=_months,
     )
-    engine.engine.globals.update(labels=labels)
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

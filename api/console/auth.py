@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final
@@ -41,6 +40,7 @@ from litestar.types import Empty, Message
 from litestar.types.asgi_types import ScopeSession
 from sqlalchemy import Engine
 
+from api.http.base import request_id
 from ledger import users
 from ledger.postings import utc_now
 from ledger.users import User
@@ -105,7 +105,7 @@ class DatabaseSessionStore(Store):
         await anyio.to_thread.run_sync(self.sessions.delete_all)
 
     async def exists(self, key: str) -> bool:
-        return await self.expires_in(key) is not None or await self.get(key) is not None
+        return await self.get(key) is not None
 
     async def expires_in(self, key: str) -> int | None:
         return await anyio.to_thread.run_sync(self.sessions.expires_in, key)
@@ -255,12 +255,13 @@ def _client(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _sign_in(engine: Engine, form: SignInForm, source: str) -> tuple[User | None, str | None]:
+def _sign_in(
+    engine: Engine, form: SignInForm, source: str, rid: str
+) -> tuple[User | None, str | None]:
     """Check ``form`` and write its audit entry: the user, or why not (in Chinese)."""
     name = form.name.strip()[:50]
     now = utc_now()
     target = f"user:{name}"
-    rid = secrets.token_hex(16)
     with UnitOfWork(engine) as uow:
         failures = uow.audit.entries(
             0,
@@ -292,7 +293,9 @@ async def sign_in(
     data: Annotated[SignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template | Redirect:
     """Check the password; start a new session on success."""
-    user, refusal = await anyio.to_thread.run_sync(_sign_in, state.engine, data, _client(request))
+    user, refusal = await anyio.to_thread.run_sync(
+        _sign_in, state.engine, data, _client(request), request_id(request)
+    )
     if user is None:
         return _login_page(data.next, refusal, name=data.name.strip()[:50], status=401)
     request.set_session(
@@ -301,11 +304,9 @@ async def sign_in(
     return Redirect(_safe_next(data.next))
 
 
-def _sign_out(engine: Engine, name: str, source: str) -> None:
+def _sign_out(engine: Engine, name: str, source: str, rid: str) -> None:
     with UnitOfWork(engine) as uow:
-        uow.audit.record(
-            name, "session.sign_out", f"user:{name}", secrets.token_hex(16), {"ip": source}
-        )
+        uow.audit.record(name, "session.sign_out", f"user:{name}", rid, {"ip": source})
         uow.commit()
 
 
@@ -314,6 +315,8 @@ async def sign_out(request: Request[Any, Any, Any], state: State) -> Redirect:
     """退出: the session is deleted on the server and its cookie cleared."""
     name = request.session.get(USER_KEY)
     if isinstance(name, str):
-        await anyio.to_thread.run_sync(_sign_out, state.engine, name, _client(request))
+        await anyio.to_thread.run_sync(
+            _sign_out, state.engine, name, _client(request), request_id(request)
+        )
     request.clear_session()
     return Redirect("/?signed_out=1")

@@ -49,13 +49,7 @@ from schema.db import UnitOfWork
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE_SIZE: Final = 100
-EVENT_LABELS: Final = {
-    **disbursement.ACTION_LABELS,
-    "create": "准备批次",
-    "confirm": "确认支付",
-    "pay": "确认支付",
-    "pay_partially": "确认支付（部分退回）",
-}
+EVENT_LABELS: Final = {**disbursement.ACTION_LABELS, "create": "准备批次"}
 
 
 def view(path: str, action: str) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
@@ -135,11 +129,12 @@ def fund_rows(uow: UnitOfWork, year: int) -> list[FundRow]:
             s.name,
             FundingSource(s.source).label,
             s.opening + s.received,
-            drafts.get((s.studio, s.source), 0),
+            drafted,
             s.stipends + s.expenses,
-            s.closing - drafts.get((s.studio, s.source), 0),
+            s.closing - drafted,
         )
         for s in statements.summary_lines(uow, year)
+        for drafted in [drafts.get((s.studio, s.source), 0)]
     ]
 
 
@@ -400,22 +395,12 @@ class BatchPages(Controller):
             request, batch_id, "close", data, lambda uow: disbursement.close(uow, batch_id, me)
         )
 
-    @get(
-        "/{batch_id:int}/roster.xlsx",
-        opt={"action": "batch.roster"},
-        sync_to_thread=True,
-        include_in_schema=False,
-    )
+    @view("/{batch_id:int}/roster.xlsx", "batch.roster")
     def roster(self, request: Request[User, Any, Any], batch_id: Id) -> File:
         """发放表 download."""
         return export_file(request, batch_id, 0, "no roster")
 
-    @get(
-        "/{batch_id:int}/bank.xlsx",
-        opt={"action": "batch.bank_file"},
-        sync_to_thread=True,
-        include_in_schema=False,
-    )
+    @view("/{batch_id:int}/bank.xlsx", "batch.bank_file")
     def bank_file(self, request: Request[User, Any, Any], batch_id: Id) -> File:
         """批量代发 download (approvers)."""
         return export_file(request, batch_id, 1, "no bank file")

@@ -13,6 +13,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import Engine, update
+from sqlalchemy import text as sql
 
 from api.app import Settings, create_app
 from api.console.auth import CSRF_COOKIE, SESSION_COOKIE, ConsoleSettings
@@ -353,7 +354,5 @@ def test_an_admin_adds_a_user_sees_the_token_once_and_sets_a_password(
     with UnitOfWork(engine, write=False) as uow:
         assert users.check_password(uow, "赵出纳", "a long passphrase") is not None
         # neither the token nor the password is kept in a stored answer
-        stored = uow.session.execute(
-            __import__("sqlalchemy").text("SELECT response FROM idempotent_requests")
-        ).all()
+        stored = uow.session.execute(sql("SELECT response FROM idempotent_requests")).all()
     assert all(token.group(1) not in str(row) and "passphrase" not in str(row) for row in stored)
