@@ -27,13 +27,14 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from jobs.work import SCHEDULER_USER
-from ledger import book, program, statements
+from ledger import book, program, statements, users
 from ledger.postings import NewTransaction, Posting
 from ledger.registry import Studio
 from schema.db import UnitOfWork, connect
 from schema.migrate import upgrade
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
+AUDITOR = "审计员"  # who exports
 
 FUND = "studio:HJ-S01:fund:finance"
 CHUNK = 5_000
@@ -46,11 +47,12 @@ def prepare(folder: Path, rows: int) -> None:
         program.save_roster(
             uow, [Studio("HJ-S01", "基准工作室", "subject", "第一中学", 2024)], [], [], by=CLERK
         )
+        users.add_user(uow, AUDITOR, "auditor", by=None)
         book.post(
             uow.ledger,
             [
                 NewTransaction(
-                    "fund", date(2024, 1, 1), "拨款", (Posting("source:finance", FUND, 10**13),)
+                    "fund", date(2024, 1, 1), "拨款", (Posting("source:finance", FUND, 10**11),)
                 )
             ],
         )
@@ -77,7 +79,7 @@ def ledger(folder: Path) -> int:
     engine = connect(f"sqlite:///{folder / 'bench.db'}")
     with UnitOfWork(engine, write=False) as uow:
         written = statements.export_ledger(
-            uow, 2024, 2024, folder / "ledger.xlsx", "benchmark", "HJ-S01"
+            uow, 2024, 2024, folder / "ledger.xlsx", AUDITOR, "HJ-S01"
         )
     engine.dispose()
     return written

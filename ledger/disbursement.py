@@ -49,7 +49,7 @@ from ledger.errors import (
 )
 from ledger.expenses import SOURCE_LABELS
 from ledger.money import Fen, format_plain
-from ledger.payout_files import PayoutRow, write_bank_file, write_roster
+from ledger.payout_files import Heading, PayoutRow, write_bank_file, write_roster
 from ledger.periods import Period
 from ledger.permissions import allows, roles_for
 from ledger.policy import Policy
@@ -58,6 +58,7 @@ from ledger.registry import MAX_REASON, ROLE_LABELS, Person, mask_account, mask_
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
 from ledger.users import User, acting
 from ledger.withholding import MonthIncome, Payment, month_income, withhold
+from ledger.workbooks import stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -658,11 +659,18 @@ class Exported:
     notes: list[str]
 
 
+SENT_STATES: Final = frozenset({"approved", "paid", "partially_paid", "closed"})
+"""States in which a batch has gone to the bank, so its 批量代发 can be exported: to send
+(``approved``) and, afterwards, again for reconciliation."""
+
+
 def export(stores: Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
-    """Write the payout roster and, for an approver and an approved batch, the bank file.
+    """Write the payout roster and, for an approver and a batch sent to the bank, the bank file.
 
     ID numbers and bank accounts are masked for every role but the approver,
-    who needs them whole for the bank (SPEC §7).
+    who needs them whole for the bank (SPEC §7). The bank file lists every line
+    of the batch, as approved; exported again after payment it is marked a copy
+    for reconciliation, not to be sent twice. The entry points audit-log each export.
     """
     exporter = acting(stores, by, "batch.roster")
     batch = _batch(stores, batch_id)
@@ -670,37 +678,38 @@ def export(stores: Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
     people = {p.code: p for p in stores.registry.people()}
     rows = [_payout_row(batch, line, people[line.person], whole=whole) for line in batch.lines]
     out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = (
-        f"生成于 {utc_now():%Y-%m-%d %H:%M} UTC，"
-        f"导出人 {exporter.name}（{USER_ROLE_LABELS[exporter.role]}）"
+    generated = stamp(exporter.name, USER_ROLE_LABELS[exporter.role])
+    described = (
+        f"批次 #{batch.id}　状态：{STATE_LABELS[batch.state]}　政策：{batch.policy_version}"
+        f"　经办：{batch.prepared_by}　审批：{'、'.join(batch.approved_by) or '—'}"
     )
     roster = out_dir / f"batch-{batch.id}-发放表.xlsx"
     totals = write_roster(
         roster,
         rows,
-        title=f"杭锦旗名师工作室{batch.year}年度劳务补贴发放表",
-        subtitle=f"批次 #{batch.id}  状态 {STATE_LABELS[batch.state]}  政策 {batch.policy_version}"
-        f"  经办 {batch.prepared_by}  审批 {'、'.join(batch.approved_by) or '—'}",
-        generated=stamp,
+        Heading(f"杭锦旗名师工作室{batch.year}年度劳务补贴发放表", described, generated),
     )
     files, notes, bank_total = [roster], [], None
     if not whole:
         notes.append(
-            "bank file not written: it needs whole account numbers, which only "
+            "未生成批量代发文件：文件含完整银行账号，仅"
             + "、".join(USER_ROLE_LABELS[r] for r in sorted(roles_for("batch.bank_file")))
-            + " may export"
+            + "可以导出"
         )
-    elif batch.state != "approved":
+    elif batch.state not in SENT_STATES:
         notes.append(
-            f"bank file not written: the batch is {batch.state}, "
-            "only an approved batch is sent to the bank"
+            f"未生成批量代发文件：批次状态为{STATE_LABELS[batch.state]}，"
+            "只有审批通过的批次才发送银行"
         )
     else:
+        copy = "" if batch.state == "approved" else "（对账副本，请勿再次提交银行）"
         bank = out_dir / f"batch-{batch.id}-批量代发.xlsx"
-        pending = {line.number for line in batch.lines if line.status == "pending"}
         bank_total = write_bank_file(
             bank,
-            [r for r in rows if r.number in pending],
+            rows,
+            Heading(
+                f"杭锦旗名师工作室{batch.year}年度劳务补贴批量代发{copy}", described, generated
+            ),
             purpose=f"{batch.year}年度名师工作室劳务补贴",
         )
         files.append(bank)

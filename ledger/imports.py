@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -50,6 +49,8 @@ from ledger.registry import (
     membership_errors,
     normalize_id_number,
 )
+from ledger.workbooks import FLUSH_LEFT, Layout, fit_width, font, set_up_page
+from ledger.workbooks import Column as PrintColumn
 
 MEMBER_HEADERS: Final = {
     "studio": "工作室编号",
@@ -228,67 +229,88 @@ class Row:
 
 
 def write_template(kind: str, path: Path) -> None:
-    """An empty import workbook for ``kind`` with headers, drop-downs and examples."""
+    """An empty import workbook for ``kind``: a data sheet per kind of row, with
+    headers, drop-down lists and text formats, then a 说明 sheet with examples."""
     sheets = _sheets(kind)
     workbook = Workbook()
-    notes = workbook.active
-    notes.title = "说明"
-    notes.append(["填写说明 (how to fill in)"])
-    notes["A1"].font = Font(bold=True, size=14)
-    notes.append(
-        [
-            "在各数据表第2行起逐行填写；下面是示例，请勿直接导入示例。"
-            " Fill the data sheets from row 2; the examples below are not imported."
-        ]
-    )
-    notes.append(["金额以元为单位，最多两位小数；日期写作 2024-01-01；身份证号按文本填写。"])
+    workbook.remove(workbook.active)
     for sheet in sheets:
-        notes.append([])
-        notes.append(
-            [f"示例：{sheet.title}"] + (["（可选工作表 optional）"] if not sheet.required else [])
-        )
-        notes.append([c.header for c in sheet.columns])
-        for example in sheet.example:
-            notes.append(list(example))
-    notes.column_dimensions["A"].width = 40
-    for sheet in sheets:
-        ws = workbook.create_sheet(sheet.title)
-        ws.append([c.header for c in sheet.columns])
-        ws.freeze_panes = "A2"
-        for index, column in enumerate(sheet.columns, start=1):
-            letter = get_column_letter(index)
-            ws.cell(row=1, column=index).font = Font(
-                bold=True, color=None if column.required else "808080"
-            )
-            ws.column_dimensions[letter].width = column.width
-            cells = f"{letter}2:{letter}{TEMPLATE_ROWS + 1}"
-            if column.kind == "choice":
-                labels = ",".join(column.choices.values())
-                _validate(
-                    ws,
-                    cells,
-                    column,
-                    f"请从下拉列表选择 (choose from the list): {labels}",
-                    type="list",
-                    formula1=f'"{labels}"',
-                )
-            elif column.kind in ("id", "text", "code"):
-                for row in range(2, TEMPLATE_ROWS + 2):
-                    ws.cell(row=row, column=index).number_format = "@"
-                if column.max_length is not None:
-                    _validate(
-                        ws,
-                        cells,
-                        column,
-                        f"最多{column.max_length}个字符 (at most {column.max_length})",
-                        type="textLength",
-                        operator="lessThanOrEqual",
-                        formula1=str(column.max_length),
-                    )
-            elif column.kind == "date":
-                for row in range(2, TEMPLATE_ROWS + 2):
-                    ws.cell(row=row, column=index).number_format = "yyyy-mm-dd"
+        _data_sheet(workbook.create_sheet(sheet.title), sheet)
+    _notes_sheet(workbook.create_sheet("说明"), sheets)
     workbook.save(path)
+
+
+def _data_sheet(ws: Any, sheet: Sheet) -> None:
+    widths = [
+        max(column.width, *(fit_width(example[i]) for example in sheet.example))
+        for i, column in enumerate(sheet.columns)
+    ]
+    set_up_page(ws, Layout(tuple(PrintColumn(w) for w in widths), title_rows=1, ruled=False))
+    for index, column in enumerate(sheet.columns, start=1):
+        letter = get_column_letter(index)
+        header = ws.cell(row=1, column=index, value=column.header)
+        header.font = font(bold=True, grey=not column.required)
+        for row in range(2, TEMPLATE_ROWS + 2):
+            cell = ws.cell(row=row, column=index)
+            cell.font = font()
+            if column.kind in ("id", "text", "code"):
+                cell.number_format = "@"
+            elif column.kind == "date":
+                cell.number_format = "yyyy-mm-dd"
+        cells = f"{letter}2:{letter}{TEMPLATE_ROWS + 1}"
+        if column.kind == "choice":
+            labels = ",".join(column.choices.values())
+            _validate(
+                ws,
+                cells,
+                column,
+                f"请从下拉列表选择：{labels}",
+                type="list",
+                formula1=f'"{labels}"',
+            )
+        elif column.max_length is not None:
+            _validate(
+                ws,
+                cells,
+                column,
+                f"最多{column.max_length}个字符",
+                type="textLength",
+                operator="lessThanOrEqual",
+                formula1=str(column.max_length),
+            )
+
+
+NOTES: Final = (
+    "在各数据表第2行起逐行填写；下面是示例，示例不会被导入。",
+    "金额以元为单位，最多两位小数；日期写作 2024-01-01；身份证号和银行账号按文本填写。",
+    "带下拉箭头的列请从列表中选择；灰色表头的列可以不填。",
+)
+
+
+def _notes_sheet(ws: Any, sheets: Sequence[Sheet]) -> None:
+    """填写说明 and, for each data sheet, its headers and example rows."""
+    lines: list[tuple[list[Any], bool]] = [(["填写说明"], True)]
+    lines += [([note], False) for note in NOTES]
+    for sheet in sheets:
+        optional = "" if sheet.required else "（可选工作表）"
+        lines += [([], False), ([f"示例：{sheet.title}{optional}"], True)]
+        lines.append(([c.header for c in sheet.columns], True))
+        lines += [(list(example), False) for example in sheet.example]
+    columns = max(len(sheet.columns) for sheet in sheets)
+    widths = [
+        max(
+            [10]
+            + [fit_width(values[i]) for values, _ in lines[len(NOTES) + 1 :] if i < len(values)]
+        )
+        for i in range(columns)
+    ]
+    set_up_page(ws, Layout(tuple(PrintColumn(w) for w in widths), title_rows=0, ruled=False))
+    for values, bold in lines:
+        ws.append(values)
+        for cell in ws[ws.max_row]:
+            cell.font = font(bold=bold)
+            cell.alignment = FLUSH_LEFT
+    ws["A1"].font = font(bold=True, size=14)
 
 
 def _validate(ws: Any, cells: str, column: Column, error: str, **rule: str) -> None:
@@ -462,7 +484,8 @@ def _amount(column: Column, value: object) -> int:
     return fen
 
 
-def _chosen(column: Column, value: object) -> str:
+def read_choice(column: Column, value: object) -> str:
+    """The code a choice cell names, by its Chinese label (or the code itself)."""
     text = _text(column, value)
     for code, label in column.choices.items():
         if text in (code, label):
@@ -479,7 +502,7 @@ _READERS: Final[dict[str, Callable[[Column, object], Any]]] = {
     "date": _date,
     "year": _year,
     "amount": _amount,
-    "choice": _chosen,
+    "choice": read_choice,
 }
 
 

@@ -1,9 +1,9 @@
 """The batch's files: the bank bulk-payment workbook (批量代发) and the payout roster
-(劳务补贴发放表), written with openpyxl in write-only mode so memory stays flat.
+(劳务补贴发放表), streamed through :mod:`ledger.workbooks` so memory stays flat and
+both print on A4, one page wide.
 
-Amounts are numeric cells in 元 with the ``#,##0.00`` format, never text. Excel
-keeps numbers as binary floating point, so each cell gets ``fen / 100`` at the
-last moment; every total is summed in integer fen first.
+Amounts are numeric cells in 元, never text; every total is summed in integer fen
+first and only the cell gets ``fen / 100``.
 """
 
 from __future__ import annotations
@@ -11,24 +11,37 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import Final
 
 from ledger.money import Fen, to_uppercase
 from ledger.policy import GRADE_LABELS
 from ledger.registry import ROLE_LABELS
+from ledger.workbooks import (
+    PLAIN_AMOUNT_FORMAT,
+    Column,
+    Layout,
+    PrintedSheet,
+    new_workbook,
+)
 
-AMOUNT_FORMAT: Final = "#,##0.00"
 BANK_HEADERS: Final = ("收款账号开户行", "收款账号", "收款账号名称", "金额", "汇款用途", "备注")
+BANK_LAYOUT: Final = Layout(
+    (
+        Column(26),
+        Column(24),
+        Column(14),
+        Column(14, "amount", number_format=PLAIN_AMOUNT_FORMAT),
+        Column(28),
+        Column(24),
+    ),
+    title_rows=4,
+)
 ROSTER_HEADERS: Final = (
     "序号",
     "工作室",
     "姓名",
     "身份证号",
+    "银行账号",
     "角色",
     "月数",
     "等次",
@@ -38,8 +51,31 @@ ROSTER_HEADERS: Final = (
     "实发金额大写",
     "领款人签字",
 )
-_THIN: Final = Side(style="thin")
-_BOX: Final = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+ROSTER_LAYOUT: Final = Layout(
+    (
+        Column(5, "number"),
+        Column(9, "centre"),
+        Column(9, "centre", wrap=True),
+        Column(20, "centre"),
+        Column(22, "centre"),
+        Column(7, "centre"),
+        Column(5, "number"),
+        Column(6, "centre"),
+        Column(12, "amount"),
+        Column(12, "amount"),
+        Column(12, "amount"),
+        Column(24, wrap=True),
+        Column(16),
+    ),
+    title_rows=3,
+    row_height=30,  # room for a signature
+)
+SIGN_OFF: Final = (
+    (1, "经办人（签字）："),
+    (5, "审核人（签字）："),
+    (9, "负责人（签字）："),
+    (12, "日期：　　年　　月　　日"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,102 +97,68 @@ class PayoutRow:
     remark: str
 
 
-def yuan_value(fen: Fen) -> float:
-    """The numeric cell value for ``fen``: the only place amounts become floats."""
-    return fen / 100
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """What heads a batch's file: its title, the batch line under it, and the stamp."""
+
+    title: str
+    batch: str
+    stamp: str
 
 
-def _cell(
-    ws: Worksheet, value: Any, *, amount: bool = False, bold: bool = False, boxed: bool = True
-) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=yuan_value(value) if amount else value)
-    if amount:
-        cell.number_format = AMOUNT_FORMAT
-    if bold:
-        cell.font = Font(bold=True)
-    if boxed:
-        cell.border = _BOX
-    return cell
-
-
-def write_bank_file(path: Path, rows: Iterable[PayoutRow], purpose: str) -> Fen:
-    """批量代发: one row per payment; returns the total paid, fen."""
-    workbook = Workbook(write_only=True)
-    ws = workbook.create_sheet("批量代发")
-    for letter, width in zip("ABCDEF", (26, 24, 12, 14, 28, 24), strict=True):
-        ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A2"
-    ws.append([_cell(ws, h, bold=True) for h in BANK_HEADERS])
-    total = 0
+def write_bank_file(path: Path, rows: Sequence[PayoutRow], heading: Heading, purpose: str) -> Fen:
+    """批量代发: 笔数 and 总金额 above the payments, one row per payment, a 合计 row;
+    returns the total, fen."""
+    total = sum(row.net for row in rows)
+    workbook = new_workbook()
+    sheet = PrintedSheet(workbook, "批量代发", BANK_LAYOUT)
+    sheet.title(heading.title)
+    sheet.caption(heading.batch, "金额单位：元")
+    sheet.row(("总笔数", len(rows), "总金额", total, "", ""))
+    sheet.header(BANK_HEADERS)
     for row in rows:
-        ws.append(
-            [
-                _cell(ws, row.bank_name),
-                _cell(ws, row.bank_account),
-                _cell(ws, row.name),
-                _cell(ws, row.net, amount=True),
-                _cell(ws, purpose),
-                _cell(ws, row.remark),
-            ]
-        )
-        total += row.net
+        sheet.row((row.bank_name, row.bank_account, row.name, row.net, purpose, row.remark))
+    sheet.row(("合计", None, f"{len(rows)}笔", total, "", ""), bold=True, span=2)
+    sheet.blank()
+    sheet.note(heading.stamp)
     workbook.save(path)
     return total
 
 
-def write_roster(
-    path: Path, rows: Sequence[PayoutRow], *, title: str, subtitle: str, generated: str
-) -> tuple[Fen, Fen, Fen]:
-    """劳务补贴发放表 with a 合计 row and signature lines; returns (gross, tax, net) totals."""
-    workbook = Workbook(write_only=True)
-    ws = workbook.create_sheet("发放表")
-    widths = (6, 12, 10, 22, 8, 6, 8, 14, 12, 14, 26, 14)
-    for index, width in enumerate(widths):
-        ws.column_dimensions[chr(ord("A") + index)].width = width
-    ws.freeze_panes = "A4"
-    ws.print_title_rows = "1:3"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    heading = WriteOnlyCell(ws, value=title)
-    heading.font = Font(bold=True, size=16)
-    heading.alignment = Alignment(horizontal="left")
-    ws.append([heading])
-    ws.append([WriteOnlyCell(ws, value=subtitle)])
-    ws.append([_cell(ws, h, bold=True) for h in ROSTER_HEADERS])
+def write_roster(path: Path, rows: Iterable[PayoutRow], heading: Heading) -> tuple[Fen, Fen, Fen]:
+    """劳务补贴发放表: a row per payee with room to sign, 合计 in figures and 大写, and the
+    经办/审核/负责人 lines; returns the (gross, tax, net) totals."""
+    workbook = new_workbook()
+    sheet = PrintedSheet(workbook, "发放表", ROSTER_LAYOUT)
+    sheet.title(heading.title)
+    sheet.caption(heading.batch, "金额单位：元")
+    sheet.header(ROSTER_HEADERS)
     gross = tax = net = 0
     for row in rows:
-        ws.append(
-            [
-                _cell(ws, row.number),
-                _cell(ws, row.studio),
-                _cell(ws, row.name),
-                _cell(ws, row.id_number),
-                _cell(ws, ROLE_LABELS.get(row.role, row.role)),
-                _cell(ws, row.months),
-                _cell(ws, GRADE_LABELS.get(row.grade, row.grade)),
-                _cell(ws, row.gross, amount=True),
-                _cell(ws, row.tax, amount=True),
-                _cell(ws, row.net, amount=True),
-                _cell(ws, to_uppercase(row.net)),
-                _cell(ws, ""),
-            ]
+        sheet.row(
+            (
+                row.number,
+                row.studio,
+                row.name,
+                row.id_number,
+                row.bank_account,
+                ROLE_LABELS.get(row.role, row.role),
+                row.months,
+                GRADE_LABELS.get(row.grade, row.grade),
+                row.gross,
+                row.tax,
+                row.net,
+                to_uppercase(row.net),
+                "",
+            )
         )
         gross, tax, net = gross + row.gross, tax + row.tax, net + row.net
-    ws.append(
-        [
-            _cell(ws, "合计", bold=True),
-            *(_cell(ws, None) for _ in range(6)),
-            _cell(ws, gross, amount=True, bold=True),
-            _cell(ws, tax, amount=True, bold=True),
-            _cell(ws, net, amount=True, bold=True),
-            _cell(ws, to_uppercase(net), bold=True),
-            _cell(ws, None),
-        ]
+    sheet.row(
+        ("合计", *[None] * 7, gross, tax, net, to_uppercase(net), ""),
+        bold=True,
+        span=8,
     )
-    ws.append([])
-    ws.append(
-        ["经办人：", None, None, "审核人：", None, None, None, "负责人：", None, None, "日期："]
-    )
-    ws.append([generated])
+    sheet.signatures(SIGN_OFF)
+    sheet.note(heading.stamp)
     workbook.save(path)
     return gross, tax, net

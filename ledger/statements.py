@@ -17,12 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Final
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import Final
 
 from ledger import book, program
 from ledger.accounts import FUNDING_SOURCES, account_kind, studio_fund
@@ -31,9 +26,8 @@ from ledger.chart import TOP_TITLES, ChartAccount, Names, Title, chart_account, 
 from ledger.errors import ValidationError
 from ledger.expenses import SOURCE_LABELS
 from ledger.money import Fen
-from ledger.payout_files import AMOUNT_FORMAT, yuan_value
-from ledger.postings import utc_now
 from ledger.users import ROLE_LABELS, User, acting
+from ledger.workbooks import Column, Layout, PrintedSheet, new_workbook, stamp
 
 ORGANIZATION: Final = "杭锦旗名师工作室领导小组办公室"
 LEDGER_HEADER: Final = ("月", "日", "凭证号", "摘要", "借方", "贷方", "借或贷", "余额")
@@ -116,41 +110,24 @@ def ledger_rows(
 # -- writing ------------------------------------------------------------------------
 
 
-_BOLD: Final = Font(bold=True)
-
-
-def _amount(ws: Worksheet, fen: Fen | None, *, bold: bool = False) -> WriteOnlyCell | None:
-    if fen is None:
-        return None
-    cell = WriteOnlyCell(ws, value=yuan_value(fen))
-    cell.number_format = AMOUNT_FORMAT
-    if bold:
-        cell.font = _BOLD
-    return cell
-
-
-def _text(
-    ws: Worksheet, value: Any, *, bold: bool = False, size: int | None = None
-) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    if bold or size:
-        cell.font = Font(bold=bold, size=size)
-    return cell
-
-
-def _sheet(workbook: Workbook, title: str, widths: Iterable[int], header_rows: int) -> Worksheet:
-    ws = workbook.create_sheet(title[:31])
-    for index, width in enumerate(widths):
-        ws.column_dimensions[chr(ord("A") + index)].width = width
-    ws.freeze_panes = f"A{header_rows + 1}"
-    ws.print_title_rows = f"1:{header_rows}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    return ws
+LEDGER_LAYOUT: Final = Layout(
+    (
+        Column(4, "number"),
+        Column(4, "number"),
+        Column(16, "centre"),
+        Column(44, wrap=True),
+        Column(15, "amount"),
+        Column(15, "amount"),
+        Column(7, "centre"),
+        Column(16, "amount"),
+    ),
+    title_rows=5,
+)
+LEDGER_HEADER_ROWS: Final = LEDGER_LAYOUT.title_rows
 
 
 def generated_line(by: User) -> str:
-    return f"生成时间 {utc_now():%Y-%m-%d %H:%M} UTC，导出人 {by.name}（{ROLE_LABELS[by.role]}）"
+    return stamp(by.name, ROLE_LABELS[by.role])
 
 
 @dataclass(frozen=True)
@@ -163,44 +140,38 @@ class LedgerSection:
     rows: Iterator[LedgerRow]
 
 
-LEDGER_HEADER_ROWS: Final = 5
-
-
 def write_ledger(path: Path, sections: Iterable[LedgerSection], by: User) -> int:
     """Write one sheet per section; returns how many entry rows were written."""
-    workbook = Workbook(write_only=True)
+    workbook = new_workbook()
     written = 0
     for section in sections:
-        ws = _sheet(workbook, section.sheet, (5, 5, 16, 40, 15, 15, 8, 16), LEDGER_HEADER_ROWS)
-        ws.append([_text(ws, "专项资金明细账", bold=True, size=16)])
+        sheet = PrintedSheet(workbook, section.sheet, LEDGER_LAYOUT)
+        sheet.title("专项资金明细账")
         account = section.account
-        ws.append([f"科目：{account.code} {account.name}", *[None] * 5, f"期间：{section.period}"])
-        ws.append([f"核算单位：{ORGANIZATION}", *[None] * 6, "金额单位：元"])
-        ws.append(
-            [
-                _text(ws, "日期", bold=True),
-                None,
-                *(_text(ws, h, bold=True) for h in LEDGER_HEADER[2:]),
-            ]
-        )
-        ws.append([_text(ws, "月", bold=True), _text(ws, "日", bold=True)])
+        sheet.caption(f"科目：{account.code} {account.name}", f"期间：{section.period}")
+        sheet.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
+        sheet.header(("日期", None, *LEDGER_HEADER[2:]))
+        sheet.merge(1, 2)
+        sheet.header(("月", "日", *[None] * 6))
+        for column in range(3, 9):
+            sheet.merge(column, column, rows=2)
         for row in section.rows:
-            bold = row.kind != "entry"
             written += row.kind == "entry"
-            ws.append(
-                [
+            sheet.row(
+                (
                     row.month,
                     row.day,
                     row.voucher,
-                    _text(ws, row.memo, bold=bold),
-                    _amount(ws, row.debit, bold=bold),
-                    _amount(ws, row.credit, bold=bold),
+                    row.memo,
+                    row.debit,
+                    row.credit,
                     direction(row.balance),
-                    _amount(ws, abs(row.balance), bold=bold),
-                ]
+                    abs(row.balance),
+                ),
+                bold=row.kind != "entry",
             )
-        ws.append([])
-        ws.append([generated_line(by)])
+        sheet.blank()
+        sheet.note(generated_line(by))
     workbook.save(path)
     return written
 
@@ -275,6 +246,16 @@ def export_ledger(
     return write_ledger(path, sections(), exporter)
 
 
+SUMMARY_LAYOUT: Final = Layout(
+    (
+        Column(9, "centre"),
+        Column(23),
+        Column(10, "centre"),
+        Column(26),
+        *[Column(14, "amount")] * 6,
+    ),
+    title_rows=3,
+)
 SUMMARY_HEADER: Final = (
     "科目编码",
     "科目名称",
@@ -349,53 +330,48 @@ def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> li
     lines = summary_lines(stores, year)
     report = book.verify(stores.ledger)
     seq, last_hash = stores.ledger.head_hash()
-    workbook = Workbook(write_only=True)
-    ws = _sheet(workbook, f"{year}收支汇总", (10, 22, 12, 28, 15, 15, 15, 15, 15, 15), 3)
-    ws.append([_text(ws, f"{year}年度名师工作室专项资金收支汇总表", bold=True, size=16)])
-    ws.append([f"核算单位：{ORGANIZATION}", *[None] * 8, "金额单位：元"])
-    ws.append([_text(ws, h, bold=True) for h in SUMMARY_HEADER])
+    workbook = new_workbook()
+    sheet = PrintedSheet(workbook, f"{year}收支汇总", SUMMARY_LAYOUT)
+    sheet.title(f"{year}年度名师工作室专项资金收支汇总表")
+    sheet.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
+    sheet.header(SUMMARY_HEADER)
     for x in lines:
         title = chart_account(studio_fund(x.studio, x.source)).title
-        ws.append(
-            [
+        sheet.row(
+            (
                 title.code,
                 title.name,
                 x.studio,
                 x.name,
-                *(
-                    _amount(ws, v)
-                    for v in (x.opening, x.received, x.stipends, x.expenses, x.returned, x.closing)
-                ),
-            ]
+                x.opening,
+                x.received,
+                x.stipends,
+                x.expenses,
+                x.returned,
+                x.closing,
+            )
         )
     totals = [
         sum(getattr(x, f) for x in lines)
         for f in ("opening", "received", "stipends", "expenses", "returned", "closing")
     ]
-    ws.append(
-        [
-            _text(ws, "合计", bold=True),
-            None,
-            None,
-            None,
-            *(_amount(ws, v, bold=True) for v in totals),
-        ]
+    sheet.row(("合计", None, None, None, *totals), bold=True, span=4)
+    sheet.blank()
+    sheet.note(
+        f"账簿校验：通过（{report.transactions}笔凭证，哈希链完整、余额与分录一致）"
+        if report.ok
+        else f"账簿校验：未通过，首个断点 {report.broken_link}"
     )
-    ws.append([])
-    ws.append(
-        [
-            f"账簿校验：{'通过' if report.ok else '未通过'}（{report.transactions}笔凭证，"
-            "哈希链完整、余额与分录一致）"
-            if report.ok
-            else f"账簿校验：未通过，首个断点 {report.broken_link}"
-        ]
-    )
-    ws.append([f"截至第{seq}笔交易，哈希 {last_hash}"])
-    ws.append([generated_line(exporter)])
+    sheet.note(f"截至第{seq}笔交易，哈希 {last_hash}")
+    sheet.note(generated_line(exporter))
     workbook.save(path)
     return lines
 
 
+TRIAL_LAYOUT: Final = Layout(
+    (Column(9, "centre"), Column(46), *[Column(14, "amount")] * 6),
+    title_rows=3,
+)
 TRIAL_HEADER: Final = (
     "科目编码",
     "科目名称",
@@ -499,27 +475,20 @@ def export_trial_balance(stores: program.Stores, on: date, path: Path, by: str) 
     its normal side; debits equal credits in every pair of columns of the 合计."""
     exporter = acting(stores, by, "statement.export")
     lines = trial_lines(stores, on)
-    workbook = Workbook(write_only=True)
-    ws = _sheet(workbook, "科目余额表", (10, 44, 15, 15, 15, 15, 15, 15), 3)
-    ws.append([_text(ws, f"科目余额表（截至{on.isoformat()}）", bold=True, size=16)])
-    ws.append([f"核算单位：{ORGANIZATION}", *[None] * 6, "金额单位：元"])
-    ws.append([_text(ws, h, bold=True) for h in TRIAL_HEADER])
+    workbook = new_workbook()
+    sheet = PrintedSheet(workbook, "科目余额表", TRIAL_LAYOUT)
+    sheet.title(f"科目余额表（截至{on.isoformat()}）")
+    sheet.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
+    sheet.header(TRIAL_HEADER)
     totals = [0] * 6
     for row in trial_rows(lines):
         values = row.values()
-        bold = row.level == 1
         if row.level == 1:
             totals = [t + v for t, v in zip(totals, values, strict=True)]
-        ws.append(
-            [
-                _text(ws, row.code, bold=bold),
-                _text(ws, row.name, bold=bold),
-                *(_amount(ws, v, bold=bold) for v in values),
-            ]
-        )
-    ws.append([_text(ws, "合计", bold=True), None, *(_amount(ws, t, bold=True) for t in totals)])
-    ws.append([])
-    ws.append([generated_line(exporter)])
+        sheet.row((row.code, row.name, *values), bold=row.level == 1)
+    sheet.row(("合计", None, *totals), bold=True, span=2)
+    sheet.blank()
+    sheet.note(generated_line(exporter))
     workbook.save(path)
     if totals[0] != totals[1] or totals[2] != totals[3] or totals[4] != totals[5]:
         raise AssertionError(f"the trial balance does not balance: {totals}")

@@ -75,7 +75,7 @@ def test_a_template_has_headers_drop_downs_and_examples(tmp_path: Path) -> None:
     path = tmp_path / "roster.xlsx"
     imports.write_template("roster", path)
     wb = load_workbook(path)
-    assert wb.sheetnames == ["说明", "工作室", "成员"]
+    assert wb.sheetnames == ["工作室", "成员", "说明"]  # the data first, as it opens
     assert [c.value for c in wb["成员"][1]] == [
         "工作室编号",
         "姓名",
@@ -104,6 +104,40 @@ def test_a_template_has_headers_drop_downs_and_examples(tmp_path: Path) -> None:
     assert wb["成员"].freeze_panes == "A2"
     examples = [row for row in wb["说明"].iter_rows(values_only=True) if row[0] == "HJ-S01"]
     assert len(examples) == 2
+    # every example shows whole: each column at least as wide as its longest example
+    member = wb["说明"]
+    assert member.column_dimensions["C"].width >= len("11010519491231002X") + 2
+    assert member.column_dimensions["H"].width >= 2 * len("中国农业银行杭锦旗支行")
+    assert wb["成员"].column_dimensions["I"].width >= len("6228480012345678901")
+    assert wb["成员"]["A1"].font.name == "宋体"
+    assert wb["成员"].page_setup.paperSize == 9
+
+
+@pytest.mark.parametrize("kind", sorted(imports.KINDS))
+def test_every_coded_column_has_a_drop_down_of_what_the_importer_accepts(
+    kind: str, tmp_path: Path
+) -> None:
+    path = tmp_path / f"{kind}.xlsx"
+    imports.write_template(kind, path)
+    wb = load_workbook(path)
+    coded = 0
+    for sheet in imports.KINDS[kind]:
+        lists = {
+            str(dv.sqref): dv.formula1
+            for dv in wb[sheet.title].data_validations.dataValidation
+            if dv.type == "list"
+        }
+        for index, column in enumerate(sheet.columns, start=1):
+            if column.kind != "choice":
+                continue
+            coded += 1
+            letter = chr(ord("A") + index - 1)
+            labels = list(column.choices.values())
+            assert lists[f"{letter}2:{letter}501"] == '"' + ",".join(labels) + '"'
+            # each value offered is one the importer reads back to its code
+            assert [imports.read_choice(column, label) for label in labels] == list(column.choices)
+    expected = {"roster": 3, "grades": 1, "receipts": 0, "expenses": 3}  # 类型 状态 角色 等次 …
+    assert coded == expected[kind]
 
 
 def test_a_good_roster_imports_and_importing_it_again_changes_nothing(

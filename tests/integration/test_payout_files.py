@@ -25,9 +25,13 @@ def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) 
 
     bank = load_workbook(bank_path).active
     rows = list(bank.iter_rows(values_only=True))
-    assert rows[0] == ("收款账号开户行", "收款账号", "收款账号名称", "金额", "汇款用途", "备注")
+    assert rows[0][0] == "杭锦旗名师工作室2024年度劳务补贴批量代发"
+    assert rows[1][0].startswith(f"批次 #{batch.id}　状态：已审批")
+    # the header a bank upload reads first: 笔数 and 总金额
+    assert rows[2][:4] == ("总笔数", len(batch.lines), "总金额", 48600.0)
+    assert rows[3] == ("收款账号开户行", "收款账号", "收款账号名称", "金额", "汇款用途", "备注")
     # lines run in studio-code order: line 1 is HJ-H01's host, 教师11
-    assert rows[1] == (
+    assert rows[4] == (
         "中国农业银行杭锦旗支行",
         "6228480000000000011",
         "教师11",
@@ -35,22 +39,31 @@ def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) 
         "2024年度名师工作室劳务补贴",
         f"批次#{batch.id}-1 HJ-H01",
     )
-    assert bank["D2"].number_format == "#,##0.00"
-    assert isinstance(bank["D2"].value, int | float)  # a number, never text
-    total_fen = sum(round(r[3] * 100) for r in rows[1:])
+    payments = rows[4 : 4 + len(batch.lines)]
+    assert rows[4 + len(batch.lines)][:4] == ("合计", None, f"{len(batch.lines)}笔", 48600.0)
+    assert bank["D5"].number_format == "0.00"  # plain two decimals, as bank templates want
+    assert bank["D3"].number_format == "0.00"
+    assert isinstance(bank["D5"].value, int | float)  # a number, never text
+    total_fen = sum(round(r[3] * 100) for r in payments)
     assert total_fen == exported.bank_total == batch.net == 5_750_000 - 890_000
+    assert bank.print_title_rows == "$1:$4"
 
     run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON))
     assert balances(year, "bank:disbursed") == [total_fen]
 
     roster = load_workbook(roster_path).active
     assert roster["A1"].value == "杭锦旗名师工作室2024年度劳务补贴发放表"
+    assert roster["A2"].value == (
+        f"批次 #{batch.id}　状态：已审批　政策：杭政办发〔2024〕2号　经办：clerk　审批：boss1"
+    )
+    assert "A1:M1" in roster.merged_cells
     header = [c.value for c in roster[3]]
     assert header == [
         "序号",
         "工作室",
         "姓名",
         "身份证号",
+        "银行账号",
         "角色",
         "月数",
         "等次",
@@ -61,11 +74,12 @@ def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) 
         "领款人签字",
     ]
     first = [c.value for c in roster[4]]
-    assert first[:11] == [
+    assert first[:12] == [
         1,
         "HJ-H01",
         "教师11",
         first[3],
+        "6228480000000000011",
         "主持人",
         12,
         "合格",
@@ -75,23 +89,47 @@ def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) 
         "捌仟肆佰元整",
     ]
     assert first[3] == person(11, "第二中学").id_number  # an approver sees the whole number
+    assert roster.row_dimensions[4].height == 30  # room to sign
     total_row = 4 + len(batch.lines)
     totals = [c.value for c in roster[total_row]]
     assert totals[0] == "合计"
-    assert (totals[7], totals[8], totals[9]) == (57500.0, 8900.0, 48600.0)
-    assert totals[10] == "肆万捌仟陆佰元整"
+    assert (totals[8], totals[9], totals[10]) == (57500.0, 8900.0, 48600.0)
+    assert totals[11] == "肆万捌仟陆佰元整"
+    assert f"A{total_row}:H{total_row}" in roster.merged_cells
     assert all(
         roster.cell(row=r, column=c).number_format == "#,##0.00"
         for r in range(4, total_row + 1)
-        for c in (8, 9, 10)
+        for c in (9, 10, 11)
     )
     assert roster.freeze_panes == "A4"
     assert roster.print_title_rows == "$1:$3"
-    assert [roster.cell(row=total_row + 2, column=c).value for c in (1, 4, 8)] == [
-        "经办人：",
-        "审核人：",
-        "负责人：",
+    assert [roster.cell(row=total_row + 1, column=c).value for c in (1, 5, 9)] == [
+        "经办人（签字）：",
+        "审核人（签字）：",
+        "负责人（签字）：",
     ]
+    assert roster.cell(row=total_row + 2, column=1).value.startswith("生成时间 ")
+    assert "（北京时间），导出人 boss1（审核人）" in roster.cell(row=total_row + 2, column=1).value
+
+
+def test_every_workbook_prints_on_a4_one_page_wide(year: Engine, tmp_path: Path) -> None:
+    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    with UnitOfWork(year, write=False) as uow:
+        exported = disbursement.export(uow, batch.id, "boss1", tmp_path)
+    for path in exported.files:
+        ws = load_workbook(path).active
+        assert ws.page_setup.paperSize == 9  # A4
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+        assert ws.oddFooter.center.text == "第 &P 页 共 &N 页"
+        fonts = {
+            (c.font.name, c.font.b) for row in ws.iter_rows() for c in row if c.value is not None
+        }
+        assert {name for name, _ in fonts} == {"宋体"}
+        assert ("宋体", True) in fonts
+        assert ("宋体", False) in fonts
 
 
 def test_other_roles_get_masked_numbers_and_no_bank_file(year: Engine, tmp_path: Path) -> None:
@@ -100,12 +138,11 @@ def test_other_roles_get_masked_numbers_and_no_bank_file(year: Engine, tmp_path:
     with UnitOfWork(year, write=False) as uow:
         exported = disbursement.export(uow, batch.id, "audit", tmp_path)
     [roster_path] = exported.files
-    assert exported.notes == [
-        "bank file not written: it needs whole account numbers, which only 审核人 may export"
-    ]
+    assert exported.notes == ["未生成批量代发文件：文件含完整银行账号，仅审核人可以导出"]
     roster = load_workbook(roster_path).active
     whole = person(11, "第二中学").id_number
     assert roster["D4"].value == f"150625********{whole[-4:]}"
+    assert roster["E4"].value == "6228***********0011"
     assert not (tmp_path / f"batch-{batch.id}-批量代发.xlsx").exists()
 
 
@@ -113,7 +150,24 @@ def test_a_draft_batch_is_not_sent_to_the_bank(year: Engine, tmp_path: Path) -> 
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     with UnitOfWork(year, write=False) as uow:
         exported = disbursement.export(uow, batch.id, "boss1", tmp_path)
-    assert exported.notes == [
-        "bank file not written: the batch is draft, only an approved batch is sent to the bank"
-    ]
+    assert exported.notes == ["未生成批量代发文件：批次状态为草稿，只有审批通过的批次才发送银行"]
     assert [p.name for p in exported.files] == [f"batch-{batch.id}-发放表.xlsx"]
+
+
+def test_the_bank_file_can_be_exported_again_after_payment_marked_as_a_copy(
+    year: Engine, tmp_path: Path
+) -> None:
+    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    with UnitOfWork(year, write=False) as uow:
+        sent = disbursement.export(uow, batch.id, "boss1", tmp_path / "sent")
+    run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON, failed={2: "账户冻结"}))
+    with UnitOfWork(year, write=False) as uow:
+        again = disbursement.export(uow, batch.id, "boss1", tmp_path / "again")
+    assert again.bank_total == sent.bank_total == 4_860_000
+    first = list(load_workbook(sent.files[1]).active.iter_rows(values_only=True))
+    second = list(load_workbook(again.files[1]).active.iter_rows(values_only=True))
+    assert second[0][0] == "杭锦旗名师工作室2024年度劳务补贴批量代发（对账副本，请勿再次提交银行）"
+    assert second[1][0].startswith(f"批次 #{batch.id}　状态：部分发放")
+    # the same payments as were sent, line for line
+    assert second[2:-2] == first[2:-2]

@@ -83,7 +83,10 @@ def test_the_three_column_ledger_of_a_worked_example(worked: Engine, tmp_path: P
     assert ws["A2"].value == "科目：271101 专项资金—财政拨款—HJ-S01 语文名师工作室"
     assert ws["G2"].value == "期间：2024年"
     assert ws["A3"].value == "核算单位：杭锦旗名师工作室领导小组办公室"
-    assert ws["H3"].value == "金额单位：元"
+    assert ws["G3"].value == "金额单位：元"
+    assert {"A1:H1", "A2:F2", "G2:H2", "A4:B4", "C4:C5", "H4:H5"} <= {
+        str(r) for r in ws.merged_cells.ranges
+    }
     assert ws.freeze_panes == "A6"
     assert ws.print_title_rows == "$1:$5"
     body = [row[:8] for row in _rows(path, "HJ-S01-旗财政")[5:]]
