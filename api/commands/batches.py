@@ -11,8 +11,10 @@ from api.commands.base import (
     AS_USER,
     JSON,
     ON_DATE,
+    audit,
     beijing,
     console,
+    engine,
     named,
     nothing,
     on_date,
@@ -332,9 +334,14 @@ def batches_close(ctx: click.Context, batch_id: int, as_user: str) -> None:
 @click.pass_context
 @refusals_exit
 def batches_export(ctx: click.Context, batch_id: int, out_dir: Path, as_user: str) -> None:
-    """Write the payout roster and (approver, approved batch) the bank file."""
-    with progress(f"writing batch #{batch_id}'s files"):
-        exported = reading(ctx, lambda uow: disbursement.export(uow, batch_id, as_user, out_dir))
+    """Write the payout roster and (approver, batch sent to the bank) the bank file;
+    each file written is an audit entry."""
+    with progress(f"writing batch #{batch_id}'s files"), UnitOfWork(engine(ctx)) as uow:
+        exported = disbursement.export(uow, batch_id, as_user, out_dir)
+        audit(uow, as_user, "batch.roster", f"batch:{batch_id}")
+        if exported.bank_total is not None:
+            audit(uow, as_user, "batch.bank_file", f"batch:{batch_id}")
+        uow.commit()
     for path in exported.files:
         click.echo(f"wrote {path}")
     for note in exported.notes:

@@ -296,8 +296,9 @@ class BatchPages(Controller):
                 "event_labels": EVENT_LABELS,
                 "state_labels": STATE_LABELS,
                 "labels_role": labels(MemberRole),
-                # the service writes the bank file while the batch is approved, not after
-                "bank_file": allows(me.role, "batch.bank_file") and batch.state == "approved",
+                # sent to the bank: to send while approved, a marked copy for reconciliation after
+                "bank_file": allows(me.role, "batch.bank_file")
+                and batch.state in disbursement.SENT_STATES,
             }
 
         loaded = read(request, load)

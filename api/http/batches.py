@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Controller, Request, Response
@@ -21,9 +21,11 @@ from api.http.base import (
     Year,
     download,
     downloads,
+    engine_of,
     page,
     read,
     reads,
+    request_id,
     write,
     writes,
 )
@@ -279,20 +281,31 @@ class BatchController(Controller):
 
     @downloads("/{batch_id:int}/bank.xlsx", "batch.bank_file")
     def batch_bank_file(self, request: Request[User, Any, Any], batch_id: Id) -> File:
-        """The bank bulk-payment file (批量代发) of an approved batch."""
+        """The bank bulk-payment file (批量代发): approved, or a marked copy after payment."""
         return export_file(request, batch_id, 1, "no bank file")
 
 
+EXPORT_ACTIONS: Final = ("batch.roster", "batch.bank_file")
+
+
 def export_file(request: Request[User, Any, Any], batch_id: int, which: int, missing: str) -> File:
-    """The batch's 发放表 (``which`` 0) or 批量代发 (1) for the request's user; the API
-    and the console send it."""
+    """The batch's 发放表 (``which`` 0) or 批量代发 (1) for the request's user, with its
+    audit entry (who took which file, from which request); the API and the console send it."""
 
     def produce(folder: Path) -> Path:
-        exported = read(
-            request, lambda uow: disbursement.export(uow, batch_id, request.user.name, folder)
-        )
-        if len(exported.files) <= which:
-            raise ValidationError("batch", exported.notes[0] if exported.notes else missing)
+        by = request.user.name
+        with UnitOfWork(engine_of(request)) as uow:
+            exported = disbursement.export(uow, batch_id, by, folder)
+            if len(exported.files) <= which:
+                raise ValidationError("batch", exported.notes[0] if exported.notes else missing)
+            uow.audit.record(
+                by,
+                EXPORT_ACTIONS[which],
+                f"batch:{batch_id}",
+                request_id(request),
+                {"file": exported.files[which].name},
+            )
+            uow.commit()
         return exported.files[which]
 
     return download("studio-ledger-export-", produce)

@@ -456,7 +456,7 @@ def test_the_batch_commands(tmp_path: Path) -> None:
     )
     assert out.splitlines() == [
         f"wrote {tmp_path / 'x' / 'batch-1-发放表.xlsx'}",
-        "bank file not written: it needs whole account numbers, which only 审核人 may export",
+        "未生成批量代发文件：文件含完整银行账号，仅审核人可以导出",
     ]
 
 
@@ -469,6 +469,14 @@ def test_command_line_writes_are_audit_logged(tmp_path: Path) -> None:
     _run(*db, "batches", "close", "1", "--as", "李科长")  # refused: already closed
     _run(*db, "appropriate", "--year", "2025", "--as", "李科长")  # refused: not a clerk
     _run(*db, "appropriate", "--year", "2025", "--as", "经办2")
+    # a closed batch's bank file, again for reconciliation: each file taken is an entry
+    code, out, _ = _run(
+        *db, "batches", "export", "2", "--out", str(tmp_path / "x"), "--as", "李科长"
+    )
+    assert out.splitlines() == [
+        f"wrote {tmp_path / 'x' / 'batch-2-发放表.xlsx'}",
+        f"wrote {tmp_path / 'x' / 'batch-2-批量代发.xlsx'}",
+    ]
     engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     with UnitOfWork(engine, write=False) as uow:
         entries = uow.audit.entries(0, 100)
@@ -476,6 +484,8 @@ def test_command_line_writes_are_audit_logged(tmp_path: Path) -> None:
     assert [(e.action, e.object) for e in entries] == [
         ("user.add", "user:经办2"),
         ("appropriation.post", "appropriation:2025"),
+        ("batch.roster", "batch:2"),
+        ("batch.bank_file", "batch:2"),
     ]
     assert all(e.request_id.startswith("cli:") for e in entries)
     assert (entries[0].actor, entries[1].actor) == ("系统管理员", "经办2")

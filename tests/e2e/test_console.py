@@ -255,6 +255,25 @@ def test_an_approval_from_the_console_is_the_apis_approval_and_acts_once(
     assert _audit(engine, "batch.approve") == [("李科长", f"batch:{batch_id}")]
 
 
+def test_the_bank_file_is_offered_while_approved_and_as_a_copy_after_payment(
+    client: TestClient[Litestar], tokens: dict[str, str], engine: Engine
+) -> None:
+    batch_id = _prepared_batch(client, tokens)
+    url = f"{API}/batches/{batch_id}"
+    on = {"on": "2025-12-31"}
+    sign_in(client, "李科长")
+    assert "批量代发" not in client.get(f"/console/batches/{batch_id}").text  # a draft
+    for approver in ("李科长", "王局长"):
+        client.post(f"{url}/approve", json=on, headers=auth(tokens[approver]))
+    assert "下载批量代发文件</a>" in client.get(f"/console/batches/{batch_id}").text
+    assert client.get(f"/console/batches/{batch_id}/bank.xlsx").status_code == 200
+    client.post(f"{url}/confirm", json=on, headers=auth(tokens["李科长"]))
+    page = client.get(f"/console/batches/{batch_id}").text
+    assert "下载批量代发文件（对账副本）</a>" in page
+    assert client.get(f"/console/batches/{batch_id}/bank.xlsx").status_code == 200
+    assert _audit(engine, "batch.bank_file") == [("李科长", f"batch:{batch_id}")] * 2
+
+
 def test_a_refusal_shows_on_the_page_in_words(
     client: TestClient[Litestar], tokens: dict[str, str]
 ) -> None:

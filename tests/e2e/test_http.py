@@ -143,9 +143,17 @@ def test_the_full_year_for_two_studios(
     bank = client.get(f"{url}/bank.xlsx", headers=auth(tokens["approver"]))
     assert bank.status_code == 200
     rows = list(load_workbook(BytesIO(bank.content)).active.iter_rows(values_only=True))
-    assert sum(round(row[3] * 100) for row in rows[1:]) == 7_000_000 - 1_120_000
+    payments = rows[4:-3]  # under the title, 笔数/总金额 and the headers; above 合计
+    assert len(payments) == 12
+    assert sum(round(row[3] * 100) for row in payments) == 7_000_000 - 1_120_000
+    assert rows[-3][:4] == ("合计", None, "12笔", 58800.0)
     r = client.post(f"{url}/confirm", json=dated, headers=auth(tokens["approver"]))
     assert r.json()["batch"]["state"] == "paid"
+    # paid: the approver may take the bank file again to reconcile, marked as a copy
+    again = client.get(f"{url}/bank.xlsx", headers=auth(tokens["approver"]))
+    copy = list(load_workbook(BytesIO(again.content)).active.iter_rows(values_only=True))
+    assert copy[0][0].endswith("（对账副本，请勿再次提交银行）")
+    assert copy[4:-3] == payments
 
     balance = client.get(
         f"{API}/accounts/bank:disbursed/balance", headers=auth(tokens["auditor"])
@@ -180,7 +188,10 @@ def test_the_full_year_for_two_studios(
         ("clerk", "batch.create"),
         ("approver", "batch.approve"),
         ("approver2", "batch.approve"),
+        ("approver", "batch.bank_file"),
         ("approver", "batch.confirm"),
+        ("approver", "batch.bank_file"),
+        ("auditor", "batch.roster"),
     ]
     assert all(len(e["request_id"]) == 32 for e in log)
 

@@ -1,0 +1,212 @@
+"""Every workbook the product writes, printed as the office prints it: the demo's
+year (发放表, 批量代发, 明细账, 汇总表, 科目余额表 and the import files) and an empty
+import template of each kind, rendered to PDF by LibreOffice headless and read
+back with poppler's ``pdfinfo``, ``pdftotext`` and ``pdffonts``.
+
+A PNG of each first (and last) page is kept under ``screenshots/print/``
+(gitignored) for a person to look at; the README's pictures of the 发放表 and the 明细账 are two of
+them. CI installs LibreOffice, poppler-utils and fonts-noto-cjk and fails here if
+they are missing; elsewhere the test is skipped without them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from api import demo
+from ledger import imports
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+RENDERS = ROOT / "screenshots" / "print"
+SONGTI = ROOT / "docs" / "fonts" / "65-studio-ledger-songti.conf"
+TOOLS = ("soffice", "pdfinfo", "pdftotext", "pdffonts", "pdftoppm")
+
+A4_LANDSCAPE = re.compile(r"size: +841\.89 x 595\.30\d* pts \(A4\)")
+ADDRESS = re.compile(r"\b(?:studio|source|expense|bank|tax):[\w:-]+")
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A workbook as printed: its pages' text (one string per page) and fonts."""
+
+    name: str
+    sizes: list[str]
+    pages: list[str]
+    fonts: set[str]
+
+
+def _tools_or_skip() -> None:
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must print the workbooks but these are missing: {missing}")
+        pytest.skip(f"not installed: {missing} (CI installs them)")
+
+
+def render(workbooks: list[Path], folder: Path) -> Iterator[Printed]:
+    """Convert with LibreOffice (its own profile, 宋体 mapped as docs/fonts says) and read
+    each PDF back; the first page of each is kept as a PNG under screenshots/print/."""
+    fonts = folder / "fonts.conf"
+    fonts.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">'
+        '<fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+        f"<include>{SONGTI}</include></fontconfig>"
+    )
+    for parent in {w.parent for w in workbooks}:  # one folder of PDFs per folder of workbooks
+        subprocess.run(
+            [
+                str(shutil.which("soffice")),
+                f"-env:UserInstallation=file://{folder / 'profile'}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(folder / "pdf" / parent.name),
+                *(str(w) for w in workbooks if w.parent == parent),
+            ],
+            env={**os.environ, "FONTCONFIG_FILE": str(fonts)},
+            capture_output=True,
+            check=True,
+            timeout=600,
+        )
+    RENDERS.mkdir(parents=True, exist_ok=True)
+    for workbook in workbooks:
+        pdf = folder / "pdf" / workbook.parent.name / f"{workbook.stem}.pdf"
+        info = _run("pdfinfo", "-f", "1", "-l", "100000", str(pdf))
+        text = _run("pdftotext", "-layout", str(pdf), "-")
+        fonts_used = _run("pdffonts", str(pdf)).splitlines()[2:]
+        name = f"{workbook.parent.name}-{workbook.stem}"
+        pages = text.count("\f")
+        for page, suffix in ((1, ""), (pages, "-last")) if pages > 1 else ((1, ""),):
+            _run("pdftoppm", "-png", "-r", "72", "-singlefile", "-f", str(page), "-l", str(page),
+                 str(pdf), str(RENDERS / f"{name}{suffix}"))  # fmt: skip
+        yield Printed(
+            name,
+            [line for line in info.splitlines() if re.match(r"Page +\d+ size:", line)],
+            text.split("\f")[:-1],
+            {line.split()[0].split("+")[-1] for line in fonts_used},
+        )
+
+
+def _run(*command: str) -> str:
+    return subprocess.run(command, capture_output=True, check=True, text=True).stdout
+
+
+# the first and last column headings of each kind of sheet: both on every page means
+# the sheet prints one page wide, its header rows repeated
+EDGES = {
+    "发放表": ("姓名", "领款人签字"),
+    "批量代发": ("收款账号开户行", "备注"),
+    "明细账": ("摘要", "余额"),
+    "收支汇总表": ("科目编码", "期末余额"),
+    "科目余额表": ("科目编码", "期末贷方"),
+}
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Printed]:
+    _tools_or_skip()
+    folder = tmp_path_factory.mktemp("print")
+    result = demo.run(folder / "demo")
+    templates = folder / "templates"
+    templates.mkdir()
+    for kind in imports.KINDS:
+        imports.write_template(kind, templates / f"{kind}.xlsx")
+    workbooks = [p for p in result.files if p.suffix == ".xlsx"]
+    workbooks += sorted((folder / "demo" / "imports").glob("*.xlsx"))
+    workbooks += sorted(templates.glob("*.xlsx"))
+    return {p.name: p for p in render(workbooks, folder)}
+
+
+def _kind(name: str) -> str | None:
+    return next((kind for kind in EDGES if kind in name), None)
+
+
+def test_every_page_is_a4_landscape_numbered_and_in_beijing_time(
+    printed: dict[str, Printed],
+) -> None:
+    assert len(printed) == 4 + 3 + 4 + 4  # the batches' files, statements, imports, templates
+    for p in printed.values():
+        assert p.sizes, p.name
+        assert all(A4_LANDSCAPE.search(size) for size in p.sizes), (p.name, p.sizes[:2])
+        assert len(p.pages) == len(p.sizes)
+        for number, page in enumerate(p.pages, start=1):
+            assert f"第{number}页共{len(p.pages)}页" in re.sub(r"\s", "", page), (p.name, number)
+        whole = "".join(p.pages)
+        assert "UTC" not in whole, p.name
+        if _kind(p.name):
+            assert re.search(r"生成时间 \d{4}-\d\d-\d\d \d\d:\d\d（北京时间）", whole), p.name
+
+
+def test_every_sheet_prints_one_page_wide(printed: dict[str, Printed]) -> None:
+    kinds = set()
+    for p in printed.values():
+        kind = _kind(p.name)
+        if kind is None:
+            continue
+        kinds.add(kind)
+        first, last = EDGES[kind]
+        for number, page in enumerate(p.pages, start=1):
+            # the 发放表's names and signatures, the 明细账's 摘要 and 余额: on the same page
+            assert first in page, (p.name, number)
+            assert last in page, (p.name, number)
+    assert kinds == set(EDGES)
+    # one page per account: 22 studios × 3 sources (each of the demo's accounts is short)
+    assert len(printed["statements-2024-专项资金明细账"].pages) == 66
+    # 154 payees at a row height that leaves room to sign: 20-26 to a page
+    assert 6 <= len(printed["files-batch-1-发放表"].pages) <= 8
+
+
+def test_one_font_for_every_cell_bold_included(printed: dict[str, Printed]) -> None:
+    for p in printed.values():
+        # 宋体 resolves to one CJK serif face in its regular and bold weights
+        assert {re.sub(r"(jp|sc|SC)?-(Regular|Bold).*", "", f) for f in p.fonts} == {
+            "NotoSerifCJK"
+        }, (p.name, p.fonts)
+    bold = {f for f in printed["files-batch-1-发放表"].fonts if "Bold" in f}
+    assert bold, "the 发放表's title and 合计 are bold"
+
+
+def test_the_trial_balance_shows_codes_and_chinese_names_never_addresses(
+    printed: dict[str, Printed],
+) -> None:
+    trial = "".join(printed["statements-2024-12-31-科目余额表"].pages)
+    assert not ADDRESS.search(trial)
+    assert "100211 银行存款—已拨付劳务补贴" in re.sub(r" +", " ", trial)
+    for p in printed.values():
+        assert not ADDRESS.search("".join(p.pages)), p.name
+        assert not re.search(r"\b(?:approved|closed|draft|clerk|approver|auditor)\b",
+                             "".join(p.pages)), p.name  # fmt: skip
+
+
+def test_the_roster_totals_in_figures_and_words_with_places_to_sign(
+    printed: dict[str, Printed],
+) -> None:
+    roster = printed["files-batch-2-发放表"].pages
+    assert len(roster) == 1
+    page = re.sub(r" +", " ", roster[0])
+    assert "状态：已审批" in page
+    assert "合计 5,000.00 800.00 4,200.00 肆仟贰佰元整" in page
+    for role in ("经办人（签字）：", "审核人（签字）：", "负责人（签字）："):
+        assert role in page
+    bank = re.sub(r" +", " ", printed["files-batch-1-批量代发"].pages[0])
+    assert "总笔数 154 总金额 711826.66" in bank
+
+
+def test_the_import_templates_show_their_examples_whole(printed: dict[str, Printed]) -> None:
+    roster = printed["templates-roster"].pages
+    assert len(roster) == 3  # 工作室, 成员, then 说明
+    assert "填写说明" in roster[2]
+    for example in ("王芳语文名师工作室", "11010519491231002X", "中国农业银行杭锦旗支行",
+                    "6228480012345678901"):  # fmt: skip
+        assert example in roster[2]
