@@ -27,6 +27,7 @@ from api.shapes import job_out, job_run_out, outcome_of_job
 from jobs import runner, schedule
 from jobs.work import DAILY_JOBS, JOBS
 from ledger import program
+from ledger.program import PROGRAM_TIME_ZONE
 
 
 @click.group("jobs")
@@ -76,10 +77,12 @@ def jobs_history(ctx: click.Context, job: str | None, as_json: bool) -> None:
     if not runs:
         nothing("no job runs yet" + (f" of {job}" if job else ""))
     for r in runs:
-        end = f"{r.finished_at:%H:%M:%S}" if r.finished_at else "…"
+        start = r.started_at.astimezone(PROGRAM_TIME_ZONE)
+        end = f"{r.finished_at.astimezone(PROGRAM_TIME_ZONE):%H:%M:%S}" if r.finished_at else "…"
         click.echo(
             f"#{r.id} {r.job} {r.period} {r.trigger} {r.status} "
-            f"{r.started_at:%Y-%m-%d %H:%M:%S}-{end} UTC {json.dumps(r.counts, ensure_ascii=False)}"
+            f"{start:%Y-%m-%d %H:%M:%S}-{end}（北京时间） "
+            f"{json.dumps(r.counts, ensure_ascii=False)}"
             + (f" error: {r.error}" if r.error else "")
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 import subprocess
 import sys
 from datetime import date, datetime
@@ -618,11 +619,19 @@ def test_money_users_jobs_and_the_audit_log_from_the_command_line(engine: Engine
     code, out, _ = _run(*db, "jobs", "list", "--json")
     schedules = {j["job"]: j["schedule"] for j in json.loads(out)}
     assert schedules["appropriation"] == "每年1月2日 09:00"
+    assert (
+        _run(*db, "jobs", "run", "integrity-check", "--date", "2024-12-31", "--as", "管理员")[0]
+        == 0
+    )
+    code, out, _ = _run(*db, "jobs", "history")
+    ran = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d-\d\d:\d\d:\d\d（北京时间）"
+    assert re.search(f"#1 integrity-check 2024-12-31 manual succeeded {ran}", out), out
     code, out, _ = _run(*db, "audit", "list", "--actor", "管理员", "--json")
     assert [(e["action"], e["object"]) for e in json.loads(out)] == [
         ("user.add", "user:张会计"),
         ("user.token", "user:张会计"),
         ("user.disable", "user:张会计"),
+        ("job.run", "job:integrity-check:2024-12-31"),
     ]
     code, out, _ = _run(*db, "audit", "list", "--action", "receipt")
     assert "receipt.record" in out
