@@ -239,6 +239,8 @@ def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> N
     approver.go("/console/batches/1")
     approver.press("关闭")
     assert "已关闭" in approver.page.locator(".state.big").inner_text()
+    # closed: the bank file stays available to reconcile, as a copy
+    assert approver.page.get_by_role("link", name="下载批量代发文件（对账副本）").count() == 1
     approver.sign_out()
 
     # the auditor downloads the statements and reads the audit log
@@ -263,6 +265,7 @@ def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> N
             "batch.create",
             "batch.approve",
             "batch.approve",
+            "batch.bank_file",  # the approver took the bank file
             "batch.confirm",
             "batch.reissue",
             "batch.approve",
