@@ -104,6 +104,15 @@ def bare(folder: Path, rows: int) -> int:
     return rows
 
 
+def _own_peak_mib() -> float:
+    """This process's peak resident memory since exec (VmHWM): getrusage's ru_maxrss
+    survives exec on Linux, so a phase would report its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _phase(args: list[str]) -> tuple[float, float]:
     """Run one phase in a fresh process: (seconds, peak RSS in MiB)."""
     out = subprocess.run(
@@ -126,7 +135,7 @@ def main() -> None:
             ledger(args.folder)
         else:
             bare(args.folder, args.rows)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = _own_peak_mib()
         print(f"{time.perf_counter() - started:.2f} {peak:.1f}")
         return
     with tempfile.TemporaryDirectory() as scratch:
