@@ -124,9 +124,16 @@ def yuan_value(fen: Fen) -> float:
     return fen / 100
 
 
+FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
+"""Leading characters that make a spreadsheet read a cell as a formula (OWASP, CSV and
+formula injection)."""
+
+
 def text_value(value: str) -> str:
-    """A person's text as a cell holds it: always a string cell, never a formula."""
-    return value
+    """Text as a cell holds it: a string, never a formula. Text that a spreadsheet would
+    read as a formula gets a leading apostrophe, as OWASP recommends: a name typed as
+    ``=HYPERLINK("http://…")`` prints as ``'=HYPERLINK("http://…")`` and does nothing."""
+    return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
 
 
 def font(*, bold: bool = False, size: float = BODY_SIZE, grey: bool = False) -> Font:
@@ -247,7 +254,7 @@ class PrintedSheet:
 
     def title(self, text: str) -> None:
         """The sheet's title, bold and centred across every column."""
-        cell = WriteOnlyCell(self.ws, value=text)
+        cell = WriteOnlyCell(self.ws, value=text_value(text))
         cell.font = _TITLE
         cell.alignment = _ALIGN[("center", False)]
         self.append([cell], height=TITLE_SIZE * 2)
@@ -257,12 +264,12 @@ class PrintedSheet:
         """A line under the title: ``left`` across the sheet, ``right`` flush right over
         the last ``right_span`` columns (金额单位：元, 期间)."""
         split = self.width - right_span if right else self.width
-        first = WriteOnlyCell(self.ws, value=left)
+        first = WriteOnlyCell(self.ws, value=text_value(left))
         first.font = _BODY
         first.alignment = FLUSH_LEFT
         cells: list[WriteOnlyCell | None] = [first, *[None] * (split - 1)]
         if right:
-            last = WriteOnlyCell(self.ws, value=right)
+            last = WriteOnlyCell(self.ws, value=text_value(right))
             last.font = _BODY
             last.alignment = _FLUSH_RIGHT
             cells.append(last)
@@ -282,7 +289,7 @@ class PrintedSheet:
 
     def note(self, text: str, *, bold: bool = False) -> None:
         """A line of text under the table, across the sheet, unruled."""
-        cell = WriteOnlyCell(self.ws, value=text)
+        cell = WriteOnlyCell(self.ws, value=text_value(text))
         cell.font = _BOLD if bold else _BODY
         cell.alignment = FLUSH_LEFT
         self.append([cell])
@@ -295,7 +302,7 @@ class PrintedSheet:
         """A line of places to sign (经办人：, 审核人：, ...), each label at its column."""
         cells: list[WriteOnlyCell | None] = [None] * self.width
         for column, label in labels:
-            cell = WriteOnlyCell(self.ws, value=label)
+            cell = WriteOnlyCell(self.ws, value=text_value(label))
             cell.font = _BODY
             cell.alignment = _SIGN_HERE
             cells[column - 1] = cell

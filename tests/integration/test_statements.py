@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from jobs.work import SCHEDULER_USER
 from ledger import book, program, statements, users
 from ledger.postings import NewTransaction, Posting
 from ledger.registry import PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
+from schema.tables import StudioRow
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
 
@@ -153,6 +154,35 @@ def test_a_cycle_ledger_carries_the_balance_into_each_year(worked: Engine, tmp_p
         ("上年结转", 24000),
         ("期末余额", 24000),
     ]
+
+
+def test_memos_and_names_typed_as_formulas_stay_text_in_every_statement(
+    worked: Engine, tmp_path: Path
+) -> None:
+    with worked.begin() as connection:
+        connection.execute(
+            update(StudioRow).where(StudioRow.code == "HJ-S01").values(name="=1+1工作室")
+        )
+    memo = '=HYPERLINK("http://evil.example","凭证附件")'
+    _post(worked, NewTransaction("x", date(2024, 5, 6), memo, (Posting(FUND, EXPENSE, 100),)))
+    with UnitOfWork(worked, write=False) as uow:
+        statements.export_ledger(uow, 2024, 2024, tmp_path / "l.xlsx", "审计员", "HJ-S01")
+        statements.export_summary(uow, 2024, tmp_path / "s.xlsx", "审计员")
+        statements.export_trial_balance(uow, date(2024, 12, 31), tmp_path / "t.xlsx", "审计员")
+    for name in ("l", "s", "t"):
+        cells = [
+            cell
+            for ws in load_workbook(tmp_path / f"{name}.xlsx")
+            for row in ws.iter_rows()
+            for cell in row
+            if cell.value is not None
+        ]
+        assert [c.coordinate for c in cells if c.data_type == "f"] == [], name
+        assert not any(str(c.value).startswith("=") for c in cells), name
+    memos = [row[3] for row in _rows(tmp_path / "l.xlsx", "HJ-S01-旗财政")]
+    assert "'" + memo in memos
+    summary = [row[3] for row in _rows(tmp_path / "s.xlsx", "2024收支汇总")]
+    assert "'=1+1工作室" in summary
 
 
 def test_the_summary_ties_to_the_ledger_and_states_the_verify_result(
