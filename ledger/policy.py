@@ -38,7 +38,8 @@ class Policy:
       version: identifies this record; every result stores it.
       year: the first program year it governs (until a later year's policy).
       annual_budget: 业务经费 per studio per year, fen.
-      source_shares: weights splitting the budget (and stipends) between sources.
+      source_shares: percent of the budget (and of each stipend) from each source;
+        they add up to 100.
       host_stipend: 主持人劳务补贴 per year, fen.
       member_stipend: 成员劳务补贴 per year, fen (travel included).
       grade_ratios: grade → percent of the stipend paid.
@@ -143,12 +144,13 @@ def policy_errors(data: Mapping[str, Any]) -> list[ValidationError]:
     if (
         not isinstance(shares, Mapping)
         or set(shares) != {"finance", "edu_fund"}
-        or not all(_is_int(v) and v >= 0 for v in shares.values())
-        or sum(shares.values()) == 0
+        or not all(_is_int(v) and 0 <= v <= 100 for v in shares.values())
+        or sum(shares.values()) != 100
     ):
         errors.append(
             ValidationError(
-                "source_shares", "must give whole-number weights for finance and edu_fund"
+                "source_shares",
+                "must give finance and edu_fund whole percents that add up to 100",
             )
         )
     ratios = data["grade_ratios"]
