@@ -45,7 +45,7 @@ from ledger.errors import (
     InvalidTransitionError,
     NotFoundError,
     ValidationError,
-    length_error,
+    text_errors,
 )
 from ledger.expenses import SOURCE_LABELS
 from ledger.money import Fen, format_plain
@@ -412,8 +412,8 @@ def cancel(stores: Stores, batch_id: int, by: str, reason: str) -> Outcome:
 def _end_draft(stores: Stores, batch_id: int, by: str, reason: str, action: str) -> Outcome:
     if not reason.strip():
         raise ValidationError("reason", f"a reason is required to {action} a batch")
-    if too_long := length_error("reason", reason, MAX_REASON):
-        raise too_long
+    if refused := text_errors("reason", reason, MAX_REASON):
+        raise refused[0]
     batch = _batch(stores, batch_id, lock=True)
     to_state = next_state(batch.state, action)
     acting(stores, by, f"batch.{action}")
@@ -440,8 +440,8 @@ def confirm(
         batch.line(number)
         if not reason.strip():
             raise ValidationError(f"failed[{number}]", "a bank return needs its reason")
-        if too_long := length_error(f"failed[{number}]", reason, MAX_REASON):
-            raise too_long
+        if refused := text_errors(f"failed[{number}]", reason, MAX_REASON):
+            raise refused[0]
     paying = _final_tax(stores, batch, [x for x in batch.lines if x.number not in failed], on)
     changes: dict[int, dict[str, object]] = {}
     if paying:

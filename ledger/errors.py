@@ -8,6 +8,9 @@ input field, the error names it.
 
 from __future__ import annotations
 
+import unicodedata
+from typing import Final
+
 
 class LedgerError(Exception):
     """Base of every refusal by the domain."""
@@ -97,3 +100,40 @@ def length_error(field: str, value: str, limit: int) -> ValidationError | None:
     return ValidationError(
         field, f"最多{limit}个字符 (at most {limit} characters; this one has {len(value)})"
     )
+
+
+HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Unicode categories a reader cannot see or that change how text reads: controls (tab,
+newline, BEL), format characters (zero-width space and joiners, the bidirectional
+overrides and isolates, the byte-order mark), surrogates, private use, unassigned
+code points, line and paragraph separators."""
+
+SCRIPT_FORMAT_CHARACTERS: Final = frozenset({"\u180e"})
+"""Format characters that belong to a script people write names in: the Mongolian
+vowel separator (蒙古文). The Mongolian free variation selectors are marks, not format
+characters, and pass anyway."""
+
+
+def hidden_character_error(field: str, value: str) -> ValidationError | None:
+    """The refusal of a name, memo or code holding a character a reader cannot see or
+    that reorders the text (``王\u200b芳``, ``\u202eRLO``), or ``None``. Chinese,
+    Mongolian, Tibetan, Uyghur and every other script's letters and marks pass."""
+    for position, char in enumerate(value, start=1):
+        if unicodedata.category(char) in HIDDEN_CATEGORIES and char not in SCRIPT_FORMAT_CHARACTERS:
+            name = unicodedata.name(char, "unassigned")
+            return ValidationError(
+                field,
+                f"第{position}个字符 U+{ord(char):04X}（{name}）是控制字符、不可见字符或"
+                "文字方向控制符，请删除 (an invisible, control or direction-changing "
+                "character)",
+            )
+    return None
+
+
+def text_errors(field: str, value: str, limit: int) -> list[ValidationError]:
+    """Every refusal of a piece of text: too long, or holding a hidden character."""
+    return [
+        error
+        for error in (length_error(field, value, limit), hidden_character_error(field, value))
+        if error is not None
+    ]

@@ -28,7 +28,13 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ledger import program
-from ledger.errors import InvalidInputError, LedgerError, ValidationError, length_error
+from ledger.errors import (
+    InvalidInputError,
+    LedgerError,
+    ValidationError,
+    hidden_character_error,
+    length_error,
+)
 from ledger.expenses import EXPENSE_CATEGORIES, SOURCE_LABELS, Expense, Receipt
 from ledger.money import parse_amount
 from ledger.policy import GRADE_LABELS, STUDIO_KINDS
@@ -434,6 +440,8 @@ def _text(column: Column, value: object) -> str:
         too_long := length_error(column.header, text, column.max_length)
     ):
         raise too_long
+    if hidden := hidden_character_error(column.header, text):
+        raise hidden
     return text
 
 

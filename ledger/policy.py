@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from ledger.codes import Grade, StudioKind, codes, labels
-from ledger.errors import InvalidInputError, ValidationError
+from ledger.errors import InvalidInputError, ValidationError, hidden_character_error
 from ledger.money import Fen, yuan
 
 GRADES: Final = codes(Grade)
@@ -138,6 +138,8 @@ def policy_errors(data: Mapping[str, Any]) -> list[ValidationError]:
     )
     if not isinstance(data["version"], str) or len(data["version"]) > 100:
         errors.append(ValidationError("version", "must be text of at most 100 characters"))
+    elif hidden := hidden_character_error("version", data["version"]):
+        errors.append(hidden)
     if _is_int(data["proration_day"]) and not 1 <= data["proration_day"] <= 28:
         errors.append(ValidationError("proration_day", "must be a day from 1 to 28"))
     shares = data["source_shares"]

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 from ledger.accounts import Account, account_kind
-from ledger.errors import ValidationError
+from ledger.errors import ValidationError, hidden_character_error
 from ledger.money import MAX_AMOUNT, Fen, format_plain
 
 JsonValue = str | int | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
@@ -198,6 +198,8 @@ def validate(transaction: NewTransaction) -> list[ValidationError]:
         )
     if not transaction.memo.strip() or len(transaction.memo) > MAX_MEMO_LENGTH:
         errors.append(ValidationError("memo", f"摘要 must be 1-{MAX_MEMO_LENGTH} characters"))
+    elif hidden := hidden_character_error("memo", transaction.memo):
+        errors.append(hidden)
     if not transaction.postings:
         errors.append(ValidationError("postings", "a transaction needs at least one posting"))
     for i, posting in enumerate(transaction.postings):
@@ -261,6 +263,8 @@ def _posting_errors(where: str, posting: Posting) -> list[ValidationError]:
                 f"{where}.memo", f"摘要 has at most {MAX_MEMO_LENGTH} characters, no outer spaces"
             )
         )
+    elif hidden := hidden_character_error(f"{where}.memo", posting.memo):
+        errors.append(hidden)
     return errors
 
 

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Final
 
 from ledger.codes import MemberRole, StudioStatus, codes, labels
-from ledger.errors import ValidationError, length_error
+from ledger.errors import ValidationError, text_errors
 from ledger.policy import STUDIO_KINDS, Policy
 
 ROLES: Final = codes(MemberRole)
@@ -175,8 +175,8 @@ def _text_errors(where: str, fields: Iterable[tuple[str, str, int, bool]]) -> li
     for name, value, limit, required in fields:
         if required and not value.strip():
             errors.append(ValidationError(f"{where}{name}", "必填 (required)"))
-        elif too_long := length_error(f"{where}{name}", value, limit):
-            errors.append(too_long)
+        else:
+            errors += text_errors(f"{where}{name}", value, limit)
     return errors
 
 

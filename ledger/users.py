@@ -21,7 +21,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ledger.codes import UserRole, codes, describe, labels
-from ledger.errors import InvalidInputError, NotFoundError, UnknownUserError, ValidationError
+from ledger.errors import (
+    InvalidInputError,
+    NotFoundError,
+    UnknownUserError,
+    ValidationError,
+    hidden_character_error,
+)
 from ledger.permissions import Action, allows, require
 
 ROLES: Final = codes(UserRole)
@@ -90,6 +96,8 @@ def token_hash(token: str) -> str:
 def check_new_user(name: str, role: str) -> None:
     if not name or len(name) > 50 or name != name.strip():
         raise ValidationError("name", "a user name has 1-50 characters without outer spaces")
+    if hidden := hidden_character_error("name", name):
+        raise hidden
     if role not in ROLES:
         raise ValidationError("role", f"must be one of {describe(UserRole)}")
 

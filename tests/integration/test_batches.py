@@ -250,6 +250,8 @@ def test_nobody_is_paid_twice_across_batches(year: Engine) -> None:
         create(year)
     with pytest.raises(ValidationError, match=r"reason: 最多200个字符"):
         run(year, lambda uow: disbursement.reject(uow, first.id, "boss1", "误" * 201))
+    with pytest.raises(ValidationError, match=r"reason: 第2个字符 U\+202E"):
+        run(year, lambda uow: disbursement.reject(uow, first.id, "boss1", "误\u202e算"))
     rejected = run(year, lambda uow: disbursement.reject(uow, first.id, "boss1", "金额有误"))
     assert rejected.batch.state == "rejected"
     second = create(year)

@@ -140,6 +140,22 @@ def test_every_coded_column_has_a_drop_down_of_what_the_importer_accepts(
     assert coded == expected[kind]
 
 
+def test_names_hiding_characters_are_refused_where_they_are_and_nothing_is_written(
+    engine: Engine, tmp_path: Path
+) -> None:
+    members = [list(row) for row in MEMBER_ROWS]
+    members[0][1] = "成员\u200b2"  # a zero-width space
+    members[1][4] = "\u202e校外"  # a right-to-left override in 所在单位
+    problems = refused(engine, "roster", roster_file(tmp_path, members))
+    assert [p.split(":")[0] for p in problems] == [
+        "成员 第3行 姓名(B列)",
+        "成员 第4行 所在单位(E列)",
+    ]
+    assert "U+200B" in problems[0]
+    assert "U+202E" in problems[1]
+    assert registry_is_empty(engine)
+
+
 def test_a_good_roster_imports_and_importing_it_again_changes_nothing(
     engine: Engine, tmp_path: Path
 ) -> None:
