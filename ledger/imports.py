@@ -349,6 +349,49 @@ def _sheets(kind: str) -> tuple[Sheet, ...]:
 
 # -- reading --------------------------------------------------------------------
 
+MAX_IMPORT_BYTES: Final = 64 * 1024 * 1024
+"""The largest import file: 64 MiB (a national roster of 900,000 people is about 50)."""
+MAX_UNPACKED_BYTES: Final = 1024 * 1024 * 1024
+"""The most an import's parts may unpack to together: 1 GiB. An xlsx is a zip; a small
+file claiming far more (a zip bomb) is refused from its directory, before any of it
+is unpacked. Python's zipfile never inflates a part beyond the size it declares."""
+MAX_IMPORT_ROWS: Final = 1_000_000
+"""Rows read from one sheet, at most (Excel's own limit is 1,048,576)."""
+MAX_PROBLEMS: Final = 1_000
+"""Problems listed before reading stops: the file is refused either way."""
+
+
+def size_problems(path: Path) -> list[Problem]:
+    """Why ``path`` is too big to read, from its size and its zip directory alone (quick,
+    bounded memory); empty when it is not."""
+    size = path.stat().st_size
+    if size > MAX_IMPORT_BYTES:
+        return [
+            Problem(
+                path.name,
+                None,
+                None,
+                f"文件{size / 2**20:,.1f} MiB，超过{MAX_IMPORT_BYTES // 2**20} MiB上限 "
+                "(the file is over the import size limit)",
+            )
+        ]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (OSError, zipfile.BadZipFile):
+        return []  # not a zip at all: opening it says so
+    if unpacked > MAX_UNPACKED_BYTES:
+        return [
+            Problem(
+                path.name,
+                None,
+                None,
+                f"解压后{unpacked / 2**20:,.0f} MiB，超过{MAX_UNPACKED_BYTES // 2**20} MiB上限 "
+                "(the file unpacks to more than the limit)",
+            )
+        ]
+    return []
+
 
 def read_rows(kind: str, path: Path) -> tuple[dict[str, list[Row]], list[Problem]]:
     """Every non-empty row of each sheet, and every cell that could not be read.
@@ -357,6 +400,8 @@ def read_rows(kind: str, path: Path) -> tuple[dict[str, list[Row]], list[Problem
     refused at once (:class:`ImportRefused`): its rows cannot be read.
     """
     sheets = _sheets(kind)
+    if too_big := size_problems(path):
+        raise ImportRefused(too_big)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, InvalidFileException) as error:
@@ -397,14 +442,24 @@ def _read_sheet(sheet: Sheet, ws: Any, problems: list[Problem]) -> list[Row]:
             Problem(sheet.title, 1, None, f"缺少列 (missing columns): {', '.join(missing)}")
         )
         return []
-    rows = []
+    rows: list[Row] = []
     for number, line in enumerate(lines, start=2):
+        if len(problems) >= MAX_PROBLEMS:
+            problems.append(
+                Problem(sheet.title, number, None, f"问题超过{MAX_PROBLEMS}个，已停止读取")
+            )
+            return rows
         cells = {
             c.header: line[positions[c.header]] if positions[c.header] < len(line) else None
             for c in sheet.columns
         }
         if all(_blank(v) for v in cells.values()):
             continue
+        if len(rows) == MAX_IMPORT_ROWS:  # blank rows do not count; the unpacked size bounds them
+            problems.append(
+                Problem(sheet.title, None, None, f"超过{MAX_IMPORT_ROWS:,}行，不予读取")
+            )
+            return rows
         values: dict[str, Any] = {}
         complete = True
         for column in sheet.columns:

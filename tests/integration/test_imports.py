@@ -3,6 +3,7 @@ written on refusal, and re-importing the same file changes nothing."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,48 @@ def test_names_hiding_characters_are_refused_where_they_are_and_nothing_is_writt
     ]
     assert "U+200B" in problems[0]
     assert "U+202E" in problems[1]
+    assert registry_is_empty(engine)
+
+
+def _must_not_open(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("the file was opened, not refused first")
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = roster_file(tmp_path)
+    monkeypatch.setattr(imports, "MAX_IMPORT_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(imports, "load_workbook", _must_not_open)
+    [problem] = refused(engine, "roster", path)
+    assert "超过0 MiB上限" in problem
+    assert registry_is_empty(engine)
+
+
+def test_a_zip_bomb_is_refused_from_its_directory_without_unpacking(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 1 KiB file that would unpack to 2 GiB: refused in milliseconds, in no memory."""
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<x/>")
+    # declare the part 2 GiB unpacked, as a crafted archive would
+    data = bomb.read_bytes()
+    small = (4).to_bytes(4, "little")
+    huge = (2 * 2**30).to_bytes(4, "little")
+    bomb.write_bytes(data.replace(small + b"\x18\x00", huge + b"\x18\x00"))
+    monkeypatch.setattr(imports, "load_workbook", _must_not_open)
+    [problem] = refused(engine, "roster", bomb)
+    assert "解压后2,048 MiB，超过1024 MiB上限" in problem
+    assert registry_is_empty(engine)
+
+
+def test_a_sheet_with_too_many_rows_is_refused_and_nothing_is_written(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "MAX_IMPORT_ROWS", 5)
+    problems = refused(engine, "roster", roster_file(tmp_path))  # 1 host + 6 members
+    assert problems == ["成员: 超过5行，不予读取"]
     assert registry_is_empty(engine)
 
 
