@@ -14,8 +14,9 @@ integrity-check    every day, 02:00    the date of the fire time
 Jobs live in APScheduler's ``SQLAlchemyJobStore`` in the ledger's database, so a
 scheduler that was down catches a missed run up on restart, within the misfire
 grace window, coalesced to one run. The period is computed from the fire time
-the run serves, never from "now", so a 31 December payout caught up on 2 January
-still pays the old year.
+the run serves (the latest in the window), never from "now", so a 31 December
+payout caught up on 2 January still pays the old year and the 02:00 check serves
+its own day.
 
 APScheduler cannot share a job store between processes: run one scheduler.
 Correctness does not depend on it: every run is claimed by its (job, period) key
@@ -36,12 +37,12 @@ from zoneinfo import ZoneInfo
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from jobs import runner
 from jobs.runner import RunOutcome
 from jobs.work import DAILY_JOBS
-from schema.db import connect
+from schema.db import UnitOfWork, connect, is_sqlite
 
 DEFAULT_SCHEDULES: Final[Mapping[str, Mapping[str, Any]]] = {
     "appropriation": {"month": 1, "day": 2, "hour": 9, "minute": 0},
@@ -121,10 +122,16 @@ def schedules(settings: ScheduleSettings, now: datetime) -> list[JobSchedule]:
 def served_fire_time(
     cron: Mapping[str, Any], time_zone: str, now: datetime, grace: timedelta
 ) -> datetime | None:
-    """The earliest fire time within the grace window: the one a (coalesced) run serves."""
+    """The latest fire time within the grace window, not after ``now``: the one a run
+    serves. An on-time daily run at 02:00 serves today, not the first day of a three-day
+    window; a coalesced catch-up serves the latest of the runs it stands for."""
     trigger = CronTrigger(**cron, timezone=ZoneInfo(time_zone))
+    served = None
     fire = trigger.get_next_fire_time(None, now - grace)
-    return fire if fire is not None and fire <= now else None
+    while fire is not None and fire <= now:
+        served = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return served
 
 
 def run_scheduled(
@@ -141,6 +148,27 @@ def run_scheduled(
         return runner.run(engine, job, period_of(job, fire), trigger)
     finally:
         engine.dispose()
+
+
+JOB_TABLE: Final = "scheduler_jobs"
+JOB_TABLE_LOCK: Final = 0x5354_4A4F  # any fixed key; "STJO"
+
+
+def create_job_table(engine: Engine, store: SQLAlchemyJobStore) -> None:
+    """Create APScheduler's job table if missing, one process at a time.
+
+    APScheduler checks for the table and then creates it on start; schedulers starting
+    together on a fresh database raced there and the losers crashed (PostgreSQL: a
+    duplicate pg_type row; SQLite: "database is locked" on the lock upgrade). Here the
+    check and the create run under a lock (SQLite's write lock, taken up front by a
+    write unit of work; a PostgreSQL transaction-scoped advisory lock), so the store's
+    own check on start finds the table."""
+    with UnitOfWork(engine) as uow:
+        connection = uow.session.connection()
+        if not is_sqlite(engine):
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": JOB_TABLE_LOCK})
+        store.jobs_t.create(connection, checkfirst=True)
+        uow.commit()
 
 
 @dataclass
@@ -171,9 +199,11 @@ def start_scheduler(database: str, settings: ScheduleSettings) -> RunningSchedul
     zone = ZoneInfo(settings.time_zone)
     _process_started = datetime.now(zone)
     engine = connect(database)
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
+    create_job_table(engine, store)
     scheduler = BackgroundScheduler(
         timezone=zone,
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="scheduler_jobs")},
+        jobstores={"default": store},
         job_defaults={
             "coalesce": True,
             "max_instances": 1,

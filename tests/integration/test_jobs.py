@@ -164,6 +164,55 @@ def test_a_run_missed_while_the_scheduler_was_down_is_caught_up_once(year: Engin
     assert count == 1
 
 
+@pytest.mark.slow
+def test_schedulers_starting_together_on_a_fresh_database_all_start(engine: Engine) -> None:
+    """Each creates APScheduler's job table if it is missing; the losers of that race
+    used to crash (on PostgreSQL, a duplicate-type error from CREATE TABLE)."""
+    at = str(time.time() + 4)  # all start at once, after their imports
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", STARTS_AND_STOPS, _url(engine), at],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    for process in starts:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    with engine.connect() as connection:
+        jobs = connection.execute(text("SELECT id FROM scheduler_jobs ORDER BY id")).scalars()
+        assert list(jobs) == sorted(schedule.DEFAULT_SCHEDULES)
+
+
+STARTS_AND_STOPS = """
+import sys, time
+from jobs import schedule
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+running = schedule.start_scheduler(sys.argv[1], schedule.ScheduleSettings.from_env())
+running.stop()
+"""
+
+
+def test_an_on_time_daily_run_serves_its_own_day() -> None:
+    """With a three-day grace window, the 02:00 integrity check on 10 March serves
+    10 March (it was labelled 8 March, the first day of the window)."""
+    zone = ZoneInfo(schedule.TIME_ZONE)
+    cron = schedule.DEFAULT_SCHEDULES["integrity-check"]
+    for now in (
+        datetime(2025, 3, 10, 2, 0, tzinfo=zone),
+        datetime(2025, 3, 10, 2, 0, 40, tzinfo=zone),
+    ):
+        fire = schedule.served_fire_time(cron, schedule.TIME_ZONE, now, timedelta(days=3))
+        assert fire == datetime(2025, 3, 10, 2, tzinfo=zone)
+        assert schedule.period_of("integrity-check", fire) == "2025-03-10"
+    # a scheduler down for two days catches up once, for the latest day it missed
+    late = datetime(2025, 3, 12, 9, tzinfo=zone)
+    fire = schedule.served_fire_time(cron, schedule.TIME_ZONE, late, timedelta(days=3))
+    assert schedule.period_of("integrity-check", fire) == "2025-03-12"
+
+
 def test_the_period_served_comes_from_the_fire_time_not_from_now() -> None:
     zone = ZoneInfo(schedule.TIME_ZONE)
     new_year = datetime(2025, 1, 2, 10, tzinfo=zone)
