@@ -355,6 +355,10 @@ class VerifyOut(Shape):
     broken_link: BrokenLinkOut | None
     balance_mismatches: list[MismatchOut]
     guard_violations: list[str]
+    anchor: str | None = None
+    """``SEQ:HASH`` of the last transaction: keep it to check the ledger later."""
+    head_mismatch: str | None = None
+    anchor_failures: list[str] = msgspec.field(default_factory=list)
 
 
 def verify_out(report: book.VerifyReport) -> VerifyOut:
@@ -363,6 +367,9 @@ def verify_out(report: book.VerifyReport) -> VerifyOut:
         ok=report.ok,
         transactions=report.transactions,
         last_hash=report.last_hash,
+        anchor=None if report.anchor is None else str(report.anchor),
+        head_mismatch=report.head_mismatch,
+        anchor_failures=list(report.anchor_failures),
         broken_link=None
         if link is None
         else BrokenLinkOut(seq=link.seq, voucher=str(link.voucher), reason=link.reason),

@@ -26,6 +26,7 @@ and account rows are locked in address order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,6 +44,7 @@ from ledger.errors import (
 from ledger.money import Fen
 from ledger.periods import Closing, Period, check_open
 from ledger.postings import (
+    GENESIS_HASH,
     BrokenLink,
     NewTransaction,
     Transaction,
@@ -330,6 +332,32 @@ class BalanceMismatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Anchor:
+    """A transaction's sequence number and hash kept outside the database — printed on
+    a statement or a period close — to check later that the ledger still holds it:
+    after a truncation or a restore of an older copy, it does not."""
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
+ANCHOR_PATTERN: Final = re.compile(r"(\d{1,18}):([0-9a-f]{64})")
+
+
+def parse_anchor(text: str) -> Anchor:
+    """``SEQ:HASH`` as printed (``62:98cc…f36d``), or a refusal naming ``anchor``."""
+    found = ANCHOR_PATTERN.fullmatch(text.strip().lower())
+    if found is None or int(found[1]) < 1:
+        raise ValidationError(
+            "anchor", f"expected SEQ:HASH, a sequence number and 64 hex digits: {text!r}"
+        )
+    return Anchor(int(found[1]), found[2])
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyReport:
     """What :func:`verify` found.
 
@@ -339,6 +367,9 @@ class VerifyReport:
       broken_link: the first transaction whose chain link does not hold.
       mismatches: accounts whose kept balance is not the sum of their postings.
       guard_violations: guarded accounts below zero.
+      head_mismatch: the kept chain head differs from where the chain ends (a tail
+        deleted without fixing the head, or a head moved).
+      anchor_failures: each anchor given that the ledger no longer holds, in words.
     """
 
     transactions: int
@@ -346,16 +377,33 @@ class VerifyReport:
     broken_link: BrokenLink | None
     mismatches: tuple[BalanceMismatch, ...]
     guard_violations: tuple[Account, ...]
+    head_mismatch: str | None = None
+    anchor_failures: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.broken_link is None and not self.mismatches and not self.guard_violations
+        return (
+            self.broken_link is None
+            and not self.mismatches
+            and not self.guard_violations
+            and self.head_mismatch is None
+            and not self.anchor_failures
+        )
+
+    @property
+    def anchor(self) -> Anchor | None:
+        """The anchor of the ledger as checked: its last transaction."""
+        return Anchor(self.transactions, self.last_hash) if self.transactions else None
 
 
-def verify(store: LedgerStore) -> VerifyReport:
-    """Re-check the hash chain and every kept balance against the postings."""
-    checked = _Counting(store.iter_transactions())
+def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
+    """Re-check the hash chain, the kept chain head, every kept balance against the
+    postings, and that the ledger still holds each of ``anchors``."""
+    wanted = {a.seq for a in anchors}
+    checked = _Counting(store.iter_transactions(), wanted)
     broken = first_broken_link(checked)
+    for _ in checked:  # a broken chain stops the walk; count and hash the rest anyway
+        pass
     kept = store.kept_balances()
     derived = store.derived_balances()
     mismatches = tuple(
@@ -364,19 +412,56 @@ def verify(store: LedgerStore) -> VerifyReport:
         if kept.get(a, 0) != derived.get(a, 0)
     )
     violations = tuple(a for a in sorted(kept) if kept[a] < 0 and not may_go_negative(a))
-    return VerifyReport(checked.count, checked.last_hash, broken, mismatches, violations)
+    head_seq, head_hash = store.head_hash()
+    ends = (checked.last_seq, checked.last_hash or GENESIS_HASH)
+    head_mismatch = (
+        None
+        if (head_seq, head_hash) == ends
+        else f"链头记为第{head_seq}笔 {head_hash[:12]}…，账链止于第{ends[0]}笔 {ends[1][:12]}… "
+        "(the kept chain head is not where the chain ends)"
+    )
+    failures = tuple(_anchor_failure(a, checked.hashes.get(a.seq)) for a in anchors)
+    return VerifyReport(
+        checked.count,
+        checked.last_hash,
+        broken,
+        mismatches,
+        violations,
+        head_mismatch,
+        tuple(f for f in failures if f),
+    )
+
+
+def _anchor_failure(anchor: Anchor, found: str | None) -> str:
+    if found is None:
+        return (
+            f"锚点 {anchor.seq}：账簿中已没有第{anchor.seq}笔交易，账簿被截断或回滚到更早的副本 "
+            f"(the ledger no longer holds transaction {anchor.seq})"
+        )
+    if found != anchor.hash:
+        return (
+            f"锚点 {anchor.seq}：第{anchor.seq}笔交易的哈希已不同，账簿被改写或回滚 "
+            f"(transaction {anchor.seq} has another hash now)"
+        )
+    return ""
 
 
 class _Counting:
-    """Passes transactions through, remembering how many and the last hash."""
+    """Passes transactions through once, remembering how many, the last one's sequence
+    number and hash, and the hashes of the ``wanted`` sequence numbers."""
 
-    def __init__(self, transactions: Iterator[Transaction]) -> None:
+    def __init__(self, transactions: Iterator[Transaction], wanted: set[int]) -> None:
         self._transactions = transactions
+        self._wanted = wanted
         self.count = 0
+        self.last_seq = 0
         self.last_hash = ""
+        self.hashes: dict[int, str] = {}
 
     def __iter__(self) -> Iterator[Transaction]:
         for t in self._transactions:
             self.count += 1
-            self.last_hash = t.hash
+            self.last_seq, self.last_hash = t.seq, t.hash
+            if t.seq in self._wanted:
+                self.hashes[t.seq] = t.hash
             yield t

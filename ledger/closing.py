@@ -52,7 +52,8 @@ class Closed:
         year_end = f"（{self.through.year}年度年结）" if self.through.month == 12 else ""
         return (
             f"结账 {span}{year_end} closed by {self.by}; "
-            f"ledger at seq {self.head.seq}, hash {self.head.hash}"
+            f"anchor {self.head.seq}:{self.head.hash} "
+            "(keep it; `verify --anchor` shows the ledger still holds it)"
         )
 
 

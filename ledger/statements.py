@@ -130,6 +130,16 @@ def generated_line(by: User) -> str:
     return stamp(by.name, ROLE_LABELS[by.role])
 
 
+def anchor_line(seq: int, last_hash: str) -> str:
+    """The ledger's anchor as a statement prints it: an auditor who keeps the paper can
+    check later that the ledger still holds that transaction (``verify --anchor``)."""
+    anchor = f"{seq}:{last_hash}"
+    return (
+        f"账簿锚点 {anchor}（截至第{seq}笔交易；日后用 studio-ledger verify --anchor {anchor}"
+        " 可核对账簿未被改写、截断或回滚）"
+    )
+
+
 @dataclass(frozen=True)
 class LedgerSection:
     """One account's three-column ledger: a sheet."""
@@ -140,8 +150,11 @@ class LedgerSection:
     rows: Iterator[LedgerRow]
 
 
-def write_ledger(path: Path, sections: Iterable[LedgerSection], by: User) -> int:
-    """Write one sheet per section; returns how many entry rows were written."""
+def write_ledger(
+    path: Path, sections: Iterable[LedgerSection], by: User, anchor: tuple[int, str]
+) -> int:
+    """Write one sheet per section, each ending with the ledger's ``anchor`` (sequence
+    number and hash of its last transaction); returns how many entry rows were written."""
     workbook = new_workbook()
     written = 0
     for section in sections:
@@ -171,6 +184,7 @@ def write_ledger(path: Path, sections: Iterable[LedgerSection], by: User) -> int
                 bold=row.kind != "entry",
             )
         sheet.blank()
+        sheet.note(anchor_line(*anchor))
         sheet.note(generated_line(by))
     workbook.save(path)
     return written
@@ -243,7 +257,7 @@ def export_ledger(
                     ledger_rows(opening, entries, first_year, last_year),
                 )
 
-    return write_ledger(path, sections(), exporter)
+    return write_ledger(path, sections(), exporter, stores.ledger.head_hash())
 
 
 SUMMARY_LAYOUT: Final = Layout(
@@ -362,7 +376,7 @@ def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> li
         if report.ok
         else f"账簿校验：未通过，首个断点 {report.broken_link}"
     )
-    sheet.note(f"截至第{seq}笔交易，哈希 {last_hash}")
+    sheet.note(anchor_line(seq, last_hash))
     sheet.note(generated_line(exporter))
     workbook.save(path)
     return lines
@@ -488,6 +502,7 @@ def export_trial_balance(stores: program.Stores, on: date, path: Path, by: str) 
         sheet.row((row.code, row.name, *values), bold=row.level == 1)
     sheet.row(("合计", None, *totals), bold=True, span=2)
     sheet.blank()
+    sheet.note(anchor_line(*stores.ledger.head_hash()))
     sheet.note(generated_line(exporter))
     workbook.save(path)
     if totals[0] != totals[1] or totals[2] != totals[3] or totals[4] != totals[5]:

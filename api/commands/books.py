@@ -50,8 +50,15 @@ def describe_verify(report: book.VerifyReport | VerifyOut) -> list[str]:
         return [
             f"ok: {shown.transactions} transactions, hash chain intact, balances agree; "
             f"last hash {shown.last_hash or '-'}"
-        ]
+        ] + (
+            [f"anchor {shown.anchor} (keep it: verify --anchor {shown.anchor})"]
+            if shown.anchor
+            else []
+        )
     lines: list[str] = []
+    if shown.head_mismatch is not None:
+        lines.append(f"HEAD: {shown.head_mismatch}")
+    lines.extend(f"ANCHOR: {failure}" for failure in shown.anchor_failures)
     if (link := shown.broken_link) is not None:
         lines.append(f"BROKEN: first broken link at seq {link.seq} ({link.voucher}): {link.reason}")
     lines.extend(
@@ -63,14 +70,24 @@ def describe_verify(report: book.VerifyReport | VerifyOut) -> list[str]:
 
 
 @click.command()
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="SEQ:HASH",
+    help="An anchor printed earlier (statement, period close): the ledger must still hold it.",
+)
 @JSON
 @click.pass_context
-def verify(ctx: click.Context, as_json: bool) -> None:
-    """Check the hash chain and that every kept balance equals its postings.
+@refusals_exit
+def verify(ctx: click.Context, anchors: tuple[str, ...], as_json: bool) -> None:
+    """Check the hash chain, its kept head, that every kept balance equals its postings,
+    and that the ledger still holds each --anchor.
 
-    Exits 1 when anything does not hold, naming the first broken link.
+    Exits 1 when anything does not hold, naming the first broken link or the anchor.
     """
-    report = verify_out(reading(ctx, lambda uow: book.verify(uow.ledger)))
+    kept = [book.parse_anchor(a) for a in anchors]
+    report = verify_out(reading(ctx, lambda uow: book.verify(uow.ledger, kept)))
     if as_json:
         print_json(report)
     else:

@@ -96,10 +96,22 @@ class VerifyController(Controller):
     tags = ("books",)
 
     @reads("/", "ledger.verify")
-    def verify(self, request: Request[User, Any, Any]) -> VerifyOut:
-        """Check the hash chain and that every kept balance equals its postings
-        (``ok`` false names the first broken link; the answer is still 200)."""
-        return verify_out(read(request, lambda uow: book.verify(uow.ledger)))
+    def verify(
+        self,
+        request: Request[User, Any, Any],
+        anchor: Annotated[
+            list[str] | None,
+            QueryParameter(
+                description="SEQ:HASH printed earlier; the ledger must still hold it",
+                max_items=20,
+            ),
+        ] = None,
+    ) -> VerifyOut:
+        """Check the hash chain, its kept head, that every kept balance equals its
+        postings, and that the ledger still holds each ``anchor`` (``ok`` false names
+        what does not hold; the answer is still 200)."""
+        kept = [book.parse_anchor(a) for a in anchor or []]
+        return verify_out(read(request, lambda uow: book.verify(uow.ledger, kept)))
 
 
 class PeriodController(Controller):

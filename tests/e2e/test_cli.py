@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import re
+import shutil
 import subprocess
 import sys
 from datetime import date, datetime
@@ -271,6 +272,34 @@ def test_verify_names_the_first_broken_link(engine: Engine) -> None:
         "voucher": "记-2024-03-0001",
         "reason": "stored content does not match its hash",
     }
+
+
+def test_a_ledger_restored_from_an_older_copy_fails_the_anchor_printed_before(
+    engine: Engine, tmp_path: Path
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("a file copy is SQLite's backup; the truncation test covers PostgreSQL")
+    _fund(engine)
+    database = Path(str(engine.url.database))
+    engine.dispose()
+    shutil.copyfile(database, tmp_path / "older.db")  # last night's copy
+    with UnitOfWork(engine) as uow:
+        spent = Posting(FUND, "expense:materials:studio:HJ01", 500)
+        book.post(uow.ledger, [NewTransaction("t", date(2024, 4, 1), "资料费", (spent,))])
+        uow.commit()
+    code, out, _ = _run("--db", _url(engine), "verify")
+    printed = out.splitlines()[1].split()[1].rstrip(":")  # anchor 3:<hash>: keep it, …
+    assert (code, printed.split(":")[0]) == (0, "3")
+    engine.dispose()
+    shutil.copyfile(tmp_path / "older.db", database)  # the copy is put back
+    code, out, _ = _run("--db", _url(engine), "verify")
+    assert code == 0  # consistent in itself
+    code, out, _ = _run("--db", _url(engine), "verify", "--anchor", printed)
+    assert code == 1
+    assert "ANCHOR: 锚点 3：账簿中已没有第3笔交易，账簿被截断或回滚到更早的副本" in out
+    code, _, err = _run("--db", _url(engine), "verify", "--anchor", "3:nothex")
+    assert code == 2
+    assert "anchor: expected SEQ:HASH" in err
 
 
 def test_a_database_not_yet_migrated_is_refused_with_the_fix(tmp_path: Path) -> None:
@@ -547,7 +576,7 @@ def test_closing_periods_from_the_command_line(engine: Engine) -> None:
     )
     code, out, err = _run(*db, "periods", "close", "2024-03", "--as", "李科长")
     assert code == 0, err
-    assert out.startswith("结账 2024-01..2024-03 closed by 李科长; ledger at seq 2, hash ")
+    assert out.startswith("结账 2024-01..2024-03 closed by 李科长; anchor 2:")
     code, out, _ = _run(*db, "periods", "list", "--json")
     listed = {x["period"]: x for x in json.loads(out)}
     assert listed["2024-03"] | {"closed_at": None} == {

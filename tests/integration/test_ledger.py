@@ -16,6 +16,7 @@ from ledger.errors import (
     NotFoundError,
     OverdraftError,
     ReversalError,
+    ValidationError,
 )
 from ledger.postings import NewTransaction, Posting
 from schema.db import UnitOfWork
@@ -354,6 +355,70 @@ def test_tampering_with_a_stored_amount_is_found_by_verify(engine: Engine) -> No
     assert (report.broken_link.seq, str(report.broken_link.voucher)) == (3, "记-2024-03-0002")
     # the kept balances no longer match the postings either
     assert {m.address for m in report.mismatches} == {FUND, EXPENSE}
+
+
+def _disable_all_append_only(engine: Engine) -> None:
+    with engine.begin() as connection:
+        for table in ("transactions", "postings"):
+            if engine.dialect.name == "sqlite":
+                for action in ("update", "delete"):
+                    connection.execute(text(f"DROP TRIGGER {table}_no_{action}"))
+            else:
+                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+
+
+def _verify(engine: Engine, *anchors: book.Anchor) -> book.VerifyReport:
+    with UnitOfWork(engine, write=False) as uow:
+        return book.verify(uow.ledger, anchors)
+
+
+def test_a_deleted_tail_is_caught_by_the_chain_head_and_by_an_anchor(engine: Engine) -> None:
+    post(engine, appropriation(), spend("s1", 1_000), spend("s2", 2_000), spend("s3", 3_000))
+    clean = _verify(engine)
+    assert clean.ok
+    printed = clean.anchor  # as a statement or a period close prints it
+    assert printed is not None
+    assert printed.seq == 4
+    with UnitOfWork(engine, write=False) as uow:
+        third = uow.ledger.get(3)
+
+    _disable_all_append_only(engine)  # someone with database access deletes the last one
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM postings WHERE transaction_seq = 4"))
+        connection.execute(text("DELETE FROM transactions WHERE seq = 4"))
+    cut = _verify(engine)
+    assert not cut.ok
+    assert cut.head_mismatch is not None
+    assert "链头记为第4笔" in cut.head_mismatch
+
+    # ... and fixes up the chain head and the kept balances: the ledger is consistent
+    # again, and only an anchor kept outside the database shows what is missing
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE chain_head SET last_seq = 3, last_hash = :h"), {"h": third.hash}
+        )
+        connection.execute(
+            text("UPDATE accounts SET balance = balance + 3000 WHERE address = :a"), {"a": FUND}
+        )
+        connection.execute(
+            text("UPDATE accounts SET balance = balance - 3000 WHERE address = :a"),
+            {"a": EXPENSE},
+        )
+    assert _verify(engine).ok
+    anchored = _verify(engine, printed)
+    assert not anchored.ok
+    assert anchored.anchor_failures == (
+        "锚点 4：账簿中已没有第4笔交易，账簿被截断或回滚到更早的副本 "
+        "(the ledger no longer holds transaction 4)",
+    )
+    assert _verify(engine, book.Anchor(3, third.hash)).ok  # an older anchor still holds
+
+
+def test_an_anchor_is_read_as_printed_and_a_bad_one_is_named() -> None:
+    assert book.parse_anchor(" 7:" + "AB" * 32) == book.Anchor(7, "ab" * 32)
+    for bad in ("7", "7:abc", "0:" + "a" * 64, "x:" + "a" * 64):
+        with pytest.raises(ValidationError, match="anchor"):
+            book.parse_anchor(bad)
 
 
 def test_verify_finds_a_balance_changed_behind_the_ledgers_back(engine: Engine) -> None:

@@ -89,7 +89,7 @@ def test_closing_a_month_closes_every_month_before_it(books: Engine) -> None:
     first = close(books, "2024-03")
     assert first.changed
     assert (first.first, first.through) == (Period(2024, 1), Period(2024, 3))
-    assert first.message.startswith("结账 2024-01..2024-03 closed by boss; ledger at seq 2")
+    assert first.message.startswith("结账 2024-01..2024-03 closed by boss; anchor 2:")
     again = close(books, "2024-02", by="root")
     assert (again.changed, again.message) == (False, "2024-02 is already closed; nothing to do")
     year_end = close(books, "2024-12", by="root")

@@ -108,8 +108,12 @@ def test_the_three_column_ledger_of_a_worked_example(worked: Engine, tmp_path: P
         (None, None, None, None, None, None, None, None),
     ]
     assert ws.cell(row=7, column=6).number_format == "#,##0.00"
-    assert str(body[13][0]).startswith("生成时间")
-    assert str(body[13][0]).endswith("导出人 审计员（审计）")
+    with UnitOfWork(worked, write=False) as uow:
+        seq, last_hash = uow.ledger.head_hash()
+    # the anchor an auditor keeps to check the ledger later, then who made the file
+    assert str(body[13][0]).startswith(f"账簿锚点 {seq}:{last_hash}（截至第{seq}笔交易")
+    assert str(body[14][0]).startswith("生成时间")
+    assert str(body[14][0]).endswith("导出人 审计员（审计）")
 
 
 def test_a_month_lists_its_vouchers_in_number_order_even_when_one_is_backdated(
@@ -230,7 +234,10 @@ def test_the_summary_ties_to_the_ledger_and_states_the_verify_result(
     assert total[0] == "合计"
     assert total[9] == 24000
     assert rows[8][0].startswith("账簿校验：通过（4笔凭证")
-    assert rows[9][0] == f"截至第4笔交易，哈希 {last_hash}"
+    assert rows[9][0] == (
+        f"账簿锚点 4:{last_hash}（截至第4笔交易；日后用 studio-ledger verify --anchor 4:{last_hash}"
+        " 可核对账簿未被改写、截断或回滚）"
+    )
 
 
 def test_the_trial_balance_shows_codes_names_and_normal_sides(
