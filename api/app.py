@@ -15,8 +15,10 @@ service, shape the answer):
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -55,7 +57,8 @@ from api.console.auth import SESSIONS_STORE, ConsoleSettings, DatabaseSessionSto
 from api.http import audit, batches, books, funds, jobs, registry, statements, users
 from api.http.base import refusal_of
 from ledger import errors, imports, permissions
-from ledger.users import User, token_hash
+from ledger.postings import utc_now
+from ledger.users import TOKEN_LIFETIME, User, token_hash, token_refusal, token_use_is_news
 from schema.db import UnitOfWork, connect, database_url, is_conflict
 from schema.session_store import service_key
 
@@ -78,10 +81,15 @@ class Settings:
     database_url: str
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     csrf_secret: str | None = None
+    token_lifetime: timedelta = TOKEN_LIFETIME
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(database_url(None), ConsoleSettings.from_env())
+        days = os.environ.get("STUDIO_LEDGER_TOKEN_DAYS", "").strip()
+        if days and (not days.isdigit() or not 1 <= int(days) <= 3650):
+            raise ValueError(f"STUDIO_LEDGER_TOKEN_DAYS must be whole days 1-3650, got {days!r}")
+        lifetime = timedelta(days=int(days)) if days else TOKEN_LIFETIME
+        return cls(database_url(None), ConsoleSettings.from_env(), token_lifetime=lifetime)
 
 
 # -- authentication and authorization ------------------------------------------
@@ -97,11 +105,18 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException("an API token is required: Authorization: Bearer <token>")
         engine: Engine = connection.app.state.engine
+        lifetime: timedelta = connection.app.state.token_lifetime
+        now = utc_now()
         with UnitOfWork(engine, write=False) as uow:
-            user = uow.users.user_by_token(token_hash(token.strip()))
-        if user is None:
-            raise NotAuthorizedException("the API token is unknown or its user is disabled")
-        return AuthenticationResult(user=user, auth=token)
+            holder = uow.users.token_holder(token_hash(token.strip()))
+        if refusal := token_refusal(holder, now, lifetime):
+            raise NotAuthorizedException(refusal)
+        assert holder is not None  # noqa: S101 (token_refusal refuses None)
+        if token_use_is_news(holder, now):  # a write a minute at most, per user
+            with UnitOfWork(engine) as uow:
+                uow.users.note_token_use(holder.name, now)
+                uow.commit()
+        return AuthenticationResult(user=holder.user, auth=token)
 
 
 def requires_permission(
@@ -354,7 +369,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 opt={"action": PUBLIC},
             ),
         ],
-        state=State({"engine": engine}),
+        state=State({"engine": engine, "token_lifetime": settings.token_lifetime}),
         guards=[requires_permission],
         middleware=[session_config(settings.console).middleware],
         stores={SESSIONS_STORE: DatabaseSessionStore(engine)},

@@ -223,6 +223,10 @@ class UserOut(Shape):
     role_label: str
     disabled: bool
     created_at: datetime
+    token_issued_at: datetime | None = None
+    """When the current API token was issued; it expires a set time after."""
+    token_last_used_at: datetime | None = None
+    """When the token last let a request in (to the minute); null if never."""
 
 
 def user_out(u: UserRecord) -> UserOut:
@@ -232,6 +236,8 @@ def user_out(u: UserRecord) -> UserOut:
         role_label=USER_ROLE_LABELS[u.role],
         disabled=u.disabled,
         created_at=utc(u.created_at),
+        token_issued_at=None if u.token_issued_at is None else utc(u.token_issued_at),
+        token_last_used_at=None if u.token_last_used_at is None else utc(u.token_last_used_at),
     )
 
 

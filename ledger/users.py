@@ -38,6 +38,11 @@ MAX_SIGN_IN_FAILURES: Final = 5
 name is refused without checking its password until the oldest failure leaves the
 window (so guessing costs at most 5 tries per 15 minutes per name)."""
 TOKEN_PREFIX: Final = "sl_"  # noqa: S105 (a prefix that marks our tokens, not a secret)
+TOKEN_LIFETIME: Final = timedelta(days=90)
+"""How long an API token works after it is issued, unless STUDIO_LEDGER_TOKEN_DAYS says
+otherwise; an admin issues a new one with ``users token NAME``."""
+TOKEN_USE_PRECISION: Final = timedelta(minutes=1)
+"""A token's last use is recorded at most this often (one write per user per minute)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +58,21 @@ class UserRecord:
     Attributes:
       disabled: a disabled user's token stops working and they can do nothing.
       created_at: when the user was added (UTC, naive).
+      token_issued_at: when the current API token was issued (UTC, naive); it expires
+        :data:`TOKEN_LIFETIME` later unless the service is set otherwise.
+      token_last_used_at: when the token last let a request in, to the minute.
     """
 
     name: str
     role: str
     disabled: bool
     created_at: datetime
+    token_issued_at: datetime | None = None
+    token_last_used_at: datetime | None = None
+
+    @property
+    def user(self) -> User:
+        return User(self.name, self.role)
 
 
 class UserStore(Protocol):
@@ -67,6 +81,12 @@ class UserStore(Protocol):
 
     def user_by_token(self, token_hash: str) -> User | None:
         """The active user whose token hashes to ``token_hash``."""
+
+    def token_holder(self, token_hash: str) -> UserRecord | None:
+        """The user, disabled or not, whose token hashes to ``token_hash``."""
+
+    def note_token_use(self, name: str, at: datetime) -> None:
+        """Record that ``name``'s token let a request in at ``at``."""
 
     def record(self, name: str) -> UserRecord | None:
         """The user named ``name``, disabled or not."""
@@ -82,6 +102,30 @@ class UserStore(Protocol):
 class Stores(Protocol):
     @property
     def users(self) -> UserStore: ...
+
+
+def token_refusal(
+    holder: UserRecord | None, now: datetime, lifetime: timedelta = TOKEN_LIFETIME
+) -> str | None:
+    """Why a presented API token does not let its holder in (unknown, disabled, or
+    expired ``lifetime`` after it was issued), or ``None``. ``now`` is naive UTC."""
+    if holder is None or holder.disabled:
+        return "the API token is unknown or its user is disabled"
+    issued = holder.token_issued_at or holder.created_at
+    if now - issued >= lifetime:
+        expired = issued + lifetime
+        return (
+            f"the API token of {holder.name} expired at {expired:%Y-%m-%d %H:%M} UTC "
+            f"(tokens work {lifetime.days} days); an admin issues a new one: "
+            f"studio-ledger users token {holder.name}"
+        )
+    return None
+
+
+def token_use_is_news(holder: UserRecord, now: datetime) -> bool:
+    """Whether this use should be recorded: the last one is older than the precision."""
+    last = holder.token_last_used_at
+    return last is None or now - last >= TOKEN_USE_PRECISION
 
 
 def new_token() -> str:

@@ -296,6 +296,10 @@ class UserRow(Base):
     disabled: Mapped[bool] = mapped_column(default=False)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     """Argon2id (``$argon2id$...``), for the console; ``None`` until one is set."""
+    token_issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    """When the current token was issued (UTC, naive): it expires a set time after."""
+    token_last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    """When the token last let a request in (UTC, naive, to the minute)."""
 
 
 _BATCH_STATES = "'draft', 'approved', 'paid', 'partially_paid', 'closed', 'rejected', 'cancelled'"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -11,7 +13,14 @@ from schema.tables import UserRow
 
 
 def _record(row: UserRow) -> UserRecord:
-    return UserRecord(row.name, row.role, row.disabled, row.created_at)
+    return UserRecord(
+        row.name,
+        row.role,
+        row.disabled,
+        row.created_at,
+        row.token_issued_at,
+        row.token_last_used_at,
+    )
 
 
 class SqlUserStore:
@@ -26,6 +35,15 @@ class SqlUserStore:
         row = self.session.scalar(select(UserRow).where(UserRow.token_hash == token_hash))
         return None if row is None or row.disabled else User(row.name, row.role)
 
+    def token_holder(self, token_hash: str) -> UserRecord | None:
+        row = self.session.scalar(select(UserRow).where(UserRow.token_hash == token_hash))
+        return None if row is None else _record(row)
+
+    def note_token_use(self, name: str, at: datetime) -> None:
+        self.session.execute(
+            update(UserRow).where(UserRow.name == name).values(token_last_used_at=at)
+        )
+
     def record(self, name: str) -> UserRecord | None:
         row = self.session.get(UserRow, name)
         return None if row is None else _record(row)
@@ -39,7 +57,8 @@ class SqlUserStore:
                 name=user.name,
                 role=user.role,
                 token_hash=token_hash,
-                created_at=utc_now(),
+                created_at=(now := utc_now()),
+                token_issued_at=now,
                 disabled=False,
             )
         )
@@ -51,7 +70,9 @@ class SqlUserStore:
 
     def set_token(self, name: str, token_hash: str) -> None:
         self.session.execute(
-            update(UserRow).where(UserRow.name == name).values(token_hash=token_hash)
+            update(UserRow)
+            .where(UserRow.name == name)
+            .values(token_hash=token_hash, token_issued_at=utc_now(), token_last_used_at=None)
         )
         self.session.expire_all()
 

@@ -236,6 +236,14 @@ class FakeUsers:
                 return User(record.name, record.role)
         return None
 
+    def token_holder(self, token_hash: str) -> UserRecord | None:
+        found = [r for r, stored in self.by_name.values() if stored == token_hash]
+        return found[0] if found else None
+
+    def note_token_use(self, name: str, at: datetime) -> None:
+        record, stored = self.by_name[name]
+        self.by_name[name] = (replace(record, token_last_used_at=at), stored)
+
     def record(self, name: str) -> UserRecord | None:
         found = self.by_name.get(name)
         return found[0] if found else None
@@ -245,14 +253,16 @@ class FakeUsers:
 
     def add_user(self, user: User, token_hash: str) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
-        self.by_name[user.name] = (UserRecord(user.name, user.role, False, now), token_hash)
+        self.by_name[user.name] = (UserRecord(user.name, user.role, False, now, now), token_hash)
 
     def disable(self, name: str) -> None:
         record, stored = self.by_name[name]
         self.by_name[name] = (replace(record, disabled=True), stored)
 
     def set_token(self, name: str, token_hash: str) -> None:
-        self.by_name[name] = (self.by_name[name][0], token_hash)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        record = replace(self.by_name[name][0], token_issued_at=now, token_last_used_at=None)
+        self.by_name[name] = (record, token_hash)
 
     def password_hash(self, name: str) -> str | None:
         return self.passwords.get(name)

@@ -63,18 +63,21 @@ def users_add(ctx: click.Context, name: str, role: str, as_user: str | None) -> 
 @click.pass_context
 @refusals_exit
 def users_list(ctx: click.Context, as_user: str, as_json: bool) -> None:
-    """Every user with their role, and whether they are disabled."""
+    """Every user: role, whether disabled, when their token was issued and last used."""
     found = [user_out(u) for u in reading(ctx, lambda uow: user_service.users(uow, as_user))]
     if as_json:
         print_json(found)
         return
-    shown = table(f"用户 users ({len(found)})", "用户名", "角色", "状态", "创建时间（北京时间）")
+    shown = table(
+        f"用户 users ({len(found)})", "用户名", "角色", "状态", "令牌签发", "令牌最近使用"
+    )
     for u in found:
         shown.add_row(
             u.name,
             f"{u.role_label}（{u.role}）",
             "已停用 disabled" if u.disabled else "正常",
-            beijing(u.created_at),
+            beijing(u.token_issued_at or u.created_at),
+            beijing(u.token_last_used_at) if u.token_last_used_at else "—",
         )
     console.print(shown)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterator
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,14 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
-from api.app import PUBLIC, create_app
+from api.app import PUBLIC, Settings, create_app
 from ledger import permissions, users
 from ledger.registry import id_check_digit
 from ledger.users import ROLES
 from schema.db import UnitOfWork
+from schema.tables import UserRow
 
 API = "/api/v1"
 
@@ -630,3 +632,46 @@ def test_the_api_documentation_loads_nothing_from_outside_the_server(
         assert client.get(url).status_code == 200, url
     assert "cdn." not in page.text
     assert "https://" not in page.text
+
+
+def test_a_token_expires_its_last_use_is_recorded_and_a_new_one_starts_afresh(
+    client: TestClient[Litestar], tokens: dict[str, str], engine: Engine
+) -> None:
+    def holder(name: str) -> users.UserRecord:
+        with UnitOfWork(engine, write=False) as uow:
+            found = uow.users.record(name)
+        assert found is not None
+        return found
+
+    assert holder("auditor").token_last_used_at is None
+    assert client.get(f"{API}/verify", headers=auth(tokens["auditor"])).status_code == 200
+    used = holder("auditor").token_last_used_at
+    assert used is not None
+    listed = client.get(f"{API}/users", headers=auth(tokens["admin"])).json()
+    assert next(u for u in listed if u["name"] == "auditor")["token_last_used_at"] is not None
+
+    # issued 90 days ago (the default lifetime): refused, naming what to do
+    with engine.begin() as connection:
+        connection.execute(
+            update(UserRow)
+            .where(UserRow.name == "auditor")
+            .values(token_issued_at=used - timedelta(days=90))
+        )
+    r = client.get(f"{API}/verify", headers=auth(tokens["auditor"]))
+    assert r.status_code == 401
+    assert "the API token of auditor expired" in r.json()["detail"]
+    assert "studio-ledger users token auditor" in r.json()["detail"]
+
+    # a new token works again and has not been used yet
+    r = client.post(f"{API}/users/auditor/token", headers=auth(tokens["admin"]))
+    fresh = r.json()["token"]
+    assert holder("auditor").token_last_used_at is None
+    assert client.get(f"{API}/verify", headers=auth(fresh)).status_code == 200
+
+
+def test_the_token_lifetime_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUDIO_LEDGER_TOKEN_DAYS", "30")
+    assert Settings.from_env().token_lifetime == timedelta(days=30)
+    monkeypatch.setenv("STUDIO_LEDGER_TOKEN_DAYS", "0")
+    with pytest.raises(ValueError, match="STUDIO_LEDGER_TOKEN_DAYS"):
+        Settings.from_env()

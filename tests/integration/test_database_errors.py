@@ -21,6 +21,7 @@ def test_a_lost_race_is_told_apart_from_a_broken_database_rule(engine: Engine) -
         "role": "clerk",
         "token_hash": "a" * 64,
         "created_at": datetime(2024, 1, 1),
+        "token_issued_at": datetime(2024, 1, 1),
     }
     with UnitOfWork(engine) as uow:
         uow.session.execute(UserRow.__table__.insert().values(**row))
