@@ -374,13 +374,16 @@ ADMIN, CLERK, FIRST_APPROVER, SECOND_APPROVER, AUDITOR = (
     "王局长",
     "审计员",
 )
+SECOND_ADMIN = "信息科管理员"
 BANK_RETURN = "账户已销户"
 
 
 def _add_users(engine: Engine) -> None:
-    """The installation's first admin (set up by the operator), who adds the others."""
+    """The installation's two admins (set up by the operator): one adds the others, the
+    other confirms the approvers (separation of duties)."""
     with UnitOfWork(engine) as uow:
         users.add_user(uow, ADMIN, "admin", by=None)
+        users.add_user(uow, SECOND_ADMIN, "admin", by=None)
         for name, role in (
             (CLERK, "clerk"),
             (FIRST_APPROVER, "approver"),
@@ -388,6 +391,8 @@ def _add_users(engine: Engine) -> None:
             (AUDITOR, "auditor"),
         ):
             users.add_user(uow, name, role, by=ADMIN)
+            if role in users.DUTY_ROLES:
+                users.confirm_user(uow, name, by=SECOND_ADMIN)
         uow.commit()
 
 

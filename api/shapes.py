@@ -227,6 +227,11 @@ class UserOut(Shape):
     """When the current API token was issued; it expires a set time after."""
     token_last_used_at: datetime | None = None
     """When the token last let a request in (to the minute); null if never."""
+    created_by: str | None = None
+    """The admin who added the user; null for the operator who set up."""
+    awaiting_confirmation: bool = False
+    """An approver or admin waiting for a second admin to confirm them."""
+    confirmed_by: str | None = None
 
 
 def user_out(u: UserRecord) -> UserOut:
@@ -238,6 +243,9 @@ def user_out(u: UserRecord) -> UserOut:
         created_at=utc(u.created_at),
         token_issued_at=None if u.token_issued_at is None else utc(u.token_issued_at),
         token_last_used_at=None if u.token_last_used_at is None else utc(u.token_last_used_at),
+        created_by=u.created_by,
+        awaiting_confirmation=u.awaiting_confirmation,
+        confirmed_by=u.confirmed_by,
     )
 
 

@@ -61,6 +61,7 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         "policy.add": _ADMIN,
         "job.run": _ADMIN,
         "user.add": _ADMIN,
+        "user.confirm": _ADMIN,  # a second admin activates an approver or admin
         "user.disable": _ADMIN,
         "user.token": _ADMIN,
         "user.password": _ADMIN,  # anyone's; everyone may set their own

@@ -61,6 +61,9 @@ class UserRecord:
       token_issued_at: when the current API token was issued (UTC, naive); it expires
         :data:`TOKEN_LIFETIME` later unless the service is set otherwise.
       token_last_used_at: when the token last let a request in, to the minute.
+      created_by: the admin who added them (``None``: the operator setting up).
+      awaiting_confirmation: an approver or admin added by an admin waits, disabled,
+        until a second admin confirms (:func:`confirm_user`), who is ``confirmed_by``.
     """
 
     name: str
@@ -69,6 +72,9 @@ class UserRecord:
     created_at: datetime
     token_issued_at: datetime | None = None
     token_last_used_at: datetime | None = None
+    created_by: str | None = None
+    awaiting_confirmation: bool = False
+    confirmed_by: str | None = None
 
     @property
     def user(self) -> User:
@@ -92,7 +98,10 @@ class UserStore(Protocol):
         """The user named ``name``, disabled or not."""
 
     def records(self) -> list[UserRecord]: ...
-    def add_user(self, user: User, token_hash: str) -> None: ...
+    def add_user(
+        self, user: User, token_hash: str, *, created_by: str | None = None, awaiting: bool = False
+    ) -> None: ...
+    def confirm(self, name: str, by: str) -> None: ...
     def disable(self, name: str) -> None: ...
     def set_token(self, name: str, token_hash: str) -> None: ...
     def password_hash(self, name: str) -> str | None: ...
@@ -109,6 +118,8 @@ def token_refusal(
 ) -> str | None:
     """Why a presented API token does not let its holder in (unknown, disabled, or
     expired ``lifetime`` after it was issued), or ``None``. ``now`` is naive UTC."""
+    if holder is not None and holder.awaiting_confirmation:
+        return f"{holder.name} awaits confirmation by a second admin: users confirm {holder.name}"
     if holder is None or holder.disabled:
         return "the API token is unknown or its user is disabled"
     issued = holder.token_issued_at or holder.created_at
@@ -167,13 +178,18 @@ def acting(stores: Stores, name: str, action: Action) -> User:
 def add_user(stores: Stores, name: str, role: str, by: str | None) -> str:
     """Create a user; returns their API token, which is shown once and stored only hashed.
 
-    ``by`` is the admin adding them. ``None`` is the operator setting up a new
-    installation: allowed only while no active user may add users (``user.add``).
+    ``by`` is the admin adding them. ``None`` is the operator at the server setting up
+    a new installation: allowed until it has :data:`SETUP_ADMINS` active admins, so
+    that the first two admins can confirm each other's approvers and admins. An
+    approver or admin added by an admin waits for a second admin (:data:`DUTY_ROLES`).
     """
     if by is None:
-        if any(allows(r.role, "user.add") and not r.disabled for r in stores.users.records()):
+        admins = [
+            r for r in stores.users.records() if allows(r.role, "user.add") and not r.disabled
+        ]
+        if len(admins) >= SETUP_ADMINS:
             raise ValidationError(
-                "--as", "an admin exists: users are added by an admin (--as ADMIN)"
+                "--as", "the installation has its admins: users are added by an admin (--as ADMIN)"
             )
     else:
         acting(stores, by, "user.add")
@@ -181,8 +197,35 @@ def add_user(stores: Stores, name: str, role: str, by: str | None) -> str:
     if stores.users.record(name) is not None:
         raise ValidationError("name", f"a user named {name!r} already exists")
     token = new_token()
-    stores.users.add_user(User(name, role), token_hash(token))
+    awaiting = by is not None and role in DUTY_ROLES
+    stores.users.add_user(User(name, role), token_hash(token), created_by=by, awaiting=awaiting)
     return token
+
+
+SETUP_ADMINS: Final = 2
+"""Admins the operator may set up without ``--as``: two, so that each can confirm
+the approvers and admins the other adds."""
+DUTY_ROLES: Final = frozenset({"approver", "admin"})
+"""Roles that approve money or make users: one admin alone cannot make one. An admin
+who could add approvers at will could prepare, approve and approve again as three
+"distinct" people; so such a user waits, disabled, until a second admin confirms."""
+
+
+def confirm_user(stores: Stores, name: str, by: str) -> UserRecord:
+    """A second admin confirms an approver or admin another admin added; they become
+    active. The admin who added them cannot; confirming an active user changes nothing."""
+    acting(stores, by, "user.confirm")
+    found = _existing(stores, name)
+    if not found.awaiting_confirmation:
+        return found
+    if found.created_by == by:
+        raise ValidationError(
+            "--as",
+            f"{by} added {name}; a second admin must confirm an {found.role} "
+            "(separation of duties)",
+        )
+    stores.users.confirm(name, by)
+    return _existing(stores, name)
 
 
 def _existing(stores: Stores, name: str) -> UserRecord:
@@ -198,8 +241,8 @@ def disable_user(stores: Stores, name: str, by: str) -> UserRecord:
     target = _existing(stores, name)
     if target.name == actor.name:
         raise ValidationError("name", "an admin cannot disable themselves")
-    if not target.disabled:
-        stores.users.disable(name)
+    if not target.disabled or target.awaiting_confirmation:
+        stores.users.disable(name)  # a user awaiting confirmation can no longer get it
     return _existing(stores, name)
 
 

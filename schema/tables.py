@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -300,6 +301,11 @@ class UserRow(Base):
     """When the current token was issued (UTC, naive): it expires a set time after."""
     token_last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
     """When the token last let a request in (UTC, naive, to the minute)."""
+    created_by: Mapped[str | None] = mapped_column(String(50))
+    """The admin who added the user; ``None`` for the operator setting up."""
+    awaiting_confirmation: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """An approver or admin added by an admin, disabled until a second admin confirms."""
+    confirmed_by: Mapped[str | None] = mapped_column(String(50))
 
 
 _BATCH_STATES = "'draft', 'approved', 'paid', 'partially_paid', 'closed', 'rejected', 'cancelled'"

@@ -20,6 +20,9 @@ def _record(row: UserRow) -> UserRecord:
         row.created_at,
         row.token_issued_at,
         row.token_last_used_at,
+        row.created_by,
+        row.awaiting_confirmation,
+        row.confirmed_by,
     )
 
 
@@ -51,7 +54,9 @@ class SqlUserStore:
     def records(self) -> list[UserRecord]:
         return [_record(r) for r in self.session.scalars(select(UserRow).order_by(UserRow.name))]
 
-    def add_user(self, user: User, token_hash: str) -> None:
+    def add_user(
+        self, user: User, token_hash: str, *, created_by: str | None = None, awaiting: bool = False
+    ) -> None:
         self.session.add(
             UserRow(
                 name=user.name,
@@ -59,13 +64,27 @@ class SqlUserStore:
                 token_hash=token_hash,
                 created_at=(now := utc_now()),
                 token_issued_at=now,
-                disabled=False,
+                disabled=awaiting,
+                created_by=created_by,
+                awaiting_confirmation=awaiting,
             )
         )
         self.session.flush()
 
     def disable(self, name: str) -> None:
-        self.session.execute(update(UserRow).where(UserRow.name == name).values(disabled=True))
+        self.session.execute(
+            update(UserRow)
+            .where(UserRow.name == name)
+            .values(disabled=True, awaiting_confirmation=False)
+        )
+        self.session.expire_all()
+
+    def confirm(self, name: str, by: str) -> None:
+        self.session.execute(
+            update(UserRow)
+            .where(UserRow.name == name)
+            .values(disabled=False, awaiting_confirmation=False, confirmed_by=by)
+        )
         self.session.expire_all()
 
     def set_token(self, name: str, token_hash: str) -> None:

@@ -251,13 +251,23 @@ class FakeUsers:
     def records(self) -> list[UserRecord]:
         return [self.by_name[n][0] for n in sorted(self.by_name)]
 
-    def add_user(self, user: User, token_hash: str) -> None:
+    def add_user(
+        self, user: User, token_hash: str, *, created_by: str | None = None, awaiting: bool = False
+    ) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
-        self.by_name[user.name] = (UserRecord(user.name, user.role, False, now, now), token_hash)
+        record = UserRecord(
+            user.name, user.role, awaiting, now, now, None, created_by, awaiting, None
+        )
+        self.by_name[user.name] = (record, token_hash)
 
     def disable(self, name: str) -> None:
         record, stored = self.by_name[name]
-        self.by_name[name] = (replace(record, disabled=True), stored)
+        self.by_name[name] = (replace(record, disabled=True, awaiting_confirmation=False), stored)
+
+    def confirm(self, name: str, by: str) -> None:
+        record, stored = self.by_name[name]
+        confirmed = replace(record, disabled=False, awaiting_confirmation=False, confirmed_by=by)
+        self.by_name[name] = (confirmed, stored)
 
     def set_token(self, name: str, token_hash: str) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)

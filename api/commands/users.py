@@ -55,6 +55,11 @@ def users_add(ctx: click.Context, name: str, role: str, as_user: str | None) -> 
     )
     click.echo(f"user {name} added as {role}（{UserRole(role).label}）")
     click.echo(f"API token (shown once, keep it safe): {token}")
+    if as_user is not None and role in user_service.DUTY_ROLES:
+        click.echo(
+            f"{name} can do nothing until a second admin confirms: "
+            f"studio-ledger users confirm {name} --as OTHER_ADMIN"
+        )
 
 
 @users.command("list")
@@ -75,7 +80,7 @@ def users_list(ctx: click.Context, as_user: str, as_json: bool) -> None:
         shown.add_row(
             u.name,
             f"{u.role_label}（{u.role}）",
-            "已停用 disabled" if u.disabled else "正常",
+            "待第二位管理员确认" if u.awaiting_confirmation else "已停用" if u.disabled else "正常",
             beijing(u.token_issued_at or u.created_at),
             beijing(u.token_last_used_at) if u.token_last_used_at else "—",
         )
@@ -97,6 +102,27 @@ def users_disable(ctx: click.Context, name: str, as_user: str) -> None:
         lambda _: f"user:{name}",
     )
     click.echo(f"user {name} is disabled; their token no longer works")
+
+
+@users.command("confirm")
+@click.argument("name")
+@ADMIN
+@click.pass_context
+@refusals_exit
+def users_confirm(ctx: click.Context, name: str, as_user: str) -> None:
+    """Confirm an approver or admin another admin added (a second admin must)."""
+    confirmed = writing(
+        ctx,
+        as_user,
+        "user.confirm",
+        lambda uow: user_service.confirm_user(uow, name, as_user),
+        lambda _: f"user:{name}",
+    )
+    click.echo(
+        f"user {name} is disabled; nothing to confirm"
+        if confirmed.disabled
+        else f"user {name} ({confirmed.role}) is confirmed by {confirmed.confirmed_by} and active"
+    )
 
 
 @users.command("token")

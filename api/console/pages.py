@@ -665,6 +665,20 @@ class UserPages(Controller):
             back="/console/users",
         )
 
+    @form("/{name:str}/confirm", "user.confirm")
+    def confirm(
+        self, request: Request[User, Any, Any], name: FromPath[str], data: Form
+    ) -> Redirect:
+        return act(
+            request,
+            action="user.confirm",
+            form=data,
+            run=lambda uow: users.confirm_user(uow, name, request.user.name),
+            target=lambda _: f"user:{name}",
+            done=lambda _, r: (f"已确认用户 {r.name}（{r.role}），现可使用", "/console/users"),
+            back="/console/users",
+        )
+
     @form("/{name:str}/password", "user.password")
     def password(
         self, request: Request[User, Any, Any], name: FromPath[str], data: Form

@@ -1,4 +1,4 @@
-"""Users over HTTP (admins): list, add, disable, and rotate an API token."""
+"""Users over HTTP (admins): list, add, confirm, disable, and rotate an API token."""
 
 from __future__ import annotations
 
@@ -63,6 +63,26 @@ class UserController(Controller):
             data=data,
             key=key,
             run=lambda uow: users.disable_user(uow, name, request.user.name),
+            answer=lambda _, u: user_out(u),
+            target=lambda _: f"user:{name}",
+        )
+
+    @writes("/{name:str}/confirm", "user.confirm")
+    def confirm_user(
+        self,
+        request: Request[User, Any, Any],
+        name: UserName,
+        data: JSONBody[EmptyIn | None] = None,
+        key: IdempotencyKey = None,
+    ) -> Response[UserOut]:
+        """A second admin confirms an approver or admin another admin added (separation
+        of duties); until then they can do nothing. The admin who added them cannot."""
+        return write(
+            request,
+            action="user.confirm",
+            data=data,
+            key=key,
+            run=lambda uow: users.confirm_user(uow, name, request.user.name),
             answer=lambda _, u: user_out(u),
             target=lambda _: f"user:{name}",
         )

@@ -19,6 +19,7 @@ PEOPLE = (
     ("王局长", "approver"),
     ("审计员", "auditor"),
     ("系统管理员", "admin"),
+    ("信息科管理员", "admin"),  # the second admin, who confirms approvers the first adds
 )
 
 

@@ -439,10 +439,19 @@ def test_the_batch_commands(tmp_path: Path) -> None:
     code, _, err = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, err
     db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
+    # separation of duties: an approver added by one admin waits for the other
+    code, out, _ = _run(*db, "users", "add", "新审核", "--role", "approver", "--as", "系统管理员")
+    assert "新审核 can do nothing until a second admin confirms" in out
+    code, _, err = _run(*db, "batches", "approve", "1", "--as", "新审核")
+    assert (code, "no active user named '新审核'" in err) == (2, True)
+    code, _, err = _run(*db, "users", "confirm", "新审核", "--as", "系统管理员")
+    assert (code, "系统管理员 added 新审核; a second admin must confirm" in err) == (2, True)
+    code, out, _ = _run(*db, "users", "confirm", "新审核", "--as", "信息科管理员")
+    assert out.strip() == "user 新审核 (approver) is confirmed by 信息科管理员 and active"
     code, _, err = _run(*db, "users", "add", "新经办", "--role", "clerk")
     assert (code, err.strip()) == (
         2,
-        "refused: --as: an admin exists: users are added by an admin (--as ADMIN)",
+        "refused: --as: the installation has its admins: users are added by an admin (--as ADMIN)",
     )
     code, out, _ = _run(*db, "users", "add", "新经办", "--role", "clerk", "--as", "系统管理员")
     lines = out.splitlines()

@@ -375,3 +375,24 @@ def test_an_admin_adds_a_user_sees_the_token_once_and_sets_a_password(
         # neither the token nor the password is kept in a stored answer
         stored = uow.session.execute(sql("SELECT response FROM idempotent_requests")).all()
     assert all(token.group(1) not in str(row) and "passphrase" not in str(row) for row in stored)
+
+
+def test_an_approver_added_in_the_console_waits_for_the_other_admin_to_confirm(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    sign_in(client, "系统管理员")
+    page = client.get("/console/users")
+    client.post(
+        "/console/users", data={**form_fields(page.text), "name": "钱科长", "role": "approver"}
+    )
+    page = client.get("/console/users")
+    row = re.search(r"<td>钱科长</td>.*?</tr>", page.text, re.S)
+    assert row is not None
+    assert "待第二位管理员确认（系统管理员 添加）" in row.group(0)
+    assert "/console/users/%E9%92%B1%E7%A7%91%E9%95%BF/confirm" not in row.group(0)  # not his own
+    client.post("/sign-out", data=form_fields(page.text))
+    sign_in(client, "信息科管理员")
+    page = client.get("/console/users")
+    r = client.post("/console/users/钱科长/confirm", data=form_fields(page.text))
+    assert "已确认用户 钱科长（approver），现可使用" in r.text
+    assert _audit(engine, "user.confirm") == [("信息科管理员", "user:钱科长")]

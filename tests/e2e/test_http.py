@@ -675,3 +675,35 @@ def test_the_token_lifetime_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("STUDIO_LEDGER_TOKEN_DAYS", "0")
     with pytest.raises(ValueError, match="STUDIO_LEDGER_TOKEN_DAYS"):
         Settings.from_env()
+
+
+def test_an_approver_added_by_one_admin_works_only_once_a_second_admin_confirms(
+    client: TestClient[Litestar], tokens: dict[str, str], engine: Engine
+) -> None:
+    with UnitOfWork(engine) as uow:  # the installation's second admin, set up by the operator
+        admin2 = users.add_user(uow, "admin2", "admin", by=None)
+        uow.commit()
+    r = client.post(
+        f"{API}/users",
+        json={"name": "approver3", "role": "approver"},
+        headers=auth(tokens["admin"]),
+    )
+    new = r.json()["token"]
+    r = client.get(f"{API}/batches", headers=auth(new))
+    assert r.status_code == 401
+    assert "approver3 awaits confirmation by a second admin" in r.json()["detail"]
+    r = client.post(f"{API}/users/approver3/confirm", headers=auth(tokens["admin"]))
+    assert r.status_code == 422
+    assert "admin added approver3; a second admin must confirm" in r.json()["detail"]
+    r = client.post(f"{API}/users/approver3/confirm", headers=auth(admin2))
+    assert (r.status_code, r.json()["confirmed_by"], r.json()["created_by"]) == (
+        200,
+        "admin2",
+        "admin",
+    )
+    assert client.get(f"{API}/batches", headers=auth(new)).status_code == 200
+    log = client.get(f"{API}/audit-log", headers=auth(tokens["auditor"])).json()["items"]
+    assert [(e["actor"], e["action"], e["object"]) for e in log][-2:] == [
+        ("admin", "user.add", "user:approver3"),
+        ("admin2", "user.confirm", "user:approver3"),
+    ]

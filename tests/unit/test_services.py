@@ -27,8 +27,10 @@ S2 = Studio("HJ-S02", "数学名师工作室", "subject", "第二中学", 2024)
 def stores() -> FakeStores:
     made = FakeStores()
     users.add_user(made, "管理员", "admin", by=None)
+    users.add_user(made, "副管理员", "admin", by=None)
     for name, role in (("张会计", "clerk"), ("李科长", "approver"), ("审计员", "auditor")):
         users.add_user(made, name, role, by="管理员")
+    users.confirm_user(made, "李科长", by="副管理员")
     return made
 
 
@@ -61,9 +63,10 @@ def test_the_same_receipt_twice_is_posted_once(stores: FakeStores) -> None:
     assert program.matching_received(stores, 2024) == {"HJ-S01": 200_000}
 
 
-def test_only_the_first_admin_is_added_without_an_admin() -> None:
+def test_only_the_first_two_admins_are_added_without_an_admin() -> None:
     fresh = FakeStores()
     users.add_user(fresh, "管理员", "admin", by=None)
+    users.add_user(fresh, "副管理员", "admin", by=None)
     with pytest.raises(ValidationError, match="users are added by an admin"):
         users.add_user(fresh, "另一个", "admin", by=None)
     with pytest.raises(ValidationError, match="role: must be one of clerk 经办人"):
@@ -119,3 +122,43 @@ def test_a_weak_password_is_refused_naming_every_problem(stores: FakeStores) -> 
     with pytest.raises(PermissionDeniedError, match=r"user\.password needs 管理员"):
         users.set_password(stores, "李科长", "someone else's", by="张会计")
     assert "张会计" not in stores.users.passwords
+
+
+def test_an_approver_added_by_one_admin_waits_for_a_second(stores: FakeStores) -> None:
+    """One admin alone cannot make approvers: they could prepare and approve a batch
+    as three "distinct" people."""
+    token = users.add_user(stores, "王局长", "approver", by="管理员")
+    [record] = [r for r in stores.users.records() if r.name == "王局长"]
+    assert (record.awaiting_confirmation, record.disabled, record.created_by) == (
+        True,
+        True,
+        "管理员",
+    )
+    holder = stores.users.token_holder(users.token_hash(token))
+    assert users.token_refusal(holder, record.created_at) == (
+        "王局长 awaits confirmation by a second admin: users confirm 王局长"
+    )
+    with pytest.raises(UnknownUserError, match="no active user named '王局长'"):
+        users.acting(stores, "王局长", "batch.approve")
+    with pytest.raises(ValidationError, match="管理员 added 王局长; a second admin must confirm"):
+        users.confirm_user(stores, "王局长", by="管理员")
+    with pytest.raises(PermissionDeniedError, match=r"user\.confirm needs 管理员（admin）"):
+        users.confirm_user(stores, "王局长", by="李科长")
+    confirmed = users.confirm_user(stores, "王局长", by="副管理员")
+    assert (confirmed.disabled, confirmed.awaiting_confirmation, confirmed.confirmed_by) == (
+        False,
+        False,
+        "副管理员",
+    )
+    assert users.acting(stores, "王局长", "batch.approve").name == "王局长"
+    assert users.confirm_user(stores, "王局长", by="副管理员") == confirmed  # no change twice
+
+
+def test_a_second_admin_waits_too_and_a_clerk_does_not(stores: FakeStores) -> None:
+    users.add_user(stores, "第三管理员", "admin", by="管理员")
+    users.add_user(stores, "赵会计", "clerk", by="管理员")
+    waiting = {r.name: r.awaiting_confirmation for r in stores.users.records()}
+    assert (waiting["第三管理员"], waiting["赵会计"]) == (True, False)
+    # disabling a user who awaits confirmation ends the wait: nobody can confirm them now
+    users.disable_user(stores, "第三管理员", by="副管理员")
+    assert users.confirm_user(stores, "第三管理员", by="副管理员").disabled is True
