@@ -330,11 +330,18 @@ def test_console_pages_load_nothing_from_outside_the_server(
         "/console/users",
     ]
     client.cookies.clear()
-    login = client.get("/").text
+    login = client.get("/")
+    assert "script-src 'self'" in login.headers["content-security-policy"]
     sign_in(client, "系统管理员")
     for path in pages:
-        html = client.get(path).text
-        for text in (html, login):
+        page = client.get(path)
+        # and the browser is told so: no script, style or form target from elsewhere
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert page.headers["x-content-type-options"] == "nosniff"
+        html = page.text
+        for text in (html, login.text):
             for url in re.findall(r"""(?:src|href)=["']([^"']+)["']""", text):
                 assert url.startswith("/"), f"{path} loads {url}"
                 if url.startswith("/static/"):
