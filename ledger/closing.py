@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger import disbursement
-from ledger.book import ChainHead
+from ledger.book import Anchor, ChainHead
 from ledger.periods import (
     Closing,
     Period,
@@ -52,7 +52,7 @@ class Closed:
         year_end = f"（{self.through.year}年度年结）" if self.through.month == 12 else ""
         return (
             f"结账 {span}{year_end} closed by {self.by}; "
-            f"anchor {self.head.seq}:{self.head.hash} "
+            f"anchor {Anchor(self.head.seq, self.head.hash)} "
             "(keep it; `verify --anchor` shows the ledger still holds it)"
         )
 

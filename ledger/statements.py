@@ -133,7 +133,7 @@ def generated_line(by: User) -> str:
 def anchor_line(seq: int, last_hash: str) -> str:
     """The ledger's anchor as a statement prints it: an auditor who keeps the paper can
     check later that the ledger still holds that transaction (``verify --anchor``)."""
-    anchor = f"{seq}:{last_hash}"
+    anchor = book.Anchor(seq, last_hash)
     return (
         f"账簿锚点 {anchor}（截至第{seq}笔交易；日后用 studio-ledger verify --anchor {anchor}"
         " 可核对账簿未被改写、截断或回滚）"

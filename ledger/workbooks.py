@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Literal
 
 from openpyxl import Workbook
@@ -38,7 +38,8 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.money import Fen
-from ledger.program import PROGRAM_TIME_ZONE
+from ledger.postings import as_naive_utc, utc_now
+from ledger.program import local_time
 
 FONT_NAME: Final = "宋体"
 """Every cell's font: 宋体 (SimSun), the face Chinese offices print forms in; Excel and
@@ -153,10 +154,7 @@ def stamp(exporter: str, role: str, now: datetime | None = None) -> str:
     """The generated-at line: 生成时间 2025-01-10 09:30（北京时间），导出人 审计员（审计）.
 
     ``now`` is aware, or naive UTC as the database records times."""
-    moment = datetime.now(UTC) if now is None else now
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(PROGRAM_TIME_ZONE)
+    local = local_time(utc_now() if now is None else as_naive_utc(now))
     return f"生成时间 {local:%Y-%m-%d %H:%M}（北京时间），导出人 {exporter}（{role}）"
 
 
