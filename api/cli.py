@@ -68,6 +68,7 @@ COMMANDS: Final = {
     "entitlements": ("api.commands.registry:entitlements", "Every stipend owed for a year."),
     "expenses": ("api.commands.funds:expenses", "Record an activity expense."),
     "import": ("api.commands.registry:import_group", "Excel import: roster, grades, money."),
+    "keys": ("api.commands.books:keys", "The chain key: where it is, rotate it."),
     "jobs": ("api.commands.jobs:jobs_group", "Scheduled jobs: schedules, runs, run now."),
     "people": ("api.commands.registry:people", "The payees (masked)."),
     "periods": ("api.commands.books:periods", "Accounting periods: list, close (结账)."),

@@ -31,7 +31,7 @@ from ledger.money import Fen
 from ledger.policy import STUDIO_KINDS
 from ledger.registry import id_check_digit
 from schema.db import UnitOfWork, connect
-from schema.migrate import upgrade
+from schema.migrate import prepare
 
 YEAR = 2024
 REGION = "150625"  # synthetic people are registered in the county
@@ -252,7 +252,7 @@ def demo_files() -> list[str]:
     """Every file the demo may write, relative to its folder."""
     return [
         DATABASE,
-        *(f"{DATABASE}{suffix}" for suffix in ("-wal", "-shm", "-journal")),
+        *(f"{DATABASE}{suffix}" for suffix in ("-wal", "-shm", "-journal", ".keys")),
         *(f"imports/{kind}.xlsx" for kind in IMPORTS),
         *(f"files/batch-{n}-{name}.xlsx" for n in (1, 2) for name in ("发放表", "批量代发")),
         *(f"statements/{name}.xlsx" for name in STATEMENTS),
@@ -302,7 +302,7 @@ def run(out_dir: Path) -> DemoResult:
     database = out_dir / DATABASE
     engine = connect(f"sqlite:///{database}")
     try:
-        upgrade(engine)
+        prepare(engine)
         with UnitOfWork(engine, write=False) as uow:
             quotas = dict(program.policy(uow, YEAR).quotas)
         codes = studio_codes(quotas)

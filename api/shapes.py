@@ -23,6 +23,7 @@ from jobs.schedule import JobSchedule
 from jobs.work import JOB_TITLES
 from ledger import book
 from ledger.batches import LINE_STATUS_LABELS, STATE_LABELS
+from ledger.chain_keys import KeyRing
 from ledger.closing import Closed
 from ledger.codes import BatchState, Grade, LineStatus, MemberRole, StudioKind, StudioStatus
 from ledger.disbursement import Batch, BatchEvent, BatchLine, CreatedBatch, Outcome
@@ -373,6 +374,12 @@ class VerifyOut(Shape):
     """``SEQ:HASH`` of the last transaction: keep it to check the ledger later."""
     head_mismatch: str | None = None
     anchor_failures: list[str] = msgspec.field(default_factory=list)
+    key_problem: str | None = None
+    """Why the chain key could not check the chain: missing, unreadable, or written for a
+    longer ledger (a truncation or an older copy)."""
+    keyed_from: int | None = None
+    """The first transaction sealed with a chain key (HMAC-SHA-256); earlier ones are
+    plain SHA-256."""
 
 
 def verify_out(report: book.VerifyReport) -> VerifyOut:
@@ -384,6 +391,8 @@ def verify_out(report: book.VerifyReport) -> VerifyOut:
         anchor=None if report.anchor is None else str(report.anchor),
         head_mismatch=report.head_mismatch,
         anchor_failures=list(report.anchor_failures),
+        key_problem=report.key_problem,
+        keyed_from=report.keyed_from,
         broken_link=None
         if link is None
         else BrokenLinkOut(seq=link.seq, voucher=str(link.voucher), reason=link.reason),
@@ -392,6 +401,36 @@ def verify_out(report: book.VerifyReport) -> VerifyOut:
             for m in report.mismatches
         ],
         guard_violations=list(report.guard_violations),
+    )
+
+
+class ChainKeyOut(Shape):
+    """One chain key, by the sequence number it seals from and a printable id (never the
+    key itself)."""
+
+    from_seq: int
+    key_id: str
+    current: bool
+
+
+class ChainKeysOut(Shape):
+    """Where the chain key ring is kept, its keys, and where the chain ends."""
+
+    source: str
+    keyed_from: int
+    chain_end: int
+    keys: list[ChainKeyOut]
+
+
+def chain_keys_out(source: str, ring: KeyRing, chain_end: int) -> ChainKeysOut:
+    return ChainKeysOut(
+        source=source,
+        keyed_from=ring.keyed_from,
+        chain_end=chain_end,
+        keys=[
+            ChainKeyOut(from_seq=k.from_seq, key_id=k.id, current=k is ring.current)
+            for k in ring.keys
+        ],
     )
 
 

@@ -91,18 +91,7 @@ def integrity_check(uow: UnitOfWork, period: str) -> Counts:
     date.fromisoformat(period)
     report = book.verify(uow.ledger)
     if not report.ok:
-        problems = []
-        if report.broken_link is not None:
-            problems.append(
-                f"first broken link at seq {report.broken_link.seq} "
-                f"({report.broken_link.voucher}): {report.broken_link.reason}"
-            )
-        problems += [
-            f"{m.address} kept {m.kept} fen, postings sum to {m.derived} fen"
-            for m in report.mismatches
-        ]
-        problems += [f"guarded account {a} is below zero" for a in report.guard_violations]
-        raise IntegrityFailure("; ".join(problems))
+        raise IntegrityFailure("; ".join(report.problems()))
     return {"transactions": report.transactions, "last_hash": report.last_hash}
 
 

@@ -17,7 +17,9 @@ Invariants, all checked before anything is written:
 - a posting is reversed at most once, by its exact mirror image, and a
   reversal is not reversed (a voucher may be reversed a few postings at a time);
 - sequence numbers continue without gaps, voucher numbers without gaps within
-  each month, and every transaction chains to the previous one's hash.
+  each month, and every transaction chains to the previous one's hash, sealed
+  with the current chain key (:mod:`ledger.chain_keys`), read after the chain
+  head is locked so that a key rotation, made under that lock, is seen.
 
 Concurrency: :meth:`LedgerStore.lock_head` serialises writers on the single
 chain head (the hash chain and gapless vouchers need one writer at a time)
@@ -33,7 +35,9 @@ from datetime import date, datetime
 from typing import Final, Protocol
 
 from ledger.accounts import Account, account_kind, may_go_negative
+from ledger.chain_keys import KeyRing, first_ring, new_secret
 from ledger.errors import (
+    ChainKeyError,
     IdempotencyConflictError,
     InvalidInputError,
     NotFoundError,
@@ -101,6 +105,16 @@ class LedgerStore(Protocol):
 
     def lock_head(self) -> ChainHead:
         """The chain head, locked against other writers until the unit of work ends."""
+
+    def chain_keys(self) -> KeyRing:
+        """The key ring as it is now (read anew each call), or :class:`ChainKeyError`
+        saying where it was looked for and why it cannot be used."""
+
+    def has_chain_keys(self) -> bool:
+        """Whether a ring is there to be read (usable or not)."""
+
+    def save_chain_keys(self, ring: KeyRing, *, new: bool) -> None:
+        """Keep ``ring``: ``new`` only where there is none yet, else in place of the old."""
 
     def find_by_keys(self, keys: Iterable[str]) -> dict[str, Transaction]:
         """Recorded transactions by idempotency key, for the keys that exist."""
@@ -193,6 +207,8 @@ def post(
             fresh[key] = request
         elif first != request:
             raise IdempotencyConflictError(key)
+    # Read after the head lock: a rotation rewrites the ring under it. A replay needs no key.
+    sealing_key = _sealing_key(store.chain_keys(), head) if fresh else b""
 
     closed = store.closed_through()
     for i, request in enumerate(requests):
@@ -220,7 +236,7 @@ def post(
         month = Period.of(request.effective_date)
         numbers[month] += 1
         voucher = Voucher(month.year, month.month, numbers[month])
-        transaction = sealed(seq, voucher, recorded_at, request, prev_hash)
+        transaction = sealed(seq, voucher, recorded_at, request, prev_hash, key=sealing_key)
         new.append(transaction)
         prev_hash = transaction.hash
         recorded[request.idempotency_key] = transaction
@@ -228,6 +244,45 @@ def post(
         changed = {a: b for a, b in balances.items() if b != states[a].balance}
         store.append(new, changed)
     return [recorded[r.idempotency_key] for r in requests]
+
+
+def key_the_chain(store: LedgerStore) -> KeyRing | None:
+    """Give a ledger without a chain key its first one (``db upgrade`` does): every
+    transaction after the current head is keyed, those before stay plain SHA-256.
+    The new ring, or None when the ledger has one already (which must be usable)."""
+    head = store.lock_head()
+    if store.has_chain_keys():
+        store.chain_keys()
+        return None
+    ring = first_ring(head.seq)
+    store.save_chain_keys(ring, new=True)
+    return ring
+
+
+def rotate_chain_key(store: LedgerStore, *, save: bool = True) -> KeyRing:
+    """A new key sealing from the transaction after the head, the old ones kept to check
+    what they sealed; saved (unless ``save`` is off) while the head is locked, so no
+    writer seals a transaction after the head with the old key."""
+    head = store.lock_head()
+    ring = store.chain_keys().rotated(head.seq, new_secret())
+    if save:
+        store.save_chain_keys(ring, new=False)
+    return ring
+
+
+def _sealing_key(keys: KeyRing, head: ChainHead) -> bytes:
+    """The current key, unless the ring was written for a longer chain than this one."""
+    if keys.current.from_seq > head.seq + 1:
+        raise ChainKeyError(_shorter_than_ring(keys, head.seq) + "; nothing was written")
+    return keys.current.secret
+
+
+def _shorter_than_ring(keys: KeyRing, last_seq: int) -> str:
+    return (
+        f"账链密钥自第{keys.current.from_seq}笔起启用，而账链止于第{last_seq}笔：账簿比密钥登记时短，"
+        "已被截断或从旧副本恢复 (the ledger is shorter than its chain key says: truncated or "
+        "restored from an older copy)"
+    )
 
 
 def _where(requests: Sequence[NewTransaction], index: int, field: str) -> str:
@@ -370,6 +425,9 @@ class VerifyReport:
       head_mismatch: the kept chain head differs from where the chain ends (a tail
         deleted without fixing the head, or a head moved).
       anchor_failures: each anchor given that the ledger no longer holds, in words.
+      key_problem: why the chain key could not be used to check the chain (missing,
+        unreadable, or written for a longer ledger), in words.
+      keyed_from: the first sequence number sealed with a chain key, when known.
     """
 
     transactions: int
@@ -379,6 +437,8 @@ class VerifyReport:
     guard_violations: tuple[Account, ...]
     head_mismatch: str | None = None
     anchor_failures: tuple[str, ...] = ()
+    key_problem: str | None = None
+    keyed_from: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -388,7 +448,25 @@ class VerifyReport:
             and not self.guard_violations
             and self.head_mismatch is None
             and not self.anchor_failures
+            and self.key_problem is None
         )
+
+    def problems(self) -> list[str]:
+        """Everything found wrong, one line each (empty when :attr:`ok`)."""
+        lines = [f"KEY: {self.key_problem}"] if self.key_problem is not None else []
+        if self.head_mismatch is not None:
+            lines.append(f"HEAD: {self.head_mismatch}")
+        lines.extend(f"ANCHOR: {failure}" for failure in self.anchor_failures)
+        if (link := self.broken_link) is not None:
+            lines.append(
+                f"BROKEN: first broken link at seq {link.seq} ({link.voucher}): {link.reason}"
+            )
+        lines.extend(
+            f"MISMATCH: {m.address} kept {m.kept} fen, postings sum to {m.derived} fen"
+            for m in self.mismatches
+        )
+        lines.extend(f"NEGATIVE: guarded account {a} is below zero" for a in self.guard_violations)
+        return lines
 
     @property
     def anchor(self) -> Anchor | None:
@@ -397,11 +475,16 @@ class VerifyReport:
 
 
 def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
-    """Re-check the hash chain, the kept chain head, every kept balance against the
-    postings, and that the ledger still holds each of ``anchors``."""
+    """Re-check the hash chain under the chain keys, the kept chain head, every kept
+    balance against the postings, and that the ledger still holds each of ``anchors``."""
+    keys: KeyRing | None
+    try:
+        keys, key_problem = store.chain_keys(), None
+    except ChainKeyError as error:
+        keys, key_problem = None, str(error)
     wanted = {a.seq for a in anchors}
     checked = _Counting(store.iter_transactions(), wanted)
-    broken = first_broken_link(checked)
+    broken = first_broken_link(checked, keys)
     for _ in checked:  # a broken chain stops the walk; count and hash the rest anyway
         pass
     kept = store.kept_balances()
@@ -421,6 +504,8 @@ def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
         "(the kept chain head is not where the chain ends)"
     )
     failures = tuple(_anchor_failure(a, checked.hashes.get(a.seq)) for a in anchors)
+    if keys is not None and keys.current.from_seq > checked.last_seq + 1:
+        key_problem = _shorter_than_ring(keys, checked.last_seq)
     return VerifyReport(
         checked.count,
         checked.last_hash,
@@ -429,6 +514,8 @@ def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
         violations,
         head_mismatch,
         tuple(f for f in failures if f),
+        key_problem,
+        None if keys is None else keys.keyed_from,
     )
 
 

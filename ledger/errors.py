@@ -93,6 +93,11 @@ class UnknownUserError(LedgerError):
     """No such user, or the user is disabled."""
 
 
+class ChainKeyError(LedgerError):
+    """The chain key cannot be used to seal: missing, unreadable, malformed, or written
+    for a longer ledger than this one. Nothing was written; an operator must act."""
+
+
 def length_error(field: str, value: str, limit: int) -> ValidationError | None:
     """The refusal of a text longer than ``limit`` characters, or ``None``."""
     if len(value) <= limit:

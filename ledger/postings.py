@@ -15,8 +15,10 @@ Invariants enforced by :func:`validate`:
 - memo and idempotency key are present; metadata is plain JSON without floats;
 - a reversal's postings, and only a reversal's, name the posting they send back.
 
-Tamper evidence: :func:`chain_hash` hashes a transaction's canonical content
-together with the previous transaction's hash. The content's layout is
+Tamper evidence: :func:`chain_hash` seals a transaction's canonical content
+together with the previous transaction's hash, with HMAC-SHA-256 under a key
+kept outside the database (:mod:`ledger.chain_keys`; transactions sealed
+before the ledger was keyed use plain SHA-256). The content's layout is
 versioned (:data:`LAYOUT`): a transaction keeps the layout it was sealed with,
 so a later layout never invalidates an earlier link.
 """
@@ -24,6 +26,7 @@ so a later layout never invalidates an earlier link.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 from ledger.accounts import Account, account_kind
+from ledger.chain_keys import KeyRing
 from ledger.errors import ValidationError, hidden_character_error
 from ledger.money import MAX_AMOUNT, Fen, format_plain
 
@@ -326,10 +330,14 @@ def canonical_content(transaction: Transaction) -> str:
     return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def chain_hash(prev_hash: str, transaction: Transaction) -> str:
-    """SHA-256 over the previous hash and this transaction's canonical content."""
+def chain_hash(prev_hash: str, transaction: Transaction, key: bytes | None) -> str:
+    """HMAC-SHA-256 under ``key`` over the previous hash and this transaction's
+    canonical content; plain SHA-256 of the same for a transaction sealed before
+    the ledger was keyed (``key`` None)."""
     payload = f"{prev_hash}\n{canonical_content(transaction)}".encode()
-    return hashlib.sha256(payload).hexdigest()
+    if key is None:
+        return hashlib.sha256(payload).hexdigest()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 
 def sealed(
@@ -339,11 +347,13 @@ def sealed(
     request: NewTransaction,
     prev_hash: str,
     layout: int = LAYOUT,
+    *,
+    key: bytes | None,
 ) -> Transaction:
-    """A recorded transaction with its chain hash computed."""
+    """A recorded transaction with its chain hash computed under ``key``."""
     unsealed = Transaction(seq, voucher, recorded_at, request, prev_hash, "", layout)
     return Transaction(
-        seq, voucher, recorded_at, request, prev_hash, chain_hash(prev_hash, unsealed), layout
+        seq, voucher, recorded_at, request, prev_hash, chain_hash(prev_hash, unsealed, key), layout
     )
 
 
@@ -356,8 +366,15 @@ class BrokenLink:
     reason: str
 
 
-def first_broken_link(transactions: Iterable[Transaction]) -> BrokenLink | None:
-    """Walk the chain in ``seq`` order; the first link that does not hold, if any."""
+def first_broken_link(
+    transactions: Iterable[Transaction], keys: KeyRing | None
+) -> BrokenLink | None:
+    """Walk the chain in ``seq`` order; the first link that does not hold, if any.
+
+    Each transaction is checked under the key ``keys`` give its sequence number
+    (plain SHA-256 before the first); with no ring, a keyed transaction cannot be
+    checked and is reported as such.
+    """
     expected_prev = GENESIS_HASH
     expected_seq = 1
     for t in transactions:
@@ -365,8 +382,15 @@ def first_broken_link(transactions: Iterable[Transaction]) -> BrokenLink | None:
             return BrokenLink(t.seq, t.voucher, f"sequence gap: expected {expected_seq}")
         if t.prev_hash != expected_prev:
             return BrokenLink(t.seq, t.voucher, "previous-hash link does not match")
-        if chain_hash(t.prev_hash, t) != t.hash:
-            return BrokenLink(t.seq, t.voucher, "stored content does not match its hash")
+        key = None if keys is None else keys.key_for(t.seq)
+        if chain_hash(t.prev_hash, t, None if key is None else key.secret) != t.hash:
+            reason = (
+                "stored content does not match its hash"
+                if keys is not None
+                else "does not match its plain SHA-256 hash, and no chain key was given "
+                "to check it as keyed (无账链密钥)"
+            )
+            return BrokenLink(t.seq, t.voucher, reason)
         expected_prev = t.hash
         expected_seq += 1
     return None

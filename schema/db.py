@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from schema.audit_store import SqlAuditStore
 from schema.batch_store import SqlBatchStore
 from schema.job_store import SqlJobStore
+from schema.keys import key_source
 from schema.ledger_store import SqlLedgerStore
 from schema.registry_store import SqlRegistryStore
 from schema.user_store import SqlUserStore
@@ -179,7 +180,7 @@ class UnitOfWork:
         self._session = Session(self.engine, expire_on_commit=False, autoflush=False)
         if self.write and is_sqlite(self.engine):
             self._session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
-        self._ledger = SqlLedgerStore(self._session)
+        self._ledger = SqlLedgerStore(self._session, key_source(self.engine.url))
         self._registry = SqlRegistryStore(self._session)
         self._batches = SqlBatchStore(self._session)
         self._audit = SqlAuditStore(self._session)

@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session, aliased
 
 from ledger.accounts import Account, account_kind, may_go_negative
 from ledger.book import AccountEntry, AccountState, ChainHead
+from ledger.chain_keys import KeyRing
 from ledger.money import Fen
 from ledger.periods import Closing, Period
 from ledger.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
+from schema.keys import KeySource
 from schema.tables import (
     AccountRow,
     Base,
@@ -69,9 +71,21 @@ def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
 class SqlLedgerStore:
     """Ledger storage in the unit of work's session (which it never commits)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, keys: KeySource) -> None:
         self.session = session
+        self.keys = keys
         self._account_ids: dict[Account, int] = {}
+
+    # -- the chain key ring, outside the database (schema/keys.py) --------------
+
+    def chain_keys(self) -> KeyRing:
+        return self.keys.load()
+
+    def has_chain_keys(self) -> bool:
+        return self.keys.exists()
+
+    def save_chain_keys(self, ring: KeyRing, *, new: bool) -> None:
+        self.keys.save(ring, new=new)
 
     # -- writing --------------------------------------------------------------
 

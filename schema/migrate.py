@@ -14,6 +14,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
+from ledger import book
+from ledger.chain_keys import KeyRing
+from schema.db import UnitOfWork
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -55,6 +59,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         finally:
             if sqlite:
                 _pragma(connection, "foreign_keys = ON")
+
+
+def prepare(engine: Engine) -> KeyRing | None:
+    """What ``studio-ledger db upgrade`` does: migrate to the newest schema, then give the
+    ledger its chain key if it has none (:func:`ledger.book.key_the_chain`); the new
+    ring, or None when it had one."""
+    upgrade(engine)
+    with UnitOfWork(engine) as uow:
+        ring = book.key_the_chain(uow.ledger)
+        uow.commit()
+    return ring
 
 
 def _pragma(connection: Connection, setting: str) -> None:

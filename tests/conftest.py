@@ -17,10 +17,24 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 
 from schema.db import connect
+from schema.keys import FILE_VARIABLE, RING_VARIABLE
 from schema.migrate import upgrade
 from schema.tables import IMMUTABLE_TABLES, Base
 
 PG_URL_VARIABLE = "STUDIO_LEDGER_TEST_PG_URL"
+
+TEST_RING = "1:" + "5e" * 32
+"""The chain key every test database is sealed with, from its first transaction; tests of
+key files and rotation set their own (tests/integration/test_chain_keys.py)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chain_key() -> Iterator[str]:
+    """Hand the test ring to every process the tests start, through the environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(RING_VARIABLE, TEST_RING)
+        patch.delenv(FILE_VARIABLE, raising=False)
+        yield TEST_RING
 
 
 @pytest.fixture(scope="session")

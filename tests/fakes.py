@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 
 from ledger.accounts import Account, may_go_negative
 from ledger.book import AccountEntry, AccountState, ChainHead
+from ledger.chain_keys import ChainKey, KeyRing
+from ledger.errors import ChainKeyError
 from ledger.money import Fen
 from ledger.periods import Closing, Period, closed_through
 from ledger.policy import NOTICE_2024, Policy
@@ -19,15 +21,31 @@ from ledger.program import ExpensePlan, Grade
 from ledger.registry import Membership, Person, PersonInput, Studio
 from ledger.users import User, UserRecord
 
+TEST_KEYS = KeyRing((ChainKey(1, bytes(range(32))),))
+"""The fixed ring fake ledgers seal with."""
+
 
 @dataclass
 class FakeLedger:
     transactions: list[Transaction] = field(default_factory=list)
     balances: dict[Account, Fen] = field(default_factory=dict)
     closed: list[Closing] = field(default_factory=list)
+    keys: KeyRing | None = field(default_factory=lambda: TEST_KEYS)
 
     def lock_head(self) -> ChainHead:
         return self._head()
+
+    def chain_keys(self) -> KeyRing:
+        if self.keys is None:
+            raise ChainKeyError("no chain key (test)")
+        return self.keys
+
+    def has_chain_keys(self) -> bool:
+        return self.keys is not None
+
+    def save_chain_keys(self, ring: KeyRing, *, new: bool) -> None:
+        assert new == (self.keys is None)
+        self.keys = ring
 
     def _head(self) -> ChainHead:
         last = self.transactions[-1] if self.transactions else None

@@ -18,7 +18,13 @@ from api.commands.base import (
     table,
     writing,
 )
-from api.shapes import VerifyOut, balance_out, closed_out, period_out, verify_out
+from api.shapes import (
+    balance_out,
+    chain_keys_out,
+    closed_out,
+    period_out,
+    verify_out,
+)
 from ledger import book, closing, program, statements
 
 
@@ -43,30 +49,25 @@ def balance(ctx: click.Context, address: str, as_of: str | None, as_json: bool) 
     )
 
 
-def describe_verify(report: book.VerifyReport | VerifyOut) -> list[str]:
+def describe_verify(report: book.VerifyReport) -> list[str]:
     """The verify report in plain words, one line per finding."""
-    shown = report if isinstance(report, VerifyOut) else verify_out(report)
-    if shown.ok:
-        return [
-            f"ok: {shown.transactions} transactions, hash chain intact, balances agree; "
-            f"last hash {shown.last_hash or '-'}"
-        ] + (
-            [f"anchor {shown.anchor} (keep it: verify --anchor {shown.anchor})"]
-            if shown.anchor
-            else []
-        )
-    lines: list[str] = []
-    if shown.head_mismatch is not None:
-        lines.append(f"HEAD: {shown.head_mismatch}")
-    lines.extend(f"ANCHOR: {failure}" for failure in shown.anchor_failures)
-    if (link := shown.broken_link) is not None:
-        lines.append(f"BROKEN: first broken link at seq {link.seq} ({link.voucher}): {link.reason}")
-    lines.extend(
-        f"MISMATCH: {m.address} kept {m.kept_fen} fen, postings sum to {m.derived_fen} fen"
-        for m in shown.balance_mismatches
+    if not report.ok:
+        return report.problems()
+    keyed = (
+        ""
+        if report.keyed_from is None or report.keyed_from > report.transactions
+        else " (keyed from transaction 1)"
+        if report.keyed_from == 1
+        else f" (plain SHA-256 to {report.keyed_from - 1}, keyed from {report.keyed_from})"
     )
-    lines.extend(f"NEGATIVE: guarded account {a} is below zero" for a in shown.guard_violations)
-    return lines
+    return [
+        f"ok: {report.transactions} transactions, hash chain intact{keyed}, balances agree; "
+        f"last hash {report.last_hash or '-'}"
+    ] + (
+        [f"anchor {report.anchor} (keep it: verify --anchor {report.anchor})"]
+        if report.anchor
+        else []
+    )
 
 
 @click.command()
@@ -87,14 +88,77 @@ def verify(ctx: click.Context, anchors: tuple[str, ...], as_json: bool) -> None:
     Exits 1 when anything does not hold, naming the first broken link or the anchor.
     """
     kept = [book.parse_anchor(a) for a in anchors]
-    report = verify_out(reading(ctx, lambda uow: book.verify(uow.ledger, kept)))
+    report = reading(ctx, lambda uow: book.verify(uow.ledger, kept))
     if as_json:
-        print_json(report)
+        print_json(verify_out(report))
     else:
         for line in describe_verify(report):
             click.echo(line)
     if not report.ok:
         sys.exit(1)
+
+
+@click.group()
+def keys() -> None:
+    """The chain key (账链密钥) that seals the hash chain, kept outside the database."""
+
+
+@keys.command("list")
+@JSON
+@click.pass_context
+@refusals_exit
+def keys_list(ctx: click.Context, as_json: bool) -> None:
+    """Where the key ring is and each key's first transaction and id (never the key)."""
+    found = reading(
+        ctx,
+        lambda uow: chain_keys_out(
+            str(uow.ledger.keys), uow.ledger.chain_keys(), uow.ledger.head_hash()[0]
+        ),
+    )
+    if as_json:
+        print_json(found)
+        return
+    click.echo(f"key ring: {found.source}; the chain ends at transaction {found.chain_end}")
+    if found.keyed_from > 1:
+        click.echo(f"transactions 1-{found.keyed_from - 1}: plain SHA-256 (sealed before keying)")
+    for k in found.keys:
+        click.echo(
+            f"key {k.key_id} seals from transaction {k.from_seq}"
+            + (" (current)" if k.current else "")
+        )
+
+
+@keys.command("rotate")
+@click.option(
+    "--print",
+    "print_only",
+    is_flag=True,
+    help="For a ring kept in STUDIO_LEDGER_CHAIN_KEY: print the rotated ring to set there "
+    "(stop every writer first) instead of writing the key file.",
+)
+@click.pass_context
+@refusals_exit
+def keys_rotate(ctx: click.Context, print_only: bool) -> None:
+    """Seal from the next transaction with a new key; earlier keys stay to check theirs.
+
+    Writes the key file in place (atomically) while the chain head is locked, so every
+    writer seals the next transaction with the new key. Audit-logged.
+    """
+    if print_only:
+        ring = reading(ctx, lambda uow: book.rotate_chain_key(uow.ledger, save=False))
+        click.echo(ring.env_text())
+        return
+    ring = writing(
+        ctx,
+        "(installation)",
+        "chain.key_rotated",
+        lambda uow: book.rotate_chain_key(uow.ledger),
+        lambda made: f"chain-key:{made.current.id}",
+    )
+    click.echo(
+        f"new key {ring.current.id} seals from transaction {ring.current.from_seq}; "
+        "back up the key file again"
+    )
 
 
 @click.group()

@@ -9,14 +9,17 @@ import time
 from pathlib import Path
 
 import click
+from sqlalchemy import make_url
 
 from api.commands.base import console, engine, progress, refusals_exit, table
 from api.commands.batches import summary
 from api.commands.books import describe_verify
 from api.shapes import batch_summary
+from ledger.errors import LedgerError
 from ledger.money import format_amount, format_plain
 from schema.db import shown
-from schema.migrate import upgrade
+from schema.keys import key_source
+from schema.migrate import prepare
 
 
 @click.group()
@@ -27,9 +30,22 @@ def db() -> None:
 @db.command("upgrade")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    """Create or migrate the database schema to the newest version."""
-    upgrade(engine(ctx, migrated=False))
+    """Create or migrate the database schema to the newest version, and create the
+    chain key (账链密钥) outside the database if the ledger has none."""
+    ready = engine(ctx, migrated=False)
+    try:
+        made = prepare(ready)
+    except LedgerError as refused:  # a key ring that is there but cannot be used
+        raise click.ClickException(str(refused)) from None
     click.echo(f"database is up to date: {shown(ctx.find_root().obj['db_url'])}")
+    where = key_source(ready.url)
+    if made is None:
+        click.echo(f"chain key: {where}")
+    else:
+        click.echo(
+            f"chain key created: {where} (seals from transaction {made.keyed_from}); keep it "
+            "secret and back it up apart from the database — README, Chain key (账链密钥)"
+        )
 
 
 @click.command()
@@ -91,6 +107,9 @@ def demo(out_dir: Path) -> None:
     for line in describe_verify(result.verify):
         console.print(f"verify: {line}", soft_wrap=True)
     console.print(f"database: {result.database}", soft_wrap=True)
+    console.print(
+        f"chain key: {key_source(make_url(f'sqlite:///{result.database}'))}", soft_wrap=True
+    )
 
 
 @click.command()

@@ -213,12 +213,80 @@ def test_only_db_upgrade_creates_a_database(
     assert not (tmp_path / "studio-ledger.db").exists()
     code, out, _ = _run("db", "upgrade")
     assert code == 0
-    assert out.strip() == "database is up to date: sqlite:///./studio-ledger.db"
+    assert out.splitlines() == [
+        "database is up to date: sqlite:///./studio-ledger.db",
+        "chain key: STUDIO_LEDGER_CHAIN_KEY",  # the tests' ring (tests/conftest.py)
+    ]
     code, out, _ = _run("verify")
     assert (code, out.strip()) == (
         0,
         "ok: 0 transactions, hash chain intact, balances agree; last hash -",
     )
+
+
+def test_the_chain_key_file_from_db_upgrade_to_rotation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As README's "Chain key" section tells an operator: made by db upgrade beside the
+    database, listed without the key, rotated, and missed when it is gone."""
+    monkeypatch.delenv("STUDIO_LEDGER_CHAIN_KEY")
+    database = tmp_path / "ledger.db"
+    keys = tmp_path / "ledger.db.keys"
+    code, out, _ = _run("--db", str(database), "db", "upgrade")
+    assert code == 0
+    assert out.splitlines()[1].startswith(f"chain key created: {keys} (seals from transaction 1)")
+    assert keys.stat().st_mode & 0o777 == 0o600
+    code, out, _ = _run("--db", str(database), "db", "upgrade")
+    assert out.splitlines()[1] == f"chain key: {keys}"
+    _fund(connect(f"sqlite:///{database}"))
+    code, out, _ = _run("--db", str(database), "keys", "list", "--json")
+    listed = json.loads(out)
+    [first] = listed["keys"]
+    assert (listed["source"], listed["chain_end"], first["from_seq"]) == (str(keys), 2, 1)
+    assert first["key_id"] not in keys.read_text()  # an id, not the key
+    code, out, _ = _run("--db", str(database), "keys", "rotate")
+    assert code == 0
+    rotated = re.fullmatch(
+        r"new key ([0-9a-f]{12}) seals from transaction 3; back up the key file again\n", out
+    )
+    assert rotated is not None
+    code, out, _ = _run("--db", str(database), "keys", "list")
+    assert out.splitlines() == [
+        f"key ring: {keys}; the chain ends at transaction 2",
+        f"key {first['key_id']} seals from transaction 1",
+        f"key {rotated[1]} seals from transaction 3 (current)",
+    ]
+    code, out, _ = _run("--db", str(database), "audit", "list", "--action", "chain", "--json")
+    [entry] = json.loads(out)
+    assert (entry["actor"], entry["action"]) == ("(installation)", "chain.key_rotated")
+    code, out, _ = _run("--db", str(database), "verify")
+    assert (code, out.split(";")[0]) == (
+        0,
+        "ok: 2 transactions, hash chain intact (keyed from transaction 1), balances agree",
+    )
+    keys.rename(tmp_path / "moved.keys")
+    code, out, _ = _run("--db", str(database), "verify")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        f"KEY: 账链密钥文件不存在：{keys} (no chain key file; `studio-ledger db upgrade` creates "
+        "one for a new ledger, or set STUDIO_LEDGER_KEY_FILE to where it is kept)"
+    )
+    monkeypatch.setenv("STUDIO_LEDGER_KEY_FILE", str(tmp_path / "moved.keys"))
+    code, out, _ = _run("--db", str(database), "verify")
+    assert code == 0
+
+
+def test_a_ring_kept_in_the_environment_is_rotated_by_printing_it(engine: Engine) -> None:
+    _fund(engine)
+    code, _, err = _run("--db", _url(engine), "keys", "rotate")
+    assert code == 2
+    assert (
+        "the ring comes from STUDIO_LEDGER_CHAIN_KEY: use `studio-ledger keys rotate --print`"
+        in err
+    )
+    code, out, _ = _run("--db", _url(engine), "keys", "rotate", "--print")
+    assert code == 0
+    assert re.fullmatch(f"1:{'5e' * 32},3:[0-9a-f]{{64}}\n", out)
 
 
 def test_balance_now_and_as_of_a_date(engine: Engine) -> None:

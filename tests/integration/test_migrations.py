@@ -27,8 +27,9 @@ from ledger.postings import (
     sealed,
 )
 from schema.db import UnitOfWork, connect
+from schema.keys import FILE_VARIABLE, RING_VARIABLE
 from schema.ledger_store import transaction_row
-from schema.migrate import current_revision, head_revision, ours, upgrade
+from schema.migrate import current_revision, head_revision, ours, prepare, upgrade
 from schema.tables import Base
 
 
@@ -74,11 +75,11 @@ def _legacy_ledger(engine: Engine) -> list[Transaction]:
     )
     spend = NewTransaction("s", date(2024, 3, 10), "培训费", (Posting(FUND, EXPENSE, 100_000),))
     at = datetime(2024, 3, 11, 2)
-    chain = [sealed(1, Voucher(2024, 1, 1), at, appropriation, GENESIS_HASH, layout=1)]
-    chain.append(sealed(2, Voucher(2024, 3, 2), at, spend, chain[0].hash, layout=1))
+    chain = [sealed(1, Voucher(2024, 1, 1), at, appropriation, GENESIS_HASH, layout=1, key=None)]
+    chain.append(sealed(2, Voucher(2024, 3, 2), at, spend, chain[0].hash, layout=1, key=None))
     undo = reversal_of(chain[1], idempotency_key="r", effective_date=date(2024, 3, 20))
     legacy_undo = replace(undo, postings=tuple(replace(p, reverses=None) for p in undo.postings))
-    chain.append(sealed(3, Voucher(2024, 3, 3), at, legacy_undo, chain[1].hash, layout=1))
+    chain.append(sealed(3, Voucher(2024, 3, 3), at, legacy_undo, chain[1].hash, layout=1, key=None))
     ids = {"source:finance": 1, FUND: 2, EXPENSE: 3}
     balances = {"source:finance": -2_500_000, FUND: 2_500_000, EXPENSE: 0}
     with engine.begin() as connection:
@@ -132,11 +133,18 @@ def _legacy_ledger(engine: Engine) -> list[Transaction]:
 
 
 def test_transactions_recorded_before_per_month_vouchers_still_verify(
-    empty_engine: Engine,
+    empty_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """…and before the chain was keyed: ``db upgrade`` gives the ledger its first key,
+    sealing from transaction 4; 1-3 stay plain SHA-256 and still verify."""
+    monkeypatch.delenv(RING_VARIABLE)
+    monkeypatch.setenv(FILE_VARIABLE, str(tmp_path / "chain.keys"))
     upgrade(empty_engine, "0005")
     legacy = _legacy_ledger(empty_engine)
-    upgrade(empty_engine)
+    ring = prepare(empty_engine)
+    assert ring is not None
+    assert ring.keyed_from == 4
+    assert prepare(empty_engine) is None  # once
 
     with UnitOfWork(empty_engine, write=False) as uow:
         report = book.verify(uow.ledger)
@@ -166,3 +174,15 @@ def test_transactions_recorded_before_per_month_vouchers_still_verify(
     assert (str(march.voucher), str(april.voucher)) == ("记-2024-03-0004", "记-2024-04-0001")
     with UnitOfWork(empty_engine, write=False) as uow:
         assert book.verify(uow.ledger).ok
+    assert (march.seq, april.seq) == (4, 5)
+    assert (
+        march.hash
+        == sealed(
+            4,
+            march.voucher,
+            march.recorded_at,
+            march.request,
+            legacy[2].hash,
+            key=ring.current.secret,
+        ).hash
+    )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
 
 from ledger.accounts import account_kind, may_go_negative, studio_fund, studio_payable
+from ledger.chain_keys import ChainKey, KeyRing
 from ledger.errors import InvalidAccountError
 from ledger.postings import (
     GENESIS_HASH,
@@ -15,6 +18,7 @@ from ledger.postings import (
     Posting,
     Voucher,
     balance_changes,
+    canonical_content,
     first_broken_link,
     reversal_of,
     sealed,
@@ -127,7 +131,9 @@ def test_balance_changes_net_each_account_and_sum_to_zero() -> None:
 
 
 def test_a_reversal_sends_every_posting_back_and_names_the_original() -> None:
-    original = sealed(7, Voucher(2024, 1, 3), datetime(2024, 1, 2, 9), APPROPRIATION, GENESIS_HASH)
+    original = sealed(
+        7, Voucher(2024, 1, 3), datetime(2024, 1, 2, 9), APPROPRIATION, GENESIS_HASH, key=KEY
+    )
     reversal = reversal_of(original, idempotency_key="r1", effective_date=date(2024, 2, 1))
     assert reversal.reverses == 7
     assert reversal.memo == "冲销 记-2024-01-0003：2024年度业务经费拨款"
@@ -148,28 +154,83 @@ def test_a_transaction_sealed_in_the_first_layout_keeps_its_hash() -> None:
     """Transactions recorded before vouchers were numbered per month still verify:
     this hash was computed by the first layout's code for these exact contents."""
     legacy = sealed(
-        1, Voucher(2024, 1, 1), datetime(2024, 1, 2, 9), APPROPRIATION, GENESIS_HASH, layout=1
+        1,
+        Voucher(2024, 1, 1),
+        datetime(2024, 1, 2, 9),
+        APPROPRIATION,
+        GENESIS_HASH,
+        layout=1,
+        key=None,
     )
     assert legacy.hash == LEGACY_HASH
-    assert first_broken_link([legacy]) is None
-    assert (
-        sealed(1, Voucher(2024, 1, 1), datetime(2024, 1, 2, 9), APPROPRIATION, GENESIS_HASH).hash
-        != LEGACY_HASH
+    assert first_broken_link([legacy], KeyRing((ChainKey(2, KEY),))) is None
+    at = datetime(2024, 1, 2, 9)
+    assert sealed(1, Voucher(2024, 1, 1), at, APPROPRIATION, GENESIS_HASH, key=None).hash != (
+        LEGACY_HASH
     )
 
 
-def _chain(n: int) -> list:  # type: ignore[type-arg]
+KEY = bytes(range(32))
+RING = KeyRing((ChainKey(1, KEY),))
+
+
+def _chain(n: int, keys: KeyRing = RING) -> list:  # type: ignore[type-arg]
     chain, prev = [], GENESIS_HASH
     for seq in range(1, n + 1):
         request = replace(APPROPRIATION, idempotency_key=f"k{seq}")
-        t = sealed(seq, Voucher(2024, 1, seq), datetime(2024, 1, 2, 9), request, prev)
+        key = keys.key_for(seq)
+        t = sealed(
+            seq,
+            Voucher(2024, 1, seq),
+            datetime(2024, 1, 2, 9),
+            request,
+            prev,
+            key=None if key is None else key.secret,
+        )
         chain.append(t)
         prev = t.hash
     return chain
 
 
 def test_an_intact_chain_has_no_broken_link() -> None:
-    assert first_broken_link(_chain(5)) is None
+    assert first_broken_link(_chain(5), RING) is None
+
+
+def test_a_keyed_hash_is_hmac_sha256_of_the_previous_hash_and_the_content() -> None:
+    """RFC 2104 over the same payload plain SHA-256 hashed before: recomputable by anyone
+    holding the key, and by no one else."""
+    t = _chain(1)[0]
+    payload = f"{GENESIS_HASH}\n{canonical_content(t)}".encode()
+    assert t.hash == hmac.new(KEY, payload, hashlib.sha256).hexdigest()
+    assert t.hash != hashlib.sha256(payload).hexdigest()
+
+
+def test_a_transaction_forged_with_the_public_algorithm_breaks_a_keyed_chain() -> None:
+    """Someone who can write the database but not read the key appends a transaction and
+    seals it the only way they can: plain SHA-256, or HMAC under a key of their own."""
+    chain = _chain(3)
+    request = replace(APPROPRIATION, idempotency_key="forged")
+    at = datetime(2024, 1, 2, 9)
+    for forged_key in (None, bytes(32)):
+        forged = sealed(4, Voucher(2024, 1, 4), at, request, chain[-1].hash, key=forged_key)
+        broken = first_broken_link([*chain, forged], RING)
+        assert broken is not None
+        assert (broken.seq, broken.reason) == (4, "stored content does not match its hash")
+
+
+def test_a_rotated_ring_checks_each_transaction_under_the_key_that_sealed_it() -> None:
+    rotated = RING.rotated(3, bytes(range(1, 33)))
+    chain = _chain(6, rotated)
+    assert first_broken_link(chain, rotated) is None
+    broken = first_broken_link(chain, RING)  # the ring before rotation cannot check 4-6
+    assert broken is not None
+    assert broken.seq == 4
+    legacy_then_keyed = KeyRing((ChainKey(3, KEY),))
+    assert first_broken_link(_chain(5, legacy_then_keyed), legacy_then_keyed) is None
+    broken = first_broken_link(_chain(5, legacy_then_keyed), None)
+    assert broken is not None
+    assert broken.seq == 3
+    assert "无账链密钥" in broken.reason
 
 
 def test_a_changed_amount_breaks_the_chain_at_that_transaction() -> None:
@@ -179,7 +240,7 @@ def test_a_changed_amount_breaks_the_chain_at_that_transaction() -> None:
         chain[2].request, postings=(tampered, *chain[2].request.postings[1:])
     )
     chain[2] = replace(chain[2], request=tampered_request)
-    broken = first_broken_link(chain)
+    broken = first_broken_link(chain, RING)
     assert broken is not None
     assert (broken.seq, str(broken.voucher)) == (3, "记-2024-01-0003")
     assert "does not match its hash" in broken.reason
@@ -188,7 +249,7 @@ def test_a_changed_amount_breaks_the_chain_at_that_transaction() -> None:
 def test_a_removed_transaction_breaks_the_chain() -> None:
     chain = _chain(4)
     del chain[1]
-    broken = first_broken_link(chain)
+    broken = first_broken_link(chain, RING)
     assert broken is not None
     assert broken.seq == 3
     assert "sequence gap" in broken.reason
