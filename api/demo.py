@@ -384,13 +384,13 @@ def _add_users(engine: Engine) -> None:
     with UnitOfWork(engine) as uow:
         users.add_user(uow, ADMIN, "admin", by=None)
         users.add_user(uow, SECOND_ADMIN, "admin", by=None)
-        for name, role in (
-            (CLERK, "clerk"),
-            (FIRST_APPROVER, "approver"),
-            (SECOND_APPROVER, "approver"),
-            (AUDITOR, "auditor"),
+        for name, role, person in (
+            (CLERK, "clerk", None),
+            (FIRST_APPROVER, "approver", _id_number(901)),  # not payees: they may approve
+            (SECOND_APPROVER, "approver", _id_number(902)),
+            (AUDITOR, "auditor", None),
         ):
-            users.add_user(uow, name, role, by=ADMIN)
+            users.add_user(uow, name, role, by=ADMIN, id_number=person)
             if role in users.DUTY_ROLES:
                 users.confirm_user(uow, name, by=SECOND_ADMIN)
         uow.commit()

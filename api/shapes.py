@@ -233,6 +233,8 @@ class UserOut(Shape):
     awaiting_confirmation: bool = False
     """An approver or admin waiting for a second admin to confirm them."""
     confirmed_by: str | None = None
+    id_number: str | None = None
+    """The person the user is (身份证号), masked; an approver has one."""
 
 
 def user_out(u: UserRecord) -> UserOut:
@@ -247,6 +249,7 @@ def user_out(u: UserRecord) -> UserOut:
         created_by=u.created_by,
         awaiting_confirmation=u.awaiting_confirmation,
         confirmed_by=u.confirmed_by,
+        id_number=None if u.id_number is None else mask_id_number(u.id_number),
     )
 
 

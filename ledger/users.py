@@ -29,6 +29,7 @@ from ledger.errors import (
     hidden_character_error,
 )
 from ledger.permissions import Action, allows, require
+from ledger.registry import normalize_id_number
 
 ROLES: Final = codes(UserRole)
 ROLE_LABELS: Final = labels(UserRole)
@@ -64,6 +65,8 @@ class UserRecord:
       created_by: the admin who added them (``None``: the operator setting up).
       awaiting_confirmation: an approver or admin added by an admin waits, disabled,
         until a second admin confirms (:func:`confirm_user`), who is ``confirmed_by``.
+      id_number: the person the user is (身份证号); an approver has one, and may not
+        approve a batch that pays that person.
     """
 
     name: str
@@ -75,6 +78,7 @@ class UserRecord:
     created_by: str | None = None
     awaiting_confirmation: bool = False
     confirmed_by: str | None = None
+    id_number: str | None = None
 
     @property
     def user(self) -> User:
@@ -99,7 +103,13 @@ class UserStore(Protocol):
 
     def records(self) -> list[UserRecord]: ...
     def add_user(
-        self, user: User, token_hash: str, *, created_by: str | None = None, awaiting: bool = False
+        self,
+        user: User,
+        token_hash: str,
+        *,
+        created_by: str | None = None,
+        awaiting: bool = False,
+        id_number: str | None = None,
     ) -> None: ...
     def confirm(self, name: str, by: str) -> None: ...
     def disable(self, name: str) -> None: ...
@@ -175,8 +185,14 @@ def acting(stores: Stores, name: str, action: Action) -> User:
     return found
 
 
-def add_user(stores: Stores, name: str, role: str, by: str | None) -> str:
+def add_user(
+    stores: Stores, name: str, role: str, by: str | None, id_number: str | None = None
+) -> str:
     """Create a user; returns their API token, which is shown once and stored only hashed.
+
+    ``id_number`` is the person the user is (身份证号): an approver must give one, so
+    that they never approve a batch that pays them (:data:`IDENTIFIED_ROLES`); no two
+    active users share one, so one person cannot be two "distinct" approvers.
 
     ``by`` is the admin adding them. ``None`` is the operator at the server setting up
     a new installation: allowed until it has :data:`SETUP_ADMINS` active admins, so
@@ -194,12 +210,43 @@ def add_user(stores: Stores, name: str, role: str, by: str | None) -> str:
     else:
         acting(stores, by, "user.add")
     check_new_user(name, role)
+    person = _identity(stores, role, id_number)
     if stores.users.record(name) is not None:
         raise ValidationError("name", f"a user named {name!r} already exists")
     token = new_token()
     awaiting = by is not None and role in DUTY_ROLES
-    stores.users.add_user(User(name, role), token_hash(token), created_by=by, awaiting=awaiting)
+    stores.users.add_user(
+        User(name, role), token_hash(token), created_by=by, awaiting=awaiting, id_number=person
+    )
     return token
+
+
+IDENTIFIED_ROLES: Final = frozenset({"approver"})
+"""Roles whose users must say which person they are: an approver may not approve a
+batch that pays them (:func:`ledger.batches.check_not_own_pay`)."""
+
+
+def _identity(stores: Stores, role: str, id_number: str | None) -> str | None:
+    """The checked ID number a new user gives, or None where the role needs none."""
+    if not (id_number or "").strip():
+        if role in IDENTIFIED_ROLES:
+            raise ValidationError(
+                "id_number",
+                "审批人须登记本人身份证号，以免审批给自己的款项 (an approver must give their "
+                "ID number, so that they never approve their own pay)",
+            )
+        return None
+    value = normalize_id_number(id_number or "", field="id_number")
+    holder = next(
+        (r for r in stores.users.records() if r.id_number == value and not r.disabled), None
+    )
+    if holder is not None:
+        raise ValidationError(
+            "id_number",
+            f"该身份证号已登记给用户 {holder.name}：一人只能有一个在用账号 (one person, one "
+            "active user)",
+        )
+    return value
 
 
 SETUP_ADMINS: Final = 2

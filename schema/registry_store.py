@@ -82,6 +82,9 @@ class SqlRegistryStore:
             for r in self.session.scalars(select(PersonRow).order_by(PersonRow.code))
         ]
 
+    def payee_code(self, id_number: str) -> str | None:
+        return self.session.scalar(select(PersonRow.code).where(PersonRow.id_number == id_number))
+
     def memberships(self) -> list[Membership]:
         rows = self.session.scalars(
             select(MembershipRow).order_by(

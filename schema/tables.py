@@ -306,6 +306,9 @@ class UserRow(Base):
     awaiting_confirmation: Mapped[bool] = mapped_column(default=False, server_default=false())
     """An approver or admin added by an admin, disabled until a second admin confirms."""
     confirmed_by: Mapped[str | None] = mapped_column(String(50))
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    """The person the user is (身份证号): required of an approver, who may not approve a
+    batch that pays that person."""
 
 
 _BATCH_STATES = "'draft', 'approved', 'paid', 'partially_paid', 'closed', 'rejected', 'cancelled'"

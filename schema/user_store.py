@@ -23,6 +23,7 @@ def _record(row: UserRow) -> UserRecord:
         row.created_by,
         row.awaiting_confirmation,
         row.confirmed_by,
+        row.id_number,
     )
 
 
@@ -55,7 +56,13 @@ class SqlUserStore:
         return [_record(r) for r in self.session.scalars(select(UserRow).order_by(UserRow.name))]
 
     def add_user(
-        self, user: User, token_hash: str, *, created_by: str | None = None, awaiting: bool = False
+        self,
+        user: User,
+        token_hash: str,
+        *,
+        created_by: str | None = None,
+        awaiting: bool = False,
+        id_number: str | None = None,
     ) -> None:
         self.session.add(
             UserRow(
@@ -67,6 +74,7 @@ class SqlUserStore:
                 disabled=awaiting,
                 created_by=created_by,
                 awaiting_confirmation=awaiting,
+                id_number=id_number,
             )
         )
         self.session.flush()

@@ -18,8 +18,15 @@ from ledger.periods import Closing, Period, closed_through
 from ledger.policy import NOTICE_2024, Policy
 from ledger.postings import GENESIS_HASH, Transaction
 from ledger.program import ExpensePlan, Grade
-from ledger.registry import Membership, Person, PersonInput, Studio
+from ledger.registry import Membership, Person, PersonInput, Studio, id_check_digit
 from ledger.users import User, UserRecord
+
+
+def approver_id_number(n: int) -> str:
+    """A valid 身份证号 for test user ``n``, of nobody in any test roster."""
+    first17 = f"15062719700101{n:03d}"
+    return first17 + id_check_digit(first17)
+
 
 TEST_KEYS = KeyRing((ChainKey(1, bytes(range(32))),))
 """The fixed ring fake ledgers seal with."""
@@ -183,6 +190,11 @@ class FakeRegistry:
     def people(self) -> list[Person]:
         return [self.person_records[c] for c in sorted(self.person_records)]
 
+    def payee_code(self, id_number: str) -> str | None:
+        return next(
+            (p.code for p in self.person_records.values() if p.id_number == id_number), None
+        )
+
     def memberships(self) -> list[Membership]:
         return list(self.membership_records.values())
 
@@ -270,11 +282,17 @@ class FakeUsers:
         return [self.by_name[n][0] for n in sorted(self.by_name)]
 
     def add_user(
-        self, user: User, token_hash: str, *, created_by: str | None = None, awaiting: bool = False
+        self,
+        user: User,
+        token_hash: str,
+        *,
+        created_by: str | None = None,
+        awaiting: bool = False,
+        id_number: str | None = None,
     ) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
         record = UserRecord(
-            user.name, user.role, awaiting, now, now, None, created_by, awaiting, None
+            user.name, user.role, awaiting, now, now, None, created_by, awaiting, None, id_number
         )
         self.by_name[user.name] = (record, token_hash)
 

@@ -41,16 +41,24 @@ def users() -> None:
 @users.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True, help=describe(UserRole))
+@click.option(
+    "--id-number",
+    metavar="身份证号",
+    help="The person the user is; required of an approver, who may not approve a batch "
+    "that pays them.",
+)
 @BY_ADMIN
 @click.pass_context
 @refusals_exit
-def users_add(ctx: click.Context, name: str, role: str, as_user: str | None) -> None:
+def users_add(
+    ctx: click.Context, name: str, role: str, id_number: str | None, as_user: str | None
+) -> None:
     """Add a user; prints their API token once (only its hash is stored)."""
     token = writing(
         ctx,
         as_user or "(installation)",
         "user.add",
-        lambda uow: user_service.add_user(uow, name, role, as_user),
+        lambda uow: user_service.add_user(uow, name, role, as_user, id_number),
         lambda _: f"user:{name}",
     )
     click.echo(f"user {name} added as {role}（{UserRole(role).label}）")

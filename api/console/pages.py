@@ -628,12 +628,13 @@ class UserPages(Controller):
         """添加用户; their API token is shown on the next page, this once."""
         name = text(data, "name", "用户名", required=False)
         role = text(data, "role", "角色", required=False)
+        id_number = text(data, "id_number", "身份证号", required=False)
         label = UserRole(role).label if role in set(UserRole) else role
         return self._with_token(
             request,
             "user.add",
             name,
-            lambda uow: users.add_user(uow, name, role, request.user.name),
+            lambda uow: users.add_user(uow, name, role, request.user.name, id_number),
             f"已添加用户 {name}（{label}）",
         )
 

@@ -21,6 +21,9 @@ UserName = Annotated[str, PathParameter(min_length=1, max_length=50)]
 class UserIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
     role: UserRole
+    id_number: Annotated[str, msgspec.Meta(max_length=18)] | None = None
+    """身份证号 of the person the user is: required of an approver, who may not approve a
+    batch that pays them."""
 
 
 class UserController(Controller):
@@ -43,7 +46,9 @@ class UserController(Controller):
             data=data,
             key=key,
             status=201,
-            run=lambda uow: users.add_user(uow, data.name, data.role.value, request.user.name),
+            run=lambda uow: users.add_user(
+                uow, data.name, data.role.value, request.user.name, data.id_number
+            ),
             answer=lambda _, token: TokenOut(name=data.name, role=data.role.value, token=token),
             target=lambda _: f"user:{data.name}",
         )

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from ledger import users
 from schema.db import UnitOfWork
 from tests.e2e.test_http import API, auth, roster
+from tests.fakes import approver_id_number
 
 PASSWORD = "correct horse battery"  # noqa: S105 (a test user's)
 PEOPLE = (
@@ -28,8 +29,8 @@ def add_people(engine: Engine) -> dict[str, str]:
     API tokens by name."""
     tokens = {}
     with UnitOfWork(engine) as uow:
-        for name, role in PEOPLE:
-            tokens[name] = users.add_user(uow, name, role, by=None)
+        for n, (name, role) in enumerate(PEOPLE):
+            tokens[name] = users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
         for name, _ in PEOPLE:
             users.set_password(uow, name, PASSWORD, by=name)
         uow.commit()

@@ -25,6 +25,7 @@ from ledger.registry import Studio, id_check_digit
 from ledger.users import token_hash
 from schema.db import UnitOfWork, connect
 from schema.registry_store import SqlRegistryStore
+from tests.fakes import approver_id_number
 
 FUND = "studio:HJ01:fund:finance"
 
@@ -508,7 +509,11 @@ def test_the_batch_commands(tmp_path: Path) -> None:
     assert code == 0, err
     db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     # separation of duties: an approver added by one admin waits for the other
-    code, out, _ = _run(*db, "users", "add", "新审核", "--role", "approver", "--as", "系统管理员")
+    code, out, _ = _run(
+        *db,
+        *("users", "add", "新审核", "--role", "approver", "--as", "系统管理员"),
+        *("--id-number", approver_id_number(50)),
+    )
     assert "新审核 can do nothing until a second admin confirms" in out
     code, _, err = _run(*db, "batches", "approve", "1", "--as", "新审核")
     assert (code, "no active user named '新审核'" in err) == (2, True)
@@ -643,7 +648,10 @@ def test_a_write_that_loses_a_race_asks_to_try_again(
 def test_closing_periods_from_the_command_line(engine: Engine) -> None:
     _fund(engine)
     db = ("--db", _url(engine))
-    assert _run(*db, "users", "add", "李科长", "--role", "approver")[0] == 0
+    id_number = approver_id_number(51)
+    assert (
+        _run(*db, "users", "add", "李科长", "--role", "approver", "--id-number", id_number)[0] == 0
+    )
     assert _run(*db, "users", "add", "张会计", "--role", "clerk")[0] == 0
     code, _, err = _run(*db, "periods", "close", "2024-03", "--as", "张会计")
     assert (code, err.strip()) == (

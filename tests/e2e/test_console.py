@@ -23,6 +23,7 @@ from schema.db import UnitOfWork
 from schema.tables import ConsoleSessionRow
 from tests.e2e.console_helpers import PASSWORD, add_people, form_fields, fund_a_year, sign_in
 from tests.e2e.test_http import API, auth
+from tests.fakes import approver_id_number
 
 
 @pytest.fixture
@@ -390,7 +391,13 @@ def test_an_approver_added_in_the_console_waits_for_the_other_admin_to_confirm(
     sign_in(client, "系统管理员")
     page = client.get("/console/users")
     client.post(
-        "/console/users", data={**form_fields(page.text), "name": "钱科长", "role": "approver"}
+        "/console/users",
+        data={
+            **form_fields(page.text),
+            "name": "钱科长",
+            "role": "approver",
+            "id_number": approver_id_number(40),
+        },
     )
     page = client.get("/console/users")
     row = re.search(r"<td>钱科长</td>.*?</tr>", page.text, re.S)

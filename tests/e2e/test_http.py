@@ -22,6 +22,7 @@ from ledger.registry import id_check_digit
 from ledger.users import ROLES
 from schema.db import UnitOfWork
 from schema.tables import UserRow
+from tests.fakes import approver_id_number
 
 API = "/api/v1"
 
@@ -36,14 +37,16 @@ def tokens(engine: Engine) -> dict[str, str]:
     """One user per role (and a second approver), with their tokens."""
     made = {}
     with UnitOfWork(engine) as uow:
-        for name, role in (
-            ("clerk", "clerk"),
-            ("approver", "approver"),
-            ("approver2", "approver"),
-            ("auditor", "auditor"),
-            ("admin", "admin"),
+        for n, (name, role) in enumerate(
+            (
+                ("clerk", "clerk"),
+                ("approver", "approver"),
+                ("approver2", "approver"),
+                ("auditor", "auditor"),
+                ("admin", "admin"),
+            )
         ):
-            made[name] = users.add_user(uow, name, role, by=None)
+            made[name] = users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
         uow.commit()
     return made
 
@@ -685,7 +688,7 @@ def test_an_approver_added_by_one_admin_works_only_once_a_second_admin_confirms(
         uow.commit()
     r = client.post(
         f"{API}/users",
-        json={"name": "approver3", "role": "approver"},
+        json={"name": "approver3", "role": "approver", "id_number": approver_id_number(30)},
         headers=auth(tokens["admin"]),
     )
     new = r.json()["token"]

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from api.app import create_app
 from ledger import users
 from schema.db import UnitOfWork
+from tests.fakes import approver_id_number
 
 EXAMPLES_PER_OPERATION = 6
 CONFIG = SchemathesisConfig.from_str(
@@ -34,8 +35,8 @@ expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 def test_no_request_makes_the_service_fail(engine: Engine) -> None:
     with UnitOfWork(engine) as uow:
         tokens = [
-            users.add_user(uow, role, role, by=None)
-            for role in ("clerk", "approver", "auditor", "admin")
+            users.add_user(uow, role, role, by=None, id_number=approver_id_number(n))
+            for n, role in enumerate(("clerk", "approver", "auditor", "admin"))
         ]
         uow.commit()
     headers = [{}, *({"Authorization": f"Bearer {t}"} for t in tokens)]

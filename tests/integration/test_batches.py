@@ -27,6 +27,7 @@ from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
 from schema.batch_store import SqlBatchStore
 from schema.db import UnitOfWork
 from schema.tables import BatchLineRow, TransactionRow, UserRow
+from tests.fakes import approver_id_number
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
 
@@ -84,14 +85,16 @@ def year(engine: Engine) -> Engine:
             [Grade(2024, "HJ-S01", "", "excellent"), Grade(2024, "HJ-H01", "", "qualified")],
             by=CLERK,
         )
-        for name, role in (
-            ("clerk", "clerk"),
-            ("boss1", "approver"),
-            ("boss2", "approver"),
-            ("audit", "auditor"),
-            ("admin", "admin"),
+        for n, (name, role) in enumerate(
+            (
+                ("clerk", "clerk"),
+                ("boss1", "approver"),
+                ("boss2", "approver"),
+                ("audit", "auditor"),
+                ("admin", "admin"),
+            )
         ):
-            users.add_user(uow, name, role, by=None)
+            users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
 
     run(engine, setup)
     return engine
@@ -104,6 +107,37 @@ HOST_PAYABLE = "studio:HJ-S01:payable:P000001"
 
 def create(engine: Engine, by: str = "clerk") -> disbursement.CreatedBatch:
     return run(engine, lambda uow: disbursement.create(uow, 2024, by, ON))
+
+
+def test_nobody_approves_a_batch_that_pays_them(year: Engine) -> None:
+    """An approver who is also a studio member (their 身份证号 is a payee's) cannot approve
+    the batch that pays them; another approver can. An approver recorded without an ID
+    number cannot be checked, so cannot approve at all."""
+    batch = create(year).batch
+    line = batch.lines[3]
+    with UnitOfWork(year, write=False) as uow:
+        [member] = [p for p in uow.registry.people() if p.code == line.person]
+    run(
+        year,
+        lambda uow: users.add_user(uow, "member-boss", "approver", None, member.id_number),
+    )
+    with pytest.raises(
+        MakerCheckerError, match=f"本批次第 {line.number} 行向审批人 member-boss 本人付款"
+    ):
+        run(year, lambda uow: disbursement.approve(uow, batch.id, "member-boss", ON))
+    with UnitOfWork(year, write=False) as uow:
+        kept, _ = disbursement.show(uow, batch.id)
+    assert (kept.state, kept.approved_by) == ("draft", ())
+    assert balances(year, FUND, FUND_EDU) == [2_500_000, 2_500_000]
+
+    with year.begin() as connection:  # an approver added before ID numbers were asked for
+        connection.execute(
+            UserRow.__table__.update().where(UserRow.name == "boss2").values(id_number=None)
+        )
+    with pytest.raises(MakerCheckerError, match="审批人 boss2 未登记身份证号"):
+        run(year, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))
+    outcome = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    assert outcome.batch.state == "approved"
 
 
 def test_the_whole_lifecycle_to_the_fen(year: Engine) -> None:
@@ -402,8 +436,10 @@ def test_one_approval_voucher_and_one_payment_voucher_for_154_payees(engine: Eng
         program.save_roster(uow, studios, people, memberships, by=CLERK)
         program.appropriate(uow, 2024, by=CLERK)
         program.save_grades(uow, [Grade(2024, code, "", "qualified") for code in codes], by=CLERK)
-        for name, role in (("clerk", "clerk"), ("boss1", "approver"), ("boss2", "approver")):
-            users.add_user(uow, name, role, by=None)
+        for n, (name, role) in enumerate(
+            (("clerk", "clerk"), ("boss1", "approver"), ("boss2", "approver"))
+        ):
+            users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
 
     run(engine, setup)
     batch = run(engine, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch

@@ -31,6 +31,7 @@ from ledger.registry import Studio
 from schema.db import UnitOfWork
 from schema.ledger_store import SqlLedgerStore
 from schema.tables import TransactionRow
+from tests.fakes import approver_id_number
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
 
@@ -74,8 +75,10 @@ def books(engine: Engine) -> Engine:
             [Expense(date(2024, 3, 10), "HJ-S01", "finance", "materials", 86_000, "资料")],
             by=CLERK,
         )
-        for name, role in (("clerk", "clerk"), ("boss", "approver"), ("root", "admin")):
-            users.add_user(uow, name, role, by=None)
+        for n, (name, role) in enumerate(
+            (("clerk", "clerk"), ("boss", "approver"), ("root", "admin"))
+        ):
+            users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
 
     run(engine, setup)
     return engine

@@ -17,6 +17,7 @@ from ledger import disbursement, program, users
 from ledger.program import Grade
 from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
+from tests.fakes import approver_id_number
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
 
@@ -54,8 +55,8 @@ def two_studios(engine: Engine) -> Engine:
     def setup(uow: UnitOfWork) -> None:
         program.save_roster(uow, [S1, S2], people, memberships, by=CLERK)
         program.appropriate(uow, 2024, by=CLERK)
-        for name, role in (("clerk", "clerk"), ("boss", "approver")):
-            users.add_user(uow, name, role, by=None)
+        for n, (name, role) in enumerate((("clerk", "clerk"), ("boss", "approver"))):
+            users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
 
     run(engine, setup)
     return engine

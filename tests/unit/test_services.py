@@ -17,7 +17,7 @@ from ledger.errors import (
 )
 from ledger.expenses import Receipt
 from ledger.registry import Studio
-from tests.fakes import FakeStores
+from tests.fakes import FakeStores, approver_id_number
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 S2 = Studio("HJ-S02", "数学名师工作室", "subject", "第二中学", 2024)
@@ -28,8 +28,10 @@ def stores() -> FakeStores:
     made = FakeStores()
     users.add_user(made, "管理员", "admin", by=None)
     users.add_user(made, "副管理员", "admin", by=None)
-    for name, role in (("张会计", "clerk"), ("李科长", "approver"), ("审计员", "auditor")):
-        users.add_user(made, name, role, by="管理员")
+    for n, (name, role) in enumerate(
+        (("张会计", "clerk"), ("李科长", "approver"), ("审计员", "auditor"))
+    ):
+        users.add_user(made, name, role, by="管理员", id_number=approver_id_number(n))
     users.confirm_user(made, "李科长", by="副管理员")
     return made
 
@@ -127,7 +129,9 @@ def test_a_weak_password_is_refused_naming_every_problem(stores: FakeStores) -> 
 def test_an_approver_added_by_one_admin_waits_for_a_second(stores: FakeStores) -> None:
     """One admin alone cannot make approvers: they could prepare and approve a batch
     as three "distinct" people."""
-    token = users.add_user(stores, "王局长", "approver", by="管理员")
+    token = users.add_user(
+        stores, "王局长", "approver", by="管理员", id_number=approver_id_number(9)
+    )
     [record] = [r for r in stores.users.records() if r.name == "王局长"]
     assert (record.awaiting_confirmation, record.disabled, record.created_by) == (
         True,
@@ -162,3 +166,25 @@ def test_a_second_admin_waits_too_and_a_clerk_does_not(stores: FakeStores) -> No
     # disabling a user who awaits confirmation ends the wait: nobody can confirm them now
     users.disable_user(stores, "第三管理员", by="副管理员")
     assert users.confirm_user(stores, "第三管理员", by="副管理员").disabled is True
+
+
+def test_an_approver_says_who_they_are_and_one_person_has_one_active_user(
+    stores: FakeStores,
+) -> None:
+    """The 身份证号 is what stops an approver approving their own pay: required, checked,
+    and not shared by two active users (one person as two "distinct" approvers)."""
+    before = len(stores.users.records())
+    with pytest.raises(ValidationError) as refused:
+        users.add_user(stores, "钱科长", "approver", by="管理员")
+    assert refused.value.field == "id_number"
+    assert "审批人须登记本人身份证号" in refused.value.message
+    with pytest.raises(ValidationError, match="校验位"):
+        users.add_user(stores, "钱科长", "approver", by="管理员", id_number="150627197001010010")
+    taken = approver_id_number(1)  # 李科长's, from the fixture
+    with pytest.raises(ValidationError, match="该身份证号已登记给用户 李科长"):
+        users.add_user(stores, "钱科长", "approver", by="管理员", id_number=taken.lower())
+    assert len(stores.users.records()) == before
+    users.disable_user(stores, "李科长", by="管理员")  # gone: the person may be added anew
+    users.add_user(stores, "钱科长", "approver", by="管理员", id_number=taken)
+    [added] = [r for r in stores.users.records() if r.name == "钱科长"]
+    assert added.id_number == taken
