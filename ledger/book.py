@@ -167,6 +167,10 @@ class LedgerStore(Protocol):
     ) -> Iterator[AccountEntry]:
         """An account's postings in a period, in date and voucher order, in chunks."""
 
+    def current_balances(self, addresses: Sequence[Account]) -> dict[Account, Fen]:
+        """The kept balances of those of ``addresses`` that have an account, read in
+        chunks (no statement carries an unbounded list)."""
+
     def balances_as_of(self, as_of: date) -> dict[Account, Fen]:
         """Every account's balance from postings effective on or before ``as_of``."""
 

@@ -284,12 +284,9 @@ def _insert(
 def _available(stores: Stores, studios: set[str]) -> dict[tuple[str, str], Fen]:
     """Fund balances less what draft batches already claim."""
     committed = stores.batches.draft_commitments()
-    available = {}
-    for studio in studios:
-        for source in ("finance", "edu_fund"):
-            kept = stores.ledger.balance(studio_fund(studio, source), None) or 0
-            available[(studio, source)] = kept - committed.get((studio, source), 0)
-    return available
+    wanted = [(studio, source) for studio in sorted(studios) for source in ("finance", "edu_fund")]
+    kept = stores.ledger.current_balances([studio_fund(*pair) for pair in wanted])
+    return {pair: kept.get(studio_fund(*pair), 0) - committed.get(pair, 0) for pair in wanted}
 
 
 @dataclass(frozen=True)

@@ -422,6 +422,15 @@ class SqlLedgerStore:
             return int(account.balance)
         return self._sum_postings(as_of=as_of, account_id=account.id).get(account.id, 0)
 
+    def current_balances(self, addresses: Sequence[Account]) -> dict[Account, Fen]:
+        found: dict[Account, Fen] = {}
+        for chunk in chunks(addresses):
+            rows = self.session.execute(
+                select(AccountRow.address, AccountRow.balance).where(AccountRow.address.in_(chunk))
+            )
+            found.update({address: int(kept) for address, kept in rows})
+        return found
+
     def kept_balances(self) -> dict[Account, Fen]:
         return dict(self.session.execute(select(AccountRow.address, AccountRow.balance)).all())
 

@@ -155,6 +155,9 @@ class FakeLedger:
     ) -> list[Transaction]:
         raise NotImplementedError  # paging is tested through HTTP on the databases
 
+    def current_balances(self, addresses: Sequence[Account]) -> dict[Account, Fen]:
+        return {a: self.balances[a] for a in addresses if a in self.balances}
+
     def balances_as_of(self, as_of: date) -> dict[Account, Fen]:
         return {a: self.balance(a, as_of) or 0 for a in self.balances}
 
