@@ -15,6 +15,7 @@ Run by hand; results go in BENCHMARKS.md with the machine and date.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 import uuid
@@ -24,13 +25,19 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, make_url, select, text
 
 from ledger import book
+from ledger.chain_keys import first_ring
 from ledger.postings import NewTransaction, Posting, Transaction
 from schema.db import UnitOfWork, connect
+from schema.keys import RING_VARIABLE
 from schema.ledger_store import posting_rows, transaction_row
 from schema.migrate import upgrade
 from schema.tables import AccountRow, PostingRow, TransactionRow
 
 STUDIOS = 1_000
+
+
+# A fresh chain key for this run, handed down to every phase, written nowhere.
+os.environ.setdefault(RING_VARIABLE, first_ring(0).env_text())
 
 
 def requests(count: int) -> list[NewTransaction]:

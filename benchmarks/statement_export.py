@@ -15,6 +15,7 @@ results go in BENCHMARKS.md with the machine and date.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -28,9 +29,11 @@ from openpyxl.cell import WriteOnlyCell
 
 from jobs.work import SCHEDULER_USER
 from ledger import book, program, statements, users
+from ledger.chain_keys import first_ring
 from ledger.postings import NewTransaction, Posting
 from ledger.registry import Studio
 from schema.db import UnitOfWork, connect
+from schema.keys import RING_VARIABLE
 from schema.migrate import upgrade
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
@@ -38,6 +41,10 @@ AUDITOR = "审计员"  # who exports
 
 FUND = "studio:HJ-S01:fund:finance"
 CHUNK = 5_000
+
+
+# A fresh chain key for this run, handed down to every phase, written nowhere.
+os.environ.setdefault(RING_VARIABLE, first_ring(0).env_text())
 
 
 def prepare(folder: Path, rows: int) -> None:

@@ -1,0 +1,405 @@
+"""Benchmark: the national year-end run (issue 17), phase by phase, against its floors.
+
+    python benchmarks/year_end.py --studios 1000 [--pg URL] [--folder DIR]
+
+Builds a roster of N studios × 9 payees (a host and 8 paid members) as the Excel
+import reads it, then times each phase through the product's own services, one
+unit of work and one commit each — import (roster workbook), grades (grades
+workbook), appropriation, entitlements, draft batch, approval posting (two
+approvers), confirmation — and, beside each, two floors on the same kind of
+database: SQLAlchemy Core ``executemany`` of the very rows the phase wrote (read
+back from the ledger database afterwards; for the read-only entitlements phase,
+a Core read of the rows it reads), and the raw driver (sqlite3 ``executemany``,
+PostgreSQL ``COPY``). Writing the workbooks is set-up and is not timed.
+
+Each phase's peak resident memory (VmHWM, reset before the phase) is printed
+with it. Floors replay into their own fresh databases, set up alike (policy,
+users), so every foreign key holds as it does for the ledger; the batch lines a
+phase updates (approval, confirmation) are replayed as an ``executemany``
+UPDATE. Run by hand; results go in BENCHMARKS.md with the machine and date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from sqlalchemy import Engine, Table, make_url, select, text, update
+
+from ledger import disbursement, imports, program, users
+from ledger.chain_keys import first_ring
+from ledger.policy import NOTICE_2024, STUDIO_KINDS
+from ledger.registry import ROLE_LABELS, STATUS_LABELS, id_check_digit
+from schema.db import UnitOfWork, connect
+from schema.keys import RING_VARIABLE
+from schema.migrate import upgrade
+from schema.tables import Base
+
+YEAR = 2025
+ON = date(YEAR, 12, 31)
+CLERK, FIRST, SECOND = "基准经办", "基准审核甲", "基准审核乙"
+UNITS = 40  # host units the studios are spread over
+
+# A fresh chain key for this run, written nowhere.
+os.environ.setdefault(RING_VARIABLE, first_ring(0).env_text())
+
+
+def _id_number(n: int, region: str = "150627") -> str:
+    birth = date(1960, 1, 1) + timedelta(days=n // 1000)
+    first17 = f"{region}{birth:%Y%m%d}{n % 1000:03d}"
+    return first17 + id_check_digit(first17)
+
+
+def write_workbooks(folder: Path, studios: int) -> tuple[Path, Path]:
+    """The roster and grades workbooks for ``studios`` studios, as a person fills them."""
+    roster, grades = folder / "roster.xlsx", folder / "grades.xlsx"
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(imports.STUDIO_SHEET.title)
+    sheet.append([c.header for c in imports.STUDIO_SHEET.columns])
+    kind = STUDIO_KINDS["subject"]
+    for s in range(studios):
+        unit = f"第{s % UNITS + 1}中学"
+        sheet.append(
+            [_code(s), f"教师{s * 9}名师工作室", kind, unit, YEAR, STATUS_LABELS["active"]]
+        )
+    sheet = book.create_sheet(imports.MEMBER_SHEET.title)
+    sheet.append([c.header for c in imports.MEMBER_SHEET.columns])
+    host, member = ROLE_LABELS["host"], ROLE_LABELS["member"]
+    for s in range(studios):
+        for k in range(9):
+            n = s * 9 + k
+            unit = f"第{(s + (k if k else 0)) % UNITS + 1}中学"  # members from 8 other schools
+            sheet.append(
+                [
+                    _code(s),
+                    f"教师{n}",
+                    _id_number(n),
+                    host if k == 0 else member,
+                    unit,
+                    f"{YEAR}-01-01",
+                    None,
+                    "中国农业银行",
+                    f"62284800{n:011d}",
+                    None,
+                ]
+            )
+    book.save(roster)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(imports.GRADE_SHEET.title)
+    sheet.append([c.header for c in imports.GRADE_SHEET.columns])
+    for s in range(studios):
+        sheet.append([YEAR, _code(s), None, "优秀" if s % 2 else "合格"])
+    book.save(grades)
+    return roster, grades
+
+
+def _code(s: int) -> str:
+    return f"GJ-{s + 1:06d}"
+
+
+def set_up(engine: Engine, studios: int) -> None:
+    """A policy for the year with a national quota, a clerk and two approvers."""
+    national = replace(
+        NOTICE_2024,
+        version=f"national-{YEAR}",
+        year=YEAR,
+        quotas={"principal": 0, "homeroom": 0, "subject": studios},
+    )
+    with UnitOfWork(engine) as uow:
+        users.add_user(uow, "基准管理员", "admin", by=None)
+        program.add_policy(uow, national, "基准管理员")
+        users.add_user(uow, CLERK, "clerk", by=None)
+        for n, name in enumerate((FIRST, SECOND)):
+            users.add_user(uow, name, "approver", by=None, id_number=_id_number(n, "110101"))
+        uow.commit()
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float
+    peak_mib: float
+    rows: int
+    core: float = 0.0
+    raw: float = 0.0
+
+
+def _reset_peak() -> None:
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _counts(engine: Engine) -> dict[str, tuple[int, Any]]:
+    """Each table's row count and greatest first primary-key value."""
+    found = {}
+    with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            key = next(iter(table.primary_key.columns))
+            count, top = connection.execute(
+                select(text("count(*)"), text(f"max({key.name})")).select_from(table)
+            ).one()
+            found[table.name] = (count, top)
+    return found
+
+
+def _new_rows(engine: Engine, before: dict[str, tuple[int, Any]]) -> dict[Table, list[dict]]:
+    """The rows each table gained since ``before``, in primary-key order."""
+    after = _counts(engine)
+    rows: dict[Table, list[dict]] = {}
+    with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            if after[table.name][0] == before[table.name][0]:
+                continue
+            key = next(iter(table.primary_key.columns))
+            query = select(table).order_by(*table.primary_key.columns)
+            if before[table.name][0]:
+                query = query.where(key > before[table.name][1])
+            found = [dict(r._mapping) for r in connection.execute(query)]
+            if found:  # a composite key's new row under an old first value is left out
+                rows[table] = found
+    return rows
+
+
+LINE_UPDATES = {
+    "approval": ("approval_seq", "approval_positions"),
+    "confirmation": ("status", "payment_seq", "final_tax", "final_net"),
+}
+
+
+def _updated_lines(engine: Engine, phase: str) -> list[dict]:
+    columns = LINE_UPDATES.get(phase)
+    if not columns:
+        return []
+    lines = Base.metadata.tables["batch_lines"]
+    with engine.connect() as connection:
+        return [
+            dict(r._mapping)
+            for r in connection.execute(select(lines.c.id, *(lines.c[c] for c in columns)))
+        ]
+
+
+def core_floor(engine: Engine, written: dict[Table, list[dict]], updated: list[dict]) -> float:
+    start = time.perf_counter()
+    with engine.begin() as connection:
+        for table, rows in written.items():
+            connection.execute(table.insert(), rows)
+        if updated:
+            lines = Base.metadata.tables["batch_lines"]
+            columns = [c for c in updated[0] if c != "id"]
+            connection.execute(
+                update(lines)
+                .where(lines.c.id == text(":line_id"))
+                .values({c: text(f":{c}") for c in columns}),
+                [{"line_id": r["id"], **{c: _plain(r[c]) for c in columns}} for r in updated],
+            )
+    return time.perf_counter() - start
+
+
+def _plain(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, list | dict) else value
+
+
+def raw_floor(
+    source: Engine, target: Engine, written: dict[Table, list[dict]], updated: list[dict]
+) -> float:
+    """The same rows through the driver alone: sqlite3 executemany, PostgreSQL COPY."""
+    raw = {table: _driver_rows(source, table, list(rows)) for table, rows in written.items()}
+    driver = target.raw_connection()
+    try:
+        start = time.perf_counter()
+        cursor = driver.cursor()
+        if target.dialect.name == "sqlite":
+            cursor.execute("BEGIN")  # the engine's connections are in autocommit mode
+            for table, (columns, values) in raw.items():
+                marks = ", ".join("?" for _ in columns)
+                cursor.executemany(
+                    f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", values
+                )
+            if updated:
+                columns = [c for c in updated[0] if c != "id"]
+                sets = ", ".join(f"{c} = ?" for c in columns)
+                cursor.executemany(
+                    f"UPDATE batch_lines SET {sets} WHERE id = ?",
+                    [(*(_plain(r[c]) for c in columns), r["id"]) for r in updated],
+                )
+        else:
+            from psycopg.types.json import Jsonb  # noqa: PLC0415 (PostgreSQL only)
+
+            for table, (columns, values) in raw.items():
+                with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for value in values:
+                        copy.write_row(
+                            [Jsonb(v) if isinstance(v, dict | list) else v for v in value]
+                        )
+            if updated:
+                columns = [c for c in updated[0] if c != "id"]
+                sets = ", ".join(f"{c} = %s" for c in columns)
+                cursor.executemany(
+                    f"UPDATE batch_lines SET {sets} WHERE id = %s",
+                    [
+                        (
+                            *(Jsonb(r[c]) if isinstance(r[c], list) else r[c] for c in columns),
+                            r["id"],
+                        )
+                        for r in updated
+                    ],
+                )
+        driver.commit()
+        return time.perf_counter() - start
+    finally:
+        driver.close()
+
+
+def _driver_rows(engine: Engine, table: Table, rows: list[dict]) -> tuple[list[str], list[tuple]]:
+    """``rows`` as the driver stores them (dates as SQLite text, JSON as text there)."""
+    columns = list(rows[0])
+    if engine.dialect.name != "sqlite":
+        return columns, [tuple(r[c] for c in columns) for r in rows]
+    with engine.connect() as connection:
+        processors = [table.c[c].type.bind_processor(connection.dialect) for c in columns]
+    return columns, [
+        tuple(p(r[c]) if p else r[c] for p, c in zip(processors, columns, strict=True))
+        for r in rows
+    ]
+
+
+def read_floor(engine: Engine) -> tuple[float, int]:
+    """What the entitlements phase reads, read by Core alone."""
+    start = time.perf_counter()
+    rows = 0
+    with engine.connect() as connection:
+        for name in ("studios", "people", "memberships", "studio_grades", "person_grades"):
+            rows += len(connection.execute(select(Base.metadata.tables[name])).all())
+    return time.perf_counter() - start, rows
+
+
+def run(engine: Engine, floors: tuple[Engine, Engine], folder: Path, studios: int) -> list[Phase]:
+    roster, grades = write_workbooks(folder, studios)
+    for each in (engine, *floors):
+        set_up(each, studios)
+    batch_id = 0
+
+    def approve(uow: UnitOfWork) -> object:
+        disbursement.approve(uow, batch_id, FIRST, ON)
+        return disbursement.approve(uow, batch_id, SECOND, ON)
+
+    def create(uow: UnitOfWork) -> object:
+        nonlocal batch_id
+        created = disbursement.create(uow, YEAR, CLERK, ON)
+        batch_id = created.batch.id
+        return created
+
+    steps: list[tuple[str, Callable[[UnitOfWork], object], bool]] = [
+        ("import", lambda uow: imports.import_file(uow, "roster", roster, by=CLERK), True),
+        ("grades", lambda uow: imports.import_file(uow, "grades", grades, by=CLERK), True),
+        (
+            "appropriation",
+            lambda uow: program.appropriate(uow, YEAR, date(YEAR, 1, 2), by=CLERK),
+            True,
+        ),
+        ("entitlements", lambda uow: program.compute_entitlements(uow, YEAR), False),
+        ("draft batch", create, True),
+        ("approval", approve, True),
+        ("confirmation", lambda uow: disbursement.confirm(uow, batch_id, FIRST, ON), True),
+    ]
+    phases = []
+    for name, step, writes in steps:
+        before = _counts(engine)
+        _reset_peak()
+        start = time.perf_counter()
+        with UnitOfWork(engine, write=writes) as uow:
+            step(uow)
+            if writes:
+                uow.commit()
+        seconds = time.perf_counter() - start
+        phase = Phase(name, seconds, _peak_mib(), 0)
+        if writes:
+            written = _new_rows(engine, before)
+            updated = _updated_lines(engine, name)
+            phase.rows = sum(len(r) for r in written.values()) + len(updated)
+            phase.core = core_floor(floors[0], written, updated)
+            phase.raw = raw_floor(engine, floors[1], written, updated)
+        else:
+            phase.core, phase.rows = read_floor(engine)
+            phase.raw = phase.core
+        print(_line(phase), flush=True)
+        phases.append(phase)
+    return phases
+
+
+def _line(p: Phase) -> str:
+    return (
+        f"{p.name:<14} {p.seconds:9.2f} s  rows {p.rows:>9,}  core {p.core:8.2f} s "
+        f"({p.seconds / p.core if p.core else 0:5.2f}×)  raw {p.raw:8.2f} s "
+        f"({p.seconds / p.raw if p.raw else 0:5.2f}×)  peak {p.peak_mib:7.1f} MiB"
+    )
+
+
+def databases(pg: str | None, folder: Path) -> Iterator[Engine]:
+    """Three fresh migrated databases of one kind: the ledger's and the two floors'."""
+    if pg is None:
+        for name in ("ledger", "core", "raw"):
+            engine = connect(f"sqlite:///{folder / f'{name}.db'}")
+            upgrade(engine)
+            yield engine
+        return
+    admin = connect(pg, isolation_level="AUTOCOMMIT")
+    for name in ("ledger", "core", "raw"):
+        database = f"year_end_{name}_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{database}"'))
+        engine = connect(make_url(pg).set(database=database).render_as_string(hide_password=False))
+        upgrade(engine)
+        yield engine
+    admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--studios", type=int, default=1_000)
+    parser.add_argument("--pg", metavar="URL", help="a PostgreSQL server to create databases on")
+    parser.add_argument("--folder", type=Path, help="where the workbooks and SQLite files go")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.folder) as folder:
+        ledger, core, raw = databases(args.pg, Path(folder))
+        try:
+            print(
+                f"{args.studios:,} studios × 9 payees on {ledger.dialect.name} "
+                f"({ledger.dialect.server_version_info})",
+                flush=True,
+            )
+            total = sum(p.seconds for p in run(ledger, (core, raw), Path(folder), args.studios))
+            print(f"whole year: {total:.1f} s")
+        finally:
+            for engine in (ledger, core, raw):
+                engine.dispose()
+            if args.pg:
+                admin = connect(args.pg, isolation_level="AUTOCOMMIT")
+                with admin.connect() as connection:
+                    for engine in (ledger, core, raw):
+                        connection.execute(
+                            text(f'DROP DATABASE "{engine.url.database}" WITH (FORCE)')
+                        )
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
