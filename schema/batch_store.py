@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.batches import PlannedLine, paid_key
@@ -21,12 +21,16 @@ from ledger.periods import Period
 from ledger.withholding import Payment
 from schema.ledger_store import chunks
 from schema.tables import (
+    Base,
     BatchApprovalRow,
     BatchEventRow,
     BatchLineRow,
     BatchRow,
     TransactionRow,
 )
+
+_LINES: Final = Base.metadata.tables[BatchLineRow.__tablename__]
+"""Lines are written with Core statements on the table: one executemany, no ORM objects."""
 
 
 def _months(months: tuple[int, ...]) -> str:
@@ -174,11 +178,14 @@ class SqlBatchStore:
             }
             for failed in reissues
         )
-        self.session.add_all(
-            BatchLineRow(batch_id=row.id, number=n, status="pending", **v)
-            for n, v in enumerate(values, start=1)
-        )
-        self.session.flush()
+        if values:  # one executemany, not an ORM object per line
+            self.session.execute(
+                insert(_LINES),
+                [
+                    {"batch_id": row.id, "number": n, "status": "pending", **v}
+                    for n, v in enumerate(values, start=1)
+                ],
+            )
         return row.id
 
     def add_approval(self, batch_id: int, approver: str, at: datetime) -> None:
@@ -203,10 +210,17 @@ class SqlBatchStore:
         self.session.flush()
 
     def update_lines(self, changes: Mapping[int, Mapping[str, object]]) -> None:
+        """One executemany UPDATE per set of changed columns, not a statement per line."""
+        alike: dict[tuple[str, ...], list[dict[str, object]]] = {}
         for line_id, values in changes.items():
             stored = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+            alike.setdefault(tuple(sorted(stored)), []).append({"line_id": line_id, **stored})
+        for columns, rows in alike.items():
             self.session.execute(
-                update(BatchLineRow).where(BatchLineRow.id == line_id).values(**stored)
+                update(_LINES)
+                .where(_LINES.c.id == bindparam("line_id"))
+                .values({c: bindparam(c) for c in columns}),
+                rows,
             )
 
     def release_paid_keys(self, batch_id: int) -> None:
