@@ -8,10 +8,10 @@ leaves a studio by a ``left_on`` date.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BigInteger, Table, and_, bindparam, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.money import Fen
@@ -19,7 +19,9 @@ from ledger.policy import Policy
 from ledger.postings import utc_now
 from ledger.program import ExpensePlan, Grade
 from ledger.registry import Membership, Person, PersonInput, Studio
+from schema.ledger_store import chunks
 from schema.tables import (
+    Base,
     ExpensePlanRow,
     MembershipRow,
     PersonGradeRow,
@@ -34,6 +36,14 @@ PERSON_CODE_DIGITS: Final = 6
 
 def _changed(old: Any, new: dict[str, Any]) -> bool:
     return any(getattr(old, k) != v for k, v in new.items())
+
+
+def _flat(groups: dict[Any, list[Any]]) -> Iterator[Any]:
+    for rows in groups.values():
+        yield from rows
+
+
+_TABLES: Final = Base.metadata.tables
 
 
 class SqlRegistryStore:
@@ -96,99 +106,135 @@ class SqlRegistryStore:
         ]
 
     def save_studios(self, studios: Sequence[Studio]) -> int:
-        existing = {
-            r.code: r
-            for r in self.session.scalars(
-                select(StudioRow).where(StudioRow.code.in_([s.code for s in studios]))
-            )
-        }
-        changed = 0
-        for s in studios:
-            values = {
-                "name": s.name,
-                "kind": s.kind,
-                "host_unit": s.host_unit,
-                "cycle_start_year": s.cycle_start_year,
-                "cancelled_on": s.cancelled_on,
-                "cancellation_reason": s.cancellation_reason or None,
-            }
-            row = existing.get(s.code)
-            if row is None:
-                self.session.add(StudioRow(code=s.code, **values))
-                changed += 1
-            elif _changed(row, values):
-                for k, v in values.items():
-                    setattr(row, k, v)
-                changed += 1
-        self.session.flush()
-        return changed
+        table = _TABLES[StudioRow.__tablename__]
+        existing = self._rows_among(table, "code", [s.code for s in studios])
+        return self._save_rows(
+            table,
+            ("code",),
+            (
+                (
+                    existing.get(s.code),
+                    {"code": s.code},
+                    {
+                        "name": s.name,
+                        "kind": s.kind,
+                        "host_unit": s.host_unit,
+                        "cycle_start_year": s.cycle_start_year,
+                        "cancelled_on": s.cancelled_on,
+                        "cancellation_reason": s.cancellation_reason or None,
+                    },
+                )
+                for s in studios
+            ),
+        )
 
     def save_people(self, people: Sequence[PersonInput]) -> tuple[dict[str, str], int]:
         """Add or update people by ID number; their payee codes and how many changed."""
-        existing = {
-            r.id_number: r
-            for r in self.session.scalars(
-                select(PersonRow).where(PersonRow.id_number.in_([p.id_number for p in people]))
-            )
-        }
+        table = _TABLES[PersonRow.__tablename__]
+        existing = self._rows_among(table, "id_number", [p.id_number for p in people])
+        codes = {number: row.code for number, row in existing.items()}
         next_number = self._last_person_number() + 1
-        codes: dict[str, str] = {}
-        changed = 0
         for p in people:
-            values = {
-                "name": p.name,
-                "unit": p.unit,
-                "bank_name": p.bank_name,
-                "bank_account": p.bank_account,
-                "phone": p.phone,
-            }
-            row = existing.get(p.id_number)
-            if row is None:
-                row = PersonRow(
-                    code=f"P{next_number:0{PERSON_CODE_DIGITS}d}", id_number=p.id_number, **values
-                )
+            if p.id_number not in codes:
+                codes[p.id_number] = f"P{next_number:0{PERSON_CODE_DIGITS}d}"
                 next_number += 1
-                self.session.add(row)
-                existing[p.id_number] = row
-                changed += 1
-            elif _changed(row, values):
-                for k, v in values.items():
-                    setattr(row, k, v)
-                changed += 1
-            codes[p.id_number] = row.code
-        self.session.flush()
+        changed = self._save_rows(
+            table,
+            ("id_number",),
+            (
+                (
+                    existing.get(p.id_number),
+                    {"id_number": p.id_number},
+                    {
+                        "code": codes[p.id_number],
+                        "name": p.name,
+                        "unit": p.unit,
+                        "bank_name": p.bank_name,
+                        "bank_account": p.bank_account,
+                        "phone": p.phone,
+                    },
+                )
+                for p in people
+            ),
+        )
         return codes, changed
 
     def _last_person_number(self) -> int:
-        last = self.session.scalar(select(func.max(PersonRow.code)))
-        return int(last[1:]) if last else 0
+        """The greatest payee number given, compared as a number: past P999999 the text
+        order would put P1000000 first."""
+        last = self.session.scalar(
+            select(func.max(cast(func.substr(PersonRow.code, 2), BigInteger)))
+        )
+        return int(last or 0)
 
     def save_memberships(self, memberships: Sequence[Membership]) -> int:
+        table = _TABLES[MembershipRow.__tablename__]
         existing = {
             (r.studio_code, r.person_code, r.joined_on): r
-            for r in self.session.scalars(
-                select(MembershipRow).where(
-                    MembershipRow.person_code.in_({m.person for m in memberships})
-                )
-            )
+            for rows in self._rows_among(
+                table, "person_code", [m.person for m in memberships], many=True
+            ).values()
+            for r in rows
         }
-        changed = 0
-        for m in memberships:
-            row = existing.get((m.studio, m.person, m.joined_on))
-            values = {"role": m.role, "left_on": m.left_on}
-            if row is None:
-                self.session.add(
-                    MembershipRow(
-                        studio_code=m.studio, person_code=m.person, joined_on=m.joined_on, **values
-                    )
+        return self._save_rows(
+            table,
+            ("studio_code", "person_code", "joined_on"),
+            (
+                (
+                    existing.get((m.studio, m.person, m.joined_on)),
+                    {"studio_code": m.studio, "person_code": m.person, "joined_on": m.joined_on},
+                    {"role": m.role, "left_on": m.left_on},
                 )
-                changed += 1
+                for m in memberships
+            ),
+        )
+
+    def _rows_among(
+        self, table: Table, column: str, values: Sequence[Any], *, many: bool = False
+    ) -> dict[Any, Any]:
+        """The rows whose ``column`` is among ``values``, by that value (a list of rows
+        each with ``many``), read in chunks so no statement carries an unbounded list."""
+        found: dict[Any, Any] = {}
+        for chunk in chunks(sorted(set(values))):
+            for row in self.session.execute(select(table).where(table.c[column].in_(chunk))):
+                value = getattr(row, column)
+                if many:
+                    found.setdefault(value, []).append(row)
+                else:
+                    found[value] = row
+        return found
+
+    def _save_rows(
+        self,
+        table: Table,
+        key: Sequence[str],
+        items: Iterable[tuple[Any, dict[str, Any], dict[str, Any]]],
+    ) -> int:
+        """Insert the new rows and update the changed ones, one executemany each, and how
+        many were new or changed. Each item is (the stored row or None, its ``key``
+        columns, its other values); of items with the same key the last one counts, as
+        saving them one by one would have left it."""
+        latest = {tuple(item[1][k] for k in key): item for item in items}
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for row, identity, values in latest.values():
+            if row is None:
+                new.append({**identity, **values})
             elif _changed(row, values):
-                for k, v in values.items():
-                    setattr(row, k, v)
-                changed += 1
-        self.session.flush()
-        return changed
+                changed.append({**{f"key_{k}": identity[k] for k in key}, **values})
+        if new:
+            self.session.execute(insert(table), new)
+        if changed:
+            columns = [c for c in changed[0] if not c.startswith("key_")]
+            self.session.execute(
+                update(table)
+                .where(and_(*(table.c[k] == bindparam(f"key_{k}") for k in key)))
+                .values({c: bindparam(c) for c in columns}),
+                changed,
+            )
+        if new or changed:
+            self.session.expire_all()  # rows loaded earlier in this unit of work are stale
+        return len(new) + len(changed)
 
     # -- grades and plans -------------------------------------------------------
 
@@ -209,27 +255,48 @@ class SqlRegistryStore:
         return {(studio, person): grade for studio, person, grade in rows}
 
     def save_grades(self, grades: Sequence[Grade]) -> int:
-        codes = dict(
-            self.session.execute(
-                select(PersonRow.id_number, PersonRow.code).where(
-                    PersonRow.id_number.in_({g.id_number for g in grades if g.id_number})
-                )
-            ).all()
+        people = self._rows_among(
+            _TABLES[PersonRow.__tablename__],
+            "id_number",
+            [g.id_number for g in grades if g.id_number],
         )
-        changed = 0
-        for g in grades:
-            if g.id_number:
-                key: dict[str, Any] = {
-                    "year": g.year,
-                    "studio_code": g.studio,
-                    "person_code": codes[g.id_number],
-                }
-                changed += self._upsert(PersonGradeRow, key, {"grade": g.grade})
-            else:
-                changed += self._upsert(
-                    StudioGradeRow, {"year": g.year, "studio_code": g.studio}, {"grade": g.grade}
+        years = [g.year for g in grades]
+        studio_table = _TABLES[StudioGradeRow.__tablename__]
+        person_table = _TABLES[PersonGradeRow.__tablename__]
+        by_studio = {
+            (r.year, r.studio_code): r
+            for r in _flat(self._rows_among(studio_table, "year", years, many=True))
+        }
+        by_person = {
+            (r.year, r.studio_code, r.person_code): r
+            for r in _flat(self._rows_among(person_table, "year", years, many=True))
+        }
+        own = [(g, people[g.id_number].code) for g in grades if g.id_number]
+        changed = self._save_rows(
+            person_table,
+            ("year", "studio_code", "person_code"),
+            (
+                (
+                    by_person.get((g.year, g.studio, code)),
+                    {"year": g.year, "studio_code": g.studio, "person_code": code},
+                    {"grade": g.grade},
                 )
-        return changed
+                for g, code in own
+            ),
+        )
+        return changed + self._save_rows(
+            studio_table,
+            ("year", "studio_code"),
+            (
+                (
+                    by_studio.get((g.year, g.studio)),
+                    {"year": g.year, "studio_code": g.studio},
+                    {"grade": g.grade},
+                )
+                for g in grades
+                if not g.id_number
+            ),
+        )
 
     def expense_plans(self, year: int) -> dict[tuple[str, str], Fen]:
         rows = self.session.execute(
@@ -240,23 +307,20 @@ class SqlRegistryStore:
         return {(studio, category): amount for studio, category, amount in rows}
 
     def save_expense_plans(self, plans: Sequence[ExpensePlan]) -> int:
-        return sum(
-            self._upsert(
-                ExpensePlanRow,
-                {"year": p.year, "studio_code": p.studio, "category": p.category},
-                {"amount": p.amount},
-            )
-            for p in plans
+        table = _TABLES[ExpensePlanRow.__tablename__]
+        stored = {
+            (r.year, r.studio_code, r.category): r
+            for r in _flat(self._rows_among(table, "year", [p.year for p in plans], many=True))
+        }
+        return self._save_rows(
+            table,
+            ("year", "studio_code", "category"),
+            (
+                (
+                    stored.get((p.year, p.studio, p.category)),
+                    {"year": p.year, "studio_code": p.studio, "category": p.category},
+                    {"amount": p.amount},
+                )
+                for p in plans
+            ),
         )
-
-    def _upsert(self, table: type[Any], key: dict[str, Any], values: dict[str, Any]) -> int:
-        """Insert or update one row by primary key; 1 if anything changed, else 0."""
-        row = self.session.get(table, key)
-        if row is None:
-            self.session.execute(insert(table).values(**key, **values))
-            return 1
-        if not _changed(row, values):
-            return 0
-        self.session.execute(update(table).filter_by(**key).values(**values))
-        self.session.expire(row)
-        return 1

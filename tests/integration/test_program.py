@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from jobs.work import SCHEDULER_USER
 from ledger import book, program, users
@@ -282,3 +282,23 @@ def test_a_grade_for_someone_outside_the_studio_is_refused(engine: Engine) -> No
                 uow, [Grade(2024, "HJ-X99", "", "qualified")], by=CLERK
             ),
         )
+
+
+def test_payee_codes_count_on_past_p999999(engine: Engine) -> None:
+    """Codes are numbered, not compared as text: after P999999 comes P1000000 (as text,
+    P1000000 sorts before P999999 and the next code would be taken twice)."""
+    with UnitOfWork(engine) as uow:
+        codes, _ = uow.registry.save_people([person(1, "一中")])
+        uow.session.execute(
+            text("UPDATE people SET code = 'P999999' WHERE code = :c"),
+            {"c": codes[person(1, "一中").id_number]},
+        )
+        made, changed = uow.registry.save_people([person(2, "二中"), person(3, "三中")])
+        uow.commit()
+    assert sorted(made.values()) == ["P1000000", "P1000001"]
+    assert changed == 2
+    with UnitOfWork(engine) as uow:
+        again, changed = uow.registry.save_people([person(2, "二中"), person(4, "四中")])
+    assert again[person(2, "二中").id_number] == "P1000000"
+    assert again[person(4, "四中").id_number] == "P1000002"
+    assert changed == 1  # person 2 is unchanged
