@@ -23,7 +23,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -80,18 +80,18 @@ def check_approver(approver: str, prepared_by: str, approved_by: Iterable[str]) 
 
 
 def check_not_own_pay(
-    approver: str, id_number: str | None, own: Collection[str], lines: Iterable[tuple[int, str]]
+    approver: str, id_number: str | None, own: str | None, lines: Iterable[tuple[int, str]]
 ) -> None:
     """Nobody approves their own pay: ``approver`` (whose ID number is ``id_number``, and
-    who is the payee ``own`` in the registry) may not approve a batch with a line —
-    ``(number, payee)`` — paying them. An approver with no ID number recorded cannot be
-    checked, so cannot approve."""
+    who is the payee ``own`` in the registry, if they are a payee at all) may not approve
+    a batch with a line — ``(number, payee)`` — paying them. An approver with no ID number
+    recorded cannot be checked, so cannot approve."""
     if id_number is None:
         raise MakerCheckerError(
             f"审批人 {approver} 未登记身份证号，无法核对是否审批本人款项；请以 users add … "
             f"--id-number 重新添加 ({approver} has no ID number recorded)"
         )
-    paying = sorted(number for number, payee in lines if payee in own)
+    paying = sorted(number for number, payee in lines if payee == own)
     if paying:
         shown = "、".join(str(n) for n in paying[:10]) + ("等" if len(paying) > 10 else "")
         raise MakerCheckerError(

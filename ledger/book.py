@@ -276,12 +276,16 @@ def rotate_chain_key(store: LedgerStore, *, save: bool = True) -> KeyRing:
 
 def _sealing_key(keys: KeyRing, head: ChainHead) -> bytes:
     """The current key, unless the ring was written for a longer chain than this one."""
-    if keys.current.from_seq > head.seq + 1:
-        raise ChainKeyError(_shorter_than_ring(keys, head.seq) + "; nothing was written")
+    if problem := _ring_problem(keys, head.seq):
+        raise ChainKeyError(problem + "; nothing was written")
     return keys.current.secret
 
 
-def _shorter_than_ring(keys: KeyRing, last_seq: int) -> str:
+def _ring_problem(keys: KeyRing, last_seq: int) -> str | None:
+    """Why ``keys`` do not fit a chain ending at ``last_seq``: the current key starts
+    after the next transaction, so the ring was written for a longer chain."""
+    if keys.current.from_seq <= last_seq + 1:
+        return None
     return (
         f"账链密钥自第{keys.current.from_seq}笔起启用，而账链止于第{last_seq}笔：账簿比密钥登记时短，"
         "已被截断或从旧副本恢复 (the ledger is shorter than its chain key says: truncated or "
@@ -508,8 +512,8 @@ def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
         "(the kept chain head is not where the chain ends)"
     )
     failures = tuple(_anchor_failure(a, checked.hashes.get(a.seq)) for a in anchors)
-    if keys is not None and keys.current.from_seq > checked.last_seq + 1:
-        key_problem = _shorter_than_ring(keys, checked.last_seq)
+    if keys is not None:
+        key_problem = _ring_problem(keys, checked.last_seq)
     return VerifyReport(
         checked.count,
         checked.last_hash,

@@ -21,7 +21,7 @@ approvers racing produce one voucher; the ledger's idempotency keys
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -312,7 +312,7 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     approver = stores.users.record(by)
     id_number = None if approver is None else approver.id_number
     own = stores.registry.payee_code(id_number) if id_number else None
-    check_not_own_pay(by, id_number, {own} if own else set(), _numbered_payees(batch))
+    check_not_own_pay(by, id_number, own, ((x.number, x.person) for x in batch.lines))
     stores.batches.add_approval(batch.id, by, utc_now())
     count = len(batch.approved_by) + 1
     if count < batch.approvals_needed:
@@ -345,10 +345,6 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
         f"batch #{batch.id} approved: {len(moving)} lines moved to payable{voucher}"
         + (f", {already} reissued lines were already payable" if already else ""),
     )
-
-
-def _numbered_payees(batch: Batch) -> Iterator[tuple[int, str]]:
-    return ((line.number, line.person) for line in batch.lines)
 
 
 def payee_names(stores: Stores, *batches: Batch) -> dict[str, str]:
