@@ -89,9 +89,6 @@ class UserStore(Protocol):
     def user(self, name: str) -> User | None:
         """The active user named ``name``."""
 
-    def user_by_token(self, token_hash: str) -> User | None:
-        """The active user whose token hashes to ``token_hash``."""
-
     def token_holder(self, token_hash: str) -> UserRecord | None:
         """The user, disabled or not, whose token hashes to ``token_hash``."""
 

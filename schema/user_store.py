@@ -35,10 +35,6 @@ class SqlUserStore:
         row = self.session.get(UserRow, name)
         return None if row is None or row.disabled else User(row.name, row.role)
 
-    def user_by_token(self, token_hash: str) -> User | None:
-        row = self.session.scalar(select(UserRow).where(UserRow.token_hash == token_hash))
-        return None if row is None or row.disabled else User(row.name, row.role)
-
     def token_holder(self, token_hash: str) -> UserRecord | None:
         row = self.session.scalar(select(UserRow).where(UserRow.token_hash == token_hash))
         return None if row is None else _record(row)

@@ -263,12 +263,6 @@ class FakeUsers:
         found = self.by_name.get(name)
         return None if found is None or found[0].disabled else User(name, found[0].role)
 
-    def user_by_token(self, token_hash: str) -> User | None:
-        for record, stored in self.by_name.values():
-            if stored == token_hash and not record.disabled:
-                return User(record.name, record.role)
-        return None
-
     def token_holder(self, token_hash: str) -> UserRecord | None:
         found = [r for r, stored in self.by_name.values() if stored == token_hash]
         return found[0] if found else None

@@ -722,7 +722,7 @@ def test_money_users_jobs_and_the_audit_log_from_the_command_line(engine: Engine
     code, out, _ = _run(*db, "users", "token", "张会计", "--as", "管理员")
     assert out.startswith("new API token for 张会计 (shown once; the old one no longer works): sl_")
     with UnitOfWork(engine, write=False) as uow:
-        assert uow.users.user_by_token(token_hash(token)) is None
+        assert uow.users.token_holder(token_hash(token)) is None
     code, out, _ = _run(*db, "users", "disable", "张会计", "--as", "管理员")
     assert out.strip() == "user 张会计 is disabled; their token no longer works"
     code, _, err = _run(*db, "receipts", "add", *receipt, "--amount", "1", "--as", "张会计")
