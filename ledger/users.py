@@ -225,7 +225,7 @@ batch that pays them (:func:`ledger.batches.check_not_own_pay`)."""
 
 def _identity(stores: Stores, role: str, id_number: str | None) -> str | None:
     """The checked ID number a new user gives, or None where the role needs none."""
-    if not (id_number or "").strip():
+    if id_number is None or not id_number.strip():
         if role in IDENTIFIED_ROLES:
             raise ValidationError(
                 "id_number",
@@ -233,9 +233,14 @@ def _identity(stores: Stores, role: str, id_number: str | None) -> str | None:
                 "ID number, so that they never approve their own pay)",
             )
         return None
-    value = normalize_id_number(id_number or "", field="id_number")
-    holder = next(
-        (r for r in stores.users.records() if r.id_number == value and not r.disabled), None
+    value = normalize_id_number(id_number, field="id_number")
+    holder = next(  # a user awaiting confirmation is disabled, but will be active
+        (
+            r
+            for r in stores.users.records()
+            if r.id_number == value and (not r.disabled or r.awaiting_confirmation)
+        ),
+        None,
     )
     if holder is not None:
         raise ValidationError(

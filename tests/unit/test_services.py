@@ -190,3 +190,6 @@ def test_an_approver_says_who_they_are_and_one_person_has_one_active_user(
     users.add_user(stores, "钱科长", "approver", by="管理员", id_number=taken)
     [added] = [r for r in stores.users.records() if r.name == "钱科长"]
     assert added.id_number == taken
+    assert added.awaiting_confirmation  # not active yet, but the number is taken already
+    with pytest.raises(ValidationError, match="该身份证号已登记给用户 钱科长"):
+        users.add_user(stores, "孙科长", "approver", by="管理员", id_number=taken)
