@@ -8,7 +8,7 @@ leaves a studio by a ``left_on`` date.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from sqlalchemy import BigInteger, Table, and_, bindparam, cast, func, insert, select, update
@@ -36,11 +36,6 @@ PERSON_CODE_DIGITS: Final = 6
 
 def _changed(old: Any, new: dict[str, Any]) -> bool:
     return any(getattr(old, k) != v for k, v in new.items())
-
-
-def _flat(groups: dict[Any, list[Any]]) -> Iterator[Any]:
-    for rows in groups.values():
-        yield from rows
 
 
 _TABLES: Final = Base.metadata.tables
@@ -107,7 +102,7 @@ class SqlRegistryStore:
 
     def save_studios(self, studios: Sequence[Studio]) -> int:
         table = _TABLES[StudioRow.__tablename__]
-        existing = self._rows_among(table, "code", [s.code for s in studios])
+        existing = {r.code: r for r in self._rows_among(table, "code", [s.code for s in studios])}
         return self._save_rows(
             table,
             ("code",),
@@ -131,7 +126,10 @@ class SqlRegistryStore:
     def save_people(self, people: Sequence[PersonInput]) -> tuple[dict[str, str], int]:
         """Add or update people by ID number; their payee codes and how many changed."""
         table = _TABLES[PersonRow.__tablename__]
-        existing = self._rows_among(table, "id_number", [p.id_number for p in people])
+        existing = {
+            r.id_number: r
+            for r in self._rows_among(table, "id_number", [p.id_number for p in people])
+        }
         codes = {number: row.code for number, row in existing.items()}
         next_number = self._last_person_number() + 1
         for p in people:
@@ -171,10 +169,7 @@ class SqlRegistryStore:
         table = _TABLES[MembershipRow.__tablename__]
         existing = {
             (r.studio_code, r.person_code, r.joined_on): r
-            for rows in self._rows_among(
-                table, "person_code", [m.person for m in memberships], many=True
-            ).values()
-            for r in rows
+            for r in self._rows_among(table, "person_code", [m.person for m in memberships])
         }
         return self._save_rows(
             table,
@@ -189,20 +184,13 @@ class SqlRegistryStore:
             ),
         )
 
-    def _rows_among(
-        self, table: Table, column: str, values: Sequence[Any], *, many: bool = False
-    ) -> dict[Any, Any]:
-        """The rows whose ``column`` is among ``values``, by that value (a list of rows
-        each with ``many``), read in chunks so no statement carries an unbounded list."""
-        found: dict[Any, Any] = {}
+    def _rows_among(self, table: Table, column: str, values: Sequence[Any]) -> list[Any]:
+        """The rows whose ``column`` is among ``values``, read in chunks so no statement
+        carries an unbounded list."""
+        rows: list[Any] = []
         for chunk in chunks(sorted(set(values))):
-            for row in self.session.execute(select(table).where(table.c[column].in_(chunk))):
-                value = getattr(row, column)
-                if many:
-                    found.setdefault(value, []).append(row)
-                else:
-                    found[value] = row
-        return found
+            rows.extend(self.session.execute(select(table).where(table.c[column].in_(chunk))))
+        return rows
 
     def _save_rows(
         self,
@@ -255,21 +243,23 @@ class SqlRegistryStore:
         return {(studio, person): grade for studio, person, grade in rows}
 
     def save_grades(self, grades: Sequence[Grade]) -> int:
-        people = self._rows_among(
-            _TABLES[PersonRow.__tablename__],
-            "id_number",
-            [g.id_number for g in grades if g.id_number],
-        )
+        people = {
+            r.id_number: r
+            for r in self._rows_among(
+                _TABLES[PersonRow.__tablename__],
+                "id_number",
+                [g.id_number for g in grades if g.id_number],
+            )
+        }
         years = [g.year for g in grades]
         studio_table = _TABLES[StudioGradeRow.__tablename__]
         person_table = _TABLES[PersonGradeRow.__tablename__]
         by_studio = {
-            (r.year, r.studio_code): r
-            for r in _flat(self._rows_among(studio_table, "year", years, many=True))
+            (r.year, r.studio_code): r for r in self._rows_among(studio_table, "year", years)
         }
         by_person = {
             (r.year, r.studio_code, r.person_code): r
-            for r in _flat(self._rows_among(person_table, "year", years, many=True))
+            for r in self._rows_among(person_table, "year", years)
         }
         own = [(g, people[g.id_number].code) for g in grades if g.id_number]
         changed = self._save_rows(
@@ -310,7 +300,7 @@ class SqlRegistryStore:
         table = _TABLES[ExpensePlanRow.__tablename__]
         stored = {
             (r.year, r.studio_code, r.category): r
-            for r in _flat(self._rows_among(table, "year", [p.year for p in plans], many=True))
+            for r in self._rows_among(table, "year", [p.year for p in plans])
         }
         return self._save_rows(
             table,
