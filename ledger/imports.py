@@ -32,8 +32,7 @@ from ledger.errors import (
     InvalidInputError,
     LedgerError,
     ValidationError,
-    hidden_character_error,
-    length_error,
+    text_errors,
 )
 from ledger.expenses import EXPENSE_CATEGORIES, SOURCE_LABELS, Expense, Receipt
 from ledger.money import parse_amount
@@ -491,12 +490,8 @@ def _text(column: Column, value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
-    if column.max_length is not None and (
-        too_long := length_error(column.header, text, column.max_length)
-    ):
-        raise too_long
-    if hidden := hidden_character_error(column.header, text):
-        raise hidden
+    if refused := text_errors(column.header, text, column.max_length or len(text)):
+        raise refused[0]  # a column without a limit checks only for hidden characters
     return text
 
 
