@@ -18,11 +18,11 @@ import argparse
 import os
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, make_url, select, text
+from scratch import scratch_urls
+from sqlalchemy import Engine, insert, select
 
 from ledger import book
 from ledger.chain_keys import first_ring
@@ -101,24 +101,6 @@ def bare_insert(engine: Engine, posted: list[Transaction], chunk: int) -> float:
     return time.perf_counter() - started
 
 
-def fresh_databases(pg_url: str | None, folder: Path) -> tuple[Engine, Engine, list[str]]:
-    if pg_url is None:
-        return (
-            connect(f"sqlite:///{folder / 'ledger.db'}"),
-            connect(f"sqlite:///{folder / 'bare.db'}"),
-            [],
-        )
-    admin = connect(pg_url, isolation_level="AUTOCOMMIT")
-    names = [f"bench_{kind}_{uuid.uuid4().hex[:6]}" for kind in ("ledger", "bare")]
-    with admin.connect() as connection:
-        for name in names:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    base = make_url(connect(pg_url).url)
-    engines = [connect(base.set(database=n).render_as_string(hide_password=False)) for n in names]
-    return engines[0], engines[1], names
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100_000)
@@ -128,8 +110,11 @@ def main() -> None:
     parser.add_argument("--pg", metavar="URL", help="a PostgreSQL server to create databases on")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as folder:
-        ledger_engine, bare_engine, created = fresh_databases(args.pg, Path(folder))
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        scratch_urls(args.pg, Path(folder), ["ledger", "bare"]) as urls,
+    ):
+        ledger_engine, bare_engine = (connect(url) for url in urls)
         for engine in (ledger_engine, bare_engine):
             upgrade(engine)
         all_requests = requests(args.count)
@@ -140,12 +125,6 @@ def main() -> None:
         bare_seconds = bare_insert(bare_engine, posted, args.chunk)
         for engine in (ledger_engine, bare_engine):
             engine.dispose()
-        if created:
-            admin = connect(args.pg, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                for name in created:
-                    connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-            admin.dispose()
 
     backend = "PostgreSQL" if args.pg else "SQLite"
     print(f"{backend}: {args.count} two-posting transactions, {args.chunk} per commit")

@@ -27,15 +27,15 @@ import json
 import os
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import Engine, Table, make_url, select, text, update
+from scratch import scratch_urls
+from sqlalchemy import Engine, Table, select, text, update
 
 from ledger import disbursement, imports, program, users
 from ledger.chain_keys import first_ring
@@ -353,34 +353,20 @@ def _line(p: Phase) -> str:
     )
 
 
-def databases(pg: str | None, folder: Path) -> Iterator[Engine]:
-    """Three fresh migrated databases of one kind: the ledger's and the two floors'."""
-    if pg is None:
-        for name in ("ledger", "core", "raw"):
-            engine = connect(f"sqlite:///{folder / f'{name}.db'}")
-            upgrade(engine)
-            yield engine
-        return
-    admin = connect(pg, isolation_level="AUTOCOMMIT")
-    for name in ("ledger", "core", "raw"):
-        database = f"year_end_{name}_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{database}"'))
-        engine = connect(make_url(pg).set(database=database).render_as_string(hide_password=False))
-        upgrade(engine)
-        yield engine
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--studios", type=int, default=1_000)
     parser.add_argument("--pg", metavar="URL", help="a PostgreSQL server to create databases on")
     parser.add_argument("--folder", type=Path, help="where the workbooks and SQLite files go")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(dir=args.folder) as folder:
-        ledger, core, raw = databases(args.pg, Path(folder))
+    with (
+        tempfile.TemporaryDirectory(dir=args.folder) as folder,
+        scratch_urls(args.pg, Path(folder), ["ledger", "core", "raw"]) as urls,
+    ):
+        ledger, core, raw = (connect(url) for url in urls)
         try:
+            for engine in (ledger, core, raw):
+                upgrade(engine)
             print(
                 f"{args.studios:,} studios × 9 payees on {ledger.dialect.name} "
                 f"({ledger.dialect.server_version_info})",
@@ -391,14 +377,6 @@ def main() -> None:
         finally:
             for engine in (ledger, core, raw):
                 engine.dispose()
-            if args.pg:
-                admin = connect(args.pg, isolation_level="AUTOCOMMIT")
-                with admin.connect() as connection:
-                    for engine in (ledger, core, raw):
-                        connection.execute(
-                            text(f'DROP DATABASE "{engine.url.database}" WITH (FORCE)')
-                        )
-                admin.dispose()
 
 
 if __name__ == "__main__":

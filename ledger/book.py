@@ -36,6 +36,7 @@ from typing import Final, Protocol
 
 from ledger.accounts import Account, account_kind, may_go_negative
 from ledger.chain_keys import KeyRing, first_ring, new_secret
+from ledger.daily_balances import DayMismatch, DayRow, day_mismatches
 from ledger.errors import (
     ChainKeyError,
     IdempotencyConflictError,
@@ -144,11 +145,13 @@ class LedgerStore(Protocol):
         """The last voucher number of every month that has one."""
 
     def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
-        """Write transactions, their postings, the new balances, vouchers and head at once."""
+        """Write transactions, their postings, the new kept balance of every account they
+        touch (``balances``) and its days (:mod:`ledger.daily_balances`), the vouchers
+        and the head, at once."""
 
     def balance(self, address: Account, as_of: date | None) -> Fen | None:
-        """Kept balance, or the balance from postings effective on or before ``as_of``;
-        ``None`` when the account was never opened."""
+        """Kept balance, or the closing of the account's latest day on or before
+        ``as_of``; ``None`` when the account was never opened."""
 
     def transactions_page(
         self,
@@ -172,7 +175,7 @@ class LedgerStore(Protocol):
         chunks (no statement carries an unbounded list)."""
 
     def balances_as_of(self, as_of: date) -> dict[Account, Fen]:
-        """Every account's balance from postings effective on or before ``as_of``."""
+        """Every account's balance at the end of ``as_of``, from its kept days."""
 
     def pair_movements(self, start: date, end: date) -> list[tuple[Account, Account, Fen]]:
         """Money moved between each (source, destination) pair in a period."""
@@ -188,6 +191,13 @@ class LedgerStore(Protocol):
 
     def derived_balances(self) -> dict[Account, Fen]:
         """Every account's balance summed from its postings."""
+
+    def iter_kept_days(self) -> Iterator[DayRow]:
+        """Every kept day, its amount the closing, by account number and day."""
+
+    def iter_day_movements(self) -> Iterator[DayRow]:
+        """Every account's net moved per effective date summed from its postings, its
+        amount the net, by account number and day (the order of :meth:`iter_kept_days`)."""
 
 
 def post(
@@ -245,8 +255,7 @@ def post(
         prev_hash = transaction.hash
         recorded[request.idempotency_key] = transaction
     if new:
-        changed = {a: b for a, b in balances.items() if b != states[a].balance}
-        store.append(new, changed)
+        store.append(new, balances)
     return [recorded[r.idempotency_key] for r in requests]
 
 
@@ -436,6 +445,8 @@ class VerifyReport:
       key_problem: why the chain key could not be used to check the chain (missing,
         unreadable, or written for a longer ledger), in words.
       keyed_from: the first sequence number sealed with a chain key, when known.
+      day_mismatches: the first day of each account whose kept closing is not what
+        its postings give (as-of balances read these days).
     """
 
     transactions: int
@@ -447,12 +458,14 @@ class VerifyReport:
     anchor_failures: tuple[str, ...] = ()
     key_problem: str | None = None
     keyed_from: int | None = None
+    day_mismatches: tuple[DayMismatch, ...] = ()
 
     @property
     def ok(self) -> bool:
         return (
             self.broken_link is None
             and not self.mismatches
+            and not self.day_mismatches
             and not self.guard_violations
             and self.head_mismatch is None
             and not self.anchor_failures
@@ -473,6 +486,7 @@ class VerifyReport:
             f"MISMATCH: {m.address} kept {m.kept} fen, postings sum to {m.derived} fen"
             for m in self.mismatches
         )
+        lines.extend(f"DAY: {m}" for m in self.day_mismatches)
         lines.extend(f"NEGATIVE: guarded account {a} is below zero" for a in self.guard_violations)
         return lines
 
@@ -484,7 +498,8 @@ class VerifyReport:
 
 def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
     """Re-check the hash chain under the chain keys, the kept chain head, every kept
-    balance against the postings, and that the ledger still holds each of ``anchors``."""
+    balance and kept day against the postings, and that the ledger still holds each of
+    ``anchors``."""
     keys: KeyRing | None
     try:
         keys, key_problem = store.chain_keys(), None
@@ -524,6 +539,7 @@ def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
         tuple(f for f in failures if f),
         key_problem,
         None if keys is None else keys.keyed_from,
+        tuple(day_mismatches(store.iter_kept_days(), store.iter_day_movements())),
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from ledger.accounts import Account, account_kind, may_go_negative
 from ledger.book import AccountEntry, AccountState, ChainHead
 from ledger.chain_keys import KeyRing
+from ledger.daily_balances import Day, DayRow, day_movements, days_after_write
 from ledger.money import Fen
 from ledger.periods import Closing, Period
 from ledger.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
@@ -25,6 +26,7 @@ from schema.tables import (
     AccountRow,
     Base,
     ChainHeadRow,
+    DailyBalanceRow,
     PeriodClosingRow,
     PostingRow,
     TransactionRow,
@@ -39,6 +41,18 @@ _POSTINGS: Final = _TABLES[PostingRow.__tablename__]
 _ACCOUNTS: Final = _TABLES[AccountRow.__tablename__]
 _CHAIN_HEAD: Final = _TABLES[ChainHeadRow.__tablename__]
 _VOUCHER_COUNTERS: Final = _TABLES[VoucherCounterRow.__tablename__]
+_DAYS: Final = _TABLES[DailyBalanceRow.__tablename__]
+_SET_DAY: Final = (
+    update(_DAYS)
+    .where(_DAYS.c.account_id == bindparam("day_account"), _DAYS.c.day == bindparam("day_date"))
+    .values(moved=bindparam("day_moved"), closing=bindparam("day_closing"))
+)
+_ADD_DAY: Final = insert(_DAYS).values(
+    account_id=bindparam("day_account"),
+    day=bindparam("day_date"),
+    moved=bindparam("day_moved"),
+    closing=bindparam("day_closing"),
+)
 _SET_BALANCE: Final = (
     update(_ACCOUNTS)
     .where(_ACCOUNTS.c.id == bindparam("account_id"))
@@ -75,6 +89,7 @@ class SqlLedgerStore:
         self.session = session
         self.keys = keys
         self._account_ids: dict[Account, int] = {}
+        self._opened: set[Account] = set()
 
     # -- the chain key ring, outside the database (schema/keys.py) --------------
 
@@ -102,6 +117,7 @@ class SqlLedgerStore:
     def lock_accounts(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
         states = self._lock_existing(addresses)
         missing = [a for a in addresses if a not in states]
+        self._opened = set(missing)  # no days yet: append need not read theirs
         if missing:
             opened_at = utc_now()
             self.session.connection().execute(
@@ -198,12 +214,55 @@ class SqlLedgerStore:
                 [{"account_id": ids[a], "new_balance": b} for a, b in balances.items()],
             )
         self._advance_voucher_counters(transactions)
+        self._write_days(transactions, balances)
         last = transactions[-1]
         execute(
             update(_CHAIN_HEAD)
             .where(_CHAIN_HEAD.c.id == 1)
             .values(last_seq=last.seq, last_hash=last.hash)
         )
+
+    def _write_days(
+        self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]
+    ) -> None:
+        """Keep each touched account's days: read its days from the earliest date the
+        write moves it on (none for an account opened by this write), then insert the
+        new days and update the changed ones, one executemany each."""
+        moved = day_movements(transactions)
+        ids = self._account_ids
+        first = min(t.request.effective_date for t in transactions)
+        read = [ids[a] for a in moved if a not in self._opened]
+        self._opened = set()
+        existing: dict[int, dict[date, Day]] = {}
+        for chunk in chunks(read):
+            rows = self.session.execute(
+                select(_DAYS.c.account_id, _DAYS.c.day, _DAYS.c.moved, _DAYS.c.closing).where(
+                    _DAYS.c.account_id.in_(chunk), _DAYS.c.day >= first
+                )
+            )
+            for account_id, day, day_moved, closing in rows:
+                existing.setdefault(account_id, {})[day] = Day(int(day_moved), int(closing))
+        added: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for address, days in moved.items():
+            account_id = ids[address]
+            before = existing.get(account_id, {})
+            for day, after in days_after_write(before, days, balances[address]).items():
+                row = {
+                    "day_account": account_id,
+                    "day_date": day,
+                    "day_moved": after.moved,
+                    "day_closing": after.closing,
+                }
+                if day not in before:
+                    added.append(row)
+                elif before[day] != after:
+                    changed.append(row)
+        execute = self.session.connection().execute
+        if added:
+            execute(_ADD_DAY, added)
+        if changed:
+            execute(_SET_DAY, changed)
 
     def _advance_voucher_counters(self, transactions: Sequence[Transaction]) -> None:
         last_by_month: dict[tuple[int, int], int] = {}
@@ -346,10 +405,24 @@ class SqlLedgerStore:
             key = (last[0], last[1], last[2], last[3])
 
     def balances_as_of(self, as_of: date) -> dict[Account, Fen]:
-        """Every account's balance from postings effective on or before ``as_of``."""
-        by_id = self._sum_postings(as_of=as_of)
-        names = dict(self.session.execute(select(AccountRow.id, AccountRow.address)).all())
-        return {names[i]: by_id.get(i, 0) for i in names}
+        """Every account's balance at the end of ``as_of``: the closing of its latest
+        day on or before it (zero for an account that had not moved yet)."""
+        latest = (
+            select(_DAYS.c.account_id, func.max(_DAYS.c.day).label("day"))
+            .where(_DAYS.c.day <= as_of)
+            .group_by(_DAYS.c.account_id)
+            .subquery()
+        )
+        closings = dict(
+            self.session.execute(
+                select(_DAYS.c.account_id, _DAYS.c.closing).join(
+                    latest,
+                    and_(_DAYS.c.account_id == latest.c.account_id, _DAYS.c.day == latest.c.day),
+                )
+            ).all()
+        )
+        names = self.session.execute(select(AccountRow.id, AccountRow.address))
+        return {address: int(closings.get(i, 0)) for i, address in names}
 
     def pair_movements(self, start: date, end: date) -> list[tuple[Account, Account, Fen]]:
         """Money moved between each (source, destination) pair of accounts in the period."""
@@ -420,7 +493,13 @@ class SqlLedgerStore:
             return None
         if as_of is None:
             return int(account.balance)
-        return self._sum_postings(as_of=as_of, account_id=account.id).get(account.id, 0)
+        closing = self.session.scalar(
+            select(_DAYS.c.closing)
+            .where(_DAYS.c.account_id == account.id, _DAYS.c.day <= as_of)
+            .order_by(_DAYS.c.day.desc())
+            .limit(1)
+        )
+        return 0 if closing is None else int(closing)
 
     def current_balances(self, addresses: Sequence[Account]) -> dict[Account, Fen]:
         found: dict[Account, Fen] = {}
@@ -439,28 +518,33 @@ class SqlLedgerStore:
         names = dict(self.session.execute(select(AccountRow.id, AccountRow.address)).all())
         return {names[i]: total for i, total in by_id.items()}
 
-    def _sum_postings(
-        self, *, as_of: date | None = None, account_id: int | None = None
-    ) -> dict[int, Fen]:
-        """Net of postings per account id: credits in minus debits out."""
-        legs = []
-        for column, sign in (
-            (PostingRow.destination_account_id, 1),
-            (PostingRow.source_account_id, -1),
-        ):
-            leg = select(
-                column.label("account_id"), (PostingRow.amount * literal(sign)).label("amount")
-            )
-            if as_of is not None:
-                leg = leg.join(
-                    TransactionRow, TransactionRow.seq == PostingRow.transaction_seq
-                ).where(TransactionRow.effective_date <= as_of)
-            if account_id is not None:
-                leg = leg.where(column == account_id)
-            legs.append(leg)
-        moved = union_all(*legs).subquery()
+    def iter_kept_days(self) -> Iterator[DayRow]:
         rows = self.session.execute(
-            select(moved.c.account_id, func.sum(moved.c.amount)).group_by(moved.c.account_id)
+            select(_DAYS.c.account_id, AccountRow.address, _DAYS.c.day, _DAYS.c.closing)
+            .join(AccountRow, AccountRow.id == _DAYS.c.account_id)
+            .order_by(_DAYS.c.account_id, _DAYS.c.day),
+            execution_options={"yield_per": READ_CHUNK},
+        )
+        for account_id, address, day, closing in rows:
+            yield int(account_id), address, day, int(closing)
+
+    def iter_day_movements(self) -> Iterator[DayRow]:
+        legs = _legs(by_day=True)
+        rows = self.session.execute(
+            select(legs.c.account_id, AccountRow.address, legs.c.day, func.sum(legs.c.amount))
+            .join(AccountRow, AccountRow.id == legs.c.account_id)
+            .group_by(legs.c.account_id, AccountRow.address, legs.c.day)
+            .order_by(legs.c.account_id, legs.c.day),
+            execution_options={"yield_per": READ_CHUNK},
+        )
+        for account_id, address, day, net in rows:
+            yield int(account_id), address, day, int(net)
+
+    def _sum_postings(self) -> dict[int, Fen]:
+        """Net of postings per account id: credits in minus debits out."""
+        legs = _legs(by_day=False)
+        rows = self.session.execute(
+            select(legs.c.account_id, func.sum(legs.c.amount)).group_by(legs.c.account_id)
         )
         return {int(account): int(total) for account, total in rows}
 
@@ -523,3 +607,22 @@ def _transaction(row: TransactionRow, postings: tuple[Posting, ...]) -> Transact
         row.hash,
         row.layout,
     )
+
+
+def _legs(*, by_day: bool) -> Any:
+    """Each posting twice: into its destination (+) and out of its source (−),
+    with its effective date as ``day`` when ``by_day``."""
+    legs = []
+    for column, sign in (
+        (PostingRow.destination_account_id, 1),
+        (PostingRow.source_account_id, -1),
+    ):
+        leg = select(
+            column.label("account_id"), (PostingRow.amount * literal(sign)).label("amount")
+        )
+        if by_day:
+            leg = leg.add_columns(TransactionRow.effective_date.label("day")).join(
+                TransactionRow, TransactionRow.seq == PostingRow.transaction_seq
+            )
+        legs.append(leg)
+    return union_all(*legs).subquery()

@@ -164,6 +164,21 @@ class PostingRow(Base):
     reverses_position: Mapped[int | None] = mapped_column(Integer)
 
 
+class DailyBalanceRow(Base):
+    """An account's day (:mod:`ledger.daily_balances`): the net its postings moved on an
+    effective date and its balance at that day's end, kept with every posting so that
+    a balance as of a date is one look-up."""
+
+    __tablename__ = "daily_balances"
+
+    account_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("accounts.id"), primary_key=True, autoincrement=False
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    moved: Mapped[int] = mapped_column(BigInteger)
+    closing: Mapped[int] = mapped_column(BigInteger)
+
+
 class PeriodClosingRow(Base):
     """A close of the books (结账) through a month's last day, by whom and when.
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from ledger.accounts import Account, may_go_negative
 from ledger.book import AccountEntry, AccountState, ChainHead
 from ledger.chain_keys import ChainKey, KeyRing
+from ledger.daily_balances import DayRow, day_movements
 from ledger.errors import ChainKeyError
 from ledger.money import Fen
 from ledger.periods import Closing, Period, closed_through
@@ -137,6 +138,20 @@ class FakeLedger:
 
     def iter_transactions(self) -> Iterator[Transaction]:
         return iter(self.transactions)
+
+    def iter_day_movements(self) -> Iterator[DayRow]:
+        moved = day_movements(self.transactions)
+        for number, address in enumerate(sorted(moved)):
+            for day, net in sorted(moved[address].items()):
+                yield number, address, day, net
+
+    def iter_kept_days(self) -> Iterator[DayRow]:
+        """The fake keeps no days of its own: it derives them, so they always agree."""
+        closing, account = 0, -1
+        for number, address, day, net in self.iter_day_movements():
+            closing = net if number != account else closing + net
+            account = number
+            yield number, address, day, closing
 
     def iter_account_entries(
         self, address: Account, start: date, end: date, chunk: int = 0

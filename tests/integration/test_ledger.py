@@ -404,6 +404,21 @@ def test_a_deleted_tail_is_caught_by_the_chain_head_and_by_an_anchor(engine: Eng
             text("UPDATE accounts SET balance = balance - 3000 WHERE address = :a"),
             {"a": EXPENSE},
         )
+    days_left = _verify(engine)  # the accounts' days still hold transaction 4's 3,000
+    assert sorted(str(m) for m in days_left.day_mismatches) == [
+        f"{EXPENSE} on 2024-03-01: kept closing 6000 fen, postings give 3000 fen",
+        f"{FUND} on 2024-03-01: kept closing 2494000 fen, postings give 2497000 fen",
+    ]
+    with engine.begin() as connection:
+        for address, change in ((FUND, 3000), (EXPENSE, -3000)):
+            connection.execute(
+                text(
+                    "UPDATE daily_balances SET moved = moved + :c, closing = closing + :c "
+                    "WHERE day = '2024-03-01' "
+                    "AND account_id = (SELECT id FROM accounts WHERE address = :a)"
+                ),
+                {"a": address, "c": change},
+            )
     assert _verify(engine).ok
     anchored = _verify(engine, printed)
     assert not anchored.ok

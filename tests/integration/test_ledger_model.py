@@ -1,7 +1,8 @@
 """A hypothesis state machine drives the real ledger with random posts, spends,
 reversals and repeated keys, and checks it against a plain in-memory model:
 
-- every kept balance equals the model's;
+- every kept balance equals the model's, and so does every balance as of a date
+  (writes come back-dated among later ones);
 - the balances of all accounts sum to zero;
 - no guarded account is ever negative;
 - the chain verifies at the end.
@@ -42,6 +43,8 @@ def fund(studio: str, source: str) -> str:
 
 
 ACCOUNTS = [fund(s, src) for s in STUDIOS for src in SOURCES]
+MOVE_DATES = (date(2024, 3, 1), date(2024, 6, 1), date(2024, 7, 1), date(2024, 9, 30))
+AS_OF = (date(2024, 1, 1), date(2024, 1, 2), date(2024, 5, 31), date(2024, 7, 1), date(2025, 1, 1))
 WORLD = [f"source:{src}" for src in SOURCES]
 
 
@@ -114,14 +117,11 @@ class LedgerMachine(RuleBasedStateMachine):
         dst=st.sampled_from(ACCOUNTS),
         amount=AMOUNTS,
         back=st.sampled_from(WORLD),
+        on=st.sampled_from(MOVE_DATES),
     )
-    def move(self, src: str, dst: str, amount: int, back: str) -> None:
+    def move(self, src: str, dst: str, amount: int, back: str, on: date) -> None:
         destination = dst if dst != src else back
-        self._post(
-            NewTransaction(
-                self._key(), date(2024, 6, 1), "调整", (Posting(src, destination, amount),)
-            )
-        )
+        self._post(NewTransaction(self._key(), on, "调整", (Posting(src, destination, amount),)))
 
     @precondition(lambda self: self.model.posted)
     @rule(data=st.data())
@@ -212,6 +212,24 @@ class LedgerMachine(RuleBasedStateMachine):
         assert all(self.model.balances.get(a, 0) == kept.get(a, 0) for a in self.model.balances)
         assert sum(kept.values()) == 0
         assert all(b >= 0 for a, b in kept.items() if not may_go_negative(a))
+
+    @invariant()
+    def as_of_balances_match_the_model(self) -> None:
+        if not hasattr(self, "engine"):
+            return
+        for as_of in AS_OF:
+            expected: dict[str, int] = {}
+            for t in self.model.posted:
+                if t.request.effective_date <= as_of:
+                    for p in t.postings:
+                        expected[p.source] = expected.get(p.source, 0) - p.amount
+                        expected[p.destination] = expected.get(p.destination, 0) + p.amount
+            with UnitOfWork(self.engine, write=False) as uow:
+                every = uow.ledger.balances_as_of(as_of)
+                one = {a: uow.ledger.balance(a, as_of) for a in every}
+            assert every == {a: expected.get(a, 0) for a in every}, as_of
+            assert one == every
+            assert all(a in every for a in expected)
 
     def teardown(self) -> None:
         if hasattr(self, "engine"):

@@ -132,6 +132,10 @@ def _legacy_ledger(engine: Engine) -> list[Transaction]:
     return chain
 
 
+_DATES = [date(2024, 1, 1), date(2024, 1, 2), date(2024, 3, 9), date(2024, 3, 10)]
+_DATES += [date(2024, 3, 19), date(2024, 3, 20)]
+
+
 def test_transactions_recorded_before_per_month_vouchers_still_verify(
     empty_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -150,6 +154,10 @@ def test_transactions_recorded_before_per_month_vouchers_still_verify(
         report = book.verify(uow.ledger)
         kept = [uow.ledger.get(seq) for seq in (1, 2, 3)]
         assert uow.ledger.reversed_positions(2) == {0}
+        # the days are filled from the postings recorded before (migration 0015)
+        as_of = [uow.ledger.balance(FUND, d) for d in _DATES]
+        assert [uow.ledger.balances_as_of(d)[FUND] for d in _DATES] == as_of
+    assert as_of == [0, 2_500_000, 2_500_000, 2_400_000, 2_400_000, 2_500_000]
     assert report.ok
     assert report.last_hash == legacy[2].hash
     assert [t.layout for t in kept if t] == [1, 1, 1]

@@ -1,0 +1,123 @@
+"""Each account's closing balance for every day it moved (日末余额), so that a balance as of
+any date is one look-up, however long the ledger.
+
+For every account and every effective date on which postings moved it, the store
+keeps a *day*: ``moved``, the net of that day's postings (credits in minus debits
+out), and ``closing``, the balance at the end of that day. The invariants:
+
+- a day's closing is the previous day's closing plus its own ``moved`` (the first
+  day's is its ``moved``);
+- the latest day's closing is the account's kept balance.
+
+A balance as of date D is then the closing of the latest day on or before D (zero
+when there is none). A write dated D changes D's ``moved`` and the closing of D and
+of every later day of that account — only days in open periods, so few — and
+:func:`days_after_write` computes them all from the rows the store reads from D on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from ledger.accounts import Account
+from ledger.money import Fen
+from ledger.postings import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """One account's day: the net moved on that date and the balance at its end."""
+
+    moved: Fen
+    closing: Fen
+
+
+def day_movements(transactions: Iterable[Transaction]) -> dict[Account, dict[date, Fen]]:
+    """The net each account moved on each effective date, over ``transactions``."""
+    moved: dict[Account, dict[date, Fen]] = {}
+    for t in transactions:
+        day = t.request.effective_date
+        for p in t.postings:
+            source = moved.setdefault(p.source, {})
+            source[day] = source.get(day, 0) - p.amount
+            destination = moved.setdefault(p.destination, {})
+            destination[day] = destination.get(day, 0) + p.amount
+    return moved
+
+
+def days_after_write(
+    existing: Mapping[date, Day], moved: Mapping[date, Fen], balance_after: Fen
+) -> dict[date, Day]:
+    """An account's days from the earliest date of ``moved`` on, after a write.
+
+    ``existing`` holds every day the store kept for the account from that date on
+    (it may hold earlier days too); ``moved`` is what the write moves on each date;
+    ``balance_after`` is the account's kept balance after the write, which the latest
+    day closes at. Closings are worked back from it, day by day.
+    """
+    first = min(moved)
+    days = sorted({d for d in existing if d >= first} | moved.keys(), reverse=True)
+    after: dict[date, Day] = {}
+    closing = balance_after
+    for day in days:
+        before = existing.get(day)
+        day_moved = (before.moved if before else 0) + moved.get(day, 0)
+        after[day] = Day(day_moved, closing)
+        closing -= day_moved
+    return after
+
+
+@dataclass(frozen=True, slots=True)
+class DayMismatch:
+    """The first day of an account whose kept closing is not what its postings give."""
+
+    address: Account
+    day: date
+    kept: Fen | None
+    derived: Fen | None
+
+    def __str__(self) -> str:
+        kept = "no day kept" if self.kept is None else f"kept closing {self.kept} fen"
+        derived = "no postings" if self.derived is None else f"postings give {self.derived} fen"
+        return f"{self.address} on {self.day.isoformat()}: {kept}, {derived}"
+
+
+DayRow = tuple[int, Account, date, Fen]
+"""(account number, address, day, amount): rows as a store reads them, ordered by account
+number and then day. The number is the store's own; it only orders the rows."""
+
+
+def day_mismatches(kept: Iterable[DayRow], moved: Iterable[DayRow]) -> Iterator[DayMismatch]:
+    """The first wrong day of each account, comparing the kept closings (``kept``, the
+    amount is the closing) with the closings the postings give (``moved``, the amount
+    is the day's net summed from the postings)."""
+    kept_rows, derived_rows = iter(kept), _running(moved)
+    k, d = next(kept_rows, None), next(derived_rows, None)
+    wrong: set[Account] = set()
+    while k is not None or d is not None:
+        found: DayMismatch | None = None
+        if k is not None and d is not None and (k[0], k[2]) == (d[0], d[2]):
+            if k[3] != d[3]:
+                found = DayMismatch(k[1], k[2], k[3], d[3])
+            k, d = next(kept_rows, None), next(derived_rows, None)
+        elif k is not None and (d is None or (k[0], k[2]) < (d[0], d[2])):
+            found = DayMismatch(k[1], k[2], k[3], None)
+            k = next(kept_rows, None)
+        elif d is not None:
+            found = DayMismatch(d[1], d[2], None, d[3])
+            d = next(derived_rows, None)
+        if found is not None and found.address not in wrong:
+            wrong.add(found.address)
+            yield found
+
+
+def _running(moved: Iterable[DayRow]) -> Iterator[DayRow]:
+    account: int | None = None
+    closing = 0
+    for number, address, day, net in moved:
+        if number != account:
+            account, closing = number, 0
+        closing += net
+        yield number, address, day, closing
