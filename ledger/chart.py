@@ -27,7 +27,7 @@ amount: :func:`on_side` turns it into the amount on an account's normal side.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -104,6 +104,20 @@ class ChartAccount:
     @property
     def side(self) -> Side:
         return self.title.side
+
+
+def named_codes(addresses: Iterable[Account]) -> tuple[set[str], set[str]]:
+    """The studio codes and payee codes the addresses hold: the codes whose names a
+    :class:`Names` for them needs."""
+    studios: set[str] = set()
+    people: set[str] = set()
+    for address in addresses:
+        kind = account_kind(address)
+        if kind == "fund":  # studio:<code>:fund:<source>
+            studios.add(address.split(":")[1])
+        elif kind == "payable":  # studio:<code>:payable:<person>
+            people.add(address.split(":")[3])
+    return studios, people
 
 
 def _studio(code: str, names: Names) -> str:

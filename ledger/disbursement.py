@@ -348,9 +348,9 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
 
 
 def payee_names(stores: Stores, *batches: Batch) -> dict[str, str]:
-    """The names of the batches' payees (every person's when no batch is given)."""
+    """The names of the batches' payees."""
     wanted = {line.person for b in batches for line in b.lines}
-    return {p.code: p.name for p in stores.registry.people() if not batches or p.code in wanted}
+    return {p.code: p.name for p in stores.registry.people_of(wanted)}
 
 
 def _headcount(lines: Sequence[BatchLine]) -> str:
@@ -677,7 +677,7 @@ def export(stores: Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
     exporter = acting(stores, by, "batch.roster")
     batch = _batch(stores, batch_id)
     whole = allows(exporter.role, "batch.bank_file")
-    people = {p.code: p for p in stores.registry.people()}
+    people = {p.code: p for p in stores.registry.people_of({line.person for line in batch.lines})}
     rows = [_payout_row(batch, line, people[line.person], whole=whole) for line in batch.lines]
     out_dir.mkdir(parents=True, exist_ok=True)
     generated = stamp(exporter.name, USER_ROLE_LABELS[exporter.role])

@@ -97,7 +97,13 @@ class RegistryStore(Protocol):
     def policies(self) -> list[Policy]: ...
     def add_policy(self, policy: Policy, created_by: str) -> None: ...
     def studios(self) -> list[Studio]: ...
+    def studios_of(self, codes: Collection[str]) -> list[Studio]:
+        """The studios with these codes (those in the registry), read in chunks."""
+
     def people(self) -> list[Person]: ...
+    def people_of(self, codes: Collection[str]) -> list[Person]:
+        """The people with these payee codes (those in the registry), read in chunks."""
+
     def payee_code(self, id_number: str) -> str | None:
         """The code of the person with this 身份证号, if they are in the registry."""
 
@@ -357,15 +363,14 @@ def roster_of(stores: Stores, code: str) -> StudioRoster:
     found = studio(stores, code)
     members = [m for m in stores.registry.memberships() if m.studio == code]
     wanted = {m.person for m in members}
-    names = {p.code: p.name for p in stores.registry.people() if p.code in wanted}
+    names = {p.code: p.name for p in stores.registry.people_of(wanted)}
     return StudioRoster(found, members, names)
 
 
 def studio(stores: Stores, code: str) -> Studio:
     """One studio of the registry, or :class:`NotFoundError`."""
-    for s in stores.registry.studios():
-        if s.code == code:
-            return s
+    for s in stores.registry.studios_of([code]):
+        return s
     raise NotFoundError(f"studio {code} is not in the registry")
 
 

@@ -22,7 +22,16 @@ from typing import Final
 from ledger import book, program
 from ledger.accounts import FUNDING_SOURCES, account_kind, studio_fund
 from ledger.book import AccountEntry
-from ledger.chart import TOP_TITLES, ChartAccount, Names, Title, chart_account, direction, on_side
+from ledger.chart import (
+    TOP_TITLES,
+    ChartAccount,
+    Names,
+    Title,
+    chart_account,
+    direction,
+    named_codes,
+    on_side,
+)
 from ledger.errors import ValidationError
 from ledger.expenses import SOURCE_LABELS
 from ledger.money import Fen
@@ -193,11 +202,13 @@ def write_ledger(
 # -- the three statements ---------------------------------------------------------------
 
 
-def names(stores: program.Stores) -> Names:
-    """Studio and payee names for the chart's 明细 (辅助核算)."""
+def names(stores: program.Stores, addresses: Iterable[str]) -> Names:
+    """The names of the studios and payees ``addresses`` hold, for the chart's 明细
+    (辅助核算); only those are read."""
+    studios, people = named_codes(addresses)
     return Names(
-        {s.code: s.name for s in stores.registry.studios()},
-        {p.code: p.name for p in stores.registry.people()},
+        {s.code: s.name for s in stores.registry.studios_of(studios)},
+        {p.code: p.name for p in stores.registry.people_of(people)},
     )
 
 
@@ -221,7 +232,7 @@ class AccountBalance:
 
 def account_balance(stores: program.Stores, address: str, as_of: date | None) -> AccountBalance:
     """The balance of the account at ``address``, now or at the end of ``as_of``."""
-    account = chart_account(address, names(stores))
+    account = chart_account(address, names(stores, [address]))
     return AccountBalance(address, account, book.balance(stores.ledger, address, as_of))
 
 
@@ -423,12 +434,13 @@ def trial_lines(stores: program.Stores, on: date) -> list[TrialLine]:
     for source, destination, amount in stores.ledger.pair_movements(date(on.year, 1, 1), on):
         inflow[destination] = inflow.get(destination, 0) + amount
         outflow[source] = outflow.get(source, 0) + amount
-    known = names(stores)
+    addresses = set(opening) | set(inflow) | set(outflow)
+    known = names(stores, addresses)
     lines = [
         TrialLine(
             a, chart_account(a, known), opening.get(a, 0), inflow.get(a, 0), outflow.get(a, 0)
         )
-        for a in set(opening) | set(inflow) | set(outflow)
+        for a in addresses
     ]
     return sorted(lines, key=lambda x: (x.chart.code, x.chart.detail))
 

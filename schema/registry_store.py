@@ -8,7 +8,7 @@ leaves a studio by a ``left_on`` date.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Final
 
 from sqlalchemy import BigInteger, Table, and_, bindparam, cast, func, insert, select, update
@@ -40,6 +40,31 @@ def _changed(old: Any, new: dict[str, Any]) -> bool:
 
 _TABLES: Final = Base.metadata.tables
 
+# The roster is read as plain rows (no ORM objects): a national roster is 900,000 people.
+_STUDIOS: Final = select(
+    StudioRow.code,
+    StudioRow.name,
+    StudioRow.kind,
+    StudioRow.host_unit,
+    StudioRow.cycle_start_year,
+    StudioRow.cancelled_on,
+    StudioRow.cancellation_reason,
+)
+_PEOPLE: Final = select(
+    PersonRow.code,
+    PersonRow.id_number,
+    PersonRow.name,
+    PersonRow.unit,
+    PersonRow.bank_name,
+    PersonRow.bank_account,
+    PersonRow.phone,
+)
+
+
+def _studio(row: Any) -> Studio:
+    code, name, kind, host_unit, cycle_start_year, cancelled_on, reason = row
+    return Studio(code, name, kind, host_unit, cycle_start_year, cancelled_on, reason or "")
+
 
 class SqlRegistryStore:
     """Registry storage in the unit of work's session (which it never commits)."""
@@ -68,37 +93,41 @@ class SqlRegistryStore:
     # -- roster ---------------------------------------------------------------
 
     def studios(self) -> list[Studio]:
+        return [_studio(r) for r in self.session.execute(_STUDIOS.order_by(StudioRow.code))]
+
+    def studios_of(self, codes: Collection[str]) -> list[Studio]:
         return [
-            Studio(
-                r.code,
-                r.name,
-                r.kind,
-                r.host_unit,
-                r.cycle_start_year,
-                r.cancelled_on,
-                r.cancellation_reason or "",
-            )
-            for r in self.session.scalars(select(StudioRow).order_by(StudioRow.code))
+            _studio(r)
+            for chunk in chunks(sorted(set(codes)))
+            for r in self.session.execute(_STUDIOS.where(StudioRow.code.in_(chunk)))
         ]
 
     def people(self) -> list[Person]:
+        return [Person(*r) for r in self.session.execute(_PEOPLE.order_by(PersonRow.code))]
+
+    def people_of(self, codes: Collection[str]) -> list[Person]:
         return [
-            Person(r.code, r.id_number, r.name, r.unit, r.bank_name, r.bank_account, r.phone)
-            for r in self.session.scalars(select(PersonRow).order_by(PersonRow.code))
+            Person(*r)
+            for chunk in chunks(sorted(set(codes)))
+            for r in self.session.execute(_PEOPLE.where(PersonRow.code.in_(chunk)))
         ]
 
     def payee_code(self, id_number: str) -> str | None:
         return self.session.scalar(select(PersonRow.code).where(PersonRow.id_number == id_number))
 
     def memberships(self) -> list[Membership]:
-        rows = self.session.scalars(
-            select(MembershipRow).order_by(
+        rows = self.session.execute(
+            select(
+                MembershipRow.studio_code,
+                MembershipRow.person_code,
+                MembershipRow.role,
+                MembershipRow.joined_on,
+                MembershipRow.left_on,
+            ).order_by(
                 MembershipRow.studio_code, MembershipRow.person_code, MembershipRow.joined_on
             )
         )
-        return [
-            Membership(r.studio_code, r.person_code, r.role, r.joined_on, r.left_on) for r in rows
-        ]
+        return [Membership(*r) for r in rows]
 
     def save_studios(self, studios: Sequence[Studio]) -> int:
         table = _TABLES[StudioRow.__tablename__]

@@ -5,7 +5,7 @@ those honest on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -205,8 +205,14 @@ class FakeRegistry:
     def studios(self) -> list[Studio]:
         return [self.studio_records[c] for c in sorted(self.studio_records)]
 
+    def studios_of(self, codes: Collection[str]) -> list[Studio]:
+        return [self.studio_records[c] for c in sorted(set(codes)) if c in self.studio_records]
+
     def people(self) -> list[Person]:
         return [self.person_records[c] for c in sorted(self.person_records)]
+
+    def people_of(self, codes: Collection[str]) -> list[Person]:
+        return [self.person_records[c] for c in sorted(set(codes)) if c in self.person_records]
 
     def payee_code(self, id_number: str) -> str | None:
         return next(

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.chart import Names, chart_account, direction, on_side
+from ledger.chart import Names, chart_account, direction, named_codes, on_side
 from ledger.errors import InvalidAccountError
 from ledger.statements import TrialLine, trial_rows
 
@@ -153,3 +153,16 @@ def test_any_postings_give_a_balanced_trial_balance(
             assert row.closing == sum(
                 c.closing if c.side == row.side else -c.closing for c in children
             )
+
+
+def test_only_the_codes_an_address_is_named_by_are_looked_up() -> None:
+    studios, people = named_codes(
+        [
+            "studio:HJ01:fund:finance",
+            "studio:HJ02:payable:P000007",
+            "expense:training:studio:HJ03",
+            "source:unit:杭锦旗第一中学",
+            "bank:disbursed",
+        ]
+    )
+    assert (studios, people) == ({"HJ01"}, {"P000007"})
