@@ -23,6 +23,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+import anyio
 import msgspec
 from litestar import Litestar, Response, Router, get
 from litestar._openapi.schema_generation import SchemaCreator
@@ -96,7 +97,8 @@ class Settings:
 
 
 class TokenAuthentication(AbstractAuthenticationMiddleware):
-    """``Authorization: Bearer <token>`` → the user whose token hash matches."""
+    """``Authorization: Bearer <token>`` → the user whose token hash matches, looked up
+    in a worker thread so the event loop never waits on the database."""
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -104,19 +106,27 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         scheme, _, token = connection.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException("an API token is required: Authorization: Bearer <token>")
-        engine: Engine = connection.app.state.engine
-        lifetime: timedelta = connection.app.state.token_lifetime
-        now = utc_now()
-        with UnitOfWork(engine, write=False) as uow:
-            holder = uow.users.token_holder(token_hash(token.strip()))
-        if refusal := token_refusal(holder, now, lifetime):
-            raise NotAuthorizedException(refusal)
-        assert holder is not None  # noqa: S101 (token_refusal refuses None)
-        if token_use_is_news(holder, now):  # a write a minute at most, per user
-            with UnitOfWork(engine) as uow:
-                uow.users.note_token_use(holder.name, now)
-                uow.commit()
-        return AuthenticationResult(user=holder.user, auth=token)
+        state = connection.app.state
+        user = await anyio.to_thread.run_sync(
+            token_user, state.engine, token_hash(token.strip()), state.token_lifetime
+        )
+        return AuthenticationResult(user=user, auth=token)
+
+
+def token_user(engine: Engine, hashed: str, lifetime: timedelta) -> User:
+    """The user a token hash belongs to, or a refusal saying why not; notes the use (a
+    write a minute at most, per user)."""
+    now = utc_now()
+    with UnitOfWork(engine, write=False) as uow:
+        holder = uow.users.token_holder(hashed)
+    if refusal := token_refusal(holder, now, lifetime):
+        raise NotAuthorizedException(refusal)
+    assert holder is not None  # noqa: S101 (token_refusal refuses None)
+    if token_use_is_news(holder, now):
+        with UnitOfWork(engine) as uow:
+            uow.users.note_token_use(holder.name, now)
+            uow.commit()
+    return holder.user
 
 
 def requires_permission(

@@ -36,6 +36,11 @@ from schema.user_store import SqlUserStore
 DEFAULT_DATABASE: Final = "sqlite:///./studio-ledger.db"
 SQLITE_BUSY_TIMEOUT_MS: Final = 60_000
 _BEGIN_OPTION: Final = "studio_ledger_sqlite_begin"
+POOL_SIZE: Final = 20
+"""Connections an engine keeps open: enough for a server process's request threads (its
+handlers' and its token checks'), so that none is opened and closed per request."""
+POOL_OVERFLOW: Final = 10
+"""Connections opened beyond :data:`POOL_SIZE` at a peak, closed when handed back."""
 
 
 def database_url(given: str | None = None) -> str:
@@ -54,6 +59,8 @@ def database_url(given: str | None = None) -> str:
 def connect(url: str | None = None, **options: Any) -> Engine:
     """An engine for ``url`` (see :func:`database_url`), set up for the ledger."""
     resolved = make_url(database_url(url))
+    if resolved.database not in (None, "", ":memory:"):  # an in-memory SQLite has no pool
+        options = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **options}
     if resolved.get_backend_name() != "sqlite":
         return create_engine(resolved, pool_pre_ping=True, **options)
     engine = create_engine(resolved, **options)
@@ -180,7 +187,6 @@ class UnitOfWork:
         self._session = Session(self.engine, expire_on_commit=False, autoflush=False)
         if self.write and is_sqlite(self.engine):
             self._session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
-        self._ledger = SqlLedgerStore(self._session, key_source(self.engine.url))
         self._registry = SqlRegistryStore(self._session)
         self._batches = SqlBatchStore(self._session)
         self._audit = SqlAuditStore(self._session)
@@ -196,9 +202,10 @@ class UnitOfWork:
 
     @property
     def ledger(self) -> SqlLedgerStore:
-        """The ledger's storage inside this unit of work, for :mod:`ledger.book`."""
+        """The ledger's storage inside this unit of work, for :mod:`ledger.book` (made on
+        first use: finding the chain key's place is not free)."""
         if self._ledger is None:
-            raise RuntimeError("the unit of work is not open; use it in a with block")
+            self._ledger = SqlLedgerStore(self.session, key_source(self.engine.url))
         return self._ledger
 
     @property

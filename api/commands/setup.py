@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -116,6 +117,13 @@ def demo(out_dir: Path) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (about one per CPU core); each keeps its own database connections.",
+)
+@click.option(
     "--ssl-certfile",
     type=click.Path(exists=True, dir_okay=False),
     help="Serve over TLS with this certificate (the console's cookies become Secure).",
@@ -123,22 +131,30 @@ def demo(out_dir: Path) -> None:
 @click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, ssl_certfile: str | None, ssl_keyfile: str | None
+    ctx: click.Context,
+    host: str,
+    port: int,
+    workers: int,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
 ) -> None:
-    """Serve the console (sign in at /) and the HTTP API (OpenAPI and Swagger UI at /schema)."""
+    """Serve the console (sign in at /) and the HTTP API (OpenAPI and Swagger UI at /schema)
+    with uvicorn on uvloop and httptools."""
     import uvicorn  # noqa: PLC0415 (only this command needs the server)
 
-    from api.app import Settings, create_app  # noqa: PLC0415
-    from api.console.auth import ConsoleSettings  # noqa: PLC0415
-
-    ready = engine(ctx)
-    settings = Settings(
-        ctx.find_root().obj["db_url"], ConsoleSettings.from_env(tls=ssl_certfile is not None)
-    )
+    engine(ctx)  # refuse a missing or out-of-date database before any worker starts
+    # Each worker builds the app from the environment (api.app.Settings.from_env).
+    os.environ["DATABASE_URL"] = ctx.find_root().obj["db_url"]
+    if ssl_certfile is not None:
+        os.environ["STUDIO_LEDGER_SECURE_COOKIES"] = "1"
     uvicorn.run(
-        create_app(settings, ready),
+        "api.app:create_app",
+        factory=True,
         host=host,
         port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
     )

@@ -6,8 +6,11 @@ import getpass
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from datetime import date, datetime
 from pathlib import Path
 
@@ -810,3 +813,44 @@ def test_a_password_is_set_from_a_pipe_and_never_printed(engine: Engine) -> None
     with UnitOfWork(engine, write=False) as uow:
         entries = uow.audit.entries(0, 10, action="user.password")
     assert [(e.actor, e.object) for e in entries] == [("管理员", "user:张会计")]
+
+
+def test_serve_starts_workers_that_answer_from_the_database_given(engine: Engine) -> None:
+    """``serve --workers 2``: the workers are separate processes, each building the app
+    from the database given with ``--db``; a token issued before answers on both."""
+    _fund(engine)
+    with UnitOfWork(engine) as uow:
+        token = users.add_user(uow, "auditor", "auditor", by=None)
+        uow.commit()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [str(Path(sys.executable).parent / "studio-ledger"), "--db", _url(engine)]
+    command += ["serve", "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    balance = f"/api/v1/accounts/{FUND}/balance"
+    try:
+        for _ in range(100):
+            try:
+                replies = [_get(port, f"{balance}?as_of=2024-02-01", token)]
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the server did not answer in 20 seconds")
+        replies += [_get(port, balance, token) for _ in range(20)]
+    finally:
+        server.terminate()
+        _, log = server.communicate(timeout=30)
+    assert replies[0]["balance_fen"] == 2_500_000  # as of 1 Feb: before the March spend
+    assert {r["balance_fen"] for r in replies[1:]} == {2_500_000 - 12_345}
+    assert len(re.findall(r"Started server process \[\d+\]", log)) == 2, log
+
+
+def _get(port: int, path: str, token: str) -> dict[str, object]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310
+        found: dict[str, object] = json.loads(reply.read())
+        return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from litestar.testing import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import Engine, update
 
+import api.app
 from api.app import PUBLIC, Settings, create_app
 from ledger import permissions, users
 from ledger.registry import id_check_digit
@@ -710,3 +712,24 @@ def test_an_approver_added_by_one_admin_works_only_once_a_second_admin_confirms(
         ("admin", "user.add", "user:approver3"),
         ("admin2", "user.confirm", "user:approver3"),
     ]
+
+
+def test_the_token_check_runs_off_the_event_loop(
+    client: TestClient[Litestar], tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database call on the event loop would stall every request of the process."""
+    checked_on_loop: list[bool] = []
+    original = api.app.token_user
+
+    def recording(*args: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            checked_on_loop.append(True)
+        except RuntimeError:  # no loop in this thread: a worker thread
+            checked_on_loop.append(False)
+        return original(*args)
+
+    monkeypatch.setattr(api.app, "token_user", recording)
+    reply = client.get(f"{API}/studios", headers=auth(tokens["auditor"]))
+    assert reply.status_code == 200
+    assert checked_on_loop == [False]

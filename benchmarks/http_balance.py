@@ -1,0 +1,161 @@
+"""Benchmark: GET an account's balance over HTTP vs a Litestar hello-world.
+
+Starts each app under the very same server settings — ``studio-ledger serve`` (uvicorn,
+uvloop, httptools, ``--workers``) for the ledger, and uvicorn with the same options for a
+one-route Litestar app returning ``{"hello": "world"}`` — and loads each with ``wrk`` at
+``--connections`` (default 16) for ``--seconds``. The ledger request is an auditor's
+``GET /api/v1/accounts/{address}/balance`` with a bearer token: the token check, the
+permission guard and the balance read all run. Prints requests per second and the
+ratio. Needs ``wrk`` (Debian package ``wrk``).
+
+    python benchmarks/http_balance.py                    # a SQLite file in a temp folder
+    python benchmarks/http_balance.py --pg URL           # a PostgreSQL server (creates a database)
+    python benchmarks/http_balance.py --as-of 2024-06-30 # the balance as of a date
+
+Run by hand; results go in BENCHMARKS.md with the machine and date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from litestar import Litestar, get
+from scratch import scratch_urls
+
+from ledger import book, users
+from ledger.chain_keys import first_ring
+from ledger.postings import NewTransaction, Posting
+from schema.db import UnitOfWork, connect
+from schema.keys import RING_VARIABLE
+from schema.migrate import prepare
+
+os.environ.setdefault(RING_VARIABLE, first_ring(0).env_text())
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "studio:GJ-000001:fund:finance"
+SERVER_OPTIONS = ["--loop", "uvloop", "--http", "httptools"]  # as `studio-ledger serve` sets
+
+
+@get("/hello")
+async def hello() -> dict[str, str]:
+    return {"hello": "world"}
+
+
+def hello_app() -> Litestar:
+    """The hello-world the ledger is measured against."""
+    return Litestar([hello])
+
+
+def ledger_database(url: str) -> str:
+    """A migrated ledger with one appropriation and an auditor; the auditor's token."""
+    engine = connect(url)
+    prepare(engine)
+    with UnitOfWork(engine) as uow:
+        book.post(
+            uow.ledger,
+            [
+                NewTransaction(
+                    "bench-appropriation",
+                    date(2024, 1, 2),
+                    "2024年度业务经费拨款",
+                    (Posting("source:finance", ACCOUNT, 2_500_000),),
+                )
+            ],
+        )
+        token = users.add_user(uow, "bench-auditor", "auditor", by=None)
+        uow.commit()
+    engine.dispose()
+    return token
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(command: list[str], port: int) -> Iterator[None]:
+    server = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(200):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        else:
+            raise SystemExit(f"the server did not start: {' '.join(command)}")
+        time.sleep(1.0)  # every worker up
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def load(url: str, connections: int, seconds: int, headers: list[str]) -> float:
+    """Requests per second from wrk, after a short warm-up; every reply must be a 200."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for header in headers:
+        command += ["-H", header]
+    subprocess.run([*command[:3], "-d2s", *command[5:], url], check=True, capture_output=True)
+    out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+    if "Non-2xx" in out:
+        raise SystemExit(f"some replies were not 200:\n{out}")
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None:
+        raise SystemExit(f"wrk said:\n{out}")
+    return float(found[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--as-of", metavar="DATE", help="read the balance as of this date")
+    parser.add_argument("--pg", metavar="URL", help="a PostgreSQL server to create a database on")
+    args = parser.parse_args()
+    workers = ["--workers", str(args.workers)]
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        scratch_urls(args.pg, Path(folder), ["http"]) as [url],
+    ):
+        token = ledger_database(url)
+        port = free_port()
+        hello_command = [sys.executable, "-m", "uvicorn", "--factory", "--port", str(port)]
+        hello_command += [*SERVER_OPTIONS, *workers, "--app-dir", "benchmarks"]
+        with running([*hello_command, "http_balance:hello_app"], port):
+            baseline = load(f"http://127.0.0.1:{port}/hello", args.connections, args.seconds, [])
+        port = free_port()
+        studio_ledger = str(Path(sys.executable).parent / "studio-ledger")
+        serve = [studio_ledger, "--db", url, "serve", "--port", str(port)]
+        query = f"?as_of={args.as_of}" if args.as_of else ""
+        with running([*serve, *workers], port):
+            balance = load(
+                f"http://127.0.0.1:{port}/api/v1/accounts/{ACCOUNT}/balance{query}",
+                args.connections,
+                args.seconds,
+                [f"Authorization: Bearer {token}"],
+            )
+    backend = "PostgreSQL" if args.pg else "SQLite"
+    print(f"{backend}, {args.workers} worker(s), {args.connections} connections, wrk -t1")
+    print(f"  Litestar hello-world : {baseline:10,.0f} req/s")
+    print(f"  GET balance{' as of' if args.as_of else '':6} : {balance:10,.0f} req/s")
+    print(f"  ratio                : {balance / baseline:10.2f}")
+
+
+if __name__ == "__main__":
+    main()
