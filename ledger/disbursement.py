@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from ledger import book, program
 from ledger.accounts import studio_fund, studio_payable
@@ -184,6 +184,32 @@ def _batch(stores: Stores, batch_id: int, *, lock: bool = False) -> Batch:
     return found
 
 
+def _after(
+    batch: Batch,
+    to_state: str,
+    changes: Mapping[int, Mapping[str, object]] | None = None,
+    approved_by: tuple[str, ...] | None = None,
+) -> Batch:
+    """The batch as an action leaves it, worked out rather than read back: its state, its
+    approvers, and its lines with ``changes`` (line id → the values the action stored
+    with :meth:`BatchStore.update_lines`) applied."""
+    changes = changes or {}
+    lines = tuple(
+        replace(line, **_line_values(changes[line.id])) if line.id in changes else line
+        for line in batch.lines
+    )
+    return replace(
+        batch,
+        state=to_state,
+        lines=lines,
+        approved_by=batch.approved_by if approved_by is None else approved_by,
+    )
+
+
+def _line_values(stored: Mapping[str, object]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
+
+
 def _record(
     stores: Stores, batch: Batch, action: str, actor: str, to_state: str, reason: str | None = None
 ) -> None:
@@ -314,34 +340,35 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     own = stores.registry.payee_code(id_number) if id_number else None
     check_not_own_pay(by, id_number, own, ((x.number, x.person) for x in batch.lines))
     stores.batches.add_approval(batch.id, by, utc_now())
-    count = len(batch.approved_by) + 1
-    if count < batch.approvals_needed:
+    approved_by = (*batch.approved_by, by)
+    if len(approved_by) < batch.approvals_needed:
         _record(stores, batch, "approve", by, "draft")
         return Outcome(
-            _batch(stores, batch.id),
-            f"approval {count} of "
+            _after(batch, "draft", approved_by=approved_by),
+            f"approval {len(approved_by)} of "
             f"{batch.approvals_needed} recorded for batch #{batch.id}; "
             "a second approver is needed",
         )
     moving = [line for line in batch.lines if line.reissue_of is None]
     voucher = ""
+    changes: dict[int, dict[str, object]] = {}
     if moving:
         request, positions = approval_voucher(batch, moving, payee_names(stores, batch), on)
         [posted] = book.post(stores.ledger, [request])
-        stores.batches.update_lines(
-            {
-                line.id: {
-                    "approval_seq": posted.seq,
-                    "approval_positions": list(positions[line.id]),
-                }
-                for line in moving
+        changes = {
+            line.id: {
+                "approval_seq": posted.seq,
+                "approval_positions": list(positions[line.id]),
             }
-        )
+            for line in moving
+        }
+        stores.batches.update_lines(changes)
         voucher = f" (voucher {posted.voucher})"
-    _record(stores, batch, "approve", by, next_state(batch.state, "approve"))
+    to_state = next_state(batch.state, "approve")
+    _record(stores, batch, "approve", by, to_state)
     already = len(batch.lines) - len(moving)
     return Outcome(
-        _batch(stores, batch.id),
+        _after(batch, to_state, changes, approved_by),
         f"batch #{batch.id} approved: {len(moving)} lines moved to payable{voucher}"
         + (f", {already} reissued lines were already payable" if already else ""),
     )
@@ -480,7 +507,7 @@ def confirm(
         "; ".join([*(f"line {n}: {r}" for n, r in sorted(failed.items())), *retaxed]) or None,
     )
     return Outcome(
-        _batch(stores, batch.id),
+        _after(batch, to_state, changes),
         f"batch #{batch.id} {to_state}: {len(paying)} lines "
         f"paid, {len(failed)} returned by the bank"
         + (

@@ -123,6 +123,8 @@ def hidden_character_error(field: str, value: str) -> ValidationError | None:
     """The refusal of a name, memo or code holding a character a reader cannot see or
     that reorders the text (``王\u200b芳``, ``\u202eRLO``), or ``None``. Chinese,
     Mongolian, Tibetan, Uyghur and every other script's letters and marks pass."""
+    if value.isprintable():  # no Other or Separator character at all: the common case, in C
+        return None
     for position, char in enumerate(value, start=1):
         if unicodedata.category(char) in HIDDEN_CATEGORIES and char not in SCRIPT_FORMAT_CHARACTERS:
             name = unicodedata.name(char, "unassigned")

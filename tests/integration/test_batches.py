@@ -105,6 +105,14 @@ FUND_EDU = "studio:HJ-S01:fund:edu_fund"
 HOST_PAYABLE = "studio:HJ-S01:payable:P000001"
 
 
+def stored(engine: Engine, batch_id: int) -> disbursement.Batch:
+    """The batch as the database holds it now."""
+    with UnitOfWork(engine, write=False) as uow:
+        found = uow.batches.batch(batch_id)
+    assert found is not None
+    return found
+
+
 def create(engine: Engine, by: str = "clerk") -> disbursement.CreatedBatch:
     return run(engine, lambda uow: disbursement.create(uow, 2024, by, ON))
 
@@ -154,9 +162,12 @@ def test_the_whole_lifecycle_to_the_fen(year: Engine) -> None:
     # HJ-S01's stipends, 35,000 元, leave 7,500 元 in each 25,000 元 source
     assert balances(year, FUND, FUND_EDU, HOST_PAYABLE) == [750_000, 750_000, 1_000_000]
 
+    assert outcome.batch == stored(year, batch.id)  # worked out, not read back: the same
+
     outcome = run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON))
     assert outcome.batch.state == "paid"
     assert {x.status for x in outcome.batch.lines} == {"paid"}
+    assert outcome.batch == stored(year, batch.id)
     assert balances(year, HOST_PAYABLE, "bank:disbursed", "tax:withheld") == [
         0,
         5_750_000 - 890_000,
@@ -219,6 +230,7 @@ def test_above_the_threshold_two_distinct_approvers_are_needed(year: Engine) -> 
     assert (batch.policy_version, batch.approvals_needed) == ("2025低门槛", 2)
     first = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     assert first.batch.state == "draft"
+    assert first.batch == stored(year, batch.id)
     assert first.message.startswith("approval 1 of 2 recorded")
     assert balances(year, FUND) == [5_000_000]
     with pytest.raises(MakerCheckerError, match="already approved"):
@@ -226,6 +238,7 @@ def test_above_the_threshold_two_distinct_approvers_are_needed(year: Engine) -> 
     second = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))
     assert second.batch.state == "approved"
     assert second.batch.approved_by == ("boss1", "boss2")
+    assert second.batch == stored(year, batch.id)
     assert balances(year, FUND) == [5_000_000 - 1_750_000]
     again = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))
     assert (again.changed, again.message) == (
@@ -313,6 +326,7 @@ def test_a_bank_return_is_reissued_and_paid_once(year: Engine) -> None:
         ),
     )
     assert outcome.batch.state == "partially_paid"
+    assert outcome.batch == stored(year, batch.id)  # the failed line and its reason too
     assert balances(year, HOST_PAYABLE) == [1_000_000]  # still payable
     with pytest.raises(InvalidTransitionError, match="still has failed lines"):
         run(year, lambda uow: disbursement.close(uow, batch.id, "boss1"))

@@ -3,11 +3,14 @@ every real script is welcome."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from ledger.errors import hidden_character_error
+from ledger.errors import HIDDEN_CATEGORIES, SCRIPT_FORMAT_CHARACTERS, hidden_character_error
 from ledger.postings import NewTransaction, Posting, validate
 from ledger.registry import PersonInput, Studio, person_errors, studio_errors
 from ledger.users import check_new_user
@@ -64,3 +67,14 @@ def test_every_kind_of_text_is_checked() -> None:
 def test_a_studio_code_follows_one_pattern(code: str) -> None:
     studio = Studio(code, "语文工作室", "subject", "第一中学", 2024)
     assert [e.field for e in studio_errors(studio)] == ["code"]
+
+
+@given(st.text(alphabet=st.characters(), max_size=20))
+def test_text_is_refused_exactly_when_a_character_is_hidden(text: str) -> None:
+    """The check skips printable text whole (str.isprintable, in C): the answer must be
+    the one the character-by-character rule gives."""
+    hidden = any(
+        unicodedata.category(c) in HIDDEN_CATEGORIES and c not in SCRIPT_FORMAT_CHARACTERS
+        for c in text
+    )
+    assert (hidden_character_error("memo", text) is not None) == hidden
