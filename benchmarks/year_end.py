@@ -163,9 +163,10 @@ def _counts(engine: Engine) -> dict[str, tuple[int, Any]]:
     return found
 
 
-def _new_rows(engine: Engine, before: dict[str, tuple[int, Any]]) -> dict[Table, list[dict]]:
-    """The rows each table gained since ``before``, in primary-key order."""
-    after = _counts(engine)
+def _new_rows(
+    engine: Engine, before: dict[str, tuple[int, Any]], after: dict[str, tuple[int, Any]]
+) -> dict[Table, list[dict]]:
+    """The rows each table gained from ``before`` to ``after``, in primary-key order."""
     rows: dict[Table, list[dict]] = {}
     with engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
@@ -175,6 +176,7 @@ def _new_rows(engine: Engine, before: dict[str, tuple[int, Any]]) -> dict[Table,
             query = select(table).order_by(*table.primary_key.columns)
             if before[table.name][0]:
                 query = query.where(key > before[table.name][1])
+            query = query.where(key <= after[table.name][1])
             found = [dict(r._mapping) for r in connection.execute(query)]
             if found:  # a composite key's new row under an old first value is left out
                 rows[table] = found
@@ -185,6 +187,17 @@ LINE_UPDATES = {
     "approval": ("approval_seq", "approval_positions"),
     "confirmation": ("status", "payment_seq", "final_tax", "final_net"),
 }
+
+
+def _as_written(rows: dict[Table, list[dict]]) -> dict[Table, list[dict]]:
+    """New batch lines as the draft batch wrote them, before approval and payment (read
+    after the whole year, they carry what those phases set)."""
+    for table, found in rows.items():
+        if table.name == "batch_lines":
+            for row in found:
+                row.update(dict.fromkeys(LINE_UPDATES["approval"] + LINE_UPDATES["confirmation"]))
+                row["status"] = "pending"
+    return rows
 
 
 def _updated_lines(engine: Engine, phase: str) -> list[dict]:
@@ -325,6 +338,9 @@ def run(engine: Engine, floors: tuple[Engine, Engine], folder: Path, studios: in
     ]
     workbooks = {"import": roster, "grades": grades}
     phases = []
+    bounds = []
+    # The product's phases first, each peak its own; the floors afterwards, so that the
+    # rows they hold in this process never count towards a phase's peak.
     for name, step, writes in steps:
         before = _counts(engine)
         _reset_peak()
@@ -334,20 +350,23 @@ def run(engine: Engine, floors: tuple[Engine, Engine], folder: Path, studios: in
             if writes:
                 uow.commit()
         seconds = time.perf_counter() - start
-        phase = Phase(name, seconds, _peak_mib(), 0)
+        phases.append(Phase(name, seconds, _peak_mib(), 0))
+        bounds.append((before, _counts(engine), writes))
+        print(f"{name:<14} {seconds:9.2f} s  peak {phases[-1].peak_mib:7.1f} MiB", flush=True)
+    for phase, (before, after, writes) in zip(phases, bounds, strict=True):
         if writes:
-            written = _new_rows(engine, before)
-            updated = _updated_lines(engine, name)
+            written = _as_written(_new_rows(engine, before, after))
+            updated = _updated_lines(engine, phase.name)
             phase.rows = sum(len(r) for r in written.values()) + len(updated)
             phase.core = core_floor(floors[0], written, updated)
             phase.raw = raw_floor(engine, floors[1], written, updated)
-            if name in workbooks:
-                phase.read = bare_read(workbooks[name])
+            if phase.name in workbooks:
+                phase.read = bare_read(workbooks[phase.name])
+            del written, updated
         else:
             phase.core, phase.rows = read_floor(engine)
             phase.raw = phase.core
         print(_line(phase), flush=True)
-        phases.append(phase)
     return phases
 
 
