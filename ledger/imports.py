@@ -392,11 +392,23 @@ def size_problems(path: Path) -> list[Problem]:
     return []
 
 
-def read_rows(kind: str, path: Path) -> tuple[dict[str, list[Row]], list[Problem]]:
+RowsRead = Callable[[int, int], None]
+"""Told as an import reads: rows read so far, and rows in the file's sheets (as their
+dimensions say; 0 when the file does not say)."""
+
+PROGRESS_EVERY: Final = 1_000
+
+
+def read_rows(
+    kind: str, path: Path, on_rows: RowsRead | None = None
+) -> tuple[dict[str, list[Row]], list[Problem]]:
     """Every non-empty row of each sheet, and every cell that could not be read.
 
-    A file that cannot be opened at all, or lacks a sheet or a column, is
-    refused at once (:class:`ImportRefused`): its rows cannot be read.
+    The workbook is streamed (openpyxl's read-only mode): rows are read one at a time
+    and only the cleaned values are kept. A file over the size limits
+    (:func:`size_problems`) is refused before it is opened; a file that cannot be
+    opened at all, or lacks a sheet or a column, is refused at once
+    (:class:`ImportRefused`): its rows cannot be read.
     """
     sheets = _sheets(kind)
     if too_big := size_problems(path):
@@ -416,6 +428,14 @@ def read_rows(kind: str, path: Path) -> tuple[dict[str, list[Row]], list[Problem
         ) from None
     problems: list[Problem] = []
     rows: dict[str, list[Row]] = {}
+    present = [s for s in sheets if s.title in workbook.sheetnames]
+    total = sum(workbook[s.title].max_row or 0 for s in present)
+    done = 0
+
+    def told(count: int) -> None:
+        if on_rows is not None:
+            on_rows(done + count, total)
+
     try:
         for sheet in sheets:
             if sheet.title not in workbook.sheetnames:
@@ -423,7 +443,10 @@ def read_rows(kind: str, path: Path) -> tuple[dict[str, list[Row]], list[Problem
                     problems.append(Problem(sheet.title, None, None, "缺少工作表 (sheet missing)"))
                 rows[sheet.title] = []
                 continue
-            rows[sheet.title] = _read_sheet(sheet, workbook[sheet.title], problems)
+            ws = workbook[sheet.title]
+            rows[sheet.title] = _read_sheet(sheet, ws, problems, told)
+            done += ws.max_row or 0
+            told(0)
     finally:
         workbook.close()
     if any(p.row in (None, 1) for p in problems):
@@ -431,7 +454,9 @@ def read_rows(kind: str, path: Path) -> tuple[dict[str, list[Row]], list[Problem
     return rows, problems
 
 
-def _read_sheet(sheet: Sheet, ws: Any, problems: list[Problem]) -> list[Row]:
+def _read_sheet(
+    sheet: Sheet, ws: Any, problems: list[Problem], told: Callable[[int], None]
+) -> list[Row]:
     lines = ws.iter_rows(values_only=True)
     header = [str(v).strip() if v is not None else "" for v in next(lines, ())]
     positions = {name: i for i, name in enumerate(header) if name}
@@ -443,6 +468,8 @@ def _read_sheet(sheet: Sheet, ws: Any, problems: list[Problem]) -> list[Row]:
         return []
     rows: list[Row] = []
     for number, line in enumerate(lines, start=2):
+        if number % PROGRESS_EVERY == 0:
+            told(number)
         if len(problems) >= MAX_PROBLEMS:
             problems.append(
                 Problem(sheet.title, number, None, f"问题超过{MAX_PROBLEMS}个，已停止读取")
@@ -575,9 +602,12 @@ class ImportReport:
     warnings: list[str]
 
 
-def import_file(stores: program.Stores, kind: str, path: Path, *, by: str) -> ImportReport:
-    """Read ``path`` and save it through the services as ``by``; all or nothing."""
-    rows, problems = read_rows(kind, path)
+def import_file(
+    stores: program.Stores, kind: str, path: Path, *, by: str, on_rows: RowsRead | None = None
+) -> ImportReport:
+    """Read ``path`` and save it through the services as ``by``; all or nothing.
+    ``on_rows`` is told how the reading goes."""
+    rows, problems = read_rows(kind, path, on_rows)
     problems += _IMPORT_CHECKS[kind](stores, rows)
     if problems:
         order = {sheet.title: i for i, sheet in enumerate(_sheets(kind))}

@@ -15,7 +15,7 @@ from typing import Any, Final, Literal, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine
@@ -203,15 +203,25 @@ def nothing(message: str) -> None:
 
 
 @contextmanager
-def progress(description: str, *, disable: bool = False) -> Iterator[None]:
-    """A spinner with the elapsed time on stderr while long work runs (off for --json)."""
+def progress(description: str, *, disable: bool = False) -> Iterator[Callable[[int, int], None]]:
+    """A spinner with the elapsed time on stderr while long work runs (off for --json);
+    work that can count (an import's rows) calls what it yields with (done, total), and
+    the spinner becomes a bar."""
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
+        BarColumn(),
         TimeElapsedColumn(),
         console=errors,
         transient=True,
         disable=disable,
     ) as shown_progress:
-        shown_progress.add_task(description, total=None)
-        yield
+        task = shown_progress.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            counted = f"{done:,}/{total:,} 行" if total else f"{done:,} 行"
+            shown_progress.update(
+                task, completed=done, total=total or None, description=f"{description} {counted}"
+            )
+
+        yield advance

@@ -60,12 +60,14 @@ def _import_command(kind: str) -> click.Command:
     @click.pass_context
     @refusals_exit
     def run(ctx: click.Context, path: Path, as_user: str, as_json: bool) -> None:
-        with progress(f"importing {path.name}", disable=as_json):
+        with progress(f"importing {path.name}", disable=as_json) as rows_read:
             report = writing(
                 ctx,
                 as_user,
                 f"import.{kind}",
-                lambda uow: import_out(imports.import_file(uow, kind, path, by=as_user)),
+                lambda uow: import_out(
+                    imports.import_file(uow, kind, path, by=as_user, on_rows=rows_read)
+                ),
                 lambda _: path.name,
             )
         if as_json:

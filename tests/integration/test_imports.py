@@ -435,3 +435,21 @@ def test_a_file_that_is_not_a_workbook_is_refused(engine: Engine, tmp_path: Path
     path.write_text("not a workbook")
     [problem] = refused(engine, "roster", path)
     assert problem.startswith("notes.xlsx: 不是可读取的 xlsx 文件")
+
+
+def test_an_import_tells_how_many_rows_it_has_read(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the command line's progress bar shows: rows read of the rows in the file."""
+    monkeypatch.setattr(imports, "PROGRESS_EVERY", 3)
+    told: list[tuple[int, int]] = []
+    with UnitOfWork(engine) as uow:
+        imports.import_file(
+            uow, "roster", roster_file(tmp_path), by=CLERK, on_rows=lambda *n: told.append(n)
+        )
+    # the template's sheets span 501 rows each (their drop-downs and formats reach row
+    # 501), and reading walks them all: every third row is told, then each sheet's end
+    assert told[:2] == [(3, 1002), (6, 1002)]
+    assert (501, 1002) in told
+    assert told[-1] == (1002, 1002)
+    assert [done for done, _ in told] == sorted(done for done, _ in told)
