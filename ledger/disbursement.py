@@ -187,7 +187,7 @@ def _batch(stores: Stores, batch_id: int, *, lock: bool = False) -> Batch:
 def _after(
     batch: Batch,
     to_state: str,
-    changes: Mapping[int, Mapping[str, object]] | None = None,
+    changes: Mapping[int, Mapping[str, Any]] | None = None,
     approved_by: tuple[str, ...] | None = None,
 ) -> Batch:
     """The batch as an action leaves it, worked out rather than read back: its state, its
@@ -195,7 +195,7 @@ def _after(
     with :meth:`BatchStore.update_lines`) applied."""
     changes = changes or {}
     lines = tuple(
-        replace(line, **_line_values(changes[line.id])) if line.id in changes else line
+        replace(line, **changes[line.id]) if line.id in changes else line
         for line in batch.lines
     )
     return replace(
@@ -204,10 +204,6 @@ def _after(
         lines=lines,
         approved_by=batch.approved_by if approved_by is None else approved_by,
     )
-
-
-def _line_values(stored: Mapping[str, object]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
 
 
 def _record(
@@ -358,7 +354,7 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
         changes = {
             line.id: {
                 "approval_seq": posted.seq,
-                "approval_positions": list(positions[line.id]),
+                "approval_positions": positions[line.id],
             }
             for line in moving
         }
