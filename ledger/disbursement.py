@@ -195,8 +195,7 @@ def _after(
     with :meth:`BatchStore.update_lines`) applied."""
     changes = changes or {}
     lines = tuple(
-        replace(line, **changes[line.id]) if line.id in changes else line
-        for line in batch.lines
+        replace(line, **changes[line.id]) if line.id in changes else line for line in batch.lines
     )
     return replace(
         batch,
