@@ -23,7 +23,7 @@ from datetime import date
 
 from ledger.accounts import Account
 from ledger.money import Fen
-from ledger.postings import Transaction
+from ledger.postings import Transaction, balance_changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +39,9 @@ def day_movements(transactions: Iterable[Transaction]) -> dict[Account, dict[dat
     moved: dict[Account, dict[date, Fen]] = {}
     for t in transactions:
         day = t.request.effective_date
-        for p in t.postings:
-            source = moved.setdefault(p.source, {})
-            source[day] = source.get(day, 0) - p.amount
-            destination = moved.setdefault(p.destination, {})
-            destination[day] = destination.get(day, 0) + p.amount
+        for address, change in balance_changes(t.postings).items():
+            days = moved.setdefault(address, {})
+            days[day] = days.get(day, 0) + change
     return moved
 
 
