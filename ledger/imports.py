@@ -428,8 +428,8 @@ def read_rows(
         ) from None
     problems: list[Problem] = []
     rows: dict[str, list[Row]] = {}
-    present = [s for s in sheets if s.title in workbook.sheetnames]
-    total = sum(workbook[s.title].max_row or 0 for s in present)
+    found = {s.title: workbook[s.title] for s in sheets if s.title in workbook.sheetnames}
+    total = sum(ws.max_row or 0 for ws in found.values())
     done = 0
 
     def told(count: int) -> None:
@@ -438,12 +438,12 @@ def read_rows(
 
     try:
         for sheet in sheets:
-            if sheet.title not in workbook.sheetnames:
+            ws = found.get(sheet.title)
+            if ws is None:
                 if sheet.required:
                     problems.append(Problem(sheet.title, None, None, "缺少工作表 (sheet missing)"))
                 rows[sheet.title] = []
                 continue
-            ws = workbook[sheet.title]
             rows[sheet.title] = _read_sheet(sheet, ws, problems, told)
             done += ws.max_row or 0
             told(0)
