@@ -62,6 +62,7 @@ from ledger.postings import utc_now
 from ledger.users import TOKEN_LIFETIME, User, token_hash, token_refusal, token_use_is_news
 from schema.db import UnitOfWork, connect, database_url, is_conflict
 from schema.session_store import service_key
+from schema.user_store import token_holder
 
 T = TypeVar("T")
 
@@ -117,8 +118,8 @@ def token_user(engine: Engine, hashed: str, lifetime: timedelta) -> User:
     """The user a token hash belongs to, or a refusal saying why not; notes the use (a
     write a minute at most, per user)."""
     now = utc_now()
-    with UnitOfWork(engine, write=False) as uow:
-        holder = uow.users.token_holder(hashed)
+    with engine.connect() as connection:
+        holder = token_holder(connection, hashed)
     if refusal := token_refusal(holder, now, lifetime):
         raise NotAuthorizedException(refusal)
     assert holder is not None  # noqa: S101 (token_refusal refuses None)

@@ -2,11 +2,15 @@
 
 Starts each app under the very same server settings — ``studio-ledger serve`` (uvicorn,
 uvloop, httptools, ``--workers``) for the ledger, and uvicorn with the same options for a
-one-route Litestar app returning ``{"hello": "world"}`` — and loads each with ``wrk`` at
-``--connections`` (default 16) for ``--seconds``. The ledger request is an auditor's
-``GET /api/v1/accounts/{address}/balance`` with a bearer token: the token check, the
-permission guard and the balance read all run. Prints requests per second and the
-ratio. Needs ``wrk`` (Debian package ``wrk``).
+small Litestar app — and loads each with ``wrk`` at ``--connections`` (default 16) for
+``--seconds``. The ledger request is an auditor's ``GET
+/api/v1/accounts/{address}/balance`` with a bearer token: the token check, the
+permission guard and the balance read all run. Beside it, three floors from the small
+app: ``/hello`` returns ``{"hello": "world"}`` on the event loop (the target's
+baseline); ``/hello-thread`` returns it from a worker thread, as every handler that may
+block must run; ``/core-read`` reads the same account's balance with one SQLAlchemy Core
+statement in a worker thread (no token, no ORM session). Prints requests per second and
+each ratio to the hello-world. Needs ``wrk`` (Debian package ``wrk``).
 
     python benchmarks/http_balance.py                    # a SQLite file in a temp folder
     python benchmarks/http_balance.py --pg URL           # a PostgreSQL server (creates a database)
@@ -32,6 +36,7 @@ from pathlib import Path
 
 from litestar import Litestar, get
 from scratch import scratch_urls
+from sqlalchemy import select
 
 from ledger import book, users
 from ledger.chain_keys import first_ring
@@ -39,6 +44,7 @@ from ledger.postings import NewTransaction, Posting
 from schema.db import UnitOfWork, connect
 from schema.keys import RING_VARIABLE
 from schema.migrate import prepare
+from schema.tables import AccountRow
 
 os.environ.setdefault(RING_VARIABLE, first_ring(0).env_text())
 
@@ -52,9 +58,24 @@ async def hello() -> dict[str, str]:
     return {"hello": "world"}
 
 
+@get("/hello-thread", sync_to_thread=True)
+def hello_thread() -> dict[str, str]:
+    return {"hello": "world"}
+
+
 def hello_app() -> Litestar:
-    """The hello-world the ledger is measured against."""
-    return Litestar([hello])
+    """The hello-world the ledger is measured against, and the floors beside it: the same
+    answer from a worker thread, and one Core read of the account in a worker thread (of
+    the database named by ``BENCH_DATABASE_URL``)."""
+    engine = connect(os.environ["BENCH_DATABASE_URL"])
+    balance = select(AccountRow.balance).where(AccountRow.address == ACCOUNT)
+
+    @get("/core-read", sync_to_thread=True)
+    def core_read() -> dict[str, int]:
+        with engine.connect() as connection:
+            return {"balance_fen": int(connection.execute(balance).scalar_one())}
+
+    return Litestar([hello, hello_thread, core_read])
 
 
 def ledger_database(url: str) -> str:
@@ -86,9 +107,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: list[str], port: int) -> Iterator[None]:
+def running(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
     server = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     try:
         for _ in range(200):
@@ -137,8 +162,13 @@ def main() -> None:
         port = free_port()
         hello_command = [sys.executable, "-m", "uvicorn", "--factory", "--port", str(port)]
         hello_command += [*SERVER_OPTIONS, *workers, "--app-dir", "benchmarks"]
-        with running([*hello_command, "http_balance:hello_app"], port):
-            baseline = load(f"http://127.0.0.1:{port}/hello", args.connections, args.seconds, [])
+        floors = {}
+        with running([*hello_command, "http_balance:hello_app"], port, {"BENCH_DATABASE_URL": url}):
+            for path in ("hello", "hello-thread", "core-read"):
+                floors[path] = load(
+                    f"http://127.0.0.1:{port}/{path}", args.connections, args.seconds, []
+                )
+        baseline = floors["hello"]
         port = free_port()
         studio_ledger = str(Path(sys.executable).parent / "studio-ledger")
         serve = [studio_ledger, "--db", url, "serve", "--port", str(port)]
@@ -152,9 +182,14 @@ def main() -> None:
             )
     backend = "PostgreSQL" if args.pg else "SQLite"
     print(f"{backend}, {args.workers} worker(s), {args.connections} connections, wrk -t1")
-    print(f"  Litestar hello-world : {baseline:10,.0f} req/s")
-    print(f"  GET balance{' as of' if args.as_of else '':6} : {balance:10,.0f} req/s")
-    print(f"  ratio                : {balance / baseline:10.2f}")
+    shown = {
+        "Litestar hello-world": baseline,
+        "hello from a worker thread": floors["hello-thread"],
+        "Core read in a worker thread": floors["core-read"],
+        f"GET balance{' as of' if args.as_of else ''}": balance,
+    }
+    for name, rate in shown.items():
+        print(f"  {name:30} : {rate:10,.0f} req/s  ({rate / baseline:.2f} of the hello-world)")
 
 
 if __name__ == "__main__":

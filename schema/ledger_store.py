@@ -42,6 +42,18 @@ _ACCOUNTS: Final = _TABLES[AccountRow.__tablename__]
 _CHAIN_HEAD: Final = _TABLES[ChainHeadRow.__tablename__]
 _VOUCHER_COUNTERS: Final = _TABLES[VoucherCounterRow.__tablename__]
 _DAYS: Final = _TABLES[DailyBalanceRow.__tablename__]
+
+# A balance is read once per request: its statements are built once (building one costs
+# more than running it on an index).
+_ACCOUNT_BALANCE: Final = select(AccountRow.id, AccountRow.balance).where(
+    AccountRow.address == bindparam("address")
+)
+_CLOSING_ON: Final = (
+    select(_DAYS.c.closing)
+    .where(_DAYS.c.account_id == bindparam("account"), _DAYS.c.day <= bindparam("day"))
+    .order_by(_DAYS.c.day.desc())
+    .limit(1)
+)
 _SET_DAY: Final = (
     update(_DAYS)
     .where(_DAYS.c.account_id == bindparam("day_account"), _DAYS.c.day == bindparam("day_date"))
@@ -486,19 +498,12 @@ class SqlLedgerStore:
         return {seq: tuple(postings) for seq, postings in by_seq.items()}
 
     def balance(self, address: Account, as_of: date | None) -> Fen | None:
-        account = self.session.execute(
-            select(AccountRow.id, AccountRow.balance).where(AccountRow.address == address)
-        ).one_or_none()
+        account = self.session.execute(_ACCOUNT_BALANCE, {"address": address}).one_or_none()
         if account is None:
             return None
         if as_of is None:
             return int(account.balance)
-        closing = self.session.scalar(
-            select(_DAYS.c.closing)
-            .where(_DAYS.c.account_id == account.id, _DAYS.c.day <= as_of)
-            .order_by(_DAYS.c.day.desc())
-            .limit(1)
-        )
+        closing = self.session.scalar(_CLOSING_ON, {"account": account.id, "day": as_of})
         return 0 if closing is None else int(closing)
 
     def current_balances(self, addresses: Sequence[Account]) -> dict[Account, Fen]:

@@ -61,6 +61,11 @@ _PEOPLE: Final = select(
 )
 
 
+_STUDIOS_OF: Final = _STUDIOS.where(StudioRow.code.in_(bindparam("codes", expanding=True)))
+_PEOPLE_OF: Final = _PEOPLE.where(PersonRow.code.in_(bindparam("codes", expanding=True)))
+"""Built once: building a statement costs more than running it on an indexed key."""
+
+
 def _studio(row: Any) -> Studio:
     code, name, kind, host_unit, cycle_start_year, cancelled_on, reason = row
     return Studio(code, name, kind, host_unit, cycle_start_year, cancelled_on, reason or "")
@@ -99,7 +104,7 @@ class SqlRegistryStore:
         return [
             _studio(r)
             for chunk in chunks(sorted(set(codes)))
-            for r in self.session.execute(_STUDIOS.where(StudioRow.code.in_(chunk)))
+            for r in self.session.execute(_STUDIOS_OF, {"codes": chunk})
         ]
 
     def people(self) -> list[Person]:
@@ -109,7 +114,7 @@ class SqlRegistryStore:
         return [
             Person(*r)
             for chunk in chunks(sorted(set(codes)))
-            for r in self.session.execute(_PEOPLE.where(PersonRow.code.in_(chunk)))
+            for r in self.session.execute(_PEOPLE_OF, {"codes": chunk})
         ]
 
     def payee_code(self, id_number: str) -> str | None:
