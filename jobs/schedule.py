@@ -9,6 +9,8 @@ appropriation      2 January, 09:00    the year of the fire time
 year-end-payout    31 December, 18:00  the year of the fire time
 matching-check     20 December, 09:00  the year of the fire time
 integrity-check    every day, 02:00    the date of the fire time
+cycle-close        20 January, 09:00   the year before the fire time: cycles
+                                       that ended then, their payout settled
 =================  ==================  ======================================
 
 Jobs live in APScheduler's ``SQLAlchemyJobStore`` in the ledger's database, so a
@@ -41,7 +43,7 @@ from sqlalchemy import Engine, text
 
 from jobs import runner
 from jobs.runner import RunOutcome
-from jobs.work import DAILY_JOBS
+from jobs.work import period_for
 from schema.db import UnitOfWork, connect, is_sqlite
 
 DEFAULT_SCHEDULES: Final[Mapping[str, Mapping[str, Any]]] = {
@@ -49,6 +51,7 @@ DEFAULT_SCHEDULES: Final[Mapping[str, Mapping[str, Any]]] = {
     "year-end-payout": {"month": 12, "day": 31, "hour": 18, "minute": 0},
     "matching-check": {"month": 12, "day": 20, "hour": 9, "minute": 0},
     "integrity-check": {"hour": 2, "minute": 0},
+    "cycle-close": {"month": 1, "day": 20, "hour": 9, "minute": 0},
 }
 DEFAULT_GRACE: Final = timedelta(days=3)
 TIME_ZONE: Final = "Asia/Shanghai"
@@ -77,8 +80,9 @@ class ScheduleSettings:
 
 
 def period_of(job: str, fire_time: datetime) -> str:
-    """The period a run serves: the fire time's date for daily jobs, else its year."""
-    return fire_time.date().isoformat() if job in DAILY_JOBS else str(fire_time.year)
+    """The period a run serves: the fire time's date for daily jobs, the year before for
+    cycle-close, else its year (:func:`jobs.work.period_for`)."""
+    return period_for(job, fire_time.date())
 
 
 @dataclass(frozen=True)

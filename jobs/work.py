@@ -10,7 +10,9 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Final
 
-from ledger import book, disbursement, program
+from ledger import book, cycle_services, disbursement, program
+from ledger.cycles import POOL_LABELS
+from ledger.errors import LedgerError
 from ledger.money import format_plain
 from schema.db import UnitOfWork
 
@@ -23,19 +25,33 @@ Counts = dict[str, Any]
 DAILY_JOBS: Final = frozenset({"integrity-check"})
 """Jobs that run for a date; the others run for a year."""
 
+LAST_YEAR_JOBS: Final = frozenset({"cycle-close"})
+"""Yearly jobs that serve the year before the day they run: cycle-close runs in January
+for the cycles that ended the December before, once their last payout is settled."""
+
+
+def period_for(job: str, day: date) -> str:
+    """The period a run on ``day`` serves: the date for a daily job, the year before for a
+    job of :data:`LAST_YEAR_JOBS`, else the year."""
+    if job in DAILY_JOBS:
+        return day.isoformat()
+    return str(day.year - 1 if job in LAST_YEAR_JOBS else day.year)
+
 
 class IntegrityFailure(Exception):  # noqa: N818 (named for what the check found)
     """The integrity check found a broken link, a mismatched balance or an overdraft."""
 
 
 def appropriation(uow: UnitOfWork, period: str) -> Counts:
-    """Post each active studio's budget for the year (once per studio-year)."""
+    """Post each studio's budget for the year by its grade of the year before (once per
+    studio-year); list every studio held back and why."""
     report = program.appropriate(uow, int(period), by=SCHEDULER_USER)
     return {
         "studios_funded": len(report.posted),
         "already_funded": len(report.already),
         "total_fen": report.total,
         "policy_version": report.policy_version,
+        "held": [{"studio": code, "reason": why} for code, why in report.held],
     }
 
 
@@ -95,11 +111,50 @@ def integrity_check(uow: UnitOfWork, period: str) -> Counts:
     return {"transactions": report.transactions, "last_hash": report.last_hash}
 
 
+def cycle_close(uow: UnitOfWork, period: str) -> Counts:
+    """Close every cycle that ended with the year (and of studios cancelled since): each
+    returns its unspent funds to their sources in one voucher. A studio whose stipends
+    are not settled yet is listed with why and left open (`cycles close` closes it
+    later); the others close regardless, each on its own."""
+    on = program.today()
+    closed: list[cycle_services.CycleClosed] = []
+    refused: list[dict[str, str]] = []
+    for code in cycle_services.cycles_due(uow, int(period), on):
+        try:
+            with uow.savepoint():
+                closed.append(cycle_services.close_cycle(uow, code, on, by=SCHEDULER_USER))
+        except LedgerError as error:
+            refused.append({"studio": code, "reason": str(error)})
+    return {
+        "closed": len(closed),
+        "returned_fen": sum(c.returned for c in closed),
+        "returned": [
+            {
+                "studio": c.studio.code,
+                "cycle": c.cycle.number,
+                "voucher": None if c.voucher is None else str(c.voucher.voucher),
+                **{f"{pool}_fen": fen for pool, fen in c.cycle.returned.items()},
+                "message": f"{c.studio.code} {c.cycle.label}退回"
+                + "、".join(
+                    f"{POOL_LABELS[pool]}{format_plain(fen)}元"
+                    for pool, fen in c.cycle.returned.items()
+                )
+                if c.cycle.returned
+                else f"{c.studio.code} {c.cycle.label}无结余",
+            }
+            for c in closed
+        ],
+        "not_renamed": [c.studio.code for c in closed if c.not_renamed],
+        "refused": refused,
+    }
+
+
 JOB_TITLES: Final = {
     "appropriation": "年度拨款",
     "year-end-payout": "年终劳务补贴发放",
     "matching-check": "单位配套资金检查",
     "integrity-check": "账簿完整性校验",
+    "cycle-close": "周期终结结算",
 }
 
 JOBS: Final[dict[str, Callable[[UnitOfWork, str], Counts]]] = {
@@ -107,4 +162,5 @@ JOBS: Final[dict[str, Callable[[UnitOfWork, str], Counts]]] = {
     "year-end-payout": year_end_payout,
     "matching-check": matching_check,
     "integrity-check": integrity_check,
+    "cycle-close": cycle_close,
 }

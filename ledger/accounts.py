@@ -21,15 +21,16 @@ Account = str
 """An account address, e.g. ``studio:HJ01:fund:finance``."""
 
 FUNDING_SOURCES: Final = codes(FundingSource)
-"""The three pots of a studio's fund: county finance, the education foundation, unit matching."""
+"""The pots of a studio's fund: county finance, the education foundation, its host unit's
+matching, and support from its members' units."""
 
 # A segment is word characters (Unicode: a host unit's Chinese name is a valid
 # segment), dots and hyphens, starting with a letter or digit.
 _SEGMENT: Final = r"[^\W_][\w.\-]*"
-_SOURCE: Final = "(?:finance|edu_fund|matching)"
+_SOURCE: Final = "(?:finance|edu_fund|matching|support)"
 
 SHAPES: Final[dict[str, re.Pattern[str]]] = {
-    "source": re.compile(rf"source:(?:finance|edu_fund|unit:{_SEGMENT})"),
+    "source": re.compile(rf"source:(?:finance|edu_fund|unit:{_SEGMENT}|support:{_SEGMENT})"),
     "fund": re.compile(rf"studio:{_SEGMENT}:fund:{_SOURCE}"),
     "payable": re.compile(rf"studio:{_SEGMENT}:payable:{_SEGMENT}"),
     "expense": re.compile(rf"expense:{_SEGMENT}:studio:{_SEGMENT}"),
@@ -53,7 +54,8 @@ def account_kind(address: Account) -> str:
     raise InvalidAccountError(
         "account",
         f"未知的科目地址 (unknown account address) {address!r}; expected one of "
-        "source:finance, source:edu_fund, source:unit:<unit>, studio:<id>:fund:<source>, "
+        "source:finance, source:edu_fund, source:unit:<unit>, source:support:<unit>, "
+        "studio:<id>:fund:<source>, "
         "studio:<id>:payable:<person>, expense:<category>:studio:<id>, bank:disbursed, "
         "tax:withheld",
     )
@@ -85,6 +87,15 @@ UNIT_SOURCE_PREFIX: Final = "source:unit:"
 def unit_source(unit: str) -> Account:
     """``source:unit:<unit>``: a host unit paying matching funds."""
     return _checked(f"{UNIT_SOURCE_PREFIX}{unit}")
+
+
+SUPPORT_SOURCE_PREFIX: Final = "source:support:"
+
+
+def support_source(unit: str) -> Account:
+    """``source:support:<unit>``: a member's unit supporting a studio (kept apart from
+    the host unit's matching, which alone counts toward the policy's minimum)."""
+    return _checked(f"{SUPPORT_SOURCE_PREFIX}{unit}")
 
 
 def expense_account(category: str, studio: str) -> Account:

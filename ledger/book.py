@@ -180,6 +180,10 @@ class LedgerStore(Protocol):
     def pair_movements(self, start: date, end: date) -> list[tuple[Account, Account, Fen]]:
         """Money moved between each (source, destination) pair in a period."""
 
+    def movements_of(self, addresses: Sequence[Account]) -> list[tuple[Account, Account, Fen]]:
+        """Money moved, ever, between each (source, destination) pair touching one of
+        ``addresses`` (a few accounts: a studio's funds)."""
+
     def head_hash(self) -> tuple[int, str]:
         """The last transaction's sequence number and hash."""
 

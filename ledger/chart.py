@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from ledger.accounts import UNIT_SOURCE_PREFIX, Account, account_kind
+from ledger.accounts import SUPPORT_SOURCE_PREFIX, UNIT_SOURCE_PREFIX, Account, account_kind
 from ledger.expenses import EXPENSE_CATEGORIES
 from ledger.money import Fen
 
@@ -59,6 +59,7 @@ SUB_TITLES: Final[dict[str, Title]] = {
     "source:finance": Title("100201", "银行存款—旗财政拨入", "借"),
     "source:edu_fund": Title("100202", "银行存款—教育基金拨入", "借"),
     "source:unit": Title("100203", "银行存款—单位配套拨入", "借"),
+    "source:support": Title("100204", "银行存款—成员单位支持拨入", "借"),
     "bank": Title("100211", "银行存款—已拨付劳务补贴", "贷"),
     "expense": Title("100212", "银行存款—已支付活动经费", "贷"),
     "tax": Title("222101", "应交税费—代扣个人所得税", "贷"),
@@ -66,6 +67,7 @@ SUB_TITLES: Final[dict[str, Title]] = {
     "fund:finance": Title("271101", "专项资金—财政拨款", "贷"),
     "fund:edu_fund": Title("271102", "专项资金—教育基金拨款", "贷"),
     "fund:matching": Title("271103", "专项资金—单位配套", "贷"),
+    "fund:support": Title("271104", "专项资金—成员单位支持", "贷"),
 }
 """二级科目 by what kind of address they hold."""
 
@@ -130,6 +132,8 @@ def _title_and_detail(address: Account, names: Names) -> tuple[str, str]:
     parts = address.split(":")
     if kind == "source" and address.startswith(UNIT_SOURCE_PREFIX):
         return "source:unit", address[len(UNIT_SOURCE_PREFIX) :]
+    if kind == "source" and address.startswith(SUPPORT_SOURCE_PREFIX):
+        return "source:support", address[len(SUPPORT_SOURCE_PREFIX) :]
     if kind == "fund":  # studio:<code>:fund:<source>
         return f"fund:{parts[3]}", _studio(parts[1], names)
     if kind == "payable":  # studio:<code>:payable:<person>

@@ -132,6 +132,36 @@ class FundingSource(Coded):
     FINANCE = ("finance", "旗财政")
     EDU_FUND = ("edu_fund", "立教教育基金")
     MATCHING = ("matching", "单位配套")
+    SUPPORT = ("support", "成员单位支持")
+
+
+@documented
+class ReceiptKind(Coded):
+    """Money a unit gives a studio: its host unit's matching (配套, which alone counts
+    toward the policy's minimum) or a member's unit's support (成员所在单位经费支持)."""
+
+    MATCHING = ("matching", "挂牌单位配套")
+    SUPPORT = ("support", "成员单位支持")
+
+
+@documented
+class CancellationCause(Coded):
+    """Why a studio was cancelled (撤销): the notice's causes, and a final assessment
+    that does not rename it (不再命名和授牌)."""
+
+    TRANSFERRED_OUT = ("transferred_out", "调离本旗")
+    MAJOR_ACCIDENT = ("major_accident", "重大责任事故")
+    DISCIPLINED = ("disciplined", "受到纪律处分")
+    NOT_RENAMED = ("not_renamed", "考核不合格不再命名")
+
+
+@documented
+class CycleState(Coded):
+    """Where a studio's 3-year cycle (工作周期) stands."""
+
+    OPEN = ("open", "周期内")
+    ENDED = ("ended", "期满待结算")
+    CLOSED = ("closed", "已结算")
 
 
 @documented

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from ledger.money import Fen, format_plain, split
+from ledger.money import Fen, format_plain, round_half_up, split
 from ledger.policy import GRADE_LABELS, Policy
 from ledger.registry import ROLE_LABELS, Membership, Person, Studio
 
@@ -63,11 +63,6 @@ class EntitlementLine:
     explanation: str
     held: str | None
     policy_version: str
-
-
-def round_half_up(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` rounded half-up, for non-negative integers."""
-    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def prorated(annual: Fen, months: int, ratio: int) -> Fen:

@@ -1,10 +1,14 @@
-"""Matching receipts and activity expenses (配套资金, 专项支出).
+"""Unit receipts and activity expenses (配套资金, 成员单位支持, 专项支出).
 
 A host unit's matching money enters ``studio:<id>:fund:matching`` from
-``source:unit:<unit>``. An activity expense leaves one of the studio's funds for
-``expense:<category>:studio:<id>``; it must stay within the studio's plan for
-that category and year (计划使用, 专款专用) — checked by :func:`over_plan_error` —
-and within the fund's balance (the ledger's overdraft guard).
+``source:unit:<unit>``; support from a member's unit (成员所在单位经费支持) enters
+``studio:<id>:fund:support`` from ``source:support:<unit>``, kept apart: only the host
+unit's matching counts toward the policy's minimum (:func:`net_matching`). An activity
+expense leaves one of the studio's funds for ``expense:<category>:studio:<id>``; it
+must stay within the studio's plan for that category and year (计划使用, 专款专用) —
+checked by :func:`over_plan_error` — and within the fund's balance (the ledger's
+overdraft guard). A stipend includes its payee's travel (含差旅费): a 差旅费 claimed
+for a paid member of the same studio is refused (:func:`travel_claim_error`).
 
 Each receipt or expense gets an idempotency key derived from its content, so
 importing the same file twice posts nothing the second time.
@@ -24,30 +28,40 @@ from ledger.accounts import (
     Account,
     expense_account,
     studio_fund,
+    support_source,
     unit_source,
 )
-from ledger.codes import ExpenseCategory, FundingSource, labels
-from ledger.errors import ValidationError
+from ledger.codes import ExpenseCategory, FundingSource, ReceiptKind, labels
+from ledger.errors import ValidationError, text_errors
 from ledger.money import Fen, format_plain
-from ledger.postings import NewTransaction, Posting
+from ledger.postings import JsonValue, NewTransaction, Posting
+from ledger.registry import MAX_NAME, id_number_errors
 
 EXPENSE_CATEGORIES: Final = labels(ExpenseCategory)
 SOURCE_LABELS: Final = labels(FundingSource)
 
 
+RECEIPT_KINDS: Final = labels(ReceiptKind)
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """Matching money received from the studio's host unit."""
+    """Money a unit gave the studio: its host unit's matching (``kind`` ``matching``;
+    ``unit`` blank or the host unit) or a member's unit's support (``support``, ``unit``
+    naming the member's unit)."""
 
     on: date
     studio: str
     amount: Fen
     memo: str
+    kind: str = "matching"
+    unit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Expense:
-    """An activity expense paid from one of the studio's funds."""
+    """An activity expense paid from one of the studio's funds, and who claimed it
+    (报销人, and their 身份证号 where they have one: a 差旅费 needs both)."""
 
     on: date
     studio: str
@@ -55,6 +69,8 @@ class Expense:
     category: str
     amount: Fen
     memo: str
+    claimant: str = ""
+    claimant_id: str = ""
 
 
 def _content_key(kind: str, *parts: object) -> str:
@@ -63,32 +79,83 @@ def _content_key(kind: str, *parts: object) -> str:
 
 
 def receipt_transaction(receipt: Receipt, host_unit: str) -> NewTransaction:
+    """Matching from ``host_unit``, or support from the receipt's member unit."""
+    if receipt.kind == "support":
+        key = _content_key(
+            "support", receipt.on, receipt.studio, receipt.amount, receipt.memo, receipt.unit
+        )
+        source, unit = support_source(receipt.unit), receipt.unit
+    else:  # the key of a matching receipt is what it was before support existed
+        key = _content_key("matching", receipt.on, receipt.studio, receipt.amount, receipt.memo)
+        source, unit = unit_source(host_unit), host_unit
     return NewTransaction(
-        idempotency_key=_content_key(
-            "matching", receipt.on, receipt.studio, receipt.amount, receipt.memo
-        ),
+        idempotency_key=key,
         effective_date=receipt.on,
         memo=receipt.memo,
-        postings=(
-            Posting(
-                unit_source(host_unit), studio_fund(receipt.studio, "matching"), receipt.amount
-            ),
-        ),
-        metadata={"kind": "matching", "studio": receipt.studio, "unit": host_unit},
+        postings=(Posting(source, studio_fund(receipt.studio, receipt.kind), receipt.amount),),
+        metadata={"kind": receipt.kind, "studio": receipt.studio, "unit": unit},
     )
 
 
-def expense_transaction(expense: Expense) -> NewTransaction:
+def receipt_errors(where: str, receipt: Receipt, host_unit: str) -> list[ValidationError]:
+    """What is wrong with a receipt given its studio's host unit: matching comes from the
+    host unit only; support names another unit (the host unit's money is matching)."""
+    errors = []
+    if receipt.kind not in RECEIPT_KINDS:
+        return [
+            ValidationError(f"{where}.类型", f"must be one of {', '.join(RECEIPT_KINDS.values())}")
+        ]
+    if receipt.amount <= 0:
+        errors.append(ValidationError(f"{where}.金额", "must be positive"))
+    if receipt.kind == "matching" and receipt.unit and receipt.unit != host_unit:
+        errors.append(
+            ValidationError(
+                f"{where}.出资单位",
+                f"挂牌单位配套只能来自挂牌单位{host_unit}；成员所在单位的经费请记为成员单位支持 "
+                f"(matching comes from the host unit only)",
+            )
+        )
+    if receipt.kind == "support":
+        if not receipt.unit.strip():
+            errors.append(
+                ValidationError(f"{where}.出资单位", "成员单位支持须写明出资单位 (name the unit)")
+            )
+        elif receipt.unit == host_unit:
+            errors.append(
+                ValidationError(
+                    f"{where}.出资单位",
+                    f"{host_unit}是挂牌单位，其经费记为挂牌单位配套 "
+                    "(the host unit's money is matching)",
+                )
+            )
+    return errors
+
+
+def expense_transaction(expense: Expense, claimant_code: str | None = None) -> NewTransaction:
+    """The expense, naming its claimant (by payee code when they are in the registry: an
+    ID number never enters the ledger)."""
+    parts: list[object] = [
+        expense.on,
+        expense.studio,
+        expense.source,
+        expense.category,
+        expense.amount,
+        expense.memo,
+    ]
+    if expense.claimant:  # the key of an expense without one is what it was before
+        parts.append(expense.claimant)
+    metadata: dict[str, JsonValue] = {
+        "kind": "expense",
+        "studio": expense.studio,
+        "category": expense.category,
+        "source": expense.source,
+    }
+    if expense.claimant:
+        metadata["claimant"] = expense.claimant
+    if claimant_code:
+        metadata["claimant_code"] = claimant_code
     return NewTransaction(
-        idempotency_key=_content_key(
-            "expense",
-            expense.on,
-            expense.studio,
-            expense.source,
-            expense.category,
-            expense.amount,
-            expense.memo,
-        ),
+        idempotency_key=_content_key("expense", *parts),
         effective_date=expense.on,
         memo=expense.memo,
         postings=(
@@ -98,12 +165,34 @@ def expense_transaction(expense: Expense) -> NewTransaction:
                 expense.amount,
             ),
         ),
-        metadata={
-            "kind": "expense",
-            "studio": expense.studio,
-            "category": expense.category,
-            "source": expense.source,
-        },
+        metadata=metadata,
+    )
+
+
+TRAVEL: Final = ExpenseCategory.TRAVEL.value
+
+
+def travel_claim_error(
+    where: str, expense: Expense, paid_role: str | None, *, included: bool
+) -> ValidationError | None:
+    """含差旅费: with the policy's ``travel_included``, a 差旅费 names its claimant and
+    their 身份证号, and is refused when the claimant is a paid member (``paid_role``:
+    their role in the studio on the day, ``host`` or ``member``; ``None`` for an invited
+    mentor, a trainee or anyone else)."""
+    if expense.category != TRAVEL or not included:
+        return None
+    if not expense.claimant.strip() or not expense.claimant_id.strip():
+        return ValidationError(
+            f"{where}.报销人身份证号",
+            "差旅费须写明报销人及其身份证号 (a travel claim names its claimant and ID number)",
+        )
+    if paid_role is None:
+        return None
+    role = {"host": "主持人", "member": "成员"}.get(paid_role, paid_role)
+    return ValidationError(
+        f"{where}.类别",
+        f"{expense.claimant}是{expense.studio}的{role}，劳务补贴已含差旅费，不能再报销差旅费 "
+        "(a paid member's stipend includes their travel)",
     )
 
 
@@ -125,6 +214,10 @@ def expense_errors(where: str, expense: Expense) -> list[ValidationError]:
         )
     if expense.amount <= 0:
         errors.append(ValidationError(f"{where}.金额", "must be positive"))
+    if expense.claimant:
+        errors += text_errors(f"{where}.报销人", expense.claimant, MAX_NAME)
+    if expense.claimant_id:
+        errors += id_number_errors(expense.claimant_id, f"{where}.报销人身份证号")
     return errors
 
 

@@ -34,16 +34,18 @@ from ledger.errors import (
     ValidationError,
     text_errors,
 )
-from ledger.expenses import EXPENSE_CATEGORIES, SOURCE_LABELS, Expense, Receipt
+from ledger.expenses import EXPENSE_CATEGORIES, RECEIPT_KINDS, SOURCE_LABELS, Expense, Receipt
 from ledger.money import parse_amount
 from ledger.policy import GRADE_LABELS, STUDIO_KINDS
 from ledger.postings import MAX_MEMO_LENGTH
 from ledger.registry import (
+    CANCELLATION_CAUSES,
     MAX_BANK_ACCOUNT,
     MAX_BANK_NAME,
     MAX_NAME,
     MAX_PHONE,
     MAX_REASON,
+    MAX_ROUND,
     MAX_UNIT,
     ROLE_LABELS,
     STATUS_LABELS,
@@ -75,7 +77,7 @@ class Column:
     """A column of an import sheet: its header, how a cell is read, and its choices."""
 
     header: str
-    kind: str  # text, code, id, date, year, amount, choice
+    kind: str  # text, code, id, date, year, round, amount, choice
     required: bool = True
     choices: Mapping[str, str] = field(default_factory=dict)  # code → label
     width: int = 14
@@ -104,9 +106,24 @@ STUDIO_SHEET: Final = Sheet(
         Column("周期开始年度", "year"),
         _choice("状态", STATUS_LABELS),
         Column("撤销日期", "date", required=False),
-        Column("撤销原因", "text", required=False, width=20, max_length=MAX_REASON),
+        _choice("撤销原因", CANCELLATION_CAUSES, required=False),
+        Column("撤销说明", "text", required=False, width=20, max_length=MAX_REASON),
+        Column("轮次", "round", required=False, width=8),
     ),
-    (("HJ-S01", "王芳语文名师工作室", "名教师工作室", "杭锦旗第一中学", 2024, "正常", None, None),),
+    (
+        (
+            "HJ-S01",
+            "王芳语文名师工作室",
+            "名教师工作室",
+            "杭锦旗第一中学",
+            2024,
+            "正常",
+            None,
+            None,
+            None,
+            1,
+        ),
+    ),
 )
 
 MEMBER_SHEET: Final = Sheet(
@@ -157,8 +174,20 @@ RECEIPT_SHEET: Final = Sheet(
         Column("工作室编号", "code"),
         Column("金额", "amount"),
         Column("摘要", "text", width=30, max_length=MAX_MEMO_LENGTH),
+        _choice("类型", RECEIPT_KINDS, required=False),
+        Column("出资单位", "text", required=False, width=20, max_length=MAX_UNIT),
     ),
-    (("2024-03-01", "HJ-S01", "2,000.00", "杭锦旗第一中学2024年配套经费"),),
+    (
+        ("2024-03-01", "HJ-S01", "2,000.00", "杭锦旗第一中学2024年配套经费", "挂牌单位配套", None),
+        (
+            "2024-04-01",
+            "HJ-S01",
+            "1,000.00",
+            "锡尼镇第一小学支持经费",
+            "成员单位支持",
+            "锡尼镇第一小学",
+        ),
+    ),
 )
 
 EXPENSE_SHEET: Final = Sheet(
@@ -170,8 +199,22 @@ EXPENSE_SHEET: Final = Sheet(
         _choice("类别", EXPENSE_CATEGORIES),
         Column("金额", "amount"),
         Column("摘要", "text", width=30, max_length=MAX_MEMO_LENGTH),
+        Column("报销人", "text", required=False, max_length=MAX_NAME),
+        Column("报销人身份证号", "id", required=False, width=22),
     ),
-    (("2024-05-10", "HJ-S01", "单位配套", "资料费", "800.00", "购买教研资料"),),
+    (
+        ("2024-05-10", "HJ-S01", "单位配套", "资料费", "800.00", "购买教研资料", None, None),
+        (
+            "2024-06-12",
+            "HJ-S01",
+            "教育基金",
+            "差旅费",
+            "1,200.00",
+            "特聘导师来旗指导往返交通",
+            "赵敏",
+            "11010519491231002X",
+        ),
+    ),
 )
 
 PLAN_SHEET: Final = Sheet(
@@ -460,7 +503,7 @@ def _read_sheet(
     lines = ws.iter_rows(values_only=True)
     header = [str(v).strip() if v is not None else "" for v in next(lines, ())]
     positions = {name: i for i, name in enumerate(header) if name}
-    missing = [c.header for c in sheet.columns if c.header not in positions]
+    missing = [c.header for c in sheet.columns if c.required and c.header not in positions]
     if missing:
         problems.append(
             Problem(sheet.title, 1, None, f"缺少列 (missing columns): {', '.join(missing)}")
@@ -476,7 +519,9 @@ def _read_sheet(
             )
             return rows
         cells = {
-            c.header: line[positions[c.header]] if positions[c.header] < len(line) else None
+            c.header: line[positions[c.header]]
+            if c.header in positions and positions[c.header] < len(line)
+            else None
             for c in sheet.columns
         }
         if all(_blank(v) for v in cells.values()):
@@ -489,7 +534,12 @@ def _read_sheet(
         values: dict[str, Any] = {}
         complete = True
         for column in sheet.columns:
-            where = f"{column.header}({get_column_letter(positions[column.header] + 1)}列)"
+            letter = (
+                get_column_letter(positions[column.header] + 1)
+                if column.header in positions
+                else "?"
+            )
+            where = f"{column.header}({letter}列)"
             try:
                 values[column.header] = _cell(column, cells[column.header])
             except ValidationError as error:
@@ -549,6 +599,15 @@ def _date(column: Column, value: object) -> date:
         ) from None
 
 
+def _round(column: Column, value: object) -> int:
+    text = _text(column, value)
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ROUND:
+        raise ValidationError(
+            column.header, f"轮次应为1-{MAX_ROUND}的整数 (not a round): {value!r}"
+        )
+    return int(text)
+
+
 def _year(column: Column, value: object) -> int:
     text = _text(column, value)
     if not text.isdigit() or not 2000 <= int(text) <= 2100:
@@ -586,6 +645,7 @@ _READERS: Final[dict[str, Callable[[Column, object], Any]]] = {
     "id": _id,
     "date": _date,
     "year": _year,
+    "round": _round,
     "amount": _amount,
     "choice": read_choice,
 }
@@ -692,11 +752,18 @@ def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
         cancelled = v["状态"] == "cancelled"
         if cancelled and (v["撤销日期"] is None or not v["撤销原因"]):
             found.problems.append(
-                Problem(row.sheet, row.number, "撤销日期", "撤销的工作室须填写撤销日期和撤销原因")
+                Problem(
+                    row.sheet,
+                    row.number,
+                    "撤销日期",
+                    "撤销的工作室须填写撤销日期并选择撤销原因（"
+                    + "、".join(CANCELLATION_CAUSES.values())
+                    + "）",
+                )
             )
-        if not cancelled and v["撤销日期"] is not None:
+        if not cancelled and (v["撤销日期"] is not None or v["撤销原因"]):
             found.problems.append(
-                Problem(row.sheet, row.number, "状态", "有撤销日期的工作室状态应为撤销")
+                Problem(row.sheet, row.number, "状态", "有撤销日期或原因的工作室状态应为撤销")
             )
         found.studios.append(
             Studio(
@@ -706,7 +773,9 @@ def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
                 v["挂牌单位"],
                 v["周期开始年度"],
                 v["撤销日期"] if cancelled else None,
-                (v["撤销原因"] or "") if cancelled else "",
+                (v["撤销说明"] or "") if cancelled else "",
+                v["轮次"] or 1,
+                v["撤销原因"] if cancelled else None,
             )
         )
     found.problems += _duplicates(studio_rows, lambda r: r.values["工作室编号"])
@@ -800,7 +869,14 @@ def _check_receipts(_stores: program.Stores, rows: dict[str, list[Row]]) -> list
 def _import_receipts(stores: program.Stores, rows: dict[str, list[Row]], by: str) -> ImportReport:
     sheet = rows[RECEIPT_SHEET.title]
     receipts = [
-        Receipt(r.values["日期"], r.values["工作室编号"], r.values["金额"], r.values["摘要"])
+        Receipt(
+            r.values["日期"],
+            r.values["工作室编号"],
+            r.values["金额"],
+            r.values["摘要"],
+            r.values["类型"] or "matching",
+            r.values["出资单位"] or "",
+        )
         for r in sheet
     ]
     before = _ledger_size(stores)
@@ -840,6 +916,8 @@ def _import_expenses(stores: program.Stores, rows: dict[str, list[Row]], by: str
                 r.values["类别"],
                 r.values["金额"],
                 r.values["摘要"],
+                r.values["报销人"] or "",
+                r.values["报销人身份证号"] or "",
             )
             for r in spent
         ],

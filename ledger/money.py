@@ -91,6 +91,17 @@ def parse_amount(text: str, *, field: str, allow_negative: bool = False) -> Fen:
     return fen
 
 
+def round_half_up(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half-up, for non-negative integers: the one
+    rounding rule of the program (a prorated stipend, a share of an appropriation)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def percent_of(amount: Fen, percent: int) -> Fen:
+    """``percent``% of ``amount``, rounded half-up to the fen."""
+    return round_half_up(amount * percent, 100)
+
+
 def split(total: Fen, weights: Sequence[int]) -> list[Fen]:
     """Split ``total`` fen in proportion to ``weights`` by largest remainder.
 

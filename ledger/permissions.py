@@ -47,6 +47,11 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         "receipt.record": _CLERK,
         "expense.record": _CLERK,
         "appropriation.post": frozenset({UserRole.CLERK, UserRole.ADMIN}),
+        # the cycle: its close returns money (the scheduled job acts as a clerk); renaming
+        # a studio and restoring a held studio's funding record the 领导小组's decisions
+        "cycle.close": frozenset({UserRole.CLERK, UserRole.APPROVER}),
+        "cycle.renew": _ADMIN,
+        "funding.decide": _ADMIN,
         # batches
         "batch.create": _CLERK,
         "batch.reissue": _CLERK,

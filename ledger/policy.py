@@ -12,7 +12,7 @@ the default policy.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -53,6 +53,13 @@ class Policy:
       host_forfeits_on_cancellation: a cancelled studio's host loses that year's stipend.
       withholding: income tax withholding rule, one of :data:`WITHHOLDING_RULES`.
       approval_threshold: a batch above this gross total needs two approvers, fen.
+      funding_ratios: 考核发放 — grade of year Y → percent of year Y+1's appropriation the
+        studio receives (a studio's first year is funded whole); a studio at 0% is held
+        until the 领导小组 records a decision restoring it.
+      renewal_grades: the final assessment grades (the December grade of a cycle's last
+        year) with which a studio may be renamed for a new cycle (继续命名).
+      travel_included: 含差旅费 — a host's and a member's stipend includes their travel,
+        so a 差旅费 expense claimed for a paid member of the same studio is refused.
     """
 
     version: str
@@ -72,11 +79,21 @@ class Policy:
     host_forfeits_on_cancellation: bool
     withholding: str
     approval_threshold: Fen
+    funding_ratios: Mapping[str, int] = field(
+        default_factory=lambda: MappingProxyType(
+            {"excellent": 100, "qualified": 100, "unqualified": 0}
+        )
+    )
+    renewal_grades: tuple[str, ...] = ("excellent", "qualified")
+    travel_included: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON for storage: mappings as dicts, amounts in fen."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {k: dict(v) if isinstance(v, Mapping) else v for k, v in values.items()}
+        return {
+            k: dict(v) if isinstance(v, Mapping) else list(v) if isinstance(v, tuple) else v
+            for k, v in values.items()
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Policy:
@@ -84,9 +101,12 @@ class Policy:
         errors = policy_errors(data)
         if errors:
             raise InvalidInputError(errors)
-        values = {f.name: data[f.name] for f in fields(cls)}
-        for name in ("source_shares", "grade_ratios", "quotas"):
-            values[name] = MappingProxyType(dict(values[name]))
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        for name in ("source_shares", "grade_ratios", "quotas", "funding_ratios"):
+            if name in values:
+                values[name] = MappingProxyType(dict(values[name]))
+        if "renewal_grades" in values:
+            values["renewal_grades"] = tuple(values["renewal_grades"])
         return cls(**values)
 
 
@@ -113,10 +133,15 @@ def _is_int(value: object) -> bool:
     return type(value) is int
 
 
+CYCLE_FIELDS: Final = ("funding_ratios", "renewal_grades", "travel_included")
+"""Fields added for the whole cycle (issue 18): a policy stored before them has the
+notice's defaults (:class:`Policy`), so no stored record needs rewriting."""
+
+
 def policy_errors(data: Mapping[str, Any]) -> list[ValidationError]:
     """Every reason ``data`` is not an acceptable policy."""
     errors: list[ValidationError] = []
-    missing = [f.name for f in fields(Policy) if f.name not in data]
+    missing = [f.name for f in fields(Policy) if f.name not in data and f.name not in CYCLE_FIELDS]
     errors.extend(ValidationError(name, "is required") for name in missing)
     unknown = sorted(set(data) - {f.name for f in fields(Policy)})
     errors.extend(ValidationError(name, "is not a policy field") for name in unknown)
@@ -155,12 +180,7 @@ def policy_errors(data: Mapping[str, Any]) -> list[ValidationError]:
                 "must give finance and edu_fund whole percents that add up to 100",
             )
         )
-    ratios = data["grade_ratios"]
-    if (
-        not isinstance(ratios, Mapping)
-        or set(ratios) != set(GRADES)
-        or not all(_is_int(v) and 0 <= v <= 100 for v in ratios.values())
-    ):
+    if not _percent_per_grade(data["grade_ratios"]):
         errors.append(
             ValidationError(
                 "grade_ratios", f"must give a percent 0-100 for each of {', '.join(GRADES)}"
@@ -183,6 +203,40 @@ def policy_errors(data: Mapping[str, Any]) -> list[ValidationError]:
         )
     if not isinstance(data["host_forfeits_on_cancellation"], bool):
         errors.append(ValidationError("host_forfeits_on_cancellation", "must be true or false"))
+    return errors + _cycle_errors(data)
+
+
+def _percent_per_grade(value: object) -> bool:
+    """Whether ``value`` gives every grade a whole percent from 0 to 100."""
+    return (
+        isinstance(value, Mapping)
+        and set(value) == set(GRADES)
+        and all(_is_int(v) and 0 <= v <= 100 for v in value.values())
+    )
+
+
+def _cycle_errors(data: Mapping[str, Any]) -> list[ValidationError]:
+    """The cycle's fields, where given (a policy stored before them has none)."""
+    errors = []
+    if not _percent_per_grade(data.get("funding_ratios", dict.fromkeys(GRADES, 0))):
+        errors.append(
+            ValidationError(
+                "funding_ratios",
+                f"must give a percent 0-100 of the next year's appropriation for each of "
+                f"{', '.join(GRADES)}",
+            )
+        )
+    renewal = data.get("renewal_grades", [])
+    if (
+        not isinstance(renewal, list | tuple)
+        or not set(renewal) <= set(GRADES)
+        or len(set(renewal)) != len(renewal)
+    ):
+        errors.append(
+            ValidationError("renewal_grades", f"must list grades among {', '.join(GRADES)}")
+        )
+    if not isinstance(data.get("travel_included", True), bool):
+        errors.append(ValidationError("travel_included", "must be true or false"))
     return errors
 
 
@@ -205,6 +259,9 @@ NOTICE_2024: Final = Policy.from_json(
         "host_forfeits_on_cancellation": True,
         "withholding": "prc_labour_remuneration",
         "approval_threshold": yuan(100_000),
+        "funding_ratios": {"excellent": 100, "qualified": 100, "unqualified": 0},
+        "renewal_grades": ["excellent", "qualified"],
+        "travel_included": True,
     }
 )
 """The founding notice's values: the default policy."""

@@ -10,7 +10,7 @@ through :func:`ledger.book.post`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Final, Protocol
@@ -18,15 +18,25 @@ from zoneinfo import ZoneInfo
 
 from ledger import book, users
 from ledger.accounts import (
-    FUNDING_SOURCES,
     expense_account,
-    source_account,
-    studio_fund,
-    unit_source,
 )
-from ledger.appropriation import appropriation
-from ledger.entitlements import EntitlementLine, entitlements
-from ledger.errors import InvalidInputError, LedgerError, NotFoundError, ValidationError
+from ledger.appropriation import (
+    FundingDecision,
+    FundingShare,
+    appropriation,
+    appropriation_key,
+    decision_errors,
+    funding_share,
+)
+from ledger.cycles import Cycle, first_cycle
+from ledger.entitlements import PAID_ROLES, EntitlementLine, entitlements
+from ledger.errors import (
+    InvalidInputError,
+    InvalidTransitionError,
+    LedgerError,
+    NotFoundError,
+    ValidationError,
+)
 from ledger.expenses import (
     Expense,
     MatchingShortfall,
@@ -36,12 +46,14 @@ from ledger.expenses import (
     matching_shortfalls,
     net_matching,
     over_plan_error,
+    receipt_errors,
     receipt_transaction,
+    travel_claim_error,
 )
 from ledger.money import Fen
 from ledger.periods import check_open
 from ledger.policy import GRADE_LABELS, Policy, policy_for_year
-from ledger.postings import NewTransaction, Posting, Transaction
+from ledger.postings import NewTransaction, Transaction, utc_now
 from ledger.registry import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -108,6 +120,9 @@ class RegistryStore(Protocol):
         """The code of the person with this 身份证号, if they are in the registry."""
 
     def memberships(self) -> list[Membership]: ...
+    def memberships_of(self, studios: Collection[str]) -> list[Membership]:
+        """The memberships of these studios (past and present)."""
+
     def save_studios(self, studios: Sequence[Studio]) -> int: ...
     def save_people(self, people: Sequence[PersonInput]) -> tuple[dict[str, str], int]: ...
     def save_memberships(self, memberships: Sequence[Membership]) -> int: ...
@@ -116,6 +131,17 @@ class RegistryStore(Protocol):
     def save_grades(self, grades: Sequence[Grade]) -> int: ...
     def expense_plans(self, year: int) -> dict[tuple[str, str], Fen]: ...
     def save_expense_plans(self, plans: Sequence[ExpensePlan]) -> int: ...
+    def cycles(self, studios: Collection[str] | None = None) -> list[Cycle]:
+        """The cycles of ``studios`` (every studio's when ``None``), by studio and number."""
+
+    def save_cycles(self, cycles: Sequence[Cycle]) -> None:
+        """Add new cycles; set the years of stored ones not closed."""
+
+    def close_cycle(self, cycle: Cycle, at: datetime) -> None:
+        """Record a cycle's close (once)."""
+
+    def funding_decisions(self, year: int) -> dict[str, FundingDecision]: ...
+    def add_funding_decision(self, decision: FundingDecision) -> None: ...
 
 
 class Stores(users.Stores, Protocol):
@@ -245,7 +271,9 @@ def save_roster(
     people = [replace(x, id_number=normalize_id_number(x.id_number)) for x in people]
     memberships = [replace(x, id_number=normalize_id_number(x.id_number)) for x in memberships]
     registry = stores.registry
+    first_cycles = _first_cycles(stores, studios)
     changed = registry.save_studios(studios)
+    registry.save_cycles(first_cycles)
     codes, people_changed = registry.save_people(people)
     unknown = [m for m in memberships if m.id_number not in codes]
     known = {p.id_number: p.code for p in registry.people()}
@@ -268,12 +296,55 @@ def save_roster(
     findings = (
         []
         if rules is None
-        else composition_findings(all_studios, registry.people(), registry.memberships(), rules)
+        else composition_findings(
+            all_studios,
+            registry.people(),
+            registry.memberships(),
+            rules,
+            round_quotas(stores, all_studios),
+        )
     )
     refused = [f for f in findings if f.refused]
     if refused:
         raise CompositionRefused(refused)
     return SaveReport(changed, findings)
+
+
+def round_quotas(stores: Stores, studios: Iterable[Studio]) -> dict[int, Mapping[str, int]]:
+    """Each round's quotas: the policy's governing the round's first year."""
+    starts: dict[int, int] = {}
+    for s in studios:
+        starts[s.round] = min(starts.get(s.round, s.cycle_start_year), s.cycle_start_year)
+    return {number: policy(stores, start).quotas for number, start in starts.items()}
+
+
+def _first_cycles(stores: Stores, studios: Sequence[Studio]) -> list[Cycle]:
+    """The first cycle of each studio saved: new for a new studio, its years moved for
+    a studio whose start year is corrected while its one cycle is open. A studio renewed
+    or closed keeps its start year: its cycles are history."""
+    stored: dict[str, list[Cycle]] = {}
+    for c in stores.registry.cycles({s.code for s in studios}):
+        stored.setdefault(c.studio, []).append(c)
+    found = {s.code: s for s in stores.registry.studios_of({s.code for s in studios})}
+    cycles, errors = [], []
+    for i, studio in enumerate(studios):
+        mine = stored.get(studio.code, [])
+        before = found.get(studio.code)
+        if mine and before is not None and before.cycle_start_year == studio.cycle_start_year:
+            continue
+        if len(mine) > 1 or any(c.closed_on is not None for c in mine):
+            errors.append(
+                ValidationError(
+                    f"studios[{i}].cycle_start_year",
+                    f"{studio.code}已续期或已结算，周期开始年度不能再改 "
+                    "(the studio's cycles are history: its start year stays)",
+                )
+            )
+            continue
+        cycles.append(first_cycle(studio, policy(stores, studio.cycle_start_year)))
+    if errors:
+        raise InvalidInputError(errors)
+    return cycles
 
 
 def save_grades(stores: Stores, grades: Sequence[Grade], *, by: str) -> SaveReport:
@@ -305,39 +376,116 @@ def save_grades(stores: Stores, grades: Sequence[Grade], *, by: str) -> SaveRepo
 
 @dataclass(frozen=True)
 class AppropriationReport:
+    """What an appropriation run did: the vouchers posted, the studios funded before,
+    and the studios held back with why (考核发放, :func:`ledger.appropriation.funding_share`)."""
+
     year: int
     policy_version: str
     posted: list[Transaction]
     already: list[str]
     total: Fen
+    held: list[tuple[str, str]] = field(default_factory=list)
+    shares: dict[str, FundingShare] = field(default_factory=dict)
+
+
+def appropriation_day(year: int) -> date:
+    """When a year's budget arrives: 2 January (the scheduled job's day)."""
+    return date(year, 1, 2)
 
 
 def appropriate(
-    stores: Stores, year: int, on: date | None = None, *, by: str
+    stores: Stores,
+    year: int,
+    on: date | None = None,
+    *,
+    by: str,
+    only: Collection[str] | None = None,
 ) -> AppropriationReport:
-    """Post each studio's budget for ``year``, once per studio-year.
+    """Post each studio's budget for ``year`` (``only`` those studios, when given), once
+    per studio-year, by its grade of the year before (考核发放).
 
-    A studio is funded when ``year`` is in its cycle and it was not cancelled on
-    or before the appropriation date (default 2 January).
+    A studio is funded when ``year`` is in its cycles and it was not cancelled on or
+    before the appropriation date (default 2 January); the share follows
+    :func:`ledger.appropriation.funding_share`, and a studio held back is listed with
+    why. Run again after a grade is recorded or a decision restores a studio, it funds
+    what is now due and nothing twice.
     """
     acting(stores, by, "appropriation.post")
     governing = policy(stores, year)
-    effective = on or date(year, 1, 2)
+    effective = on or appropriation_day(year)
     require_open(stores, effective)
+    registry = stores.registry
+    candidates = registry.studios() if only is None else registry.studios_of(only)
     funded = [
         s
-        for s in stores.registry.studios()
+        for s in candidates
         if year in s.cycle_years(governing)
         and (s.cancelled_on is None or s.cancelled_on > effective)
     ]
-    requests = {s.code: appropriation(s.code, year, governing, effective) for s in funded}
-    before = stores.ledger.find_by_keys({r.idempotency_key for r in requests.values()})
-    posted = book.post(stores.ledger, list(requests.values()))
-    new = [t for t in posted if t.request.idempotency_key not in before]
-    already = [code for code, r in requests.items() if r.idempotency_key in before]
+    before = stores.ledger.find_by_keys({appropriation_key(s.code, year) for s in funded})
+    already = [s.code for s in funded if appropriation_key(s.code, year) in before]
+    grades = registry.studio_grades(year - 1)
+    decisions = registry.funding_decisions(year)
+    shares = {
+        s.code: funding_share(s, year, governing, grades.get(s.code), decisions.get(s.code))
+        for s in funded
+        if s.code not in already
+    }
+    requests = [
+        appropriation(code, year, governing, effective, share.percent)
+        for code, share in shares.items()
+        if not share.held
+    ]
+    new = book.post(stores.ledger, requests)
     return AppropriationReport(
-        year, governing.version, new, already, sum(p.amount for t in new for p in t.postings)
+        year,
+        governing.version,
+        new,
+        already,
+        sum(p.amount for t in new for p in t.postings),
+        [(code, share.basis) for code, share in shares.items() if share.held],
+        shares,
     )
+
+
+def restore_funding(
+    stores: Stores,
+    studio_code: str,
+    year: int,
+    percent: int,
+    reason: str,
+    *,
+    by: str,
+    on: date,
+) -> tuple[FundingDecision, AppropriationReport | None]:
+    """Record a 领导小组 decision restoring the funding of a studio held for its grade,
+    and, once the year's appropriation day has passed, fund it at once (dated ``on``).
+
+    Refused when the studio is not held for its grade (a missing grade is recorded, not
+    decided), when a decision for the year stands, or when the year is funded already.
+    """
+    acting(stores, by, "funding.decide")
+    if errors := decision_errors(percent, reason):
+        raise InvalidInputError(errors)
+    found = studio(stores, studio_code)
+    governing = policy(stores, year)
+    if year not in found.cycle_years(governing):
+        raise ValidationError("year", f"{year} is not a year of {found.code}'s cycles")
+    prior = stores.registry.studio_grades(year - 1).get(found.code)
+    if not funding_share(found, year, governing, prior).held or prior is None:
+        raise InvalidTransitionError(
+            f"{found.code} {year}年度经费未因考核结果暂停，无需领导小组决定 "
+            "(only a studio held for its grade is restored by a decision)"
+        )
+    if found.code in stores.registry.funding_decisions(year):
+        raise InvalidTransitionError(f"{found.code} {year}年度已有领导小组决定 (a decision stands)")
+    if stores.ledger.find_by_keys([appropriation_key(found.code, year)]):
+        raise InvalidTransitionError(f"{found.code} {year}年度经费已拨付 (already funded)")
+    decision = FundingDecision(found.code, year, percent, reason.strip(), by, utc_now())
+    stores.registry.add_funding_decision(decision)
+    if on < appropriation_day(year):
+        return decision, None  # the year's appropriation run funds it
+    return decision, appropriate(stores, year, on, by=by, only=[found.code])
 
 
 def roster_counts(stores: Stores, day: date) -> dict[str, int]:
@@ -403,15 +551,44 @@ def _refuse_unknown_studios(
 
 
 def receive_matching(stores: Stores, receipts: Sequence[Receipt], *, by: str) -> list[Transaction]:
-    """Post unit matching receipts: the host unit's money into the studio's matching fund."""
+    """Post unit receipts: the host unit's money into the studio's matching fund, a
+    member's unit's support into its support fund (成员所在单位经费支持), kept apart."""
     acting(stores, by, "receipt.record")
-    studios = {s.code: s for s in stores.registry.studios()}
+    studios = {s.code: s for s in stores.registry.studios_of({r.studio for r in receipts})}
     _refuse_unknown_studios(studios, receipts, "receipts")
+    errors = [
+        e
+        for i, r in enumerate(receipts)
+        for e in receipt_errors(f"receipts[{i}]", r, studios[r.studio].host_unit)
+    ]
+    errors += _support_unit_errors(stores, receipts)
+    if errors:
+        raise InvalidInputError(errors)
     requests = [receipt_transaction(r, studios[r.studio].host_unit) for r in receipts]
     fresh = set(_fresh_keys(stores, requests))
     if errors := _closed_period_errors(stores, receipts, requests, fresh, "receipts"):
         raise InvalidInputError(errors)
     return book.post(stores.ledger, requests)
+
+
+def _support_unit_errors(stores: Stores, receipts: Sequence[Receipt]) -> list[ValidationError]:
+    """Support comes from the unit of someone in the studio's roster (成员所在单位)."""
+    wanted = {r.studio for r in receipts if r.kind == "support"}
+    if not wanted:
+        return []
+    places = [m for m in stores.registry.memberships() if m.studio in wanted]
+    units = {p.code: p.unit for p in stores.registry.people_of({m.person for m in places})}
+    of_studio: dict[str, set[str]] = {}
+    for m in places:
+        of_studio.setdefault(m.studio, set()).add(units.get(m.person, ""))
+    return [
+        ValidationError(
+            f"receipts[{i}].出资单位",
+            f"{r.unit}不是{r.studio}任何成员的所在单位 (not a unit of the studio's members)",
+        )
+        for i, r in enumerate(receipts)
+        if r.kind == "support" and r.unit and r.unit not in of_studio.get(r.studio, set())
+    ]
 
 
 def spend(stores: Stores, expenses: Sequence[Expense], *, by: str) -> list[Transaction]:
@@ -421,13 +598,28 @@ def spend(stores: Stores, expenses: Sequence[Expense], *, by: str) -> list[Trans
     year (counting the other expenses of the same call) or its fund's balance.
     """
     acting(stores, by, "expense.record")
-    studios = {s.code for s in stores.registry.studios()}
+    studios = {s.code for s in stores.registry.studios_of({e.studio for e in expenses})}
     errors = _unknown_studios(studios, expenses, "expenses") + [
         error for i, e in enumerate(expenses) for error in expense_errors(f"expenses[{i}]", e)
     ]
     if errors:
         raise InvalidInputError(errors)
-    requests = [expense_transaction(e) for e in expenses]
+    claimants = _claimants(stores, expenses)
+    errors = [
+        error
+        for i, e in enumerate(expenses)
+        if (
+            error := travel_claim_error(
+                f"expenses[{i}]",
+                e,
+                claimants.paid_role(e),
+                included=policy(stores, e.on.year).travel_included,
+            )
+        )
+    ]
+    if errors:
+        raise InvalidInputError(errors)
+    requests = [expense_transaction(e, claimants.code(e)) for e in expenses]
     fresh_keys = set(_fresh_keys(stores, requests))
     errors = _closed_period_errors(stores, expenses, requests, fresh_keys, "expenses")
     spent: dict[tuple[int, str, str], Fen] = {}
@@ -451,6 +643,44 @@ def spend(stores: Stores, expenses: Sequence[Expense], *, by: str) -> list[Trans
     return book.post(stores.ledger, requests)
 
 
+@dataclass(frozen=True)
+class _Claimants:
+    """Expense claimants found in the registry: payee code by 身份证号, and the paid
+    places (host, member) those people hold."""
+
+    codes: dict[str, str]
+    places: list[Membership]
+
+    def code(self, expense: Expense) -> str | None:
+        if not expense.claimant_id:
+            return None
+        return self.codes.get(normalize_id_number(expense.claimant_id))
+
+    def paid_role(self, expense: Expense) -> str | None:
+        """The claimant's paid role in the expense's studio on its day, if any."""
+        person = self.code(expense)
+        return next(
+            (
+                m.role
+                for m in self.places
+                if m.person == person and m.studio == expense.studio and m.active_on(expense.on)
+            ),
+            None,
+        )
+
+
+def _claimants(stores: Stores, expenses: Sequence[Expense]) -> _Claimants:
+    numbers = {normalize_id_number(e.claimant_id) for e in expenses if e.claimant_id}
+    codes = {n: c for n in numbers if (c := stores.registry.payee_code(n)) is not None}
+    known = set(codes.values())
+    places = (
+        [m for m in stores.registry.memberships() if m.person in known and m.role in PAID_ROLES]
+        if known
+        else []
+    )
+    return _Claimants(codes, places)
+
+
 def _fresh_keys(stores: Stores, requests: Iterable[NewTransaction]) -> list[str]:
     keys = [r.idempotency_key for r in requests]
     recorded = stores.ledger.find_by_keys(keys)
@@ -469,50 +699,6 @@ def save_expense_plans(stores: Stores, plans: Sequence[ExpensePlan], *, by: str)
     acting(stores, by, "expense.record")
     _refuse_unknown_studios({s.code for s in stores.registry.studios()}, plans, "plans")
     return SaveReport(stores.registry.save_expense_plans(plans))
-
-
-def close_cycle(stores: Stores, studio_code: str, on: date) -> Transaction | None:
-    """Return a studio's unspent fund balances to their sources when its cycle closes.
-
-    Allowed once the cycle's last year has ended or the studio was cancelled.
-    ``None`` when nothing was left to return.
-    """
-    closing = studio(stores, studio_code)
-    governing = policy(stores, closing.cycle_start_year)
-    last_year = closing.cycle_years(governing)[-1]
-    if on <= date(last_year, 12, 31) and (
-        closing.cancelled_on is None or on < closing.cancelled_on
-    ):
-        raise ValidationError(
-            "on",
-            f"{closing.code}'s cycle runs to {last_year}-12-31 and it "
-            "is not cancelled: its cycle cannot close yet",
-        )
-    back = {
-        "finance": source_account("finance"),
-        "edu_fund": source_account("edu_fund"),
-        "matching": unit_source(closing.host_unit),
-    }
-    postings = []
-    for source in FUNDING_SOURCES:
-        left = stores.ledger.balance(studio_fund(closing.code, source), None) or 0
-        if left > 0:
-            postings.append(Posting(studio_fund(closing.code, source), back[source], left))
-    if not postings:
-        return None
-    [closed] = book.post(
-        stores.ledger,
-        [
-            NewTransaction(
-                idempotency_key=f"cycle-close:{closing.code}:{closing.cycle_start_year}",
-                effective_date=on,
-                memo=f"{closing.code}周期结束，结余资金退回",
-                postings=tuple(postings),
-                metadata={"kind": "cycle_close", "studio": closing.code},
-            )
-        ],
-    )
-    return closed
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from functools import lru_cache
 from operator import mul
 from typing import Final
 
-from ledger.codes import MemberRole, StudioStatus, codes, labels
+from ledger.codes import CancellationCause, MemberRole, StudioStatus, codes, labels
 from ledger.errors import ValidationError, text_errors
 from ledger.policy import STUDIO_KINDS, Policy
 
@@ -26,6 +26,8 @@ ROLES: Final = codes(MemberRole)
 ROLE_LABELS: Final = labels(MemberRole)
 STATUSES: Final = codes(StudioStatus)
 STATUS_LABELS: Final = labels(StudioStatus)
+CANCELLATION_CAUSES: Final = labels(CancellationCause)
+MAX_ROUND: Final = 99
 FIRST_YEAR: Final = 2000
 LAST_YEAR: Final = 2100
 """The years a program record may name."""
@@ -50,8 +52,15 @@ class Studio:
       code: 工作室编号, also its account segment (``studio:<code>:...``).
       kind: one of ``principal``, ``homeroom``, ``subject``.
       host_unit: 挂牌单位, the unit that hosts it and pays matching funds.
-      cycle_start_year: first year of its 3-year cycle.
+      cycle_start_year: first year of its first 3-year cycle (the round's start).
       cancelled_on: the date it was cancelled (撤销), if it was.
+      cancellation_reason: what the record says of the cancellation (说明), free text.
+      round: the round (轮次) it was named in; quotas count per round.
+      cancellation_cause: why it was cancelled, one of :data:`CANCELLATION_CAUSES`
+        (``None`` on a record from before causes were coded, or when not cancelled).
+      cycle_end_year: the last year of its latest cycle, as its cycles are kept
+        (renewal adds a cycle); ``None`` for a studio not stored yet, whose one cycle
+        lasts the policy's ``cycle_years``.
     """
 
     code: str
@@ -61,13 +70,21 @@ class Studio:
     cycle_start_year: int
     cancelled_on: date | None = None
     cancellation_reason: str = ""
+    round: int = 1
+    cancellation_cause: str | None = None
+    cycle_end_year: int | None = None
 
     @property
     def status(self) -> str:
         return "active" if self.cancelled_on is None else "cancelled"
 
     def cycle_years(self, policy: Policy) -> range:
-        return range(self.cycle_start_year, self.cycle_start_year + policy.cycle_years)
+        """Every year of its cycles (they follow one another: a renewed cycle starts the
+        year after the last one ends)."""
+        end = self.cycle_end_year
+        if end is None:
+            end = self.cycle_start_year + policy.cycle_years - 1
+        return range(self.cycle_start_year, end + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,14 +233,23 @@ def studio_errors(studio: Studio, where: str = "") -> list[ValidationError]:
         errors.append(
             ValidationError(f"{where}cycle_start_year", f"must be a year {FIRST_YEAR}-{LAST_YEAR}")
         )
-    if studio.cancelled_on is not None and not studio.cancellation_reason.strip():
-        errors.append(
-            ValidationError(
-                f"{where}cancellation_reason",
-                "撤销的工作室须填写撤销原因 (a cancelled studio needs the reason)",
+    if not 1 <= studio.round <= MAX_ROUND:
+        errors.append(ValidationError(f"{where}round", f"轮次 must be 1-{MAX_ROUND}"))
+    if studio.cancelled_on is not None:
+        if studio.cancellation_cause is None:
+            errors.append(
+                ValidationError(
+                    f"{where}cancellation_cause",
+                    "撤销的工作室须选择撤销原因 (a cancelled studio needs its cause: "
+                    + "、".join(CANCELLATION_CAUSES.values())
+                    + ")",
+                )
             )
-        )
-    if studio.cancelled_on is None and studio.cancellation_reason.strip():
+        else:
+            errors += choice_errors(
+                f"{where}cancellation_cause", studio.cancellation_cause, CANCELLATION_CAUSES
+            )
+    elif studio.cancellation_cause is not None or studio.cancellation_reason.strip():
         errors.append(
             ValidationError(
                 f"{where}cancelled_on",
@@ -288,8 +314,10 @@ def composition_findings(
     people: Iterable[Person],
     memberships: Iterable[Membership],
     policy: Policy,
+    quotas: Mapping[int, Mapping[str, int]] | None = None,
 ) -> list[Finding]:
-    """Every composition rule the roster breaks, refusals first."""
+    """Every composition rule the roster breaks, refusals first. ``quotas`` gives each
+    round's quotas (default: ``policy``'s for every round)."""
     units = {p.code: p.unit for p in people}
     by_studio: dict[str, list[Membership]] = {}
     for m in memberships:
@@ -298,7 +326,9 @@ def composition_findings(
     findings: list[Finding] = []
     for studio in studio_list:
         findings.extend(_studio_findings(studio, by_studio.get(studio.code, []), units, policy))
-    findings.extend(_quota_findings(studio_list, policy))
+    if quotas is None:
+        quotas = {s.round: policy.quotas for s in studio_list}
+    findings.extend(_quota_findings(studio_list, quotas))
     return sorted(findings, key=lambda f: (not f.refused, f.studio, f.rule))
 
 
@@ -375,17 +405,26 @@ def _overlap(a: Membership, b: Membership) -> bool:
     return a.joined_on <= b_end and b.joined_on <= a_end
 
 
-def _quota_findings(studios: list[Studio], policy: Policy) -> list[Finding]:
+def round_label(number: int) -> str:
+    """第1轮: how a round is shown."""
+    return f"第{number}轮"
+
+
+def _quota_findings(
+    studios: list[Studio], quotas: Mapping[int, Mapping[str, int]]
+) -> list[Finding]:
+    """Studios per round and kind beyond the round's quota (``quotas``: round → kind →
+    how many, from the policy governing the round's first year)."""
     findings = []
     counts: dict[tuple[int, str], int] = {}
     for s in studios:
-        counts[(s.cycle_start_year, s.kind)] = counts.get((s.cycle_start_year, s.kind), 0) + 1
-    for (year, kind), count in sorted(counts.items()):
-        quota = policy.quotas.get(kind, 0)
+        counts[(s.round, s.kind)] = counts.get((s.round, s.kind), 0) + 1
+    for (number, kind), count in sorted(counts.items()):
+        quota = quotas.get(number, {}).get(kind, 0)
         if count > quota:
             findings.append(
                 Finding(
-                    f"{year}年{STUDIO_KINDS[kind]}",
+                    f"{round_label(number)}{STUDIO_KINDS[kind]}",
                     "quota",
                     f"{count}个，超过名额{quota}个 (more studios of this kind than the quota)",
                     refused=False,

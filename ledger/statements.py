@@ -35,10 +35,14 @@ from ledger.chart import (
 from ledger.errors import ValidationError
 from ledger.expenses import SOURCE_LABELS
 from ledger.money import Fen
+from ledger.registry import round_label
 from ledger.users import ROLE_LABELS, User, acting
 from ledger.workbooks import Column, Layout, PrintedSheet, new_workbook, stamp
 
 ORGANIZATION: Final = "杭锦旗名师工作室领导小组办公室"
+OPTIONAL_POOLS: Final = frozenset({"support"})
+"""Pools a studio has only once money came into them: a book for each would be empty
+for most studios (every studio has the others from its first appropriation)."""
 LEDGER_HEADER: Final = ("月", "日", "凭证号", "摘要", "借方", "贷方", "借或贷", "余额")
 
 
@@ -140,23 +144,22 @@ def generated_line(by: User) -> str:
 
 
 def anchor_line(seq: int, last_hash: str) -> str:
-    """The ledger's anchor as a statement prints it: an auditor who keeps the paper can
-    check later that the ledger still holds that transaction (``verify --anchor``)."""
-    anchor = book.Anchor(seq, last_hash)
-    return (
-        f"账簿锚点 {anchor}（截至第{seq}笔交易；日后用 studio-ledger verify --anchor {anchor}"
-        " 可核对账簿未被改写、截断或回滚）"
-    )
+    """The ledger's anchor as a statement prints it, short enough for one printed line:
+    an auditor who keeps the paper can check later that the ledger still holds that
+    transaction, neither rewritten, truncated nor rolled back (``verify --anchor``)."""
+    return f"账簿锚点 {book.Anchor(seq, last_hash)}（截至第{seq}笔交易；以 verify --anchor 核对）"
 
 
 @dataclass(frozen=True)
 class LedgerSection:
-    """One account's three-column ledger: a sheet."""
+    """One account's three-column ledger: a sheet; ``studio`` says the studio's round
+    and cycle years (``第1轮　周期2024-2026``)."""
 
     sheet: str
     account: ChartAccount
     period: str
     rows: Iterator[LedgerRow]
+    studio: str = ""
 
 
 def write_ledger(
@@ -171,7 +174,10 @@ def write_ledger(
         sheet.title("专项资金明细账")
         account = section.account
         sheet.caption(f"科目：{account.code} {account.name}", f"期间：{section.period}")
-        sheet.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
+        sheet.caption(
+            f"核算单位：{ORGANIZATION}" + (f"　{section.studio}" if section.studio else ""),
+            "金额单位：元",
+        )
         sheet.header(("日期", None, *LEDGER_HEADER[2:]))
         sheet.merge(1, 2)
         sheet.header(("月", "日", *[None] * 6))
@@ -259,6 +265,8 @@ def export_ledger(
         for s in studios:
             for source in FUNDING_SOURCES:
                 account = studio_fund(s.code, source)
+                if source in OPTIONAL_POOLS and stores.ledger.balance(account, None) is None:
+                    continue  # a studio no member's unit supported has no support book
                 opening = stores.ledger.balance(account, date(first_year - 1, 12, 31)) or 0
                 entries = stores.ledger.iter_account_entries(account, start, end)
                 yield LedgerSection(
@@ -266,6 +274,9 @@ def export_ledger(
                     chart_account(account, studio_names),
                     period,
                     ledger_rows(opening, entries, first_year, last_year),
+                    f"{round_label(s.round)}　周期{s.cycle_start_year}-{s.cycle_end_year}"
+                    if s.cycle_end_year
+                    else round_label(s.round),
                 )
 
     return write_ledger(path, sections(), exporter, stores.ledger.head_hash())
@@ -277,6 +288,7 @@ SUMMARY_LAYOUT: Final = Layout(
         Column(23),
         Column(10, "centre"),
         Column(26),
+        Column(5, "centre"),
         *[Column(14, "amount")] * 6,
     ),
     title_rows=3,
@@ -286,6 +298,7 @@ SUMMARY_HEADER: Final = (
     "科目名称",
     "工作室编号",
     "工作室名称",
+    "轮次",
     "期初余额",
     "本年拨入",
     "劳务补贴支出",
@@ -299,6 +312,7 @@ SUMMARY_HEADER: Final = (
 class SummaryLine:
     studio: str
     name: str
+    round: int
     source: str
     opening: Fen
     received: Fen
@@ -324,9 +338,14 @@ def summary_lines(stores: program.Stores, year: int) -> list[SummaryLine]:
     for s in stores.registry.studios():
         for source in FUNDING_SOURCES:
             account = studio_fund(s.code, source)
+            if source in OPTIONAL_POOLS and not (
+                account in before or account in after or (account, "source") in moved
+            ):
+                continue  # no member's unit supported it: no line
             line = SummaryLine(
                 s.code,
                 s.name,
+                s.round,
                 source,
                 before.get(account, 0),
                 received=moved.get((account, "source"), 0)
@@ -368,6 +387,7 @@ def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> li
                 title.name,
                 x.studio,
                 x.name,
+                x.round,
                 x.opening,
                 x.received,
                 x.stipends,
@@ -380,7 +400,7 @@ def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> li
         sum(getattr(x, f) for x in lines)
         for f in ("opening", "received", "stipends", "expenses", "returned", "closing")
     ]
-    sheet.row(("合计", None, None, None, *totals), bold=True, span=4)
+    sheet.row(("合计", None, None, None, None, *totals), bold=True, span=5)
     sheet.blank()
     sheet.note(
         f"账簿校验：通过（{report.transactions}笔凭证，哈希链完整、余额与分录一致）"

@@ -117,6 +117,15 @@ class SqlBatchStore:
         )
         return {key: batch for key, batch in rows if key is not None}
 
+    def paid_keys_of(self, studio: str) -> set[str]:
+        """The stipends of ``studio`` already in a batch that pays them (any year)."""
+        rows = self.session.execute(
+            select(BatchLineRow.paid_key).where(
+                BatchLineRow.studio_code == studio, BatchLineRow.paid_key.is_not(None)
+            )
+        )
+        return {key for (key,) in rows if key is not None}
+
     def draft_commitments(self) -> dict[tuple[str, str], Fen]:
         rows = self.session.execute(
             select(BatchLineRow.studio_code, BatchLineRow.split)
@@ -313,6 +322,22 @@ class SqlBatchStore:
             )
             for r in rows
         ]
+
+    def unsettled_lines(self, studio: str) -> list[tuple[int, int, str]]:
+        """(batch, line number, status) of every line of ``studio`` not settled: waiting
+        in a draft or approved batch, or returned by the bank and neither reissued nor
+        returned to the fund."""
+        rows = self.session.execute(
+            select(_LINES.c.batch_id, _LINES.c.number, _LINES.c.status)
+            .join(BatchRow, BatchRow.id == _LINES.c.batch_id)
+            .where(
+                _LINES.c.studio_code == studio,
+                _LINES.c.status.in_(("pending", "failed")),
+                BatchRow.state.not_in(("rejected", "cancelled")),
+            )
+            .order_by(_LINES.c.batch_id, _LINES.c.number)
+        )
+        return [(int(b), int(n), str(status)) for b, n, status in rows]
 
     def unresolved_failures(self, year: int) -> list[BatchLine]:
         rows = self.session.execute(

@@ -16,6 +16,8 @@ on PostgreSQL the ledger locks the chain head row ``FOR UPDATE``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -245,6 +247,13 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the unit of work that rolls back alone when it raises (a SAVEPOINT),
+        so a job can refuse one studio and go on with the others."""
+        with self.session.begin_nested():
+            yield
 
     def __exit__(
         self,

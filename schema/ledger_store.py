@@ -450,6 +450,31 @@ class SqlLedgerStore:
         )
         return [(a, b, int(total)) for a, b, total in rows]
 
+    def movements_of(self, addresses: Sequence[Account]) -> list[tuple[Account, Account, Fen]]:
+        """Money moved, ever, between each (source, destination) pair where one side is
+        among ``addresses`` (read through the posting indexes by account)."""
+        ids = dict(
+            self.session.execute(
+                select(AccountRow.id, AccountRow.address).where(AccountRow.address.in_(addresses))
+            ).all()
+        )
+        if not ids:
+            return []
+        source = aliased(AccountRow)
+        destination = aliased(AccountRow)
+        totals: dict[tuple[Account, Account], Fen] = {}
+        for side in (PostingRow.source_account_id, PostingRow.destination_account_id):
+            rows = self.session.execute(
+                select(source.address, destination.address, func.sum(PostingRow.amount))
+                .join(source, source.id == PostingRow.source_account_id)
+                .join(destination, destination.id == PostingRow.destination_account_id)
+                .where(side.in_(list(ids)))
+                .group_by(source.address, destination.address)
+            )
+            for a, b, total in rows:
+                totals[(a, b)] = int(total)  # a pair with both sides among them comes twice
+        return [(a, b, total) for (a, b), total in totals.items()]
+
     def head_hash(self) -> tuple[int, str]:
         """The last transaction's sequence number and hash (no lock taken)."""
         row = self.session.execute(select(ChainHeadRow.last_seq, ChainHeadRow.last_hash)).one()

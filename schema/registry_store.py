@@ -9,11 +9,15 @@ leaves a studio by a ``left_on`` date.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import BigInteger, Table, and_, bindparam, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from ledger.appropriation import FundingDecision
+from ledger.cycles import Cycle
+from ledger.errors import InvalidTransitionError
 from ledger.money import Fen
 from ledger.policy import Policy
 from ledger.postings import utc_now
@@ -23,10 +27,12 @@ from schema.ledger_store import chunks
 from schema.tables import (
     Base,
     ExpensePlanRow,
+    FundingDecisionRow,
     MembershipRow,
     PersonGradeRow,
     PersonRow,
     PolicyRow,
+    StudioCycleRow,
     StudioGradeRow,
     StudioRow,
 )
@@ -41,6 +47,7 @@ def _changed(old: Any, new: dict[str, Any]) -> bool:
 _TABLES: Final = Base.metadata.tables
 
 # The roster is read as plain rows (no ORM objects): a national roster is 900,000 people.
+_CYCLES: Final = _TABLES[StudioCycleRow.__tablename__]
 _STUDIOS: Final = select(
     StudioRow.code,
     StudioRow.name,
@@ -49,6 +56,11 @@ _STUDIOS: Final = select(
     StudioRow.cycle_start_year,
     StudioRow.cancelled_on,
     StudioRow.cancellation_reason,
+    StudioRow.round,
+    StudioRow.cancellation_cause,
+    select(func.max(_CYCLES.c.last_year))
+    .where(_CYCLES.c.studio_code == StudioRow.code)
+    .scalar_subquery(),
 )
 _PEOPLE: Final = select(
     PersonRow.code,
@@ -67,8 +79,23 @@ _PEOPLE_OF: Final = _PEOPLE.where(PersonRow.code.in_(bindparam("codes", expandin
 
 
 def _studio(row: Any) -> Studio:
-    code, name, kind, host_unit, cycle_start_year, cancelled_on, reason = row
-    return Studio(code, name, kind, host_unit, cycle_start_year, cancelled_on, reason or "")
+    code, name, kind, host_unit, start, cancelled_on, reason, number, cause, end = row
+    return Studio(
+        code, name, kind, host_unit, start, cancelled_on, reason or "", number, cause, end
+    )
+
+
+def _cycle(row: Any) -> Cycle:
+    return Cycle(
+        row.studio_code,
+        row.number,
+        row.first_year,
+        row.last_year,
+        row.closed_on,
+        row.closed_by,
+        row.close_seq,
+        dict(row.returned or {}),
+    )
 
 
 class SqlRegistryStore:
@@ -134,6 +161,22 @@ class SqlRegistryStore:
         )
         return [Membership(*r) for r in rows]
 
+    def memberships_of(self, studios: Collection[str]) -> list[Membership]:
+        """The memberships of these studios, read in chunks (by the studio-first unique
+        index)."""
+        query = select(
+            MembershipRow.studio_code,
+            MembershipRow.person_code,
+            MembershipRow.role,
+            MembershipRow.joined_on,
+            MembershipRow.left_on,
+        ).order_by(MembershipRow.studio_code, MembershipRow.person_code, MembershipRow.joined_on)
+        return [
+            Membership(*r)
+            for chunk in chunks(sorted(set(studios)))
+            for r in self.session.execute(query.where(MembershipRow.studio_code.in_(chunk)))
+        ]
+
     def save_studios(self, studios: Sequence[Studio]) -> int:
         table = _TABLES[StudioRow.__tablename__]
         existing = {r.code: r for r in self._rows_among(table, "code", [s.code for s in studios])}
@@ -151,6 +194,8 @@ class SqlRegistryStore:
                         "cycle_start_year": s.cycle_start_year,
                         "cancelled_on": s.cancelled_on,
                         "cancellation_reason": s.cancellation_reason or None,
+                        "cancellation_cause": s.cancellation_cause,
+                        "round": s.round,
                     },
                 )
                 for s in studios
@@ -257,6 +302,101 @@ class SqlRegistryStore:
         if new or changed:
             self.session.expire_all()  # rows loaded earlier in this unit of work are stale
         return len(new) + len(changed)
+
+    # -- cycles and funding decisions --------------------------------------------
+
+    def cycles(self, studios: Collection[str] | None = None) -> list[Cycle]:
+        """The cycles of ``studios`` (every studio's when ``None``), by studio and number."""
+        query = select(_CYCLES).order_by(_CYCLES.c.studio_code, _CYCLES.c.number)
+        if studios is None:
+            return [_cycle(r) for r in self.session.execute(query)]
+        return [
+            _cycle(r)
+            for chunk in chunks(sorted(set(studios)))
+            for r in self.session.execute(query.where(_CYCLES.c.studio_code.in_(chunk)))
+        ]
+
+    def save_cycles(self, cycles: Sequence[Cycle]) -> None:
+        """Add new cycles and set the years of stored ones not closed (a studio's start
+        year corrected before its cycle closed)."""
+        stored = {(c.studio, c.number) for c in self.cycles({c.studio for c in cycles})}
+        new = [
+            {
+                "studio_code": c.studio,
+                "number": c.number,
+                "first_year": c.first_year,
+                "last_year": c.last_year,
+            }
+            for c in cycles
+            if (c.studio, c.number) not in stored
+        ]
+        moved = [
+            {
+                "key_studio": c.studio,
+                "key_number": c.number,
+                "first": c.first_year,
+                "last": c.last_year,
+            }
+            for c in cycles
+            if (c.studio, c.number) in stored
+        ]
+        if new:
+            self.session.execute(insert(_CYCLES), new)
+        if moved:
+            self.session.execute(
+                update(_CYCLES)
+                .where(
+                    _CYCLES.c.studio_code == bindparam("key_studio"),
+                    _CYCLES.c.number == bindparam("key_number"),
+                    _CYCLES.c.closed_on.is_(None),
+                )
+                .values(first_year=bindparam("first"), last_year=bindparam("last")),
+                moved,
+            )
+
+    def close_cycle(self, cycle: Cycle, at: datetime) -> None:
+        """Record a cycle's close (once: a closed cycle is never closed again)."""
+        done = self.session.execute(
+            update(_CYCLES)
+            .where(
+                _CYCLES.c.studio_code == cycle.studio,
+                _CYCLES.c.number == cycle.number,
+                _CYCLES.c.closed_on.is_(None),
+            )
+            .values(
+                closed_on=cycle.closed_on,
+                closed_by=cycle.closed_by,
+                closed_at=at,
+                close_seq=cycle.close_seq,
+                returned=dict(cycle.returned),
+            )
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise InvalidTransitionError(
+                f"{cycle.studio} {cycle.label}已由他人同时结算 (closed meanwhile)"
+            )
+
+    def funding_decisions(self, year: int) -> dict[str, FundingDecision]:
+        table = _TABLES[FundingDecisionRow.__tablename__]
+        rows = self.session.execute(select(table).where(table.c.year == year))
+        return {
+            r.studio_code: FundingDecision(
+                r.studio_code, r.year, r.percent, r.reason, r.decided_by, r.decided_at
+            )
+            for r in rows
+        }
+
+    def add_funding_decision(self, decision: FundingDecision) -> None:
+        self.session.execute(
+            insert(_TABLES[FundingDecisionRow.__tablename__]).values(
+                studio_code=decision.studio,
+                year=decision.year,
+                percent=decision.percent,
+                reason=decision.reason,
+                decided_by=decision.decided_by,
+                decided_at=decision.decided_at,
+            )
+        )
 
     # -- grades and plans -------------------------------------------------------
 

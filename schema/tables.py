@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ledger.registry import (
+    CANCELLATION_CAUSES,
     MAX_BANK_ACCOUNT,
     MAX_BANK_NAME,
     MAX_NAME,
@@ -206,6 +207,9 @@ class PolicyRow(Base):
     created_by: Mapped[str] = mapped_column(String(100))
 
 
+_CAUSES = ", ".join(f"'{cause}'" for cause in CANCELLATION_CAUSES)
+
+
 class StudioRow(Base):
     """A studio (工作室)."""
 
@@ -213,8 +217,12 @@ class StudioRow(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('principal', 'homeroom', 'subject')", name="kind"),
         CheckConstraint(
-            "(cancelled_on IS NULL) = (cancellation_reason IS NULL)", name="cancellation_reason"
+            "cancelled_on IS NOT NULL OR (cancellation_reason IS NULL AND "
+            "cancellation_cause IS NULL)",
+            name="cancellation",
         ),
+        CheckConstraint(f"cancellation_cause IN ({_CAUSES})", name="cancellation_cause"),
+        CheckConstraint("round >= 1", name="round"),
     )
 
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -224,6 +232,47 @@ class StudioRow(Base):
     cycle_start_year: Mapped[int] = mapped_column(Integer)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
     cancellation_reason: Mapped[str | None] = mapped_column(String(MAX_REASON))
+    """What the record says of the cancellation (说明); the cause is coded."""
+    cancellation_cause: Mapped[str | None] = mapped_column(String(20))
+    """One of the notice's causes; ``None`` on a cancellation recorded before causes were
+    coded whose reason named none of them."""
+    round: Mapped[int] = mapped_column(Integer, server_default="1")
+
+
+class StudioCycleRow(Base):
+    """One of a studio's cycles (工作周期): its years and, once closed (终结), when, by
+    whom, the voucher that returned its money and how much went back per pool."""
+
+    __tablename__ = "studio_cycles"
+    __table_args__ = (
+        CheckConstraint("number >= 1", name="number"),
+        CheckConstraint("last_year >= first_year", name="years_in_order"),
+        CheckConstraint("(closed_on IS NULL) = (closed_by IS NULL)", name="closed_by"),
+    )
+
+    studio_code: Mapped[str] = mapped_column(ForeignKey("studios.code"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    closed_by: Mapped[str | None] = mapped_column(String(50))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    close_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))
+    returned: Mapped[dict[str, int] | None] = mapped_column(JSON)
+
+
+class FundingDecisionRow(Base):
+    """A 领导小组 decision restoring a held studio's funding for a year (考核发放)."""
+
+    __tablename__ = "funding_decisions"
+    __table_args__ = (CheckConstraint("percent BETWEEN 1 AND 100", name="percent"),)
+
+    studio_code: Mapped[str] = mapped_column(ForeignKey("studios.code"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    percent: Mapped[int] = mapped_column(SmallInteger)
+    reason: Mapped[str] = mapped_column(String(MAX_REASON))
+    decided_by: Mapped[str] = mapped_column(ForeignKey("users.name"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
 
 
 class PersonRow(Base):
@@ -373,6 +422,7 @@ class BatchLineRow(Base):
             name="final_amounts",
         ),
         Index("ix_batch_lines_person", "person_code"),
+        Index("ix_batch_lines_studio", "studio_code", "status"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from ledger.accounts import Account, may_go_negative
+from ledger.appropriation import FundingDecision
 from ledger.book import AccountEntry, AccountState, ChainHead
 from ledger.chain_keys import ChainKey, KeyRing
+from ledger.cycles import Cycle
 from ledger.daily_balances import DayRow, day_movements
 from ledger.errors import ChainKeyError
 from ledger.money import Fen
@@ -186,6 +188,14 @@ class FakeLedger:
                     )
         return [(s, d, amount) for (s, d), amount in moved.items()]
 
+    def movements_of(self, addresses: Sequence[Account]) -> list[tuple[Account, Account, Fen]]:
+        wanted = set(addresses)
+        return [
+            (s, d, amount)
+            for s, d, amount in self.pair_movements(date.min, date.max)
+            if s in wanted or d in wanted
+        ]
+
 
 @dataclass
 class FakeRegistry:
@@ -195,6 +205,36 @@ class FakeRegistry:
     membership_records: dict[tuple[str, str, date], Membership] = field(default_factory=dict)
     grade_records: dict[tuple[int, str, str], str] = field(default_factory=dict)
     plans: dict[tuple[int, str, str], Fen] = field(default_factory=dict)
+    cycle_records: dict[tuple[str, int], Cycle] = field(default_factory=dict)
+    decisions: dict[tuple[str, int], FundingDecision] = field(default_factory=dict)
+
+    def _with_cycles(self, studio: Studio) -> Studio:
+        ends = [c.last_year for (code, _), c in self.cycle_records.items() if code == studio.code]
+        return replace(studio, cycle_end_year=max(ends)) if ends else studio
+
+    def cycles(self, studios: Collection[str] | None = None) -> list[Cycle]:
+        return [
+            c
+            for _, c in sorted(self.cycle_records.items())
+            if studios is None or c.studio in studios
+        ]
+
+    def save_cycles(self, cycles: Sequence[Cycle]) -> None:
+        for c in cycles:
+            stored = self.cycle_records.get((c.studio, c.number))
+            if stored is None or stored.closed_on is None:
+                self.cycle_records[(c.studio, c.number)] = c
+
+    def close_cycle(self, cycle: Cycle, at: datetime) -> None:
+        assert self.cycle_records[(cycle.studio, cycle.number)].closed_on is None
+        self.cycle_records[(cycle.studio, cycle.number)] = cycle
+
+    def funding_decisions(self, year: int) -> dict[str, FundingDecision]:
+        return {studio: d for (studio, y), d in self.decisions.items() if y == year}
+
+    def add_funding_decision(self, decision: FundingDecision) -> None:
+        assert (decision.studio, decision.year) not in self.decisions
+        self.decisions[(decision.studio, decision.year)] = decision
 
     def policies(self) -> list[Policy]:
         return sorted(self.policy_records, key=lambda p: p.year)
@@ -203,10 +243,14 @@ class FakeRegistry:
         self.policy_records.append(policy)
 
     def studios(self) -> list[Studio]:
-        return [self.studio_records[c] for c in sorted(self.studio_records)]
+        return [self._with_cycles(self.studio_records[c]) for c in sorted(self.studio_records)]
 
     def studios_of(self, codes: Collection[str]) -> list[Studio]:
-        return [self.studio_records[c] for c in sorted(set(codes)) if c in self.studio_records]
+        return [
+            self._with_cycles(self.studio_records[c])
+            for c in sorted(set(codes))
+            if c in self.studio_records
+        ]
 
     def people(self) -> list[Person]:
         return [self.person_records[c] for c in sorted(self.person_records)]
@@ -222,9 +266,13 @@ class FakeRegistry:
     def memberships(self) -> list[Membership]:
         return list(self.membership_records.values())
 
+    def memberships_of(self, studios: Collection[str]) -> list[Membership]:
+        return [m for m in self.membership_records.values() if m.studio in studios]
+
     def save_studios(self, studios: Sequence[Studio]) -> int:
-        changed = sum(1 for s in studios if self.studio_records.get(s.code) != s)
-        self.studio_records.update({s.code: s for s in studios})
+        kept = [replace(s, cycle_end_year=None) for s in studios]  # its cycles say that
+        changed = sum(1 for s in kept if self.studio_records.get(s.code) != s)
+        self.studio_records.update({s.code: s for s in kept})
         return changed
 
     def save_people(self, people: Sequence[PersonInput]) -> tuple[dict[str, str], int]:

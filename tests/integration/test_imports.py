@@ -137,7 +137,8 @@ def test_every_coded_column_has_a_drop_down_of_what_the_importer_accepts(
             assert lists[f"{letter}2:{letter}501"] == '"' + ",".join(labels) + '"'
             # each value offered is one the importer reads back to its code
             assert [imports.read_choice(column, label) for label in labels] == list(column.choices)
-    expected = {"roster": 3, "grades": 1, "receipts": 0, "expenses": 3}  # 类型 状态 角色 等次 …
+    # 类型 状态 撤销原因 角色 | 等次 | 类型 (配套/支持) | 资金来源 类别 类别
+    expected = {"roster": 4, "grades": 1, "receipts": 1, "expenses": 3}
     assert coded == expected[kind]
 
 

@@ -27,6 +27,7 @@ from ledger.errors import (
 from ledger.expenses import Expense, Receipt
 from ledger.periods import Period
 from ledger.postings import NewTransaction, Posting
+from ledger.program import Grade
 from ledger.registry import Studio
 from schema.db import UnitOfWork
 from schema.ledger_store import SqlLedgerStore
@@ -279,6 +280,8 @@ def test_the_appropriation_job_for_a_closed_january_refuses_and_records_why(
     assert recorded.error.startswith("ClosedPeriodError: on: 2025年1月已结账")
     assert count(books) == before
     # the budget can still be posted, dated in an open month, by an operator who decides so
+    grade = Grade(2024, "HJ-S01", "", "qualified")  # funded by 2024's grade (考核发放)
+    run(books, lambda uow: program.save_grades(uow, [grade], by=CLERK))
     report = run(books, lambda uow: program.appropriate(uow, 2025, date(2025, 2, 3), by=CLERK))
     assert [t.effective_date for t in report.posted] == [date(2025, 2, 3)]
     assert balance(books, FUND) == 2 * 2_500_000 - 86_000

@@ -83,7 +83,7 @@ def test_the_three_column_ledger_of_a_worked_example(worked: Engine, tmp_path: P
     assert ws["A1"].value == "专项资金明细账"
     assert ws["A2"].value == "科目：271101 专项资金—财政拨款—HJ-S01 语文名师工作室"
     assert ws["G2"].value == "期间：2024年"
-    assert ws["A3"].value == "核算单位：杭锦旗名师工作室领导小组办公室"
+    assert ws["A3"].value == "核算单位：杭锦旗名师工作室领导小组办公室　第1轮　周期2024-2026"
     assert ws["G3"].value == "金额单位：元"
     assert {"A1:H1", "A2:F2", "G2:H2", "A4:B4", "C4:C5", "H4:H5"} <= {
         str(r) for r in ws.merged_cells.ranges
@@ -111,7 +111,9 @@ def test_the_three_column_ledger_of_a_worked_example(worked: Engine, tmp_path: P
     with UnitOfWork(worked, write=False) as uow:
         seq, last_hash = uow.ledger.head_hash()
     # the anchor an auditor keeps to check the ledger later, then who made the file
-    assert str(body[13][0]).startswith(f"账簿锚点 {seq}:{last_hash}（截至第{seq}笔交易")
+    assert (
+        body[13][0] == f"账簿锚点 {seq}:{last_hash}（截至第{seq}笔交易；以 verify --anchor 核对）"
+    )
     assert str(body[14][0]).startswith("生成时间")
     assert str(body[14][0]).endswith("导出人 审计员（审计）")
 
@@ -211,6 +213,7 @@ def test_the_summary_ties_to_the_ledger_and_states_the_verify_result(
         "科目名称",
         "工作室编号",
         "工作室名称",
+        "轮次",
         "期初余额",
         "本年拨入",
         "劳务补贴支出",
@@ -223,6 +226,7 @@ def test_the_summary_ties_to_the_ledger_and_states_the_verify_result(
         "专项资金—财政拨款",
         "HJ-S01",
         "语文名师工作室",
+        1,
         0,
         25000,
         0,
@@ -232,12 +236,9 @@ def test_the_summary_ties_to_the_ledger_and_states_the_verify_result(
     )
     total = rows[6]
     assert total[0] == "合计"
-    assert total[9] == 24000
+    assert total[10] == 24000
     assert rows[8][0].startswith("账簿校验：通过（4笔凭证")
-    assert rows[9][0] == (
-        f"账簿锚点 4:{last_hash}（截至第4笔交易；日后用 studio-ledger verify --anchor 4:{last_hash}"
-        " 可核对账簿未被改写、截断或回滚）"
-    )
+    assert rows[9][0] == f"账簿锚点 4:{last_hash}（截至第4笔交易；以 verify --anchor 核对）"
 
 
 def test_the_trial_balance_shows_codes_names_and_normal_sides(

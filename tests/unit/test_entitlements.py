@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.entitlements import EntitlementLine, entitlements, prorated, round_half_up
-from ledger.money import yuan
+from ledger.entitlements import EntitlementLine, entitlements, prorated
+from ledger.money import round_half_up, yuan
 from ledger.policy import NOTICE_2024, Policy
 from ledger.registry import Membership, Person, Studio
 

@@ -41,3 +41,29 @@ def test_the_notice_policy_is_accepted_and_splits_half_and_half() -> None:
     assert dict(NOTICE_2024.source_shares) == {"finance": 50, "edu_fund": 50}
     assert dict(Policy.from_json({**GOOD, "source_shares": {"finance": 70, "edu_fund": 30}})
                 .source_shares) == {"finance": 70, "edu_fund": 30}  # fmt: skip
+
+
+def test_a_policy_stored_before_the_cycles_fields_reads_them_as_the_notices() -> None:
+    stored = NOTICE_2024.to_json()
+    for name in ("funding_ratios", "renewal_grades", "travel_included"):
+        del stored[name]
+    read = Policy.from_json(stored)
+    assert dict(read.funding_ratios) == {"excellent": 100, "qualified": 100, "unqualified": 0}
+    assert (read.renewal_grades, read.travel_included) == (("excellent", "qualified"), True)
+    assert read == NOTICE_2024
+
+
+def test_the_cycles_fields_are_refused_naming_each() -> None:
+    bad = {
+        **NOTICE_2024.to_json(),
+        "funding_ratios": {"excellent": 100, "qualified": 150},
+        "renewal_grades": ["excellent", "great"],
+        "travel_included": "yes",
+    }
+    with pytest.raises(InvalidInputError) as raised:
+        Policy.from_json(bad)
+    assert [e.field for e in raised.value.errors] == [
+        "funding_ratios",
+        "renewal_grades",
+        "travel_included",
+    ]
