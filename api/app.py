@@ -55,7 +55,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 import api.console
 from api.console.auth import SESSIONS_STORE, ConsoleSettings, DatabaseSessionStore, session_config
-from api.http import audit, batches, books, funds, jobs, registry, statements, users
+from api.http import audit, batches, books, cycles, funds, jobs, registry, statements, users
 from api.http.base import refusal_of
 from ledger import errors, imports, permissions
 from ledger.postings import utc_now
@@ -272,8 +272,12 @@ TAGS: Final = (
     ("studios", "工作室: the registry of studios and the roster (studios, people, memberships)."),
     ("people", "人员: payees, ID numbers and bank accounts masked."),
     ("grades", "考核结果: the December assessment, which stipends follow."),
-    ("funds", "拨款与应发: appropriations and the stipends owed."),
-    ("receipts", "配套资金: matching money from the host unit."),
+    (
+        "funds",
+        "拨款与应发: appropriations by assessment, decisions restoring funding, stipends owed.",
+    ),
+    ("cycles", "工作周期: each studio's cycles, their close (终结) and renewal (继续命名)."),
+    ("receipts", "配套资金: the host unit's matching and members' units' support."),
     ("expenses", "活动支出: activity expenses within plan and balance."),
     ("batches", "劳务补贴发放: batches, maker-checker approval, payment and its files."),
     ("books", "账簿: balances, transactions, verify."),
@@ -344,6 +348,8 @@ CONTROLLERS: Final = (
     registry.PolicyController,
     funds.AppropriationController,
     funds.EntitlementController,
+    cycles.CycleController,
+    cycles.FundingDecisionController,
     funds.ReceiptController,
     funds.ExpenseController,
     batches.BatchController,

@@ -22,16 +22,28 @@ from jobs.runner import RunOutcome
 from jobs.schedule import JobSchedule
 from jobs.work import JOB_TITLES
 from ledger import book
+from ledger.appropriation import FundingDecision
 from ledger.batches import LINE_STATUS_LABELS, STATE_LABELS
 from ledger.chain_keys import KeyRing
 from ledger.closing import Closed
-from ledger.codes import BatchState, Grade, LineStatus, MemberRole, StudioKind, StudioStatus
+from ledger.codes import (
+    BatchState,
+    CancellationCause,
+    CycleState,
+    Grade,
+    LineStatus,
+    MemberRole,
+    StudioKind,
+    StudioStatus,
+)
+from ledger.cycle_services import OUTCOME_LABELS, CycleClosed, CycleView, Renewed
+from ledger.cycles import CYCLE_STATES
 from ledger.disbursement import Batch, BatchEvent, BatchLine, CreatedBatch, Outcome
 from ledger.entitlements import EntitlementLine
 from ledger.imports import ImportReport
 from ledger.money import format_amount
 from ledger.periods import PeriodState
-from ledger.policy import GRADE_LABELS, STUDIO_KINDS, Policy
+from ledger.policy import GRADE_LABELS, NOTICE_2024, STUDIO_KINDS, Policy
 from ledger.postings import Transaction
 from ledger.program import (
     AppropriationReport,
@@ -41,12 +53,14 @@ from ledger.program import (
     local_time,
 )
 from ledger.registry import (
+    CANCELLATION_CAUSES,
     ROLE_LABELS,
     STATUS_LABELS,
     Person,
     Studio,
     mask_account,
     mask_id_number,
+    round_label,
 )
 from ledger.statements import AccountBalance
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
@@ -78,11 +92,19 @@ class StudioOut(Shape):
     kind: StudioKind
     kind_label: str
     host_unit: str
+    round: int
+    """轮次: the round it was named in."""
+    round_label: str
     cycle_start_year: int
+    cycle_end_year: int | None
+    """The last year of its latest cycle (a renewal adds a cycle)."""
     status: StudioStatus
     status_label: str
     cancelled_on: date | None
+    cancellation_cause: CancellationCause | None
+    cancellation_cause_label: str | None
     cancellation_reason: str | None
+    """撤销说明: what the record says of the cancellation."""
     current_people: int
     """People in its roster today (host, members and trainees)."""
 
@@ -100,17 +122,31 @@ class StudioDetail(StudioOut):
     memberships: list[MembershipOut]
 
 
+def _cause_label(s: Studio) -> str | None:
+    """The cause of a cancellation in Chinese; 未登记 for one recorded before causes were
+    coded whose reason named none."""
+    if s.cancelled_on is None:
+        return None
+    return "未登记" if s.cancellation_cause is None else CANCELLATION_CAUSES[s.cancellation_cause]
+
+
 def studio_out(s: Studio, current_people: int) -> StudioOut:
+    cause = s.cancellation_cause
     return StudioOut(
         code=s.code,
         name=s.name,
         kind=StudioKind(s.kind),
         kind_label=STUDIO_KINDS[s.kind],
         host_unit=s.host_unit,
+        round=s.round,
+        round_label=round_label(s.round),
         cycle_start_year=s.cycle_start_year,
+        cycle_end_year=s.cycle_end_year,
         status=StudioStatus(s.status),
         status_label=STATUS_LABELS[s.status],
         cancelled_on=s.cancelled_on,
+        cancellation_cause=None if cause is None else CancellationCause(cause),
+        cancellation_cause_label=_cause_label(s),
         cancellation_reason=s.cancellation_reason or None,
         current_people=current_people,
     )
@@ -212,6 +248,16 @@ class PolicyDoc(Shape, forbid_unknown_fields=True):
     host_forfeits_on_cancellation: bool
     withholding: str
     approval_threshold: int
+    funding_ratios: dict[str, int] = msgspec.field(
+        default_factory=lambda: dict(NOTICE_2024.funding_ratios)
+    )
+    """考核发放: grade of year Y → percent of year Y+1's appropriation."""
+    renewal_grades: list[str] = msgspec.field(
+        default_factory=lambda: list(NOTICE_2024.renewal_grades)
+    )
+    """Final grades with which a studio may be renamed for a new cycle."""
+    travel_included: bool = True
+    """含差旅费: a paid member's travel is in their stipend, not claimed as an expense."""
 
 
 def policy_out(p: Policy) -> PolicyDoc:
@@ -484,6 +530,21 @@ def closed_out(closed: Closed) -> ClosedOut:
     )
 
 
+class HeldStudioOut(Shape):
+    studio: str
+    reason: str
+
+
+class FundedStudioOut(Shape):
+    studio: str
+    percent: int
+    """Share of the year's budget (考核发放)."""
+    basis: str
+    """Why that share, in Chinese."""
+    amount_fen: int
+    voucher: str
+
+
 class AppropriationOut(Shape):
     year: int
     policy_version: str
@@ -491,16 +552,162 @@ class AppropriationOut(Shape):
     already: list[str]
     total_fen: int
     total: str
+    held: list[HeldStudioOut] = []
+    """Studios held back this run and why (a missing or 不合格 grade of the year before)."""
+    vouchers: list[FundedStudioOut] = []
 
 
 def appropriation_out(r: AppropriationReport) -> AppropriationOut:
+    funded = [str(t.request.metadata["studio"]) for t in r.posted]
     return AppropriationOut(
         year=r.year,
         policy_version=r.policy_version,
-        funded=[str(t.request.metadata["studio"]) for t in r.posted],
+        funded=funded,
         already=r.already,
         total_fen=r.total,
         total=format_amount(r.total),
+        held=[HeldStudioOut(studio=code, reason=why) for code, why in r.held],
+        vouchers=[
+            FundedStudioOut(
+                studio=code,
+                percent=r.shares[code].percent,
+                basis=r.shares[code].basis,
+                amount_fen=sum(p.amount for p in t.postings),
+                voucher=str(t.voucher),
+            )
+            for code, t in zip(funded, r.posted, strict=True)
+        ],
+    )
+
+
+class FundingDecisionOut(Shape):
+    """A 领导小组 decision restoring a held studio's funding, and what it funded at once."""
+
+    studio: str
+    year: int
+    percent: int
+    reason: str
+    decided_by: str
+    decided_at: datetime
+    appropriation: AppropriationOut | None = None
+
+
+def funding_decision_out(
+    d: FundingDecision, funded: AppropriationReport | None = None
+) -> FundingDecisionOut:
+    return FundingDecisionOut(
+        studio=d.studio,
+        year=d.year,
+        percent=d.percent,
+        reason=d.reason,
+        decided_by=d.decided_by,
+        decided_at=utc(d.decided_at),
+        appropriation=None if funded is None else appropriation_out(funded),
+    )
+
+
+class CycleOut(Shape):
+    """One of a studio's cycles: its years, where it stands, its close and its outcome."""
+
+    studio: str
+    studio_name: str
+    round: int
+    number: int
+    label: str
+    first_year: int
+    last_year: int
+    state: CycleState
+    state_label: str
+    final_grade: Grade | None
+    """终结性考核: the grade of the cycle's last year, once recorded."""
+    final_grade_label: str | None
+    closed_on: date | None
+    closed_by: str | None
+    voucher: str | None
+    """The close's 凭证号, when money went back."""
+    returned_fen: dict[str, int]
+    """Fen returned per pool (finance, edu_fund, matching, support) at the close."""
+    returned_total_fen: int
+    returned_total: str
+    outcome: str
+    """renewed, not_renamed, may_renew, awaiting_grade, cancelled; empty while open."""
+    outcome_label: str
+
+
+def cycle_out(v: CycleView) -> CycleOut:
+    c = v.cycle
+    total = sum(c.returned.values())
+    return CycleOut(
+        studio=c.studio,
+        studio_name=v.studio.name,
+        round=v.studio.round,
+        number=c.number,
+        label=c.label,
+        first_year=c.first_year,
+        last_year=c.last_year,
+        state=CycleState(v.state),
+        state_label=CYCLE_STATES[v.state],
+        final_grade=None if v.final_grade is None else Grade(v.final_grade),
+        final_grade_label=None if v.final_grade is None else GRADE_LABELS[v.final_grade],
+        closed_on=c.closed_on,
+        closed_by=c.closed_by,
+        voucher=v.voucher,
+        returned_fen=dict(c.returned),
+        returned_total_fen=total,
+        returned_total=format_amount(total),
+        outcome=v.outcome,
+        outcome_label=OUTCOME_LABELS[v.outcome],
+    )
+
+
+class CycleClosedOut(Shape):
+    """A cycle's close (终结): its voucher and what went back where."""
+
+    studio: str
+    number: int
+    label: str
+    closed_on: date
+    voucher: str | None
+    returned_fen: dict[str, int]
+    returned_total_fen: int
+    returned_total: str
+    not_renamed: bool
+    """The final grade did not allow renewal: the studio is not renamed (不再命名)."""
+
+
+def cycle_closed_out(c: CycleClosed) -> CycleClosedOut:
+    return CycleClosedOut(
+        studio=c.studio.code,
+        number=c.cycle.number,
+        label=c.cycle.label,
+        closed_on=c.cycle.closed_on or date.min,
+        voucher=None if c.voucher is None else str(c.voucher.voucher),
+        returned_fen=dict(c.cycle.returned),
+        returned_total_fen=c.returned,
+        returned_total=format_amount(c.returned),
+        not_renamed=c.not_renamed,
+    )
+
+
+class RenewedOut(Shape):
+    """A renewal (继续命名): the new cycle and its first year's appropriation if it was due."""
+
+    studio: str
+    number: int
+    label: str
+    first_year: int
+    last_year: int
+    appropriation: AppropriationOut | None
+
+
+def renewed_out(r: Renewed) -> RenewedOut:
+    return RenewedOut(
+        studio=r.studio.code,
+        number=r.cycle.number,
+        label=r.cycle.label,
+        first_year=r.cycle.first_year,
+        last_year=r.cycle.last_year,
+        appropriation=None if r.appropriation is None else appropriation_out(r.appropriation),
     )
 
 

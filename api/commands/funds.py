@@ -10,7 +10,7 @@ import click
 from api.commands.base import AS_USER, JSON, parse_date, print_json, refusals_exit, writing
 from api.shapes import RecordedOut, recorded_out
 from ledger import program
-from ledger.codes import ExpenseCategory, FundingSource, describe
+from ledger.codes import ExpenseCategory, FundingSource, ReceiptKind, describe
 from ledger.expenses import Expense, Receipt
 from ledger.money import format_plain, parse_amount
 from ledger.postings import Transaction
@@ -52,7 +52,7 @@ def _record(
 
 @click.group()
 def receipts() -> None:
-    """Matching money received from a studio's host unit (单位配套)."""
+    """Money a unit gives a studio: host unit matching (单位配套), members' units' support."""
 
 
 @receipts.command("add")
@@ -60,19 +60,38 @@ def receipts() -> None:
 @STUDIO
 @AMOUNT
 @MEMO
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in ReceiptKind]),
+    default="matching",
+    show_default=True,
+    help=f"{describe(ReceiptKind)}; only matching counts toward the host unit's minimum.",
+)
+@click.option("--unit", default="", help="The unit that paid (required for support).")
 @AS_USER
 @JSON
 @click.pass_context
 @refusals_exit
 def receipts_add(
-    ctx: click.Context, on: str, studio: str, amount: str, memo: str, as_user: str, as_json: bool
+    ctx: click.Context,
+    on: str,
+    studio: str,
+    amount: str,
+    memo: str,
+    kind: str,
+    unit: str,
+    as_user: str,
+    as_json: bool,
 ) -> None:
-    """Record one matching receipt into the studio's matching fund (clerk)."""
+    """Record one receipt (clerk): the host unit's matching into the studio's matching
+    fund, or a member's unit's support into its support fund, kept apart."""
     receipt = Receipt(
         parse_date(on, "--on") or program.today(),
         studio,
         parse_amount(amount, field="--amount"),
         memo,
+        kind,
+        unit,
     )
 
     _record(
@@ -106,6 +125,13 @@ def expenses() -> None:
 )
 @AMOUNT
 @MEMO
+@click.option("--claimant", default="", help="报销人: who claimed it (required for travel).")
+@click.option(
+    "--claimant-id",
+    default="",
+    metavar="ID_NUMBER",
+    help="The claimant's 身份证号 (required for travel: a paid member's travel is refused).",
+)
 @AS_USER
 @JSON
 @click.pass_context
@@ -118,10 +144,13 @@ def expenses_add(
     category: str,
     amount: str,
     memo: str,
+    claimant: str,
+    claimant_id: str,
     as_user: str,
     as_json: bool,
 ) -> None:
-    """Record one activity expense (clerk); refused over the category's plan or the fund."""
+    """Record one activity expense (clerk); refused over the category's plan or the fund,
+    and a travel claim of a paid member of the studio (含差旅费)."""
     expense = Expense(
         parse_date(on, "--on") or program.today(),
         studio,
@@ -129,6 +158,8 @@ def expenses_add(
         category,
         parse_amount(amount, field="--amount"),
         memo,
+        claimant.strip(),
+        claimant_id.strip(),
     )
 
     _record(ctx, as_user, "expense", lambda uow: program.spend(uow, [expense], by=as_user), as_json)

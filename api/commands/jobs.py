@@ -25,7 +25,7 @@ from api.commands.base import (
 from api.commands.setup import LOG_JSON, setup_logging
 from api.shapes import job_out, job_run_out, outcome_of_job
 from jobs import runner, schedule
-from jobs.work import DAILY_JOBS, JOBS
+from jobs.work import DAILY_JOBS, JOBS, period_for
 from ledger import program
 from ledger.program import PROGRAM_TIME_ZONE
 
@@ -89,7 +89,11 @@ def jobs_history(ctx: click.Context, job: str | None, as_json: bool) -> None:
 
 @jobs_group.command("run")
 @click.argument("job", type=click.Choice(list(JOBS)))
-@click.option("--year", type=int, help="The year to run for (yearly jobs; default this year).")
+@click.option(
+    "--year",
+    type=int,
+    help="The year to run for (yearly jobs; default this year, last year for cycle-close).",
+)
 @click.option("--date", "day", metavar="DATE", help="The day to run for (daily jobs).")
 @AS_USER
 @LOG_JSON
@@ -111,7 +115,7 @@ def jobs_run(
     if job in DAILY_JOBS:
         period = (parse_date(day, "--date") or today).isoformat()
     else:
-        period = str(year or today.year)
+        period = str(year) if year else period_for(job, today)
     with progress(f"running {job} for {period}", disable=as_json):
         outcome = outcome_of_job(runner.run_now(engine(ctx), job, period, as_user, RUN_ID))
     if as_json:

@@ -116,11 +116,12 @@ def studios_list(ctx: click.Context, as_json: bool) -> None:
         "名称",
         "类型",
         "挂牌单位",
+        "轮次",
         "周期",
         "状态",
         "在册",
         right=("在册",),
-        keep=("编号", "周期"),
+        keep=("编号", "轮次", "周期"),
     )
     for s in found:
         shown.add_row(
@@ -128,8 +129,10 @@ def studios_list(ctx: click.Context, as_json: bool) -> None:
             s.name,
             s.kind_label,
             s.host_unit,
-            f"{s.cycle_start_year}-{s.cycle_start_year + 2}",
-            s.status_label + (f" {s.cancelled_on}" if s.cancelled_on else ""),
+            s.round_label,
+            f"{s.cycle_start_year}-{s.cycle_end_year or s.cycle_start_year + 2}",
+            s.status_label
+            + (f" {s.cancelled_on} {s.cancellation_cause_label}" if s.cancelled_on else ""),
             str(s.current_people),
         )
     console.print(shown)
@@ -194,7 +197,8 @@ def people_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 @refusals_exit
 def appropriate(ctx: click.Context, year: int, on: str | None, as_user: str, as_json: bool) -> None:
-    """Post each active studio's budget for YEAR, split by funding source (once)."""
+    """Post each studio's budget for YEAR by its grade of the year before (考核发放), split
+    by funding source, once; lists every studio held back and why."""
     when = parse_date(on, "--on")
     report = writing(
         ctx,
@@ -211,6 +215,11 @@ def appropriate(ctx: click.Context, year: int, on: str | None, as_user: str, as_
         f"{len(report.funded)} studios funded, {report.total}"
         + (f"; already funded: {', '.join(report.already)}" if report.already else "")
     )
+    for funded in report.vouchers:
+        if funded.percent != 100:
+            click.echo(f"funded {funded.studio} {funded.percent}%: {funded.basis}")
+    for held in report.held:
+        click.echo(f"held: {held.studio}: {held.reason}")
 
 
 @click.command()

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import make_url
@@ -16,11 +17,15 @@ from api.commands.base import console, engine, progress, refusals_exit, table
 from api.commands.batches import summary
 from api.commands.books import describe_verify
 from api.shapes import batch_summary
+from ledger.cycles import POOL_LABELS, POOLS
 from ledger.errors import LedgerError
 from ledger.money import format_amount, format_plain
 from schema.db import shown
 from schema.keys import key_source
 from schema.migrate import prepare
+
+if TYPE_CHECKING:
+    from api.demo import DemoResult
 
 
 @click.group()
@@ -61,10 +66,11 @@ def db_upgrade(ctx: click.Context) -> None:
 )
 @refusals_exit
 def demo(out_dir: Path) -> None:
-    """Run the program's year on a fresh SQLite database and print what happened."""
+    """Run the program's first cycle (2024-2026) on a fresh SQLite database and print what
+    happened."""
     from api import demo as demo_module  # noqa: PLC0415 (only this command needs it)
 
-    with progress("running the program's year: import, appropriate, pay, close, export"):
+    with progress("running the program's cycle: import, appropriate, pay, close, export"):
         result = demo_module.run(out_dir)
     console.print(
         f"{result.year}: {result.studios} studios, {result.people} people imported "
@@ -103,6 +109,7 @@ def demo(out_dir: Path) -> None:
         f"writes dated in {result.year} are refused",
         soft_wrap=True,
     )
+    _print_cycle(result)
     for path in result.files:
         console.print(f"wrote {path}", soft_wrap=True)
     for line in describe_verify(result.verify):
@@ -111,6 +118,57 @@ def demo(out_dir: Path) -> None:
     console.print(
         f"chain key: {key_source(make_url(f'sqlite:///{result.database}'))}", soft_wrap=True
     )
+
+
+def _print_cycle(result: DemoResult) -> None:
+    """The rest of the cycle: funding by assessment, the later payouts, the carry-over at
+    the end of 2026, every cycle's close and the renewals."""
+    cycle = result.cycle
+    for report in cycle.appropriations:
+        days = sorted({t.request.effective_date for t in report.posted})
+        console.print(
+            f"{report.year} appropriation"
+            + (f" on {days[0]}" if days else "")
+            + f": funded {len(report.posted)} studio{'s' if len(report.posted) != 1 else ''}, "
+            f"{format_amount(report.total)}",
+            soft_wrap=True,
+        )
+        for t in report.posted:
+            share = report.shares[str(t.request.metadata["studio"])]
+            if "领导小组" in share.basis:
+                console.print(f"  {t.request.metadata['studio']}: {share.basis}", soft_wrap=True)
+        for code, why in report.held:
+            console.print(f"  held {code}: {why}", soft_wrap=True)
+    for batch in cycle.batches:
+        console.print(summary(batch_summary(batch)), soft_wrap=True)
+    carried = table(
+        f"截至{cycle.last_day} 各工作室结转资金（元）",
+        "工作室",
+        *(POOL_LABELS[p] for p in POOLS),
+        money=tuple(POOL_LABELS[p] for p in POOLS),
+    )
+    for code, funds in cycle.balances:
+        carried.add_row(code, *(format_plain(funds.get(p, 0)) for p in POOLS))
+    console.print(carried)
+    returned = {p: sum(c.cycle.returned.get(p, 0) for c in cycle.closes) for p in POOLS}
+    console.print(
+        f"cycles closed (终结): {len(cycle.closes)} studios, returned "
+        + "、".join(f"{POOL_LABELS[p]} {format_amount(fen)}" for p, fen in returned.items() if fen),
+        soft_wrap=True,
+    )
+    for closed in cycle.closes:
+        if closed.not_renamed:
+            console.print(
+                f"  {closed.studio.code} not renamed: {closed.studio.cancellation_reason}",
+                soft_wrap=True,
+            )
+    if cycle.renewed:
+        first = cycle.renewed[0].cycle
+        console.print(
+            f"renamed for {first.first_year}-{first.last_year} (继续命名): "
+            + "、".join(r.studio.code for r in cycle.renewed),
+            soft_wrap=True,
+        )
 
 
 @click.command()

@@ -21,10 +21,11 @@ from api.shapes import (
     recorded_out,
 )
 from ledger import program
-from ledger.codes import ExpenseCategory, FundingSource
+from ledger.codes import ExpenseCategory, FundingSource, ReceiptKind
 from ledger.expenses import Expense, Receipt
 from ledger.money import MAX_AMOUNT
 from ledger.postings import MAX_MEMO_LENGTH, Transaction
+from ledger.registry import MAX_NAME, MAX_UNIT
 from ledger.users import User
 from schema.db import UnitOfWork
 
@@ -39,16 +40,22 @@ class AppropriationIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ReceiptIn(msgspec.Struct, forbid_unknown_fields=True):
-    """Matching money received from the studio's host unit (单位配套)."""
+    """Money a unit gave the studio: its host unit's matching (单位配套, which alone counts
+    toward the minimum) or a member's unit's support (成员单位支持, kept apart)."""
 
     on: date
     studio: Code
     amount_fen: Fen
     memo: Memo
+    kind: ReceiptKind = ReceiptKind.MATCHING
+    unit: Annotated[str, msgspec.Meta(max_length=MAX_UNIT)] = ""
+    """The unit that paid: required for support; for matching, blank or the host unit."""
 
 
 class ExpenseIn(msgspec.Struct, forbid_unknown_fields=True):
-    """An activity expense paid from one of the studio's funds, within its plan."""
+    """An activity expense paid from one of the studio's funds, within its plan. A travel
+    expense (差旅费) names its claimant and their 身份证号; a paid member's is refused
+    (their stipend includes their travel, 含差旅费)."""
 
     on: date
     studio: Code
@@ -56,6 +63,8 @@ class ExpenseIn(msgspec.Struct, forbid_unknown_fields=True):
     category: ExpenseCategory
     amount_fen: Fen
     memo: Memo
+    claimant: Annotated[str, msgspec.Meta(max_length=MAX_NAME)] = ""
+    claimant_id_number: Annotated[str, msgspec.Meta(max_length=18)] = ""
 
 
 def _record(
@@ -89,7 +98,8 @@ class AppropriationController(Controller):
         data: JSONBody[AppropriationIn],
         key: IdempotencyKey = None,
     ) -> Response[AppropriationOut]:
-        """Post each active studio's budget for the year, once per studio-year."""
+        """Post each studio's budget for the year by its grade of the year before (考核发放),
+        once per studio-year; ``held`` lists every studio held back and why."""
         return write(
             request,
             action="appropriation.post",
@@ -113,7 +123,9 @@ class ReceiptController(Controller):
         key: IdempotencyKey = None,
     ) -> Response[RecordedOut]:
         """Record matching receipts, all or none; the same receipt twice posts once."""
-        receipts = [Receipt(r.on, r.studio, r.amount_fen, r.memo) for r in data]
+        receipts = [
+            Receipt(r.on, r.studio, r.amount_fen, r.memo, r.kind.value, r.unit) for r in data
+        ]
         return _record(
             request,
             "receipt.record",
@@ -137,7 +149,16 @@ class ExpenseController(Controller):
         """Record activity expenses, all or none, within each category's plan and each
         fund's balance (专款专用); the same expense twice posts once."""
         expenses = [
-            Expense(e.on, e.studio, e.source.value, e.category.value, e.amount_fen, e.memo)
+            Expense(
+                e.on,
+                e.studio,
+                e.source.value,
+                e.category.value,
+                e.amount_fen,
+                e.memo,
+                e.claimant,
+                e.claimant_id_number,
+            )
             for e in data
         ]
         return _record(

@@ -35,7 +35,7 @@ from api.shapes import (
     studio_out,
 )
 from ledger import program
-from ledger.codes import Grade, MemberRole, StudioKind
+from ledger.codes import CancellationCause, Grade, MemberRole, StudioKind
 from ledger.policy import Policy
 from ledger.registry import (
     MAX_BANK_ACCOUNT,
@@ -43,6 +43,7 @@ from ledger.registry import (
     MAX_NAME,
     MAX_PHONE,
     MAX_REASON,
+    MAX_ROUND,
     MAX_UNIT,
     MembershipInput,
     PersonInput,
@@ -63,7 +64,12 @@ class StudioIn(msgspec.Struct, forbid_unknown_fields=True):
     host_unit: Unit
     cycle_start_year: Year
     cancelled_on: date | None = None
+    cancellation_cause: CancellationCause | None = None
+    """Required with ``cancelled_on``: one of the notice's causes."""
     cancellation_reason: Annotated[str, msgspec.Meta(max_length=MAX_REASON)] = ""
+    """撤销说明: what the record says of the cancellation (optional)."""
+    round: Annotated[int, msgspec.Meta(ge=1, le=MAX_ROUND)] = 1
+    """轮次: the round the studio is named in (quotas count per round)."""
 
 
 class PersonIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -163,6 +169,8 @@ class RosterController(Controller):
                 s.cycle_start_year,
                 s.cancelled_on,
                 s.cancellation_reason,
+                s.round,
+                None if s.cancellation_cause is None else s.cancellation_cause.value,
             )
             for s in data.studios
         ]

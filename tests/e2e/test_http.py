@@ -120,14 +120,21 @@ def test_the_full_year_for_two_studios(
     r = client.post(f"{API}/roster", json=roster(2025), headers=auth(tokens["clerk"]))
     assert (r.status_code, r.json()["changed"]) == (200, 2 + 12 + 12)
     r = client.post(f"{API}/appropriations", json={"year": 2025}, headers=auth(tokens["clerk"]))
-    assert r.json() == {
+    funded = r.json()
+    vouchers = funded.pop("vouchers")
+    assert funded == {
         "year": 2025,
         "policy_version": "2025修订",
         "funded": ["HJ-S01", "HJ-S02"],
         "already": [],
         "total_fen": 10_000_000,
         "total": "¥100,000.00",
+        "held": [],
     }
+    assert [(v["studio"], v["percent"], v["basis"], v["amount_fen"]) for v in vouchers] == [
+        ("HJ-S01", 100, "2025年为首年，全额拨付", 5_000_000),
+        ("HJ-S02", 100, "2025年为首年，全额拨付", 5_000_000),
+    ]
     grades = [
         {"year": 2025, "studio": "HJ-S01", "grade": "excellent"},
         {"year": 2025, "studio": "HJ-S02", "grade": "qualified"},
@@ -185,7 +192,7 @@ def test_the_full_year_for_two_studios(
     rows = list(load_workbook(BytesIO(summary.content)).active.iter_rows(values_only=True))
     total = next(r for r in rows if r[0] == "合计")
     # 100,000 appropriated; the stipends, 70,000, left the funds when approved
-    assert total[4:10] == (0, 100000, 70000, 0, 0, 30000)
+    assert total[5:11] == (0, 100000, 70000, 0, 0, 30000)
     log = client.get(f"{API}/audit-log", headers=auth(tokens["auditor"])).json()["items"]
     assert [(e["actor"], e["action"]) for e in log] == [
         ("admin", "policy.add"),
@@ -438,7 +445,7 @@ def test_an_auditor_downloads_the_statements(
     )
     rows = list(load_workbook(BytesIO(summary.content)).active.iter_rows(values_only=True))
     total = next(r for r in rows if r[0] == "合计")
-    assert total[9] == 100000
+    assert total[10] == 100000
     trial = client.get(
         f"{API}/statements/trial-balance.xlsx",
         params={"date": "2025-12-31"},
@@ -733,3 +740,100 @@ def test_the_token_check_runs_off_the_event_loop(
     reply = client.get(f"{API}/studios", headers=auth(tokens["auditor"]))
     assert reply.status_code == 200
     assert checked_on_loop == [False]
+
+
+def test_the_cycle_over_http(client: TestClient[Litestar], tokens: dict[str, str]) -> None:
+    """A 不合格 studio held and restored by a decision, support kept apart, a member's
+    travel refused, and after 2026 the close (refused first while a line waits) and the
+    renewal, all through the API."""
+    clerk, boss, admin = (auth(tokens[n]) for n in ("clerk", "approver", "admin"))
+    assert client.post(f"{API}/roster", json=roster(2024), headers=clerk).status_code == 200
+
+    def post(path: str, body: Any, headers: dict[str, str], status: int = 200) -> Any:
+        reply = client.post(f"{API}{path}", json=body, headers=headers)
+        assert reply.status_code == status, reply.text
+        return reply.json()
+
+    def grades(year: int, s2: str = "qualified") -> None:
+        body = [
+            {"year": year, "studio": "HJ-S01", "grade": "excellent"},
+            {"year": year, "studio": "HJ-S02", "grade": s2},
+        ]
+        post("/grades", body, clerk)
+
+    def pay(year: int) -> int:
+        batch = post("/batches", {"year": year, "on": f"{year}-12-20"}, clerk, 201)
+        post(f"/batches/{batch['id']}/approve", {"on": f"{year}-12-22"}, boss)
+        return int(batch["id"])
+
+    post("/appropriations", {"year": 2024}, clerk)
+    grades(2024, s2="unqualified")
+    pay(2024)
+    held = post("/appropriations", {"year": 2025}, clerk)
+    assert held["funded"] == ["HJ-S01"]
+    assert [h["studio"] for h in held["held"]] == ["HJ-S02"]
+    assert held["held"][0]["reason"].startswith("2024年度考核不合格，按政策暂停拨付")
+    decision = {"studio": "HJ-S02", "year": 2025, "reason": "领导小组决定恢复", "on": "2025-03-01"}
+    refused = client.post(f"{API}/funding-decisions", json=decision, headers=clerk)
+    assert refused.status_code == 403
+    decided = post("/funding-decisions", decision, admin, 201)
+    assert (decided["decided_by"], decided["appropriation"]["funded"]) == ("admin", ["HJ-S02"])
+    listed = client.get(f"{API}/funding-decisions?year=2025", headers=clerk).json()
+    assert [(d["studio"], d["percent"]) for d in listed] == [("HJ-S02", 100)]
+
+    support = [
+        {
+            "on": "2025-04-01",
+            "studio": "HJ-S01",
+            "amount_fen": 300_000,
+            "memo": "外校1支持",
+            "kind": "support",
+            "unit": "外校1",
+        }
+    ]
+    assert post("/receipts", support, clerk, 201)["changed"] == 1
+    # the travel rule refuses before any plan is looked at
+    member = client.get(f"{API}/studios/HJ-S01", headers=clerk).json()["memberships"][1]
+    assert member["role"] == "member"
+    travel = [
+        {
+            "on": "2025-05-01",
+            "studio": "HJ-S01",
+            "source": "support",
+            "category": "travel",
+            "amount_fen": 50_000,
+            "memo": "成员外出差旅",
+            "claimant": "教师1",
+            "claimant_id_number": person(1, "外校1")["id_number"],
+        }
+    ]
+    reply = client.post(f"{API}/expenses", json=travel, headers=clerk)
+    assert reply.status_code == 422
+    assert reply.json()["errors"][0]["field"] == "expenses[0].类别"
+    assert "劳务补贴已含差旅费" in reply.json()["errors"][0]["message"]
+
+    post("/batches/1/confirm", {"on": "2025-01-05"}, boss)  # 2024's, paid in January
+    grades(2025)
+    post(f"/batches/{pay(2025)}/confirm", {"on": "2025-12-25"}, boss)
+    post("/appropriations", {"year": 2026}, clerk)
+    grades(2026)
+    last = pay(2026)  # approved; not yet paid
+    waiting = client.post(f"{API}/cycles/HJ-S01/close", json={"on": "2027-01-10"}, headers=boss)
+    assert waiting.status_code == 409
+    assert "尚有劳务补贴未结清" in waiting.json()["detail"]
+    post(f"/batches/{last}/confirm", {"on": "2026-12-28"}, boss)
+    closed = post("/cycles/HJ-S01/close", {"on": "2027-01-10"}, boss)
+    assert closed["returned_fen"]["support"] == 300_000
+    assert closed["voucher"].startswith("记-2027-01-")
+    cycles = client.get(f"{API}/cycles?studio=HJ-S01", headers=clerk).json()
+    assert [(c["state"], c["final_grade"], c["outcome"]) for c in cycles["items"]] == [
+        ("closed", "excellent", "may_renew")
+    ]
+    assert client.post(f"{API}/cycles/HJ-S01/renew", headers=clerk).status_code == 403
+    renewed = post("/cycles/HJ-S01/renew", {"on": "2027-01-15"}, admin)
+    assert (renewed["label"], renewed["appropriation"]["total_fen"]) == (
+        "第2周期（2027-2029）",
+        5_000_000,
+    )
+    studio = client.get(f"{API}/studios/HJ-S01", headers=clerk).json()
+    assert (studio["round"], studio["cycle_end_year"]) == (1, 2029)
