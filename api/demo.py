@@ -1,12 +1,18 @@
-"""``studio-ledger demo``: the program's year on a fresh SQLite database.
+"""``studio-ledger demo``: the program's first cycle on a fresh SQLite database.
 
 It plays the year 2024 of the founding notice the way operators would: it
 writes the roster, grades, matching receipts and expenses as workbooks from
 the import templates, imports them, posts the appropriation, pays the year's
-stipends in December, closes the year (年结), writes the auditor's statements and
-reports the entitlements, the studios' balances at 31 December and the verify
-result. All data is synthetic (ID numbers carry valid check digits but belong to
-nobody).
+stipends in December, closes the year (年结) and writes the auditor's statements of
+2024. Then it plays the rest of the cycle (SPEC §1): 2025 and 2026 funded by the
+grade of the year before (考核发放) — a studio graded 不合格 is held until the 领导小组
+restores it, a studio whose grade came in late is funded once it is recorded —
+with members' units' support, a mentor's travel, the December payouts and the year
+closes; in January 2027 every cycle closes (终结), returning each studio's unspent
+funds to their sources, and the studios graded 优秀 in 2026 are renamed for a new
+cycle (继续命名); the cycle's books (2024-2026) are written. It reports the
+entitlements, the studios' balances, the cycle and the verify result. All data is
+synthetic (ID numbers carry valid check digits but belong to nobody).
 
 The output folder is marked (:data:`MARKER`, listing every file the demo writes).
 A run into an existing folder deletes only the files a previous demo listed
@@ -17,21 +23,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
-from ledger import book, closing, disbursement, imports, program, statements, users
+from ledger import (
+    book,
+    closing,
+    cycle_services,
+    disbursement,
+    imports,
+    program,
+    statements,
+    users,
+)
 from ledger.accounts import FUNDING_SOURCES, studio_fund
+from ledger.appropriation import FundingDecision
 from ledger.errors import ValidationError
+from ledger.expenses import Receipt
 from ledger.money import Fen
 from ledger.policy import STUDIO_KINDS
+from ledger.program import Grade
 from ledger.registry import id_check_digit
 from schema.db import UnitOfWork, connect
 from schema.migrate import prepare
+
+T = TypeVar("T")
 
 YEAR = 2024
 REGION = "150625"  # synthetic people are registered in the county
@@ -101,11 +121,38 @@ CANCELLED = "HJ-S15"
 UNQUALIFIED = "HJ-H05"
 UNGRADED = "HJ-S14"
 SHORT_MATCHING = "HJ-S07"
+NOT_RENAMED = "HJ-S12"  # graded 不合格 in the cycle's last year
+SUPPORTED = "HJ-S01"  # two members' schools support it in 2025
+
+
+@dataclass(frozen=True)
+class CycleDemo:
+    """What the rest of the cycle did.
+
+    Attributes:
+      appropriations: the 2025 and 2026 runs, then the late ones (a grade recorded late,
+        a 领导小组 decision), in order: each with the studios it held back and why.
+      decision: the 领导小组's decision restoring the studio graded 不合格.
+      last_day: the cycle's last day (31 December 2026).
+      batches: the payouts after 2024's.
+      balances: each studio's funds at 31 December 2026, before the close (结转).
+      closes: every cycle's close (终结) in January 2027.
+      renewed: the studios renamed for 2027-2029 (继续命名).
+    """
+
+    appropriations: list[program.AppropriationReport]
+    decision: FundingDecision
+    last_day: date
+    batches: list[disbursement.Batch]
+    balances: list[tuple[str, dict[str, Fen]]]
+    closes: list[cycle_services.CycleClosed]
+    renewed: list[cycle_services.Renewed]
 
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What the demo did; ``balances`` are each studio's funds at the end of ``as_of``."""
+    """What the demo did; ``balances`` are each studio's funds at the end of ``as_of``
+    (31 December 2024); ``cycle`` is the rest of the cycle."""
 
     database: Path
     folder: Path
@@ -121,6 +168,7 @@ class DemoResult:
     warnings: list[str]
     balances: list[tuple[str, dict[str, Fen]]]
     verify: book.VerifyReport
+    cycle: CycleDemo
 
 
 def _id_number(n: int) -> str:
@@ -165,7 +213,9 @@ def _roster(codes: list[tuple[str, str]]) -> tuple[list[list[Any]], list[list[An
                 YEAR,
                 "撤销" if cancelled else "正常",
                 "2024-09-30" if cancelled else None,
-                "主持人调离本旗" if cancelled else None,
+                "调离本旗" if cancelled else None,
+                "主持人王某9月调往鄂尔多斯市任教" if cancelled else None,
+                1,
             ]
         )
         members.append(_member(code, person, "主持人", unit, "2024-01-01"))
@@ -245,7 +295,10 @@ MARKER = ".studio-ledger-demo"
 
 DATABASE = "demo.db"
 YEAR_END = date(YEAR, 12, 31)
+LAST_YEAR = YEAR + 2
 IMPORTS = ("roster", "grades", "receipts", "expenses")
+LATER_IMPORTS = (f"receipts-{YEAR + 1}", f"expenses-{YEAR + 1}")
+BATCHES = 5  # 2024's and its reissue, 2024's late-graded studio, 2025's, 2026's
 
 
 def demo_files() -> list[str]:
@@ -253,9 +306,13 @@ def demo_files() -> list[str]:
     return [
         DATABASE,
         *(f"{DATABASE}{suffix}" for suffix in ("-wal", "-shm", "-journal", ".keys")),
-        *(f"imports/{kind}.xlsx" for kind in IMPORTS),
-        *(f"files/batch-{n}-{name}.xlsx" for n in (1, 2) for name in ("发放表", "批量代发")),
-        *(f"statements/{name}.xlsx" for name in STATEMENTS),
+        *(f"imports/{kind}.xlsx" for kind in (*IMPORTS, *LATER_IMPORTS)),
+        *(
+            f"files/batch-{n}-{name}.xlsx"
+            for n in range(1, BATCHES + 1)
+            for name in ("发放表", "批量代发")
+        ),
+        *(f"statements/{name}.xlsx" for name in (*STATEMENTS, *CYCLE_STATEMENTS)),
     ]
 
 
@@ -330,19 +387,13 @@ def run(out_dir: Path) -> DemoResult:
                     uow.commit()
         batches, written = _pay_the_year(engine, out_dir / "files")
         written += _statements(engine, out_dir / "statements")
-        with UnitOfWork(engine, write=False) as uow:
+        with UnitOfWork(engine, write=False) as uow:  # the year as it stood at its close
             report = program.compute_entitlements(uow, YEAR)
             people = len(uow.registry.people())
-            balances = [
-                (
-                    code,
-                    {
-                        source: uow.ledger.balance(studio_fund(code, source), YEAR_END) or 0
-                        for source in FUNDING_SOURCES
-                    },
-                )
-                for code, _ in codes
-            ]
+            balances = _balances(uow, codes, YEAR_END)
+        cycle, cycle_files = _play_the_cycle(engine, out_dir, codes, member_rows)
+        written += cycle_files
+        with UnitOfWork(engine, write=False) as uow:
             verified = book.verify(uow.ledger)
     finally:
         engine.dispose()
@@ -364,7 +415,24 @@ def run(out_dir: Path) -> DemoResult:
         warnings,
         balances,
         verified,
+        cycle,
     )
+
+
+def _balances(
+    uow: UnitOfWork, codes: list[tuple[str, str]], on: date
+) -> list[tuple[str, dict[str, Fen]]]:
+    """Each studio's funds at the end of ``on``."""
+    return [
+        (
+            code,
+            {
+                source: uow.ledger.balance(studio_fund(code, source), on) or 0
+                for source in FUNDING_SOURCES
+            },
+        )
+        for code, _ in codes
+    ]
 
 
 ADMIN, CLERK, FIRST_APPROVER, SECOND_APPROVER, AUDITOR = (
@@ -450,3 +518,260 @@ def _statements(engine: Engine, folder: Path) -> list[Path]:
 def _export(engine: Engine, batch_id: int, files: Path) -> list[Path]:
     with UnitOfWork(engine, write=False) as uow:
         return disbursement.export(uow, batch_id, FIRST_APPROVER, files).files
+
+
+CYCLE_STATEMENTS = (
+    f"{YEAR}-{LAST_YEAR}-专项资金明细账",
+    f"{LAST_YEAR}-专项资金收支汇总表",
+    f"{LAST_YEAR + 1}-01-31-科目余额表",
+)
+MENTOR_ID = "110105197001010046"  # an invited mentor (导师), in no roster
+
+
+def _play_the_cycle(
+    engine: Engine,
+    out_dir: Path,
+    codes: list[tuple[str, str]],
+    members: list[list[Any]],
+) -> tuple[CycleDemo, list[Path]]:
+    """2025 and 2026, the close of every cycle in January 2027, the renewals and the
+    cycle's books."""
+
+    def step(action: Callable[[UnitOfWork], T]) -> T:
+        with UnitOfWork(engine) as uow:
+            result = action(uow)
+            uow.commit()
+        return result
+
+    files = out_dir / "files"
+    written: list[Path] = []
+    live = [code for code, _ in codes if code != CANCELLED]
+    # 2 January 2025: funded by 2024's grades; 不合格 and ungraded studios are held
+    appropriations = [step(partial(program.appropriate, year=YEAR + 1, by=CLERK))]
+    # 10 January: the cancelled studio's cycle closes (its members were paid for 2024)
+    closes = [step(partial(_close, code=CANCELLED, on=date(YEAR + 1, 1, 10)))]
+    # 20 February: the late grade of 2024 arrives: its studio's 2024 stipends are paid
+    # and its 2025 budget posted
+    step(partial(program.save_grades, grades=[Grade(YEAR, UNGRADED, "", "qualified")], by=CLERK))
+    late, files_written = _pay(step, engine, files, YEAR, date(YEAR + 1, 2, 20), approvers=1)
+    written += files_written
+    appropriations.append(
+        step(partial(program.appropriate, year=YEAR + 1, on=date(YEAR + 1, 2, 26), by=CLERK))
+    )
+    # 15 March: the 领导小组 restores the studio graded 不合格; funded at once
+    decision, funded = step(
+        partial(
+            program.restore_funding,
+            studio_code=UNQUALIFIED,
+            year=YEAR + 1,
+            percent=100,
+            reason="领导小组2025年第1次会议：已按考核意见整改，恢复2025年度经费",
+            by=ADMIN,
+            on=date(YEAR + 1, 3, 15),
+        )
+    )
+    if funded is not None:
+        appropriations.append(funded)
+    # 2025: matching, two members' schools' support, activities (a mentor's travel)
+    written += _import(step, out_dir, "receipts", _receipts_2025(codes, members))
+    written += _import(step, out_dir, "expenses", _expenses_2025(codes))
+    batches = [late]
+    for year in (YEAR + 1, LAST_YEAR):
+        if year == LAST_YEAR:
+            appropriations.append(step(partial(program.appropriate, year=year, by=CLERK)))
+            matching = [
+                Receipt(date(year, 3, 15), code, 200_000, f"{year}年挂牌单位专项配套经费")
+                for code in live
+            ]
+            step(partial(program.receive_matching, receipts=matching, by=CLERK))
+        grades = [
+            Grade(year, code, "", _grade_of(code, year, index))
+            for index, (code, _) in enumerate(codes)
+            if code != CANCELLED
+        ]
+        step(partial(program.save_grades, grades=grades, by=CLERK))
+        batch, files_written = _pay(step, engine, files, year, date(year, 12, 20), approvers=2)
+        batches.append(batch)
+        written += files_written
+        if year < LAST_YEAR:  # 2026's books stay open: its year has not ended yet, today
+            step(
+                partial(
+                    closing.close,
+                    period=f"{year}-12",
+                    by=FIRST_APPROVER,
+                    today=date(year + 1, 1, 5),
+                )
+            )
+    with UnitOfWork(engine, write=False) as uow:
+        carried = _balances(uow, codes, date(LAST_YEAR, 12, 31))
+    # January 2027: every cycle closes (终结), then the studios graded 优秀 are renamed
+    closes += [step(partial(_close, code=code, on=date(LAST_YEAR + 1, 1, 10))) for code in live]
+    renewed = [
+        step(
+            partial(
+                cycle_services.renew_cycle,
+                studio_code=code,
+                on=date(LAST_YEAR + 1, 1, 15),
+                by=ADMIN,
+            )
+        )
+        for index, (code, _) in enumerate(codes)
+        if code in live and _grade_of(code, LAST_YEAR, index) == "excellent"
+    ]
+    written += _cycle_statements(engine, out_dir / "statements")
+    with UnitOfWork(engine, write=False) as uow:
+        stored = [uow.batches.batch(b.id) for b in batches]
+    paid = [b for b in stored if b is not None]
+    cycle = CycleDemo(
+        appropriations, decision, date(LAST_YEAR, 12, 31), paid, carried, closes, renewed
+    )
+    return cycle, written
+
+
+def _close(uow: UnitOfWork, code: str, on: date) -> cycle_services.CycleClosed:
+    return cycle_services.close_cycle(uow, code, on, by=FIRST_APPROVER)
+
+
+def _pay(
+    step: Callable[[Callable[[UnitOfWork], Any]], Any],
+    engine: Engine,
+    files: Path,
+    year: int,
+    prepared: date,
+    *,
+    approvers: int,
+) -> tuple[disbursement.Batch, list[Path]]:
+    """A year's payout: prepared by the clerk, approved (by one or two), paid five days
+    after it was prepared, closed; its files written."""
+    batch: disbursement.Batch = step(
+        partial(disbursement.create, year=year, by=CLERK, on=prepared)
+    ).batch
+    for approver in (FIRST_APPROVER, SECOND_APPROVER)[:approvers]:
+        step(
+            partial(
+                disbursement.approve,
+                batch_id=batch.id,
+                by=approver,
+                on=prepared + timedelta(days=3),
+            )
+        )
+    step(
+        partial(
+            disbursement.confirm,
+            batch_id=batch.id,
+            by=FIRST_APPROVER,
+            on=prepared + timedelta(days=5),
+        )
+    )
+    step(partial(disbursement.close, batch_id=batch.id, by=FIRST_APPROVER))
+    return batch, _export(engine, batch.id, files)
+
+
+def _grade_of(code: str, year: int, index: int) -> str:
+    """2025 and 2026: every studio 合格, every fourth 优秀; one 不合格 at the cycle's end."""
+    if year == LAST_YEAR and code == NOT_RENAMED:
+        return "unqualified"
+    return "excellent" if (index + year) % 4 == 0 else "qualified"
+
+
+def _import(
+    step: Callable[[Callable[[UnitOfWork], Any]], Any],
+    out_dir: Path,
+    kind: str,
+    sheets: dict[str, list[list[Any]]],
+) -> list[Path]:
+    """Fill the template for 2025 and import it as the clerk; the workbook written."""
+    path = out_dir / "imports" / f"{kind}-{YEAR + 1}.xlsx"
+    imports.fill_template(kind, path, sheets)
+    step(partial(imports.import_file, kind=kind, path=path, by=CLERK))
+    return [path]
+
+
+def _receipts_2025(
+    codes: list[tuple[str, str]], members: list[list[Any]]
+) -> dict[str, list[list[Any]]]:
+    """Every host unit's 2025 matching, and two of HJ-S01's members' schools' support."""
+    rows: list[list[Any]] = [
+        [
+            f"{YEAR + 1}-03-15",
+            code,
+            "2,000.00",
+            f"{YEAR + 1}年挂牌单位专项配套经费",
+            "挂牌单位配套",
+            None,
+        ]
+        for code, _ in codes
+        if code != CANCELLED
+    ]
+    host_unit = next(r[4] for r in members if r[0] == SUPPORTED and r[3] == "主持人")
+    schools = sorted({r[4] for r in members if r[0] == SUPPORTED and r[3] == "成员"} - {host_unit})
+    for school, amount in zip(schools[:2], ("3,000.00", "1,000.00"), strict=True):
+        rows.append(
+            [
+                f"{YEAR + 1}-04-20",
+                SUPPORTED,
+                amount,
+                f"{school}支持工作室经费",
+                "成员单位支持",
+                school,
+            ]
+        )
+    return {"配套资金": rows}
+
+
+def _expenses_2025(codes: list[tuple[str, str]]) -> dict[str, list[list[Any]]]:
+    """Plans and spending of 2025: materials from the matching fund, a mentor's travel
+    from the education foundation's, training from the members' schools' support."""
+    plans, spent = [], []
+    for code, _ in codes[:10]:
+        plans.append([YEAR + 1, code, "资料费", "1,500.00"])
+        spent.append(
+            [
+                f"{YEAR + 1}-05-10",
+                code,
+                "单位配套",
+                "资料费",
+                "1,200.00",
+                "购买教研资料",
+                None,
+                None,
+            ]
+        )
+    plans.append([YEAR + 1, SUPPORTED, "差旅费", "3,000.00"])
+    plans.append([YEAR + 1, SUPPORTED, "培训费", "2,000.00"])
+    spent.append(
+        [
+            f"{YEAR + 1}-06-12",
+            SUPPORTED,
+            "立教教育基金",
+            "差旅费",
+            "2,380.00",
+            "特聘导师来旗指导往返交通",
+            "赵敏",
+            MENTOR_ID,
+        ]
+    )
+    spent.append(
+        [
+            f"{YEAR + 1}-09-18",
+            SUPPORTED,
+            "成员单位支持",
+            "培训费",
+            "1,600.00",
+            "成员校联合教研培训",
+            None,
+            None,
+        ]
+    )
+    return {"支出": spent, "支出计划": plans}
+
+
+def _cycle_statements(engine: Engine, folder: Path) -> list[Path]:
+    """The cycle's books: its 明细账 2024-2026 (上年结转 year to year), the summary of its
+    last year, and the trial balance after the close (January 2027)."""
+    paths = [folder / f"{name}.xlsx" for name in CYCLE_STATEMENTS]
+    with UnitOfWork(engine, write=False) as uow:
+        statements.export_ledger(uow, YEAR, LAST_YEAR, paths[0], AUDITOR)
+        statements.export_summary(uow, LAST_YEAR, paths[1], AUDITOR)
+        statements.export_trial_balance(uow, date(LAST_YEAR + 1, 1, 31), paths[2], AUDITOR)
+    return paths

@@ -61,7 +61,7 @@ def _fund(engine: Engine) -> None:
         uow.commit()
 
 
-def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
+def test_demo_plays_the_first_cycle_of_the_notice(tmp_path: Path) -> None:
     code, out, err = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, err
     assert "2024: 22 studios, 216 people imported" in out
@@ -80,8 +80,11 @@ def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
         "批次 #2 2024年 已关闭：1 人，应发 5,000.00 元，代扣税 800.00 元，"
         "实发 4,200.00 元；经办 张会计，审批 王局长（需 1 人审批）"
     ) in out
-    # 59 + one approval voucher + two payment vouchers (the reissue was payable already)
-    assert "verify: ok: 62 transactions" in out
+    # 2024: 59 + one approval voucher + two payment vouchers (the reissue was payable
+    # already) = 62; 2025: 19 appropriations, HJ-S15's close, the late studio's batch (2)
+    # and budget, HJ-H05 restored, 23 receipts, 12 expenses, the batch (2); 2026: 21
+    # appropriations, 21 receipts, the batch (2); January 2027: 21 closes, 4 renewals
+    assert "verify: ok: 192 transactions" in out
     for kind in ("roster", "grades", "receipts", "expenses"):
         assert (tmp_path / "demo" / "imports" / f"{kind}.xlsx").exists()
     for name in ("batch-1-发放表", "batch-1-批量代发", "batch-2-发放表", "batch-2-批量代发"):
@@ -92,16 +95,17 @@ def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
     total = next(r for r in rows if r[0] == "合计")
     # 1,100,000 appropriated + 43,500 matching; the year's stipends were paid in December;
     # 10,702.50 spent on activities
-    assert total[4:10] == (0, 1_143_500, 847_083.33, 10_702.5, 0, 285_714.17)
+    assert total[5:11] == (0, 1_143_500, 847_083.33, 10_702.5, 0, 285_714.17)
     # the console table is the summary's closing column, studio by studio, as of 31 December
     assert "截至2024-12-31 各工作室专项资金余额（元）" in out
+    first_table = out[out.index("截至2024-12-31") : out.index("└")]
     printed = {
         cells[0]: cells[1:]
-        for line in out.splitlines()
+        for line in first_table.splitlines()
         if line.startswith("│ HJ-")
         for cells in [[c.strip() for c in line.strip("│").split("│")]]
     }
-    closing = {(r[2], r[1]): r[9] for r in rows[3:] if r[2]}
+    closing = {(r[2], r[1]): r[10] for r in rows[3:] if r[2]}
     assert len(printed) == 22
     for studio, figures in printed.items():
         titles = ("专项资金—财政拨款", "专项资金—教育基金拨款", "专项资金—单位配套")
@@ -113,16 +117,50 @@ def test_demo_plays_the_year_of_the_notice(tmp_path: Path) -> None:
     assert ("2221", "应交税费", 0, 0, 0, 135_256.67, 0, 135_256.67) in trial_rows
     assert next(r for r in trial_rows if r[0] == "合计")[6:8] == (420_970.84, 420_970.84)
 
+    # the rest of the cycle, funded by assessment (考核发放)
+    assert "2025 appropriation on 2025-01-02: funded 19 studios, ¥950,000.00" in out
+    assert "held HJ-H05: 2024年度考核不合格，按政策暂停拨付，待领导小组决定恢复" in out
+    assert "held HJ-S14: 2024年度考核结果未录入，暂缓拨付" in out
+    assert "2025 appropriation on 2025-02-26: funded 1 studio, ¥50,000.00" in out
+    assert "HJ-H05: 2024年度考核不合格，经领导小组决定恢复拨付100%（系统管理员：" in out
+    assert "2026 appropriation on 2026-01-02: funded 21 studios, ¥1,050,000.00" in out
+    assert "批次 #3 2024年 已关闭：7 人，应发 40,000.00 元" in out  # the late-graded studio
+    # 1,600,000 of 旗财政 went in over the cycle (22 + 21 + 21 studios × 25,000), stipends
+    # took half of 2,667,083.33 (1,333,541.67 by the lines' splits): 266,458.33 went back;
+    # the 教育基金 paid the mentor's travel (2,380) besides; the members' schools gave
+    # 4,000, 1,600 of it spent on training
+    assert (
+        "cycles closed (终结): 22 studios, returned 旗财政 ¥266,458.33、立教教育基金 "
+        "¥264,078.34、单位配套 ¥104,797.50、成员单位支持 ¥2,400.00"
+    ) in out
+    assert "HJ-S12 not renamed: 2026年度终结性考核不合格，不再命名和授牌" in out
+    assert "renamed for 2027-2029 (继续命名): HJ-H01、HJ-H05、HJ-S04、HJ-S08" in out
+    for name in ("2024-2026-专项资金明细账", "2026-专项资金收支汇总表", "2027-01-31-科目余额表"):
+        assert (tmp_path / "demo" / "statements" / f"{name}.xlsx").exists()
+
     engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     with UnitOfWork(engine, write=False) as uow:
         kept = uow.ledger.kept_balances()
         report = program.compute_entitlements(uow, 2024)
+        at_2024 = uow.ledger.balance("studio:HJ-S07:fund:matching", date(2024, 12, 31))
     engine.dispose()
-    assert kept["source:finance"] == kept["source:edu_fund"] == -27_500_000 * 2
-    assert kept["studio:HJ-S07:fund:matching"] == 150_000  # the unit that matched too little
-    assert kept["studio:HJ-P01:fund:matching"] == 200_000 - 86_000 - 42_050
-    assert kept["bank:disbursed"] == 71_182_666
-    assert kept["tax:withheld"] == 13_525_667
+    assert kept["source:finance"] == -(160_000_000 + 4 * 2_500_000 - 26_645_833)
+    assert at_2024 == 150_000  # the unit that matched too little
+    # every fund is empty after the close, but the renamed studios' 2027 budget
+    renamed = {"HJ-H01", "HJ-H05", "HJ-S04", "HJ-S08"}
+    funds = {a: b for a, b in kept.items() if ":fund:" in a}
+    assert {a: b for a, b in funds.items() if b} == {
+        f"studio:{code}:fund:{source}": 2_500_000
+        for code in renamed
+        for source in ("finance", "edu_fund")
+    }
+    # the support went back 3:1 to the two schools that gave 3,000 and 1,000
+    assert sorted(b for a, b in kept.items() if a.startswith("source:support:")) == [
+        -300_000 + 180_000,
+        -100_000 + 60_000,
+    ]
+    assert kept["bank:disbursed"] == 71_182_666 + 3_360_000 + 76_860_000 + 72_660_000
+    assert kept["tax:withheld"] == 13_525_667 + 640_000 + 14_640_000 + 13_840_000
     assert not any(b for a, b in kept.items() if ":payable:" in a)
     lines = {(x.studio, x.role, len(x.months)): x.gross for x in report.lines}
     assert lines[("HJ-S15", "host", 9)] == 0
@@ -436,10 +474,15 @@ def test_the_registry_commands_from_templates_to_entitlements(
             "kind": "subject",
             "kind_label": "名教师工作室",
             "host_unit": "第一中学",
+            "round": 1,
+            "round_label": "第1轮",
             "cycle_start_year": 2024,
+            "cycle_end_year": 2026,
             "status": "active",
             "status_label": "正常",
             "cancelled_on": None,
+            "cancellation_cause": None,
+            "cancellation_cause_label": None,
             "cancellation_reason": None,
             "current_people": 5,
         }
@@ -541,6 +584,9 @@ def test_the_batch_commands(tmp_path: Path) -> None:
     assert [(b["id"], b["state"], b["gross_fen"]) for b in json.loads(out)] == [
         (1, "closed", 84_708_333),
         (2, "closed", 500_000),
+        (3, "closed", 4_000_000),  # the studio graded late: its 2024 stipends in February
+        (4, "closed", 91_500_000),
+        (5, "closed", 86_500_000),
     ]
     code, out, _ = _run(*db, "batches", "show", "2", "--json")
     shown = json.loads(out)
@@ -582,8 +628,8 @@ def test_command_line_writes_are_audit_logged(tmp_path: Path) -> None:
     _run(*db, "users", "add", "经办2", "--role", "clerk", "--as", "系统管理员")
     _run(*db, "batches", "create", "--year", "2024", "--as", "经办2")  # refused: nothing to pay
     _run(*db, "batches", "close", "1", "--as", "李科长")  # refused: already closed
-    _run(*db, "appropriate", "--year", "2025", "--as", "李科长")  # refused: not a clerk
-    _run(*db, "appropriate", "--year", "2025", "--as", "经办2")
+    _run(*db, "appropriate", "--year", "2027", "--as", "李科长")  # refused: not a clerk
+    _run(*db, "appropriate", "--year", "2027", "--as", "经办2")
     # a closed batch's bank file, again for reconciliation: each file taken is an entry
     code, out, _ = _run(
         *db, "batches", "export", "2", "--out", str(tmp_path / "x"), "--as", "李科长"
@@ -598,7 +644,7 @@ def test_command_line_writes_are_audit_logged(tmp_path: Path) -> None:
     engine.dispose()
     assert [(e.action, e.object) for e in entries] == [
         ("user.add", "user:经办2"),
-        ("appropriation.post", "appropriation:2025"),
+        ("appropriation.post", "appropriation:2027"),
         ("batch.roster", "batch:2"),
         ("batch.bank_file", "batch:2"),
     ]
@@ -606,7 +652,7 @@ def test_command_line_writes_are_audit_logged(tmp_path: Path) -> None:
     assert (entries[0].actor, entries[1].actor) == ("系统管理员", "经办2")
     assert entries[1].detail == {
         "command": "main appropriate",
-        "params": {"year": "2025", "as_user": "经办2"},
+        "params": {"year": "2027", "as_user": "经办2"},
         "login": getpass.getuser(),
     }
 
@@ -854,3 +900,79 @@ def _get(port: int, path: str, token: str) -> dict[str, object]:
     with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310
         found: dict[str, object] = json.loads(reply.read())
         return found
+
+
+def test_the_cycle_commands_on_the_demos_cycle(tmp_path: Path) -> None:
+    code, _, err = _run("demo", "--out", str(tmp_path / "demo"))
+    assert code == 0, err
+    db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
+    code, out, _ = _run(*db, "cycles", "list", "--json")
+    cycles = {(c["studio"], c["number"]): c for c in json.loads(out)}
+    assert len(cycles) == 22 + 4  # every studio's first cycle, and the four renewed
+    assert (cycles[("HJ-S15", 1)]["closed_on"], cycles[("HJ-S15", 1)]["outcome"]) == (
+        "2025-01-10",
+        "cancelled",
+    )
+    assert cycles[("HJ-S12", 1)]["outcome_label"] == "不再命名"
+    assert cycles[("HJ-S12", 1)]["final_grade_label"] == "不合格"
+    assert [cycles[("HJ-H01", n)]["state"] for n in (1, 2)] == ["closed", "open"]
+    assert cycles[("HJ-H01", 1)]["outcome"] == "renewed"
+    first = cycles[("HJ-S01", 1)]
+    assert (first["state"], first["outcome"], first["voucher"]) == (
+        "closed",
+        "may_renew",
+        first["voucher"],
+    )
+    assert first["returned_fen"]["support"] == 240_000
+    code, out, _ = _run(*db, "cycles", "list", "--studio", "HJ-S01")
+    assert "HJ-S01 │ 1 2024-2026 │ 已结算 │ 合格 │ 33,960.00 │ 可继续命名" in out
+    assert "可继续命名" in out
+
+    code, _, err = _run(*db, "cycles", "close", "HJ-S01", "--on", "2027-02-01", "--as", "李科长")
+    assert (code, "every cycle of HJ-S01 is closed" in err) == (2, True)
+    code, _, err = _run(
+        *db, "cycles", "renew", "HJ-S12", "--on", "2027-01-20", "--as", "系统管理员"
+    )
+    assert (code, "HJ-S12 已于2027-01-10撤销，不能继续命名" in err) == (2, True)
+    code, _, err = _run(*db, "cycles", "renew", "HJ-S01", "--on", "2027-01-20", "--as", "张会计")
+    assert (code, "cycle.renew needs 管理员（admin）" in err) == (2, True)
+    code, out, _ = _run(
+        *db, "cycles", "renew", "HJ-S01", "--on", "2027-01-20", "--as", "系统管理员"
+    )
+    assert out.splitlines() == [
+        "HJ-S01 renamed: 第2周期（2027-2029）",
+        "  2027 appropriation posted: ¥50,000.00",
+    ]
+    # the renamed studios' 2028 budget waits for their 2027 grades
+    code, out, _ = _run(*db, "appropriate", "--year", "2028", "--as", "张会计")
+    assert out.splitlines()[0].startswith("2028 appropriation under policy 杭政办发〔2024〕2号: 0")
+    held = [line for line in out.splitlines() if line.startswith("held: ")]
+    assert held == [
+        f"held: {code}: 2027年度考核结果未录入，暂缓拨付 (no grade for 2027: held)"
+        for code in ("HJ-H01", "HJ-H05", "HJ-S01", "HJ-S04", "HJ-S08")
+    ]
+    code, out, _ = _run(*db, "funding", "list", "--year", "2025", "--json")
+    [decision] = json.loads(out)
+    assert (decision["studio"], decision["percent"], decision["decided_by"]) == (
+        "HJ-H05",
+        100,
+        "系统管理员",
+    )
+    code, out, _ = _run(*db, "studios", "list", "--json")
+    listed = {s["code"]: s for s in json.loads(out)}
+    assert (listed["HJ-S12"]["cancellation_cause_label"], listed["HJ-S12"]["cancelled_on"]) == (
+        "考核不合格不再命名",
+        "2027-01-10",
+    )
+    assert (listed["HJ-S15"]["cancellation_cause_label"], listed["HJ-S01"]["cycle_end_year"]) == (
+        "调离本旗",
+        2029,
+    )
+    engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
+    with UnitOfWork(engine, write=False) as uow:
+        entries = uow.audit.entries(0, 100)
+    engine.dispose()
+    assert [(e.action, e.object) for e in entries][-2:] == [
+        ("cycle.renew", "cycle:HJ-S01:2"),
+        ("appropriation.post", "appropriation:2028"),
+    ]

@@ -135,7 +135,8 @@ def _kind(name: str) -> str | None:
 def test_every_page_is_a4_landscape_numbered_and_in_beijing_time(
     printed: dict[str, Printed],
 ) -> None:
-    assert len(printed) == 4 + 3 + 4 + 4  # the batches' files, statements, imports, templates
+    # the five batches' files, 2024's and the cycle's statements, the imports, the templates
+    assert len(printed) == 10 + 6 + 6 + 4
     for p in printed.values():
         assert p.sizes, p.name
         assert all(A4_LANDSCAPE.search(size) for size in p.sizes), (p.name, p.sizes[:2])
@@ -161,10 +162,28 @@ def test_every_sheet_prints_one_page_wide(printed: dict[str, Printed]) -> None:
             assert first in page, (p.name, number)
             assert last in page, (p.name, number)
     assert kinds == set(EDGES)
-    # one page per account: 22 studios × 3 sources (each of the demo's accounts is short)
+    # one page per account: 22 studios × 3 sources (each of the demo's 2024 accounts is short)
     assert len(printed["statements-2024-专项资金明细账"].pages) == 66
     # 154 payees at a row height that leaves room to sign: 20-26 to a page
     assert 6 <= len(printed["files-batch-1-发放表"].pages) <= 8
+
+
+def test_the_cycles_books_carry_each_year_over_and_print_the_anchor_whole(
+    printed: dict[str, Printed],
+) -> None:
+    cycle = printed["statements-2024-2026-专项资金明细账"]
+    whole = re.sub(r"\s", "", "".join(cycle.pages))
+    # each account: 上年结转 in 2024, 2025 and 2026, 结转下年 between, one 期末余额
+    assert whole.count("上年结转") == 3 * whole.count("期末余额")
+    assert whole.count("结转下年") == 2 * whole.count("期末余额")
+    assert "271104专项资金—成员单位支持—HJ-S01" in whole  # the studio two schools supported
+    assert "第1轮周期2024-2026" in whole
+    for p in printed.values():
+        if p.name.startswith("statements-"):  # the anchor line is never cut at the margin
+            assert re.search(r"账簿锚点\d+:[0-9a-f]{64}（截至第\d+笔交易；以verify--anchor核对）",
+                             re.sub(r"\s", "", "".join(p.pages))), p.name  # fmt: skip
+    trial = re.sub(r" +", " ", "".join(printed["statements-2027-01-31-科目余额表"].pages))
+    assert "100204 银行存款—成员单位支持拨入" in trial
 
 
 def test_one_font_for_every_cell_bold_included(printed: dict[str, Printed]) -> None:
