@@ -29,7 +29,7 @@ and account rows are locked in address order.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final, Protocol
@@ -179,6 +179,9 @@ class LedgerStore(Protocol):
 
     def pair_movements(self, start: date, end: date) -> list[tuple[Account, Account, Fen]]:
         """Money moved between each (source, destination) pair in a period."""
+
+    def vouchers_of(self, seqs: Collection[int]) -> dict[int, Voucher]:
+        """The 凭证号 of each of these transactions."""
 
     def movements_of(self, addresses: Sequence[Account]) -> list[tuple[Account, Account, Fen]]:
         """Money moved, ever, between each (source, destination) pair touching one of

@@ -32,7 +32,7 @@ from ledger.cycles import (
 from ledger.entitlements import entitlements
 from ledger.errors import InvalidTransitionError
 from ledger.money import Fen, format_plain
-from ledger.policy import GRADE_LABELS
+from ledger.policy import GRADE_LABELS, policy_for_year
 from ledger.postings import NewTransaction, Transaction, utc_now
 from ledger.registry import Studio
 from ledger.users import acting
@@ -60,11 +60,13 @@ class CycleClosed:
 
 def close_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> CycleClosed:
     """Close the studio's first cycle not closed: every unspent fen of its funds goes
-    back to where it came from in one voucher dated ``on`` (:func:`ledger.cycles.close_voucher`),
-    and the close is recorded. Refused before the cycle's last year has ended (unless the
-    studio was cancelled), in a closed period, and while a line of the studio waits in a
-    batch or was returned by the bank unsettled. A studio whose final grade does not allow
-    renewal is marked not renamed (考核不合格不再命名)."""
+    back to where it came from in one voucher dated ``on``
+    (:func:`ledger.cycles.close_voucher`), and the close is recorded. Refused before the
+    cycle's last year has ended (unless the studio was cancelled), in a closed period,
+    while a line of the studio waits in a batch or was returned by the bank unsettled,
+    and while a stipend owed for a year of the cycle is in no batch (:func:`_refuse_owed`).
+    A studio whose final grade does not allow renewal is marked not renamed
+    (考核不合格不再命名)."""
     acting(stores, by, "cycle.close")
     program.require_open(stores, on)
     studio = program.studio(stores, studio_code)
@@ -75,7 +77,7 @@ def close_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Cycle
         pool: stores.ledger.balance(studio_fund(studio.code, pool), None) or 0 for pool in POOLS
     }
     voucher = close_voucher(studio, cycle, pools, _paid_in(stores, studio), on)
-    posted = book_post(stores, voucher)
+    posted = _post(stores, voucher)
     closed = replace(
         cycle,
         closed_on=on,
@@ -84,7 +86,7 @@ def close_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Cycle
         returned={pool: fen for pool, fen in pools.items() if fen},
     )
     stores.registry.close_cycle(closed, utc_now())
-    final = stores.registry.studio_grades(cycle.last_year).get(studio.code)
+    final = stores.registry.studio_grades(cycle.last_year, [studio.code]).get(studio.code)
     governing = program.policy(stores, cycle.last_year + 1)
     not_renamed = False
     if studio.cancelled_on is None and final is not None and final not in governing.renewal_grades:
@@ -99,7 +101,7 @@ def close_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Cycle
     return CycleClosed(studio, closed, posted, not_renamed)
 
 
-def book_post(stores: Stores, voucher: NewTransaction | None) -> Transaction | None:
+def _post(stores: Stores, voucher: NewTransaction | None) -> Transaction | None:
     if voucher is None:
         return None
     [posted] = book.post(stores.ledger, [voucher])
@@ -137,8 +139,8 @@ def _refuse_owed(stores: Stores, studio: Studio, cycle: Cycle) -> None:
             studios=[studio],
             people=people,
             memberships=places,
-            studio_grades=stores.registry.studio_grades(year),
-            person_grades=stores.registry.person_grades(year),
+            studio_grades=stores.registry.studio_grades(year, [studio.code]),
+            person_grades=stores.registry.person_grades(year, [studio.code]),
         )
         owed += [
             line
@@ -189,7 +191,9 @@ def renew_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Renew
     cycles = stores.registry.cycles([studio.code])
     last = max(cycles, key=lambda c: c.number) if cycles else None
     final = (
-        stores.registry.studio_grades(last.last_year).get(studio.code) if last is not None else None
+        stores.registry.studio_grades(last.last_year, [studio.code]).get(studio.code)
+        if last is not None
+        else None
     )
     governing = program.policy(stores, (last.last_year if last else on.year) + 1)
     refused = renewal_refusal(studio, cycles, final, governing)
@@ -237,48 +241,47 @@ OUTCOME_LABELS: Mapping[str, str] = {
 def cycle_views(
     stores: program.Stores, today: date, studios: Collection[str] | None = None
 ) -> list[CycleView]:
-    """Every cycle of every studio (or of ``studios``), by studio and number."""
+    """Every cycle of every studio (or of ``studios``), by studio and number: a handful
+    of reads however many studios (the national list is 100,000)."""
     registry = stores.registry
     found = {
         s.code: s for s in (registry.studios() if studios is None else registry.studios_of(studios))
     }
-    cycles = registry.cycles(list(found) if studios is not None else None)
-    grades: dict[int, dict[str, str]] = {}
+    only = None if studios is None else list(found)
+    cycles = [c for c in registry.cycles(only) if c.studio in found]
+    last_years = {c.last_year for c in cycles}
+    finals = {year: registry.studio_grades(year, only) for year in last_years}
+    policies = registry.policies()
+    renewal = {year: policy_for_year(policies, year + 1).renewal_grades for year in last_years}
+    vouchers = stores.ledger.vouchers_of([c.close_seq for c in cycles if c.close_seq])
+    latest: dict[str, int] = {}
+    for c in cycles:
+        latest[c.studio] = max(latest.get(c.studio, 0), c.number)
     views = []
-    numbers: dict[str, int] = {}
     for c in cycles:
-        numbers[c.studio] = max(numbers.get(c.studio, 0), c.number)
-    for c in cycles:
-        studio = found.get(c.studio)
-        if studio is None:
-            continue
-        if c.last_year not in grades:
-            grades[c.last_year] = registry.studio_grades(c.last_year)
-        final = grades[c.last_year].get(c.studio)
+        studio = found[c.studio]
+        final = finals[c.last_year].get(c.studio)
         state = c.state(today)
-        voucher = None
-        if c.close_seq is not None:
-            posted = stores.ledger.get(c.close_seq)
-            voucher = None if posted is None else str(posted.voucher)
+        voucher = vouchers.get(c.close_seq) if c.close_seq is not None else None
+        outcome = _outcome(studio, c, state, final, latest[c.studio], renewal[c.last_year])
         views.append(
-            CycleView(
-                studio, c, state, final, voucher, _outcome(stores, studio, c, state, final, numbers)
-            )
+            CycleView(studio, c, state, final, None if voucher is None else str(voucher), outcome)
         )
     return views
 
 
 def _outcome(
-    stores: program.Stores,
     studio: Studio,
     cycle: Cycle,
     state: str,
     final: str | None,
-    numbers: Mapping[str, int],
+    latest: int,
+    renewal_grades: Collection[str],
 ) -> str:
+    """What became of a cycle once it ended (see :class:`CycleView`)."""
     if state == "open":
         return ""
-    if numbers.get(studio.code, cycle.number) > cycle.number:
+    if latest > cycle.number:
         return "renewed"
     if studio.cancellation_cause == "not_renamed":
         return "not_renamed"
@@ -286,8 +289,7 @@ def _outcome(
         return "cancelled"
     if final is None:
         return "awaiting_grade"
-    governing = program.policy(stores, cycle.last_year + 1)
-    return "may_renew" if final in governing.renewal_grades else "not_renamed"
+    return "may_renew" if final in renewal_grades else "not_renamed"
 
 
 def cycles_due(stores: program.Stores, year: int, on: date) -> list[str]:

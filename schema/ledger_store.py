@@ -7,7 +7,7 @@ it holds. Postings and transactions are only ever inserted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, Final, TypeVar
 
@@ -449,6 +449,21 @@ class SqlLedgerStore:
             .group_by(source.address, destination.address)
         )
         return [(a, b, int(total)) for a, b, total in rows]
+
+    def vouchers_of(self, seqs: Collection[int]) -> dict[int, Voucher]:
+        """The 凭证号 of each of these transactions, read in chunks."""
+        found: dict[int, Voucher] = {}
+        for chunk in chunks(sorted(set(seqs))):
+            rows = self.session.execute(
+                select(
+                    TransactionRow.seq,
+                    TransactionRow.voucher_year,
+                    TransactionRow.voucher_month,
+                    TransactionRow.voucher_number,
+                ).where(TransactionRow.seq.in_(chunk))
+            )
+            found.update({seq: Voucher(y, m, n) for seq, y, m, n in rows})
+        return found
 
     def movements_of(self, addresses: Sequence[Account]) -> list[tuple[Account, Account, Fen]]:
         """Money moved, ever, between each (source, destination) pair where one side is

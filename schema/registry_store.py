@@ -400,21 +400,39 @@ class SqlRegistryStore:
 
     # -- grades and plans -------------------------------------------------------
 
-    def studio_grades(self, year: int) -> dict[str, str]:
-        rows = self.session.execute(
-            select(StudioGradeRow.studio_code, StudioGradeRow.grade).where(
-                StudioGradeRow.year == year
+    def studio_grades(self, year: int, studios: Collection[str] | None = None) -> dict[str, str]:
+        query = select(StudioGradeRow.studio_code, StudioGradeRow.grade).where(
+            StudioGradeRow.year == year
+        )
+        if studios is None:
+            return dict(self.session.execute(query).all())
+        return {
+            code: grade
+            for chunk in chunks(sorted(set(studios)))
+            for code, grade in self.session.execute(
+                query.where(StudioGradeRow.studio_code.in_(chunk))
             )
-        )
-        return dict(rows.all())
+        }
 
-    def person_grades(self, year: int) -> dict[tuple[str, str], str]:
-        rows = self.session.execute(
-            select(
-                PersonGradeRow.studio_code, PersonGradeRow.person_code, PersonGradeRow.grade
-            ).where(PersonGradeRow.year == year)
+    def person_grades(
+        self, year: int, studios: Collection[str] | None = None
+    ) -> dict[tuple[str, str], str]:
+        query = select(
+            PersonGradeRow.studio_code, PersonGradeRow.person_code, PersonGradeRow.grade
+        ).where(PersonGradeRow.year == year)
+        queries = (
+            [query]
+            if studios is None
+            else [
+                query.where(PersonGradeRow.studio_code.in_(chunk))
+                for chunk in chunks(sorted(set(studios)))
+            ]
         )
-        return {(studio, person): grade for studio, person, grade in rows}
+        return {
+            (studio, person): grade
+            for q in queries
+            for studio, person, grade in self.session.execute(q)
+        }
 
     def save_grades(self, grades: Sequence[Grade]) -> int:
         people = {

@@ -19,7 +19,7 @@ from ledger.errors import ChainKeyError
 from ledger.money import Fen
 from ledger.periods import Closing, Period, closed_through
 from ledger.policy import NOTICE_2024, Policy
-from ledger.postings import GENESIS_HASH, Transaction
+from ledger.postings import GENESIS_HASH, Transaction, Voucher
 from ledger.program import ExpensePlan, Grade
 from ledger.registry import Membership, Person, PersonInput, Studio, id_check_digit
 from ledger.users import User, UserRecord
@@ -188,6 +188,9 @@ class FakeLedger:
                     )
         return [(s, d, amount) for (s, d), amount in moved.items()]
 
+    def vouchers_of(self, seqs: Collection[int]) -> dict[int, Voucher]:
+        return {t.seq: t.voucher for t in self.transactions if t.seq in seqs}
+
     def movements_of(self, addresses: Sequence[Account]) -> list[tuple[Account, Account, Fen]]:
         wanted = set(addresses)
         return [
@@ -298,12 +301,22 @@ class FakeRegistry:
                 changed += 1
         return changed
 
-    def studio_grades(self, year: int) -> dict[str, str]:
-        return {s: g for (y, s, p), g in self.grade_records.items() if y == year and not p}
+    def studio_grades(self, year: int, studios: Collection[str] | None = None) -> dict[str, str]:
+        return {
+            s: g
+            for (y, s, p), g in self.grade_records.items()
+            if y == year and not p and (studios is None or s in studios)
+        }
 
-    def person_grades(self, year: int) -> dict[tuple[str, str], str]:
+    def person_grades(
+        self, year: int, studios: Collection[str] | None = None
+    ) -> dict[tuple[str, str], str]:
         codes = {p.id_number: p.code for p in self.person_records.values()}
-        return {(s, codes[p]): g for (y, s, p), g in self.grade_records.items() if y == year and p}
+        return {
+            (s, codes[p]): g
+            for (y, s, p), g in self.grade_records.items()
+            if y == year and p and (studios is None or s in studios)
+        }
 
     def save_grades(self, grades: Sequence[Grade]) -> int:
         changed = 0
