@@ -28,6 +28,7 @@ from api.shapes import (
     audit_entry_out,
     batch_history,
     batch_summary,
+    cycle_out,
     job_out,
     job_run_out,
     outcome_of_job,
@@ -37,11 +38,11 @@ from api.shapes import (
 )
 from jobs import runner, schedule
 from jobs.work import JOB_TITLES, JOBS
-from ledger import disbursement, program, statements, users
+from ledger import cycle_services, disbursement, program, statements, users
 from ledger.batches import STATE_LABELS
 from ledger.codes import FundingSource, MemberRole, UserRole, labels
 from ledger.errors import LedgerError, ValidationError
-from ledger.money import Fen, to_uppercase
+from ledger.money import Fen, format_amount, to_uppercase
 from ledger.permissions import allows
 from ledger.registry import FIRST_YEAR, LAST_YEAR, MAX_REASON, mask_id_number
 from ledger.users import User
@@ -415,11 +416,62 @@ class RegistryPages(Controller):
 
     @view("/studios", "registry.read")
     def studios(self, request: Request[User, Any, Any]) -> Template:
-        def load(uow: UnitOfWork) -> list[Any]:
-            counts = program.roster_counts(uow, program.today())
-            return [studio_out(s, counts.get(s.code, 0)) for s in uow.registry.studios()]
+        """工作室 and their cycles (工作周期), with 结算 and 继续命名 for whoever may."""
 
-        return page(request, "studios.html", "工作室", studios=read(request, load))
+        def load(uow: UnitOfWork) -> dict[str, Any]:
+            today = program.today()
+            counts = program.roster_counts(uow, today)
+            return {
+                "studios": [studio_out(s, counts.get(s.code, 0)) for s in uow.registry.studios()],
+                "cycles": [cycle_out(v) for v in cycle_services.cycle_views(uow, today)],
+            }
+
+        return page(request, "studios.html", "工作室", **read(request, load))
+
+    @form("/studios/{code:str}/close", "cycle.close")
+    def close_cycle(
+        self, request: Request[User, Any, Any], code: FromPath[str], data: Form
+    ) -> Redirect:
+        """结算: the studio's ended cycle closes, its unspent funds going back."""
+        me = request.user.name
+
+        def done(_uow: UnitOfWork, closed: cycle_services.CycleClosed) -> tuple[str, str]:
+            back = f"退回 {format_amount(closed.returned)}" if closed.voucher else "无结余"
+            return f"{code} {closed.cycle.label}已结算：{back}", "/console/studios#cycles"
+
+        return act(
+            request,
+            action="cycle.close",
+            form=data,
+            run=lambda uow: cycle_services.close_cycle(
+                uow, code, date_field(data, "on", "结算日期"), by=me
+            ),
+            target=lambda c: f"cycle:{c.studio.code}:{c.cycle.number}",
+            done=done,
+            back="/console/studios#cycles",
+        )
+
+    @form("/studios/{code:str}/renew", "cycle.renew")
+    def renew_cycle(
+        self, request: Request[User, Any, Any], code: FromPath[str], data: Form
+    ) -> Redirect:
+        """继续命名: a new cycle for a studio whose final grade allows it."""
+        me = request.user.name
+
+        def done(_uow: UnitOfWork, renewed: cycle_services.Renewed) -> tuple[str, str]:
+            return f"{code} 已继续命名：{renewed.cycle.label}", "/console/studios#cycles"
+
+        return act(
+            request,
+            action="cycle.renew",
+            form=data,
+            run=lambda uow: cycle_services.renew_cycle(
+                uow, code, date_field(data, "on", "命名日期"), by=me
+            ),
+            target=lambda r: f"cycle:{r.studio.code}:{r.cycle.number}",
+            done=done,
+            back="/console/studios#cycles",
+        )
 
     @view("/people", "registry.read")
     def people(self, request: Request[User, Any, Any]) -> Template:

@@ -22,7 +22,7 @@ from ledger.postings import utc_now
 from schema.db import UnitOfWork
 from schema.tables import ConsoleSessionRow
 from tests.e2e.console_helpers import PASSWORD, add_people, form_fields, fund_a_year, sign_in
-from tests.e2e.test_http import API, auth
+from tests.e2e.test_http import API, auth, roster
 from tests.fakes import approver_id_number
 
 
@@ -410,3 +410,72 @@ def test_an_approver_added_in_the_console_waits_for_the_other_admin_to_confirm(
     r = client.post("/console/users/钱科长/confirm", data=form_fields(page.text))
     assert "已确认用户 钱科长（approver），现可使用" in r.text
     assert _audit(engine, "user.confirm") == [("信息科管理员", "user:钱科长")]
+
+
+def test_the_studios_page_closes_an_ended_cycle_and_renames_a_studio(
+    client: TestClient[Litestar], tokens: dict[str, str], engine: Engine
+) -> None:
+    """A round of 2021-2023: HJ-S01 graded 不合格 throughout (nothing owed), HJ-S02 合格 at
+    the end and paid; an approver closes both cycles from the page, an admin renames
+    HJ-S02; HJ-S01 is not renamed and offers nothing."""
+    clerk, boss = auth(tokens["张会计"]), auth(tokens["李科长"])
+    policy = client.get(f"{API}/policies", headers=clerk).json()[0]
+    earlier = {**policy, "version": "2021试行", "year": 2021}
+    for path, body, who in (
+        ("policies", earlier, auth(tokens["系统管理员"])),
+        ("roster", roster(2021), clerk),
+        ("appropriations", {"year": 2021, "on": "2021-01-02"}, clerk),
+        (
+            "grades",
+            [
+                {"year": year, "studio": code, "grade": "unqualified"}
+                for year in (2021, 2022, 2023)
+                for code in ("HJ-S01", "HJ-S02")
+                if (year, code) != (2023, "HJ-S02")
+            ]
+            + [{"year": 2023, "studio": "HJ-S02", "grade": "qualified"}],
+            clerk,
+        ),
+    ):
+        r = client.post(f"{API}/{path}", json=body, headers=who)
+        assert r.status_code in (200, 201), r.text
+    batch = client.post(f"{API}/batches", json={"year": 2023, "on": "2023-12-20"}, headers=clerk)
+    assert batch.status_code == 201, batch.text
+    for step, body in (("approve", {"on": "2023-12-22"}), ("confirm", {"on": "2023-12-25"})):
+        r = client.post(f"{API}/batches/{batch.json()['id']}/{step}", json=body, headers=boss)
+        assert r.status_code == 200, r.text
+
+    sign_in(client, "审计员")  # reads the cycles, acts on none
+    page = client.get("/console/studios")
+    assert "第1周期（2021-2023）" in page.text
+    assert "期满待结算" in page.text
+    assert "/console/studios/HJ-S01/close" not in page.text
+    client.post("/sign-out", data=form_fields(page.text))
+    sign_in(client, "李科长")
+    page = client.get("/console/studios")
+    assert page.text.count('action="/console/studios/HJ-S0') == 2  # 结算 for both
+    for code in ("HJ-S01", "HJ-S02"):
+        r = client.post(
+            f"/console/studios/{code}/close",
+            data={**form_fields(client.get("/console/studios").text), "on": "2024-01-10"},
+        )
+        assert f"{code} 第1周期（2021-2023）已结算：退回 ¥" in r.text, r.text
+    page = client.get("/console/studios")
+    assert "不再命名" in page.text
+    assert "可继续命名" in page.text
+    assert "/renew" not in page.text  # an approver does not rename
+    client.post("/sign-out", data=form_fields(page.text))
+    sign_in(client, "系统管理员")
+    page = client.get("/console/studios")
+    assert 'action="/console/studios/HJ-S02/renew"' in page.text
+    assert 'action="/console/studios/HJ-S01/renew"' not in page.text
+    r = client.post(
+        "/console/studios/HJ-S02/renew",
+        data={**form_fields(page.text), "on": "2024-01-15"},
+    )
+    assert "HJ-S02 已继续命名：第2周期（2024-2026）" in r.text
+    assert _audit(engine, "cycle.close") == [
+        ("李科长", "cycle:HJ-S01:1"),
+        ("李科长", "cycle:HJ-S02:1"),
+    ]
+    assert _audit(engine, "cycle.renew") == [("系统管理员", "cycle:HJ-S02:2")]
