@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import Engine
 
 from jobs import runner
 from jobs.work import SCHEDULER_USER
-from ledger import book, cycle_services, disbursement, program, users
+from ledger import book, cycle_services, disbursement, program, statements, users
 from ledger.errors import (
     InvalidInputError,
     InvalidTransitionError,
@@ -516,3 +518,27 @@ def test_the_cycle_close_job_closes_what_ended_and_lists_what_it_could_not(
     assert balances(program_db, FINANCE, "studio:HJ-H01:fund:finance") == [0, 2_250_000]
     again = runner.run(program_db, "cycle-close", "2026")
     assert again.status == "already"
+
+
+def test_the_cycles_ledger_carries_each_years_balance_into_the_next(
+    program_db: Engine, tmp_path: Path
+) -> None:
+    """结转: the 明细账 of 2024-2026 opens each year with what the last one left."""
+    play_the_cycle(program_db, ("qualified", "qualified", "qualified"))
+    path = tmp_path / "cycle.xlsx"
+    with UnitOfWork(program_db, write=False) as uow:
+        statements.export_ledger(uow, 2024, 2026, path, ADMIN, "HJ-S01")
+    sheet = load_workbook(path)["HJ-S01-旗财政"]
+    carried = [
+        (row[3], row[7])
+        for row in sheet.iter_rows(values_only=True)
+        if row[3] in ("上年结转", "结转下年", "期末余额")
+    ]
+    assert carried == [
+        ("上年结转", 0),
+        ("结转下年", 5000),
+        ("上年结转", 5000),
+        ("结转下年", 10000),
+        ("上年结转", 10000),
+        ("期末余额", 15000),
+    ]
