@@ -44,10 +44,12 @@ class FundingDecision:
 @dataclass(frozen=True, slots=True)
 class FundingShare:
     """The percent of a year's budget a studio receives and why, in plain Chinese; a
-    share of 0 holds the studio back."""
+    share of 0 holds the studio back, and ``awaits_decision`` says it is held for its
+    grade, so that only a 领导小组 decision restores it."""
 
     percent: int
     basis: str
+    awaits_decision: bool = False
 
     @property
     def held(self) -> bool:
@@ -85,6 +87,7 @@ def funding_share(
         0,
         f"{before}年度考核{label}，按政策暂停拨付，待领导小组决定恢复 "
         f"(graded {prior_grade} in {before}: held until a decision restores it)",
+        awaits_decision=True,
     )
 
 

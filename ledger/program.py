@@ -422,21 +422,7 @@ def appropriate(
     require_open(stores, effective)
     registry = stores.registry
     candidates = registry.studios() if only is None else registry.studios_of(only)
-    funded = [
-        s
-        for s in candidates
-        if year in s.cycle_years(governing)
-        and (s.cancelled_on is None or s.cancelled_on > effective)
-    ]
-    before = stores.ledger.find_by_keys({appropriation_key(s.code, year) for s in funded})
-    already = [s.code for s in funded if appropriation_key(s.code, year) in before]
-    grades = registry.studio_grades(year - 1)
-    decisions = registry.funding_decisions(year)
-    shares = {
-        s.code: funding_share(s, year, governing, grades.get(s.code), decisions.get(s.code))
-        for s in funded
-        if s.code not in already
-    }
+    already, shares = _shares_due(stores, year, governing, effective, candidates)
     requests = [
         appropriation(code, year, governing, effective, share.percent)
         for code, share in shares.items()
@@ -452,6 +438,43 @@ def appropriate(
         [(code, share.basis) for code, share in shares.items() if share.held],
         shares,
     )
+
+
+def _shares_due(
+    stores: Stores, year: int, governing: Policy, effective: date, candidates: list[Studio]
+) -> tuple[list[str], dict[str, FundingShare]]:
+    """Of ``candidates`` due a budget for ``year`` on ``effective`` (the year in their
+    cycles, not cancelled by then): those funded already, and each other's share."""
+    due = [
+        s
+        for s in candidates
+        if year in s.cycle_years(governing)
+        and (s.cancelled_on is None or s.cancelled_on > effective)
+    ]
+    before = stores.ledger.find_by_keys({appropriation_key(s.code, year) for s in due})
+    already = [s.code for s in due if appropriation_key(s.code, year) in before]
+    grades = stores.registry.studio_grades(year - 1)
+    decisions = stores.registry.funding_decisions(year)
+    shares = {
+        s.code: funding_share(s, year, governing, grades.get(s.code), decisions.get(s.code))
+        for s in due
+        if s.code not in already
+    }
+    return already, shares
+
+
+def held_back(stores: Stores, year: int) -> dict[str, FundingShare]:
+    """The studios whose ``year`` budget is held (考核发放) and not funded, with why: a
+    missing grade of the year before, or a grade whose share is 0 until a 领导小组
+    decision restores it. Nothing is held in a year no policy governs."""
+    policies = stores.registry.policies()
+    if not any(p.year <= year for p in policies):
+        return {}
+    governing = policy_for_year(policies, year)
+    _, shares = _shares_due(
+        stores, year, governing, appropriation_day(year), stores.registry.studios()
+    )
+    return {code: share for code, share in shares.items() if share.held}
 
 
 def restore_funding(
@@ -478,7 +501,7 @@ def restore_funding(
     if year not in found.cycle_years(governing):
         raise ValidationError("year", f"{year} is not a year of {found.code}'s cycles")
     prior = stores.registry.studio_grades(year - 1, [found.code]).get(found.code)
-    if not funding_share(found, year, governing, prior).held or prior is None:
+    if not funding_share(found, year, governing, prior).awaits_decision:
         raise InvalidTransitionError(
             f"{found.code} {year}年度经费未因考核结果暂停，无需领导小组决定 "
             "(only a studio held for its grade is restored by a decision)"

@@ -39,6 +39,7 @@ from api.shapes import (
 from jobs import runner, schedule
 from jobs.work import JOB_TITLES, JOBS
 from ledger import cycle_services, disbursement, program, statements, users
+from ledger.appropriation import FULL, FundingDecision
 from ledger.batches import STATE_LABELS
 from ledger.codes import FundingSource, MemberRole, UserRole, labels
 from ledger.errors import LedgerError, ValidationError
@@ -81,6 +82,14 @@ def year_field(data: Mapping[str, Any], name: str = "year") -> int:
     value = text(data, name, "年度")
     if not value.isdigit() or not FIRST_YEAR <= int(value) <= LAST_YEAR:
         raise ValidationError("年度", f"应为 {FIRST_YEAR}–{LAST_YEAR} 之间的年份：{value!r}")
+    return int(value)
+
+
+def percent_field(data: Mapping[str, Any], name: str, label: str) -> int:
+    """A whole percent from 1 to 100."""
+    value = text(data, name, label)
+    if not value.isdigit() or not 1 <= int(value) <= FULL:
+        raise ValidationError(label, f"应为 1–100 之间的整数百分比：{value!r}")
     return int(value)
 
 
@@ -418,12 +427,28 @@ class RegistryPages(Controller):
     def studios(self, request: Request[User, Any, Any]) -> Template:
         """工作室 and their cycles (工作周期), with 结算 and 继续命名 for whoever may."""
 
+        asked = request.query_params.get("funding", "")
+        this_year = program.today().year
+        year = int(asked) if asked.isdigit() and FIRST_YEAR <= int(asked) <= LAST_YEAR else None
+
         def load(uow: UnitOfWork) -> dict[str, Any]:
             today = program.today()
             counts = program.roster_counts(uow, today)
+            studios = uow.registry.studios()
+            names = {s.code: s.name for s in studios}
+            funding_year = year or this_year
             return {
-                "studios": [studio_out(s, counts.get(s.code, 0)) for s in uow.registry.studios()],
+                "studios": [studio_out(s, counts.get(s.code, 0)) for s in studios],
                 "cycles": [cycle_out(v) for v in cycle_services.cycle_views(uow, today)],
+                "funding_year": funding_year,
+                "held": [
+                    (code, names.get(code, ""), share)
+                    for code, share in sorted(program.held_back(uow, funding_year).items())
+                ],
+                "decisions": [
+                    (d, names.get(d.studio, ""))
+                    for _, d in sorted(uow.registry.funding_decisions(funding_year).items())
+                ],
             }
 
         return page(request, "studios.html", "工作室", **read(request, load))
@@ -471,6 +496,47 @@ class RegistryPages(Controller):
             target=lambda r: f"cycle:{r.studio.code}:{r.cycle.number}",
             done=done,
             back="/console/studios#cycles",
+        )
+
+    @form("/studios/{code:str}/funding", "funding.decide")
+    def restore_funding(
+        self, request: Request[User, Any, Any], code: FromPath[str], data: Form
+    ) -> Redirect:
+        """考核发放: record the 领导小组's decision restoring a held studio's funding."""
+        me = request.user.name
+        asked = data.get("year")
+        back = "/console/studios#funding"
+        if isinstance(asked, str) and asked.isdigit() and len(asked) == 4:
+            back = f"/console/studios?funding={asked}#funding"
+
+        def done(
+            _uow: UnitOfWork, result: tuple[FundingDecision, program.AppropriationReport | None]
+        ) -> tuple[str, str]:
+            decision, funded = result
+            year = decision.year
+            message = f"{code} {year}年度经费经领导小组决定恢复拨付{decision.percent}%"
+            if funded is None:
+                message += f"，{year}年1月2日拨款时拨付"
+            elif funded.posted:
+                message += f"，已拨付 {format_amount(funded.total)}"
+            return message, back
+
+        return act(
+            request,
+            action="funding.decide",
+            form=data,
+            run=lambda uow: program.restore_funding(
+                uow,
+                code,
+                year_field(data),
+                percent_field(data, "percent", "恢复比例"),
+                text(data, "reason", "决定理由"),
+                by=me,
+                on=date_field(data, "on", "决定日期"),
+            ),
+            target=lambda r: f"funding:{r[0].studio}:{r[0].year}",
+            done=done,
+            back=back,
         )
 
     @view("/people", "registry.read")

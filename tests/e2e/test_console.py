@@ -479,3 +479,70 @@ def test_the_studios_page_closes_an_ended_cycle_and_renames_a_studio(
         ("李科长", "cycle:HJ-S02:1"),
     ]
     assert _audit(engine, "cycle.renew") == [("系统管理员", "cycle:HJ-S02:2")]
+
+
+def test_the_studios_page_lists_who_is_held_and_an_admin_records_the_decision_restoring_it(
+    client: TestClient[Litestar], tokens: dict[str, str], engine: Engine
+) -> None:
+    """HJ-S02 graded 不合格 in 2024 is held in 2025 (考核发放): a clerk sees why and no form;
+    an admin's decision with a bad percent is refused naming the field, writing nothing;
+    a decision of 80% funds 40,000 元 at once and is listed with who recorded it."""
+    clerk = auth(tokens["张会计"])
+    for path, body in (
+        ("roster", roster(2024)),
+        ("appropriations", {"year": 2024}),
+        (
+            "grades",
+            [
+                {"year": 2024, "studio": "HJ-S01", "grade": "excellent"},
+                {"year": 2024, "studio": "HJ-S02", "grade": "unqualified"},
+            ],
+        ),
+    ):
+        r = client.post(f"{API}/{path}", json=body, headers=clerk)
+        assert r.status_code in (200, 201), r.text
+
+    sign_in(client, "张会计")
+    page = client.get("/console/studios?funding=2025")
+    funding = page.text.split('id="funding"')[1]
+    held = re.findall(r"<tr>\s*<td class=\"nowrap\">(HJ-S\d\d)</td>", funding)
+    assert held == ["HJ-S02"]  # HJ-S01, graded 优秀, is due its whole budget
+    assert "2024年度考核不合格，按政策暂停拨付，待领导小组决定恢复" in page.text
+    assert "待领导小组决定" in page.text
+    assert "/console/studios/HJ-S02/funding" not in page.text  # a clerk decides nothing
+    before = client.get("/console/studios?funding=2020")  # a year no policy governs
+    assert "2020 年度没有暂停拨付的工作室" in before.text
+    client.post("/sign-out", data=form_fields(page.text))
+
+    sign_in(client, "系统管理员")
+    page = client.get("/console/studios?funding=2025")
+    assert 'action="/console/studios/HJ-S02/funding"' in page.text
+    decision = {"year": "2025", "reason": "领导小组2025年第1次会议：整改到位", "on": "2025-03-01"}
+    r = client.post(
+        "/console/studios/HJ-S02/funding",
+        data={**form_fields(page.text), **decision, "percent": "120"},
+    )
+    assert "输入有误：恢复比例：应为 1–100 之间的整数百分比：&#39;120&#39;" in r.text, r.text
+    assert _audit(engine, "funding.decide") == []
+    r = client.post(
+        "/console/studios/HJ-S02/funding",
+        data={
+            **form_fields(client.get("/console/studios?funding=2025").text),
+            **decision,
+            "percent": "80",
+        },
+    )
+    assert "HJ-S02 2025年度经费经领导小组决定恢复拨付80%，已拨付 ¥40,000.00" in r.text, r.text
+    assert "2025 年度没有暂停拨付的工作室" in r.text
+    decided = re.search(r"<tr><td class=\"nowrap\">HJ-S02</td>.*?</tr>", r.text)
+    assert decided is not None
+    assert "80%" in decided.group(0)
+    assert "领导小组2025年第1次会议：整改到位" in decided.group(0)
+    assert "系统管理员" in decided.group(0)
+    assert _audit(engine, "funding.decide") == [("系统管理员", "funding:HJ-S02:2025")]
+    for source in ("finance", "edu_fund"):
+        balance = client.get(
+            f"{API}/accounts/studio:HJ-S02:fund:{source}/balance?as_of=2025-03-01",
+            headers=auth(tokens["审计员"]),
+        ).json()
+        assert balance["balance_fen"] == 2_500_000 + 2_000_000  # 2024 whole, 2025 at 80%

@@ -38,14 +38,17 @@ def test_a_studios_first_year_is_funded_whole_and_later_years_by_the_grade_befor
         funding_share(STUDIO, 2025, NOTICE_2024, "excellent").basis == "2024年度考核优秀，拨付100%"
     )
     held = funding_share(STUDIO, 2025, NOTICE_2024, "unqualified")
-    assert (held.percent, held.held) == (0, True)
+    assert (held.percent, held.held, held.awaits_decision) == (0, True, True)
     assert held.basis.startswith("2024年度考核不合格，按政策暂停拨付")
-    assert funding_share(STUDIO, 2025, NOTICE_2024, None).basis.startswith("2024年度考核结果未录入")
+    ungraded = funding_share(STUDIO, 2025, NOTICE_2024, None)
+    assert ungraded.basis.startswith("2024年度考核结果未录入")
+    # held for want of a grade: recording it restores the studio, not a decision
+    assert (ungraded.held, ungraded.awaits_decision) == (True, False)
 
 
 def test_a_decision_restores_a_studio_held_for_its_grade() -> None:
     restored = funding_share(STUDIO, 2025, NOTICE_2024, "unqualified", DECISION)
-    assert restored.percent == 100
+    assert (restored.percent, restored.awaits_decision) == (100, False)
     assert restored.basis == "2024年度考核不合格，经领导小组决定恢复拨付100%（admin：整改到位）"
     # a decision does not stand in for a missing grade
     assert funding_share(STUDIO, 2025, NOTICE_2024, None, DECISION).held
