@@ -19,13 +19,15 @@ is not renamed (不再命名和授牌).
 Invariants: a cycle closes once, after its last year has ended or the studio was
 cancelled, and not while a stipend of the studio waits for approval or payment
 (the service checks the batches); after the close every fund account of the studio
-is zero. A studio is renewed only once its last cycle has closed, so the new cycle's
-money never mixes with the old one's remainder.
+is zero, and no budget is appropriated for a year of a closed cycle
+(:func:`closed_for`). A studio is renewed only once its last cycle has closed, so the
+new cycle's money never mixes with the old one's remainder; a roster cannot bring a
+cancelled studio back once its last cycle is closed (:func:`reinstatement_refusal`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
@@ -148,6 +150,31 @@ def renewal_refusal(
             f"(the final grade does not allow renewal)"
         )
     return None
+
+
+def closed_for(cycles: Iterable[Cycle], year: int) -> set[str]:
+    """The studios whose cycle holding ``year`` is closed: that year gets no budget, for
+    the close sent every fen home and closes once."""
+    return {c.studio for c in cycles if c.closed_on is not None and year in c.years}
+
+
+def reinstatement_refusal(
+    stored: Studio | None, saved: Studio, cycles: Sequence[Cycle]
+) -> str | None:
+    """Why a roster may not save ``saved`` over ``stored``, or ``None``: a cancellation
+    may be corrected while the studio's cycle is open, but a studio whose last cycle is
+    closed stays cancelled (its funds went home; a new cycle is a renewal, and only for
+    a studio not cancelled)."""
+    if stored is None or stored.cancelled_on is None or saved.cancelled_on is not None:
+        return None
+    last = max(cycles, key=lambda c: c.number, default=None)
+    if last is None or last.closed_on is None:
+        return None
+    return (
+        f"{saved.code} 已于{stored.cancelled_on}撤销，其{last.label}已于{last.closed_on}"
+        "结算，不能在名册中恢复为正常 "
+        "(its last cycle is closed: the studio stays cancelled)"
+    )
 
 
 def returns_to_units(pool: Fen, paid_in: Mapping[Account, Fen]) -> list[tuple[Account, Fen]]:

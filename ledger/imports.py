@@ -779,6 +779,10 @@ def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
             )
         )
     found.problems += _duplicates(studio_rows, lambda r: r.values["工作室编号"])
+    found.problems += [
+        Problem(studio_rows[i].sheet, studio_rows[i].number, "状态", why)
+        for i, why in program.reinstatements_refused(stores, found.studios).items()
+    ]
     known = {s.code for s in stores.registry.studios()} | {
         r.values["工作室编号"] for r in rows[STUDIO_SHEET.title]
     }

@@ -28,7 +28,7 @@ from ledger.appropriation import (
     decision_errors,
     funding_share,
 )
-from ledger.cycles import Cycle, first_cycle
+from ledger.cycles import Cycle, closed_for, first_cycle, reinstatement_refusal
 from ledger.entitlements import PAID_ROLES, EntitlementLine, entitlements
 from ledger.errors import (
     InvalidInputError,
@@ -274,6 +274,10 @@ def save_roster(
     ]
     if problems:
         raise InvalidInputError(problems)
+    if kept := reinstatements_refused(stores, studios):
+        raise InvalidInputError(
+            [ValidationError(f"studios[{i}].cancelled_on", why) for i, why in kept.items()]
+        )
     people = [replace(x, id_number=normalize_id_number(x.id_number)) for x in people]
     memberships = [replace(x, id_number=normalize_id_number(x.id_number)) for x in memberships]
     registry = stores.registry
@@ -314,6 +318,24 @@ def save_roster(
     if refused:
         raise CompositionRefused(refused)
     return SaveReport(changed, findings)
+
+
+def reinstatements_refused(stores: Stores, studios: Sequence[Studio]) -> dict[int, str]:
+    """Of ``studios`` about to be saved, by position, those a roster may not bring back
+    from a cancellation, and why (:func:`ledger.cycles.reinstatement_refusal`)."""
+    active = [s.code for s in studios if s.cancelled_on is None]
+    stored = {s.code: s for s in stores.registry.studios_of(active)} if active else {}
+    cancelled = [code for code, s in stored.items() if s.cancelled_on is not None]
+    if not cancelled:
+        return {}
+    cycles: dict[str, list[Cycle]] = {}
+    for c in stores.registry.cycles(cancelled):
+        cycles.setdefault(c.studio, []).append(c)
+    return {
+        i: why
+        for i, s in enumerate(studios)
+        if (why := reinstatement_refusal(stored.get(s.code), s, cycles.get(s.code, [])))
+    }
 
 
 def round_quotas(stores: Stores, studios: Iterable[Studio]) -> dict[int, Mapping[str, int]]:
@@ -445,10 +467,12 @@ def _shares_due(
 ) -> tuple[list[str], dict[str, FundingShare]]:
     """Of ``candidates`` due a budget for ``year`` on ``effective`` (the year in their
     cycles, not cancelled by then): those funded already, and each other's share."""
+    closed = closed_for(stores.registry.cycles([s.code for s in candidates]), year)
     due = [
         s
         for s in candidates
         if year in s.cycle_years(governing)
+        and s.code not in closed
         and (s.cancelled_on is None or s.cancelled_on > effective)
     ]
     before = stores.ledger.find_by_keys({appropriation_key(s.code, year) for s in due})

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from jobs import runner
 from jobs.work import SCHEDULER_USER
-from ledger import book, cycle_services, disbursement, program, statements, users
+from ledger import book, cycle_services, disbursement, imports, program, statements, users
 from ledger.errors import (
     InvalidInputError,
     InvalidTransitionError,
@@ -431,6 +431,55 @@ def test_support_from_a_members_unit_is_kept_apart_and_does_not_count_toward_mat
     assert closed.voucher is not None
     backs = {(p.destination, p.amount) for p in closed.voucher.postings if p.source == SUPPORT}
     assert backs == {("source:support:外校2", 225_000), ("source:support:外校3", 75_000)}
+
+
+def test_a_studio_cancelled_and_closed_stays_cancelled_and_gets_no_budget_again(
+    program_db: Engine, tmp_path: Path
+) -> None:
+    """HJ-S01's host leaves in September 2024 and its cycle closes early: no roster (API or
+    workbook) brings it back to 正常, and a year of its closed cycle is never funded, even
+    for a studio record put back behind the roster's back."""
+    run(program_db, lambda uow: program.appropriate(uow, 2024, by=CLERK))
+    cancelled = replace(
+        S1,
+        cancelled_on=date(2024, 9, 30),
+        cancellation_cause="transferred_out",
+        cancellation_reason="主持人调离本旗",
+    )
+    run(program_db, lambda uow: program.save_roster(uow, [cancelled], [], [], by=CLERK))
+    grade(program_db, 2024, "HJ-S01", "unqualified")  # nothing owed
+    closed = run(
+        program_db,
+        lambda uow: cycle_services.close_cycle(uow, "HJ-S01", date(2024, 10, 8), by=BOSS),
+    )
+    assert dict(closed.cycle.returned) == {"finance": 2_500_000, "edu_fund": 2_500_000}
+
+    with pytest.raises(InvalidInputError) as raised:
+        run(program_db, lambda uow: program.save_roster(uow, [S1], [], [], by=CLERK))
+    [error] = raised.value.errors
+    assert error.field == "studios[0].cancelled_on"
+    assert error.message.startswith(
+        "HJ-S01 已于2024-09-30撤销，其第1周期（2024-2026）已于2024-10-08结算，"
+        "不能在名册中恢复为正常"
+    )
+    row = ["HJ-S01", "语文名师工作室", "名教师工作室", "第一中学", 2024, "正常"]
+    path = imports.fill_template("roster", tmp_path / "roster.xlsx", {"工作室": [row], "成员": []})
+    with pytest.raises(imports.ImportRefused) as refused, UnitOfWork(program_db) as uow:
+        imports.import_file(uow, "roster", path, by=CLERK)
+    [problem] = refused.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("工作室", 2, "状态")
+    assert problem.reason == error.message
+    with UnitOfWork(program_db, write=False) as uow:
+        assert program.studio(uow, "HJ-S01").cancelled_on == date(2024, 9, 30)
+
+    grade(program_db, 2024, "HJ-S01", "excellent")  # a grade that would fund 2025 whole
+    grade(program_db, 2024, "HJ-H01", "qualified")
+    with UnitOfWork(program_db) as uow:
+        uow.registry.save_studios([S1])  # as a hand edit of the table would
+        report = program.appropriate(uow, 2025, by=CLERK)
+    assert [str(t.request.metadata["studio"]) for t in report.posted] == ["HJ-H01"]
+    assert "HJ-S01" not in report.shares
+    assert balances(program_db, FINANCE, EDU) == [0, 0]
 
 
 def test_a_paid_members_travel_claim_is_refused_and_a_mentors_is_not(program_db: Engine) -> None:

@@ -15,9 +15,11 @@ from ledger.appropriation import FundingDecision, appropriation, funding_share
 from ledger.cycles import (
     Cycle,
     close_voucher,
+    closed_for,
     cycle_to_close,
     first_cycle,
     next_cycle,
+    reinstatement_refusal,
     renewal_refusal,
     returns_to_units,
 )
@@ -148,3 +150,20 @@ def test_a_cycle_says_where_it_stands() -> None:
     assert [cycle.state(date(y, 6, 1)) for y in (2024, 2026, 2027)] == ["open", "open", "ended"]
     assert replace(cycle, closed_on=date(2027, 1, 5)).state(date(2027, 6, 1)) == "closed"
     assert cycle.label == "第1周期（2024-2026）"
+
+
+def test_a_closed_cycle_gets_no_budget_and_its_cancelled_studio_stays_cancelled() -> None:
+    closed = replace(CYCLE, closed_on=date(2024, 10, 8))
+    renewed = Cycle("HJ-S01", 2, 2027, 2029)
+    assert closed_for([closed, renewed], 2025) == {"HJ-S01"}
+    assert closed_for([closed, renewed], 2027) == set()  # the renewed cycle is open
+    assert closed_for([CYCLE], 2025) == set()
+    gone = replace(STUDIO, cancelled_on=date(2024, 9, 30), cancellation_cause="transferred_out")
+    assert reinstatement_refusal(gone, STUDIO, [closed]) == (
+        "HJ-S01 已于2024-09-30撤销，其第1周期（2024-2026）已于2024-10-08结算，"
+        "不能在名册中恢复为正常 (its last cycle is closed: the studio stays cancelled)"
+    )
+    assert reinstatement_refusal(gone, STUDIO, [CYCLE]) is None  # corrected while open
+    assert reinstatement_refusal(gone, gone, [closed]) is None  # saved as it stands
+    assert reinstatement_refusal(None, STUDIO, []) is None  # a new studio
+    assert reinstatement_refusal(STUDIO, STUDIO, [closed]) is None  # never cancelled
