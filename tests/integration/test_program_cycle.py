@@ -36,6 +36,12 @@ ADMIN, BOSS = "admin", "boss"
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 H1 = Studio("HJ-H01", "班主任工作室", "homeroom", "第二中学", 2024)
+S1_GONE = replace(  # its host leaves the county in September 2024
+    S1,
+    cancelled_on=date(2024, 9, 30),
+    cancellation_cause="transferred_out",
+    cancellation_reason="主持人调离本旗",
+)
 FINANCE, EDU = "studio:HJ-S01:fund:finance", "studio:HJ-S01:fund:edu_fund"
 MATCHING, SUPPORT = "studio:HJ-S01:fund:matching", "studio:HJ-S01:fund:support"
 
@@ -411,13 +417,7 @@ def test_support_from_a_members_unit_is_kept_apart_and_does_not_count_toward_mat
         ),
     )
     run(program_db, lambda uow: program.spend(uow, [spend], by=CLERK))
-    cancelled = replace(
-        S1,
-        cancelled_on=date(2024, 9, 30),
-        cancellation_cause="transferred_out",
-        cancellation_reason="主持人调离本旗",
-    )
-    run(program_db, lambda uow: program.save_roster(uow, [cancelled], [], [], by=CLERK))
+    run(program_db, lambda uow: program.save_roster(uow, [S1_GONE], [], [], by=CLERK))
     with pytest.raises(InvalidTransitionError, match=r"2024年教师\d（考核结果未录入）"):
         run(
             program_db,
@@ -440,13 +440,7 @@ def test_a_studio_cancelled_and_closed_stays_cancelled_and_gets_no_budget_again(
     workbook) brings it back to 正常, and a year of its closed cycle is never funded, even
     for a studio record put back behind the roster's back."""
     run(program_db, lambda uow: program.appropriate(uow, 2024, by=CLERK))
-    cancelled = replace(
-        S1,
-        cancelled_on=date(2024, 9, 30),
-        cancellation_cause="transferred_out",
-        cancellation_reason="主持人调离本旗",
-    )
-    run(program_db, lambda uow: program.save_roster(uow, [cancelled], [], [], by=CLERK))
+    run(program_db, lambda uow: program.save_roster(uow, [S1_GONE], [], [], by=CLERK))
     grade(program_db, 2024, "HJ-S01", "unqualified")  # nothing owed
     closed = run(
         program_db,
