@@ -274,14 +274,15 @@ def save_roster(
     ]
     if problems:
         raise InvalidInputError(problems)
-    if kept := reinstatements_refused(stores, studios):
+    stored = _stored_studios(stores, studios)
+    if kept := _reinstatements(studios, stored):
         raise InvalidInputError(
             [ValidationError(f"studios[{i}].cancelled_on", why) for i, why in kept.items()]
         )
     people = [replace(x, id_number=normalize_id_number(x.id_number)) for x in people]
     memberships = [replace(x, id_number=normalize_id_number(x.id_number)) for x in memberships]
     registry = stores.registry
-    first_cycles = _first_cycles(stores, studios)
+    first_cycles = _first_cycles(stores, studios, stored)
     changed = registry.save_studios(studios)
     registry.save_cycles(first_cycles)
     codes, people_changed = registry.save_people(people)
@@ -320,21 +321,37 @@ def save_roster(
     return SaveReport(changed, findings)
 
 
+@dataclass(frozen=True)
+class _StoredStudios:
+    """What the registry holds of the studios a roster saves: their records and cycles."""
+
+    studios: dict[str, Studio]
+    cycles: dict[str, list[Cycle]]
+
+
+def _stored_studios(stores: Stores, studios: Sequence[Studio]) -> _StoredStudios:
+    codes = {s.code for s in studios}
+    cycles: dict[str, list[Cycle]] = {}
+    for c in stores.registry.cycles(codes):
+        cycles.setdefault(c.studio, []).append(c)
+    return _StoredStudios({s.code: s for s in stores.registry.studios_of(codes)}, cycles)
+
+
 def reinstatements_refused(stores: Stores, studios: Sequence[Studio]) -> dict[int, str]:
     """Of ``studios`` about to be saved, by position, those a roster may not bring back
     from a cancellation, and why (:func:`ledger.cycles.reinstatement_refusal`)."""
-    active = [s.code for s in studios if s.cancelled_on is None]
-    stored = {s.code: s for s in stores.registry.studios_of(active)} if active else {}
-    cancelled = [code for code, s in stored.items() if s.cancelled_on is not None]
-    if not cancelled:
-        return {}
-    cycles: dict[str, list[Cycle]] = {}
-    for c in stores.registry.cycles(cancelled):
-        cycles.setdefault(c.studio, []).append(c)
+    return _reinstatements(studios, _stored_studios(stores, studios))
+
+
+def _reinstatements(studios: Sequence[Studio], stored: _StoredStudios) -> dict[int, str]:
     return {
         i: why
         for i, s in enumerate(studios)
-        if (why := reinstatement_refusal(stored.get(s.code), s, cycles.get(s.code, [])))
+        if (
+            why := reinstatement_refusal(
+                stored.studios.get(s.code), s, stored.cycles.get(s.code, [])
+            )
+        )
     }
 
 
@@ -346,18 +363,14 @@ def round_quotas(stores: Stores, studios: Iterable[Studio]) -> dict[int, Mapping
     return {number: policy(stores, start).quotas for number, start in starts.items()}
 
 
-def _first_cycles(stores: Stores, studios: Sequence[Studio]) -> list[Cycle]:
+def _first_cycles(stores: Stores, studios: Sequence[Studio], stored: _StoredStudios) -> list[Cycle]:
     """The first cycle of each studio saved: new for a new studio, its years moved for
     a studio whose start year is corrected while its one cycle is open. A studio renewed
     or closed keeps its start year: its cycles are history."""
-    stored: dict[str, list[Cycle]] = {}
-    for c in stores.registry.cycles({s.code for s in studios}):
-        stored.setdefault(c.studio, []).append(c)
-    found = {s.code: s for s in stores.registry.studios_of({s.code for s in studios})}
     cycles, errors = [], []
     for i, studio in enumerate(studios):
-        mine = stored.get(studio.code, [])
-        before = found.get(studio.code)
+        mine = stored.cycles.get(studio.code, [])
+        before = stored.studios.get(studio.code)
         if mine and before is not None and before.cycle_start_year == studio.cycle_start_year:
             continue
         if len(mine) > 1 or any(c.closed_on is not None for c in mine):
@@ -562,7 +575,7 @@ class StudioRoster:
 def roster_of(stores: Stores, code: str) -> StudioRoster:
     """One studio with everyone who was ever in its roster, or :class:`NotFoundError`."""
     found = studio(stores, code)
-    members = [m for m in stores.registry.memberships() if m.studio == code]
+    members = stores.registry.memberships_of([code])
     wanted = {m.person for m in members}
     names = {p.code: p.name for p in stores.registry.people_of(wanted)}
     return StudioRoster(found, members, names)
@@ -629,7 +642,7 @@ def _support_unit_errors(stores: Stores, receipts: Sequence[Receipt]) -> list[Va
     wanted = {r.studio for r in receipts if r.kind == "support"}
     if not wanted:
         return []
-    places = [m for m in stores.registry.memberships() if m.studio in wanted]
+    places = stores.registry.memberships_of(wanted)
     units = {p.code: p.unit for p in stores.registry.people_of({m.person for m in places})}
     of_studio: dict[str, set[str]] = {}
     for m in places:
@@ -726,8 +739,13 @@ def _claimants(stores: Stores, expenses: Sequence[Expense]) -> _Claimants:
     numbers = {normalize_id_number(e.claimant_id) for e in expenses if e.claimant_id}
     codes = {n: c for n in numbers if (c := stores.registry.payee_code(n)) is not None}
     known = set(codes.values())
+    studios = {e.studio for e in expenses if e.claimant_id}
     places = (
-        [m for m in stores.registry.memberships() if m.person in known and m.role in PAID_ROLES]
+        [
+            m
+            for m in stores.registry.memberships_of(studios)
+            if m.person in known and m.role in PAID_ROLES
+        ]
         if known
         else []
     )
