@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 
 from ledger import (
     book,
+    clock,
     closing,
     cycle_services,
     disbursement,
@@ -132,16 +133,17 @@ class CycleDemo:
     Attributes:
       appropriations: the 2025 and 2026 runs, then the late ones (a grade recorded late,
         a 领导小组 decision), in order: each with the studios it held back and why.
-      decision: the 领导小组's decision restoring the studio graded 不合格.
-      last_day: the cycle's last day (31 December 2026).
+      decision: the 领导小组's decision restoring the studio graded 不合格, once made.
+      last_day: the cycle's last day (31 December 2026), or today while it runs.
       batches: the payouts after 2024's.
-      balances: each studio's funds at 31 December 2026, before the close (结转).
-      closes: every cycle's close (终结) in January 2027.
-      renewed: the studios renamed for 2027-2029 (继续命名).
+      balances: each studio's funds at the end of ``last_day``, before the close (结转).
+      closes: every cycle's close (终结): the cancelled studio's in January 2025, the
+        others' in January 2027, once that has come.
+      renewed: the studios renamed for 2027-2029 (继续命名), once that has come.
     """
 
     appropriations: list[program.AppropriationReport]
-    decision: FundingDecision
+    decision: FundingDecision | None
     last_day: date
     batches: list[disbursement.Batch]
     balances: list[tuple[str, dict[str, Fen]]]
@@ -152,7 +154,8 @@ class CycleDemo:
 @dataclass(frozen=True)
 class DemoResult:
     """What the demo did; ``balances`` are each studio's funds at the end of ``as_of``
-    (31 December 2024); ``cycle`` is the rest of the cycle."""
+    (31 December 2024); ``cycle`` is the rest of the cycle, played up to ``today``;
+    ``later`` the steps whose days have not come yet."""
 
     database: Path
     folder: Path
@@ -169,6 +172,8 @@ class DemoResult:
     balances: list[tuple[str, dict[str, Fen]]]
     verify: book.VerifyReport
     cycle: CycleDemo
+    today: date
+    later: list[Later]
 
 
 def _id_number(n: int) -> str:
@@ -296,13 +301,14 @@ MARKER = ".studio-ledger-demo"
 DATABASE = "demo.db"
 YEAR_END = date(YEAR, 12, 31)
 LAST_YEAR = YEAR + 2
+LAST_DAY = date(LAST_YEAR, 12, 31)
 IMPORTS = ("roster", "grades", "receipts", "expenses")
 LATER_IMPORTS = (f"receipts-{YEAR + 1}", f"expenses-{YEAR + 1}")
 BATCHES = 5  # 2024's and its reissue, 2024's late-graded studio, 2025's, 2026's
 
 
-def demo_files() -> list[str]:
-    """Every file the demo may write, relative to its folder."""
+def demo_files(today: date) -> list[str]:
+    """Every file the demo may write when run on ``today``, relative to its folder."""
     return [
         DATABASE,
         *(f"{DATABASE}{suffix}" for suffix in ("-wal", "-shm", "-journal", ".keys")),
@@ -312,7 +318,7 @@ def demo_files() -> list[str]:
             for n in range(1, BATCHES + 1)
             for name in ("发放表", "批量代发")
         ),
-        *(f"statements/{name}.xlsx" for name in (*STATEMENTS, *CYCLE_STATEMENTS)),
+        *(f"statements/{name}.xlsx" for name in (*STATEMENTS, *cycle_statements(today))),
     ]
 
 
@@ -324,7 +330,7 @@ def _refuse(folder: Path, why: str) -> ValidationError:
     )
 
 
-def prepare_folder(folder: Path) -> None:
+def prepare_folder(folder: Path, today: date) -> None:
     """Make ``folder`` ready for a run: create it, or delete only the files a previous
     demo listed in its marker. A folder holding anything else is refused untouched."""
     if folder.exists() and not folder.is_dir():
@@ -346,16 +352,45 @@ def prepare_folder(folder: Path) -> None:
                 (folder / sub).rmdir()
     marker.write_text(
         "# studio-ledger demo: it wrote the files below and deletes only these when it\n"
-        "# runs into this folder again.\n" + "".join(f"{name}\n" for name in demo_files()),
+        "# runs into this folder again.\n" + "".join(f"{name}\n" for name in demo_files(today)),
         encoding="utf-8",
     )
 
 
+@dataclass(frozen=True)
+class Later:
+    """A step of the story whose day has not come yet: when, what happens, and the
+    command that does it on that day."""
+
+    day: date
+    what: str
+    command: str
+
+
+class Story:
+    """The demo's days, in order. A step is played when its day has come (on or before
+    today, :func:`ledger.clock.today`); from the first step whose day has not, that step
+    and every one after it are told instead (:attr:`later`), so the books it writes never
+    hold the future."""
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+        self.later: list[Later] = []
+
+    def reached(self, day: date, what: str, command: str) -> bool:
+        """Whether the step of ``day`` is played now; if not, it is told as later."""
+        if self.later or day > self.today:
+            self.later.append(Later(day, what, command))
+            return False
+        return True
+
+
 def run(out_dir: Path) -> DemoResult:
-    """Run the demo into ``out_dir`` (see :func:`prepare_folder`) and return what it did."""
-    prepare_folder(out_dir)
-    files = out_dir / "imports"
-    files.mkdir()
+    """Run the demo into ``out_dir`` (see :func:`prepare_folder`) up to today and return
+    what it did and what is still to come."""
+    today = clock.today()
+    prepare_folder(out_dir, today)
+    (out_dir / "imports").mkdir()
     database = out_dir / DATABASE
     engine = connect(f"sqlite:///{database}")
     try:
@@ -364,42 +399,35 @@ def run(out_dir: Path) -> DemoResult:
             quotas = dict(program.policy(uow, YEAR).quotas)
         codes = studio_codes(quotas)
         _add_users(engine)
-        studio_rows, member_rows = _roster(codes)
-        spent, plans = _expenses(codes)
-        workbooks = [
-            ("roster", {"工作室": studio_rows, "成员": member_rows}),
-            ("grades", {"考核结果": _grades(codes, member_rows)}),
-            ("receipts", {"配套资金": _receipts(codes)}),
-            ("expenses", {"支出": spent, "支出计划": plans}),
-        ]
-        warnings: list[str] = []
-        appropriated = 0
-        for kind, sheets in workbooks:
-            path = imports.fill_template(kind, files / f"{kind}.xlsx", sheets)
-            with UnitOfWork(engine) as uow:
-                warnings += imports.import_file(uow, kind, path, by=CLERK).warnings
-                uow.commit()
-            if kind == "roster":  # the budget arrives on 2 January, before any spending
-                with UnitOfWork(engine) as uow:
-                    appropriated = program.appropriate(
-                        uow, YEAR, on=date(YEAR, 1, 2), by=CLERK
-                    ).total
-                    uow.commit()
-        batches, written = _pay_the_year(engine, out_dir / "files")
-        written += _statements(engine, out_dir / "statements")
-        with UnitOfWork(engine, write=False) as uow:  # the year as it stood at its close
-            report = program.compute_entitlements(uow, YEAR)
+        play = _Play(engine, out_dir, codes)
+        story = Story(today)
+        for day, what, command, act in play.steps():
+            if story.reached(day, what, command):
+                act()
+        play.files += _cycle_statements(engine, out_dir / "statements", today)
+        with UnitOfWork(engine, write=False) as uow:
+            report = play.entitlements or program.compute_entitlements(uow, YEAR)
             people = len(uow.registry.people())
             balances = _balances(uow, codes, YEAR_END)
-        cycle, cycle_files = _play_the_cycle(engine, out_dir, codes, member_rows)
-        written += cycle_files
-        with UnitOfWork(engine, write=False) as uow:
+            carried_on = min(LAST_DAY, today)
+            carried = _balances(uow, codes, carried_on)
+            first = [uow.batches.batch(i) for i in play.first_batches]
+            stored = [uow.batches.batch(i) for i in play.batches]
             verified = book.verify(uow.ledger)
     finally:
         engine.dispose()
-    unlisted = {p.relative_to(out_dir).as_posix() for p in written} - set(demo_files())
+    unlisted = {p.relative_to(out_dir).as_posix() for p in play.files} - set(demo_files(today))
     if unlisted:
         raise AssertionError(f"the demo wrote files its marker does not list: {unlisted}")
+    cycle = CycleDemo(
+        play.appropriations,
+        play.decision,
+        carried_on,
+        [b for b in stored if b is not None],
+        carried,
+        play.closes,
+        play.renewed,
+    )
     return DemoResult(
         database,
         out_dir,
@@ -408,15 +436,337 @@ def run(out_dir: Path) -> DemoResult:
         FIRST_APPROVER,
         len(codes),
         people,
-        appropriated,
+        play.appropriated,
         report,
-        batches,
-        written,
-        warnings,
+        [b for b in first if b is not None],
+        play.files,
+        play.warnings,
         balances,
         verified,
         cycle,
+        today,
+        story.later,
     )
+
+
+Step = tuple[date, str, str, Callable[[], Any]]
+"""A step of the story: its day, what happens, the command that does it, the doing."""
+
+
+class _Play:
+    """The steps of the first cycle (:meth:`steps`), each done through the services in
+    its own unit of work as an operator's command would, and what they left."""
+
+    def __init__(self, engine: Engine, out_dir: Path, codes: list[tuple[str, str]]) -> None:
+        self.engine = engine
+        self.out_dir = out_dir
+        self.codes = codes
+        self.live = [code for code, _ in codes if code != CANCELLED]
+        self.studio_rows, self.member_rows = _roster(codes)
+        self.appropriated: Fen = 0
+        self.warnings: list[str] = []
+        self.files: list[Path] = []
+        self.appropriations: list[program.AppropriationReport] = []
+        self.decision: FundingDecision | None = None
+        self.first_batches: list[int] = []  # 2024's payout and its reissue
+        self.batches: list[int] = []  # the payouts after them
+        self.closes: list[cycle_services.CycleClosed] = []
+        self.renewed: list[cycle_services.Renewed] = []
+        self.entitlements: program.EntitlementReport | None = None
+
+    def step(self, action: Callable[[UnitOfWork], T]) -> T:
+        with UnitOfWork(self.engine) as uow:
+            result = action(uow)
+            uow.commit()
+        return result
+
+    def steps(self) -> list[Step]:
+        """The cycle from the first roster to the renewals, in the order of its days."""
+        y1, y2, y3 = YEAR, YEAR + 1, LAST_YEAR
+        return [
+            (
+                date(y1, 10, 20),
+                f"导入{y1}年度名册、考核结果、配套资金和支出（均为此前发生的），"
+                f"拨付{y1}年度经费（1月2日）",
+                f"studio-ledger import roster|grades|receipts|expenses FILE --as {CLERK}; "
+                f"studio-ledger appropriate --year {y1} --on {y1}-01-02 --as {CLERK}",
+                self.first_year,
+            ),
+            *self.payout(y1, date(y1, 12, 20), approvers=2, bank_return=True),
+            (
+                date(y2, 1, 2),
+                f"按{y1}年度考核拨付{y2}年度经费（不合格和未考核的工作室暂缓；"
+                "作业 appropriation 当天自动运行）",
+                f"studio-ledger appropriate --year {y2} --as {CLERK}",
+                lambda: self.appropriate(y2),
+            ),
+            (
+                date(y2, 1, 5),
+                f"{y1}年度年结，审计导出{y1}年度报表",
+                f"studio-ledger periods close {y1}-12 --as {FIRST_APPROVER}",
+                lambda: self.year_end(y1, statements=True),
+            ),
+            (
+                date(y2, 1, 10),
+                f"已撤销的{CANCELLED}工作周期终结",
+                f"studio-ledger cycles close {CANCELLED} --as {FIRST_APPROVER}",
+                lambda: self.closes.append(
+                    self.step(partial(_close, code=CANCELLED, on=date(y2, 1, 10)))
+                ),
+            ),
+            (
+                date(y2, 2, 20),
+                f"补录{UNGRADED}的{y1}年度考核结果",
+                f"studio-ledger import grades FILE --as {CLERK}",
+                lambda: self.step(
+                    partial(
+                        program.save_grades,
+                        grades=[Grade(y1, UNGRADED, "", "qualified")],
+                        by=CLERK,
+                    )
+                ),
+            ),
+            *self.payout(y1, date(y2, 2, 20), approvers=1),
+            (
+                date(y2, 2, 26),
+                f"补拨{UNGRADED}的{y2}年度经费",
+                f"studio-ledger appropriate --year {y2} --on {y2}-02-26 --as {CLERK}",
+                lambda: self.appropriate(y2, date(y2, 2, 26)),
+            ),
+            (
+                date(y2, 3, 15),
+                f"领导小组决定恢复{UNQUALIFIED}的{y2}年度经费",
+                f"studio-ledger funding restore {UNQUALIFIED} --year {y2} --percent 100 "
+                f"--reason 理由 --as {ADMIN}",
+                self.restore,
+            ),
+            (
+                date(y2, 9, 18),
+                f"导入{y2}年度配套资金、成员单位支持和支出",
+                f"studio-ledger import receipts|expenses FILE --as {CLERK}",
+                self.second_year_money,
+            ),
+            (
+                date(y2, 12, 15),
+                f"录入{y2}年度考核结果",
+                f"studio-ledger import grades FILE --as {CLERK}",
+                lambda: self.grades(y2),
+            ),
+            *self.payout(y2, date(y2, 12, 20), approvers=2),
+            (
+                date(y3, 1, 2),
+                f"按{y2}年度考核拨付{y3}年度经费（作业 appropriation 当天自动运行）",
+                f"studio-ledger appropriate --year {y3} --as {CLERK}",
+                lambda: self.appropriate(y3),
+            ),
+            (
+                date(y3, 1, 5),
+                f"{y2}年度年结",
+                f"studio-ledger periods close {y2}-12 --as {FIRST_APPROVER}",
+                lambda: self.year_end(y2),
+            ),
+            (
+                date(y3, 3, 15),
+                f"挂牌单位{y3}年度配套资金到账",
+                f"studio-ledger import receipts FILE --as {CLERK}",
+                self.third_year_matching,
+            ),
+            (
+                date(y3, 12, 15),
+                f"录入{y3}年度考核结果（周期终结性考核）",
+                f"studio-ledger import grades FILE --as {CLERK}",
+                lambda: self.grades(y3),
+            ),
+            *self.payout(y3, date(y3, 12, 20), approvers=2),
+            (
+                date(y3 + 1, 1, 10),
+                f"各工作室{y1}–{y3}工作周期终结，结余资金退回来源"
+                "（否则作业 cycle-close 于1月20日自动办理）",
+                f"studio-ledger cycles close CODE --as {FIRST_APPROVER}",
+                lambda: self.closes.extend(
+                    self.step(partial(_close, code=code, on=date(y3 + 1, 1, 10)))
+                    for code in self.live
+                ),
+            ),
+            (
+                date(y3 + 1, 1, 15),
+                f"{y3}年度考核优秀的工作室继续命名{y3 + 1}–{y3 + 3}",
+                f"studio-ledger cycles renew CODE --as {ADMIN}",
+                self.renew,
+            ),
+        ]
+
+    def first_year(self) -> None:
+        files = self.out_dir / "imports"
+        spent, plans = _expenses(self.codes)
+        workbooks = [
+            ("roster", {"工作室": self.studio_rows, "成员": self.member_rows}),
+            ("grades", {"考核结果": _grades(self.codes, self.member_rows)}),
+            ("receipts", {"配套资金": _receipts(self.codes)}),
+            ("expenses", {"支出": spent, "支出计划": plans}),
+        ]
+        for kind, sheets in workbooks:
+            path = imports.fill_template(kind, files / f"{kind}.xlsx", sheets)
+            self.files.append(path)
+            report = self.step(partial(imports.import_file, kind=kind, path=path, by=CLERK))
+            self.warnings += report.warnings
+            if kind == "roster":  # the budget arrives on 2 January, before any spending
+                self.appropriated = self.step(
+                    partial(program.appropriate, year=YEAR, on=date(YEAR, 1, 2), by=CLERK)
+                ).total
+
+    def payout(
+        self, year: int, prepared: date, *, approvers: int, bank_return: bool = False
+    ) -> list[Step]:
+        """A year's payout: prepared by the clerk, approved (by one or two) three days
+        later, paid two days after that and closed; with ``bank_return``, the bank
+        returns one line, which is reissued, approved and paid before the year ends."""
+        batch: list[int] = []  # the batch this payout prepares, once it is
+        approved, paid = prepared + timedelta(days=3), prepared + timedelta(days=5)
+        failed = {3: BANK_RETURN} if bank_return else {}
+        steps: list[Step] = [
+            (
+                prepared,
+                f"经办人准备{year}年度劳务补贴发放批次",
+                f"studio-ledger batches create --year {year} --as {CLERK}",
+                lambda: batch.append(self.create(year, prepared)),
+            ),
+            (
+                approved,
+                f"{'两位审批人' if approvers == 2 else '审批人'}审批该批次",
+                f"studio-ledger batches approve ID --as {FIRST_APPROVER}"
+                + (f"（及 {SECOND_APPROVER}）" if approvers == 2 else ""),
+                lambda: self.approve(batch[0], approved, approvers),
+            ),
+            (
+                paid,
+                "导出发放表和批量代发文件，银行代发后确认支付"
+                + ("（一笔被退回）" if failed else ""),
+                f"studio-ledger batches export ID --out DIR --as {FIRST_APPROVER}; "
+                f"studio-ledger batches confirm ID --as {FIRST_APPROVER}"
+                + (f" --failed 3:{BANK_RETURN}" if failed else ""),
+                lambda: self.pay(batch[0], paid, failed),
+            ),
+        ]
+        if bank_return:
+            steps.append(
+                (
+                    paid + timedelta(days=5),
+                    "重新发放被退回的一笔：准备、审批、支付",
+                    f"studio-ledger batches reissue --year {year} --as {CLERK}",
+                    lambda: self.reissue(year, paid + timedelta(days=1), batch[0]),
+                )
+            )
+        return steps
+
+    def create(self, year: int, on: date) -> int:
+        created = self.step(partial(disbursement.create, year=year, by=CLERK, on=on))
+        (self.first_batches if on.year == YEAR else self.batches).append(created.batch.id)
+        return created.batch.id
+
+    def approve(self, batch_id: int, on: date, approvers: int) -> None:
+        for approver in (FIRST_APPROVER, SECOND_APPROVER)[:approvers]:
+            self.step(partial(disbursement.approve, batch_id=batch_id, by=approver, on=on))
+
+    def pay(self, batch_id: int, on: date, failed: dict[int, str]) -> None:
+        self.files += _export(self.engine, batch_id, self.out_dir / "files")
+        self.step(
+            partial(
+                disbursement.confirm, batch_id=batch_id, by=FIRST_APPROVER, on=on, failed=failed
+            )
+        )
+        if not failed:
+            self.step(partial(disbursement.close, batch_id=batch_id, by=FIRST_APPROVER))
+
+    def reissue(self, year: int, on: date, first: int) -> None:
+        again = self.step(partial(disbursement.reissue, year=year, by=CLERK, on=on))
+        self.first_batches.append(again.id)
+        self.step(
+            partial(
+                disbursement.approve,
+                batch_id=again.id,
+                by=SECOND_APPROVER,
+                on=on + timedelta(days=1),
+            )
+        )
+        self.files += _export(self.engine, again.id, self.out_dir / "files")
+        self.step(
+            partial(
+                disbursement.confirm,
+                batch_id=again.id,
+                by=SECOND_APPROVER,
+                on=on + timedelta(days=4),
+            )
+        )
+        for batch_id in (first, again.id):
+            self.step(partial(disbursement.close, batch_id=batch_id, by=FIRST_APPROVER))
+
+    def appropriate(self, year: int, on: date | None = None) -> None:
+        self.appropriations.append(
+            self.step(partial(program.appropriate, year=year, on=on, by=CLERK))
+        )
+
+    def year_end(self, year: int, *, statements: bool = False) -> None:
+        self.step(partial(closing.close, period=f"{year}-12", by=FIRST_APPROVER))
+        if statements:  # the first year as it stood at its close
+            self.files += _statements(self.engine, self.out_dir / "statements")
+            with UnitOfWork(self.engine, write=False) as uow:
+                self.entitlements = program.compute_entitlements(uow, year)
+
+    def restore(self) -> None:
+        decision, funded = self.step(
+            partial(
+                program.restore_funding,
+                studio_code=UNQUALIFIED,
+                year=YEAR + 1,
+                percent=100,
+                reason="领导小组2025年第1次会议：已按考核意见整改，恢复2025年度经费",
+                by=ADMIN,
+                on=date(YEAR + 1, 3, 15),
+            )
+        )
+        self.decision = decision
+        if funded is not None:
+            self.appropriations.append(funded)
+
+    def second_year_money(self) -> None:
+        """2025: matching, two members' schools' support, activities (a mentor's travel)."""
+        self.files += _import(
+            self.step, self.out_dir, "receipts", _receipts_2025(self.codes, self.member_rows)
+        )
+        self.files += _import(self.step, self.out_dir, "expenses", _expenses_2025(self.codes))
+
+    def third_year_matching(self) -> None:
+        matching = [
+            Receipt(date(LAST_YEAR, 3, 15), code, 200_000, f"{LAST_YEAR}年挂牌单位专项配套经费")
+            for code in self.live
+        ]
+        self.step(partial(program.receive_matching, receipts=matching, by=CLERK))
+
+    def grades(self, year: int) -> None:
+        grades = [
+            Grade(year, code, "", _grade_of(code, year, index))
+            for index, (code, _) in enumerate(self.codes)
+            if code != CANCELLED
+        ]
+        self.step(partial(program.save_grades, grades=grades, by=CLERK))
+
+    def close_cycles(self, codes: list[str], on: date) -> None:
+        self.closes += [self.step(partial(_close, code=code, on=on)) for code in codes]
+
+    def renew(self) -> None:
+        self.renewed += [
+            self.step(
+                partial(
+                    cycle_services.renew_cycle,
+                    studio_code=code,
+                    on=date(LAST_YEAR + 1, 1, 15),
+                    by=ADMIN,
+                )
+            )
+            for index, (code, _) in enumerate(self.codes)
+            if code in self.live and _grade_of(code, LAST_YEAR, index) == "excellent"
+        ]
 
 
 def _balances(
@@ -464,38 +814,6 @@ def _add_users(engine: Engine) -> None:
         uow.commit()
 
 
-def _pay_the_year(engine: Engine, files: Path) -> tuple[list[disbursement.Batch], list[Path]]:
-    """The year-end payout: a batch prepared by a clerk, approved by two approvers, paid
-    but for one bank return, which is reissued in a second batch and paid."""
-
-    def step(action: Callable[[UnitOfWork], Any]) -> Any:
-        with UnitOfWork(engine) as uow:
-            result = action(uow)
-            uow.commit()
-        return result
-
-    # December: prepared on the 20th, approved by two, paid on the 25th but for one bank
-    # return, reissued and paid before the year ends; then the year is closed (年结)
-    first = step(lambda uow: disbursement.create(uow, YEAR, CLERK, date(YEAR, 12, 20))).batch
-    for approver in (FIRST_APPROVER, SECOND_APPROVER):
-        step(partial(disbursement.approve, batch_id=first.id, by=approver, on=date(YEAR, 12, 23)))
-    written = _export(engine, first.id, files)
-    step(
-        lambda uow: disbursement.confirm(
-            uow, first.id, FIRST_APPROVER, date(YEAR, 12, 25), {3: BANK_RETURN}
-        )
-    )
-    second = step(lambda uow: disbursement.reissue(uow, YEAR, CLERK, date(YEAR, 12, 26)))
-    step(lambda uow: disbursement.approve(uow, second.id, SECOND_APPROVER, date(YEAR, 12, 27)))
-    written += _export(engine, second.id, files)
-    step(lambda uow: disbursement.confirm(uow, second.id, SECOND_APPROVER, date(YEAR, 12, 30)))
-    for batch_id in (first.id, second.id):
-        step(partial(disbursement.close, batch_id=batch_id, by=FIRST_APPROVER))
-    step(lambda uow: closing.close(uow, f"{YEAR}-12", FIRST_APPROVER, date(YEAR + 1, 1, 5)))
-    with UnitOfWork(engine, write=False) as uow:
-        return uow.batches.batches(YEAR), written
-
-
 STATEMENTS = (
     f"{YEAR}-专项资金明细账",
     f"{YEAR}-专项资金收支汇总表",
@@ -520,151 +838,25 @@ def _export(engine: Engine, batch_id: int, files: Path) -> list[Path]:
         return disbursement.export(uow, batch_id, FIRST_APPROVER, files).files
 
 
-CYCLE_STATEMENTS = (
-    f"{YEAR}-{LAST_YEAR}-专项资金明细账",
-    f"{LAST_YEAR}-专项资金收支汇总表",
-    f"{LAST_YEAR + 1}-01-31-科目余额表",
-)
+CYCLE_END = date(LAST_YEAR + 1, 1, 31)
+"""The trial balance of the cycle is taken at the end of its closing month, or today
+while that has not come."""
+
+
+def cycle_statements(today: date) -> tuple[str, ...]:
+    """The names of the cycle's books written on ``today``."""
+    return (
+        f"{YEAR}-{LAST_YEAR}-专项资金明细账",
+        f"{LAST_YEAR}-专项资金收支汇总表",
+        f"{min(CYCLE_END, today).isoformat()}-科目余额表",
+    )
+
+
 MENTOR_ID = "110105197001010046"  # an invited mentor (导师), in no roster
-
-
-def _play_the_cycle(
-    engine: Engine,
-    out_dir: Path,
-    codes: list[tuple[str, str]],
-    members: list[list[Any]],
-) -> tuple[CycleDemo, list[Path]]:
-    """2025 and 2026, the close of every cycle in January 2027, the renewals and the
-    cycle's books."""
-
-    def step(action: Callable[[UnitOfWork], T]) -> T:
-        with UnitOfWork(engine) as uow:
-            result = action(uow)
-            uow.commit()
-        return result
-
-    files = out_dir / "files"
-    written: list[Path] = []
-    live = [code for code, _ in codes if code != CANCELLED]
-    # 2 January 2025: funded by 2024's grades; 不合格 and ungraded studios are held
-    appropriations = [step(partial(program.appropriate, year=YEAR + 1, by=CLERK))]
-    # 10 January: the cancelled studio's cycle closes (its members were paid for 2024)
-    closes = [step(partial(_close, code=CANCELLED, on=date(YEAR + 1, 1, 10)))]
-    # 20 February: the late grade of 2024 arrives: its studio's 2024 stipends are paid
-    # and its 2025 budget posted
-    step(partial(program.save_grades, grades=[Grade(YEAR, UNGRADED, "", "qualified")], by=CLERK))
-    late, files_written = _pay(step, engine, files, YEAR, date(YEAR + 1, 2, 20), approvers=1)
-    written += files_written
-    appropriations.append(
-        step(partial(program.appropriate, year=YEAR + 1, on=date(YEAR + 1, 2, 26), by=CLERK))
-    )
-    # 15 March: the 领导小组 restores the studio graded 不合格; funded at once
-    decision, funded = step(
-        partial(
-            program.restore_funding,
-            studio_code=UNQUALIFIED,
-            year=YEAR + 1,
-            percent=100,
-            reason="领导小组2025年第1次会议：已按考核意见整改，恢复2025年度经费",
-            by=ADMIN,
-            on=date(YEAR + 1, 3, 15),
-        )
-    )
-    if funded is not None:
-        appropriations.append(funded)
-    # 2025: matching, two members' schools' support, activities (a mentor's travel)
-    written += _import(step, out_dir, "receipts", _receipts_2025(codes, members))
-    written += _import(step, out_dir, "expenses", _expenses_2025(codes))
-    batches = [late]
-    for year in (YEAR + 1, LAST_YEAR):
-        if year == LAST_YEAR:
-            appropriations.append(step(partial(program.appropriate, year=year, by=CLERK)))
-            matching = [
-                Receipt(date(year, 3, 15), code, 200_000, f"{year}年挂牌单位专项配套经费")
-                for code in live
-            ]
-            step(partial(program.receive_matching, receipts=matching, by=CLERK))
-        grades = [
-            Grade(year, code, "", _grade_of(code, year, index))
-            for index, (code, _) in enumerate(codes)
-            if code != CANCELLED
-        ]
-        step(partial(program.save_grades, grades=grades, by=CLERK))
-        batch, files_written = _pay(step, engine, files, year, date(year, 12, 20), approvers=2)
-        batches.append(batch)
-        written += files_written
-        if year < LAST_YEAR:  # 2026's books stay open: its year has not ended yet, today
-            step(
-                partial(
-                    closing.close,
-                    period=f"{year}-12",
-                    by=FIRST_APPROVER,
-                    today=date(year + 1, 1, 5),
-                )
-            )
-    with UnitOfWork(engine, write=False) as uow:
-        carried = _balances(uow, codes, date(LAST_YEAR, 12, 31))
-    # January 2027: every cycle closes (终结), then the studios graded 优秀 are renamed
-    closes += [step(partial(_close, code=code, on=date(LAST_YEAR + 1, 1, 10))) for code in live]
-    renewed = [
-        step(
-            partial(
-                cycle_services.renew_cycle,
-                studio_code=code,
-                on=date(LAST_YEAR + 1, 1, 15),
-                by=ADMIN,
-            )
-        )
-        for index, (code, _) in enumerate(codes)
-        if code in live and _grade_of(code, LAST_YEAR, index) == "excellent"
-    ]
-    written += _cycle_statements(engine, out_dir / "statements")
-    with UnitOfWork(engine, write=False) as uow:
-        stored = [uow.batches.batch(b.id) for b in batches]
-    paid = [b for b in stored if b is not None]
-    cycle = CycleDemo(
-        appropriations, decision, date(LAST_YEAR, 12, 31), paid, carried, closes, renewed
-    )
-    return cycle, written
 
 
 def _close(uow: UnitOfWork, code: str, on: date) -> cycle_services.CycleClosed:
     return cycle_services.close_cycle(uow, code, on, by=FIRST_APPROVER)
-
-
-def _pay(
-    step: Callable[[Callable[[UnitOfWork], Any]], Any],
-    engine: Engine,
-    files: Path,
-    year: int,
-    prepared: date,
-    *,
-    approvers: int,
-) -> tuple[disbursement.Batch, list[Path]]:
-    """A year's payout: prepared by the clerk, approved (by one or two), paid five days
-    after it was prepared, closed; its files written."""
-    batch: disbursement.Batch = step(
-        partial(disbursement.create, year=year, by=CLERK, on=prepared)
-    ).batch
-    for approver in (FIRST_APPROVER, SECOND_APPROVER)[:approvers]:
-        step(
-            partial(
-                disbursement.approve,
-                batch_id=batch.id,
-                by=approver,
-                on=prepared + timedelta(days=3),
-            )
-        )
-    step(
-        partial(
-            disbursement.confirm,
-            batch_id=batch.id,
-            by=FIRST_APPROVER,
-            on=prepared + timedelta(days=5),
-        )
-    )
-    step(partial(disbursement.close, batch_id=batch.id, by=FIRST_APPROVER))
-    return batch, _export(engine, batch.id, files)
 
 
 def _grade_of(code: str, year: int, index: int) -> str:
@@ -766,12 +958,14 @@ def _expenses_2025(codes: list[tuple[str, str]]) -> dict[str, list[list[Any]]]:
     return {"支出": spent, "支出计划": plans}
 
 
-def _cycle_statements(engine: Engine, folder: Path) -> list[Path]:
-    """The cycle's books: its 明细账 2024-2026 (上年结转 year to year), the summary of its
-    last year, and the trial balance after the close (January 2027)."""
-    paths = [folder / f"{name}.xlsx" for name in CYCLE_STATEMENTS]
+def _cycle_statements(engine: Engine, folder: Path, today: date) -> list[Path]:
+    """The cycle's books as they stand: its 明细账 2024-2026 (上年结转 year to year), the
+    summary of its last year, and the trial balance after the close (January 2027) or,
+    while that has not come, today."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{name}.xlsx" for name in cycle_statements(today)]
     with UnitOfWork(engine, write=False) as uow:
         statements.export_ledger(uow, YEAR, LAST_YEAR, paths[0], AUDITOR)
         statements.export_summary(uow, LAST_YEAR, paths[1], AUDITOR)
-        statements.export_trial_balance(uow, date(LAST_YEAR + 1, 1, 31), paths[2], AUDITOR)
+        statements.export_trial_balance(uow, min(CYCLE_END, today), paths[2], AUDITOR)
     return paths

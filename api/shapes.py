@@ -25,6 +25,7 @@ from ledger import book
 from ledger.appropriation import FundingDecision
 from ledger.batches import LINE_STATUS_LABELS, STATE_LABELS
 from ledger.chain_keys import KeyRing
+from ledger.clock import local_time
 from ledger.closing import Closed
 from ledger.codes import (
     BatchState,
@@ -50,7 +51,6 @@ from ledger.program import (
     EntitlementReport,
     SaveReport,
     StudioRoster,
-    local_time,
 )
 from ledger.registry import (
     CANCELLATION_CAUSES,
@@ -429,6 +429,10 @@ class VerifyOut(Shape):
     keyed_from: int | None = None
     """The first transaction sealed with a chain key (HMAC-SHA-256); earlier ones are
     plain SHA-256."""
+    negative_days: list[str] = msgspec.field(default_factory=list)
+    """``NEG:`` the first day each guarded account closed below zero, in words."""
+    early_vouchers: list[str] = msgspec.field(default_factory=list)
+    """``DATE:`` each voucher dated after the day it was recorded (Beijing), in words."""
 
 
 def verify_out(report: book.VerifyReport) -> VerifyOut:
@@ -450,6 +454,8 @@ def verify_out(report: book.VerifyReport) -> VerifyOut:
             for m in report.mismatches
         ],
         guard_violations=list(report.guard_violations),
+        negative_days=[str(n) for n in report.negative_days],
+        early_vouchers=[str(v) for v in report.early_vouchers],
     )
 
 

@@ -25,9 +25,12 @@ from typing import Any, Final
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from jobs.timetable import ScheduleSettings, check_due
 from jobs.work import DAILY_JOBS, JOBS, Counts
+from ledger import clock
 from ledger.errors import ValidationError
 from ledger.postings import utc_now
+from ledger.registry import FIRST_YEAR, LAST_YEAR
 from ledger.users import acting
 from schema.db import UnitOfWork
 from schema.job_store import JobRun
@@ -112,19 +115,35 @@ def check_period(job: str, period: str) -> None:
         raise ValidationError("job", f"unknown job {job!r}; jobs: {', '.join(JOBS)}")
     if job in DAILY_JOBS:
         try:
-            date.fromisoformat(period)
+            year = date.fromisoformat(period).year
         except ValueError:
             raise ValidationError(
                 "period", f"{job} runs for a date (YYYY-MM-DD): {period!r}"
             ) from None
-    elif not (period.isdigit() and len(period) == 4):
+    elif period.isascii() and period.isdigit() and len(period) == 4:
+        year = int(period)
+    else:
         raise ValidationError("period", f"{job} runs for a year (YYYY): {period!r}")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationError(
+            "period", f"{job}：期间应在{FIRST_YEAR}–{LAST_YEAR}年之间：{period!r}"
+        )
 
 
-def run_now(engine: Engine, job: str, period: str, by: str, request: str) -> RunOutcome:
-    """Run a job now on a user's request (``job.run``), audit-logged with its outcome."""
+def run_now(
+    engine: Engine,
+    job: str,
+    period: str,
+    by: str,
+    request: str,
+    settings: ScheduleSettings | None = None,
+) -> RunOutcome:
+    """Run a job now on a user's request (``job.run``), once it has fallen due by the
+    schedule (:func:`jobs.timetable.check_due`), audit-logged with its outcome."""
     with UnitOfWork(engine, write=False) as uow:
         acting(uow, by, "job.run")
+    check_period(job, period)
+    check_due(job, period, settings or ScheduleSettings.from_env(), clock.now())
     outcome = run(engine, job, period)
     with UnitOfWork(engine) as uow:
         uow.audit.record(

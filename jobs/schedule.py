@@ -28,10 +28,8 @@ in the database (:mod:`jobs.runner`), so a second scheduler or a manual
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -43,40 +41,14 @@ from sqlalchemy import Engine, text
 
 from jobs import runner
 from jobs.runner import RunOutcome
+from jobs.timetable import DEFAULT_GRACE, DEFAULT_SCHEDULES, TIME_ZONE, ScheduleSettings
 from jobs.work import period_for
-from schema.db import UnitOfWork, connect, is_sqlite
 
-DEFAULT_SCHEDULES: Final[Mapping[str, Mapping[str, Any]]] = {
-    "appropriation": {"month": 1, "day": 2, "hour": 9, "minute": 0},
-    "year-end-payout": {"month": 12, "day": 31, "hour": 18, "minute": 0},
-    "matching-check": {"month": 12, "day": 20, "hour": 9, "minute": 0},
-    "integrity-check": {"hour": 2, "minute": 0},
-    "cycle-close": {"month": 1, "day": 20, "hour": 9, "minute": 0},
-}
-DEFAULT_GRACE: Final = timedelta(days=3)
-TIME_ZONE: Final = "Asia/Shanghai"
+__all__ = ["DEFAULT_GRACE", "DEFAULT_SCHEDULES", "TIME_ZONE", "ScheduleSettings"]
+from schema.db import UnitOfWork, connect, is_sqlite
 
 _process_started: datetime | None = None
 """When this process's scheduler started: runs for fire times before it are catch-ups."""
-
-
-@dataclass(frozen=True)
-class ScheduleSettings:
-    """The schedule, from the environment once: ``STUDIO_LEDGER_SCHEDULES`` (JSON of job →
-    cron fields, merged over the defaults) and ``STUDIO_LEDGER_MISFIRE_GRACE`` (seconds)."""
-
-    schedules: Mapping[str, Mapping[str, Any]] = field(
-        default_factory=lambda: dict(DEFAULT_SCHEDULES)
-    )
-    grace: timedelta = DEFAULT_GRACE
-    time_zone: str = TIME_ZONE
-
-    @classmethod
-    def from_env(cls) -> ScheduleSettings:
-        schedules = dict(DEFAULT_SCHEDULES)
-        schedules.update(json.loads(os.environ.get("STUDIO_LEDGER_SCHEDULES", "{}")))
-        grace = os.environ.get("STUDIO_LEDGER_MISFIRE_GRACE")
-        return cls(schedules, timedelta(seconds=int(grace)) if grace else DEFAULT_GRACE)
 
 
 def period_of(job: str, fire_time: datetime) -> str:

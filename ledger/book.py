@@ -8,10 +8,14 @@ or roll everything back.
 
 Invariants, all checked before anything is written:
 - every transaction is valid (:func:`ledger.postings.validate`);
+- no transaction is dated after the day it is recorded, in Beijing
+  (:func:`ledger.clock.future_date_error`; the moment comes from :mod:`ledger.clock`);
 - no transaction is dated in a closed period (:func:`ledger.periods.check_open`),
   read under the chain head lock so a period close cannot slip in between;
-- no guarded account goes below zero after any transaction of the call, and
-  no balance goes beyond :data:`MAX_BALANCE` either way;
+- no guarded account closes below zero on any day (the as-of guard): a write dated
+  D is refused when a touched guarded account would end any day from D on below
+  zero, worked out from its kept days (:mod:`ledger.daily_balances`) read under the
+  account locks; no balance goes beyond :data:`MAX_BALANCE` either way;
 - a repeated idempotency key returns the first result; with different content
   it is refused;
 - a posting is reversed at most once, by its exact mirror image, and a
@@ -36,7 +40,19 @@ from typing import Final, Protocol
 
 from ledger.accounts import Account, account_kind, may_go_negative
 from ledger.chain_keys import KeyRing, first_ring, new_secret
-from ledger.daily_balances import DayMismatch, DayRow, day_mismatches
+from ledger.chart import chart_account
+from ledger.clock import future_date_error, local_date, local_time
+from ledger.daily_balances import (
+    Day,
+    DayMismatch,
+    DayRow,
+    DayWrite,
+    day_mismatches,
+    day_movements,
+    day_writes,
+    days_after_write,
+    first_negative_day,
+)
 from ledger.errors import (
     ChainKeyError,
     IdempotencyConflictError,
@@ -46,7 +62,7 @@ from ledger.errors import (
     ReversalError,
     ValidationError,
 )
-from ledger.money import Fen
+from ledger.money import Fen, format_plain
 from ledger.periods import Closing, Period, check_open
 from ledger.postings import (
     GENESIS_HASH,
@@ -55,7 +71,6 @@ from ledger.postings import (
     Transaction,
     Voucher,
     as_naive_utc,
-    balance_changes,
     first_broken_link,
     reversal_of,
     sealed,
@@ -144,9 +159,18 @@ class LedgerStore(Protocol):
     def last_vouchers(self) -> dict[Period, int]:
         """The last voucher number of every month that has one."""
 
-    def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
+    def days_from(self, starts: Mapping[Account, date]) -> dict[Account, dict[date, Day]]:
+        """Each locked account's kept days on or after its date in ``starts`` (none for
+        an account opened by this unit of work)."""
+
+    def append(
+        self,
+        transactions: Sequence[Transaction],
+        balances: Mapping[Account, Fen],
+        days: Sequence[DayWrite],
+    ) -> None:
         """Write transactions, their postings, the new kept balance of every account they
-        touch (``balances``) and its days (:mod:`ledger.daily_balances`), the vouchers
+        touch (``balances``), the days that are new or changed (``days``), the vouchers
         and the head, at once."""
 
     def balance(self, address: Account, as_of: date | None) -> Fen | None:
@@ -231,25 +255,27 @@ def post(
     # Read after the head lock: a rotation rewrites the ring under it. A replay needs no key.
     sealing_key = _sealing_key(store.chain_keys(), head) if fresh else b""
 
+    recorded_at = utc_now() if now is None else as_naive_utc(now)
+    today = local_date(recorded_at)
     closed = store.closed_through()
     for i, request in enumerate(requests):
         if request.idempotency_key in fresh:  # a replay returns what was written before
-            check_open(closed, request.effective_date, field=_where(requests, i, "effective_date"))
+            where = _where(requests, i, "effective_date")
+            if future := future_date_error(request.effective_date, field=where, today=today):
+                raise future
+            check_open(closed, request.effective_date, field=where)
     _check_reversals(store, fresh.values())
     states = store.lock_accounts(touched_accounts(fresh.values()))
-    balances = {address: state.balance for address, state in states.items()}
-    for request in fresh.values():
-        for address, change in balance_changes(request.postings).items():
-            balances[address] += change
-            if balances[address] < 0 and not states[address].may_go_negative:
-                raise OverdraftError(address, balances[address] - change, change)
-            if abs(balances[address]) > MAX_BALANCE:
-                raise ValidationError(
-                    "amount", f"{address} would hold more than the ledger keeps ({MAX_BALANCE} fen)"
-                )
+    moved = day_movements(fresh.values())
+    balances = {a: s.balance + sum(moved.get(a, {}).values()) for a, s in states.items()}
+    kept = store.days_from({a: min(days) for a, days in moved.items()})
+    writes: list[DayWrite] = []
+    for address, days in moved.items():
+        after = days_after_write(kept.get(address, {}), days, balances[address])
+        _guard(states[address], after)
+        writes += day_writes(address, kept.get(address, {}), after)
 
     numbers = store.last_voucher_numbers({Period.of(r.effective_date) for r in fresh.values()})
-    recorded_at = utc_now() if now is None else as_naive_utc(now)
     new: list[Transaction] = []
     seq, prev_hash = head.seq, head.hash
     for request in fresh.values():
@@ -262,8 +288,43 @@ def post(
         prev_hash = transaction.hash
         recorded[request.idempotency_key] = transaction
     if new:
-        store.append(new, balances)
+        store.append(new, balances, writes)
     return [recorded[r.idempotency_key] for r in requests]
+
+
+def _guard(state: AccountState, days: Mapping[date, Day]) -> None:
+    """Refuse a write that leaves a guarded account below zero at the end of any of its
+    ``days`` (the days from the write's date on), or any balance beyond :data:`MAX_BALANCE`."""
+    if not state.may_go_negative and (negative := first_negative_day(days)):
+        day, closing = negative
+        raise OverdraftError(
+            shortfall_text(state.address, day, closing) + "；没有写入任何内容",
+            account=state.address,
+            label=account_label(state.address),
+            day=day,
+            shortfall=-closing,
+        )
+    if any(abs(d.closing) > MAX_BALANCE for d in days.values()):
+        raise ValidationError(
+            "amount",
+            f"{account_label(state.address)} would hold more than the ledger keeps "
+            f"({MAX_BALANCE} fen)",
+        )
+
+
+def shortfall_text(address: Account, day: date, closing: Fen) -> str:
+    """Why a write is refused by the as-of guard, in words: the account, the first day it
+    would close below zero and by how much."""
+    return (
+        f"余额不足：{account_label(address)} {day.isoformat()} 日终余额将为 "
+        f"{format_plain(closing)} 元，短缺 {format_plain(-closing)} 元"
+    )
+
+
+def account_label(address: Account) -> str:
+    """An account as a refusal names it: 科目编码, 科目名称 and its 明细 (studio, payee)."""
+    account = chart_account(address)
+    return f"{account.code} {account.name}"
 
 
 def key_the_chain(store: LedgerStore) -> KeyRing | None:
@@ -437,6 +498,40 @@ def parse_anchor(text: str) -> Anchor:
 
 
 @dataclass(frozen=True, slots=True)
+class NegativeDay:
+    """The first kept day a guarded account closed below zero (what the as-of guard
+    refuses; found only in data written around it)."""
+
+    address: Account
+    day: date
+    closing: Fen
+
+    def __str__(self) -> str:
+        return (
+            f"{account_label(self.address)} {self.day.isoformat()} 日终余额为 "
+            f"{format_plain(self.closing)} 元 (a guarded account closed a day below zero)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyVoucher:
+    """A voucher dated after the day it was recorded (in Beijing): the books showed the
+    future. Found only in data written before the date rule, or around it."""
+
+    seq: int
+    voucher: Voucher
+    effective_date: date
+    recorded_at: datetime
+
+    def __str__(self) -> str:
+        return (
+            f"{self.voucher}（第{self.seq}笔）日期 {self.effective_date.isoformat()} 晚于记账时间 "
+            f"{local_time(self.recorded_at):%Y-%m-%d %H:%M}（北京时间） "
+            "(dated after the day it was recorded)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyReport:
     """What :func:`verify` found.
 
@@ -445,7 +540,7 @@ class VerifyReport:
       last_hash: the hash of the last transaction (the state an export ties to).
       broken_link: the first transaction whose chain link does not hold.
       mismatches: accounts whose kept balance is not the sum of their postings.
-      guard_violations: guarded accounts below zero.
+      guard_violations: guarded accounts whose kept balance is below zero.
       head_mismatch: the kept chain head differs from where the chain ends (a tail
         deleted without fixing the head, or a head moved).
       anchor_failures: each anchor given that the ledger no longer holds, in words.
@@ -454,6 +549,8 @@ class VerifyReport:
       keyed_from: the first sequence number sealed with a chain key, when known.
       day_mismatches: the first day of each account whose kept closing is not what
         its postings give (as-of balances read these days).
+      negative_days: the first kept day each guarded account closed below zero.
+      early_vouchers: vouchers dated after the day they were recorded.
     """
 
     transactions: int
@@ -466,6 +563,8 @@ class VerifyReport:
     key_problem: str | None = None
     keyed_from: int | None = None
     day_mismatches: tuple[DayMismatch, ...] = ()
+    negative_days: tuple[NegativeDay, ...] = ()
+    early_vouchers: tuple[EarlyVoucher, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -474,6 +573,8 @@ class VerifyReport:
             and not self.mismatches
             and not self.day_mismatches
             and not self.guard_violations
+            and not self.negative_days
+            and not self.early_vouchers
             and self.head_mismatch is None
             and not self.anchor_failures
             and self.key_problem is None
@@ -494,7 +595,14 @@ class VerifyReport:
             for m in self.mismatches
         )
         lines.extend(f"DAY: {m}" for m in self.day_mismatches)
-        lines.extend(f"NEGATIVE: guarded account {a} is below zero" for a in self.guard_violations)
+        lines.extend(f"NEG: {n}" for n in self.negative_days)
+        shown = {n.address for n in self.negative_days}
+        lines.extend(
+            f"NEG: {account_label(a)} 当前余额低于零 (guarded account {a} is below zero)"
+            for a in self.guard_violations
+            if a not in shown
+        )
+        lines.extend(f"DATE: {v}" for v in self.early_vouchers)
         return lines
 
     @property
@@ -505,8 +613,9 @@ class VerifyReport:
 
 def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
     """Re-check the hash chain under the chain keys, the kept chain head, every kept
-    balance and kept day against the postings, and that the ledger still holds each of
-    ``anchors``."""
+    balance and kept day against the postings, that no guarded account closed a day
+    below zero, that no voucher is dated after the day it was recorded, and that the
+    ledger still holds each of ``anchors``."""
     keys: KeyRing | None
     try:
         keys, key_problem = store.chain_keys(), None
@@ -536,6 +645,10 @@ def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
     failures = tuple(_anchor_failure(a, checked.hashes.get(a.seq)) for a in anchors)
     if keys is not None:
         key_problem = _ring_problem(keys, checked.last_seq)
+    negative: dict[Account, NegativeDay] = {}
+    wrong_days = tuple(
+        day_mismatches(_watched(store.iter_kept_days(), negative), store.iter_day_movements())
+    )
     return VerifyReport(
         checked.count,
         checked.last_hash,
@@ -546,8 +659,19 @@ def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
         tuple(f for f in failures if f),
         key_problem,
         None if keys is None else keys.keyed_from,
-        tuple(day_mismatches(store.iter_kept_days(), store.iter_day_movements())),
+        wrong_days,
+        tuple(sorted(negative.values(), key=lambda n: n.address)),
+        tuple(checked.early),
     )
+
+
+def _watched(days: Iterable[DayRow], negative: dict[Account, NegativeDay]) -> Iterator[DayRow]:
+    """Pass the kept days through, noting each guarded account's first below zero."""
+    for row in days:
+        _, address, day, closing = row
+        if closing < 0 and address not in negative and not may_go_negative(address):
+            negative[address] = NegativeDay(address, day, closing)
+        yield row
 
 
 def _anchor_failure(anchor: Anchor, found: str | None) -> str:
@@ -566,7 +690,8 @@ def _anchor_failure(anchor: Anchor, found: str | None) -> str:
 
 class _Counting:
     """Passes transactions through once, remembering how many, the last one's sequence
-    number and hash, and the hashes of the ``wanted`` sequence numbers."""
+    number and hash, the hashes of the ``wanted`` sequence numbers, and every voucher
+    dated after the day it was recorded."""
 
     def __init__(self, transactions: Iterator[Transaction], wanted: set[int]) -> None:
         self._transactions = transactions
@@ -575,6 +700,7 @@ class _Counting:
         self.last_seq = 0
         self.last_hash = ""
         self.hashes: dict[int, str] = {}
+        self.early: list[EarlyVoucher] = []
 
     def __iter__(self) -> Iterator[Transaction]:
         for t in self._transactions:
@@ -582,4 +708,6 @@ class _Counting:
             self.last_seq, self.last_hash = t.seq, t.hash
             if t.seq in self._wanted:
                 self.hashes[t.seq] = t.hash
+            if t.effective_date > local_date(t.recorded_at):
+                self.early.append(EarlyVoucher(t.seq, t.voucher, t.effective_date, t.recorded_at))
             yield t

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ledger import disbursement
+from ledger import clock, disbursement
 from ledger.book import Anchor, ChainHead
 from ledger.periods import (
     Closing,
@@ -57,11 +57,12 @@ class Closed:
         )
 
 
-def close(stores: disbursement.Stores, period: str, by: str, today: date) -> Closed:
-    """Close ``period`` (``YYYY-MM``) and every month before it."""
+def close(stores: disbursement.Stores, period: str, by: str) -> Closed:
+    """Close ``period`` (``YYYY-MM``) and every month before it, once it has ended
+    (today is the clock's, :mod:`ledger.clock`)."""
     through = Period.parse(period)
     acting(stores, by, "period.close")
-    check_closable(through, today)
+    check_closable(through, clock.today())
     head = stores.ledger.lock_head()
     closed = stores.ledger.closed_through()
     if closed is not None and through <= closed:

@@ -68,7 +68,7 @@ def close_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Cycle
     A studio whose final grade does not allow renewal is marked not renamed
     (考核不合格不再命名)."""
     acting(stores, by, "cycle.close")
-    program.require_open(stores, on)
+    program.require_dated(stores, on)
     studio = program.studio(stores, studio_code)
     cycle = cycle_to_close(studio, stores.registry.cycles([studio.code]), on)
     _refuse_unsettled(stores, studio)
@@ -187,6 +187,7 @@ def renew_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Renew
     ``renewal_grades``. When the new cycle's appropriation day has passed, its first
     year is funded at once (dated ``on``)."""
     acting(stores, by, "cycle.renew")
+    program.require_dated(stores, on)
     studio = program.studio(stores, studio_code)
     cycles = stores.registry.cycles([studio.code])
     last = max(cycles, key=lambda c: c.number) if cycles else None

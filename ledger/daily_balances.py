@@ -13,17 +13,25 @@ A balance as of date D is then the closing of the latest day on or before D (zer
 when there is none). A write dated D changes D's ``moved`` and the closing of D and
 of every later day of that account — only days in open periods, so few — and
 :func:`days_after_write` computes them all from the rows the store reads from D on.
+
+The as-of guard reads the same days: a guarded account is never below zero at the end
+of any day, not only now. Before anything is written, :func:`ledger.book.post` works out
+each touched account's days after the write and refuses it when one of them would
+close below zero (:func:`first_negative_day`); a write dated D can only change days
+from D on, so those are all it needs to look at, and they are the days the write must
+rewrite anyway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from ledger.accounts import Account
 from ledger.money import Fen
-from ledger.postings import Transaction, balance_changes
+from ledger.postings import Posting, balance_changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +42,21 @@ class Day:
     closing: Fen
 
 
-def day_movements(transactions: Iterable[Transaction]) -> dict[Account, dict[date, Fen]]:
+class Dated(Protocol):
+    """A transaction, asked for or recorded: its date and its postings."""
+
+    @property
+    def effective_date(self) -> date: ...
+
+    @property
+    def postings(self) -> tuple[Posting, ...]: ...
+
+
+def day_movements(transactions: Iterable[Dated]) -> dict[Account, dict[date, Fen]]:
     """The net each account moved on each effective date, over ``transactions``."""
     moved: dict[Account, dict[date, Fen]] = {}
     for t in transactions:
-        day = t.request.effective_date
+        day = t.effective_date
         for address, change in balance_changes(t.postings).items():
             days = moved.setdefault(address, {})
             days[day] = days.get(day, 0) + change
@@ -65,6 +83,73 @@ def days_after_write(
         after[day] = Day(day_moved, closing)
         closing -= day_moved
     return after
+
+
+def first_negative_day(days: Mapping[date, Day]) -> tuple[date, Fen] | None:
+    """The earliest of ``days`` that closes below zero, with its closing; ``None`` when
+    none does."""
+    return next(
+        ((day, kept.closing) for day, kept in sorted(days.items()) if kept.closing < 0), None
+    )
+
+
+def overdrawing(
+    kept: Mapping[Account, Mapping[date, Day]],
+    balances: Mapping[Account, Fen],
+    writes: Sequence[Dated],
+    guarded: Callable[[Account], bool],
+) -> dict[int, tuple[Account, date, Fen]]:
+    """Which of ``writes`` (by index) would take a guarded account below zero at the end
+    of some day, each judged with the writes before it that are not refused: the
+    account, the first such day and its closing. ``kept`` holds each account's kept days
+    from the earliest date any write moves it on, ``balances`` its kept balance. An
+    import names every such row at once this way, before anything is written."""
+    taken: dict[Account, dict[date, Fen]] = {}
+    refused: dict[int, tuple[Account, date, Fen]] = {}
+    for i, write in enumerate(writes):
+        trial = {
+            address: _merged(taken.get(address, {}), days)
+            for address, days in day_movements([write]).items()
+        }
+        for address in sorted(a for a in trial if guarded(a)):
+            after = days_after_write(
+                kept.get(address, {}),
+                trial[address],
+                balances.get(address, 0) + sum(trial[address].values()),
+            )
+            if negative := first_negative_day(after):
+                refused[i] = (address, *negative)
+                break
+        else:
+            taken.update(trial)
+    return refused
+
+
+def _merged(first: Mapping[date, Fen], second: Mapping[date, Fen]) -> dict[date, Fen]:
+    return {day: first.get(day, 0) + second.get(day, 0) for day in first.keys() | second.keys()}
+
+
+@dataclass(frozen=True, slots=True)
+class DayWrite:
+    """A day a write keeps: ``new`` when the account had no day on that date before,
+    else its changed ``moved`` and ``closing``."""
+
+    address: Account
+    day: date
+    kept: Day
+    new: bool
+
+
+def day_writes(
+    address: Account, existing: Mapping[date, Day], after: Mapping[date, Day]
+) -> list[DayWrite]:
+    """What the store writes for one account: the days of ``after`` (from
+    :func:`days_after_write`) that are new or differ from ``existing``."""
+    return [
+        DayWrite(address, day, kept, day not in existing)
+        for day, kept in after.items()
+        if existing.get(day) != kept
+    ]
 
 
 @dataclass(frozen=True, slots=True)

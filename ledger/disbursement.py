@@ -41,6 +41,7 @@ from ledger.batches import (
     next_state,
     plan_batch,
 )
+from ledger.clock import check_year_begun
 from ledger.entitlements import EntitlementLine
 from ledger.errors import (
     InvalidTransitionError,
@@ -243,6 +244,8 @@ class CreatedBatch:
 def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
     """A draft batch paying the year's entitlements not yet paid; refused when empty."""
     acting(stores, by, "batch.create")
+    check_year_begun(year)
+    program.require_dated(stores, on)
     report = program.compute_entitlements(stores, year)
     pay_month = f"{on:%Y-%m}"
     plan = plan_batch(
@@ -329,7 +332,7 @@ class Outcome:
 def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     """Record an approval; the last one needed posts every line fund → payable."""
     acting(stores, by, "batch.approve")
-    program.require_open(stores, on)
+    program.require_dated(stores, on)
     batch = _batch(stores, batch_id, lock=True)
     if batch.state != "draft" and batch.state in ACTIVE_STATES:
         return Outcome(
@@ -466,7 +469,7 @@ def confirm(
     action = "pay_partially" if failed else "pay"
     to_state = next_state(batch.state, action)
     acting(stores, by, "batch.confirm")
-    program.require_open(stores, on)
+    program.require_dated(stores, on)
     for number, reason in failed.items():
         batch.line(number)
         if not reason.strip():
@@ -561,6 +564,7 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
     pays from payable as usual. The payee's bank details are read anew at export.
     """
     acting(stores, by, "batch.reissue")
+    program.require_dated(stores, on)
     failures = stores.batches.unresolved_failures(year)
     if not failures:
         raise ValidationError("year", f"no failed payments of {year} are waiting to be reissued")
@@ -579,7 +583,7 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
     """Send a failed line's money back from payable to the studio's fund (a reversal)."""
     batch = _batch(stores, batch_id, lock=True)
     acting(stores, by, "batch.return")
-    program.require_open(stores, on)
+    program.require_dated(stores, on)
     line = batch.line(number)
     if line.status != "failed":
         raise InvalidTransitionError(

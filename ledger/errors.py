@@ -9,6 +9,7 @@ input field, the error names it.
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 from typing import Final
 
 
@@ -33,21 +34,33 @@ class ClosedPeriodError(ValidationError):
     """A write is dated in a closed accounting period (已结账); nothing was written."""
 
 
+class FutureDateError(ValidationError):
+    """A write is dated after today (:mod:`ledger.clock`); nothing was written."""
+
+
 class NotFoundError(LedgerError):
     """The thing asked for does not exist."""
 
 
 class OverdraftError(LedgerError):
-    """A transaction would take a guarded account below zero; nothing was written."""
+    """A write would take a guarded account below zero on some day, now or from its date
+    on; nothing was written.
 
-    def __init__(self, account: str, balance: int, change: int) -> None:
-        super().__init__(
-            f"余额不足 (insufficient balance): {account} holds {balance} fen, "
-            f"the transaction would take {-change} fen and leave {balance + change} fen"
-        )
+    Attributes:
+      account: the account's address (for code; people read ``label``).
+      label: the account as the books name it: 科目编码, 科目名称 and its studio.
+      day: the first day its closing balance would be below zero.
+      shortfall: how far below zero, in fen (positive).
+    """
+
+    def __init__(
+        self, message: str, *, account: str, label: str, day: date, shortfall: int
+    ) -> None:
+        super().__init__(message)
         self.account = account
-        self.balance = balance
-        self.change = change
+        self.label = label
+        self.day = day
+        self.shortfall = shortfall
 
 
 class IdempotencyConflictError(LedgerError):

@@ -746,6 +746,7 @@ class _Roster:
 
 def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
     found = _Roster([], {}, [], [])
+    today = program.today()
     studio_rows = _complete(rows[STUDIO_SHEET.title])
     for row in studio_rows:
         v = row.values
@@ -820,7 +821,7 @@ def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
         )
         found.problems += [
             Problem(row.sheet, row.number, MEMBER_HEADERS[e.field], e.message)
-            for e in membership_errors(membership)
+            for e in membership_errors(membership, today=today)
         ]
         found.memberships.append(membership)
     found.problems += _duplicates(

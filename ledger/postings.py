@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Final
 
+from ledger import clock
 from ledger.accounts import Account, account_kind
 from ledger.chain_keys import KeyRing
 from ledger.errors import ValidationError, hidden_character_error
@@ -57,8 +58,9 @@ LAYOUT: Final = 2
 
 
 def utc_now() -> datetime:
-    """Now in UTC, naive: stored that way so both databases return exactly what was hashed."""
-    return as_naive_utc(datetime.now(UTC))
+    """Now (:func:`ledger.clock.now`) in UTC, naive: stored that way so both databases
+    return exactly what was hashed."""
+    return as_naive_utc(clock.now())
 
 
 def as_naive_utc(moment: datetime) -> datetime:

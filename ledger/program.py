@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from typing import Final, Protocol
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
+from typing import Protocol
 
 from ledger import book, users
-from ledger.accounts import (
-    expense_account,
-)
+from ledger.accounts import expense_account, may_go_negative
 from ledger.appropriation import (
     FundingDecision,
     FundingShare,
@@ -28,9 +25,12 @@ from ledger.appropriation import (
     decision_errors,
     funding_share,
 )
+from ledger.clock import check_not_future, check_year_begun, future_date_error, today
 from ledger.cycles import Cycle, closed_for, first_cycle, reinstatement_refusal
+from ledger.daily_balances import day_movements, overdrawing
 from ledger.entitlements import PAID_ROLES, EntitlementLine, entitlements
 from ledger.errors import (
+    FutureDateError,
     InvalidInputError,
     InvalidTransitionError,
     LedgerError,
@@ -73,34 +73,7 @@ from ledger.registry import (
 )
 from ledger.users import acting
 
-PROGRAM_TIME_ZONE: Final = ZoneInfo("Asia/Shanghai")
-
-
-def today() -> date:
-    """Today where the program runs (Asia/Shanghai): the default effective date of a write."""
-    return datetime.now(PROGRAM_TIME_ZONE).date()
-
-
-def local_time(recorded: datetime) -> datetime:
-    """A recorded time (naive UTC, as stored) in the program's zone, for people to read."""
-    return recorded.replace(tzinfo=UTC).astimezone(PROGRAM_TIME_ZONE)
-
-
-def day_start(day: date) -> datetime:
-    """The start of ``day`` in the program's zone as a recorded time (naive UTC)."""
-    local = datetime.combine(day, datetime.min.time(), PROGRAM_TIME_ZONE)
-    return local.astimezone(UTC).replace(tzinfo=None)
-
-
-def recorded_between(
-    first: date | None, last: date | None
-) -> tuple[datetime | None, datetime | None]:
-    """The recorded times [start, end) of the program's days ``first`` to ``last``
-    inclusive; an open end stays ``None``."""
-    return (
-        day_start(first) if first else None,
-        day_start(last + timedelta(days=1)) if last else None,
-    )
+__all__ = ["today"]  # the program's today is the clock's (:mod:`ledger.clock`)
 
 
 class RegistryStore(Protocol):
@@ -178,11 +151,19 @@ class Grade:
     grade: str
 
 
-def grade_errors(grade: Grade, where: str = "") -> list[ValidationError]:
-    """What is wrong with an assessment result before the roster is looked at."""
+def grade_errors(grade: Grade, where: str, today: date) -> list[ValidationError]:
+    """What is wrong with an assessment result before the roster is looked at; a year
+    that has not begun has no result yet."""
     errors = choice_errors(f"{where}grade", grade.grade, GRADE_LABELS)
     if not FIRST_YEAR <= grade.year <= LAST_YEAR:
         errors.append(ValidationError(f"{where}year", f"must be a year {FIRST_YEAR}-{LAST_YEAR}"))
+    elif grade.year > today.year:
+        errors.append(
+            FutureDateError(
+                f"{where}year",
+                f"{grade.year}年尚未开始（今天是{today.isoformat()}），还没有考核结果",
+            )
+        )
     if grade.id_number:
         errors += id_number_errors(grade.id_number, f"{where}id_number")
     return errors
@@ -204,27 +185,34 @@ class SaveReport:
     warnings: list[Finding] = field(default_factory=list)
 
 
-def require_open(stores: Stores, day: date, *, field: str = "on") -> None:
-    """Refuse a write dated ``day`` when its period is closed (see :mod:`ledger.periods`)."""
+def require_dated(stores: Stores, day: date, *, field: str = "on") -> None:
+    """Refuse a write dated ``day`` after today (:mod:`ledger.clock`) or in a closed
+    period (:mod:`ledger.periods`), naming ``field``."""
+    check_not_future(day, field=field)
     check_open(stores.ledger.closed_through(), day, field=field)
 
 
-def _closed_period_errors(
+def _date_errors(
     stores: Stores,
     items: Sequence[_Dated],
     requests: Sequence[NewTransaction],
     fresh: Collection[str],
     name: str,
 ) -> list[ValidationError]:
-    """An error for each new item dated in a closed period, naming the item's date
-    (an item already recorded is a repeat and writes nothing, so it stands)."""
+    """An error for each new item dated after today or in a closed period, naming the
+    item's date (an item already recorded is a repeat and writes nothing, so it stands)."""
     closed = stores.ledger.closed_through()
+    day = today()
     errors: list[ValidationError] = []
     for i, (item, request) in enumerate(zip(items, requests, strict=True)):
         if request.idempotency_key not in fresh:
             continue
+        field = f"{name}[{i}].日期"
+        if future := future_date_error(item.on, field=field, today=day):
+            errors.append(future)
+            continue
         try:
-            check_open(closed, item.on, field=f"{name}[{i}].日期")
+            check_open(closed, item.on, field=field)
         except ValidationError as error:
             errors.append(error)
     return errors
@@ -267,10 +255,15 @@ def save_roster(
     would make money wrong; other broken rules come back as warnings.
     """
     acting(stores, by, "roster.save")
+    day = today()
     problems = [
-        *(e for i, x in enumerate(studios) for e in studio_errors(x, f"studios[{i}].")),
+        *(e for i, x in enumerate(studios) for e in studio_errors(x, f"studios[{i}].", today=day)),
         *(e for i, x in enumerate(people) for e in person_errors(x, f"people[{i}].")),
-        *(e for i, x in enumerate(memberships) for e in membership_errors(x, f"memberships[{i}].")),
+        *(
+            e
+            for i, x in enumerate(memberships)
+            for e in membership_errors(x, f"memberships[{i}].", today=day)
+        ),
     ]
     if problems:
         raise InvalidInputError(problems)
@@ -395,7 +388,7 @@ def save_grades(stores: Stores, grades: Sequence[Grade], *, by: str) -> SaveRepo
     studios = {s.code for s in registry.studios()}
     people = {p.id_number: p.code for p in registry.people()}
     members = {(m.studio, m.person) for m in registry.memberships()}
-    errors = [e for i, g in enumerate(grades) for e in grade_errors(g, f"grades[{i}].")]
+    errors = [e for i, g in enumerate(grades) for e in grade_errors(g, f"grades[{i}].", today())]
     if errors:
         raise InvalidInputError(errors)
     grades = [
@@ -452,9 +445,10 @@ def appropriate(
     what is now due and nothing twice.
     """
     acting(stores, by, "appropriation.post")
+    check_year_begun(year)
     governing = policy(stores, year)
     effective = on or appropriation_day(year)
-    require_open(stores, effective)
+    require_dated(stores, effective)
     registry = stores.registry
     candidates = registry.studios() if only is None else registry.studios_of(only)
     already, shares = _shares_due(stores, year, governing, effective, candidates)
@@ -531,6 +525,7 @@ def restore_funding(
     decided), when a decision for the year stands, or when the year is funded already.
     """
     acting(stores, by, "funding.decide")
+    require_dated(stores, on)
     if errors := decision_errors(percent, reason):
         raise InvalidInputError(errors)
     found = studio(stores, studio_code)
@@ -632,7 +627,7 @@ def receive_matching(stores: Stores, receipts: Sequence[Receipt], *, by: str) ->
         raise InvalidInputError(errors)
     requests = [receipt_transaction(r, studios[r.studio].host_unit) for r in receipts]
     fresh = set(_fresh_keys(stores, requests))
-    if errors := _closed_period_errors(stores, receipts, requests, fresh, "receipts"):
+    if errors := _date_errors(stores, receipts, requests, fresh, "receipts"):
         raise InvalidInputError(errors)
     return book.post(stores.ledger, requests)
 
@@ -687,7 +682,7 @@ def spend(stores: Stores, expenses: Sequence[Expense], *, by: str) -> list[Trans
         raise InvalidInputError(errors)
     requests = [expense_transaction(e, claimants.code(e)) for e in expenses]
     fresh_keys = set(_fresh_keys(stores, requests))
-    errors = _closed_period_errors(stores, expenses, requests, fresh_keys, "expenses")
+    errors = _date_errors(stores, expenses, requests, fresh_keys, "expenses")
     spent: dict[tuple[int, str, str], Fen] = {}
     plans_by_year: dict[int, dict[tuple[str, str], Fen]] = {}
     for i, (expense, request) in enumerate(zip(expenses, requests, strict=True)):
@@ -704,9 +699,35 @@ def spend(stores: Stores, expenses: Sequence[Expense], *, by: str) -> list[Trans
         if error is not None:
             errors.append(error)
         spent[key] += expense.amount
+    errors += _overdrawing_errors(stores, requests, fresh_keys, "expenses")
     if errors:
         raise InvalidInputError(errors)
     return book.post(stores.ledger, requests)
+
+
+def _overdrawing_errors(
+    stores: Stores, requests: Sequence[NewTransaction], fresh: Collection[str], name: str
+) -> list[ValidationError]:
+    """An error on the date of each new item that would leave a fund short on some day
+    from that date on (the as-of guard, :func:`ledger.daily_balances.overdrawing`), each
+    judged with the items before it that pass: every such row of an import is named
+    before anything is written. :func:`ledger.book.post` checks again under the locks."""
+    new = [(i, r) for i, r in enumerate(requests) if r.idempotency_key in fresh]
+    moved = day_movements(r for _, r in new)
+    addresses = sorted(moved)
+    refused = overdrawing(
+        stores.ledger.days_from({a: min(days) for a, days in moved.items()}),
+        stores.ledger.current_balances(addresses),
+        [r for _, r in new],
+        lambda address: not may_go_negative(address),
+    )
+    return [
+        ValidationError(
+            f"{name}[{new[n][0]}].日期",
+            book.shortfall_text(address, day, closing) + "：支出不能早于资金到账",
+        )
+        for n, (address, day, closing) in sorted(refused.items())
+    ]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from functools import lru_cache
 from operator import mul
 from typing import Final
 
+from ledger.clock import future_date_error
 from ledger.codes import CancellationCause, MemberRole, StudioStatus, codes, labels
 from ledger.errors import ValidationError, text_errors
 from ledger.policy import STUDIO_KINDS, Policy
@@ -213,9 +214,10 @@ def choice_errors(where: str, value: str, choices: Mapping[str, str]) -> list[Va
     return [ValidationError(where, f"must be one of {listed}: {value!r}")]
 
 
-def studio_errors(studio: Studio, where: str = "") -> list[ValidationError]:
-    """What is wrong with a studio record, whichever entry point it came through."""
-    errors = []
+def studio_errors(studio: Studio, where: str = "", *, today: date) -> list[ValidationError]:
+    """What is wrong with a studio record, whichever entry point it came through; a
+    cancellation is a fact, so it is not dated after ``today``."""
+    errors: list[ValidationError] = []
     try:
         check_studio_code(studio.code, field=f"{where}code")
     except ValidationError as error:
@@ -236,6 +238,10 @@ def studio_errors(studio: Studio, where: str = "") -> list[ValidationError]:
     if not 1 <= studio.round <= MAX_ROUND:
         errors.append(ValidationError(f"{where}round", f"轮次 must be 1-{MAX_ROUND}"))
     if studio.cancelled_on is not None:
+        if future := future_date_error(
+            studio.cancelled_on, field=f"{where}cancelled_on", today=today
+        ):
+            errors.append(future)
         if studio.cancellation_cause is None:
             errors.append(
                 ValidationError(
@@ -281,9 +287,15 @@ def person_errors(person: PersonInput, where: str = "") -> list[ValidationError]
     )
 
 
-def membership_errors(member: MembershipInput, where: str = "") -> list[ValidationError]:
-    """What is wrong with a place in a studio, before the composition rules look at it."""
+def membership_errors(
+    member: MembershipInput, where: str = "", *, today: date
+) -> list[ValidationError]:
+    """What is wrong with a place in a studio, before the composition rules look at it;
+    joining and leaving are facts, so neither is dated after ``today``."""
     errors = choice_errors(f"{where}role", member.role, ROLE_LABELS)
+    for name, day in (("joined_on", member.joined_on), ("left_on", member.left_on)):
+        if day is not None and (future := future_date_error(day, field=where + name, today=today)):
+            errors.append(future)
     if not CODE_PATTERN.fullmatch(member.studio):
         errors.append(ValidationError(f"{where}studio", f"not a studio code: {member.studio!r}"))
     errors += id_number_errors(member.id_number, f"{where}id_number")

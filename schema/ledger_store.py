@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from ledger.accounts import Account, account_kind, may_go_negative
 from ledger.book import AccountEntry, AccountState, ChainHead
 from ledger.chain_keys import KeyRing
-from ledger.daily_balances import Day, DayRow, day_movements, days_after_write
+from ledger.daily_balances import Day, DayRow, DayWrite
 from ledger.money import Fen
 from ledger.periods import Closing, Period
 from ledger.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
@@ -129,7 +129,7 @@ class SqlLedgerStore:
     def lock_accounts(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
         states = self._lock_existing(addresses)
         missing = [a for a in addresses if a not in states]
-        self._opened = set(missing)  # no days yet: append need not read theirs
+        self._opened = set(missing)  # no days yet: days_from need not read theirs
         if missing:
             opened_at = utc_now()
             self.session.connection().execute(
@@ -215,7 +215,33 @@ class SqlLedgerStore:
         )
         return {Period(y, m): n for y, m, n in rows}
 
-    def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
+    def days_from(self, starts: Mapping[Account, date]) -> dict[Account, dict[date, Day]]:
+        """One indexed range read per chunk of accounts sharing a start (a write's accounts
+        mostly share its one date); an account this unit of work's lock just opened has
+        no days to read."""
+        by_start: dict[date, list[Account]] = {}
+        for address, start in starts.items():
+            if address not in self._opened:
+                by_start.setdefault(start, []).append(address)
+        self._opened = set()
+        found: dict[Account, dict[date, Day]] = {}
+        for start, wanted in by_start.items():
+            for chunk in chunks(wanted):
+                rows = self.session.execute(
+                    select(AccountRow.address, _DAYS.c.day, _DAYS.c.moved, _DAYS.c.closing)
+                    .join(_DAYS, _DAYS.c.account_id == AccountRow.id)
+                    .where(AccountRow.address.in_(chunk), _DAYS.c.day >= start)
+                )
+                for address, day, day_moved, closing in rows:
+                    found.setdefault(address, {})[day] = Day(int(day_moved), int(closing))
+        return found
+
+    def append(
+        self,
+        transactions: Sequence[Transaction],
+        balances: Mapping[Account, Fen],
+        days: Sequence[DayWrite],
+    ) -> None:
         execute = self.session.connection().execute
         ids = self._account_ids
         execute(insert(_TRANSACTIONS), [transaction_row(t) for t in transactions])
@@ -226,55 +252,25 @@ class SqlLedgerStore:
                 [{"account_id": ids[a], "new_balance": b} for a, b in balances.items()],
             )
         self._advance_voucher_counters(transactions)
-        self._write_days(transactions, balances)
+        rows = [
+            {
+                "day_account": ids[d.address],
+                "day_date": d.day,
+                "day_moved": d.kept.moved,
+                "day_closing": d.kept.closing,
+            }
+            for d in days
+        ]
+        if added := [row for row, d in zip(rows, days, strict=True) if d.new]:
+            execute(_ADD_DAY, added)
+        if changed := [row for row, d in zip(rows, days, strict=True) if not d.new]:
+            execute(_SET_DAY, changed)
         last = transactions[-1]
         execute(
             update(_CHAIN_HEAD)
             .where(_CHAIN_HEAD.c.id == 1)
             .values(last_seq=last.seq, last_hash=last.hash)
         )
-
-    def _write_days(
-        self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]
-    ) -> None:
-        """Keep each touched account's days: read its days from the earliest date the
-        write moves it on (none for an account opened by this write), then insert the
-        new days and update the changed ones, one executemany each."""
-        moved = day_movements(transactions)
-        ids = self._account_ids
-        first = min(t.request.effective_date for t in transactions)
-        read = [ids[a] for a in moved if a not in self._opened]
-        self._opened = set()
-        existing: dict[int, dict[date, Day]] = {}
-        for chunk in chunks(read):
-            rows = self.session.execute(
-                select(_DAYS.c.account_id, _DAYS.c.day, _DAYS.c.moved, _DAYS.c.closing).where(
-                    _DAYS.c.account_id.in_(chunk), _DAYS.c.day >= first
-                )
-            )
-            for account_id, day, day_moved, closing in rows:
-                existing.setdefault(account_id, {})[day] = Day(int(day_moved), int(closing))
-        added: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
-        for address, days in moved.items():
-            account_id = ids[address]
-            before = existing.get(account_id, {})
-            for day, after in days_after_write(before, days, balances[address]).items():
-                row = {
-                    "day_account": account_id,
-                    "day_date": day,
-                    "day_moved": after.moved,
-                    "day_closing": after.closing,
-                }
-                if day not in before:
-                    added.append(row)
-                elif before[day] != after:
-                    changed.append(row)
-        execute = self.session.connection().execute
-        if added:
-            execute(_ADD_DAY, added)
-        if changed:
-            execute(_SET_DAY, changed)
 
     def _advance_voucher_counters(self, transactions: Sequence[Transaction]) -> None:
         last_by_month: dict[tuple[int, int], int] = {}

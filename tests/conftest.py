@@ -11,11 +11,15 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Final
 
 import pytest
 from sqlalchemy import Engine, make_url, text
 
+from ledger import clock as program_clock
 from schema.db import connect
 from schema.keys import FILE_VARIABLE, RING_VARIABLE
 from schema.migrate import upgrade
@@ -35,6 +39,39 @@ def chain_key() -> Iterator[str]:
         patch.setenv(RING_VARIABLE, TEST_RING)
         patch.delenv(FILE_VARIABLE, raising=False)
         yield TEST_RING
+
+
+class Clock:
+    """The program's clock as a test sets it: ``clock.set(date(2027, 1, 20))`` makes that
+    day today, from noon in Beijing, and time goes on from there (recorded times keep
+    their order)."""
+
+    def set(self, moment: date | datetime) -> None:
+        if not isinstance(moment, datetime):
+            moment = datetime.combine(moment, time(12), program_clock.PROGRAM_TIME_ZONE)
+        started = datetime.now(UTC)
+        program_clock.use(lambda: moment + (datetime.now(UTC) - started))
+
+
+@contextmanager
+def today_is(day: date) -> Iterator[None]:
+    """For fixtures wider than one test: "today" is ``day`` inside the block."""
+    Clock().set(day)
+    try:
+        yield
+    finally:
+        program_clock.use(None)
+
+
+FULL_CYCLE: Final = date(2027, 2, 1)
+"""A day after the demo's whole story (the cycle closes and renewals of January 2027)."""
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """Set "today" for a test (:mod:`ledger.clock`); the system clock again afterwards."""
+    yield Clock()
+    program_clock.use(None)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from ledger.appropriation import FundingDecision
 from ledger.book import AccountEntry, AccountState, ChainHead
 from ledger.chain_keys import ChainKey, KeyRing
 from ledger.cycles import Cycle
-from ledger.daily_balances import DayRow, day_movements
+from ledger.daily_balances import Day, DayRow, DayWrite, day_movements
 from ledger.errors import ChainKeyError
 from ledger.money import Fen
 from ledger.periods import Closing, Period, closed_through
@@ -110,7 +110,21 @@ class FakeLedger:
     def add_closing(self, closing: Closing) -> None:
         self.closed.append(closing)
 
-    def append(self, transactions: Sequence[Transaction], balances: Mapping[Account, Fen]) -> None:
+    def days_from(self, starts: Mapping[Account, date]) -> dict[Account, dict[date, Day]]:
+        """Derived from the postings, like :meth:`iter_kept_days`."""
+        moved = day_movements(self.transactions)
+        found: dict[Account, dict[date, Day]] = {}
+        for _, address, day, closing in self.iter_kept_days():
+            if address in starts and day >= starts[address]:
+                found.setdefault(address, {})[day] = Day(moved[address][day], closing)
+        return found
+
+    def append(
+        self,
+        transactions: Sequence[Transaction],
+        balances: Mapping[Account, Fen],
+        days: Sequence[DayWrite],
+    ) -> None:
         self.transactions.extend(transactions)
         self.balances.update(balances)
 

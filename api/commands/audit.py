@@ -16,7 +16,7 @@ from api.commands.base import (
     table,
 )
 from api.shapes import audit_entry_out
-from ledger.program import recorded_between
+from ledger.clock import recorded_between
 
 
 @click.group()

@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 
 from api.shapes import encode
 from ledger import imports
+from ledger.clock import PROGRAM_TIME_ZONE, check_not_future, local_time, today
 from ledger.errors import InvalidInputError, LedgerError, ValidationError
-from ledger.program import PROGRAM_TIME_ZONE, local_time, today
 from schema.db import DatabaseUnavailable, UnitOfWork, is_conflict, open_database, shown
 from schema.migrate import current_revision, head_revision
 
@@ -143,7 +143,11 @@ def parse_date(value: str | None, field: str) -> date | None:
 
 
 def on_date(value: str | None) -> date:
-    return parse_date(value, "--on") or today()
+    """The ``--on`` date of a write, default today; never after today (the one rule,
+    :func:`ledger.clock.check_not_future`, naming the option)."""
+    day = parse_date(value, "--on") or today()
+    check_not_future(day, field="--on")
+    return day
 
 
 def print_json(value: Any) -> None:

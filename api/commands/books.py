@@ -178,7 +178,7 @@ def periods_close(ctx: click.Context, period: str, as_user: str, as_json: bool) 
         ctx,
         as_user,
         "period.close",
-        lambda uow: closed_out(closing.close(uow, period, as_user, program.today())),
+        lambda uow: closed_out(closing.close(uow, period, as_user)),
         lambda c: f"period:{c.period}",
     )
     if as_json:

@@ -11,7 +11,7 @@ from api.commands.base import (
     JSON,
     console,
     nothing,
-    parse_date,
+    on_date,
     print_json,
     reading,
     refusals_exit,
@@ -96,7 +96,7 @@ def cycles_close(
 ) -> None:
     """Close CODE's ended cycle: return every unspent fen to its source in one voucher
     (clerk or approver). Refused while a stipend of the studio waits or is unsettled."""
-    when = parse_date(on, "--on") or program.today()
+    when = on_date(on)
     closed = writing(
         ctx,
         as_user,
@@ -134,7 +134,7 @@ def cycles_renew(
 ) -> None:
     """Rename CODE for a new cycle (继续命名, admin): its last cycle closed and its final
     grade 优秀 or 合格 (the policy's renewal grades); funds the first year once it is due."""
-    when = parse_date(on, "--on") or program.today()
+    when = on_date(on)
     renewed = writing(
         ctx,
         as_user,
@@ -179,7 +179,7 @@ def funding_restore(
 ) -> None:
     """Record a 领导小组 decision restoring CODE's YEAR funding (admin); funds it at once
     when the year's appropriation day has passed."""
-    when = parse_date(on, "--on") or program.today()
+    when = on_date(on)
     decided = writing(
         ctx,
         as_user,

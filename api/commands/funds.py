@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import click
 
-from api.commands.base import AS_USER, JSON, parse_date, print_json, refusals_exit, writing
+from api.commands.base import AS_USER, JSON, on_date, print_json, refusals_exit, writing
 from api.shapes import RecordedOut, recorded_out
 from ledger import program
 from ledger.codes import ExpenseCategory, FundingSource, ReceiptKind, describe
@@ -86,7 +86,7 @@ def receipts_add(
     """Record one receipt (clerk): the host unit's matching into the studio's matching
     fund, or a member's unit's support into its support fund, kept apart."""
     receipt = Receipt(
-        parse_date(on, "--on") or program.today(),
+        on_date(on),
         studio,
         parse_amount(amount, field="--amount"),
         memo,
@@ -152,7 +152,7 @@ def expenses_add(
     """Record one activity expense (clerk); refused over the category's plan or the fund,
     and a travel claim of a paid member of the studio (含差旅费)."""
     expense = Expense(
-        parse_date(on, "--on") or program.today(),
+        on_date(on),
         studio,
         source,
         category,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 
 import click
 
@@ -26,8 +25,8 @@ from api.commands.setup import LOG_JSON, setup_logging
 from api.shapes import job_out, job_run_out, outcome_of_job
 from jobs import runner, schedule
 from jobs.work import DAILY_JOBS, JOBS, period_for
-from ledger import program
-from ledger.program import PROGRAM_TIME_ZONE
+from ledger import clock, program
+from ledger.clock import PROGRAM_TIME_ZONE
 
 
 @click.group("jobs")
@@ -44,7 +43,7 @@ def jobs_list(ctx: click.Context, as_json: bool) -> None:
     last = reading(ctx, lambda uow: uow.jobs.last_runs())
     rows = [
         job_out(s, settings.time_zone, last.get(s.job))
-        for s in schedule.schedules(settings, datetime.now(UTC))
+        for s in schedule.schedules(settings, clock.now())
     ]
     if as_json:
         print_json(rows)

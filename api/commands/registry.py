@@ -14,7 +14,7 @@ from api.commands.base import (
     console,
     named,
     nothing,
-    parse_date,
+    on_date,
     print_json,
     progress,
     reading,
@@ -199,7 +199,7 @@ def people_list(ctx: click.Context, as_json: bool) -> None:
 def appropriate(ctx: click.Context, year: int, on: str | None, as_user: str, as_json: bool) -> None:
     """Post each studio's budget for YEAR by its grade of the year before (考核发放), split
     by funding source, once; lists every studio held back and why."""
-    when = parse_date(on, "--on")
+    when = None if on is None else on_date(on)
     report = writing(
         ctx,
         as_user,

@@ -110,6 +110,7 @@ def demo(out_dir: Path) -> None:
         soft_wrap=True,
     )
     _print_cycle(result)
+    _print_later(result)
     for path in result.files:
         console.print(f"wrote {path}", soft_wrap=True)
     for line in describe_verify(result.verify):
@@ -142,7 +143,8 @@ def _print_cycle(result: DemoResult) -> None:
     for batch in cycle.batches:
         console.print(summary(batch_summary(batch)), soft_wrap=True)
     carried = table(
-        f"截至{cycle.last_day} 各工作室结转资金（元）",
+        f"截至{cycle.last_day} 各工作室"
+        + ("结转资金（元）" if cycle.last_day.month == 12 else "专项资金余额（元）"),
         "工作室",
         *(POOL_LABELS[p] for p in POOLS),
         money=tuple(POOL_LABELS[p] for p in POOLS),
@@ -169,6 +171,20 @@ def _print_cycle(result: DemoResult) -> None:
             + "、".join(r.studio.code for r in cycle.renewed),
             soft_wrap=True,
         )
+
+
+def _print_later(result: DemoResult) -> None:
+    """The steps whose days have not come: the demo never writes the future."""
+    if not result.later:
+        return
+    console.print(
+        f"今天是 {result.today.isoformat()}（北京时间）：以下步骤的日期尚未到来，演示没有办理，"
+        "到期后用所列命令办理 (the demo writes nothing dated after today):",
+        soft_wrap=True,
+    )
+    for step in result.later:
+        console.print(f"  {step.day.isoformat()} {step.what}", soft_wrap=True)
+        console.print(f"    $ {step.command}", soft_wrap=True, highlight=False)
 
 
 @click.command()

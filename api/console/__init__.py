@@ -25,7 +25,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from api.console import auth, common, pages
-from ledger import program
+from ledger import clock
 from ledger.money import format_plain, to_uppercase
 
 HERE: Final = Path(__file__).parent
@@ -38,7 +38,7 @@ def _beijing(value: Any) -> str:
     """A recorded (UTC) time in 北京时间: ``2024-12-31 18:00``."""
     if value is None:
         return ""
-    return f"{program.local_time(value):%Y-%m-%d %H:%M}"
+    return f"{clock.local_time(value):%Y-%m-%d %H:%M}"
 
 
 def _yuan(fen: int | None) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from api.console.auth import login_redirect
 from api.http.base import KeyReused, commit_write, engine_of, refusal_of, request_id
-from ledger import errors
+from ledger import clock, errors
 from ledger.codes import UserRole
 from ledger.permissions import allows
 from ledger.users import User
@@ -84,6 +84,7 @@ def page(request: Request[User, Any, Any], template: str, title: str, **context:
             ],
             "can": lambda action: allows(user.role, action),
             "new_key": new_key,
+            "today": clock.today(),  # date inputs of writes stop at it (max)
             **context,
         },
     )

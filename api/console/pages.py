@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Final
 
 from litestar import Controller, Request, get, post
@@ -38,7 +38,7 @@ from api.shapes import (
 )
 from jobs import runner, schedule
 from jobs.work import JOB_TITLES, JOBS
-from ledger import cycle_services, disbursement, program, statements, users
+from ledger import clock, cycle_services, disbursement, program, statements, users
 from ledger.appropriation import FULL, FundingDecision
 from ledger.batches import STATE_LABELS
 from ledger.codes import FundingSource, MemberRole, UserRole, labels
@@ -94,14 +94,17 @@ def percent_field(data: Mapping[str, Any], name: str, label: str) -> int:
 
 
 def date_field(data: Mapping[str, Any], name: str, label: str) -> date:
-    """A date the form gave, or today when left blank."""
+    """The date of a write the form gave, or today when left blank; never after today
+    (refused naming the field by its label)."""
     value = text(data, name, label, required=False)
     if not value:
         return program.today()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationError(label, f"应为日期 YYYY-MM-DD：{value!r}") from None
+    clock.check_not_future(day, field=label)
+    return day
 
 
 def year_query(request: Request[Any, Any, Any], uow: UnitOfWork) -> int:
@@ -607,7 +610,7 @@ class JobPages(Controller):
             "作业",
             jobs=[
                 (JOB_TITLES[s.job], job_out(s, settings.time_zone, last.get(s.job)))
-                for s in schedule.schedules(settings, datetime.now(UTC))
+                for s in schedule.schedules(settings, clock.now())
             ],
             runs=[(JOB_TITLES.get(r.job, r.job), job_run_out(r)) for r in reversed(runs[-50:])],
             titles=JOB_TITLES,
@@ -671,8 +674,8 @@ class AuditPages(Controller):
                 actor=filters["actor"] or None,
                 action=filters["action"] or None,
                 target=filters["object"] or None,
-                start=program.day_start(start) if start else None,
-                end=program.day_start(end + timedelta(days=1)) if end else None,
+                start=clock.day_start(start) if start else None,
+                end=clock.day_start(end + timedelta(days=1)) if end else None,
             )
 
         found = read(request, load)

@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 
 from api.http.base import Cursor, Limit, Page, page, read, reads
 from api.shapes import AuditEntryOut, audit_entry_out
-from ledger.program import recorded_between
+from ledger.clock import recorded_between
 from ledger.users import User
 
 Filter = Annotated[str | None, QueryParameter(max_length=200)]

@@ -138,7 +138,7 @@ class PeriodController(Controller):
             action="period.close",
             data=data,
             key=key,
-            run=lambda uow: closing.close(uow, period, request.user.name, program.today()),
+            run=lambda uow: closing.close(uow, period, request.user.name),
             answer=lambda _, c: closed_out(c),
             target=lambda c: f"period:{c.through}",
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -23,6 +22,7 @@ from api.http.base import (
 from api.shapes import JobOut, JobOutcomeOut, JobRunOut, job_out, job_run_out, outcome_of_job
 from jobs import runner, schedule
 from jobs.work import JOBS
+from ledger import clock
 from ledger.users import User
 
 JobName = Annotated[str, PathParameter(pattern="^(" + "|".join(JOBS) + ")$", description="the job")]
@@ -49,7 +49,7 @@ class JobController(Controller):
         last = read(request, lambda uow: uow.jobs.last_runs())
         return [
             job_out(s, settings.time_zone, last.get(s.job))
-            for s in schedule.schedules(settings, datetime.now(UTC))
+            for s in schedule.schedules(settings, clock.now())
         ]
 
     @reads("/runs", "job.read")

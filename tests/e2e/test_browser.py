@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from api.console.auth import ConsoleSettings
 from ledger.postings import utc_now
 from schema.db import connect
 from schema.tables import ConsoleSessionRow
+from tests.conftest import Clock
 from tests.e2e.console_helpers import PASSWORD, add_people, fund_a_year
 
 pytestmark = pytest.mark.slow
@@ -54,8 +55,10 @@ ARGS = [  # as root, in a sandbox with no network beyond this machine
 
 
 @pytest.fixture
-def server(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    """The app on a real port over a fresh SQLite file, with a funded year."""
+def server(sqlite_template: Path, tmp_path: Path, clock: Clock) -> Iterator[tuple[str, Engine]]:
+    """The app on a real port over a fresh SQLite file, with a funded year, on 28 December
+    2025 (the payout's days are never after today)."""
+    clock.set(date(2025, 12, 28))
     path = tmp_path / "ledger.db"
     shutil.copyfile(sqlite_template, path)
     engine = connect(f"sqlite:///{path}")

@@ -28,6 +28,7 @@ from ledger.registry import Studio, id_check_digit
 from ledger.users import token_hash
 from schema.db import UnitOfWork, connect
 from schema.registry_store import SqlRegistryStore
+from tests.conftest import FULL_CYCLE, Clock
 from tests.fakes import approver_id_number
 
 FUND = "studio:HJ01:fund:finance"
@@ -61,7 +62,8 @@ def _fund(engine: Engine) -> None:
         uow.commit()
 
 
-def test_demo_plays_the_first_cycle_of_the_notice(tmp_path: Path) -> None:
+def test_demo_plays_the_first_cycle_of_the_notice(tmp_path: Path, clock: Clock) -> None:
+    clock.set(FULL_CYCLE)
     code, out, err = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, err
     assert "2024: 22 studios, 216 people imported" in out
@@ -168,6 +170,62 @@ def test_demo_plays_the_first_cycle_of_the_notice(tmp_path: Path) -> None:
     assert lines[("HJ-S04", "member", 5)] == 208_333
 
 
+def test_the_demo_plays_up_to_today_and_tells_what_is_still_to_come(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """On 7 December 2026 the demo writes nothing dated after today: December's payout
+    and the cycle's close in January are told, each with its day and its command."""
+    clock.set(date(2026, 12, 7))
+    code, out, err = _run("demo", "--out", str(tmp_path / "demo"))
+    assert code == 0, err
+    assert "今天是 2026-12-07（北京时间）：以下步骤的日期尚未到来，演示没有办理" in out
+    told = out[out.index("今天是 2026-12-07") :]
+    assert "  2026-12-20 经办人准备2026年度劳务补贴发放批次\n" in told
+    assert "    $ studio-ledger batches create --year 2026 --as 张会计\n" in told
+    assert "  2027-01-10 各工作室2024–2026工作周期终结" in told
+    assert "    $ studio-ledger cycles renew CODE --as 系统管理员\n" in told
+    assert "verify: ok: 165 transactions" in out  # 192 less the payout, closes and renewals
+    assert (tmp_path / "demo" / "statements" / "2026-12-07-科目余额表.xlsx").exists()
+    engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
+    with UnitOfWork(engine, write=False) as uow:
+        dated = [t.request.effective_date for t in uow.ledger.iter_transactions()]
+        batches = uow.batches.batches()
+    engine.dispose()
+    assert max(dated) <= date(2026, 12, 7)
+    assert [b.year for b in batches] == [2024, 2024, 2024, 2025]
+
+
+def test_a_write_dated_after_today_is_refused_in_words_with_exit_2(
+    engine: Engine, clock: Clock
+) -> None:
+    clock.set(date(2026, 12, 4))
+    db = ("--db", _url(engine))
+    assert _run(*db, "users", "add", "张会计", "--role", "clerk")[0] == 0
+    assert _run(*db, "users", "add", "管理员", "--role", "admin")[0] == 0
+    with UnitOfWork(engine) as uow:
+        program.save_roster(
+            uow,
+            [Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)],
+            [],
+            [],
+            by="张会计",
+        )
+        uow.commit()
+    receipt = ("receipts", "add", "--studio", "HJ-S01", "--memo", "配套", "--amount", "2000")
+    code, out, err = _run(*db, *receipt, "--on", "2026-12-05", "--as", "张会计")
+    assert (code, out) == (2, "")
+    assert err.strip() == (
+        "refused: --on: 日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来，凭证只能记在当天或以前"
+    )
+    code, _, err = _run(*db, "appropriate", "--year", "2027", "--as", "张会计")
+    assert (code, "refused: year: 2027年尚未开始（今天是2026-12-04）" in err) == (2, True)
+    code, _, err = _run(*db, "jobs", "run", "year-end-payout", "--year", "2026", "--as", "管理员")
+    assert (code, "2026 于 2026-12-31 18:00（北京时间）到期" in err) == (2, True)
+    assert "Traceback" not in err
+    code, out, _ = _run(*db, *receipt, "--on", "2026-12-04", "--as", "张会计")
+    assert (code, out.strip()) == (0, "receipt 记-2026-12-0001 2026-12-04 2,000.00 元: 配套")
+
+
 def test_the_demo_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
     folder = tmp_path / "thesis"
     folder.mkdir()
@@ -184,7 +242,7 @@ def test_the_demo_replaces_only_what_it_wrote(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     outside = tmp_path / "outside.txt"
     outside.write_text("keep")
-    demo_module.prepare_folder(folder)  # a new folder: created and marked
+    demo_module.prepare_folder(folder, date(2026, 12, 7))  # a new folder: created and marked
     marker = folder / demo_module.MARKER
     assert "demo.db" in marker.read_text(encoding="utf-8").splitlines()
     (folder / "imports").mkdir()
@@ -193,7 +251,7 @@ def test_the_demo_replaces_only_what_it_wrote(tmp_path: Path) -> None:
     (folder / "imports" / "my-roster.xlsx").write_text("mine")
     # a marker edited to reach outside the folder deletes nothing out there
     marker.write_text(marker.read_text(encoding="utf-8") + "../outside.txt\n", encoding="utf-8")
-    demo_module.prepare_folder(folder)
+    demo_module.prepare_folder(folder, date(2026, 12, 7))
     assert not (folder / "imports" / "roster.xlsx").exists()
     assert (folder / "notes.txt").read_text() == "mine"
     assert (folder / "imports" / "my-roster.xlsx").read_text() == "mine"
@@ -550,7 +608,8 @@ def test_an_admin_adds_a_new_years_policy_and_cannot_change_an_old_one(
     assert "grade_ratios: must give a percent 0-100" in err
 
 
-def test_the_batch_commands(tmp_path: Path) -> None:
+def test_the_batch_commands(tmp_path: Path, clock: Clock) -> None:
+    clock.set(FULL_CYCLE)
     code, _, err = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, err
     db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
@@ -621,7 +680,8 @@ def test_the_batch_commands(tmp_path: Path) -> None:
     ]
 
 
-def test_command_line_writes_are_audit_logged(tmp_path: Path) -> None:
+def test_command_line_writes_are_audit_logged(tmp_path: Path, clock: Clock) -> None:
+    clock.set(FULL_CYCLE)
     code, _, err = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, err
     db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
@@ -802,7 +862,8 @@ def test_money_users_jobs_and_the_audit_log_from_the_command_line(engine: Engine
     assert out.strip() == "no audit entries match"
 
 
-def test_tables_keep_every_amount_whole_at_80_columns(tmp_path: Path) -> None:
+def test_tables_keep_every_amount_whole_at_80_columns(tmp_path: Path, clock: Clock) -> None:
+    clock.set(FULL_CYCLE)
     code, _, err = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, err
     db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
@@ -902,7 +963,8 @@ def _get(port: int, path: str, token: str) -> dict[str, object]:
         return found
 
 
-def test_the_cycle_commands_on_the_demos_cycle(tmp_path: Path) -> None:
+def test_the_cycle_commands_on_the_demos_cycle(tmp_path: Path, clock: Clock) -> None:
+    clock.set(FULL_CYCLE)
     code, _, err = _run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, err
     db = ("--db", f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
@@ -943,7 +1005,11 @@ def test_the_cycle_commands_on_the_demos_cycle(tmp_path: Path) -> None:
         "HJ-S01 renamed: 第2周期（2027-2029）",
         "  2027 appropriation posted: ¥50,000.00",
     ]
-    # the renamed studios' 2028 budget waits for their 2027 grades
+    # no budget for a year that has not begun; in 2028, the renamed studios' budget
+    # waits for their 2027 grades
+    code, _, err = _run(*db, "appropriate", "--year", "2028", "--as", "张会计")
+    assert (code, "refused: year: 2028年尚未开始（今天是2027-02-01）" in err) == (2, True)
+    clock.set(date(2028, 1, 2))
     code, out, _ = _run(*db, "appropriate", "--year", "2028", "--as", "张会计")
     assert out.splitlines()[0].startswith("2028 appropriation under policy 杭政办发〔2024〕2号: 0")
     held = [line for line in out.splitlines() if line.startswith("held: ")]

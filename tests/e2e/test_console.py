@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from litestar import Litestar
@@ -21,6 +21,7 @@ from ledger import users
 from ledger.postings import utc_now
 from schema.db import UnitOfWork
 from schema.tables import ConsoleSessionRow
+from tests.conftest import Clock
 from tests.e2e.console_helpers import PASSWORD, add_people, form_fields, fund_a_year, sign_in
 from tests.e2e.test_http import API, auth, roster
 from tests.fakes import approver_id_number
@@ -287,6 +288,24 @@ def test_a_refusal_shows_on_the_page_in_words(
     assert r.status_code == 200
     assert "输入有误：驳回理由：必须填写" in r.text
     assert _state(client, tokens, batch_id)["state"] == "draft"
+
+
+def test_a_date_after_today_is_refused_in_chinese_naming_the_field(
+    client: TestClient[Litestar], tokens: dict[str, str], clock: Clock
+) -> None:
+    """The date picker stops at today, and a later date typed anyway is refused with the
+    field's label; no batch is prepared."""
+    clock.set(date(2026, 12, 4))
+    fund_a_year(client, tokens)
+    sign_in(client, "张会计")
+    page = client.get("/console/batches")
+    assert 'name="on" type="date" max="2026-12-04"' in page.text
+    r = client.post(
+        "/console/batches", data={**form_fields(page.text), "year": "2025", "on": "2026-12-05"}
+    )
+    assert r.status_code == 200
+    assert "输入有误：准备日期：日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来" in r.text
+    assert client.get(f"{API}/batches", headers=auth(tokens["审计员"])).json()["items"] == []
 
 
 @pytest.mark.parametrize(

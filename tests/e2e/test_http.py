@@ -6,7 +6,7 @@ import asyncio
 import re
 import tempfile
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,12 @@ from sqlalchemy import Engine, update
 
 import api.app
 from api.app import PUBLIC, Settings, create_app
-from ledger import permissions, users
+from ledger import permissions, program, users
 from ledger.registry import id_check_digit
 from ledger.users import ROLES
 from schema.db import UnitOfWork
 from schema.tables import UserRow
+from tests.conftest import FULL_CYCLE, Clock
 from tests.fakes import approver_id_number
 
 API = "/api/v1"
@@ -517,6 +518,48 @@ def test_periods_are_closed_by_approvers_and_closed_dates_are_409(
     assert bad.status_code == 422
 
 
+def test_a_write_dated_after_today_is_422_naming_the_field(
+    client: TestClient[Litestar], tokens: dict[str, str], engine: Engine, clock: Clock
+) -> None:
+    """On 4 December 2026: a receipt dated 9999-12-31, a batch for 2027 and an expense
+    paid before its money arrived are each refused with the field named; nothing is
+    written."""
+    clock.set(date(2026, 12, 4))
+    clerk = auth(tokens["clerk"])
+    client.post(f"{API}/roster", json=roster(2025), headers=clerk)
+    receipt = {"on": "9999-12-31", "studio": "HJ-S01", "amount_fen": 200_000, "memo": "配套"}
+    r = client.post(f"{API}/receipts", json=[receipt], headers=clerk)
+    assert r.status_code == 422, r.text
+    [error] = r.json()["errors"]
+    assert error["field"] == "receipts[0].日期"
+    assert error["message"].startswith("日期不能晚于今天（2026-12-04）：9999-12-31 尚未到来")
+    r = client.post(f"{API}/batches", json={"year": 2027}, headers=clerk)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "year")
+    assert "2027年尚未开始" in r.json()["errors"][0]["message"]
+    r = client.post(f"{API}/receipts", json=[receipt | {"on": "2025-06-01"}], headers=clerk)
+    assert r.status_code == 201
+    with UnitOfWork(engine) as uow:  # plans come in with the expenses workbook
+        plan = program.ExpensePlan(2025, "HJ-S01", "materials", 100_000)
+        program.save_expense_plans(uow, [plan], by="clerk")
+        uow.commit()
+    expense = {
+        "on": "2025-03-02",
+        "studio": "HJ-S01",
+        "source": "matching",
+        "category": "materials",
+        "amount_fen": 50_000,
+        "memo": "购买资料",
+    }
+    r = client.post(f"{API}/expenses", json=[expense], headers=clerk)
+    assert r.status_code == 422, r.text
+    [error] = r.json()["errors"]
+    assert error["field"] == "expenses[0].日期"
+    assert error["message"] == (
+        "余额不足：271103 专项资金—单位配套—HJ-S01 2025-03-02 日终余额将为 -500.00 元，"
+        "短缺 500.00 元：支出不能早于资金到账"
+    )
+
+
 def test_money_in_and_out_over_http(client: TestClient[Litestar], tokens: dict[str, str]) -> None:
     """A host unit's 2,000 元 matching and a 1,200 元 training expense from it, recorded over
     HTTP by the clerk; the same receipt twice posts once."""
@@ -742,10 +785,13 @@ def test_the_token_check_runs_off_the_event_loop(
     assert checked_on_loop == [False]
 
 
-def test_the_cycle_over_http(client: TestClient[Litestar], tokens: dict[str, str]) -> None:
+def test_the_cycle_over_http(
+    client: TestClient[Litestar], tokens: dict[str, str], clock: Clock
+) -> None:
     """A 不合格 studio held and restored by a decision, support kept apart, a member's
     travel refused, and after 2026 the close (refused first while a line waits) and the
-    renewal, all through the API."""
+    renewal, all through the API, on 1 February 2027."""
+    clock.set(FULL_CYCLE)
     clerk, boss, admin = (auth(tokens[n]) for n in ("clerk", "approver", "admin"))
     assert client.post(f"{API}/roster", json=roster(2024), headers=clerk).status_code == 200
 

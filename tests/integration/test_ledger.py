@@ -69,7 +69,8 @@ def test_a_refused_overdraft_writes_nothing(engine: Engine) -> None:
     with pytest.raises(OverdraftError) as refused:
         post(engine, spend("s1", 100_001))
     assert refused.value.account == FUND
-    assert refused.value.balance == 100_000
+    assert (refused.value.day, refused.value.shortfall) == (date(2024, 3, 1), 1)
+    assert "271101 专项资金—财政拨款—HJ01 2024-03-01 日终余额将为 -0.01 元" in str(refused.value)
     assert balance(engine, FUND) == 100_000
     assert count(engine, TransactionRow) == 1
     assert count(engine, PostingRow) == 1

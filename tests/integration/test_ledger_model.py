@@ -3,8 +3,10 @@ reversals and repeated keys, and checks it against a plain in-memory model:
 
 - every kept balance equals the model's, and so does every balance as of a date
   (writes come back-dated among later ones);
+- a write is refused exactly when the model says a guarded account would close some
+  day below zero (the as-of guard), and then nothing of it is kept;
 - the balances of all accounts sum to zero;
-- no guarded account is ever negative;
+- no guarded account is below zero at the end of any day it moved (the kept days);
 - the chain verifies at the end.
 """
 
@@ -57,12 +59,22 @@ class Model:
     posted: list[Transaction] = field(default_factory=list)
     reversed: set[int] = field(default_factory=set)
 
-    def would_overdraw(self, postings: tuple[Posting, ...]) -> bool:
-        after = dict(self.balances)
-        for p in postings:
-            after[p.source] = after.get(p.source, 0) - p.amount
-            after[p.destination] = after.get(p.destination, 0) + p.amount
-        return any(v < 0 and not may_go_negative(a) for a, v in after.items())
+    def would_overdraw(self, *writes: tuple[date, tuple[Posting, ...]]) -> bool:
+        """Whether any guarded account would end any day below zero with ``writes``."""
+        dated = [(t.request.effective_date, t.postings) for t in self.posted] + list(writes)
+        moved: dict[str, dict[date, int]] = {}
+        for on, postings in dated:
+            for p in postings:
+                for account, change in ((p.source, -p.amount), (p.destination, p.amount)):
+                    days = moved.setdefault(account, {})
+                    days[on] = days.get(on, 0) + change
+        for account, days in moved.items():
+            closing = 0
+            for on in sorted(days):
+                closing += days[on]
+                if closing < 0 and not may_go_negative(account):
+                    return True
+        return False
 
     def apply(self, transaction: Transaction) -> None:
         for p in transaction.postings:
@@ -90,7 +102,7 @@ class LedgerMachine(RuleBasedStateMachine):
         return f"k{self.counter}"
 
     def _post(self, request: NewTransaction) -> None:
-        expect_refusal = self.model.would_overdraw(request.postings)
+        expect_refusal = self.model.would_overdraw((request.effective_date, request.postings))
         try:
             with UnitOfWork(self.engine) as uow:
                 [t] = book.post(uow.ledger, [request])
@@ -156,7 +168,7 @@ class LedgerMachine(RuleBasedStateMachine):
         original = data.draw(st.sampled_from(self.model.posted))
         refusable = original.seq in self.model.reversed or original.request.reverses is not None
         back = tuple(Posting(p.destination, p.source, p.amount) for p in original.postings)
-        overdraws = self.model.would_overdraw(back)
+        overdraws = self.model.would_overdraw((date(2024, 12, 1), back))
         try:
             with UnitOfWork(self.engine) as uow:
                 t = book.reverse(
@@ -189,16 +201,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 posted = book.post(uow.ledger, requests)
                 uow.commit()
         except LedgerError:
-            # refused whole: the model must agree that some step overdraws
-            trial = Model(dict(self.model.balances))
-            overdrawn = False
-            for r in requests:
-                overdrawn = overdrawn or trial.would_overdraw(r.postings)
-                for p in r.postings:
-                    trial.balances[p.source] = trial.balances.get(p.source, 0) - p.amount
-                    trial.balances[p.destination] = trial.balances.get(p.destination, 0) + p.amount
-            assert overdrawn
+            # refused whole: the model must agree that the lot overdraws some day
+            assert self.model.would_overdraw(*((r.effective_date, r.postings) for r in requests))
             return
+        assert not self.model.would_overdraw(*((r.effective_date, r.postings) for r in requests))
         for t in posted:
             self.model.apply(t)
 
@@ -212,6 +218,9 @@ class LedgerMachine(RuleBasedStateMachine):
         assert all(self.model.balances.get(a, 0) == kept.get(a, 0) for a in self.model.balances)
         assert sum(kept.values()) == 0
         assert all(b >= 0 for a, b in kept.items() if not may_go_negative(a))
+        with UnitOfWork(self.engine, write=False) as uow:
+            days = list(uow.ledger.iter_kept_days())
+        assert all(closing >= 0 for _, a, _, closing in days if not may_go_negative(a))
 
     @invariant()
     def as_of_balances_match_the_model(self) -> None:

@@ -74,7 +74,7 @@ def _legacy_ledger(engine: Engine) -> list[Transaction]:
         "a", date(2024, 1, 2), "拨款", (Posting("source:finance", FUND, 2_500_000),)
     )
     spend = NewTransaction("s", date(2024, 3, 10), "培训费", (Posting(FUND, EXPENSE, 100_000),))
-    at = datetime(2024, 3, 11, 2)
+    at = datetime(2024, 3, 21, 2)  # after the last of their dates: none is dated ahead
     chain = [sealed(1, Voucher(2024, 1, 1), at, appropriation, GENESIS_HASH, layout=1, key=None)]
     chain.append(sealed(2, Voucher(2024, 3, 2), at, spend, chain[0].hash, layout=1, key=None))
     undo = reversal_of(chain[1], idempotency_key="r", effective_date=date(2024, 3, 20))

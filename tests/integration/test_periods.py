@@ -32,6 +32,7 @@ from ledger.registry import Studio
 from schema.db import UnitOfWork
 from schema.ledger_store import SqlLedgerStore
 from schema.tables import TransactionRow
+from tests.conftest import Clock
 from tests.fakes import approver_id_number
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
@@ -61,9 +62,10 @@ def balance(engine: Engine, address: str) -> int:
 
 
 @pytest.fixture
-def books(engine: Engine) -> Engine:
+def books(engine: Engine, clock: Clock) -> Engine:
     """HJ-S01 appropriated on 2 January 2024, 860 元 of materials spent in March;
-    a clerk, an approver and an admin."""
+    a clerk, an approver and an admin; today is 1 March 2025."""
+    clock.set(TODAY)
 
     def setup(uow: UnitOfWork) -> None:
         program.save_roster(uow, [S1], [], [], by=CLERK)
@@ -86,7 +88,7 @@ def books(engine: Engine) -> Engine:
 
 
 def close(engine: Engine, period: str, by: str = "boss") -> closing.Closed:
-    return run(engine, lambda uow: closing.close(uow, period, by, TODAY))
+    return run(engine, lambda uow: closing.close(uow, period, by))
 
 
 def test_closing_a_month_closes_every_month_before_it(books: Engine) -> None:

@@ -23,6 +23,7 @@ import pytest
 
 from api import demo
 from ledger import imports
+from tests.conftest import FULL_CYCLE, today_is
 
 pytestmark = pytest.mark.slow
 
@@ -117,7 +118,8 @@ EDGES = {
 def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Printed]:
     _tools_or_skip()
     folder = tmp_path_factory.mktemp("print")
-    result = demo.run(folder / "demo")
+    with today_is(FULL_CYCLE):
+        result = demo.run(folder / "demo")
     templates = folder / "templates"
     templates.mkdir()
     for kind in imports.KINDS:

@@ -11,13 +11,14 @@ from sqlalchemy import Engine, text
 
 from jobs.work import SCHEDULER_USER
 from ledger import book, program, users
-from ledger.errors import InvalidInputError, OverdraftError, PermissionDeniedError, ValidationError
+from ledger.errors import InvalidInputError, PermissionDeniedError, ValidationError
 from ledger.expenses import Expense, Receipt
 from ledger.money import yuan
 from ledger.policy import NOTICE_2024
 from ledger.program import ExpensePlan, Grade
 from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
+from tests.conftest import Clock
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
 
@@ -134,8 +135,9 @@ def test_the_appropriation_funds_each_studio_once(engine: Engine) -> None:
 
 
 def test_a_studio_cancelled_before_january_2nd_and_a_year_outside_the_cycle_get_nothing(
-    engine: Engine,
+    engine: Engine, clock: Clock
 ) -> None:
+    clock.set(date(2027, 1, 2))
     cancelled = replace(
         S2,
         cancelled_on=date(2024, 12, 1),
@@ -215,8 +217,14 @@ def test_expenses_are_refused_over_plan_and_over_balance_and_kept_within(engine:
     with pytest.raises(InvalidInputError, match="no 2024 plan"):
         run(engine, lambda uow: program.spend(uow, [unplanned], by=CLERK))
     over_balance = Expense(date(2024, 5, 1), "HJ-S01", "matching", "materials", 100_001, "资料")
-    with pytest.raises(OverdraftError):
+    with pytest.raises(InvalidInputError) as short:
         run(engine, lambda uow: program.spend(uow, [over_balance], by=CLERK))
+    [error] = short.value.errors
+    assert (error.field, error.message) == (
+        "expenses[0].日期",
+        "余额不足：271103 专项资金—单位配套—HJ-S01 2024-05-01 日终余额将为 -0.01 元，"
+        "短缺 0.01 元：支出不能早于资金到账",
+    )
     # two expenses of one call count together against the plan
     halves = [replace(within, on=date(2024, 6, d), amount=30_000, memo=f"培训{d}") for d in (1, 2)]
     with pytest.raises(InvalidInputError, match="over plan"):

@@ -29,6 +29,7 @@ from ledger.expenses import Expense, Receipt
 from ledger.program import ExpensePlan, Grade
 from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
+from tests.conftest import FULL_CYCLE, Clock
 from tests.fakes import approver_id_number
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
@@ -72,8 +73,10 @@ def balances(engine: Engine, *addresses: str) -> list[int]:
 
 
 @pytest.fixture
-def program_db(engine: Engine) -> Engine:
-    """Two studios of round 1 (2024-2026) and users for each role."""
+def program_db(engine: Engine, clock: Clock) -> Engine:
+    """Two studios of round 1 (2024-2026) and users for each role; today is 1 February
+    2027, after the cycle's close."""
+    clock.set(FULL_CYCLE)
     people = [HOST, *MEMBERS, H_HOST, *H_MEMBERS, TRAINEE]
     places = [MembershipInput("HJ-S01", HOST.id_number, "host", date(2024, 1, 1))]
     places += [MembershipInput("HJ-S01", p.id_number, "member", date(2024, 1, 1)) for p in MEMBERS]
@@ -338,7 +341,7 @@ def test_renewal_is_refused_after_an_unqualified_final_grade_and_the_studio_is_n
 
 
 def test_a_studio_graded_qualified_is_renamed_for_a_new_cycle_funded_from_its_first_year(
-    program_db: Engine,
+    program_db: Engine, clock: Clock
 ) -> None:
     play_the_cycle(program_db, ("qualified", "qualified", "excellent"))
     run(
@@ -372,8 +375,9 @@ def test_a_studio_graded_qualified_is_renamed_for_a_new_cycle_funded_from_its_fi
         (1, "closed", "renewed"),
         (2, "open", ""),
     ]
-    # the next year is funded by 2027's grade, as any year within a cycle
+    # the next year is funded by 2027's grade, as any year within a cycle, once it begins
     grade(program_db, 2027, "HJ-S01", "qualified")
+    clock.set(date(2028, 1, 2))
     report = run(program_db, lambda uow: program.appropriate(uow, 2028, by=CLERK, only=["HJ-S01"]))
     assert report.total == 5_000_000
 

@@ -1,0 +1,104 @@
+"""The program's one clock: what time it is, and so which day is today, in Beijing.
+
+Invariant: **no write is dated after today.** "Today" is the day :func:`now` falls on in
+Asia/Shanghai (:data:`PROGRAM_TIME_ZONE`), wherever the server runs. The rule is
+:func:`future_date_error`: services apply it early to name their field or row, and
+:func:`ledger.book.post` applies it to every voucher against the very moment it records
+it, so a voucher is never dated after the day it was recorded (``verify`` reports any
+that is as ``DATE:``).
+
+Nothing else asks the operating system for the time of a write. Tests set the clock
+with :func:`use` (the ``clock`` fixture in ``tests/conftest.py``); a production process
+has no way to: there is no setting or environment variable for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from ledger.errors import FutureDateError
+
+PROGRAM_TIME_ZONE: Final = ZoneInfo("Asia/Shanghai")
+
+Source = Callable[[], datetime]
+"""Where the time comes from: a function giving an aware moment."""
+
+
+def _system() -> datetime:
+    return datetime.now(UTC)
+
+
+_source: Source = _system
+
+
+def use(source: Source | None) -> None:
+    """Take the time from ``source`` from now on (tests); ``None`` puts back the system's."""
+    global _source  # noqa: PLW0603 (the one clock of the process, on purpose)
+    _source = source or _system
+
+
+def now() -> datetime:
+    """This moment, aware, in UTC."""
+    return _source().astimezone(UTC)
+
+
+def today() -> date:
+    """Today in Beijing: the latest date a write may carry."""
+    return now().astimezone(PROGRAM_TIME_ZONE).date()
+
+
+def local_time(recorded: datetime) -> datetime:
+    """A recorded time (naive UTC, as stored; or aware) in Beijing, for people to read."""
+    aware = recorded if recorded.tzinfo else recorded.replace(tzinfo=UTC)
+    return aware.astimezone(PROGRAM_TIME_ZONE)
+
+
+def local_date(recorded: datetime) -> date:
+    """The day in Beijing a recorded time (naive UTC, as stored; or aware) falls on."""
+    return local_time(recorded).date()
+
+
+def day_start(day: date) -> datetime:
+    """The start of ``day`` in Beijing as a recorded time (naive UTC)."""
+    local = datetime.combine(day, datetime.min.time(), PROGRAM_TIME_ZONE)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def recorded_between(
+    first: date | None, last: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """The recorded times [start, end) of the days ``first`` to ``last`` inclusive, in
+    Beijing; an open end stays ``None``."""
+    return (
+        day_start(first) if first else None,
+        day_start(last + timedelta(days=1)) if last else None,
+    )
+
+
+def future_date_error(day: date, *, field: str, today: date) -> FutureDateError | None:
+    """The refusal of ``day`` when it is after ``today``, naming ``field`` and today."""
+    if day <= today:
+        return None
+    return FutureDateError(
+        field,
+        f"日期不能晚于今天（{today.isoformat()}）：{day.isoformat()} 尚未到来，"
+        "凭证只能记在当天或以前",
+    )
+
+
+def check_not_future(day: date, *, field: str) -> None:
+    """Refuse ``day`` when it is after today (see :func:`future_date_error`)."""
+    if error := future_date_error(day, field=field, today=today()):
+        raise error
+
+
+def check_year_begun(year: int, *, field: str = "year") -> None:
+    """Refuse work for a year that has not begun yet (a budget, a payout)."""
+    day = today()
+    if year > day.year:
+        raise FutureDateError(
+            field, f"{year}年尚未开始（今天是{day.isoformat()}）：不能为未开始的年度办理"
+        )
