@@ -27,16 +27,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ledger.accounts import Account
 from ledger.money import Fen
 from ledger.postings import Posting, balance_changes
 
 
-@dataclass(frozen=True, slots=True)
-class Day:
-    """One account's day: the net moved on that date and the balance at its end."""
+class Day(NamedTuple):
+    """One account's day: the net moved on that date and the balance at its end (a named
+    tuple: a write compares and builds thousands of them)."""
 
     moved: Fen
     closing: Fen
@@ -129,8 +129,7 @@ def _merged(first: Mapping[date, Fen], second: Mapping[date, Fen]) -> dict[date,
     return {day: first.get(day, 0) + second.get(day, 0) for day in first.keys() | second.keys()}
 
 
-@dataclass(frozen=True, slots=True)
-class DayWrite:
+class DayWrite(NamedTuple):
     """A day a write keeps: ``new`` when the account had no day on that date before,
     else its changed ``moved`` and ``closing``."""
 

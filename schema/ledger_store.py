@@ -217,21 +217,33 @@ class SqlLedgerStore:
 
     def days_from(self, starts: Mapping[Account, date]) -> dict[Account, dict[date, Day]]:
         """One indexed range read per chunk of accounts sharing a start (a write's accounts
-        mostly share its one date); an account this unit of work's lock just opened has
-        no days to read."""
+        mostly share its one date), by the ids the account locks just read (else by
+        address); an account this unit of work's lock just opened has no days to read."""
         by_start: dict[date, list[Account]] = {}
         for address, start in starts.items():
             if address not in self._opened:
                 by_start.setdefault(start, []).append(address)
         self._opened = set()
+        ids = self._account_ids
         found: dict[Account, dict[date, Day]] = {}
         for start, wanted in by_start.items():
             for chunk in chunks(wanted):
-                rows = self.session.execute(
-                    select(AccountRow.address, _DAYS.c.day, _DAYS.c.moved, _DAYS.c.closing)
-                    .join(_DAYS, _DAYS.c.account_id == AccountRow.id)
-                    .where(AccountRow.address.in_(chunk), _DAYS.c.day >= start)
-                )
+                rows: Iterable[tuple[Any, ...]]
+                if all(a in ids for a in chunk):
+                    addresses = {ids[a]: a for a in chunk}
+                    query = select(
+                        _DAYS.c.account_id, _DAYS.c.day, _DAYS.c.moved, _DAYS.c.closing
+                    ).where(_DAYS.c.account_id.in_(list(addresses)), _DAYS.c.day >= start)
+                    rows = (
+                        (addresses[i], day, moved, closing)
+                        for i, day, moved, closing in self.session.execute(query)
+                    )
+                else:
+                    rows = self.session.execute(
+                        select(AccountRow.address, _DAYS.c.day, _DAYS.c.moved, _DAYS.c.closing)
+                        .join(_DAYS, _DAYS.c.account_id == AccountRow.id)
+                        .where(AccountRow.address.in_(chunk), _DAYS.c.day >= start)
+                    )
                 for address, day, day_moved, closing in rows:
                     found.setdefault(address, {})[day] = Day(int(day_moved), int(closing))
         return found
@@ -252,18 +264,20 @@ class SqlLedgerStore:
                 [{"account_id": ids[a], "new_balance": b} for a, b in balances.items()],
             )
         self._advance_voucher_counters(transactions)
-        rows = [
-            {
-                "day_account": ids[d.address],
-                "day_date": d.day,
-                "day_moved": d.kept.moved,
-                "day_closing": d.kept.closing,
-            }
-            for d in days
-        ]
-        if added := [row for row, d in zip(rows, days, strict=True) if d.new]:
+        added: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for address, day, kept, new in days:
+            (added if new else changed).append(
+                {
+                    "day_account": ids[address],
+                    "day_date": day,
+                    "day_moved": kept.moved,
+                    "day_closing": kept.closing,
+                }
+            )
+        if added:
             execute(_ADD_DAY, added)
-        if changed := [row for row, d in zip(rows, days, strict=True) if not d.new]:
+        if changed:
             execute(_SET_DAY, changed)
         last = transactions[-1]
         execute(

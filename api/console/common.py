@@ -38,6 +38,10 @@ log = logging.getLogger("studio_ledger.console")
 
 KEY_FIELD: Final = "_key"
 
+FIELD_ERRORS: Final = "_field_errors"
+"""Where a refused form leaves its fields' messages for the page it goes back to, which
+shows each beside its field (:func:`page`'s ``field_error``)."""
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -68,6 +72,12 @@ def page(request: Request[User, Any, Any], template: str, title: str, **context:
     the messages left by the last action."""
     user = request.user
     path = request.url.path
+    refused = request.session.pop(FIELD_ERRORS, None) or {}
+
+    def field_error(form: str, label: str) -> str:
+        """The refusal of ``label`` when the form posting to ``form`` was just refused."""
+        return str(refused.get("fields", {}).get(label, "")) if refused.get("form") == form else ""
+
     return Template(
         template,
         context={
@@ -85,6 +95,7 @@ def page(request: Request[User, Any, Any], template: str, title: str, **context:
             "can": lambda action: allows(user.role, action),
             "new_key": new_key,
             "today": clock.today(),  # date inputs of writes stop at it (max)
+            "field_error": field_error,
             **context,
         },
     )
@@ -103,6 +114,15 @@ def refusal_text(error: errors.LedgerError) -> str:
     else:
         detail = str(error)
     return f"{title}：{detail}"
+
+
+def _fields(error: errors.LedgerError) -> dict[str, str]:
+    """Each refused field of a form (by the label the console names it with) and why."""
+    if isinstance(error, errors.InvalidInputError):
+        return {e.field: e.message for e in error.errors}
+    if isinstance(error, errors.ValidationError):
+        return {error.field: error.message}
+    return {}
 
 
 # -- acting on a form ------------------------------------------------------------------------
@@ -142,6 +162,8 @@ def act(
         )
     except errors.LedgerError as refused:
         flash(request, refusal_text(refused), "error")
+        if fields := _fields(refused):
+            request.session[FIELD_ERRORS] = {"form": request.url.path, "fields": fields}
         return Redirect(back)
     except KeyReused:
         flash(request, "此表单已经提交过，没有重复办理；请在页面上重新操作。", "error")

@@ -305,6 +305,19 @@ def test_a_date_after_today_is_refused_in_chinese_naming_the_field(
     )
     assert r.status_code == 200
     assert "输入有误：准备日期：日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来" in r.text
+    assert (  # and beside the field it names
+        'title="留空为今天；其月份为发放月份"><span class="field-error" role="alert">'
+        "日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来，凭证只能记在当天或以前</span>"
+    ) in r.text
+    again = client.get("/console/batches")  # shown once
+    assert 'class="field-error"' not in again.text
+    r = client.post(
+        "/console/batches", data={**form_fields(again.text), "year": "2027", "on": ""}
+    )
+    assert (
+        'inputmode="numeric" required><span class="field-error" role="alert">'
+        "2027年尚未开始（今天是2026-12-04）"
+    ) in r.text
     assert client.get(f"{API}/batches", headers=auth(tokens["审计员"])).json()["items"] == []
 
 
