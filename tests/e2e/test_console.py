@@ -311,9 +311,7 @@ def test_a_date_after_today_is_refused_in_chinese_naming_the_field(
     ) in r.text
     again = client.get("/console/batches")  # shown once
     assert 'class="field-error"' not in again.text
-    r = client.post(
-        "/console/batches", data={**form_fields(again.text), "year": "2027", "on": ""}
-    )
+    r = client.post("/console/batches", data={**form_fields(again.text), "year": "2027", "on": ""})
     assert (
         'inputmode="numeric" required><span class="field-error" role="alert">'
         "2027年尚未开始（今天是2026-12-04）"
