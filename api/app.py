@@ -357,6 +357,7 @@ CONTROLLERS: Final = (
     books.TransactionController,
     books.VerifyController,
     books.PeriodController,
+    books.VoucherController,
     statements.StatementController,
     jobs.JobController,
     users.UserController,

@@ -82,6 +82,7 @@ COMMANDS: Final = {
     "studios": ("api.commands.registry:studios", "The registry of studios."),
     "users": ("api.commands.users:users", "Users, roles and API tokens."),
     "verify": ("api.commands.books:verify", "Check the hash chain and the balances."),
+    "vouchers": ("api.commands.books:vouchers", "记账凭证: reverse one to correct it (红字冲销)."),
 }
 
 

@@ -41,10 +41,9 @@ from sqlalchemy import Engine, text
 
 from jobs import runner
 from jobs.runner import RunOutcome
-from jobs.timetable import DEFAULT_GRACE, DEFAULT_SCHEDULES, TIME_ZONE, ScheduleSettings
+from jobs.timetable import ScheduleSettings
 from jobs.work import period_for
-
-__all__ = ["DEFAULT_GRACE", "DEFAULT_SCHEDULES", "TIME_ZONE", "ScheduleSettings"]
+from ledger import clock
 from schema.db import UnitOfWork, connect, is_sqlite
 
 _process_started: datetime | None = None
@@ -114,7 +113,7 @@ def run_scheduled(
     job: str, database: str, cron: Mapping[str, Any], grace_seconds: int, time_zone: str
 ) -> RunOutcome:
     """What APScheduler calls (by reference, so the persisted job survives restarts)."""
-    now = datetime.now(ZoneInfo(time_zone))
+    now = clock.now().astimezone(ZoneInfo(time_zone))
     fire = served_fire_time(cron, time_zone, now, timedelta(seconds=grace_seconds)) or now
     trigger = (
         "catch-up" if _process_started is not None and fire < _process_started else "scheduled"
@@ -173,7 +172,7 @@ def start_scheduler(database: str, settings: ScheduleSettings) -> RunningSchedul
     """
     global _process_started  # noqa: PLW0603 (one scheduler per process, see the docstring)
     zone = ZoneInfo(settings.time_zone)
-    _process_started = datetime.now(zone)
+    _process_started = clock.now().astimezone(zone)
     engine = connect(database)
     store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
     create_job_table(engine, store)

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from jobs.work import DAILY_JOBS, LAST_YEAR_JOBS
+from ledger.clock import PROGRAM_TIME_ZONE
 from ledger.errors import FutureDateError
 
 DEFAULT_SCHEDULES: Final[Mapping[str, Mapping[str, Any]]] = {
@@ -32,7 +33,7 @@ DEFAULT_SCHEDULES: Final[Mapping[str, Mapping[str, Any]]] = {
     "cycle-close": {"month": 1, "day": 20, "hour": 9, "minute": 0},
 }
 DEFAULT_GRACE: Final = timedelta(days=3)
-TIME_ZONE: Final = "Asia/Shanghai"
+TIME_ZONE: Final = PROGRAM_TIME_ZONE.key
 
 
 @dataclass(frozen=True)

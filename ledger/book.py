@@ -138,6 +138,9 @@ class LedgerStore(Protocol):
     def get(self, seq: int) -> Transaction | None:
         """One recorded transaction."""
 
+    def with_voucher(self, voucher: Voucher) -> Transaction | None:
+        """The transaction a 凭证号 was given to."""
+
     def reversed_positions(self, seq: int) -> set[int]:
         """Positions of ``seq``'s postings that a reversal already sent back."""
 
@@ -232,14 +235,20 @@ class LedgerStore(Protocol):
 
 
 def post(
-    store: LedgerStore, requests: Sequence[NewTransaction], *, now: datetime | None = None
+    store: LedgerStore,
+    requests: Sequence[NewTransaction],
+    *,
+    now: datetime | None = None,
+    date_field: str | None = None,
 ) -> list[Transaction]:
     """Record ``requests`` atomically; the recorded transactions, in request order.
 
     A request whose idempotency key was seen before (earlier, or earlier in
     this call) returns that transaction and writes nothing. If any request is
     refused, the caller's unit of work must roll back: nothing of the call is
-    meant to be kept.
+    meant to be kept. A refusal of a date (after today, in a closed period, or
+    leaving an account short from that day) names ``date_field`` when the caller
+    gives the name its users know the date by (``on``), else ``effective_date``.
     """
     _refuse_invalid(requests)
     head = store.lock_head()
@@ -260,7 +269,7 @@ def post(
     closed = store.closed_through()
     for i, request in enumerate(requests):
         if request.idempotency_key in fresh:  # a replay returns what was written before
-            where = _where(requests, i, "effective_date")
+            where = date_field or _where(requests, i, "effective_date")
             if future := future_date_error(request.effective_date, field=where, today=today):
                 raise future
             check_open(closed, request.effective_date, field=where)
@@ -272,7 +281,7 @@ def post(
     writes: list[DayWrite] = []
     for address, days in moved.items():
         after = days_after_write(kept.get(address, {}), days, balances[address])
-        _guard(states[address], after)
+        _guard(states[address], after, date_field or "effective_date")
         writes += day_writes(address, kept.get(address, {}), after)
 
     numbers = store.last_voucher_numbers({Period.of(r.effective_date) for r in fresh.values()})
@@ -292,12 +301,13 @@ def post(
     return [recorded[r.idempotency_key] for r in requests]
 
 
-def _guard(state: AccountState, days: Mapping[date, Day]) -> None:
+def _guard(state: AccountState, days: Mapping[date, Day], field: str) -> None:
     """Refuse a write that leaves a guarded account below zero at the end of any of its
     ``days`` (the days from the write's date on), or any balance beyond :data:`MAX_BALANCE`."""
     if not state.may_go_negative and (negative := first_negative_day(days)):
         day, closing = negative
         raise OverdraftError(
+            field,
             shortfall_text(state.address, day, closing) + "；没有写入任何内容",
             account=state.address,
             label=account_label(state.address),
@@ -307,8 +317,7 @@ def _guard(state: AccountState, days: Mapping[date, Day]) -> None:
     if any(abs(d.closing) > MAX_BALANCE for d in days.values()):
         raise ValidationError(
             "amount",
-            f"{account_label(state.address)} would hold more than the ledger keeps "
-            f"({MAX_BALANCE} fen)",
+            f"{account_label(state.address)} 的余额将超出账簿能记的上限（{MAX_BALANCE} 分）",
         )
 
 
@@ -396,6 +405,11 @@ def _check_reversals(store: LedgerStore, fresh: Iterable[NewTransaction]) -> Non
         original = store.get(request.reverses)
         if original is None:
             raise NotFoundError(f"transaction {request.reverses} does not exist")
+        if request.effective_date < original.effective_date:
+            raise ReversalError(
+                f"冲销凭证的日期 {request.effective_date.isoformat()} 不能早于原凭证 "
+                f"{original.voucher} 的日期（{original.effective_date.isoformat()}）"
+            )
         if original.request.reverses is not None:
             raise ReversalError(
                 f"{original.voucher} is itself a reversal and cannot be reversed; "
@@ -435,6 +449,7 @@ def reverse(
     memo: str | None = None,
     positions: Sequence[int] | None = None,
     now: datetime | None = None,
+    date_field: str | None = None,
 ) -> Transaction:
     """Post the reversal of transaction ``seq``: the postings at ``positions`` (default:
     every one) sent back, each once. The reversal is its own voucher, dated
@@ -449,7 +464,7 @@ def reverse(
         memo=memo,
         positions=positions,
     )
-    [transaction] = post(store, [request], now=now)
+    [transaction] = post(store, [request], now=now, date_field=date_field)
     return transaction
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from ledger.errors import FutureDateError
+from ledger.errors import FutureDateError, ValidationError
 
 PROGRAM_TIME_ZONE: Final = ZoneInfo("Asia/Shanghai")
 
@@ -84,8 +84,7 @@ def future_date_error(day: date, *, field: str, today: date) -> FutureDateError 
         return None
     return FutureDateError(
         field,
-        f"日期不能晚于今天（{today.isoformat()}）：{day.isoformat()} 尚未到来，"
-        "凭证只能记在当天或以前",
+        f"日期不能晚于今天（{today.isoformat()}）：{day.isoformat()} 尚未到来",
     )
 
 
@@ -95,10 +94,23 @@ def check_not_future(day: date, *, field: str) -> None:
         raise error
 
 
-def check_year_begun(year: int, *, field: str = "year") -> None:
-    """Refuse work for a year that has not begun yet (a budget, a payout)."""
+def check_year_begun(year: int, *, on: date | None = None) -> None:
+    """Refuse work for a year that has not begun (a budget, a payout), and work for a
+    year dated before that year (``on``): 2025's budget is not posted in 2024."""
     day = today()
     if year > day.year:
         raise FutureDateError(
-            field, f"{year}年尚未开始（今天是{day.isoformat()}）：不能为未开始的年度办理"
+            "year", f"{year}年尚未开始（今天是{day.isoformat()}）：不能为未开始的年度办理"
+        )
+    if on is not None and on.year < year:
+        raise ValidationError("on", f"{year}年度的事项不能记在{year}年以前：{on.isoformat()}")
+
+
+def check_not_before(day: date, earliest: date, *, field: str, what: str) -> None:
+    """Steps in order: refuse ``day`` when it is before the day of the step it follows
+    (``what``: 审批 before the batch's month, 支付 before its approval, a renewal before
+    the close, a reversal before its original)."""
+    if day < earliest:
+        raise ValidationError(
+            field, f"日期 {day.isoformat()} 不能早于{what}（{earliest.isoformat()}）"
         )

@@ -21,6 +21,7 @@ from ledger.accounts import (
     studio_fund,
 )
 from ledger.batches import paid_key
+from ledger.clock import check_not_before
 from ledger.cycles import (
     POOLS,
     Cycle,
@@ -104,7 +105,7 @@ def close_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Cycle
 def _post(stores: Stores, voucher: NewTransaction | None) -> Transaction | None:
     if voucher is None:
         return None
-    [posted] = book.post(stores.ledger, [voucher])
+    [posted] = book.post(stores.ledger, [voucher], date_field="on")
     return posted
 
 
@@ -200,6 +201,8 @@ def renew_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Renew
     refused = renewal_refusal(studio, cycles, final, governing)
     if refused is not None or last is None:
         raise InvalidTransitionError(refused or f"{studio.code} has no cycle")
+    if last.closed_on is not None:
+        check_not_before(on, last.closed_on, field="on", what=f"{last.label}的结算")
     new = next_cycle(last, governing)
     stores.registry.save_cycles([new])
     funded = None

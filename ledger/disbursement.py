@@ -41,7 +41,7 @@ from ledger.batches import (
     next_state,
     plan_batch,
 )
-from ledger.clock import check_year_begun
+from ledger.clock import check_not_before, check_year_begun
 from ledger.entitlements import EntitlementLine
 from ledger.errors import (
     InvalidTransitionError,
@@ -130,6 +130,11 @@ class Batch:
     @property
     def current_net(self) -> Fen:
         return self.gross - self.current_tax
+
+    @property
+    def first_day(self) -> date:
+        """The first day of the month it pays in (its preparation's month)."""
+        return date.fromisoformat(f"{self.pay_month}-01")
 
     @property
     def is_reissue(self) -> bool:
@@ -244,7 +249,7 @@ class CreatedBatch:
 def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
     """A draft batch paying the year's entitlements not yet paid; refused when empty."""
     acting(stores, by, "batch.create")
-    check_year_begun(year)
+    check_year_begun(year, on=on)
     program.require_dated(stores, on)
     report = program.compute_entitlements(stores, year)
     pay_month = f"{on:%Y-%m}"
@@ -339,6 +344,7 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
             batch, f"batch #{batch.id} is already {batch.state}; nothing to do", changed=False
         )
     next_state(batch.state, "approve")
+    check_not_before(on, batch.first_day, field="on", what=f"批次 #{batch.id} 的发放月份")
     check_approver(by, batch.prepared_by, batch.approved_by)
     approver = stores.users.record(by)
     id_number = None if approver is None else approver.id_number
@@ -359,7 +365,7 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     changes: dict[int, dict[str, object]] = {}
     if moving:
         request, positions = approval_voucher(batch, moving, payee_names(stores, batch), on)
-        [posted] = book.post(stores.ledger, [request])
+        [posted] = book.post(stores.ledger, [request], date_field="on")
         changes = {
             line.id: {
                 "approval_seq": posted.seq,
@@ -470,6 +476,7 @@ def confirm(
     to_state = next_state(batch.state, action)
     acting(stores, by, "batch.confirm")
     program.require_dated(stores, on)
+    check_not_before(on, _approved_on(stores, batch), field="on", what=f"批次 #{batch.id} 的审批")
     for number, reason in failed.items():
         batch.line(number)
         if not reason.strip():
@@ -480,7 +487,9 @@ def confirm(
     changes: dict[int, dict[str, object]] = {}
     if paying:
         [posted] = book.post(
-            stores.ledger, [payment_voucher(batch, paying, payee_names(stores, batch), on)]
+            stores.ledger,
+            [payment_voucher(batch, paying, payee_names(stores, batch), on)],
+            date_field="on",
         )
         changes = {
             line.id: {
@@ -522,6 +531,14 @@ def confirm(
             else ""
         ),
     )
+
+
+def _approved_on(stores: Stores, batch: Batch) -> date:
+    """The day the batch's money became payable: its approval voucher's date (a reissue
+    posts none; its money has been payable since its month began, at the latest)."""
+    seqs = {x.approval_seq for x in batch.lines if x.reissue_of is None and x.approval_seq}
+    approved = [t.effective_date for seq in seqs if (t := stores.ledger.get(seq)) is not None]
+    return max([batch.first_day, *approved])
 
 
 def _final_tax(stores: Stores, batch: Batch, paying: list[BatchLine], on: date) -> list[BatchLine]:
@@ -600,6 +617,7 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
         effective_date=on,
         memo=f"劳务补贴退回资金 批次#{batch.id}-{number}：{line.failure_reason}",
         positions=root.approval_positions,
+        date_field="on",
     )
     stores.batches.update_lines(
         {

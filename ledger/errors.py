@@ -42,9 +42,9 @@ class NotFoundError(LedgerError):
     """The thing asked for does not exist."""
 
 
-class OverdraftError(LedgerError):
-    """A write would take a guarded account below zero on some day, now or from its date
-    on; nothing was written.
+class OverdraftError(ValidationError):
+    """A write would take a guarded account below zero at the end of some day, now or
+    from its date on; nothing was written. ``field`` is the write's date field.
 
     Attributes:
       account: the account's address (for code; people read ``label``).
@@ -54,9 +54,9 @@ class OverdraftError(LedgerError):
     """
 
     def __init__(
-        self, message: str, *, account: str, label: str, day: date, shortfall: int
+        self, field: str, message: str, *, account: str, label: str, day: date, shortfall: int
     ) -> None:
-        super().__init__(message)
+        super().__init__(field, message)
         self.account = account
         self.label = label
         self.day = day

@@ -687,11 +687,30 @@ def import_file(
 _INDEXED: Final = re.compile(r"\w+\[(\d+)\]\.?(.*)")
 
 
+FIELD_HEADERS: Final = {
+    "code": "工作室编号",
+    "name": "工作室名称",
+    "kind": "类型",
+    "host_unit": "挂牌单位",
+    "cycle_start_year": "周期开始年度",
+    "cancelled_on": "撤销日期",
+    "cancellation_cause": "撤销原因",
+    "cancellation_reason": "撤销说明",
+    "round": "轮次",
+    "year": "年度",
+    "grade": "等次",
+    "id_number": "身份证号",
+}
+"""The column of a sheet for each field of a record a service checks by name, so a
+refusal points at the cell the clerk typed."""
+
+
 def _error_problem(sheet: str, rows: Sequence[Row], error: ValidationError) -> Problem:
-    """A service's error about the i-th item, placed on the row it came from."""
+    """A service's error about the i-th item, placed on the row and column it came from."""
     indexed = _INDEXED.fullmatch(error.field)
     if indexed is not None and int(indexed[1]) < len(rows):
-        return Problem(sheet, rows[int(indexed[1])].number, indexed[2] or None, error.message)
+        column = FIELD_HEADERS.get(indexed[2], indexed[2]) or None
+        return Problem(sheet, rows[int(indexed[1])].number, column, error.message)
     return Problem(sheet, None, error.field, error.message)
 
 

@@ -63,6 +63,7 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         "batch.close": _APPROVER,
         # the books and the service
         "period.close": frozenset({UserRole.APPROVER, UserRole.ADMIN}),
+        "voucher.reverse": _APPROVER,  # 红字冲销: a correction, in an open month
         "policy.add": _ADMIN,
         "job.run": _ADMIN,
         "user.add": _ADMIN,

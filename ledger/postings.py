@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -41,6 +42,8 @@ from ledger.money import MAX_AMOUNT, Fen, format_plain
 
 JsonValue = str | int | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
 Metadata = Mapping[str, JsonValue]
+
+_VOUCHER: Final = re.compile(r"(\d{4})-(\d{2})-(\d{1,6})", re.ASCII)
 
 GENESIS_HASH: Final = "0" * 64
 """The hash the first transaction chains to."""
@@ -130,6 +133,14 @@ class Voucher:
 
     def __str__(self) -> str:
         return f"记-{self.year}-{self.month:02d}-{self.number:04d}"
+
+    @classmethod
+    def parse(cls, text: str, *, field: str = "voucher") -> Voucher:
+        """``记-2024-03-0002`` as printed (the 记- may be left off), or a refusal."""
+        found = _VOUCHER.fullmatch(text.strip().removeprefix("记-"))
+        if found is None or not 1 <= int(found[2]) <= 12 or int(found[3]) < 1:
+            raise ValidationError(field, f"凭证号应写作 记-2024-03-0002：{text!r}")
+        return cls(int(found[1]), int(found[2]), int(found[3]))
 
 
 @dataclass(frozen=True, slots=True)

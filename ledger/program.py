@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Protocol
 
-from ledger import book, users
+from ledger import book, clock, users
 from ledger.accounts import expense_account, may_go_negative
 from ledger.appropriation import (
     FundingDecision,
@@ -25,7 +25,7 @@ from ledger.appropriation import (
     decision_errors,
     funding_share,
 )
-from ledger.clock import check_not_future, check_year_begun, future_date_error, today
+from ledger.clock import check_not_future, check_year_begun, future_date_error
 from ledger.cycles import Cycle, closed_for, first_cycle, reinstatement_refusal
 from ledger.daily_balances import day_movements, overdrawing
 from ledger.entitlements import PAID_ROLES, EntitlementLine, entitlements
@@ -73,7 +73,8 @@ from ledger.registry import (
 )
 from ledger.users import acting
 
-__all__ = ["today"]  # the program's today is the clock's (:mod:`ledger.clock`)
+today = clock.today
+"""Today in Beijing (:func:`ledger.clock.today`): the program's one today."""
 
 
 class RegistryStore(Protocol):
@@ -445,9 +446,14 @@ def appropriate(
     what is now due and nothing twice.
     """
     acting(stores, by, "appropriation.post")
-    check_year_begun(year)
+    check_year_begun(year, on=on)
     governing = policy(stores, year)
     effective = on or appropriation_day(year)
+    if on is None and effective > today():
+        raise FutureDateError(
+            "year",
+            f"{year}年度拨款日（{effective.isoformat()}）尚未到来（今天是{today().isoformat()}）",
+        )
     require_dated(stores, effective)
     registry = stores.registry
     candidates = registry.studios() if only is None else registry.studios_of(only)
@@ -457,7 +463,7 @@ def appropriate(
         for code, share in shares.items()
         if not share.held
     ]
-    new = book.post(stores.ledger, requests)
+    new = book.post(stores.ledger, requests, date_field="on" if on else "year")
     return AppropriationReport(
         year,
         governing.version,
@@ -699,7 +705,14 @@ def spend(stores: Stores, expenses: Sequence[Expense], *, by: str) -> list[Trans
         if error is not None:
             errors.append(error)
         spent[key] += expense.amount
-    errors += _overdrawing_errors(stores, requests, fresh_keys, "expenses")
+    # a row dated ahead or in a closed month is not judged again by the days it cannot have
+    misdated = {e.field for e in errors}
+    dated_right = {
+        r.idempotency_key
+        for i, r in enumerate(requests)
+        if f"expenses[{i}].日期" not in misdated and r.idempotency_key in fresh_keys
+    }
+    errors += _overdrawing_errors(stores, requests, dated_right, "expenses")
     if errors:
         raise InvalidInputError(errors)
     return book.post(stores.ledger, requests)

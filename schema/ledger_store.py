@@ -101,6 +101,7 @@ class SqlLedgerStore:
         self.session = session
         self.keys = keys
         self._account_ids: dict[Account, int] = {}
+        self._locked: dict[Account, int] = {}  # the ids the last lock read: current for sure
         self._opened: set[Account] = set()
 
     # -- the chain key ring, outside the database (schema/keys.py) --------------
@@ -127,6 +128,7 @@ class SqlLedgerStore:
         return ChainHead(row.last_seq, row.last_hash)
 
     def lock_accounts(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
+        self._locked = {}
         states = self._lock_existing(addresses)
         missing = [a for a in addresses if a not in states]
         self._opened = set(missing)  # no days yet: days_from need not read theirs
@@ -163,7 +165,7 @@ class SqlLedgerStore:
             )
             query = query.with_for_update()
             for row in self.session.execute(query):
-                self._account_ids[row.address] = row.id
+                self._account_ids[row.address] = self._locked[row.address] = row.id
                 states[row.address] = AccountState(row.address, row.balance, row.may_go_negative)
         return states
 
@@ -217,14 +219,14 @@ class SqlLedgerStore:
 
     def days_from(self, starts: Mapping[Account, date]) -> dict[Account, dict[date, Day]]:
         """One indexed range read per chunk of accounts sharing a start (a write's accounts
-        mostly share its one date), by the ids the account locks just read (else by
-        address); an account this unit of work's lock just opened has no days to read."""
+        mostly share its one date), by the ids the account lock just read (else by address:
+        an id cached before a savepoint rolled back may name another account by now); an
+        account that lock opened has no days to read."""
         by_start: dict[date, list[Account]] = {}
         for address, start in starts.items():
             if address not in self._opened:
                 by_start.setdefault(start, []).append(address)
-        self._opened = set()
-        ids = self._account_ids
+        ids, self._opened, self._locked = self._locked, set(), {}
         found: dict[Account, dict[date, Day]] = {}
         for start, wanted in by_start.items():
             for chunk in chunks(wanted):
@@ -326,6 +328,14 @@ class SqlLedgerStore:
 
     def get(self, seq: int) -> Transaction | None:
         return next(iter(self._load(TransactionRow.seq == seq)), None)
+
+    def with_voucher(self, voucher: Voucher) -> Transaction | None:
+        found = self._load(
+            (TransactionRow.voucher_year == voucher.year)
+            & (TransactionRow.voucher_month == voucher.month)
+            & (TransactionRow.voucher_number == voucher.number)
+        )
+        return next(iter(found), None)
 
     def reversed_positions(self, seq: int) -> set[int]:
         return set(

@@ -9,8 +9,10 @@ import click
 from api.commands.base import (
     AS_USER,
     JSON,
+    ON_DATE,
     console,
     nothing,
+    on_date,
     parse_date,
     print_json,
     reading,
@@ -23,9 +25,10 @@ from api.shapes import (
     chain_keys_out,
     closed_out,
     period_out,
+    transaction_out,
     verify_out,
 )
-from ledger import book, closing, program, statements
+from ledger import book, closing, corrections, program, statements
 
 
 @click.command()
@@ -217,3 +220,52 @@ def periods_list(ctx: click.Context, as_json: bool) -> None:
             f"{x.closed_at:%Y-%m-%d %H:%M}" if x.closed_at else "",
         )
     console.print(shown)
+
+
+@click.group()
+def vouchers() -> None:
+    """记账凭证 (vouchers): a recorded one is never changed; it is reversed to correct it."""
+
+
+@vouchers.command("reverse")
+@click.argument("number", metavar="VOUCHER")
+@click.option("--reason", required=True, help="What is corrected and why (the 摘要 says it).")
+@click.option(
+    "--posting",
+    "positions",
+    type=int,
+    multiple=True,
+    metavar="N",
+    help="Reverse only this posting (0 is the first; repeatable). Default: all of them.",
+)
+@ON_DATE
+@AS_USER
+@JSON
+@click.pass_context
+@refusals_exit
+def vouchers_reverse(
+    ctx: click.Context,
+    number: str,
+    reason: str,
+    positions: tuple[int, ...],
+    on: str | None,
+    as_user: str,
+    as_json: bool,
+) -> None:
+    """Reverse VOUCHER (红字冲销, approver): a new voucher in an open month, on or after
+    the original's date, that names it; then post the movement again as it should be."""
+    reversal = writing(
+        ctx,
+        as_user,
+        "voucher.reverse",
+        lambda uow: transaction_out(
+            corrections.reverse_voucher(
+                uow, number, on_date(on), by=as_user, reason=reason, positions=positions or None
+            )
+        ),
+        lambda t: f"voucher:{t.voucher}",
+    )
+    if as_json:
+        print_json(reversal)
+    else:
+        click.echo(f"{reversal.voucher} {reversal.effective_date} {reversal.memo}")

@@ -23,7 +23,7 @@ from api.commands.base import (
 )
 from api.commands.setup import LOG_JSON, setup_logging
 from api.shapes import job_out, job_run_out, outcome_of_job
-from jobs import runner, schedule
+from jobs import runner, schedule, timetable
 from jobs.work import DAILY_JOBS, JOBS, period_for
 from ledger import clock, program
 from ledger.clock import PROGRAM_TIME_ZONE
@@ -39,7 +39,7 @@ def jobs_group() -> None:
 @click.pass_context
 def jobs_list(ctx: click.Context, as_json: bool) -> None:
     """Each job with its schedule (北京时间), next run and last run."""
-    settings = schedule.ScheduleSettings.from_env()
+    settings = timetable.ScheduleSettings.from_env()
     last = reading(ctx, lambda uow: uow.jobs.last_runs())
     rows = [
         job_out(s, settings.time_zone, last.get(s.job))

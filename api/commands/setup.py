@@ -273,11 +273,11 @@ LOG_JSON = click.option("--log-json", is_flag=True, help="Log JSON lines (for sh
 @click.pass_context
 def scheduler(ctx: click.Context, log_json: bool) -> None:
     """Run the scheduler (one process; jobs persisted in the database) until stopped."""
-    from jobs import schedule  # noqa: PLC0415 (only this command needs APScheduler)
+    from jobs import schedule, timetable  # noqa: PLC0415 (only this command needs APScheduler)
 
     setup_logging(log_json)
     engine(ctx)
-    settings = schedule.ScheduleSettings.from_env()
+    settings = timetable.ScheduleSettings.from_env()
     running = schedule.start_scheduler(ctx.find_root().obj["db_url"], settings)
     for job in running.scheduler.get_jobs():
         click.echo(f"{job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M %Z}")

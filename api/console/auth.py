@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Final
 from urllib.parse import quote, urlsplit
 
@@ -41,7 +41,7 @@ from litestar.types.asgi_types import ScopeSession
 from sqlalchemy import Engine
 
 from api.http.base import request_id
-from ledger import users
+from ledger import clock, users
 from ledger.postings import utc_now
 from ledger.users import User
 from schema.db import UnitOfWork
@@ -167,7 +167,7 @@ def _session_user(engine: Engine, session: dict[str, Any]) -> User | None:
     at = session.get(SIGNED_IN_AT)
     if not isinstance(name, str) or not isinstance(at, str):
         return None
-    if datetime.fromisoformat(at) + SESSION_LIFETIME <= datetime.now(UTC):
+    if datetime.fromisoformat(at) + SESSION_LIFETIME <= clock.now():
         return None
     with UnitOfWork(engine, write=False) as uow:
         return uow.users.user(name)  # None once the user is disabled
@@ -299,7 +299,7 @@ async def sign_in(
     if user is None:
         return _login_page(data.next, refusal, name=data.name.strip()[:50], status=401)
     request.set_session(
-        {USER_KEY: user.name, SIGNED_IN_AT: datetime.now(UTC).isoformat(timespec="seconds")}
+        {USER_KEY: user.name, SIGNED_IN_AT: clock.now().isoformat(timespec="seconds")}
     )
     return Redirect(_safe_next(data.next))
 

@@ -36,7 +36,7 @@ from api.shapes import (
     studio_out,
     user_out,
 )
-from jobs import runner, schedule
+from jobs import runner, schedule, timetable
 from jobs.work import JOB_TITLES, JOBS
 from ledger import clock, cycle_services, disbursement, program, statements, users
 from ledger.appropriation import FULL, FundingDecision
@@ -598,7 +598,7 @@ class JobPages(Controller):
 
     @view("/", "job.read")
     def jobs(self, request: Request[User, Any, Any]) -> Template:
-        settings = schedule.ScheduleSettings.from_env()
+        settings = timetable.ScheduleSettings.from_env()
 
         def load(uow: UnitOfWork) -> tuple[Any, Any]:
             return uow.jobs.last_runs(), uow.jobs.runs(None, 100_000)

@@ -98,6 +98,7 @@ REFUSALS: Final[tuple[Refusal, ...]] = (
     Refusal(imports.ImportRefused, 422, "The file was refused", "文件未通过检查"),
     Refusal(program.CompositionRefused, 422, "The roster was refused", "名册未通过检查"),
     Refusal(errors.ClosedPeriodError, 409, "Period closed", "该会计期间已结账"),
+    Refusal(errors.OverdraftError, 422, "Insufficient balance", "余额不足"),
     Refusal(errors.InvalidInputError, 422, "The input was refused", "输入有误"),
     Refusal(errors.ValidationError, 422, "The input was refused", "输入有误"),
     Refusal(errors.NotFoundError, 404, "Not found", "未找到"),
@@ -106,7 +107,6 @@ REFUSALS: Final[tuple[Refusal, ...]] = (
     Refusal(
         errors.MakerCheckerError, 403, "Refused by maker-checker", "经办与审核须由不同的人办理"
     ),
-    Refusal(errors.OverdraftError, 409, "Insufficient balance", "余额不足"),
     Refusal(errors.IdempotencyConflictError, 409, "Idempotency key reused", "重复提交"),
     Refusal(
         errors.InvalidTransitionError, 409, "Not allowed in this state", "当前状态不允许此操作"
@@ -148,9 +148,10 @@ _MEANINGS: Final = {
     401: "No API token, or an unknown or disabled user's.",
     403: "The user's role may not do this, or maker-checker refused it.",
     404: "Not found.",
-    409: "The state does not allow it: a closed period or batch state, an insufficient "
-    "balance, a reused Idempotency-Key, or a concurrent write (retry).",
-    422: "The input was refused; ``errors`` names each field.",
+    409: "The state does not allow it: a closed period or batch state, a reused "
+    "Idempotency-Key, or a concurrent write (retry).",
+    422: "The input was refused; ``errors`` names each field (an insufficient balance "
+    "names the date that would leave an account short).",
 }
 
 

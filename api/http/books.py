@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
@@ -32,8 +33,9 @@ from api.shapes import (
     transaction_out,
     verify_out,
 )
-from ledger import book, closing, program, statements
+from ledger import book, closing, corrections, program, statements
 from ledger.accounts import account_kind
+from ledger.postings import MAX_MEMO_LENGTH
 from ledger.users import User
 
 Address = Annotated[
@@ -141,4 +143,50 @@ class PeriodController(Controller):
             run=lambda uow: closing.close(uow, period, request.user.name),
             answer=lambda _, c: closed_out(c),
             target=lambda c: f"period:{c.through}",
+        )
+
+
+class ReversalIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A correction (红字冲销): why, when, and which postings (default: all)."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MEMO_LENGTH)]
+    on: date | None = None
+    """The reversal's date: in an open month, not before the voucher's, not after today
+    (default today, 北京时间)."""
+    positions: list[Annotated[int, msgspec.Meta(ge=0, le=100_000)]] | None = None
+    """The postings to send back, 0 the first; default every one."""
+
+
+class VoucherController(Controller):
+    path = "/vouchers"
+    tags = ("books",)
+
+    @writes("/{number:str}/reverse", "voucher.reverse", status=201)
+    def reverse_voucher(
+        self,
+        request: Request[User, Any, Any],
+        number: Annotated[
+            str, PathParameter(max_length=24, description="凭证号, e.g. 记-2024-03-0002")
+        ],
+        data: JSONBody[ReversalIn],
+        key: IdempotencyKey = None,
+    ) -> Response[TransactionOut]:
+        """Reverse a voucher to correct it: a new voucher naming it, dated in an open month,
+        on or after its date; each posting is sent back once (approver)."""
+        return write(
+            request,
+            action="voucher.reverse",
+            data=data,
+            key=key,
+            run=lambda uow: corrections.reverse_voucher(
+                uow,
+                number,
+                data.on or program.today(),
+                by=request.user.name,
+                reason=data.reason,
+                positions=data.positions,
+            ),
+            answer=lambda _, t: transaction_out(t),
+            target=lambda t: f"voucher:{t.voucher}",
+            status=201,
         )

@@ -20,7 +20,7 @@ from api.http.base import (
     writes,
 )
 from api.shapes import JobOut, JobOutcomeOut, JobRunOut, job_out, job_run_out, outcome_of_job
-from jobs import runner, schedule
+from jobs import runner, schedule, timetable
 from jobs.work import JOBS
 from ledger import clock
 from ledger.users import User
@@ -45,7 +45,7 @@ class JobController(Controller):
     @reads("/", "job.read")
     def list_jobs(self, request: Request[User, Any, Any]) -> list[JobOut]:
         """Each job with its schedule in words (Asia/Shanghai), next run and last run."""
-        settings = schedule.ScheduleSettings.from_env()
+        settings = timetable.ScheduleSettings.from_env()
         last = read(request, lambda uow: uow.jobs.last_runs())
         return [
             job_out(s, settings.time_zone, last.get(s.job))

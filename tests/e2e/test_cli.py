@@ -202,6 +202,7 @@ def test_a_write_dated_after_today_is_refused_in_words_with_exit_2(
     db = ("--db", _url(engine))
     assert _run(*db, "users", "add", "张会计", "--role", "clerk")[0] == 0
     assert _run(*db, "users", "add", "管理员", "--role", "admin")[0] == 0
+    assert _run(*db, "users", "add", "第二管理员", "--role", "admin")[0] == 0
     with UnitOfWork(engine) as uow:
         program.save_roster(
             uow,
@@ -214,16 +215,40 @@ def test_a_write_dated_after_today_is_refused_in_words_with_exit_2(
     receipt = ("receipts", "add", "--studio", "HJ-S01", "--memo", "配套", "--amount", "2000")
     code, out, err = _run(*db, *receipt, "--on", "2026-12-05", "--as", "张会计")
     assert (code, out) == (2, "")
-    assert err.strip() == (
-        "refused: --on: 日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来，凭证只能记在当天或以前"
-    )
+    assert err.strip() == ("refused: --on: 日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来")
     code, _, err = _run(*db, "appropriate", "--year", "2027", "--as", "张会计")
     assert (code, "refused: year: 2027年尚未开始（今天是2026-12-04）" in err) == (2, True)
+    expense = ("expenses", "add", "--studio", "HJ-S01", "--source", "matching")
+    expense += ("--category", "materials", "--amount", "5", "--memo", "资料")
+    for command in (
+        (*expense, "--on", "2026-12-05", "--as", "张会计"),
+        ("batches", "create", "--year", "2026", "--on", "2026-12-05", "--as", "张会计"),
+        ("batches", "confirm", "1", "--on", "2026-12-05", "--as", "张会计"),
+    ):
+        code, _, err = _run(*db, *command)
+        assert (code, err.strip()) == (
+            2,
+            "refused: --on: 日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来",
+        ), command
     code, _, err = _run(*db, "jobs", "run", "year-end-payout", "--year", "2026", "--as", "管理员")
     assert (code, "2026 于 2026-12-31 18:00（北京时间）到期" in err) == (2, True)
     assert "Traceback" not in err
     code, out, _ = _run(*db, *receipt, "--on", "2026-12-04", "--as", "张会计")
     assert (code, out.strip()) == (0, "receipt 记-2026-12-0001 2026-12-04 2,000.00 元: 配套")
+    # recorded twice by mistake: the approver reverses it, naming it and why
+    reverse = ("vouchers", "reverse", "记-2026-12-0001", "--reason", "重复录入")
+    code, _, err = _run(*db, *reverse, "--as", "张会计")
+    assert (code, "voucher.reverse needs 审核人（approver）" in err) == (2, True)
+    add = ("users", "add", "李科长", "--role", "approver", "--id-number", approver_id_number(7))
+    assert _run(*db, *add, "--as", "管理员")[0] == 0
+    with UnitOfWork(engine) as uow:
+        users.confirm_user(uow, "李科长", by="第二管理员")
+        uow.commit()
+    code, _, err = _run(*db, *reverse, "--on", "2026-12-05", "--as", "李科长")
+    assert (code, err.startswith("refused: --on: 日期不能晚于今天")) == (2, True)
+    code, out, err = _run(*db, *reverse, "--as", "李科长")
+    assert code == 0, err
+    assert out.strip() == "记-2026-12-0002 2026-12-04 冲销 记-2026-12-0001：重复录入"
 
 
 def test_the_demo_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:

@@ -307,7 +307,7 @@ def test_a_date_after_today_is_refused_in_chinese_naming_the_field(
     assert "输入有误：准备日期：日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来" in r.text
     assert (  # and beside the field it names
         'title="留空为今天；其月份为发放月份"><span class="field-error" role="alert">'
-        "日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来，凭证只能记在当天或以前</span>"
+        "日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来</span>"
     ) in r.text
     again = client.get("/console/batches")  # shown once
     assert 'class="field-error"' not in again.text
@@ -317,6 +317,31 @@ def test_a_date_after_today_is_refused_in_chinese_naming_the_field(
         "2027年尚未开始（今天是2026-12-04）"
     ) in r.text
     assert client.get(f"{API}/batches", headers=auth(tokens["审计员"])).json()["items"] == []
+
+
+def test_a_payment_dated_tomorrow_or_before_its_approval_is_refused_beside_its_date(
+    client: TestClient[Litestar], tokens: dict[str, str], clock: Clock
+) -> None:
+    clock.set(date(2025, 12, 28))
+    batch_id = _prepared_batch(client, tokens)
+    for approver in ("李科长", "王局长"):
+        r = client.post(
+            f"{API}/batches/{batch_id}/approve",
+            json={"on": "2025-12-22"},
+            headers=auth(tokens[approver]),
+        )
+        assert r.status_code == 200, r.text
+    sign_in(client, "李科长")
+    for day, refused in (
+        ("2025-12-29", "日期不能晚于今天（2025-12-28）：2025-12-29 尚未到来"),
+        ("2025-12-21", f"日期 2025-12-21 不能早于批次 #{batch_id} 的审批（2025-12-22）"),
+    ):
+        page = client.get(f"/console/batches/{batch_id}")
+        r = client.post(
+            f"/console/batches/{batch_id}/confirm", data={**form_fields(page.text), "on": day}
+        )
+        assert f'<span class="field-error" role="alert">{refused}</span>' in r.text
+    assert _state(client, tokens, batch_id)["state"] == "approved"
 
 
 @pytest.mark.parametrize(

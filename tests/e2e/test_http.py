@@ -145,7 +145,9 @@ def test_the_full_year_for_two_studios(
         "warnings": [],
     }
 
-    r = client.post(f"{API}/batches", json={"year": 2025}, headers=auth(tokens["clerk"]))
+    r = client.post(
+        f"{API}/batches", json={"year": 2025, "on": "2025-12-20"}, headers=auth(tokens["clerk"])
+    )
     batch = r.json()
     assert (r.status_code, batch["gross_fen"], batch["approvals_needed"]) == (201, 7_000_000, 2)
     assert batch["tax_fen"] == 2 * 160_000 + 10 * 80_000
@@ -521,9 +523,9 @@ def test_periods_are_closed_by_approvers_and_closed_dates_are_409(
 def test_a_write_dated_after_today_is_422_naming_the_field(
     client: TestClient[Litestar], tokens: dict[str, str], engine: Engine, clock: Clock
 ) -> None:
-    """On 4 December 2026: a receipt dated 9999-12-31, a batch for 2027 and an expense
-    paid before its money arrived are each refused with the field named; nothing is
-    written."""
+    """On 4 December 2026: a receipt dated 9999-12-31, a batch for 2027, an expense paid
+    before its money arrived and a correction dated tomorrow are each refused with the
+    field named; nothing refused is written."""
     clock.set(date(2026, 12, 4))
     clerk = auth(tokens["clerk"])
     client.post(f"{API}/roster", json=roster(2025), headers=clerk)
@@ -536,6 +538,8 @@ def test_a_write_dated_after_today_is_422_naming_the_field(
     r = client.post(f"{API}/batches", json={"year": 2027}, headers=clerk)
     assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "year")
     assert "2027年尚未开始" in r.json()["errors"][0]["message"]
+    r = client.post(f"{API}/batches", json={"year": 2025, "on": "2026-12-05"}, headers=clerk)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "on")
     r = client.post(f"{API}/receipts", json=[receipt | {"on": "2025-06-01"}], headers=clerk)
     assert r.status_code == 201
     with UnitOfWork(engine) as uow:  # plans come in with the expenses workbook
@@ -558,6 +562,26 @@ def test_a_write_dated_after_today_is_422_naming_the_field(
         "余额不足：271103 专项资金—单位配套—HJ-S01 2025-03-02 日终余额将为 -500.00 元，"
         "短缺 500.00 元：支出不能早于资金到账"
     )
+    r = client.post(f"{API}/expenses", json=[expense | {"on": "2026-12-05"}], headers=clerk)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "expenses[0].日期")
+    assert r.json()["errors"][0]["message"].startswith("日期不能晚于今天（2026-12-04）")
+    # the receipt is corrected by reversing it: not tomorrow, and by an approver
+    url = f"{API}/vouchers/记-2025-06-0001/reverse"
+    boss = auth(tokens["approver"])
+    r = client.post(url, json={"reason": "金额有误", "on": "2026-12-05"}, headers=boss)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "on")
+    assert client.post(url, json={"reason": "金额有误"}, headers=clerk).status_code == 403
+    r = client.post(url, json={"reason": "金额有误"}, headers=boss)
+    assert (r.status_code, r.json()["voucher"], r.json()["memo"]) == (
+        201,
+        "记-2026-12-0001",
+        "冲销 记-2025-06-0001：金额有误",
+    )
+    with UnitOfWork(engine, write=False) as uow:  # nothing refused was written
+        assert uow.ledger.balance("studio:HJ-S01:fund:matching", date(2026, 12, 3)) == 200_000
+        assert uow.ledger.balance("studio:HJ-S01:fund:matching", None) == 0
+        assert uow.ledger.balance("expense:materials:studio:HJ-S01", None) is None
+        assert uow.batches.batches() == []
 
 
 def test_money_in_and_out_over_http(client: TestClient[Litestar], tokens: dict[str, str]) -> None:

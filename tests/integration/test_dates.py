@@ -6,22 +6,36 @@ fixture: 4 December 2026, the day the issue was found."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from jobs import runner
 from jobs.timetable import ScheduleSettings
 from jobs.work import SCHEDULER_USER
-from ledger import book, closing, cycle_services, disbursement, imports, program, users
+from ledger import (
+    book,
+    closing,
+    corrections,
+    cycle_services,
+    disbursement,
+    imports,
+    program,
+    users,
+)
+from ledger.clock import local_time
 from ledger.errors import (
     ClosedPeriodError,
     FutureDateError,
     InvalidInputError,
     OverdraftError,
+    PermissionDeniedError,
+    ReversalError,
+    ValidationError,
 )
 from ledger.expenses import Expense, Receipt
 from ledger.postings import NewTransaction, Posting
@@ -37,6 +51,7 @@ BOSS, BOSS2, ADMIN = "boss", "boss2", "admin"
 TODAY = date(2026, 12, 4)
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 MATCHING = "studio:HJ-S01:fund:matching"
+EXPENSE = "expense:materials:studio:HJ-S01"
 
 
 def person(n: int, unit: str) -> PersonInput:
@@ -182,6 +197,43 @@ def test_a_backdated_row_among_good_ones_refuses_the_whole_file_naming_every_bad
     assert transactions(books) == before
 
 
+def test_a_receipts_row_dated_after_today_refuses_the_file_naming_its_row(
+    books: Engine, tmp_path: Path
+) -> None:
+    path = imports.fill_template(
+        "receipts",
+        tmp_path / "receipts.xlsx",
+        {
+            "配套资金": [
+                ["2026-12-04", "HJ-S01", "500.00", "配套一"],
+                ["2026-12-05", "HJ-S01", "500.00", "配套二"],
+            ]
+        },
+    )
+    before = transactions(books)
+    with pytest.raises(imports.ImportRefused) as refused:
+        run(books, lambda uow: imports.import_file(uow, "receipts", path, by=CLERK))
+    assert [str(p) for p in refused.value.problems] == [
+        "配套资金 第3行 日期: 日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来"
+    ]
+    assert transactions(books) == before
+
+
+def test_a_roster_row_cancelled_after_today_is_named_by_its_column(
+    books: Engine, tmp_path: Path
+) -> None:
+    studio = ["HJ-S01", "语文名师工作室", "名教师工作室", "第一中学", 2024, "撤销"]
+    studio += ["2026-12-31", "调离本旗", "主持人将调离本旗"]
+    path = imports.fill_template(
+        "roster", tmp_path / "roster.xlsx", {"工作室": [studio], "成员": []}
+    )
+    with pytest.raises(imports.ImportRefused) as refused:
+        run(books, lambda uow: imports.import_file(uow, "roster", path, by=CLERK))
+    assert [str(p) for p in refused.value.problems] == [
+        "工作室 第2行 撤销日期: 日期不能晚于今天（2026-12-04）：2026-12-31 尚未到来"
+    ]
+
+
 def test_no_batch_for_a_year_not_begun_nor_dated_after_today_or_in_a_closed_month(
     books: Engine,
 ) -> None:
@@ -190,6 +242,11 @@ def test_no_batch_for_a_year_not_begun_nor_dated_after_today_or_in_a_closed_mont
     with pytest.raises(FutureDateError, match="日期不能晚于今天（2026-12-04）") as later:
         run(books, lambda uow: disbursement.create(uow, 2026, CLERK, date(2026, 12, 20)))
     assert later.value.field == "on"
+    # work for a year is not dated before that year began
+    with pytest.raises(ValidationError, match="2025年度的事项不能记在2025年以前：2024-11-01"):
+        run(books, lambda uow: disbursement.create(uow, 2025, CLERK, date(2024, 11, 1)))
+    with pytest.raises(ValidationError, match="2025年度的事项不能记在2025年以前：2024-06-01"):
+        run(books, lambda uow: program.appropriate(uow, 2025, date(2024, 6, 1), by=CLERK))
     run(books, lambda uow: closing.close(uow, "2024-12", BOSS))
     with pytest.raises(ClosedPeriodError, match="2024年12月已结账"):
         run(books, lambda uow: disbursement.create(uow, 2024, CLERK, date(2024, 12, 20)))
@@ -205,28 +262,32 @@ def test_a_payment_confirmed_for_tomorrow_is_refused_and_one_before_its_approval
         lambda uow: program.save_grades(uow, [Grade(2024, "HJ-S01", "", "qualified")], by=CLERK),
     )
     batch = run(books, lambda uow: disbursement.create(uow, 2024, CLERK, TODAY)).batch
+    with pytest.raises(ValidationError, match="不能早于批次 #1 的发放月份（2026-12-01）"):
+        run(books, lambda uow: disbursement.approve(uow, batch.id, BOSS, date(2026, 11, 30)))
     run(books, lambda uow: disbursement.approve(uow, batch.id, BOSS, TODAY))
     run(books, lambda uow: disbursement.approve(uow, batch.id, BOSS2, TODAY))
     with pytest.raises(FutureDateError):
         run(books, lambda uow: disbursement.confirm(uow, batch.id, BOSS, date(2026, 12, 5)))
-    # the money became payable today: it cannot have been paid out a month ago
-    with pytest.raises(OverdraftError) as early:
-        run(books, lambda uow: disbursement.confirm(uow, batch.id, BOSS, date(2026, 11, 4)))
-    assert early.value.day == date(2026, 11, 4)
-    assert early.value.label.startswith("224101 其他应付款—应付劳务补贴—")
+    # the money became payable today: it cannot have been paid out a week ago
+    with pytest.raises(ValidationError) as early:
+        run(books, lambda uow: disbursement.confirm(uow, batch.id, BOSS, date(2026, 11, 27)))
+    assert (early.value.field, early.value.message) == (
+        "on",
+        f"日期 2026-11-27 不能早于批次 #{batch.id} 的审批（2026-12-04）",
+    )
     paid = run(books, lambda uow: disbursement.confirm(uow, batch.id, BOSS, TODAY))
     assert paid.batch.state == "paid"
 
 
 def test_periods_and_cycles_are_not_closed_before_they_end(books: Engine) -> None:
-    with pytest.raises(Exception, match="2026年12月尚未结束"):
+    with pytest.raises(ValidationError, match="2026年12月尚未结束"):
         run(books, lambda uow: closing.close(uow, "2026-12", BOSS))
     with pytest.raises(FutureDateError, match="日期不能晚于今天"):
         run(
             books,
             lambda uow: cycle_services.close_cycle(uow, "HJ-S01", date(2027, 1, 10), by=BOSS),
         )
-    with pytest.raises(Exception, match="尚未期满"):
+    with pytest.raises(ValidationError, match="尚未期满"):
         run(books, lambda uow: cycle_services.close_cycle(uow, "HJ-S01", TODAY, by=BOSS))
 
 
@@ -284,31 +345,128 @@ def test_a_job_does_not_run_before_it_falls_due(books: Engine) -> None:
     ).status == ("succeeded")
 
 
-def test_verify_finds_a_negative_day_and_a_voucher_dated_after_it_was_recorded(
+def test_the_database_refuses_a_voucher_dated_ahead_and_a_short_day_on_its_own(
     books: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Written around the rules (as a database edited behind the ledger's back, or one
-    from before them, would hold them): the chain and the kept days are consistent, yet
-    ``verify`` names the fund's first short day and the voucher dated in the future."""
-    monkeypatch.setattr(book, "_guard", lambda state, days: None)
+    """With the ledger's own checks switched off, the triggers of migration 0017 still
+    refuse both, and nothing is written."""
+    monkeypatch.setattr(book, "_guard", lambda state, days, field: None)
     monkeypatch.setattr(book, "future_date_error", lambda day, field, today: None)
-    early = NewTransaction(
-        "early",
-        date(2024, 3, 1),
-        "资料",
-        (Posting(MATCHING, "expense:materials:studio:HJ-S01", 50_000),),
+    before = transactions(books)
+    early = NewTransaction("early", date(2024, 3, 1), "资料", (Posting(MATCHING, EXPENSE, 50_000),))
+    ahead = NewTransaction(
+        "ahead", date(2026, 12, 10), "配套", (Posting("source:unit:第一中学", MATCHING, 100),)
     )
-    future = NewTransaction(
-        "future", date(2026, 12, 10), "配套", (Posting("source:unit:第一中学", MATCHING, 100),)
-    )
-    recorded = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
-    run(books, lambda uow: book.post(uow.ledger, [early, future], now=recorded))
+    for request, refusal in ((early, "余额不足"), (ahead, "日期不能晚于记账日")):
+        with pytest.raises(DBAPIError, match=refusal):
+            run(books, lambda uow, r=request: book.post(uow.ledger, [r]))
+    assert transactions(books) == before
+
+
+def _triggers_off(engine: Engine) -> None:
+    """What someone with write access to the database could do."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            for trigger in ("transactions_no_update", "daily_balances_guard_update"):
+                connection.execute(text(f"DROP TRIGGER {trigger}"))
+        else:
+            for table in ("transactions", "daily_balances"):
+                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+
+
+def test_verify_finds_a_short_day_and_a_voucher_dated_ahead_written_behind_its_back(
+    books: Engine,
+) -> None:
+    """An expense of 1 July is moved to 10 December 2026 and the fund's day of 1 June is
+    made to close 100 元 short, by SQL with the triggers off: ``verify`` names the short
+    day (NEG:) and the voucher dated after the day it was recorded (DATE:), besides the
+    broken link and the days that no longer agree."""
+    run(books, lambda uow: program.spend(uow, [materials(date(2024, 7, 1))], by=CLERK))
+    with UnitOfWork(books, write=False) as uow:
+        assert book.verify(uow.ledger).ok
+        [spent] = [t for t in uow.ledger.iter_transactions() if t.memo == "购买教研资料"]
+    _triggers_off(books)
+    with books.begin() as connection:
+        connection.execute(
+            text("UPDATE transactions SET effective_date = :day WHERE seq = :seq"),
+            {"day": date(2026, 12, 10), "seq": spent.seq},
+        )
+        connection.execute(
+            text(
+                "UPDATE daily_balances SET closing = -10000 WHERE day = :day AND account_id = "
+                "(SELECT id FROM accounts WHERE address = :address)"
+            ),
+            {"day": date(2024, 6, 1), "address": MATCHING},
+        )
     with UnitOfWork(books, write=False) as uow:
         report = book.verify(uow.ledger)
+    problems = report.problems()
     assert not report.ok
-    assert report.problems() == [
-        "NEG: 271103 专项资金—单位配套—HJ-S01 2024-03-01 日终余额为 -500.00 元 "
-        "(a guarded account closed a day below zero)",
-        "DATE: 记-2026-12-0001（第4笔）日期 2026-12-10 晚于记账时间 2026-12-04 10:00（北京时间） "
-        "(dated after the day it was recorded)",
-    ]
+    assert (
+        "NEG: 271103 专项资金—单位配套—HJ-S01 2024-06-01 日终余额为 -100.00 元 "
+        "(a guarded account closed a day below zero)"
+    ) in problems
+    recorded = f"{local_time(spent.recorded_at):%Y-%m-%d %H:%M}"
+    assert (
+        f"DATE: {spent.voucher}（第{spent.seq}笔）日期 2026-12-10 晚于记账时间 {recorded}"
+        "（北京时间） (dated after the day it was recorded)"
+    ) in problems
+    assert report.broken_link is not None
+    assert report.broken_link.seq == spent.seq
+
+
+def test_a_correction_reverses_a_voucher_in_an_open_month_naming_what_it_corrects(
+    books: Engine,
+) -> None:
+    """300 元 of training booked to 资料费 in July 2024; 2024 is closed. The approver
+    reverses it today, naming the voucher and why; the movement is then posted again."""
+    run(
+        books,
+        lambda uow: program.save_expense_plans(
+            uow, [ExpensePlan(2024, "HJ-S01", "training", 50_000)], by=CLERK
+        ),
+    )
+    [spent] = run(
+        books, lambda uow: program.spend(uow, [materials(date(2024, 7, 1), 30_000)], by=CLERK)
+    )
+    run(books, lambda uow: closing.close(uow, "2024-12", BOSS))
+
+    def reverse(by: str, on: date, positions: list[int] | None = None) -> Any:
+        return run(
+            books,
+            lambda uow: corrections.reverse_voucher(
+                uow,
+                str(spent.voucher),
+                on,
+                by=by,
+                reason="误记为资料费，应为培训费",
+                positions=positions,
+            ),
+        )
+
+    with pytest.raises(PermissionDeniedError):
+        reverse(CLERK, TODAY)
+    with pytest.raises(ClosedPeriodError):
+        reverse(BOSS, date(2024, 12, 31))
+    with pytest.raises(FutureDateError):
+        reverse(BOSS, date(2026, 12, 5))
+    reversal = reverse(BOSS, TODAY)
+    assert (str(reversal.voucher), reversal.effective_date, reversal.request.reverses) == (
+        "记-2026-12-0001",
+        TODAY,
+        spent.seq,
+    )
+    assert reversal.memo == f"冲销 {spent.voucher}：误记为资料费，应为培训费"
+    assert reverse(BOSS, TODAY).seq == reversal.seq  # the same correction again: the first
+    with pytest.raises(ReversalError, match="was already reversed"):
+        reverse(BOSS, TODAY, [0])
+    training = Expense(
+        TODAY, "HJ-S01", "matching", "training", 30_000, "培训（更正记-2024-07-0001）"
+    )
+    with pytest.raises(InvalidInputError):  # a 2024 plan does not cover a 2026 expense
+        run(books, lambda uow: program.spend(uow, [training], by=CLERK))
+    with UnitOfWork(books, write=False) as uow:
+        assert uow.ledger.balance("expense:materials:studio:HJ-S01", None) == 0
+        assert uow.ledger.balance(MATCHING, date(2024, 12, 31)) == 170_000  # the closed year stands
+        assert uow.ledger.balance(MATCHING, None) == 200_000
+        assert book.verify(uow.ledger).ok

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from jobs import runner, schedule
+from jobs import runner, schedule, timetable
 from ledger import disbursement
 from schema.db import UnitOfWork
 from schema.tables import BatchRow, JobRunRow
@@ -137,10 +137,10 @@ def test_a_run_abandoned_by_a_dead_process_is_taken_over(year: Engine) -> None:
 
 @pytest.mark.slow
 def test_a_run_missed_while_the_scheduler_was_down_is_caught_up_once(year: Engine) -> None:
-    zone = ZoneInfo(schedule.TIME_ZONE)
+    zone = ZoneInfo(timetable.TIME_ZONE)
     fire = (datetime.now(zone) + timedelta(seconds=3)).replace(microsecond=0)
     cron = {"hour": fire.hour, "minute": fire.minute, "second": fire.second}
-    settings = schedule.ScheduleSettings({"integrity-check": cron}, timedelta(minutes=5))
+    settings = timetable.ScheduleSettings({"integrity-check": cron}, timedelta(minutes=5))
     first = schedule.start_scheduler(_url(year), settings)
     assert first.scheduler.get_job("integrity-check").next_run_time == fire
     first.stop()  # down before the fire time...
@@ -183,14 +183,14 @@ def test_schedulers_starting_together_on_a_fresh_database_all_start(engine: Engi
         assert process.returncode == 0, err
     with engine.connect() as connection:
         jobs = connection.execute(text("SELECT id FROM scheduler_jobs ORDER BY id")).scalars()
-        assert list(jobs) == sorted(schedule.DEFAULT_SCHEDULES)
+        assert list(jobs) == sorted(timetable.DEFAULT_SCHEDULES)
 
 
 STARTS_AND_STOPS = """
 import sys, time
-from jobs import schedule
+from jobs import schedule, timetable
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
-running = schedule.start_scheduler(sys.argv[1], schedule.ScheduleSettings.from_env())
+running = schedule.start_scheduler(sys.argv[1], timetable.ScheduleSettings.from_env())
 running.stop()
 """
 
@@ -198,27 +198,27 @@ running.stop()
 def test_an_on_time_daily_run_serves_its_own_day() -> None:
     """With a three-day grace window, the 02:00 integrity check on 10 March serves
     10 March (it was labelled 8 March, the first day of the window)."""
-    zone = ZoneInfo(schedule.TIME_ZONE)
-    cron = schedule.DEFAULT_SCHEDULES["integrity-check"]
+    zone = ZoneInfo(timetable.TIME_ZONE)
+    cron = timetable.DEFAULT_SCHEDULES["integrity-check"]
     for now in (
         datetime(2025, 3, 10, 2, 0, tzinfo=zone),
         datetime(2025, 3, 10, 2, 0, 40, tzinfo=zone),
     ):
-        fire = schedule.served_fire_time(cron, schedule.TIME_ZONE, now, timedelta(days=3))
+        fire = schedule.served_fire_time(cron, timetable.TIME_ZONE, now, timedelta(days=3))
         assert fire == datetime(2025, 3, 10, 2, tzinfo=zone)
         assert schedule.period_of("integrity-check", fire) == "2025-03-10"
     # a scheduler down for two days catches up once, for the latest day it missed
     late = datetime(2025, 3, 12, 9, tzinfo=zone)
-    fire = schedule.served_fire_time(cron, schedule.TIME_ZONE, late, timedelta(days=3))
+    fire = schedule.served_fire_time(cron, timetable.TIME_ZONE, late, timedelta(days=3))
     assert schedule.period_of("integrity-check", fire) == "2025-03-12"
 
 
 def test_the_period_served_comes_from_the_fire_time_not_from_now() -> None:
-    zone = ZoneInfo(schedule.TIME_ZONE)
+    zone = ZoneInfo(timetable.TIME_ZONE)
     new_year = datetime(2025, 1, 2, 10, tzinfo=zone)
     fire = schedule.served_fire_time(
-        schedule.DEFAULT_SCHEDULES["year-end-payout"],
-        schedule.TIME_ZONE,
+        timetable.DEFAULT_SCHEDULES["year-end-payout"],
+        timetable.TIME_ZONE,
         new_year,
         timedelta(days=3),
     )
@@ -227,8 +227,8 @@ def test_the_period_served_comes_from_the_fire_time_not_from_now() -> None:
     assert schedule.period_of("integrity-check", fire) == "2024-12-31"
     assert (
         schedule.served_fire_time(
-            schedule.DEFAULT_SCHEDULES["year-end-payout"],
-            schedule.TIME_ZONE,
+            timetable.DEFAULT_SCHEDULES["year-end-payout"],
+            timetable.TIME_ZONE,
             new_year,
             timedelta(hours=1),
         )

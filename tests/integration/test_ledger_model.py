@@ -163,19 +163,23 @@ class LedgerMachine(RuleBasedStateMachine):
         raise AssertionError("a reused key with other content was accepted")
 
     @precondition(lambda self: self.model.posted)
-    @rule(data=st.data())
-    def revert(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), on=st.sampled_from((date(2024, 1, 2), date(2024, 12, 1))))
+    def revert(self, data: st.DataObject, on: date) -> None:
         original = data.draw(st.sampled_from(self.model.posted))
-        refusable = original.seq in self.model.reversed or original.request.reverses is not None
+        refusable = (
+            original.seq in self.model.reversed
+            or original.request.reverses is not None
+            or on < original.request.effective_date  # never dated before what it undoes
+        )
         back = tuple(Posting(p.destination, p.source, p.amount) for p in original.postings)
-        overdraws = self.model.would_overdraw((date(2024, 12, 1), back))
+        overdraws = self.model.would_overdraw((on, back))
         try:
             with UnitOfWork(self.engine) as uow:
                 t = book.reverse(
                     uow.ledger,
                     original.seq,
                     idempotency_key=self._key(),
-                    effective_date=date(2024, 12, 1),
+                    effective_date=on,
                 )
                 uow.commit()
         except ReversalError:

@@ -353,6 +353,11 @@ def test_a_studio_graded_qualified_is_renamed_for_a_new_cycle_funded_from_its_fi
             program_db,
             lambda uow: cycle_services.renew_cycle(uow, "HJ-S01", date(2027, 1, 12), by=CLERK),
         )
+    with pytest.raises(ValidationError, match="日期 2027-01-09 不能早于第1周期"):
+        run(
+            program_db,
+            lambda uow: cycle_services.renew_cycle(uow, "HJ-S01", date(2027, 1, 9), by=ADMIN),
+        )
     renewed = run(
         program_db,
         lambda uow: cycle_services.renew_cycle(uow, "HJ-S01", date(2027, 1, 12), by=ADMIN),

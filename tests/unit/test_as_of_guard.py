@@ -10,9 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import book, clock
-from ledger.accounts import may_go_negative
 from ledger.daily_balances import Day, day_writes, first_negative_day
-from ledger.errors import FutureDateError, OverdraftError
+from ledger.errors import FutureDateError, OverdraftError, ReversalError
 from ledger.postings import NewTransaction, Posting
 from tests.fakes import FakeLedger
 
@@ -77,6 +76,22 @@ def test_a_backdated_expense_that_would_leave_a_later_day_short_is_refused() -> 
     assert (refused.value.day, refused.value.shortfall) == (date(2024, 5, 1), 10_000)
 
 
+def test_a_reversal_is_not_dated_before_what_it_reverses() -> None:
+    ledger = FakeLedger()
+    book.post(ledger, [receipt("r1", date(2024, 6, 1), 100_000)])
+    [spent] = book.post(ledger, [expense("e1", date(2024, 6, 10), 30_000)])
+    with pytest.raises(ReversalError) as refused:
+        book.reverse(ledger, spent.seq, idempotency_key="undo", effective_date=date(2024, 6, 9))
+    assert str(refused.value) == (
+        "冲销凭证的日期 2024-06-09 不能早于原凭证 记-2024-06-0002 的日期（2024-06-10）"
+    )
+    undone = book.reverse(
+        ledger, spent.seq, idempotency_key="undo", effective_date=date(2024, 6, 10)
+    )
+    assert undone.memo == "冲销 记-2024-06-0002：购买教研资料"
+    assert ledger.balances[MATCHING] == 100_000
+
+
 def test_a_voucher_dated_after_the_day_it_is_recorded_is_refused() -> None:
     ledger = FakeLedger()
     recorded = datetime(2026, 12, 4, 15, 59, tzinfo=UTC)  # 23:59 in Beijing
@@ -132,26 +147,46 @@ WRITES = st.lists(
 )
 
 
+def short_some_day(moves: list[tuple[str, date, int]]) -> bool:
+    """The oracle, from nothing but the moves: does a fund end any day below zero?"""
+    for fund in FUNDS:
+        by_day: dict[date, int] = {}
+        for _, on, change in (m for m in moves if m[0] == fund):
+            by_day[on] = by_day.get(on, 0) + change
+        closing = 0
+        for on in sorted(by_day):
+            closing += by_day[on]
+            if closing < 0:
+                return True
+    return False
+
+
 @settings(max_examples=200, derandomize=True)
 @given(WRITES)
-def test_every_accepted_sequence_of_dated_writes_leaves_every_day_non_negative(
+def test_a_dated_write_is_refused_exactly_when_a_fund_would_end_a_day_short(
     writes: list[tuple[str, str, date, int]],
 ) -> None:
-    """Whatever dated writes are tried in whatever order, the ones the ledger accepts
-    leave each guarded account's closing at or above zero on every day, and a refused
-    one leaves the ledger as it was."""
+    """Whatever dated writes are tried in whatever order, the ledger refuses exactly those
+    that would leave a fund short at the end of some day, given those it accepted; a
+    refused one leaves the ledger as it was; and the days it keeps are the postings'
+    (``verify``: no DAY, no NEG)."""
     ledger = FakeLedger()
+    accepted: list[tuple[str, date, int]] = []
     for i, (kind, fund, on, amount) in enumerate(writes):
         request = (receipt if kind == "in" else expense)(f"w{i}", on, amount, fund)
+        move = (fund, on, amount if kind == "in" else -amount)
         before = list(ledger.transactions)
         refused: OverdraftError | None = None
         try:
             book.post(ledger, [request])
         except OverdraftError as error:
             refused = error
-        if refused is not None:
+        assert (refused is not None) == short_some_day([*accepted, move])
+        if refused is None:
+            accepted.append(move)
+        else:
             assert refused.account == fund
             assert ledger.transactions == before
-    for _, address, _, closing in ledger.iter_kept_days():
-        assert closing >= 0 or may_go_negative(address)
+    report = book.verify(ledger)
+    assert report.ok, report.problems()
     assert all(ledger.balances[s] <= 0 for s in SOURCES if s in ledger.balances)
