@@ -61,7 +61,6 @@ from ledger import errors, imports, permissions
 from ledger.postings import utc_now
 from ledger.users import TOKEN_LIFETIME, User, token_hash, token_refusal, token_use_is_news
 from schema.db import UnitOfWork, connect, database_url, is_conflict
-from schema.session_store import service_key
 from schema.user_store import token_holder
 
 T = TypeVar("T")
@@ -393,7 +392,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         stores={SESSIONS_STORE: DatabaseSessionStore(engine)},
         template_config=templates,
         csrf_config=api.console.csrf_config(
-            settings.csrf_secret or service_key(engine, "csrf"), settings.console
+            settings.csrf_secret or api.console.csrf_secret(engine), settings.console
         ),
         plugins=[
             FlashPlugin(FlashConfig(template_config=templates)),

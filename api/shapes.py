@@ -305,6 +305,8 @@ class TokenOut(Shape):
     name: str
     role: str
     token: str
+    """The token, in the first answer only; empty when the same ``Idempotency-Key`` is
+    replayed (no plaintext token is ever stored: ask for a new one if it was lost)."""
 
 
 # -- the books -------------------------------------------------------------------
@@ -433,6 +435,8 @@ class VerifyOut(Shape):
     """``NEG:`` the first day each guarded account closed below zero, in words."""
     early_vouchers: list[str] = msgspec.field(default_factory=list)
     """``DATE:`` each voucher dated after the day it was recorded (Beijing), in words."""
+    missing_guards: list[str] = msgspec.field(default_factory=list)
+    """``GUARD:`` each trigger or constraint the books rely on that is gone or disabled."""
 
 
 def verify_out(report: book.VerifyReport) -> VerifyOut:
@@ -456,6 +460,7 @@ def verify_out(report: book.VerifyReport) -> VerifyOut:
         guard_violations=list(report.guard_violations),
         negative_days=[str(n) for n in report.negative_days],
         early_vouchers=[str(v) for v in report.early_vouchers],
+        missing_guards=list(report.missing_guards),
     )
 
 

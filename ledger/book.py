@@ -71,6 +71,7 @@ from ledger.postings import (
     Transaction,
     Voucher,
     as_naive_utc,
+    chain_hash,
     first_broken_link,
     reversal_of,
     sealed,
@@ -128,6 +129,10 @@ class LedgerStore(Protocol):
 
     def has_chain_keys(self) -> bool:
         """Whether a ring is there to be read (usable or not)."""
+
+    def chain_key_source(self) -> str:
+        """Where the ring is read from (a key file's path, or the environment variable),
+        for a person to look."""
 
     def save_chain_keys(self, ring: KeyRing, *, new: bool) -> None:
         """Keep ``ring``: ``new`` only where there is none yet, else in place of the old."""
@@ -220,6 +225,11 @@ class LedgerStore(Protocol):
     def iter_transactions(self) -> Iterator[Transaction]:
         """Every recorded transaction in ``seq`` order, read in chunks."""
 
+    def missing_guards(self) -> list[str]:
+        """The database rules the books rely on that are missing or switched off: the
+        triggers (append-only, closed periods, dates, days) and the CHECK and UNIQUE
+        constraints, each named."""
+
     def kept_balances(self) -> dict[Account, Fen]:
         """Every account's kept balance."""
 
@@ -262,7 +272,7 @@ def post(
         elif first != request:
             raise IdempotencyConflictError(key)
     # Read after the head lock: a rotation rewrites the ring under it. A replay needs no key.
-    sealing_key = _sealing_key(store.chain_keys(), head) if fresh else b""
+    sealing_key = _sealing_key(store, store.chain_keys(), head) if fresh else b""
 
     recorded_at = utc_now() if now is None else as_naive_utc(now)
     today = local_date(recorded_at)
@@ -360,10 +370,22 @@ def rotate_chain_key(store: LedgerStore, *, save: bool = True) -> KeyRing:
     return ring
 
 
-def _sealing_key(keys: KeyRing, head: ChainHead) -> bytes:
-    """The current key, unless the ring was written for a longer chain than this one."""
+def _sealing_key(store: LedgerStore, keys: KeyRing, head: ChainHead) -> bytes:
+    """The current key, once the ring is shown to be this chain's: it was not written for
+    a longer chain, and the head's own seal holds under it. A ring from another ledger,
+    or a key file swapped or mistyped, would otherwise seal links that make ``verify``
+    report the whole chain broken from there on."""
     if problem := _ring_problem(keys, head.seq):
         raise ChainKeyError(problem + "; nothing was written")
+    last = store.get(head.seq) if head.seq else None
+    key = None if last is None else keys.key_for(last.seq)
+    secret = None if key is None else key.secret
+    if last is not None and chain_hash(last.prev_hash, last, secret) != last.hash:
+        raise ChainKeyError(
+            f"账链密钥与账簿不符：第{last.seq}笔（{last.voucher}）的封印在 "
+            f"{store.chain_key_source()} 的密钥下不成立，没有写入任何内容 (the chain key does not "
+            "seal this ledger's last transaction: another ledger's key, or a changed key file)"
+        )
     return keys.current.secret
 
 
@@ -566,6 +588,8 @@ class VerifyReport:
         its postings give (as-of balances read these days).
       negative_days: the first kept day each guarded account closed below zero.
       early_vouchers: vouchers dated after the day they were recorded.
+      missing_guards: the database's own rules (triggers, constraints) that are gone or
+        switched off, so that it no longer refuses what the ledger refuses.
     """
 
     transactions: int
@@ -580,6 +604,7 @@ class VerifyReport:
     day_mismatches: tuple[DayMismatch, ...] = ()
     negative_days: tuple[NegativeDay, ...] = ()
     early_vouchers: tuple[EarlyVoucher, ...] = ()
+    missing_guards: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -590,6 +615,7 @@ class VerifyReport:
             and not self.guard_violations
             and not self.negative_days
             and not self.early_vouchers
+            and not self.missing_guards
             and self.head_mismatch is None
             and not self.anchor_failures
             and self.key_problem is None
@@ -618,6 +644,10 @@ class VerifyReport:
             if a not in shown
         )
         lines.extend(f"DATE: {v}" for v in self.early_vouchers)
+        lines.extend(
+            f"GUARD: 数据库缺少或停用了 {g} (the database no longer keeps this rule itself)"
+            for g in self.missing_guards
+        )
         return lines
 
     @property
@@ -677,6 +707,7 @@ def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
         wrong_days,
         tuple(sorted(negative.values(), key=lambda n: n.address)),
         tuple(checked.early),
+        tuple(store.missing_guards()),
     )
 
 

@@ -35,6 +35,10 @@ ROLES: Final = codes(UserRole)
 ROLE_LABELS: Final = labels(UserRole)
 SIGN_IN_WINDOW: Final = timedelta(minutes=15)
 MAX_SIGN_IN_FAILURES: Final = 5
+"""Failed sign-ins a user name may have in :data:`SIGN_IN_WINDOW` before it waits."""
+MAX_ADDRESS_FAILURES: Final = 20
+"""Failed sign-ins, under any names, one client address may have in the window before
+it waits: someone trying many names from one place is slowed down too."""
 """After this many failed console sign-ins for one user name within the window, the
 name is refused without checking its password until the oldest failure leaves the
 window (so guessing costs at most 5 tries per 15 minutes per name)."""
@@ -113,6 +117,8 @@ class UserStore(Protocol):
     def set_token(self, name: str, token_hash: str) -> None: ...
     def password_hash(self, name: str) -> str | None: ...
     def set_password_hash(self, name: str, password_hash: str) -> None: ...
+    def end_sessions(self, name: str, keep: str | None = None) -> int:
+        """End ``name``'s console sessions (but the one whose id is ``keep``); how many."""
 
 
 class Stores(Protocol):
@@ -292,6 +298,7 @@ def disable_user(stores: Stores, name: str, by: str) -> UserRecord:
         raise ValidationError("name", "an admin cannot disable themselves")
     if not target.disabled or target.awaiting_confirmation:
         stores.users.disable(name)  # a user awaiting confirmation can no longer get it
+    stores.users.end_sessions(name)
     return _existing(stores, name)
 
 
@@ -342,8 +349,13 @@ def password_errors(name: str, password: str) -> list[ValidationError]:
     return errors
 
 
-def set_password(stores: Stores, name: str, password: str, by: str) -> None:
-    """Set ``name``'s console password: by an admin (``user.password``), or by the user."""
+def set_password(
+    stores: Stores, name: str, password: str, by: str, *, session: str | None = None
+) -> None:
+    """Set ``name``'s console password: by an admin (``user.password``), or by the user.
+    Every other console session of theirs ends (a password that leaked is no use to
+    whoever signed in with it); a user changing their own keeps the ``session`` they
+    are in."""
     if by == name:
         active(stores, by)  # everyone may change their own
     else:
@@ -354,6 +366,7 @@ def set_password(stores: Stores, name: str, password: str, by: str) -> None:
     if errors := password_errors(name, password):
         raise InvalidInputError(errors)
     stores.users.set_password_hash(name, _HASHER.hash(password))
+    stores.users.end_sessions(name, keep=session if by == name else None)
 
 
 def check_password(stores: Stores, name: str, password: str) -> User | None:
@@ -376,10 +389,13 @@ def check_password(stores: Stores, name: str, password: str) -> User | None:
     return user
 
 
-def sign_in_wait(failures: Iterable[datetime], now: datetime) -> timedelta | None:
-    """How long a user name must wait before it may try to sign in again, given the
-    times of its failed attempts; ``None`` when it may try now."""
+def sign_in_wait(
+    failures: Iterable[datetime], now: datetime, limit: int = MAX_SIGN_IN_FAILURES
+) -> timedelta | None:
+    """How long a user name (or, with ``limit`` :data:`MAX_ADDRESS_FAILURES`, a client
+    address) must wait before it may try to sign in again, given the times of its failed
+    attempts; ``None`` when it may try now."""
     recent = sorted(f for f in failures if f > now - SIGN_IN_WINDOW)
-    if len(recent) < MAX_SIGN_IN_FAILURES:
+    if len(recent) < limit:
         return None
-    return recent[-MAX_SIGN_IN_FAILURES] + SIGN_IN_WINDOW - now
+    return recent[-limit] + SIGN_IN_WINDOW - now

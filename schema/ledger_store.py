@@ -7,11 +7,23 @@ it holds. Postings and transactions are only ever inserted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import and_, bindparam, func, insert, literal, select, tuple_, union_all, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from ledger.accounts import Account, account_kind, may_go_negative
@@ -23,6 +35,8 @@ from ledger.periods import Closing, Period
 from ledger.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
 from schema.keys import KeySource
 from schema.tables import (
+    LEDGER_TABLES,
+    LEDGER_TRIGGERS,
     AccountRow,
     Base,
     ChainHeadRow,
@@ -31,6 +45,7 @@ from schema.tables import (
     PostingRow,
     TransactionRow,
     VoucherCounterRow,
+    ledger_constraints,
 )
 
 # The ledger writes with Core statements on the tables: no ORM unit-of-work
@@ -89,6 +104,9 @@ IN_CHUNK: Final = 5_000
 T = TypeVar("T")
 
 
+_CONSTRAINT_NAME: Final = re.compile(r"CONSTRAINT (\w+)")
+
+
 def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -111,6 +129,9 @@ class SqlLedgerStore:
 
     def has_chain_keys(self) -> bool:
         return self.keys.exists()
+
+    def chain_key_source(self) -> str:
+        return str(self.keys)
 
     def save_chain_keys(self, ring: KeyRing, *, new: bool) -> None:
         self.keys.save(ring, new=new)
@@ -574,6 +595,40 @@ class SqlLedgerStore:
             )
             found.update({address: int(kept) for address, kept in rows})
         return found
+
+    def missing_guards(self) -> list[str]:
+        if self.session.get_bind().dialect.name == "sqlite":
+            rows = self.session.execute(
+                text("SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'table')")
+            ).all()
+            triggers = {name for kind, name, _ in rows if kind == "trigger"}
+            constraints = {
+                found
+                for kind, name, sql in rows
+                if kind == "table" and name in LEDGER_TABLES
+                for found in _CONSTRAINT_NAME.findall(sql or "")
+            }
+        else:
+            triggers = set(
+                self.session.scalars(
+                    text(
+                        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'"
+                    )
+                )
+            )
+            constraints = set(
+                self.session.scalars(
+                    text(
+                        "SELECT conname FROM pg_constraint WHERE contype IN ('c', 'u') "
+                        "AND connamespace = current_schema()::regnamespace"
+                    )
+                )
+            )
+        dialect = "sqlite" if self.session.get_bind().dialect.name == "sqlite" else "postgresql"
+        return [
+            *(f"trigger {t}" for t in LEDGER_TRIGGERS[dialect] if t not in triggers),
+            *(f"constraint {c}" for c in ledger_constraints() if c not in constraints),
+        ]
 
     def kept_balances(self) -> dict[Account, Fen]:
         return dict(self.session.execute(select(AccountRow.address, AccountRow.balance)).all())

@@ -1,23 +1,42 @@
-"""Console sessions and service keys on SQLAlchemy: each call is its own short
-transaction, since a session is read and written around a request, not inside one.
+"""Console sessions on SQLAlchemy: each call is its own short transaction, since a
+session is read and written around a request, not inside one.
 
-Invariant: an expired session is never returned; it is deleted when read, and
-every write sweeps the expired rows so the table does not grow.
+Invariants: a row is keyed by the SHA-256 of the session id (:func:`session_key`),
+never the id the browser holds; it names the user signed in, so that user's sessions
+can be ended together; an expired session is never returned: it is deleted when read,
+and every write sweeps the expired rows so the table does not grow.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from ledger.postings import utc_now
-from schema.tables import ConsoleSessionRow, ServiceKeyRow
+from schema.tables import ConsoleSessionRow
+
+
+def session_key(session_id: str) -> str:
+    """What a session's row is kept under: the SHA-256 of its id, in hex."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def _expiry(now: datetime, seconds: int | None) -> datetime | None:
     return None if seconds is None else now + timedelta(seconds=seconds)
+
+
+def _user_of(data: bytes) -> str | None:
+    """The signed-in user a session's data names (the console keeps it as JSON)."""
+    try:
+        found = json.loads(data)
+    except ValueError:
+        return None
+    user = found.get("user") if isinstance(found, dict) else None
+    return user if isinstance(user, str) else None
 
 
 class SqlSessionStore:
@@ -28,7 +47,7 @@ class SqlSessionStore:
         """The session's data, its expiry moved ``renew_for`` seconds on if given."""
         now = utc_now()
         with Session(self.engine) as session, session.begin():
-            row = session.get(ConsoleSessionRow, session_id)
+            row = session.get(ConsoleSessionRow, session_key(session_id))
             if row is None:
                 return None
             if row.expires_at is not None and row.expires_at <= now:
@@ -43,12 +62,19 @@ class SqlSessionStore:
         with Session(self.engine) as session, session.begin():
             session.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_at <= now))
             session.merge(
-                ConsoleSessionRow(id=session_id, data=data, expires_at=_expiry(now, expires_in))
+                ConsoleSessionRow(
+                    id=session_key(session_id),
+                    data=data,
+                    expires_at=_expiry(now, expires_in),
+                    user_name=_user_of(data),
+                )
             )
 
     def delete(self, session_id: str) -> None:
         with Session(self.engine) as session, session.begin():
-            session.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.id == session_id))
+            session.execute(
+                delete(ConsoleSessionRow).where(ConsoleSessionRow.id == session_key(session_id))
+            )
 
     def delete_all(self) -> None:
         with Session(self.engine) as session, session.begin():
@@ -57,17 +83,10 @@ class SqlSessionStore:
     def expires_in(self, session_id: str) -> int | None:
         with Session(self.engine) as session:
             expires = session.scalar(
-                select(ConsoleSessionRow.expires_at).where(ConsoleSessionRow.id == session_id)
+                select(ConsoleSessionRow.expires_at).where(
+                    ConsoleSessionRow.id == session_key(session_id)
+                )
             )
         if expires is None:
             return None
         return max(0, int((expires - utc_now()).total_seconds()))
-
-
-def service_key(engine: Engine, name: str) -> str:
-    """A key the migrations created (``csrf``)."""
-    with Session(engine) as session:
-        value = session.scalar(select(ServiceKeyRow.value).where(ServiceKeyRow.name == name))
-    if value is None:
-        raise LookupError(f"no service key {name!r}: run `studio-ledger db upgrade`")
-    return value

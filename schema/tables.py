@@ -533,25 +533,61 @@ class JobRunRow(Base):
 
 class ConsoleSessionRow(Base):
     """A signed-in console session, kept server-side: the browser holds only its
-    random id, so signing out or an idle timeout ends it for good."""
+    random id and the row only that id's SHA-256, so signing out or an idle timeout
+    ends it for good and a copy of the database signs nobody in."""
 
     __tablename__ = "console_sessions"
-    __table_args__ = (Index("ix_console_sessions_expires_at", "expires_at"),)
+    __table_args__ = (
+        Index("ix_console_sessions_expires_at", "expires_at"),
+        Index("ix_console_sessions_user_name", "user_name"),
+    )
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
-
-
-class ServiceKeyRow(Base):
-    """Random keys the service's processes share (the console's CSRF key), created by
-    the migration so that every worker signs and checks forms alike."""
-
-    __tablename__ = "service_keys"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
+    user_name: Mapped[str | None] = mapped_column(String(50))
 
 
 IMMUTABLE_TABLES = ("transactions", "postings", "period_closings")
 """Tables the migrations protect with triggers refusing UPDATE and DELETE."""
+
+LEDGER_TABLES = (
+    "accounts",
+    "transactions",
+    "postings",
+    "daily_balances",
+    "period_closings",
+    "chain_head",
+    "voucher_counters",
+)
+"""The tables the books are: ``verify`` checks the database still keeps their rules."""
+
+LEDGER_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        *(f"{t}_no_{action}" for t in IMMUTABLE_TABLES for action in ("update", "delete")),
+        "transactions_closed_period",
+        "transactions_dated_ahead",
+        "daily_balances_guard_insert",
+        "daily_balances_guard_update",
+    ),
+    "postgresql": (
+        *(f"{t}_append_only" for t in IMMUTABLE_TABLES),
+        "transactions_closed_period",
+        "transactions_dated_ahead",
+        "daily_balances_guard",
+    ),
+}
+"""The triggers the migrations give the books, by database: append-only tables, no
+write in a closed period, no voucher dated ahead, no guarded day below zero."""
+
+
+def ledger_constraints() -> list[str]:
+    """The CHECK and UNIQUE constraints of the books' tables, by name (the migrations
+    name them as the metadata does): positive amounts, the overdraft guard, one
+    idempotency key, one hash and one voucher number each, a posting reversed once."""
+    return sorted(
+        str(c.name)
+        for name in LEDGER_TABLES
+        for c in Base.metadata.tables[name].constraints
+        if isinstance(c, CheckConstraint | UniqueConstraint) and c.name
+    )

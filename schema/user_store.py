@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.orm import Session
 
 from ledger.postings import utc_now
 from ledger.users import User, UserRecord
-from schema.tables import UserRow
+from schema.session_store import session_key
+from schema.tables import ConsoleSessionRow, UserRow
 
 
 def _record(row: Any) -> UserRecord:
@@ -119,3 +120,9 @@ class SqlUserStore:
             update(UserRow).where(UserRow.name == name).values(password_hash=password_hash)
         )
         self.session.expire_all()
+
+    def end_sessions(self, name: str, keep: str | None = None) -> int:
+        query = delete(ConsoleSessionRow).where(ConsoleSessionRow.user_name == name)
+        if keep is not None:
+            query = query.where(ConsoleSessionRow.id != session_key(keep))
+        return int(self.session.execute(query).rowcount or 0)  # type: ignore[attr-defined]

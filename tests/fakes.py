@@ -54,6 +54,9 @@ class FakeLedger:
     def has_chain_keys(self) -> bool:
         return self.keys is not None
 
+    def chain_key_source(self) -> str:
+        return "the fake's ring"
+
     def save_chain_keys(self, ring: KeyRing, *, new: bool) -> None:
         assert new == (self.keys is None)
         self.keys = ring
@@ -146,6 +149,9 @@ class FakeLedger:
             for p in t.postings
             if address in (p.source, p.destination)
         )
+
+    def missing_guards(self) -> list[str]:
+        return []  # no database: nothing to keep
 
     def kept_balances(self) -> dict[Account, Fen]:
         return dict(self.balances)
@@ -359,6 +365,7 @@ class FakeRegistry:
 class FakeUsers:
     by_name: dict[str, tuple[UserRecord, str]] = field(default_factory=dict)
     passwords: dict[str, str] = field(default_factory=dict)
+    ended: list[tuple[str, str | None]] = field(default_factory=list)  # sessions ended
 
     def user(self, name: str) -> User | None:
         found = self.by_name.get(name)
@@ -413,6 +420,10 @@ class FakeUsers:
 
     def set_password_hash(self, name: str, password_hash: str) -> None:
         self.passwords[name] = password_hash
+
+    def end_sessions(self, name: str, keep: str | None = None) -> int:
+        self.ended.append((name, keep))
+        return 0
 
 
 @dataclass

@@ -13,6 +13,10 @@ since a county intranet has no internet.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import secrets
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,10 +27,15 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from sqlalchemy import Engine
 
 from api.console import auth, common, pages
 from ledger import clock
+from ledger.errors import ChainKeyError
 from ledger.money import format_plain, to_uppercase
+from schema.keys import key_source
+
+log = logging.getLogger("studio_ledger.console")
 
 HERE: Final = Path(__file__).parent
 TEMPLATES: Final = HERE / "templates"
@@ -75,6 +84,23 @@ def _setup(engine: JinjaTemplateEngine) -> None:
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_setup)
+
+
+def csrf_secret(engine: Engine) -> str:
+    """The key the console's CSRF tokens are signed with, derived from the ledger's
+    first chain key: kept outside the database (nothing in a copy of it forges a form),
+    the same for every worker, and unchanged by a key rotation (the first key stays in
+    the ring). Without a readable key, a random one for this process: forms work in it,
+    and every write is refused anyway until the key is back."""
+    try:
+        ring = key_source(engine.url).load()
+    except ChainKeyError as missing:
+        log.warning(
+            "no chain key for the console's CSRF key (%s); using one for this process", missing
+        )
+        return secrets.token_hex(32)
+    first = ring.keys[0].secret
+    return hmac.new(first, b"studio-ledger console csrf", hashlib.sha256).hexdigest()
 
 
 def csrf_config(secret: str, settings: auth.ConsoleSettings) -> CSRFConfig:

@@ -17,9 +17,10 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
@@ -54,6 +55,9 @@ USER_KEY: Final = "user"
 SIGNED_IN_AT: Final = "signed_in_at"
 HOME: Final = "/console"
 SESSIONS_STORE: Final = "console_sessions"
+ADDRESS_SCAN: Final = 10_000
+"""The most failed sign-ins of the window read to count one address's (a flood beyond
+it is itself throttled by the name and address limits)."""
 UNSESSIONED: Final = ("^/api/", "^/schema", "^/health", "^/static/")
 """Paths that never read or write a console session (the API authenticates by token)."""
 
@@ -111,11 +115,27 @@ class DatabaseSessionStore(Store):
         return await anyio.to_thread.run_sync(self.sessions.expires_in, key)
 
 
+FRESH_SESSION: Final = "studio_ledger.fresh_session"
+"""Set in a request's scope by :func:`start_session`: its session goes on under this new
+id, and the id the browser came with is deleted."""
+
+
+def start_session(request: Request[Any, Any, Any], data: dict[str, Any]) -> None:
+    """Sign in: ``data`` is kept under a new session id, never the one the browser came
+    with (an id planted beforehand, or another user's), and that old session ends."""
+    scope = cast("dict[str, Any]", request.scope)
+    scope[FRESH_SESSION] = secrets.token_hex(32)
+    request.set_session(data)
+
+
 class SignedInSessions(ServerSideSessionBackend):
-    """Server-side sessions that adopt a browser's id only for a signed-in session, and
-    store nothing for an anonymous visitor."""
+    """Server-side sessions that adopt a browser's id only for a signed-in session, store
+    nothing for an anonymous visitor, and start under a new id at every sign-in."""
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        fresh = connection.scope.get(FRESH_SESSION)
+        if isinstance(fresh, str):
+            return fresh
         decided = connection.get_session_id()  # chosen when the request came in
         if decided:
             return decided
@@ -132,8 +152,11 @@ class SignedInSessions(ServerSideSessionBackend):
         message: Message,
         connection: ASGIConnection[Any, Any, Any, Any],
     ) -> None:
-        if not scope_session and connection.cookies.get(self.config.key) in (None, "null"):
+        given = connection.cookies.get(self.config.key)
+        if not scope_session and given in (None, "null"):
             return  # an anonymous visitor: nothing to keep, no cookie to clear
+        if connection.scope.get(FRESH_SESSION) and given not in (None, "null"):
+            await self.delete(str(given), store=self.config.get_store_from_app(connection.app))
         await super().store_in_message(scope_session or Empty, message, connection)
 
 
@@ -263,14 +286,18 @@ def _sign_in(
     now = utc_now()
     target = f"user:{name}"
     with UnitOfWork(engine) as uow:
-        failures = uow.audit.entries(
-            0,
-            users.MAX_SIGN_IN_FAILURES + 1,
-            action="session.sign_in_failed",
-            target=target,
-            start=now - users.SIGN_IN_WINDOW,
+        window = now - users.SIGN_IN_WINDOW
+        failed = "session.sign_in_failed"
+        by_name = uow.audit.entries(
+            0, users.MAX_SIGN_IN_FAILURES + 1, action=failed, target=target, start=window
         )
-        wait = users.sign_in_wait([f.at for f in failures], now)
+        recent = uow.audit.entries(0, ADDRESS_SCAN, action=failed, start=window)
+        by_address = [f.at for f in recent if f.detail.get("ip") == source]
+        waits = (
+            users.sign_in_wait([f.at for f in by_name], now),
+            users.sign_in_wait(by_address, now, users.MAX_ADDRESS_FAILURES),
+        )
+        wait = max((w for w in waits if w is not None), default=None)
         if wait is not None:
             uow.audit.record(name, "session.sign_in_throttled", target, rid, {"ip": source})
             uow.commit()
@@ -298,8 +325,8 @@ async def sign_in(
     )
     if user is None:
         return _login_page(data.next, refusal, name=data.name.strip()[:50], status=401)
-    request.set_session(
-        {USER_KEY: user.name, SIGNED_IN_AT: clock.now().isoformat(timespec="seconds")}
+    start_session(
+        request, {USER_KEY: user.name, SIGNED_IN_AT: clock.now().isoformat(timespec="seconds")}
     )
     return Redirect(_safe_next(data.next))
 

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Final, Generic, TypeVar
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.exceptions import ClientException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
@@ -202,12 +203,42 @@ def reads(
     return _declare(get, path, action, (400, 401, 403, 404, 422), **options)
 
 
+async def strict_body(request: Request[Any, Any, Any]) -> None:
+    """Decode a JSON body strictly against the handler's ``data`` type before Litestar's
+    own, lax conversion (which would take ``"100"``, ``1e3`` or ``1000.0`` for an int):
+    an amount in fen is a JSON integer and nothing else (SPEC §7), each value has its
+    declared type, and a body nested deeper than its type is refused at the first level
+    that does not fit, never by a recursion error (a 5xx)."""
+    field = request.route_handler.parsed_fn_signature.parameters.get("data")
+    body = await request.body()
+    if field is None or not body.strip():
+        return
+    try:
+        msgspec.json.decode(body, type=field.annotation, strict=True)
+    except msgspec.ValidationError as refused:
+        raise ValidationException(
+            detail=f"Validation failed for {request.method} {request.url.path}",
+            extra=[{"key": "data", "source": "body", "message": str(refused)}],
+        ) from refused
+    except (msgspec.DecodeError, RecursionError):
+        raise ClientException(
+            "请求体不是有效的 JSON，或嵌套过深 (the body is not JSON, or nested too deeply)"
+        ) from None
+
+
 def writes(
     path: str, action: str, *, status: int = 200, **options: Any
 ) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
-    """A POST handler allowed ``action`` (its body optional where every field is)."""
+    """A POST handler allowed ``action`` (its body optional where every field is), its
+    JSON body decoded strictly first (:func:`strict_body`)."""
     return _declare(
-        post, path, action, (400, 401, 403, 404, 409, 422), status_code=status, **options
+        post,
+        path,
+        action,
+        (400, 401, 403, 404, 409, 422),
+        status_code=status,
+        before_request=strict_body,
+        **options,
     )
 
 
@@ -263,6 +294,18 @@ class Written:
     replayed: bool
 
 
+SECRET_FIELDS: Final = frozenset({"token"})
+"""Fields of an answer shown once and never stored: a replay answers them empty."""
+
+
+def _without_secrets(content: Any) -> Any:
+    """The answer as an idempotency record keeps it: an API token is shown once, in the
+    first answer, and the database keeps only its hash (a replay says it was issued)."""
+    if isinstance(content, dict):
+        return {k: "" if k in SECRET_FIELDS else v for k, v in content.items()}
+    return content
+
+
 def commit_write(
     engine: Engine,
     *,
@@ -304,9 +347,8 @@ def commit_write(
             user.name, action, target(result), request_id, {"method": method, "path": path}
         )
         if key:
-            uow.audit.remember(
-                key, StoredAnswer(user.name, method, path, body_hash, status, content)
-            )
+            kept = _without_secrets(content)
+            uow.audit.remember(key, StoredAnswer(user.name, method, path, body_hash, status, kept))
         uow.commit()
     return Written(status, content, replayed=False)
 

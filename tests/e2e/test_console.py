@@ -5,6 +5,8 @@ tests/e2e/test_browser.py.)"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -12,16 +14,17 @@ from datetime import date, timedelta
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, inspect, update
 from sqlalchemy import text as sql
 
 from api.app import Settings, create_app
-from api.console.auth import CSRF_COOKIE, SESSION_COOKIE, ConsoleSettings
+from api.console import csrf_secret
+from api.console.auth import CSRF_COOKIE, SESSION_COOKIE, ConsoleSettings, SignInForm, _sign_in
 from ledger import users
 from ledger.postings import utc_now
 from schema.db import UnitOfWork
 from schema.tables import ConsoleSessionRow
-from tests.conftest import Clock
+from tests.conftest import TEST_RING, Clock
 from tests.e2e.console_helpers import PASSWORD, add_people, form_fields, fund_a_year, sign_in
 from tests.e2e.test_http import API, auth, roster
 from tests.fakes import approver_id_number
@@ -130,6 +133,20 @@ def test_a_wrong_password_is_refused_and_repeated_failures_are_throttled(
     assert sign_in(client, "王局长").status_code == 302
 
 
+def test_one_address_trying_many_names_is_throttled_and_others_are_not(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    """Twenty failures under twenty names from one address hold that address back, even
+    with a right password; the same user from another address signs in."""
+    for n in range(users.MAX_ADDRESS_FAILURES):
+        form = SignInForm(f"猜测{n}", "not the password")
+        assert _sign_in(engine, form, "10.0.0.9", f"r{n}") == (None, "用户名或密码错误。")
+    user, refusal = _sign_in(engine, SignInForm("李科长", PASSWORD), "10.0.0.9", "r-last")
+    assert (user, refusal) == (None, "登录失败次数过多，请 15 分钟后再试。")
+    user, refusal = _sign_in(engine, SignInForm("李科长", PASSWORD), "10.0.0.8", "r-other")
+    assert (user is not None, refusal) == (True, None)
+
+
 def test_an_unknown_user_and_a_user_without_a_password_are_refused_alike(
     client: TestClient[Litestar], engine: Engine
 ) -> None:
@@ -158,6 +175,68 @@ def test_a_planted_session_id_is_never_adopted(client: TestClient[Litestar]) -> 
     issued = re.search(f"{SESSION_COOKIE}=([^;]+)", r.headers["set-cookie"])
     assert issued is not None
     assert issued.group(1) != planted
+
+
+def _session_id(response: object) -> str:
+    issued = re.search(f"{SESSION_COOKIE}=([^;]+)", response.headers["set-cookie"])  # type: ignore[attr-defined]
+    assert issued is not None
+    return issued.group(1)
+
+
+def test_signing_in_again_starts_a_new_session_and_ends_the_old_one(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    first = _session_id(sign_in(client, "李科长"))
+    assert client.get("/console", follow_redirects=False).status_code == 200
+    second = _session_id(sign_in(client, "王局长"))  # the same browser, signed in
+    assert second != first
+    with _client(engine) as other:  # the old id, from anywhere, signs nobody in
+        other.cookies.set(SESSION_COOKIE, first)
+        assert other.get("/console", follow_redirects=False).status_code == 302
+
+
+def test_a_session_id_is_kept_only_as_its_hash(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    issued = _session_id(sign_in(client, "李科长"))
+    with engine.connect() as connection:
+        kept = connection.execute(sql("SELECT id, user_name FROM console_sessions")).all()
+    assert [tuple(row) for row in kept] == [(hashlib.sha256(issued.encode()).hexdigest(), "李科长")]
+
+
+def test_a_password_change_or_a_disable_ends_the_users_other_sessions(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    here = _session_id(sign_in(client, "李科长"))
+    with _client(engine) as elsewhere:
+        sign_in(elsewhere, "李科长")
+        with UnitOfWork(engine) as uow:  # they change their own, in the session ``here``
+            users.set_password(uow, "李科长", "another long pass phrase", "李科长", session=here)
+            uow.commit()
+        assert client.get("/console", follow_redirects=False).status_code == 200
+        assert elsewhere.get("/console", follow_redirects=False).status_code == 302
+        sign_in(elsewhere, "李科长", "another long pass phrase")
+        with UnitOfWork(engine) as uow:  # an admin resets it: every session ends
+            users.set_password(uow, "李科长", PASSWORD, "系统管理员")
+            uow.commit()
+        assert client.get("/console", follow_redirects=False).status_code == 302
+        assert elsewhere.get("/console", follow_redirects=False).status_code == 302
+        sign_in(client, "王局长")
+        with UnitOfWork(engine) as uow:
+            users.disable_user(uow, "王局长", "系统管理员")
+            uow.commit()
+        with engine.connect() as connection:
+            left = connection.execute(sql("SELECT user_name FROM console_sessions")).all()
+        assert left == []
+
+
+def test_the_csrf_key_is_derived_from_the_chain_key_and_kept_nowhere(engine: Engine) -> None:
+    """A copy of the database holds no key to forge a form with: the key is derived from
+    the chain key, which lives outside it; every worker derives the same one."""
+    assert "service_keys" not in inspect(engine).get_table_names()
+    ring_secret = bytes.fromhex(TEST_RING.split(":")[1])
+    expected = hmac.new(ring_secret, b"studio-ledger console csrf", hashlib.sha256).hexdigest()
+    assert csrf_secret(engine) == csrf_secret(engine) == expected
 
 
 def test_an_idle_session_expires_and_signing_out_ends_it(

@@ -16,6 +16,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import Engine, update
+from sqlalchemy import text as sql
 
 import api.app
 from api.app import PUBLIC, Settings, create_app
@@ -518,6 +519,58 @@ def test_periods_are_closed_by_approvers_and_closed_dates_are_409(
     assert "2024年1月已结账" in problem["errors"][0]["message"]
     bad = client.post(f"{API}/periods/2024-1/close", json={}, headers=auth(tokens["admin"]))
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize("amount", ['"100"', "1e3", "1000.0", "true", "100.5", "null"])
+def test_an_amount_is_a_json_integer_of_fen_and_nothing_else(
+    client: TestClient[Litestar], tokens: dict[str, str], amount: str
+) -> None:
+    """Litestar alone would turn "100", 1e3 and 1000.0 into 100 and 1000 fen."""
+    clerk = auth(tokens["clerk"]) | {"Content-Type": "application/json"}
+    client.post(f"{API}/roster", json=roster(2025), headers=clerk)
+    body = '[{"on": "2025-03-01", "studio": "HJ-S01", "amount_fen": AMOUNT, "memo": "配套"}]'
+    body = body.replace("AMOUNT", amount)
+    r = client.post(f"{API}/receipts", content=body, headers=clerk)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["[0].amount_fen"]
+    ok = client.post(
+        f"{API}/receipts", content=body.replace(f": {amount},", ": 100,"), headers=clerk
+    )
+    assert (ok.status_code, ok.json()["transactions"][0]["postings"][0]["amount_fen"]) == (201, 100)
+
+
+@pytest.mark.parametrize(
+    ("path", "who"),
+    [("/receipts", "clerk"), ("/batches", "clerk"), ("/periods/2025-01/close", "admin")],
+)
+def test_a_body_nested_fifty_thousand_deep_is_refused_never_a_500(
+    client: TestClient[Litestar], tokens: dict[str, str], path: str, who: str
+) -> None:
+    deep = "[" * 50_000 + "]" * 50_000
+    headers = auth(tokens[who]) | {"Content-Type": "application/json"}
+    for body in (deep, '{"a":' * 50_000 + "1" + "}" * 50_000):
+        r = client.post(f"{API}{path}", content=body, headers=headers)
+        assert r.status_code in (400, 413, 422), (path, r.status_code, r.text[:200])
+
+
+def test_an_idempotency_record_never_keeps_a_plaintext_token(
+    client: TestClient[Litestar], tokens: dict[str, str], engine: Engine
+) -> None:
+    admin = auth(tokens["admin"], **{"Idempotency-Key": "add-reader-1"})
+    body = {"name": "读者", "role": "auditor"}
+    first = client.post(f"{API}/users", json=body, headers=admin)
+    assert first.status_code == 201, first.text
+    token = first.json()["token"]
+    assert token.startswith("sl_")
+    again = client.post(f"{API}/users", json=body, headers=admin)
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (201, "true")
+    assert again.json() | {"token": None} == first.json() | {"token": None}
+    assert again.json()["token"] == ""
+    with engine.connect() as connection:
+        stored = [str(r) for r in connection.execute(sql("SELECT * FROM idempotent_requests"))]
+    assert stored
+    assert not any(token in row for row in stored)
+    assert client.get(f"{API}/studios", headers=auth(token)).status_code == 200
 
 
 def test_a_write_dated_after_today_is_422_naming_the_field(

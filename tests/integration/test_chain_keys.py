@@ -200,3 +200,27 @@ def test_a_ring_from_the_environment_cannot_be_rewritten_by_the_program(engine: 
         book.rotate_chain_key(uow.ledger)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT last_seq FROM chain_head")).scalar_one() == 0
+
+
+def test_a_key_that_does_not_seal_this_chain_is_refused_before_anything_is_written(
+    engine: Engine, key_file: Path
+) -> None:
+    """Another ledger's key file put in place of this one's (or a key mistyped): the
+    head's seal does not hold under it, so the write is refused naming the file, rather
+    than sealing links that make verify call the rest of the chain broken."""
+    from schema.migrate import prepare  # noqa: PLC0415
+
+    prepare(engine)
+    _post(engine, _funding())
+    saved = key_file.read_text(encoding="utf-8")
+    number, secret = saved.strip().splitlines()[-1].split(":")
+    other = f"{number}:{'7' * len(secret)}\n"
+    key_file.write_text(saved.replace(saved.strip().splitlines()[-1] + "\n", other))
+    with pytest.raises(
+        ChainKeyError, match=f"账链密钥与账簿不符：第1笔（记-2024-01-0001）的封印在 {key_file}"
+    ):
+        _post(engine, _spend("s1", 1_000))
+    assert _count(engine) == 1
+    key_file.write_text(saved, encoding="utf-8")
+    _post(engine, _spend("s1", 1_000))
+    assert _verify(engine).ok

@@ -420,14 +420,61 @@ def test_a_deleted_tail_is_caught_by_the_chain_head_and_by_an_anchor(engine: Eng
                 ),
                 {"a": address, "c": change},
             )
-    assert _verify(engine).ok
+    # what is left to see: the append-only triggers it had to switch off (GUARD:) ...
+    mended = _verify(engine)
+    assert mended.missing_guards == _append_only_guards(engine)
+    assert [p for p in mended.problems() if not p.startswith("GUARD:")] == []
+    # ... and an anchor kept outside the database
     anchored = _verify(engine, printed)
     assert not anchored.ok
     assert anchored.anchor_failures == (
         "锚点 4：账簿中已没有第4笔交易，账簿被截断或回滚到更早的副本 "
         "(the ledger no longer holds transaction 4)",
     )
-    assert _verify(engine, book.Anchor(3, third.hash)).ok  # an older anchor still holds
+    assert _verify(engine, book.Anchor(3, third.hash)).anchor_failures == ()  # an older one holds
+
+
+def _append_only_guards(engine: Engine) -> tuple[str, ...]:
+    if engine.dialect.name == "sqlite":
+        return tuple(
+            f"trigger {t}_no_{a}"
+            for t in ("transactions", "postings")
+            for a in ("update", "delete")
+        )
+    return (  # PostgreSQL switches a table's triggers off together
+        "trigger transactions_append_only",
+        "trigger postings_append_only",
+        "trigger transactions_closed_period",
+        "trigger transactions_dated_ahead",
+    )
+
+
+def test_verify_names_a_trigger_switched_off_or_dropped(engine: Engine) -> None:
+    """The books rely on the database refusing what the ledger refuses; a rule it no
+    longer keeps is a finding (GUARD:) even before anything is written around it."""
+    post(engine, appropriation())
+    assert _verify(engine).ok
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(text("DROP TRIGGER transactions_dated_ahead"))
+        else:
+            connection.execute(text("ALTER TABLE transactions DISABLE TRIGGER USER"))
+    report = _verify(engine)
+    assert not report.ok
+    expected = (
+        ("trigger transactions_dated_ahead",)
+        if engine.dialect.name == "sqlite"
+        else (
+            "trigger transactions_append_only",
+            "trigger transactions_closed_period",
+            "trigger transactions_dated_ahead",
+        )
+    )
+    assert report.missing_guards == expected
+    assert report.problems() == [
+        f"GUARD: 数据库缺少或停用了 {g} (the database no longer keeps this rule itself)"
+        for g in expected
+    ]
 
 
 def test_an_anchor_is_read_as_printed_and_a_bad_one_is_named() -> None:
