@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from ledger import (
+    batches,
     book,
     clock,
     closing,
@@ -145,7 +146,7 @@ class CycleDemo:
     appropriations: list[program.AppropriationReport]
     decision: FundingDecision | None
     last_day: date
-    batches: list[disbursement.Batch]
+    batches: list[batches.Batch]
     balances: list[tuple[str, dict[str, Fen]]]
     closes: list[cycle_services.CycleClosed]
     renewed: list[cycle_services.Renewed]
@@ -166,7 +167,7 @@ class DemoResult:
     people: int
     appropriated: Fen
     entitlements: program.EntitlementReport
-    batches: list[disbursement.Batch]
+    batches: list[batches.Batch]
     files: list[Path]
     warnings: list[str]
     balances: list[tuple[str, dict[str, Fen]]]

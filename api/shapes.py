@@ -23,23 +23,30 @@ from jobs.schedule import JobSchedule
 from jobs.work import JOB_TITLES
 from ledger import book
 from ledger.appropriation import FundingDecision
-from ledger.batches import LINE_STATUS_LABELS, STATE_LABELS
+from ledger.batches import (
+    LINE_STATUS_LABELS,
+    STATE_LABELS,
+    Batch,
+    BatchEvent,
+    BatchLine,
+    BatchState,
+    LineStatus,
+)
 from ledger.chain_keys import KeyRing
 from ledger.clock import local_time
 from ledger.closing import Closed
 from ledger.codes import (
-    BatchState,
     CancellationCause,
     CycleState,
+    FundingSource,
     Grade,
-    LineStatus,
     MemberRole,
     StudioKind,
     StudioStatus,
 )
 from ledger.cycle_services import OUTCOME_LABELS, CycleClosed, CycleView, Renewed
 from ledger.cycles import CYCLE_STATES
-from ledger.disbursement import Batch, BatchEvent, BatchLine, CreatedBatch, Outcome
+from ledger.disbursement import CreatedBatch, Outcome
 from ledger.entitlements import EntitlementLine
 from ledger.imports import ImportReport
 from ledger.money import format_amount
@@ -118,8 +125,18 @@ class MembershipOut(Shape):
     left_on: date | None
 
 
+class FundOut(Shape):
+    """One of a studio's funds: what it holds now and what it can still pay."""
+
+    source: FundingSource
+    source_label: str
+    available_fen: int
+    """Its balance now less what draft batches would take on approval."""
+
+
 class StudioDetail(StudioOut):
     memberships: list[MembershipOut]
+    funds: list[FundOut] = msgspec.field(default_factory=list)
 
 
 def _cause_label(s: Studio) -> str | None:
@@ -152,11 +169,25 @@ def studio_out(s: Studio, current_people: int) -> StudioOut:
     )
 
 
-def studio_detail(roster: StudioRoster, today: date) -> StudioDetail:
+def studio_detail(
+    roster: StudioRoster, today: date, available: Mapping[tuple[str, str], int]
+) -> StudioDetail:
+    """A studio, its roster and its funds (``available``: by (studio, source), from
+    :func:`ledger.disbursement.available_funds`)."""
     members, names = roster.memberships, roster.names
     current = sum(1 for m in members if m.active_on(today))
+    code = roster.studio.code
     return StudioDetail(
         **msgspec.structs.asdict(studio_out(roster.studio, current)),
+        funds=[
+            FundOut(
+                source=FundingSource(source),
+                source_label=FundingSource(source).label,
+                available_fen=fen,
+            )
+            for (studio, source), fen in available.items()
+            if studio == code
+        ],
         memberships=[
             MembershipOut(
                 person=m.person,

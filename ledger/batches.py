@@ -1,4 +1,5 @@
-"""Disbursement batches (劳务补贴发放): the state machine, maker-checker, and planning.
+"""Disbursement batches (劳务补贴发放): the batch aggregate — its states, its lines and
+every rule about them — maker-checker, and planning.
 
 A batch is computed from a year's entitlements. Planning (:func:`plan_batch`)
 is pure: it takes the entitlement lines, what was already paid, the studios'
@@ -6,12 +7,17 @@ available balances and the payees' earlier income in the payment month, and
 returns the batch lines (gross, split per source, tax, net) and the lines left
 out with the reason.
 
-States (:data:`TRANSITIONS`)::
+States (:data:`TRANSITIONS`, one table; every set of states is a property of
+:class:`BatchState`)::
 
     draft ──approve──▶ approved ──pay──▶ paid ──close──▶ closed
       │                    └──pay_partially──▶ partially_paid ──close──▶ closed
       ├──reject──▶ rejected
       └──cancel──▶ cancelled
+
+A line is ``pending`` until the bank answers: ``paid``, or ``failed`` (returned by
+the bank) and then ``reissued`` in a later batch or ``returned`` to the fund
+(:class:`LineStatus`).
 
 Invariants:
 - a line's gross = tax + net, and its split sums to its gross;
@@ -19,49 +25,253 @@ Invariants:
 - a studio's lines never exceed its available balance per source;
 - the preparer never approves; above the policy threshold two distinct
   approvers are needed; nobody approves twice.
+
+Stores load and save batches (:class:`Batch`); they decide nothing: which states
+commit funds, count as paid or sent, and which lines are unsettled are said here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Final
 
-from ledger.codes import BatchState, LineStatus, codes, labels
+from ledger.codes import Coded, documented, labels
 from ledger.entitlements import EntitlementLine
-from ledger.errors import InvalidTransitionError, MakerCheckerError
+from ledger.errors import InvalidTransitionError, MakerCheckerError, ValidationError
 from ledger.money import Fen, format_plain
 from ledger.policy import Policy
-from ledger.withholding import MonthIncome, withhold
+from ledger.withholding import MonthIncome, Payment, withhold
 
-STATES: Final = codes(BatchState)
-STATE_LABELS: Final = labels(BatchState)
-TRANSITIONS: Final[Mapping[tuple[str, str], str]] = {
-    ("draft", "approve"): "approved",
-    ("draft", "reject"): "rejected",
-    ("draft", "cancel"): "cancelled",
-    ("approved", "pay"): "paid",
-    ("approved", "pay_partially"): "partially_paid",
-    ("paid", "close"): "closed",
-    ("partially_paid", "close"): "closed",
+
+@documented
+class BatchState(Coded):
+    """A disbursement batch's state (:data:`ledger.batches.TRANSITIONS`)."""
+
+    DRAFT = ("draft", "草稿")
+    APPROVED = ("approved", "已审批")
+    PAID = ("paid", "已发放")
+    PARTIALLY_PAID = ("partially_paid", "部分发放")
+    CLOSED = ("closed", "已关闭")
+    REJECTED = ("rejected", "已驳回")
+    CANCELLED = ("cancelled", "已作废")
+
+    @property
+    def active(self) -> bool:
+        """Its lines count as paid or being paid (a rejected or cancelled batch's do not)."""
+        return self not in (BatchState.REJECTED, BatchState.CANCELLED)
+
+    @property
+    def commits_funds(self) -> bool:
+        """A draft: its first-time lines claim the funds they will take on approval."""
+        return self is BatchState.DRAFT
+
+    @property
+    def sent(self) -> bool:
+        """Approved or later: its money is payable and its bank file may be taken."""
+        return self.active and self is not BatchState.DRAFT
+
+    @property
+    def final(self) -> bool:
+        """No action leads anywhere from it."""
+        return not any(state is self for state, _ in TRANSITIONS)
+
+    def after(self, action: str) -> BatchState:
+        """The state ``action`` leads to, or :class:`InvalidTransitionError`."""
+        try:
+            return TRANSITIONS[(self, action)]
+        except KeyError:
+            allowed = sorted(a for (s, a) in TRANSITIONS if s is self)
+            raise InvalidTransitionError(
+                f"批次{self.label}，不能{_ACTION_WORDS.get(action, action)} "
+                f"(the batch is {self.value}"
+                + (f"; it can: {', '.join(allowed)})" if allowed else "; it is final)")
+            ) from None
+
+
+@documented
+class LineStatus(Coded):
+    """A batch line's payment status."""
+
+    PENDING = ("pending", "待发放")
+    PAID = ("paid", "已支付")
+    FAILED = ("failed", "退回")
+    REISSUED = ("reissued", "已重新发放")
+    RETURNED = ("returned", "已退回资金")
+
+    @property
+    def unsettled(self) -> bool:
+        """Waiting for the bank, or returned by it and neither reissued nor returned to
+        the fund: a studio's cycle does not close over it."""
+        return self in (LineStatus.PENDING, LineStatus.FAILED)
+
+
+TRANSITIONS: Final[Mapping[tuple[BatchState, str], BatchState]] = {
+    (BatchState.DRAFT, "approve"): BatchState.APPROVED,
+    (BatchState.DRAFT, "reject"): BatchState.REJECTED,
+    (BatchState.DRAFT, "cancel"): BatchState.CANCELLED,
+    (BatchState.APPROVED, "pay"): BatchState.PAID,
+    (BatchState.APPROVED, "pay_partially"): BatchState.PARTIALLY_PAID,
+    (BatchState.PAID, "close"): BatchState.CLOSED,
+    (BatchState.PARTIALLY_PAID, "close"): BatchState.CLOSED,
 }
-ACTIVE_STATES: Final = frozenset({"draft", "approved", "paid", "partially_paid", "closed"})
-"""States in which a batch's lines count as paid or being paid."""
+"""The one transition table: (state, action) → state."""
 
-LINE_STATUSES: Final = codes(LineStatus)
+ACTION_LABELS: Final[Mapping[str, str]] = {
+    "approve": "审批通过",
+    "reject": "驳回",
+    "cancel": "作废",
+    "confirm": "确认支付",
+    "return": "退回资金",
+    "reissue": "重新发放",
+    "close": "关闭",
+}
+"""What a person presses to take each action on a batch (the console's buttons); the
+transitions' ``pay`` and ``pay_partially`` are both 确认支付."""
+
+_ACTION_WORDS: Final = {**ACTION_LABELS, "pay": "确认支付", "pay_partially": "确认支付"}
+
+STATE_LABELS: Final = labels(BatchState)
 LINE_STATUS_LABELS: Final = labels(LineStatus)
 
 
-def next_state(state: str, action: str) -> str:
-    """The state after ``action``, or :class:`InvalidTransitionError`."""
-    try:
-        return TRANSITIONS[(state, action)]
-    except KeyError:
-        allowed = sorted(a for (s, a) in TRANSITIONS if s == state)
-        raise InvalidTransitionError(
-            f"a {state} batch cannot {action}"
-            + (f"; it can: {', '.join(allowed)}" if allowed else "; it is final")
-        ) from None
+@dataclass(frozen=True, slots=True)
+class BatchLine:
+    """A stored batch line: whom it pays, how much and why, and where its money is.
+
+    Attributes:
+      status: :class:`LineStatus`.
+      reissue_of: the failed line it pays again (its money is payable already).
+      approval_seq, approval_positions: the approval voucher and its postings that made
+        this line's money payable (a return sends back just those).
+      payment_seq, return_seq: the vouchers that paid it, or returned it to the fund.
+      final_tax, final_net: the tax withheld when it was paid, by the month it was paid
+        in (:mod:`ledger.withholding`); ``tax``/``net`` are the forecast.
+    """
+
+    id: int
+    number: int
+    year: int
+    studio: str
+    person: str
+    role: str
+    months: tuple[int, ...]
+    grade: str
+    ratio: int
+    gross: Fen
+    split: Mapping[str, Fen]
+    tax: Fen
+    net: Fen
+    explanation: str
+    status: LineStatus
+    failure_reason: str | None = None
+    reissue_of: int | None = None
+    approval_seq: int | None = None
+    payment_seq: int | None = None
+    return_seq: int | None = None
+    approval_positions: tuple[int, ...] = ()
+    final_tax: Fen | None = None
+    final_net: Fen | None = None
+
+    @property
+    def current_tax(self) -> Fen:
+        """The tax withheld once the line is paid, else the planned tax (a forecast)."""
+        return self.tax if self.final_tax is None else self.final_tax
+
+    @property
+    def current_net(self) -> Fen:
+        return self.gross - self.current_tax
+
+    def payment(self, paid_on: date) -> Payment:
+        """The line as the income it was, paid on ``paid_on``: its gross, and the tax
+        withheld from it (:attr:`current_tax`) — for the month's withholding."""
+        return Payment(self.person, paid_on, self.gross, self.current_tax)
+
+    @property
+    def moves_on_approval(self) -> bool:
+        """Its approval moves money fund → payable: a first-time line (a reissue's money
+        is payable since the line it pays again was approved)."""
+        return self.reissue_of is None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A stored batch with its lines and approvers: the aggregate every batch rule
+    reads (its state's sets, its lines' statuses) before a service changes it."""
+
+    id: int
+    year: int
+    state: BatchState
+    policy_version: str
+    prepared_by: str
+    created_at: datetime
+    pay_month: str
+    approvals_needed: int
+    gross: Fen
+    tax: Fen
+    lines: tuple[BatchLine, ...]
+    approved_by: tuple[str, ...]
+
+    @property
+    def net(self) -> Fen:
+        return self.gross - self.tax
+
+    @property
+    def current_tax(self) -> Fen:
+        """Tax of the lines as they stand: final where paid, planned elsewhere."""
+        return sum(line.current_tax for line in self.lines)
+
+    @property
+    def current_net(self) -> Fen:
+        return self.gross - self.current_tax
+
+    @property
+    def first_day(self) -> date:
+        """The first day of the month it pays in (its preparation's month)."""
+        return date.fromisoformat(f"{self.pay_month}-01")
+
+    @property
+    def is_reissue(self) -> bool:
+        return all(not line.moves_on_approval for line in self.lines)
+
+    @property
+    def moving(self) -> list[BatchLine]:
+        """The lines its approval moves fund → payable."""
+        return [line for line in self.lines if line.moves_on_approval]
+
+    @property
+    def failed(self) -> list[BatchLine]:
+        """Lines the bank returned that are neither reissued nor returned to the fund."""
+        return [line for line in self.lines if line.status == LineStatus.FAILED]
+
+    def after(self, action: str) -> BatchState:
+        """The state ``action`` takes it to, or :class:`InvalidTransitionError`."""
+        return self.state.after(action)
+
+    def line(self, number: int) -> BatchLine:
+        for line in self.lines:
+            if line.number == number:
+                return line
+        raise ValidationError("line", f"batch #{self.id} has no line {number}")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchEvent:
+    """One action on a batch: who, when, from which state to which, and why."""
+
+    batch_id: int
+    action: str
+    actor: str
+    at: datetime
+    from_state: BatchState
+    to_state: BatchState
+    reason: str | None = None
+
+
+def next_state(state: str, action: str) -> BatchState:
+    """The state after ``action`` (:meth:`BatchState.after`)."""
+    return BatchState(state).after(action)
 
 
 def approvals_needed(total_gross: Fen, policy: Policy) -> int:

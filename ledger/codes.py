@@ -102,30 +102,6 @@ class UserRole(Coded):
 
 
 @documented
-class BatchState(Coded):
-    """A disbursement batch's state (:data:`ledger.batches.TRANSITIONS`)."""
-
-    DRAFT = ("draft", "草稿")
-    APPROVED = ("approved", "已审批")
-    PAID = ("paid", "已发放")
-    PARTIALLY_PAID = ("partially_paid", "部分发放")
-    CLOSED = ("closed", "已关闭")
-    REJECTED = ("rejected", "已驳回")
-    CANCELLED = ("cancelled", "已作废")
-
-
-@documented
-class LineStatus(Coded):
-    """A batch line's payment status."""
-
-    PENDING = ("pending", "待发放")
-    PAID = ("paid", "已支付")
-    FAILED = ("failed", "退回")
-    REISSUED = ("reissued", "已重新发放")
-    RETURNED = ("returned", "已退回资金")
-
-
-@documented
 class FundingSource(Coded):
     """Where a studio's money comes from (资金来源)."""
 

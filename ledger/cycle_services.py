@@ -306,9 +306,6 @@ def cycles_due(stores: program.Stores, year: int, on: date) -> list[str]:
             for v in cycle_views(stores, on)
             if v.cycle.closed_on is None
             and v.cycle.first_year <= year
-            and (
-                v.cycle.last_year == year
-                or (v.studio.cancelled_on is not None and v.studio.cancelled_on <= on)
-            )
+            and (v.cycle.last_year == year or not v.studio.active_on(on))
         }
     )

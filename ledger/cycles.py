@@ -111,7 +111,7 @@ def cycle_to_close(studio: Studio, cycles: Sequence[Cycle], on: date) -> Cycle:
             "studio", f"{studio.code} 没有未结算的周期 (every cycle of {studio.code} is closed)"
         )
     cycle = open_cycles[0]
-    cancelled = studio.cancelled_on is not None and studio.cancelled_on <= on
+    cancelled = not studio.active_on(on)
     if on.year <= cycle.last_year and not cancelled:
         raise ValidationError(
             "on",

@@ -21,24 +21,28 @@ approvers racing produce one voucher; the ledger's idempotency keys
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
 from ledger import book, program
-from ledger.accounts import studio_fund, studio_payable
+from ledger.accounts import FUNDING_SOURCES, studio_fund, studio_payable
 from ledger.batches import (
-    ACTIVE_STATES,
+    ACTION_LABELS,
     STATE_LABELS,
     TRANSITIONS,
+    Batch,
+    BatchEvent,
+    BatchLine,
     BatchPlan,
+    BatchState,
+    LineStatus,
     PlannedLine,
     approvals_needed,
     check_approver,
     check_not_own_pay,
-    next_state,
     plan_batch,
 )
 from ledger.clock import check_not_before, check_year_begun
@@ -59,103 +63,8 @@ from ledger.postings import NewTransaction, Posting, utc_now
 from ledger.registry import MAX_REASON, ROLE_LABELS, Person, mask_account, mask_id_number
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
 from ledger.users import User, acting
-from ledger.withholding import MonthIncome, Payment, month_income, withhold
+from ledger.withholding import MonthIncome, month_income, withhold
 from ledger.workbooks import stamp
-
-
-@dataclass(frozen=True, slots=True)
-class BatchLine:
-    """A stored batch line."""
-
-    id: int
-    number: int
-    year: int
-    studio: str
-    person: str
-    role: str
-    months: tuple[int, ...]
-    grade: str
-    ratio: int
-    gross: Fen
-    split: Mapping[str, Fen]
-    tax: Fen
-    net: Fen
-    explanation: str
-    status: str
-    failure_reason: str | None = None
-    reissue_of: int | None = None
-    approval_seq: int | None = None
-    payment_seq: int | None = None
-    return_seq: int | None = None
-    approval_positions: tuple[int, ...] = ()
-    final_tax: Fen | None = None
-    final_net: Fen | None = None
-
-    @property
-    def current_tax(self) -> Fen:
-        """The tax withheld once the line is paid, else the planned tax (a forecast)."""
-        return self.tax if self.final_tax is None else self.final_tax
-
-    @property
-    def current_net(self) -> Fen:
-        return self.gross - self.current_tax
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """A stored batch with its lines and approvers."""
-
-    id: int
-    year: int
-    state: str
-    policy_version: str
-    prepared_by: str
-    created_at: datetime
-    pay_month: str
-    approvals_needed: int
-    gross: Fen
-    tax: Fen
-    lines: tuple[BatchLine, ...]
-    approved_by: tuple[str, ...]
-
-    @property
-    def net(self) -> Fen:
-        return self.gross - self.tax
-
-    @property
-    def current_tax(self) -> Fen:
-        """Tax of the lines as they stand: final where paid, planned elsewhere."""
-        return sum(line.current_tax for line in self.lines)
-
-    @property
-    def current_net(self) -> Fen:
-        return self.gross - self.current_tax
-
-    @property
-    def first_day(self) -> date:
-        """The first day of the month it pays in (its preparation's month)."""
-        return date.fromisoformat(f"{self.pay_month}-01")
-
-    @property
-    def is_reissue(self) -> bool:
-        return all(line.reissue_of is not None for line in self.lines)
-
-    def line(self, number: int) -> BatchLine:
-        for line in self.lines:
-            if line.number == number:
-                return line
-        raise ValidationError("line", f"batch #{self.id} has no line {number}")
-
-
-@dataclass(frozen=True, slots=True)
-class BatchEvent:
-    batch_id: int
-    action: str
-    actor: str
-    at: datetime
-    from_state: str
-    to_state: str
-    reason: str | None = None
 
 
 class BatchStore(Protocol):
@@ -166,7 +75,9 @@ class BatchStore(Protocol):
         """The stipends of ``studio`` already in a batch that pays them (any year)."""
 
     def draft_commitments(self) -> dict[tuple[str, str], Fen]: ...
-    def payments(self, people: Sequence[str], month: Period) -> list[Payment]: ...
+    def paid_lines(self, people: Sequence[str], month: Period) -> list[tuple[date, BatchLine]]:
+        """The lines of ``people`` a payment voucher dated in ``month`` paid, with its date."""
+
     def insert_batch(
         self, batch: Batch, lines: Sequence[PlannedLine], reissues: Sequence[BatchLine]
     ) -> int: ...
@@ -199,7 +110,7 @@ def _batch(stores: Stores, batch_id: int, *, lock: bool = False) -> Batch:
 
 def _after(
     batch: Batch,
-    to_state: str,
+    to_state: BatchState,
     changes: Mapping[int, Mapping[str, Any]] | None = None,
     approved_by: tuple[str, ...] | None = None,
 ) -> Batch:
@@ -219,7 +130,12 @@ def _after(
 
 
 def _record(
-    stores: Stores, batch: Batch, action: str, actor: str, to_state: str, reason: str | None = None
+    stores: Stores,
+    batch: Batch,
+    action: str,
+    actor: str,
+    to_state: BatchState,
+    reason: str | None = None,
 ) -> None:
     stores.batches.add_event(
         BatchEvent(batch.id, action, actor, utc_now(), batch.state, to_state, reason)
@@ -257,7 +173,7 @@ def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
         report.lines,
         report.policy,
         already_paid=stores.batches.paid_keys(year),
-        available=_available(stores, {line.studio for line in report.lines}),
+        available=available_funds(stores, {line.studio for line in report.lines}),
         month_income=_month_income(stores, [x.person for x in report.lines], on),
     )
     if not plan.lines:
@@ -270,7 +186,8 @@ def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
 def _month_income(stores: Stores, people: Sequence[str], on: date) -> dict[str, MonthIncome]:
     """What each payee was paid and withheld in ``on``'s month, by confirmed payments."""
     month = Period.of(on)
-    return month_income(stores.batches.payments(sorted(set(people)), month), month)
+    paid = stores.batches.paid_lines(sorted(set(people)), month)
+    return month_income((line.payment(on) for on, line in paid), month)
 
 
 def _month_taxes(stores: Stores, rule: str, lines: Sequence[BatchLine], on: date) -> list[Fen]:
@@ -300,7 +217,7 @@ def _insert(
     header = Batch(
         0,
         year,
-        "draft",
+        BatchState.DRAFT,
         policy_version,
         by,
         utc_now(),
@@ -313,14 +230,17 @@ def _insert(
     )
     batch_id = stores.batches.insert_batch(header, plan.lines, reissues)
     batch = _batch(stores, batch_id)
-    stores.batches.add_event(BatchEvent(batch_id, "create", by, utc_now(), "draft", "draft"))
+    draft = BatchState.DRAFT
+    stores.batches.add_event(BatchEvent(batch_id, "create", by, utc_now(), draft, draft))
     return batch
 
 
-def _available(stores: Stores, studios: set[str]) -> dict[tuple[str, str], Fen]:
-    """Fund balances less what draft batches already claim."""
+def available_funds(stores: Stores, studios: Collection[str]) -> dict[tuple[str, str], Fen]:
+    """What each of ``studios``' funds can still pay, by (studio, source): its balance
+    now less what draft batches would take from it on approval. The one home of the
+    rule: the draft batch, the console, the API and the command line all read it."""
     committed = stores.batches.draft_commitments()
-    wanted = [(studio, source) for studio in sorted(studios) for source in ("finance", "edu_fund")]
+    wanted = [(studio, source) for studio in sorted(studios) for source in FUNDING_SOURCES]
     kept = stores.ledger.current_balances([studio_fund(*pair) for pair in wanted])
     return {pair: kept.get(studio_fund(*pair), 0) - committed.get(pair, 0) for pair in wanted}
 
@@ -339,11 +259,11 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     acting(stores, by, "batch.approve")
     program.require_dated(stores, on)
     batch = _batch(stores, batch_id, lock=True)
-    if batch.state != "draft" and batch.state in ACTIVE_STATES:
+    if batch.state.sent:
         return Outcome(
             batch, f"batch #{batch.id} is already {batch.state}; nothing to do", changed=False
         )
-    next_state(batch.state, "approve")
+    batch.after("approve")
     check_not_before(on, batch.first_day, field="on", what=f"批次 #{batch.id} 的发放月份")
     check_approver(by, batch.prepared_by, batch.approved_by)
     approver = stores.users.record(by)
@@ -353,14 +273,14 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     stores.batches.add_approval(batch.id, by, utc_now())
     approved_by = (*batch.approved_by, by)
     if len(approved_by) < batch.approvals_needed:
-        _record(stores, batch, "approve", by, "draft")
+        _record(stores, batch, "approve", by, BatchState.DRAFT)
         return Outcome(
-            _after(batch, "draft", approved_by=approved_by),
+            _after(batch, BatchState.DRAFT, approved_by=approved_by),
             f"approval {len(approved_by)} of "
             f"{batch.approvals_needed} recorded for batch #{batch.id}; "
             "a second approver is needed",
         )
-    moving = [line for line in batch.lines if line.reissue_of is None]
+    moving = batch.moving
     voucher = ""
     changes: dict[int, dict[str, object]] = {}
     if moving:
@@ -375,7 +295,7 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
         }
         stores.batches.update_lines(changes)
         voucher = f" (voucher {posted.voucher})"
-    to_state = next_state(batch.state, "approve")
+    to_state = batch.after("approve")
     _record(stores, batch, "approve", by, to_state)
     already = len(batch.lines) - len(moving)
     return Outcome(
@@ -455,7 +375,7 @@ def _end_draft(stores: Stores, batch_id: int, by: str, reason: str, action: str)
     if refused := text_errors("reason", reason, MAX_REASON):
         raise refused[0]
     batch = _batch(stores, batch_id, lock=True)
-    to_state = next_state(batch.state, action)
+    to_state = batch.after(action)
     acting(stores, by, f"batch.{action}")
     stores.batches.release_paid_keys(batch.id)
     reissued = {
@@ -473,7 +393,7 @@ def confirm(
     failed = failed or {}
     batch = _batch(stores, batch_id, lock=True)
     action = "pay_partially" if failed else "pay"
-    to_state = next_state(batch.state, action)
+    to_state = batch.after(action)
     acting(stores, by, "batch.confirm")
     program.require_dated(stores, on)
     check_not_before(on, _approved_on(stores, batch), field="on", what=f"批次 #{batch.id} 的审批")
@@ -493,7 +413,7 @@ def confirm(
         )
         changes = {
             line.id: {
-                "status": "paid",
+                "status": LineStatus.PAID,
                 "payment_seq": posted.seq,
                 "final_tax": line.final_tax,
                 "final_net": line.final_net,
@@ -502,7 +422,7 @@ def confirm(
         }
     changes.update(
         {
-            batch.line(n).id: {"status": "failed", "failure_reason": reason}
+            batch.line(n).id: {"status": LineStatus.FAILED, "failure_reason": reason}
             for n, reason in failed.items()
         }
     )
@@ -536,7 +456,7 @@ def confirm(
 def _approved_on(stores: Stores, batch: Batch) -> date:
     """The day the batch's money became payable: its approval voucher's date (a reissue
     posts none; its money has been payable since its month began, at the latest)."""
-    seqs = {x.approval_seq for x in batch.lines if x.reissue_of is None and x.approval_seq}
+    seqs = {x.approval_seq for x in batch.moving if x.approval_seq}
     approved = [t.effective_date for seq in seqs if (t := stores.ledger.get(seq)) is not None]
     return max([batch.first_day, *approved])
 
@@ -592,7 +512,7 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
         for line, tax in zip(failures, taxes, strict=True)
     ]
     batch = _insert(stores, year, governing.version, by, f"{on:%Y-%m}", BatchPlan([]), forecast)
-    stores.batches.update_lines({line.id: {"status": "reissued"} for line in failures})
+    stores.batches.update_lines({line.id: {"status": LineStatus.REISSUED} for line in failures})
     return batch
 
 
@@ -602,7 +522,7 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
     acting(stores, by, "batch.return")
     program.require_dated(stores, on)
     line = batch.line(number)
-    if line.status != "failed":
+    if line.status != LineStatus.FAILED:
         raise InvalidTransitionError(
             f"line {number} of batch #{batch.id} is {line.status}; "
             "only a failed payment can be returned to the fund"
@@ -621,8 +541,8 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
     )
     stores.batches.update_lines(
         {
-            line.id: {"status": "returned", "return_seq": reversal.seq},
-            root.id: {"status": "returned", "return_seq": reversal.seq},
+            line.id: {"status": LineStatus.RETURNED, "return_seq": reversal.seq},
+            root.id: {"status": LineStatus.RETURNED, "return_seq": reversal.seq},
         }
     )
     _record(stores, batch, "return", by, batch.state, f"line {number}")
@@ -653,9 +573,9 @@ def _root_line(stores: Stores, line: BatchLine) -> BatchLine:
 def close(stores: Stores, batch_id: int, by: str) -> Outcome:
     """Close a paid batch, or a partially paid one whose failed lines are all resolved."""
     batch = _batch(stores, batch_id, lock=True)
-    to_state = next_state(batch.state, "close")
+    to_state = batch.after("close")
     acting(stores, by, "batch.close")
-    open_lines = [line.number for line in batch.lines if line.status == "failed"]
+    open_lines = [line.number for line in batch.failed]
     if open_lines:
         raise InvalidTransitionError(
             f"batch #{batch.id} still has failed lines {open_lines}: reissue them "
@@ -664,17 +584,6 @@ def close(stores: Stores, batch_id: int, by: str) -> Outcome:
     _record(stores, batch, "close", by, to_state)
     return Outcome(_batch(stores, batch.id), f"batch #{batch.id} closed")
 
-
-ACTION_LABELS: Final[Mapping[str, str]] = {
-    "approve": "审批通过",
-    "reject": "驳回",
-    "cancel": "作废",
-    "confirm": "确认支付",
-    "return": "退回资金",
-    "reissue": "重新发放",
-    "close": "关闭",
-}
-"""What a person presses to take each action on a batch (the console's buttons)."""
 
 _STEPS: Final[Mapping[str, str]] = {"pay": "confirm", "pay_partially": "confirm"}
 """Transitions taken by another action's name: recording the bank's answer pays."""
@@ -686,7 +595,7 @@ def offered(batch: Batch, user: User) -> list[str]:
     maker-checker (the preparer is never offered 审批通过, nor is an approver twice).
     A screen shows a button for each; the services check everything again."""
     possible = {_STEPS.get(step, step) for state, step in TRANSITIONS if state == batch.state}
-    failed = any(line.status == "failed" for line in batch.lines)
+    failed = bool(batch.failed)
     if failed:
         possible -= {"close"}
         possible |= {"return", "reissue"}
@@ -710,11 +619,6 @@ class Exported:
     roster_totals: tuple[Fen, Fen, Fen]
     bank_total: Fen | None
     notes: list[str]
-
-
-SENT_STATES: Final = frozenset({"approved", "paid", "partially_paid", "closed"})
-"""States in which a batch has gone to the bank, so its 批量代发 can be exported: to send
-(``approved``) and, afterwards, again for reconciliation."""
 
 
 def export(stores: Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
@@ -749,13 +653,13 @@ def export(stores: Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
             + "、".join(USER_ROLE_LABELS[r] for r in sorted(roles_for("batch.bank_file")))
             + "可以导出"
         )
-    elif batch.state not in SENT_STATES:
+    elif not batch.state.sent:
         notes.append(
             f"未生成批量代发文件：批次状态为{STATE_LABELS[batch.state]}，"
             "只有审批通过的批次才发送银行"
         )
     else:
-        copy = "" if batch.state == "approved" else "（对账副本，请勿再次提交银行）"
+        copy = "" if batch.state == BatchState.APPROVED else "（对账副本，请勿再次提交银行）"
         bank = out_dir / f"batch-{batch.id}-批量代发.xlsx"
         bank_total = write_bank_file(
             bank,

@@ -81,7 +81,7 @@ def paid_months(
     months = []
     for month in range(1, 13):
         day = date(year, month, policy.proration_day)
-        if studio.cancelled_on is not None and studio.cancelled_on <= day:
+        if not studio.active_on(day):
             break
         if any(m.active_on(day) for m in spans):
             months.append(month)

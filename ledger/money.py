@@ -93,7 +93,8 @@ def parse_amount(text: str, *, field: str, allow_negative: bool = False) -> Fen:
 
 def round_half_up(numerator: int, denominator: int) -> int:
     """``numerator / denominator`` rounded half-up, for non-negative integers: the one
-    rounding rule of the program (a prorated stipend, a share of an appropriation)."""
+    rounding rule of the program (a prorated stipend, a share of an appropriation, the
+    tax withheld)."""
     return (2 * numerator + denominator) // (2 * denominator)
 
 

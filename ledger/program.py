@@ -484,9 +484,7 @@ def _shares_due(
     due = [
         s
         for s in candidates
-        if year in s.cycle_years(governing)
-        and s.code not in closed
-        and (s.cancelled_on is None or s.cancelled_on > effective)
+        if year in s.cycle_years(governing) and s.code not in closed and s.active_on(effective)
     ]
     before = stores.ledger.find_by_keys({appropriation_key(s.code, year) for s in due})
     already = [s.code for s in due if appropriation_key(s.code, year) in before]
@@ -856,8 +854,7 @@ def matching_check(stores: Stores, year: int) -> list[MatchingShortfall]:
     in_cycle = {
         s.code: s.host_unit
         for s in stores.registry.studios()
-        if year in s.cycle_years(governing)
-        and (s.cancelled_on is None or s.cancelled_on.year > year)
+        if year in s.cycle_years(governing) and s.active_on(date(year, 12, 31))
     }
     return matching_shortfalls(
         in_cycle, matching_received(stores, year), governing.matching_minimum

@@ -79,6 +79,11 @@ class Studio:
     def status(self) -> str:
         return "active" if self.cancelled_on is None else "cancelled"
 
+    def active_on(self, day: date) -> bool:
+        """Not cancelled on or before ``day``: the one rule of whether a studio is
+        funded, paid, owes a close or may be closed on a day."""
+        return self.cancelled_on is None or self.cancelled_on > day
+
     def cycle_years(self, policy: Policy) -> range:
         """Every year of its cycles (they follow one another: a renewed cycle starts the
         year after the last one ends)."""

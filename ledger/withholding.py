@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from ledger.money import Fen, split, yuan
+from ledger.money import Fen, round_half_up, split, yuan
 from ledger.periods import Period
 
 _BRACKETS: Final = (
@@ -41,21 +41,17 @@ _BRACKETS: Final = (
 )
 
 
-def _half_up(numerator: int, denominator: int) -> int:
-    return (2 * numerator + denominator) // (2 * denominator)
-
-
 def labour_remuneration_tax(income: Fen) -> Fen:
     """Tax withheld on ``income`` fen of 劳务报酬 paid in one month."""
     if income <= yuan(800):
         return 0
     if income <= yuan(4_000):
-        return _half_up((income - yuan(800)) * 20, 100)
+        return round_half_up((income - yuan(800)) * 20, 100)
     # taxable = income × 80%; keep it exact by working in hundredths of a fen
     taxable_x100 = income * 80
     for limit, rate, deduction in _BRACKETS:
         if limit is None or taxable_x100 <= limit * 100:
-            return _half_up(taxable_x100 * rate - deduction * 10_000, 10_000)
+            return round_half_up(taxable_x100 * rate - deduction * 10_000, 10_000)
     raise AssertionError("unreachable: the last bracket has no limit")
 
 

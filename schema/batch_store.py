@@ -8,17 +8,23 @@ rejected or cancelled, so the database itself refuses a second payment.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from ledger.batches import PlannedLine, paid_key
-from ledger.disbursement import Batch, BatchEvent, BatchLine
+from ledger.batches import (
+    Batch,
+    BatchEvent,
+    BatchLine,
+    BatchState,
+    LineStatus,
+    PlannedLine,
+    paid_key,
+)
 from ledger.money import Fen
 from ledger.periods import Period
-from ledger.withholding import Payment
 from schema.ledger_store import chunks
 from schema.tables import (
     Base,
@@ -84,7 +90,7 @@ def _line(row: Any) -> BatchLine:
         row.tax,
         row.net,
         row.explanation,
-        row.status,
+        LineStatus(row.status),
         row.failure_reason,
         row.reissue_of,
         row.approval_seq,
@@ -130,7 +136,10 @@ class SqlBatchStore:
         rows = self.session.execute(
             select(BatchLineRow.studio_code, BatchLineRow.split)
             .join(BatchRow, BatchRow.id == BatchLineRow.batch_id)
-            .where(BatchRow.state == "draft", BatchLineRow.reissue_of.is_(None))
+            .where(
+                BatchRow.state.in_([s.value for s in BatchState if s.commits_funds]),
+                BatchLineRow.reissue_of.is_(None),
+            )
         )
         committed: dict[tuple[str, str], Fen] = {}
         for studio, split in rows:
@@ -138,26 +147,21 @@ class SqlBatchStore:
                 committed[(studio, source)] = committed.get((studio, source), 0) + amount
         return committed
 
-    def payments(self, people: Sequence[str], month: Period) -> list[Payment]:
-        """Lines paid to ``people`` by a payment voucher dated in ``month``: gross, and the
-        tax withheld (the final tax; a line paid before it was kept, its planned tax)."""
-        found: list[Payment] = []
+    def paid_lines(self, people: Sequence[str], month: Period) -> list[tuple[date, BatchLine]]:
+        """The lines of ``people`` a payment voucher dated in ``month`` paid, with that
+        date (what counts as the month's income is the domain's to say)."""
+        found: list[tuple[date, BatchLine]] = []
         for chunk in chunks(list(people)):
             rows = self.session.execute(
-                select(
-                    BatchLineRow.person_code,
-                    TransactionRow.effective_date,
-                    BatchLineRow.gross,
-                    func.coalesce(BatchLineRow.final_tax, BatchLineRow.tax),
-                )
-                .join(TransactionRow, TransactionRow.seq == BatchLineRow.payment_seq)
+                _LINE_COLUMNS.add_columns(TransactionRow.effective_date.label("paid_on"))
+                .join(TransactionRow, TransactionRow.seq == _LINES.c.payment_seq)
                 .where(
-                    BatchLineRow.person_code.in_(chunk),
+                    _LINES.c.person_code.in_(chunk),
                     TransactionRow.effective_date >= month.first_day,
                     TransactionRow.effective_date <= month.last_day,
                 )
             )
-            found.extend(Payment(p, on, int(gross), int(tax)) for p, on, gross, tax in rows)
+            found.extend((row.paid_on, _line(row)) for row in rows)
         return found
 
     # -- writing ----------------------------------------------------------------
@@ -222,7 +226,7 @@ class SqlBatchStore:
             self.session.execute(
                 insert(_LINES),
                 [
-                    {"batch_id": row.id, "number": n, "status": "pending", **v}
+                    {"batch_id": row.id, "number": n, "status": LineStatus.PENDING.value, **v}
                     for n, v in enumerate(values, start=1)
                 ],
             )
@@ -309,7 +313,7 @@ class SqlBatchStore:
             Batch(
                 r.id,
                 r.year,
-                r.state,
+                BatchState(r.state),
                 r.policy_version,
                 r.prepared_by,
                 r.created_at,
@@ -332,8 +336,8 @@ class SqlBatchStore:
             .join(BatchRow, BatchRow.id == _LINES.c.batch_id)
             .where(
                 _LINES.c.studio_code == studio,
-                _LINES.c.status.in_(("pending", "failed")),
-                BatchRow.state.not_in(("rejected", "cancelled")),
+                _LINES.c.status.in_([s.value for s in LineStatus if s.unsettled]),
+                BatchRow.state.in_([s.value for s in BatchState if s.active]),
             )
             .order_by(_LINES.c.batch_id, _LINES.c.number)
         )
@@ -341,9 +345,9 @@ class SqlBatchStore:
 
     def unresolved_failures(self, year: int) -> list[BatchLine]:
         rows = self.session.execute(
-            _LINE_COLUMNS.where(_LINES.c.year == year, _LINES.c.status == "failed").order_by(
-                _LINES.c.batch_id, _LINES.c.number
-            )
+            _LINE_COLUMNS.where(
+                _LINES.c.year == year, _LINES.c.status == LineStatus.FAILED.value
+            ).order_by(_LINES.c.batch_id, _LINES.c.number)
         )
         return [_line(r) for r in rows]
 
@@ -354,6 +358,14 @@ class SqlBatchStore:
             .order_by(BatchEventRow.id)
         )
         return [
-            BatchEvent(r.batch_id, r.action, r.actor, r.at, r.from_state, r.to_state, r.reason)
+            BatchEvent(
+                r.batch_id,
+                r.action,
+                r.actor,
+                r.at,
+                BatchState(r.from_state),
+                BatchState(r.to_state),
+                r.reason,
+            )
             for r in rows
         ]

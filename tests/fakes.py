@@ -11,6 +11,15 @@ from datetime import UTC, date, datetime
 
 from ledger.accounts import Account, may_go_negative
 from ledger.appropriation import FundingDecision
+from ledger.batches import (
+    Batch,
+    BatchEvent,
+    BatchLine,
+    BatchState,
+    LineStatus,
+    PlannedLine,
+    paid_key,
+)
 from ledger.book import AccountEntry, AccountState, ChainHead
 from ledger.chain_keys import ChainKey, KeyRing
 from ledger.cycles import Cycle
@@ -427,9 +436,132 @@ class FakeUsers:
 
 
 @dataclass
+class FakeBatches:
+    """Batches in memory: it keeps what the services store and hands back what they
+    ask for, with the aggregate's own sets (:class:`BatchState`, :class:`LineStatus`)
+    deciding which lines commit funds or are unsettled, as the SQL store is told to."""
+
+    ledger: FakeLedger
+    stored: dict[int, Batch] = field(default_factory=dict)
+    keys: dict[int, str | None] = field(default_factory=dict)  # line id → its paid key
+    events_of: dict[int, list[BatchEvent]] = field(default_factory=dict)
+    line_ids: int = 0
+
+    def _lines(self) -> Iterator[tuple[Batch, BatchLine]]:
+        return ((b, x) for b in self.stored.values() for x in b.lines)
+
+    def paid_keys(self, year: int) -> dict[str, int]:
+        return {
+            key: b.id
+            for b, x in self._lines()
+            if x.year == year and (key := self.keys[x.id]) is not None
+        }
+
+    def paid_keys_of(self, studio: str) -> set[str]:
+        return {key for _, x in self._lines() if x.studio == studio and (key := self.keys[x.id])}
+
+    def draft_commitments(self) -> dict[tuple[str, str], Fen]:
+        committed: dict[tuple[str, str], Fen] = {}
+        for b, x in self._lines():
+            if b.state.commits_funds and x.moves_on_approval:
+                for source, amount in x.split.items():
+                    committed[(x.studio, source)] = committed.get((x.studio, source), 0) + amount
+        return committed
+
+    def paid_lines(self, people: Sequence[str], month: Period) -> list[tuple[date, BatchLine]]:
+        found = []
+        for _, x in self._lines():
+            paid = self.ledger.get(x.payment_seq) if x.payment_seq else None
+            if x.person in people and paid and Period.of(paid.effective_date) == month:
+                found.append((paid.effective_date, x))
+        return found
+
+    def insert_batch(
+        self, batch: Batch, lines: Sequence[PlannedLine], reissues: Sequence[BatchLine]
+    ) -> int:
+        batch_id = len(self.stored) + 1
+        made: list[BatchLine] = []
+        for number, planned in enumerate(lines, start=1):
+            e, self.line_ids = planned.entitlement, self.line_ids + 1
+            made.append(
+                BatchLine(
+                    self.line_ids, number, e.year, e.studio, e.person, e.role, e.months,
+                    e.grade or "", e.ratio, planned.gross, dict(planned.split), planned.tax,
+                    planned.net, e.explanation, LineStatus.PENDING,
+                )
+            )  # fmt: skip
+            self.keys[self.line_ids] = paid_key(e.year, e.studio, e.person, e.role)
+        for number, failed in enumerate(reissues, start=len(made) + 1):
+            self.line_ids += 1
+            made.append(
+                replace(
+                    failed,
+                    id=self.line_ids,
+                    number=number,
+                    status=LineStatus.PENDING,
+                    failure_reason=None,
+                    reissue_of=failed.id,
+                    approval_seq=None,
+                    approval_positions=(),
+                    payment_seq=None,
+                    final_tax=None,
+                    final_net=None,
+                )
+            )
+            self.keys[self.line_ids] = None
+        self.stored[batch_id] = replace(batch, id=batch_id, lines=tuple(made))
+        return batch_id
+
+    def batch(self, batch_id: int, *, lock: bool = False) -> Batch | None:
+        return self.stored.get(batch_id)
+
+    def batches(self, year: int | None = None) -> list[Batch]:
+        return [b for b in self.stored.values() if year is None or b.year == year]
+
+    def unresolved_failures(self, year: int) -> list[BatchLine]:
+        return [x for _, x in self._lines() if x.year == year and x.status == LineStatus.FAILED]
+
+    def unsettled_lines(self, studio: str) -> list[tuple[int, int, str]]:
+        return [
+            (b.id, x.number, x.status.value)
+            for b, x in self._lines()
+            if x.studio == studio and x.status.unsettled and b.state.active
+        ]
+
+    def add_approval(self, batch_id: int, approver: str, at: datetime) -> None:
+        b = self.stored[batch_id]
+        self.stored[batch_id] = replace(b, approved_by=(*b.approved_by, approver))
+
+    def set_state(self, batch_id: int, state: BatchState) -> None:
+        self.stored[batch_id] = replace(self.stored[batch_id], state=state)
+
+    def add_event(self, event: BatchEvent) -> None:
+        self.events_of.setdefault(event.batch_id, []).append(event)
+
+    def events(self, batch_id: int) -> list[BatchEvent]:
+        return list(self.events_of.get(batch_id, []))
+
+    def update_lines(self, changes: Mapping[int, Mapping[str, object]]) -> None:
+        for batch_id, b in self.stored.items():
+            lines = tuple(
+                replace(x, **changes[x.id]) if x.id in changes else x  # type: ignore[arg-type]
+                for x in b.lines
+            )
+            self.stored[batch_id] = replace(b, lines=lines)
+
+    def release_paid_keys(self, batch_id: int) -> None:
+        for x in self.stored[batch_id].lines:
+            self.keys[x.id] = None
+
+
+@dataclass
 class FakeStores:
-    """A unit of work's stores, in memory: what ``program`` services are given."""
+    """A unit of work's stores, in memory: what ``program`` and batch services are given."""
 
     ledger: FakeLedger = field(default_factory=FakeLedger)
     registry: FakeRegistry = field(default_factory=FakeRegistry)
     users: FakeUsers = field(default_factory=FakeUsers)
+    batches: FakeBatches = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.batches = FakeBatches(self.ledger)

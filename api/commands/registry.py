@@ -32,7 +32,7 @@ from api.shapes import (
     studio_detail,
     studio_out,
 )
-from ledger import imports, program
+from ledger import disbursement, imports, program
 from ledger.errors import ValidationError
 from ledger.money import format_plain
 from ledger.policy import Policy
@@ -130,7 +130,7 @@ def studios_list(ctx: click.Context, as_json: bool) -> None:
             s.kind_label,
             s.host_unit,
             s.round_label,
-            f"{s.cycle_start_year}-{s.cycle_end_year or s.cycle_start_year + 2}",
+            f"{s.cycle_start_year}-{s.cycle_end_year}" if s.cycle_end_year else "—",
             s.status_label
             + (f" {s.cancelled_on} {s.cancellation_cause_label}" if s.cancelled_on else ""),
             str(s.current_people),
@@ -146,12 +146,21 @@ def studios_list(ctx: click.Context, as_json: bool) -> None:
 def studios_show(ctx: click.Context, code: str, as_json: bool) -> None:
     """One studio and its roster (names and roles; never ID numbers)."""
 
-    found = reading(ctx, lambda uow: studio_detail(program.roster_of(uow, code), program.today()))
+    found = reading(
+        ctx,
+        lambda uow: studio_detail(
+            program.roster_of(uow, code), program.today(), disbursement.available_funds(uow, [code])
+        ),
+    )
     if as_json:
         print_json(found)
         return
     click.echo(
         f"{found.code} {found.name}（{found.kind_label}，{found.host_unit}，{found.status_label}）"
+    )
+    click.echo(
+        "可用余额（减去待审批批次）："
+        + "，".join(f"{f.source_label} {format_plain(f.available_fen)}" for f in found.funds)
     )
     members = table("成员 roster", "人员", "姓名", "角色", "加入", "离开")
     for m in found.memberships:

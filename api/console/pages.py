@@ -40,7 +40,7 @@ from jobs import runner, schedule, timetable
 from jobs.work import JOB_TITLES, JOBS
 from ledger import clock, cycle_services, disbursement, program, statements, users
 from ledger.appropriation import FULL, FundingDecision
-from ledger.batches import STATE_LABELS
+from ledger.batches import ACTION_LABELS, STATE_LABELS
 from ledger.codes import FundingSource, MemberRole, UserRole, labels
 from ledger.errors import LedgerError, ValidationError
 from ledger.money import Fen, format_amount, to_uppercase
@@ -51,7 +51,7 @@ from schema.db import UnitOfWork
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE_SIZE: Final = 100
-EVENT_LABELS: Final = {**disbursement.ACTION_LABELS, "create": "准备批次"}
+EVENT_LABELS: Final = {**ACTION_LABELS, "create": "准备批次"}
 
 
 def view(path: str, action: str) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
@@ -131,23 +131,24 @@ class FundRow:
     received: Fen  # carried over and received this year
     committed: Fen  # in draft batches, not yet approved
     paid: Fen  # approved stipends and activity expenses
-    available: Fen  # the fund's balance less what drafts would take
+    available: Fen  # now: the fund's balance less what drafts would take (one service)
 
 
 def fund_rows(uow: UnitOfWork, year: int) -> list[FundRow]:
+    lines = statements.summary_lines(uow, year)
     drafts = uow.batches.draft_commitments()
+    available = disbursement.available_funds(uow, {s.studio for s in lines})
     return [
         FundRow(
             s.studio,
             s.name,
             FundingSource(s.source).label,
             s.opening + s.received,
-            drafted,
+            drafts.get((s.studio, s.source), 0),
             s.stipends + s.expenses,
-            s.closing - drafted,
+            available[(s.studio, s.source)],
         )
-        for s in statements.summary_lines(uow, year)
-        for drafted in [drafts.get((s.studio, s.source), 0)]
+        for s in lines
     ]
 
 
@@ -162,7 +163,7 @@ class HomeController(Controller):
         def load(uow: UnitOfWork) -> dict[str, Any]:
             year = year_query(request, uow)
             waiting = [
-                (batch_summary(b), [disbursement.ACTION_LABELS[v] for v in offered])
+                (batch_summary(b), [ACTION_LABELS[v] for v in offered])
                 for b in uow.batches.batches(None)
                 if (offered := disbursement.offered(b, me))
             ]
@@ -201,11 +202,11 @@ def _outcome(verb: str) -> Callable[[UnitOfWork, disbursement.Outcome], tuple[st
 
     def said(_uow: UnitOfWork, outcome: disbursement.Outcome) -> tuple[str, str]:
         batch = outcome.batch
-        words = f"批次 #{batch.id}：已{disbursement.ACTION_LABELS[verb]}"
+        words = f"批次 #{batch.id}：已{ACTION_LABELS[verb]}"
         if verb == "approve":
             words += f"（审批进度 {len(batch.approved_by)} / {batch.approvals_needed}）"
         if verb == "confirm":
-            failed = sum(1 for line in batch.lines if line.status == "failed")
+            failed = len(batch.failed)
             words += f"，{failed} 行银行退回" if failed else "，全部支付"
         return f"{words}；当前状态：{_state_label(batch.state)}。", _batch_back(batch.id)
 
@@ -300,7 +301,7 @@ class BatchPages(Controller):
                 "batch": shown,
                 "ids": ids,
                 "offered": disbursement.offered(batch, me),
-                "labels": disbursement.ACTION_LABELS,
+                "labels": ACTION_LABELS,
                 "held": held,
                 "gross_upper": to_uppercase(batch.gross),
                 "tax": batch.current_tax,
@@ -310,8 +311,7 @@ class BatchPages(Controller):
                 "state_labels": STATE_LABELS,
                 "labels_role": labels(MemberRole),
                 # sent to the bank: to send while approved, a marked copy for reconciliation after
-                "bank_file": allows(me.role, "batch.bank_file")
-                and batch.state in disbursement.SENT_STATES,
+                "bank_file": allows(me.role, "batch.bank_file") and batch.state.sent,
             }
 
         loaded = read(request, load)

@@ -34,7 +34,7 @@ from api.shapes import (
     studio_detail,
     studio_out,
 )
-from ledger import program
+from ledger import disbursement, program
 from ledger.codes import CancellationCause, Grade, MemberRole, StudioKind
 from ledger.policy import Policy
 from ledger.registry import (
@@ -132,7 +132,12 @@ class StudioController(Controller):
         """One studio with its memberships (payee codes and names, never ID numbers)."""
 
         return read(
-            request, lambda uow: studio_detail(program.roster_of(uow, code), program.today())
+            request,
+            lambda uow: studio_detail(
+                program.roster_of(uow, code),
+                program.today(),
+                disbursement.available_funds(uow, [code]),
+            ),
         )
 
 

@@ -152,6 +152,14 @@ def test_the_full_year_for_two_studios(
     batch = r.json()
     assert (r.status_code, batch["gross_fen"], batch["approvals_needed"]) == (201, 7_000_000, 2)
     assert batch["tax_fen"] == 2 * 160_000 + 10 * 80_000
+    # what HJ-S01 can still pay: 25,000 a source less the draft's 17,500 (10,000 + 5 × 5,000)
+    detail = client.get(f"{API}/studios/HJ-S01", headers=auth(tokens["auditor"])).json()
+    assert [(f["source"], f["available_fen"]) for f in detail["funds"]] == [
+        ("finance", 750_000),
+        ("edu_fund", 750_000),
+        ("matching", 0),
+        ("support", 0),
+    ]
     url = f"{API}/batches/{batch['id']}"
     dated = {"on": "2025-12-31"}
     first = client.post(f"{url}/approve", json=dated, headers=auth(tokens["approver"])).json()

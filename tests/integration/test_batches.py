@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from jobs.work import SCHEDULER_USER
-from ledger import book, disbursement, program, users
+from ledger import batches, book, disbursement, program, users
 from ledger.errors import (
     InvalidTransitionError,
     MakerCheckerError,
@@ -105,7 +105,7 @@ FUND_EDU = "studio:HJ-S01:fund:edu_fund"
 HOST_PAYABLE = "studio:HJ-S01:payable:P000001"
 
 
-def stored(engine: Engine, batch_id: int) -> disbursement.Batch:
+def stored(engine: Engine, batch_id: int) -> batches.Batch:
     """The batch as the database holds it now."""
     with UnitOfWork(engine, write=False) as uow:
         found = uow.batches.batch(batch_id)

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from jobs import runner
 from jobs.work import SCHEDULER_USER
-from ledger import book, cycle_services, disbursement, imports, program, statements, users
+from ledger import batches, book, cycle_services, disbursement, imports, program, statements, users
 from ledger.errors import (
     InvalidInputError,
     InvalidTransitionError,
@@ -99,7 +99,7 @@ def grade(engine: Engine, year: int, studio: str, value: str) -> None:
     run(engine, lambda uow: program.save_grades(uow, [Grade(year, studio, "", value)], by=CLERK))
 
 
-def pay_the_year(engine: Engine, year: int, *, confirm: bool = True) -> disbursement.Batch:
+def pay_the_year(engine: Engine, year: int, *, confirm: bool = True) -> batches.Batch:
     """December: the year's batch prepared, approved and (unless told not to) paid."""
     batch = run(engine, lambda uow: disbursement.create(uow, year, CLERK, date(year, 12, 20)))
     run(engine, lambda uow: disbursement.approve(uow, batch.batch.id, BOSS, date(year, 12, 22)))
@@ -110,7 +110,7 @@ def pay_the_year(engine: Engine, year: int, *, confirm: bool = True) -> disburse
 
 def play_the_cycle(
     engine: Engine, grades: tuple[str, str, str], *, confirm_last: bool = True
-) -> disbursement.Batch:
+) -> batches.Batch:
     """2024-2026 of both studios: appropriation by assessment, HJ-S01's matching, grades
     (HJ-S01's as given, HJ-H01 合格) and the December payouts (the last one approved but,
     unless told, not paid); the last batch."""

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from jobs.work import SCHEDULER_USER
-from ledger import disbursement, program, users
+from ledger import batches, disbursement, program, users
 from ledger.program import Grade
 from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
@@ -69,19 +69,19 @@ def grade(engine: Engine, studio: str) -> None:
     )
 
 
-def batch_on(engine: Engine, on: date) -> disbursement.Batch:
+def batch_on(engine: Engine, on: date) -> batches.Batch:
     batch = run(engine, lambda uow: disbursement.create(uow, 2024, "clerk", on)).batch
     run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss", on))
     return batch
 
 
-def zhang(batch: disbursement.Batch) -> disbursement.BatchLine:
+def zhang(batch: batches.Batch) -> batches.BatchLine:
     [line] = [x for x in batch.lines if x.gross == 250_000]
     return line
 
 
 def confirm(
-    engine: Engine, batch: disbursement.Batch, on: date, failed: dict[int, str] | None = None
+    engine: Engine, batch: batches.Batch, on: date, failed: dict[int, str] | None = None
 ) -> disbursement.Outcome:
     return run(engine, lambda uow: disbursement.confirm(uow, batch.id, "boss", on, failed))
 

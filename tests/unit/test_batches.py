@@ -113,7 +113,10 @@ def test_the_state_machine_allows_only_its_transitions() -> None:
     assert next_state("draft", "approve") == "approved"
     assert next_state("approved", "pay_partially") == "partially_paid"
     assert next_state("partially_paid", "close") == "closed"
-    with pytest.raises(InvalidTransitionError, match="a paid batch cannot approve; it can: close"):
+    with pytest.raises(
+        InvalidTransitionError,
+        match=r"批次已发放，不能审批通过 \(the batch is paid; it can: close\)",
+    ):
         next_state("paid", "approve")
     with pytest.raises(InvalidTransitionError, match="it is final"):
         next_state("rejected", "approve")

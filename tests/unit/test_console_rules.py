@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from ledger import users
-from ledger.disbursement import Batch, BatchLine, offered
+from ledger.batches import Batch, BatchLine, BatchState, LineStatus
+from ledger.disbursement import offered
 from ledger.users import User
 
 NOW = datetime(2025, 12, 20, 9, 0)
@@ -30,12 +31,12 @@ def _batch(state: str, *, approved_by: tuple[str, ...] = (), failed: bool = Fals
         tax=80_000,
         net=420_000,
         explanation="",
-        status="failed" if failed else "pending",
+        status=LineStatus.FAILED if failed else LineStatus.PENDING,
     )
     return Batch(
         id=1,
         year=2025,
-        state=state,
+        state=BatchState(state),
         policy_version="v",
         prepared_by="张会计",
         created_at=NOW,

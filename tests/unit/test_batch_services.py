@@ -1,0 +1,154 @@
+"""The batch's rules as worked examples on the fake stores (tests/fakes.py): a year's
+payout prepared, approved, paid but for a bank return, reissued or returned to the fund,
+and closed — amounts to the fen, one voucher per action. No database: milliseconds; the
+same services run on SQLite and PostgreSQL in tests/integration/test_batches.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from ledger import book, disbursement, program, users
+from ledger.batches import BatchState, LineStatus
+from ledger.errors import InvalidTransitionError, MakerCheckerError, PermissionDeniedError
+from ledger.program import Grade
+from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
+from tests.fakes import FakeStores, approver_id_number
+
+S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
+FINANCE, EDU = "studio:HJ-S01:fund:finance", "studio:HJ-S01:fund:edu_fund"
+
+
+def person(n: int, unit: str) -> PersonInput:
+    first17 = f"15062519860101{n:03d}"
+    return PersonInput(first17 + id_check_digit(first17), f"教师{n}", unit, "农行", f"6228{n:011d}")
+
+
+PEOPLE = [person(1, "第一中学"), *(person(n, f"外校{n}") for n in range(2, 7))]
+
+
+@pytest.fixture
+def stores() -> FakeStores:
+    """HJ-S01 (a host and five members, all of 2024), graded 合格, funded 50,000 元;
+    a clerk and an approver."""
+    made = FakeStores()
+    users.add_user(made, "管理员", "admin", by=None)
+    users.add_user(made, "副管理员", "admin", by=None)
+    users.add_user(made, "张会计", "clerk", by="管理员")
+    users.add_user(made, "李科长", "approver", by="管理员", id_number=approver_id_number(1))
+    users.confirm_user(made, "李科长", by="副管理员")
+    places = [
+        MembershipInput("HJ-S01", p.id_number, "host" if i == 0 else "member", date(2024, 1, 1))
+        for i, p in enumerate(PEOPLE)
+    ]
+    program.save_roster(made, [S1], PEOPLE, places, by="张会计")
+    program.save_grades(made, [Grade(2024, "HJ-S01", "", "qualified")], by="张会计")
+    program.appropriate(made, 2024, by="张会计")
+    return made
+
+
+def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissued(
+    stores: FakeStores,
+) -> None:
+    """10,000 + 5 × 5,000 = 35,000 元 gross, 1,600 + 5 × 800 = 5,600 元 withheld; the
+    bank returns line 3 (5,000 元), which a reissue pays a week later."""
+    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    assert (batch.state, len(batch.lines), batch.gross, batch.tax) == (
+        BatchState.DRAFT,
+        6,
+        3_500_000,
+        560_000,
+    )
+    assert batch.approvals_needed == 1
+    with pytest.raises(PermissionDeniedError):
+        disbursement.approve(stores, batch.id, "张会计", date(2024, 12, 23))
+    approved = disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23)).batch
+    assert approved.state == BatchState.APPROVED
+    assert [stores.ledger.balances[f] for f in (FINANCE, EDU)] == [750_000, 750_000]
+    late = disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))  # a race lost
+    assert (late.changed, late.message) == (
+        False,
+        f"batch #{batch.id} is already approved; nothing to do",
+    )
+    with pytest.raises(InvalidTransitionError, match="批次已审批，不能驳回"):
+        disbursement.reject(stores, batch.id, "李科长", "太迟")
+
+    paid = disbursement.confirm(
+        stores, batch.id, "李科长", date(2024, 12, 25), {3: "账户已销户"}
+    ).batch
+    assert paid.state == BatchState.PARTIALLY_PAID
+    assert [x.status for x in paid.lines] == [
+        LineStatus.PAID,
+        LineStatus.PAID,
+        LineStatus.FAILED,
+        LineStatus.PAID,
+        LineStatus.PAID,
+        LineStatus.PAID,
+    ]
+    assert stores.ledger.balances["bank:disbursed"] == (1_000_000 - 160_000) + 4 * 420_000
+    assert stores.ledger.balances["tax:withheld"] == 160_000 + 4 * 80_000
+    with pytest.raises(InvalidTransitionError, match=r"still has failed lines \[3\]"):
+        disbursement.close(stores, batch.id, "李科长")
+
+    again = disbursement.reissue(stores, 2024, "张会计", date(2024, 12, 26))
+    assert [(x.person, x.gross, x.tax) for x in again.lines] == [
+        (paid.line(3).person, 500_000, 80_000)
+    ]
+    assert stores.batches.batch(batch.id).line(3).status == LineStatus.REISSUED  # type: ignore[union-attr]
+    vouchers = len(stores.ledger.transactions)
+    disbursement.approve(stores, again.id, "李科长", date(2024, 12, 27))
+    assert len(stores.ledger.transactions) == vouchers  # its money is payable already
+    done = disbursement.confirm(stores, again.id, "李科长", date(2024, 12, 30)).batch
+    assert done.state == BatchState.PAID
+    assert stores.ledger.balances["bank:disbursed"] == 3_500_000 - 560_000
+    for batch_id in (batch.id, again.id):
+        assert disbursement.close(stores, batch_id, "李科长").batch.state == BatchState.CLOSED
+    assert not any(b for a, b in stores.ledger.balances.items() if ":payable:" in a)
+    assert book.verify(stores.ledger).ok
+
+
+def test_a_returned_line_goes_back_to_the_fund_and_the_batch_closes(stores: FakeStores) -> None:
+    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
+    disbursement.confirm(stores, batch.id, "李科长", date(2024, 12, 25), {2: "户名不符"})
+    with pytest.raises(InvalidTransitionError, match="only a failed payment can be returned"):
+        disbursement.return_to_fund(stores, batch.id, 1, "李科长", date(2024, 12, 28))
+    returned = disbursement.return_to_fund(stores, batch.id, 2, "李科长", date(2024, 12, 28))
+    assert returned.batch.line(2).status == LineStatus.RETURNED
+    assert [stores.ledger.balances[f] for f in (FINANCE, EDU)] == [1_000_000, 1_000_000]
+    assert disbursement.close(stores, batch.id, "李科长").batch.state == BatchState.CLOSED
+    assert stores.batches.unsettled_lines("HJ-S01") == []
+    assert book.verify(stores.ledger).ok
+
+
+def test_a_draft_claims_its_funds_and_a_rejected_one_gives_them_back(stores: FakeStores) -> None:
+    first = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    assert stores.batches.draft_commitments() == {
+        ("HJ-S01", "finance"): 1_750_000,
+        ("HJ-S01", "edu_fund"): 1_750_000,
+    }
+    assert disbursement.available_funds(stores, ["HJ-S01"]) == {  # 25,000 − 17,500 a source
+        ("HJ-S01", "finance"): 750_000,
+        ("HJ-S01", "edu_fund"): 750_000,
+        ("HJ-S01", "matching"): 0,
+        ("HJ-S01", "support"): 0,
+    }
+    with pytest.raises(disbursement.NothingToPayError):  # every line is in the draft
+        disbursement.create(stores, 2024, "张会计", date(2024, 12, 21))
+    disbursement.reject(stores, first.id, "李科长", "人数有误")
+    assert stores.batches.draft_commitments() == {}
+    second = disbursement.create(stores, 2024, "张会计", date(2024, 12, 21)).batch
+    assert (second.id, len(second.lines)) == (2, 6)
+    assert stores.batches.unsettled_lines("HJ-S01") == [(2, n, "pending") for n in range(1, 7)]
+
+
+def test_the_preparer_never_approves_even_as_an_approver(stores: FakeStores) -> None:
+    users.add_user(stores, "王局长", "approver", by="管理员", id_number=approver_id_number(2))
+    users.confirm_user(stores, "王局长", by="副管理员")
+    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    # the preparer made an approver since: still not the checker of their own batch
+    stores.batches.stored[batch.id] = replace(stores.batches.stored[batch.id], prepared_by="王局长")
+    with pytest.raises(MakerCheckerError, match="王局长 prepared this batch"):
+        disbursement.approve(stores, batch.id, "王局长", date(2024, 12, 23))
