@@ -8,10 +8,9 @@ or roll everything back.
 
 Invariants, all checked before anything is written:
 - every transaction is valid (:func:`ledger.postings.validate`);
-- no transaction is dated after the day it is recorded, in Beijing
-  (:func:`ledger.clock.future_date_error`; the moment comes from :mod:`ledger.clock`);
-- no transaction is dated in a closed period (:func:`ledger.periods.check_open`),
-  read under the chain head lock so a period close cannot slip in between;
+- no transaction is dated after the day it is recorded, in Beijing (the moment comes
+  from :mod:`ledger.clock`), nor in a closed period, read under the chain head lock so
+  a period close cannot slip in between (:func:`ledger.periods.dating_error`);
 - no guarded account closes below zero on any day (the as-of guard): a write dated
   D is refused when a touched guarded account would end any day from D on below
   zero, worked out from its kept days (:mod:`ledger.daily_balances`) read under the
@@ -41,7 +40,7 @@ from typing import Final, Protocol
 from ledger.accounts import Account, account_kind, may_go_negative
 from ledger.chain_keys import KeyRing, first_ring, new_secret
 from ledger.chart import chart_account
-from ledger.clock import future_date_error, local_date, local_time
+from ledger.clock import local_date, local_time
 from ledger.daily_balances import (
     Day,
     DayMismatch,
@@ -63,7 +62,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.money import Fen, format_plain
-from ledger.periods import Closing, Period, check_open
+from ledger.periods import Closing, Period, dating_error
 from ledger.postings import (
     GENESIS_HASH,
     BrokenLink,
@@ -280,9 +279,10 @@ def post(
     for i, request in enumerate(requests):
         if request.idempotency_key in fresh:  # a replay returns what was written before
             where = date_field or _where(requests, i, "effective_date")
-            if future := future_date_error(request.effective_date, field=where, today=today):
-                raise future
-            check_open(closed, request.effective_date, field=where)
+            if refused := dating_error(
+                request.effective_date, field=where, today=today, closed=closed
+            ):
+                raise refused
     _check_reversals(store, fresh.values())
     states = store.lock_accounts(touched_accounts(fresh.values()))
     moved = day_movements(fresh.values())

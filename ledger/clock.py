@@ -2,9 +2,10 @@
 
 Invariant: **no write is dated after today.** "Today" is the day :func:`now` falls on in
 Asia/Shanghai (:data:`PROGRAM_TIME_ZONE`), wherever the server runs. The rule is
-:func:`future_date_error`: services apply it early to name their field or row, and
-:func:`ledger.book.post` applies it to every voucher against the very moment it records
-it, so a voucher is never dated after the day it was recorded (``verify`` reports any
+:func:`future_date_error`, joined with the closed periods' in
+:func:`ledger.periods.dating_error`: services apply it early to name their field or row,
+and :func:`ledger.book.post` applies it to every voucher against the very moment it
+records it, so a voucher is never dated after the day it was recorded (``verify`` reports any
 that is as ``DATE:``).
 
 Nothing else asks the operating system for the time of a write. Tests set the clock

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final, Self
 
+from ledger.clock import future_date_error
 from ledger.errors import ClosedPeriodError, ValidationError
 
 _PERIOD: Final = re.compile(r"(\d{4})-(\d{2})")
@@ -85,15 +86,36 @@ def is_closed(closed: Period | None, day: date) -> bool:
     return closed is not None and Period.of(day) <= closed
 
 
+def closed_period_error(
+    closed: Period | None, day: date, *, field: str = "date"
+) -> ClosedPeriodError | None:
+    """The refusal of ``day`` when its month is closed, naming the month and the first
+    open one; ``None`` when it is open."""
+    if closed is None or not is_closed(closed, day):
+        return None
+    return ClosedPeriodError(
+        field,
+        f"{Period.of(day).label}已结账 (period {Period.of(day)} is closed; the books are "
+        f"closed through {closed}): nothing dated {day.isoformat()} can be written. "
+        f"Date a correction in an open period, {closed.next()} or later",
+    )
+
+
 def check_open(closed: Period | None, day: date, *, field: str = "date") -> None:
-    """Refuse ``day`` when its month is closed, naming the month and the first open one."""
-    if closed is not None and is_closed(closed, day):
-        raise ClosedPeriodError(
-            field,
-            f"{Period.of(day).label}已结账 (period {Period.of(day)} is closed; the books are "
-            f"closed through {closed}): nothing dated {day.isoformat()} can be written. "
-            f"Date a correction in an open period, {closed.next()} or later",
-        )
+    """Refuse ``day`` when its month is closed (:func:`closed_period_error`)."""
+    if error := closed_period_error(closed, day, field=field):
+        raise error
+
+
+def dating_error(
+    day: date, *, field: str, today: date, closed: Period | None
+) -> ValidationError | None:
+    """Why a write cannot be dated ``day``: after today (:func:`ledger.clock.future_date_error`)
+    or in a closed period; ``None`` when it can. The one rule every dated write meets:
+    the ledger applies it to each voucher, services to each field or row first."""
+    return future_date_error(day, field=field, today=today) or closed_period_error(
+        closed, day, field=field
+    )
 
 
 def check_closable(period: Period, today: date) -> None:

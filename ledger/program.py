@@ -25,7 +25,7 @@ from ledger.appropriation import (
     decision_errors,
     funding_share,
 )
-from ledger.clock import check_not_future, check_year_begun, future_date_error
+from ledger.clock import check_year_begun
 from ledger.cycles import Cycle, closed_for, first_cycle, reinstatement_refusal
 from ledger.daily_balances import day_movements, overdrawing
 from ledger.entitlements import PAID_ROLES, EntitlementLine, entitlements
@@ -51,7 +51,7 @@ from ledger.expenses import (
     travel_claim_error,
 )
 from ledger.money import Fen
-from ledger.periods import check_open
+from ledger.periods import dating_error
 from ledger.policy import GRADE_LABELS, Policy, policy_for_year
 from ledger.postings import NewTransaction, Transaction, utc_now
 from ledger.registry import (
@@ -187,10 +187,12 @@ class SaveReport:
 
 
 def require_dated(stores: Stores, day: date, *, field: str = "on") -> None:
-    """Refuse a write dated ``day`` after today (:mod:`ledger.clock`) or in a closed
-    period (:mod:`ledger.periods`), naming ``field``."""
-    check_not_future(day, field=field)
-    check_open(stores.ledger.closed_through(), day, field=field)
+    """Refuse a write dated ``day`` after today or in a closed period, naming ``field``
+    (:func:`ledger.periods.dating_error`)."""
+    if refused := dating_error(
+        day, field=field, today=today(), closed=stores.ledger.closed_through()
+    ):
+        raise refused
 
 
 def _date_errors(
@@ -199,24 +201,18 @@ def _date_errors(
     requests: Sequence[NewTransaction],
     fresh: Collection[str],
     name: str,
-) -> list[ValidationError]:
-    """An error for each new item dated after today or in a closed period, naming the
-    item's date (an item already recorded is a repeat and writes nothing, so it stands)."""
+) -> dict[int, ValidationError]:
+    """The refusal of each new item dated after today or in a closed period, by its
+    index, naming the item's date (an item already recorded is a repeat and writes
+    nothing, so it stands)."""
     closed = stores.ledger.closed_through()
     day = today()
-    errors: list[ValidationError] = []
-    for i, (item, request) in enumerate(zip(items, requests, strict=True)):
-        if request.idempotency_key not in fresh:
-            continue
-        field = f"{name}[{i}].日期"
-        if future := future_date_error(item.on, field=field, today=day):
-            errors.append(future)
-            continue
-        try:
-            check_open(closed, item.on, field=field)
-        except ValidationError as error:
-            errors.append(error)
-    return errors
+    return {
+        i: refused
+        for i, (item, request) in enumerate(zip(items, requests, strict=True))
+        if request.idempotency_key in fresh
+        and (refused := dating_error(item.on, field=f"{name}[{i}].日期", today=day, closed=closed))
+    }
 
 
 def policy(stores: Stores, year: int) -> Policy:
@@ -631,8 +627,8 @@ def receive_matching(stores: Stores, receipts: Sequence[Receipt], *, by: str) ->
         raise InvalidInputError(errors)
     requests = [receipt_transaction(r, studios[r.studio].host_unit) for r in receipts]
     fresh = set(_fresh_keys(stores, requests))
-    if errors := _date_errors(stores, receipts, requests, fresh, "receipts"):
-        raise InvalidInputError(errors)
+    if misdated := _date_errors(stores, receipts, requests, fresh, "receipts"):
+        raise InvalidInputError(list(misdated.values()))
     return book.post(stores.ledger, requests)
 
 
@@ -686,7 +682,8 @@ def spend(stores: Stores, expenses: Sequence[Expense], *, by: str) -> list[Trans
         raise InvalidInputError(errors)
     requests = [expense_transaction(e, claimants.code(e)) for e in expenses]
     fresh_keys = set(_fresh_keys(stores, requests))
-    errors = _date_errors(stores, expenses, requests, fresh_keys, "expenses")
+    misdated = _date_errors(stores, expenses, requests, fresh_keys, "expenses")
+    errors = list(misdated.values())
     spent: dict[tuple[int, str, str], Fen] = {}
     plans_by_year: dict[int, dict[tuple[str, str], Fen]] = {}
     for i, (expense, request) in enumerate(zip(expenses, requests, strict=True)):
@@ -704,11 +701,10 @@ def spend(stores: Stores, expenses: Sequence[Expense], *, by: str) -> list[Trans
             errors.append(error)
         spent[key] += expense.amount
     # a row dated ahead or in a closed month is not judged again by the days it cannot have
-    misdated = {e.field for e in errors}
     dated_right = {
         r.idempotency_key
         for i, r in enumerate(requests)
-        if f"expenses[{i}].日期" not in misdated and r.idempotency_key in fresh_keys
+        if i not in misdated and r.idempotency_key in fresh_keys
     }
     errors += _overdrawing_errors(stores, requests, dated_right, "expenses")
     if errors:

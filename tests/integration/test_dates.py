@@ -351,7 +351,7 @@ def test_the_database_refuses_a_voucher_dated_ahead_and_a_short_day_on_its_own(
     """With the ledger's own checks switched off, the triggers of migration 0017 still
     refuse both, and nothing is written."""
     monkeypatch.setattr(book, "_guard", lambda state, days, field: None)
-    monkeypatch.setattr(book, "future_date_error", lambda day, field, today: None)
+    monkeypatch.setattr(book, "dating_error", lambda day, field, today, closed: None)
     before = transactions(books)
     early = NewTransaction("early", date(2024, 3, 1), "资料", (Posting(MATCHING, EXPENSE, 50_000),))
     ahead = NewTransaction(
