@@ -38,7 +38,7 @@ from datetime import date, datetime
 from typing import Final, Protocol
 
 from ledger.accounts import Account, account_kind, may_go_negative
-from ledger.chain_keys import KeyRing, first_ring, new_secret
+from ledger.chain_keys import ChainKey, KeyRing, first_ring, new_secret
 from ledger.chart import chart_account
 from ledger.clock import local_date, local_time
 from ledger.daily_balances import (
@@ -110,10 +110,12 @@ class AccountEntry:
 
 @dataclass(frozen=True, slots=True)
 class ChainHead:
-    """The last recorded transaction's sequence number and hash."""
+    """The last recorded transaction's sequence number and hash, and the id of the chain
+    key that sealed it (``None``: sealed plain, or recorded before keys were noted)."""
 
     seq: int
     hash: str
+    key_id: str | None = None
 
 
 class LedgerStore(Protocol):
@@ -175,10 +177,11 @@ class LedgerStore(Protocol):
         transactions: Sequence[Transaction],
         balances: Mapping[Account, Fen],
         days: Sequence[DayWrite],
+        key_id: str | None,
     ) -> None:
         """Write transactions, their postings, the new kept balance of every account they
         touch (``balances``), the days that are new or changed (``days``), the vouchers
-        and the head, at once."""
+        and the head with the id of the key that sealed it (``key_id``), at once."""
 
     def balance(self, address: Account, as_of: date | None) -> Fen | None:
         """Kept balance, or the closing of the account's latest day on or before
@@ -213,6 +216,9 @@ class LedgerStore(Protocol):
 
     def vouchers_of(self, seqs: Collection[int]) -> dict[int, Voucher]:
         """The 凭证号 of each of these transactions."""
+
+    def dates_of(self, seqs: Collection[int]) -> dict[int, date]:
+        """The effective date of each of these transactions (without their postings)."""
 
     def movements_of(self, addresses: Sequence[Account]) -> list[tuple[Account, Account, Fen]]:
         """Money moved, ever, between each (source, destination) pair touching one of
@@ -271,7 +277,7 @@ def post(
         elif first != request:
             raise IdempotencyConflictError(key)
     # Read after the head lock: a rotation rewrites the ring under it. A replay needs no key.
-    sealing_key = _sealing_key(store, store.chain_keys(), head) if fresh else b""
+    sealing = _sealing_key(store, store.chain_keys(), head) if fresh else None
 
     recorded_at = utc_now() if now is None else as_naive_utc(now)
     today = local_date(recorded_at)
@@ -302,12 +308,13 @@ def post(
         month = Period.of(request.effective_date)
         numbers[month] += 1
         voucher = Voucher(month.year, month.month, numbers[month])
-        transaction = sealed(seq, voucher, recorded_at, request, prev_hash, key=sealing_key)
+        secret = None if sealing is None else sealing.secret
+        transaction = sealed(seq, voucher, recorded_at, request, prev_hash, key=secret)
         new.append(transaction)
         prev_hash = transaction.hash
         recorded[request.idempotency_key] = transaction
     if new:
-        store.append(new, balances, writes)
+        store.append(new, balances, writes, None if sealing is None else sealing.id)
     return [recorded[r.idempotency_key] for r in requests]
 
 
@@ -370,23 +377,31 @@ def rotate_chain_key(store: LedgerStore, *, save: bool = True) -> KeyRing:
     return ring
 
 
-def _sealing_key(store: LedgerStore, keys: KeyRing, head: ChainHead) -> bytes:
+def _sealing_key(store: LedgerStore, keys: KeyRing, head: ChainHead) -> ChainKey:
     """The current key, once the ring is shown to be this chain's: it was not written for
-    a longer chain, and the head's own seal holds under it. A ring from another ledger,
-    or a key file swapped or mistyped, would otherwise seal links that make ``verify``
-    report the whole chain broken from there on."""
+    a longer chain, and the key it gives the head is the one that sealed it — by the id
+    the head keeps, or, for a head that keeps none, by its seal read back. A ring from
+    another ledger, or a key file swapped or mistyped, would otherwise seal links that
+    make ``verify`` report the whole chain broken from there on."""
     if problem := _ring_problem(keys, head.seq):
         raise ChainKeyError(problem + "; nothing was written")
-    last = store.get(head.seq) if head.seq else None
-    key = None if last is None else keys.key_for(last.seq)
-    secret = None if key is None else key.secret
-    if last is not None and chain_hash(last.prev_hash, last, secret) != last.hash:
+    if head.seq and not _seals_head(store, keys, head):
+        last = store.vouchers_of([head.seq]).get(head.seq)
         raise ChainKeyError(
-            f"账链密钥与账簿不符：第{last.seq}笔（{last.voucher}）的封印在 "
+            f"账链密钥与账簿不符：第{head.seq}笔（{last}）的封印在 "
             f"{store.chain_key_source()} 的密钥下不成立，没有写入任何内容 (the chain key does not "
             "seal this ledger's last transaction: another ledger's key, or a changed key file)"
         )
-    return keys.current.secret
+    return keys.current
+
+
+def _seals_head(store: LedgerStore, keys: KeyRing, head: ChainHead) -> bool:
+    key = keys.key_for(head.seq)
+    if head.key_id is not None:
+        return key is not None and key.id == head.key_id
+    last = store.get(head.seq)
+    secret = None if key is None else key.secret
+    return last is not None and chain_hash(last.prev_hash, last, secret) == last.hash
 
 
 def _ring_problem(keys: KeyRing, last_seq: int) -> str | None:

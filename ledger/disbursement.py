@@ -457,8 +457,7 @@ def _approved_on(stores: Stores, batch: Batch) -> date:
     """The day the batch's money became payable: its approval voucher's date (a reissue
     posts none; its money has been payable since its month began, at the latest)."""
     seqs = {x.approval_seq for x in batch.moving if x.approval_seq}
-    approved = [t.effective_date for seq in seqs if (t := stores.ledger.get(seq)) is not None]
-    return max([batch.first_day, *approved])
+    return max([batch.first_day, *stores.ledger.dates_of(seqs).values()])
 
 
 def _final_tax(stores: Stores, batch: Batch, paying: list[BatchLine], on: date) -> list[BatchLine]:

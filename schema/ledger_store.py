@@ -140,13 +140,13 @@ class SqlLedgerStore:
 
     def lock_head(self) -> ChainHead:
         row = self.session.execute(
-            select(ChainHeadRow.last_seq, ChainHeadRow.last_hash)
+            select(ChainHeadRow.last_seq, ChainHeadRow.last_hash, ChainHeadRow.key_id)
             .where(ChainHeadRow.id == 1)
             .with_for_update()
         ).one_or_none()
         if row is None:
             raise RuntimeError("the chain head row is missing: run `studio-ledger db upgrade`")
-        return ChainHead(row.last_seq, row.last_hash)
+        return ChainHead(row.last_seq, row.last_hash, row.key_id)
 
     def lock_accounts(self, addresses: Sequence[Account]) -> dict[Account, AccountState]:
         self._locked = {}
@@ -276,6 +276,7 @@ class SqlLedgerStore:
         transactions: Sequence[Transaction],
         balances: Mapping[Account, Fen],
         days: Sequence[DayWrite],
+        key_id: str | None,
     ) -> None:
         execute = self.session.connection().execute
         ids = self._account_ids
@@ -306,7 +307,7 @@ class SqlLedgerStore:
         execute(
             update(_CHAIN_HEAD)
             .where(_CHAIN_HEAD.c.id == 1)
-            .values(last_seq=last.seq, last_hash=last.hash)
+            .values(last_seq=last.seq, last_hash=last.hash, key_id=key_id)
         )
 
     def _advance_voucher_counters(self, transactions: Sequence[Transaction]) -> None:
@@ -490,6 +491,17 @@ class SqlLedgerStore:
             .group_by(source.address, destination.address)
         )
         return [(a, b, int(total)) for a, b, total in rows]
+
+    def dates_of(self, seqs: Collection[int]) -> dict[int, date]:
+        found: dict[int, date] = {}
+        for chunk in chunks(sorted(set(seqs))):
+            rows = self.session.execute(
+                select(TransactionRow.seq, TransactionRow.effective_date).where(
+                    TransactionRow.seq.in_(chunk)
+                )
+            ).all()
+            found.update(dict(rows))
+        return found
 
     def vouchers_of(self, seqs: Collection[int]) -> dict[int, Voucher]:
         """The 凭证号 of each of these transactions, read in chunks."""

@@ -85,6 +85,9 @@ class ChainHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(12))
+    """The id of the chain key that sealed the last transaction (none if plain SHA-256,
+    or written before migration 0019)."""
 
 
 class VoucherCounterRow(Base):

@@ -51,6 +51,7 @@ class FakeLedger:
     closed: list[Closing] = field(default_factory=list)
     keys: KeyRing | None = field(default_factory=lambda: TEST_KEYS)
     days: dict[Account, dict[date, Day]] = field(default_factory=dict)
+    head_key: str | None = None
 
     def lock_head(self) -> ChainHead:
         return self._head()
@@ -72,7 +73,7 @@ class FakeLedger:
 
     def _head(self) -> ChainHead:
         last = self.transactions[-1] if self.transactions else None
-        return ChainHead(last.seq, last.hash) if last else ChainHead(0, GENESIS_HASH)
+        return ChainHead(last.seq, last.hash, self.head_key) if last else ChainHead(0, GENESIS_HASH)
 
     def head_hash(self) -> tuple[int, str]:
         head = self._head()
@@ -138,7 +139,9 @@ class FakeLedger:
         transactions: Sequence[Transaction],
         balances: Mapping[Account, Fen],
         days: Sequence[DayWrite],
+        key_id: str | None,
     ) -> None:
+        self.head_key = key_id
         self.transactions.extend(transactions)
         self.balances.update(balances)
         for write in days:
@@ -224,6 +227,9 @@ class FakeLedger:
 
     def vouchers_of(self, seqs: Collection[int]) -> dict[int, Voucher]:
         return {t.seq: t.voucher for t in self.transactions if t.seq in seqs}
+
+    def dates_of(self, seqs: Collection[int]) -> dict[int, date]:
+        return {t.seq: t.effective_date for t in self.transactions if t.seq in seqs}
 
     def movements_of(self, addresses: Sequence[Account]) -> list[tuple[Account, Account, Fen]]:
         wanted = set(addresses)
