@@ -144,8 +144,8 @@ class LedgerStore(Protocol):
     def get(self, seq: int) -> Transaction | None:
         """One recorded transaction."""
 
-    def with_voucher(self, voucher: Voucher) -> Transaction | None:
-        """The transaction a 凭证号 was given to."""
+    def voucher_seq(self, voucher: Voucher) -> int | None:
+        """The sequence number of the transaction a 凭证号 was given to."""
 
     def reversed_positions(self, seq: int) -> set[int]:
         """Positions of ``seq``'s postings that a reversal already sent back."""

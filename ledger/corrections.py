@@ -36,15 +36,15 @@ def reverse_voucher(
         raise ValidationError("reason", "冲销须写明原因（更正什么、为什么）")
     program.require_dated(stores, on)
     voucher = Voucher.parse(number)
-    original = stores.ledger.with_voucher(voucher)
-    if original is None:
+    seq = stores.ledger.voucher_seq(voucher)
+    if seq is None:
         raise NotFoundError(f"没有凭证 {voucher}")
     chosen = sorted(set(positions)) if positions is not None else None
     which = "all" if chosen is None else ",".join(map(str, chosen))
     return book.reverse(
         stores.ledger,
-        original.seq,
-        idempotency_key=f"correction:{original.seq}:{which}",
+        seq,
+        idempotency_key=f"correction:{seq}:{which}",
         effective_date=on,
         memo=f"冲销 {voucher}：{reason.strip()}"[:MAX_MEMO_LENGTH],
         positions=chosen,

@@ -351,13 +351,14 @@ class SqlLedgerStore:
     def get(self, seq: int) -> Transaction | None:
         return next(iter(self._load(TransactionRow.seq == seq)), None)
 
-    def with_voucher(self, voucher: Voucher) -> Transaction | None:
-        found = self._load(
-            (TransactionRow.voucher_year == voucher.year)
-            & (TransactionRow.voucher_month == voucher.month)
-            & (TransactionRow.voucher_number == voucher.number)
+    def voucher_seq(self, voucher: Voucher) -> int | None:
+        return self.session.scalar(
+            select(TransactionRow.seq).where(
+                TransactionRow.voucher_year == voucher.year,
+                TransactionRow.voucher_month == voucher.month,
+                TransactionRow.voucher_number == voucher.number,
+            )
         )
-        return next(iter(found), None)
 
     def reversed_positions(self, seq: int) -> set[int]:
         return set(

@@ -90,8 +90,8 @@ class FakeLedger:
     def get(self, seq: int) -> Transaction | None:
         return self.transactions[seq - 1] if 0 < seq <= len(self.transactions) else None
 
-    def with_voucher(self, voucher: Voucher) -> Transaction | None:
-        return next((t for t in self.transactions if t.voucher == voucher), None)
+    def voucher_seq(self, voucher: Voucher) -> int | None:
+        return next((t.seq for t in self.transactions if t.voucher == voucher), None)
 
     def reversed_positions(self, seq: int) -> set[int]:
         return {
