@@ -57,9 +57,10 @@ import api.console
 from api.console.auth import SESSIONS_STORE, ConsoleSettings, DatabaseSessionStore, session_config
 from api.http import audit, batches, books, cycles, funds, jobs, registry, statements, users
 from api.http.base import refusal_of
-from ledger import errors, imports, permissions
-from ledger.postings import utc_now
+from ledger import errors, permissions
+from ledger.books.postings import utc_now
 from ledger.users import TOKEN_LIFETIME, User, token_hash, token_refusal, token_use_is_news
+from ledger.workbooks import imports
 from schema.db import UnitOfWork, connect, database_url, is_conflict
 from schema.user_store import token_holder
 

@@ -21,9 +21,7 @@ import msgspec
 from jobs.runner import RunOutcome
 from jobs.schedule import JobSchedule
 from jobs.work import JOB_TITLES
-from ledger import book
-from ledger.appropriation import FundingDecision
-from ledger.batches import (
+from ledger.batches.batch import (
     LINE_STATUS_LABELS,
     STATE_LABELS,
     Batch,
@@ -32,9 +30,15 @@ from ledger.batches import (
     BatchState,
     LineStatus,
 )
-from ledger.chain_keys import KeyRing
+from ledger.batches.disbursement import CreatedBatch, EntitlementReport, Outcome
+from ledger.batches.entitlements import EntitlementLine
+from ledger.books import book
+from ledger.books.chain_keys import KeyRing
+from ledger.books.closing import Closed
+from ledger.books.periods import PeriodState
+from ledger.books.postings import Transaction
+from ledger.books.statements import AccountBalance
 from ledger.clock import local_time
-from ledger.closing import Closed
 from ledger.codes import (
     CancellationCause,
     CycleState,
@@ -44,22 +48,14 @@ from ledger.codes import (
     StudioKind,
     StudioStatus,
 )
-from ledger.cycle_services import OUTCOME_LABELS, CycleClosed, CycleView, Renewed
-from ledger.cycles import CYCLE_STATES
-from ledger.disbursement import CreatedBatch, Outcome
-from ledger.entitlements import EntitlementLine
-from ledger.imports import ImportReport
+from ledger.funds.appropriation import FundingDecision
+from ledger.funds.fund_services import AppropriationReport
 from ledger.money import format_amount
-from ledger.periods import PeriodState
-from ledger.policy import GRADE_LABELS, NOTICE_2024, STUDIO_KINDS, Policy
-from ledger.postings import Transaction
-from ledger.program import (
-    AppropriationReport,
-    EntitlementReport,
-    SaveReport,
-    StudioRoster,
-)
-from ledger.registry import (
+from ledger.program import SaveReport
+from ledger.registry.cycle_services import OUTCOME_LABELS, CycleClosed, CycleView, Renewed
+from ledger.registry.cycles import CYCLE_STATES
+from ledger.registry.policy import GRADE_LABELS, NOTICE_2024, STUDIO_KINDS, Policy
+from ledger.registry.roster import (
     CANCELLATION_CAUSES,
     ROLE_LABELS,
     STATUS_LABELS,
@@ -69,9 +65,10 @@ from ledger.registry import (
     mask_id_number,
     round_label,
 )
-from ledger.statements import AccountBalance
+from ledger.registry.roster_services import StudioRoster
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
 from ledger.users import UserRecord
+from ledger.workbooks.imports import ImportReport
 from schema.audit_store import AuditEntry
 from schema.job_store import JobRun
 

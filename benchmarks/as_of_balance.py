@@ -27,9 +27,9 @@ from pathlib import Path
 from scratch import scratch_urls
 from sqlalchemy import Engine, func, select
 
-from ledger import book
-from ledger.chain_keys import first_ring
-from ledger.postings import NewTransaction, Posting
+from ledger.books import book
+from ledger.books.chain_keys import first_ring
+from ledger.books.postings import NewTransaction, Posting
 from schema.db import UnitOfWork, connect
 from schema.keys import RING_VARIABLE
 from schema.migrate import upgrade

@@ -38,9 +38,10 @@ from litestar import Litestar, get
 from scratch import scratch_urls
 from sqlalchemy import select
 
-from ledger import book, users
-from ledger.chain_keys import first_ring
-from ledger.postings import NewTransaction, Posting
+from ledger import users
+from ledger.books import book
+from ledger.books.chain_keys import first_ring
+from ledger.books.postings import NewTransaction, Posting
 from schema.db import UnitOfWork, connect
 from schema.keys import RING_VARIABLE
 from schema.migrate import prepare

@@ -28,10 +28,13 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from jobs.work import SCHEDULER_USER
-from ledger import book, program, statements, users
-from ledger.chain_keys import first_ring
-from ledger.postings import NewTransaction, Posting
-from ledger.registry import Studio
+from ledger import users
+from ledger.books import book
+from ledger.books.chain_keys import first_ring
+from ledger.books.postings import NewTransaction, Posting
+from ledger.registry import roster_services
+from ledger.registry.roster import Studio
+from ledger.workbooks import statements
 from schema.db import UnitOfWork, connect
 from schema.keys import RING_VARIABLE
 from schema.migrate import upgrade
@@ -51,7 +54,7 @@ def prepare(folder: Path, rows: int) -> None:
     engine = connect(f"sqlite:///{folder / 'bench.db'}")
     upgrade(engine)
     with UnitOfWork(engine) as uow:
-        program.save_roster(
+        roster_services.save_roster(
             uow, [Studio("HJ-S01", "基准工作室", "subject", "第一中学", 2024)], [], [], by=CLERK
         )
         users.add_user(uow, AUDITOR, "auditor", by=None)

@@ -39,10 +39,14 @@ from openpyxl import Workbook, load_workbook
 from scratch import scratch_urls
 from sqlalchemy import Engine, Table, select, text, update
 
-from ledger import disbursement, imports, program, users
-from ledger.chain_keys import first_ring
-from ledger.policy import NOTICE_2024, STUDIO_KINDS
-from ledger.registry import ROLE_LABELS, STATUS_LABELS, id_check_digit
+from ledger import users
+from ledger.batches import disbursement
+from ledger.books.chain_keys import first_ring
+from ledger.funds import fund_services
+from ledger.registry import roster_services
+from ledger.registry.policy import NOTICE_2024, STUDIO_KINDS
+from ledger.registry.roster import ROLE_LABELS, STATUS_LABELS, id_check_digit
+from ledger.workbooks import imports
 from schema.db import UnitOfWork, connect
 from schema.keys import RING_VARIABLE
 from schema.migrate import upgrade
@@ -120,7 +124,7 @@ def set_up(engine: Engine, studios: int) -> None:
     )
     with UnitOfWork(engine) as uow:
         users.add_user(uow, "基准管理员", "admin", by=None)
-        program.add_policy(uow, national, "基准管理员")
+        roster_services.add_policy(uow, national, "基准管理员")
         users.add_user(uow, CLERK, "clerk", by=None)
         for n, name in enumerate((FIRST, SECOND)):
             users.add_user(uow, name, "approver", by=None, id_number=_id_number(n, "110101"))
@@ -328,10 +332,10 @@ def run(engine: Engine, floors: tuple[Engine, Engine], folder: Path, studios: in
         ("grades", lambda uow: imports.import_file(uow, "grades", grades, by=CLERK), True),
         (
             "appropriation",
-            lambda uow: program.appropriate(uow, YEAR, date(YEAR, 1, 2), by=CLERK),
+            lambda uow: fund_services.appropriate(uow, YEAR, date(YEAR, 1, 2), by=CLERK),
             True,
         ),
-        ("entitlements", lambda uow: program.compute_entitlements(uow, YEAR), False),
+        ("entitlements", lambda uow: disbursement.compute_entitlements(uow, YEAR), False),
         ("draft batch", create, True),
         ("approval", approve, True),
         ("confirmation", lambda uow: disbursement.confirm(uow, batch_id, FIRST, ON), True),

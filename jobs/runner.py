@@ -28,9 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from jobs.timetable import ScheduleSettings, check_due
 from jobs.work import DAILY_JOBS, JOBS, Counts
 from ledger import clock
+from ledger.books.postings import utc_now
 from ledger.errors import ValidationError
-from ledger.postings import utc_now
-from ledger.registry import FIRST_YEAR, LAST_YEAR
+from ledger.registry.roster import FIRST_YEAR, LAST_YEAR
 from ledger.users import acting
 from schema.db import UnitOfWork
 from schema.job_store import JobRun

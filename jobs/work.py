@@ -10,10 +10,14 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Final
 
-from ledger import book, cycle_services, disbursement, program
-from ledger.cycles import POOL_LABELS
+from ledger import program
+from ledger.batches import disbursement
+from ledger.books import book
 from ledger.errors import LedgerError
+from ledger.funds import fund_services
 from ledger.money import format_plain
+from ledger.registry import cycle_services
+from ledger.registry.cycles import POOL_LABELS
 from schema.db import UnitOfWork
 
 SCHEDULER_USER: Final = "scheduler"
@@ -45,7 +49,7 @@ class IntegrityFailure(Exception):  # noqa: N818 (named for what the check found
 def appropriation(uow: UnitOfWork, period: str) -> Counts:
     """Post each studio's budget for the year by its grade of the year before (once per
     studio-year); list every studio held back and why."""
-    report = program.appropriate(uow, int(period), by=SCHEDULER_USER)
+    report = fund_services.appropriate(uow, int(period), by=SCHEDULER_USER)
     return {
         "studios_funded": len(report.posted),
         "already_funded": len(report.already),
@@ -85,7 +89,7 @@ def _held(left_out: list[Any]) -> dict[str, list[str]]:
 
 def matching_check(uow: UnitOfWork, period: str) -> Counts:
     """Studios whose host unit matched less than the minimum, with the shortfall."""
-    short = program.matching_check(uow, int(period))
+    short = fund_services.matching_check(uow, int(period))
     return {
         "studios_short": len(short),
         "shortfalls": [

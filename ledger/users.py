@@ -29,7 +29,7 @@ from ledger.errors import (
     hidden_character_error,
 )
 from ledger.permissions import Action, allows, require
-from ledger.registry import normalize_id_number
+from ledger.registry.roster import normalize_id_number
 
 ROLES: Final = codes(UserRole)
 ROLE_LABELS: Final = labels(UserRole)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from ledger.postings import utc_now
+from ledger.books.postings import utc_now
 from schema.tables import AuditRow, IdempotentRequestRow
 
 

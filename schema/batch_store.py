@@ -14,7 +14,7 @@ from typing import Any, Final
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from ledger.batches import (
+from ledger.batches.batch import (
     Batch,
     BatchEvent,
     BatchLine,
@@ -23,8 +23,8 @@ from ledger.batches import (
     PlannedLine,
     paid_key,
 )
+from ledger.books.periods import Period
 from ledger.money import Fen
-from ledger.periods import Period
 from schema.ledger_store import chunks
 from schema.tables import (
     Base,

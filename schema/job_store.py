@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ledger.postings import utc_now
+from ledger.books.postings import utc_now
 from schema.tables import JobRunRow
 
 

@@ -26,7 +26,7 @@ from typing import Final
 
 from sqlalchemy.engine import URL
 
-from ledger.chain_keys import KeyRing, parse_key_ring
+from ledger.books.chain_keys import KeyRing, parse_key_ring
 from ledger.errors import ChainKeyError, ValidationError
 
 RING_VARIABLE: Final = "STUDIO_LEDGER_CHAIN_KEY"

@@ -26,13 +26,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from ledger.accounts import Account, account_kind, may_go_negative
-from ledger.book import AccountEntry, AccountState, ChainHead
-from ledger.chain_keys import KeyRing
-from ledger.daily_balances import Day, DayRow, DayWrite
+from ledger.books.accounts import Account, account_kind, may_go_negative
+from ledger.books.book import AccountEntry, AccountState, ChainHead
+from ledger.books.chain_keys import KeyRing
+from ledger.books.daily_balances import Day, DayRow, DayWrite
+from ledger.books.periods import Closing, Period
+from ledger.books.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
 from ledger.money import Fen
-from ledger.periods import Closing, Period
-from ledger.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
 from schema.keys import KeySource
 from schema.tables import (
     LEDGER_TABLES,

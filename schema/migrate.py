@@ -14,8 +14,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
-from ledger import book
-from ledger.chain_keys import KeyRing
+from ledger.books import book
+from ledger.books.chain_keys import KeyRing
 from schema.db import UnitOfWork
 
 MIGRATIONS = Path(__file__).with_name("migrations")

@@ -15,14 +15,14 @@ from typing import Any, Final
 from sqlalchemy import BigInteger, Table, and_, bindparam, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ledger.appropriation import FundingDecision
-from ledger.cycles import Cycle
+from ledger.books.postings import utc_now
 from ledger.errors import InvalidTransitionError
+from ledger.funds.appropriation import FundingDecision
+from ledger.funds.expenses import ExpensePlan
 from ledger.money import Fen
-from ledger.policy import Policy
-from ledger.postings import utc_now
-from ledger.program import ExpensePlan, Grade
-from ledger.registry import Membership, Person, PersonInput, Studio
+from ledger.registry.cycles import Cycle
+from ledger.registry.policy import Policy
+from ledger.registry.roster import Grade, Membership, Person, PersonInput, Studio
 from schema.ledger_store import chunks
 from schema.tables import (
     Base,

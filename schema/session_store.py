@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from ledger.postings import utc_now
+from ledger.books.postings import utc_now
 from schema.tables import ConsoleSessionRow
 
 

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ledger.registry import (
+from ledger.registry.roster import (
     CANCELLATION_CAUSES,
     MAX_BANK_ACCOUNT,
     MAX_BANK_NAME,

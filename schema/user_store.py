@@ -8,7 +8,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.orm import Session
 
-from ledger.postings import utc_now
+from ledger.books.postings import utc_now
 from ledger.users import User, UserRecord
 from schema.session_store import session_key
 from schema.tables import ConsoleSessionRow, UserRow

@@ -9,9 +9,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
-from ledger.accounts import Account, may_go_negative
-from ledger.appropriation import FundingDecision
-from ledger.batches import (
+from ledger.batches.batch import (
     Batch,
     BatchEvent,
     BatchLine,
@@ -20,17 +18,19 @@ from ledger.batches import (
     PlannedLine,
     paid_key,
 )
-from ledger.book import AccountEntry, AccountState, ChainHead
-from ledger.chain_keys import ChainKey, KeyRing
-from ledger.cycles import Cycle
-from ledger.daily_balances import Day, DayRow, DayWrite, day_movements
+from ledger.books.accounts import Account, may_go_negative
+from ledger.books.book import AccountEntry, AccountState, ChainHead
+from ledger.books.chain_keys import ChainKey, KeyRing
+from ledger.books.daily_balances import Day, DayRow, DayWrite, day_movements
+from ledger.books.periods import Closing, Period, closed_through
+from ledger.books.postings import GENESIS_HASH, Transaction, Voucher
 from ledger.errors import ChainKeyError
+from ledger.funds.appropriation import FundingDecision
+from ledger.funds.expenses import ExpensePlan
 from ledger.money import Fen
-from ledger.periods import Closing, Period, closed_through
-from ledger.policy import NOTICE_2024, Policy
-from ledger.postings import GENESIS_HASH, Transaction, Voucher
-from ledger.program import ExpensePlan, Grade
-from ledger.registry import Membership, Person, PersonInput, Studio, id_check_digit
+from ledger.registry.cycles import Cycle
+from ledger.registry.policy import NOTICE_2024, Policy
+from ledger.registry.roster import Grade, Membership, Person, PersonInput, Studio, id_check_digit
 from ledger.users import User, UserRecord
 
 

@@ -22,9 +22,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from api.shapes import encode
-from ledger import imports
 from ledger.clock import PROGRAM_TIME_ZONE, check_not_future, local_time, today
 from ledger.errors import InvalidInputError, LedgerError, ValidationError
+from ledger.workbooks import imports
 from schema.db import DatabaseUnavailable, UnitOfWork, is_conflict, open_database, shown
 from schema.migrate import current_revision, head_revision
 

@@ -36,10 +36,11 @@ from api.shapes import (
     created_batch_out,
     outcome_out,
 )
-from ledger import disbursement
-from ledger.batches import STATE_LABELS
+from ledger.batches import disbursement
+from ledger.batches.batch import STATE_LABELS
 from ledger.errors import ValidationError
 from ledger.money import format_plain
+from ledger.workbooks import payout_files
 from schema.db import UnitOfWork
 
 
@@ -337,7 +338,7 @@ def batches_export(ctx: click.Context, batch_id: int, out_dir: Path, as_user: st
     """Write the payout roster and (approver, batch sent to the bank) the bank file;
     each file written is an audit entry."""
     with progress(f"writing batch #{batch_id}'s files"), UnitOfWork(engine(ctx)) as uow:
-        exported = disbursement.export(uow, batch_id, as_user, out_dir)
+        exported = payout_files.export(uow, batch_id, as_user, out_dir)
         audit(uow, as_user, "batch.roster", f"batch:{batch_id}")
         if exported.bank_total is not None:
             audit(uow, as_user, "batch.bank_file", f"batch:{batch_id}")

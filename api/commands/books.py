@@ -28,7 +28,8 @@ from api.shapes import (
     transaction_out,
     verify_out,
 )
-from ledger import book, closing, corrections, program, statements
+from ledger import program
+from ledger.books import book, closing, corrections, statements
 
 
 @click.command()

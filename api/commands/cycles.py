@@ -25,9 +25,11 @@ from api.shapes import (
     funding_decision_out,
     renewed_out,
 )
-from ledger import cycle_services, program
-from ledger.cycles import POOL_LABELS
+from ledger import program
+from ledger.funds import fund_services
 from ledger.money import format_plain
+from ledger.registry import cycle_services, roster_services
+from ledger.registry.cycles import POOL_LABELS
 from schema.db import UnitOfWork
 
 ON = click.option(
@@ -51,7 +53,7 @@ def cycles_list(ctx: click.Context, studio: str | None, as_json: bool) -> None:
     went back per pool."""
 
     def load(uow: UnitOfWork) -> list[CycleOut]:
-        only = None if studio is None else [program.studio(uow, studio).code]
+        only = None if studio is None else [roster_services.studio(uow, studio).code]
         return [cycle_out(v) for v in cycle_services.cycle_views(uow, program.today(), only)]
 
     found = reading(ctx, load)
@@ -185,7 +187,7 @@ def funding_restore(
         as_user,
         "funding.decide",
         lambda uow: funding_decision_out(
-            *program.restore_funding(uow, code, year, percent, reason, by=as_user, on=when)
+            *fund_services.restore_funding(uow, code, year, percent, reason, by=as_user, on=when)
         ),
         lambda d: f"funding:{d.studio}:{d.year}",
     )

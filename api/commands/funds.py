@@ -9,11 +9,11 @@ import click
 
 from api.commands.base import AS_USER, JSON, on_date, print_json, refusals_exit, writing
 from api.shapes import RecordedOut, recorded_out
-from ledger import program
+from ledger.books.postings import Transaction
 from ledger.codes import ExpenseCategory, FundingSource, ReceiptKind, describe
-from ledger.expenses import Expense, Receipt
+from ledger.funds import fund_services
+from ledger.funds.expenses import Expense, Receipt
 from ledger.money import format_plain, parse_amount
-from ledger.postings import Transaction
 from schema.db import UnitOfWork
 
 DATE = click.option(
@@ -98,7 +98,7 @@ def receipts_add(
         ctx,
         as_user,
         "receipt",
-        lambda uow: program.receive_matching(uow, [receipt], by=as_user),
+        lambda uow: fund_services.receive_matching(uow, [receipt], by=as_user),
         as_json,
     )
 
@@ -162,4 +162,10 @@ def expenses_add(
         claimant_id.strip(),
     )
 
-    _record(ctx, as_user, "expense", lambda uow: program.spend(uow, [expense], by=as_user), as_json)
+    _record(
+        ctx,
+        as_user,
+        "expense",
+        lambda uow: fund_services.spend(uow, [expense], by=as_user),
+        as_json,
+    )

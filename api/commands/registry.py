@@ -32,10 +32,14 @@ from api.shapes import (
     studio_detail,
     studio_out,
 )
-from ledger import disbursement, imports, program
+from ledger import program
+from ledger.batches import disbursement
 from ledger.errors import ValidationError
+from ledger.funds import fund_services
 from ledger.money import format_plain
-from ledger.policy import Policy
+from ledger.registry import roster_services
+from ledger.registry.policy import Policy
+from ledger.workbooks import imports
 from schema.db import UnitOfWork
 
 
@@ -100,7 +104,7 @@ def studios_list(ctx: click.Context, as_json: bool) -> None:
     """Every studio with its kind, host unit, cycle, status and people in its roster today."""
 
     def load(uow: UnitOfWork) -> list[StudioOut]:
-        counts = program.roster_counts(uow, program.today())
+        counts = roster_services.roster_counts(uow, program.today())
         return [studio_out(s, counts.get(s.code, 0)) for s in uow.registry.studios()]
 
     found = reading(ctx, load)
@@ -149,7 +153,9 @@ def studios_show(ctx: click.Context, code: str, as_json: bool) -> None:
     found = reading(
         ctx,
         lambda uow: studio_detail(
-            program.roster_of(uow, code), program.today(), disbursement.available_funds(uow, [code])
+            roster_services.roster_of(uow, code),
+            program.today(),
+            disbursement.available_funds(uow, [code]),
         ),
     )
     if as_json:
@@ -213,7 +219,7 @@ def appropriate(ctx: click.Context, year: int, on: str | None, as_user: str, as_
         ctx,
         as_user,
         "appropriation.post",
-        lambda uow: appropriation_out(program.appropriate(uow, year, when, by=as_user)),
+        lambda uow: appropriation_out(fund_services.appropriate(uow, year, when, by=as_user)),
         lambda _: f"appropriation:{year}",
     )
     if as_json:
@@ -238,7 +244,9 @@ def appropriate(ctx: click.Context, year: int, on: str | None, as_user: str, as_
 @refusals_exit
 def entitlements(ctx: click.Context, year: int, as_json: bool) -> None:
     """Every stipend owed for YEAR, with held lines and their reasons."""
-    report = entitlements_out(reading(ctx, lambda uow: program.compute_entitlements(uow, year)))
+    report = entitlements_out(
+        reading(ctx, lambda uow: disbursement.compute_entitlements(uow, year))
+    )
     if as_json:
         print_json(report)
         return
@@ -294,7 +302,7 @@ def policy_group() -> None:
 def policy_show(ctx: click.Context, year: int | None) -> None:
     """Print policy records as JSON (amounts in fen), whether or not --json is given."""
     found = reading(
-        ctx, lambda uow: [program.policy(uow, year)] if year else uow.registry.policies()
+        ctx, lambda uow: [roster_services.policy(uow, year)] if year else uow.registry.policies()
     )
     print_json([policy_out(p) for p in found])
 
@@ -317,7 +325,7 @@ def policy_add(ctx: click.Context, path: Path, as_user: str) -> None:
         ctx,
         as_user,
         "policy.add",
-        lambda uow: program.add_policy(uow, new, as_user),
+        lambda uow: roster_services.add_policy(uow, new, as_user),
         lambda _: f"policy:{new.version}",
     )
     click.echo(f"policy {new.version} added; it governs {new.year} onward")

@@ -17,15 +17,15 @@ from api.commands.base import console, engine, progress, refusals_exit, table
 from api.commands.batches import summary
 from api.commands.books import describe_verify
 from api.shapes import batch_summary
-from ledger.cycles import POOL_LABELS, POOLS
 from ledger.errors import LedgerError
 from ledger.money import format_amount, format_plain
+from ledger.registry.cycles import POOL_LABELS, POOLS
 from schema.db import shown
 from schema.keys import key_source
 from schema.migrate import prepare
 
 if TYPE_CHECKING:
-    from api.demo import DemoResult
+    from demo.story import DemoResult
 
 
 @click.group()
@@ -68,7 +68,7 @@ def db_upgrade(ctx: click.Context) -> None:
 def demo(out_dir: Path) -> None:
     """Run the program's first cycle (2024-2026) on a fresh SQLite database and print what
     happened."""
-    from api import demo as demo_module  # noqa: PLC0415 (only this command needs it)
+    from demo import story as demo_module  # noqa: PLC0415 (only this command needs it)
 
     with progress("running the program's cycle: import, appropriate, pay, close, export"):
         result = demo_module.run(out_dir)

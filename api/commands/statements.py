@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 
 from api.commands.base import AS_USER, parse_date, progress, reading, refusals_exit
-from ledger import program, statements
+from ledger import program
 from ledger.money import format_amount
+from ledger.registry import roster_services
+from ledger.workbooks import statements
 
 OUT_FILE = click.option(
     "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True
@@ -34,7 +36,7 @@ def statements_ledger(
     """专项资金明细账: one sheet per studio and funding source."""
 
     def export(uow: program.Stores) -> int:
-        last = year + program.policy(uow, year).cycle_years - 1 if cycle else year
+        last = year + roster_services.policy(uow, year).cycle_years - 1 if cycle else year
         return statements.export_ledger(uow, year, last, out, as_user, studio)
 
     with progress(f"writing {out.name}"):

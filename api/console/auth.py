@@ -43,7 +43,7 @@ from sqlalchemy import Engine
 
 from api.http.base import request_id
 from ledger import clock, users
-from ledger.postings import utc_now
+from ledger.books.postings import utc_now
 from ledger.users import User
 from schema.db import UnitOfWork
 from schema.session_store import SqlSessionStore

@@ -38,14 +38,18 @@ from api.shapes import (
 )
 from jobs import runner, schedule, timetable
 from jobs.work import JOB_TITLES, JOBS
-from ledger import clock, cycle_services, disbursement, program, statements, users
-from ledger.appropriation import FULL, FundingDecision
-from ledger.batches import ACTION_LABELS, STATE_LABELS
+from ledger import clock, program, users
+from ledger.batches import disbursement
+from ledger.batches.batch import ACTION_LABELS, STATE_LABELS
+from ledger.books import statements
 from ledger.codes import FundingSource, MemberRole, UserRole, labels
 from ledger.errors import LedgerError, ValidationError
+from ledger.funds import fund_services
+from ledger.funds.appropriation import FULL, FundingDecision
 from ledger.money import Fen, format_amount, to_uppercase
 from ledger.permissions import allows
-from ledger.registry import FIRST_YEAR, LAST_YEAR, MAX_REASON, mask_id_number
+from ledger.registry import cycle_services, roster_services
+from ledger.registry.roster import FIRST_YEAR, LAST_YEAR, MAX_REASON, mask_id_number
 from ledger.users import User
 from schema.db import UnitOfWork
 
@@ -168,8 +172,8 @@ class HomeController(Controller):
                 if (offered := disbursement.offered(b, me))
             ]
             try:
-                held = program.compute_entitlements(uow, year).held
-                shortfalls = program.matching_check(uow, year)
+                held = disbursement.compute_entitlements(uow, year).held
+                shortfalls = fund_services.matching_check(uow, year)
             except LedgerError:  # no policy for the year
                 held, shortfalls = [], []
             last = uow.jobs.last_runs()
@@ -294,7 +298,7 @@ class BatchPages(Controller):
                 if p.code in payees
             }
             try:
-                held = program.compute_entitlements(uow, batch.year).held
+                held = disbursement.compute_entitlements(uow, batch.year).held
             except LedgerError:
                 held = []
             return {
@@ -436,7 +440,7 @@ class RegistryPages(Controller):
 
         def load(uow: UnitOfWork) -> dict[str, Any]:
             today = program.today()
-            counts = program.roster_counts(uow, today)
+            counts = roster_services.roster_counts(uow, today)
             studios = uow.registry.studios()
             names = {s.code: s.name for s in studios}
             funding_year = year or this_year
@@ -446,7 +450,7 @@ class RegistryPages(Controller):
                 "funding_year": funding_year,
                 "held": [
                     (code, names.get(code, ""), share)
-                    for code, share in sorted(program.held_back(uow, funding_year).items())
+                    for code, share in sorted(fund_services.held_back(uow, funding_year).items())
                 ],
                 "decisions": [
                     (d, names.get(d.studio, ""))
@@ -513,7 +517,8 @@ class RegistryPages(Controller):
             back = f"/console/studios?funding={asked}#funding"
 
         def done(
-            _uow: UnitOfWork, result: tuple[FundingDecision, program.AppropriationReport | None]
+            _uow: UnitOfWork,
+            result: tuple[FundingDecision, fund_services.AppropriationReport | None],
         ) -> tuple[str, str]:
             decision, funded = result
             year = decision.year
@@ -528,7 +533,7 @@ class RegistryPages(Controller):
             request,
             action="funding.decide",
             form=data,
-            run=lambda uow: program.restore_funding(
+            run=lambda uow: fund_services.restore_funding(
                 uow,
                 code,
                 year_field(data),

@@ -30,11 +30,13 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import File
 from sqlalchemy import Engine
 
-from ledger import errors, imports, program
+from ledger import errors
 from ledger.codes import UserRole
 from ledger.permissions import roles_for
-from ledger.registry import CODE_PATTERN, FIRST_YEAR, LAST_YEAR
+from ledger.registry import roster_services
+from ledger.registry.roster import CODE_PATTERN, FIRST_YEAR, LAST_YEAR
 from ledger.users import User
+from ledger.workbooks import imports
 from schema.audit_store import StoredAnswer
 from schema.db import UnitOfWork
 
@@ -97,7 +99,7 @@ class Refusal:
 
 REFUSALS: Final[tuple[Refusal, ...]] = (
     Refusal(imports.ImportRefused, 422, "The file was refused", "文件未通过检查"),
-    Refusal(program.CompositionRefused, 422, "The roster was refused", "名册未通过检查"),
+    Refusal(roster_services.CompositionRefused, 422, "The roster was refused", "名册未通过检查"),
     Refusal(errors.ClosedPeriodError, 409, "Period closed", "该会计期间已结账"),
     Refusal(errors.OverdraftError, 422, "Insufficient balance", "余额不足"),
     Refusal(errors.InvalidInputError, 422, "The input was refused", "输入有误"),

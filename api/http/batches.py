@@ -41,10 +41,12 @@ from api.shapes import (
     created_batch_out,
     outcome_out,
 )
-from ledger import disbursement, program
+from ledger import program
+from ledger.batches import disbursement
 from ledger.errors import ValidationError
-from ledger.registry import FIRST_YEAR, LAST_YEAR, MAX_REASON
+from ledger.registry.roster import FIRST_YEAR, LAST_YEAR, MAX_REASON
 from ledger.users import User
+from ledger.workbooks import payout_files
 from schema.db import UnitOfWork
 
 LineNumber = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
@@ -295,7 +297,7 @@ def export_file(request: Request[User, Any, Any], batch_id: int, which: int, mis
     def produce(folder: Path) -> Path:
         by = request.user.name
         with UnitOfWork(engine_of(request)) as uow:
-            exported = disbursement.export(uow, batch_id, by, folder)
+            exported = payout_files.export(uow, batch_id, by, folder)
             if len(exported.files) <= which:
                 raise ValidationError("batch", exported.notes[0] if exported.notes else missing)
             uow.audit.record(

@@ -33,9 +33,10 @@ from api.shapes import (
     transaction_out,
     verify_out,
 )
-from ledger import book, closing, corrections, program, statements
-from ledger.accounts import account_kind
-from ledger.postings import MAX_MEMO_LENGTH
+from ledger import program
+from ledger.books import book, closing, corrections, statements
+from ledger.books.accounts import account_kind
+from ledger.books.postings import MAX_MEMO_LENGTH
 from ledger.users import User
 
 Address = Annotated[

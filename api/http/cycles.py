@@ -32,8 +32,10 @@ from api.shapes import (
     funding_decision_out,
     renewed_out,
 )
-from ledger import cycle_services, program
-from ledger.registry import MAX_REASON
+from ledger import program
+from ledger.funds import fund_services
+from ledger.registry import cycle_services, roster_services
+from ledger.registry.roster import MAX_REASON
 from ledger.users import User
 from schema.db import UnitOfWork
 
@@ -71,7 +73,7 @@ class CycleController(Controller):
         start = cursor or ""
 
         def load(uow: UnitOfWork) -> list[CycleOut]:
-            only = None if studio is None else [program.studio(uow, studio).code]
+            only = None if studio is None else [roster_services.studio(uow, studio).code]
             views = cycle_services.cycle_views(uow, program.today(), only)
             return [cycle_out(v) for v in views if v.studio.code > start]
 
@@ -155,7 +157,7 @@ class FundingDecisionController(Controller):
             data=data,
             key=key,
             status=201,
-            run=lambda uow: program.restore_funding(
+            run=lambda uow: fund_services.restore_funding(
                 uow, data.studio, data.year, data.percent, data.reason, by=request.user.name, on=on
             ),
             answer=lambda _, r: funding_decision_out(*r),

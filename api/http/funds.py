@@ -20,12 +20,13 @@ from api.shapes import (
     entitlements_out,
     recorded_out,
 )
-from ledger import program
+from ledger.batches import disbursement
+from ledger.books.postings import MAX_MEMO_LENGTH, Transaction
 from ledger.codes import ExpenseCategory, FundingSource, ReceiptKind
-from ledger.expenses import Expense, Receipt
+from ledger.funds import fund_services
+from ledger.funds.expenses import Expense, Receipt
 from ledger.money import MAX_AMOUNT
-from ledger.postings import MAX_MEMO_LENGTH, Transaction
-from ledger.registry import MAX_NAME, MAX_UNIT
+from ledger.registry.roster import MAX_NAME, MAX_UNIT
 from ledger.users import User
 from schema.db import UnitOfWork
 
@@ -105,7 +106,9 @@ class AppropriationController(Controller):
             action="appropriation.post",
             data=data,
             key=key,
-            run=lambda uow: program.appropriate(uow, data.year, data.on, by=request.user.name),
+            run=lambda uow: fund_services.appropriate(
+                uow, data.year, data.on, by=request.user.name
+            ),
             answer=lambda _, r: appropriation_out(r),
             target=lambda r: f"appropriation:{r.year}",
         )
@@ -131,7 +134,7 @@ class ReceiptController(Controller):
             "receipt.record",
             data,
             key,
-            lambda uow: program.receive_matching(uow, receipts, by=request.user.name),
+            lambda uow: fund_services.receive_matching(uow, receipts, by=request.user.name),
         )
 
 
@@ -166,7 +169,7 @@ class ExpenseController(Controller):
             "expense.record",
             data,
             key,
-            lambda uow: program.spend(uow, expenses, by=request.user.name),
+            lambda uow: fund_services.spend(uow, expenses, by=request.user.name),
         )
 
 
@@ -179,4 +182,6 @@ class EntitlementController(Controller):
         self, request: Request[User, Any, Any], year: QueryYear
     ) -> EntitlementsOut:
         """Every stipend owed for ``year``; held lines carry their reason."""
-        return entitlements_out(read(request, lambda uow: program.compute_entitlements(uow, year)))
+        return entitlements_out(
+            read(request, lambda uow: disbursement.compute_entitlements(uow, year))
+        )

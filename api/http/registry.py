@@ -34,10 +34,12 @@ from api.shapes import (
     studio_detail,
     studio_out,
 )
-from ledger import disbursement, program
+from ledger import program
+from ledger.batches import disbursement
 from ledger.codes import CancellationCause, Grade, MemberRole, StudioKind
-from ledger.policy import Policy
-from ledger.registry import (
+from ledger.registry import roster, roster_services
+from ledger.registry.policy import Policy
+from ledger.registry.roster import (
     MAX_BANK_ACCOUNT,
     MAX_BANK_NAME,
     MAX_NAME,
@@ -118,7 +120,7 @@ class StudioController(Controller):
         start = cursor or ""
 
         def load(uow: UnitOfWork) -> list[StudioOut]:
-            counts = program.roster_counts(uow, program.today())
+            counts = roster_services.roster_counts(uow, program.today())
             return [
                 studio_out(s, counts.get(s.code, 0))
                 for s in uow.registry.studios()
@@ -134,7 +136,7 @@ class StudioController(Controller):
         return read(
             request,
             lambda uow: studio_detail(
-                program.roster_of(uow, code),
+                roster_services.roster_of(uow, code),
                 program.today(),
                 disbursement.available_funds(uow, [code]),
             ),
@@ -192,7 +194,7 @@ class RosterController(Controller):
             action="roster.save",
             data=data,
             key=key,
-            run=lambda uow: program.save_roster(
+            run=lambda uow: roster_services.save_roster(
                 uow, studios, people, members, by=request.user.name
             ),
             answer=lambda _, r: saved_out(r),
@@ -212,13 +214,13 @@ class GradeController(Controller):
         key: IdempotencyKey = None,
     ) -> Response[SavedOut]:
         """Record assessment results (a blank id_number is the studio's own grade)."""
-        grades = [program.Grade(g.year, g.studio, g.id_number, g.grade.value) for g in data]
+        grades = [roster.Grade(g.year, g.studio, g.id_number, g.grade.value) for g in data]
         return write(
             request,
             action="grades.save",
             data=data,
             key=key,
-            run=lambda uow: program.save_grades(uow, grades, by=request.user.name),
+            run=lambda uow: roster_services.save_grades(uow, grades, by=request.user.name),
             answer=lambda _, r: saved_out(r),
             target=lambda _: "grades",
         )
@@ -248,7 +250,7 @@ class PolicyController(Controller):
             data=data,
             key=key,
             status=201,
-            run=lambda uow: program.add_policy(uow, policy, request.user.name),
+            run=lambda uow: roster_services.add_policy(uow, policy, request.user.name),
             answer=lambda _, __: policy_out(policy),
             target=lambda _: f"policy:{policy.version}",
         )

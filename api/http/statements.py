@@ -12,8 +12,9 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import File
 
 from api.http.base import QueryYear, download, downloads, read
-from ledger import program, statements
+from ledger.registry import roster_services
 from ledger.users import User
+from ledger.workbooks import statements
 from schema.db import UnitOfWork
 
 
@@ -34,7 +35,7 @@ def ledger_file(
     """专项资金明细账 (xlsx) for the signed-in or token user; the API and the console send it."""
 
     def produce(uow: UnitOfWork, path: Path) -> int:
-        last = year + program.policy(uow, year).cycle_years - 1 if cycle else year
+        last = year + roster_services.policy(uow, year).cycle_years - 1 if cycle else year
         return statements.export_ledger(uow, year, last, path, request.user.name, studio)
 
     return _statement(request, f"{year}-专项资金明细账.xlsx", produce)

@@ -31,7 +31,7 @@ from sqlalchemy import Engine, update
 
 from api.app import Settings, create_app
 from api.console.auth import ConsoleSettings
-from ledger.postings import utc_now
+from ledger.books.postings import utc_now
 from schema.db import connect
 from schema.tables import ConsoleSessionRow
 from tests.conftest import Clock

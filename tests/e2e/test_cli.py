@@ -19,13 +19,17 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 
-from api import demo as demo_module
 from api.cli import main
 from api.reference import cli_reference, http_reference
-from ledger import book, imports, program, users
-from ledger.postings import NewTransaction, Posting
-from ledger.registry import Studio, id_check_digit
+from demo import story as demo_module
+from ledger import users
+from ledger.batches import disbursement
+from ledger.books import book
+from ledger.books.postings import NewTransaction, Posting
+from ledger.registry import roster_services
+from ledger.registry.roster import Studio, id_check_digit
 from ledger.users import token_hash
+from ledger.workbooks import imports
 from schema.db import UnitOfWork, connect
 from schema.registry_store import SqlRegistryStore
 from tests.conftest import FULL_CYCLE, Clock
@@ -143,7 +147,7 @@ def test_demo_plays_the_first_cycle_of_the_notice(tmp_path: Path, clock: Clock) 
     engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     with UnitOfWork(engine, write=False) as uow:
         kept = uow.ledger.kept_balances()
-        report = program.compute_entitlements(uow, 2024)
+        report = disbursement.compute_entitlements(uow, 2024)
         at_2024 = uow.ledger.balance("studio:HJ-S07:fund:matching", date(2024, 12, 31))
     engine.dispose()
     assert kept["source:finance"] == -(160_000_000 + 4 * 2_500_000 - 26_645_833)
@@ -204,7 +208,7 @@ def test_a_write_dated_after_today_is_refused_in_words_with_exit_2(
     assert _run(*db, "users", "add", "管理员", "--role", "admin")[0] == 0
     assert _run(*db, "users", "add", "第二管理员", "--role", "admin")[0] == 0
     with UnitOfWork(engine) as uow:
-        program.save_roster(
+        roster_services.save_roster(
             uow,
             [Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)],
             [],
@@ -833,7 +837,7 @@ def test_money_users_jobs_and_the_audit_log_from_the_command_line(engine: Engine
     token = out.splitlines()[1].rsplit(" ", 1)[1]
     studio = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
     with UnitOfWork(engine) as uow:
-        program.save_roster(uow, [studio], [], [], by="张会计")
+        roster_services.save_roster(uow, [studio], [], [], by="张会计")
         uow.commit()
 
     receipt = ("--on", "2024-03-01", "--studio", "HJ-S01", "--memo", "第一中学配套")

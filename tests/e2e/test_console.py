@@ -21,7 +21,7 @@ from api.app import Settings, create_app
 from api.console import csrf_secret
 from api.console.auth import CSRF_COOKIE, SESSION_COOKIE, ConsoleSettings, SignInForm, _sign_in
 from ledger import users
-from ledger.postings import utc_now
+from ledger.books.postings import utc_now
 from schema.db import UnitOfWork
 from schema.tables import ConsoleSessionRow
 from tests.conftest import TEST_RING, Clock

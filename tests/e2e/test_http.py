@@ -20,8 +20,9 @@ from sqlalchemy import text as sql
 
 import api.app
 from api.app import PUBLIC, Settings, create_app
-from ledger import permissions, program, users
-from ledger.registry import id_check_digit
+from ledger import permissions, users
+from ledger.funds import expenses, fund_services
+from ledger.registry.roster import id_check_digit
 from ledger.users import ROLES
 from schema.db import UnitOfWork
 from schema.tables import UserRow
@@ -604,8 +605,8 @@ def test_a_write_dated_after_today_is_422_naming_the_field(
     r = client.post(f"{API}/receipts", json=[receipt | {"on": "2025-06-01"}], headers=clerk)
     assert r.status_code == 201
     with UnitOfWork(engine) as uow:  # plans come in with the expenses workbook
-        plan = program.ExpensePlan(2025, "HJ-S01", "materials", 100_000)
-        program.save_expense_plans(uow, [plan], by="clerk")
+        plan = expenses.ExpensePlan(2025, "HJ-S01", "materials", 100_000)
+        fund_services.save_expense_plans(uow, [plan], by="clerk")
         uow.commit()
     expense = {
         "on": "2025-03-02",

@@ -14,16 +14,20 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from jobs.work import SCHEDULER_USER
-from ledger import batches, book, disbursement, program, users
+from ledger import users
+from ledger.batches import batch as batches
+from ledger.batches import disbursement
+from ledger.books import book
 from ledger.errors import (
     InvalidTransitionError,
     MakerCheckerError,
     PermissionDeniedError,
     ValidationError,
 )
-from ledger.policy import Policy
-from ledger.program import Grade
-from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
+from ledger.funds import expenses, fund_services
+from ledger.registry import roster_services
+from ledger.registry.policy import Policy
+from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
 from schema.batch_store import SqlBatchStore
 from schema.db import UnitOfWork
 from schema.tables import BatchLineRow, TransactionRow, UserRow
@@ -78,9 +82,9 @@ def year(engine: Engine) -> Engine:
     ]
 
     def setup(uow: UnitOfWork) -> None:
-        program.save_roster(uow, [S1, S2], people, memberships, by=CLERK)
-        program.appropriate(uow, 2024, by=CLERK)
-        program.save_grades(
+        roster_services.save_roster(uow, [S1, S2], people, memberships, by=CLERK)
+        fund_services.appropriate(uow, 2024, by=CLERK)
+        roster_services.save_grades(
             uow,
             [Grade(2024, "HJ-S01", "", "excellent"), Grade(2024, "HJ-H01", "", "qualified")],
             by=CLERK,
@@ -214,16 +218,16 @@ def test_roles_and_maker_checker(year: Engine) -> None:
 
 def test_above_the_threshold_two_distinct_approvers_are_needed(year: Engine) -> None:
     def strict_2025(uow: UnitOfWork) -> None:
-        current = program.policy(uow, 2024).to_json()
-        program.add_policy(
+        current = roster_services.policy(uow, 2024).to_json()
+        roster_services.add_policy(
             uow,
             Policy.from_json(
                 {**current, "version": "2025低门槛", "year": 2025, "approval_threshold": 100_000}
             ),
             "admin",
         )
-        program.appropriate(uow, 2025, by=CLERK)
-        program.save_grades(uow, [Grade(2025, "HJ-S01", "", "qualified")], by=CLERK)
+        fund_services.appropriate(uow, 2025, by=CLERK)
+        roster_services.save_grades(uow, [Grade(2025, "HJ-S01", "", "qualified")], by=CLERK)
 
     run(year, strict_2025)
     batch = run(year, lambda uow: disbursement.create(uow, 2025, "clerk", ON)).batch
@@ -408,16 +412,16 @@ def test_confirming_refuses_unknown_lines_and_missing_reasons(year: Engine) -> N
 def test_a_studio_short_of_funds_is_held_and_approval_never_overdraws(year: Engine) -> None:
     run(
         year,
-        lambda uow: program.save_expense_plans(
-            uow, [program.ExpensePlan(2024, "HJ-S01", "materials", 800_000)], by=CLERK
+        lambda uow: fund_services.save_expense_plans(
+            uow, [expenses.ExpensePlan(2024, "HJ-S01", "materials", 800_000)], by=CLERK
         ),
     )
     # leaves 17,499.99 元 in finance: one fen short of HJ-S01's stipends from that source
     run(
         year,
-        lambda uow: program.spend(
+        lambda uow: fund_services.spend(
             uow,
-            [program.Expense(date(2024, 5, 1), "HJ-S01", "finance", "materials", 750_001, "资料")],
+            [expenses.Expense(date(2024, 5, 1), "HJ-S01", "finance", "materials", 750_001, "资料")],
             by=CLERK,
         ),
     )
@@ -447,9 +451,11 @@ def test_one_approval_voucher_and_one_payment_voucher_for_154_payees(engine: Eng
     ]
 
     def setup(uow: UnitOfWork) -> None:
-        program.save_roster(uow, studios, people, memberships, by=CLERK)
-        program.appropriate(uow, 2024, by=CLERK)
-        program.save_grades(uow, [Grade(2024, code, "", "qualified") for code in codes], by=CLERK)
+        roster_services.save_roster(uow, studios, people, memberships, by=CLERK)
+        fund_services.appropriate(uow, 2024, by=CLERK)
+        roster_services.save_grades(
+            uow, [Grade(2024, code, "", "qualified") for code in codes], by=CLERK
+        )
         for n, (name, role) in enumerate(
             (("clerk", "clerk"), ("boss1", "approver"), ("boss2", "approver"))
         ):

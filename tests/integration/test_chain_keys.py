@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select, text, update
 
-from ledger import book
+from ledger.books import book
+from ledger.books.postings import NewTransaction, Posting, Voucher, sealed, utc_now
 from ledger.errors import ChainKeyError
-from ledger.postings import NewTransaction, Posting, Voucher, sealed, utc_now
 from schema.db import UnitOfWork, connect
 from schema.keys import FILE_VARIABLE, RING_VARIABLE
 from schema.ledger_store import posting_rows, transaction_row

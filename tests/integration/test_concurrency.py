@@ -12,9 +12,9 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, func, select
 
-from ledger import book
+from ledger.books import book
+from ledger.books.postings import NewTransaction, Posting
 from ledger.errors import OverdraftError
-from ledger.postings import NewTransaction, Posting
 from schema.db import UnitOfWork, connect
 from schema.tables import TransactionRow
 

@@ -17,16 +17,10 @@ from sqlalchemy.exc import DBAPIError
 from jobs import runner
 from jobs.timetable import ScheduleSettings
 from jobs.work import SCHEDULER_USER
-from ledger import (
-    book,
-    closing,
-    corrections,
-    cycle_services,
-    disbursement,
-    imports,
-    program,
-    users,
-)
+from ledger import users
+from ledger.batches import disbursement
+from ledger.books import book, closing, corrections
+from ledger.books.postings import NewTransaction, Posting
 from ledger.clock import local_time
 from ledger.errors import (
     ClosedPeriodError,
@@ -37,10 +31,11 @@ from ledger.errors import (
     ReversalError,
     ValidationError,
 )
-from ledger.expenses import Expense, Receipt
-from ledger.postings import NewTransaction, Posting
-from ledger.program import ExpensePlan, Grade
-from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
+from ledger.funds import fund_services
+from ledger.funds.expenses import Expense, ExpensePlan, Receipt
+from ledger.registry import cycle_services, roster_services
+from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
+from ledger.workbooks import imports
 from schema.db import UnitOfWork
 from schema.tables import TransactionRow
 from tests.conftest import Clock
@@ -85,12 +80,12 @@ def books(engine: Engine, clock: Clock) -> Engine:
     ]
 
     def setup(uow: UnitOfWork) -> None:
-        program.save_roster(uow, [S1], PEOPLE, places, by=CLERK)
-        program.appropriate(uow, 2024, by=CLERK)
-        program.receive_matching(
+        roster_services.save_roster(uow, [S1], PEOPLE, places, by=CLERK)
+        fund_services.appropriate(uow, 2024, by=CLERK)
+        fund_services.receive_matching(
             uow, [Receipt(date(2024, 6, 1), "HJ-S01", 200_000, "2024年配套")], by=CLERK
         )
-        program.save_expense_plans(
+        fund_services.save_expense_plans(
             uow, [ExpensePlan(2024, "HJ-S01", "materials", 150_000)], by=CLERK
         )
         for n, (name, role) in enumerate(
@@ -114,7 +109,7 @@ def test_a_receipt_dated_after_today_is_refused_naming_the_field_and_today(
     with pytest.raises(InvalidInputError) as refused:
         run(
             books,
-            lambda uow: program.receive_matching(
+            lambda uow: fund_services.receive_matching(
                 uow, [Receipt(day, "HJ-S01", 100_000, "配套")], by=CLERK
             ),
         )
@@ -132,7 +127,7 @@ def test_an_expense_paid_before_its_matching_arrived_is_refused_naming_account_d
     fund short from March to May, although today's 2,000 元 covers it."""
     before = transactions(books)
     with pytest.raises(InvalidInputError) as refused:
-        run(books, lambda uow: program.spend(uow, [materials(date(2024, 3, 1))], by=CLERK))
+        run(books, lambda uow: fund_services.spend(uow, [materials(date(2024, 3, 1))], by=CLERK))
     [error] = refused.value.errors
     assert error.field == "expenses[0].日期"
     assert error.message == (
@@ -144,7 +139,7 @@ def test_an_expense_paid_before_its_matching_arrived_is_refused_naming_account_d
         assert uow.ledger.balance(MATCHING, date(2024, 5, 31)) == 0
         assert uow.ledger.balance(MATCHING, None) == 200_000
         assert book.verify(uow.ledger).ok
-    run(books, lambda uow: program.spend(uow, [materials(date(2024, 6, 1))], by=CLERK))
+    run(books, lambda uow: fund_services.spend(uow, [materials(date(2024, 6, 1))], by=CLERK))
     with UnitOfWork(books, write=False) as uow:
         assert uow.ledger.balance(MATCHING, date(2024, 6, 1)) == 150_000
 
@@ -246,7 +241,7 @@ def test_no_batch_for_a_year_not_begun_nor_dated_after_today_or_in_a_closed_mont
     with pytest.raises(ValidationError, match="2025年度的事项不能记在2025年以前：2024-11-01"):
         run(books, lambda uow: disbursement.create(uow, 2025, CLERK, date(2024, 11, 1)))
     with pytest.raises(ValidationError, match="2025年度的事项不能记在2025年以前：2024-06-01"):
-        run(books, lambda uow: program.appropriate(uow, 2025, date(2024, 6, 1), by=CLERK))
+        run(books, lambda uow: fund_services.appropriate(uow, 2025, date(2024, 6, 1), by=CLERK))
     run(books, lambda uow: closing.close(uow, "2024-12", BOSS))
     with pytest.raises(ClosedPeriodError, match="2024年12月已结账"):
         run(books, lambda uow: disbursement.create(uow, 2024, CLERK, date(2024, 12, 20)))
@@ -259,7 +254,9 @@ def test_a_payment_confirmed_for_tomorrow_is_refused_and_one_before_its_approval
 ) -> None:
     run(
         books,
-        lambda uow: program.save_grades(uow, [Grade(2024, "HJ-S01", "", "qualified")], by=CLERK),
+        lambda uow: roster_services.save_grades(
+            uow, [Grade(2024, "HJ-S01", "", "qualified")], by=CLERK
+        ),
     )
     batch = run(books, lambda uow: disbursement.create(uow, 2024, CLERK, TODAY)).batch
     with pytest.raises(ValidationError, match="不能早于批次 #1 的发放月份（2026-12-01）"):
@@ -297,7 +294,7 @@ def test_a_grade_for_a_year_not_begun_and_a_roster_date_after_today_are_refused(
     with pytest.raises(InvalidInputError) as grade:
         run(
             books,
-            lambda uow: program.save_grades(
+            lambda uow: roster_services.save_grades(
                 uow, [Grade(2027, "HJ-S01", "", "qualified")], by=CLERK
             ),
         )
@@ -318,7 +315,7 @@ def test_a_grade_for_a_year_not_begun_and_a_roster_date_after_today_are_refused(
     with pytest.raises(InvalidInputError) as roster:
         run(
             books,
-            lambda uow: program.save_roster(
+            lambda uow: roster_services.save_roster(
                 uow, [gone], [person(9, "外校9")], [late_joiner], by=CLERK
             ),
         )
@@ -381,7 +378,7 @@ def test_verify_finds_a_short_day_and_a_voucher_dated_ahead_written_behind_its_b
     made to close 100 元 short, by SQL with the triggers off: ``verify`` names the short
     day (NEG:) and the voucher dated after the day it was recorded (DATE:), besides the
     broken link and the days that no longer agree."""
-    run(books, lambda uow: program.spend(uow, [materials(date(2024, 7, 1))], by=CLERK))
+    run(books, lambda uow: fund_services.spend(uow, [materials(date(2024, 7, 1))], by=CLERK))
     with UnitOfWork(books, write=False) as uow:
         assert book.verify(uow.ledger).ok
         [spent] = [t for t in uow.ledger.iter_transactions() if t.memo == "购买教研资料"]
@@ -422,12 +419,12 @@ def test_a_correction_reverses_a_voucher_in_an_open_month_naming_what_it_correct
     reverses it today, naming the voucher and why; the movement is then posted again."""
     run(
         books,
-        lambda uow: program.save_expense_plans(
+        lambda uow: fund_services.save_expense_plans(
             uow, [ExpensePlan(2024, "HJ-S01", "training", 50_000)], by=CLERK
         ),
     )
     [spent] = run(
-        books, lambda uow: program.spend(uow, [materials(date(2024, 7, 1), 30_000)], by=CLERK)
+        books, lambda uow: fund_services.spend(uow, [materials(date(2024, 7, 1), 30_000)], by=CLERK)
     )
     run(books, lambda uow: closing.close(uow, "2024-12", BOSS))
 
@@ -464,7 +461,7 @@ def test_a_correction_reverses_a_voucher_in_an_open_month_naming_what_it_correct
         TODAY, "HJ-S01", "matching", "training", 30_000, "培训（更正记-2024-07-0001）"
     )
     with pytest.raises(InvalidInputError):  # a 2024 plan does not cover a 2026 expense
-        run(books, lambda uow: program.spend(uow, [training], by=CLERK))
+        run(books, lambda uow: fund_services.spend(uow, [training], by=CLERK))
     with UnitOfWork(books, write=False) as uow:
         assert uow.ledger.balance("expense:materials:studio:HJ-S01", None) == 0
         assert uow.ledger.balance(MATCHING, date(2024, 12, 31)) == 170_000  # the closed year stands

@@ -12,8 +12,10 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 
 from jobs.work import SCHEDULER_USER
-from ledger import book, imports, program
-from ledger.registry import id_check_digit
+from ledger.books import book
+from ledger.funds import fund_services
+from ledger.registry.roster import id_check_digit
+from ledger.workbooks import imports
 from schema.db import UnitOfWork
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
@@ -395,7 +397,7 @@ def test_an_over_plan_expense_is_refused_on_its_row_and_nothing_is_posted(
 ) -> None:
     import_file(engine, "roster", roster_file(tmp_path))
     with UnitOfWork(engine) as uow:
-        program.appropriate(uow, 2024, by=CLERK)
+        fund_services.appropriate(uow, 2024, by=CLERK)
         uow.commit()
     over = workbook(
         tmp_path,

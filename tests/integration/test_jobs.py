@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from jobs import runner, schedule, timetable
-from ledger import disbursement
+from ledger.batches import disbursement
 from schema.db import UnitOfWork
 from schema.tables import BatchRow, JobRunRow
 from tests.integration.test_batches import year as year  # noqa: PLC0414 (the fixture)

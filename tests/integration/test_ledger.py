@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ledger import book
+from ledger.books import book
+from ledger.books.postings import NewTransaction, Posting
 from ledger.errors import (
     IdempotencyConflictError,
     InvalidInputError,
@@ -18,7 +19,6 @@ from ledger.errors import (
     ReversalError,
     ValidationError,
 )
-from ledger.postings import NewTransaction, Posting
 from schema.db import UnitOfWork
 from schema.ledger_store import SqlLedgerStore
 from schema.tables import AccountRow, PostingRow, TransactionRow

@@ -29,10 +29,10 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine
 
-from ledger import book
-from ledger.accounts import may_go_negative
+from ledger.books import book
+from ledger.books.accounts import may_go_negative
+from ledger.books.postings import NewTransaction, Posting, Transaction
 from ledger.errors import IdempotencyConflictError, LedgerError, OverdraftError, ReversalError
-from ledger.postings import NewTransaction, Posting, Transaction
 from schema.db import UnitOfWork
 
 STUDIOS = ("HJ01", "HJ02")

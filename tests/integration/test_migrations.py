@@ -15,9 +15,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, make_url, text
 
-from ledger import book
-from ledger.errors import ReversalError
-from ledger.postings import (
+from ledger.books import book
+from ledger.books.postings import (
     GENESIS_HASH,
     NewTransaction,
     Posting,
@@ -26,6 +25,7 @@ from ledger.postings import (
     reversal_of,
     sealed,
 )
+from ledger.errors import ReversalError
 from schema.db import UnitOfWork, connect
 from schema.keys import FILE_VARIABLE, RING_VARIABLE
 from schema.ledger_store import transaction_row

@@ -13,10 +13,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from jobs.work import SCHEDULER_USER
-from ledger import book, disbursement, program, users
-from ledger.policy import NOTICE_2024
-from ledger.program import Grade
-from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
+from ledger import users
+from ledger.batches import disbursement
+from ledger.books import book
+from ledger.funds import fund_services
+from ledger.registry import roster_services
+from ledger.registry.policy import NOTICE_2024
+from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
 from schema.tables import BatchLineRow, PostingRow
 from tests.fakes import approver_id_number
@@ -65,12 +68,14 @@ def test_a_national_year_past_the_parameter_limit(engine: Engine) -> None:
 
     def set_up(uow: UnitOfWork) -> None:
         users.add_user(uow, "admin", "admin", by=None)
-        program.add_policy(uow, national, "admin")
+        roster_services.add_policy(uow, national, "admin")
         for n, name in enumerate(("boss1", "boss2")):
             users.add_user(uow, name, "approver", by=None, id_number=approver_id_number(n))
-        program.save_roster(uow, studios, people, places, by=CLERK)
-        program.appropriate(uow, YEAR, date(YEAR, 1, 2), by=CLERK)
-        program.save_grades(uow, [Grade(YEAR, s.code, "", "qualified") for s in studios], by=CLERK)
+        roster_services.save_roster(uow, studios, people, places, by=CLERK)
+        fund_services.appropriate(uow, YEAR, date(YEAR, 1, 2), by=CLERK)
+        roster_services.save_grades(
+            uow, [Grade(YEAR, s.code, "", "qualified") for s in studios], by=CLERK
+        )
 
     _run(engine, set_up)
     created = _run(engine, lambda uow: disbursement.create(uow, YEAR, CLERK, ON))

@@ -9,7 +9,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 from sqlalchemy import Engine, update
 
-from ledger import disbursement
+from ledger.batches import disbursement
+from ledger.workbooks import payout_files
 from schema.db import UnitOfWork
 from schema.tables import PersonRow
 from tests.integration.test_batches import ON, balances, person, run
@@ -20,7 +21,7 @@ def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) 
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
-        exported = disbursement.export(uow, batch.id, "boss1", tmp_path)
+        exported = payout_files.export(uow, batch.id, "boss1", tmp_path)
     roster_path, bank_path = exported.files
     assert roster_path.name == f"batch-{batch.id}-发放表.xlsx"
 
@@ -117,7 +118,7 @@ def test_every_workbook_prints_on_a4_one_page_wide(year: Engine, tmp_path: Path)
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
-        exported = disbursement.export(uow, batch.id, "boss1", tmp_path)
+        exported = payout_files.export(uow, batch.id, "boss1", tmp_path)
     for path in exported.files:
         ws = load_workbook(path).active
         assert ws.page_setup.paperSize == 9  # A4
@@ -137,7 +138,7 @@ def test_other_roles_get_masked_numbers_and_no_bank_file(year: Engine, tmp_path:
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", date(2025, 1, 10)))
     with UnitOfWork(year, write=False) as uow:
-        exported = disbursement.export(uow, batch.id, "audit", tmp_path)
+        exported = payout_files.export(uow, batch.id, "audit", tmp_path)
     [roster_path] = exported.files
     assert exported.notes == ["未生成批量代发文件：文件含完整银行账号，仅审核人可以导出"]
     roster = load_workbook(roster_path).active
@@ -150,7 +151,7 @@ def test_other_roles_get_masked_numbers_and_no_bank_file(year: Engine, tmp_path:
 def test_a_draft_batch_is_not_sent_to_the_bank(year: Engine, tmp_path: Path) -> None:
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     with UnitOfWork(year, write=False) as uow:
-        exported = disbursement.export(uow, batch.id, "boss1", tmp_path)
+        exported = payout_files.export(uow, batch.id, "boss1", tmp_path)
     assert exported.notes == ["未生成批量代发文件：批次状态为草稿，只有审批通过的批次才发送银行"]
     assert [p.name for p in exported.files] == [f"batch-{batch.id}-发放表.xlsx"]
 
@@ -161,10 +162,10 @@ def test_the_bank_file_can_be_exported_again_after_payment_marked_as_a_copy(
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
-        sent = disbursement.export(uow, batch.id, "boss1", tmp_path / "sent")
+        sent = payout_files.export(uow, batch.id, "boss1", tmp_path / "sent")
     run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON, failed={2: "账户冻结"}))
     with UnitOfWork(year, write=False) as uow:
-        again = disbursement.export(uow, batch.id, "boss1", tmp_path / "again")
+        again = payout_files.export(uow, batch.id, "boss1", tmp_path / "again")
     assert again.bank_total == sent.bank_total == 4_860_000
     first = list(load_workbook(sent.files[1]).active.iter_rows(values_only=True))
     second = list(load_workbook(again.files[1]).active.iter_rows(values_only=True))
@@ -208,7 +209,7 @@ def test_user_text_never_becomes_a_formula_in_the_batch_files(year: Engine, tmp_
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
-        exported = disbursement.export(uow, batch.id, "boss1", tmp_path)
+        exported = payout_files.export(uow, batch.id, "boss1", tmp_path)
     for path in exported.files:
         assert _formulas(path) == [], path.name
     roster = [c.value for row in load_workbook(exported.files[0]).active.iter_rows() for c in row]

@@ -17,18 +17,20 @@ from sqlalchemy.exc import DBAPIError
 
 from jobs import runner
 from jobs.work import SCHEDULER_USER
-from ledger import book, closing, program, users
+from ledger import users
+from ledger.books import book, closing
+from ledger.books.periods import Period
+from ledger.books.postings import NewTransaction, Posting
 from ledger.errors import (
     ClosedPeriodError,
     InvalidInputError,
     PermissionDeniedError,
     ValidationError,
 )
-from ledger.expenses import Expense, Receipt
-from ledger.periods import Period
-from ledger.postings import NewTransaction, Posting
-from ledger.program import Grade
-from ledger.registry import Studio
+from ledger.funds import expenses, fund_services
+from ledger.funds.expenses import Expense, Receipt
+from ledger.registry import roster_services
+from ledger.registry.roster import Grade, Studio
 from schema.db import UnitOfWork
 from schema.ledger_store import SqlLedgerStore
 from schema.tables import TransactionRow
@@ -68,12 +70,12 @@ def books(engine: Engine, clock: Clock) -> Engine:
     clock.set(TODAY)
 
     def setup(uow: UnitOfWork) -> None:
-        program.save_roster(uow, [S1], [], [], by=CLERK)
-        program.appropriate(uow, 2024, by=CLERK)
-        program.save_expense_plans(
-            uow, [program.ExpensePlan(2024, "HJ-S01", "materials", 500_000)], by=CLERK
+        roster_services.save_roster(uow, [S1], [], [], by=CLERK)
+        fund_services.appropriate(uow, 2024, by=CLERK)
+        fund_services.save_expense_plans(
+            uow, [expenses.ExpensePlan(2024, "HJ-S01", "materials", 500_000)], by=CLERK
         )
-        program.spend(
+        fund_services.spend(
             uow,
             [Expense(date(2024, 3, 10), "HJ-S01", "finance", "materials", 86_000, "资料")],
             by=CLERK,
@@ -144,7 +146,7 @@ def test_every_write_into_a_closed_month_is_refused_and_writes_nothing(books: En
     with pytest.raises(InvalidInputError) as refused:
         run(
             books,
-            lambda uow: program.receive_matching(
+            lambda uow: fund_services.receive_matching(
                 uow,
                 [
                     Receipt(date(2024, 4, 2), "HJ-S01", 100_000, "配套（开放期间）"),
@@ -157,7 +159,7 @@ def test_every_write_into_a_closed_month_is_refused_and_writes_nothing(books: En
     with pytest.raises(InvalidInputError) as refused:
         run(
             books,
-            lambda uow: program.spend(
+            lambda uow: fund_services.spend(
                 uow,
                 [Expense(date(2024, 1, 20), "HJ-S01", "finance", "materials", 1, "补记")],
                 by=CLERK,
@@ -165,7 +167,7 @@ def test_every_write_into_a_closed_month_is_refused_and_writes_nothing(books: En
         )
     assert [x.field for x in refused.value.errors] == ["expenses[0].日期"]
     with pytest.raises(ClosedPeriodError, match="2024年1月已结账"):
-        run(books, lambda uow: program.appropriate(uow, 2024, by=CLERK))
+        run(books, lambda uow: fund_services.appropriate(uow, 2024, by=CLERK))
     with pytest.raises(ClosedPeriodError, match="2024年3月已结账"):
         run(
             books,
@@ -191,9 +193,9 @@ def test_a_correction_of_a_closed_month_is_posted_in_an_open_one(books: Engine) 
 
 def test_repeating_an_import_of_a_closed_month_changes_nothing(books: Engine) -> None:
     receipt = Receipt(date(2024, 2, 10), "HJ-S01", 200_000, "2024年配套")
-    [first] = run(books, lambda uow: program.receive_matching(uow, [receipt], by=CLERK))
+    [first] = run(books, lambda uow: fund_services.receive_matching(uow, [receipt], by=CLERK))
     close(books, "2024-02")
-    [again] = run(books, lambda uow: program.receive_matching(uow, [receipt], by=CLERK))
+    [again] = run(books, lambda uow: fund_services.receive_matching(uow, [receipt], by=CLERK))
     assert again == first
     assert balance(books, MATCHING) == 200_000
 
@@ -283,7 +285,9 @@ def test_the_appropriation_job_for_a_closed_january_refuses_and_records_why(
     assert count(books) == before
     # the budget can still be posted, dated in an open month, by an operator who decides so
     grade = Grade(2024, "HJ-S01", "", "qualified")  # funded by 2024's grade (考核发放)
-    run(books, lambda uow: program.save_grades(uow, [grade], by=CLERK))
-    report = run(books, lambda uow: program.appropriate(uow, 2025, date(2025, 2, 3), by=CLERK))
+    run(books, lambda uow: roster_services.save_grades(uow, [grade], by=CLERK))
+    report = run(
+        books, lambda uow: fund_services.appropriate(uow, 2025, date(2025, 2, 3), by=CLERK)
+    )
     assert [t.effective_date for t in report.posted] == [date(2025, 2, 3)]
     assert balance(books, FUND) == 2 * 2_500_000 - 86_000

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from api import demo
-from ledger import imports
+from demo import story as demo
+from ledger.workbooks import imports
 from tests.conftest import FULL_CYCLE, today_is
 
 pytestmark = pytest.mark.slow

@@ -10,13 +10,16 @@ import pytest
 from sqlalchemy import Engine, text
 
 from jobs.work import SCHEDULER_USER
-from ledger import book, program, users
+from ledger import program, users
+from ledger.batches import disbursement
+from ledger.books import book
 from ledger.errors import InvalidInputError, PermissionDeniedError, ValidationError
-from ledger.expenses import Expense, Receipt
+from ledger.funds import fund_services
+from ledger.funds.expenses import Expense, ExpensePlan, Receipt
 from ledger.money import yuan
-from ledger.policy import NOTICE_2024
-from ledger.program import ExpensePlan, Grade
-from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
+from ledger.registry import roster_services
+from ledger.registry.policy import NOTICE_2024
+from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
 from tests.conftest import Clock
 
@@ -61,7 +64,9 @@ def save_roster(
 ) -> program.SaveReport:
     default_studios, people, memberships = roster(extra=extra)
     with UnitOfWork(engine) as uow:
-        report = program.save_roster(uow, studios or default_studios, people, memberships, by=CLERK)
+        report = roster_services.save_roster(
+            uow, studios or default_studios, people, memberships, by=CLERK
+        )
         uow.commit()
     return report
 
@@ -80,10 +85,10 @@ def balance(engine: Engine, address: str) -> int:
 
 def test_the_default_policy_is_seeded_by_the_migration(engine: Engine) -> None:
     with UnitOfWork(engine, write=False) as uow:
-        assert program.policy(uow, 2024) == NOTICE_2024
-        assert program.policy(uow, 2026) == NOTICE_2024
+        assert roster_services.policy(uow, 2024) == NOTICE_2024
+        assert roster_services.policy(uow, 2026) == NOTICE_2024
         with pytest.raises(ValidationError, match="no policy governs 2023"):
-            program.policy(uow, 2023)
+            roster_services.policy(uow, 2023)
 
 
 def test_a_new_years_policy_governs_from_its_year_and_old_results_keep_theirs(
@@ -93,13 +98,13 @@ def test_a_new_years_policy_governs_from_its_year_and_old_results_keep_theirs(
     run(engine, lambda uow: users.add_user(uow, "admin", "admin", by=None))
     refused = pytest.raises(PermissionDeniedError, match=r"policy\.add needs 管理员")
     with UnitOfWork(engine) as uow, refused:
-        program.add_policy(uow, richer, CLERK)
-    run(engine, lambda uow: program.add_policy(uow, richer, "admin"))
+        roster_services.add_policy(uow, richer, CLERK)
+    run(engine, lambda uow: roster_services.add_policy(uow, richer, "admin"))
     with UnitOfWork(engine, write=False) as uow:
-        assert program.policy(uow, 2024).version == "杭政办发〔2024〕2号"
-        assert program.policy(uow, 2025).member_stipend == 600_000
+        assert roster_services.policy(uow, 2024).version == "杭政办发〔2024〕2号"
+        assert roster_services.policy(uow, 2025).member_stipend == 600_000
     with UnitOfWork(engine) as uow, pytest.raises(ValidationError, match="never changed"):
-        program.add_policy(uow, replace(richer, version="again"), "admin")
+        roster_services.add_policy(uow, replace(richer, version="again"), "admin")
 
 
 def test_saving_a_roster_twice_changes_nothing_the_second_time(engine: Engine) -> None:
@@ -114,7 +119,7 @@ def test_saving_a_roster_twice_changes_nothing_the_second_time(engine: Engine) -
 
 def test_a_second_host_at_the_same_time_is_refused_and_nothing_is_saved(engine: Engine) -> None:
     extra = [MembershipInput("HJ-S01", LATE.id_number, "host", date(2024, 3, 1))]
-    with pytest.raises(program.CompositionRefused, match="a studio has one host"):
+    with pytest.raises(roster_services.CompositionRefused, match="a studio has one host"):
         save_roster(engine, extra=extra)
     with UnitOfWork(engine, write=False) as uow:
         assert uow.registry.studios() == []
@@ -123,13 +128,13 @@ def test_a_second_host_at_the_same_time_is_refused_and_nothing_is_saved(engine: 
 
 def test_the_appropriation_funds_each_studio_once(engine: Engine) -> None:
     save_roster(engine)
-    report = run(engine, lambda uow: program.appropriate(uow, 2024, by=CLERK))
+    report = run(engine, lambda uow: fund_services.appropriate(uow, 2024, by=CLERK))
     assert len(report.posted) == 2
     assert report.total == 2 * yuan(50_000)
     assert report.policy_version == "杭政办发〔2024〕2号"
     assert balance(engine, "studio:HJ-S01:fund:finance") == 2_500_000
     assert balance(engine, "studio:HJ-S01:fund:edu_fund") == 2_500_000
-    again = run(engine, lambda uow: program.appropriate(uow, 2024, by=CLERK))
+    again = run(engine, lambda uow: fund_services.appropriate(uow, 2024, by=CLERK))
     assert (again.posted, again.already, again.total) == ([], ["HJ-H01", "HJ-S01"], 0)
     assert balance(engine, "source:finance") == -5_000_000
 
@@ -146,19 +151,21 @@ def test_a_studio_cancelled_before_january_2nd_and_a_year_outside_the_cycle_get_
     )
     save_roster(engine, studios=[S1, cancelled])
     grades = [Grade(2024, code, "", "qualified") for code in ("HJ-S01", "HJ-H01")]
-    run(engine, lambda uow: program.save_grades(uow, grades, by=CLERK))
+    run(engine, lambda uow: roster_services.save_grades(uow, grades, by=CLERK))
     assert [
         t.request.metadata["studio"]
-        for t in run(engine, lambda uow: program.appropriate(uow, 2025, by=CLERK)).posted
+        for t in run(engine, lambda uow: fund_services.appropriate(uow, 2025, by=CLERK)).posted
     ] == ["HJ-S01"]
-    assert run(engine, lambda uow: program.appropriate(uow, 2027, by=CLERK)).posted == []
+    assert run(engine, lambda uow: fund_services.appropriate(uow, 2027, by=CLERK)).posted == []
 
 
 def test_matching_receipts_come_from_the_host_unit(engine: Engine) -> None:
     save_roster(engine)
     receipt = Receipt(date(2024, 3, 1), "HJ-S01", 180_000, "第一中学配套经费")
-    run(engine, lambda uow: program.receive_matching(uow, [receipt], by=CLERK))
-    run(engine, lambda uow: program.receive_matching(uow, [receipt], by=CLERK))  # same row again
+    run(engine, lambda uow: fund_services.receive_matching(uow, [receipt], by=CLERK))
+    run(
+        engine, lambda uow: fund_services.receive_matching(uow, [receipt], by=CLERK)
+    )  # same row again
     assert balance(engine, "studio:HJ-S01:fund:matching") == 180_000
     assert balance(engine, "source:unit:第一中学") == -180_000
 
@@ -169,7 +176,8 @@ def test_the_matching_check_counts_what_the_unit_paid_net_of_reversals(engine: E
     mistaken = Receipt(date(2024, 4, 1), "HJ-S01", 60_000, "误记")
     last_year = Receipt(date(2023, 12, 30), "HJ-S01", 90_000, "上年配套")
     [_, wrong, _] = run(
-        engine, lambda uow: program.receive_matching(uow, [paid, mistaken, last_year], by=CLERK)
+        engine,
+        lambda uow: fund_services.receive_matching(uow, [paid, mistaken, last_year], by=CLERK),
     )
     run(
         engine,
@@ -178,8 +186,8 @@ def test_the_matching_check_counts_what_the_unit_paid_net_of_reversals(engine: E
         ),
     )
     with UnitOfWork(engine, write=False) as uow:
-        assert program.matching_received(uow, 2024) == {"HJ-S01": 150_000}
-        short = program.matching_check(uow, 2024)
+        assert fund_services.matching_received(uow, 2024) == {"HJ-S01": 150_000}
+        short = fund_services.matching_check(uow, 2024)
     assert [(s.studio, s.host_unit, s.received, s.shortfall) for s in short] == [
         ("HJ-H01", "第二中学", 0, 200_000),
         ("HJ-S01", "第一中学", 150_000, 50_000),
@@ -190,13 +198,13 @@ def test_expenses_are_refused_over_plan_and_over_balance_and_kept_within(engine:
     save_roster(engine)
     run(
         engine,
-        lambda uow: program.receive_matching(
+        lambda uow: fund_services.receive_matching(
             uow, [Receipt(date(2024, 3, 1), "HJ-S01", 200_000, "配套")], by=CLERK
         ),
     )
     run(
         engine,
-        lambda uow: program.save_expense_plans(
+        lambda uow: fund_services.save_expense_plans(
             uow,
             [
                 ExpensePlan(2024, "HJ-S01", "training", 150_000),
@@ -207,18 +215,18 @@ def test_expenses_are_refused_over_plan_and_over_balance_and_kept_within(engine:
     )
 
     within = Expense(date(2024, 4, 1), "HJ-S01", "matching", "training", 100_000, "培训")
-    run(engine, lambda uow: program.spend(uow, [within], by=CLERK))
+    run(engine, lambda uow: fund_services.spend(uow, [within], by=CLERK))
     assert balance(engine, "expense:training:studio:HJ-S01") == 100_000
 
     over_plan = Expense(date(2024, 5, 1), "HJ-S01", "matching", "training", 50_001, "培训二")
     with pytest.raises(InvalidInputError, match="over plan"):
-        run(engine, lambda uow: program.spend(uow, [over_plan], by=CLERK))
+        run(engine, lambda uow: fund_services.spend(uow, [over_plan], by=CLERK))
     unplanned = Expense(date(2024, 5, 1), "HJ-S01", "matching", "meetings", 1_000, "会议")
     with pytest.raises(InvalidInputError, match="no 2024 plan"):
-        run(engine, lambda uow: program.spend(uow, [unplanned], by=CLERK))
+        run(engine, lambda uow: fund_services.spend(uow, [unplanned], by=CLERK))
     over_balance = Expense(date(2024, 5, 1), "HJ-S01", "matching", "materials", 100_001, "资料")
     with pytest.raises(InvalidInputError) as short:
-        run(engine, lambda uow: program.spend(uow, [over_balance], by=CLERK))
+        run(engine, lambda uow: fund_services.spend(uow, [over_balance], by=CLERK))
     [error] = short.value.errors
     assert (error.field, error.message) == (
         "expenses[0].日期",
@@ -228,10 +236,10 @@ def test_expenses_are_refused_over_plan_and_over_balance_and_kept_within(engine:
     # two expenses of one call count together against the plan
     halves = [replace(within, on=date(2024, 6, d), amount=30_000, memo=f"培训{d}") for d in (1, 2)]
     with pytest.raises(InvalidInputError, match="over plan"):
-        run(engine, lambda uow: program.spend(uow, halves, by=CLERK))
+        run(engine, lambda uow: fund_services.spend(uow, halves, by=CLERK))
     assert balance(engine, "studio:HJ-S01:fund:matching") == 100_000
     # repeating the first expense posts nothing and is not counted against the plan again
-    run(engine, lambda uow: program.spend(uow, [within], by=CLERK))
+    run(engine, lambda uow: fund_services.spend(uow, [within], by=CLERK))
     assert balance(engine, "expense:training:studio:HJ-S01") == 100_000
 
 
@@ -239,7 +247,7 @@ def test_entitlements_from_the_stored_roster_and_grades(engine: Engine) -> None:
     save_roster(engine)
     run(
         engine,
-        lambda uow: program.save_grades(
+        lambda uow: roster_services.save_grades(
             uow,
             [
                 Grade(2024, "HJ-S01", "", "excellent"),
@@ -249,7 +257,7 @@ def test_entitlements_from_the_stored_roster_and_grades(engine: Engine) -> None:
         ),
     )
     with UnitOfWork(engine, write=False) as uow:
-        report = program.compute_entitlements(uow, 2024)
+        report = disbursement.compute_entitlements(uow, 2024)
     by_name = {line.name: line for line in report.lines}
     assert by_name["教师1"].gross == 1_000_000
     assert by_name["教师2"].gross == 0  # own grade 不合格
@@ -264,14 +272,14 @@ def test_a_grade_for_someone_outside_the_studio_is_refused(engine: Engine) -> No
     with pytest.raises(InvalidInputError, match="not a member of HJ-H01"):
         run(
             engine,
-            lambda uow: program.save_grades(
+            lambda uow: roster_services.save_grades(
                 uow, [Grade(2024, "HJ-H01", HOST.id_number, "excellent")], by=CLERK
             ),
         )
     with pytest.raises(InvalidInputError, match="unknown studio HJ-X99"):
         run(
             engine,
-            lambda uow: program.save_grades(
+            lambda uow: roster_services.save_grades(
                 uow, [Grade(2024, "HJ-X99", "", "qualified")], by=CLERK
             ),
         )

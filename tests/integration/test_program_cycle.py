@@ -18,16 +18,21 @@ from sqlalchemy import Engine
 
 from jobs import runner
 from jobs.work import SCHEDULER_USER
-from ledger import batches, book, cycle_services, disbursement, imports, program, statements, users
+from ledger import program, users
+from ledger.batches import batch as batches
+from ledger.batches import disbursement
+from ledger.books import book
 from ledger.errors import (
     InvalidInputError,
     InvalidTransitionError,
     PermissionDeniedError,
     ValidationError,
 )
-from ledger.expenses import Expense, Receipt
-from ledger.program import ExpensePlan, Grade
-from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
+from ledger.funds import fund_services
+from ledger.funds.expenses import Expense, ExpensePlan, Receipt
+from ledger.registry import cycle_services, roster_services
+from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
+from ledger.workbooks import imports, statements
 from schema.db import UnitOfWork
 from tests.conftest import FULL_CYCLE, Clock
 from tests.fakes import approver_id_number
@@ -87,7 +92,7 @@ def program_db(engine: Engine, clock: Clock) -> Engine:
     ]
 
     def setup(uow: UnitOfWork) -> None:
-        program.save_roster(uow, [S1, H1], people, places, by=CLERK)
+        roster_services.save_roster(uow, [S1, H1], people, places, by=CLERK)
         for n, (name, role) in enumerate(((BOSS, "approver"), (ADMIN, "admin"))):
             users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
 
@@ -96,7 +101,10 @@ def program_db(engine: Engine, clock: Clock) -> Engine:
 
 
 def grade(engine: Engine, year: int, studio: str, value: str) -> None:
-    run(engine, lambda uow: program.save_grades(uow, [Grade(year, studio, "", value)], by=CLERK))
+    run(
+        engine,
+        lambda uow: roster_services.save_grades(uow, [Grade(year, studio, "", value)], by=CLERK),
+    )
 
 
 def pay_the_year(engine: Engine, year: int, *, confirm: bool = True) -> batches.Batch:
@@ -115,13 +123,13 @@ def play_the_cycle(
     (HJ-S01's as given, HJ-H01 合格) and the December payouts (the last one approved but,
     unless told, not paid); the last batch."""
     for year, value in zip((2024, 2025, 2026), grades, strict=True):
-        report = run(engine, lambda uow, y=year: program.appropriate(uow, y, by=CLERK))
+        report = run(engine, lambda uow, y=year: fund_services.appropriate(uow, y, by=CLERK))
         assert sorted(str(t.request.metadata["studio"]) for t in report.posted) == [
             "HJ-H01",
             "HJ-S01",
         ]
         receipt = Receipt(date(year, 3, 1), "HJ-S01", 200_000, f"{year}年配套")
-        run(engine, lambda uow, r=receipt: program.receive_matching(uow, [r], by=CLERK))
+        run(engine, lambda uow, r=receipt: fund_services.receive_matching(uow, [r], by=CLERK))
         grade(engine, year, "HJ-S01", value)
         grade(engine, year, "HJ-H01", "qualified")
         last = pay_the_year(engine, year, confirm=confirm_last or year < 2026)
@@ -181,10 +189,10 @@ def test_six_members_carry_10000_a_year_forward_and_the_close_returns_15000_to_e
 def test_a_studio_graded_unqualified_gets_nothing_next_year_until_a_decision_restores_it(
     program_db: Engine,
 ) -> None:
-    run(program_db, lambda uow: program.appropriate(uow, 2024, by=CLERK))
+    run(program_db, lambda uow: fund_services.appropriate(uow, 2024, by=CLERK))
     grade(program_db, 2024, "HJ-S01", "excellent")
     grade(program_db, 2024, "HJ-H01", "unqualified")
-    report = run(program_db, lambda uow: program.appropriate(uow, 2025, by=CLERK))
+    report = run(program_db, lambda uow: fund_services.appropriate(uow, 2025, by=CLERK))
     assert [str(t.request.metadata["studio"]) for t in report.posted] == ["HJ-S01"]
     assert report.held == [
         (
@@ -198,20 +206,20 @@ def test_a_studio_graded_unqualified_gets_nothing_next_year_until_a_decision_res
     with pytest.raises(PermissionDeniedError):
         run(
             program_db,
-            lambda uow: program.restore_funding(
+            lambda uow: fund_services.restore_funding(
                 uow, "HJ-H01", 2025, 100, "整改到位", by=CLERK, on=date(2025, 3, 1)
             ),
         )
     with pytest.raises(InvalidInputError, match="须写明理由"):
         run(
             program_db,
-            lambda uow: program.restore_funding(
+            lambda uow: fund_services.restore_funding(
                 uow, "HJ-H01", 2025, 100, " ", by=ADMIN, on=date(2025, 3, 1)
             ),
         )
     decision, funded = run(
         program_db,
-        lambda uow: program.restore_funding(
+        lambda uow: fund_services.restore_funding(
             uow,
             "HJ-H01",
             2025,
@@ -233,17 +241,17 @@ def test_a_studio_graded_unqualified_gets_nothing_next_year_until_a_decision_res
     with pytest.raises(InvalidTransitionError, match="已有领导小组决定"):
         run(
             program_db,
-            lambda uow: program.restore_funding(
+            lambda uow: fund_services.restore_funding(
                 uow, "HJ-H01", 2025, 100, "again", by=ADMIN, on=date(2025, 3, 2)
             ),
         )
-    again = run(program_db, lambda uow: program.appropriate(uow, 2025, by=CLERK))
+    again = run(program_db, lambda uow: fund_services.appropriate(uow, 2025, by=CLERK))
     assert (again.posted, again.held, sorted(again.already)) == ([], [], ["HJ-H01", "HJ-S01"])
     # a studio funded by its grade needs no decision
     with pytest.raises(InvalidTransitionError, match="无需领导小组决定"):
         run(
             program_db,
-            lambda uow: program.restore_funding(
+            lambda uow: fund_services.restore_funding(
                 uow, "HJ-S01", 2025, 100, "多余", by=ADMIN, on=date(2025, 3, 1)
             ),
         )
@@ -252,12 +260,12 @@ def test_a_studio_graded_unqualified_gets_nothing_next_year_until_a_decision_res
 def test_a_missing_grade_holds_the_next_years_funding_until_it_is_recorded(
     program_db: Engine,
 ) -> None:
-    run(program_db, lambda uow: program.appropriate(uow, 2024, by=CLERK))
+    run(program_db, lambda uow: fund_services.appropriate(uow, 2024, by=CLERK))
     grade(program_db, 2024, "HJ-S01", "qualified")
-    report = run(program_db, lambda uow: program.appropriate(uow, 2025, by=CLERK))
+    report = run(program_db, lambda uow: fund_services.appropriate(uow, 2025, by=CLERK))
     assert report.held == [("HJ-H01", "2024年度考核结果未录入，暂缓拨付 (no grade for 2024: held)")]
     grade(program_db, 2024, "HJ-H01", "qualified")
-    later = run(program_db, lambda uow: program.appropriate(uow, 2025, by=CLERK))
+    later = run(program_db, lambda uow: fund_services.appropriate(uow, 2025, by=CLERK))
     assert [str(t.request.metadata["studio"]) for t in later.posted] == ["HJ-H01"]
     assert later.total == 5_000_000
 
@@ -300,7 +308,7 @@ def test_a_close_is_refused_while_stipends_owed_are_in_no_batch(program_db: Engi
     """A close returns every fen: done before the last payout, it would leave the year's
     stipends unpayable."""
     for year in (2024, 2025, 2026):
-        run(program_db, lambda uow, y=year: program.appropriate(uow, y, by=CLERK))
+        run(program_db, lambda uow, y=year: fund_services.appropriate(uow, y, by=CLERK))
         grade(program_db, year, "HJ-S01", "qualified")
         grade(program_db, year, "HJ-H01", "qualified")
         if year < 2026:
@@ -332,9 +340,9 @@ def test_renewal_is_refused_after_an_unqualified_final_grade_and_the_studio_is_n
             lambda uow: cycle_services.renew_cycle(uow, "HJ-S01", date(2027, 1, 12), by=ADMIN),
         )
     with UnitOfWork(program_db, write=False) as uow:
-        studio = program.studio(uow, "HJ-S01")
+        studio = roster_services.studio(uow, "HJ-S01")
         [view] = cycle_services.cycle_views(uow, date(2027, 1, 12), ["HJ-S01"])
-        report = program.appropriate(uow, 2027, by=CLERK)
+        report = fund_services.appropriate(uow, 2027, by=CLERK)
     assert (studio.cancelled_on, studio.cancellation_cause) == (date(2027, 1, 10), "not_renamed")
     assert view.outcome == "not_renamed"
     assert report.posted == []  # no cycle covers 2027
@@ -373,9 +381,9 @@ def test_a_studio_graded_qualified_is_renamed_for_a_new_cycle_funded_from_its_fi
     assert balances(program_db, FINANCE, EDU) == [2_500_000, 2_500_000]
     with UnitOfWork(program_db, write=False) as uow:
         views = cycle_services.cycle_views(uow, date(2027, 1, 12), ["HJ-S01"])
-        assert program.studio(uow, "HJ-S01").cycle_years(program.policy(uow, 2027)) == range(
-            2024, 2030
-        )
+        assert roster_services.studio(uow, "HJ-S01").cycle_years(
+            roster_services.policy(uow, 2027)
+        ) == range(2024, 2030)
     assert [(v.cycle.number, v.state, v.outcome) for v in views] == [
         (1, "closed", "renewed"),
         (2, "open", ""),
@@ -383,23 +391,25 @@ def test_a_studio_graded_qualified_is_renamed_for_a_new_cycle_funded_from_its_fi
     # the next year is funded by 2027's grade, as any year within a cycle, once it begins
     grade(program_db, 2027, "HJ-S01", "qualified")
     clock.set(date(2028, 1, 2))
-    report = run(program_db, lambda uow: program.appropriate(uow, 2028, by=CLERK, only=["HJ-S01"]))
+    report = run(
+        program_db, lambda uow: fund_services.appropriate(uow, 2028, by=CLERK, only=["HJ-S01"])
+    )
     assert report.total == 5_000_000
 
 
 def test_support_from_a_members_unit_is_kept_apart_and_does_not_count_toward_matching(
     program_db: Engine,
 ) -> None:
-    run(program_db, lambda uow: program.appropriate(uow, 2024, by=CLERK))
+    run(program_db, lambda uow: fund_services.appropriate(uow, 2024, by=CLERK))
     receipts = [
         Receipt(date(2024, 3, 1), "HJ-S01", 100_000, "第一中学配套"),
         Receipt(date(2024, 4, 1), "HJ-S01", 300_000, "外校2支持", "support", "外校2"),
         Receipt(date(2024, 4, 2), "HJ-S01", 100_000, "外校3支持", "support", "外校3"),
     ]
-    run(program_db, lambda uow: program.receive_matching(uow, receipts, by=CLERK))
+    run(program_db, lambda uow: fund_services.receive_matching(uow, receipts, by=CLERK))
     assert balances(program_db, MATCHING, SUPPORT) == [100_000, 400_000]
     with UnitOfWork(program_db, write=False) as uow:
-        short = program.matching_check(uow, 2024)
+        short = fund_services.matching_check(uow, 2024)
     assert [(s.studio, s.received, s.shortfall) for s in short if s.studio == "HJ-S01"] == [
         ("HJ-S01", 100_000, 100_000)
     ]
@@ -410,7 +420,7 @@ def test_support_from_a_members_unit_is_kept_apart_and_does_not_count_toward_mat
         Receipt(date(2024, 5, 1), "HJ-S01", 1_000, "他校配套", "matching", "外校2"),
     ]
     with pytest.raises(InvalidInputError) as raised:
-        run(program_db, lambda uow: program.receive_matching(uow, refused, by=CLERK))
+        run(program_db, lambda uow: fund_services.receive_matching(uow, refused, by=CLERK))
     assert [e.field for e in raised.value.errors] == [
         "receipts[0].出资单位",
         "receipts[2].出资单位",
@@ -421,12 +431,12 @@ def test_support_from_a_members_unit_is_kept_apart_and_does_not_count_toward_mat
     spend = Expense(date(2024, 6, 1), "HJ-S01", "support", "materials", 100_000, "资料")
     run(
         program_db,
-        lambda uow: program.save_expense_plans(
+        lambda uow: fund_services.save_expense_plans(
             uow, [ExpensePlan(2024, "HJ-S01", "materials", 100_000)], by=CLERK
         ),
     )
-    run(program_db, lambda uow: program.spend(uow, [spend], by=CLERK))
-    run(program_db, lambda uow: program.save_roster(uow, [S1_GONE], [], [], by=CLERK))
+    run(program_db, lambda uow: fund_services.spend(uow, [spend], by=CLERK))
+    run(program_db, lambda uow: roster_services.save_roster(uow, [S1_GONE], [], [], by=CLERK))
     with pytest.raises(InvalidTransitionError, match=r"2024年教师\d（考核结果未录入）"):
         run(
             program_db,
@@ -448,8 +458,8 @@ def test_a_studio_cancelled_and_closed_stays_cancelled_and_gets_no_budget_again(
     """HJ-S01's host leaves in September 2024 and its cycle closes early: no roster (API or
     workbook) brings it back to 正常, and a year of its closed cycle is never funded, even
     for a studio record put back behind the roster's back."""
-    run(program_db, lambda uow: program.appropriate(uow, 2024, by=CLERK))
-    run(program_db, lambda uow: program.save_roster(uow, [S1_GONE], [], [], by=CLERK))
+    run(program_db, lambda uow: fund_services.appropriate(uow, 2024, by=CLERK))
+    run(program_db, lambda uow: roster_services.save_roster(uow, [S1_GONE], [], [], by=CLERK))
     grade(program_db, 2024, "HJ-S01", "unqualified")  # nothing owed
     closed = run(
         program_db,
@@ -458,7 +468,7 @@ def test_a_studio_cancelled_and_closed_stays_cancelled_and_gets_no_budget_again(
     assert dict(closed.cycle.returned) == {"finance": 2_500_000, "edu_fund": 2_500_000}
 
     with pytest.raises(InvalidInputError) as raised:
-        run(program_db, lambda uow: program.save_roster(uow, [S1], [], [], by=CLERK))
+        run(program_db, lambda uow: roster_services.save_roster(uow, [S1], [], [], by=CLERK))
     [error] = raised.value.errors
     assert error.field == "studios[0].cancelled_on"
     assert error.message.startswith(
@@ -473,23 +483,23 @@ def test_a_studio_cancelled_and_closed_stays_cancelled_and_gets_no_budget_again(
     assert (problem.sheet, problem.row, problem.column) == ("工作室", 2, "状态")
     assert problem.reason == error.message
     with UnitOfWork(program_db, write=False) as uow:
-        assert program.studio(uow, "HJ-S01").cancelled_on == date(2024, 9, 30)
+        assert roster_services.studio(uow, "HJ-S01").cancelled_on == date(2024, 9, 30)
 
     grade(program_db, 2024, "HJ-S01", "excellent")  # a grade that would fund 2025 whole
     grade(program_db, 2024, "HJ-H01", "qualified")
     with UnitOfWork(program_db) as uow:
         uow.registry.save_studios([S1])  # as a hand edit of the table would
-        report = program.appropriate(uow, 2025, by=CLERK)
+        report = fund_services.appropriate(uow, 2025, by=CLERK)
     assert [str(t.request.metadata["studio"]) for t in report.posted] == ["HJ-H01"]
     assert "HJ-S01" not in report.shares
     assert balances(program_db, FINANCE, EDU) == [0, 0]
 
 
 def test_a_paid_members_travel_claim_is_refused_and_a_mentors_is_not(program_db: Engine) -> None:
-    run(program_db, lambda uow: program.appropriate(uow, 2024, by=CLERK))
+    run(program_db, lambda uow: fund_services.appropriate(uow, 2024, by=CLERK))
     run(
         program_db,
-        lambda uow: program.save_expense_plans(
+        lambda uow: fund_services.save_expense_plans(
             uow, [ExpensePlan(2024, "HJ-S01", "travel", 500_000)], by=CLERK
         ),
     )
@@ -504,18 +514,18 @@ def test_a_paid_members_travel_claim_is_refused_and_a_mentors_is_not(program_db:
         MEMBERS[0].id_number,
     )
     with pytest.raises(InvalidInputError, match="劳务补贴已含差旅费") as raised:
-        run(program_db, lambda uow: program.spend(uow, [member], by=CLERK))
+        run(program_db, lambda uow: fund_services.spend(uow, [member], by=CLERK))
     assert raised.value.errors[0].field == "expenses[0].类别"
     nameless = replace(member, claimant="", claimant_id="")
     with pytest.raises(InvalidInputError, match="须写明报销人及其身份证号"):
-        run(program_db, lambda uow: program.spend(uow, [nameless], by=CLERK))
+        run(program_db, lambda uow: fund_services.spend(uow, [nameless], by=CLERK))
     mentor_id = person(90, "师范大学").id_number
     mentor = replace(member, memo="特聘导师来旗指导", claimant="赵导师", claimant_id=mentor_id)
     trainee = replace(
         member, memo="学员外出学习", claimant=TRAINEE.name, claimant_id=TRAINEE.id_number
     )
     [posted_mentor, posted_trainee] = run(
-        program_db, lambda uow: program.spend(uow, [mentor, trainee], by=CLERK)
+        program_db, lambda uow: fund_services.spend(uow, [mentor, trainee], by=CLERK)
     )
     assert posted_mentor.request.metadata["claimant"] == "赵导师"
     assert "claimant_code" not in posted_mentor.request.metadata  # not in the registry
@@ -528,23 +538,25 @@ def test_rounds_count_quotas_on_their_own_and_causes_are_coded(program_db: Engin
         Studio(f"HJ2-P0{n}", f"第二轮校长工作室{n}", "principal", "第三中学", 2027, round=2)
         for n in (1, 2, 3)
     ]
-    report = run(program_db, lambda uow: program.save_roster(uow, round_two, [], [], by=CLERK))
+    report = run(
+        program_db, lambda uow: roster_services.save_roster(uow, round_two, [], [], by=CLERK)
+    )
     quota = [w for w in report.warnings if w.rule == "quota"]
     assert [(w.studio, w.message) for w in quota] == [
         ("第2轮名校（园）长工作室", "3个，超过名额2个 (more studios of this kind than the quota)")
     ]
     with UnitOfWork(program_db, write=False) as uow:
         [view] = cycle_services.cycle_views(uow, date(2027, 1, 1), ["HJ2-P01"])
-        studio = program.studio(uow, "HJ2-P01")
+        studio = roster_services.studio(uow, "HJ2-P01")
     assert (studio.round, view.cycle.first_year, view.cycle.last_year) == (2, 2027, 2029)
     nameless = replace(S1, cancelled_on=date(2024, 9, 30), cancellation_reason="调走了")
     with pytest.raises(InvalidInputError) as raised:
-        run(program_db, lambda uow: program.save_roster(uow, [nameless], [], [], by=CLERK))
+        run(program_db, lambda uow: roster_services.save_roster(uow, [nameless], [], [], by=CLERK))
     assert [e.field for e in raised.value.errors] == ["studios[0].cancellation_cause"]
     coded = replace(nameless, cancellation_cause="transferred_out")
-    run(program_db, lambda uow: program.save_roster(uow, [coded], [], [], by=CLERK))
+    run(program_db, lambda uow: roster_services.save_roster(uow, [coded], [], [], by=CLERK))
     with UnitOfWork(program_db, write=False) as uow:
-        assert program.studio(uow, "HJ-S01").cancellation_cause == "transferred_out"
+        assert roster_services.studio(uow, "HJ-S01").cancellation_cause == "transferred_out"
 
 
 def test_the_cycle_close_job_closes_what_ended_and_lists_what_it_could_not(

@@ -15,9 +15,12 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, text, update
 
 from jobs.work import SCHEDULER_USER
-from ledger import book, program, statements, users
-from ledger.postings import NewTransaction, Posting
-from ledger.registry import PersonInput, Studio, id_check_digit
+from ledger import users
+from ledger.books import book
+from ledger.books.postings import NewTransaction, Posting
+from ledger.registry import roster_services
+from ledger.registry.roster import PersonInput, Studio, id_check_digit
+from ledger.workbooks import statements
 from schema.db import UnitOfWork
 from schema.tables import StudioRow
 
@@ -47,7 +50,7 @@ def _post(engine: Engine, *requests: NewTransaction) -> list:  # type: ignore[ty
 def worked(engine: Engine) -> Engine:
     """HJ-S01: 25,000 in on 2 Jan; 1,000 and 500 out in March; the 500 reversed in April."""
     with UnitOfWork(engine) as uow:
-        program.save_roster(uow, [S1], [], [], by=CLERK)
+        roster_services.save_roster(uow, [S1], [], [], by=CLERK)
         uow.commit()
     _post(
         engine,
@@ -124,7 +127,7 @@ def test_a_month_lists_its_vouchers_in_number_order_even_when_one_is_backdated(
     """A receipt dated 10 March keyed in after a spending dated 20 March takes the next
     number of March: the ledger never shows a later voucher above an earlier one."""
     with UnitOfWork(engine) as uow:
-        program.save_roster(uow, [S1], [], [], by=CLERK)
+        roster_services.save_roster(uow, [S1], [], [], by=CLERK)
         uow.commit()
     _post(
         engine,
@@ -284,7 +287,7 @@ def test_withheld_tax_and_unpaid_stipends_are_credit_balances(
     """10,000 approved for 张三 in December, 5,000 of it paid (4,200 net + 800 tax)."""
     first17 = "15062719800101001"
     with UnitOfWork(engine) as uow:
-        program.save_roster(uow, [S1], [], [], by=CLERK)
+        roster_services.save_roster(uow, [S1], [], [], by=CLERK)
         codes, _ = uow.registry.save_people(
             [PersonInput(first17 + id_check_digit(first17), "张三", "第一中学")]
         )
@@ -369,7 +372,7 @@ def _peak_export_bytes(engine: Engine, path: Path, last_year: int) -> tuple[int,
 @pytest.mark.slow
 def test_memory_stays_flat_in_the_number_of_rows(engine: Engine, tmp_path: Path) -> None:
     with UnitOfWork(engine) as uow:
-        program.save_roster(uow, [S1], [], [], by=CLERK)
+        roster_services.save_roster(uow, [S1], [], [], by=CLERK)
         uow.commit()
     _post(
         engine,

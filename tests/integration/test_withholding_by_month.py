@@ -13,9 +13,12 @@ import pytest
 from sqlalchemy import Engine
 
 from jobs.work import SCHEDULER_USER
-from ledger import batches, disbursement, program, users
-from ledger.program import Grade
-from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
+from ledger import users
+from ledger.batches import batch as batches
+from ledger.batches import disbursement
+from ledger.funds import fund_services
+from ledger.registry import roster_services
+from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
 from schema.db import UnitOfWork
 from tests.fakes import approver_id_number
 
@@ -53,8 +56,8 @@ def two_studios(engine: Engine) -> Engine:
     ]
 
     def setup(uow: UnitOfWork) -> None:
-        program.save_roster(uow, [S1, S2], people, memberships, by=CLERK)
-        program.appropriate(uow, 2024, by=CLERK)
+        roster_services.save_roster(uow, [S1, S2], people, memberships, by=CLERK)
+        fund_services.appropriate(uow, 2024, by=CLERK)
         for n, (name, role) in enumerate((("clerk", "clerk"), ("boss", "approver"))):
             users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
 
@@ -65,7 +68,9 @@ def two_studios(engine: Engine) -> Engine:
 def grade(engine: Engine, studio: str) -> None:
     run(
         engine,
-        lambda uow: program.save_grades(uow, [Grade(2024, studio, "", "qualified")], by=CLERK),
+        lambda uow: roster_services.save_grades(
+            uow, [Grade(2024, studio, "", "qualified")], by=CLERK
+        ),
     )
 
 

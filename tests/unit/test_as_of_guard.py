@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import book, clock
-from ledger.daily_balances import Day, day_writes, first_negative_day
+from ledger import clock
+from ledger.books import book
+from ledger.books.daily_balances import Day, day_writes, first_negative_day
+from ledger.books.postings import NewTransaction, Posting
 from ledger.errors import FutureDateError, OverdraftError, ReversalError
-from ledger.postings import NewTransaction, Posting
 from tests.fakes import FakeLedger
 
 MATCHING = "studio:HJ-S01:fund:matching"

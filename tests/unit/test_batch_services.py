@@ -10,11 +10,14 @@ from datetime import date
 
 import pytest
 
-from ledger import book, disbursement, program, users
-from ledger.batches import BatchState, LineStatus
+from ledger import users
+from ledger.batches import disbursement
+from ledger.batches.batch import BatchState, LineStatus
+from ledger.books import book
 from ledger.errors import InvalidTransitionError, MakerCheckerError, PermissionDeniedError
-from ledger.program import Grade
-from ledger.registry import MembershipInput, PersonInput, Studio, id_check_digit
+from ledger.funds import fund_services
+from ledger.registry import roster_services
+from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
 from tests.fakes import FakeStores, approver_id_number
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
@@ -43,9 +46,9 @@ def stores() -> FakeStores:
         MembershipInput("HJ-S01", p.id_number, "host" if i == 0 else "member", date(2024, 1, 1))
         for i, p in enumerate(PEOPLE)
     ]
-    program.save_roster(made, [S1], PEOPLE, places, by="张会计")
-    program.save_grades(made, [Grade(2024, "HJ-S01", "", "qualified")], by="张会计")
-    program.appropriate(made, 2024, by="张会计")
+    roster_services.save_roster(made, [S1], PEOPLE, places, by="张会计")
+    roster_services.save_grades(made, [Grade(2024, "HJ-S01", "", "qualified")], by="张会计")
+    fund_services.appropriate(made, 2024, by="张会计")
     return made
 
 

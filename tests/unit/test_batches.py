@@ -6,18 +6,18 @@ from dataclasses import replace
 
 import pytest
 
-from ledger.batches import (
+from ledger.batches.batch import (
     approvals_needed,
     check_approver,
     next_state,
     paid_key,
     plan_batch,
 )
-from ledger.entitlements import EntitlementLine
+from ledger.batches.entitlements import EntitlementLine
 from ledger.errors import InvalidTransitionError, MakerCheckerError
 from ledger.money import yuan
-from ledger.policy import NOTICE_2024
-from ledger.withholding import MonthIncome
+from ledger.registry.policy import NOTICE_2024
+from ledger.tax.withholding import MonthIncome
 
 
 def line(

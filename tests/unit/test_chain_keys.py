@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import make_url
 
-from ledger import book
-from ledger.chain_keys import ChainKey, KeyRing, first_ring, parse_key_ring
+from ledger.books import book
+from ledger.books.chain_keys import ChainKey, KeyRing, first_ring, parse_key_ring
+from ledger.books.postings import NewTransaction, Posting
 from ledger.errors import ChainKeyError, ValidationError
-from ledger.postings import NewTransaction, Posting
 from schema.keys import FILE_VARIABLE, RING_VARIABLE, key_source
 from tests.fakes import FakeLedger
 

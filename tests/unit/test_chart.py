@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.chart import Names, chart_account, direction, named_codes, on_side
+from ledger.books.chart import Names, chart_account, direction, named_codes, on_side
+from ledger.books.statements import TrialLine, trial_rows
 from ledger.errors import InvalidAccountError
-from ledger.statements import TrialLine, trial_rows
 
 NAMES = Names({"HJ-S01": "语文名师工作室"}, {"P000001": "张三"})
 

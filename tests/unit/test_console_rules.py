@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from ledger import users
-from ledger.batches import Batch, BatchLine, BatchState, LineStatus
-from ledger.disbursement import offered
+from ledger.batches.batch import Batch, BatchLine, BatchState, LineStatus
+from ledger.batches.disbursement import offered
 from ledger.users import User
 
 NOW = datetime(2025, 12, 20, 9, 0)

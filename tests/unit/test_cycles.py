@@ -11,8 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.appropriation import FundingDecision, appropriation, funding_share
-from ledger.cycles import (
+from ledger.errors import ValidationError
+from ledger.funds.appropriation import FundingDecision, appropriation, funding_share
+from ledger.funds.expenses import Expense, travel_claim_error
+from ledger.registry.cycles import (
     Cycle,
     close_voucher,
     closed_for,
@@ -23,10 +25,8 @@ from ledger.cycles import (
     renewal_refusal,
     returns_to_units,
 )
-from ledger.errors import ValidationError
-from ledger.expenses import Expense, travel_claim_error
-from ledger.policy import NOTICE_2024
-from ledger.registry import Studio
+from ledger.registry.policy import NOTICE_2024
+from ledger.registry.roster import Studio
 
 STUDIO = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 CYCLE = first_cycle(STUDIO, NOTICE_2024)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.daily_balances import Day, DayMismatch, day_mismatches, days_after_write
+from ledger.books.daily_balances import Day, DayMismatch, day_mismatches, days_after_write
 
 START = date(2024, 1, 1)
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.entitlements import EntitlementLine, entitlements, prorated
+from ledger.batches.entitlements import EntitlementLine, entitlements, prorated
 from ledger.money import round_half_up, yuan
-from ledger.policy import NOTICE_2024, Policy
-from ledger.registry import Membership, Person, Studio
+from ledger.registry.policy import NOTICE_2024, Policy
+from ledger.registry.roster import Membership, Person, Studio
 
 STUDIO = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 HOST = Person("P000001", "150102198001011234", "王老师", "第一中学")

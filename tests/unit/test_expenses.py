@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.expenses import matching_shortfalls, net_matching
+from ledger.funds.expenses import matching_shortfalls, net_matching
 
 FUND = "studio:HJ-S01:fund:matching"
 UNIT = "source:unit:第一中学"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ledger.errors import InvalidInputError
-from ledger.policy import NOTICE_2024, Policy, policy_errors
+from ledger.registry.policy import NOTICE_2024, Policy, policy_errors
 
 GOOD = NOTICE_2024.to_json()
 

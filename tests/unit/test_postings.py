@@ -9,10 +9,9 @@ from datetime import date, datetime
 
 import pytest
 
-from ledger.accounts import account_kind, may_go_negative, studio_fund, studio_payable
-from ledger.chain_keys import ChainKey, KeyRing
-from ledger.errors import InvalidAccountError
-from ledger.postings import (
+from ledger.books.accounts import account_kind, may_go_negative, studio_fund, studio_payable
+from ledger.books.chain_keys import ChainKey, KeyRing
+from ledger.books.postings import (
     GENESIS_HASH,
     NewTransaction,
     Posting,
@@ -24,6 +23,7 @@ from ledger.postings import (
     sealed,
     validate,
 )
+from ledger.errors import InvalidAccountError
 
 APPROPRIATION = NewTransaction(
     idempotency_key="appropriation:2024:HJ01",

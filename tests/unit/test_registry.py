@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.errors import ValidationError
-from ledger.policy import NOTICE_2024
-from ledger.registry import (
+from ledger.registry.policy import NOTICE_2024
+from ledger.registry.roster import (
     Membership,
     Person,
     Studio,

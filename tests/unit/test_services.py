@@ -8,15 +8,18 @@ from datetime import date
 
 import pytest
 
-from ledger import book, program, users
+from ledger import users
+from ledger.books import book
 from ledger.errors import (
     InvalidInputError,
     PermissionDeniedError,
     UnknownUserError,
     ValidationError,
 )
-from ledger.expenses import Receipt
-from ledger.registry import Studio
+from ledger.funds import fund_services
+from ledger.funds.expenses import Receipt
+from ledger.registry import roster_services
+from ledger.registry.roster import Studio
 from tests.fakes import FakeStores, approver_id_number
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
@@ -38,31 +41,31 @@ def stores() -> FakeStores:
 
 def test_a_roster_is_saved_by_a_clerk_and_refused_to_an_approver(stores: FakeStores) -> None:
     with pytest.raises(PermissionDeniedError, match=r"roster\.save needs 经办人（clerk）"):
-        program.save_roster(stores, [S1], [], [], by="李科长")
+        roster_services.save_roster(stores, [S1], [], [], by="李科长")
     assert stores.registry.studios() == []
-    assert program.save_roster(stores, [S1, S2], [], [], by="张会计").changed == 2
+    assert roster_services.save_roster(stores, [S1, S2], [], [], by="张会计").changed == 2
 
 
 def test_two_studios_are_funded_25000_per_source_once(stores: FakeStores) -> None:
-    program.save_roster(stores, [S1, S2], [], [], by="张会计")
-    report = program.appropriate(stores, 2024, by="张会计")
+    roster_services.save_roster(stores, [S1, S2], [], [], by="张会计")
+    report = fund_services.appropriate(stores, 2024, by="张会计")
     assert (len(report.posted), report.total) == (2, 2 * 5_000_000)
     assert stores.ledger.balances["studio:HJ-S01:fund:finance"] == 2_500_000
     assert stores.ledger.balances["studio:HJ-S02:fund:edu_fund"] == 2_500_000
     assert stores.ledger.balances["source:finance"] == -5_000_000
-    again = program.appropriate(stores, 2024, by="张会计")
+    again = fund_services.appropriate(stores, 2024, by="张会计")
     assert (again.posted, again.already) == ([], ["HJ-S01", "HJ-S02"])
     assert len(stores.ledger.transactions) == 2
     assert book.verify(stores.ledger).ok
 
 
 def test_the_same_receipt_twice_is_posted_once(stores: FakeStores) -> None:
-    program.save_roster(stores, [S1], [], [], by="张会计")
+    roster_services.save_roster(stores, [S1], [], [], by="张会计")
     receipt = Receipt(date(2024, 3, 1), "HJ-S01", 200_000, "第一中学配套")
-    program.receive_matching(stores, [receipt], by="张会计")
-    program.receive_matching(stores, [receipt], by="张会计")
+    fund_services.receive_matching(stores, [receipt], by="张会计")
+    fund_services.receive_matching(stores, [receipt], by="张会计")
     assert stores.ledger.balances["studio:HJ-S01:fund:matching"] == 200_000
-    assert program.matching_received(stores, 2024) == {"HJ-S01": 200_000}
+    assert fund_services.matching_received(stores, 2024) == {"HJ-S01": 200_000}
 
 
 def test_only_the_first_two_admins_are_added_without_an_admin() -> None:
@@ -91,7 +94,7 @@ def test_a_rotated_token_replaces_the_old_and_a_disabled_user_does_nothing(
     assert users.disable_user(stores, "张会计", by="管理员").disabled is True
     assert users.disable_user(stores, "张会计", by="管理员").disabled is True  # no change twice
     with pytest.raises(UnknownUserError, match="no active user named '张会计'"):
-        program.save_roster(stores, [S1], [], [], by="张会计")
+        roster_services.save_roster(stores, [S1], [], [], by="张会计")
     with pytest.raises(ValidationError, match="disabled user gets no token"):
         users.rotate_token(stores, "张会计", by="管理员")
     with pytest.raises(ValidationError, match="cannot disable themselves"):

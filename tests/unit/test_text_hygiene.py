@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.books.postings import NewTransaction, Posting, validate
 from ledger.errors import HIDDEN_CATEGORIES, SCRIPT_FORMAT_CHARACTERS, hidden_character_error
-from ledger.postings import NewTransaction, Posting, validate
-from ledger.registry import PersonInput, Studio, person_errors, studio_errors
+from ledger.registry.roster import PersonInput, Studio, person_errors, studio_errors
 from ledger.users import check_new_user
 
 WELCOME = (

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.books.periods import Period
 from ledger.money import yuan
-from ledger.periods import Period
-from ledger.withholding import (
+from ledger.tax.withholding import (
     MonthIncome,
     Payment,
     labour_remuneration_tax,

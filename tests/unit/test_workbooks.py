@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.workbooks import FORMULA_TRIGGERS, fit_width, stamp, text_value
+from ledger.workbooks.sheets import FORMULA_TRIGGERS, fit_width, stamp, text_value
 
 
 @given(st.text())

@@ -28,17 +28,19 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ledger import program
+from ledger.books.postings import MAX_MEMO_LENGTH
 from ledger.errors import (
     InvalidInputError,
     LedgerError,
     ValidationError,
     text_errors,
 )
-from ledger.expenses import EXPENSE_CATEGORIES, RECEIPT_KINDS, SOURCE_LABELS, Expense, Receipt
+from ledger.funds import expenses, fund_services
+from ledger.funds.expenses import EXPENSE_CATEGORIES, RECEIPT_KINDS, SOURCE_LABELS, Expense, Receipt
 from ledger.money import parse_amount
-from ledger.policy import GRADE_LABELS, STUDIO_KINDS
-from ledger.postings import MAX_MEMO_LENGTH
-from ledger.registry import (
+from ledger.registry import roster, roster_services
+from ledger.registry.policy import GRADE_LABELS, STUDIO_KINDS
+from ledger.registry.roster import (
     CANCELLATION_CAUSES,
     MAX_BANK_ACCOUNT,
     MAX_BANK_NAME,
@@ -56,8 +58,8 @@ from ledger.registry import (
     membership_errors,
     normalize_id_number,
 )
-from ledger.workbooks import FLUSH_LEFT, Layout, fit_width, font, set_up_page
-from ledger.workbooks import Column as PrintColumn
+from ledger.workbooks.sheets import FLUSH_LEFT, Layout, fit_width, font, set_up_page
+from ledger.workbooks.sheets import Column as PrintColumn
 
 MEMBER_HEADERS: Final = {
     "studio": "工作室编号",
@@ -675,7 +677,7 @@ def import_file(
     importer = _IMPORTERS[kind]
     try:
         return importer(stores, rows, by)
-    except program.CompositionRefused as refused:
+    except roster_services.CompositionRefused as refused:
         raise ImportRefused([_finding_problem(rows, f) for f in refused.findings]) from None
     except InvalidInputError as refused:
         first = _sheets(kind)[0].title
@@ -801,7 +803,7 @@ def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
     found.problems += _duplicates(studio_rows, lambda r: r.values["工作室编号"])
     found.problems += [
         Problem(studio_rows[i].sheet, studio_rows[i].number, "状态", why)
-        for i, why in program.reinstatements_refused(stores, found.studios).items()
+        for i, why in roster_services.reinstatements_refused(stores, found.studios).items()
     ]
     known = {s.code for s in stores.registry.studios()} | {
         r.values["工作室编号"] for r in rows[STUDIO_SHEET.title]
@@ -855,7 +857,7 @@ def _check_roster(stores: program.Stores, rows: dict[str, list[Row]]) -> list[Pr
 
 def _import_roster(stores: program.Stores, rows: dict[str, list[Row]], by: str) -> ImportReport:
     found = _roster(stores, rows)
-    report = program.save_roster(
+    report = roster_services.save_roster(
         stores, found.studios, list(found.people.values()), found.memberships, by=by
     )
     return ImportReport(
@@ -876,13 +878,13 @@ def _check_grades(_stores: program.Stores, rows: dict[str, list[Row]]) -> list[P
 def _import_grades(stores: program.Stores, rows: dict[str, list[Row]], by: str) -> ImportReport:
     sheet = rows[GRADE_SHEET.title]
     grades = [
-        program.Grade(
+        roster.Grade(
             r.values["年度"], r.values["工作室编号"], r.values["身份证号"] or "", r.values["等次"]
         )
         for r in sheet
     ]
     return ImportReport(
-        "grades", len(sheet), program.save_grades(stores, grades, by=by).changed, []
+        "grades", len(sheet), roster_services.save_grades(stores, grades, by=by).changed, []
     )
 
 
@@ -904,7 +906,7 @@ def _import_receipts(stores: program.Stores, rows: dict[str, list[Row]], by: str
         for r in sheet
     ]
     before = _ledger_size(stores)
-    program.receive_matching(stores, receipts, by=by)
+    fund_services.receive_matching(stores, receipts, by=by)
     return ImportReport("receipts", len(sheet), _ledger_size(stores) - before, [])
 
 
@@ -919,10 +921,10 @@ def _check_expenses(_stores: program.Stores, rows: dict[str, list[Row]]) -> list
 
 def _import_expenses(stores: program.Stores, rows: dict[str, list[Row]], by: str) -> ImportReport:
     spent, plans = rows[EXPENSE_SHEET.title], rows[PLAN_SHEET.title]
-    changed = program.save_expense_plans(
+    changed = fund_services.save_expense_plans(
         stores,
         [
-            program.ExpensePlan(
+            expenses.ExpensePlan(
                 r.values["年度"], r.values["工作室编号"], r.values["类别"], r.values["计划金额"]
             )
             for r in plans
@@ -930,7 +932,7 @@ def _import_expenses(stores: program.Stores, rows: dict[str, list[Row]], by: str
         by=by,
     ).changed
     before = _ledger_size(stores)
-    program.spend(
+    fund_services.spend(
         stores,
         [
             Expense(

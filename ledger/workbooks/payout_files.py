@@ -13,15 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from ledger.batches import disbursement
+from ledger.batches.disbursement import PayoutRow, payout
 from ledger.money import Fen, to_uppercase
-from ledger.policy import GRADE_LABELS
-from ledger.registry import ROLE_LABELS
-from ledger.workbooks import (
+from ledger.registry.policy import GRADE_LABELS
+from ledger.registry.roster import ROLE_LABELS
+from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
+from ledger.workbooks.sheets import (
     PLAIN_AMOUNT_FORMAT,
     Column,
     Layout,
     PrintedSheet,
     new_workbook,
+    stamp,
 )
 
 BANK_HEADERS: Final = ("收款账号开户行", "收款账号", "收款账号名称", "金额", "汇款用途", "备注")
@@ -76,25 +80,6 @@ SIGN_OFF: Final = (
     (9, "负责人（签字）："),
     (12, "日期：　　年　　月　　日"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PayoutRow:
-    """One payee line as the files show it (ID and account already masked if they must be)."""
-
-    number: int
-    studio: str
-    name: str
-    id_number: str
-    role: str
-    months: int
-    grade: str
-    gross: Fen
-    tax: Fen
-    net: Fen
-    bank_name: str
-    bank_account: str
-    remark: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,3 +147,30 @@ def write_roster(path: Path, rows: Iterable[PayoutRow], heading: Heading) -> tup
     sheet.note(heading.stamp)
     workbook.save(path)
     return gross, tax, net
+
+
+@dataclass(frozen=True)
+class Exported:
+    """The files written and what was left out, in words."""
+
+    files: list[Path]
+    roster_totals: tuple[Fen, Fen, Fen]
+    bank_total: Fen | None
+    notes: list[str]
+
+
+def export(stores: disbursement.Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
+    """Write the batch's 发放表 and, when the exporter may send it, its 批量代发 file
+    (:func:`ledger.batches.disbursement.payout` decides what each role gets)."""
+    given = payout(stores, batch_id, by)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    generated = stamp(given.exporter.name, USER_ROLE_LABELS[given.exporter.role])
+    roster = out_dir / f"batch-{given.batch.id}-发放表.xlsx"
+    totals = write_roster(roster, given.rows, Heading(given.title, given.described, generated))
+    files, bank_total = [roster], None
+    if given.bank_title is not None:
+        bank = out_dir / f"batch-{given.batch.id}-批量代发.xlsx"
+        heading = Heading(given.bank_title, given.described, generated)
+        bank_total = write_bank_file(bank, given.rows, heading, purpose=given.purpose)
+        files.append(bank)
+    return Exported(files, totals, bank_total, given.notes)

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+from ledger.books.periods import Period
 from ledger.money import Fen, round_half_up, split, yuan
-from ledger.periods import Period
 
 _BRACKETS: Final = (
     # (taxable income up to, fen; rate %; quick deduction, fen)

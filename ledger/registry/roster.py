@@ -20,8 +20,8 @@ from typing import Final
 
 from ledger.clock import future_date_error
 from ledger.codes import CancellationCause, MemberRole, StudioStatus, codes, labels
-from ledger.errors import ValidationError, text_errors
-from ledger.policy import STUDIO_KINDS, Policy
+from ledger.errors import FutureDateError, ValidationError, text_errors
+from ledger.registry.policy import GRADE_LABELS, STUDIO_KINDS, Policy
 
 ROLES: Final = codes(MemberRole)
 ROLE_LABELS: Final = labels(MemberRole)
@@ -448,3 +448,31 @@ def _quota_findings(
                 )
             )
     return findings
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """A grade for a studio (``id_number`` empty) or for one of its members."""
+
+    year: int
+    studio: str
+    id_number: str
+    grade: str
+
+
+def grade_errors(grade: Grade, where: str, today: date) -> list[ValidationError]:
+    """What is wrong with an assessment result before the roster is looked at; a year
+    that has not begun has no result yet."""
+    errors = choice_errors(f"{where}grade", grade.grade, GRADE_LABELS)
+    if not FIRST_YEAR <= grade.year <= LAST_YEAR:
+        errors.append(ValidationError(f"{where}year", f"must be a year {FIRST_YEAR}-{LAST_YEAR}"))
+    elif grade.year > today.year:
+        errors.append(
+            FutureDateError(
+                f"{where}year",
+                f"{grade.year}年尚未开始（今天是{today.isoformat()}），还没有考核结果",
+            )
+        )
+    if grade.id_number:
+        errors += id_number_errors(grade.id_number, f"{where}id_number")
+    return errors

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger.money import Fen, format_plain, round_half_up, split
-from ledger.policy import GRADE_LABELS, Policy
-from ledger.registry import ROLE_LABELS, Membership, Person, Studio
+from ledger.registry.policy import GRADE_LABELS, Policy
+from ledger.registry.roster import ROLE_LABELS, Membership, Person, Studio
 
 PAID_ROLES = ("host", "member")
 

@@ -12,16 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ledger import clock, disbursement
-from ledger.book import Anchor, ChainHead
-from ledger.periods import (
+from ledger import clock
+from ledger.batches import disbursement
+from ledger.books.book import Anchor, ChainHead
+from ledger.books.periods import (
     Closing,
     Period,
     PeriodState,
     check_closable,
     period_states,
 )
-from ledger.postings import utc_now
+from ledger.books.postings import utc_now
 from ledger.users import acting
 
 

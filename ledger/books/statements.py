@@ -5,10 +5,10 @@ accounts says (:mod:`ledger.chart`): a posting from A to B is 借 A, 贷 B, so a
 studio fund's receipts are its 贷方, its spending its 借方, a fund holding money
 has a 贷 balance, and debits equal credits in every statement.
 
-Layouts are pure generators of rows (:func:`ledger_rows`); the writers stream
-them into openpyxl write-only workbooks, and the store reads postings in chunks,
-so memory stays flat however many rows are exported. Amounts are numeric cells
-(``#,##0.00``) summed in integer fen; a cell gets ``fen / 100`` only when written.
+This module gives each statement's figures, tied to the ledger and checked against
+``statement.export``; :mod:`ledger.workbooks.statements` lays them out on paper. Rows are
+generated (:func:`ledger_rows`) and the store reads postings in chunks, so memory
+stays flat however many rows are exported. Amounts are integer fen.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Final
 
-from ledger import book, program
-from ledger.accounts import FUNDING_SOURCES, account_kind, studio_fund
-from ledger.book import AccountEntry
-from ledger.chart import (
+from ledger import program
+from ledger.books import book
+from ledger.books.accounts import FUNDING_SOURCES, account_kind, studio_fund
+from ledger.books.book import AccountEntry
+from ledger.books.chart import (
     TOP_TITLES,
     ChartAccount,
     Names,
@@ -33,17 +33,15 @@ from ledger.chart import (
     on_side,
 )
 from ledger.errors import ValidationError
-from ledger.expenses import SOURCE_LABELS
+from ledger.funds.expenses import SOURCE_LABELS
 from ledger.money import Fen
-from ledger.registry import round_label
-from ledger.users import ROLE_LABELS, User, acting
-from ledger.workbooks import Column, Layout, PrintedSheet, new_workbook, stamp
+from ledger.registry.roster import round_label
+from ledger.users import User, acting
 
 ORGANIZATION: Final = "杭锦旗名师工作室领导小组办公室"
 OPTIONAL_POOLS: Final = frozenset({"support"})
 """Pools a studio has only once money came into them: a book for each would be empty
 for most studios (every studio has the others from its first appropriation)."""
-LEDGER_HEADER: Final = ("月", "日", "凭证号", "摘要", "借方", "贷方", "借或贷", "余额")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,29 +118,6 @@ def ledger_rows(
     yield LedgerRow("closing", 12, 31, "", "期末余额", None, None, balance)
 
 
-# -- writing ------------------------------------------------------------------------
-
-
-LEDGER_LAYOUT: Final = Layout(
-    (
-        Column(4, "number"),
-        Column(4, "number"),
-        Column(16, "centre"),
-        Column(44, wrap=True),
-        Column(15, "amount"),
-        Column(15, "amount"),
-        Column(7, "centre"),
-        Column(16, "amount"),
-    ),
-    title_rows=5,
-)
-LEDGER_HEADER_ROWS: Final = LEDGER_LAYOUT.title_rows
-
-
-def generated_line(by: User) -> str:
-    return stamp(by.name, ROLE_LABELS[by.role])
-
-
 def anchor_line(seq: int, last_hash: str) -> str:
     """The ledger's anchor as a statement prints it, short enough for one printed line:
     an auditor who keeps the paper can check later that the ledger still holds that
@@ -160,49 +135,6 @@ class LedgerSection:
     period: str
     rows: Iterator[LedgerRow]
     studio: str = ""
-
-
-def write_ledger(
-    path: Path, sections: Iterable[LedgerSection], by: User, anchor: tuple[int, str]
-) -> int:
-    """Write one sheet per section, each ending with the ledger's ``anchor`` (sequence
-    number and hash of its last transaction); returns how many entry rows were written."""
-    workbook = new_workbook()
-    written = 0
-    for section in sections:
-        sheet = PrintedSheet(workbook, section.sheet, LEDGER_LAYOUT)
-        sheet.title("专项资金明细账")
-        account = section.account
-        sheet.caption(f"科目：{account.code} {account.name}", f"期间：{section.period}")
-        sheet.caption(
-            f"核算单位：{ORGANIZATION}" + (f"　{section.studio}" if section.studio else ""),
-            "金额单位：元",
-        )
-        sheet.header(("日期", None, *LEDGER_HEADER[2:]))
-        sheet.merge(1, 2)
-        sheet.header(("月", "日", *[None] * 6))
-        for column in range(3, 9):
-            sheet.merge(column, column, rows=2)
-        for row in section.rows:
-            written += row.kind == "entry"
-            sheet.row(
-                (
-                    row.month,
-                    row.day,
-                    row.voucher,
-                    row.memo,
-                    row.debit,
-                    row.credit,
-                    direction(row.balance),
-                    abs(row.balance),
-                ),
-                bold=row.kind != "entry",
-            )
-        sheet.blank()
-        sheet.note(anchor_line(*anchor))
-        sheet.note(generated_line(by))
-    workbook.save(path)
-    return written
 
 
 # -- the three statements ---------------------------------------------------------------
@@ -240,72 +172,6 @@ def account_balance(stores: program.Stores, address: str, as_of: date | None) ->
     """The balance of the account at ``address``, now or at the end of ``as_of``."""
     account = chart_account(address, names(stores, [address]))
     return AccountBalance(address, account, book.balance(stores.ledger, address, as_of))
-
-
-def export_ledger(
-    stores: program.Stores,
-    first_year: int,
-    last_year: int,
-    path: Path,
-    by: str,
-    studio: str | None = None,
-) -> int:
-    """专项资金明细账 of every studio (or one) and funding source, for the years given."""
-    exporter = acting(stores, by, "statement.export")
-    if last_year < first_year:
-        raise ValidationError("year", "the period ends before it starts")
-    studios = [s for s in stores.registry.studios() if studio is None or s.code == studio]
-    if studio is not None and not studios:
-        raise ValidationError("studio", f"unknown studio {studio}")
-    start, end = date(first_year, 1, 1), date(last_year, 12, 31)
-    period = f"{first_year}年" if first_year == last_year else f"{first_year}-{last_year}年"
-    studio_names = Names({s.code: s.name for s in studios})
-
-    def sections() -> Iterator[LedgerSection]:
-        for s in studios:
-            for source in FUNDING_SOURCES:
-                account = studio_fund(s.code, source)
-                if source in OPTIONAL_POOLS and stores.ledger.balance(account, None) is None:
-                    continue  # a studio no member's unit supported has no support book
-                opening = stores.ledger.balance(account, date(first_year - 1, 12, 31)) or 0
-                entries = stores.ledger.iter_account_entries(account, start, end)
-                yield LedgerSection(
-                    f"{s.code}-{SOURCE_LABELS[source]}",
-                    chart_account(account, studio_names),
-                    period,
-                    ledger_rows(opening, entries, first_year, last_year),
-                    f"{round_label(s.round)}　周期{s.cycle_start_year}-{s.cycle_end_year}"
-                    if s.cycle_end_year
-                    else round_label(s.round),
-                )
-
-    return write_ledger(path, sections(), exporter, stores.ledger.head_hash())
-
-
-SUMMARY_LAYOUT: Final = Layout(
-    (
-        Column(9, "centre"),
-        Column(23),
-        Column(10, "centre"),
-        Column(26),
-        Column(5, "centre"),
-        *[Column(14, "amount")] * 6,
-    ),
-    title_rows=3,
-)
-SUMMARY_HEADER: Final = (
-    "科目编码",
-    "科目名称",
-    "工作室编号",
-    "工作室名称",
-    "轮次",
-    "期初余额",
-    "本年拨入",
-    "劳务补贴支出",
-    "活动经费支出",
-    "退回资金",
-    "期末余额",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,67 +232,6 @@ def summary_lines(stores: program.Stores, year: int) -> list[SummaryLine]:
                 )
             lines.append(line)
     return lines
-
-
-def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> list[SummaryLine]:
-    """专项资金收支汇总表 with 合计, the verify result and the last transaction's hash."""
-    exporter = acting(stores, by, "statement.export")
-    lines = summary_lines(stores, year)
-    report = book.verify(stores.ledger)
-    seq, last_hash = stores.ledger.head_hash()
-    workbook = new_workbook()
-    sheet = PrintedSheet(workbook, f"{year}收支汇总", SUMMARY_LAYOUT)
-    sheet.title(f"{year}年度名师工作室专项资金收支汇总表")
-    sheet.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
-    sheet.header(SUMMARY_HEADER)
-    for x in lines:
-        title = chart_account(studio_fund(x.studio, x.source)).title
-        sheet.row(
-            (
-                title.code,
-                title.name,
-                x.studio,
-                x.name,
-                x.round,
-                x.opening,
-                x.received,
-                x.stipends,
-                x.expenses,
-                x.returned,
-                x.closing,
-            )
-        )
-    totals = [
-        sum(getattr(x, f) for x in lines)
-        for f in ("opening", "received", "stipends", "expenses", "returned", "closing")
-    ]
-    sheet.row(("合计", None, None, None, None, *totals), bold=True, span=5)
-    sheet.blank()
-    sheet.note(
-        f"账簿校验：通过（{report.transactions}笔凭证，哈希链完整、余额与分录一致）"
-        if report.ok
-        else f"账簿校验：未通过，首个断点 {report.broken_link}"
-    )
-    sheet.note(anchor_line(seq, last_hash))
-    sheet.note(generated_line(exporter))
-    workbook.save(path)
-    return lines
-
-
-TRIAL_LAYOUT: Final = Layout(
-    (Column(9, "centre"), Column(46), *[Column(14, "amount")] * 6),
-    title_rows=3,
-)
-TRIAL_HEADER: Final = (
-    "科目编码",
-    "科目名称",
-    "期初借方",
-    "期初贷方",
-    "本期借方",
-    "本期贷方",
-    "期末借方",
-    "期末贷方",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,27 +321,89 @@ def trial_rows(lines: list[TrialLine]) -> Iterator[TrialRow]:
                     yield _total(3, title, [x], x.chart.name)
 
 
-def export_trial_balance(stores: program.Stores, on: date, path: Path, by: str) -> list[TrialLine]:
-    """科目余额表 as of ``on``: 一级 totals, 二级 totals and 明细 accounts, each balance on
-    its normal side; debits equal credits in every pair of columns of the 合计."""
+@dataclass(frozen=True)
+class LedgerStatement:
+    """专项资金明细账 as the ledger gives it: who asked, one section per book (read as
+    it is written), and the ledger's anchor at the time."""
+
+    exporter: User
+    sections: Iterator[LedgerSection]
+    anchor: tuple[int, str]
+
+
+def ledger_statement(
+    stores: program.Stores,
+    first_year: int,
+    last_year: int,
+    by: str,
+    studio: str | None = None,
+) -> LedgerStatement:
+    """专项资金明细账 of every studio (or one) and funding source, for the years given."""
     exporter = acting(stores, by, "statement.export")
-    lines = trial_lines(stores, on)
-    workbook = new_workbook()
-    sheet = PrintedSheet(workbook, "科目余额表", TRIAL_LAYOUT)
-    sheet.title(f"科目余额表（截至{on.isoformat()}）")
-    sheet.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
-    sheet.header(TRIAL_HEADER)
-    totals = [0] * 6
-    for row in trial_rows(lines):
-        values = row.values()
-        if row.level == 1:
-            totals = [t + v for t, v in zip(totals, values, strict=True)]
-        sheet.row((row.code, row.name, *values), bold=row.level == 1)
-    sheet.row(("合计", None, *totals), bold=True, span=2)
-    sheet.blank()
-    sheet.note(anchor_line(*stores.ledger.head_hash()))
-    sheet.note(generated_line(exporter))
-    workbook.save(path)
-    if totals[0] != totals[1] or totals[2] != totals[3] or totals[4] != totals[5]:
-        raise AssertionError(f"the trial balance does not balance: {totals}")
-    return lines
+    if last_year < first_year:
+        raise ValidationError("year", "the period ends before it starts")
+    studios = [s for s in stores.registry.studios() if studio is None or s.code == studio]
+    if studio is not None and not studios:
+        raise ValidationError("studio", f"unknown studio {studio}")
+    start, end = date(first_year, 1, 1), date(last_year, 12, 31)
+    period = f"{first_year}年" if first_year == last_year else f"{first_year}-{last_year}年"
+    studio_names = Names({s.code: s.name for s in studios})
+
+    def sections() -> Iterator[LedgerSection]:
+        for s in studios:
+            for source in FUNDING_SOURCES:
+                account = studio_fund(s.code, source)
+                if source in OPTIONAL_POOLS and stores.ledger.balance(account, None) is None:
+                    continue  # a studio no member's unit supported has no support book
+                opening = stores.ledger.balance(account, date(first_year - 1, 12, 31)) or 0
+                entries = stores.ledger.iter_account_entries(account, start, end)
+                yield LedgerSection(
+                    f"{s.code}-{SOURCE_LABELS[source]}",
+                    chart_account(account, studio_names),
+                    period,
+                    ledger_rows(opening, entries, first_year, last_year),
+                    f"{round_label(s.round)}　周期{s.cycle_start_year}-{s.cycle_end_year}"
+                    if s.cycle_end_year
+                    else round_label(s.round),
+                )
+
+    return LedgerStatement(exporter, sections(), stores.ledger.head_hash())
+
+
+@dataclass(frozen=True)
+class SummaryStatement:
+    """专项资金收支汇总表 as the ledger gives it, with the verify result and anchor."""
+
+    exporter: User
+    year: int
+    lines: list[SummaryLine]
+    verified: book.VerifyReport
+    anchor: tuple[int, str]
+
+
+def summary_statement(stores: program.Stores, year: int, by: str) -> SummaryStatement:
+    """专项资金收支汇总表 of ``year``, for an auditor (``statement.export``)."""
+    exporter = acting(stores, by, "statement.export")
+    return SummaryStatement(
+        exporter,
+        year,
+        summary_lines(stores, year),
+        book.verify(stores.ledger),
+        stores.ledger.head_hash(),
+    )
+
+
+@dataclass(frozen=True)
+class TrialStatement:
+    """科目余额表 as the ledger gives it: the accounts, their rows and the anchor."""
+
+    exporter: User
+    on: date
+    lines: list[TrialLine]
+    anchor: tuple[int, str]
+
+
+def trial_statement(stores: program.Stores, on: date, by: str) -> TrialStatement:
+    """科目余额表 as of ``on``, for an auditor (``statement.export``)."""
+    exporter = acting(stores, by, "statement.export")
+    return TrialStatement(exporter, on, trial_lines(stores, on), stores.ledger.head_hash())

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple, Protocol
 
-from ledger.accounts import Account
+from ledger.books.accounts import Account
+from ledger.books.postings import Posting, balance_changes
 from ledger.money import Fen
-from ledger.postings import Posting, balance_changes
 
 
 class Day(NamedTuple):

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
 
-from ledger.accounts import source_account, studio_fund
+from ledger.books.accounts import source_account, studio_fund
+from ledger.books.postings import NewTransaction, Posting
 from ledger.errors import ValidationError, text_errors
 from ledger.money import Fen, percent_of, split
-from ledger.policy import GRADE_LABELS, Policy
-from ledger.postings import NewTransaction, Posting
-from ledger.registry import MAX_REASON, Studio
+from ledger.registry.policy import GRADE_LABELS, Policy
+from ledger.registry.roster import MAX_REASON, Studio
 
 FULL: Final = 100
 

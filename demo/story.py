@@ -30,26 +30,20 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
-from ledger import (
-    batches,
-    book,
-    clock,
-    closing,
-    cycle_services,
-    disbursement,
-    imports,
-    program,
-    statements,
-    users,
-)
-from ledger.accounts import FUNDING_SOURCES, studio_fund
-from ledger.appropriation import FundingDecision
+from ledger import clock, users
+from ledger.batches import batch as batches
+from ledger.batches import disbursement
+from ledger.books import book, closing
+from ledger.books.accounts import FUNDING_SOURCES, studio_fund
 from ledger.errors import ValidationError
-from ledger.expenses import Receipt
+from ledger.funds import fund_services
+from ledger.funds.appropriation import FundingDecision
+from ledger.funds.expenses import Receipt
 from ledger.money import Fen
-from ledger.policy import STUDIO_KINDS
-from ledger.program import Grade
-from ledger.registry import id_check_digit
+from ledger.registry import cycle_services, roster_services
+from ledger.registry.policy import STUDIO_KINDS
+from ledger.registry.roster import Grade, id_check_digit
+from ledger.workbooks import imports, payout_files, statements
 from schema.db import UnitOfWork, connect
 from schema.migrate import prepare
 
@@ -143,7 +137,7 @@ class CycleDemo:
       renewed: the studios renamed for 2027-2029 (继续命名), once that has come.
     """
 
-    appropriations: list[program.AppropriationReport]
+    appropriations: list[fund_services.AppropriationReport]
     decision: FundingDecision | None
     last_day: date
     batches: list[batches.Batch]
@@ -166,7 +160,7 @@ class DemoResult:
     studios: int
     people: int
     appropriated: Fen
-    entitlements: program.EntitlementReport
+    entitlements: disbursement.EntitlementReport
     batches: list[batches.Batch]
     files: list[Path]
     warnings: list[str]
@@ -397,7 +391,7 @@ def run(out_dir: Path) -> DemoResult:
     try:
         prepare(engine)
         with UnitOfWork(engine, write=False) as uow:
-            quotas = dict(program.policy(uow, YEAR).quotas)
+            quotas = dict(roster_services.policy(uow, YEAR).quotas)
         codes = studio_codes(quotas)
         _add_users(engine)
         play = _Play(engine, out_dir, codes)
@@ -407,7 +401,7 @@ def run(out_dir: Path) -> DemoResult:
                 act()
         play.files += _cycle_statements(engine, out_dir / "statements", today)
         with UnitOfWork(engine, write=False) as uow:
-            report = play.entitlements or program.compute_entitlements(uow, YEAR)
+            report = play.entitlements or disbursement.compute_entitlements(uow, YEAR)
             people = len(uow.registry.people())
             balances = _balances(uow, codes, YEAR_END)
             carried_on = min(LAST_DAY, today)
@@ -467,13 +461,13 @@ class _Play:
         self.appropriated: Fen = 0
         self.warnings: list[str] = []
         self.files: list[Path] = []
-        self.appropriations: list[program.AppropriationReport] = []
+        self.appropriations: list[fund_services.AppropriationReport] = []
         self.decision: FundingDecision | None = None
         self.first_batches: list[int] = []  # 2024's payout and its reissue
         self.batches: list[int] = []  # the payouts after them
         self.closes: list[cycle_services.CycleClosed] = []
         self.renewed: list[cycle_services.Renewed] = []
-        self.entitlements: program.EntitlementReport | None = None
+        self.entitlements: disbursement.EntitlementReport | None = None
 
     def step(self, action: Callable[[UnitOfWork], T]) -> T:
         with UnitOfWork(self.engine) as uow:
@@ -521,7 +515,7 @@ class _Play:
                 f"studio-ledger import grades FILE --as {CLERK}",
                 lambda: self.step(
                     partial(
-                        program.save_grades,
+                        roster_services.save_grades,
                         grades=[Grade(y1, UNGRADED, "", "qualified")],
                         by=CLERK,
                     )
@@ -613,7 +607,7 @@ class _Play:
             self.warnings += report.warnings
             if kind == "roster":  # the budget arrives on 2 January, before any spending
                 self.appropriated = self.step(
-                    partial(program.appropriate, year=YEAR, on=date(YEAR, 1, 2), by=CLERK)
+                    partial(fund_services.appropriate, year=YEAR, on=date(YEAR, 1, 2), by=CLERK)
                 ).total
 
     def payout(
@@ -704,7 +698,7 @@ class _Play:
 
     def appropriate(self, year: int, on: date | None = None) -> None:
         self.appropriations.append(
-            self.step(partial(program.appropriate, year=year, on=on, by=CLERK))
+            self.step(partial(fund_services.appropriate, year=year, on=on, by=CLERK))
         )
 
     def year_end(self, year: int, *, statements: bool = False) -> None:
@@ -712,12 +706,12 @@ class _Play:
         if statements:  # the first year as it stood at its close
             self.files += _statements(self.engine, self.out_dir / "statements")
             with UnitOfWork(self.engine, write=False) as uow:
-                self.entitlements = program.compute_entitlements(uow, year)
+                self.entitlements = disbursement.compute_entitlements(uow, year)
 
     def restore(self) -> None:
         decision, funded = self.step(
             partial(
-                program.restore_funding,
+                fund_services.restore_funding,
                 studio_code=UNQUALIFIED,
                 year=YEAR + 1,
                 percent=100,
@@ -742,7 +736,7 @@ class _Play:
             Receipt(date(LAST_YEAR, 3, 15), code, 200_000, f"{LAST_YEAR}年挂牌单位专项配套经费")
             for code in self.live
         ]
-        self.step(partial(program.receive_matching, receipts=matching, by=CLERK))
+        self.step(partial(fund_services.receive_matching, receipts=matching, by=CLERK))
 
     def grades(self, year: int) -> None:
         grades = [
@@ -750,7 +744,7 @@ class _Play:
             for index, (code, _) in enumerate(self.codes)
             if code != CANCELLED
         ]
-        self.step(partial(program.save_grades, grades=grades, by=CLERK))
+        self.step(partial(roster_services.save_grades, grades=grades, by=CLERK))
 
     def close_cycles(self, codes: list[str], on: date) -> None:
         self.closes += [self.step(partial(_close, code=code, on=on)) for code in codes]
@@ -836,7 +830,7 @@ def _statements(engine: Engine, folder: Path) -> list[Path]:
 
 def _export(engine: Engine, batch_id: int, files: Path) -> list[Path]:
     with UnitOfWork(engine, write=False) as uow:
-        return disbursement.export(uow, batch_id, FIRST_APPROVER, files).files
+        return payout_files.export(uow, batch_id, FIRST_APPROVER, files).files
 
 
 CYCLE_END = date(LAST_YEAR + 1, 1, 31)

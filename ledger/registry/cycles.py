@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
-from ledger.accounts import Account, source_account, studio_fund
+from ledger.books.accounts import Account, source_account, studio_fund
+from ledger.books.postings import NewTransaction, Posting
 from ledger.codes import CycleState, FundingSource, labels
 from ledger.errors import ValidationError
 from ledger.money import Fen, format_plain, split
-from ledger.policy import GRADE_LABELS, Policy
-from ledger.postings import NewTransaction, Posting
-from ledger.registry import Studio
+from ledger.registry.policy import GRADE_LABELS, Policy
+from ledger.registry.roster import Studio
 
 CYCLE_STATES: Final = labels(CycleState)
 POOL_LABELS: Final = labels(FundingSource)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from ledger.accounts import (
+from ledger.books.accounts import (
     FUNDING_SOURCES,
     UNIT_SOURCE_PREFIX,
     Account,
@@ -31,11 +31,11 @@ from ledger.accounts import (
     support_source,
     unit_source,
 )
+from ledger.books.postings import JsonValue, NewTransaction, Posting
 from ledger.codes import ExpenseCategory, FundingSource, ReceiptKind, labels
 from ledger.errors import ValidationError, text_errors
 from ledger.money import Fen, format_plain
-from ledger.postings import JsonValue, NewTransaction, Posting
-from ledger.registry import MAX_NAME, id_number_errors
+from ledger.registry.roster import MAX_NAME, id_number_errors
 
 EXPENSE_CATEGORIES: Final = labels(ExpenseCategory)
 SOURCE_LABELS: Final = labels(FundingSource)
@@ -291,3 +291,11 @@ def matching_shortfalls(
         for code, unit in sorted(host_units.items())
         if received.get(code, 0) < minimum
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpensePlan:
+    year: int
+    studio: str
+    category: str
+    amount: Fen

@@ -24,12 +24,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Final, Protocol
 
-from ledger import book, program
-from ledger.accounts import FUNDING_SOURCES, studio_fund, studio_payable
-from ledger.batches import (
+from ledger import program
+from ledger.batches.batch import (
     ACTION_LABELS,
     STATE_LABELS,
     TRANSITIONS,
@@ -45,26 +43,28 @@ from ledger.batches import (
     check_not_own_pay,
     plan_batch,
 )
+from ledger.batches.entitlements import EntitlementLine, entitlements
+from ledger.books import book
+from ledger.books.accounts import FUNDING_SOURCES, studio_fund, studio_payable
+from ledger.books.periods import Period
+from ledger.books.postings import NewTransaction, Posting, utc_now
 from ledger.clock import check_not_before, check_year_begun
-from ledger.entitlements import EntitlementLine
 from ledger.errors import (
     InvalidTransitionError,
     NotFoundError,
     ValidationError,
     text_errors,
 )
-from ledger.expenses import SOURCE_LABELS
+from ledger.funds.expenses import SOURCE_LABELS
 from ledger.money import Fen, format_plain
-from ledger.payout_files import Heading, PayoutRow, write_bank_file, write_roster
-from ledger.periods import Period
 from ledger.permissions import allows, roles_for
-from ledger.policy import Policy
-from ledger.postings import NewTransaction, Posting, utc_now
-from ledger.registry import MAX_REASON, ROLE_LABELS, Person, mask_account, mask_id_number
+from ledger.registry import roster_services
+from ledger.registry.policy import Policy
+from ledger.registry.roster import MAX_REASON, ROLE_LABELS, Person, mask_account, mask_id_number
+from ledger.registry.roster_services import policy
+from ledger.tax.withholding import MonthIncome, month_income, withhold
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
 from ledger.users import User, acting
-from ledger.withholding import MonthIncome, month_income, withhold
-from ledger.workbooks import stamp
 
 
 class BatchStore(Protocol):
@@ -167,7 +167,7 @@ def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
     acting(stores, by, "batch.create")
     check_year_begun(year, on=on)
     program.require_dated(stores, on)
-    report = program.compute_entitlements(stores, year)
+    report = compute_entitlements(stores, year)
     pay_month = f"{on:%Y-%m}"
     plan = plan_batch(
         report.lines,
@@ -211,7 +211,7 @@ def _insert(
     plan: BatchPlan,
     reissues: Sequence[BatchLine],
 ) -> Batch:
-    governing = program.policy(stores, year)
+    governing = roster_services.policy(stores, year)
     gross = plan.gross + sum(x.gross for x in reissues)
     tax = plan.tax + sum(x.tax for x in reissues)
     header = Batch(
@@ -504,7 +504,7 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
     failures = stores.batches.unresolved_failures(year)
     if not failures:
         raise ValidationError("year", f"no failed payments of {year} are waiting to be reissued")
-    governing = program.policy(stores, year)
+    governing = roster_services.policy(stores, year)
     taxes = _month_taxes(stores, governing.withholding, failures, on)
     forecast = [
         replace(line, tax=tax, net=line.gross - tax)
@@ -610,22 +610,51 @@ def show(stores: Stores, batch_id: int) -> tuple[Batch, list[BatchEvent]]:
     return batch, stores.batches.events(batch_id)
 
 
-@dataclass(frozen=True)
-class Exported:
-    """The files written and what was left out, in words."""
+@dataclass(frozen=True, slots=True)
+class PayoutRow:
+    """One payee line as the files show it (ID and account already masked if they must be)."""
 
-    files: list[Path]
-    roster_totals: tuple[Fen, Fen, Fen]
-    bank_total: Fen | None
+    number: int
+    studio: str
+    name: str
+    id_number: str
+    role: str
+    months: int
+    grade: str
+    gross: Fen
+    tax: Fen
+    net: Fen
+    bank_name: str
+    bank_account: str
+    remark: str
+
+
+@dataclass(frozen=True)
+class Payout:
+    """A batch's payout as its files show it: the 发放表 rows for everyone who may read
+    it, and the bank file's rows only for the role that may send them.
+
+    Attributes:
+      bank_title: the bank file's title, or ``None`` when no bank file is given (the
+        reason is in ``notes``); a copy for reconciliation says so in its title.
+    """
+
+    batch: Batch
+    exporter: User
+    title: str
+    described: str
+    rows: list[PayoutRow]
+    bank_title: str | None
+    purpose: str
     notes: list[str]
 
 
-def export(stores: Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
-    """Write the payout roster and, for an approver and a batch sent to the bank, the bank file.
+def payout(stores: Stores, batch_id: int, by: str) -> Payout:
+    """The payout roster and, for an approver and a batch sent to the bank, the bank file.
 
     ID numbers and bank accounts are masked for every role but the approver,
     who needs them whole for the bank (SPEC §7). The bank file lists every line
-    of the batch, as approved; exported again after payment it is marked a copy
+    of the batch, as approved; given again after payment it is marked a copy
     for reconciliation, not to be sent twice. The entry points audit-log each export.
     """
     exporter = acting(stores, by, "batch.roster")
@@ -633,19 +662,11 @@ def export(stores: Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
     whole = allows(exporter.role, "batch.bank_file")
     people = {p.code: p for p in stores.registry.people_of({line.person for line in batch.lines})}
     rows = [_payout_row(batch, line, people[line.person], whole=whole) for line in batch.lines]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    generated = stamp(exporter.name, USER_ROLE_LABELS[exporter.role])
     described = (
         f"批次 #{batch.id}　状态：{STATE_LABELS[batch.state]}　政策：{batch.policy_version}"
         f"　经办：{batch.prepared_by}　审批：{'、'.join(batch.approved_by) or '—'}"
     )
-    roster = out_dir / f"batch-{batch.id}-发放表.xlsx"
-    totals = write_roster(
-        roster,
-        rows,
-        Heading(f"杭锦旗名师工作室{batch.year}年度劳务补贴发放表", described, generated),
-    )
-    files, notes, bank_total = [roster], [], None
+    notes, bank_title = [], None
     if not whole:
         notes.append(
             "未生成批量代发文件：文件含完整银行账号，仅"
@@ -659,17 +680,17 @@ def export(stores: Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
         )
     else:
         copy = "" if batch.state == BatchState.APPROVED else "（对账副本，请勿再次提交银行）"
-        bank = out_dir / f"batch-{batch.id}-批量代发.xlsx"
-        bank_total = write_bank_file(
-            bank,
-            rows,
-            Heading(
-                f"杭锦旗名师工作室{batch.year}年度劳务补贴批量代发{copy}", described, generated
-            ),
-            purpose=f"{batch.year}年度名师工作室劳务补贴",
-        )
-        files.append(bank)
-    return Exported(files, totals, bank_total, notes)
+        bank_title = f"杭锦旗名师工作室{batch.year}年度劳务补贴批量代发{copy}"
+    return Payout(
+        batch,
+        exporter,
+        f"杭锦旗名师工作室{batch.year}年度劳务补贴发放表",
+        described,
+        rows,
+        bank_title,
+        f"{batch.year}年度名师工作室劳务补贴",
+        notes,
+    )
 
 
 def _payout_row(batch: Batch, line: BatchLine, person: Person, *, whole: bool) -> PayoutRow:
@@ -688,3 +709,39 @@ def _payout_row(batch: Batch, line: BatchLine, person: Person, *, whole: bool) -
         bank_account=person.bank_account if whole else mask_account(person.bank_account),
         remark=f"批次#{batch.id}-{line.number} {line.studio}",
     )
+
+
+@dataclass(frozen=True)
+class EntitlementReport:
+    year: int
+    policy: Policy
+    lines: list[EntitlementLine]
+
+    @property
+    def payable(self) -> list[EntitlementLine]:
+        return [line for line in self.lines if line.held is None]
+
+    @property
+    def held(self) -> list[EntitlementLine]:
+        return [line for line in self.lines if line.held is not None]
+
+    @property
+    def total(self) -> Fen:
+        return sum(line.gross for line in self.payable)
+
+
+def compute_entitlements(stores: Stores, year: int) -> EntitlementReport:
+    """Every stipend line for ``year`` under the policy governing it."""
+    registry = stores.registry
+    governing = policy(stores, year)
+    people = registry.people()
+    lines = entitlements(
+        year,
+        governing,
+        studios=registry.studios(),
+        people=people,
+        memberships=registry.memberships(),
+        studio_grades=registry.studio_grades(year),
+        person_grades=registry.person_grades(year),
+    )
+    return EntitlementReport(year, governing, lines)

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from ledger import book, program
+from ledger import program
+from ledger.books import book
+from ledger.books.postings import MAX_MEMO_LENGTH, Transaction, Voucher
 from ledger.errors import NotFoundError, ValidationError
-from ledger.postings import MAX_MEMO_LENGTH, Transaction, Voucher
 from ledger.users import acting
 
 

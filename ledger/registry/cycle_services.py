@@ -13,16 +13,24 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
-from ledger import book, disbursement, program
-from ledger.accounts import (
+from ledger import program
+from ledger.batches import disbursement
+from ledger.batches.batch import paid_key
+from ledger.batches.entitlements import entitlements
+from ledger.books import book
+from ledger.books.accounts import (
     SUPPORT_SOURCE_PREFIX,
     UNIT_SOURCE_PREFIX,
     Account,
     studio_fund,
 )
-from ledger.batches import paid_key
+from ledger.books.postings import NewTransaction, Transaction, utc_now
 from ledger.clock import check_not_before
-from ledger.cycles import (
+from ledger.errors import InvalidTransitionError
+from ledger.funds import fund_services
+from ledger.money import Fen, format_plain
+from ledger.registry import roster_services
+from ledger.registry.cycles import (
     POOLS,
     Cycle,
     close_voucher,
@@ -30,12 +38,8 @@ from ledger.cycles import (
     next_cycle,
     renewal_refusal,
 )
-from ledger.entitlements import entitlements
-from ledger.errors import InvalidTransitionError
-from ledger.money import Fen, format_plain
-from ledger.policy import GRADE_LABELS, policy_for_year
-from ledger.postings import NewTransaction, Transaction, utc_now
-from ledger.registry import Studio
+from ledger.registry.policy import GRADE_LABELS, policy_for_year
+from ledger.registry.roster import Studio
 from ledger.users import acting
 
 Stores = disbursement.Stores
@@ -70,7 +74,7 @@ def close_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Cycle
     (考核不合格不再命名)."""
     acting(stores, by, "cycle.close")
     program.require_dated(stores, on)
-    studio = program.studio(stores, studio_code)
+    studio = roster_services.studio(stores, studio_code)
     cycle = cycle_to_close(studio, stores.registry.cycles([studio.code]), on)
     _refuse_unsettled(stores, studio)
     _refuse_owed(stores, studio, cycle)
@@ -88,7 +92,7 @@ def close_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Cycle
     )
     stores.registry.close_cycle(closed, utc_now())
     final = stores.registry.studio_grades(cycle.last_year, [studio.code]).get(studio.code)
-    governing = program.policy(stores, cycle.last_year + 1)
+    governing = roster_services.policy(stores, cycle.last_year + 1)
     not_renamed = False
     if studio.cancelled_on is None and final is not None and final not in governing.renewal_grades:
         not_renamed = True
@@ -136,7 +140,7 @@ def _refuse_owed(stores: Stores, studio: Studio, cycle: Cycle) -> None:
             break
         lines = entitlements(
             year,
-            program.policy(stores, year),
+            roster_services.policy(stores, year),
             studios=[studio],
             people=people,
             memberships=places,
@@ -179,7 +183,7 @@ class Renewed:
 
     studio: Studio
     cycle: Cycle
-    appropriation: program.AppropriationReport | None
+    appropriation: fund_services.AppropriationReport | None
 
 
 def renew_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Renewed:
@@ -189,7 +193,7 @@ def renew_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Renew
     year is funded at once (dated ``on``)."""
     acting(stores, by, "cycle.renew")
     program.require_dated(stores, on)
-    studio = program.studio(stores, studio_code)
+    studio = roster_services.studio(stores, studio_code)
     cycles = stores.registry.cycles([studio.code])
     last = max(cycles, key=lambda c: c.number) if cycles else None
     final = (
@@ -197,7 +201,7 @@ def renew_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Renew
         if last is not None
         else None
     )
-    governing = program.policy(stores, (last.last_year if last else on.year) + 1)
+    governing = roster_services.policy(stores, (last.last_year if last else on.year) + 1)
     refused = renewal_refusal(studio, cycles, final, governing)
     if refused is not None or last is None:
         raise InvalidTransitionError(refused or f"{studio.code} has no cycle")
@@ -206,8 +210,8 @@ def renew_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Renew
     new = next_cycle(last, governing)
     stores.registry.save_cycles([new])
     funded = None
-    if on >= program.appropriation_day(new.first_year):
-        funded = program.appropriate(stores, new.first_year, on, by=by, only=[studio.code])
+    if on >= fund_services.appropriation_day(new.first_year):
+        funded = fund_services.appropriate(stores, new.first_year, on, by=by, only=[studio.code])
     return Renewed(replace(studio, cycle_end_year=new.last_year), new, funded)
 
 

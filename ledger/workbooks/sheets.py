@@ -37,9 +37,9 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ledger.books.postings import as_naive_utc, utc_now
 from ledger.clock import local_time
 from ledger.money import Fen
-from ledger.postings import as_naive_utc, utc_now
 
 FONT_NAME: Final = "宋体"
 """Every cell's font: 宋体 (SimSun), the face Chinese offices print forms in; Excel and

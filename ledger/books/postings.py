@@ -35,8 +35,8 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 from ledger import clock
-from ledger.accounts import Account, account_kind
-from ledger.chain_keys import KeyRing
+from ledger.books.accounts import Account, account_kind
+from ledger.books.chain_keys import KeyRing
 from ledger.errors import ValidationError, hidden_character_error
 from ledger.money import MAX_AMOUNT, Fen, format_plain
 

@@ -37,11 +37,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final, Protocol
 
-from ledger.accounts import Account, account_kind, may_go_negative
-from ledger.chain_keys import ChainKey, KeyRing, first_ring, new_secret
-from ledger.chart import chart_account
-from ledger.clock import local_date, local_time
-from ledger.daily_balances import (
+from ledger.books.accounts import Account, account_kind, may_go_negative
+from ledger.books.chain_keys import ChainKey, KeyRing, first_ring, new_secret
+from ledger.books.chart import chart_account
+from ledger.books.daily_balances import (
     Day,
     DayMismatch,
     DayRow,
@@ -52,18 +51,8 @@ from ledger.daily_balances import (
     days_after_write,
     first_negative_day,
 )
-from ledger.errors import (
-    ChainKeyError,
-    IdempotencyConflictError,
-    InvalidInputError,
-    NotFoundError,
-    OverdraftError,
-    ReversalError,
-    ValidationError,
-)
-from ledger.money import Fen, format_plain
-from ledger.periods import Closing, Period, dating_error
-from ledger.postings import (
+from ledger.books.periods import Closing, Period, dating_error
+from ledger.books.postings import (
     GENESIS_HASH,
     BrokenLink,
     NewTransaction,
@@ -78,6 +67,17 @@ from ledger.postings import (
     utc_now,
     validate,
 )
+from ledger.clock import local_date, local_time
+from ledger.errors import (
+    ChainKeyError,
+    IdempotencyConflictError,
+    InvalidInputError,
+    NotFoundError,
+    OverdraftError,
+    ReversalError,
+    ValidationError,
+)
+from ledger.money import Fen, format_plain
 
 MAX_BALANCE: Final[Fen] = 10**18
 """No kept balance goes beyond this either way: well inside a 64-bit column."""

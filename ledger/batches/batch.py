@@ -37,12 +37,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final
 
+from ledger.batches.entitlements import EntitlementLine
 from ledger.codes import Coded, documented, labels
-from ledger.entitlements import EntitlementLine
 from ledger.errors import InvalidTransitionError, MakerCheckerError, ValidationError
 from ledger.money import Fen, format_plain
-from ledger.policy import Policy
-from ledger.withholding import MonthIncome, Payment, withhold
+from ledger.registry.policy import Policy
+from ledger.tax.withholding import MonthIncome, Payment, withhold
 
 
 @documented

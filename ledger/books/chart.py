@@ -31,8 +31,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from ledger.accounts import SUPPORT_SOURCE_PREFIX, UNIT_SOURCE_PREFIX, Account, account_kind
-from ledger.expenses import EXPENSE_CATEGORIES
+from ledger.books.accounts import SUPPORT_SOURCE_PREFIX, UNIT_SOURCE_PREFIX, Account, account_kind
+from ledger.funds.expenses import EXPENSE_CATEGORIES
 from ledger.money import Fen
 
 Side = Literal["借", "贷"]

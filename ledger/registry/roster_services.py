@@ -1,0 +1,269 @@
+"""Roster services: the policy, the roster, the grades and who is on a studio's roster.
+
+Each service works inside the caller's unit of work (:class:`ledger.program.Stores`)
+and never commits; the rules live in :mod:`ledger.registry.roster` and
+:mod:`ledger.registry.cycles`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from ledger.errors import (
+    InvalidInputError,
+    LedgerError,
+    NotFoundError,
+    ValidationError,
+)
+from ledger.program import SaveReport, Stores, today
+from ledger.registry.cycles import Cycle, first_cycle, reinstatement_refusal
+from ledger.registry.policy import Policy, policy_for_year
+from ledger.registry.roster import (
+    Finding,
+    Grade,
+    Membership,
+    MembershipInput,
+    PersonInput,
+    Studio,
+    composition_findings,
+    grade_errors,
+    membership_errors,
+    normalize_id_number,
+    person_errors,
+    studio_errors,
+)
+from ledger.users import acting
+
+
+class CompositionRefused(LedgerError):  # noqa: N818 (a refusal, named as the domain says it)
+    """The roster would make money wrong; ``findings`` lists every refused rule."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__("; ".join(f"{f.studio}: {f.message}" for f in findings))
+        self.findings = findings
+
+
+def policy(stores: Stores, year: int) -> Policy:
+    """The policy governing ``year``."""
+    return policy_for_year(stores.registry.policies(), year)
+
+
+def add_policy(stores: Stores, new: Policy, created_by: str) -> None:
+    """Store a new year's policy; an existing version or year is never overwritten."""
+    acting(stores, created_by, "policy.add")
+    existing = stores.registry.policies()
+    if any(p.version == new.version for p in existing):
+        raise ValidationError("version", f"policy version {new.version!r} already exists")
+    if any(p.year == new.year for p in existing):
+        raise ValidationError(
+            "year",
+            f"a policy for {new.year} already exists; policies are "
+            "never changed, add one for a later year",
+        )
+    stores.registry.add_policy(new, created_by)
+
+
+def save_roster(
+    stores: Stores,
+    studios: Sequence[Studio],
+    people: Sequence[PersonInput],
+    memberships: Sequence[MembershipInput],
+    *,
+    by: str,
+) -> SaveReport:
+    """Add or update studios, people and memberships, then check the whole roster.
+
+    Every record is checked first, whichever entry point it came through (fields
+    named ``studios[0].kind``); any error refuses the whole roster
+    (:class:`InvalidInputError`) before anything is written. Refused whole
+    (:class:`CompositionRefused`) too when the resulting roster breaks a rule that
+    would make money wrong; other broken rules come back as warnings.
+    """
+    acting(stores, by, "roster.save")
+    day = today()
+    problems = [
+        *(e for i, x in enumerate(studios) for e in studio_errors(x, f"studios[{i}].", today=day)),
+        *(e for i, x in enumerate(people) for e in person_errors(x, f"people[{i}].")),
+        *(
+            e
+            for i, x in enumerate(memberships)
+            for e in membership_errors(x, f"memberships[{i}].", today=day)
+        ),
+    ]
+    if problems:
+        raise InvalidInputError(problems)
+    stored = _stored_studios(stores, studios)
+    if kept := _reinstatements(studios, stored):
+        raise InvalidInputError(
+            [ValidationError(f"studios[{i}].cancelled_on", why) for i, why in kept.items()]
+        )
+    people = [replace(x, id_number=normalize_id_number(x.id_number)) for x in people]
+    memberships = [replace(x, id_number=normalize_id_number(x.id_number)) for x in memberships]
+    registry = stores.registry
+    first_cycles = _first_cycles(stores, studios, stored)
+    changed = registry.save_studios(studios)
+    registry.save_cycles(first_cycles)
+    codes, people_changed = registry.save_people(people)
+    unknown = [m for m in memberships if m.id_number not in codes]
+    known = {p.id_number: p.code for p in registry.people()}
+    errors = [
+        ValidationError("身份证号", f"{m.id_number} is not in the roster's people")
+        for m in unknown
+        if m.id_number not in known
+    ]
+    if errors:
+        raise InvalidInputError(errors)
+    codes = {**known, **codes}
+    changed += people_changed + registry.save_memberships(
+        [
+            Membership(m.studio, codes[m.id_number], m.role, m.joined_on, m.left_on)
+            for m in memberships
+        ]
+    )
+    all_studios = registry.studios()
+    rules = policy(stores, max(s.cycle_start_year for s in all_studios)) if all_studios else None
+    findings = (
+        []
+        if rules is None
+        else composition_findings(
+            all_studios,
+            registry.people(),
+            registry.memberships(),
+            rules,
+            round_quotas(stores, all_studios),
+        )
+    )
+    refused = [f for f in findings if f.refused]
+    if refused:
+        raise CompositionRefused(refused)
+    return SaveReport(changed, findings)
+
+
+@dataclass(frozen=True)
+class _StoredStudios:
+    """What the registry holds of the studios a roster saves: their records and cycles."""
+
+    studios: dict[str, Studio]
+    cycles: dict[str, list[Cycle]]
+
+
+def _stored_studios(stores: Stores, studios: Sequence[Studio]) -> _StoredStudios:
+    codes = {s.code for s in studios}
+    cycles: dict[str, list[Cycle]] = {}
+    for c in stores.registry.cycles(codes):
+        cycles.setdefault(c.studio, []).append(c)
+    return _StoredStudios({s.code: s for s in stores.registry.studios_of(codes)}, cycles)
+
+
+def reinstatements_refused(stores: Stores, studios: Sequence[Studio]) -> dict[int, str]:
+    """Of ``studios`` about to be saved, by position, those a roster may not bring back
+    from a cancellation, and why (:func:`ledger.cycles.reinstatement_refusal`)."""
+    return _reinstatements(studios, _stored_studios(stores, studios))
+
+
+def _reinstatements(studios: Sequence[Studio], stored: _StoredStudios) -> dict[int, str]:
+    return {
+        i: why
+        for i, s in enumerate(studios)
+        if (
+            why := reinstatement_refusal(
+                stored.studios.get(s.code), s, stored.cycles.get(s.code, [])
+            )
+        )
+    }
+
+
+def round_quotas(stores: Stores, studios: Iterable[Studio]) -> dict[int, Mapping[str, int]]:
+    """Each round's quotas: the policy's governing the round's first year."""
+    starts: dict[int, int] = {}
+    for s in studios:
+        starts[s.round] = min(starts.get(s.round, s.cycle_start_year), s.cycle_start_year)
+    return {number: policy(stores, start).quotas for number, start in starts.items()}
+
+
+def _first_cycles(stores: Stores, studios: Sequence[Studio], stored: _StoredStudios) -> list[Cycle]:
+    """The first cycle of each studio saved: new for a new studio, its years moved for
+    a studio whose start year is corrected while its one cycle is open. A studio renewed
+    or closed keeps its start year: its cycles are history."""
+    cycles, errors = [], []
+    for i, studio in enumerate(studios):
+        mine = stored.cycles.get(studio.code, [])
+        before = stored.studios.get(studio.code)
+        if mine and before is not None and before.cycle_start_year == studio.cycle_start_year:
+            continue
+        if len(mine) > 1 or any(c.closed_on is not None for c in mine):
+            errors.append(
+                ValidationError(
+                    f"studios[{i}].cycle_start_year",
+                    f"{studio.code}已续期或已结算，周期开始年度不能再改 "
+                    "(the studio's cycles are history: its start year stays)",
+                )
+            )
+            continue
+        cycles.append(first_cycle(studio, policy(stores, studio.cycle_start_year)))
+    if errors:
+        raise InvalidInputError(errors)
+    return cycles
+
+
+def save_grades(stores: Stores, grades: Sequence[Grade], *, by: str) -> SaveReport:
+    """Record assessment results; a person's grade needs them in that studio's roster."""
+    acting(stores, by, "grades.save")
+    registry = stores.registry
+    studios = {s.code for s in registry.studios()}
+    people = {p.id_number: p.code for p in registry.people()}
+    members = {(m.studio, m.person) for m in registry.memberships()}
+    errors = [e for i, g in enumerate(grades) for e in grade_errors(g, f"grades[{i}].", today())]
+    if errors:
+        raise InvalidInputError(errors)
+    grades = [
+        replace(g, id_number=normalize_id_number(g.id_number)) if g.id_number else g for g in grades
+    ]
+    for i, g in enumerate(grades):
+        if g.studio not in studios:
+            errors.append(ValidationError(f"grades[{i}].工作室编号", f"unknown studio {g.studio}"))
+        elif g.id_number and (g.studio, people.get(g.id_number, "")) not in members:
+            errors.append(
+                ValidationError(
+                    f"grades[{i}].身份证号", f"{g.id_number} is not a member of {g.studio}"
+                )
+            )
+    if errors:
+        raise InvalidInputError(errors)
+    return SaveReport(registry.save_grades(grades))
+
+
+def roster_counts(stores: Stores, day: date) -> dict[str, int]:
+    """How many people (host, members, trainees) each studio's roster holds on ``day``."""
+    counts: dict[str, int] = {}
+    for m in stores.registry.memberships():
+        if m.active_on(day):
+            counts[m.studio] = counts.get(m.studio, 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class StudioRoster:
+    """A studio, its memberships (past and present), and the names of its people."""
+
+    studio: Studio
+    memberships: list[Membership]
+    names: dict[str, str]
+
+
+def roster_of(stores: Stores, code: str) -> StudioRoster:
+    """One studio with everyone who was ever in its roster, or :class:`NotFoundError`."""
+    found = studio(stores, code)
+    members = stores.registry.memberships_of([code])
+    wanted = {m.person for m in members}
+    names = {p.code: p.name for p in stores.registry.people_of(wanted)}
+    return StudioRoster(found, members, names)
+
+
+def studio(stores: Stores, code: str) -> Studio:
+    """One studio of the registry, or :class:`NotFoundError`."""
+    for s in stores.registry.studios_of([code]):
+        return s
+    raise NotFoundError(f"studio {code} is not in the registry")

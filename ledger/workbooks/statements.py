@@ -1,0 +1,219 @@
+"""The auditor statements on paper (SPEC §6): 专项资金明细账, 专项资金收支汇总表 and
+科目余额表 as print-ready workbooks.
+
+The figures come from :mod:`ledger.books.statements`; this module only lays them out,
+streaming rows into openpyxl write-only workbooks. Amounts are numeric cells
+(``#,##0.00``) summed in integer fen; a cell gets ``fen / 100`` only when written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Final
+
+from ledger import program
+from ledger.books.accounts import studio_fund
+from ledger.books.chart import chart_account, direction
+from ledger.books.statements import (
+    ORGANIZATION,
+    LedgerSection,
+    SummaryLine,
+    TrialLine,
+    anchor_line,
+    ledger_statement,
+    summary_statement,
+    trial_rows,
+    trial_statement,
+)
+from ledger.users import ROLE_LABELS, User
+from ledger.workbooks.sheets import Column, Layout, PrintedSheet, new_workbook, stamp
+
+LEDGER_HEADER: Final = ("月", "日", "凭证号", "摘要", "借方", "贷方", "借或贷", "余额")
+LEDGER_LAYOUT: Final = Layout(
+    (
+        Column(4, "number"),
+        Column(4, "number"),
+        Column(16, "centre"),
+        Column(44, wrap=True),
+        Column(15, "amount"),
+        Column(15, "amount"),
+        Column(7, "centre"),
+        Column(16, "amount"),
+    ),
+    title_rows=5,
+)
+LEDGER_HEADER_ROWS: Final = LEDGER_LAYOUT.title_rows
+
+
+def generated_line(by: User) -> str:
+    return stamp(by.name, ROLE_LABELS[by.role])
+
+
+def write_ledger(
+    path: Path, sections: Iterable[LedgerSection], by: User, anchor: tuple[int, str]
+) -> int:
+    """Write one sheet per section, each ending with the ledger's ``anchor`` (sequence
+    number and hash of its last transaction); returns how many entry rows were written."""
+    workbook = new_workbook()
+    written = 0
+    for section in sections:
+        sheet = PrintedSheet(workbook, section.sheet, LEDGER_LAYOUT)
+        sheet.title("专项资金明细账")
+        account = section.account
+        sheet.caption(f"科目：{account.code} {account.name}", f"期间：{section.period}")
+        sheet.caption(
+            f"核算单位：{ORGANIZATION}" + (f"　{section.studio}" if section.studio else ""),
+            "金额单位：元",
+        )
+        sheet.header(("日期", None, *LEDGER_HEADER[2:]))
+        sheet.merge(1, 2)
+        sheet.header(("月", "日", *[None] * 6))
+        for column in range(3, 9):
+            sheet.merge(column, column, rows=2)
+        for row in section.rows:
+            written += row.kind == "entry"
+            sheet.row(
+                (
+                    row.month,
+                    row.day,
+                    row.voucher,
+                    row.memo,
+                    row.debit,
+                    row.credit,
+                    direction(row.balance),
+                    abs(row.balance),
+                ),
+                bold=row.kind != "entry",
+            )
+        sheet.blank()
+        sheet.note(anchor_line(*anchor))
+        sheet.note(generated_line(by))
+    workbook.save(path)
+    return written
+
+
+def export_ledger(
+    stores: program.Stores,
+    first_year: int,
+    last_year: int,
+    path: Path,
+    by: str,
+    studio: str | None = None,
+) -> int:
+    """专项资金明细账 of every studio (or one) and funding source, for the years given;
+    returns how many entry rows were written."""
+    statement = ledger_statement(stores, first_year, last_year, by, studio)
+    return write_ledger(path, statement.sections, statement.exporter, statement.anchor)
+
+
+SUMMARY_LAYOUT: Final = Layout(
+    (
+        Column(9, "centre"),
+        Column(23),
+        Column(10, "centre"),
+        Column(26),
+        Column(5, "centre"),
+        *[Column(14, "amount")] * 6,
+    ),
+    title_rows=3,
+)
+SUMMARY_HEADER: Final = (
+    "科目编码",
+    "科目名称",
+    "工作室编号",
+    "工作室名称",
+    "轮次",
+    "期初余额",
+    "本年拨入",
+    "劳务补贴支出",
+    "活动经费支出",
+    "退回资金",
+    "期末余额",
+)
+
+
+def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> list[SummaryLine]:
+    """专项资金收支汇总表 with 合计, the verify result and the last transaction's hash."""
+    statement = summary_statement(stores, year, by)
+    lines, report, exporter = statement.lines, statement.verified, statement.exporter
+    workbook = new_workbook()
+    sheet = PrintedSheet(workbook, f"{year}收支汇总", SUMMARY_LAYOUT)
+    sheet.title(f"{year}年度名师工作室专项资金收支汇总表")
+    sheet.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
+    sheet.header(SUMMARY_HEADER)
+    for x in lines:
+        title = chart_account(studio_fund(x.studio, x.source)).title
+        sheet.row(
+            (
+                title.code,
+                title.name,
+                x.studio,
+                x.name,
+                x.round,
+                x.opening,
+                x.received,
+                x.stipends,
+                x.expenses,
+                x.returned,
+                x.closing,
+            )
+        )
+    totals = [
+        sum(getattr(x, f) for x in lines)
+        for f in ("opening", "received", "stipends", "expenses", "returned", "closing")
+    ]
+    sheet.row(("合计", None, None, None, None, *totals), bold=True, span=5)
+    sheet.blank()
+    sheet.note(
+        f"账簿校验：通过（{report.transactions}笔凭证，哈希链完整、余额与分录一致）"
+        if report.ok
+        else f"账簿校验：未通过，首个断点 {report.broken_link}"
+    )
+    sheet.note(anchor_line(*statement.anchor))
+    sheet.note(generated_line(exporter))
+    workbook.save(path)
+    return lines
+
+
+TRIAL_LAYOUT: Final = Layout(
+    (Column(9, "centre"), Column(46), *[Column(14, "amount")] * 6),
+    title_rows=3,
+)
+TRIAL_HEADER: Final = (
+    "科目编码",
+    "科目名称",
+    "期初借方",
+    "期初贷方",
+    "本期借方",
+    "本期贷方",
+    "期末借方",
+    "期末贷方",
+)
+
+
+def export_trial_balance(stores: program.Stores, on: date, path: Path, by: str) -> list[TrialLine]:
+    """科目余额表 as of ``on``: 一级 totals, 二级 totals and 明细 accounts, each balance on
+    its normal side; debits equal credits in every pair of columns of the 合计."""
+    statement = trial_statement(stores, on, by)
+    lines, exporter = statement.lines, statement.exporter
+    workbook = new_workbook()
+    sheet = PrintedSheet(workbook, "科目余额表", TRIAL_LAYOUT)
+    sheet.title(f"科目余额表（截至{on.isoformat()}）")
+    sheet.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
+    sheet.header(TRIAL_HEADER)
+    totals = [0] * 6
+    for row in trial_rows(lines):
+        values = row.values()
+        if row.level == 1:
+            totals = [t + v for t, v in zip(totals, values, strict=True)]
+        sheet.row((row.code, row.name, *values), bold=row.level == 1)
+    sheet.row(("合计", None, *totals), bold=True, span=2)
+    sheet.blank()
+    sheet.note(anchor_line(*statement.anchor))
+    sheet.note(generated_line(exporter))
+    workbook.save(path)
+    if totals[0] != totals[1] or totals[2] != totals[3] or totals[4] != totals[5]:
+        raise AssertionError(f"the trial balance does not balance: {totals}")
+    return lines
