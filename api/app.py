@@ -59,7 +59,14 @@ from api.http import audit, batches, books, cycles, funds, jobs, registry, state
 from api.http.base import refusal_of
 from ledger import errors, permissions
 from ledger.books.postings import utc_now
-from ledger.users import TOKEN_LIFETIME, User, token_hash, token_refusal, token_use_is_news
+from ledger.users import (
+    TOKEN_LIFETIME,
+    User,
+    note_token_use,
+    token_hash,
+    token_refusal,
+    token_use_is_news,
+)
 from ledger.workbooks import imports
 from schema.db import UnitOfWork, connect, database_url, is_conflict
 from schema.user_store import token_holder
@@ -125,7 +132,7 @@ def token_user(engine: Engine, hashed: str, lifetime: timedelta) -> User:
     assert holder is not None  # noqa: S101 (token_refusal refuses None)
     if token_use_is_news(holder, now):
         with UnitOfWork(engine) as uow:
-            uow.users.note_token_use(holder.name, now)
+            note_token_use(uow, holder.name, now)
             uow.commit()
     return holder.user
 

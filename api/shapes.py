@@ -21,6 +21,7 @@ import msgspec
 from jobs.runner import RunOutcome
 from jobs.schedule import JobSchedule
 from jobs.work import JOB_TITLES
+from ledger.audit import AuditEntry
 from ledger.batches.batch import (
     LINE_STATUS_LABELS,
     STATE_LABELS,
@@ -33,7 +34,7 @@ from ledger.batches.batch import (
 from ledger.batches.disbursement import CreatedBatch, EntitlementReport, Outcome
 from ledger.batches.entitlements import EntitlementLine
 from ledger.books import book
-from ledger.books.chain_keys import KeyRing
+from ledger.books.book import KeyRingView
 from ledger.books.closing import Closed
 from ledger.books.periods import PeriodState
 from ledger.books.postings import Transaction
@@ -69,7 +70,6 @@ from ledger.registry.roster_services import StudioRoster
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
 from ledger.users import UserRecord
 from ledger.workbooks.imports import ImportReport
-from schema.audit_store import AuditEntry
 from schema.job_store import JobRun
 
 
@@ -510,11 +510,12 @@ class ChainKeysOut(Shape):
     keys: list[ChainKeyOut]
 
 
-def chain_keys_out(source: str, ring: KeyRing, chain_end: int) -> ChainKeysOut:
+def chain_keys_out(view: KeyRingView) -> ChainKeysOut:
+    ring = view.ring
     return ChainKeysOut(
-        source=source,
+        source=view.source,
         keyed_from=ring.keyed_from,
-        chain_end=chain_end,
+        chain_end=view.chain_end,
         keys=[
             ChainKeyOut(from_seq=k.from_seq, key_id=k.id, current=k is ring.current)
             for k in ring.keys

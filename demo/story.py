@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from ledger import clock, users
-from ledger.batches import batch as batches
 from ledger.batches import disbursement
+from ledger.batches.batch import Batch
 from ledger.books import book, closing
 from ledger.books.accounts import FUNDING_SOURCES, studio_fund
 from ledger.errors import ValidationError
@@ -140,7 +140,7 @@ class CycleDemo:
     appropriations: list[fund_services.AppropriationReport]
     decision: FundingDecision | None
     last_day: date
-    batches: list[batches.Batch]
+    batches: list[Batch]
     balances: list[tuple[str, dict[str, Fen]]]
     closes: list[cycle_services.CycleClosed]
     renewed: list[cycle_services.Renewed]
@@ -161,7 +161,7 @@ class DemoResult:
     people: int
     appropriated: Fen
     entitlements: disbursement.EntitlementReport
-    batches: list[batches.Batch]
+    batches: list[Batch]
     files: list[Path]
     warnings: list[str]
     balances: list[tuple[str, dict[str, Fen]]]
@@ -402,12 +402,12 @@ def run(out_dir: Path) -> DemoResult:
         play.files += _cycle_statements(engine, out_dir / "statements", today)
         with UnitOfWork(engine, write=False) as uow:
             report = play.entitlements or disbursement.compute_entitlements(uow, YEAR)
-            people = len(uow.registry.people())
+            people = len(roster_services.people(uow))
             balances = _balances(uow, codes, YEAR_END)
             carried_on = min(LAST_DAY, today)
             carried = _balances(uow, codes, carried_on)
-            first = [uow.batches.batch(i) for i in play.first_batches]
-            stored = [uow.batches.batch(i) for i in play.batches]
+            first = [disbursement.show(uow, i)[0] for i in play.first_batches]
+            stored = [disbursement.show(uow, i)[0] for i in play.batches]
             verified = book.verify(uow.ledger)
     finally:
         engine.dispose()
@@ -772,7 +772,7 @@ def _balances(
         (
             code,
             {
-                source: uow.ledger.balance(studio_fund(code, source), on) or 0
+                source: book.balance_or_zero(uow.ledger, studio_fund(code, source), on)
                 for source in FUNDING_SOURCES
             },
         )

@@ -183,3 +183,13 @@ def _claim(
                 continue  # another process claimed it first: read who
             return run_id
     raise RuntimeError(f"could not claim {job} {period}")
+
+
+def last_runs(uow: UnitOfWork) -> dict[str, JobRun]:
+    """Each job's latest run, by job name."""
+    return uow.jobs.last_runs()
+
+
+def history(uow: UnitOfWork, job: str | None, limit: int, after: int = 0) -> list[JobRun]:
+    """The runs of ``job`` (every job's when ``None``), at most ``limit`` after id ``after``."""
+    return uow.jobs.runs(job, limit, after)

@@ -84,13 +84,26 @@ def allows(role: str, action: Action) -> bool:
     return role in roles_for(action)
 
 
+def who_may(action: Action) -> str:
+    """The roles allowed ``action`` in words: 审批人（approver）、管理员（admin）."""
+    allowed = sorted(roles_for(action), key=list(UserRole).index)
+    return "、".join(f"{r.label}（{r.value}）" for r in allowed) or "nobody"
+
+
 def refusal(name: str, role: str, action: Action) -> PermissionDeniedError:
     """The refusal for ``name`` (``role``) attempting ``action``, naming who may."""
-    allowed = sorted(roles_for(action), key=list(UserRole).index)
-    needs = "、".join(f"{r.label}（{r.value}）" for r in allowed) or "nobody"
+    needs = who_may(action)
     label = labels(UserRole).get(role, role)
     return PermissionDeniedError(
         f"{name} is {label}（{role}）; {action} needs {needs}", action=action
+    )
+
+
+def unnamed_refusal(action: Action) -> PermissionDeniedError:
+    """The refusal of a read of ``action`` that names no user, naming who may read it."""
+    return PermissionDeniedError(
+        f"读取需要署名：{action} 仅限{who_may(action)}，请用 --as 指明用户",
+        action=action,
     )
 
 

@@ -28,7 +28,7 @@ from ledger.errors import (
     ValidationError,
     hidden_character_error,
 )
-from ledger.permissions import Action, allows, require
+from ledger.permissions import Action, allows, require, roles_for, unnamed_refusal
 from ledger.registry.roster import normalize_id_number
 
 ROLES: Final = codes(UserRole)
@@ -186,6 +186,17 @@ def acting(stores: Stores, name: str, action: Action) -> User:
     found = active(stores, name)
     require(found.name, found.role, action)
     return found
+
+
+def reader(stores: Stores, name: str | None, action: Action) -> User | None:
+    """Who reads ``action``'s data: the active user ``name`` if their role may; with no
+    name (a command-line read without ``--as``) only what the permission table opens to
+    every role, so the audit trail, job runs, users and statements always name a reader."""
+    if name is not None:
+        return acting(stores, name, action)
+    if roles_for(action) != frozenset(UserRole):
+        raise unnamed_refusal(action)
+    return None
 
 
 def add_user(
@@ -399,3 +410,18 @@ def sign_in_wait(
     if len(recent) < limit:
         return None
     return recent[-limit] + SIGN_IN_WINDOW - now
+
+
+def record(stores: Stores, name: str) -> UserRecord | None:
+    """The user ``name`` as stored (enabled or not), if there is one."""
+    return stores.users.record(name)
+
+
+def signed_in(stores: Stores, name: str) -> User | None:
+    """The active user ``name`` behind a session, ``None`` once disabled or removed."""
+    return stores.users.user(name)
+
+
+def note_token_use(stores: Stores, name: str, at: datetime) -> None:
+    """Record that ``name``'s token was used at ``at`` (the console shows it)."""
+    stores.users.note_token_use(name, at)

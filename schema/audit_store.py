@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from ledger.audit import AuditEntry, StoredAnswer
 from ledger.books.postings import utc_now
 from schema.tables import AuditRow, IdempotentRequestRow
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    object: str
-    request_id: str
-    detail: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredAnswer:
-    """What a write with an ``Idempotency-Key`` answered the first time."""
-
-    actor: str
-    method: str
-    path: str
-    body_hash: str
-    status: int
-    response: Any
 
 
 class SqlAuditStore:

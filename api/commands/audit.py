@@ -6,6 +6,7 @@ import click
 
 from api.commands.base import (
     JSON,
+    READ_AS,
     beijing,
     console,
     nothing,
@@ -16,6 +17,7 @@ from api.commands.base import (
     table,
 )
 from api.shapes import audit_entry_out
+from ledger import audit as audit_log
 from ledger.clock import recorded_between
 
 
@@ -32,10 +34,12 @@ def audit() -> None:
 @click.option("--to", "to_day", metavar="DATE", help="To this day, inclusive (北京时间).")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @JSON
+@READ_AS
 @click.pass_context
 @refusals_exit
 def audit_list(
     ctx: click.Context,
+    as_user: str | None,
     actor: str | None,
     action: str | None,
     target: str | None,
@@ -50,7 +54,10 @@ def audit_list(
         audit_entry_out(e)
         for e in reading(
             ctx,
-            lambda uow: uow.audit.entries(
+            "audit.read",
+            as_user,
+            lambda uow: audit_log.entries(
+                uow,
                 0,
                 limit,
                 actor=actor,

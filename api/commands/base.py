@@ -22,8 +22,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from api.shapes import encode
+from ledger import audit as audit_log
 from ledger.clock import PROGRAM_TIME_ZONE, check_not_future, local_time, today
 from ledger.errors import InvalidInputError, LedgerError, ValidationError
+from ledger.permissions import Action
+from ledger.users import reader
 from ledger.workbooks import imports
 from schema.db import DatabaseUnavailable, UnitOfWork, is_conflict, open_database, shown
 from schema.migrate import current_revision, head_revision
@@ -98,8 +101,20 @@ def engine(ctx: click.Context, *, migrated: bool = True) -> Engine:
     return found
 
 
-def reading(ctx: click.Context, run: Callable[[UnitOfWork], T]) -> T:
-    """Run a read in its own read-only unit of work."""
+def reading(
+    ctx: click.Context, action: Action, by: str | None, run: Callable[[UnitOfWork], T]
+) -> T:
+    """Run a read of ``action``'s data in its own read-only unit of work, for ``by`` if
+    the permission table lets them read it; without ``--as``, only what it opens to every
+    role (:func:`ledger.users.reader`), as the HTTP service and the console check."""
+    with UnitOfWork(engine(ctx), write=False) as uow:
+        reader(uow, by, action)
+        return run(uow)
+
+
+def installing(ctx: click.Context, run: Callable[[UnitOfWork], T]) -> T:
+    """Read for the installation's own upkeep (the chain key ring): like ``db upgrade``,
+    it needs the database and the key file, not a user of the ledger."""
     with UnitOfWork(engine(ctx), write=False) as uow:
         return run(uow)
 
@@ -124,7 +139,8 @@ def audit(uow: UnitOfWork, actor: str, action: str, target: str) -> None:
     """Append this run's state change to the audit log, in the same transaction."""
     ctx = click.get_current_context()
     params = {k: str(v) for k, v in ctx.params.items() if v is not None and v is not False}
-    uow.audit.record(
+    audit_log.record(
+        uow,
         actor,
         action,
         target,
@@ -161,6 +177,13 @@ AS_USER = click.option(
     required=True,
     metavar="USER",
     help="The user doing this; their role is checked (see `users list`).",
+)
+READ_AS = click.option(
+    "--as",
+    "as_user",
+    metavar="USER",
+    default=None,
+    help="The user reading; needed where the data is not open to every role.",
 )
 ON_DATE = click.option("--on", "on", metavar="DATE", help="Effective date (default today).")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

@@ -11,6 +11,7 @@ from api.commands.base import (
     AS_USER,
     JSON,
     ON_DATE,
+    READ_AS,
     audit,
     beijing,
     console,
@@ -117,10 +118,15 @@ def _said(answer: OutcomeOut) -> None:
 @batches.command("list")
 @click.option("--year", type=int)
 @JSON
+@READ_AS
 @click.pass_context
-def batches_list(ctx: click.Context, year: int | None, as_json: bool) -> None:
+@refusals_exit
+def batches_list(ctx: click.Context, as_user: str | None, year: int | None, as_json: bool) -> None:
     """Every batch with its state and totals."""
-    found = [batch_summary(b) for b in reading(ctx, lambda uow: uow.batches.batches(year))]
+    found = [
+        batch_summary(b)
+        for b in reading(ctx, "batch.read", as_user, lambda uow: disbursement.batches(uow, year))
+    ]
     if as_json:
         print_json(found)
     elif not found:
@@ -164,16 +170,17 @@ def batches_create(
 @batches.command("show")
 @click.argument("batch_id", type=int)
 @JSON
+@READ_AS
 @click.pass_context
 @refusals_exit
-def batches_show(ctx: click.Context, batch_id: int, as_json: bool) -> None:
+def batches_show(ctx: click.Context, as_user: str | None, batch_id: int, as_json: bool) -> None:
     """A batch's lines (payees named) and its history."""
 
     def load(uow: UnitOfWork) -> BatchHistory:
         batch, events = disbursement.show(uow, batch_id)
         return batch_history(batch, events, disbursement.payee_names(uow, batch))
 
-    shown = reading(ctx, load)
+    shown = reading(ctx, "batch.read", as_user, load)
     if as_json:
         print_json(shown)
         return

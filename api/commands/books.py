@@ -10,7 +10,9 @@ from api.commands.base import (
     AS_USER,
     JSON,
     ON_DATE,
+    READ_AS,
     console,
+    installing,
     nothing,
     on_date,
     parse_date,
@@ -36,13 +38,19 @@ from ledger.books import book, closing, corrections, statements
 @click.argument("address")
 @click.option("--as-of", "as_of", metavar="DATE", help="Balance at the end of this date.")
 @JSON
+@READ_AS
 @click.pass_context
 @refusals_exit
-def balance(ctx: click.Context, address: str, as_of: str | None, as_json: bool) -> None:
+def balance(
+    ctx: click.Context, as_user: str | None, address: str, as_of: str | None, as_json: bool
+) -> None:
     """The balance of the account at ADDRESS (its 科目 and 借或贷), now or as of a date."""
     when = parse_date(as_of, "--as-of")
     found = balance_out(
-        reading(ctx, lambda uow: statements.account_balance(uow, address, when)), when
+        reading(
+            ctx, "ledger.read", as_user, lambda uow: statements.account_balance(uow, address, when)
+        ),
+        when,
     )
     if as_json:
         print_json(found)
@@ -83,16 +91,19 @@ def describe_verify(report: book.VerifyReport) -> list[str]:
     help="An anchor printed earlier (statement, period close): the ledger must still hold it.",
 )
 @JSON
+@READ_AS
 @click.pass_context
 @refusals_exit
-def verify(ctx: click.Context, anchors: tuple[str, ...], as_json: bool) -> None:
+def verify(
+    ctx: click.Context, as_user: str | None, anchors: tuple[str, ...], as_json: bool
+) -> None:
     """Check the hash chain, its kept head, that every kept balance equals its postings,
     and that the ledger still holds each --anchor.
 
     Exits 1 when anything does not hold, naming the first broken link or the anchor.
     """
     kept = [book.parse_anchor(a) for a in anchors]
-    report = reading(ctx, lambda uow: book.verify(uow.ledger, kept))
+    report = reading(ctx, "ledger.verify", as_user, lambda uow: book.verify(uow.ledger, kept))
     if as_json:
         print_json(verify_out(report))
     else:
@@ -113,11 +124,9 @@ def keys() -> None:
 @refusals_exit
 def keys_list(ctx: click.Context, as_json: bool) -> None:
     """Where the key ring is and each key's first transaction and id (never the key)."""
-    found = reading(
+    found = installing(
         ctx,
-        lambda uow: chain_keys_out(
-            str(uow.ledger.keys), uow.ledger.chain_keys(), uow.ledger.head_hash()[0]
-        ),
+        lambda uow: chain_keys_out(book.key_ring(uow.ledger)),
     )
     if as_json:
         print_json(found)
@@ -149,7 +158,7 @@ def keys_rotate(ctx: click.Context, print_only: bool) -> None:
     writer seals the next transaction with the new key. Audit-logged.
     """
     if print_only:
-        ring = reading(ctx, lambda uow: book.rotate_chain_key(uow.ledger, save=False))
+        ring = installing(ctx, lambda uow: book.rotate_chain_key(uow.ledger, save=False))
         click.echo(ring.env_text())
         return
     ring = writing(
@@ -193,10 +202,17 @@ def periods_close(ctx: click.Context, period: str, as_user: str, as_json: bool) 
 
 @periods.command("list")
 @JSON
+@READ_AS
 @click.pass_context
-def periods_list(ctx: click.Context, as_json: bool) -> None:
+@refusals_exit
+def periods_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
     """Each month's state, its last voucher, and who closed it when (北京时间)."""
-    states = [period_out(x) for x in reading(ctx, lambda uow: closing.states(uow, program.today()))]
+    states = [
+        period_out(x)
+        for x in reading(
+            ctx, "ledger.read", as_user, lambda uow: closing.states(uow, program.today())
+        )
+    ]
     if as_json:
         print_json(states)
         return

@@ -9,6 +9,7 @@ import click
 from api.commands.base import (
     AS_USER,
     JSON,
+    READ_AS,
     console,
     nothing,
     on_date,
@@ -45,9 +46,10 @@ def cycles() -> None:
 @cycles.command("list")
 @click.option("--studio", metavar="CODE", help="One studio's cycles only.")
 @JSON
+@READ_AS
 @click.pass_context
 @refusals_exit
-def cycles_list(ctx: click.Context, studio: str | None, as_json: bool) -> None:
+def cycles_list(ctx: click.Context, as_user: str | None, studio: str | None, as_json: bool) -> None:
     """Every studio's cycles: years, state, final grade (考核, the last year's), what its
     close returned, and whether it was renamed; --json adds the close's voucher and what
     went back per pool."""
@@ -56,7 +58,7 @@ def cycles_list(ctx: click.Context, studio: str | None, as_json: bool) -> None:
         only = None if studio is None else [roster_services.studio(uow, studio).code]
         return [cycle_out(v) for v in cycle_services.cycle_views(uow, program.today(), only)]
 
-    found = reading(ctx, load)
+    found = reading(ctx, "registry.read", as_user, load)
     if as_json:
         print_json(found)
         return
@@ -207,13 +209,17 @@ def funding_restore(
 @funding.command("list")
 @click.option("--year", type=int, required=True)
 @JSON
+@READ_AS
 @click.pass_context
-def funding_list(ctx: click.Context, year: int, as_json: bool) -> None:
+@refusals_exit
+def funding_list(ctx: click.Context, as_user: str | None, year: int, as_json: bool) -> None:
     """The 领导小组's decisions for YEAR."""
     found = reading(
         ctx,
+        "registry.read",
+        as_user,
         lambda uow: [
-            funding_decision_out(d) for d in uow.registry.funding_decisions(year).values()
+            funding_decision_out(d) for d in fund_services.funding_decisions(uow, year).values()
         ],
     )
     if as_json:

@@ -9,6 +9,7 @@ import click
 
 from api.commands.base import AS_USER, JSON, on_date, print_json, refusals_exit, writing
 from api.shapes import RecordedOut, recorded_out
+from ledger.books import book
 from ledger.books.postings import Transaction
 from ledger.codes import ExpenseCategory, FundingSource, ReceiptKind, describe
 from ledger.funds import fund_services
@@ -36,7 +37,7 @@ def _record(
     """Post as ``by`` and say what was posted (nothing, when it was recorded before)."""
 
     def run(uow: UnitOfWork) -> RecordedOut:
-        before = uow.ledger.head_hash()[0]
+        before = book.chain_end(uow.ledger)[0]
         return recorded_out(post(uow), before)
 
     recorded = writing(ctx, by, f"{kind}.record", run, lambda _: f"{kind}s")

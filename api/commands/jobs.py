@@ -10,6 +10,7 @@ import click
 from api.commands.base import (
     AS_USER,
     JSON,
+    READ_AS,
     RUN_ID,
     console,
     engine,
@@ -36,11 +37,13 @@ def jobs_group() -> None:
 
 @jobs_group.command("list")
 @JSON
+@READ_AS
 @click.pass_context
-def jobs_list(ctx: click.Context, as_json: bool) -> None:
+@refusals_exit
+def jobs_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
     """Each job with its schedule (北京时间), next run and last run."""
     settings = timetable.ScheduleSettings.from_env()
-    last = reading(ctx, lambda uow: uow.jobs.last_runs())
+    last = reading(ctx, "job.read", as_user, runner.last_runs)
     rows = [
         job_out(s, settings.time_zone, last.get(s.job))
         for s in schedule.schedules(settings, clock.now())
@@ -66,10 +69,15 @@ def jobs_list(ctx: click.Context, as_json: bool) -> None:
 @jobs_group.command("history")
 @click.option("--job", type=click.Choice(list(JOBS)))
 @JSON
+@READ_AS
 @click.pass_context
-def jobs_history(ctx: click.Context, job: str | None, as_json: bool) -> None:
+@refusals_exit
+def jobs_history(ctx: click.Context, as_user: str | None, job: str | None, as_json: bool) -> None:
     """Every run: job, period, trigger, start, end, status, counts, error."""
-    runs = [job_run_out(r) for r in reading(ctx, lambda uow: uow.jobs.runs(job, limit=100_000))]
+    runs = [
+        job_run_out(r)
+        for r in reading(ctx, "job.read", as_user, lambda uow: runner.history(uow, job, 100_000))
+    ]
     if as_json:
         print_json(runs)
         return

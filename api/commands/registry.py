@@ -11,6 +11,7 @@ import click
 from api.commands.base import (
     AS_USER,
     JSON,
+    READ_AS,
     console,
     named,
     nothing,
@@ -99,15 +100,17 @@ def studios() -> None:
 
 @studios.command("list")
 @JSON
+@READ_AS
 @click.pass_context
-def studios_list(ctx: click.Context, as_json: bool) -> None:
+@refusals_exit
+def studios_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
     """Every studio with its kind, host unit, cycle, status and people in its roster today."""
 
     def load(uow: UnitOfWork) -> list[StudioOut]:
         counts = roster_services.roster_counts(uow, program.today())
-        return [studio_out(s, counts.get(s.code, 0)) for s in uow.registry.studios()]
+        return [studio_out(s, counts.get(s.code, 0)) for s in roster_services.studios(uow)]
 
-    found = reading(ctx, load)
+    found = reading(ctx, "registry.read", as_user, load)
     if as_json:
         print_json(found)
         return
@@ -145,13 +148,16 @@ def studios_list(ctx: click.Context, as_json: bool) -> None:
 @studios.command("show")
 @click.argument("code")
 @JSON
+@READ_AS
 @click.pass_context
 @refusals_exit
-def studios_show(ctx: click.Context, code: str, as_json: bool) -> None:
+def studios_show(ctx: click.Context, as_user: str | None, code: str, as_json: bool) -> None:
     """One studio and its roster (names and roles; never ID numbers)."""
 
     found = reading(
         ctx,
+        "registry.read",
+        as_user,
         lambda uow: studio_detail(
             roster_services.roster_of(uow, code),
             program.today(),
@@ -181,10 +187,12 @@ def people() -> None:
 
 @people.command("list")
 @JSON
+@READ_AS
 @click.pass_context
-def people_list(ctx: click.Context, as_json: bool) -> None:
+@refusals_exit
+def people_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
     """Every person with their unit, masked ID number and bank account."""
-    found = [person_out(p) for p in reading(ctx, lambda uow: uow.registry.people())]
+    found = [person_out(p) for p in reading(ctx, "registry.read", as_user, roster_services.people)]
     if as_json:
         print_json(found)
         return
@@ -240,12 +248,15 @@ def appropriate(ctx: click.Context, year: int, on: str | None, as_user: str, as_
 @click.command()
 @click.option("--year", type=int, required=True)
 @JSON
+@READ_AS
 @click.pass_context
 @refusals_exit
-def entitlements(ctx: click.Context, year: int, as_json: bool) -> None:
+def entitlements(ctx: click.Context, as_user: str | None, year: int, as_json: bool) -> None:
     """Every stipend owed for YEAR, with held lines and their reasons."""
     report = entitlements_out(
-        reading(ctx, lambda uow: disbursement.compute_entitlements(uow, year))
+        reading(
+            ctx, "registry.read", as_user, lambda uow: disbursement.compute_entitlements(uow, year)
+        )
     )
     if as_json:
         print_json(report)
@@ -297,12 +308,16 @@ def policy_group() -> None:
     expose_value=False,
     help="Accepted like every reading command's; the output is always JSON.",
 )
+@READ_AS
 @click.pass_context
 @refusals_exit
-def policy_show(ctx: click.Context, year: int | None) -> None:
+def policy_show(ctx: click.Context, as_user: str | None, year: int | None) -> None:
     """Print policy records as JSON (amounts in fen), whether or not --json is given."""
     found = reading(
-        ctx, lambda uow: [roster_services.policy(uow, year)] if year else uow.registry.policies()
+        ctx,
+        "registry.read",
+        as_user,
+        lambda uow: [roster_services.policy(uow, year)] if year else roster_services.policies(uow),
     )
     print_json([policy_out(p) for p in found])
 

@@ -40,7 +40,7 @@ def statements_ledger(
         return statements.export_ledger(uow, year, last, out, as_user, studio)
 
     with progress(f"writing {out.name}"):
-        rows = reading(ctx, export)
+        rows = reading(ctx, "statement.export", as_user, export)
     click.echo(f"wrote {out}: {rows} entries")
 
 
@@ -53,7 +53,12 @@ def statements_ledger(
 def statements_summary(ctx: click.Context, year: int, out: Path, as_user: str) -> None:
     """专项资金收支汇总表: studio × source, tied to the ledger."""
     with progress(f"writing {out.name}"):
-        lines = reading(ctx, lambda uow: statements.export_summary(uow, year, out, as_user))
+        lines = reading(
+            ctx,
+            "statement.export",
+            as_user,
+            lambda uow: statements.export_summary(uow, year, out, as_user),
+        )
     click.echo(
         f"wrote {out}: {len(lines)} studio-source lines, closing "
         f"{format_amount(sum(x.closing for x in lines))}"
@@ -70,5 +75,10 @@ def statements_trial_balance(ctx: click.Context, day: str, out: Path, as_user: s
     """科目余额表 for a date: every account; debits equal credits."""
     on = parse_date(day, "--date") or program.today()
     with progress(f"writing {out.name}"):
-        lines = reading(ctx, lambda uow: statements.export_trial_balance(uow, on, out, as_user))
+        lines = reading(
+            ctx,
+            "statement.export",
+            as_user,
+            lambda uow: statements.export_trial_balance(uow, on, out, as_user),
+        )
     click.echo(f"wrote {out}: {len(lines)} accounts")

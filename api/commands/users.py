@@ -77,7 +77,10 @@ def users_add(
 @refusals_exit
 def users_list(ctx: click.Context, as_user: str, as_json: bool) -> None:
     """Every user: role, whether disabled, when their token was issued and last used."""
-    found = [user_out(u) for u in reading(ctx, lambda uow: user_service.users(uow, as_user))]
+    found = [
+        user_out(u)
+        for u in reading(ctx, "user.read", as_user, lambda uow: user_service.users(uow, as_user))
+    ]
     if as_json:
         print_json(found)
         return

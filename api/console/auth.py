@@ -42,6 +42,7 @@ from litestar.types.asgi_types import ScopeSession
 from sqlalchemy import Engine
 
 from api.http.base import request_id
+from ledger import audit as audit_log
 from ledger import clock, users
 from ledger.books.postings import utc_now
 from ledger.users import User
@@ -193,7 +194,7 @@ def _session_user(engine: Engine, session: dict[str, Any]) -> User | None:
     if datetime.fromisoformat(at) + SESSION_LIFETIME <= clock.now():
         return None
     with UnitOfWork(engine, write=False) as uow:
-        return uow.users.user(name)  # None once the user is disabled
+        return users.signed_in(uow, name)  # None once the user is disabled
 
 
 class SessionAuthentication(AbstractAuthenticationMiddleware):
@@ -288,10 +289,10 @@ def _sign_in(
     with UnitOfWork(engine) as uow:
         window = now - users.SIGN_IN_WINDOW
         failed = "session.sign_in_failed"
-        by_name = uow.audit.entries(
-            0, users.MAX_SIGN_IN_FAILURES + 1, action=failed, target=target, start=window
+        by_name = audit_log.entries(
+            uow, 0, users.MAX_SIGN_IN_FAILURES + 1, action=failed, target=target, start=window
         )
-        recent = uow.audit.entries(0, ADDRESS_SCAN, action=failed, start=window)
+        recent = audit_log.entries(uow, 0, ADDRESS_SCAN, action=failed, start=window)
         by_address = [f.at for f in recent if f.detail.get("ip") == source]
         waits = (
             users.sign_in_wait([f.at for f in by_name], now),
@@ -299,16 +300,16 @@ def _sign_in(
         )
         wait = max((w for w in waits if w is not None), default=None)
         if wait is not None:
-            uow.audit.record(name, "session.sign_in_throttled", target, rid, {"ip": source})
+            audit_log.record(uow, name, "session.sign_in_throttled", target, rid, {"ip": source})
             uow.commit()
             minutes = max(1, -(-int(wait.total_seconds()) // 60))
             return None, f"登录失败次数过多，请 {minutes} 分钟后再试。"
         user = users.check_password(uow, name, form.password) if name and form.password else None
         if user is None:
-            uow.audit.record(name, "session.sign_in_failed", target, rid, {"ip": source})
+            audit_log.record(uow, name, "session.sign_in_failed", target, rid, {"ip": source})
             uow.commit()
             return None, "用户名或密码错误。"
-        uow.audit.record(name, "session.sign_in", target, rid, {"ip": source})
+        audit_log.record(uow, name, "session.sign_in", target, rid, {"ip": source})
         uow.commit()
         return user, None
 
@@ -333,7 +334,7 @@ async def sign_in(
 
 def _sign_out(engine: Engine, name: str, source: str, rid: str) -> None:
     with UnitOfWork(engine) as uow:
-        uow.audit.record(name, "session.sign_out", f"user:{name}", rid, {"ip": source})
+        audit_log.record(uow, name, "session.sign_out", f"user:{name}", rid, {"ip": source})
         uow.commit()
 
 

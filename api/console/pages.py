@@ -38,10 +38,11 @@ from api.shapes import (
 )
 from jobs import runner, schedule, timetable
 from jobs.work import JOB_TITLES, JOBS
+from ledger import audit as audit_log
 from ledger import clock, program, users
 from ledger.batches import disbursement
 from ledger.batches.batch import ACTION_LABELS, STATE_LABELS
-from ledger.books import statements
+from ledger.books import book, statements
 from ledger.codes import FundingSource, MemberRole, UserRole, labels
 from ledger.errors import LedgerError, ValidationError
 from ledger.funds import fund_services
@@ -118,7 +119,7 @@ def year_query(request: Request[Any, Any, Any], uow: UnitOfWork) -> int:
     if value.isdigit() and FIRST_YEAR <= int(value) <= LAST_YEAR:
         return int(value)
     this_year = program.today().year
-    booked = [p.year for p in uow.ledger.last_vouchers() if p.year <= this_year]
+    booked = [p.year for p in book.last_vouchers(uow.ledger) if p.year <= this_year]
     return max(booked, default=this_year)
 
 
@@ -140,7 +141,7 @@ class FundRow:
 
 def fund_rows(uow: UnitOfWork, year: int) -> list[FundRow]:
     lines = statements.summary_lines(uow, year)
-    drafts = uow.batches.draft_commitments()
+    drafts = disbursement.draft_commitments(uow)
     available = disbursement.available_funds(uow, {s.studio for s in lines})
     return [
         FundRow(
@@ -168,7 +169,7 @@ class HomeController(Controller):
             year = year_query(request, uow)
             waiting = [
                 (batch_summary(b), [ACTION_LABELS[v] for v in offered])
-                for b in uow.batches.batches(None)
+                for b in disbursement.batches(uow)
                 if (offered := disbursement.offered(b, me))
             ]
             try:
@@ -176,7 +177,7 @@ class HomeController(Controller):
                 shortfalls = fund_services.matching_check(uow, year)
             except LedgerError:  # no policy for the year
                 held, shortfalls = [], []
-            last = uow.jobs.last_runs()
+            last = runner.last_runs(uow)
             reasons: dict[str, int] = {}
             for line in held:
                 reasons[line.held or ""] = reasons.get(line.held or "", 0) + 1
@@ -228,7 +229,7 @@ class BatchPages(Controller):
     def batches(self, request: Request[User, Any, Any]) -> Template:
         """批次: every batch with its state and totals; a clerk prepares one here."""
         found, year = read(
-            request, lambda uow: (uow.batches.batches(None), year_query(request, uow))
+            request, lambda uow: (disbursement.batches(uow), year_query(request, uow))
         )
         return page(
             request,
@@ -294,7 +295,7 @@ class BatchPages(Controller):
             payees = {line.person for line in batch.lines}
             ids = {
                 p.code: p.id_number if whole_ids else mask_id_number(p.id_number)
-                for p in uow.registry.people()
+                for p in roster_services.people(uow)
                 if p.code in payees
             }
             try:
@@ -441,7 +442,7 @@ class RegistryPages(Controller):
         def load(uow: UnitOfWork) -> dict[str, Any]:
             today = program.today()
             counts = roster_services.roster_counts(uow, today)
-            studios = uow.registry.studios()
+            studios = roster_services.studios(uow)
             names = {s.code: s.name for s in studios}
             funding_year = year or this_year
             return {
@@ -454,7 +455,7 @@ class RegistryPages(Controller):
                 ],
                 "decisions": [
                     (d, names.get(d.studio, ""))
-                    for _, d in sorted(uow.registry.funding_decisions(funding_year).items())
+                    for _, d in sorted(fund_services.funding_decisions(uow, funding_year).items())
                 ],
             }
 
@@ -551,7 +552,7 @@ class RegistryPages(Controller):
     def people(self, request: Request[User, Any, Any]) -> Template:
         """人员, ID numbers and accounts masked; a page of 100 at a time in code order."""
         after = request.query_params.get("after", "")[:40]
-        found = read(request, lambda uow: [p for p in uow.registry.people() if p.code > after])
+        found = read(request, lambda uow: roster_services.people(uow, after))
         shown = [person_out(p) for p in found[:PAGE_SIZE]]
         more = shown[-1].code if len(found) > PAGE_SIZE else None
         return page(request, "people.html", "人员", people=shown, more=more, after=after)
@@ -566,7 +567,7 @@ class StatementPages(Controller):
     @view("/", "statement.export")
     def statements(self, request: Request[User, Any, Any]) -> Template:
         studios, year = read(
-            request, lambda uow: (uow.registry.studios(), year_query(request, uow))
+            request, lambda uow: (roster_services.studios(uow), year_query(request, uow))
         )
         return page(
             request,
@@ -606,7 +607,7 @@ class JobPages(Controller):
         settings = timetable.ScheduleSettings.from_env()
 
         def load(uow: UnitOfWork) -> tuple[Any, Any]:
-            return uow.jobs.last_runs(), uow.jobs.runs(None, 100_000)
+            return runner.last_runs(uow), runner.history(uow, None, 100_000)
 
         last, runs = read(request, load)
         return page(
@@ -673,7 +674,8 @@ class AuditPages(Controller):
         start, end = dates["from"], dates["to"]
 
         def load(uow: UnitOfWork) -> list[Any]:
-            return uow.audit.entries(
+            return audit_log.entries(
+                uow,
                 after,
                 PAGE_SIZE + 1,
                 actor=filters["actor"] or None,

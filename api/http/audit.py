@@ -10,6 +10,7 @@ from litestar.params import QueryParameter
 
 from api.http.base import Cursor, Limit, Page, page, read, reads
 from api.shapes import AuditEntryOut, audit_entry_out
+from ledger import audit as audit_log
 from ledger.clock import recorded_between
 from ledger.users import User
 
@@ -40,7 +41,8 @@ class AuditController(Controller):
         since, until = recorded_between(from_date, to_date)
         found = read(
             request,
-            lambda uow: uow.audit.entries(
+            lambda uow: audit_log.entries(
+                uow,
                 start,
                 limit + 1,
                 actor=actor,

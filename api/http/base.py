@@ -30,14 +30,15 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import File
 from sqlalchemy import Engine
 
+from ledger import audit as audit_log
 from ledger import errors
+from ledger.audit import StoredAnswer
 from ledger.codes import UserRole
 from ledger.permissions import roles_for
 from ledger.registry import roster_services
 from ledger.registry.roster import CODE_PATTERN, FIRST_YEAR, LAST_YEAR
 from ledger.users import User
 from ledger.workbooks import imports
-from schema.audit_store import StoredAnswer
 from schema.db import UnitOfWork
 
 T = TypeVar("T")
@@ -332,8 +333,7 @@ def commit_write(
     body_hash = hashlib.sha256(msgspec.json.encode(data)).hexdigest()
     with UnitOfWork(engine) as uow:
         if key:
-            uow.audit.lock_key(key)
-            first = uow.audit.answer(key)
+            first = audit_log.replay(uow, key)
             if first is not None:
                 if (first.actor, first.method, first.path, first.body_hash) != (
                     user.name,
@@ -345,12 +345,14 @@ def commit_write(
                 return Written(first.status, first.response, replayed=True)
         result = run(uow)
         content = msgspec.to_builtins(answer(uow, result))
-        uow.audit.record(
-            user.name, action, target(result), request_id, {"method": method, "path": path}
+        audit_log.record(
+            uow, user.name, action, target(result), request_id, {"method": method, "path": path}
         )
         if key:
             kept = _without_secrets(content)
-            uow.audit.remember(key, StoredAnswer(user.name, method, path, body_hash, status, kept))
+            audit_log.keep_answer(
+                uow, key, StoredAnswer(user.name, method, path, body_hash, status, kept)
+            )
         uow.commit()
     return Written(status, content, replayed=False)
 

@@ -41,6 +41,7 @@ from api.shapes import (
     created_batch_out,
     outcome_out,
 )
+from ledger import audit as audit_log
 from ledger import program
 from ledger.batches import disbursement
 from ledger.errors import ValidationError
@@ -118,7 +119,7 @@ class BatchController(Controller):
     ) -> Page[BatchSummary]:
         """Batches oldest first, without their lines."""
         start = cursor or 0
-        found = read(request, lambda uow: uow.batches.batches(year))
+        found = read(request, lambda uow: disbursement.batches(uow, year))
         return page([batch_summary(b) for b in found if b.id > start], limit, lambda b: b.id)
 
     @reads("/{batch_id:int}", "batch.read")
@@ -300,7 +301,8 @@ def export_file(request: Request[User, Any, Any], batch_id: int, which: int, mis
             exported = payout_files.export(uow, batch_id, by, folder)
             if len(exported.files) <= which:
                 raise ValidationError("batch", exported.notes[0] if exported.notes else missing)
-            uow.audit.record(
+            audit_log.record(
+                uow,
                 by,
                 EXPORT_ACTIONS[which],
                 f"batch:{batch_id}",

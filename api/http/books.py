@@ -82,7 +82,8 @@ class TransactionController(Controller):
         start = cursor or 0
         found = read(
             request,
-            lambda uow: uow.ledger.transactions_page(
+            lambda uow: book.transactions(
+                uow.ledger,
                 after=start,
                 limit=limit + 1,
                 account=account,

@@ -137,7 +137,7 @@ class FundingDecisionController(Controller):
         self, request: Request[User, Any, Any], year: QueryYear
     ) -> list[FundingDecisionOut]:
         """The 领导小组's decisions restoring held studios' funding for ``year``."""
-        found = read(request, lambda uow: uow.registry.funding_decisions(year))
+        found = read(request, lambda uow: fund_services.funding_decisions(uow, year))
         return [funding_decision_out(d) for _, d in sorted(found.items())]
 
     @writes("/", "funding.decide", status=201)

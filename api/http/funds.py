@@ -21,6 +21,7 @@ from api.shapes import (
     recorded_out,
 )
 from ledger.batches import disbursement
+from ledger.books import book
 from ledger.books.postings import MAX_MEMO_LENGTH, Transaction
 from ledger.codes import ExpenseCategory, FundingSource, ReceiptKind
 from ledger.funds import fund_services
@@ -82,7 +83,7 @@ def _record(
         data=data,
         key=key,
         status=201,
-        run=lambda uow: (uow.ledger.head_hash()[0], post(uow)),
+        run=lambda uow: (book.chain_end(uow.ledger)[0], post(uow)),
         answer=lambda _, r: recorded_out(r[1], r[0]),
         target=lambda _: action.partition(".")[0] + "s",
     )

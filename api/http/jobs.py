@@ -46,7 +46,7 @@ class JobController(Controller):
     def list_jobs(self, request: Request[User, Any, Any]) -> list[JobOut]:
         """Each job with its schedule in words (Asia/Shanghai), next run and last run."""
         settings = timetable.ScheduleSettings.from_env()
-        last = read(request, lambda uow: uow.jobs.last_runs())
+        last = read(request, runner.last_runs)
         return [
             job_out(s, settings.time_zone, last.get(s.job))
             for s in schedule.schedules(settings, clock.now())
@@ -62,7 +62,7 @@ class JobController(Controller):
     ) -> Page[JobRunOut]:
         """Every run, oldest first: job, period, trigger, start, end, status, counts, error."""
         start = cursor or 0
-        found = read(request, lambda uow: uow.jobs.runs(job, limit + 1, start))
+        found = read(request, lambda uow: runner.history(uow, job, limit + 1, start))
         return page([job_run_out(r) for r in found], limit, lambda r: r.id)
 
     @writes("/{job:str}/run", "job.run")

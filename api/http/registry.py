@@ -123,7 +123,7 @@ class StudioController(Controller):
             counts = roster_services.roster_counts(uow, program.today())
             return [
                 studio_out(s, counts.get(s.code, 0))
-                for s in uow.registry.studios()
+                for s in roster_services.studios(uow)
                 if s.code > start
             ]
 
@@ -153,8 +153,8 @@ class PersonController(Controller):
     ) -> Page[PersonOut]:
         """People in code order, with masked ID numbers and bank accounts."""
         start = cursor or ""
-        found = read(request, lambda uow: uow.registry.people())
-        return page([person_out(p) for p in found if p.code > start], limit, lambda p: p.code)
+        found = read(request, lambda uow: roster_services.people(uow, start))
+        return page([person_out(p) for p in found], limit, lambda p: p.code)
 
 
 class RosterController(Controller):
@@ -233,7 +233,7 @@ class PolicyController(Controller):
     @reads("/", "registry.read")
     def list_policies(self, request: Request[User, Any, Any]) -> list[PolicyDoc]:
         """Every policy record, oldest year first (amounts in fen)."""
-        return [policy_out(p) for p in read(request, lambda uow: uow.registry.policies())]
+        return [policy_out(p) for p in read(request, roster_services.policies)]
 
     @writes("/", "policy.add", status=201)
     def add_policy(

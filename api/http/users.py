@@ -113,5 +113,5 @@ class UserController(Controller):
 
 
 def _role(uow: UnitOfWork, name: str) -> str:
-    record = uow.users.record(name)
+    record = users.record(uow, name)
     return record.role if record else ""

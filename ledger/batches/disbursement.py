@@ -745,3 +745,13 @@ def compute_entitlements(stores: Stores, year: int) -> EntitlementReport:
         person_grades=registry.person_grades(year),
     )
     return EntitlementReport(year, governing, lines)
+
+
+def batches(stores: Stores, year: int | None = None) -> list[Batch]:
+    """The batches of ``year`` (every year's when ``None``), newest first as stored."""
+    return stores.batches.batches(year)
+
+
+def draft_commitments(stores: Stores) -> dict[tuple[str, str], Fen]:
+    """What draft batches would take from each (studio, source) fund, not yet posted."""
+    return stores.batches.draft_commitments()

@@ -514,6 +514,13 @@ def balance(store: LedgerStore, address: Account, as_of: date | None = None) -> 
     return found
 
 
+def balance_or_zero(store: LedgerStore, address: Account, as_of: date | None = None) -> Fen:
+    """:func:`balance`, 0 for an account nothing was ever posted to (a support pool no
+    member's unit paid into)."""
+    account_kind(address)
+    return store.balance(address, as_of) or 0
+
+
 @dataclass(frozen=True, slots=True)
 class BalanceMismatch:
     """An account whose kept balance differs from the sum of its postings."""
@@ -772,3 +779,48 @@ class _Counting:
             if t.effective_date > local_date(t.recorded_at):
                 self.early.append(EarlyVoucher(t.seq, t.voucher, t.effective_date, t.recorded_at))
             yield t
+
+
+def chain_end(store: LedgerStore) -> tuple[int, str]:
+    """The last transaction's sequence number and hash: where the chain ends now."""
+    return store.head_hash()
+
+
+def transactions(
+    store: LedgerStore,
+    *,
+    after: int,
+    limit: int,
+    account: Account | None = None,
+    studio: str | None = None,
+    from_date: date | None = None,
+    to_date: date | None = None,
+) -> list[Transaction]:
+    """Transactions after sequence number ``after``, oldest first, filtered."""
+    return store.transactions_page(
+        after=after,
+        limit=limit,
+        account=account,
+        studio=studio,
+        from_date=from_date,
+        to_date=to_date,
+    )
+
+
+def last_vouchers(store: LedgerStore) -> dict[Period, int]:
+    """The last 凭证号 of each period that has vouchers."""
+    return store.last_vouchers()
+
+
+@dataclass(frozen=True)
+class KeyRingView:
+    """Where the chain key ring is, its keys, and where the chain ends (never a key)."""
+
+    source: str
+    ring: KeyRing
+    chain_end: int
+
+
+def key_ring(store: LedgerStore) -> KeyRingView:
+    """The chain key ring as an operator lists it (``keys list``)."""
+    return KeyRingView(store.chain_key_source(), store.chain_keys(), store.head_hash()[0])

@@ -435,3 +435,8 @@ def matching_check(stores: Stores, year: int) -> list[MatchingShortfall]:
     return matching_shortfalls(
         in_cycle, matching_received(stores, year), governing.matching_minimum
     )
+
+
+def funding_decisions(stores: Stores, year: int) -> dict[str, FundingDecision]:
+    """The 领导小组's decisions restoring a studio's ``year`` funding, by studio."""
+    return stores.registry.funding_decisions(year)

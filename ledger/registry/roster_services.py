@@ -25,6 +25,7 @@ from ledger.registry.roster import (
     Grade,
     Membership,
     MembershipInput,
+    Person,
     PersonInput,
     Studio,
     composition_findings,
@@ -267,3 +268,18 @@ def studio(stores: Stores, code: str) -> Studio:
     for s in stores.registry.studios_of([code]):
         return s
     raise NotFoundError(f"studio {code} is not in the registry")
+
+
+def studios(stores: Stores) -> list[Studio]:
+    """Every studio in the registry, by code."""
+    return stores.registry.studios()
+
+
+def people(stores: Stores, after: str = "") -> list[Person]:
+    """The people in the registry by payee code, those after ``after`` when given."""
+    return [p for p in stores.registry.people() if p.code > after]
+
+
+def policies(stores: Stores) -> list[Policy]:
+    """Every year's policy, as added (never changed)."""
+    return stores.registry.policies()

@@ -385,7 +385,16 @@ def test_the_chain_key_file_from_db_upgrade_to_rotation(
         f"key {first['key_id']} seals from transaction 1",
         f"key {rotated[1]} seals from transaction 3 (current)",
     ]
-    code, out, _ = _run("--db", str(database), "audit", "list", "--action", "chain", "--json")
+    code, _, err = _run("--db", str(database), "audit", "list", "--action", "chain")
+    assert (code, err.strip()) == (
+        2,
+        "refused: 读取需要署名：audit.read 仅限审计（auditor）、管理员（admin），"
+        "请用 --as 指明用户",
+    )
+    assert _run("--db", str(database), "users", "add", "管理员", "--role", "admin")[0] == 0
+    code, out, _ = _run(
+        "--db", str(database), "audit", "list", "--action", "chain", "--as", "管理员", "--json"
+    )
     [entry] = json.loads(out)
     assert (entry["actor"], entry["action"]) == ("(installation)", "chain.key_rotated")
     code, out, _ = _run("--db", str(database), "verify")
@@ -868,26 +877,28 @@ def test_money_users_jobs_and_the_audit_log_from_the_command_line(engine: Engine
     code, out, _ = _run(*db, "users", "list", "--as", "管理员", "--json")
     assert {u["name"]: u["disabled"] for u in json.loads(out)}["张会计"] is True
 
-    code, out, _ = _run(*db, "jobs", "list", "--json")
+    code, _, err = _run(*db, "jobs", "list", "--as", "张会计")
+    assert (code, "no active user named '张会计'" in err) == (2, True)  # disabled: reads nothing
+    code, out, _ = _run(*db, "jobs", "list", "--as", "管理员", "--json")
     schedules = {j["job"]: j["schedule"] for j in json.loads(out)}
     assert schedules["appropriation"] == "每年1月2日 09:00"
     assert (
         _run(*db, "jobs", "run", "integrity-check", "--date", "2024-12-31", "--as", "管理员")[0]
         == 0
     )
-    code, out, _ = _run(*db, "jobs", "history")
+    code, out, _ = _run(*db, "jobs", "history", "--as", "管理员")
     ran = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d-\d\d:\d\d:\d\d（北京时间）"
     assert re.search(f"#1 integrity-check 2024-12-31 manual succeeded {ran}", out), out
-    code, out, _ = _run(*db, "audit", "list", "--actor", "管理员", "--json")
+    code, out, _ = _run(*db, "audit", "list", "--actor", "管理员", "--as", "管理员", "--json")
     assert [(e["action"], e["object"]) for e in json.loads(out)] == [
         ("user.add", "user:张会计"),
         ("user.token", "user:张会计"),
         ("user.disable", "user:张会计"),
         ("job.run", "job:integrity-check:2024-12-31"),
     ]
-    code, out, _ = _run(*db, "audit", "list", "--action", "receipt")
+    code, out, _ = _run(*db, "audit", "list", "--action", "receipt", "--as", "管理员")
     assert "receipt.record" in out
-    code, out, _ = _run(*db, "audit", "list", "--from", "2099-01-01")
+    code, out, _ = _run(*db, "audit", "list", "--from", "2099-01-01", "--as", "管理员")
     assert out.strip() == "no audit entries match"
 
 

@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from jobs.work import SCHEDULER_USER
 from ledger import users
-from ledger.batches import batch as batches
 from ledger.batches import disbursement
+from ledger.batches.batch import Batch
 from ledger.books import book
 from ledger.errors import (
     InvalidTransitionError,
@@ -109,7 +109,7 @@ FUND_EDU = "studio:HJ-S01:fund:edu_fund"
 HOST_PAYABLE = "studio:HJ-S01:payable:P000001"
 
 
-def stored(engine: Engine, batch_id: int) -> batches.Batch:
+def stored(engine: Engine, batch_id: int) -> Batch:
     """The batch as the database holds it now."""
     with UnitOfWork(engine, write=False) as uow:
         found = uow.batches.batch(batch_id)

@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 from jobs import runner
 from jobs.work import SCHEDULER_USER
 from ledger import program, users
-from ledger.batches import batch as batches
 from ledger.batches import disbursement
+from ledger.batches.batch import Batch
 from ledger.books import book
 from ledger.errors import (
     InvalidInputError,
@@ -107,7 +107,7 @@ def grade(engine: Engine, year: int, studio: str, value: str) -> None:
     )
 
 
-def pay_the_year(engine: Engine, year: int, *, confirm: bool = True) -> batches.Batch:
+def pay_the_year(engine: Engine, year: int, *, confirm: bool = True) -> Batch:
     """December: the year's batch prepared, approved and (unless told not to) paid."""
     batch = run(engine, lambda uow: disbursement.create(uow, year, CLERK, date(year, 12, 20)))
     run(engine, lambda uow: disbursement.approve(uow, batch.batch.id, BOSS, date(year, 12, 22)))
@@ -118,7 +118,7 @@ def pay_the_year(engine: Engine, year: int, *, confirm: bool = True) -> batches.
 
 def play_the_cycle(
     engine: Engine, grades: tuple[str, str, str], *, confirm_last: bool = True
-) -> batches.Batch:
+) -> Batch:
     """2024-2026 of both studios: appropriation by assessment, HJ-S01's matching, grades
     (HJ-S01's as given, HJ-H01 合格) and the December payouts (the last one approved but,
     unless told, not paid); the last batch."""

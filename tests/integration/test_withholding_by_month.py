@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 
 from jobs.work import SCHEDULER_USER
 from ledger import users
-from ledger.batches import batch as batches
 from ledger.batches import disbursement
+from ledger.batches.batch import Batch, BatchLine
 from ledger.funds import fund_services
 from ledger.registry import roster_services
 from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
@@ -74,19 +74,19 @@ def grade(engine: Engine, studio: str) -> None:
     )
 
 
-def batch_on(engine: Engine, on: date) -> batches.Batch:
+def batch_on(engine: Engine, on: date) -> Batch:
     batch = run(engine, lambda uow: disbursement.create(uow, 2024, "clerk", on)).batch
     run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss", on))
     return batch
 
 
-def zhang(batch: batches.Batch) -> batches.BatchLine:
+def zhang(batch: Batch) -> BatchLine:
     [line] = [x for x in batch.lines if x.gross == 250_000]
     return line
 
 
 def confirm(
-    engine: Engine, batch: batches.Batch, on: date, failed: dict[int, str] | None = None
+    engine: Engine, batch: Batch, on: date, failed: dict[int, str] | None = None
 ) -> disbursement.Outcome:
     return run(engine, lambda uow: disbursement.confirm(uow, batch.id, "boss", on, failed))
 

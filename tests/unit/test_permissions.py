@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from jobs.schedule import describe_cron
-from ledger import permissions
+from ledger import permissions, users
 from ledger.codes import Grade, UserRole, describe, labels
 from ledger.errors import PermissionDeniedError
+from ledger.users import User
+from tests.fakes import FakeStores
 
 
 def test_every_action_is_allowed_to_someone_and_only_to_real_roles() -> None:
@@ -54,3 +56,22 @@ def test_codes_carry_their_chinese_labels() -> None:
 )
 def test_schedules_read_in_words(cron: dict[str, object], words: str) -> None:
     assert describe_cron(cron) == words
+
+
+def test_a_read_names_its_reader_unless_every_role_may_read_it() -> None:
+    stores = FakeStores()
+    stores.users.add_user(User("张会计", "clerk"), "x")
+    stores.users.add_user(User("审计员", "auditor"), "y")
+    assert users.reader(stores, None, "ledger.read") is None  # open to every role
+    assert users.reader(stores, None, "batch.roster") is None  # ID numbers masked for all
+    with pytest.raises(PermissionDeniedError) as unnamed:
+        users.reader(stores, None, "audit.read")
+    assert str(unnamed.value) == (
+        "读取需要署名：audit.read 仅限审计（auditor）、管理员（admin），请用 --as 指明用户"
+    )
+    with pytest.raises(PermissionDeniedError, match=r"张会计 is 经办人（clerk）; audit\.read"):
+        users.reader(stores, "张会计", "audit.read")
+    assert users.reader(stores, "审计员", "audit.read") == User("审计员", "auditor")
+    for action in ("audit.read", "job.read", "user.read", "statement.export"):
+        with pytest.raises(PermissionDeniedError):
+            users.reader(stores, None, action)

@@ -1,0 +1,113 @@
+"""The audit log (SPEC §7): who did what, to what, when and through which request —
+and the answers the service keeps so that a repeated request is answered, not redone.
+
+Every entry point writes its state changes here through :func:`record`, in the same
+unit of work as the change itself, so a change and its entry commit or vanish
+together. Reading the log is for the roles ``audit.read`` names; the entry points
+check that before they call :func:`entries`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object: str
+    request_id: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """What a write with an ``Idempotency-Key`` answered the first time."""
+
+    actor: str
+    method: str
+    path: str
+    body_hash: str
+    status: int
+    response: Any
+
+
+class AuditStore(Protocol):
+    """What the audit log needs from storage; ``schema.audit_store`` implements it."""
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        obj: str,
+        request_id: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    def entries(
+        self,
+        after: int,
+        limit: int,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[AuditEntry]: ...
+
+    def lock_key(self, key: str) -> None: ...
+    def answer(self, key: str) -> StoredAnswer | None: ...
+    def remember(self, key: str, answer: StoredAnswer) -> None: ...
+
+
+class Stores(Protocol):
+    @property
+    def audit(self) -> AuditStore: ...
+
+
+def record(
+    stores: Stores,
+    actor: str,
+    action: str,
+    target: str,
+    request_id: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry: ``actor`` did ``action`` to ``target`` (``batch:7``)."""
+    stores.audit.record(actor, action, target, request_id, detail)
+
+
+def entries(
+    stores: Stores,
+    after: int,
+    limit: int,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[AuditEntry]:
+    """Entries oldest first after id ``after``: by actor, by action (``batch`` matches
+    every ``batch.*``), by object (``batch:7``), recorded in [start, end)."""
+    return stores.audit.entries(
+        after, limit, actor=actor, action=action, target=target, start=start, end=end
+    )
+
+
+def replay(stores: Stores, key: str) -> StoredAnswer | None:
+    """The answer a request with this ``Idempotency-Key`` got, if one did; requests with
+    the same key wait for each other here, so only one of them does the work."""
+    stores.audit.lock_key(key)
+    return stores.audit.answer(key)
+
+
+def keep_answer(stores: Stores, key: str, answer: StoredAnswer) -> None:
+    """Keep the answer of a write for a repeat of the same request."""
+    stores.audit.remember(key, answer)
