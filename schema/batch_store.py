@@ -7,7 +7,7 @@ rejected or cancelled, so the database itself refuses a second payment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.batches.batch import (
+    LINE_STEP_FIELDS,
     Batch,
     BatchEvent,
     BatchLine,
@@ -253,19 +254,36 @@ class SqlBatchStore:
         )
         self.session.flush()
 
-    def update_lines(self, changes: Mapping[int, Mapping[str, object]]) -> None:
-        """One executemany UPDATE per set of changed columns, not a statement per line."""
-        alike: dict[tuple[str, ...], list[dict[str, object]]] = {}
-        for line_id, values in changes.items():
-            stored = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
-            alike.setdefault(tuple(sorted(stored)), []).append({"line_id": line_id, **stored})
-        for columns, rows in alike.items():
-            self.session.execute(
-                update(_LINES)
-                .where(_LINES.c.id == bindparam("line_id"))
-                .values({c: bindparam(c) for c in columns}),
-                rows,
-            )
+    def save_lines(self, lines: Sequence[BatchLine]) -> None:
+        """One executemany UPDATE of the columns a step changes, not a statement per line."""
+        if not lines:
+            return
+        self.session.execute(
+            update(_LINES)
+            .where(_LINES.c.id == bindparam("line_id"))
+            .values({c: bindparam(c) for c in LINE_STEP_FIELDS}),
+            [
+                {
+                    "line_id": x.id,
+                    "status": x.status.value,
+                    "failure_reason": x.failure_reason,
+                    "approval_seq": x.approval_seq,
+                    "approval_positions": list(x.approval_positions),
+                    "payment_seq": x.payment_seq,
+                    "return_seq": x.return_seq,
+                    "final_tax": x.final_tax,
+                    "final_net": x.final_net,
+                }
+                for x in lines
+            ],
+        )
+
+    def lines_by_id(self, ids: Collection[int]) -> list[BatchLine]:
+        found: list[BatchLine] = []
+        for chunk in chunks(list(ids)):
+            rows = self.session.execute(_LINE_COLUMNS.where(_LINES.c.id.in_(chunk)))
+            found += [_line(r) for r in rows]
+        return sorted(found, key=lambda x: x.id)
 
     def release_paid_keys(self, batch_id: int) -> None:
         self.session.execute(

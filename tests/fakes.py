@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from ledger.batches.batch import (
+    LINE_STEP_FIELDS,
     Batch,
     BatchEvent,
     BatchLine,
@@ -547,13 +548,23 @@ class FakeBatches:
     def events(self, batch_id: int) -> list[BatchEvent]:
         return list(self.events_of.get(batch_id, []))
 
-    def update_lines(self, changes: Mapping[int, Mapping[str, object]]) -> None:
+    def save_lines(self, lines: Sequence[BatchLine]) -> None:
+        new = {x.id: x for x in lines}
         for batch_id, b in self.stored.items():
-            lines = tuple(
-                replace(x, **changes[x.id]) if x.id in changes else x  # type: ignore[arg-type]
+            kept = tuple(
+                replace(
+                    x,
+                    **{f: getattr(new[x.id], f) for f in LINE_STEP_FIELDS},  # figures never change
+                )
+                if x.id in new
+                else x
                 for x in b.lines
             )
-            self.stored[batch_id] = replace(b, lines=lines)
+            self.stored[batch_id] = replace(b, lines=kept)
+
+    def lines_by_id(self, ids: Collection[int]) -> list[BatchLine]:
+        wanted = set(ids)
+        return [x for b in self.stored.values() for x in b.lines if x.id in wanted]
 
     def release_paid_keys(self, batch_id: int) -> None:
         for x in self.stored[batch_id].lines:

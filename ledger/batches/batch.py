@@ -33,7 +33,7 @@ commit funds, count as paid or sent, and which lines are unsettled are said here
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Final
 
@@ -194,6 +194,51 @@ class BatchLine:
         is payable since the line it pays again was approved)."""
         return self.reissue_of is None
 
+    # -- what each step leaves of a line; the store saves it as it is ---------------
+
+    def moved(self, seq: int, positions: tuple[int, ...]) -> BatchLine:
+        """Its money moved fund → payable by the approval voucher ``seq`` (its postings
+        at ``positions``, which a return sends back)."""
+        return replace(self, approval_seq=seq, approval_positions=positions)
+
+    def taxed(self, final_tax: Fen) -> BatchLine:
+        """Its tax as withheld in the month it is paid in (:mod:`ledger.tax.withholding`)."""
+        return replace(self, final_tax=final_tax, final_net=self.gross - final_tax)
+
+    def paid(self, seq: int) -> BatchLine:
+        """Paid by the payment voucher ``seq``."""
+        return replace(self, status=LineStatus.PAID, payment_seq=seq)
+
+    def bounced(self, reason: str) -> BatchLine:
+        """Returned by the bank, for ``reason``; its money stays payable."""
+        return replace(self, status=LineStatus.FAILED, failure_reason=reason)
+
+    def reissued(self) -> BatchLine:
+        """Paid again by a line of a reissue batch."""
+        return replace(self, status=LineStatus.REISSUED)
+
+    def reopened(self) -> BatchLine:
+        """Waiting again: the reissue that would have paid it was rejected or cancelled."""
+        return replace(self, status=LineStatus.FAILED)
+
+    def returned(self, seq: int) -> BatchLine:
+        """Its money sent back payable → fund by the reversal ``seq``."""
+        return replace(self, status=LineStatus.RETURNED, return_seq=seq)
+
+
+LINE_STEP_FIELDS: Final = (
+    "status",
+    "failure_reason",
+    "approval_seq",
+    "approval_positions",
+    "payment_seq",
+    "return_seq",
+    "final_tax",
+    "final_net",
+)
+"""What a batch's steps change of a line (:class:`BatchLine`'s step methods); the rest of
+a line (whom it pays, how much, why) is written once, when the batch is made."""
+
 
 @dataclass(frozen=True, slots=True)
 class Batch:
@@ -248,6 +293,22 @@ class Batch:
     def after(self, action: str) -> BatchState:
         """The state ``action`` takes it to, or :class:`InvalidTransitionError`."""
         return self.state.after(action)
+
+    def changed(
+        self,
+        state: BatchState,
+        lines: Iterable[BatchLine] = (),
+        approved_by: tuple[str, ...] | None = None,
+    ) -> Batch:
+        """The batch as a step leaves it, worked out rather than read back: in ``state``,
+        with ``lines`` in place of the lines of the same id, and its approvers."""
+        new = {line.id: line for line in lines}
+        return replace(
+            self,
+            state=state,
+            lines=tuple(new.get(line.id, line) for line in self.lines),
+            approved_by=self.approved_by if approved_by is None else approved_by,
+        )
 
     def line(self, number: int) -> BatchLine:
         for line in self.lines:

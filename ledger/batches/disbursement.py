@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from ledger import program
 from ledger.batches.batch import (
@@ -92,7 +92,14 @@ class BatchStore(Protocol):
     def set_state(self, batch_id: int, state: str) -> None: ...
     def add_event(self, event: BatchEvent) -> None: ...
     def events(self, batch_id: int) -> list[BatchEvent]: ...
-    def update_lines(self, changes: Mapping[int, Mapping[str, object]]) -> None: ...
+    def lines_by_id(self, ids: Collection[int]) -> list[BatchLine]:
+        """The stored lines with these ids (of any batch)."""
+
+    def save_lines(self, lines: Sequence[BatchLine]) -> None:
+        """Store each line's status, vouchers, final tax and bank failure as the aggregate
+        left them (:class:`ledger.batches.batch.BatchLine`'s steps); its figures and payee
+        never change."""
+
     def release_paid_keys(self, batch_id: int) -> None: ...
 
 
@@ -106,27 +113,6 @@ def _batch(stores: Stores, batch_id: int, *, lock: bool = False) -> Batch:
     if found is None:
         raise NotFoundError(f"batch #{batch_id} does not exist")
     return found
-
-
-def _after(
-    batch: Batch,
-    to_state: BatchState,
-    changes: Mapping[int, Mapping[str, Any]] | None = None,
-    approved_by: tuple[str, ...] | None = None,
-) -> Batch:
-    """The batch as an action leaves it, worked out rather than read back: its state, its
-    approvers, and its lines with ``changes`` (line id → the values the action stored
-    with :meth:`BatchStore.update_lines`) applied."""
-    changes = changes or {}
-    lines = tuple(
-        replace(line, **changes[line.id]) if line.id in changes else line for line in batch.lines
-    )
-    return replace(
-        batch,
-        state=to_state,
-        lines=lines,
-        approved_by=batch.approved_by if approved_by is None else approved_by,
-    )
 
 
 def _record(
@@ -275,31 +261,25 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     if len(approved_by) < batch.approvals_needed:
         _record(stores, batch, "approve", by, BatchState.DRAFT)
         return Outcome(
-            _after(batch, BatchState.DRAFT, approved_by=approved_by),
+            batch.changed(BatchState.DRAFT, approved_by=approved_by),
             f"approval {len(approved_by)} of "
             f"{batch.approvals_needed} recorded for batch #{batch.id}; "
             "a second approver is needed",
         )
     moving = batch.moving
     voucher = ""
-    changes: dict[int, dict[str, object]] = {}
+    moved: list[BatchLine] = []
     if moving:
         request, positions = approval_voucher(batch, moving, payee_names(stores, batch), on)
         [posted] = book.post(stores.ledger, [request], date_field="on")
-        changes = {
-            line.id: {
-                "approval_seq": posted.seq,
-                "approval_positions": positions[line.id],
-            }
-            for line in moving
-        }
-        stores.batches.update_lines(changes)
+        moved = [line.moved(posted.seq, positions[line.id]) for line in moving]
+        stores.batches.save_lines(moved)
         voucher = f" (voucher {posted.voucher})"
     to_state = batch.after("approve")
     _record(stores, batch, "approve", by, to_state)
     already = len(batch.lines) - len(moving)
     return Outcome(
-        _after(batch, to_state, changes, approved_by),
+        batch.changed(to_state, moved, approved_by),
         f"batch #{batch.id} approved: {len(moving)} lines moved to payable{voucher}"
         + (f", {already} reissued lines were already payable" if already else ""),
     )
@@ -378,10 +358,8 @@ def _end_draft(stores: Stores, batch_id: int, by: str, reason: str, action: str)
     to_state = batch.after(action)
     acting(stores, by, f"batch.{action}")
     stores.batches.release_paid_keys(batch.id)
-    reissued = {
-        line.reissue_of: {"status": "failed"} for line in batch.lines if line.reissue_of is not None
-    }
-    stores.batches.update_lines(reissued)
+    paid_again = [line.reissue_of for line in batch.lines if line.reissue_of is not None]
+    stores.batches.save_lines([x.reopened() for x in stores.batches.lines_by_id(paid_again)])
     _record(stores, batch, action, by, to_state, reason)
     return Outcome(_batch(stores, batch.id), f"batch #{batch.id} {to_state}: {reason}")
 
@@ -404,29 +382,15 @@ def confirm(
         if refused := text_errors(f"failed[{number}]", reason, MAX_REASON):
             raise refused[0]
     paying = _final_tax(stores, batch, [x for x in batch.lines if x.number not in failed], on)
-    changes: dict[int, dict[str, object]] = {}
+    settled = [batch.line(n).bounced(reason) for n, reason in failed.items()]
     if paying:
         [posted] = book.post(
             stores.ledger,
             [payment_voucher(batch, paying, payee_names(stores, batch), on)],
             date_field="on",
         )
-        changes = {
-            line.id: {
-                "status": LineStatus.PAID,
-                "payment_seq": posted.seq,
-                "final_tax": line.final_tax,
-                "final_net": line.final_net,
-            }
-            for line in paying
-        }
-    changes.update(
-        {
-            batch.line(n).id: {"status": LineStatus.FAILED, "failure_reason": reason}
-            for n, reason in failed.items()
-        }
-    )
-    stores.batches.update_lines(changes)
+        settled += [line.paid(posted.seq) for line in paying]
+    stores.batches.save_lines(settled)
     retaxed = [
         f"line {x.number}: tax {format_plain(x.tax)} → {format_plain(x.current_tax)}"
         for x in paying
@@ -441,7 +405,7 @@ def confirm(
         "; ".join([*(f"line {n}: {r}" for n, r in sorted(failed.items())), *retaxed]) or None,
     )
     return Outcome(
-        _after(batch, to_state, changes),
+        batch.changed(to_state, settled),
         f"batch #{batch.id} {to_state}: {len(paying)} lines "
         f"paid, {len(failed)} returned by the bank"
         + (
@@ -464,10 +428,7 @@ def _final_tax(stores: Stores, batch: Batch, paying: list[BatchLine], on: date) 
     """The lines with their final tax: each payee's income combined with the payments
     already confirmed in the month they are paid in (:mod:`ledger.withholding`)."""
     taxes = _month_taxes(stores, _policy_of(stores, batch).withholding, paying, on)
-    return [
-        replace(line, final_tax=tax, final_net=line.gross - tax)
-        for line, tax in zip(paying, taxes, strict=True)
-    ]
+    return [line.taxed(tax) for line, tax in zip(paying, taxes, strict=True)]
 
 
 def payment_voucher(
@@ -511,7 +472,7 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
         for line, tax in zip(failures, taxes, strict=True)
     ]
     batch = _insert(stores, year, governing.version, by, f"{on:%Y-%m}", BatchPlan([]), forecast)
-    stores.batches.update_lines({line.id: {"status": LineStatus.REISSUED} for line in failures})
+    stores.batches.save_lines([line.reissued() for line in failures])
     return batch
 
 
@@ -538,12 +499,7 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
         positions=root.approval_positions,
         date_field="on",
     )
-    stores.batches.update_lines(
-        {
-            line.id: {"status": LineStatus.RETURNED, "return_seq": reversal.seq},
-            root.id: {"status": LineStatus.RETURNED, "return_seq": reversal.seq},
-        }
-    )
+    stores.batches.save_lines([line.returned(reversal.seq), root.returned(reversal.seq)])
     _record(stores, batch, "return", by, batch.state, f"line {number}")
     return Outcome(
         _batch(stores, batch.id),

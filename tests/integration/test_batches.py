@@ -274,10 +274,10 @@ def test_a_failure_mid_approval_leaves_no_postings_and_the_batch_in_draft(
 ) -> None:
     batch = create(year).batch
 
-    def broken_update(self: object, changes: object) -> None:
+    def broken_update(self: object, lines: object) -> None:
         raise RuntimeError("disk full while marking lines")
 
-    monkeypatch.setattr(SqlBatchStore, "update_lines", broken_update)
+    monkeypatch.setattr(SqlBatchStore, "save_lines", broken_update)
     with pytest.raises(RuntimeError, match="disk full"):
         run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     monkeypatch.undo()

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
 from ledger.batches.batch import (
+    Batch,
+    BatchLine,
+    BatchState,
+    LineStatus,
     approvals_needed,
     check_approver,
     next_state,
@@ -142,3 +147,49 @@ def test_policy_without_withholding_pays_gross() -> None:
         month_income={},
     )
     assert (result.lines[0].tax, result.lines[0].net) == (0, 1_000_000)
+
+
+def stored_line(line_id: int, gross: int = 1_000_000) -> BatchLine:
+    return BatchLine(
+        line_id, line_id, 2024, "HJ-S01", f"P{line_id}", "host", (1, 12), "qualified", 100,
+        gross, {"finance": gross // 2, "foundation": gross // 2}, 180_000, gross - 180_000,
+        "", LineStatus.PENDING,
+    )  # fmt: skip
+
+
+def test_each_step_of_a_line_changes_only_what_the_step_decides() -> None:
+    line = stored_line(1)
+    moved = line.moved(41, (2, 3))
+    assert (moved.approval_seq, moved.approval_positions, moved.status) == (41, (2, 3), "pending")
+    paid = moved.taxed(170_000).paid(42)
+    assert (paid.status, paid.payment_seq, paid.final_tax, paid.final_net) == (
+        LineStatus.PAID,
+        42,
+        170_000,
+        830_000,
+    )
+    assert (paid.gross, paid.tax, paid.net) == (1_000_000, 180_000, 820_000)  # the forecast stays
+    bounced = moved.bounced("账户已销户")
+    assert (bounced.status, bounced.failure_reason, bounced.payment_seq) == (
+        "failed",
+        "账户已销户",
+        None,
+    )
+    assert bounced.reissued().status == LineStatus.REISSUED
+    assert bounced.reissued().reopened().status == LineStatus.FAILED
+    returned = bounced.returned(43)
+    assert (returned.status, returned.return_seq, returned.approval_seq) == ("returned", 43, 41)
+
+
+def test_a_batch_as_a_step_leaves_it_replaces_only_the_changed_lines() -> None:
+    first, second = stored_line(1), stored_line(2, 500_000)
+    batch = Batch(
+        7, 2024, BatchState.APPROVED, NOTICE_2024.version, "clerk", datetime(2024, 12, 1),
+        "2024-12", 2, 1_500_000, 360_000, (first, second), ("boss1", "boss2"),
+    )  # fmt: skip
+    after = batch.changed(BatchState.PARTIALLY_PAID, [second.bounced("户名不符")])
+    assert after.state == BatchState.PARTIALLY_PAID
+    assert after.lines == (first, second.bounced("户名不符"))
+    assert after.approved_by == ("boss1", "boss2")
+    assert [x.number for x in after.failed] == [2]
+    assert batch.lines == (first, second)  # the batch itself is a value: unchanged
