@@ -853,6 +853,9 @@ class BatchLineOut(Shape):
     failure_reason: str | None
     reissue_of: int | None
     explanation: str
+    roster_change: str | None = None
+    """Set on an approved line not yet settled whose payee the roster now describes
+    differently: the line still pays whom it was approved for."""
 
 
 class BatchOut(BatchSummary):
@@ -917,12 +920,12 @@ def batch_summary(b: Batch) -> BatchSummary:
     )
 
 
-def _line(x: BatchLine, names: Mapping[str, str]) -> BatchLineOut:
+def _line(x: BatchLine, names: Mapping[str, str], change: str | None = None) -> BatchLineOut:
     return BatchLineOut(
         number=x.number,
         studio=x.studio,
         person=x.person,
-        name=names.get(x.person, x.person),
+        name=x.payee.name if x.payee else names.get(x.person, x.person),
         role=MemberRole(x.role),
         role_label=ROLE_LABELS[x.role],
         months=list(x.months),
@@ -940,18 +943,29 @@ def _line(x: BatchLine, names: Mapping[str, str]) -> BatchLineOut:
         failure_reason=x.failure_reason,
         reissue_of=x.reissue_of,
         explanation=x.explanation,
+        roster_change=change,
     )
 
 
-def batch_out(b: Batch, names: Mapping[str, str]) -> BatchOut:
+def batch_out(
+    b: Batch, names: Mapping[str, str], changes: Mapping[int, str] | None = None
+) -> BatchOut:
+    changed = changes or {}
     return BatchOut(
-        **msgspec.structs.asdict(batch_summary(b)), lines=[_line(x, names) for x in b.lines]
+        **msgspec.structs.asdict(batch_summary(b)),
+        lines=[_line(x, names, changed.get(x.number)) for x in b.lines],
     )
 
 
-def batch_history(b: Batch, events: Sequence[BatchEvent], names: Mapping[str, str]) -> BatchHistory:
+def batch_history(
+    b: Batch,
+    events: Sequence[BatchEvent],
+    names: Mapping[str, str],
+    changes: Mapping[int, str] | None = None,
+) -> BatchHistory:
+    """A batch with its history; ``changes`` warns of roster changes on its lines."""
     return BatchHistory(
-        **msgspec.structs.asdict(batch_out(b, names)),
+        **msgspec.structs.asdict(batch_out(b, names, changes)),
         events=[
             BatchEventOut(
                 action=e.action,

@@ -21,6 +21,7 @@ from ledger.batches.batch import (
     BatchLine,
     BatchState,
     LineStatus,
+    Payee,
     PlannedLine,
     paid_key,
 )
@@ -69,6 +70,10 @@ _LINE_COLUMNS: Final = select(
     _LINES.c.final_tax,
     _LINES.c.final_net,
     _LINES.c.batch_id,
+    _LINES.c.payee_name,
+    _LINES.c.payee_id_number,
+    _LINES.c.payee_bank_name,
+    _LINES.c.payee_bank_account,
 )
 """A batch line's columns, read as a plain row (no ORM object): a national batch has
 900,000 lines."""
@@ -100,7 +105,36 @@ def _line(row: Any) -> BatchLine:
         tuple(row.approval_positions or ()),
         row.final_tax,
         row.final_net,
+        None
+        if row.payee_name is None
+        else Payee(
+            row.payee_name, row.payee_id_number, row.payee_bank_name, row.payee_bank_account
+        ),
     )
+
+
+_STEP_COLUMNS: Final = (
+    *(f for f in LINE_STEP_FIELDS if f != "payee"),
+    "payee_name",
+    "payee_id_number",
+    "payee_bank_name",
+    "payee_bank_account",
+)
+
+
+def _payee(row: Any) -> Payee | None:
+    if row.payee_name is None:
+        return None
+    return Payee(row.payee_name, row.payee_id_number, row.payee_bank_name, row.payee_bank_account)
+
+
+def _payee_columns(payee: Payee | None) -> dict[str, str | None]:
+    return {
+        "payee_name": None if payee is None else payee.name,
+        "payee_id_number": None if payee is None else payee.id_number,
+        "payee_bank_name": None if payee is None else payee.bank_name,
+        "payee_bank_account": None if payee is None else payee.bank_account,
+    }
 
 
 def _reissue_explanation(failed: BatchLine) -> str:
@@ -261,10 +295,11 @@ class SqlBatchStore:
         self.session.execute(
             update(_LINES)
             .where(_LINES.c.id == bindparam("line_id"))
-            .values({c: bindparam(c) for c in LINE_STEP_FIELDS}),
+            .values({c: bindparam(c) for c in _STEP_COLUMNS}),
             [
                 {
                     "line_id": x.id,
+                    **_payee_columns(x.payee),
                     "status": x.status.value,
                     "failure_reason": x.failure_reason,
                     "approval_seq": x.approval_seq,

@@ -408,6 +408,7 @@ class BatchLineRow(Base):
 
     ``tax``/``net`` are planned when the batch is made (a forecast); ``final_tax``/
     ``final_net`` are what the payment withheld and paid, set when it is confirmed.
+    ``payee_*`` are whom it pays as approved, set at the batch's first approval.
     """
 
     __tablename__ = "batch_lines"
@@ -423,6 +424,12 @@ class BatchLineRow(Base):
             "(final_tax IS NULL AND final_net IS NULL) OR (final_tax >= 0 AND final_net >= 0 "
             "AND final_tax + final_net = gross)",
             name="final_amounts",
+        ),
+        CheckConstraint(
+            "(payee_name IS NULL AND payee_id_number IS NULL AND payee_bank_name IS NULL "
+            "AND payee_bank_account IS NULL) OR (payee_name IS NOT NULL AND payee_id_number "
+            "IS NOT NULL AND payee_bank_name IS NOT NULL AND payee_bank_account IS NOT NULL)",
+            name="payee_whole",
         ),
         Index("ix_batch_lines_person", "person_code"),
         Index("ix_batch_lines_studio", "studio_code", "status"),
@@ -453,6 +460,10 @@ class BatchLineRow(Base):
     return_seq: Mapped[int | None] = mapped_column(ForeignKey("transactions.seq"))
     final_tax: Mapped[int | None] = mapped_column(BigInteger)
     final_net: Mapped[int | None] = mapped_column(BigInteger)
+    payee_name: Mapped[str | None] = mapped_column(String(MAX_NAME))
+    payee_id_number: Mapped[str | None] = mapped_column(String(18))
+    payee_bank_name: Mapped[str | None] = mapped_column(String(MAX_BANK_NAME))
+    payee_bank_account: Mapped[str | None] = mapped_column(String(MAX_BANK_ACCOUNT))
 
 
 class BatchApprovalRow(Base):

@@ -178,7 +178,12 @@ def batches_show(ctx: click.Context, as_user: str | None, batch_id: int, as_json
 
     def load(uow: UnitOfWork) -> BatchHistory:
         batch, events = disbursement.show(uow, batch_id)
-        return batch_history(batch, events, disbursement.payee_names(uow, batch))
+        return batch_history(
+            batch,
+            events,
+            disbursement.payee_names(uow, batch),
+            disbursement.roster_changes(uow, batch),
+        )
 
     shown = reading(ctx, "batch.read", as_user, load)
     if as_json:
@@ -186,6 +191,9 @@ def batches_show(ctx: click.Context, as_user: str | None, batch_id: int, as_json
         return
     click.echo(summary(shown))
     show_lines(shown)
+    for x in shown.lines:
+        if x.roster_change:
+            click.echo(f"注意 第{x.number}行 {x.name}：{x.roster_change}")
     for e in shown.events:
         click.echo(
             f"{beijing(e.at)} {e.actor} {e.action}: "

@@ -291,12 +291,15 @@ class BatchPages(Controller):
 
         def load(uow: UnitOfWork) -> dict[str, Any]:
             batch, events = disbursement.show(uow, batch_id)
-            shown = batch_history(batch, events, disbursement.payee_names(uow, batch))
-            payees = {line.person for line in batch.lines}
+            shown = batch_history(
+                batch,
+                events,
+                disbursement.payee_names(uow, batch),
+                disbursement.roster_changes(uow, batch),
+            )
             ids = {
-                p.code: p.id_number if whole_ids else mask_id_number(p.id_number)
-                for p in roster_services.people(uow)
-                if p.code in payees
+                number: payee.id_number if whole_ids else mask_id_number(payee.id_number)
+                for number, payee in disbursement.payees(uow, batch).items()
             }
             try:
                 held = disbursement.compute_entitlements(uow, batch.year).held

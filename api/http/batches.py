@@ -128,7 +128,12 @@ class BatchController(Controller):
 
         def load(uow: UnitOfWork) -> BatchHistory:
             batch, events = disbursement.show(uow, batch_id)
-            return batch_history(batch, events, disbursement.payee_names(uow, batch))
+            return batch_history(
+                batch,
+                events,
+                disbursement.payee_names(uow, batch),
+                disbursement.roster_changes(uow, batch),
+            )
 
         return read(request, load)
 

@@ -42,6 +42,7 @@ from ledger.codes import Coded, documented, labels
 from ledger.errors import InvalidTransitionError, MakerCheckerError, ValidationError
 from ledger.money import Fen, format_plain
 from ledger.registry.policy import Policy
+from ledger.registry.roster import Person, mask_account, mask_id_number
 from ledger.tax.withholding import MonthIncome, Payment, withhold
 
 
@@ -137,6 +138,42 @@ LINE_STATUS_LABELS: Final = labels(LineStatus)
 
 
 @dataclass(frozen=True, slots=True)
+class Payee:
+    """Whom a line pays, as its approvers saw it: 姓名, 身份证号, 开户银行 and 银行账号.
+
+    Recorded on every line of a batch at its first approval; the 发放表, the bank file,
+    the console and the API read it from the line, never from the roster as it is
+    later, so a roster change cannot redirect an approved payment."""
+
+    name: str
+    id_number: str
+    bank_name: str
+    bank_account: str
+
+    @classmethod
+    def of(cls, person: Person) -> Payee:
+        return cls(person.name, person.id_number, person.bank_name, person.bank_account)
+
+    def changes_in(self, now: Person) -> list[str]:
+        """What the roster says differently now, in words, masked as screens show it."""
+        changed = []
+        if now.name != self.name:
+            changed.append(f"姓名 {self.name} → {now.name}")
+        if now.id_number != self.id_number:
+            changed.append(
+                f"身份证号 {mask_id_number(self.id_number)} → {mask_id_number(now.id_number)}"
+            )
+        if now.bank_name != self.bank_name:
+            changed.append(f"开户银行 {self.bank_name or '—'} → {now.bank_name or '—'}")
+        if now.bank_account != self.bank_account:
+            changed.append(
+                f"银行账号 {mask_account(self.bank_account) or '—'} → "
+                f"{mask_account(now.bank_account) or '—'}"
+            )
+        return changed
+
+
+@dataclass(frozen=True, slots=True)
 class BatchLine:
     """A stored batch line: whom it pays, how much and why, and where its money is.
 
@@ -148,6 +185,7 @@ class BatchLine:
       payment_seq, return_seq: the vouchers that paid it, or returned it to the fund.
       final_tax, final_net: the tax withheld when it was paid, by the month it was paid
         in (:mod:`ledger.withholding`); ``tax``/``net`` are the forecast.
+      payee: whom it pays, recorded at the batch's first approval (``None`` before).
     """
 
     id: int
@@ -173,6 +211,7 @@ class BatchLine:
     approval_positions: tuple[int, ...] = ()
     final_tax: Fen | None = None
     final_net: Fen | None = None
+    payee: Payee | None = None
 
     @property
     def current_tax(self) -> Fen:
@@ -195,6 +234,10 @@ class BatchLine:
         return self.reissue_of is None
 
     # -- what each step leaves of a line; the store saves it as it is ---------------
+
+    def frozen(self, payee: Payee) -> BatchLine:
+        """Whom it pays, as approved: kept on the line from the first approval on."""
+        return replace(self, payee=payee)
 
     def moved(self, seq: int, positions: tuple[int, ...]) -> BatchLine:
         """Its money moved fund → payable by the approval voucher ``seq`` (its postings
@@ -235,6 +278,7 @@ LINE_STEP_FIELDS: Final = (
     "return_seq",
     "final_tax",
     "final_net",
+    "payee",
 )
 """What a batch's steps change of a line (:class:`BatchLine`'s step methods); the rest of
 a line (whom it pays, how much, why) is written once, when the batch is made."""

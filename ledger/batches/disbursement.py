@@ -37,6 +37,7 @@ from ledger.batches.batch import (
     BatchPlan,
     BatchState,
     LineStatus,
+    Payee,
     PlannedLine,
     approvals_needed,
     check_approver,
@@ -60,7 +61,7 @@ from ledger.money import Fen, format_plain
 from ledger.permissions import allows, roles_for
 from ledger.registry import roster_services
 from ledger.registry.policy import Policy
-from ledger.registry.roster import MAX_REASON, ROLE_LABELS, Person, mask_account, mask_id_number
+from ledger.registry.roster import MAX_REASON, ROLE_LABELS, mask_account, mask_id_number
 from ledger.registry.roster_services import policy
 from ledger.tax.withholding import MonthIncome, month_income, withhold
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
@@ -257,6 +258,9 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     own = stores.registry.payee_code(id_number) if id_number else None
     check_not_own_pay(by, id_number, own, ((x.number, x.person) for x in batch.lines))
     stores.batches.add_approval(batch.id, by, utc_now())
+    if not batch.approved_by:  # the first approval: whom each line pays, as approved
+        batch = batch.changed(batch.state, _frozen(stores, batch.lines))
+        stores.batches.save_lines(batch.lines)
     approved_by = (*batch.approved_by, by)
     if len(approved_by) < batch.approvals_needed:
         _record(stores, batch, "approve", by, BatchState.DRAFT)
@@ -285,10 +289,42 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     )
 
 
+def _frozen(stores: Stores, lines: Sequence[BatchLine]) -> list[BatchLine]:
+    """The lines with whom they pay as the roster says now (a reissue takes the payee's
+    current account: it is approved again)."""
+    people = {p.code: p for p in stores.registry.people_of({line.person for line in lines})}
+    return [line.frozen(Payee.of(people[line.person])) for line in lines]
+
+
+def payees(stores: Stores, batch: Batch) -> dict[int, Payee]:
+    """Whom each line pays, by line number: as approved once the batch has an approval;
+    for a draft, as the roster says now (only the people on its lines are read)."""
+    lines = batch.lines if batch.approved_by else _frozen(stores, batch.lines)
+    return {x.number: x.payee for x in lines if x.payee is not None}
+
+
+def roster_changes(stores: Stores, batch: Batch) -> dict[int, str]:
+    """A warning for each approved line not yet settled whose payee the roster now
+    describes differently (line number → the change, masked): the line still pays whom
+    it was approved for, unless it is returned and reissued (approved again)."""
+    waiting = [x for x in batch.lines if x.payee is not None and x.status.unsettled]
+    if not waiting:
+        return {}
+    now = {p.code: p for p in stores.registry.people_of({x.person for x in waiting})}
+    return {
+        x.number: "花名册已变更：" + "；".join(changed) + "。本行仍按审批时的信息发放，"
+        "如需改付，请在银行退回后退回资金并重新发放（重新审批）"
+        for x in waiting
+        if x.payee is not None and (changed := x.payee.changes_in(now[x.person]))
+    }
+
+
 def payee_names(stores: Stores, *batches: Batch) -> dict[str, str]:
-    """The names of the batches' payees."""
-    wanted = {line.person for b in batches for line in b.lines}
-    return {p.code: p.name for p in stores.registry.people_of(wanted)}
+    """The names of the batches' payees: as approved where a line has been, else as the
+    roster says now."""
+    names = {x.person: x.payee.name for b in batches for x in b.lines if x.payee is not None}
+    wanted = {x.person for b in batches for x in b.lines} - names.keys()
+    return {**{p.code: p.name for p in stores.registry.people_of(wanted)}, **names}
 
 
 def _headcount(lines: Sequence[BatchLine]) -> str:
@@ -616,8 +652,8 @@ def payout(stores: Stores, batch_id: int, by: str) -> Payout:
     exporter = acting(stores, by, "batch.roster")
     batch = _batch(stores, batch_id)
     whole = allows(exporter.role, "batch.bank_file")
-    people = {p.code: p for p in stores.registry.people_of({line.person for line in batch.lines})}
-    rows = [_payout_row(batch, line, people[line.person], whole=whole) for line in batch.lines]
+    paying = payees(stores, batch)
+    rows = [_payout_row(batch, x, paying[x.number], whole=whole) for x in batch.lines]
     described = (
         f"批次 #{batch.id}　状态：{STATE_LABELS[batch.state]}　政策：{batch.policy_version}"
         f"　经办：{batch.prepared_by}　审批：{'、'.join(batch.approved_by) or '—'}"
@@ -649,20 +685,20 @@ def payout(stores: Stores, batch_id: int, by: str) -> Payout:
     )
 
 
-def _payout_row(batch: Batch, line: BatchLine, person: Person, *, whole: bool) -> PayoutRow:
+def _payout_row(batch: Batch, line: BatchLine, payee: Payee, *, whole: bool) -> PayoutRow:
     return PayoutRow(
         number=line.number,
         studio=line.studio,
-        name=person.name,
-        id_number=person.id_number if whole else mask_id_number(person.id_number),
+        name=payee.name,
+        id_number=payee.id_number if whole else mask_id_number(payee.id_number),
         role=line.role,
         months=len(line.months),
         grade=line.grade,
         gross=line.gross,
         tax=line.current_tax,
         net=line.current_net,
-        bank_name=person.bank_name,
-        bank_account=person.bank_account if whole else mask_account(person.bank_account),
+        bank_name=payee.bank_name,
+        bank_account=payee.bank_account if whole else mask_account(payee.bank_account),
         remark=f"批次#{batch.id}-{line.number} {line.studio}",
     )
 

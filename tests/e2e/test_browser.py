@@ -27,13 +27,13 @@ import httpx
 import pytest
 import uvicorn
 from openpyxl import load_workbook
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from api.app import Settings, create_app
 from api.console.auth import ConsoleSettings
 from ledger.books.postings import utc_now
 from schema.db import connect
-from schema.tables import ConsoleSessionRow
+from schema.tables import BatchLineRow, ConsoleSessionRow, PersonRow
 from tests.conftest import Clock
 from tests.e2e.console_helpers import PASSWORD, add_people, fund_a_year
 
@@ -208,6 +208,23 @@ def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> N
             approver.sign_out()
     assert "已审批" in approver.page.locator(".state.big").inner_text()
 
+    # the roster gives line 3's payee a new account after the approval: the line warns,
+    # and the bank file still pays the account approved
+    with engine.begin() as connection:
+        code, approved_account = connection.execute(
+            select(PersonRow.code, PersonRow.bank_account)
+            .join(BatchLineRow, BatchLineRow.person_code == PersonRow.code)
+            .where(BatchLineRow.batch_id == 1, BatchLineRow.number == 3)
+        ).one()
+        connection.execute(
+            update(PersonRow).where(PersonRow.code == code).values(bank_account="6217000000000099")
+        )
+    approver.go("/console/batches/1")
+    third = approver.page.locator("table.lines tbody tr").nth(2).inner_text()
+    assert "花名册已变更：银行账号" in third
+    assert "本行仍按审批时的信息发放" in third
+    approver.shot("06b-roster-changed-after-approval", full=True)
+
     # the approver sends the bank its file; the bank returned line 3
     page = approver.page
     with page.expect_download() as bank:
@@ -215,6 +232,9 @@ def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> N
     assert bank.value.suggested_filename == "batch-1-批量代发.xlsx"
     rows = list(_workbook(bank.value).active.iter_rows(values_only=True))
     assert any("教师" in str(cell) for row in rows for cell in row)
+    accounts = [row[1] for row in rows[4:-2]]
+    assert approved_account in accounts
+    assert "6217000000000099" not in accounts
     page.locator("input[name=failed][value='3']").check()
     page.get_by_label("第 3 行退回原因").fill("账户已销户")
     page.get_by_label("支付日期").fill("2025-12-28")

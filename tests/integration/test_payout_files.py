@@ -3,14 +3,22 @@ that equal the ledger, and masking by role."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from alembic import command
+from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import Engine, update
 
+from api.cli import main
 from ledger.batches import disbursement
+from ledger.batches.batch import Payee
+from ledger.registry import roster_services
 from ledger.workbooks import payout_files
+from schema import migrate
 from schema.db import UnitOfWork
 from schema.tables import PersonRow
 from tests.integration.test_batches import ON, balances, person, run
@@ -216,3 +224,87 @@ def test_user_text_never_becomes_a_formula_in_the_batch_files(year: Engine, tmp_
     assert "'" + HOSTILE[0] in roster  # shown whole, apostrophe first: nothing lost
     bank = [c.value for row in load_workbook(exported.files[1]).active.iter_rows() for c in row]
     assert {"'+1+1", "'-2+3", "'@SUM(1)", "'\t=1"} <= set(bank)
+
+
+def _bank_rows(path: Path) -> list[tuple[object, ...]]:
+    return list(load_workbook(path).active.iter_rows(values_only=True))[3:]
+
+
+def test_an_account_changed_after_approval_does_not_redirect_the_payment(
+    year: Engine, tmp_path: Path
+) -> None:
+    """The clerk re-imports 教师11 (line 1) with a new account after the approval: the
+    bank file and the 发放表 still pay the approved account, the line warns of the
+    change, and only a reissue (approved again) pays the new one."""
+    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    with UnitOfWork(year, write=False) as uow:
+        sent = payout_files.export(uow, batch.id, "boss1", tmp_path / "sent")
+    new_account = "6217000000000000099"
+    moved = replace(person(11, "第二中学"), bank_account=new_account)
+    run(year, lambda uow: roster_services.save_roster(uow, [], [moved], [], by="clerk"))
+
+    with UnitOfWork(year, write=False) as uow:
+        again = payout_files.export(uow, batch.id, "boss1", tmp_path / "again")
+        shown, _ = disbursement.show(uow, batch.id)
+        warnings = disbursement.roster_changes(uow, shown)
+        payees = disbursement.payees(uow, shown)
+    assert _bank_rows(again.files[1]) == _bank_rows(sent.files[1])
+    assert _bank_rows(again.files[1])[1][:4] == (
+        "中国农业银行杭锦旗支行", "6228480000000000011", "教师11", 8400.0
+    )  # fmt: skip
+    roster = list(load_workbook(again.files[0]).active.iter_rows(values_only=True))
+    assert roster[3][2:5] == ("教师11", person(11, "").id_number, "6228480000000000011")
+    assert payees[1].bank_account == "6228480000000000011"
+    assert warnings == {
+        1: "花名册已变更：银行账号 6228***********0011 → 6217***********0099。"
+        "本行仍按审批时的信息发放，如需改付，请在银行退回后退回资金并重新发放（重新审批）"
+    }
+
+    db = ("--db", year.url.render_as_string(hide_password=False))
+    shown_cli = CliRunner().invoke(main, [*db, "batches", "show", str(batch.id)], terminal_width=80)
+    assert f"注意 第1行 教师11：{warnings[1]}" in shown_cli.stdout
+    as_json = CliRunner().invoke(main, [*db, "batches", "show", str(batch.id), "--json"])
+    lines = json.loads(as_json.stdout)["lines"]
+    assert [(x["number"], x["roster_change"]) for x in lines if x["roster_change"]] == [
+        (1, warnings[1])
+    ]
+    run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON, failed={1: "改卡"}))
+    with UnitOfWork(year, write=False) as uow:
+        bounced = disbursement.show(uow, batch.id)[0]
+        assert disbursement.roster_changes(uow, bounced)[1].startswith("花名册已变更：银行账号")
+    reissue = run(year, lambda uow: disbursement.reissue(uow, 2024, "clerk", ON))
+    run(year, lambda uow: disbursement.approve(uow, reissue.id, "boss1", ON))
+    with UnitOfWork(year, write=False) as uow:
+        paid_again = payout_files.export(uow, reissue.id, "boss1", tmp_path / "reissue")
+        assert disbursement.roster_changes(uow, disbursement.show(uow, reissue.id)[0]) == {}
+    assert _bank_rows(paid_again.files[1])[1][:4] == (
+        "中国农业银行杭锦旗支行", new_account, "教师11", 8400.0
+    )  # fmt: skip
+
+
+def test_lines_approved_before_the_upgrade_keep_whom_the_roster_names_at_it(
+    year: Engine,
+) -> None:
+    """Migration 0020 on a ledger whose approved batch has no frozen payees yet: its lines
+    take the roster as it is at the upgrade, the best record there is."""
+    approved = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    run(year, lambda uow: disbursement.approve(uow, approved.id, "boss1", ON))
+    config = migrate._config()
+    with year.connect() as connection, connection.begin():
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0019")
+    with year.begin() as connection:
+        connection.execute(
+            update(PersonRow)
+            .where(PersonRow.id_number == person(11, "").id_number)
+            .values(bank_account="6217000000000000099")
+        )
+    migrate.upgrade(year)
+    with UnitOfWork(year, write=False) as uow:
+        shown = disbursement.show(uow, approved.id)[0]
+        payees = disbursement.payees(uow, shown)
+    assert payees[1] == Payee(
+        "教师11", person(11, "").id_number, "中国农业银行杭锦旗支行", "6217000000000000099"
+    )
+    assert all(line.payee is not None for line in shown.lines)

@@ -12,6 +12,7 @@ from ledger.batches.batch import (
     BatchLine,
     BatchState,
     LineStatus,
+    Payee,
     approvals_needed,
     check_approver,
     next_state,
@@ -22,6 +23,7 @@ from ledger.batches.entitlements import EntitlementLine
 from ledger.errors import InvalidTransitionError, MakerCheckerError
 from ledger.money import yuan
 from ledger.registry.policy import NOTICE_2024
+from ledger.registry.roster import Person
 from ledger.tax.withholding import MonthIncome
 
 
@@ -193,3 +195,18 @@ def test_a_batch_as_a_step_leaves_it_replaces_only_the_changed_lines() -> None:
     assert after.approved_by == ("boss1", "boss2")
     assert [x.number for x in after.failed] == [2]
     assert batch.lines == (first, second)  # the batch itself is a value: unchanged
+
+
+def test_a_payee_names_what_the_roster_says_differently_now_masked() -> None:
+    first17 = "15062519850101011"
+    approved = Payee("教师11", first17 + "2", "中国农业银行杭锦旗支行", "6228480000000000011")
+    same = Person("P000011", approved.id_number, "教师11", "第二中学", approved.bank_name,
+                  approved.bank_account)  # fmt: skip
+    assert approved.changes_in(same) == []
+    moved = replace(same, name="教师十一", bank_name="", bank_account="6217000000000000099")
+    assert approved.changes_in(moved) == [
+        "姓名 教师11 → 教师十一",
+        "开户银行 中国农业银行杭锦旗支行 → —",
+        "银行账号 6228***********0011 → 6217***********0099",
+    ]
+    assert Payee.of(same) == approved
