@@ -54,7 +54,7 @@ from schema.tables import Base
 
 YEAR = 2025
 ON = date(YEAR, 12, 31)
-CLERK, FIRST, SECOND = "基准经办", "基准审核甲", "基准审核乙"
+CLERK, FIRST, SECOND, CASHIER = "基准经办", "基准审核甲", "基准审核乙", "基准出纳"
 UNITS = 40  # host units the studios are spread over
 
 # A fresh chain key for this run, written nowhere.
@@ -128,6 +128,7 @@ def set_up(engine: Engine, studios: int) -> None:
         users.add_user(uow, CLERK, "clerk", by=None)
         for n, name in enumerate((FIRST, SECOND)):
             users.add_user(uow, name, "approver", by=None, id_number=_id_number(n, "110101"))
+        users.add_user(uow, CASHIER, "cashier", by=None, id_number=_id_number(2, "110101"))
         uow.commit()
 
 
@@ -338,7 +339,7 @@ def run(engine: Engine, floors: tuple[Engine, Engine], folder: Path, studios: in
         ("entitlements", lambda uow: disbursement.compute_entitlements(uow, YEAR), False),
         ("draft batch", create, True),
         ("approval", approve, True),
-        ("confirmation", lambda uow: disbursement.confirm(uow, batch_id, FIRST, ON), True),
+        ("confirmation", lambda uow: disbursement.confirm(uow, batch_id, CASHIER, ON), True),
     ]
     workbooks = {"import": roster, "grades": grades}
     phases = []

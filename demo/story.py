@@ -637,8 +637,8 @@ class _Play:
                 paid,
                 "导出发放表和批量代发文件，银行代发后确认支付"
                 + ("（一笔被退回）" if failed else ""),
-                f"studio-ledger batches export ID --out DIR --as {FIRST_APPROVER}; "
-                f"studio-ledger batches confirm ID --as {FIRST_APPROVER}"
+                f"studio-ledger batches export ID --out DIR --as {CASHIER}; "
+                f"studio-ledger batches confirm ID --as {CASHIER}"
                 + (f" --failed 3:{BANK_RETURN}" if failed else ""),
                 lambda: self.pay(batch[0], paid, failed),
             ),
@@ -666,9 +666,7 @@ class _Play:
     def pay(self, batch_id: int, on: date, failed: dict[int, str]) -> None:
         self.files += _export(self.engine, batch_id, self.out_dir / "files")
         self.step(
-            partial(
-                disbursement.confirm, batch_id=batch_id, by=FIRST_APPROVER, on=on, failed=failed
-            )
+            partial(disbursement.confirm, batch_id=batch_id, by=CASHIER, on=on, failed=failed)
         )
         if not failed:
             self.step(partial(disbursement.close, batch_id=batch_id, by=FIRST_APPROVER))
@@ -689,7 +687,7 @@ class _Play:
             partial(
                 disbursement.confirm,
                 batch_id=again.id,
-                by=SECOND_APPROVER,
+                by=CASHIER,
                 on=on + timedelta(days=4),
             )
         )
@@ -780,11 +778,12 @@ def _balances(
     ]
 
 
-ADMIN, CLERK, FIRST_APPROVER, SECOND_APPROVER, AUDITOR = (
+ADMIN, CLERK, FIRST_APPROVER, SECOND_APPROVER, CASHIER, AUDITOR = (
     "系统管理员",
     "张会计",
     "李科长",
     "王局长",
+    "赵出纳",
     "审计员",
 )
 SECOND_ADMIN = "信息科管理员"
@@ -801,6 +800,7 @@ def _add_users(engine: Engine) -> None:
             (CLERK, "clerk", None),
             (FIRST_APPROVER, "approver", _id_number(901)),  # not payees: they may approve
             (SECOND_APPROVER, "approver", _id_number(902)),
+            (CASHIER, "cashier", _id_number(903)),  # 出纳: sends the bank file, records its answer
             (AUDITOR, "auditor", None),
         ):
             users.add_user(uow, name, role, by=ADMIN, id_number=person)
@@ -830,7 +830,7 @@ def _statements(engine: Engine, folder: Path) -> list[Path]:
 
 def _export(engine: Engine, batch_id: int, files: Path) -> list[Path]:
     with UnitOfWork(engine, write=False) as uow:
-        return payout_files.export(uow, batch_id, FIRST_APPROVER, files).files
+        return payout_files.export(uow, batch_id, CASHIER, files).files
 
 
 CYCLE_END = date(LAST_YEAR + 1, 1, 31)

@@ -97,6 +97,7 @@ class UserRole(Coded):
 
     CLERK = ("clerk", "经办人")
     APPROVER = ("approver", "审核人")
+    CASHIER = ("cashier", "出纳")
     AUDITOR = ("auditor", "审计")
     ADMIN = ("admin", "管理员")
 

@@ -25,6 +25,7 @@ Action = str
 _EVERYONE: Final = frozenset(UserRole)
 _CLERK: Final = frozenset({UserRole.CLERK})
 _APPROVER: Final = frozenset({UserRole.APPROVER})
+_CASHIER: Final = frozenset({UserRole.CASHIER})
 _ADMIN: Final = frozenset({UserRole.ADMIN})
 _AUDIT: Final = frozenset({UserRole.AUDITOR, UserRole.ADMIN})
 
@@ -35,8 +36,9 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         "ledger.read": _EVERYONE,
         "ledger.verify": _EVERYONE,
         "batch.read": _EVERYONE,
-        "batch.roster": _EVERYONE,  # 发放表: ID numbers masked but for approvers
-        "batch.bank_file": _APPROVER,  # 批量代发: whole ID numbers and bank accounts
+        "batch.roster": _EVERYONE,  # 发放表: ID numbers masked but for payee_details
+        "batch.payee_details": frozenset({UserRole.APPROVER, UserRole.CASHIER}),  # whole
+        "batch.bank_file": _CASHIER,  # 批量代发: whole ID numbers and bank accounts
         "statement.export": _AUDIT,
         "audit.read": _AUDIT,
         "job.read": _AUDIT,
@@ -58,8 +60,9 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         "batch.cancel": frozenset({UserRole.CLERK, UserRole.ADMIN}),
         "batch.approve": _APPROVER,
         "batch.reject": _APPROVER,
-        "batch.confirm": _APPROVER,
-        "batch.return": _APPROVER,
+        # the 出纳 sends the bank file and records what the bank did: never an approver
+        "batch.confirm": _CASHIER,
+        "batch.return": _CASHIER,
         "batch.close": _APPROVER,
         # the books and the service
         "period.close": frozenset({UserRole.APPROVER, UserRole.ADMIN}),

@@ -235,9 +235,11 @@ def add_user(
     return token
 
 
-IDENTIFIED_ROLES: Final = frozenset({"approver"})
+IDENTIFIED_ROLES: Final = frozenset({"approver", "cashier"})
 """Roles whose users must say which person they are: an approver may not approve a
-batch that pays them (:func:`ledger.batches.check_not_own_pay`)."""
+batch that pays them (:func:`ledger.batches.batch.check_not_own_pay`), and a cashier
+may not pay a batch they approved under another account
+(:func:`ledger.batches.batch.check_cashier`)."""
 
 
 def _identity(stores: Stores, role: str, id_number: str | None) -> str | None:
@@ -246,8 +248,8 @@ def _identity(stores: Stores, role: str, id_number: str | None) -> str | None:
         if role in IDENTIFIED_ROLES:
             raise ValidationError(
                 "id_number",
-                "审批人须登记本人身份证号，以免审批给自己的款项 (an approver must give their "
-                "ID number, so that they never approve their own pay)",
+                f"{labels(UserRole)[role]}须登记本人身份证号，以免审批或支付给自己的款项、"
+                "或支付自己审批的批次 (an approver or cashier must give their ID number)",
             )
         return None
     value = normalize_id_number(id_number, field="id_number")
@@ -271,7 +273,7 @@ def _identity(stores: Stores, role: str, id_number: str | None) -> str | None:
 SETUP_ADMINS: Final = 2
 """Admins the operator may set up without ``--as``: two, so that each can confirm
 the approvers and admins the other adds."""
-DUTY_ROLES: Final = frozenset({"approver", "admin"})
+DUTY_ROLES: Final = frozenset({"approver", "cashier", "admin"})
 """Roles that approve money or make users: one admin alone cannot make one. An admin
 who could add approvers at will could prepare, approve and approve again as three
 "distinct" people; so such a user waits, disabled, until a second admin confirms."""

@@ -6,6 +6,7 @@ so that no ``alembic.ini`` has to sit beside the database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -45,6 +46,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     is switched off before the transaction and back on after it, and every
     foreign key is checked before the transaction commits.
     """
+    _migrate(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database at ``engine`` back to ``revision``, as :func:`upgrade` goes
+    forward (for tests of a migration's data; an office restores a backup instead)."""
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     config = _config()
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
@@ -53,7 +64,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         try:
             with connection.begin():
                 config.attributes["connection"] = connection
-                command.upgrade(config, revision)
+                step(config, revision)
                 if sqlite:
                     _refuse_broken_foreign_keys(connection)
         finally:

@@ -354,7 +354,9 @@ class UserRow(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('clerk', 'approver', 'auditor', 'admin')", name="role"),
+        CheckConstraint(
+            "role IN ('clerk', 'approver', 'cashier', 'auditor', 'admin')", name="role"
+        ),
     )
 
     name: Mapped[str] = mapped_column(String(50), primary_key=True)

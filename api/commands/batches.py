@@ -350,7 +350,7 @@ def batches_close(ctx: click.Context, batch_id: int, as_user: str) -> None:
 @click.pass_context
 @refusals_exit
 def batches_export(ctx: click.Context, batch_id: int, out_dir: Path, as_user: str) -> None:
-    """Write the payout roster and (approver, batch sent to the bank) the bank file;
+    """Write the payout roster and (cashier, batch sent to the bank) the bank file;
     each file written is an audit entry."""
     with progress(f"writing batch #{batch_id}'s files"), UnitOfWork(engine(ctx)) as uow:
         exported = payout_files.export(uow, batch_id, as_user, out_dir)

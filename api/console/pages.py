@@ -287,7 +287,7 @@ class BatchPages(Controller):
     def batch(self, request: Request[User, Any, Any], batch_id: Id) -> Template:
         """The batch as its reviewer reads it, with the buttons the user may press."""
         me = request.user
-        whole_ids = allows(me.role, "batch.bank_file")
+        whole_ids = allows(me.role, "batch.payee_details")
 
         def load(uow: UnitOfWork) -> dict[str, Any]:
             batch, events = disbursement.show(uow, batch_id)
@@ -424,7 +424,7 @@ class BatchPages(Controller):
 
     @view("/{batch_id:int}/bank.xlsx", "batch.bank_file")
     def bank_file(self, request: Request[User, Any, Any], batch_id: Id) -> File:
-        """批量代发 download (approvers)."""
+        """批量代发 download (the cashier)."""
         return export_file(request, batch_id, 1, "no bank file")
 
 

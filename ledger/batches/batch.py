@@ -415,6 +415,26 @@ def check_not_own_pay(
         )
 
 
+def check_cashier(
+    cashier: str, id_number: str | None, batch_id: int, approvers: Mapping[str, str | None]
+) -> None:
+    """审批与出纳分离: the 出纳 who records what the bank did with a batch is none of its
+    ``approvers`` (name → ID number) — not by name, nor the same person under another
+    account (an approver who later became the cashier). A cashier with no ID number
+    recorded cannot be checked, so cannot pay."""
+    if id_number is None:
+        raise MakerCheckerError(
+            f"出纳 {cashier} 未登记身份证号，无法核对是否为本批次审批人；请以 users add … "
+            f"--id-number 重新添加 ({cashier} has no ID number recorded)"
+        )
+    for name, approver_id in approvers.items():
+        if name == cashier or approver_id == id_number:
+            raise MakerCheckerError(
+                f"出纳 {cashier} 与批次 #{batch_id} 的审批人 {name} 是同一人：出纳不得支付本人"
+                "审批的批次 (the cashier of a batch is none of its approvers)"
+            )
+
+
 def paid_key(year: int, studio: str, person: str, role: str) -> str:
     """What makes a stipend unique: a payee is paid once per year, studio and role."""
     return f"{year}:{studio}:{person}:{role}"

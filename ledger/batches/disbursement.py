@@ -41,6 +41,7 @@ from ledger.batches.batch import (
     PlannedLine,
     approvals_needed,
     check_approver,
+    check_cashier,
     check_not_own_pay,
     plan_batch,
 )
@@ -409,6 +410,7 @@ def confirm(
     action = "pay_partially" if failed else "pay"
     to_state = batch.after(action)
     acting(stores, by, "batch.confirm")
+    _check_cashier(stores, batch, by)
     program.require_dated(stores, on)
     check_not_before(on, _approved_on(stores, batch), field="on", what=f"批次 #{batch.id} 的审批")
     for number, reason in failed.items():
@@ -450,6 +452,19 @@ def confirm(
             if retaxed
             else ""
         ),
+    )
+
+
+def _check_cashier(stores: Stores, batch: Batch, by: str) -> None:
+    """The cashier is none of the batch's approvers, by name or by person
+    (:func:`ledger.batches.batch.check_cashier`)."""
+    cashier = stores.users.record(by)
+    approvers = {name: stores.users.record(name) for name in batch.approved_by}
+    check_cashier(
+        by,
+        None if cashier is None else cashier.id_number,
+        batch.id,
+        {name: None if r is None else r.id_number for name, r in approvers.items()},
     )
 
 
@@ -516,6 +531,7 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
     """Send a failed line's money back from payable to the studio's fund (a reversal)."""
     batch = _batch(stores, batch_id, lock=True)
     acting(stores, by, "batch.return")
+    _check_cashier(stores, batch, by)
     program.require_dated(stores, on)
     line = batch.line(number)
     if line.status != LineStatus.FAILED:
@@ -642,16 +658,18 @@ class Payout:
 
 
 def payout(stores: Stores, batch_id: int, by: str) -> Payout:
-    """The payout roster and, for an approver and a batch sent to the bank, the bank file.
+    """The payout roster and, for the cashier and a batch sent to the bank, the bank file.
 
-    ID numbers and bank accounts are masked for every role but the approver,
-    who needs them whole for the bank (SPEC §7). The bank file lists every line
+    ID numbers and bank accounts are whole only for the approvers, who check whom
+    they approve, and the 出纳, who sends them to the bank (``batch.payee_details``);
+    masked for everyone else (SPEC §7). Only the 出纳 is given the bank file
+    (``batch.bank_file``): approvers approve, the cashier pays. The bank file lists every line
     of the batch, as approved; given again after payment it is marked a copy
     for reconciliation, not to be sent twice. The entry points audit-log each export.
     """
     exporter = acting(stores, by, "batch.roster")
     batch = _batch(stores, batch_id)
-    whole = allows(exporter.role, "batch.bank_file")
+    whole = allows(exporter.role, "batch.payee_details")
     paying = payees(stores, batch)
     rows = [_payout_row(batch, x, paying[x.number], whole=whole) for x in batch.lines]
     described = (
@@ -659,7 +677,7 @@ def payout(stores: Stores, batch_id: int, by: str) -> Payout:
         f"　经办：{batch.prepared_by}　审批：{'、'.join(batch.approved_by) or '—'}"
     )
     notes, bank_title = [], None
-    if not whole:
+    if not allows(exporter.role, "batch.bank_file"):
         notes.append(
             "未生成批量代发文件：文件含完整银行账号，仅"
             + "、".join(USER_ROLE_LABELS[r] for r in sorted(roles_for("batch.bank_file")))

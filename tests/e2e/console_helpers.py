@@ -22,6 +22,7 @@ PEOPLE = (
     ("系统管理员", "admin"),
     ("信息科管理员", "admin"),  # the second admin, who confirms approvers the first adds
 )
+CASHIER = ("孙出纳", "cashier")  # added by an admin, confirmed by the other
 
 
 def add_people(engine: Engine) -> dict[str, str]:
@@ -31,7 +32,12 @@ def add_people(engine: Engine) -> dict[str, str]:
     with UnitOfWork(engine) as uow:
         for n, (name, role) in enumerate(PEOPLE):
             tokens[name] = users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
-        for name, _ in PEOPLE:
+        name, role = CASHIER
+        tokens[name] = users.add_user(
+            uow, name, role, by="系统管理员", id_number=approver_id_number(len(PEOPLE))
+        )
+        users.confirm_user(uow, name, by="信息科管理员")
+        for name, _ in (*PEOPLE, CASHIER):
             users.set_password(uow, name, PASSWORD, by=name)
         uow.commit()
     return tokens

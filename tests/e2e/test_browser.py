@@ -224,9 +224,16 @@ def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> N
     assert "花名册已变更：银行账号" in third
     assert "本行仍按审批时的信息发放" in third
     approver.shot("06b-roster-changed-after-approval", full=True)
+    assert approver.page.get_by_role("link", name="下载批量代发文件").count() == 0
+    assert approver.page.get_by_role("button", name="确认支付").count() == 0
+    approver.sign_out()
 
-    # the approver sends the bank its file; the bank returned line 3
-    page = approver.page
+    # the 出纳 sends the bank its file; the bank returned line 3
+    cashier = Person(browser, base, "孙出纳")
+    cashier.sign_in()
+    cashier.go("/console/batches/1")
+    page = cashier.page
+    assert "花名册已变更：银行账号" in page.locator("table.lines tbody tr").nth(2).inner_text()
     with page.expect_download() as bank:
         page.get_by_role("link", name="下载批量代发文件").click()
     assert bank.value.suggested_filename == "batch-1-批量代发.xlsx"
@@ -238,11 +245,11 @@ def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> N
     page.locator("input[name=failed][value='3']").check()
     page.get_by_label("第 3 行退回原因").fill("账户已销户")
     page.get_by_label("支付日期").fill("2025-12-28")
-    approver.shot("07-confirm-with-a-return", full=True)
-    approver.press("确认支付")
+    cashier.shot("07-confirm-with-a-return", full=True)
+    cashier.press("确认支付")
     assert "部分发放" in page.locator(".state.big").inner_text()
     assert "退回：账户已销户" in page.locator("table.lines tbody tr").nth(2).inner_text()
-    approver.sign_out()
+    cashier.sign_out()
 
     # the clerk reissues the returned line; an approver approves and pays it
     clerk = Person(browser, base, "张会计")
@@ -256,15 +263,26 @@ def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> N
     approver.go("/console/batches/2")
     approver.press("审批通过")
     assert "已审批" in approver.page.locator(".state.big").inner_text()
-    approver.press("确认支付")
-    assert "已发放" in approver.page.locator(".state.big").inner_text()
-    approver.shot("08-reissue-paid", full=True)
+    approver.sign_out()
+    cashier = Person(browser, base, "孙出纳")
+    cashier.sign_in()
+    cashier.go("/console/batches/2")
+    cashier.press("确认支付")
+    assert "已发放" in cashier.page.locator(".state.big").inner_text()
+    cashier.shot("08-reissue-paid", full=True)
+    cashier.sign_out()
+    approver = Person(browser, base, "李科长")
+    approver.sign_in()
     approver.go("/console/batches/1")
     approver.press("关闭")
     assert "已关闭" in approver.page.locator(".state.big").inner_text()
-    # closed: the bank file stays available to reconcile, as a copy
-    assert approver.page.get_by_role("link", name="下载批量代发文件（对账副本）").count() == 1
     approver.sign_out()
+    # closed: the bank file stays available to the cashier to reconcile, as a copy
+    cashier = Person(browser, base, "孙出纳")
+    cashier.sign_in()
+    cashier.go("/console/batches/1")
+    assert cashier.page.get_by_role("link", name="下载批量代发文件（对账副本）").count() == 1
+    cashier.sign_out()
 
     # the auditor downloads the statements and reads the audit log
     auditor = Person(browser, base, "审计员")

@@ -703,7 +703,7 @@ def test_the_batch_commands(tmp_path: Path, clock: Clock) -> None:
     )
     code, out, _ = _run(*db, "batches", "approve", "1", "--as", "李科长")
     assert (code, out.splitlines()[0]) == (0, "batch #1 is already closed; nothing to do")
-    code, _, err = _run(*db, "batches", "confirm", "1", "--failed", "three", "--as", "李科长")
+    code, _, err = _run(*db, "batches", "confirm", "1", "--failed", "three", "--as", "赵出纳")
     assert code == 2
     assert "--failed: expected LINE:REASON" in err
     code, _, err = _run(*db, "batches", "approve", "1", "--as", "nobody")
@@ -714,7 +714,7 @@ def test_the_batch_commands(tmp_path: Path, clock: Clock) -> None:
     )
     assert out.splitlines() == [
         f"wrote {tmp_path / 'x' / 'batch-1-发放表.xlsx'}",
-        "未生成批量代发文件：文件含完整银行账号，仅审核人可以导出",
+        "未生成批量代发文件：文件含完整银行账号，仅出纳可以导出",
     ]
 
 
@@ -730,7 +730,7 @@ def test_command_line_writes_are_audit_logged(tmp_path: Path, clock: Clock) -> N
     _run(*db, "appropriate", "--year", "2027", "--as", "经办2")
     # a closed batch's bank file, again for reconciliation: each file taken is an entry
     code, out, _ = _run(
-        *db, "batches", "export", "2", "--out", str(tmp_path / "x"), "--as", "李科长"
+        *db, "batches", "export", "2", "--out", str(tmp_path / "x"), "--as", "赵出纳"
     )
     assert out.splitlines() == [
         f"wrote {tmp_path / 'x' / 'batch-2-发放表.xlsx'}",

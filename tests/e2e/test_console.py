@@ -342,17 +342,20 @@ def test_the_bank_file_is_offered_while_approved_and_as_a_copy_after_payment(
     batch_id = _prepared_batch(client, tokens)
     url = f"{API}/batches/{batch_id}"
     on = {"on": "2025-12-31"}
-    sign_in(client, "李科长")
+    sign_in(client, "孙出纳")
     assert "批量代发" not in client.get(f"/console/batches/{batch_id}").text  # a draft
     for approver in ("李科长", "王局长"):
         client.post(f"{url}/approve", json=on, headers=auth(tokens[approver]))
     assert "下载批量代发文件</a>" in client.get(f"/console/batches/{batch_id}").text
     assert client.get(f"/console/batches/{batch_id}/bank.xlsx").status_code == 200
-    client.post(f"{url}/confirm", json=on, headers=auth(tokens["李科长"]))
+    client.post(f"{url}/confirm", json=on, headers=auth(tokens["孙出纳"]))
     page = client.get(f"/console/batches/{batch_id}").text
     assert "下载批量代发文件（对账副本）</a>" in page
     assert client.get(f"/console/batches/{batch_id}/bank.xlsx").status_code == 200
-    assert _audit(engine, "batch.bank_file") == [("李科长", f"batch:{batch_id}")] * 2
+    assert _audit(engine, "batch.bank_file") == [("孙出纳", f"batch:{batch_id}")] * 2
+    sign_in(client, "李科长")  # the approver checks whole numbers but sends no bank file
+    assert "批量代发" not in client.get(f"/console/batches/{batch_id}").text
+    assert client.get(f"/console/batches/{batch_id}/bank.xlsx").status_code == 403
 
 
 def test_a_refusal_shows_on_the_page_in_words(
@@ -410,7 +413,7 @@ def test_a_payment_dated_tomorrow_or_before_its_approval_is_refused_beside_its_d
             headers=auth(tokens[approver]),
         )
         assert r.status_code == 200, r.text
-    sign_in(client, "李科长")
+    sign_in(client, "孙出纳")
     for day, refused in (
         ("2025-12-29", "日期不能晚于今天（2025-12-28）：2025-12-29 尚未到来"),
         ("2025-12-21", f"日期 2025-12-21 不能早于批次 #{batch_id} 的审批（2025-12-22）"),
@@ -575,8 +578,12 @@ def test_the_studios_page_closes_an_ended_cycle_and_renames_a_studio(
         assert r.status_code in (200, 201), r.text
     batch = client.post(f"{API}/batches", json={"year": 2023, "on": "2023-12-20"}, headers=clerk)
     assert batch.status_code == 201, batch.text
-    for step, body in (("approve", {"on": "2023-12-22"}), ("confirm", {"on": "2023-12-25"})):
-        r = client.post(f"{API}/batches/{batch.json()['id']}/{step}", json=body, headers=boss)
+    cashier = auth(tokens["孙出纳"])
+    for step, body, who in (
+        ("approve", {"on": "2023-12-22"}, boss),
+        ("confirm", {"on": "2023-12-25"}, cashier),
+    ):
+        r = client.post(f"{API}/batches/{batch.json()['id']}/{step}", json=body, headers=who)
         assert r.status_code == 200, r.text
 
     sign_in(client, "审计员")  # reads the cycles, acts on none

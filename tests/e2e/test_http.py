@@ -49,6 +49,7 @@ def tokens(engine: Engine) -> dict[str, str]:
                 ("approver2", "approver"),
                 ("auditor", "auditor"),
                 ("admin", "admin"),
+                ("cashier", "cashier"),
             )
         ):
             made[name] = users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
@@ -167,17 +168,19 @@ def test_the_full_year_for_two_studios(
     assert first["batch"]["state"] == "draft"
     second = client.post(f"{url}/approve", json=dated, headers=auth(tokens["approver2"])).json()
     assert second["batch"]["state"] == "approved"
-    bank = client.get(f"{url}/bank.xlsx", headers=auth(tokens["approver"]))
+    refused = client.get(f"{url}/bank.xlsx", headers=auth(tokens["approver"]))
+    assert refused.status_code == 403  # approvers approve; the 出纳 sends the bank file
+    bank = client.get(f"{url}/bank.xlsx", headers=auth(tokens["cashier"]))
     assert bank.status_code == 200
     rows = list(load_workbook(BytesIO(bank.content)).active.iter_rows(values_only=True))
     payments = rows[4:-3]  # under the title, 笔数/总金额 and the headers; above 合计
     assert len(payments) == 12
     assert sum(round(row[3] * 100) for row in payments) == 7_000_000 - 1_120_000
     assert rows[-3][:4] == ("合计", None, "12笔", 58800.0)
-    r = client.post(f"{url}/confirm", json=dated, headers=auth(tokens["approver"]))
+    r = client.post(f"{url}/confirm", json=dated, headers=auth(tokens["cashier"]))
     assert r.json()["batch"]["state"] == "paid"
-    # paid: the approver may take the bank file again to reconcile, marked as a copy
-    again = client.get(f"{url}/bank.xlsx", headers=auth(tokens["approver"]))
+    # paid: the cashier may take the bank file again to reconcile, marked as a copy
+    again = client.get(f"{url}/bank.xlsx", headers=auth(tokens["cashier"]))
     copy = list(load_workbook(BytesIO(again.content)).active.iter_rows(values_only=True))
     assert copy[0][0].endswith("（对账副本，请勿再次提交银行）")
     assert copy[4:-3] == payments
@@ -215,9 +218,9 @@ def test_the_full_year_for_two_studios(
         ("clerk", "batch.create"),
         ("approver", "batch.approve"),
         ("approver2", "batch.approve"),
-        ("approver", "batch.bank_file"),
-        ("approver", "batch.confirm"),
-        ("approver", "batch.bank_file"),
+        ("cashier", "batch.bank_file"),
+        ("cashier", "batch.confirm"),
+        ("cashier", "batch.bank_file"),
         ("auditor", "batch.roster"),
     ]
     assert all(len(e["request_id"]) == 32 for e in log)
@@ -878,7 +881,9 @@ def test_the_cycle_over_http(
     travel refused, and after 2026 the close (refused first while a line waits) and the
     renewal, all through the API, on 1 February 2027."""
     clock.set(FULL_CYCLE)
-    clerk, boss, admin = (auth(tokens[n]) for n in ("clerk", "approver", "admin"))
+    clerk, boss, admin, cashier = (
+        auth(tokens[n]) for n in ("clerk", "approver", "admin", "cashier")
+    )
     assert client.post(f"{API}/roster", json=roster(2024), headers=clerk).status_code == 200
 
     def post(path: str, body: Any, headers: dict[str, str], status: int = 200) -> Any:
@@ -944,16 +949,16 @@ def test_the_cycle_over_http(
     assert reply.json()["errors"][0]["field"] == "expenses[0].类别"
     assert "劳务补贴已含差旅费" in reply.json()["errors"][0]["message"]
 
-    post("/batches/1/confirm", {"on": "2025-01-05"}, boss)  # 2024's, paid in January
+    post("/batches/1/confirm", {"on": "2025-01-05"}, cashier)  # 2024's, paid in January
     grades(2025)
-    post(f"/batches/{pay(2025)}/confirm", {"on": "2025-12-25"}, boss)
+    post(f"/batches/{pay(2025)}/confirm", {"on": "2025-12-25"}, cashier)
     post("/appropriations", {"year": 2026}, clerk)
     grades(2026)
     last = pay(2026)  # approved; not yet paid
     waiting = client.post(f"{API}/cycles/HJ-S01/close", json={"on": "2027-01-10"}, headers=boss)
     assert waiting.status_code == 409
     assert "尚有劳务补贴未结清" in waiting.json()["detail"]
-    post(f"/batches/{last}/confirm", {"on": "2026-12-28"}, boss)
+    post(f"/batches/{last}/confirm", {"on": "2026-12-28"}, cashier)
     closed = post("/cycles/HJ-S01/close", {"on": "2027-01-10"}, boss)
     assert closed["returned_fen"]["support"] == 300_000
     assert closed["voucher"].startswith("记-2027-01-")

@@ -96,6 +96,7 @@ def year(engine: Engine) -> Engine:
                 ("boss2", "approver"),
                 ("audit", "auditor"),
                 ("admin", "admin"),
+                ("cashier1", "cashier"),
             )
         ):
             users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
@@ -168,7 +169,7 @@ def test_the_whole_lifecycle_to_the_fen(year: Engine) -> None:
 
     assert outcome.batch == stored(year, batch.id)  # worked out, not read back: the same
 
-    outcome = run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON))
+    outcome = run(year, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON))
     assert outcome.batch.state == "paid"
     assert {x.status for x in outcome.batch.lines} == {"paid"}
     assert outcome.batch == stored(year, batch.id)
@@ -186,7 +187,7 @@ def test_the_whole_lifecycle_to_the_fen(year: Engine) -> None:
     assert [(e.action, e.actor, e.from_state, e.to_state) for e in events] == [
         ("create", "clerk", "draft", "draft"),
         ("approve", "boss1", "draft", "approved"),
-        ("confirm", "boss1", "approved", "paid"),
+        ("confirm", "cashier1", "approved", "paid"),
         ("close", "boss2", "paid", "closed"),
     ]
 
@@ -326,7 +327,7 @@ def test_a_bank_return_is_reissued_and_paid_once(year: Engine) -> None:
     outcome = run(
         year,
         lambda uow: disbursement.confirm(
-            uow, batch.id, "boss1", ON, {host_line.number: "账户已销户"}
+            uow, batch.id, "cashier1", ON, {host_line.number: "账户已销户"}
         ),
     )
     assert outcome.batch.state == "partially_paid"
@@ -348,7 +349,7 @@ def test_a_bank_return_is_reissued_and_paid_once(year: Engine) -> None:
         run(year, lambda uow: disbursement.reissue(uow, 2024, "clerk", date(2025, 2, 1)))
     run(year, lambda uow: disbursement.approve(uow, again.id, "boss2", date(2025, 2, 1)))
     assert balances(year, HOST_PAYABLE) == [1_000_000]  # approval moved nothing twice
-    run(year, lambda uow: disbursement.confirm(uow, again.id, "boss2", date(2025, 2, 3)))
+    run(year, lambda uow: disbursement.confirm(uow, again.id, "cashier1", date(2025, 2, 3)))
     assert balances(year, HOST_PAYABLE, "bank:disbursed") == [0, 5_750_000 - 890_000]
     assert run(year, lambda uow: disbursement.close(uow, batch.id, "boss1")).batch.state == "closed"
 
@@ -360,13 +361,13 @@ def test_a_bank_return_can_go_back_to_the_fund(year: Engine) -> None:
     run(
         year,
         lambda uow: disbursement.confirm(
-            uow, batch.id, "boss1", ON, {host_line.number: "户名不符"}
+            uow, batch.id, "cashier1", ON, {host_line.number: "户名不符"}
         ),
     )
     outcome = run(
         year,
         lambda uow: disbursement.return_to_fund(
-            uow, batch.id, host_line.number, "boss2", date(2025, 1, 20)
+            uow, batch.id, host_line.number, "cashier1", date(2025, 1, 20)
         ),
     )
     returned = outcome.batch.line(host_line.number)
@@ -391,7 +392,7 @@ def test_a_bank_return_can_go_back_to_the_fund(year: Engine) -> None:
         run(
             year,
             lambda uow: disbursement.return_to_fund(
-                uow, batch.id, host_line.number, "boss2", date(2025, 1, 20)
+                uow, batch.id, host_line.number, "cashier1", date(2025, 1, 20)
             ),
         )
     with pytest.raises(ValidationError, match="no failed payments"):
@@ -403,9 +404,9 @@ def test_confirming_refuses_unknown_lines_and_missing_reasons(year: Engine) -> N
     batch = create(year).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with pytest.raises(ValidationError, match="has no line 99"):
-        run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON, {99: "x"}))
+        run(year, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON, {99: "x"}))
     with pytest.raises(ValidationError, match="needs its reason"):
-        run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON, {1: " "}))
+        run(year, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON, {1: " "}))
     assert balances(year, "bank:disbursed") == [0]
 
 
@@ -457,7 +458,12 @@ def test_one_approval_voucher_and_one_payment_voucher_for_154_payees(engine: Eng
             uow, [Grade(2024, code, "", "qualified") for code in codes], by=CLERK
         )
         for n, (name, role) in enumerate(
-            (("clerk", "clerk"), ("boss1", "approver"), ("boss2", "approver"))
+            (
+                ("clerk", "clerk"),
+                ("boss1", "approver"),
+                ("boss2", "approver"),
+                ("cashier1", "cashier"),
+            )
         ):
             users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
 
@@ -467,7 +473,7 @@ def test_one_approval_voucher_and_one_payment_voucher_for_154_payees(engine: Eng
     run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     approved = run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))
     assert approved.message.endswith("154 lines moved to payable (voucher 记-2025-01-0001)")
-    paid = run(engine, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON))
+    paid = run(engine, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON))
     with UnitOfWork(engine, write=False) as uow:
         vouchers = uow.ledger.transactions_page(after=22, limit=10)
         assert book.verify(uow.ledger).ok

@@ -42,7 +42,7 @@ from tests.conftest import Clock
 from tests.fakes import approver_id_number
 
 CLERK = SCHEDULER_USER
-BOSS, BOSS2, ADMIN = "boss", "boss2", "admin"
+BOSS, BOSS2, ADMIN, CASHIER = "boss", "boss2", "admin", "cashier"
 TODAY = date(2026, 12, 4)
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 MATCHING = "studio:HJ-S01:fund:matching"
@@ -89,7 +89,7 @@ def books(engine: Engine, clock: Clock) -> Engine:
             uow, [ExpensePlan(2024, "HJ-S01", "materials", 150_000)], by=CLERK
         )
         for n, (name, role) in enumerate(
-            ((BOSS, "approver"), (BOSS2, "approver"), (ADMIN, "admin"))
+            ((BOSS, "approver"), (BOSS2, "approver"), (ADMIN, "admin"), (CASHIER, "cashier"))
         ):
             users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
 
@@ -264,15 +264,15 @@ def test_a_payment_confirmed_for_tomorrow_is_refused_and_one_before_its_approval
     run(books, lambda uow: disbursement.approve(uow, batch.id, BOSS, TODAY))
     run(books, lambda uow: disbursement.approve(uow, batch.id, BOSS2, TODAY))
     with pytest.raises(FutureDateError):
-        run(books, lambda uow: disbursement.confirm(uow, batch.id, BOSS, date(2026, 12, 5)))
+        run(books, lambda uow: disbursement.confirm(uow, batch.id, CASHIER, date(2026, 12, 5)))
     # the money became payable today: it cannot have been paid out a week ago
     with pytest.raises(ValidationError) as early:
-        run(books, lambda uow: disbursement.confirm(uow, batch.id, BOSS, date(2026, 11, 27)))
+        run(books, lambda uow: disbursement.confirm(uow, batch.id, CASHIER, date(2026, 11, 27)))
     assert (early.value.field, early.value.message) == (
         "on",
         f"日期 2026-11-27 不能早于批次 #{batch.id} 的审批（2026-12-04）",
     )
-    paid = run(books, lambda uow: disbursement.confirm(uow, batch.id, BOSS, TODAY))
+    paid = run(books, lambda uow: disbursement.confirm(uow, batch.id, CASHIER, TODAY))
     assert paid.batch.state == "paid"
 
 

@@ -71,6 +71,7 @@ def test_a_national_year_past_the_parameter_limit(engine: Engine) -> None:
         roster_services.add_policy(uow, national, "admin")
         for n, name in enumerate(("boss1", "boss2")):
             users.add_user(uow, name, "approver", by=None, id_number=approver_id_number(n))
+        users.add_user(uow, "cashier1", "cashier", by=None, id_number=approver_id_number(5))
         roster_services.save_roster(uow, studios, people, places, by=CLERK)
         fund_services.appropriate(uow, YEAR, date(YEAR, 1, 2), by=CLERK)
         roster_services.save_grades(
@@ -87,7 +88,7 @@ def test_a_national_year_past_the_parameter_limit(engine: Engine) -> None:
     assert batch.approvals_needed == 2
     for approver in ("boss1", "boss2"):
         _run(engine, lambda uow, a=approver: disbursement.approve(uow, batch.id, a, ON))
-    paid = _run(engine, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON))
+    paid = _run(engine, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON))
     assert paid.batch.state == "paid"  # type: ignore[attr-defined]
 
     with UnitOfWork(engine, write=False) as uow:

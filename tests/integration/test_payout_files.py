@@ -8,10 +8,9 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from alembic import command
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, update
 
 from api.cli import main
 from ledger.batches import disbursement
@@ -20,7 +19,7 @@ from ledger.registry import roster_services
 from ledger.workbooks import payout_files
 from schema import migrate
 from schema.db import UnitOfWork
-from schema.tables import PersonRow
+from schema.tables import PersonRow, UserRow
 from tests.integration.test_batches import ON, balances, person, run
 from tests.integration.test_batches import year as year  # noqa: PLC0414 (the fixture)
 
@@ -29,7 +28,7 @@ def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) 
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
-        exported = payout_files.export(uow, batch.id, "boss1", tmp_path)
+        exported = payout_files.export(uow, batch.id, "cashier1", tmp_path)
     roster_path, bank_path = exported.files
     assert roster_path.name == f"batch-{batch.id}-发放表.xlsx"
 
@@ -58,7 +57,7 @@ def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) 
     assert total_fen == exported.bank_total == batch.net == 5_750_000 - 890_000
     assert bank.print_title_rows == "$1:$4"
 
-    run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON))
+    run(year, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON))
     assert balances(year, "bank:disbursed") == [total_fen]
 
     roster = load_workbook(roster_path).active
@@ -119,14 +118,14 @@ def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) 
         "负责人（签字）：",
     ]
     assert roster.cell(row=total_row + 2, column=1).value.startswith("生成时间 ")
-    assert "（北京时间），导出人 boss1（审核人）" in roster.cell(row=total_row + 2, column=1).value
+    assert "（北京时间），导出人 cashier1（出纳）" in roster.cell(row=total_row + 2, column=1).value
 
 
 def test_every_workbook_prints_on_a4_one_page_wide(year: Engine, tmp_path: Path) -> None:
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
-        exported = payout_files.export(uow, batch.id, "boss1", tmp_path)
+        exported = payout_files.export(uow, batch.id, "cashier1", tmp_path)
     for path in exported.files:
         ws = load_workbook(path).active
         assert ws.page_setup.paperSize == 9  # A4
@@ -148,7 +147,7 @@ def test_other_roles_get_masked_numbers_and_no_bank_file(year: Engine, tmp_path:
     with UnitOfWork(year, write=False) as uow:
         exported = payout_files.export(uow, batch.id, "audit", tmp_path)
     [roster_path] = exported.files
-    assert exported.notes == ["未生成批量代发文件：文件含完整银行账号，仅审核人可以导出"]
+    assert exported.notes == ["未生成批量代发文件：文件含完整银行账号，仅出纳可以导出"]
     roster = load_workbook(roster_path).active
     whole = person(11, "第二中学").id_number
     assert roster["D4"].value == f"150625********{whole[-4:]}"
@@ -159,7 +158,7 @@ def test_other_roles_get_masked_numbers_and_no_bank_file(year: Engine, tmp_path:
 def test_a_draft_batch_is_not_sent_to_the_bank(year: Engine, tmp_path: Path) -> None:
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     with UnitOfWork(year, write=False) as uow:
-        exported = payout_files.export(uow, batch.id, "boss1", tmp_path)
+        exported = payout_files.export(uow, batch.id, "cashier1", tmp_path)
     assert exported.notes == ["未生成批量代发文件：批次状态为草稿，只有审批通过的批次才发送银行"]
     assert [p.name for p in exported.files] == [f"batch-{batch.id}-发放表.xlsx"]
 
@@ -170,10 +169,13 @@ def test_the_bank_file_can_be_exported_again_after_payment_marked_as_a_copy(
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
-        sent = payout_files.export(uow, batch.id, "boss1", tmp_path / "sent")
-    run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON, failed={2: "账户冻结"}))
+        sent = payout_files.export(uow, batch.id, "cashier1", tmp_path / "sent")
+    run(
+        year,
+        lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON, failed={2: "账户冻结"}),
+    )
     with UnitOfWork(year, write=False) as uow:
-        again = payout_files.export(uow, batch.id, "boss1", tmp_path / "again")
+        again = payout_files.export(uow, batch.id, "cashier1", tmp_path / "again")
     assert again.bank_total == sent.bank_total == 4_860_000
     first = list(load_workbook(sent.files[1]).active.iter_rows(values_only=True))
     second = list(load_workbook(again.files[1]).active.iter_rows(values_only=True))
@@ -217,7 +219,7 @@ def test_user_text_never_becomes_a_formula_in_the_batch_files(year: Engine, tmp_
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
-        exported = payout_files.export(uow, batch.id, "boss1", tmp_path)
+        exported = payout_files.export(uow, batch.id, "cashier1", tmp_path)
     for path in exported.files:
         assert _formulas(path) == [], path.name
     roster = [c.value for row in load_workbook(exported.files[0]).active.iter_rows() for c in row]
@@ -239,13 +241,13 @@ def test_an_account_changed_after_approval_does_not_redirect_the_payment(
     batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
-        sent = payout_files.export(uow, batch.id, "boss1", tmp_path / "sent")
+        sent = payout_files.export(uow, batch.id, "cashier1", tmp_path / "sent")
     new_account = "6217000000000000099"
     moved = replace(person(11, "第二中学"), bank_account=new_account)
     run(year, lambda uow: roster_services.save_roster(uow, [], [moved], [], by="clerk"))
 
     with UnitOfWork(year, write=False) as uow:
-        again = payout_files.export(uow, batch.id, "boss1", tmp_path / "again")
+        again = payout_files.export(uow, batch.id, "cashier1", tmp_path / "again")
         shown, _ = disbursement.show(uow, batch.id)
         warnings = disbursement.roster_changes(uow, shown)
         payees = disbursement.payees(uow, shown)
@@ -269,14 +271,14 @@ def test_an_account_changed_after_approval_does_not_redirect_the_payment(
     assert [(x["number"], x["roster_change"]) for x in lines if x["roster_change"]] == [
         (1, warnings[1])
     ]
-    run(year, lambda uow: disbursement.confirm(uow, batch.id, "boss1", ON, failed={1: "改卡"}))
+    run(year, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON, failed={1: "改卡"}))
     with UnitOfWork(year, write=False) as uow:
         bounced = disbursement.show(uow, batch.id)[0]
         assert disbursement.roster_changes(uow, bounced)[1].startswith("花名册已变更：银行账号")
     reissue = run(year, lambda uow: disbursement.reissue(uow, 2024, "clerk", ON))
     run(year, lambda uow: disbursement.approve(uow, reissue.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
-        paid_again = payout_files.export(uow, reissue.id, "boss1", tmp_path / "reissue")
+        paid_again = payout_files.export(uow, reissue.id, "cashier1", tmp_path / "reissue")
         assert disbursement.roster_changes(uow, disbursement.show(uow, reissue.id)[0]) == {}
     assert _bank_rows(paid_again.files[1])[1][:4] == (
         "中国农业银行杭锦旗支行", new_account, "教师11", 8400.0
@@ -290,10 +292,9 @@ def test_lines_approved_before_the_upgrade_keep_whom_the_roster_names_at_it(
     take the roster as it is at the upgrade, the best record there is."""
     approved = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, approved.id, "boss1", ON))
-    config = migrate._config()
-    with year.connect() as connection, connection.begin():
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0019")
+    with year.begin() as connection:  # revision 0019 knew no cashier
+        connection.execute(delete(UserRow).where(UserRow.role == "cashier"))
+    migrate.downgrade(year, "0019")
     with year.begin() as connection:
         connection.execute(
             update(PersonRow)
@@ -308,3 +309,17 @@ def test_lines_approved_before_the_upgrade_keep_whom_the_roster_names_at_it(
         "教师11", person(11, "").id_number, "中国农业银行杭锦旗支行", "6217000000000000099"
     )
     assert all(line.payee is not None for line in shown.lines)
+
+
+def test_an_approver_checks_whole_numbers_but_only_the_cashier_gets_the_bank_file(
+    year: Engine, tmp_path: Path
+) -> None:
+    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    with UnitOfWork(year, write=False) as uow:
+        exported = payout_files.export(uow, batch.id, "boss1", tmp_path)
+    [roster_path] = exported.files
+    assert exported.notes == ["未生成批量代发文件：文件含完整银行账号，仅出纳可以导出"]
+    roster = load_workbook(roster_path).active
+    assert roster["D4"].value == person(11, "第二中学").id_number  # whole: the approver checks
+    assert roster["E4"].value == "6228480000000000011"

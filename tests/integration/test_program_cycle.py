@@ -38,7 +38,7 @@ from tests.conftest import FULL_CYCLE, Clock
 from tests.fakes import approver_id_number
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
-ADMIN, BOSS = "admin", "boss"
+ADMIN, BOSS, CASHIER = "admin", "boss", "cashier"
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 H1 = Studio("HJ-H01", "班主任工作室", "homeroom", "第二中学", 2024)
@@ -93,7 +93,9 @@ def program_db(engine: Engine, clock: Clock) -> Engine:
 
     def setup(uow: UnitOfWork) -> None:
         roster_services.save_roster(uow, [S1, H1], people, places, by=CLERK)
-        for n, (name, role) in enumerate(((BOSS, "approver"), (ADMIN, "admin"))):
+        for n, (name, role) in enumerate(
+            ((BOSS, "approver"), (ADMIN, "admin"), (CASHIER, "cashier"))
+        ):
             users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
 
     run(engine, setup)
@@ -112,7 +114,10 @@ def pay_the_year(engine: Engine, year: int, *, confirm: bool = True) -> Batch:
     batch = run(engine, lambda uow: disbursement.create(uow, year, CLERK, date(year, 12, 20)))
     run(engine, lambda uow: disbursement.approve(uow, batch.batch.id, BOSS, date(year, 12, 22)))
     if confirm:
-        run(engine, lambda uow: disbursement.confirm(uow, batch.batch.id, BOSS, date(year, 12, 25)))
+        run(
+            engine,
+            lambda uow: disbursement.confirm(uow, batch.batch.id, CASHIER, date(year, 12, 25)),
+        )
     return batch.batch
 
 
@@ -284,7 +289,7 @@ def test_a_close_is_refused_while_a_line_is_unpaid_and_allowed_once_it_is_settle
         close(date(2027, 1, 10))
     run(
         program_db,
-        lambda uow: disbursement.confirm(uow, batch.id, BOSS, date(2027, 1, 5), {2: "账户冻结"}),
+        lambda uow: disbursement.confirm(uow, batch.id, CASHIER, date(2027, 1, 5), {2: "账户冻结"}),
     )
     with pytest.raises(InvalidTransitionError, match=rf"批次#{batch.id}第2行（银行退回未处理）"):
         close(date(2027, 1, 10))
@@ -293,7 +298,7 @@ def test_a_close_is_refused_while_a_line_is_unpaid_and_allowed_once_it_is_settle
     assert view.state == "ended"
     run(
         program_db,
-        lambda uow: disbursement.return_to_fund(uow, batch.id, 2, BOSS, date(2027, 1, 8)),
+        lambda uow: disbursement.return_to_fund(uow, batch.id, 2, CASHIER, date(2027, 1, 8)),
     )
     closed = close(date(2027, 1, 10))
     # 3 × 50,000 in; 3 × (10,000 + 5 × 5,000) of stipends out, but one 5,000 came back
@@ -567,7 +572,7 @@ def test_the_cycle_close_job_closes_what_ended_and_lists_what_it_could_not(
     # HJ-H01's line 2 comes back from the bank: the job leaves HJ-H01 open, with why
     run(
         program_db,
-        lambda uow: disbursement.confirm(uow, batch.id, BOSS, date(2027, 1, 5), {2: "账户冻结"}),
+        lambda uow: disbursement.confirm(uow, batch.id, CASHIER, date(2027, 1, 5), {2: "账户冻结"}),
     )
     outcome = runner.run(program_db, "cycle-close", "2026")
     assert outcome.status == "succeeded", outcome.message

@@ -58,7 +58,9 @@ def two_studios(engine: Engine) -> Engine:
     def setup(uow: UnitOfWork) -> None:
         roster_services.save_roster(uow, [S1, S2], people, memberships, by=CLERK)
         fund_services.appropriate(uow, 2024, by=CLERK)
-        for n, (name, role) in enumerate((("clerk", "clerk"), ("boss", "approver"))):
+        for n, (name, role) in enumerate(
+            (("clerk", "clerk"), ("boss", "approver"), ("cashier", "cashier"))
+        ):
             users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
 
     run(engine, setup)
@@ -88,7 +90,7 @@ def zhang(batch: Batch) -> BatchLine:
 def confirm(
     engine: Engine, batch: Batch, on: date, failed: dict[int, str] | None = None
 ) -> disbursement.Outcome:
-    return run(engine, lambda uow: disbursement.confirm(uow, batch.id, "boss", on, failed))
+    return run(engine, lambda uow: disbursement.confirm(uow, batch.id, "cashier", on, failed))
 
 
 def withheld(engine: Engine) -> int:
@@ -130,7 +132,7 @@ def test_a_failed_and_returned_line_is_nobodys_income(two_studios: Engine) -> No
     run(
         two_studios,
         lambda uow: disbursement.return_to_fund(
-            uow, first.id, line.number, "boss", date(2025, 3, 6)
+            uow, first.id, line.number, "cashier", date(2025, 3, 6)
         ),
     )
     grade(two_studios, "HJ-H01")

@@ -42,6 +42,8 @@ def stores() -> FakeStores:
     users.add_user(made, "张会计", "clerk", by="管理员")
     users.add_user(made, "李科长", "approver", by="管理员", id_number=approver_id_number(1))
     users.confirm_user(made, "李科长", by="副管理员")
+    users.add_user(made, "赵出纳", "cashier", by="管理员", id_number=approver_id_number(6))
+    users.confirm_user(made, "赵出纳", by="副管理员")
     places = [
         MembershipInput("HJ-S01", p.id_number, "host" if i == 0 else "member", date(2024, 1, 1))
         for i, p in enumerate(PEOPLE)
@@ -79,7 +81,7 @@ def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissu
         disbursement.reject(stores, batch.id, "李科长", "太迟")
 
     paid = disbursement.confirm(
-        stores, batch.id, "李科长", date(2024, 12, 25), {3: "账户已销户"}
+        stores, batch.id, "赵出纳", date(2024, 12, 25), {3: "账户已销户"}
     ).batch
     assert paid.state == BatchState.PARTIALLY_PAID
     assert [x.status for x in paid.lines] == [
@@ -103,7 +105,7 @@ def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissu
     vouchers = len(stores.ledger.transactions)
     disbursement.approve(stores, again.id, "李科长", date(2024, 12, 27))
     assert len(stores.ledger.transactions) == vouchers  # its money is payable already
-    done = disbursement.confirm(stores, again.id, "李科长", date(2024, 12, 30)).batch
+    done = disbursement.confirm(stores, again.id, "赵出纳", date(2024, 12, 30)).batch
     assert done.state == BatchState.PAID
     assert stores.ledger.balances["bank:disbursed"] == 3_500_000 - 560_000
     for batch_id in (batch.id, again.id):
@@ -115,10 +117,10 @@ def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissu
 def test_a_returned_line_goes_back_to_the_fund_and_the_batch_closes(stores: FakeStores) -> None:
     batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
     disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
-    disbursement.confirm(stores, batch.id, "李科长", date(2024, 12, 25), {2: "户名不符"})
+    disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25), {2: "户名不符"})
     with pytest.raises(InvalidTransitionError, match="only a failed payment can be returned"):
-        disbursement.return_to_fund(stores, batch.id, 1, "李科长", date(2024, 12, 28))
-    returned = disbursement.return_to_fund(stores, batch.id, 2, "李科长", date(2024, 12, 28))
+        disbursement.return_to_fund(stores, batch.id, 1, "赵出纳", date(2024, 12, 28))
+    returned = disbursement.return_to_fund(stores, batch.id, 2, "赵出纳", date(2024, 12, 28))
     assert returned.batch.line(2).status == LineStatus.RETURNED
     assert [stores.ledger.balances[f] for f in (FINANCE, EDU)] == [1_000_000, 1_000_000]
     assert disbursement.close(stores, batch.id, "李科长").batch.state == BatchState.CLOSED
@@ -155,3 +157,28 @@ def test_the_preparer_never_approves_even_as_an_approver(stores: FakeStores) -> 
     stores.batches.stored[batch.id] = replace(stores.batches.stored[batch.id], prepared_by="王局长")
     with pytest.raises(MakerCheckerError, match="王局长 prepared this batch"):
         disbursement.approve(stores, batch.id, "王局长", date(2024, 12, 23))
+
+
+def test_the_cashier_pays_and_never_a_batch_they_approved_under_another_account(
+    stores: FakeStores,
+) -> None:
+    """审批与出纳分离: the approver may not record the bank's answer; and 李科长, who
+    approved the batch and then became the 出纳 under a new account (the old one
+    disabled, the same 身份证号), may not pay it."""
+    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
+    with pytest.raises(PermissionDeniedError) as refused:
+        disbursement.confirm(stores, batch.id, "李科长", date(2024, 12, 25))
+    assert str(refused.value) == "李科长 is 审核人（approver）; batch.confirm needs 出纳（cashier）"
+    users.disable_user(stores, "李科长", by="管理员")
+    users.add_user(stores, "李出纳", "cashier", by="管理员", id_number=approver_id_number(1))
+    users.confirm_user(stores, "李出纳", by="副管理员")
+    with pytest.raises(MakerCheckerError) as same:
+        disbursement.confirm(stores, batch.id, "李出纳", date(2024, 12, 25))
+    assert str(same.value) == (
+        f"出纳 李出纳 与批次 #{batch.id} 的审批人 李科长 是同一人：出纳不得支付本人审批的批次 "
+        "(the cashier of a batch is none of its approvers)"
+    )
+    assert stores.batches.batch(batch.id).state == BatchState.APPROVED  # nothing written
+    paid = disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25)).batch
+    assert paid.state == BatchState.PAID

@@ -56,10 +56,12 @@ def _batch(state: str, *, approved_by: tuple[str, ...] = (), failed: bool = Fals
         ("draft", User("李科长", "approver"), (), False, ["approve", "reject"]),
         ("draft", User("李科长", "approver"), ("李科长",), False, ["reject"]),  # not twice
         ("draft", User("审计员", "auditor"), (), False, []),
-        ("approved", User("李科长", "approver"), ("李科长", "王局长"), False, ["confirm"]),
+        ("approved", User("李科长", "approver"), ("李科长", "王局长"), False, []),  # 出纳 pays
+        ("approved", User("赵出纳", "cashier"), ("李科长", "王局长"), False, ["confirm"]),
         ("paid", User("李科长", "approver"), ("李科长", "王局长"), False, ["close"]),
         # a failed line must be reissued or returned before the batch closes
-        ("partially_paid", User("李科长", "approver"), ("李科长",), True, ["return"]),
+        ("partially_paid", User("李科长", "approver"), ("李科长",), True, []),
+        ("partially_paid", User("赵出纳", "cashier"), ("李科长",), True, ["return"]),
         ("partially_paid", User("张会计", "clerk"), ("李科长",), True, ["reissue"]),
         ("closed", User("李科长", "approver"), ("李科长",), False, []),
         ("rejected", User("张会计", "clerk"), (), False, []),

@@ -182,7 +182,7 @@ def test_an_approver_says_who_they_are_and_one_person_has_one_active_user(
     with pytest.raises(ValidationError) as refused:
         users.add_user(stores, "钱科长", "approver", by="管理员")
     assert refused.value.field == "id_number"
-    assert "审批人须登记本人身份证号" in refused.value.message
+    assert "审核人须登记本人身份证号" in refused.value.message
     with pytest.raises(ValidationError, match="校验位"):
         users.add_user(stores, "钱科长", "approver", by="管理员", id_number="150627197001010010")
     taken = approver_id_number(1)  # 李科长's, from the fixture
