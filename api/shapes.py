@@ -30,6 +30,8 @@ from ledger.batches.batch import (
     BatchLine,
     BatchState,
     LineStatus,
+    Reconciliation,
+    Tally,
 )
 from ledger.batches.disbursement import CreatedBatch, EntitlementReport, Outcome
 from ledger.batches.entitlements import EntitlementLine
@@ -858,8 +860,44 @@ class BatchLineOut(Shape):
     differently: the line still pays whom it was approved for."""
 
 
+class TallyOut(Shape):
+    count: int
+    amount_fen: int
+
+
+class ReconciliationOut(Shape):
+    """对账: the lines sent to the bank by what became of them; the amounts of the five
+    outcomes add up to ``sent``'s to the fen."""
+
+    sent: TallyOut
+    succeeded: TallyOut
+    failed: TallyOut
+    pending: TallyOut
+    reissued: TallyOut
+    returned: TallyOut
+    reconciled: bool
+    text: str
+
+
+def reconciliation_out(r: Reconciliation) -> ReconciliationOut:
+    def tally(t: Tally) -> TallyOut:
+        return TallyOut(count=t.count, amount_fen=t.amount)
+
+    return ReconciliationOut(
+        sent=tally(r.sent),
+        succeeded=tally(r.succeeded),
+        failed=tally(r.failed),
+        pending=tally(r.pending),
+        reissued=tally(r.reissued),
+        returned=tally(r.returned),
+        reconciled=r.reconciled,
+        text=str(r),
+    )
+
+
 class BatchOut(BatchSummary):
     lines: list[BatchLineOut]
+    reconciliation: ReconciliationOut
 
 
 class BatchEventOut(Shape):
@@ -954,6 +992,7 @@ def batch_out(
     return BatchOut(
         **msgspec.structs.asdict(batch_summary(b)),
         lines=[_line(x, names, changed.get(x.number)) for x in b.lines],
+        reconciliation=reconciliation_out(b.reconciliation),
     )
 
 

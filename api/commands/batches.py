@@ -31,6 +31,7 @@ from api.shapes import (
     BatchOut,
     BatchSummary,
     OutcomeOut,
+    ReconciliationOut,
     batch_history,
     batch_out,
     batch_summary,
@@ -59,6 +60,23 @@ def summary(b: BatchSummary) -> str:
         f"实发 {format_plain(b.current_net_fen)} 元；经办 {b.prepared_by}{approved}"
         f"（需 {b.approvals_needed} 人审批）"
     )
+
+
+def show_reconciliation(r: ReconciliationOut) -> None:
+    """对账, one outcome a line, so it reads at 80 columns."""
+    if not r.sent.count:
+        click.echo(r.text)
+        return
+    click.echo(f"对账：{'已全部对平' if r.reconciled else '尚未对平'}")
+    for label, tally in (
+        ("已发送", r.sent),
+        ("成功", r.succeeded),
+        ("银行退回待处理", r.failed),
+        ("待银行答复", r.pending),
+        ("已重新发放", r.reissued),
+        ("已退回资金", r.returned),
+    ):
+        click.echo(f"  {label} {tally.count} 笔 {format_plain(tally.amount_fen)} 元")
 
 
 def show_lines(b: BatchOut) -> None:
@@ -191,6 +209,7 @@ def batches_show(ctx: click.Context, as_user: str | None, batch_id: int, as_json
         return
     click.echo(summary(shown))
     show_lines(shown)
+    show_reconciliation(shown.reconciliation)
     for x in shown.lines:
         if x.roster_change:
             click.echo(f"注意 第{x.number}行 {x.name}：{x.roster_change}")

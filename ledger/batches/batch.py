@@ -269,6 +269,50 @@ class BatchLine:
         return replace(self, status=LineStatus.RETURNED, return_seq=seq)
 
 
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """How many lines, and their net amount (fen)."""
+
+    count: int = 0
+    amount: Fen = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.count + other.count, self.amount + other.amount)
+
+    def __str__(self) -> str:
+        return f"{self.count} 笔 {format_plain(self.amount)} 元"
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """对账: a batch's lines as the bank has answered for them, counts and net amounts.
+
+    Every line of a batch sent to the bank is in ``sent`` and in exactly one of the
+    others, so their amounts add up to ``sent``'s to the fen. A batch is reconciled
+    when the bank has answered for every line and every line it returned is settled
+    (reissued, or returned to the fund)."""
+
+    sent: Tally
+    succeeded: Tally
+    failed: Tally
+    pending: Tally
+    reissued: Tally
+    returned: Tally
+
+    @property
+    def reconciled(self) -> bool:
+        return self.sent.count > 0 and self.pending.count == 0 and self.failed.count == 0
+
+    def __str__(self) -> str:
+        if not self.sent.count:
+            return "对账：尚未发送银行"
+        parts = (
+            f"对账：已发送 {self.sent}；成功 {self.succeeded}，银行退回待处理 {self.failed}，"
+            f"待银行答复 {self.pending}，已重新发放 {self.reissued}，已退回资金 {self.returned}"
+        )
+        return parts + ("；已全部对平" if self.reconciled else "；尚未对平")
+
+
 LINE_STEP_FIELDS: Final = (
     "status",
     "failure_reason",
@@ -352,6 +396,24 @@ class Batch:
             state=state,
             lines=tuple(new.get(line.id, line) for line in self.lines),
             approved_by=self.approved_by if approved_by is None else approved_by,
+        )
+
+    @property
+    def reconciliation(self) -> Reconciliation:
+        """对账: the lines sent to the bank, by what became of them (nothing is sent
+        before the batch is approved)."""
+        if not self.state.sent:
+            return Reconciliation(*[Tally()] * 6)
+        by_status: dict[LineStatus, Tally] = {}
+        for x in self.lines:
+            by_status[x.status] = by_status.get(x.status, Tally()) + Tally(1, x.current_net)
+        return Reconciliation(
+            sent=Tally(len(self.lines), sum(x.current_net for x in self.lines)),
+            succeeded=by_status.get(LineStatus.PAID, Tally()),
+            failed=by_status.get(LineStatus.FAILED, Tally()),
+            pending=by_status.get(LineStatus.PENDING, Tally()),
+            reissued=by_status.get(LineStatus.REISSUED, Tally()),
+            returned=by_status.get(LineStatus.RETURNED, Tally()),
         )
 
     def line(self, number: int) -> BatchLine:

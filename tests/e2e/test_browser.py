@@ -249,6 +249,9 @@ def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> N
     cashier.press("确认支付")
     assert "部分发放" in page.locator(".state.big").inner_text()
     assert "退回：账户已销户" in page.locator("table.lines tbody tr").nth(2).inner_text()
+    tally = page.locator("table.reconciliation").inner_text()
+    assert "尚未对平" in tally
+    assert "11 笔\n¥54,600.00" in tally  # succeeded: all but line 3's 4,200.00
     cashier.sign_out()
 
     # the clerk reissues the returned line; an approver approves and pays it

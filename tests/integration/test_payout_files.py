@@ -272,6 +272,17 @@ def test_an_account_changed_after_approval_does_not_redirect_the_payment(
         (1, warnings[1])
     ]
     run(year, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON, failed={1: "改卡"}))
+    text = CliRunner().invoke(main, [*db, "batches", "show", str(batch.id)]).stdout
+    assert "对账：尚未对平\n" in text
+    assert "\n  银行退回待处理 1 笔 8,400.00 元\n" in text
+    shown_cli = CliRunner().invoke(main, [*db, "batches", "show", str(batch.id), "--json"])
+    tally = json.loads(shown_cli.stdout)["reconciliation"]
+    assert (tally["sent"], tally["succeeded"], tally["failed"], tally["reconciled"]) == (
+        {"count": len(batch.lines), "amount_fen": batch.net},
+        {"count": len(batch.lines) - 1, "amount_fen": batch.net - 840_000},
+        {"count": 1, "amount_fen": 840_000},
+        False,
+    )
     with UnitOfWork(year, write=False) as uow:
         bounced = disbursement.show(uow, batch.id)[0]
         assert disbursement.roster_changes(uow, bounced)[1].startswith("花名册已变更：银行账号")

@@ -13,6 +13,7 @@ from ledger.batches.batch import (
     BatchState,
     LineStatus,
     Payee,
+    Tally,
     approvals_needed,
     check_approver,
     next_state,
@@ -210,3 +211,40 @@ def test_a_payee_names_what_the_roster_says_differently_now_masked() -> None:
         "银行账号 6228***********0011 → 6217***********0099",
     ]
     assert Payee.of(same) == approved
+
+
+def test_a_batch_reconciles_when_the_bank_answered_for_every_line_and_returns_are_settled() -> None:
+    lines = tuple(stored_line(n, 500_000) for n in (1, 2, 3, 4))  # 320,000 net each
+    draft = Batch(
+        7, 2024, BatchState.DRAFT, NOTICE_2024.version, "clerk", datetime(2024, 12, 1),
+        "2024-12", 1, 2_000_000, 720_000, lines, (),
+    )  # fmt: skip
+    assert draft.reconciliation.sent == Tally()
+    assert str(draft.reconciliation) == "对账：尚未发送银行"
+    sent = draft.changed(BatchState.APPROVED)
+    assert (sent.reconciliation.pending, sent.reconciliation.reconciled) == (
+        Tally(4, 1_280_000),
+        False,
+    )
+    answered = sent.changed(
+        BatchState.PARTIALLY_PAID,
+        [lines[0].taxed(0).paid(9), lines[1].paid(9), lines[2].bounced("户名不符")],
+    )
+    r = answered.reconciliation
+    assert (r.sent, r.succeeded, r.failed, r.pending) == (
+        Tally(4, 1_460_000),  # line 1 paid with no tax: 500,000
+        Tally(2, 820_000),
+        Tally(1, 320_000),
+        Tally(1, 320_000),
+    )
+    parts = (r.succeeded, r.failed, r.pending, r.reissued, r.returned)
+    assert sum(t.amount for t in parts) == r.sent.amount
+    assert not r.reconciled
+    settled = answered.changed(
+        BatchState.PARTIALLY_PAID, [lines[2].bounced("户名不符").reissued(), lines[3].paid(9)]
+    ).reconciliation
+    assert (settled.reissued, settled.reconciled) == (Tally(1, 320_000), True)
+    assert str(settled) == (
+        "对账：已发送 4 笔 14,600.00 元；成功 3 笔 11,400.00 元，银行退回待处理 0 笔 0.00 元，"
+        "待银行答复 0 笔 0.00 元，已重新发放 1 笔 3,200.00 元，已退回资金 0 笔 0.00 元；已全部对平"
+    )
