@@ -560,20 +560,13 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
 
 
 def _root_line(stores: Stores, line: BatchLine) -> BatchLine:
-    """The original line a reissue pays again (the one whose approval moved the money)."""
+    """The original line a reissue pays again (the one whose approval moved the money),
+    one line read a step back: never the year's batches."""
     while line.reissue_of is not None:
-        found = next(
-            (
-                x
-                for b in stores.batches.batches(line.year)
-                for x in b.lines
-                if x.id == line.reissue_of
-            ),
-            None,
-        )
-        if found is None:
+        found = stores.batches.lines_by_id([line.reissue_of])
+        if not found:
             raise NotFoundError(f"line {line.reissue_of} does not exist")
-        line = found
+        [line] = found
     return line
 
 

@@ -182,3 +182,25 @@ def test_the_cashier_pays_and_never_a_batch_they_approved_under_another_account(
     assert stores.batches.batch(batch.id).state == BatchState.APPROVED  # nothing written
     paid = disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25)).batch
     assert paid.state == BatchState.PAID
+
+
+def test_a_reissue_the_bank_returns_again_sends_back_its_roots_approval(
+    stores: FakeStores,
+) -> None:
+    """Line 2 fails, is reissued, and the bank returns the reissue too: returning the
+    reissue's line sends back the postings of the first batch's approval (its root's),
+    and marks both lines returned."""
+    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
+    disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25), {2: "户名不符"})
+    again = disbursement.reissue(stores, 2024, "张会计", date(2024, 12, 26))
+    disbursement.approve(stores, again.id, "李科长", date(2024, 12, 27))
+    disbursement.confirm(stores, again.id, "赵出纳", date(2024, 12, 28), {1: "账户冻结"})
+    root = stores.batches.batch(batch.id).line(2)  # type: ignore[union-attr]
+    returned = disbursement.return_to_fund(stores, again.id, 1, "赵出纳", date(2024, 12, 29))
+    assert returned.batch.line(1).status == LineStatus.RETURNED
+    assert stores.batches.batch(batch.id).line(2).status == LineStatus.RETURNED  # type: ignore[union-attr]
+    assert root.approval_seq is not None
+    assert stores.ledger.reversed_positions(root.approval_seq) == set(root.approval_positions)
+    assert [stores.ledger.balances[f] for f in (FINANCE, EDU)] == [1_000_000, 1_000_000]
+    assert book.verify(stores.ledger).ok
