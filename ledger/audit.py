@@ -4,14 +4,18 @@ and the answers the service keeps so that a repeated request is answered, not re
 Every entry point writes its state changes here through :func:`record`, in the same
 unit of work as the change itself, so a change and its entry commit or vanish
 together. Reading the log is for the roles ``audit.read`` names; the entry points
-check that before they call :func:`entries`.
+check that before they call :func:`entries`. An entry names a person, never their
+whole 身份证号: :func:`record` masks every one it is given.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
+
+from ledger.registry.roster import mask_id_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,22 @@ class Stores(Protocol):
     def audit(self) -> AuditStore: ...
 
 
+_ID_NUMBER: Final = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+"""A 身份证号 (18 characters, or the old 15 digits) standing alone in a text."""
+
+
+def scrubbed(value: Any) -> Any:
+    """``value`` with every 身份证号 in its texts masked (``150102********9023``), through
+    dicts and lists: an entry says which person, never their whole number."""
+    if isinstance(value, str):
+        return _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0).upper()), value)
+    if isinstance(value, dict):
+        return {k: scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrubbed(v) for v in value]
+    return value
+
+
 def record(
     stores: Stores,
     actor: str,
@@ -79,8 +99,9 @@ def record(
     request_id: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one entry: ``actor`` did ``action`` to ``target`` (``batch:7``)."""
-    stores.audit.record(actor, action, target, request_id, detail)
+    """Append one entry: ``actor`` did ``action`` to ``target`` (``batch:7``); a 身份证号
+    anywhere in its texts is kept masked (:func:`scrubbed`)."""
+    stores.audit.record(actor, action, scrubbed(target), request_id, scrubbed(detail))
 
 
 def entries(

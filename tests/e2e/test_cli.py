@@ -1082,3 +1082,18 @@ def test_the_cycle_commands_on_the_demos_cycle(tmp_path: Path, clock: Clock) -> 
         ("cycle.renew", "cycle:HJ-S01:2"),
         ("appropriation.post", "appropriation:2028"),
     ]
+
+
+def test_the_audit_log_keeps_an_id_number_masked(engine: Engine) -> None:
+    """`users add … --id-number` is audit-logged with its parameters: the number masked."""
+    db = ("--db", _url(engine))
+    assert _run(*db, "users", "add", "管理员", "--role", "admin")[0] == 0
+    whole = approver_id_number(40)
+    code, _, err = _run(
+        *db, "users", "add", "钱科长", "--role", "approver", "--id-number", whole, "--as", "管理员"
+    )
+    assert code == 0, err
+    code, out, _ = _run(*db, "audit", "list", "--action", "user", "--as", "管理员", "--json")
+    [added] = [e for e in json.loads(out) if e["object"] == "user:钱科长"]
+    assert added["detail"]["params"]["id_number"] == whole[:6] + "********" + whole[-4:]
+    assert whole not in out
