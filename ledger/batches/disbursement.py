@@ -259,11 +259,13 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     own = stores.registry.payee_code(id_number) if id_number else None
     check_not_own_pay(by, id_number, own, ((x.number, x.person) for x in batch.lines))
     stores.batches.add_approval(batch.id, by, utc_now())
-    if not batch.approved_by:  # the first approval: whom each line pays, as approved
+    first = not batch.approved_by
+    if first:  # whom each line pays, as approved: saved with this approval's other steps
         batch = batch.changed(batch.state, _frozen(stores, batch.lines))
-        stores.batches.save_lines(batch.lines)
     approved_by = (*batch.approved_by, by)
     if len(approved_by) < batch.approvals_needed:
+        if first:
+            stores.batches.save_lines(batch.lines)
         _record(stores, batch, "approve", by, BatchState.DRAFT)
         return Outcome(
             batch.changed(BatchState.DRAFT, approved_by=approved_by),
@@ -278,13 +280,14 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
         request, positions = approval_voucher(batch, moving, payee_names(stores, batch), on)
         [posted] = book.post(stores.ledger, [request], date_field="on")
         moved = [line.moved(posted.seq, positions[line.id]) for line in moving]
-        stores.batches.save_lines(moved)
         voucher = f" (voucher {posted.voucher})"
     to_state = batch.after("approve")
+    approved = batch.changed(to_state, moved, approved_by)
+    stores.batches.save_lines(approved.lines if first else moved)  # each line written once
     _record(stores, batch, "approve", by, to_state)
     already = len(batch.lines) - len(moving)
     return Outcome(
-        batch.changed(to_state, moved, approved_by),
+        approved,
         f"batch #{batch.id} approved: {len(moving)} lines moved to payable{voucher}"
         + (f", {already} reissued lines were already payable" if already else ""),
     )
@@ -320,12 +323,10 @@ def roster_changes(stores: Stores, batch: Batch) -> dict[int, str]:
     }
 
 
-def payee_names(stores: Stores, *batches: Batch) -> dict[str, str]:
-    """The names of the batches' payees: as approved where a line has been, else as the
-    roster says now."""
-    names = {x.person: x.payee.name for b in batches for x in b.lines if x.payee is not None}
-    wanted = {x.person for b in batches for x in b.lines} - names.keys()
-    return {**{p.code: p.name for p in stores.registry.people_of(wanted)}, **names}
+def payee_names(stores: Stores, batch: Batch) -> dict[str, str]:
+    """The names of the batch's payees by payee code, as :func:`payees` gives them."""
+    paying = payees(stores, batch)
+    return {x.person: paying[x.number].name for x in batch.lines}
 
 
 def _headcount(lines: Sequence[BatchLine]) -> str:
