@@ -55,7 +55,18 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 import api.console
 from api.console.auth import SESSIONS_STORE, ConsoleSettings, DatabaseSessionStore, session_config
-from api.http import audit, batches, books, cycles, funds, jobs, registry, statements, users
+from api.http import (
+    audit,
+    batches,
+    books,
+    cycles,
+    funds,
+    jobs,
+    registry,
+    statements,
+    tax,
+    users,
+)
 from api.http.base import refusal_of
 from ledger import errors, permissions
 from ledger.books.postings import utc_now
@@ -366,6 +377,7 @@ CONTROLLERS: Final = (
     books.PeriodController,
     books.VoucherController,
     statements.StatementController,
+    tax.TaxController,
     jobs.JobController,
     users.UserController,
     audit.AuditController,

@@ -69,6 +69,7 @@ from ledger.registry.roster import (
     round_label,
 )
 from ledger.registry.roster_services import StudioRoster
+from ledger.tax.remittance import Remittance
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
 from ledger.users import UserRecord
 from ledger.workbooks.imports import ImportReport
@@ -850,6 +851,11 @@ class BatchLineOut(Shape):
     net_fen: int
     final_tax_fen: int | None
     final_net_fen: int | None
+    refund_fen: int
+    """Tax withheld too much from the payee that this line pays back to them (a
+    re-settlement after a bank failure), on top of its net."""
+    sent_fen: int
+    """What the bank file pays the payee for this line: its net and its refund."""
     status: LineStatus
     status_label: str
     failure_reason: str | None
@@ -976,6 +982,8 @@ def _line(x: BatchLine, names: Mapping[str, str], change: str | None = None) -> 
         net_fen=x.net,
         final_tax_fen=x.final_tax,
         final_net_fen=x.final_net,
+        refund_fen=x.refund,
+        sent_fen=x.sent,
         status=LineStatus(x.status),
         status_label=LINE_STATUS_LABELS[x.status],
         failure_reason=x.failure_reason,
@@ -1038,6 +1046,26 @@ def created_batch_out(created: CreatedBatch, names: Mapping[str, str]) -> Create
 
 def outcome_out(o: Outcome, names: Mapping[str, str]) -> OutcomeOut:
     return OutcomeOut(message=o.message, changed=o.changed, batch=batch_out(o.batch, names))
+
+
+class RemittanceOut(Shape):
+    """缴纳: a month's declared tax paid over, by which voucher."""
+
+    month: str
+    amount_fen: int
+    amount: str
+    people: int
+    voucher: str
+
+
+def remittance_out(r: Remittance) -> RemittanceOut:
+    return RemittanceOut(
+        month=str(r.month),
+        amount_fen=r.amount,
+        amount=format_amount(r.amount),
+        people=r.people,
+        voucher=r.voucher,
+    )
 
 
 # -- jobs and the audit log ------------------------------------------------------------

@@ -21,13 +21,14 @@ there, and refuses a folder holding anything else.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from openpyxl import load_workbook
 from sqlalchemy import Engine
 
 from ledger import clock, users
@@ -35,6 +36,7 @@ from ledger.batches import disbursement
 from ledger.batches.batch import Batch
 from ledger.books import book, closing
 from ledger.books.accounts import FUNDING_SOURCES, studio_fund
+from ledger.books.periods import Period
 from ledger.errors import ValidationError
 from ledger.funds import fund_services
 from ledger.funds.appropriation import FundingDecision
@@ -43,7 +45,8 @@ from ledger.money import Fen
 from ledger.registry import cycle_services, roster_services
 from ledger.registry.policy import STUDIO_KINDS
 from ledger.registry.roster import Grade, id_check_digit
-from ledger.workbooks import imports, payout_files, statements
+from ledger.tax import remittance
+from ledger.workbooks import bank_results, imports, payout_files, statements
 from schema.db import UnitOfWork, connect
 from schema.migrate import prepare
 
@@ -300,6 +303,8 @@ LAST_DAY = date(LAST_YEAR, 12, 31)
 IMPORTS = ("roster", "grades", "receipts", "expenses")
 LATER_IMPORTS = (f"receipts-{YEAR + 1}", f"expenses-{YEAR + 1}")
 BATCHES = 5  # 2024's and its reissue, 2024's late-graded studio, 2025's, 2026's
+TAX_MONTHS = (f"{YEAR}-12", f"{YEAR + 1}-02", f"{YEAR + 1}-12", f"{YEAR + 2}-12")
+"""The months the batches are paid in, whose withheld tax is declared and paid over."""
 
 
 def demo_files(today: date) -> list[str]:
@@ -311,8 +316,9 @@ def demo_files(today: date) -> list[str]:
         *(
             f"files/batch-{n}-{name}.xlsx"
             for n in range(1, BATCHES + 1)
-            for name in ("发放表", "批量代发")
+            for name in ("发放表", "批量代发", "银行结果")
         ),
+        *(f"files/{month}-扣缴个人所得税报告表.xlsx" for month in TAX_MONTHS),
         *(f"statements/{name}.xlsx" for name in (*STATEMENTS, *cycle_statements(today))),
     ]
 
@@ -501,6 +507,7 @@ class _Play:
                 f"studio-ledger periods close {y1}-12 --as {FIRST_APPROVER}",
                 lambda: self.year_end(y1, statements=True),
             ),
+            self.tax(Period(y1, 12), date(y2, 1, 8)),
             (
                 date(y2, 1, 10),
                 f"已撤销的{CANCELLED}工作周期终结",
@@ -528,6 +535,7 @@ class _Play:
                 f"studio-ledger appropriate --year {y2} --on {y2}-02-26 --as {CLERK}",
                 lambda: self.appropriate(y2, date(y2, 2, 26)),
             ),
+            self.tax(Period(y2, 2), date(y2, 3, 10)),
             (
                 date(y2, 3, 15),
                 f"领导小组决定恢复{UNQUALIFIED}的{y2}年度经费",
@@ -560,6 +568,7 @@ class _Play:
                 f"studio-ledger periods close {y2}-12 --as {FIRST_APPROVER}",
                 lambda: self.year_end(y2),
             ),
+            self.tax(Period(y2, 12), date(y3, 1, 8)),
             (
                 date(y3, 3, 15),
                 f"挂牌单位{y3}年度配套资金到账",
@@ -583,6 +592,7 @@ class _Play:
                     for code in self.live
                 ),
             ),
+            self.tax(Period(y3, 12), date(y3 + 1, 1, 12)),
             (
                 date(y3 + 1, 1, 15),
                 f"{y3}年度考核优秀的工作室继续命名{y3 + 1}–{y3 + 3}",
@@ -635,11 +645,10 @@ class _Play:
             ),
             (
                 paid,
-                "导出发放表和批量代发文件，银行代发后确认支付"
+                "出纳导出发放表和批量代发文件，银行代发后读入银行结果文件"
                 + ("（一笔被退回）" if failed else ""),
                 f"studio-ledger batches export ID --out DIR --as {CASHIER}; "
-                f"studio-ledger batches confirm ID --as {CASHIER}"
-                + (f" --failed 3:{BANK_RETURN}" if failed else ""),
+                f"studio-ledger batches results ID 银行结果.xlsx --as {CASHIER}",
                 lambda: self.pay(batch[0], paid, failed),
             ),
         ]
@@ -664,10 +673,12 @@ class _Play:
             self.step(partial(disbursement.approve, batch_id=batch_id, by=approver, on=on))
 
     def pay(self, batch_id: int, on: date, failed: dict[int, str]) -> None:
-        self.files += _export(self.engine, batch_id, self.out_dir / "files")
-        self.step(
-            partial(disbursement.confirm, batch_id=batch_id, by=CASHIER, on=on, failed=failed)
+        files = _export(self.engine, batch_id, self.out_dir / "files")
+        answer = bank_answer(
+            files[1], files[1].with_name(f"batch-{batch_id}-银行结果.xlsx"), failed
         )
+        self.files += [*files, answer]
+        self.step(partial(bank_results.answer, batch_id=batch_id, path=answer, by=CASHIER, on=on))
         if not failed:
             self.step(partial(disbursement.close, batch_id=batch_id, by=FIRST_APPROVER))
 
@@ -693,6 +704,25 @@ class _Play:
         )
         for batch_id in (first, again.id):
             self.step(partial(disbursement.close, batch_id=batch_id, by=FIRST_APPROVER))
+
+    def tax(self, month: Period, on: date) -> tuple[date, str, str, Callable[[], None]]:
+        """The step declaring ``month``'s withheld tax and paying it over on ``on``."""
+
+        def declare_and_remit() -> None:
+            folder = self.out_dir / "files"
+            path = folder / f"{month}-扣缴个人所得税报告表.xlsx"
+            with UnitOfWork(self.engine, write=False) as uow:
+                statements.export_withholding(uow, month, path, CASHIER)
+            self.files.append(path)
+            self.step(partial(remittance.remit, month=month, by=CASHIER, on=on))
+
+        return (
+            on,
+            f"出纳申报{month.year}年{month.month}月代扣个人所得税并缴纳",
+            f"studio-ledger statements withholding --month {month} --out FILE --as {CASHIER}; "
+            f"studio-ledger tax remit --month {month} --as {CASHIER}",
+            declare_and_remit,
+        )
 
     def appropriate(self, year: int, on: date | None = None) -> None:
         self.appropriations.append(
@@ -826,6 +856,24 @@ def _statements(engine: Engine, folder: Path) -> list[Path]:
         statements.export_summary(uow, YEAR, paths[1], AUDITOR)
         statements.export_trial_balance(uow, YEAR_END, paths[2], AUDITOR)
     return paths
+
+
+def bank_answer(bank_file: Path, out: Path, failed: Mapping[int, str]) -> Path:
+    """The demo's bank: the result file it returns for a bank file, every row 成功 but
+    the ``failed`` lines (line → 失败原因), in the bank file's columns."""
+    workbook = load_workbook(bank_file)
+    sheet = workbook.worksheets[0]
+    header = next(r for r in range(1, 10) if sheet.cell(r, 2).value == "收款账号")
+    sheet.cell(header, 7, "处理结果")
+    sheet.cell(header, 8, "失败原因")
+    for row in range(header + 1, sheet.max_row + 1):
+        remark = sheet.cell(row, 6).value
+        if isinstance(remark, str) and remark.startswith("批次#"):
+            number = int(remark.split("-")[1].split()[0])
+            sheet.cell(row, 7, "失败" if number in failed else "成功")
+            sheet.cell(row, 8, failed.get(number, ""))
+    workbook.save(out)
+    return out
 
 
 def _export(engine: Engine, batch_id: int, files: Path) -> list[Path]:

@@ -40,6 +40,8 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         "batch.payee_details": frozenset({UserRole.APPROVER, UserRole.CASHIER}),  # whole
         "batch.bank_file": _CASHIER,  # 批量代发: whole ID numbers and bank accounts
         "statement.export": _AUDIT,
+        # 扣缴申报: whole 身份证号 for the 出纳 who files it, masked for an auditor
+        "statement.withholding": frozenset({UserRole.CASHIER, UserRole.AUDITOR, UserRole.ADMIN}),
         "audit.read": _AUDIT,
         "job.read": _AUDIT,
         "user.read": _ADMIN,
@@ -63,6 +65,7 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         # the 出纳 sends the bank file and records what the bank did: never an approver
         "batch.confirm": _CASHIER,
         "batch.return": _CASHIER,
+        "tax.remit": _CASHIER,  # 缴纳: the month's declared tax paid over to the tax office
         "batch.close": _APPROVER,
         # the books and the service
         "period.close": frozenset({UserRole.APPROVER, UserRole.ADMIN}),

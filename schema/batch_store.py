@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.batches.batch import (
@@ -74,6 +74,8 @@ _LINE_COLUMNS: Final = select(
     _LINES.c.payee_id_number,
     _LINES.c.payee_bank_name,
     _LINES.c.payee_bank_account,
+    _LINES.c.refund,
+    _LINES.c.refund_month,
 )
 """A batch line's columns, read as a plain row (no ORM object): a national batch has
 900,000 lines."""
@@ -110,6 +112,8 @@ def _line(row: Any) -> BatchLine:
         else Payee(
             row.payee_name, row.payee_id_number, row.payee_bank_name, row.payee_bank_account
         ),
+        row.refund,
+        row.refund_month,
     )
 
 
@@ -182,22 +186,73 @@ class SqlBatchStore:
                 committed[(studio, source)] = committed.get((studio, source), 0) + amount
         return committed
 
-    def paid_lines(self, people: Sequence[str], month: Period) -> list[tuple[date, BatchLine]]:
-        """The lines of ``people`` a payment voucher dated in ``month`` paid, with that
-        date (what counts as the month's income is the domain's to say)."""
+    def paid_lines(
+        self, people: Sequence[str] | None, month: Period
+    ) -> list[tuple[date, BatchLine]]:
+        """The lines of ``people`` (everyone's when ``None``) a payment voucher dated in
+        ``month`` paid, with that date (what counts as the month's income is the domain's
+        to say)."""
         found: list[tuple[date, BatchLine]] = []
-        for chunk in chunks(list(people)):
+        query = (
+            _LINE_COLUMNS.add_columns(TransactionRow.effective_date.label("paid_on"))
+            .join(TransactionRow, TransactionRow.seq == _LINES.c.payment_seq)
+            .where(
+                TransactionRow.effective_date >= month.first_day,
+                TransactionRow.effective_date <= month.last_day,
+            )
+        )
+        for chunk in [None] if people is None else chunks(list(people)):
             rows = self.session.execute(
-                _LINE_COLUMNS.add_columns(TransactionRow.effective_date.label("paid_on"))
-                .join(TransactionRow, TransactionRow.seq == _LINES.c.payment_seq)
-                .where(
-                    _LINES.c.person_code.in_(chunk),
-                    TransactionRow.effective_date >= month.first_day,
-                    TransactionRow.effective_date <= month.last_day,
-                )
+                query if chunk is None else query.where(_LINES.c.person_code.in_(chunk))
             )
             found.extend((row.paid_on, _line(row)) for row in rows)
         return found
+
+    def unanswered(self, people: Sequence[str]) -> list[tuple[BatchState, BatchLine]]:
+        waiting = [s.value for s in BatchState if s in (BatchState.DRAFT, BatchState.APPROVED)]
+        found: list[tuple[BatchState, BatchLine]] = []
+        for chunk in chunks(list(people)):
+            rows = self.session.execute(
+                _LINE_COLUMNS.add_columns(BatchRow.state.label("batch_state"))
+                .join(BatchRow, BatchRow.id == _LINES.c.batch_id)
+                .where(
+                    _LINES.c.person_code.in_(chunk),
+                    _LINES.c.status == LineStatus.PENDING.value,
+                    BatchRow.state.in_(waiting),
+                )
+            )
+            found.extend((BatchState(row.batch_state), _line(row)) for row in rows)
+        return found
+
+    def waiting_batches(self) -> list[tuple[int, str]]:
+        rows = self.session.execute(
+            select(BatchRow.id, BatchRow.pay_month)
+            .where(
+                BatchRow.state == BatchState.APPROVED.value,
+                select(_LINES.c.id)
+                .where(
+                    _LINES.c.batch_id == BatchRow.id,
+                    _LINES.c.status == LineStatus.PENDING.value,
+                )
+                .exists(),
+            )
+            .order_by(BatchRow.id)
+        )
+        return [(batch_id, pay_month) for batch_id, pay_month in rows]
+
+    def refunds(self, people: Sequence[str] | None, month: Period) -> dict[str, Fen]:
+        given: dict[str, Fen] = {}
+        query = (
+            select(_LINES.c.person_code, func.sum(_LINES.c.refund))
+            .where(_LINES.c.refund_month == str(month))
+            .group_by(_LINES.c.person_code)
+        )
+        for chunk in [None] if people is None else chunks(list(people)):
+            rows = self.session.execute(
+                query if chunk is None else query.where(_LINES.c.person_code.in_(chunk))
+            )
+            given.update({person: int(total) for person, total in rows})
+        return given
 
     # -- writing ----------------------------------------------------------------
 
@@ -254,6 +309,7 @@ class SqlBatchStore:
                 "explanation": _reissue_explanation(failed),
                 "paid_key": None,
                 "reissue_of": failed.id,
+                "refund": failed.refund,
             }
             for failed in reissues
         )
@@ -308,6 +364,8 @@ class SqlBatchStore:
                     "return_seq": x.return_seq,
                     "final_tax": x.final_tax,
                     "final_net": x.final_net,
+                    "refund": x.refund,
+                    "refund_month": x.refund_month,
                 }
                 for x in lines
             ],

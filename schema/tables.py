@@ -411,6 +411,8 @@ class BatchLineRow(Base):
     ``tax``/``net`` are planned when the batch is made (a forecast); ``final_tax``/
     ``final_net`` are what the payment withheld and paid, set when it is confirmed.
     ``payee_*`` are whom it pays as approved, set at the batch's first approval.
+    ``refund`` is tax withheld too much that the line pays back with it (re-settled in
+    ``refund_month`` on the failed line; carried without a month by its reissue).
     """
 
     __tablename__ = "batch_lines"
@@ -433,6 +435,7 @@ class BatchLineRow(Base):
             "IS NOT NULL AND payee_bank_name IS NOT NULL AND payee_bank_account IS NOT NULL)",
             name="payee_whole",
         ),
+        CheckConstraint("refund >= 0", name="refund"),
         Index("ix_batch_lines_person", "person_code"),
         Index("ix_batch_lines_studio", "studio_code", "status"),
     )
@@ -466,6 +469,8 @@ class BatchLineRow(Base):
     payee_id_number: Mapped[str | None] = mapped_column(String(18))
     payee_bank_name: Mapped[str | None] = mapped_column(String(MAX_BANK_NAME))
     payee_bank_account: Mapped[str | None] = mapped_column(String(MAX_BANK_ACCOUNT))
+    refund: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    refund_month: Mapped[str | None] = mapped_column(String(7))
 
 
 class BatchApprovalRow(Base):

@@ -475,13 +475,43 @@ class FakeBatches:
                     committed[(x.studio, source)] = committed.get((x.studio, source), 0) + amount
         return committed
 
-    def paid_lines(self, people: Sequence[str], month: Period) -> list[tuple[date, BatchLine]]:
+    def paid_lines(
+        self, people: Sequence[str] | None, month: Period
+    ) -> list[tuple[date, BatchLine]]:
         found = []
         for _, x in self._lines():
             paid = self.ledger.get(x.payment_seq) if x.payment_seq else None
-            if x.person in people and paid and Period.of(paid.effective_date) == month:
+            if (
+                (people is None or x.person in people)
+                and paid
+                and Period.of(paid.effective_date) == month
+            ):
                 found.append((paid.effective_date, x))
         return found
+
+    def unanswered(self, people: Sequence[str]) -> list[tuple[BatchState, BatchLine]]:
+        return [
+            (b.state, x)
+            for b, x in self._lines()
+            if x.person in people
+            and x.status == LineStatus.PENDING
+            and b.state in (BatchState.DRAFT, BatchState.APPROVED)
+        ]
+
+    def waiting_batches(self) -> list[tuple[int, str]]:
+        return [
+            (b.id, b.pay_month)
+            for b in self.stored.values()
+            if b.state == BatchState.APPROVED
+            and any(x.status == LineStatus.PENDING for x in b.lines)
+        ]
+
+    def refunds(self, people: Sequence[str] | None, month: Period) -> dict[str, Fen]:
+        given: dict[str, Fen] = {}
+        for _, x in self._lines():
+            if (people is None or x.person in people) and x.refund_month == str(month):
+                given[x.person] = given.get(x.person, 0) + x.refund
+        return given
 
     def insert_batch(
         self, batch: Batch, lines: Sequence[PlannedLine], reissues: Sequence[BatchLine]
@@ -513,6 +543,7 @@ class FakeBatches:
                     payment_seq=None,
                     final_tax=None,
                     final_net=None,
+                    refund_month=None,
                 )
             )
             self.keys[self.line_ids] = None

@@ -42,7 +42,7 @@ from ledger.batches import disbursement
 from ledger.batches.batch import STATE_LABELS
 from ledger.errors import ValidationError
 from ledger.money import format_plain
-from ledger.workbooks import payout_files
+from ledger.workbooks import bank_results, payout_files
 from schema.db import UnitOfWork
 
 
@@ -104,7 +104,7 @@ def show_lines(b: BatchOut) -> None:
             str(len(x.months)),
             format_plain(x.gross_fen),
             format_plain(x.final_tax_fen if x.final_tax_fen is not None else x.tax_fen),
-            format_plain(x.final_net_fen if x.final_net_fen is not None else x.net_fen),
+            format_plain(x.sent_fen),
             x.status_label + (f"（{x.failure_reason}）" if x.failure_reason else ""),
         )
     console.print(shown)
@@ -308,6 +308,28 @@ def batches_confirm(
         "confirm",
         batch_id,
         lambda uow: disbursement.confirm(uow, batch_id, as_user, on_date(on), returned),
+    )
+
+
+@batches.command("results")
+@click.argument("batch_id", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@AS_USER
+@ON_DATE
+@click.pass_context
+@refusals_exit
+def batches_results(
+    ctx: click.Context, batch_id: int, file: Path, as_user: str, on: str | None
+) -> None:
+    """Read the bank's result file (xlsx or CSV, the bank file's rows with 处理结果 and
+    失败原因): confirm every 成功 line and record every 失败 line, all or nothing; the same
+    file read again changes nothing."""
+    _act(
+        ctx,
+        as_user,
+        "results",
+        batch_id,
+        lambda uow: bank_results.answer(uow, batch_id, file, as_user, on_date(on)),
     )
 
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from api.commands.base import AS_USER, parse_date, progress, reading, refusals_exit
+from api.commands.base import AS_USER, parse_date, progress, reading, refusals_exit, writing
 from ledger import program
-from ledger.money import format_amount
+from ledger.books.periods import Period
+from ledger.money import format_amount, format_plain
 from ledger.registry import roster_services
 from ledger.workbooks import statements
 
@@ -82,3 +83,28 @@ def statements_trial_balance(ctx: click.Context, day: str, out: Path, as_user: s
             lambda uow: statements.export_trial_balance(uow, on, out, as_user),
         )
     click.echo(f"wrote {out}: {len(lines)} accounts")
+
+
+@statements_group.command("withholding")
+@click.option("--month", required=True, metavar="YYYY-MM")
+@OUT_FILE
+@AS_USER
+@click.pass_context
+@refusals_exit
+def statements_withholding(ctx: click.Context, month: str, out: Path, as_user: str) -> None:
+    """扣缴个人所得税报告表 of a month: a row per person across all studios, tied to the
+    tax account (whole 身份证号 for the 出纳 who files it; audit-logged)."""
+    period = Period.parse(month, field="--month")
+    with progress(f"writing {out.name}"):
+        found = writing(
+            ctx,
+            as_user,
+            "statement.withholding",
+            lambda uow: statements.export_withholding(uow, period, out, as_user),
+            lambda d: f"withholding:{d.month}",
+        )
+    click.echo(
+        f"wrote {out}: {len(found.lines)} 人，收入额 {format_plain(found.income)} 元，"
+        f"应纳税额 {format_plain(found.due)} 元，已扣缴税额 {format_plain(found.withheld)} 元"
+    )
+    click.echo(statements.tie_line(found))

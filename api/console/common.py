@@ -31,6 +31,7 @@ from ledger import clock, errors
 from ledger.codes import UserRole
 from ledger.permissions import allows
 from ledger.users import User
+from ledger.workbooks.imports import ImportRefused
 from schema.db import UnitOfWork, is_conflict
 
 T = TypeVar("T")
@@ -56,6 +57,7 @@ NAV: Final = (
     NavItem("/console/studios", "工作室", "registry.read"),
     NavItem("/console/people", "人员", "registry.read"),
     NavItem("/console/statements", "报表", "statement.export"),
+    NavItem("/console/tax", "个税", "statement.withholding"),
     NavItem("/console/jobs", "作业", "job.read"),
     NavItem("/console/audit", "审计日志", "audit.read"),
     NavItem("/console/users", "用户", "user.read"),
@@ -109,6 +111,8 @@ def refusal_text(error: errors.LedgerError) -> str:
     title = refusal_of(error).heading
     if isinstance(error, errors.InvalidInputError):
         detail = "；".join(f"{e.field}：{e.message}" for e in error.errors)
+    elif isinstance(error, ImportRefused):
+        detail = "；".join(map(str, error.problems))
     elif isinstance(error, errors.ValidationError):
         detail = f"{error.field}：{error.message}"
     else:

@@ -8,12 +8,15 @@ server refuses a forbidden action anyway (the guard and the service both check).
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Final
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
@@ -23,7 +26,12 @@ from litestar.response import File, Redirect, Template
 from api.console.common import act, page, refusal_text
 from api.http.base import Id, QueryYear, engine_of, read, request_id
 from api.http.batches import export_file
-from api.http.statements import ledger_file, summary_file, trial_balance_file
+from api.http.statements import (
+    ledger_file,
+    summary_file,
+    trial_balance_file,
+    withholding_file,
+)
 from api.shapes import (
     audit_entry_out,
     batch_history,
@@ -43,6 +51,7 @@ from ledger import clock, program, users
 from ledger.batches import disbursement
 from ledger.batches.batch import ACTION_LABELS, STATE_LABELS
 from ledger.books import book, statements
+from ledger.books.periods import Period
 from ledger.codes import FundingSource, MemberRole, UserRole, labels
 from ledger.errors import LedgerError, ValidationError
 from ledger.funds import fund_services
@@ -51,12 +60,14 @@ from ledger.money import Fen, format_amount, to_uppercase
 from ledger.permissions import allows
 from ledger.registry import cycle_services, roster_services
 from ledger.registry.roster import FIRST_YEAR, LAST_YEAR, MAX_REASON, mask_id_number
+from ledger.tax import remittance
 from ledger.users import User
+from ledger.workbooks import bank_results
 from schema.db import UnitOfWork
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE_SIZE: Final = 100
-EVENT_LABELS: Final = {**ACTION_LABELS, "create": "准备批次"}
+EVENT_LABELS: Final = {**ACTION_LABELS, "create": "准备批次", "results": "读入银行结果"}
 
 
 def view(path: str, action: str) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
@@ -207,12 +218,20 @@ def _outcome(verb: str) -> Callable[[UnitOfWork, disbursement.Outcome], tuple[st
 
     def said(_uow: UnitOfWork, outcome: disbursement.Outcome) -> tuple[str, str]:
         batch = outcome.batch
-        words = f"批次 #{batch.id}：已{ACTION_LABELS[verb]}"
+        words = f"批次 #{batch.id}：已{EVENT_LABELS[verb]}"
         if verb == "approve":
             words += f"（审批进度 {len(batch.approved_by)} / {batch.approvals_needed}）"
         if verb == "confirm":
             failed = len(batch.failed)
             words += f"，{failed} 行银行退回" if failed else "，全部支付"
+        if verb == "results":
+            r = batch.reconciliation
+            words += (
+                f"：成功 {r.succeeded}，银行退回 {r.failed}，待银行答复 {r.pending}"
+                if outcome.changed
+                else "，文件所述均已入账，未作任何更改"
+            )
+        words += "".join(f"；{note}" for note in outcome.notes)
         return f"{words}；当前状态：{_state_label(batch.state)}。", _batch_back(batch.id)
 
     return said
@@ -313,8 +332,8 @@ class BatchPages(Controller):
                 "held": held,
                 "gross_upper": to_uppercase(batch.gross),
                 "tax": batch.current_tax,
-                "net": batch.current_net,
-                "net_upper": to_uppercase(batch.current_net),
+                "net": batch.sent,
+                "net_upper": to_uppercase(batch.sent),
                 "event_labels": EVENT_LABELS,
                 "state_labels": STATE_LABELS,
                 "labels_role": labels(MemberRole),
@@ -395,6 +414,33 @@ class BatchPages(Controller):
             return disbursement.confirm(uow, batch_id, me, on, failed)
 
         return self._act(request, batch_id, "confirm", data, run)
+
+    @form("/{batch_id:int}/results", "batch.confirm")
+    def results(
+        self,
+        request: Request[User, Any, Any],
+        batch_id: Id,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Redirect:
+        """读入银行结果文件: the bank's answer, all of the file or none of it."""
+        me = request.user.name
+        upload = data.get("file")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "results.xlsx"
+            if isinstance(upload, UploadFile):
+                if (upload.filename or "").lower().endswith(".csv"):
+                    path = path.with_suffix(".csv")
+                path.write_bytes(upload.file.read())
+            fields = {k: v for k, v in data.items() if k != "file"}
+            fields["file"] = bank_results.digest(path) if path.exists() else ""
+
+            def run(uow: UnitOfWork) -> disbursement.Outcome:
+                if not path.exists() or not path.stat().st_size:
+                    raise ValidationError("结果文件", "请选择银行返回的结果文件")
+                on = date_field(fields, "on", "银行付款日期")
+                return bank_results.answer(uow, batch_id, path, me, on)
+
+            return self._act(request, batch_id, "results", fields, run)
 
     @form("/{batch_id:int}/lines/{line:int}/return", "batch.return")
     def return_line(
@@ -597,6 +643,57 @@ class StatementPages(Controller):
     @view("/trial-balance.xlsx", "statement.export")
     def trial_balance(self, request: Request[User, Any, Any], on: FromQuery[date]) -> File:
         return trial_balance_file(request, on)
+
+
+# -- 个税: 扣缴申报 and 缴纳 ----------------------------------------------------------------------
+
+
+class TaxPages(Controller):
+    path = "/console/tax"
+
+    @view("/", "statement.withholding")
+    def tax(self, request: Request[User, Any, Any]) -> Template:
+        """The month's 扣缴申报 to download, and (for the 出纳) its 缴纳."""
+        last = program.today().replace(day=1) - timedelta(days=1)
+        return page(
+            request,
+            "tax.html",
+            "个税",
+            month=f"{last:%Y-%m}",
+            today=program.today(),
+            remits=allows(request.user.role, "tax.remit"),
+        )
+
+    @view("/withholding.xlsx", "statement.withholding")
+    def withholding(
+        self,
+        request: Request[User, Any, Any],
+        month: Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}$")],
+    ) -> File:
+        return withholding_file(request, Period.parse(month, field="month"))
+
+    @form("/remit", "tax.remit")
+    def remit(self, request: Request[User, Any, Any], data: Form) -> Redirect:
+        """缴纳: the month's declared tax paid over."""
+        me = request.user.name
+
+        def run(uow: UnitOfWork) -> remittance.Remittance:
+            month = Period.parse(text(data, "month", "所属月份"), field="所属月份")
+            return remittance.remit(uow, month, me, date_field(data, "on", "缴纳日期"))
+
+        return act(
+            request,
+            action="tax.remit",
+            form=data,
+            run=run,
+            target=lambda r: f"tax:{r.month}",
+            done=lambda _, r: (
+                f"已缴纳{r.month.year}年{r.month.month}月代扣个人所得税 "
+                f"{format_amount(r.amount)}（{r.people}人，凭证 {r.voucher}）",
+                "/console/tax",
+            ),
+            back="/console/tax",
+        )
 
 
 # -- 作业 -------------------------------------------------------------------------------------
@@ -842,6 +939,7 @@ CONTROLLERS: Final = (
     BatchPages,
     RegistryPages,
     StatementPages,
+    TaxPages,
     JobPages,
     AuditPages,
     UserPages,

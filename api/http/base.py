@@ -154,6 +154,7 @@ _MEANINGS: Final = {
     404: "Not found.",
     409: "The state does not allow it: a closed period or batch state, a reused "
     "Idempotency-Key, or a concurrent write (retry).",
+    413: "The file is larger than the service accepts.",
     422: "The input was refused; ``errors`` names each field (an insufficient balance "
     "names the date that would leave an account short).",
 }
@@ -243,6 +244,13 @@ def writes(
         before_request=strict_body,
         **options,
     )
+
+
+def uploads(
+    path: str, action: str, **options: Any
+) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+    """A POST handler allowed ``action`` taking a file (``multipart/form-data``)."""
+    return _declare(post, path, action, (400, 401, 403, 404, 409, 413, 422), **options)
 
 
 def downloads(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Controller, Request, Response
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, JSONBody, PathParameter, QueryParameter
 from litestar.response import File
 
 from api.http.base import (
@@ -26,6 +30,7 @@ from api.http.base import (
     read,
     reads,
     request_id,
+    uploads,
     write,
     writes,
 )
@@ -47,7 +52,7 @@ from ledger.batches import disbursement
 from ledger.errors import ValidationError
 from ledger.registry.roster import FIRST_YEAR, LAST_YEAR, MAX_REASON
 from ledger.users import User
-from ledger.workbooks import payout_files
+from ledger.workbooks import bank_results, payout_files
 from schema.db import UnitOfWork
 
 LineNumber = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
@@ -80,6 +85,27 @@ class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
 
     failed: list[FailedLine] = []
     on: date | None = None
+
+
+@dataclass
+class ResultsIn:
+    """The bank's result file (xlsx, or CSV in the same columns), and the day the bank
+    paid (``YYYY-MM-DD``, default today)."""
+
+    file: UploadFile
+    on: str | None = None
+
+
+def _day(text: str | None) -> date | None:
+    """A form's date field: ``YYYY-MM-DD`` or nothing."""
+    if not text:
+        return None
+    if len(text) == 10 and text[4] == text[7] == "-":
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValidationError("on", f"不是日期 (not a date, use YYYY-MM-DD): {text[:20]!r}")
 
 
 def _on(value: date | None) -> date:
@@ -243,6 +269,32 @@ class BatchController(Controller):
             key,
             lambda uow: disbursement.confirm(uow, batch_id, request.user.name, on, failed),
         )
+
+    @uploads("/{batch_id:int}/results", "batch.confirm")
+    def read_results(
+        self,
+        request: Request[User, Any, Any],
+        batch_id: Id,
+        data: Annotated[ResultsIn, Body(media_type=RequestEncodingType.MULTI_PART)],
+        key: IdempotencyKey = None,
+    ) -> Response[OutcomeOut]:
+        """Read the bank's result file: every 成功 row confirms its line and every 失败 row
+        records its line as returned by the bank, all of the file or none of it (each bad
+        row and field named); the same file again changes nothing."""
+        on = _on(_day(data.on))
+        suffix = ".csv" if (data.file.filename or "").lower().endswith(".csv") else ".xlsx"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"results{suffix}"
+            path.write_bytes(data.file.file.read())
+            digest = bank_results.digest(path)
+            return _act(
+                request,
+                batch_id,
+                "results",
+                {"file": data.file.filename, "sha256": digest, "on": str(on)},
+                key,
+                lambda uow: bank_results.answer(uow, batch_id, path, request.user.name, on),
+            )
 
     @writes("/{batch_id:int}/lines/{line:int}/return", "batch.return")
     def return_line(

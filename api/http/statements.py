@@ -11,7 +11,9 @@ from litestar import Controller, Request
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import File
 
-from api.http.base import QueryYear, download, downloads, read
+from api.http.base import QueryYear, download, downloads, engine_of, read, request_id
+from ledger import audit as audit_log
+from ledger.books.periods import Period
 from ledger.registry import roster_services
 from ledger.users import User
 from ledger.workbooks import statements
@@ -59,6 +61,28 @@ def trial_balance_file(request: Request[User, Any, Any], on: date) -> File:
     )
 
 
+def withholding_file(request: Request[User, Any, Any], month: Period) -> File:
+    """扣缴个人所得税报告表 (xlsx) of ``month``, with its audit entry (whole 身份证号 leave
+    the system in it)."""
+
+    def produce(folder: Path) -> Path:
+        path = folder / f"{month}-扣缴个人所得税报告表.xlsx"
+        with UnitOfWork(engine_of(request)) as uow:
+            statements.export_withholding(uow, month, path, request.user.name)
+            audit_log.record(
+                uow,
+                request.user.name,
+                "statement.withholding",
+                f"withholding:{month}",
+                request_id(request),
+                {"file": path.name},
+            )
+            uow.commit()
+        return path
+
+    return download("studio-ledger-statement-", produce)
+
+
 class StatementController(Controller):
     path = "/statements"
     tags = ("statements",)
@@ -88,3 +112,13 @@ class StatementController(Controller):
     ) -> File:
         """科目余额表 as of a date."""
         return trial_balance_file(request, on)
+
+    @downloads("/withholding.xlsx", "statement.withholding")
+    def statement_withholding(
+        self,
+        request: Request[User, Any, Any],
+        month: Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")],
+    ) -> File:
+        """扣缴个人所得税报告表 of a month: a row per person, tied to the tax account
+        (whole 身份证号 for the 出纳; audit-logged)."""
+        return withholding_file(request, Period.parse(month, field="month"))

@@ -11,6 +11,7 @@ States (:data:`TRANSITIONS`, one table; every set of states is a property of
 :class:`BatchState`)::
 
     draft ──approve──▶ approved ──pay──▶ paid ──close──▶ closed
+      │                 ↺ answer (the bank answers for some lines; more files follow)
       │                    └──pay_partially──▶ partially_paid ──close──▶ closed
       ├──reject──▶ rejected
       └──cancel──▶ cancelled
@@ -112,6 +113,7 @@ TRANSITIONS: Final[Mapping[tuple[BatchState, str], BatchState]] = {
     (BatchState.DRAFT, "approve"): BatchState.APPROVED,
     (BatchState.DRAFT, "reject"): BatchState.REJECTED,
     (BatchState.DRAFT, "cancel"): BatchState.CANCELLED,
+    (BatchState.APPROVED, "answer"): BatchState.APPROVED,
     (BatchState.APPROVED, "pay"): BatchState.PAID,
     (BatchState.APPROVED, "pay_partially"): BatchState.PARTIALLY_PAID,
     (BatchState.PAID, "close"): BatchState.CLOSED,
@@ -131,7 +133,12 @@ ACTION_LABELS: Final[Mapping[str, str]] = {
 """What a person presses to take each action on a batch (the console's buttons); the
 transitions' ``pay`` and ``pay_partially`` are both 确认支付."""
 
-_ACTION_WORDS: Final = {**ACTION_LABELS, "pay": "确认支付", "pay_partially": "确认支付"}
+_ACTION_WORDS: Final = {
+    **ACTION_LABELS,
+    "pay": "确认支付",
+    "pay_partially": "确认支付",
+    "answer": "确认支付",
+}
 
 STATE_LABELS: Final = labels(BatchState)
 LINE_STATUS_LABELS: Final = labels(LineStatus)
@@ -183,9 +190,15 @@ class BatchLine:
       approval_seq, approval_positions: the approval voucher and its postings that made
         this line's money payable (a return sends back just those).
       payment_seq, return_seq: the vouchers that paid it, or returned it to the fund.
-      final_tax, final_net: the tax withheld when it was paid, by the month it was paid
-        in (:mod:`ledger.withholding`); ``tax``/``net`` are the forecast.
+      tax, net: what its approvers approved and the bank file sends: the tax planned for
+        the month the batch was made in (:mod:`ledger.tax.withholding`), and the rest.
+      final_tax, final_net: what the payment withheld and paid: ``tax``/``net`` (a line
+        paid before the bank's amounts were kept exactly may differ).
       payee: whom it pays, recorded at the batch's first approval (``None`` before).
+      refund, refund_month: tax withheld too much from the payee's income of
+        ``refund_month`` (a re-settlement, :func:`ledger.tax.withholding.resettle`),
+        waiting on this failed line's payable and paid to them with its reissue, which
+        carries ``refund`` (and no month: the re-settlement is counted once).
     """
 
     id: int
@@ -212,6 +225,8 @@ class BatchLine:
     final_tax: Fen | None = None
     final_net: Fen | None = None
     payee: Payee | None = None
+    refund: Fen = 0
+    refund_month: str | None = None
 
     @property
     def current_tax(self) -> Fen:
@@ -221,6 +236,12 @@ class BatchLine:
     @property
     def current_net(self) -> Fen:
         return self.gross - self.current_tax
+
+    @property
+    def sent(self) -> Fen:
+        """What the bank file pays the payee for it: the net, and any tax refund it
+        carries (:attr:`refund`)."""
+        return self.current_net + self.refund
 
     def payment(self, paid_on: date) -> Payment:
         """The line as the income it was, paid on ``paid_on``: its gross, and the tax
@@ -244,13 +265,25 @@ class BatchLine:
         at ``positions``, which a return sends back)."""
         return replace(self, approval_seq=seq, approval_positions=positions)
 
-    def taxed(self, final_tax: Fen) -> BatchLine:
-        """Its tax as withheld in the month it is paid in (:mod:`ledger.tax.withholding`)."""
-        return replace(self, final_tax=final_tax, final_net=self.gross - final_tax)
-
     def paid(self, seq: int) -> BatchLine:
-        """Paid by the payment voucher ``seq``."""
-        return replace(self, status=LineStatus.PAID, payment_seq=seq)
+        """Paid by the payment voucher ``seq``, as the bank file sent it: ``net`` to the
+        payee (with its refund) and ``tax`` withheld."""
+        return replace(
+            self,
+            status=LineStatus.PAID,
+            payment_seq=seq,
+            final_tax=self.tax,
+            final_net=self.net,
+        )
+
+    def refunded(self, amount: Fen, month: str) -> BatchLine:
+        """Carrying ``amount`` of tax withheld too much in ``month``, to be paid with its
+        reissue (a failed line carries one refund)."""
+        if self.refund:
+            raise InvalidTransitionError(
+                f"line {self.number} already carries a refund of {format_plain(self.refund)}"
+            )
+        return replace(self, refund=amount, refund_month=month)
 
     def bounced(self, reason: str) -> BatchLine:
         """Returned by the bank, for ``reason``; its money stays payable."""
@@ -323,6 +356,8 @@ LINE_STEP_FIELDS: Final = (
     "final_tax",
     "final_net",
     "payee",
+    "refund",
+    "refund_month",
 )
 """What a batch's steps change of a line (:class:`BatchLine`'s step methods); the rest of
 a line (whom it pays, how much, why) is written once, when the batch is made."""
@@ -358,6 +393,11 @@ class Batch:
     @property
     def current_net(self) -> Fen:
         return self.gross - self.current_tax
+
+    @property
+    def sent(self) -> Fen:
+        """What its bank file pays: every line's net and the tax refunds they carry."""
+        return sum(line.sent for line in self.lines)
 
     @property
     def first_day(self) -> date:
@@ -406,9 +446,9 @@ class Batch:
             return Reconciliation(*[Tally()] * 6)
         by_status: dict[LineStatus, Tally] = {}
         for x in self.lines:
-            by_status[x.status] = by_status.get(x.status, Tally()) + Tally(1, x.current_net)
+            by_status[x.status] = by_status.get(x.status, Tally()) + Tally(1, x.sent)
         return Reconciliation(
-            sent=Tally(len(self.lines), sum(x.current_net for x in self.lines)),
+            sent=Tally(len(self.lines), sum(x.sent for x in self.lines)),
             succeeded=by_status.get(LineStatus.PAID, Tally()),
             failed=by_status.get(LineStatus.FAILED, Tally()),
             pending=by_status.get(LineStatus.PENDING, Tally()),

@@ -27,6 +27,7 @@ from datetime import date, datetime
 from typing import Final, Protocol
 
 from ledger import program
+from ledger.batches.bank_answer import ResultRow, read_answer
 from ledger.batches.batch import (
     ACTION_LABELS,
     STATE_LABELS,
@@ -47,7 +48,7 @@ from ledger.batches.batch import (
 )
 from ledger.batches.entitlements import EntitlementLine, entitlements
 from ledger.books import book
-from ledger.books.accounts import FUNDING_SOURCES, studio_fund, studio_payable
+from ledger.books.accounts import FUNDING_SOURCES, WITHHELD_TAX, studio_fund, studio_payable
 from ledger.books.periods import Period
 from ledger.books.postings import NewTransaction, Posting, utc_now
 from ledger.clock import check_not_before, check_year_begun
@@ -64,7 +65,7 @@ from ledger.registry import roster_services
 from ledger.registry.policy import Policy
 from ledger.registry.roster import MAX_REASON, ROLE_LABELS, mask_account, mask_id_number
 from ledger.registry.roster_services import policy
-from ledger.tax.withholding import MonthIncome, month_income, withhold
+from ledger.tax.withholding import MonthIncome, month_income, resettle, withhold
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
 from ledger.users import User, acting
 
@@ -77,8 +78,24 @@ class BatchStore(Protocol):
         """The stipends of ``studio`` already in a batch that pays them (any year)."""
 
     def draft_commitments(self) -> dict[tuple[str, str], Fen]: ...
-    def paid_lines(self, people: Sequence[str], month: Period) -> list[tuple[date, BatchLine]]:
-        """The lines of ``people`` a payment voucher dated in ``month`` paid, with its date."""
+    def paid_lines(
+        self, people: Sequence[str] | None, month: Period
+    ) -> list[tuple[date, BatchLine]]:
+        """The lines of ``people`` (everyone's when ``None``) a payment voucher dated in
+        ``month`` paid, with its date."""
+
+    def unanswered(self, people: Sequence[str]) -> list[tuple[BatchState, BatchLine]]:
+        """The lines of ``people`` in drafts and approved batches the bank has not answered
+        for yet (``pending``), with their batch's state."""
+
+    def waiting_batches(self) -> list[tuple[int, str]]:
+        """(batch, pay month) of every batch sent to the bank with lines it has not
+        answered for yet."""
+
+    def refunds(self, people: Sequence[str] | None, month: Period) -> dict[str, Fen]:
+        """Tax given back to each of ``people`` (everyone, when ``None``) by re-settlements
+        of ``month``
+        (:attr:`BatchLine.refund` of the lines whose ``refund_month`` it is)."""
 
     def insert_batch(
         self, batch: Batch, lines: Sequence[PlannedLine], reissues: Sequence[BatchLine]
@@ -162,7 +179,7 @@ def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
         report.policy,
         already_paid=stores.batches.paid_keys(year),
         available=available_funds(stores, {line.studio for line in report.lines}),
-        month_income=_month_income(stores, [x.person for x in report.lines], on),
+        month_income=_expected_income(stores, [x.person for x in report.lines], on),
     )
     if not plan.lines:
         raise NothingToPayError(year, plan.left_out)
@@ -172,16 +189,36 @@ def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
 
 
 def _month_income(stores: Stores, people: Sequence[str], on: date) -> dict[str, MonthIncome]:
-    """What each payee was paid and withheld in ``on``'s month, by confirmed payments."""
+    """What each payee was paid in ``on``'s month, by confirmed payments, and the tax
+    withheld from it less what re-settlements gave back."""
     month = Period.of(on)
-    paid = stores.batches.paid_lines(sorted(set(people)), month)
-    return month_income((line.payment(on) for on, line in paid), month)
+    wanted = sorted(set(people))
+    paid = month_income(
+        (line.payment(on) for on, line in stores.batches.paid_lines(wanted, month)), month
+    )
+    refunded = stores.batches.refunds(wanted, month)
+    return {
+        person: MonthIncome(income.paid, income.withheld - refunded.get(person, 0))
+        for person, income in paid.items()
+    }
+
+
+def _expected_income(stores: Stores, people: Sequence[str], on: date) -> dict[str, MonthIncome]:
+    """What a new batch's tax is planned against: each payee's income of ``on``'s month
+    (:func:`_month_income`) and the lines of other batches the bank has yet to pay them,
+    as if paid in that month — so two batches planned before either is paid do not
+    both plan the lowest bracket."""
+    income = _month_income(stores, people, on)
+    for _, line in stores.batches.unanswered(sorted(set(people))):
+        had = income.get(line.person, MonthIncome())
+        income[line.person] = MonthIncome(had.paid + line.gross, had.withheld + line.tax)
+    return income
 
 
 def _month_taxes(stores: Stores, rule: str, lines: Sequence[BatchLine], on: date) -> list[Fen]:
-    """The tax on each of ``lines`` if paid on ``on``, with each payee's other payments
-    confirmed in that month (:func:`ledger.withholding.withhold`)."""
-    before = _month_income(stores, [x.person for x in lines], on)
+    """The tax on each of ``lines`` if paid on ``on``, with each payee's other income of
+    that month (:func:`_expected_income`, :func:`ledger.tax.withholding.withhold`)."""
+    before = _expected_income(stores, [x.person for x in lines], on)
     return withhold(rule, [(x.person, x.gross) for x in lines], before)
 
 
@@ -240,6 +277,8 @@ class Outcome:
     batch: Batch
     message: str
     changed: bool = True
+    notes: tuple[str, ...] = ()
+    """What else the action did, in words for a person (a tax re-settlement)."""
 
 
 def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
@@ -405,55 +444,213 @@ def _end_draft(stores: Stores, batch_id: int, by: str, reason: str, action: str)
 def confirm(
     stores: Stores, batch_id: int, by: str, on: date, failed: Mapping[int, str] | None = None
 ) -> Outcome:
-    """Record the bank's answer: every line paid except ``failed`` (line number → reason)."""
+    """Record the bank's answer by hand: every line still waiting paid, except ``failed``
+    (line number → reason). The bank's result file is read by :func:`read_results`."""
     failed = failed or {}
     batch = _batch(stores, batch_id, lock=True)
-    action = "pay_partially" if failed else "pay"
+    waiting = {x.number for x in batch.lines if x.status == LineStatus.PENDING}
+    batch.after(_answered(batch, waiting, failed))
+    for number, reason in failed.items():
+        if batch.line(number).status != LineStatus.PENDING:
+            raise InvalidTransitionError(
+                f"批次 #{batch.id} 第{number}行已{batch.line(number).status.label}，"
+                "银行已答复过 (the bank has answered for it)"
+            )
+        if not reason.strip():
+            raise ValidationError(f"failed[{number}]", "a bank return needs its reason")
+        if refused := text_errors(f"failed[{number}]", reason, MAX_REASON):
+            raise refused[0]
+    paying = sorted(waiting - set(failed))
+    return _answer(stores, batch, paying, failed, by, on, key=f"batch:{batch.id}", event="confirm")
+
+
+def read_results(
+    stores: Stores, batch_id: int, rows: Sequence[ResultRow], digest: str, by: str, on: date
+) -> Outcome:
+    """Read the bank's result file (its rows, and its content hash ``digest``): confirm
+    every 成功 line and record every 失败 line with its reason, as one action; the same
+    file read again, or a file repeating what the bank already said, changes nothing
+    (:func:`ledger.batches.bank_answer.read_answer` says what a true file is)."""
+    batch = _batch(stores, batch_id, lock=True)
+    acting(stores, by, "batch.confirm")
+    if not batch.state.sent:
+        raise InvalidTransitionError(
+            f"批次 #{batch.id} 状态为{STATE_LABELS[batch.state]}，尚未发送银行，没有银行结果可读"
+        )
+    read = [e for e in stores.batches.events(batch.id) if e.reason and digest in e.reason]
+    if read:
+        return Outcome(
+            batch,
+            f"银行结果文件已于 {read[0].at:%Y-%m-%d} 由 {read[0].actor} 读入，本次未作任何更改 "
+            "(this file was read already; nothing changed)",
+            changed=False,
+        )
+    answer = read_answer(batch, payees(stores, batch), rows)
+    if not answer.news:
+        return Outcome(
+            batch,
+            f"银行结果文件的 {answer.known} 行均已入账，本次未作任何更改 (nothing new)",
+            changed=False,
+        )
+    batch.after(_answered(batch, set(answer.paid) | set(answer.failed), answer.failed))
+    return _answer(
+        stores,
+        batch,
+        list(answer.paid),
+        answer.failed,
+        by,
+        on,
+        key=f"batch:{batch.id}:results:{digest[:16]}",
+        event="results",
+        note=f"银行结果文件 sha256:{digest}",
+    )
+
+
+def _answered(batch: Batch, answered: set[int], failed: Mapping[int, str]) -> str:
+    """The transition the bank's answer for ``answered`` lines takes: ``answer`` while
+    other lines still wait, else ``pay`` or, when any line failed, ``pay_partially``."""
+    waiting = {x.number for x in batch.lines if x.status == LineStatus.PENDING} - answered
+    if waiting:
+        return "answer"
+    if failed or any(x.status not in (LineStatus.PENDING, LineStatus.PAID) for x in batch.lines):
+        return "pay_partially"
+    return "pay"
+
+
+def _answer(
+    stores: Stores,
+    batch: Batch,
+    paying: Sequence[int],
+    failed: Mapping[int, str],
+    by: str,
+    on: date,
+    *,
+    key: str,
+    event: str,
+    note: str | None = None,
+) -> Outcome:
+    """The bank paid the ``paying`` lines as sent and returned the ``failed`` ones: one
+    payment voucher, the lines saved, and the payees' months re-settled."""
+    action = _answered(batch, {*paying, *failed}, failed)
     to_state = batch.after(action)
     acting(stores, by, "batch.confirm")
     _check_cashier(stores, batch, by)
     program.require_dated(stores, on)
     check_not_before(on, _approved_on(stores, batch), field="on", what=f"批次 #{batch.id} 的审批")
-    for number, reason in failed.items():
-        batch.line(number)
-        if not reason.strip():
-            raise ValidationError(f"failed[{number}]", "a bank return needs its reason")
-        if refused := text_errors(f"failed[{number}]", reason, MAX_REASON):
-            raise refused[0]
-    paying = _final_tax(stores, batch, [x for x in batch.lines if x.number not in failed], on)
+    lines = [batch.line(n) for n in paying]
     settled = [batch.line(n).bounced(reason) for n, reason in failed.items()]
-    if paying:
+    if lines:
         [posted] = book.post(
             stores.ledger,
-            [payment_voucher(batch, paying, payee_names(stores, batch), on)],
+            [payment_voucher(batch, lines, payee_names(stores, batch), on, key=f"{key}:pay")],
             date_field="on",
         )
-        settled += [line.paid(posted.seq) for line in paying]
+        settled += [line.paid(posted.seq) for line in lines]
     stores.batches.save_lines(settled)
-    retaxed = [
-        f"line {x.number}: tax {format_plain(x.tax)} → {format_plain(x.current_tax)}"
-        for x in paying
-        if x.current_tax != x.tax
-    ]
+    answered = batch.changed(to_state, settled)
+    refunds, settlements = _resettle(stores, answered, {x.person for x in settled}, on, key)
+    stores.batches.save_lines(refunds)
+    answered = answered.changed(to_state, refunds)
     _record(
         stores,
         batch,
-        "confirm",
+        event,
         by,
         to_state,
-        "; ".join([*(f"line {n}: {r}" for n, r in sorted(failed.items())), *retaxed]) or None,
+        "; ".join(
+            [
+                *([note] if note else []),
+                *(f"line {n}: {r}" for n, r in sorted(failed.items())),
+                *settlements,
+            ]
+        )
+        or None,
     )
+    waiting = sum(1 for x in answered.lines if x.status == LineStatus.PENDING)
     return Outcome(
-        batch.changed(to_state, settled),
-        f"batch #{batch.id} {to_state}: {len(paying)} lines "
-        f"paid, {len(failed)} returned by the bank"
-        + (
-            f"; tax recomputed for payments in {Period.of(on)} (劳务报酬 combined by month): "
-            + "; ".join(retaxed)
-            if retaxed
-            else ""
-        ),
+        answered,
+        f"batch #{batch.id} {to_state}: {len(lines)} lines paid, "
+        f"{len(failed)} returned by the bank"
+        + (f", {waiting} still waiting for the bank" if waiting else "")
+        + ("; " + "; ".join(settlements) if settlements else ""),
+        notes=tuple(settlements),
     )
+
+
+def _resettle(
+    stores: Stores, batch: Batch, people: Collection[str], on: date, key: str
+) -> tuple[list[BatchLine], list[str]]:
+    """Re-settle the month of every payee in ``people`` the bank has answered for on all
+    their lines sent to it (:func:`ledger.tax.withholding.resettle`): tax withheld too
+    much goes back tax → the payee's payable on their failed line, which carries it to
+    its reissue; one voucher for the action. Returns the lines now carrying a refund,
+    and what was re-settled, in words."""
+    waiting = {x.person for state, x in stores.batches.unanswered(sorted(people)) if state.sent}
+    answered = sorted(set(people) - waiting)
+    if not answered:
+        return [], []
+    month = Period.of(on)
+    rule = _policy_of(stores, batch).withholding
+    income = _month_income(stores, answered, on)
+    names = payee_names(stores, batch)
+    carriers: list[BatchLine] = []
+    postings: list[Posting] = []
+    said: list[str] = []
+    for person in answered:
+        settled = resettle(rule, person, month, income.get(person, MonthIncome()))
+        if settled.over == 0:
+            continue
+        name = names.get(person, person)
+        told = (
+            f"{name} {month.year}年{month.month}月实付收入 {format_plain(settled.paid)} 元，"
+            f"应扣个税 {format_plain(settled.due)} 元，已扣 {format_plain(settled.withheld)} 元"
+        )
+        carrier = next(
+            (
+                x
+                for x in batch.lines
+                if x.person == person and x.status == LineStatus.FAILED and not x.refund
+            ),
+            None,
+        )
+        if settled.over < 0:
+            said.append(f"{told}，少扣 {format_plain(-settled.over)} 元，未能补扣，见扣缴申报表")
+            continue
+        if carrier is None:
+            said.append(
+                f"{told}，多扣 {format_plain(settled.over)} 元，无待重新发放的行可随之退还，"
+                "见扣缴申报表"
+            )
+            continue
+        postings.append(
+            Posting(
+                WITHHELD_TAX,
+                studio_payable(carrier.studio, person),
+                settled.over,
+                _line_memo(batch, carrier, names, "多扣个税退回应付"),
+            )
+        )
+        carriers.append(carrier.refunded(settled.over, str(month)))
+        said.append(
+            f"{told}，多扣 {format_plain(settled.over)} 元退回应付，"
+            f"随第{carrier.number}行重新发放支付"
+        )
+    if postings:
+        book.post(
+            stores.ledger,
+            [
+                NewTransaction(
+                    idempotency_key=f"{key}:resettle",
+                    effective_date=on,
+                    memo=f"劳务报酬个人所得税重算（批次#{batch.id}，银行退回后按实付收入"
+                    f"重算{month.year}年{month.month}月，{len(postings)}人）",
+                    postings=tuple(postings),
+                    metadata={"kind": "tax_resettlement", "batch": batch.id, "month": str(month)},
+                )
+            ],
+            date_field="on",
+        )
+    return carriers, said
 
 
 def _check_cashier(stores: Stores, batch: Batch, by: str) -> None:
@@ -476,29 +673,28 @@ def _approved_on(stores: Stores, batch: Batch) -> date:
     return max([batch.first_day, *stores.ledger.dates_of(seqs).values()])
 
 
-def _final_tax(stores: Stores, batch: Batch, paying: list[BatchLine], on: date) -> list[BatchLine]:
-    """The lines with their final tax: each payee's income combined with the payments
-    already confirmed in the month they are paid in (:mod:`ledger.withholding`)."""
-    taxes = _month_taxes(stores, _policy_of(stores, batch).withholding, paying, on)
-    return [line.taxed(tax) for line, tax in zip(paying, taxes, strict=True)]
-
-
 def payment_voucher(
-    batch: Batch, lines: Sequence[BatchLine], names: Mapping[str, str], on: date
+    batch: Batch,
+    lines: Sequence[BatchLine],
+    names: Mapping[str, str],
+    on: date,
+    *,
+    key: str | None = None,
 ) -> NewTransaction:
-    """The one voucher paying ``lines``: payable → bank (net) and → tax withheld."""
+    """The one voucher paying ``lines`` as the bank file sent them: payable → bank (the
+    net, with any refund a line carries) and → tax withheld (the approved tax)."""
     postings: list[Posting] = []
     for line in lines:
         payable = studio_payable(line.studio, line.person)
         for account, amount, what in (
-            ("bank:disbursed", line.current_net, "实发"),
-            ("tax:withheld", line.current_tax, "代扣个税"),
+            ("bank:disbursed", line.sent, "实发" if not line.refund else "实发（含退还多扣个税）"),
+            (WITHHELD_TAX, line.tax, "代扣个税"),
         ):
             if amount:
                 memo = _line_memo(batch, line, names, what)
                 postings.append(Posting(payable, account, amount, memo))
     return NewTransaction(
-        idempotency_key=f"batch:{batch.id}:pay",
+        idempotency_key=key or f"batch:{batch.id}:pay",
         effective_date=on,
         memo=f"{batch.year}年度劳务补贴发放（批次#{batch.id}，{_headcount(lines)}）",
         postings=tuple(postings),
@@ -510,7 +706,8 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
     """A draft batch paying again every failed line of ``year`` not yet reissued or returned.
 
     The money is still payable, so approving it posts nothing; confirming it
-    pays from payable as usual. The payee's bank details are read anew at export.
+    pays from payable as usual, with any tax refund the failed line carries. Whom it
+    pays is read from the roster anew at its first approval.
     """
     acting(stores, by, "batch.reissue")
     program.require_dated(stores, on)
@@ -520,7 +717,7 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
     governing = roster_services.policy(stores, year)
     taxes = _month_taxes(stores, governing.withholding, failures, on)
     forecast = [
-        replace(line, tax=tax, net=line.gross - tax)
+        replace(line, tax=tax, net=line.gross - tax, refund_month=None)
         for line, tax in zip(failures, taxes, strict=True)
     ]
     batch = _insert(stores, year, governing.version, by, f"{on:%Y-%m}", BatchPlan([]), forecast)
@@ -539,6 +736,11 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
         raise InvalidTransitionError(
             f"line {number} of batch #{batch.id} is {line.status}; "
             "only a failed payment can be returned to the fund"
+        )
+    if line.refund:
+        raise InvalidTransitionError(
+            f"批次 #{batch.id} 第{number}行带有退还的多扣个税 {format_plain(line.refund)} 元，"
+            "须重新发放以支付给本人，不能退回资金 (the line carries a tax refund: reissue it)"
         )
     root = _root_line(stores, line)
     if root.approval_seq is None:
@@ -586,7 +788,11 @@ def close(stores: Stores, batch_id: int, by: str) -> Outcome:
     return Outcome(_batch(stores, batch.id), f"batch #{batch.id} closed")
 
 
-_STEPS: Final[Mapping[str, str]] = {"pay": "confirm", "pay_partially": "confirm"}
+_STEPS: Final[Mapping[str, str]] = {
+    "pay": "confirm",
+    "pay_partially": "confirm",
+    "answer": "confirm",
+}
 """Transitions taken by another action's name: recording the bank's answer pays."""
 
 
@@ -708,7 +914,7 @@ def _payout_row(batch: Batch, line: BatchLine, payee: Payee, *, whole: bool) -> 
         grade=line.grade,
         gross=line.gross,
         tax=line.current_tax,
-        net=line.current_net,
+        net=line.sent,
         bank_name=payee.bank_name,
         bank_account=payee.bank_account if whole else mask_account(payee.bank_account),
         remark=f"批次#{batch.id}-{line.number} {line.studio}",

@@ -36,7 +36,13 @@ SHAPES: Final[dict[str, re.Pattern[str]]] = {
     "expense": re.compile(rf"expense:{_SEGMENT}:studio:{_SEGMENT}"),
     "bank": re.compile(r"bank:disbursed"),
     "tax": re.compile(r"tax:withheld"),
+    "remitted": re.compile(r"bank:tax_remitted"),
 }
+
+WITHHELD_TAX: Final = "tax:withheld"
+"""应交税费—代扣个人所得税: tax withheld from stipends until it is paid over."""
+TAX_REMITTED: Final = "bank:tax_remitted"
+"""银行存款—已缴代扣个人所得税: the withheld tax paid over to the tax office."""
 
 MAX_ADDRESS_LENGTH: Final = 200
 
@@ -57,7 +63,7 @@ def account_kind(address: Account) -> str:
         "source:finance, source:edu_fund, source:unit:<unit>, source:support:<unit>, "
         "studio:<id>:fund:<source>, "
         "studio:<id>:payable:<person>, expense:<category>:studio:<id>, bank:disbursed, "
-        "tax:withheld",
+        "tax:withheld, bank:tax_remitted",
     )
 
 

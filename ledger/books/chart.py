@@ -17,9 +17,10 @@ accountant reads them, and debits equal credits in every statement.
 
 Spending on activities (活动经费) leaves the program's bank account in a single
 posting (fund → expense), so it is booked 借 专项资金, 贷 银行存款—已支付活动经费:
-a contra sub-account of 银行存款 with a 贷 balance, one per 类别 and studio. The
-sum of 银行存款's sub-accounts is the money still in the bank, which equals the
-funds, payables and tax it owes — the trial balance's two sides.
+a contra sub-account of 银行存款 with a 贷 balance, one per 类别 and studio. Paying
+the withheld tax over to the tax office (缴纳) is 借 应交税费, 贷 银行存款—已缴代扣个人
+所得税, the same way. The sum of 银行存款's sub-accounts is the money still in the
+bank, which equals the funds, payables and tax it owes — the trial balance's two sides.
 
 A raw ledger balance (inflows − outflows, what :mod:`ledger.book` keeps) is a 贷
 amount: :func:`on_side` turns it into the amount on an account's normal side.
@@ -62,6 +63,7 @@ SUB_TITLES: Final[dict[str, Title]] = {
     "source:support": Title("100204", "银行存款—成员单位支持拨入", "借"),
     "bank": Title("100211", "银行存款—已拨付劳务补贴", "贷"),
     "expense": Title("100212", "银行存款—已支付活动经费", "贷"),
+    "remitted": Title("100213", "银行存款—已缴代扣个人所得税", "贷"),
     "tax": Title("222101", "应交税费—代扣个人所得税", "贷"),
     "payable": Title("224101", "其他应付款—应付劳务补贴", "贷"),
     "fund:finance": Title("271101", "专项资金—财政拨款", "贷"),

@@ -20,7 +20,7 @@ from typing import Final
 
 from ledger import program
 from ledger.books import book
-from ledger.books.accounts import FUNDING_SOURCES, account_kind, studio_fund
+from ledger.books.accounts import FUNDING_SOURCES, WITHHELD_TAX, account_kind, studio_fund
 from ledger.books.book import AccountEntry
 from ledger.books.chart import (
     TOP_TITLES,
@@ -366,6 +366,17 @@ def ledger_statement(
                     if s.cycle_end_year
                     else round_label(s.round),
                 )
+        if studio is None and stores.ledger.balance(WITHHELD_TAX, None) is not None:
+            # the withheld tax's own book: withheld by payments, given back by
+            # re-settlements, paid over to the tax office (缴纳)
+            opening = stores.ledger.balance(WITHHELD_TAX, date(first_year - 1, 12, 31)) or 0
+            entries = stores.ledger.iter_account_entries(WITHHELD_TAX, start, end)
+            yield LedgerSection(
+                "应交税费-代扣个人所得税",
+                chart_account(WITHHELD_TAX),
+                period,
+                ledger_rows(opening, entries, first_year, last_year),
+            )
 
     return LedgerStatement(exporter, sections(), stores.ledger.head_hash())
 

@@ -18,9 +18,17 @@ Which month a payment belongs to (this module owns the whole rule):
 - a payee's payments in one month are combined: the tax on a payment is the tax
   on everything paid that month minus what was already withheld that month
   (:func:`withhold`), spread over the payee's lines by largest remainder;
-- the tax a batch plans when it is created is a forecast for the month it is
-  created in; confirming the payment computes the final tax for the month it is
-  confirmed in, against the payments already confirmed that month.
+- the tax a batch plans when it is created is for the month it is created in,
+  against the payments already confirmed that month; its approvers approve it and
+  the bank file sends the rest, so the bank pays exactly the approved net and the
+  payment withholds exactly the approved tax;
+- once the bank has answered for all of a payee's lines in a batch, their month is
+  re-settled (:func:`resettle`): the tax due on what was actually paid that month
+  against what was withheld. A line the bank failed was not income, so a payee
+  paid one of two lines had too much withheld (2,500 + 2,500 元 plan 800 元, 400 on
+  each line; one paid, 340 is due): the difference (60) goes back from the tax
+  account to the payee's payable on the failed line, which carries it and pays it
+  with its reissue (the re-settlement is counted in the month it belongs to).
 """
 
 from __future__ import annotations
@@ -53,6 +61,33 @@ def labour_remuneration_tax(income: Fen) -> Fen:
         if limit is None or taxable_x100 <= limit * 100:
             return round_half_up(taxable_x100 * rate - deduction * 10_000, 10_000)
     raise AssertionError("unreachable: the last bracket has no limit")
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """How the tax on one month's 劳务报酬 is worked out, as the 扣缴申报 shows it:
+    减除费用, 应纳税所得额, 税率 (%), 速算扣除数 and 应纳税额 (fen)."""
+
+    deduction: Fen
+    taxable: Fen
+    rate: int
+    quick_deduction: Fen
+    tax: Fen
+
+
+def labour_remuneration_terms(income: Fen) -> Terms:
+    """The terms of :func:`labour_remuneration_tax` for ``income``: 800 元 deducted up
+    to 4,000 元, 20% above (rounded half-up to the fen for the form; the tax itself is
+    worked out exactly and rounded once)."""
+    small = income <= yuan(4_000)
+    deduction = min(income, yuan(800)) if small else round_half_up(income * 20, 100)
+    taxable = income - deduction
+    rate, quick = 20, 0
+    if income > yuan(4_000):
+        rate, quick = next(
+            (r, q) for limit, r, q in _BRACKETS if limit is None or income * 80 <= limit * 100
+        )
+    return Terms(deduction, taxable, rate, quick, labour_remuneration_tax(income))
 
 
 def no_tax(_income: Fen) -> Fen:
@@ -101,6 +136,28 @@ def month_income(payments: Iterable[Payment], month: Period) -> dict[str, MonthI
             before = income.get(p.person, MonthIncome())
             income[p.person] = MonthIncome(before.paid + p.gross, before.withheld + p.tax)
     return income
+
+
+@dataclass(frozen=True, slots=True)
+class Resettlement:
+    """A payee's month re-settled: what they were paid, the tax due on it, and what was
+    withheld from it (less what earlier re-settlements gave back)."""
+
+    person: str
+    month: Period
+    paid: Fen
+    due: Fen
+    withheld: Fen
+
+    @property
+    def over(self) -> Fen:
+        """Withheld too much (positive) or too little (negative)."""
+        return self.withheld - self.due
+
+
+def resettle(rule: str, person: str, month: Period, income: MonthIncome) -> Resettlement:
+    """The tax due on ``person``'s income of ``month`` against what was withheld."""
+    return Resettlement(person, month, income.paid, RULES[rule](income.paid), income.withheld)
 
 
 def withhold(

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Final
 
 from ledger import program
+from ledger.batches.disbursement import Stores
 from ledger.books.accounts import studio_fund
 from ledger.books.chart import chart_account, direction
+from ledger.books.periods import Period
 from ledger.books.statements import (
     ORGANIZATION,
     LedgerSection,
@@ -27,6 +29,8 @@ from ledger.books.statements import (
     trial_rows,
     trial_statement,
 )
+from ledger.money import format_plain
+from ledger.tax.declaration import ID_KIND, INCOME_ITEM, Declaration, declaration
 from ledger.users import ROLE_LABELS, User
 from ledger.workbooks.sheets import Column, Layout, PrintedSheet, new_workbook, stamp
 
@@ -217,3 +221,122 @@ def export_trial_balance(stores: program.Stores, on: date, path: Path, by: str) 
     if totals[0] != totals[1] or totals[2] != totals[3] or totals[4] != totals[5]:
         raise AssertionError(f"the trial balance does not balance: {totals}")
     return lines
+
+
+WITHHOLDING_LAYOUT: Final = Layout(
+    (
+        Column(5, "number"),
+        Column(9, "centre", wrap=True),
+        Column(10, "centre", wrap=True),
+        Column(20, "centre"),
+        Column(12, "centre", wrap=True),
+        Column(14, "amount"),
+        Column(13, "amount"),
+        Column(14, "amount"),
+        Column(6, "centre"),
+        Column(11, "amount"),
+        Column(14, "amount"),
+        Column(14, "amount"),
+        Column(13, "amount"),
+    ),
+    title_rows=4,
+)
+WITHHOLDING_HEADER: Final = (
+    "序号",
+    "姓名",
+    "身份证件类型",
+    "身份证件号码",
+    "所得项目",
+    "收入额",
+    "减除费用",
+    "应纳税所得额",
+    "税率",
+    "速算扣除数",
+    "应纳税额",
+    "已扣缴税额",
+    "应补（退）税额",
+)
+WITHHOLDING_SIGN_OFF: Final = (
+    (1, "扣缴义务人（签章）："),
+    (6, "经办人（签字）："),
+    (10, "受理日期：　　年　　月　　日"),
+)
+
+
+def export_withholding(stores: Stores, month: Period, path: Path, by: str) -> Declaration:
+    """扣缴个人所得税报告表 of ``month``: a row per person, 合计, and the line saying
+    whether it agrees with the tax account's movements of the month, to the fen."""
+    found = declaration(stores, month, by)
+    workbook = new_workbook()
+    sheet = PrintedSheet(workbook, "扣缴申报", WITHHOLDING_LAYOUT)
+    sheet.title("扣缴个人所得税报告表")
+    sheet.caption(
+        f"税款所属期：{month.first_day:%Y年%m月%d日}至{month.last_day:%Y年%m月%d日}"
+        f"　扣缴义务人：{ORGANIZATION}",
+        "金额单位：元",
+        right_span=3,
+    )
+    sheet.caption(
+        f"本月有所得的 {len(found.lines)} 人"
+        + ("" if found.whole else "　（身份证件号码已遮盖：完整报表由出纳导出报送）")
+    )
+    sheet.header(WITHHOLDING_HEADER)
+    for n, x in enumerate(found.lines, start=1):
+        sheet.row(
+            (
+                n,
+                x.name,
+                ID_KIND,
+                x.id_number,
+                INCOME_ITEM,
+                x.income,
+                x.deduction,
+                x.taxable,
+                f"{x.rate}%",
+                x.quick_deduction,
+                x.due,
+                x.withheld,
+                x.difference,
+            )
+        )
+    lines = found.lines
+    sheet.row(
+        (
+            "合计",
+            None,
+            None,
+            None,
+            f"{len(lines)}人",
+            found.income,
+            sum(x.deduction for x in lines),
+            sum(x.taxable for x in lines),
+            None,
+            None,
+            found.due,
+            found.withheld,
+            sum(x.difference for x in lines),
+        ),
+        bold=True,
+        span=4,
+    )
+    sheet.blank()
+    sheet.note(tie_line(found), bold=not found.ties)
+    sheet.signatures(WITHHOLDING_SIGN_OFF)
+    sheet.note(generated_line(found.exporter))
+    workbook.save(path)
+    return found
+
+
+def tie_line(found: Declaration) -> str:
+    """Whether the declaration agrees with 应交税费—代扣个人所得税, in words."""
+    ledger_side = (
+        f"应交税费—代扣个人所得税本月贷方 {format_plain(found.credited)} 元"
+        + (f"，重算退回 {format_plain(found.given_back)} 元" if found.given_back else "")
+        + f"，净额 {format_plain(found.in_ledger)} 元"
+    )
+    if found.ties:
+        return f"核对：{ledger_side}，与已扣缴税额合计一致。"
+    return (
+        f"核对不符：{ledger_side}，已扣缴税额合计 {format_plain(found.withheld)} 元，"
+        f"差额 {format_plain(found.withheld - found.in_ledger)} 元。"
+    )

@@ -31,6 +31,7 @@ from sqlalchemy import Engine, select, update
 
 from api.app import Settings, create_app
 from api.console.auth import ConsoleSettings
+from demo.story import bank_answer
 from ledger.books.postings import utc_now
 from schema.db import connect
 from schema.tables import BatchLineRow, ConsoleSessionRow, PersonRow
@@ -145,7 +146,9 @@ class Person:
         self.context.close()
 
 
-def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> None:
+def test_a_year_in_the_console(
+    server: tuple[str, Engine], browser: object, clock: Clock, tmp_path: Path
+) -> None:
     base, engine = server
 
     # the clerk prepares the batch, and is offered no approval of it
@@ -242,11 +245,23 @@ def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> N
     accounts = [row[1] for row in rows[4:-2]]
     assert approved_account in accounts
     assert "6217000000000099" not in accounts
-    page.locator("input[name=failed][value='3']").check()
-    page.get_by_label("第 3 行退回原因").fill("账户已销户")
-    page.get_by_label("支付日期").fill("2025-12-28")
-    cashier.shot("07-confirm-with-a-return", full=True)
-    cashier.press("确认支付")
+    # the bank's result file: every row paid but line 3's; one forged amount first
+    sent = tmp_path / "批量代发.xlsx"
+    bank.value.save_as(sent)
+    forged = load_workbook(bank_answer(sent, tmp_path / "假.xlsx", {}))
+    forged.active["D5"] = 1.0
+    forged.save(tmp_path / "假.xlsx")
+    page.set_input_files("#results-file", tmp_path / "假.xlsx")
+    page.get_by_label("银行付款日期").fill("2025-12-28")
+    cashier.press("读入银行结果")
+    assert "第5行 金额：1.00 元与发出的" in cashier.flash()
+    assert "已审批" in page.locator(".state.big").inner_text()  # nothing was read
+    result = bank_answer(sent, tmp_path / "银行结果.xlsx", {3: "账户已销户"})
+    page.set_input_files("#results-file", result)
+    page.get_by_label("银行付款日期").fill("2025-12-28")
+    cashier.shot("07-bank-results", full=True)
+    cashier.press("读入银行结果")
+    assert "已读入银行结果：成功 11 笔 54,600.00 元，银行退回 1 笔 4,200.00 元" in cashier.flash()
     assert "部分发放" in page.locator(".state.big").inner_text()
     assert "退回：账户已销户" in page.locator("table.lines tbody tr").nth(2).inner_text()
     tally = page.locator("table.reconciliation").inner_text()
@@ -285,6 +300,26 @@ def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> N
     cashier.sign_in()
     cashier.go("/console/batches/1")
     assert cashier.page.get_by_role("link", name="下载批量代发文件（对账副本）").count() == 1
+    # December is declared and, once it is over, its tax paid over
+    cashier.go("/console/tax")
+    cashier.page.locator("#wh-month").fill("2025-12")
+    cashier.page.locator("#remit-month").fill("2025-12")
+    cashier.shot("09a-tax")
+    with cashier.page.expect_download() as declared:
+        cashier.page.get_by_role("button", name="下载扣缴申报表").click()
+    assert declared.value.suggested_filename == "2025-12-扣缴个人所得税报告表.xlsx"
+    rows = list(_workbook(declared.value).active.iter_rows(values_only=True))
+    total = next(r for r in rows if r[0] == "合计")
+    cashier.press("缴纳")
+    assert "2025年12月尚未结束" in cashier.flash()
+    cashier.sign_out()
+    clock.set(date(2026, 1, 8))
+    cashier = Person(browser, base, "孙出纳")
+    cashier.sign_in()
+    cashier.go("/console/tax")
+    cashier.page.locator("#remit-month").fill("2025-12")
+    cashier.press("缴纳")
+    assert f"已缴纳2025年12月代扣个人所得税 ¥{total[11]:,.2f}" in cashier.flash()
     cashier.sign_out()
 
     # the auditor downloads the statements and reads the audit log
@@ -309,8 +344,8 @@ def test_a_year_in_the_console(server: tuple[str, Engine], browser: object) -> N
             "batch.create",
             "batch.approve",
             "batch.approve",
-            "batch.bank_file",  # the approver took the bank file
-            "batch.confirm",
+            "batch.bank_file",  # the cashier took the bank file
+            "batch.results",  # and read the bank's answer (the forged file was refused)
             "batch.reissue",
             "batch.approve",
             "batch.confirm",

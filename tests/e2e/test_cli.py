@@ -89,12 +89,15 @@ def test_demo_plays_the_first_cycle_of_the_notice(tmp_path: Path, clock: Clock) 
     # 2024: 59 + one approval voucher + two payment vouchers (the reissue was payable
     # already) = 62; 2025: 19 appropriations, HJ-S15's close, the late studio's batch (2)
     # and budget, HJ-H05 restored, 23 receipts, 12 expenses, the batch (2); 2026: 21
-    # appropriations, 21 receipts, the batch (2); January 2027: 21 closes, 4 renewals
-    assert "verify: ok: 192 transactions" in out
+    # appropriations, 21 receipts, the batch (2); January 2027: 21 closes, 4 renewals;
+    # and the tax of each of the four payout months paid over
+    assert "verify: ok: 196 transactions" in out
     for kind in ("roster", "grades", "receipts", "expenses"):
         assert (tmp_path / "demo" / "imports" / f"{kind}.xlsx").exists()
-    for name in ("batch-1-发放表", "batch-1-批量代发", "batch-2-发放表", "batch-2-批量代发"):
+    for name in ("batch-1-发放表", "batch-1-批量代发", "batch-1-银行结果", "batch-2-发放表",
+                 "batch-2-批量代发", "2024-12-扣缴个人所得税报告表"):  # fmt: skip
         assert (tmp_path / "demo" / "files" / f"{name}.xlsx").exists()
+
     assert "periods closed through 2024-12 (年结) by 李科长" in out
     summary = load_workbook(tmp_path / "demo" / "statements" / "2024-专项资金收支汇总表.xlsx")
     rows = list(summary.active.iter_rows(values_only=True))
@@ -166,7 +169,10 @@ def test_demo_plays_the_first_cycle_of_the_notice(tmp_path: Path, clock: Clock) 
         -100_000 + 60_000,
     ]
     assert kept["bank:disbursed"] == 71_182_666 + 3_360_000 + 76_860_000 + 72_660_000
-    assert kept["tax:withheld"] == 13_525_667 + 640_000 + 14_640_000 + 13_840_000
+    # every fen withheld was paid over, month by month: batch 1's tax less its returned
+    # line's 800 (never paid, nobody's income), the reissue's 800, batches 3, 4 and 5
+    assert kept["tax:withheld"] == 0
+    assert kept["bank:tax_remitted"] == 13_525_667 + 640_000 + 14_640_000 + 13_840_000
     assert not any(b for a, b in kept.items() if ":payable:" in a)
     lines = {(x.studio, x.role, len(x.months)): x.gross for x in report.lines}
     assert lines[("HJ-S15", "host", 9)] == 0
@@ -188,7 +194,8 @@ def test_the_demo_plays_up_to_today_and_tells_what_is_still_to_come(
     assert "    $ studio-ledger batches create --year 2026 --as 张会计\n" in told
     assert "  2027-01-10 各工作室2024–2026工作周期终结" in told
     assert "    $ studio-ledger cycles renew CODE --as 系统管理员\n" in told
-    assert "verify: ok: 165 transactions" in out  # 192 less the payout, closes and renewals
+    # 196 less the last payout, its tax, the closes and the renewals
+    assert "verify: ok: 168 transactions" in out
     assert (tmp_path / "demo" / "statements" / "2026-12-07-科目余额表.xlsx").exists()
     engine = connect(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
     with UnitOfWork(engine, write=False) as uow:

@@ -20,6 +20,7 @@ from sqlalchemy import text as sql
 
 import api.app
 from api.app import PUBLIC, Settings, create_app
+from demo.story import bank_answer
 from ledger import permissions, users
 from ledger.funds import expenses, fund_services
 from ledger.registry.roster import id_check_digit
@@ -974,3 +975,109 @@ def test_the_cycle_over_http(
     )
     studio = client.get(f"{API}/studios/HJ-S01", headers=clerk).json()
     assert (studio["round"], studio["cycle_end_year"]) == (1, 2029)
+
+
+def _bank_answer(bank_file: bytes, failed: dict[int, str], edit: dict[str, Any]) -> bytes:
+    """The bank's result file for a sent bank file (:func:`demo.story.bank_answer`), with
+    ``edit``'s cells changed after."""
+    with tempfile.TemporaryDirectory() as folder:
+        sent, answer = Path(folder) / "sent.xlsx", Path(folder) / "answer.xlsx"
+        sent.write_bytes(bank_file)
+        wb = load_workbook(bank_answer(sent, answer, failed))
+        for cell, value in edit.items():
+            wb.active[cell] = value
+        out = BytesIO()
+        wb.save(out)
+        return out.getvalue()
+
+
+def test_the_cashier_uploads_the_banks_result_file(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    clerk, cashier = auth(tokens["clerk"]), auth(tokens["cashier"])
+    client.post(f"{API}/roster", json=roster(2025), headers=clerk)
+    client.post(f"{API}/appropriations", json={"year": 2025}, headers=clerk)
+    grades = [{"year": 2025, "studio": s, "grade": "qualified"} for s in ("HJ-S01", "HJ-S02")]
+    client.post(f"{API}/grades", json=grades, headers=clerk)
+    batch = client.post(
+        f"{API}/batches", json={"year": 2025, "on": "2025-12-20"}, headers=clerk
+    ).json()
+    url = f"{API}/batches/{batch['id']}"
+    client.post(f"{url}/approve", json={"on": "2025-12-21"}, headers=auth(tokens["approver"]))
+    client.post(f"{url}/approve", json={"on": "2025-12-21"}, headers=auth(tokens["approver2"]))
+    sent = client.get(f"{url}/bank.xlsx", headers=cashier).content
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+    def upload(content: bytes, who: dict[str, str] = cashier) -> Any:
+        return client.post(
+            f"{url}/results",
+            files={"file": ("银行结果.xlsx", content, xlsx)},
+            data={"on": "2025-12-22"},
+            headers=who,
+        )
+
+    forged = upload(_bank_answer(sent, {}, {"D5": 1.0, "B6": "6228480000000000999"}))
+    assert forged.status_code == 422
+    said = forged.json()
+    assert [e["field"] for e in said["errors"]] == ["第5行 金额", "第6行 收款账号"]
+    assert upload(_bank_answer(sent, {}, {}), auth(tokens["approver"])).status_code == 403
+
+    result = _bank_answer(sent, {2: "户名不符"}, {})
+    r = upload(result)
+    assert r.status_code == 200, r.text
+    answered = r.json()["batch"]
+    assert answered["state"] == "partially_paid"
+    assert [x["status"] for x in answered["lines"]].count("failed") == 1
+    assert answered["reconciliation"]["failed"]["count"] == 1
+    paid = sum(x["net_fen"] for x in answered["lines"] if x["status"] == "paid")
+    balance = client.get(
+        f"{API}/accounts/bank:disbursed/balance", headers=auth(tokens["auditor"])
+    ).json()
+    assert balance["balance_fen"] == paid
+    again = upload(result)
+    assert again.status_code == 200
+    assert "未作任何更改" in again.json()["message"]
+    log = client.get(f"{API}/audit-log", headers=auth(tokens["auditor"])).json()["items"]
+    assert [e["action"] for e in log if e["actor"] == "cashier"][-2:] == [
+        "batch.results",
+        "batch.results",
+    ]
+    # the month is declared (whole 身份证号 for the 出纳, masked for the auditor) and paid over
+    declared = client.get(
+        f"{API}/statements/withholding.xlsx", params={"month": "2025-12"}, headers=cashier
+    )
+    assert declared.status_code == 200, declared.text
+    rows = list(load_workbook(BytesIO(declared.content)).active.iter_rows(values_only=True))
+    total = next(r for r in rows if r[0] == "合计")
+    withheld_fen = round(total[11] * 100)
+    assert withheld_fen == sum(x["tax_fen"] for x in answered["lines"] if x["status"] == "paid")
+    assert all(len(r[3]) == 18 and "*" not in r[3] for r in rows[4:] if isinstance(r[0], int))
+    masked = client.get(
+        f"{API}/statements/withholding.xlsx",
+        params={"month": "2025-12"},
+        headers=auth(tokens["auditor"]),
+    )
+    masked_rows = list(load_workbook(BytesIO(masked.content)).active.iter_rows(values_only=True))
+    assert all("*" in r[3] for r in masked_rows[4:] if isinstance(r[0], int))
+    assert (
+        client.get(
+            f"{API}/statements/withholding.xlsx", params={"month": "2025-12"}, headers=clerk
+        ).status_code
+        == 403
+    )
+    paid = client.post(
+        f"{API}/tax/remittances", json={"month": "2025-12", "on": "2026-01-10"}, headers=cashier
+    )
+    assert paid.status_code == 201, paid.text
+    assert (paid.json()["month"], paid.json()["amount_fen"]) == ("2025-12", withheld_fen)
+    twice = client.post(
+        f"{API}/tax/remittances", json={"month": "2025-12", "on": "2026-01-11"}, headers=cashier
+    )
+    assert twice.status_code == 409
+    assert "不能重复缴纳" in twice.json()["detail"]
+    log = client.get(f"{API}/audit-log", headers=auth(tokens["auditor"])).json()["items"]
+    assert [(e["actor"], e["action"]) for e in log][-3:] == [
+        ("cashier", "statement.withholding"),
+        ("auditor", "statement.withholding"),
+        ("cashier", "tax.remit"),
+    ]

@@ -164,15 +164,19 @@ def test_each_step_of_a_line_changes_only_what_the_step_decides() -> None:
     line = stored_line(1)
     moved = line.moved(41, (2, 3))
     assert (moved.approval_seq, moved.approval_positions, moved.status) == (41, (2, 3), "pending")
-    paid = moved.taxed(170_000).paid(42)
+    paid = moved.paid(42)
     assert (paid.status, paid.payment_seq, paid.final_tax, paid.final_net) == (
         LineStatus.PAID,
         42,
-        170_000,
-        830_000,
-    )
-    assert (paid.gross, paid.tax, paid.net) == (1_000_000, 180_000, 820_000)  # the forecast stays
+        180_000,
+        820_000,
+    )  # the bank pays what was approved and sent
+    assert (paid.gross, paid.tax, paid.net, paid.sent) == (1_000_000, 180_000, 820_000, 820_000)
     bounced = moved.bounced("账户已销户")
+    carrying = bounced.refunded(6_000, "2024-12")
+    assert (carrying.refund, carrying.refund_month, carrying.sent) == (6_000, "2024-12", 826_000)
+    with pytest.raises(InvalidTransitionError, match="already carries a refund"):
+        carrying.refunded(1, "2025-01")
     assert (bounced.status, bounced.failure_reason, bounced.payment_seq) == (
         "failed",
         "账户已销户",
@@ -226,25 +230,25 @@ def test_a_batch_reconciles_when_the_bank_answered_for_every_line_and_returns_ar
         Tally(4, 1_280_000),
         False,
     )
+    refunding = lines[2].bounced("户名不符").refunded(6_000, "2024-12")  # carries 60 元 back
     answered = sent.changed(
-        BatchState.PARTIALLY_PAID,
-        [lines[0].taxed(0).paid(9), lines[1].paid(9), lines[2].bounced("户名不符")],
+        BatchState.PARTIALLY_PAID, [lines[0].paid(9), lines[1].paid(9), refunding]
     )
     r = answered.reconciliation
     assert (r.sent, r.succeeded, r.failed, r.pending) == (
-        Tally(4, 1_460_000),  # line 1 paid with no tax: 500,000
-        Tally(2, 820_000),
-        Tally(1, 320_000),
+        Tally(4, 1_286_000),  # line 3 sends its net and the refund it carries
+        Tally(2, 640_000),
+        Tally(1, 326_000),
         Tally(1, 320_000),
     )
     parts = (r.succeeded, r.failed, r.pending, r.reissued, r.returned)
     assert sum(t.amount for t in parts) == r.sent.amount
     assert not r.reconciled
     settled = answered.changed(
-        BatchState.PARTIALLY_PAID, [lines[2].bounced("户名不符").reissued(), lines[3].paid(9)]
+        BatchState.PARTIALLY_PAID, [refunding.reissued(), lines[3].paid(9)]
     ).reconciliation
-    assert (settled.reissued, settled.reconciled) == (Tally(1, 320_000), True)
+    assert (settled.reissued, settled.reconciled) == (Tally(1, 326_000), True)
     assert str(settled) == (
-        "对账：已发送 4 笔 14,600.00 元；成功 3 笔 11,400.00 元，银行退回待处理 0 笔 0.00 元，"
-        "待银行答复 0 笔 0.00 元，已重新发放 1 笔 3,200.00 元，已退回资金 0 笔 0.00 元；已全部对平"
+        "对账：已发送 4 笔 12,860.00 元；成功 3 笔 9,600.00 元，银行退回待处理 0 笔 0.00 元，"
+        "待银行答复 0 笔 0.00 元，已重新发放 1 笔 3,260.00 元，已退回资金 0 笔 0.00 元；已全部对平"
     )

@@ -13,8 +13,11 @@ from ledger.money import yuan
 from ledger.tax.withholding import (
     MonthIncome,
     Payment,
+    Terms,
     labour_remuneration_tax,
+    labour_remuneration_terms,
     month_income,
+    resettle,
     tax_on_payment,
     withhold,
 )
@@ -99,3 +102,41 @@ def test_each_payees_parts_sum_to_the_tax_on_their_month(
         income = sum(g for p, g in lines if p == person)
         earlier = before.get(person, MonthIncome())
         assert sum(own) == labour_remuneration_tax(earlier.paid + income) - earlier.withheld
+
+
+@pytest.mark.parametrize(
+    ("income", "deduction", "taxable", "rate", "quick", "tax"),
+    [
+        (yuan(500), yuan(500), 0, 20, 0, 0),
+        (yuan(800), yuan(800), 0, 20, 0, 0),
+        (yuan(2_500), yuan(800), yuan(1_700), 20, 0, yuan(340)),
+        (yuan(4_000), yuan(800), yuan(3_200), 20, 0, yuan(640)),
+        (yuan(4_001), 80_020, 320_080, 20, 0, 64_016),
+        (yuan(25_000), yuan(5_000), yuan(20_000), 20, 0, yuan(4_000)),
+        (yuan(25_100), yuan(5_020), yuan(20_080), 30, yuan(2_000), yuan(4_024)),
+        (yuan(62_500), yuan(12_500), yuan(50_000), 30, yuan(2_000), yuan(13_000)),
+        (yuan(62_600), yuan(12_520), yuan(50_080), 40, yuan(7_000), yuan(13_032)),
+    ],
+)
+def test_the_declarations_terms_at_each_limit(
+    income: int, deduction: int, taxable: int, rate: int, quick: int, tax: int
+) -> None:
+    assert labour_remuneration_terms(income) == Terms(deduction, taxable, rate, quick, tax)
+
+
+@given(st.integers(min_value=0, max_value=yuan(10_000_000)))
+def test_the_terms_add_up_to_the_tax(income: int) -> None:
+    t = labour_remuneration_terms(income)
+    assert t.deduction + t.taxable == income
+    assert t.tax == labour_remuneration_tax(income)
+    # taxable × rate − quick deduction is the tax, but for the fen the form rounds
+    assert abs(t.taxable * t.rate / 100 - t.quick_deduction - t.tax) <= 1 or t.taxable == 0
+
+
+def test_a_month_is_resettled_on_what_was_paid() -> None:
+    march = Period(2025, 3)
+    over = resettle("prc_labour_remuneration", "P1", march, MonthIncome(yuan(2_500), yuan(400)))
+    assert (over.due, over.withheld, over.over) == (yuan(340), yuan(400), yuan(60))
+    short = resettle("prc_labour_remuneration", "P1", march, MonthIncome(yuan(5_000), yuan(680)))
+    assert short.over == -yuan(120)
+    assert resettle("none", "P1", march, MonthIncome(yuan(5_000), 0)).over == 0
