@@ -38,6 +38,23 @@ def test_maker_and_checker_are_different_roles() -> None:
     assert permissions.roles_for("batch.create").isdisjoint(permissions.roles_for("batch.approve"))
 
 
+def test_the_cashier_pays_and_approvers_approve() -> None:
+    """审批与出纳分离: the money's way out and back — the bank file, the bank's answer,
+    returns, the tax paid over — is the 出纳's alone, and no approver's."""
+    paying = ("batch.bank_file", "batch.confirm", "batch.return", "tax.remit")
+    for action in paying:
+        assert permissions.roles_for(action) == {UserRole.CASHIER}, action
+        assert permissions.roles_for(action).isdisjoint(permissions.roles_for("batch.approve"))
+    # the 扣缴申报 with whole 身份证号 goes to the tax office from the cashier; the
+    # auditor and the admin read it masked (whole numbers are batch.payee_details')
+    assert permissions.roles_for("statement.withholding") == {
+        UserRole.CASHIER,
+        UserRole.AUDITOR,
+        UserRole.ADMIN,
+    }
+    assert permissions.roles_for("batch.payee_details") == {UserRole.APPROVER, UserRole.CASHIER}
+
+
 def test_codes_carry_their_chinese_labels() -> None:
     assert Grade("qualified") is Grade.QUALIFIED
     assert Grade.QUALIFIED == "qualified"
