@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.batches.entitlements import EntitlementLine, entitlements, prorated
+from ledger.batches.entitlements import EntitlementLine, describe_months, entitlements, prorated
 from ledger.money import round_half_up, yuan
 from ledger.registry.policy import NOTICE_2024, Policy
 from ledger.registry.roster import Membership, Person, Studio
@@ -192,3 +192,69 @@ def test_prorated_amounts_are_the_exact_value_rounded_half_up(
 )
 def test_member_months_table(months: int, fen: int) -> None:
     assert prorated(yuan(5_000), months, 100) == fen
+
+
+# -- every field of a line, as worked examples (mutation testing: python -m tests.mutation) --
+
+
+def test_every_field_of_a_paid_line() -> None:
+    [line] = lines(member(date(2024, 7, 1)), studio_grade="qualified")
+    assert line == EntitlementLine(
+        2024, "HJ-S01", "P000002", "李老师", "member", (7, 8, 9, 10, 11, 12), "qualified",
+        "studio", 100, 500_000, 250_000, {"finance": 125_000, "edu_fund": 125_000},
+        "成员，2024年7-12月在册6个月，等次合格(100%)：5,000.00×6/12=2,500.00", None,
+        "杭政办发〔2024〕2号",
+    )  # fmt: skip
+
+
+def test_every_field_of_a_held_line() -> None:
+    [line] = lines(member(date(2024, 3, 1), date(2024, 3, 31)), studio_grade=None)
+    reason = "缺少2024年度考核等次，暂缓发放 (no 2024 grade recorded: held)"
+    assert line == EntitlementLine(
+        2024, "HJ-S01", "P000002", "李老师", "member", (3,), None, None, 0, 500_000, 0,
+        {"finance": 0, "edu_fund": 0}, f"成员，2024年3月在册1个月；{reason}", reason,
+        "杭政办发〔2024〕2号",
+    )  # fmt: skip
+
+
+def test_a_forfeited_hosts_line_pays_at_no_ratio() -> None:
+    cancelled = replace(STUDIO, cancelled_on=date(2024, 6, 30), cancellation_reason="主持人调离")
+    [line] = lines(host(), studio=cancelled)
+    assert (line.ratio, line.annual, line.gross, line.grade, line.held) == (
+        0, 1_000_000, 0, "qualified", None
+    )  # fmt: skip
+    assert line.explanation == (
+        "主持人，2024年1-6月在册6个月；工作室于2024-06-30撤销，按政策主持人当年劳务补贴不予发放：0.00"
+    )
+
+
+def test_a_payee_missing_from_the_people_table_is_named_by_code() -> None:
+    [line] = entitlements(
+        2024,
+        NOTICE_2024,
+        studios=[STUDIO],
+        people=[],
+        memberships=[member(date(2024, 1, 1))],
+        studio_grades={"HJ-S01": "qualified"},
+        person_grades={},
+    )
+    assert (line.person, line.name) == ("P000002", "P000002")
+
+
+def test_lines_come_in_studio_code_order_whatever_order_the_studios_are_given() -> None:
+    other = replace(STUDIO, code="HJ-A01", name="数学名师工作室")
+    found = entitlements(
+        2024,
+        NOTICE_2024,
+        studios=[STUDIO, other],
+        people=[HOST, MEMBER],
+        memberships=[host(), Membership("HJ-A01", "P000002", "host", date(2024, 1, 1))],
+        studio_grades={"HJ-S01": "qualified", "HJ-A01": "qualified"},
+        person_grades={},
+    )
+    assert [(x.studio, x.name) for x in found] == [("HJ-A01", "李老师"), ("HJ-S01", "王老师")]
+
+
+def test_an_isolated_month_reads_as_one_month() -> None:
+    assert describe_months(2024, (3,)) == "2024年3月"
+    assert describe_months(2024, (1, 2, 3, 7, 9, 10)) == "2024年1-3月、7月、9-10月"

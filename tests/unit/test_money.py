@@ -236,3 +236,64 @@ def test_uppercase_reads_back_to_the_same_amount(fen: int) -> None:
     assert "零零" not in words
     assert words.endswith(("整", "角", "分"))
     assert (fen % 100 == 0) == words.endswith("整")
+
+
+# -- worked examples at each limit, found by mutation testing (python -m tests.mutation) --
+
+
+def test_an_amount_of_exactly_forty_characters_is_read_and_forty_one_refused() -> None:
+    assert parse_amount("0" * 36 + "1.00", field="金额") == 100  # 40 characters
+    with pytest.raises(ValidationError) as refused:
+        parse_amount("0" * 37 + "1.00", field="配套资金.金额")  # 41
+    assert refused.value.field == "配套资金.金额"
+    # the refusal quotes the first 20 characters, and no more
+    assert refused.value.message.endswith(f"{('0' * 20)!r}…")
+
+
+def test_every_refusal_names_its_field_and_says_what_is_wrong() -> None:
+    for text, words in (
+        ("十元", "不是有效的金额 (not a valid amount): '十元'; use e.g. 10000 or 10,000.00"),
+        ("-5.00", "金额不能为负数 (amount may not be negative): '-5.00'"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            parse_amount(text, field="报销金额")
+        assert (refused.value.field, refused.value.message) == ("报销金额", words)
+
+
+def test_minus_one_fen_is_negative_and_minus_nothing_is_zero() -> None:
+    with pytest.raises(ValidationError, match="negative"):
+        parse_amount("-0.01", field="金额")
+    assert parse_amount("-0.00", field="金额") == 0
+    assert parse_amount("-0", field="金额") == 0
+
+
+def test_a_negative_weight_is_refused_even_beside_a_positive_one() -> None:
+    with pytest.raises(ValueError, match="weights"):
+        split(100, [2, -1])
+
+
+def test_a_negative_amount_keeps_its_minus_sign_and_zero_has_none() -> None:
+    assert format_amount(-150) == "-¥1.50"
+    assert format_amount(0) == "¥0.00"
+    assert format_amount(-1) == "-¥0.01"
+
+
+@pytest.mark.parametrize(
+    ("yuan_", "words"),
+    [
+        # the lower part starting at its unit's first place reads without 零 …
+        (11_000, "壹万壹仟元整"),
+        (110_000_000, "壹亿壹仟万元整"),
+        # … one place short of it, with one 零
+        (10_999, "壹万零玖佰玖拾玖元整"),
+        (10_909, "壹万零玖佰零玖元整"),
+        (100_999_999, "壹亿零玖拾玖万玖仟玖佰玖拾玖元整"),
+        # inner zeros are one 零 each run, never one per place
+        (1_011, "壹仟零壹拾壹元整"),
+        (1_001, "壹仟零壹元整"),
+        (1_101, "壹仟壹佰零壹元整"),
+        (10_101, "壹万零壹佰零壹元整"),
+    ],
+)
+def test_uppercase_zeros_as_written_by_hand(yuan_: int, words: str) -> None:
+    assert to_uppercase(yuan(yuan_)) == words

@@ -13,6 +13,7 @@ from ledger.money import yuan
 from ledger.tax.withholding import (
     MonthIncome,
     Payment,
+    Resettlement,
     Terms,
     labour_remuneration_tax,
     labour_remuneration_terms,
@@ -136,7 +137,13 @@ def test_the_terms_add_up_to_the_tax(income: int) -> None:
 def test_a_month_is_resettled_on_what_was_paid() -> None:
     march = Period(2025, 3)
     over = resettle("prc_labour_remuneration", "P1", march, MonthIncome(yuan(2_500), yuan(400)))
-    assert (over.due, over.withheld, over.over) == (yuan(340), yuan(400), yuan(60))
+    assert over == Resettlement("P1", march, yuan(2_500), yuan(340), yuan(400))
+    assert over.over == yuan(60)
     short = resettle("prc_labour_remuneration", "P1", march, MonthIncome(yuan(5_000), yuan(680)))
     assert short.over == -yuan(120)
     assert resettle("none", "P1", march, MonthIncome(yuan(5_000), 0)).over == 0
+
+
+def test_801_yuan_of_labour_remuneration_is_taxed_20_fen() -> None:
+    assert labour_remuneration_tax(yuan(801)) == 20
+    assert labour_remuneration_tax(yuan(800) + 3) == 1  # 3 fen × 20% = 0.6 fen: 1 fen
