@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -16,16 +16,18 @@ from ledger.batches.batch import (
     Tally,
     approvals_needed,
     check_approver,
+    check_cashier,
+    check_not_own_pay,
     next_state,
     paid_key,
     plan_batch,
 )
 from ledger.batches.entitlements import EntitlementLine
-from ledger.errors import InvalidTransitionError, MakerCheckerError
+from ledger.errors import InvalidTransitionError, MakerCheckerError, ValidationError
 from ledger.money import yuan
 from ledger.registry.policy import NOTICE_2024
 from ledger.registry.roster import Person
-from ledger.tax.withholding import MonthIncome
+from ledger.tax.withholding import MonthIncome, Payment
 
 
 def line(
@@ -252,3 +254,133 @@ def test_a_batch_reconciles_when_the_bank_answered_for_every_line_and_returns_ar
         "对账：已发送 4 笔 12,860.00 元；成功 3 笔 9,600.00 元，银行退回待处理 0 笔 0.00 元，"
         "待银行答复 0 笔 0.00 元，已重新发放 1 笔 3,260.00 元，已退回资金 0 笔 0.00 元；已全部对平"
     )
+
+
+# -- worked examples at every rule's edge (mutation testing: python -m tests.mutation) ------
+
+
+def test_a_studio_needing_exactly_what_it_holds_is_paid() -> None:
+    available = {**PLENTY, ("S1", "finance"): yuan(5_000), ("S1", "edu_fund"): yuan(5_000)}
+    result = plan([line("S1", "P1", "host", yuan(10_000))], available=available)
+    assert [x.entitlement.person for x in result.lines] == ["P1"]
+    assert result.left_out == []
+
+
+def test_a_studios_lines_are_held_on_what_they_need_together() -> None:
+    # two members of 5,000 each need 5,000 a source together; the source holds 4,999.99
+    available = {("S1", "finance"): yuan(5_000), ("S1", "edu_fund"): yuan(5_000) - 1}
+    result = plan(
+        [line("S1", "P1", "member", yuan(5_000)), line("S1", "P2", "member", yuan(5_000))],
+        available=available,
+    )
+    assert result.lines == []
+    assert [reason for _, reason in result.left_out] == [
+        "工作室edu_fund资金不足 (studio funds short): needs 5,000.00, holds 4,999.99"
+    ] * 2
+
+
+def test_a_studio_with_no_balance_recorded_holds_nothing() -> None:
+    result = plan([line("S9", "P1", "member", yuan(5_000))], available={})
+    [(held, reason)] = result.left_out
+    assert (held.person, reason) == (
+        "P1",
+        "工作室edu_fund资金不足 (studio funds short): needs 2,500.00, holds 0.00",
+    )
+
+
+def test_a_refused_transition_says_what_the_batch_is_and_can_do() -> None:
+    with pytest.raises(InvalidTransitionError) as refused:
+        next_state("draft", "pay")
+    assert str(refused.value) == (
+        "批次草稿，不能确认支付 (the batch is draft; it can: approve, cancel, reject)"
+    )
+    with pytest.raises(InvalidTransitionError) as refused:
+        next_state("closed", "reopen")
+    assert str(refused.value) == "批次已关闭，不能reopen (the batch is closed; it is final)"
+
+
+def test_nobody_approves_their_own_pay_and_the_lines_are_named() -> None:
+    with pytest.raises(MakerCheckerError) as refused:
+        check_not_own_pay("李科长", None, None, [])
+    assert str(refused.value) == (
+        "审批人 李科长 未登记身份证号，无法核对是否审批本人款项；请以 users add … "
+        "--id-number 重新添加 (李科长 has no ID number recorded)"
+    )
+    check_not_own_pay("李科长", "150102198001011234", None, [(1, "P1")])  # not a payee
+    check_not_own_pay("李科长", "150102198001011234", "P9", [(1, "P1")])  # not paid here
+    ten = [(n, "P9") for n in range(1, 11)]
+    with pytest.raises(MakerCheckerError) as refused:
+        check_not_own_pay("李科长", "150102198001011234", "P9", [(11, "P1"), *ten])
+    assert str(refused.value) == (
+        "本批次第 1、2、3、4、5、6、7、8、9、10 行向审批人 李科长 本人付款，须由他人审批 "
+        "(李科长 cannot approve a batch that pays them)"
+    )
+    with pytest.raises(MakerCheckerError, match=r"第 1、2、3、4、5、6、7、8、9、10等 行"):
+        check_not_own_pay("李科长", "150102198001011234", "P9", [*ten, (12, "P9")])
+
+
+def test_the_cashier_is_none_of_the_approvers() -> None:
+    with pytest.raises(MakerCheckerError) as refused:
+        check_cashier("赵出纳", None, 3, {"李科长": "1"})
+    assert str(refused.value) == (
+        "出纳 赵出纳 未登记身份证号，无法核对是否为本批次审批人；请以 users add … "
+        "--id-number 重新添加 (赵出纳 has no ID number recorded)"
+    )
+    with pytest.raises(MakerCheckerError, match="与批次 #3 的审批人 李科长 是同一人"):
+        check_cashier("赵出纳", "150102198001011234", 3, {"李科长": "150102198001011234"})
+    check_cashier("赵出纳", "150102198003030019", 3, {"李科长": "150102198001011234"})
+
+
+def test_a_paid_line_is_its_payees_income_with_what_was_withheld() -> None:
+    paid = stored_line(1).paid(42)
+    assert paid.payment(date(2024, 12, 28)) == Payment("P1", date(2024, 12, 28), 1_000_000, 180_000)
+
+
+def test_a_batch_step_records_its_approvers_and_a_missing_line_is_named() -> None:
+    batch = Batch(
+        7, 2024, BatchState.DRAFT, NOTICE_2024.version, "clerk", datetime(2024, 12, 1),
+        "2024-12", 2, 1_000_000, 180_000, (stored_line(1),), ("boss1",),
+    )  # fmt: skip
+    assert batch.changed(BatchState.APPROVED, approved_by=("boss1", "boss2")).approved_by == (
+        "boss1",
+        "boss2",
+    )
+    with pytest.raises(ValidationError) as refused:
+        batch.line(2)
+    assert (refused.value.field, refused.value.message) == ("line", "batch #7 has no line 2")
+
+
+def test_a_changed_id_number_and_a_missing_account_read_in_words() -> None:
+    approved = Payee("教师11", "150625198501010112", "", "")
+    now = Person(
+        "P000011", "150625198501010120", "教师11", "第二中学", "农行", "6228480000000000011"
+    )
+    assert approved.changes_in(now) == [
+        "身份证号 150625********0112 → 150625********0120",
+        "开户银行 — → 农行",
+        "银行账号 — → 6228***********0011",
+    ]
+    back = Person("P000011", approved.id_number, "教师11", "第二中学", "", "")
+    assert Payee("教师11", approved.id_number, "农行", "6228480000000000011").changes_in(back) == [
+        "开户银行 农行 → —",
+        "银行账号 6228***********0011 → —",
+    ]
+
+
+def test_a_batch_not_yet_reconciled_says_so() -> None:
+    lines = (stored_line(1), stored_line(2))
+    batch = Batch(
+        7, 2024, BatchState.APPROVED, NOTICE_2024.version, "clerk", datetime(2024, 12, 1),
+        "2024-12", 1, 2_000_000, 360_000, lines, ("boss",),
+    )  # fmt: skip
+    assert str(batch.reconciliation).endswith(
+        "待银行答复 2 笔 16,400.00 元，已重新发放 0 笔 0.00 元，已退回资金 0 笔 0.00 元；尚未对平"
+    )
+
+
+def test_one_fen_needed_from_a_studio_with_no_balance_is_held() -> None:
+    result = plan([line("S9", "P1", "member", 2)], available={})  # 1 fen from each source
+    assert result.lines == []
+    assert [reason for _, reason in result.left_out] == [
+        "工作室edu_fund资金不足 (studio funds short): needs 0.01, holds 0.00"
+    ]
