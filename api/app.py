@@ -49,6 +49,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsPlugin,
 )
 from litestar.static_files import create_static_files_router
+from litestar.types import Message, Scope
 from litestar.typing import FieldDefinition
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -384,6 +385,20 @@ CONTROLLERS: Final = (
 )
 
 
+NO_STORE: Final = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+
+
+async def no_store(message: Message, _scope: Scope) -> None:
+    """Every response says ``Cache-Control: no-store`` (and the old ``Pragma: no-cache``):
+    pages, downloads and API answers carry 身份证号 and bank accounts, so no browser or
+    proxy keeps a copy — after 退出, the back button asks the server, which asks for a
+    sign-in. An answer that already says how it may be cached is left as it is."""
+    if message["type"] == "http.response.start":
+        headers = list(message.get("headers", []))
+        if not any(name.lower() == b"cache-control" for name, _ in headers):
+            message["headers"] = [*headers, *NO_STORE]
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
     """The Litestar application for ``settings`` (default: from the environment)."""
     settings = settings or Settings.from_env()
@@ -430,4 +445,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ],
         openapi_config=openapi_config(),
         on_shutdown=[engine.dispose],
+        before_send=[no_store],
     )

@@ -13,6 +13,7 @@ for a person to look at; the README's screenshot is one of them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -320,7 +321,16 @@ def test_a_year_in_the_console(
     cashier.page.locator("#remit-month").fill("2025-12")
     cashier.press("缴纳")
     assert f"已缴纳2025年12月代扣个人所得税 ¥{total[11]:,.2f}" in cashier.flash()
-    cashier.sign_out()
+    # after 退出, the back button shows nothing personal: no page was kept (no-store)
+    cashier.go("/console/batches/1")
+    whole = re.search(r"150625\d{11}[\dX]", cashier.page.content())
+    assert whole is not None  # the cashier reads whole 身份证号
+    cashier.press("退出")
+    cashier.page.go_back()
+    cashier.page.wait_for_load_state()
+    assert whole.group(0) not in cashier.page.content()
+    assert cashier.page.get_by_role("button", name="登录").count() == 1
+    cashier.context.close()
 
     # the auditor downloads the statements and reads the audit log
     auditor = Person(browser, base, "审计员")

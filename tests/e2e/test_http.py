@@ -1081,3 +1081,26 @@ def test_the_cashier_uploads_the_banks_result_file(
         ("auditor", "statement.withholding"),
         ("cashier", "tax.remit"),
     ]
+
+
+def test_no_answer_may_be_kept_by_a_browser_or_proxy(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    """Pages, downloads and API answers carry 身份证号: every one says no-store."""
+    answers = [
+        client.get(f"{API}/people", headers=auth(tokens["approver"])),
+        client.get(f"{API}/batches/999", headers=auth(tokens["approver"])),  # a problem
+        client.get(f"{API}/people"),  # 401
+        client.get(
+            f"{API}/statements/trial-balance.xlsx",
+            params={"date": "2025-01-01"},
+            headers=auth(tokens["auditor"]),
+        ),
+        client.get("/health"),
+        client.get("/", follow_redirects=False),
+        client.get("/sign-in"),
+        client.get("/schema/swagger"),
+    ]
+    for answer in answers:
+        assert answer.headers.get("cache-control") == "no-store", answer.url
+        assert answer.headers.get("pragma") == "no-cache", answer.url
