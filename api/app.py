@@ -71,6 +71,7 @@ from api.http import (
 from api.http.base import refusal_of
 from ledger import errors, permissions
 from ledger.books.postings import utc_now
+from ledger.errors import digits
 from ledger.users import (
     TOKEN_LIFETIME,
     User,
@@ -107,7 +108,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         days = os.environ.get("STUDIO_LEDGER_TOKEN_DAYS", "").strip()
-        if days and (not days.isdigit() or not 1 <= int(days) <= 3650):
+        if days and (not digits(days) or not 1 <= int(days) <= 3650):
             raise ValueError(f"STUDIO_LEDGER_TOKEN_DAYS must be whole days 1-3650, got {days!r}")
         lifetime = timedelta(days=int(days)) if days else TOKEN_LIFETIME
         return cls(database_url(None), ConsoleSettings.from_env(), token_lifetime=lifetime)

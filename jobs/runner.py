@@ -29,7 +29,7 @@ from jobs.timetable import ScheduleSettings, check_due
 from jobs.work import DAILY_JOBS, JOBS, Counts
 from ledger import clock
 from ledger.books.postings import utc_now
-from ledger.errors import ValidationError
+from ledger.errors import ValidationError, digits
 from ledger.registry.roster import FIRST_YEAR, LAST_YEAR
 from ledger.users import acting
 from schema.db import UnitOfWork
@@ -120,7 +120,7 @@ def check_period(job: str, period: str) -> None:
             raise ValidationError(
                 "period", f"{job} runs for a date (YYYY-MM-DD): {period!r}"
             ) from None
-    elif period.isascii() and period.isdigit() and len(period) == 4:
+    elif digits(period) and len(period) == 4:
         year = int(period)
     else:
         raise ValidationError("period", f"{job} runs for a year (YYYY): {period!r}")

@@ -44,6 +44,7 @@ from jobs.runner import RunOutcome
 from jobs.timetable import ScheduleSettings
 from jobs.work import period_for
 from ledger import clock
+from ledger.errors import digits
 from schema.db import UnitOfWork, connect, is_sqlite
 
 _process_started: datetime | None = None
@@ -70,7 +71,7 @@ def describe_cron(cron: Mapping[str, Any]) -> str:
     """A cron schedule in words: ``每年12月31日 18:00``, ``每天 02:00``."""
     fields = {k: str(v) for k, v in cron.items()}
     known = {"month", "day", "hour", "minute"}
-    if set(fields) - known or not all(v.isdigit() for v in fields.values()):
+    if set(fields) - known or not all(digits(v) for v in fields.values()):
         return " ".join(f"{k}={v}" for k, v in fields.items())  # an unusual cron, as given
     at = f"{int(fields.get('hour', 0)):02d}:{int(fields.get('minute', 0)):02d}"
     if "month" in fields:

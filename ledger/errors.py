@@ -150,6 +150,13 @@ def hidden_character_error(field: str, value: str) -> ValidationError | None:
     return None
 
 
+def digits(value: str) -> bool:
+    """Whether ``value`` is a whole number as the ledger reads one: ASCII digits only.
+    ``str.isdigit`` also says yes to ``²`` (which ``int`` then refuses) and to ``２０２４``
+    (which ``int`` silently reads): a number typed anywhere is checked with this."""
+    return value.isascii() and value.isdigit()
+
+
 def text_errors(field: str, value: str, limit: int) -> list[ValidationError]:
     """Every refusal of a piece of text: too long, or holding a hidden character."""
     return [

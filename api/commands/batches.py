@@ -40,7 +40,7 @@ from api.shapes import (
 )
 from ledger.batches import disbursement
 from ledger.batches.batch import STATE_LABELS
-from ledger.errors import ValidationError
+from ledger.errors import ValidationError, digits
 from ledger.money import format_plain
 from ledger.workbooks import bank_results, payout_files
 from schema.db import UnitOfWork
@@ -277,7 +277,7 @@ def failures(values: tuple[str, ...]) -> dict[int, str]:
     failed: dict[int, str] = {}
     for value in values:
         number, _, reason = value.partition(":")
-        if not number.strip().isdigit() or not reason.strip():
+        if not digits(number.strip()) or not reason.strip():
             raise ValidationError(
                 "--failed", f"expected LINE:REASON, e.g. 3:账户已销户; got {value!r}"
             )

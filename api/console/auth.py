@@ -45,6 +45,7 @@ from api.http.base import request_id
 from ledger import audit as audit_log
 from ledger import clock, users
 from ledger.books.postings import utc_now
+from ledger.errors import digits
 from ledger.users import User
 from schema.db import UnitOfWork
 from schema.session_store import SqlSessionStore
@@ -77,7 +78,7 @@ class ConsoleSettings:
         terminates TLS)."""
         idle = os.environ.get("STUDIO_LEDGER_SESSION_IDLE_MINUTES", "")
         secure = tls or os.environ.get("STUDIO_LEDGER_SECURE_COOKIES", "") not in ("", "0")
-        return cls(int(idle) if idle.isdigit() and int(idle) > 0 else 30, secure)
+        return cls(int(idle) if digits(idle) and int(idle) > 0 else 30, secure)
 
 
 # -- sessions -------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from ledger.batches.batch import ACTION_LABELS, STATE_LABELS
 from ledger.books import book, statements
 from ledger.books.periods import Period
 from ledger.codes import FundingSource, MemberRole, UserRole, labels
-from ledger.errors import LedgerError, ValidationError
+from ledger.errors import LedgerError, ValidationError, digits
 from ledger.funds import fund_services
 from ledger.funds.appropriation import FULL, FundingDecision
 from ledger.money import Fen, format_amount, to_uppercase
@@ -96,7 +96,7 @@ def text(data: Mapping[str, Any], name: str, label: str, *, required: bool = Tru
 
 def year_field(data: Mapping[str, Any], name: str = "year") -> int:
     value = text(data, name, "年度")
-    if not value.isdigit() or not FIRST_YEAR <= int(value) <= LAST_YEAR:
+    if not digits(value) or not FIRST_YEAR <= int(value) <= LAST_YEAR:
         raise ValidationError("年度", f"应为 {FIRST_YEAR}–{LAST_YEAR} 之间的年份：{value!r}")
     return int(value)
 
@@ -104,7 +104,7 @@ def year_field(data: Mapping[str, Any], name: str = "year") -> int:
 def percent_field(data: Mapping[str, Any], name: str, label: str) -> int:
     """A whole percent from 1 to 100."""
     value = text(data, name, label)
-    if not value.isdigit() or not 1 <= int(value) <= FULL:
+    if not digits(value) or not 1 <= int(value) <= FULL:
         raise ValidationError(label, f"应为 1–100 之间的整数百分比：{value!r}")
     return int(value)
 
@@ -127,7 +127,7 @@ def year_query(request: Request[Any, Any, Any], uow: UnitOfWork) -> int:
     """The year asked for, else the latest year the books have vouchers in (this
     year, once anything is posted in it)."""
     value = request.query_params.get("year", "")
-    if value.isdigit() and FIRST_YEAR <= int(value) <= LAST_YEAR:
+    if digits(value) and FIRST_YEAR <= int(value) <= LAST_YEAR:
         return int(value)
     this_year = program.today().year
     booked = [p.year for p in book.last_vouchers(uow.ledger) if p.year <= this_year]
@@ -406,7 +406,7 @@ class BatchPages(Controller):
             ticked = ticked if isinstance(ticked, list) else [ticked]
             failed = {}
             for value in ticked:
-                number = int(value) if str(value).isdigit() else 0
+                number = int(value) if digits(str(value)) else 0
                 if number < 1:
                     raise ValidationError("退回行", f"不是行号：{value!r}")
                 failed[number] = text(data, f"reason_{number}", f"第 {number} 行的退回原因")
@@ -486,7 +486,7 @@ class RegistryPages(Controller):
 
         asked = request.query_params.get("funding", "")
         this_year = program.today().year
-        year = int(asked) if asked.isdigit() and FIRST_YEAR <= int(asked) <= LAST_YEAR else None
+        year = int(asked) if digits(asked) and FIRST_YEAR <= int(asked) <= LAST_YEAR else None
 
         def load(uow: UnitOfWork) -> dict[str, Any]:
             today = program.today()
@@ -563,7 +563,7 @@ class RegistryPages(Controller):
         me = request.user.name
         asked = data.get("year")
         back = "/console/studios#funding"
-        if isinstance(asked, str) and asked.isdigit() and len(asked) == 4:
+        if isinstance(asked, str) and digits(asked) and len(asked) == 4:
             back = f"/console/studios?funding={asked}#funding"
 
         def done(
@@ -770,7 +770,7 @@ class AuditPages(Controller):
             except ValueError:
                 dates[name] = None
                 problems.append(f"{label}应为 YYYY-MM-DD：{value!r}")
-        after = int(q["after"]) if q.get("after", "").isdigit() else 0
+        after = int(q["after"]) if digits(q.get("after", "")) and len(q["after"]) <= 18 else 0
         start, end = dates["from"], dates["to"]
 
         def load(uow: UnitOfWork) -> list[Any]:

@@ -33,6 +33,7 @@ from ledger.errors import (
     InvalidInputError,
     LedgerError,
     ValidationError,
+    digits,
     text_errors,
 )
 from ledger.funds import expenses, fund_services
@@ -603,7 +604,7 @@ def _date(column: Column, value: object) -> date:
 
 def _round(column: Column, value: object) -> int:
     text = _text(column, value)
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ROUND:
+    if not digits(text) or not 1 <= int(text) <= MAX_ROUND:
         raise ValidationError(
             column.header, f"轮次应为1-{MAX_ROUND}的整数 (not a round): {value!r}"
         )
@@ -612,7 +613,7 @@ def _round(column: Column, value: object) -> int:
 
 def _year(column: Column, value: object) -> int:
     text = _text(column, value)
-    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+    if not digits(text) or not 2000 <= int(text) <= 2100:
         raise ValidationError(column.header, f"年度无效 (not a year): {value!r}")
     return int(text)
 

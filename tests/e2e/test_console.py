@@ -687,3 +687,26 @@ def test_the_studios_page_lists_who_is_held_and_an_admin_records_the_decision_re
             headers=auth(tokens["审计员"]),
         ).json()
         assert balance["balance_fen"] == 2_500_000 + 2_000_000  # 2024 whole, 2025 at 80%
+
+
+@pytest.mark.parametrize(
+    "odd", ["²", "２０２５", "٢٠٢٥", "99999999999999999999999999", "-1", "2025\x00"]
+)
+def test_a_number_is_ascii_digits_and_anything_else_is_never_a_500(
+    client: TestClient[Litestar], odd: str
+) -> None:
+    """A Unicode digit (²) passes str.isdigit and breaks int(); a fullwidth year
+    (２０２５) int() would read silently: both are not numbers to the ledger."""
+    sign_in(client, "审计员")
+    for path in ("/console", "/console/batches", "/console/studios", "/console/statements"):
+        r = client.get(path, params={"year": odd})
+        assert r.status_code == 200, (path, odd, r.status_code)
+    r = client.get("/console/audit", params={"after": odd})
+    assert r.status_code == 200, ("/console/audit", odd)
+    sign_in(client, "张会计")
+    page = client.get("/console/batches")
+    r = client.post(
+        "/console/batches", data={**form_fields(page.text), "year": odd}, follow_redirects=True
+    )
+    assert r.status_code == 200
+    assert "年度" in r.text  # refused naming the field, in words

@@ -11,7 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.books.postings import NewTransaction, Posting, validate
-from ledger.errors import HIDDEN_CATEGORIES, SCRIPT_FORMAT_CHARACTERS, hidden_character_error
+from ledger.errors import (
+    HIDDEN_CATEGORIES,
+    SCRIPT_FORMAT_CHARACTERS,
+    digits,
+    hidden_character_error,
+)
 from ledger.registry.roster import PersonInput, Studio, person_errors, studio_errors
 from ledger.users import check_new_user
 
@@ -81,3 +86,12 @@ def test_text_is_refused_exactly_when_a_character_is_hidden(text: str) -> None:
         for c in text
     )
     assert (hidden_character_error("memo", text) is not None) == hidden
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("2025", True), ("0", True), ("", False), ("²", False), ("２０２５", False), ("٢٠٢٥", False),
+     ("-1", False), ("1.0", False), (" 1", False), ("1\x00", False)],
+)  # fmt: skip
+def test_a_number_typed_anywhere_is_ascii_digits(text: str, number: bool) -> None:
+    assert digits(text) is number
