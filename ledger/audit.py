@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
 
+from ledger.errors import inert
 from ledger.registry.roster import mask_id_number
 
 
@@ -80,10 +81,12 @@ _ID_NUMBER: Final = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A
 
 
 def scrubbed(value: Any) -> Any:
-    """``value`` with every 身份证号 in its texts masked (``150102********9023``), through
-    dicts and lists: an entry says which person, never their whole number."""
+    """``value`` with every 身份证号 in its texts masked (``150102********9023``) and every
+    hidden character written out (:func:`ledger.errors.inert`), through dicts and lists:
+    an entry says which person, never their whole number, and nothing typed from outside
+    (a failed sign-in's name, a request id) can drive a terminal or reorder a line."""
     if isinstance(value, str):
-        return _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0).upper()), value)
+        return inert(_ID_NUMBER.sub(lambda m: mask_id_number(m.group(0).upper()), value))
     if isinstance(value, dict):
         return {k: scrubbed(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -100,8 +103,10 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one entry: ``actor`` did ``action`` to ``target`` (``batch:7``); a 身份证号
-    anywhere in its texts is kept masked (:func:`scrubbed`)."""
-    stores.audit.record(actor, action, scrubbed(target), request_id, scrubbed(detail))
+    anywhere in its texts is kept masked, a hidden character written out (:func:`scrubbed`)."""
+    stores.audit.record(
+        scrubbed(actor), action, scrubbed(target), scrubbed(request_id), scrubbed(detail)
+    )
 
 
 def entries(

@@ -150,6 +150,19 @@ def hidden_character_error(field: str, value: str) -> ValidationError | None:
     return None
 
 
+def inert(value: str) -> str:
+    """``value`` with every hidden character (:data:`HIDDEN_CATEGORIES`: controls, escape
+    sequences' ESC, bidirectional overrides, zero-width characters, NUL, line separators)
+    written out as ``\\u202e``: text from outside kept for the record can then neither
+    drive a terminal, reorder what a reader sees, nor hide part of itself."""
+    return "".join(
+        f"\\u{ord(c):04x}"
+        if unicodedata.category(c) in HIDDEN_CATEGORIES and c not in SCRIPT_FORMAT_CHARACTERS
+        else c
+        for c in value
+    )
+
+
 def digits(value: str) -> bool:
     """Whether ``value`` is a whole number as the ledger reads one: ASCII digits only.
     ``str.isdigit`` also says yes to ``²`` (which ``int`` then refuses) and to ``２０２４``

@@ -305,7 +305,9 @@ def _sign_in(
             uow.commit()
             minutes = max(1, -(-int(wait.total_seconds()) // 60))
             return None, f"登录失败次数过多，请 {minutes} 分钟后再试。"
-        user = users.check_password(uow, name, form.password) if name and form.password else None
+        # always one Argon2 verification, whatever was typed: a flood of empty
+        # sign-ins costs the sender as much as real ones
+        user = users.check_password(uow, name, form.password)
         if user is None:
             audit_log.record(uow, name, "session.sign_in_failed", target, rid, {"ip": source})
             uow.commit()

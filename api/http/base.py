@@ -11,6 +11,7 @@ audit entry and its stored answer for an ``Idempotency-Key``.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 import uuid
@@ -284,9 +285,14 @@ def read(request: Request[Any, Any, Any], run: Callable[[UnitOfWork], T]) -> T:
         return run(uow)
 
 
+_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
 def request_id(request: Request[Any, Any, Any]) -> str:
+    """The caller's ``X-Request-Id`` when it is a plain id (letters, digits, ``._:-``, at
+    most 64), else one of our own: nothing else reaches the audit log as an id."""
     given = request.headers.get("X-Request-Id", "")
-    return given[:64] if given else uuid.uuid4().hex
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 class KeyReused(Exception):  # noqa: N818 (a refusal)

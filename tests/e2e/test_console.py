@@ -710,3 +710,24 @@ def test_a_number_is_ascii_digits_and_anything_else_is_never_a_500(
     )
     assert r.status_code == 200
     assert "年度" in r.text  # refused naming the field, in words
+
+
+def test_a_failed_sign_in_cannot_poison_the_audit_log(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    typed = "\x1b[2J\u202e管理员\u200b"
+    page = client.get("/")
+    r = client.post(
+        "/sign-in",
+        # an empty password is checked all the same (one Argon2 verification)
+        data={"name": typed, "password": "", **form_fields(page.text)},
+        headers={"X-Request-Id": "evil id;"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 401
+    assert _audit(engine, "session.sign_in_failed") == [
+        ("\\u001b[2J\\u202e管理员\\u200b", "user:\\u001b[2J\\u202e管理员\\u200b")
+    ]
+    with UnitOfWork(engine, write=False) as uow:
+        [entry] = uow.audit.entries(0, 10, action="session.sign_in_failed")
+    assert len(entry.request_id) == 32  # not the caller's: it was no plain id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from ledger import audit
 
 
@@ -25,3 +27,33 @@ def test_every_id_number_in_an_entry_is_masked_wherever_it_stands() -> None:
 def test_numbers_that_are_not_id_numbers_stay_whole() -> None:
     kept = ["cli:0a1b2c3d4e5f", "2024-12-31", "6228480000000000011A", "12345678901234567890"]
     assert audit.scrubbed(kept) == kept
+
+
+def test_nothing_typed_from_outside_can_drive_a_terminal_or_reorder_a_line() -> None:
+    """A failed sign-in's name is kept as typed, but its hidden characters written out:
+    ESC sequences, right-to-left overrides, zero-width spaces, NUL, CR LF."""
+    typed = "张\x1b[2J\u202e三\u200b\x00\r\n"
+    assert audit.scrubbed({"name": typed, "ids": [typed]}) == {
+        "name": "张\\u001b[2J\\u202e三\\u200b\\u0000\\u000d\\u000a",
+        "ids": ["张\\u001b[2J\\u202e三\\u200b\\u0000\\u000d\\u000a"],
+    }
+    # the Mongolian vowel separator is part of how a Mongolian name is written: kept
+    assert audit.scrubbed("ᠠ\u180eᠡ") == "ᠠ\u180eᠡ"
+
+
+class _Kept:
+    """An audit store that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[object, ...]] = []
+
+    def record(self, *entry: object) -> None:
+        self.kept.append(entry)
+
+
+def test_an_entry_keeps_its_actor_target_and_request_id_inert() -> None:
+    stores = SimpleNamespace(audit=_Kept())
+    audit.record(stores, "\u202e管理员", "session.sign_in_failed", "user:\x1b]0;x\x07", "r\x00")  # type: ignore[arg-type]
+    assert stores.audit.kept == [
+        ("\\u202e管理员", "session.sign_in_failed", "user:\\u001b]0;x\\u0007", "r\\u0000", None)
+    ]
