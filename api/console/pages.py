@@ -438,7 +438,7 @@ class BatchPages(Controller):
                 if not path.exists() or not path.stat().st_size:
                     raise ValidationError("结果文件", "请选择银行返回的结果文件")
                 on = date_field(fields, "on", "银行付款日期")
-                return bank_results.answer(uow, batch_id, path, me, on)
+                return bank_results.answer(uow, batch_id, path, me, on, sha256=fields["file"])
 
             return self._act(request, batch_id, "results", fields, run)
 

@@ -293,7 +293,9 @@ class BatchController(Controller):
                 "results",
                 {"file": data.file.filename, "sha256": digest, "on": str(on)},
                 key,
-                lambda uow: bank_results.answer(uow, batch_id, path, request.user.name, on),
+                lambda uow: bank_results.answer(
+                    uow, batch_id, path, request.user.name, on, sha256=digest
+                ),
             )
 
     @writes("/{batch_id:int}/lines/{line:int}/return", "batch.return")

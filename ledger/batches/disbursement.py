@@ -492,7 +492,6 @@ def read_results(
             f"银行结果文件的 {answer.known} 行均已入账，本次未作任何更改 (nothing new)",
             changed=False,
         )
-    batch.after(_answered(batch, set(answer.paid) | set(answer.failed), answer.failed))
     return _answer(
         stores,
         batch,
@@ -605,6 +604,9 @@ def _resettle(
             f"{name} {month.year}年{month.month}月实付收入 {format_plain(settled.paid)} 元，"
             f"应扣个税 {format_plain(settled.due)} 元，已扣 {format_plain(settled.withheld)} 元"
         )
+        if settled.over < 0:
+            said.append(f"{told}，少扣 {format_plain(-settled.over)} 元，未能补扣，见扣缴申报表")
+            continue
         carrier = next(
             (
                 x
@@ -613,9 +615,6 @@ def _resettle(
             ),
             None,
         )
-        if settled.over < 0:
-            said.append(f"{told}，少扣 {format_plain(-settled.over)} 元，未能补扣，见扣缴申报表")
-            continue
         if carrier is None:
             said.append(
                 f"{told}，多扣 {format_plain(settled.over)} 元，无待重新发放的行可随之退还，"

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from ledger.batches.batch import BatchLine
 from ledger.batches.disbursement import Stores
 from ledger.books.accounts import WITHHELD_TAX, account_kind
 from ledger.books.periods import Period
@@ -99,20 +100,16 @@ def declaration(stores: Stores, month: Period, by: str) -> Declaration:
     rule = _rule(stores, month)
     paid = stores.batches.paid_lines(None, month)
     given_back = stores.batches.refunds(None, month)
-    people: dict[str, list[tuple[int, Fen, Fen, str, str]]] = {}
+    people: dict[str, list[BatchLine]] = {}
     for _, line in sorted(paid, key=lambda p: (p[0], p[1].id)):
-        payee = line.payee
-        name = payee.name if payee else line.person
-        id_number = payee.id_number if payee else ""
-        people.setdefault(line.person, []).append(
-            (line.id, line.gross, line.current_tax, name, id_number)
-        )
+        people.setdefault(line.person, []).append(line)
     lines = []
     for person, paid_lines in people.items():
-        income = sum(x[1] for x in paid_lines)
-        withheld = sum(x[2] for x in paid_lines) - given_back.get(person, 0)
+        income = sum(x.gross for x in paid_lines)
+        withheld = sum(x.current_tax for x in paid_lines) - given_back.get(person, 0)
         terms = labour_remuneration_terms(income)
-        _, _, _, name, id_number = paid_lines[-1]  # as the latest payment knew them
+        payee = paid_lines[-1].payee  # as the latest payment knew them
+        name, id_number = (payee.name, payee.id_number) if payee else (person, "")
         lines.append(
             DeclarationLine(
                 person,

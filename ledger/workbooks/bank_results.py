@@ -28,7 +28,6 @@ from ledger.batches.bank_answer import ResultRow
 from ledger.errors import ValidationError
 from ledger.money import parse_amount
 from ledger.workbooks.imports import (
-    MAX_IMPORT_BYTES,
     MAX_PROBLEMS,
     ImportRefused,
     Problem,
@@ -54,8 +53,8 @@ def digest(path: Path) -> str:
 def read(path: Path) -> list[ResultRow]:
     """Every payment row of the file, or :class:`ImportRefused` naming each cell that
     cannot be read (nothing is stored: this only reads)."""
-    if path.stat().st_size > MAX_IMPORT_BYTES or (zipfile.is_zipfile(path) and size_problems(path)):
-        raise ImportRefused(size_problems(path))
+    if too_big := size_problems(path):
+        raise ImportRefused(too_big)
     name = path.name
     lines = _csv_lines(path) if path.suffix.lower() == ".csv" else _xlsx_lines(path)
     problems: list[Problem] = []
@@ -66,11 +65,18 @@ def read(path: Path) -> list[ResultRow]:
 
 
 def answer(
-    stores: disbursement.Stores, batch_id: int, path: Path, by: str, on: date
+    stores: disbursement.Stores,
+    batch_id: int,
+    path: Path,
+    by: str,
+    on: date,
+    *,
+    sha256: str | None = None,
 ) -> disbursement.Outcome:
     """Read ``path`` and record what the bank answered for batch ``batch_id`` as ``by``
-    (:func:`ledger.batches.disbursement.read_results`): all of the file or none of it."""
-    return disbursement.read_results(stores, batch_id, read(path), digest(path), by, on)
+    (:func:`ledger.batches.disbursement.read_results`): all of the file or none of it.
+    ``sha256`` is the file's :func:`digest` when the caller has taken it already."""
+    return disbursement.read_results(stores, batch_id, read(path), sha256 or digest(path), by, on)
 
 
 def _xlsx_lines(path: Path) -> Iterator[Sequence[Any]]:
