@@ -180,16 +180,24 @@ class FakeLedger:
     def iter_transactions(self) -> Iterator[Transaction]:
         return iter(self.transactions)
 
+    def _numbered(self, addresses: Iterable[Account]) -> list[tuple[int, Account]]:
+        """``addresses`` with the numbers a database's ids would give them, in that order:
+        the order accounts were first written, not their addresses' (what reads rows by
+        number must not rely on address order)."""
+        order = dict.fromkeys((*self.balances, *self.days, *addresses))
+        number = {a: n for n, a in enumerate(order)}
+        return sorted((number[a], a) for a in addresses)
+
     def iter_day_movements(self) -> Iterator[DayRow]:
         moved = day_movements(self.transactions)
-        for number, address in enumerate(sorted(moved)):
+        for number, address in self._numbered(moved):
             for day, net in sorted(moved[address].items()):
                 yield number, address, day, net
 
     def iter_kept_days(self) -> Iterator[DayRow]:
         """The days :meth:`append` kept, as the domain worked them out (``verify`` checks
         them against the postings)."""
-        for number, address in enumerate(sorted(self.days)):
+        for number, address in self._numbered(self.days):
             for day, kept in sorted(self.days[address].items()):
                 yield number, address, day, kept.closing
 

@@ -276,8 +276,10 @@ def post(
             fresh[key] = request
         elif first != request:
             raise IdempotencyConflictError(key)
-    # Read after the head lock: a rotation rewrites the ring under it. A replay needs no key.
-    sealing = _sealing_key(store, store.chain_keys(), head) if fresh else None
+    if not fresh:  # a replay returns what was written before, and needs no key
+        return [recorded[r.idempotency_key] for r in requests]
+    # Read after the head lock: a rotation rewrites the ring under it.
+    sealing = _sealing_key(store, store.chain_keys(), head)
 
     recorded_at = utc_now() if now is None else as_naive_utc(now)
     today = local_date(recorded_at)
@@ -292,7 +294,7 @@ def post(
     _check_reversals(store, fresh.values())
     states = store.lock_accounts(touched_accounts(fresh.values()))
     moved = day_movements(fresh.values())
-    balances = {a: s.balance + sum(moved.get(a, {}).values()) for a, s in states.items()}
+    balances = {a: s.balance + sum(moved[a].values()) for a, s in states.items()}
     kept = store.days_from({a: min(days) for a, days in moved.items()})
     writes: list[DayWrite] = []
     for address, days in moved.items():
@@ -308,13 +310,11 @@ def post(
         month = Period.of(request.effective_date)
         numbers[month] += 1
         voucher = Voucher(month.year, month.month, numbers[month])
-        secret = None if sealing is None else sealing.secret
-        transaction = sealed(seq, voucher, recorded_at, request, prev_hash, key=secret)
+        transaction = sealed(seq, voucher, recorded_at, request, prev_hash, key=sealing.secret)
         new.append(transaction)
         prev_hash = transaction.hash
         recorded[request.idempotency_key] = transaction
-    if new:
-        store.append(new, balances, writes, None if sealing is None else sealing.id)
+    store.append(new, balances, writes, sealing.id)
     return [recorded[r.idempotency_key] for r in requests]
 
 
