@@ -54,6 +54,7 @@ from ledger.codes import (
 from ledger.funds.appropriation import FundingDecision
 from ledger.funds.fund_services import AppropriationReport
 from ledger.money import format_amount
+from ledger.privacy import mask_account, mask_id_number
 from ledger.program import SaveReport
 from ledger.registry.cycle_services import OUTCOME_LABELS, CycleClosed, CycleView, Renewed
 from ledger.registry.cycles import CYCLE_STATES
@@ -64,8 +65,6 @@ from ledger.registry.roster import (
     STATUS_LABELS,
     Person,
     Studio,
-    mask_account,
-    mask_id_number,
     round_label,
 )
 from ledger.registry.roster_services import StudioRoster

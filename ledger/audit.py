@@ -5,7 +5,13 @@ Every entry point writes its state changes here through :func:`record`, in the s
 unit of work as the change itself, so a change and its entry commit or vanish
 together. Reading the log is for the roles ``audit.read`` names; the entry points
 check that before they call :func:`entries`. An entry names a person, never their
-whole 身份证号: :func:`record` masks every one it is given.
+whole 身份证号: :func:`record` masks every one it is given and follows it with its
+pseudonym (:func:`ledger.privacy.pseudonym`), so two entries about one person can be
+matched without the log saying who.
+
+The audit log is not the ledger: it is not in the hash chain (its entries are evidence
+of who acted, not money), so masking an old entry, as a migration once did, changes no
+transaction, no hash and no balance.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 
 from ledger.errors import inert
-from ledger.registry.roster import mask_id_number
+from ledger.privacy import mask_id_number, pseudonym
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,11 @@ class AuditStore(Protocol):
         end: datetime | None = None,
     ) -> list[AuditEntry]: ...
 
+    def pseudonym_key(self) -> bytes | None:
+        """The key of :func:`ledger.privacy.pseudonym`; None when the chain key cannot
+        be read (the entry then keeps the masked number alone)."""
+        ...
+
     def lock_key(self, key: str) -> None: ...
     def answer(self, key: str) -> StoredAnswer | None: ...
     def remember(self, key: str, answer: StoredAnswer) -> None: ...
@@ -80,18 +91,24 @@ _ID_NUMBER: Final = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A
 """A 身份证号 (18 characters, or the old 15 digits) standing alone in a text."""
 
 
-def scrubbed(value: Any) -> Any:
-    """``value`` with every 身份证号 in its texts masked (``150102********9023``) and every
-    hidden character written out (:func:`ledger.errors.inert`), through dicts and lists:
-    an entry says which person, never their whole number, and nothing typed from outside
-    (a failed sign-in's name, a request id) can drive a terminal or reorder a line."""
+def scrubbed(value: Any, key: bytes | None = None) -> Any:
+    """``value`` with every 身份证号 in its texts masked and, given a ``key``, followed by
+    its pseudonym (``150102********9023#3f9a1c2e07``), and every hidden character written
+    out (:func:`ledger.errors.inert`), through dicts and lists: an entry says which
+    person, never their whole number, and nothing typed from outside (a failed sign-in's
+    name, a request id) can drive a terminal or reorder a line."""
     if isinstance(value, str):
-        return inert(_ID_NUMBER.sub(lambda m: mask_id_number(m.group(0).upper()), value))
+        return inert(_ID_NUMBER.sub(lambda m: _masked(m.group(0).upper(), key), value))
     if isinstance(value, dict):
-        return {k: scrubbed(v) for k, v in value.items()}
+        return {k: scrubbed(v, key) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [scrubbed(v) for v in value]
+        return [scrubbed(v, key) for v in value]
     return value
+
+
+def _masked(id_number: str, key: bytes | None) -> str:
+    masked = mask_id_number(id_number)
+    return masked if key is None else f"{masked}#{pseudonym(id_number, key)}"
 
 
 def record(
@@ -103,9 +120,15 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one entry: ``actor`` did ``action`` to ``target`` (``batch:7``); a 身份证号
-    anywhere in its texts is kept masked, a hidden character written out (:func:`scrubbed`)."""
+    anywhere in its texts is kept masked with its pseudonym, a hidden character written out
+    (:func:`scrubbed`)."""
+    key = stores.audit.pseudonym_key()
     stores.audit.record(
-        scrubbed(actor), action, scrubbed(target), scrubbed(request_id), scrubbed(detail)
+        scrubbed(actor, key),
+        action,
+        scrubbed(target, key),
+        scrubbed(request_id, key),
+        scrubbed(detail, key),
     )
 
 

@@ -36,8 +36,7 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         "ledger.read": _EVERYONE,
         "ledger.verify": _EVERYONE,
         "batch.read": _EVERYONE,
-        "batch.roster": _EVERYONE,  # 发放表: ID numbers masked but for payee_details
-        "batch.payee_details": frozenset({UserRole.APPROVER, UserRole.CASHIER}),  # whole
+        "batch.roster": _EVERYONE,  # 发放表: personal data whole only as IN_FULL says
         "batch.bank_file": _CASHIER,  # 批量代发: whole ID numbers and bank accounts
         "statement.export": _AUDIT,
         # 扣缴申报: whole 身份证号 for the 出纳 who files it, masked for an auditor
@@ -79,6 +78,30 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         "user.password": _ADMIN,  # anyone's; everyone may set their own
     }
 )
+
+
+Place = str
+"""Where personal data is shown: ``batch.payees``."""
+
+IN_FULL: Final[Mapping[Place, frozenset[UserRole]]] = MappingProxyType(
+    {
+        # 身份证号 and bank accounts, on the batch page and its 发放表: the approvers
+        # check whom they approve, the 出纳 whom the bank pays
+        "batch.payees": frozenset({UserRole.APPROVER, UserRole.CASHIER}),
+        # the 批量代发 file the bank pays from (only the 出纳 may export it)
+        "batch.bank_file": _CASHIER,
+        # the 扣缴申报 the 出纳 files with the tax office
+        "tax.declaration": _CASHIER,
+    }
+)
+"""Who sees personal data whole, and where (个人信息保护法: the least, to the fewest).
+Everywhere else — registry pages and API, users, the audit log, every other workbook —
+and to every other role, it is masked by the one rule of :mod:`ledger.privacy`."""
+
+
+def sees_in_full(role: str, place: Place) -> bool:
+    """Whether ``role`` is shown personal data whole at ``place`` (nowhere unnamed)."""
+    return role in IN_FULL.get(place, frozenset())
 
 
 def roles_for(action: Action) -> frozenset[UserRole]:

@@ -7,16 +7,21 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from ledger.audit import AuditEntry, StoredAnswer
 from ledger.books.postings import utc_now
+from ledger.errors import ChainKeyError
+from ledger.privacy import pseudonym_key
+from schema.keys import key_source
 from schema.tables import AuditRow, IdempotentRequestRow
 
 
 class SqlAuditStore:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, url: URL) -> None:
         self.session = session
+        self.url = url
 
     def record(
         self,
@@ -70,6 +75,14 @@ class SqlAuditStore:
             AuditEntry(r.id, r.at, r.actor, r.action, r.object, r.request_id, r.detail)
             for r in rows
         ]
+
+    def pseudonym_key(self) -> bytes | None:
+        """Derived from this database's chain key ring, read where it is kept."""
+        try:
+            ring = key_source(self.url).load()
+        except ChainKeyError:
+            return None
+        return pseudonym_key(ring)
 
     def lock_key(self, key: str) -> None:
         """Serialise requests carrying the same key (PostgreSQL; SQLite writers already are)."""

@@ -191,7 +191,7 @@ class UnitOfWork:
             self._session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
         self._registry = SqlRegistryStore(self._session)
         self._batches = SqlBatchStore(self._session)
-        self._audit = SqlAuditStore(self._session)
+        self._audit = SqlAuditStore(self._session, self.engine.url)
         self._jobs = SqlJobStore(self._session)
         self._users = SqlUserStore(self._session)
         return self

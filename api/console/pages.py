@@ -57,9 +57,10 @@ from ledger.errors import LedgerError, ValidationError, digits
 from ledger.funds import fund_services
 from ledger.funds.appropriation import FULL, FundingDecision
 from ledger.money import Fen, format_amount, to_uppercase
-from ledger.permissions import allows
+from ledger.permissions import allows, sees_in_full
+from ledger.privacy import mask_id_number
 from ledger.registry import cycle_services, roster_services
-from ledger.registry.roster import FIRST_YEAR, LAST_YEAR, MAX_REASON, mask_id_number
+from ledger.registry.roster import FIRST_YEAR, LAST_YEAR, MAX_REASON
 from ledger.tax import remittance
 from ledger.users import User
 from ledger.workbooks import bank_results
@@ -306,7 +307,7 @@ class BatchPages(Controller):
     def batch(self, request: Request[User, Any, Any], batch_id: Id) -> Template:
         """The batch as its reviewer reads it, with the buttons the user may press."""
         me = request.user
-        whole_ids = allows(me.role, "batch.payee_details")
+        whole_ids = sees_in_full(me.role, "batch.payees")
 
         def load(uow: UnitOfWork) -> dict[str, Any]:
             batch, events = disbursement.show(uow, batch_id)

@@ -42,8 +42,9 @@ from ledger.batches.entitlements import EntitlementLine
 from ledger.codes import Coded, documented, labels
 from ledger.errors import InvalidTransitionError, MakerCheckerError, ValidationError
 from ledger.money import Fen, format_plain
+from ledger.privacy import mask_account, mask_id_number
 from ledger.registry.policy import Policy
-from ledger.registry.roster import Person, mask_account, mask_id_number
+from ledger.registry.roster import Person
 from ledger.tax.withholding import MonthIncome, Payment, withhold
 
 

@@ -60,10 +60,11 @@ from ledger.errors import (
 )
 from ledger.funds.expenses import SOURCE_LABELS
 from ledger.money import Fen, format_plain
-from ledger.permissions import allows, roles_for
+from ledger.permissions import allows, roles_for, sees_in_full
+from ledger.privacy import mask_account, mask_id_number
 from ledger.registry import roster_services
 from ledger.registry.policy import Policy
-from ledger.registry.roster import MAX_REASON, ROLE_LABELS, mask_account, mask_id_number
+from ledger.registry.roster import MAX_REASON, ROLE_LABELS
 from ledger.registry.roster_services import policy
 from ledger.tax.withholding import MonthIncome, month_income, resettle, withhold
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
@@ -860,7 +861,7 @@ def payout(stores: Stores, batch_id: int, by: str) -> Payout:
     """The payout roster and, for the cashier and a batch sent to the bank, the bank file.
 
     ID numbers and bank accounts are whole only for the approvers, who check whom
-    they approve, and the 出纳, who sends them to the bank (``batch.payee_details``);
+    they approve, and the 出纳, who sends them to the bank (``IN_FULL["batch.payees"]``);
     masked for everyone else (SPEC §7). Only the 出纳 is given the bank file
     (``batch.bank_file``): approvers approve, the cashier pays. The bank file lists every line
     of the batch, as approved; given again after payment it is marked a copy
@@ -868,7 +869,7 @@ def payout(stores: Stores, batch_id: int, by: str) -> Payout:
     """
     exporter = acting(stores, by, "batch.roster")
     batch = _batch(stores, batch_id)
-    whole = allows(exporter.role, "batch.payee_details")
+    whole = sees_in_full(exporter.role, "batch.payees")
     paying = payees(stores, batch)
     rows = [_payout_row(batch, x, paying[x.number], whole=whole) for x in batch.lines]
     described = (

@@ -161,16 +161,6 @@ def _id_refusal(value: str) -> str | None:
     return None
 
 
-def mask_id_number(value: str) -> str:
-    """``150102********1234``: the region and the last four, for screens and rosters."""
-    return value[:6] + "*" * (len(value) - 10) + value[-4:] if len(value) > 10 else "*" * len(value)
-
-
-def mask_account(value: str) -> str:
-    """A bank account with all but the first four and last four masked."""
-    return value[:4] + "*" * (len(value) - 8) + value[-4:] if len(value) > 8 else value
-
-
 def check_studio_code(code: str, *, field: str = "工作室编号") -> str:
     if not CODE_PATTERN.fullmatch(code):
         raise ValidationError(

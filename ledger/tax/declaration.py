@@ -9,7 +9,7 @@ less what re-settlements sent back from it to payees. The two are compared, and 
 report says whether they agree (:attr:`Declaration.ties`).
 
 The form goes to the tax office, so it carries whole 身份证号 — for the roles that see
-whole numbers (``batch.payee_details``: the 出纳 who files it); others read it masked.
+whole numbers (``IN_FULL["tax.declaration"]``: the 出纳 who files it); others read it masked.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from ledger.books.accounts import WITHHELD_TAX, account_kind
 from ledger.books.periods import Period
 from ledger.errors import LedgerError
 from ledger.money import Fen
-from ledger.permissions import allows
-from ledger.registry.roster import mask_id_number
+from ledger.permissions import sees_in_full
+from ledger.privacy import mask_id_number
 from ledger.registry.roster_services import policy
 from ledger.tax.withholding import RULES, labour_remuneration_terms
 from ledger.users import User, acting
@@ -96,7 +96,7 @@ class Declaration:
 def declaration(stores: Stores, month: Period, by: str) -> Declaration:
     """The 扣缴个人所得税报告表 of ``month`` for ``by`` (``statement.withholding``)."""
     exporter = acting(stores, by, "statement.withholding")
-    whole = allows(exporter.role, "batch.payee_details")
+    whole = sees_in_full(exporter.role, "tax.declaration")
     rule = _rule(stores, month)
     paid = stores.batches.paid_lines(None, month)
     given_back = stores.batches.refunds(None, month)

@@ -26,11 +26,13 @@ from ledger import users
 from ledger.batches import disbursement
 from ledger.books import book
 from ledger.books.postings import NewTransaction, Posting
+from ledger.privacy import pseudonym, pseudonym_key
 from ledger.registry import roster_services
 from ledger.registry.roster import Studio, id_check_digit
 from ledger.users import token_hash
 from ledger.workbooks import imports
 from schema.db import UnitOfWork, connect
+from schema.keys import key_source
 from schema.registry_store import SqlRegistryStore
 from tests.conftest import FULL_CYCLE, Clock
 from tests.fakes import approver_id_number
@@ -1102,5 +1104,7 @@ def test_the_audit_log_keeps_an_id_number_masked(engine: Engine) -> None:
     assert code == 0, err
     code, out, _ = _run(*db, "audit", "list", "--action", "user", "--as", "管理员", "--json")
     [added] = [e for e in json.loads(out) if e["object"] == "user:钱科长"]
-    assert added["detail"]["params"]["id_number"] == whole[:6] + "********" + whole[-4:]
+    # masked, and followed by its pseudonym: a keyed hash that matches entries on one person
+    known = pseudonym(whole, pseudonym_key(key_source(engine.url).load()))
+    assert added["detail"]["params"]["id_number"] == f"{whole[:6]}********{whole[-4:]}#{known}"
     assert whole not in out

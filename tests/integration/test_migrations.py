@@ -26,8 +26,9 @@ from ledger.books.postings import (
     sealed,
 )
 from ledger.errors import ReversalError
+from ledger.privacy import pseudonym, pseudonym_key
 from schema.db import UnitOfWork, connect
-from schema.keys import FILE_VARIABLE, RING_VARIABLE
+from schema.keys import FILE_VARIABLE, RING_VARIABLE, key_source
 from schema.ledger_store import transaction_row
 from schema.migrate import current_revision, head_revision, ours, prepare, upgrade
 from schema.tables import Base
@@ -194,3 +195,63 @@ def test_transactions_recorded_before_per_month_vouchers_still_verify(
             key=ring.current.secret,
         ).hash
     )
+
+
+def test_old_audit_entries_are_masked_and_the_ledger_is_left_as_it_was(
+    empty_engine: Engine,
+) -> None:
+    """Entries written before the audit log masked 身份证号 keep none whole after
+    ``db upgrade`` (0023), each with its pseudonym; hidden characters are written out; an
+    entry already masked is left alone; no transaction, hash or balance changes."""
+    upgrade(empty_engine, "0022")
+    with UnitOfWork(empty_engine) as uow:
+        book.key_the_chain(uow.ledger)
+        book.post(
+            uow.ledger,
+            [
+                NewTransaction(
+                    "g", date(2024, 1, 2), "拨款", (Posting("source:finance", FUND, 2_500_000),)
+                )
+            ],
+        )
+        uow.commit()
+    with UnitOfWork(empty_engine, write=False) as uow:
+        before = (book.verify(uow.ledger), uow.ledger.kept_balances())
+    whole = "150102197203079023"
+    old = [
+        ("管理员", "user:钱科长", "cli:1", {"params": {"id_number": whole}, "n": 3}),
+        ("\u202e经办人", f"person:{whole}", "cli:2", {"note": f"报销人{whole.lower()}"}),
+        ("管理员", "user:孙出纳", "cli:3", {"id_number": "150102********9023"}),
+    ]
+    with empty_engine.begin() as connection:
+        for actor, target, request_id, detail in old:
+            connection.execute(
+                text(
+                    "INSERT INTO audit_log (at, actor, action, object, request_id, detail) "
+                    "VALUES (:at, :actor, 'user.add', :object, :request_id, :detail)"
+                ),
+                {
+                    "at": datetime(2024, 1, 2),
+                    "actor": actor,
+                    "object": target,
+                    "request_id": request_id,
+                    "detail": json.dumps(detail),
+                },
+            )
+
+    upgrade(empty_engine)
+
+    key = pseudonym_key(key_source(empty_engine.url).load())
+    known = f"150102********9023#{pseudonym(whole, key)}"
+    with empty_engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT actor, object, request_id, detail FROM audit_log ORDER BY id")
+        ).all()
+    assert [(a, o, r, d if isinstance(d, dict) else json.loads(d)) for a, o, r, d in rows] == [
+        ("管理员", "user:钱科长", "cli:1", {"params": {"id_number": known}, "n": 3}),
+        ("\\u202e经办人", f"person:{known}", "cli:2", {"note": f"报销人{known}"}),
+        ("管理员", "user:孙出纳", "cli:3", {"id_number": "150102********9023"}),
+    ]
+    with UnitOfWork(empty_engine, write=False) as uow:
+        assert (book.verify(uow.ledger), uow.ledger.kept_balances()) == before
+    assert before[0].ok

@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ledger import audit
+from ledger.books.chain_keys import ChainKey, KeyRing
+from ledger.privacy import pseudonym, pseudonym_key
 
 
 def test_every_id_number_in_an_entry_is_masked_wherever_it_stands() -> None:
@@ -44,8 +46,12 @@ def test_nothing_typed_from_outside_can_drive_a_terminal_or_reorder_a_line() -> 
 class _Kept:
     """An audit store that keeps what it is given."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: bytes | None = None) -> None:
         self.kept: list[tuple[object, ...]] = []
+        self.key = key
+
+    def pseudonym_key(self) -> bytes | None:
+        return self.key
 
     def record(self, *entry: object) -> None:
         self.kept.append(entry)
@@ -57,3 +63,29 @@ def test_an_entry_keeps_its_actor_target_and_request_id_inert() -> None:
     assert stores.audit.kept == [
         ("\\u202e管理员", "session.sign_in_failed", "user:\\u001b]0;x\\u0007", "r\\u0000", None)
     ]
+
+
+KEY = pseudonym_key(KeyRing((ChainKey(1, bytes(range(32))),)))
+
+
+def test_an_id_number_is_kept_masked_with_a_pseudonym_that_matches_entries_on_one_person() -> None:
+    """钱科长 added, then named as a claimant with a lower-case x: one pseudonym. Another
+    person sharing the region and the last four gets another one."""
+    stores = SimpleNamespace(audit=_Kept(KEY))
+    audit.record(stores, "管理员", "user.add", "user:钱科长", "r1", {"id": "11010519491231002X"})  # type: ignore[arg-type]
+    audit.record(
+        stores, "经办人", "expense.record", "studio:HJ-S01", "r2", {"by": "11010519491231002x"}
+    )  # type: ignore[arg-type]
+    audit.record(
+        stores, "经办人", "expense.record", "studio:HJ-S01", "r3", {"by": "110105195001011002"}
+    )  # type: ignore[arg-type]
+    [(*_, first), (*_, again), (*_, other)] = stores.audit.kept
+    known = pseudonym("11010519491231002X", KEY)
+    assert first == {"id": f"110105********002X#{known}"}
+    assert again == {"by": f"110105********002X#{known}"}
+    assert other == {"by": f"110105********1002#{pseudonym('110105195001011002', KEY)}"}
+    assert len(known) == 10
+    assert known != pseudonym("110105195001011002", KEY)
+    assert known != pseudonym(
+        "11010519491231002X", pseudonym_key(KeyRing((ChainKey(1, bytes(32)),)))
+    )
