@@ -15,6 +15,7 @@ service, shape the answer):
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import Any, Final, TypeVar
 
 import anyio
 import msgspec
-from litestar import Litestar, Response, Router, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar._openapi.schema_generation import SchemaCreator
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.connection import ASGIConnection
@@ -33,6 +34,7 @@ from litestar.datastructures import State
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
+    NotFoundException,
     PermissionDeniedException,
     ValidationException,
 )
@@ -68,7 +70,8 @@ from api.http import (
     tax,
     users,
 )
-from api.http.base import refusal_of
+from api.http.base import refusal_of, request_id
+from api.shapes import key_trouble_for
 from ledger import errors, permissions
 from ledger.books.postings import utc_now
 from ledger.errors import digits
@@ -85,6 +88,8 @@ from schema.db import UnitOfWork, connect, database_url, is_conflict
 from schema.user_store import token_holder
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 API: Final = "/api/v1"
 PUBLIC: Final = "public"
@@ -157,8 +162,16 @@ def requires_permission(
     action = handler.opt.get("action")
     if action == PUBLIC or (action is None and connection.url.path.startswith(OPENAPI_PATH)):
         return  # the health check and the OpenAPI document are public by design
-    if not action:
-        raise PermissionDeniedException(f"{handler} names no action and is closed")
+    if not action:  # Litestar's own OPTIONS handler, or a route added without one
+        log.warning(
+            "refused %s %s: %s names no action",
+            connection.scope.get("method"),
+            connection.url.path,
+            handler,
+        )
+        raise PermissionDeniedException(
+            "此操作未列入权限表，不对任何人开放 (not in the permission table)"
+        )
     user: User = connection.user
     if not permissions.allows(user.role, action):
         raise permissions.refusal(user.name, user.role, action)
@@ -284,7 +297,9 @@ def health(state: State) -> Response[dict[str, str]]:
         with state.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except OperationalError as error:
-        return Response({"status": "unavailable", "database": str(error.orig)}, status_code=503)
+        # the driver's words (host, user, database) are the operator's, in the log
+        log.warning("health: the database is unreachable: %s", error.orig)
+        return Response({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return Response({"status": "ok", "database": "reachable"})
 
 
@@ -386,18 +401,90 @@ CONTROLLERS: Final = (
 )
 
 
-NO_STORE: Final = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+CONTENT_SECURITY_POLICY: Final = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+"""Every page may load only the app's own files and post only to the app: a name or memo
+that slipped past the escaping could still run no script of its own; nothing frames it."""
+SWAGGER_POLICY: Final = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+"""Swagger UI's own page starts itself with an inline script holding the (public) API
+document; it still loads nothing from outside, and nothing frames it."""
+PROTECTIVE: Final = (
+    (b"cache-control", b"no-store"),
+    (b"pragma", b"no-cache"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+)
+HSTS: Final = (b"strict-transport-security", b"max-age=31536000")
 
 
-async def no_store(message: Message, _scope: Scope) -> None:
-    """Every response says ``Cache-Control: no-store`` (and the old ``Pragma: no-cache``):
-    pages, downloads and API answers carry 身份证号 and bank accounts, so no browser or
-    proxy keeps a copy — after 退出, the back button asks the server, which asks for a
-    sign-in. An answer that already says how it may be cached is left as it is."""
-    if message["type"] == "http.response.start":
-        headers = list(message.get("headers", []))
-        if not any(name.lower() == b"cache-control" for name, _ in headers):
-            message["headers"] = [*headers, *NO_STORE]
+async def protective_headers(message: Message, scope: Scope) -> None:
+    """The same headers on every response — page, error page, download, API answer,
+    static file, Swagger UI — set in this one place:
+
+    - ``Cache-Control: no-store`` (and the old ``Pragma: no-cache``): pages, downloads and
+      API answers carry 身份证号 and bank accounts, so no browser or proxy keeps a copy —
+      after 退出, the back button asks the server, which asks for a sign-in;
+    - a Content-Security-Policy (:data:`CONTENT_SECURITY_POLICY`; Swagger UI's own,
+      :data:`SWAGGER_POLICY`), ``nosniff``, a same-origin referrer, no framing;
+    - HSTS when the request came over TLS.
+
+    A header the response already sets is left as it is."""
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers", []))
+    present = {name.lower() for name, _ in headers}
+    policy = (
+        SWAGGER_POLICY if scope["path"] == f"{OPENAPI_PATH}/swagger" else CONTENT_SECURITY_POLICY
+    )
+    wanted = [*PROTECTIVE, (b"content-security-policy", policy.encode())]
+    if scope.get("scheme") == "https":
+        wanted.append(HSTS)
+    message["headers"] = [*headers, *((n, v) for n, v in wanted if n not in present)]
+
+
+def no_nul_in_path(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A path with a NUL names no file and no record: 404, before a static file's lookup
+    fails on it."""
+    if "\x00" in connection.scope["path"]:
+        raise NotFoundException()
+
+
+def chain_key_refused(
+    request: Request[Any, Any, Any], error: errors.ChainKeyError
+) -> Response[Any]:
+    """A write refused for the chain key: its words (the key file) for an admin only."""
+    user = request.scope.get("user")
+    told = key_trouble_for(user.role if isinstance(user, User) else None, str(error))
+    problem = problem_for(error)
+    return ProblemDetailsException(
+        status_code=problem.status_code, title=problem.title, detail=told, type_=problem.type_
+    ).to_response(request)
+
+
+def crashed(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """A failure nothing else answers: logged with its traceback and the request's id, and
+    told to the caller as a problem naming that id (never the error's own words)."""
+    rid = request_id(request)
+    log.error("%s %s failed (request %s)", request.method, request.url.path, rid, exc_info=error)
+    return Response(
+        {
+            "type": "urn:studio-ledger:problem:internal-error",
+            "title": "Internal Server Error",
+            "status": 500,
+            "detail": f"处理请求时出错（编号 {rid}）。请把编号告诉系统管理员；"
+            "是否已办理，可在审计日志中查看。",
+            "request_id": rid,
+        },
+        status_code=500,
+        media_type="application/problem+json",
+    )
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
@@ -423,7 +510,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             ),
         ],
         state=State({"engine": engine, "token_lifetime": settings.token_lifetime}),
-        guards=[requires_permission],
+        guards=[no_nul_in_path, requires_permission],
         middleware=[session_config(settings.console).middleware],
         stores={SESSIONS_STORE: DatabaseSessionStore(engine)},
         template_config=templates,
@@ -446,5 +533,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ],
         openapi_config=openapi_config(),
         on_shutdown=[engine.dispose],
-        before_send=[no_store],
+        before_send=[protective_headers],
+        exception_handlers={Exception: crashed, errors.ChainKeyError: chain_key_refused},
     )

@@ -12,9 +12,10 @@ Each ``*_out`` function builds one shape from the domain's records.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -50,6 +51,7 @@ from ledger.codes import (
     MemberRole,
     StudioKind,
     StudioStatus,
+    UserRole,
 )
 from ledger.funds.appropriation import FundingDecision
 from ledger.funds.fund_services import AppropriationReport
@@ -73,6 +75,8 @@ from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
 from ledger.users import UserRecord
 from ledger.workbooks.imports import ImportReport
 from schema.job_store import JobRun
+
+log = logging.getLogger(__name__)
 
 
 class Shape(msgspec.Struct, kw_only=True):
@@ -469,7 +473,25 @@ class VerifyOut(Shape):
     """``GUARD:`` each trigger or constraint the books rely on that is gone or disabled."""
 
 
-def verify_out(report: book.VerifyReport) -> VerifyOut:
+KEY_TROUBLE: Final = (
+    "账链密钥不可用或与账簿不符，没有写入任何内容；请联系管理员，原因记在服务器日志中 "
+    "(the chain key cannot be used; an admin, or the server log, can say why)"
+)
+
+
+def key_trouble_for(role: str | None, words: str) -> str:
+    """What a reader is told of the chain key's trouble: ``words`` name the key file and
+    where it is looked for, the operator's business — an admin reads them (and the
+    command line, which is the operator's); anyone else is told to ask one, and the
+    server log keeps them."""
+    if role == UserRole.ADMIN:
+        return words
+    log.warning("chain key: %s", words)
+    return KEY_TROUBLE
+
+
+def verify_out(report: book.VerifyReport, role: str | None = UserRole.ADMIN) -> VerifyOut:
+    """``report`` for ``role`` (the command line reads it as the operator, whole)."""
     link = report.broken_link
     return VerifyOut(
         ok=report.ok,
@@ -478,7 +500,9 @@ def verify_out(report: book.VerifyReport) -> VerifyOut:
         anchor=None if report.anchor is None else str(report.anchor),
         head_mismatch=report.head_mismatch,
         anchor_failures=list(report.anchor_failures),
-        key_problem=report.key_problem,
+        key_problem=None
+        if report.key_problem is None
+        else key_trouble_for(role, report.key_problem),
         keyed_from=report.keyed_from,
         broken_link=None
         if link is None

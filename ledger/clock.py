@@ -68,14 +68,39 @@ def day_start(day: date) -> datetime:
     return local.astimezone(UTC).replace(tzinfo=None)
 
 
+FIRST_DAY: Final = date(2000, 1, 1)
+LAST_DAY: Final = date(2100, 12, 31)
+"""The days the books may speak of (the registry's years, 2000 to 2100): a date outside
+them, written or asked for, is a slip of the keyboard, refused naming its field before
+any date arithmetic overflows on ``0001-01-01`` or ``9999-12-31``."""
+
+
+def out_of_books_error(day: date, *, field: str) -> ValidationError | None:
+    """The refusal of ``day`` when it is outside :data:`FIRST_DAY` … :data:`LAST_DAY`."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return ValidationError(
+        field,
+        f"日期超出账簿范围（{FIRST_DAY.isoformat()} 至 {LAST_DAY.isoformat()}）：{day.isoformat()}",
+    )
+
+
+def check_in_books(day: date, *, field: str) -> date:
+    """``day``, or the refusal of a day outside the books (:func:`out_of_books_error`)."""
+    if error := out_of_books_error(day, field=field):
+        raise error
+    return day
+
+
 def recorded_between(
-    first: date | None, last: date | None
+    first: date | None, last: date | None, *, fields: tuple[str, str] = ("from_date", "to_date")
 ) -> tuple[datetime | None, datetime | None]:
     """The recorded times [start, end) of the days ``first`` to ``last`` inclusive, in
-    Beijing; an open end stays ``None``."""
+    Beijing; an open end stays ``None``. A day outside the books is refused, naming its
+    field (``fields``: the first's, the last's)."""
     return (
-        day_start(first) if first else None,
-        day_start(last + timedelta(days=1)) if last else None,
+        day_start(check_in_books(first, field=fields[0])) if first else None,
+        day_start(check_in_books(last, field=fields[1]) + timedelta(days=1)) if last else None,
     )
 
 

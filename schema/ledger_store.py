@@ -388,9 +388,10 @@ class SqlLedgerStore:
             if account is not None:
                 touched = touched.where(AccountRow.address == account)
             if studio is not None:
+                literal = re.sub(r"([\\%_])", r"\\\1", studio)  # a code's _ is no wildcard
                 touched = touched.where(
-                    AccountRow.address.like(f"studio:{studio}:%")
-                    | AccountRow.address.like(f"expense:%:studio:{studio}")
+                    AccountRow.address.like(f"studio:{literal}:%", escape="\\")
+                    | AccountRow.address.like(f"expense:%:studio:{literal}", escape="\\")
                 )
             conditions.append(
                 TransactionRow.seq.in_(

@@ -49,7 +49,9 @@ def audit_list(
     as_json: bool,
 ) -> None:
     """Audit entries oldest first (needs no user: reading the database is the operator's)."""
-    since, until = recorded_between(parse_date(from_day, "--from"), parse_date(to_day, "--to"))
+    since, until = recorded_between(
+        parse_date(from_day, "--from"), parse_date(to_day, "--to"), fields=("--from", "--to")
+    )
     found = [
         audit_entry_out(e)
         for e in reading(

@@ -22,7 +22,6 @@ from typing import Any, Final
 
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import ResponseHeader
 from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -116,26 +115,12 @@ def csrf_config(secret: str, settings: auth.ConsoleSettings) -> CSRFConfig:
     )
 
 
-CONTENT_SECURITY_POLICY: Final = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
-"""Every console page may load only the app's own files and post only to the app: a
-name or memo that slipped past the escaping could still run no script of its own."""
-SECURITY_HEADERS: Final = [
-    ResponseHeader(name="Content-Security-Policy", value=CONTENT_SECURITY_POLICY),
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="same-origin"),
-]
-
-
 def console_router() -> Router:
     return Router(
         path="/",
         route_handlers=list(pages.CONTROLLERS),
         middleware=[DefineMiddleware(auth.SessionAuthentication)],
         exception_handlers=common.EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        response_headers=SECURITY_HEADERS,
     )
 
 
@@ -146,7 +131,6 @@ def public_routes() -> list[Any]:
             path="/",
             route_handlers=[auth.login_page, auth.sign_in, auth.sign_out],
             exception_handlers=common.EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-            response_headers=SECURITY_HEADERS,
         ),
         create_static_files_router(
             path=STATIC_PATH,

@@ -27,6 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from api.console.auth import login_redirect
 from api.http.base import KeyReused, commit_write, engine_of, refusal_of, request_id
+from api.shapes import key_trouble_for
 from ledger import clock, errors
 from ledger.codes import UserRole
 from ledger.permissions import allows
@@ -193,6 +194,10 @@ def _error_page(
 
 
 def on_refusal(request: Request[Any, Any, Any], error: errors.LedgerError) -> Response[Any]:
+    if isinstance(error, errors.ChainKeyError):
+        user = request.scope.get("user")
+        told = key_trouble_for(user.role if isinstance(user, User) else None, str(error))
+        return _error_page(request, refusal_of(error).status, "未能办理", told)
     return _error_page(request, refusal_of(error).status, "未能办理", refusal_text(error))
 
 

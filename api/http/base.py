@@ -117,6 +117,7 @@ REFUSALS: Final[tuple[Refusal, ...]] = (
         errors.InvalidTransitionError, 409, "Not allowed in this state", "当前状态不允许此操作"
     ),
     Refusal(errors.ReversalError, 409, "Reversal refused", "不能冲销"),
+    Refusal(errors.ChainKeyError, 503, "The chain key cannot be used", "账链密钥不可用"),
     Refusal(errors.LedgerError, 400, "Refused", "未能办理"),
 )
 """Most specific kind first: the first that matches answers."""

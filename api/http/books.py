@@ -115,7 +115,8 @@ class VerifyController(Controller):
         postings, and that the ledger still holds each ``anchor`` (``ok`` false names
         what does not hold; the answer is still 200)."""
         kept = [book.parse_anchor(a) for a in anchor or []]
-        return verify_out(read(request, lambda uow: book.verify(uow.ledger, kept)))
+        report = read(request, lambda uow: book.verify(uow.ledger, kept))
+        return verify_out(report, request.user.role)
 
 
 class PeriodController(Controller):

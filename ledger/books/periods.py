@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final, Self
 
-from ledger.clock import future_date_error
+from ledger.clock import future_date_error, out_of_books_error
 from ledger.errors import ClosedPeriodError, ValidationError
 
 _PERIOD: Final = re.compile(r"(\d{4})-(\d{2})")
@@ -110,11 +110,15 @@ def check_open(closed: Period | None, day: date, *, field: str = "date") -> None
 def dating_error(
     day: date, *, field: str, today: date, closed: Period | None
 ) -> ValidationError | None:
-    """Why a write cannot be dated ``day``: after today (:func:`ledger.clock.future_date_error`)
-    or in a closed period; ``None`` when it can. The one rule every dated write meets:
-    the ledger applies it to each voucher, services to each field or row first."""
-    return future_date_error(day, field=field, today=today) or closed_period_error(
-        closed, day, field=field
+    """Why a write cannot be dated ``day``: after today
+    (:func:`ledger.clock.future_date_error`), before the books begin
+    (:func:`ledger.clock.out_of_books_error`) or in a closed period; ``None`` when it can.
+    The one rule every dated write meets: the ledger applies it to each voucher, services
+    to each field or row first."""
+    return (
+        future_date_error(day, field=field, today=today)
+        or out_of_books_error(day, field=field)
+        or closed_period_error(closed, day, field=field)
     )
 
 

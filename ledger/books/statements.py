@@ -32,6 +32,7 @@ from ledger.books.chart import (
     named_codes,
     on_side,
 )
+from ledger.clock import check_in_books
 from ledger.errors import ValidationError
 from ledger.funds.expenses import SOURCE_LABELS
 from ledger.money import Fen
@@ -417,4 +418,5 @@ class TrialStatement:
 def trial_statement(stores: program.Stores, on: date, by: str) -> TrialStatement:
     """科目余额表 as of ``on``, for an auditor (``statement.export``)."""
     exporter = acting(stores, by, "statement.export")
+    check_in_books(on, field="date")
     return TrialStatement(exporter, on, trial_lines(stores, on), stores.ledger.head_hash())

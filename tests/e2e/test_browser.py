@@ -228,7 +228,7 @@ def test_a_year_in_the_console(
     assert "花名册已变更：银行账号" in third
     assert "本行仍按审批时的信息发放" in third
     approver.shot("06b-roster-changed-after-approval", full=True)
-    assert approver.page.get_by_role("link", name="下载批量代发文件").count() == 0
+    assert approver.page.get_by_role("button", name="下载批量代发文件", exact=True).count() == 0
     assert approver.page.get_by_role("button", name="确认支付").count() == 0
     approver.sign_out()
 
@@ -239,7 +239,7 @@ def test_a_year_in_the_console(
     page = cashier.page
     assert "花名册已变更：银行账号" in page.locator("table.lines tbody tr").nth(2).inner_text()
     with page.expect_download() as bank:
-        page.get_by_role("link", name="下载批量代发文件").click()
+        page.get_by_role("button", name="下载批量代发文件", exact=True).click()
     assert bank.value.suggested_filename == "batch-1-批量代发.xlsx"
     rows = list(_workbook(bank.value).active.iter_rows(values_only=True))
     assert any("教师" in str(cell) for row in rows for cell in row)
@@ -300,7 +300,7 @@ def test_a_year_in_the_console(
     cashier = Person(browser, base, "孙出纳")
     cashier.sign_in()
     cashier.go("/console/batches/1")
-    assert cashier.page.get_by_role("link", name="下载批量代发文件（对账副本）").count() == 1
+    assert cashier.page.get_by_role("button", name="下载批量代发文件（对账副本）").count() == 1
     # December is declared and, once it is over, its tax paid over
     cashier.go("/console/tax")
     cashier.page.locator("#wh-month").fill("2025-12")

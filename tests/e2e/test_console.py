@@ -346,16 +346,24 @@ def test_the_bank_file_is_offered_while_approved_and_as_a_copy_after_payment(
     assert "批量代发" not in client.get(f"/console/batches/{batch_id}").text  # a draft
     for approver in ("李科长", "王局长"):
         client.post(f"{url}/approve", json=on, headers=auth(tokens[approver]))
-    assert "下载批量代发文件</a>" in client.get(f"/console/batches/{batch_id}").text
-    assert client.get(f"/console/batches/{batch_id}/bank.xlsx").status_code == 200
+    page = client.get(f"/console/batches/{batch_id}").text
+    assert "下载批量代发文件</button>" in page
+    bank = f"/console/batches/{batch_id}/bank.xlsx"
+    # an audited export is a POST with the form's CSRF token: a link from another site
+    # (a GET) or a form without the token takes nothing
+    assert client.get(bank).status_code == 405
+    assert client.post(bank, data={}).status_code == 403
+    assert _audit(engine, "batch.bank_file") == []
+    assert client.post(bank, data=form_fields(page)).status_code == 200
     client.post(f"{url}/confirm", json=on, headers=auth(tokens["孙出纳"]))
     page = client.get(f"/console/batches/{batch_id}").text
-    assert "下载批量代发文件（对账副本）</a>" in page
-    assert client.get(f"/console/batches/{batch_id}/bank.xlsx").status_code == 200
+    assert "下载批量代发文件（对账副本）</button>" in page
+    assert client.post(bank, data=form_fields(page)).status_code == 200
     assert _audit(engine, "batch.bank_file") == [("孙出纳", f"batch:{batch_id}")] * 2
     sign_in(client, "李科长")  # the approver checks whole numbers but sends no bank file
-    assert "批量代发" not in client.get(f"/console/batches/{batch_id}").text
-    assert client.get(f"/console/batches/{batch_id}/bank.xlsx").status_code == 403
+    page = client.get(f"/console/batches/{batch_id}").text
+    assert "批量代发" not in page
+    assert client.post(bank, data=form_fields(page)).status_code == 403
 
 
 def test_a_refusal_shows_on_the_page_in_words(

@@ -19,13 +19,16 @@ from sqlalchemy import Engine, update
 from sqlalchemy import text as sql
 
 import api.app
+import api.http.books
 from api.app import PUBLIC, Settings, create_app
+from api.shapes import KEY_TROUBLE
 from demo.story import bank_answer
 from ledger import permissions, users
 from ledger.funds import expenses, fund_services
 from ledger.registry.roster import id_check_digit
 from ledger.users import ROLES
-from schema.db import UnitOfWork
+from schema.db import UnitOfWork, connect
+from schema.keys import FILE_VARIABLE, RING_VARIABLE
 from schema.tables import UserRow
 from tests.conftest import FULL_CYCLE, Clock
 from tests.fakes import approver_id_number
@@ -1083,10 +1086,13 @@ def test_the_cashier_uploads_the_banks_result_file(
     ]
 
 
-def test_no_answer_may_be_kept_by_a_browser_or_proxy(
-    client: TestClient[Litestar], tokens: dict[str, str]
+def test_no_answer_may_be_kept_framed_or_sniffed(
+    client: TestClient[Litestar], tokens: dict[str, str], engine: Engine
 ) -> None:
-    """Pages, downloads and API answers carry 身份证号: every one says no-store."""
+    """Pages, downloads and API answers carry 身份证号: every one says no-store. Every
+    one — API answers and problems, the console's error pages, static files, Swagger
+    UI (its own policy, for its inline start-up script) — carries the same protective
+    headers; HSTS only over TLS."""
     answers = [
         client.get(f"{API}/people", headers=auth(tokens["approver"])),
         client.get(f"{API}/batches/999", headers=auth(tokens["approver"])),  # a problem
@@ -1099,8 +1105,137 @@ def test_no_answer_may_be_kept_by_a_browser_or_proxy(
         client.get("/health"),
         client.get("/", follow_redirects=False),
         client.get("/sign-in"),
+        client.get("/console/batches/999", follow_redirects=False),  # to the sign-in
+        client.get("/nowhere"),  # 404
+        client.get("/schema/assets/swagger-ui.css"),
+        client.get("/static/console/console.css"),
         client.get("/schema/swagger"),
     ]
     for answer in answers:
-        assert answer.headers.get("cache-control") == "no-store", answer.url
-        assert answer.headers.get("pragma") == "no-cache", answer.url
+        assert answer.status_code < 500, answer.url
+        headers = answer.headers
+        assert headers.get("cache-control") == "no-store", answer.url
+        assert headers.get("pragma") == "no-cache", answer.url
+        assert headers.get("x-content-type-options") == "nosniff", answer.url
+        assert headers.get("referrer-policy") == "same-origin", answer.url
+        assert headers.get("x-frame-options") == "DENY", answer.url
+        policy = headers.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in policy, answer.url
+        assert ("'unsafe-inline'" in policy) == answer.url.path.endswith("/swagger"), answer.url
+        assert "strict-transport-security" not in headers, answer.url
+    with TestClient(create_app(engine=engine), base_url="https://testserver.local") as tls:
+        assert tls.get("/health").headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_an_odd_value_is_refused_naming_its_field_never_a_500(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    """Days no ledger holds (0001-01-01, 9999-12-31) in the audit log's and the trial
+    balance's filters are refused naming the field; a NUL in a static path finds
+    nothing; an OPTIONS request is closed without naming the framework's handler."""
+    auditor = auth(tokens["auditor"])
+    asked = [
+        (f"{API}/audit-log", {"from_date": "0001-01-01"}, "from_date"),
+        (f"{API}/audit-log", {"to_date": "9999-12-31"}, "to_date"),
+        (f"{API}/statements/trial-balance.xlsx", {"date": "0001-01-01"}, "date"),
+        (f"{API}/statements/trial-balance.xlsx", {"date": "9999-12-31"}, "date"),
+    ]
+    for path, params, field in asked:
+        r = client.get(path, params=params, headers=auditor)
+        assert r.status_code == 422, (path, params, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        [error] = r.json()["errors"]
+        day = next(iter(params.values()))
+        assert error == {
+            "field": field,
+            "message": f"日期超出账簿范围（2000-01-01 至 2100-12-31）：{day}",
+        }
+    for path in ("/schema/assets/swagger-ui.css%00", "/static/console/%00", "/schema/assets/%00x"):
+        assert client.get(path).status_code == 404, path
+    closed = client.options(f"{API}/studios", headers=auditor)
+    assert closed.status_code == 403
+    assert (
+        closed.json()["detail"]
+        == "此操作未列入权限表，不对任何人开放 (not in the permission table)"
+    )
+
+
+def test_a_failure_is_logged_with_its_request_id_and_told_as_a_problem(
+    client: TestClient[Litestar],
+    tokens: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug, with words for the log only")
+
+    monkeypatch.setattr(api.http.books.book, "verify", broken)
+    r = client.get(f"{API}/verify", headers=auth(tokens["clerk"], **{"X-Request-Id": "req-7"}))
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json() == {
+        "type": "urn:studio-ledger:problem:internal-error",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "处理请求时出错（编号 req-7）。请把编号告诉系统管理员；"
+        "是否已办理，可在审计日志中查看。",
+        "request_id": "req-7",
+    }
+    [logged] = [x for x in caplog.records if x.name == "api.app"]
+    assert logged.getMessage() == "GET /api/v1/verify failed (request req-7)"
+    assert logged.exc_info is not None
+    assert "a bug, with words for the log only" in str(logged.exc_info[1])
+
+
+def test_health_says_up_or_down_and_keeps_the_drivers_words_for_the_log(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    gone = connect(f"sqlite:///{tmp_path / 'no-such-folder' / 'ledger.db'}")
+    with TestClient(create_app(engine=gone), raise_server_exceptions=False) as down:
+        r = down.get("/health")
+    assert (r.status_code, r.json()) == (503, {"status": "unavailable", "database": "unreachable"})
+    assert (
+        "health: the database is unreachable: unable to open database file"
+        in capfd.readouterr().err
+    )
+
+
+def test_the_studio_filter_is_a_studio_code_never_a_pattern(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    """``%`` and ``_`` in a LIKE are wildcards; in a studio code they are themselves."""
+    client.post(f"{API}/roster", json=roster(2025), headers=auth(tokens["clerk"]))
+    client.post(f"{API}/appropriations", json={"year": 2025}, headers=auth(tokens["clerk"]))
+    auditor = auth(tokens["auditor"])
+
+    def found(studio: str) -> int:
+        page = client.get(f"{API}/transactions", params={"studio": studio}, headers=auditor)
+        assert page.status_code == 200, page.text
+        return len(page.json()["items"])
+
+    assert found("HJ-S01") > 0
+    assert (found("%"), found("HJ_S01"), found("HJ-S0_"), found("HJ-S01%")) == (0, 0, 0, 0)
+
+
+def test_the_chain_keys_trouble_is_told_whole_to_an_admin_only(
+    client: TestClient[Litestar],
+    tokens: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Without its key file, the ledger refuses to write; the refusal and ``verify`` name
+    the file for an admin, and tell anyone else to ask one."""
+    missing = tmp_path / "moved-away.keys"
+    monkeypatch.delenv(RING_VARIABLE)
+    monkeypatch.setenv(FILE_VARIABLE, str(missing))
+    receipt = {"on": "2025-03-01", "studio": "HJ-S01", "amount_fen": 1, "memo": "配套"}
+    client.post(f"{API}/roster", json=roster(2025), headers=auth(tokens["clerk"]))
+    refused = client.post(f"{API}/receipts", json=[receipt], headers=auth(tokens["clerk"]))
+    assert refused.status_code == 503
+    assert refused.json()["detail"] == KEY_TROUBLE
+    told = {
+        name: client.get(f"{API}/verify", headers=auth(tokens[name])).json()["key_problem"]
+        for name in ("clerk", "auditor", "admin")
+    }
+    assert told["clerk"] == told["auditor"] == KEY_TROUBLE
+    assert str(missing) in told["admin"]
