@@ -11,6 +11,7 @@ so a fast hash is enough to make the stored value useless to a reader.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,14 +35,17 @@ from ledger.registry.roster import normalize_id_number
 ROLES: Final = codes(UserRole)
 ROLE_LABELS: Final = labels(UserRole)
 SIGN_IN_WINDOW: Final = timedelta(minutes=15)
-MAX_SIGN_IN_FAILURES: Final = 5
-"""Failed sign-ins a user name may have in :data:`SIGN_IN_WINDOW` before it waits."""
-MAX_ADDRESS_FAILURES: Final = 20
+"""Failed sign-ins count for this long."""
+FREE_TRIES: Final = 5
+"""Failed sign-ins one user name may have from one client address in the window before
+each further try waits (:func:`sign_in_wait`). The name alone is never held: someone
+guessing elsewhere cannot keep its user out."""
+FREE_ADDRESS_TRIES: Final = 20
 """Failed sign-ins, under any names, one client address may have in the window before
-it waits: someone trying many names from one place is slowed down too."""
-"""After this many failed console sign-ins for one user name within the window, the
-name is refused without checking its password until the oldest failure leaves the
-window (so guessing costs at most 5 tries per 15 minutes per name)."""
+it waits too: someone trying many names from one place is slowed down as well."""
+FIRST_DELAY: Final = timedelta(seconds=30)
+"""The wait after the last free failure; it doubles with each failure after it, up to
+:data:`SIGN_IN_WINDOW` (30 s, 1, 2, 4, 8 minutes, then 15)."""
 TOKEN_PREFIX: Final = "sl_"  # noqa: S105 (a prefix that marks our tokens, not a secret)
 TOKEN_LIFETIME: Final = timedelta(days=90)
 """How long an API token works after it is issued, unless STUDIO_LEDGER_TOKEN_DAYS says
@@ -403,15 +407,27 @@ def check_password(stores: Stores, name: str, password: str) -> User | None:
 
 
 def sign_in_wait(
-    failures: Iterable[datetime], now: datetime, limit: int = MAX_SIGN_IN_FAILURES
+    failures: Iterable[datetime], now: datetime, free: int = FREE_TRIES
 ) -> timedelta | None:
-    """How long a user name (or, with ``limit`` :data:`MAX_ADDRESS_FAILURES`, a client
-    address) must wait before it may try to sign in again, given the times of its failed
-    attempts; ``None`` when it may try now."""
+    """How long a (user name, client address) pair — or, with ``free``
+    :data:`FREE_ADDRESS_TRIES`, a client address — must wait before it may try to sign in
+    again, given the times of its failed attempts; ``None`` when it may try now.
+
+    A growing delay, not a lock: the ``free`` failures of the window cost nothing, the
+    next waits :data:`FIRST_DELAY` after the last failure, and each further failure
+    doubles it, up to the window."""
     recent = sorted(f for f in failures if f > now - SIGN_IN_WINDOW)
-    if len(recent) < limit:
+    if len(recent) < free:
         return None
-    return recent[-limit] + SIGN_IN_WINDOW - now
+    delay = min(FIRST_DELAY * 2 ** (len(recent) - free), SIGN_IN_WINDOW)
+    wait = recent[-1] + delay - now
+    return wait if wait > timedelta(0) else None
+
+
+def wait_words(wait: timedelta) -> str:
+    """``wait`` as the sign-in page says it: seconds under a minute, else minutes up."""
+    seconds = math.ceil(wait.total_seconds())
+    return f"{seconds} 秒" if seconds < 60 else f"{math.ceil(seconds / 60)} 分钟"
 
 
 def record(stores: Stores, name: str) -> UserRecord | None:

@@ -203,6 +203,14 @@ def _print_later(result: DemoResult) -> None:
     help="Serve over TLS with this certificate (the console's cookies become Secure).",
 )
 @click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="ADDRESSES",
+    help="The reverse proxies (comma-separated addresses) whose X-Forwarded-For and "
+    "X-Forwarded-Proto are believed. Without it the client address is the connection's: "
+    "a header anyone can send never decides the address the audit log and the sign-in "
+    "throttle see.",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -211,6 +219,7 @@ def serve(
     workers: int,
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
+    forwarded_allow_ips: str | None,
 ) -> None:
     """Serve the console (sign in at /) and the HTTP API (OpenAPI and Swagger UI at /schema)
     with uvicorn on uvloop and httptools."""
@@ -231,6 +240,8 @@ def serve(
         http="httptools",
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 

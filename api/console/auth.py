@@ -9,9 +9,11 @@
   always starts under a new id, so an id planted in a browser beforehand is
   worthless (session fixation). An anonymous visitor gets no session at all.
 - Sign-ins are checked by :func:`ledger.users.check_password` and throttled by
-  :func:`ledger.users.sign_in_wait` over the audit log: every success, failure
-  and throttled attempt is an audit entry (``session.*``), and the failures in
-  the log are what the throttle counts, so it holds across workers and restarts.
+  :func:`ledger.users.sign_in_wait` over the audit log, per (user name, client
+  address) and per client address — never per name alone, so nobody can keep a user
+  out by guessing from elsewhere: every success, failure and throttled attempt is an
+  audit entry (``session.*``), and the failures in the log are what the throttle
+  counts, so it holds across workers and restarts.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ SIGNED_IN_AT: Final = "signed_in_at"
 HOME: Final = "/console"
 SESSIONS_STORE: Final = "console_sessions"
 ADDRESS_SCAN: Final = 10_000
-"""The most failed sign-ins of the window read to count one address's (a flood beyond
-it is itself throttled by the name and address limits)."""
+"""The most failed sign-ins of the window read to count one address's and one pair's (a
+flood beyond it is itself slowed down by the address's limit)."""
 UNSESSIONED: Final = ("^/api/", "^/schema", "^/health", "^/static/")
 """Paths that never read or write a console session (the API authenticates by token)."""
 
@@ -290,21 +292,18 @@ def _sign_in(
     with UnitOfWork(engine) as uow:
         window = now - users.SIGN_IN_WINDOW
         failed = "session.sign_in_failed"
-        by_name = audit_log.entries(
-            uow, 0, users.MAX_SIGN_IN_FAILURES + 1, action=failed, target=target, start=window
-        )
         recent = audit_log.entries(uow, 0, ADDRESS_SCAN, action=failed, start=window)
-        by_address = [f.at for f in recent if f.detail.get("ip") == source]
+        from_here = [f for f in recent if f.detail.get("ip") == source]
+        kept_as = audit_log.scrubbed(target, uow.audit.pseudonym_key())  # as the log has it
         waits = (
-            users.sign_in_wait([f.at for f in by_name], now),
-            users.sign_in_wait(by_address, now, users.MAX_ADDRESS_FAILURES),
+            users.sign_in_wait([f.at for f in from_here if f.object == kept_as], now),
+            users.sign_in_wait([f.at for f in from_here], now, users.FREE_ADDRESS_TRIES),
         )
         wait = max((w for w in waits if w is not None), default=None)
         if wait is not None:
             audit_log.record(uow, name, "session.sign_in_throttled", target, rid, {"ip": source})
             uow.commit()
-            minutes = max(1, -(-int(wait.total_seconds()) // 60))
-            return None, f"登录失败次数过多，请 {minutes} 分钟后再试。"
+            return None, f"登录失败次数过多，请 {users.wait_words(wait)}后再试。"
         # always one Argon2 verification, whatever was typed: a flood of empty
         # sign-ins costs the sender as much as real ones
         user = users.check_password(uow, name, form.password)

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+import uvicorn
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import Engine, text
@@ -1001,6 +1002,20 @@ def test_serve_starts_workers_that_answer_from_the_database_given(engine: Engine
     assert replies[0]["balance_fen"] == 2_500_000  # as of 1 Feb: before the March spend
     assert {r["balance_fen"] for r in replies[1:]} == {2_500_000 - 12_345}
     assert len(re.findall(r"Started server process \[\d+\]", log)) == 2, log
+
+
+def test_forwarded_headers_are_believed_only_from_the_proxies_named(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--forwarded-allow-ips`` the client address is the connection's, whatever
+    ``X-Forwarded-For`` says (uvicorn believes it from 127.0.0.1 by default)."""
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **options: started.append(options))
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # serve sets it for its workers
+    assert _run("--db", _url(engine), "serve")[0] == 0
+    assert _run("--db", _url(engine), "serve", "--forwarded-allow-ips", "10.0.0.2")[0] == 0
+    chosen = [(o["proxy_headers"], o["forwarded_allow_ips"]) for o in started]
+    assert chosen == [(False, None), (True, "10.0.0.2")]
 
 
 def _get(port: int, path: str, token: str) -> dict[str, object]:

@@ -78,12 +78,34 @@ def test_the_preparer_is_never_offered_the_approval_even_as_an_approver() -> Non
     assert "approve" not in offered(batch, User("张会计", "approver"))
 
 
-def test_four_failures_leave_a_name_free_and_the_fifth_holds_it_fifteen_minutes() -> None:
-    failures = [NOW - timedelta(minutes=m) for m in (10, 8, 6, 4)]
+def test_four_failures_cost_nothing_and_each_after_the_fifth_doubles_the_wait() -> None:
+    """A growing delay from the last failure, never a lock: 30 s after the fifth, 1
+    minute after the sixth, 2, 4, 8, then the window's 15 minutes at most."""
+    failures = [NOW - timedelta(minutes=m) for m in (14, 13, 12, 11)]
     assert users.sign_in_wait(failures, NOW) is None
-    failures.append(NOW - timedelta(minutes=1))
-    assert users.sign_in_wait(failures, NOW) == timedelta(minutes=5)  # the oldest is 10 min old
-    assert users.sign_in_wait(failures, NOW + timedelta(minutes=5)) is None
+    last = NOW - timedelta(seconds=10)
+    failures.append(last)
+    assert users.sign_in_wait(failures, NOW) == timedelta(seconds=20)
+    assert users.sign_in_wait(failures, last + timedelta(seconds=29)) == timedelta(seconds=1)
+    assert users.sign_in_wait(failures, last + timedelta(seconds=30)) is None
+    waits = []
+    for _ in range(7):
+        failures.append(NOW)
+        waits.append(users.sign_in_wait(failures, NOW))
+    assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 15, 15, 15)]
+    # an address has twenty free tries under any names, then the same growing delay
+    many = [NOW - timedelta(seconds=s) for s in range(60, 40, -1)]
+    assert users.sign_in_wait(many[:19], NOW, users.FREE_ADDRESS_TRIES) is None
+    assert users.sign_in_wait(many, NOW, users.FREE_ADDRESS_TRIES) is None  # 30 s after 41 s
+    assert users.sign_in_wait([*many, NOW], NOW, users.FREE_ADDRESS_TRIES) == timedelta(minutes=1)
+
+
+def test_a_wait_is_said_in_seconds_under_a_minute_and_whole_minutes_up_after() -> None:
+    assert users.wait_words(timedelta(seconds=29, milliseconds=1)) == "30 秒"
+    assert users.wait_words(timedelta(seconds=59)) == "59 秒"
+    assert users.wait_words(timedelta(seconds=60)) == "1 分钟"
+    assert users.wait_words(timedelta(seconds=61)) == "2 分钟"
+    assert users.wait_words(timedelta(minutes=15)) == "15 分钟"
 
 
 def test_failures_older_than_the_window_do_not_count() -> None:
