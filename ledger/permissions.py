@@ -75,7 +75,8 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         "user.confirm": _ADMIN,  # a second admin activates an approver or admin
         "user.disable": _ADMIN,
         "user.token": _ADMIN,
-        "user.password": _ADMIN,  # anyone's; everyone may set their own
+        "user.password": _ADMIN,  # anyone's
+        "password.own": _EVERYONE,  # one's own, with the current one (console: 修改密码)
     }
 )
 

@@ -23,8 +23,9 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.plugins.flash import flash
 from litestar.response import File, Redirect, Template
 
+from api.console.auth import SESSION_COOKIE
 from api.console.common import act, page, refusal_text
-from api.http.base import Id, QueryYear, engine_of, read, request_id
+from api.http.base import Id, QueryYear, engine_of, read, request_id, upload_name
 from api.http.batches import export_file
 from api.http.statements import (
     ledger_file,
@@ -53,7 +54,7 @@ from ledger.batches.batch import ACTION_LABELS, STATE_LABELS
 from ledger.books import book, statements
 from ledger.books.periods import Period
 from ledger.codes import FundingSource, MemberRole, UserRole, labels
-from ledger.errors import LedgerError, ValidationError, digits
+from ledger.errors import InvalidInputError, LedgerError, ValidationError, digits
 from ledger.funds import fund_services
 from ledger.funds.appropriation import FULL, FundingDecision
 from ledger.money import Fen, format_amount, to_uppercase
@@ -445,6 +446,8 @@ class BatchPages(Controller):
             fields["file"] = bank_results.digest(path) if path.exists() else ""
 
             def run(uow: UnitOfWork) -> disbursement.Outcome:
+                if isinstance(upload, UploadFile):
+                    upload_name(upload.filename, "结果文件")
                 if not path.exists() or not path.stat().st_size:
                     raise ValidationError("结果文件", "请选择银行返回的结果文件")
                 on = date_field(fields, "on", "银行付款日期")
@@ -948,6 +951,46 @@ class UserPages(Controller):
         )
 
 
+class PasswordPages(Controller):
+    """修改密码: every user's own, with the current one; their other sessions end."""
+
+    path = "/console/password"
+
+    @view("/", "password.own")
+    def show(self, request: Request[User, Any, Any]) -> Template:
+        return page(request, "password.html", "修改密码")
+
+    @form("/", "password.own")
+    def change(self, request: Request[User, Any, Any], data: Form) -> Redirect:
+        """The form key is kept with the answer, the passwords are not."""
+        me = request.user.name
+        current, password, again = (str(data.get(k, "")) for k in ("current", "password", "again"))
+        here = request.cookies.get(SESSION_COOKIE)
+
+        def run(uow: UnitOfWork) -> str:
+            if users.check_password(uow, me, current) is None:
+                raise ValidationError("当前密码", "不正确，密码没有修改")
+            if password != again:
+                raise ValidationError("再次输入新密码", "与新密码不一致")
+            try:
+                users.set_password(uow, me, password, me, session=here)
+            except InvalidInputError as refused:
+                raise InvalidInputError(
+                    [ValidationError("新密码", e.message) for e in refused.errors]
+                ) from None
+            return me
+
+        return act(
+            request,
+            action="password.own",
+            form={"_key": data.get("_key", "")},
+            run=run,
+            target=lambda n: f"user:{n}",
+            done=lambda _, __: ("密码已修改；其他电脑或浏览器上的登录已退出。", "/console"),
+            back="/console/password",
+        )
+
+
 CONTROLLERS: Final = (
     HomeController,
     BatchPages,
@@ -957,4 +1000,5 @@ CONTROLLERS: Final = (
     JobPages,
     AuditPages,
     UserPages,
+    PasswordPages,
 )

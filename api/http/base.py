@@ -123,6 +123,19 @@ REFUSALS: Final[tuple[Refusal, ...]] = (
 """Most specific kind first: the first that matches answers."""
 
 
+MAX_FILE_NAME: Final = 255
+
+
+def upload_name(filename: str | None, field: str = "file") -> str:
+    """An uploaded file's name as its sender gave it: refused, naming ``field``, when it
+    hides characters (a right-to-left override makes ``结果\u202exslx.exe`` read as a
+    workbook) or runs past 255 characters — it is kept in the audit log as their words."""
+    name = filename or ""
+    if refused := errors.text_errors(field, name, MAX_FILE_NAME):
+        raise errors.InvalidInputError(refused)
+    return name
+
+
 def refusal_of(error: Exception) -> Refusal:
     return next(r for r in REFUSALS if isinstance(error, r.kind))
 

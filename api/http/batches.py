@@ -30,6 +30,7 @@ from api.http.base import (
     read,
     reads,
     request_id,
+    upload_name,
     uploads,
     write,
     writes,
@@ -282,7 +283,8 @@ class BatchController(Controller):
         records its line as returned by the bank, all of the file or none of it (each bad
         row and field named); the same file again changes nothing."""
         on = _on(_day(data.on))
-        suffix = ".csv" if (data.file.filename or "").lower().endswith(".csv") else ".xlsx"
+        name = upload_name(data.file.filename)
+        suffix = ".csv" if name.lower().endswith(".csv") else ".xlsx"
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"results{suffix}"
             path.write_bytes(data.file.file.read())
@@ -291,7 +293,7 @@ class BatchController(Controller):
                 request,
                 batch_id,
                 "results",
-                {"file": data.file.filename, "sha256": digest, "on": str(on)},
+                {"file": name, "sha256": digest, "on": str(on)},
                 key,
                 lambda uow: bank_results.answer(
                     uow, batch_id, path, request.user.name, on, sha256=digest

@@ -374,6 +374,17 @@ def test_a_year_in_the_console(
     auditor.page.emulate_media(media="print")
     auditor.shot("14-batch-printed", full=True)
     auditor.page.emulate_media(media="screen")
+    # the auditor changes their own password from the header (at a phone's width too)
+    auditor.page.get_by_role("link", name="修改密码").click()
+    auditor.page.set_viewport_size({"width": 390, "height": 844})
+    auditor.shot("14b-password-390", full=True)
+    auditor.page.set_viewport_size({"width": 1366, "height": 768})
+    auditor.page.get_by_label("当前密码").fill(PASSWORD)
+    auditor.page.get_by_label("新密码", exact=True).fill("a quiet river at dawn")
+    auditor.page.get_by_label("再次输入新密码").fill("a quiet river at dawn")
+    auditor.press("修改密码")
+    assert "密码已修改" in auditor.flash()
+    auditor.shot("14c-password-changed")
     auditor.sign_out()
 
     # an admin's pages

@@ -966,7 +966,7 @@ def test_a_password_is_set_from_a_pipe_and_never_printed(engine: Engine) -> None
         main, [*db, "users", "password", "张会计", "--as", "张会计"], input="short\n"
     )
     assert short.exit_code == 2
-    assert "password: 至少10个字符" in short.stderr
+    assert "password: 至少12个字符" in short.stderr
     with UnitOfWork(engine, write=False) as uow:
         entries = uow.audit.entries(0, 10, action="user.password")
     assert [(e.actor, e.object) for e in entries] == [("管理员", "user:张会计")]

@@ -222,6 +222,52 @@ def test_a_session_id_is_kept_only_as_its_hash(
     assert [tuple(row) for row in kept] == [(hashlib.sha256(issued.encode()).hexdigest(), "李科长")]
 
 
+def test_a_user_changes_their_own_password_with_the_current_one(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    """修改密码, for every role: the current password first; a new one too common, or
+    typed twice differently, is refused naming the field; the change ends the user's
+    other sessions and keeps this one; it is audit-logged, without the passwords."""
+    sign_in(client, "审计员")
+    with _client(engine) as elsewhere:
+        sign_in(elsewhere, "审计员")
+        page = client.get("/console/password")
+        assert page.status_code == 200
+        assert '<a href="/console/password">修改密码</a>' in page.text
+
+        def change(current: str, new: str, again: str) -> str:
+            fields = form_fields(client.get("/console/password").text)
+            data = {**fields, "current": current, "password": new, "again": again}
+            return client.post("/console/password", data=data).text
+
+        fresh = "a quiet river at dawn"
+        refusals = [
+            change("not my password", fresh, fresh),
+            change(PASSWORD, fresh, fresh + "!"),
+            change(PASSWORD, "woaini5201314", "woaini5201314"),
+            change(PASSWORD, "short", "short"),
+        ]
+        assert [re.findall(r'class="field-error" role="alert">([^<]+)<', r) for r in refusals] == [
+            ["不正确，密码没有修改"],
+            ["与新密码不一致"],
+            [
+                "过于常见或容易猜到（常用密码、键盘或数字序列、重复字符、姓名或单位加年份），"
+                "请换一个更长、不常见的短语 (too common or too easy to guess)"
+            ],
+            ["至少12个字符 (at least 12 characters)"],
+        ]
+        assert elsewhere.get("/console", follow_redirects=False).status_code == 200
+        done = change(PASSWORD, fresh, fresh)
+        assert "密码已修改；其他电脑或浏览器上的登录已退出。" in done
+        assert client.get("/console", follow_redirects=False).status_code == 200
+        assert elsewhere.get("/console", follow_redirects=False).status_code == 302
+    assert sign_in(client, "审计员", fresh).status_code == 302
+    assert _audit(engine, "password.own") == [("审计员", "user:审计员")]
+    with engine.connect() as connection:
+        kept = connection.execute(sql("SELECT detail FROM audit_log")).scalars().all()
+    assert not any(fresh in str(d) or PASSWORD in str(d) for d in kept)
+
+
 def test_a_password_change_or_a_disable_ends_the_users_other_sessions(
     client: TestClient[Litestar], engine: Engine
 ) -> None:

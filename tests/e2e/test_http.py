@@ -1011,14 +1011,20 @@ def test_the_cashier_uploads_the_banks_result_file(
     sent = client.get(f"{url}/bank.xlsx", headers=cashier).content
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-    def upload(content: bytes, who: dict[str, str] = cashier) -> Any:
+    def upload(content: bytes, who: dict[str, str] = cashier, name: str = "银行结果.xlsx") -> Any:
         return client.post(
             f"{url}/results",
-            files={"file": ("银行结果.xlsx", content, xlsx)},
+            files={"file": (name, content, xlsx)},
             data={"on": "2025-12-22"},
             headers=who,
         )
 
+    # a file name that hides characters is refused before it reaches the audit log
+    hidden = upload(_bank_answer(sent, {}, {}), name="银行结果\u202exslx.exe")
+    assert hidden.status_code == 422
+    [error] = hidden.json()["errors"]
+    assert error["field"] == "file"
+    assert "U+202E" in error["message"], error
     forged = upload(_bank_answer(sent, {}, {"D5": 1.0, "B6": "6228480000000000999"}))
     assert forged.status_code == 422
     said = forged.json()

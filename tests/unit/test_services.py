@@ -113,22 +113,64 @@ def test_a_password_is_kept_only_as_an_argon2_hash_and_checked(stores: FakeStore
     assert users.check_password(stores, "张会计", "correct horse batterY") is None
     assert users.check_password(stores, "nobody", "correct horse battery") is None
     assert users.check_password(stores, "李科长", "correct horse battery") is None  # none set
-    users.set_password(stores, "张会计", "a new one of mine", by="张会计")  # one's own
-    assert users.check_password(stores, "张会计", "a new one of mine") is not None
+    users.set_password(stores, "张会计", "a new one of my own", by="张会计")  # one's own
+    assert users.check_password(stores, "张会计", "a new one of my own") is not None
     users.disable_user(stores, "张会计", by="管理员")
-    assert users.check_password(stores, "张会计", "a new one of mine") is None
+    assert users.check_password(stores, "张会计", "a new one of my own") is None
 
 
 def test_a_weak_password_is_refused_naming_every_problem(stores: FakeStores) -> None:
     with pytest.raises(InvalidInputError) as refused:
         users.set_password(stores, "张会计", " short\t", by="管理员")
     assert [e.message for e in refused.value.errors] == [
-        "至少10个字符 (at least 10 characters)",
+        "至少12个字符 (at least 12 characters)",
         "no spaces at either end and no control characters",
     ]
     with pytest.raises(PermissionDeniedError, match=r"user\.password needs 管理员"):
         users.set_password(stores, "李科长", "someone else's", by="张会计")
     assert "张会计" not in stores.users.passwords
+
+
+@pytest.mark.parametrize(
+    "guessable",
+    [
+        "aaaaaaaaaaaa",  # twelve characters, one repeated
+        "123456789012",
+        "qwertyuiop12",  # a keyboard row
+        "Password1234",
+        "woaini5201314",  # 我爱你 and 520 1314: what a Chinese guesser tries first
+        "hangjinqi2025",  # the place and a year
+        "张会计张会计张会计张会计",  # the user's own name, over and over
+    ],
+)
+def test_a_password_long_enough_but_commonly_chosen_is_refused(
+    stores: FakeStores, guessable: str
+) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        users.set_password(stores, "张会计", guessable, by="管理员")
+    [error] = refused.value.errors
+    assert error.field == "password"
+    assert error.message.startswith("过于常见或容易猜到")
+    assert "张会计" not in stores.users.passwords
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    ["correct horse battery", "lkz2024studioledger", "李科长的密码很长很长很长的", "x7#mQ9v!Lp2s"],
+)
+def test_a_long_uncommon_phrase_is_accepted_whatever_its_characters(
+    stores: FakeStores, chosen: str
+) -> None:
+    """No composition rules: no digit, capital or symbol is asked for (SP 800-63B)."""
+    users.set_password(stores, "张会计", chosen, by="管理员")
+    assert users.check_password(stores, "张会计", chosen) is not None
+
+
+def test_eleven_characters_are_too_few_and_twelve_enough() -> None:
+    assert [e.message for e in users.password_errors("张会计", "k9#Vq2!mZ7x")] == [
+        "至少12个字符 (at least 12 characters)"
+    ]
+    assert users.password_errors("张会计", "k9#Vq2!mZ7xR") == []
 
 
 def test_an_approver_added_by_one_admin_waits_for_a_second(stores: FakeStores) -> None:
