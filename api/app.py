@@ -422,6 +422,8 @@ PROTECTIVE: Final = (
     (b"x-frame-options", b"DENY"),
 )
 HSTS: Final = (b"strict-transport-security", b"max-age=31536000")
+SWAGGER_PAGES: Final = frozenset({OPENAPI_PATH, f"{OPENAPI_PATH}/swagger"})
+"""Where Swagger UI's page is served (``/schema`` is the render plugin's default too)."""
 
 
 async def protective_headers(message: Message, scope: Scope) -> None:
@@ -440,9 +442,8 @@ async def protective_headers(message: Message, scope: Scope) -> None:
         return
     headers = list(message.get("headers", []))
     present = {name.lower() for name, _ in headers}
-    policy = (
-        SWAGGER_POLICY if scope["path"] == f"{OPENAPI_PATH}/swagger" else CONTENT_SECURITY_POLICY
-    )
+    swagger = scope["path"].rstrip("/") in SWAGGER_PAGES
+    policy = SWAGGER_POLICY if swagger else CONTENT_SECURITY_POLICY
     wanted = [*PROTECTIVE, (b"content-security-policy", policy.encode())]
     if scope.get("scheme") == "https":
         wanted.append(HSTS)

@@ -210,7 +210,7 @@ class PersonOut(Shape):
     name: str
     unit: str
     id_number: str
-    """Masked: ``1501**********1234``."""
+    """Masked: ``150102********1234``."""
     bank_name: str
     bank_account: str
     """Masked: the last four digits."""
@@ -474,7 +474,7 @@ class VerifyOut(Shape):
 
 
 KEY_TROUBLE: Final = (
-    "账链密钥不可用或与账簿不符，没有写入任何内容；请联系管理员，原因记在服务器日志中 "
+    "账链密钥不可用或与账簿不符，账簿不能写入；请联系管理员，原因记在服务器日志中 "
     "(the chain key cannot be used; an admin, or the server log, can say why)"
 )
 
@@ -490,8 +490,9 @@ def key_trouble_for(role: str | None, words: str) -> str:
     return KEY_TROUBLE
 
 
-def verify_out(report: book.VerifyReport, role: str | None = UserRole.ADMIN) -> VerifyOut:
-    """``report`` for ``role`` (the command line reads it as the operator, whole)."""
+def verify_out(report: book.VerifyReport, role: str | None) -> VerifyOut:
+    """``report`` for a reader of ``role`` (an admin, or the operator at the command
+    line, reads the chain key's trouble whole)."""
     link = report.broken_link
     return VerifyOut(
         ok=report.ok,

@@ -70,6 +70,7 @@ class AuditStore(Protocol):
         target: str | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
+        newest_first: bool = False,
     ) -> list[AuditEntry]: ...
 
     def pseudonym_key(self) -> bytes | None:
@@ -142,11 +143,20 @@ def entries(
     target: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    newest_first: bool = False,
 ) -> list[AuditEntry]:
-    """Entries oldest first after id ``after``: by actor, by action (``batch`` matches
-    every ``batch.*``), by object (``batch:7``), recorded in [start, end)."""
+    """Entries oldest first after id ``after`` (or the newest first): by actor, by action
+    (``batch`` matches every ``batch.*``), by object (``batch:7``), recorded in
+    [start, end)."""
     return stores.audit.entries(
-        after, limit, actor=actor, action=action, target=target, start=start, end=end
+        after,
+        limit,
+        actor=actor,
+        action=action,
+        target=target,
+        start=start,
+        end=end,
+        newest_first=newest_first,
     )
 
 

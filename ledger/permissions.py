@@ -89,15 +89,15 @@ IN_FULL: Final[Mapping[Place, frozenset[UserRole]]] = MappingProxyType(
         # 身份证号 and bank accounts, on the batch page and its 发放表: the approvers
         # check whom they approve, the 出纳 whom the bank pays
         "batch.payees": frozenset({UserRole.APPROVER, UserRole.CASHIER}),
-        # the 批量代发 file the bank pays from (only the 出纳 may export it)
-        "batch.bank_file": _CASHIER,
         # the 扣缴申报 the 出纳 files with the tax office
         "tax.declaration": _CASHIER,
     }
 )
 """Who sees personal data whole, and where (个人信息保护法: the least, to the fewest).
-Everywhere else — registry pages and API, users, the audit log, every other workbook —
-and to every other role, it is masked by the one rule of :mod:`ledger.privacy`."""
+The 批量代发 file is whole by nature and only the 出纳 may export it at all
+(``batch.bank_file`` above). Everywhere else — registry pages and API, users, the audit
+log, every other workbook — and to every other role, it is masked by the one rule of
+:mod:`ledger.privacy`."""
 
 
 def sees_in_full(role: str, place: Place) -> bool:

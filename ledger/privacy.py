@@ -46,10 +46,10 @@ def mask_phone(value: str) -> str:
 
 
 def pseudonym_key(ring: KeyRing) -> bytes:
-    """The key the audit log's pseudonyms are made with, derived from the ledger's first
-    chain key: kept outside the database (a copy of it cannot reverse a pseudonym by
-    trying every 身份证号) and unchanged by a key rotation."""
-    return hmac.new(ring.keys[0].secret, b"studio-ledger audit pseudonym", hashlib.sha256).digest()
+    """The key the audit log's pseudonyms are made with, derived from the chain key ring
+    (:meth:`KeyRing.derived`): a copy of the database alone cannot reverse a pseudonym by
+    trying every 身份证号."""
+    return ring.derived("audit pseudonym")
 
 
 def pseudonym(value: str, key: bytes) -> str:

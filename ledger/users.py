@@ -44,6 +44,8 @@ guessing elsewhere cannot keep its user out."""
 FREE_ADDRESS_TRIES: Final = 20
 """Failed sign-ins, under any names, one client address may have in the window before
 it waits too: someone trying many names from one place is slowed down as well."""
+DOUBLINGS: Final = 5
+"""30 s doubled five times passes the window: no later failure makes it longer."""
 FIRST_DELAY: Final = timedelta(seconds=30)
 """The wait after the last free failure; it doubles with each failure after it, up to
 :data:`SIGN_IN_WINDOW` (30 s, 1, 2, 4, 8 minutes, then 15)."""
@@ -349,7 +351,7 @@ GUESSED_FIRST: Final = (
     *("ledger", "caizheng", "jiaoyu", "jijinhui", "mima", "password"),
 )
 ZXCVBN_LIMIT: Final = 72
-"""zxcvbn reads at most this many characters (a longer password is long enough)."""
+"""zxcvbn reads at most this many characters: a longer password is judged by its start."""
 STRONG_ENOUGH: Final = 3
 """zxcvbn's score (0-4) a new password must reach: about 10**8 guesses, beyond an
 online guesser held back by the sign-in throttle. NIST SP 800-63B: length and a check
@@ -450,7 +452,8 @@ def sign_in_wait(
     recent = sorted(f for f in failures if f > now - SIGN_IN_WINDOW)
     if len(recent) < free:
         return None
-    delay = min(FIRST_DELAY * 2 ** (len(recent) - free), SIGN_IN_WINDOW)
+    doublings = min(len(recent) - free, DOUBLINGS)  # the cap first: 2**50 would overflow
+    delay = min(FIRST_DELAY * 2**doublings, SIGN_IN_WINDOW)
     wait = recent[-1] + delay - now
     return wait if wait > timedelta(0) else None
 

@@ -18,6 +18,15 @@ from schema.keys import key_source
 from schema.tables import AuditRow, IdempotentRequestRow
 
 
+def fitted(text: str, column: str) -> str:
+    """``text`` cut to what the audit log's ``column`` holds: a name typed at a failed
+    sign-in grows when its hidden characters are written out (six characters each) and
+    its 身份证号 gain a pseudonym, and PostgreSQL refuses a value longer than its column
+    (the failure would then go unrecorded)."""
+    limit: int | None = getattr(AuditRow.__table__.c[column].type, "length", None)
+    return text if limit is None else text[:limit]
+
+
 class SqlAuditStore:
     def __init__(self, session: Session, url: URL) -> None:
         self.session = session
@@ -34,10 +43,10 @@ class SqlAuditStore:
         self.session.add(
             AuditRow(
                 at=utc_now(),
-                actor=actor,
+                actor=fitted(actor, "actor"),
                 action=action,
-                object=obj,
-                request_id=request_id,
+                object=fitted(obj, "object"),
+                request_id=fitted(request_id, "request_id"),
                 detail=detail or {},
             )
         )
@@ -53,9 +62,11 @@ class SqlAuditStore:
         target: str | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
+        newest_first: bool = False,
     ) -> list[AuditEntry]:
-        """Entries oldest first after id ``after``: by actor, by action (``batch`` matches
-        every ``batch.*``), by object (``batch:7``), recorded in [start, end)."""
+        """Entries oldest first after id ``after`` (or the newest first): by actor, by
+        action (``batch`` matches every ``batch.*``), by object (``batch:7``), recorded
+        in [start, end)."""
         query = select(AuditRow).where(AuditRow.id > after)
         if actor is not None:
             query = query.where(AuditRow.actor == actor)
@@ -70,7 +81,8 @@ class SqlAuditStore:
             query = query.where(AuditRow.at >= start)
         if end is not None:
             query = query.where(AuditRow.at < end)
-        rows = self.session.scalars(query.order_by(AuditRow.id).limit(limit))
+        order = AuditRow.id.desc() if newest_first else AuditRow.id
+        rows = self.session.scalars(query.order_by(order).limit(limit))
         return [
             AuditEntry(r.id, r.at, r.actor, r.action, r.object, r.request_id, r.detail)
             for r in rows

@@ -388,10 +388,12 @@ class SqlLedgerStore:
             if account is not None:
                 touched = touched.where(AccountRow.address == account)
             if studio is not None:
-                literal = re.sub(r"([\\%_])", r"\\\1", studio)  # a code's _ is no wildcard
-                touched = touched.where(
-                    AccountRow.address.like(f"studio:{literal}:%", escape="\\")
-                    | AccountRow.address.like(f"expense:%:studio:{literal}", escape="\\")
+                touched = touched.where(  # autoescape: a code's _ or % is no wildcard
+                    AccountRow.address.startswith(f"studio:{studio}:", autoescape=True)
+                    | (
+                        AccountRow.address.startswith("expense:")
+                        & AccountRow.address.endswith(f":studio:{studio}", autoescape=True)
+                    )
                 )
             conditions.append(
                 TransactionRow.seq.in_(

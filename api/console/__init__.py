@@ -13,8 +13,6 @@ since a county intranet has no internet.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import secrets
 from pathlib import Path
@@ -98,8 +96,7 @@ def csrf_secret(engine: Engine) -> str:
             "no chain key for the console's CSRF key (%s); using one for this process", missing
         )
         return secrets.token_hex(32)
-    first = ring.keys[0].secret
-    return hmac.new(first, b"studio-ledger console csrf", hashlib.sha256).hexdigest()
+    return ring.derived("console csrf").hex()
 
 
 def csrf_config(secret: str, settings: auth.ConsoleSettings) -> CSRFConfig:

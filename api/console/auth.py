@@ -60,8 +60,10 @@ SIGNED_IN_AT: Final = "signed_in_at"
 HOME: Final = "/console"
 SESSIONS_STORE: Final = "console_sessions"
 ADDRESS_SCAN: Final = 10_000
-"""The most failed sign-ins of the window read to count one address's and one pair's (a
-flood beyond it is itself slowed down by the address's limit)."""
+"""The newest failed sign-ins of the window read to count one address's: failures from
+elsewhere beyond it could hide this address's older ones, which are then forgiven."""
+PAIR_SCAN: Final = 1_000
+"""The newest failed sign-ins of one name read to count one (name, address) pair's."""
 UNSESSIONED: Final = ("^/api/", "^/schema", "^/health", "^/static/")
 """Paths that never read or write a console session (the API authenticates by token)."""
 
@@ -278,42 +280,63 @@ async def login_page(request: Request[Any, Any, Any]) -> Template | Redirect:
     return _login_page(params.get("next"), message)
 
 
-def _client(request: Request[Any, Any, Any]) -> str:
+def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def throttle_wait(uow: UnitOfWork, name: str, source: str, now: datetime) -> timedelta | None:
+    """How long ``name`` must wait before trying a password from ``source``
+    (:func:`ledger.users.sign_in_wait`, per pair and per address), from the failures of
+    the window in the audit log, the newest first."""
+    window = now - users.SIGN_IN_WINDOW
+    failed = "session.sign_in_failed"
+    kept_as = audit_log.scrubbed(f"user:{name}", uow.audit.pseudonym_key())  # as logged
+    pair = audit_log.entries(
+        uow, 0, PAIR_SCAN, action=failed, target=kept_as, start=window, newest_first=True
+    )
+    recent = audit_log.entries(uow, 0, ADDRESS_SCAN, action=failed, start=window, newest_first=True)
+    waits = (
+        users.sign_in_wait([f.at for f in pair if f.detail.get("ip") == source], now),
+        users.sign_in_wait(
+            [f.at for f in recent if f.detail.get("ip") == source], now, users.FREE_ADDRESS_TRIES
+        ),
+    )
+    return max((w for w in waits if w is not None), default=None)
+
+
+def checked_password(
+    engine: Engine,
+    name: str,
+    password: str,
+    source: str,
+    rid: str,
+    success: str | None = "session.sign_in",
+) -> tuple[User | None, str | None]:
+    """``name``'s password checked as a sign-in is, throttled and audit-logged in a unit
+    of work of its own (a refusal is kept; a success as ``success``, if it names an
+    action): the user, or why not (in Chinese)."""
+    now = utc_now()
+    target = f"user:{name}"
+    with UnitOfWork(engine) as uow:
+        if (wait := throttle_wait(uow, name, source, now)) is not None:
+            audit_log.record(uow, name, "session.sign_in_throttled", target, rid, {"ip": source})
+            uow.commit()
+            return None, f"登录失败次数过多，请 {users.wait_words(wait)}后再试。"
+        # always one Argon2 verification, whatever was typed: a flood of empty
+        # sign-ins costs the sender as much as real ones
+        user = users.check_password(uow, name, password)
+        action = "session.sign_in_failed" if user is None else success
+        if action is not None:
+            audit_log.record(uow, name, action, target, rid, {"ip": source})
+        uow.commit()
+    return user, None if user is not None else "用户名或密码错误。"
 
 
 def _sign_in(
     engine: Engine, form: SignInForm, source: str, rid: str
 ) -> tuple[User | None, str | None]:
     """Check ``form`` and write its audit entry: the user, or why not (in Chinese)."""
-    name = form.name.strip()[:50]
-    now = utc_now()
-    target = f"user:{name}"
-    with UnitOfWork(engine) as uow:
-        window = now - users.SIGN_IN_WINDOW
-        failed = "session.sign_in_failed"
-        recent = audit_log.entries(uow, 0, ADDRESS_SCAN, action=failed, start=window)
-        from_here = [f for f in recent if f.detail.get("ip") == source]
-        kept_as = audit_log.scrubbed(target, uow.audit.pseudonym_key())  # as the log has it
-        waits = (
-            users.sign_in_wait([f.at for f in from_here if f.object == kept_as], now),
-            users.sign_in_wait([f.at for f in from_here], now, users.FREE_ADDRESS_TRIES),
-        )
-        wait = max((w for w in waits if w is not None), default=None)
-        if wait is not None:
-            audit_log.record(uow, name, "session.sign_in_throttled", target, rid, {"ip": source})
-            uow.commit()
-            return None, f"登录失败次数过多，请 {users.wait_words(wait)}后再试。"
-        # always one Argon2 verification, whatever was typed: a flood of empty
-        # sign-ins costs the sender as much as real ones
-        user = users.check_password(uow, name, form.password)
-        if user is None:
-            audit_log.record(uow, name, "session.sign_in_failed", target, rid, {"ip": source})
-            uow.commit()
-            return None, "用户名或密码错误。"
-        audit_log.record(uow, name, "session.sign_in", target, rid, {"ip": source})
-        uow.commit()
-        return user, None
+    return checked_password(engine, form.name.strip()[:50], form.password, source, rid)
 
 
 @post("/sign-in", opt={"action": "public"}, include_in_schema=False)
@@ -324,7 +347,7 @@ async def sign_in(
 ) -> Template | Redirect:
     """Check the password; start a new session on success."""
     user, refusal = await anyio.to_thread.run_sync(
-        _sign_in, state.engine, data, _client(request), request_id(request)
+        _sign_in, state.engine, data, client_address(request), request_id(request)
     )
     if user is None:
         return _login_page(data.next, refusal, name=data.name.strip()[:50], status=401)
@@ -346,7 +369,7 @@ async def sign_out(request: Request[Any, Any, Any], state: State) -> Redirect:
     name = request.session.get(USER_KEY)
     if isinstance(name, str):
         await anyio.to_thread.run_sync(
-            _sign_out, state.engine, name, _client(request), request_id(request)
+            _sign_out, state.engine, name, client_address(request), request_id(request)
         )
     request.clear_session()
     return Redirect("/?signed_out=1")

@@ -107,10 +107,13 @@ def page(request: Request[User, Any, Any], template: str, title: str, **context:
 # -- refusals in words --------------------------------------------------------------------
 
 
-def refusal_text(error: errors.LedgerError) -> str:
-    """A domain refusal as one line for a person: what kind, then the service's words."""
+def refusal_text(error: errors.LedgerError, role: str | None = None) -> str:
+    """A domain refusal as one line for a person (of ``role``): what kind, then the
+    service's words — but a chain key's trouble in full for an admin only."""
     title = refusal_of(error).heading
-    if isinstance(error, errors.InvalidInputError):
+    if isinstance(error, errors.ChainKeyError):
+        detail = key_trouble_for(role, str(error))
+    elif isinstance(error, errors.InvalidInputError):
         detail = "；".join(f"{e.field}：{e.message}" for e in error.errors)
     elif isinstance(error, ImportRefused):
         detail = "；".join(map(str, error.problems))
@@ -166,10 +169,7 @@ def act(
             target=target,
         )
     except errors.LedgerError as refused:
-        flash(request, refusal_text(refused), "error")
-        if fields := _fields(refused):
-            request.session[FIELD_ERRORS] = {"form": request.url.path, "fields": fields}
-        return Redirect(back)
+        return refused_back(request, refused, back)
     except KeyReused:
         flash(request, "此表单已经提交过，没有重复办理；请在页面上重新操作。", "error")
         return Redirect(back)
@@ -178,6 +178,16 @@ def act(
         message += "（重复提交，未再次办理）"
     flash(request, message, "success")
     return Redirect(written.content["to"])
+
+
+def refused_back(
+    request: Request[User, Any, Any], refused: errors.LedgerError, back: str
+) -> Redirect:
+    """Back to the form, with the refusal in words and under each field it names."""
+    flash(request, refusal_text(refused, request.user.role), "error")
+    if fields := _fields(refused):
+        request.session[FIELD_ERRORS] = {"form": request.url.path, "fields": fields}
+    return Redirect(back)
 
 
 # -- errors as pages ------------------------------------------------------------------------
@@ -194,11 +204,9 @@ def _error_page(
 
 
 def on_refusal(request: Request[Any, Any, Any], error: errors.LedgerError) -> Response[Any]:
-    if isinstance(error, errors.ChainKeyError):
-        user = request.scope.get("user")
-        told = key_trouble_for(user.role if isinstance(user, User) else None, str(error))
-        return _error_page(request, refusal_of(error).status, "未能办理", told)
-    return _error_page(request, refusal_of(error).status, "未能办理", refusal_text(error))
+    user = request.scope.get("user")
+    words = refusal_text(error, user.role if isinstance(user, User) else None)
+    return _error_page(request, refusal_of(error).status, "未能办理", words)
 
 
 def on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
@@ -242,6 +250,7 @@ def on_crash(request: Request[Any, Any, Any], error: Exception) -> Response[Any]
 
 EXCEPTION_HANDLERS: Final = {
     errors.LedgerError: on_refusal,
+    errors.ChainKeyError: on_refusal,  # not the app's JSON answer for the API
     HTTPException: on_http,
     IntegrityError: on_database,
     DataError: on_database,

@@ -23,8 +23,8 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.plugins.flash import flash
 from litestar.response import File, Redirect, Template
 
-from api.console.auth import SESSION_COOKIE
-from api.console.common import act, page, refusal_text
+from api.console.auth import SESSION_COOKIE, checked_password, client_address
+from api.console.common import act, page, refusal_text, refused_back
 from api.http.base import Id, QueryYear, engine_of, read, request_id, upload_name
 from api.http.batches import export_file
 from api.http.statements import (
@@ -748,7 +748,7 @@ class JobPages(Controller):
                 engine_of(request), job, period, request.user.name, request_id(request)
             )
         except LedgerError as refused:
-            flash(request, refusal_text(refused), "error")
+            flash(request, refusal_text(refused, request.user.role), "error")
             return Redirect("/console/jobs")
         shown = outcome_of_job(outcome)
         words = {"succeeded": "已完成", "failed": "失败", "already": "此前已运行过，未重复运行"}
@@ -958,7 +958,7 @@ class PasswordPages(Controller):
 
     @view("/", "password.own")
     def show(self, request: Request[User, Any, Any]) -> Template:
-        return page(request, "password.html", "修改密码")
+        return page(request, "password.html", "修改密码", min_password=users.MIN_PASSWORD)
 
     @form("/", "password.own")
     def change(self, request: Request[User, Any, Any], data: Form) -> Redirect:
@@ -966,10 +966,15 @@ class PasswordPages(Controller):
         me = request.user.name
         current, password, again = (str(data.get(k, "")) for k in ("current", "password", "again"))
         here = request.cookies.get(SESSION_COOKIE)
+        # the current password is checked as a sign-in is: throttled, and a wrong one
+        # kept in the audit log (a session left open is no licence to guess it)
+        source, rid = client_address(request), request_id(request)
+        _, wrong = checked_password(engine_of(request), me, current, source, rid, success=None)
+        if wrong is not None:
+            why = "不正确，密码没有修改" if wrong == "用户名或密码错误。" else wrong
+            return refused_back(request, ValidationError("当前密码", why), "/console/password")
 
         def run(uow: UnitOfWork) -> str:
-            if users.check_password(uow, me, current) is None:
-                raise ValidationError("当前密码", "不正确，密码没有修改")
             if password != again:
                 raise ValidationError("再次输入新密码", "与新密码不一致")
             try:

@@ -100,6 +100,14 @@ class KeyRing:
         kept = tuple(k for k in self.keys if k.from_seq < start)
         return KeyRing((*kept, ChainKey(start, secret)))
 
+    def derived(self, purpose: str) -> bytes:
+        """A key for ``purpose`` (the console's CSRF tokens, the audit log's pseudonyms)
+        derived from the ring's first key: kept outside the database like the ring, the
+        same in every worker, and unchanged by rotations — except one made before the
+        first transaction, which replaces a first key that has sealed nothing."""
+        label = f"studio-ledger {purpose}".encode()
+        return hmac.new(self.keys[0].secret, label, hashlib.sha256).digest()
+
     def text(self) -> str:
         """The ring as a key file holds it."""
         return "".join(f"{k.line()}\n" for k in self.keys)

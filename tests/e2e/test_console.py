@@ -10,6 +10,7 @@ import hmac
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from litestar import Litestar
@@ -20,9 +21,11 @@ from sqlalchemy import text as sql
 from api.app import Settings, create_app
 from api.console import csrf_secret
 from api.console.auth import CSRF_COOKIE, SESSION_COOKIE, ConsoleSettings, SignInForm, _sign_in
+from api.shapes import KEY_TROUBLE
 from ledger import users
 from ledger.books.postings import utc_now
 from schema.db import UnitOfWork
+from schema.keys import FILE_VARIABLE, RING_VARIABLE
 from schema.tables import ConsoleSessionRow
 from tests.conftest import TEST_RING, Clock
 from tests.e2e.console_helpers import PASSWORD, add_people, form_fields, fund_a_year, sign_in
@@ -266,6 +269,55 @@ def test_a_user_changes_their_own_password_with_the_current_one(
     with engine.connect() as connection:
         kept = connection.execute(sql("SELECT detail FROM audit_log")).scalars().all()
     assert not any(fresh in str(d) or PASSWORD in str(d) for d in kept)
+
+
+def test_guessing_the_current_password_is_throttled_and_logged_as_a_sign_in_is(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    """A session left open is no licence to guess its user's password at 修改密码."""
+    sign_in(client, "审计员")
+    said = []
+    for _ in range(users.FREE_TRIES + 1):
+        fields = form_fields(client.get("/console/password").text)
+        data = {**fields, "current": "a guess of mine", "password": "x", "again": "x"}
+        page = client.post("/console/password", data=data).text
+        said += re.findall(r'class="field-error" role="alert">([^<]+)<', page)
+    assert said[:-1] == ["不正确，密码没有修改"] * users.FREE_TRIES
+    assert re.fullmatch(r"登录失败次数过多，请 \d+ 秒后再试。", said[-1])
+    assert len(_audit(engine, "session.sign_in_failed")) == users.FREE_TRIES
+    assert _audit(engine, "session.sign_in_throttled") == [("审计员", "user:审计员")]
+
+
+def test_a_chain_key_trouble_on_a_console_form_names_no_file_but_to_an_admin(
+    client: TestClient[Litestar],
+    tokens: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    batch_id = _prepared_batch(client, tokens)
+    on = {"on": "2025-12-31"}
+    client.post(f"{API}/batches/{batch_id}/approve", json=on, headers=auth(tokens["李科长"]))
+    missing = tmp_path / "moved-away.keys"
+    monkeypatch.delenv(RING_VARIABLE)
+    monkeypatch.setenv(FILE_VARIABLE, str(missing))
+    sign_in(client, "王局长")  # the second approval posts: the ledger cannot seal it
+    page = client.get(f"/console/batches/{batch_id}")
+    r = client.post(f"/console/batches/{batch_id}/approve", data=form_fields(page.text))
+    assert KEY_TROUBLE in r.text
+    assert str(missing) not in r.text
+
+
+def test_a_long_hidden_name_at_sign_in_is_kept_cut_to_its_column(
+    client: TestClient[Litestar], engine: Engine
+) -> None:
+    """Fifty characters typed, each hidden one written out as six and each 身份证号
+    followed by its pseudonym: the entry is still kept (cut to 50), so it counts."""
+    typed = ("\u202e" * 10 + "150102197203079023" * 3)[:50]
+    assert sign_in(client, typed, "not the password").status_code == 401
+    [(actor, target)] = _audit(engine, "session.sign_in_failed")
+    assert len(actor) == 50
+    assert actor.startswith("\\u202e" * 8)
+    assert len(target) <= 120
 
 
 def test_a_password_change_or_a_disable_ends_the_users_other_sessions(

@@ -100,6 +100,13 @@ def test_four_failures_cost_nothing_and_each_after_the_fifth_doubles_the_wait() 
     assert users.sign_in_wait([*many, NOW], NOW, users.FREE_ADDRESS_TRIES) == timedelta(minutes=1)
 
 
+def test_a_flood_of_failures_waits_the_window_and_never_overflows() -> None:
+    """Sixty failures at once (a burst the throttle let through in parallel) wait the
+    window, not 30 s × 2**55: that timedelta would not exist."""
+    assert users.sign_in_wait([NOW] * 60, NOW) == timedelta(minutes=15)
+    assert users.sign_in_wait([NOW] * 500, NOW, users.FREE_ADDRESS_TRIES) == timedelta(minutes=15)
+
+
 def test_a_wait_is_said_in_seconds_under_a_minute_and_whole_minutes_up_after() -> None:
     assert users.wait_words(timedelta(seconds=29, milliseconds=1)) == "30 秒"
     assert users.wait_words(timedelta(seconds=59)) == "59 秒"

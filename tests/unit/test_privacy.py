@@ -48,7 +48,6 @@ def test_personal_data_is_whole_only_where_the_table_says_and_to_whom() -> None:
     batch, not the auditor, not the admin."""
     assert dict(IN_FULL) == {
         "batch.payees": {UserRole.APPROVER, UserRole.CASHIER},
-        "batch.bank_file": {UserRole.CASHIER},
         "tax.declaration": {UserRole.CASHIER},
     }
     for role in (UserRole.CLERK, UserRole.AUDITOR, UserRole.ADMIN):

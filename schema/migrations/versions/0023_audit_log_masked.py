@@ -4,7 +4,10 @@ Every entry's actor, object, request id and detail are rewritten as
 :func:`ledger.audit.scrubbed` writes a new one: each 身份证号 masked and followed by its
 pseudonym (a keyed hash, when the ledger's chain key can be read here; a ledger keyed
 after this revision keeps the masked number alone), each hidden character written out.
-An entry already so written is left as it is.
+An entry already so written is left as it is (one masked by an earlier version keeps
+its mask without a pseudonym: the whole number is no longer there to make one). The
+rules are the code's as of this revision (``ledger.audit.scrubbed``): on a database
+upgraded later they may mask more, never less.
 
 The audit log is not the ledger: no transaction, posting, hash or balance is read or
 written here, so the hash chain verifies as before (a test checks it). There is no way
@@ -24,6 +27,7 @@ from alembic import op
 from ledger.audit import scrubbed
 from ledger.errors import ChainKeyError
 from ledger.privacy import pseudonym_key
+from schema.audit_store import fitted
 from schema.keys import key_source
 
 revision: str = "0023"
@@ -32,8 +36,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 CHUNK = 1_000
-LIMITS = {"actor": 50, "object": 120, "request_id": 64}
-"""The columns' lengths: a text that grows by its pseudonym still fits."""
 
 audit_log = sa.table(
     "audit_log",
@@ -67,8 +69,8 @@ def upgrade() -> None:
 
 def _changes(row: Any, key: bytes | None) -> dict[str, Any]:
     changed: dict[str, Any] = {}
-    for column, limit in LIMITS.items():
-        if (now := scrubbed(row[column], key)[:limit]) != row[column]:
+    for column in ("actor", "object", "request_id"):
+        if (now := fitted(scrubbed(row[column], key), column)) != row[column]:
             changed[column] = now
     if (detail := scrubbed(row["detail"], key)) != row["detail"]:
         changed["detail"] = detail
