@@ -31,6 +31,8 @@ class SqlAuditStore:
     def __init__(self, session: Session, url: URL) -> None:
         self.session = session
         self.url = url
+        self._pseudonym_key: bytes | None = None
+        self._key_read = False
 
     def record(
         self,
@@ -68,15 +70,15 @@ class SqlAuditStore:
         action (``batch`` matches every ``batch.*``), by object (``batch:7``), recorded
         in [start, end)."""
         query = select(AuditRow).where(AuditRow.id > after)
-        if actor is not None:
-            query = query.where(AuditRow.actor == actor)
+        if actor is not None:  # cut as record cuts it, to find what it kept
+            query = query.where(AuditRow.actor == fitted(actor, "actor"))
         if action is not None:
             query = query.where(
                 (AuditRow.action == action)
                 | AuditRow.action.startswith(f"{action}.", autoescape=True)
             )
         if target is not None:
-            query = query.where(AuditRow.object == target)
+            query = query.where(AuditRow.object == fitted(target, "object"))
         if start is not None:
             query = query.where(AuditRow.at >= start)
         if end is not None:
@@ -89,12 +91,15 @@ class SqlAuditStore:
         ]
 
     def pseudonym_key(self) -> bytes | None:
-        """Derived from this database's chain key ring, read where it is kept."""
-        try:
-            ring = key_source(self.url).load()
-        except ChainKeyError:
-            return None
-        return pseudonym_key(ring)
+        """Derived from this database's chain key ring, read where it is kept: once per
+        unit of work, however many entries it writes or looks for."""
+        if not self._key_read:
+            try:
+                self._pseudonym_key = pseudonym_key(key_source(self.url).load())
+            except ChainKeyError:
+                self._pseudonym_key = None
+            self._key_read = True
+        return self._pseudonym_key
 
     def lock_key(self, key: str) -> None:
         """Serialise requests carrying the same key (PostgreSQL; SQLite writers already are)."""

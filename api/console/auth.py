@@ -62,6 +62,8 @@ SESSIONS_STORE: Final = "console_sessions"
 ADDRESS_SCAN: Final = 10_000
 """The newest failed sign-ins of the window read to count one address's: failures from
 elsewhere beyond it could hide this address's older ones, which are then forgiven."""
+BAD_SIGN_IN: Final = "用户名或密码错误。"
+"""The refusal of a wrong name or password (never saying which)."""
 PAIR_SCAN: Final = 1_000
 """The newest failed sign-ins of one name read to count one (name, address) pair's."""
 UNSESSIONED: Final = ("^/api/", "^/schema", "^/health", "^/static/")
@@ -290,9 +292,8 @@ def throttle_wait(uow: UnitOfWork, name: str, source: str, now: datetime) -> tim
     the window in the audit log, the newest first."""
     window = now - users.SIGN_IN_WINDOW
     failed = "session.sign_in_failed"
-    kept_as = audit_log.scrubbed(f"user:{name}", uow.audit.pseudonym_key())  # as logged
     pair = audit_log.entries(
-        uow, 0, PAIR_SCAN, action=failed, target=kept_as, start=window, newest_first=True
+        uow, 0, PAIR_SCAN, action=failed, target=f"user:{name}", start=window, newest_first=True
     )
     recent = audit_log.entries(uow, 0, ADDRESS_SCAN, action=failed, start=window, newest_first=True)
     waits = (
@@ -329,7 +330,7 @@ def checked_password(
         if action is not None:
             audit_log.record(uow, name, action, target, rid, {"ip": source})
         uow.commit()
-    return user, None if user is not None else "用户名或密码错误。"
+    return user, None if user is not None else BAD_SIGN_IN
 
 
 def _sign_in(

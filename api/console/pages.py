@@ -23,7 +23,7 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.plugins.flash import flash
 from litestar.response import File, Redirect, Template
 
-from api.console.auth import SESSION_COOKIE, checked_password, client_address
+from api.console.auth import BAD_SIGN_IN, SESSION_COOKIE, checked_password, client_address
 from api.console.common import act, page, refusal_text, refused_back
 from api.http.base import Id, QueryYear, engine_of, read, request_id, upload_name
 from api.http.batches import export_file
@@ -971,7 +971,7 @@ class PasswordPages(Controller):
         source, rid = client_address(request), request_id(request)
         _, wrong = checked_password(engine_of(request), me, current, source, rid, success=None)
         if wrong is not None:
-            why = "不正确，密码没有修改" if wrong == "用户名或密码错误。" else wrong
+            why = "不正确，密码没有修改" if wrong == BAD_SIGN_IN else wrong
             return refused_back(request, ValidationError("当前密码", why), "/console/password")
 
         def run(uow: UnitOfWork) -> str:

@@ -318,6 +318,11 @@ def test_a_long_hidden_name_at_sign_in_is_kept_cut_to_its_column(
     assert len(actor) == 50
     assert actor.startswith("\\u202e" * 8)
     assert len(target) <= 120
+    # and the throttle finds them again under the name as typed: the sixth try waits
+    for _ in range(users.FREE_TRIES - 1):
+        sign_in(client, typed, "not the password")
+    assert "登录失败次数过多" in sign_in(client, typed, "not the password").text
+    assert len(_audit(engine, "session.sign_in_throttled")) == 1
 
 
 def test_a_password_change_or_a_disable_ends_the_users_other_sessions(
