@@ -377,6 +377,7 @@ def openapi_config() -> OpenAPIConfig:
 
 CONTROLLERS: Final = (
     registry.StudioController,
+    registry.UnitController,
     registry.PersonController,
     registry.RosterController,
     registry.GradeController,

@@ -81,6 +81,7 @@ COMMANDS: Final = {
     "statements": ("api.commands.statements:statements_group", "Auditor workbooks (xlsx)."),
     "studios": ("api.commands.registry:studios", "The registry of studios."),
     "tax": ("api.commands.tax:tax_group", "代扣个人所得税: pay a month's tax over (缴纳)."),
+    "units": ("api.commands.registry:units", "Units (单位) by code, and their accounts."),
     "users": ("api.commands.users:users", "Users, roles and API tokens."),
     "verify": ("api.commands.books:verify", "Check the hash chain and the balances."),
     "vouchers": ("api.commands.books:vouchers", "记账凭证: reverse one to correct it (红字冲销)."),

@@ -37,6 +37,7 @@ from ledger.batches.batch import (
 from ledger.batches.disbursement import CreatedBatch, EntitlementReport, Outcome
 from ledger.batches.entitlements import EntitlementLine
 from ledger.books import book
+from ledger.books.accounts import support_source, unit_source
 from ledger.books.book import KeyRingView
 from ledger.books.closing import Closed
 from ledger.books.periods import PeriodState
@@ -70,6 +71,7 @@ from ledger.registry.roster import (
     round_label,
 )
 from ledger.registry.roster_services import StudioRoster
+from ledger.registry.units import Unit
 from ledger.tax.remittance import Remittance
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
 from ledger.users import UserRecord
@@ -214,6 +216,25 @@ class PersonOut(Shape):
     bank_name: str
     bank_account: str
     """Masked: the last four digits."""
+
+
+class UnitOut(Shape):
+    code: str
+    """单位编码: what its accounts are addressed by."""
+    name: str
+    matching_account: str
+    """Where its matching for a studio it hosts comes from (``source:unit:<code>``)."""
+    support_account: str
+    """Where its support for a studio of its members comes from."""
+
+
+def unit_out(u: Unit) -> UnitOut:
+    return UnitOut(
+        code=u.code,
+        name=u.name,
+        matching_account=unit_source(u.code),
+        support_account=support_source(u.code),
+    )
 
 
 def person_out(p: Person) -> PersonOut:

@@ -23,6 +23,7 @@ from ledger.money import Fen
 from ledger.registry.cycles import Cycle
 from ledger.registry.policy import Policy
 from ledger.registry.roster import Grade, Membership, Person, PersonInput, Studio
+from ledger.registry.units import UNIT_CODE_PREFIX, Unit, code_number, new_codes
 from schema.ledger_store import chunks
 from schema.tables import (
     Base,
@@ -35,6 +36,7 @@ from schema.tables import (
     StudioCycleRow,
     StudioGradeRow,
     StudioRow,
+    UnitRow,
 )
 
 PERSON_CODE_DIGITS: Final = 6
@@ -146,6 +148,42 @@ class SqlRegistryStore:
 
     def payee_code(self, id_number: str) -> str | None:
         return self.session.scalar(select(PersonRow.code).where(PersonRow.id_number == id_number))
+
+    def units(self) -> list[Unit]:
+        return [Unit(*r) for r in self.session.execute(select(UnitRow.code, UnitRow.name))]
+
+    def unit_codes(self, names: Collection[str]) -> dict[str, str]:
+        """The code of each unit named, registering a name not seen before under a new
+        code (:func:`ledger.registry.units.new_codes`)."""
+        wanted = sorted(set(names))
+        codes = {
+            name: code
+            for chunk in chunks(wanted)
+            for code, name in self.session.execute(
+                select(UnitRow.code, UnitRow.name).where(UnitRow.name.in_(chunk))
+            )
+        }
+        if unseen := [n for n in wanted if n not in codes]:
+            numbered = set(
+                self.session.scalars(
+                    select(UnitRow.code).where(UnitRow.code.startswith(UNIT_CODE_PREFIX))
+                )
+            )
+            given = new_codes(unseen, numbered, max(map(code_number, numbered), default=0))
+            self.session.execute(
+                insert(UnitRow), [{"code": c, "name": n} for n, c in given.items()]
+            )
+            codes |= given
+        return codes
+
+    def unit_names(self, codes: Collection[str]) -> dict[str, str]:
+        return {
+            code: name
+            for chunk in chunks(sorted(set(codes)))
+            for code, name in self.session.execute(
+                select(UnitRow.code, UnitRow.name).where(UnitRow.code.in_(chunk))
+            )
+        }
 
     def memberships(self) -> list[Membership]:
         rows = self.session.execute(

@@ -292,6 +292,16 @@ class PersonRow(Base):
     phone: Mapped[str] = mapped_column(String(MAX_PHONE), default="")
 
 
+class UnitRow(Base):
+    """A unit (单位) by code: the code addresses its accounts, the name is shown
+    (:mod:`ledger.registry.units`)."""
+
+    __tablename__ = "units"
+
+    code: Mapped[str] = mapped_column(String(MAX_UNIT), primary_key=True)
+    name: Mapped[str] = mapped_column(String(MAX_UNIT), unique=True)
+
+
 class MembershipRow(Base):
     """A person's place in a studio from ``joined_on`` to ``left_on`` (inclusive)."""
 

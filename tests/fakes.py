@@ -32,6 +32,7 @@ from ledger.money import Fen
 from ledger.registry.cycles import Cycle
 from ledger.registry.policy import NOTICE_2024, Policy
 from ledger.registry.roster import Grade, Membership, Person, PersonInput, Studio, id_check_digit
+from ledger.registry.units import Unit, code_number, new_codes
 from ledger.users import User, UserRecord
 
 
@@ -259,6 +260,21 @@ class FakeRegistry:
     plans: dict[tuple[int, str, str], Fen] = field(default_factory=dict)
     cycle_records: dict[tuple[str, int], Cycle] = field(default_factory=dict)
     decisions: dict[tuple[str, int], FundingDecision] = field(default_factory=dict)
+    unit_records: dict[str, str] = field(default_factory=dict)
+    """Unit name → code."""
+
+    def units(self) -> list[Unit]:
+        return [Unit(code, name) for name, code in self.unit_records.items()]
+
+    def unit_codes(self, names: Collection[str]) -> dict[str, str]:
+        taken = set(self.unit_records.values())
+        unseen = [n for n in names if n not in self.unit_records]
+        last = max(map(code_number, taken), default=0)
+        self.unit_records |= new_codes(unseen, taken, last)
+        return {n: self.unit_records[n] for n in names}
+
+    def unit_names(self, codes: Collection[str]) -> dict[str, str]:
+        return {c: n for n, c in self.unit_records.items() if c in codes}
 
     def _with_cycles(self, studio: Studio) -> Studio:
         ends = [c.last_year for (code, _), c in self.cycle_records.items() if code == studio.code]

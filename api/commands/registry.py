@@ -32,6 +32,7 @@ from api.shapes import (
     policy_out,
     studio_detail,
     studio_out,
+    unit_out,
 )
 from ledger import program
 from ledger.batches import disbursement
@@ -178,6 +179,31 @@ def studios_show(ctx: click.Context, as_user: str | None, code: str, as_json: bo
     for m in found.memberships:
         members.add_row(m.person, m.name, m.role_label, str(m.joined_on), str(m.left_on or ""))
     console.print(members)
+
+
+@click.group()
+def units() -> None:
+    """Units (单位): the schools hosting studios and employing members, by code."""
+
+
+@units.command("list")
+@JSON
+@READ_AS
+@click.pass_context
+@refusals_exit
+def units_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
+    """Every unit's code, name and the accounts its money comes from."""
+    found = [unit_out(u) for u in reading(ctx, "registry.read", as_user, roster_services.units)]
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        nothing("no units yet: import a roster")
+        return
+    shown = table(f"单位 units ({len(found)})", "编码", "名称", "配套科目地址", keep=("编码",))
+    for u in found:
+        shown.add_row(u.code, u.name, u.matching_account)
+    console.print(shown)
 
 
 @click.group()

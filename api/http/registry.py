@@ -28,11 +28,13 @@ from api.shapes import (
     SavedOut,
     StudioDetail,
     StudioOut,
+    UnitOut,
     person_out,
     policy_out,
     saved_out,
     studio_detail,
     studio_out,
+    unit_out,
 )
 from ledger import program
 from ledger.batches import disbursement
@@ -155,6 +157,20 @@ class PersonController(Controller):
         start = cursor or ""
         found = read(request, lambda uow: roster_services.people(uow, start))
         return page([person_out(p) for p in found], limit, lambda p: p.code)
+
+
+class UnitController(Controller):
+    path = "/units"
+    tags = ("people",)
+
+    @reads("/", "registry.read")
+    def list_units(
+        self, request: Request[User, Any, Any], cursor: CodeCursor = None, limit: Limit = 100
+    ) -> Page[UnitOut]:
+        """Units (单位) in code order: each code's name and the accounts it addresses."""
+        start = cursor or ""
+        found = read(request, lambda uow: roster_services.units(uow, start))
+        return page([unit_out(u) for u in found], limit, lambda u: u.code)
 
 
 class RosterController(Controller):

@@ -76,10 +76,12 @@ SUB_TITLES: Final[dict[str, Title]] = {
 
 @dataclass(frozen=True, slots=True)
 class Names:
-    """Who the codes in addresses are: studio code → name, payee code → name."""
+    """Who the codes in addresses are: studio code → name, payee code → name, unit
+    code → name."""
 
     studios: Mapping[str, str] = field(default_factory=dict)
     people: Mapping[str, str] = field(default_factory=dict)
+    units: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +112,32 @@ class ChartAccount:
         return self.title.side
 
 
-def named_codes(addresses: Iterable[Account]) -> tuple[set[str], set[str]]:
-    """The studio codes and payee codes the addresses hold: the codes whose names a
-    :class:`Names` for them needs."""
+def named_codes(addresses: Iterable[Account]) -> Names:
+    """The studio, payee and unit codes the addresses hold, each named by itself: the
+    codes whose names a :class:`Names` for them needs."""
     studios: set[str] = set()
     people: set[str] = set()
+    units: set[str] = set()
     for address in addresses:
         kind = account_kind(address)
         if kind == "fund":  # studio:<code>:fund:<source>
             studios.add(address.split(":")[1])
         elif kind == "payable":  # studio:<code>:payable:<person>
             people.add(address.split(":")[3])
-    return studios, people
+        elif kind == "source" and (unit := _unit_of(address)):
+            units.add(unit[1])
+    return Names(*({code: code for code in found} for found in (studios, people, units)))
+
+
+def _unit_of(address: Account) -> tuple[str, str] | None:
+    """(title key, unit code) of a unit's source account, else ``None``."""
+    for prefix, key in (
+        (UNIT_SOURCE_PREFIX, "source:unit"),
+        (SUPPORT_SOURCE_PREFIX, "source:support"),
+    ):
+        if address.startswith(prefix):
+            return key, address[len(prefix) :]
+    return None
 
 
 def _studio(code: str, names: Names) -> str:
@@ -132,10 +148,9 @@ def _studio(code: str, names: Names) -> str:
 def _title_and_detail(address: Account, names: Names) -> tuple[str, str]:
     kind = account_kind(address)
     parts = address.split(":")
-    if kind == "source" and address.startswith(UNIT_SOURCE_PREFIX):
-        return "source:unit", address[len(UNIT_SOURCE_PREFIX) :]
-    if kind == "source" and address.startswith(SUPPORT_SOURCE_PREFIX):
-        return "source:support", address[len(SUPPORT_SOURCE_PREFIX) :]
+    if kind == "source" and (unit := _unit_of(address)):
+        key, code = unit
+        return key, names.units.get(code, code)
     if kind == "fund":  # studio:<code>:fund:<source>
         return f"fund:{parts[3]}", _studio(parts[1], names)
     if kind == "payable":  # studio:<code>:payable:<person>

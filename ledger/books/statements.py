@@ -142,12 +142,13 @@ class LedgerSection:
 
 
 def names(stores: program.Stores, addresses: Iterable[str]) -> Names:
-    """The names of the studios and payees ``addresses`` hold, for the chart's 明细
+    """The names of the studios, payees and units ``addresses`` hold, for the chart's 明细
     (辅助核算); only those are read."""
-    studios, people = named_codes(addresses)
+    codes = named_codes(addresses)
     return Names(
-        {s.code: s.name for s in stores.registry.studios_of(studios)},
-        {p.code: p.name for p in stores.registry.people_of(people)},
+        {s.code: s.name for s in stores.registry.studios_of(codes.studios)},
+        {p.code: p.name for p in stores.registry.people_of(codes.people)},
+        stores.registry.unit_names(codes.units),
     )
 
 

@@ -1,8 +1,8 @@
 """Unit receipts and activity expenses (配套资金, 成员单位支持, 专项支出).
 
 A host unit's matching money enters ``studio:<id>:fund:matching`` from
-``source:unit:<unit>``; support from a member's unit (成员所在单位经费支持) enters
-``studio:<id>:fund:support`` from ``source:support:<unit>``, kept apart: only the host
+``source:unit:<unit code>``; support from a member's unit (成员所在单位经费支持) enters
+``studio:<id>:fund:support`` from ``source:support:<unit code>``, kept apart: only the host
 unit's matching counts toward the policy's minimum (:func:`net_matching`). An activity
 expense leaves one of the studio's funds for ``expense:<category>:studio:<id>``; it
 must stay within the studio's plan for that category and year (计划使用, 专款专用) —
@@ -17,7 +17,7 @@ importing the same file twice posts nothing the second time.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -78,16 +78,19 @@ def _content_key(kind: str, *parts: object) -> str:
     return f"{kind}:{parts[1]}:{parts[0]}:{digest}"
 
 
-def receipt_transaction(receipt: Receipt, host_unit: str) -> NewTransaction:
-    """Matching from ``host_unit``, or support from the receipt's member unit."""
+def receipt_transaction(
+    receipt: Receipt, host_unit: str, unit_codes: Mapping[str, str]
+) -> NewTransaction:
+    """Matching from ``host_unit``, or support from the receipt's member unit, each
+    unit's account addressed by its code (``unit_codes``: name → code)."""
     if receipt.kind == "support":
         key = _content_key(
             "support", receipt.on, receipt.studio, receipt.amount, receipt.memo, receipt.unit
         )
-        source, unit = support_source(receipt.unit), receipt.unit
+        source, unit = support_source(unit_codes[receipt.unit]), receipt.unit
     else:  # the key of a matching receipt is what it was before support existed
         key = _content_key("matching", receipt.on, receipt.studio, receipt.amount, receipt.memo)
-        source, unit = unit_source(host_unit), host_unit
+        source, unit = unit_source(unit_codes[host_unit]), host_unit
     return NewTransaction(
         idempotency_key=key,
         effective_date=receipt.on,

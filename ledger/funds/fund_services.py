@@ -241,7 +241,10 @@ def receive_matching(stores: Stores, receipts: Sequence[Receipt], *, by: str) ->
     errors += _support_unit_errors(stores, receipts)
     if errors:
         raise InvalidInputError(errors)
-    requests = [receipt_transaction(r, studios[r.studio].host_unit) for r in receipts]
+    codes = stores.registry.unit_codes(
+        {r.unit if r.kind == "support" else studios[r.studio].host_unit for r in receipts}
+    )
+    requests = [receipt_transaction(r, studios[r.studio].host_unit, codes) for r in receipts]
     fresh = set(_fresh_keys(stores, requests))
     if misdated := date_errors(stores, receipts, requests, fresh, "receipts"):
         raise InvalidInputError(list(misdated.values()))

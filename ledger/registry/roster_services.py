@@ -35,6 +35,7 @@ from ledger.registry.roster import (
     person_errors,
     studio_errors,
 )
+from ledger.registry.units import Unit
 from ledger.users import acting
 
 
@@ -105,6 +106,7 @@ def save_roster(
     registry = stores.registry
     first_cycles = _first_cycles(stores, studios, stored)
     changed = registry.save_studios(studios)
+    registry.unit_codes({s.host_unit for s in studios} | {p.unit for p in people})
     registry.save_cycles(first_cycles)
     codes, people_changed = registry.save_people(people)
     unknown = [m for m in memberships if m.id_number not in codes]
@@ -278,6 +280,12 @@ def studios(stores: Stores) -> list[Studio]:
 def people(stores: Stores, after: str = "") -> list[Person]:
     """The people in the registry by payee code, those after ``after`` when given."""
     return [p for p in stores.registry.people() if p.code > after]
+
+
+def units(stores: Stores, after: str = "") -> list[Unit]:
+    """The units in the registry by code (those after ``after`` when given): who each
+    code in a ``source:unit:`` or ``source:support:`` account is."""
+    return sorted((u for u in stores.registry.units() if u.code > after), key=lambda u: u.code)
 
 
 def policies(stores: Stores) -> list[Policy]:

@@ -22,6 +22,7 @@ from ledger.registry.roster import (
     PersonInput,
     Studio,
 )
+from ledger.registry.units import Unit
 
 
 class RegistryStore(Protocol):
@@ -39,6 +40,13 @@ class RegistryStore(Protocol):
 
     def payee_code(self, id_number: str) -> str | None:
         """The code of the person with this 身份证号, if they are in the registry."""
+
+    def units(self) -> list[Unit]: ...
+    def unit_codes(self, names: Collection[str]) -> dict[str, str]:
+        """The code of each unit named, giving a name not yet registered a new code."""
+
+    def unit_names(self, codes: Collection[str]) -> dict[str, str]:
+        """Unit code → name, of the units registered under these codes."""
 
     def memberships(self) -> list[Membership]: ...
     def memberships_of(self, studios: Collection[str]) -> list[Membership]:

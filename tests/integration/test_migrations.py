@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, make_url, text
 
+from jobs.work import SCHEDULER_USER
 from ledger.books import book
 from ledger.books.postings import (
     GENESIS_HASH,
@@ -26,6 +27,8 @@ from ledger.books.postings import (
     sealed,
 )
 from ledger.errors import ReversalError
+from ledger.funds import fund_services
+from ledger.funds.expenses import Receipt
 from ledger.privacy import pseudonym, pseudonym_key
 from schema.db import UnitOfWork, connect
 from schema.keys import FILE_VARIABLE, RING_VARIABLE, key_source
@@ -255,3 +258,78 @@ def test_old_audit_entries_are_masked_and_the_ledger_is_left_as_it_was(
     with UnitOfWork(empty_engine, write=False) as uow:
         assert (book.verify(uow.ledger), uow.ledger.kept_balances()) == before
     assert before[0].ok
+
+
+def test_units_get_codes_and_every_balance_stays_where_it_was(empty_engine: Engine) -> None:
+    """``db upgrade`` (0024) registers every unit: those whose accounts exist, or could,
+    keep their names as codes (their addresses are sealed); a name no address could carry
+    gets ``U000001`` on, skipping a kept name that looks like one. Afterwards no balance
+    or hash has changed, the old unit's receipts still land on its old account, and the
+    unit the roster took but no receipt could reach receives one."""
+    upgrade(empty_engine, "0023")
+    plain, bracketed = "第一中学", "杭锦旗第一中学（初中部）"
+    with empty_engine.begin() as connection:
+        for code, host in (("HJ-S01", plain), ("HJ-S02", bracketed)):
+            connection.execute(
+                text(
+                    "INSERT INTO studios (code, name, kind, host_unit, cycle_start_year) "
+                    "VALUES (:code, '工作室', 'subject', :host, 2024)"
+                ),
+                {"code": code, "host": host},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO people (code, id_number, name, unit, bank_name, bank_account, "
+                "phone) VALUES ('P000001', '150102197203079023', '张三', 'U000001', '', '', '')"
+            )
+        )
+    matching = "studio:HJ-S01:fund:matching"
+    with UnitOfWork(empty_engine) as uow:
+        book.key_the_chain(uow.ledger)
+        book.post(
+            uow.ledger,
+            [
+                NewTransaction(
+                    "m",
+                    date(2024, 3, 1),
+                    "配套",
+                    (Posting("source:unit:第一中学", matching, 200_000),),
+                ),
+                NewTransaction(
+                    "s",
+                    date(2024, 3, 2),
+                    "支持",
+                    (Posting("source:support:外校2", "studio:HJ-S01:fund:support", 30_000),),
+                ),
+            ],
+        )
+        uow.commit()
+    with UnitOfWork(empty_engine, write=False) as uow:
+        before = (book.verify(uow.ledger), uow.ledger.kept_balances())
+
+    upgrade(empty_engine)
+
+    with UnitOfWork(empty_engine, write=False) as uow:
+        assert (book.verify(uow.ledger), uow.ledger.kept_balances()) == before
+        assert sorted((u.code, u.name) for u in uow.registry.units()) == [
+            ("U000001", "U000001"),
+            ("U000002", bracketed),
+            ("外校2", "外校2"),
+            ("第一中学", plain),
+        ]
+    receipts = [
+        Receipt(date(2024, 4, 1), "HJ-S01", 100_000, "配套"),
+        Receipt(date(2024, 4, 1), "HJ-S02", 250_000, "配套"),
+    ]
+    with UnitOfWork(empty_engine) as uow:
+        fund_services.receive_matching(uow, receipts, by=SCHEDULER_USER)
+        uow.commit()
+    with UnitOfWork(empty_engine, write=False) as uow:
+        assert uow.ledger.kept_balances() == {
+            **before[1],
+            "source:unit:第一中学": -300_000,
+            matching: 300_000,
+            "source:unit:U000002": -250_000,
+            "studio:HJ-S02:fund:matching": 250_000,
+        }
+        assert book.verify(uow.ledger).ok

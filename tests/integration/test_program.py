@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from jobs.work import SCHEDULER_USER
 from ledger import program, users
 from ledger.batches import disbursement
-from ledger.books import book
+from ledger.books import book, statements
 from ledger.errors import InvalidInputError, PermissionDeniedError, ValidationError
 from ledger.funds import fund_services
 from ledger.funds.expenses import Expense, ExpensePlan, Receipt
@@ -167,7 +167,52 @@ def test_matching_receipts_come_from_the_host_unit(engine: Engine) -> None:
         engine, lambda uow: fund_services.receive_matching(uow, [receipt], by=CLERK)
     )  # same row again
     assert balance(engine, "studio:HJ-S01:fund:matching") == 180_000
-    assert balance(engine, "source:unit:第一中学") == -180_000
+    assert run(engine, lambda uow: uow.registry.unit_codes(["第一中学"])) == {"第一中学": "U000006"}
+    assert balance(engine, "source:unit:U000006") == -180_000
+
+
+def test_a_unit_is_addressed_by_its_code_so_any_name_the_roster_takes_works(
+    engine: Engine,
+) -> None:
+    """A host unit and a member's unit whose names no account address could carry
+    (full-width brackets, a space) receive matching and support; their accounts carry
+    codes numbered in name order, the books show their names."""
+    host, other = "杭锦旗第一中学（初中部）", "杭锦旗 第二中学"
+    _, _, memberships = roster()
+    people = [replace(HOST, unit=host), replace(MEMBERS[0], unit=other), *MEMBERS[1:], LATE]
+    with UnitOfWork(engine) as uow:
+        roster_services.save_roster(
+            uow, [replace(S1, host_unit=host), S2], people, memberships, by=CLERK
+        )
+        uow.commit()
+    receipts = [
+        Receipt(date(2024, 3, 1), "HJ-S01", 300_000, "挂牌单位配套"),
+        Receipt(date(2024, 3, 2), "HJ-S01", 50_000, "成员单位支持", "support", other),
+    ]
+    run(engine, lambda uow: fund_services.receive_matching(uow, receipts, by=CLERK))
+    with UnitOfWork(engine, write=False) as uow:
+        codes = {u.name: u.code for u in uow.registry.units()}
+    assert codes == {
+        "外校3": "U000001",
+        "外校4": "U000002",
+        "外校5": "U000003",
+        "外校6": "U000004",
+        other: "U000005",
+        host: "U000006",
+        "第一中学": "U000007",
+        "第二中学": "U000008",
+    }
+    assert balance(engine, "source:unit:U000006") == -300_000
+    assert balance(engine, "source:support:U000005") == -50_000
+    assert balance(engine, "studio:HJ-S01:fund:matching") == 300_000
+    assert balance(engine, "studio:HJ-S01:fund:support") == 50_000
+    with UnitOfWork(engine, write=False) as uow:
+        rows = {
+            line.account: line.chart.name
+            for line in statements.trial_lines(uow, date(2024, 12, 31))
+        }
+        assert rows["source:unit:U000006"] == f"银行存款—单位配套拨入—{host}"
+        assert rows["source:support:U000005"] == f"银行存款—成员单位支持拨入—{other}"
 
 
 def test_the_matching_check_counts_what_the_unit_paid_net_of_reversals(engine: Engine) -> None:

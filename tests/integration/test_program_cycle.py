@@ -168,7 +168,7 @@ def test_six_members_carry_10000_a_year_forward_and_the_close_returns_15000_to_e
     assert {(p.source, p.destination, p.amount) for p in closed.voucher.postings} == {
         (FINANCE, "source:finance", 1_500_000),
         (EDU, "source:edu_fund", 1_500_000),
-        (MATCHING, "source:unit:第一中学", 600_000),
+        (MATCHING, "source:unit:U000011", 600_000),  # 第一中学 by its code
     }
     assert closed.voucher.request.memo == "HJ-S01第1周期（2024-2026）终结，结余资金退回"
     assert dict(closed.cycle.returned) == {
@@ -454,7 +454,10 @@ def test_support_from_a_members_unit_is_kept_apart_and_does_not_count_toward_mat
     )
     assert closed.voucher is not None
     backs = {(p.destination, p.amount) for p in closed.voucher.postings if p.source == SUPPORT}
-    assert backs == {("source:support:外校2", 225_000), ("source:support:外校3", 75_000)}
+    assert backs == {  # 外校2 and 外校3 by their codes
+        ("source:support:U000006", 225_000),
+        ("source:support:U000007", 75_000),
+    }
 
 
 def test_a_studio_cancelled_and_closed_stays_cancelled_and_gets_no_budget_again(

@@ -156,13 +156,33 @@ def test_any_postings_give_a_balanced_trial_balance(
 
 
 def test_only_the_codes_an_address_is_named_by_are_looked_up() -> None:
-    studios, people = named_codes(
+    codes = named_codes(
         [
             "studio:HJ01:fund:finance",
             "studio:HJ02:payable:P000007",
             "expense:training:studio:HJ03",
-            "source:unit:杭锦旗第一中学",
+            "source:unit:U000001",
+            "source:support:杭锦旗第二中学",
             "bank:disbursed",
         ]
     )
-    assert (studios, people) == ({"HJ01"}, {"P000007"})
+    assert (dict(codes.studios), dict(codes.people), dict(codes.units)) == (
+        {"HJ01": "HJ01"},
+        {"P000007": "P000007"},
+        {"U000001": "U000001", "杭锦旗第二中学": "杭锦旗第二中学"},
+    )
+
+
+def test_a_unit_is_shown_by_its_name_and_addressed_by_its_code() -> None:
+    names = Names(units={"U000001": "杭锦旗第一中学（初中部）"})
+    matching = chart_account("source:unit:U000001", names)
+    support = chart_account("source:support:U000001", names)
+    assert (matching.code, matching.name) == (
+        "100203",
+        "银行存款—单位配套拨入—杭锦旗第一中学（初中部）",
+    )
+    assert (support.code, support.name) == (
+        "100204",
+        "银行存款—成员单位支持拨入—杭锦旗第一中学（初中部）",
+    )
+    assert chart_account("source:unit:第一中学").name == "银行存款—单位配套拨入—第一中学"
