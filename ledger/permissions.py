@@ -36,7 +36,7 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         "ledger.read": _EVERYONE,
         "ledger.verify": _EVERYONE,
         "batch.read": _EVERYONE,
-        "batch.roster": _EVERYONE,  # 发放表: personal data whole only as IN_FULL says
+        "batch.roster": _EVERYONE,  # 发放表: the signing sheet, personal data masked
         "batch.bank_file": _CASHIER,  # 批量代发: whole ID numbers and bank accounts
         "statement.export": _AUDIT,
         # 扣缴申报: whole 身份证号 for the 出纳 who files it, masked for an auditor
@@ -86,8 +86,9 @@ Place = str
 
 IN_FULL: Final[Mapping[Place, frozenset[UserRole]]] = MappingProxyType(
     {
-        # 身份证号 and bank accounts, on the batch page and its 发放表: the approvers
-        # check whom they approve, the 出纳 whom the bank pays
+        # 身份证号 and bank accounts on the batch page: the approvers check whom they
+        # approve, the 出纳 whom the bank pays (the 发放表 that goes round the studios to
+        # be signed masks them for everyone)
         "batch.payees": frozenset({UserRole.APPROVER, UserRole.CASHIER}),
         # the 扣缴申报 the 出纳 files with the tax office
         "tax.declaration": _CASHIER,

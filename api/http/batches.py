@@ -340,8 +340,8 @@ class BatchController(Controller):
 
     @downloads("/{batch_id:int}/roster.xlsx", "batch.roster")
     def batch_roster(self, request: Request[User, Any, Any], batch_id: Id) -> File:
-        """The payout roster (劳务补贴发放表); ID numbers masked except for approvers and
-        the cashier."""
+        """The payout roster (劳务补贴发放表), the signing sheet: ID numbers and bank
+        accounts masked for everyone (the bank file keeps them whole)."""
         return export_file(request, batch_id, 0, "no roster")
 
     @downloads("/{batch_id:int}/bank.xlsx", "batch.bank_file")

@@ -60,7 +60,7 @@ from ledger.errors import (
 )
 from ledger.funds.expenses import SOURCE_LABELS
 from ledger.money import Fen, format_plain
-from ledger.permissions import allows, roles_for, sees_in_full
+from ledger.permissions import allows, roles_for
 from ledger.privacy import mask_account, mask_id_number
 from ledger.registry import roster_services
 from ledger.registry.policy import Policy
@@ -843,6 +843,10 @@ class Payout:
     it, and the bank file's rows only for the role that may send them.
 
     Attributes:
+      rows: the signing sheet's, 身份证号 and bank account masked (it goes round the
+        studios to be signed).
+      bank_rows: the bank file's, whole (the bank pays on them); empty when no bank file
+        is given.
       bank_title: the bank file's title, or ``None`` when no bank file is given (the
         reason is in ``notes``); a copy for reconciliation says so in its title.
     """
@@ -852,6 +856,7 @@ class Payout:
     title: str
     described: str
     rows: list[PayoutRow]
+    bank_rows: list[PayoutRow]
     bank_title: str | None
     purpose: str
     notes: list[str]
@@ -860,18 +865,17 @@ class Payout:
 def payout(stores: Stores, batch_id: int, by: str) -> Payout:
     """The payout roster and, for the cashier and a batch sent to the bank, the bank file.
 
-    ID numbers and bank accounts are whole only for the approvers, who check whom
-    they approve, and the 出纳, who sends them to the bank (``IN_FULL["batch.payees"]``);
-    masked for everyone else (SPEC §7). Only the 出纳 is given the bank file
-    (``batch.bank_file``): approvers approve, the cashier pays. The bank file lists every line
-    of the batch, as approved; given again after payment it is marked a copy
-    for reconciliation, not to be sent twice. The entry points audit-log each export.
+    The roster (发放表) is the signing sheet that goes round the studios: its 身份证号 and
+    bank accounts are masked whoever exports it (SPEC §4). Only the 出纳 is given the bank
+    file (``batch.bank_file``), which keeps them whole because the bank pays on them:
+    approvers approve, the cashier pays. The bank file lists every line of the batch, as
+    approved; given again after payment it is marked a copy for reconciliation, not to be
+    sent twice. The entry points audit-log each export.
     """
     exporter = acting(stores, by, "batch.roster")
     batch = _batch(stores, batch_id)
-    whole = sees_in_full(exporter.role, "batch.payees")
     paying = payees(stores, batch)
-    rows = [_payout_row(batch, x, paying[x.number], whole=whole) for x in batch.lines]
+    rows = [_payout_row(batch, x, paying[x.number], whole=False) for x in batch.lines]
     described = (
         f"批次 #{batch.id}　状态：{STATE_LABELS[batch.state]}　政策：{batch.policy_version}"
         f"　经办：{batch.prepared_by}　审批：{'、'.join(batch.approved_by) or '—'}"
@@ -897,6 +901,9 @@ def payout(stores: Stores, batch_id: int, by: str) -> Payout:
         f"杭锦旗名师工作室{batch.year}年度劳务补贴发放表",
         described,
         rows,
+        []
+        if bank_title is None
+        else [_payout_row(batch, x, paying[x.number], whole=True) for x in batch.lines],
         bank_title,
         f"{batch.year}年度名师工作室劳务补贴",
         notes,

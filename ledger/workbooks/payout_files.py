@@ -8,7 +8,7 @@ first and only the cell gets ``fen / 100``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -74,6 +74,11 @@ ROSTER_LAYOUT: Final = Layout(
     title_rows=3,
     row_height=30,  # room for a signature
 )
+ROSTER_ROWS_PER_PAGE: Final = 18
+"""Payees on a printed page of the 发放表, at the row height that leaves room to sign:
+with the repeated title rows, the 本页小计 and (on the last page) 合计, the signature
+line and the stamp, a page holds them on A4 landscape with room to spare, so the
+page breaks where the sheet says and never earlier."""
 SIGN_OFF: Final = (
     (1, "经办人（签字）："),
     (5, "审核人（签字）："),
@@ -110,43 +115,65 @@ def write_bank_file(path: Path, rows: Sequence[PayoutRow], heading: Heading, pur
     return total
 
 
-def write_roster(path: Path, rows: Iterable[PayoutRow], heading: Heading) -> tuple[Fen, Fen, Fen]:
-    """劳务补贴发放表: a row per payee with room to sign, 合计 in figures and 大写, and the
-    经办/审核/负责人 lines; returns the (gross, tax, net) totals."""
+def write_roster(
+    path: Path,
+    rows: Sequence[PayoutRow],
+    heading: Heading,
+    per_page: int = ROSTER_ROWS_PER_PAGE,
+) -> tuple[Fen, Fen, Fen]:
+    """劳务补贴发放表: a row per payee with room to sign, ``per_page`` to a printed page;
+    when it runs over a page, every page ends with its 本页小计 (in figures and 大写) and
+    the last with 合计 too, which the page subtotals sum to; then the 经办/审核/负责人
+    lines. Returns the (gross, tax, net) totals."""
     workbook = new_workbook()
     sheet = PrintedSheet(workbook, "发放表", ROSTER_LAYOUT)
     sheet.title(heading.title)
     sheet.caption(heading.batch, "金额单位：元")
     sheet.header(ROSTER_HEADERS)
-    gross = tax = net = 0
-    for row in rows:
-        sheet.row(
-            (
-                row.number,
-                row.studio,
-                row.name,
-                row.id_number,
-                row.bank_account,
-                ROLE_LABELS.get(row.role, row.role),
-                row.months,
-                GRADE_LABELS.get(row.grade, row.grade),
-                row.gross,
-                row.tax,
-                row.net,
-                to_uppercase(row.net),
-                "",
+    pages = [rows[i : i + per_page] for i in range(0, len(rows), per_page)] or [rows]
+    subtotals = [_sums(page) for page in pages]
+    for number, page in enumerate(pages, start=1):
+        for row in page:
+            sheet.row(
+                (
+                    row.number,
+                    row.studio,
+                    row.name,
+                    row.id_number,
+                    row.bank_account,
+                    ROLE_LABELS.get(row.role, row.role),
+                    row.months,
+                    GRADE_LABELS.get(row.grade, row.grade),
+                    row.gross,
+                    row.tax,
+                    row.net,
+                    to_uppercase(row.net),
+                    "",
+                )
             )
-        )
-        gross, tax, net = gross + row.gross, tax + row.tax, net + row.net
-    sheet.row(
-        ("合计", *[None] * 7, gross, tax, net, to_uppercase(net), ""),
-        bold=True,
-        span=8,
-    )
+        if len(pages) > 1:
+            _amounts_row(sheet, "本页小计", subtotals[number - 1])
+        if number < len(pages):
+            sheet.page_break()
+    gross, tax, net = (sum(column) for column in zip(*subtotals, strict=True))
+    _amounts_row(sheet, "合计", (gross, tax, net))
     sheet.signatures(SIGN_OFF)
     sheet.note(heading.stamp)
     workbook.save(path)
     return gross, tax, net
+
+
+def _sums(rows: Sequence[PayoutRow]) -> tuple[Fen, Fen, Fen]:
+    return (
+        sum(r.gross for r in rows),
+        sum(r.tax for r in rows),
+        sum(r.net for r in rows),
+    )
+
+
+def _amounts_row(sheet: PrintedSheet, label: str, amounts: tuple[Fen, Fen, Fen]) -> None:
+    gross, tax, net = amounts
+    sheet.row((label, *[None] * 7, gross, tax, net, to_uppercase(net), ""), bold=True, span=8)
 
 
 @dataclass(frozen=True)
@@ -171,6 +198,6 @@ def export(stores: disbursement.Stores, batch_id: int, by: str, out_dir: Path) -
     if given.bank_title is not None:
         bank = out_dir / f"batch-{given.batch.id}-批量代发.xlsx"
         heading = Heading(given.bank_title, given.described, generated)
-        bank_total = write_bank_file(bank, given.rows, heading, purpose=given.purpose)
+        bank_total = write_bank_file(bank, given.bank_rows, heading, purpose=given.purpose)
         files.append(bank)
     return Exported(files, totals, bank_total, given.notes)

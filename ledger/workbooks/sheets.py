@@ -34,6 +34,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -295,6 +296,11 @@ class PrintedSheet:
 
     def blank(self) -> None:
         self.append([])
+
+    def page_break(self) -> None:
+        """End the printed page after the last row: what follows starts a new page, under
+        the repeated title rows (a page's 本页小计 or 过次页 is its last line)."""
+        self.ws.row_breaks.append(Break(id=self.rows))
 
     def signatures(self, labels: Iterable[tuple[int, str]], *, height: float = 36) -> None:
         """A line of places to sign (经办人：, 审核人：, ...), each label at its column."""

@@ -88,7 +88,7 @@ def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) 
         "HJ-H01",
         "教师11",
         first[3],
-        "6228480000000000011",
+        "***************0011",
         "主持人",
         12,
         "合格",
@@ -97,7 +97,8 @@ def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) 
         8400.0,
         "捌仟肆佰元整",
     ]
-    assert first[3] == person(11, "第二中学").id_number  # an approver sees the whole number
+    whole = person(11, "第二中学").id_number  # the signing sheet masks it, even for 出纳
+    assert first[3] == f"150625********{whole[-4:]}"
     assert roster.row_dimensions[4].height == 30  # room to sign
     total_row = 4 + len(batch.lines)
     totals = [c.value for c in roster[total_row]]
@@ -256,7 +257,8 @@ def test_an_account_changed_after_approval_does_not_redirect_the_payment(
         "中国农业银行杭锦旗支行", "6228480000000000011", "教师11", 8400.0
     )  # fmt: skip
     roster = list(load_workbook(again.files[0]).active.iter_rows(values_only=True))
-    assert roster[3][2:5] == ("教师11", person(11, "").id_number, "6228480000000000011")
+    whole = person(11, "").id_number  # masked on the signing sheet: its last four, as approved
+    assert roster[3][2:5] == ("教师11", f"150625********{whole[-4:]}", "***************0011")
     assert payees[1].bank_account == "6228480000000000011"
     assert warnings == {
         1: "花名册已变更：银行账号 ***************0011 → ***************0099。"
@@ -332,5 +334,66 @@ def test_an_approver_checks_whole_numbers_but_only_the_cashier_gets_the_bank_fil
     [roster_path] = exported.files
     assert exported.notes == ["未生成批量代发文件：文件含完整银行账号，仅出纳可以导出"]
     roster = load_workbook(roster_path).active
-    assert roster["D4"].value == person(11, "第二中学").id_number  # whole: the approver checks
-    assert roster["E4"].value == "6228480000000000011"
+    whole = person(11, "第二中学").id_number  # the approver checks on the batch page
+    assert roster["D4"].value == f"150625********{whole[-4:]}"
+    assert roster["E4"].value == "***************0011"
+
+
+def test_every_page_of_the_roster_but_the_last_ends_with_its_subtotal(tmp_path: Path) -> None:
+    """Five payees at two to a page: three pages, each ending with 本页小计 (figures and
+    大写) and a page break after the first two; the last adds 合计, the subtotals' sum."""
+    rows = [
+        disbursement.PayoutRow(
+            n,
+            "HJ-S01",
+            f"教师{n}",
+            "150625********0011",
+            "member",
+            12,
+            "qualified",
+            gross,
+            tax,
+            gross - tax,
+            "中国农业银行",
+            "****0011",
+            "",
+        )
+        for n, (gross, tax) in enumerate(
+            [(1_000_000, 160_000), (500_000, 80_000), (333_333, 26_667), (1, 0), (400_000, 0)],
+            start=1,
+        )
+    ]
+    path = tmp_path / "roster.xlsx"
+    heading = payout_files.Heading("发放表", "批次 #1", "生成时间")
+    totals = payout_files.write_roster(path, rows, heading, per_page=2)
+    assert totals == (2_233_334, 266_667, 1_966_667)
+    sheet = load_workbook(path).active
+    body = [
+        (r[0], r[8], r[9], r[10], r[11])
+        for r in sheet.iter_rows(min_row=4, max_row=sheet.max_row - 2, values_only=True)
+    ]
+    assert body == [
+        (1, 10000.0, 1600.0, 8400.0, "捌仟肆佰元整"),
+        (2, 5000.0, 800.0, 4200.0, "肆仟贰佰元整"),
+        ("本页小计", 15000.0, 2400.0, 12600.0, "壹万贰仟陆佰元整"),
+        (3, 3333.33, 266.67, 3066.66, "叁仟零陆拾陆元陆角陆分"),
+        (4, 0.01, 0.0, 0.01, "壹分"),
+        ("本页小计", 3333.34, 266.67, 3066.67, "叁仟零陆拾陆元陆角柒分"),
+        (5, 4000.0, 0.0, 4000.0, "肆仟元整"),
+        ("本页小计", 4000.0, 0.0, 4000.0, "肆仟元整"),
+        ("合计", 22333.34, 2666.67, 19666.67, "壹万玖仟陆佰陆拾陆元陆角柒分"),
+    ]
+    assert [b.id for b in sheet.row_breaks.brk] == [6, 9]  # after each 本页小计 but the last
+    assert sheet.cell(row=sheet.max_row - 1, column=1).value == "经办人（签字）："
+
+
+def test_a_roster_that_fits_one_page_has_its_total_and_no_subtotal(tmp_path: Path) -> None:
+    row = disbursement.PayoutRow(
+        1, "HJ-S01", "教师1", "150625********0011", "host", 12, "qualified",
+        1_000_000, 160_000, 840_000, "中国农业银行", "****0011", "",
+    )  # fmt: skip
+    path = tmp_path / "roster.xlsx"
+    payout_files.write_roster(path, [row], payout_files.Heading("发放表", "批次", "生成"))
+    sheet = load_workbook(path).active
+    assert [sheet.cell(row=r, column=1).value for r in (4, 5)] == [1, "合计"]
+    assert not sheet.row_breaks.brk

@@ -169,8 +169,8 @@ def test_every_sheet_prints_one_page_wide(printed: dict[str, Printed]) -> None:
     # one page per account: 22 studios × 3 sources (each of the demo's 2024 accounts is
     # short), then the withheld tax's book: a line per payee withheld from, six pages
     assert len(printed["statements-2024-专项资金明细账"].pages) == 66 + 6
-    # 154 payees at a row height that leaves room to sign: 20-26 to a page
-    assert 6 <= len(printed["files-batch-1-发放表"].pages) <= 8
+    # 154 payees at a row height that leaves room to sign, 18 to a page
+    assert len(printed["files-batch-1-发放表"].pages) == 9
 
 
 def test_the_cycles_books_carry_each_year_over_and_print_the_anchor_whole(
@@ -225,6 +225,42 @@ def test_the_roster_totals_in_figures_and_words_with_places_to_sign(
         assert role in page
     bank = re.sub(r" +", " ", printed["files-batch-1-批量代发"].pages[0])
     assert "总笔数 154 总金额 711826.66" in bank
+
+
+AMOUNTS = r"([\d,]+\.\d\d) ([\d,]+\.\d\d) ([\d,]+\.\d\d)"
+
+
+def _fen(found: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(int(x.replace(",", "").replace(".", "")) for x in found)
+
+
+def test_every_roster_page_but_the_last_ends_with_its_subtotal_the_last_with_the_total(
+    printed: dict[str, Printed],
+) -> None:
+    """The 发放表 as 会计基础工作规范 prints a list that runs over pages: each page's last
+    line is its 本页小计 (应发, 代扣, 实发), the last page's is 合计 too, and the page
+    subtotals add up to it to the fen. The signing sheet masks every number."""
+    rosters = [p for name, p in printed.items() if "发放表" in name]
+    assert len(rosters) == 5
+    for roster in rosters:
+        pages = [re.sub(r"[ \t]+", " ", page) for page in roster.pages]
+        subtotals = []
+        for number, page in enumerate(pages, start=1):
+            body = [line.strip() for line in page.splitlines() if line.strip()]
+            if number < len(pages):
+                assert body[-2].startswith("本页小计"), (roster.name, number, body[-3:])
+                subtotals.append(_fen(re.findall(AMOUNTS, body[-2])[0]))
+        total = re.search(rf"合计 {AMOUNTS}", pages[-1])
+        assert total is not None, roster.name
+        if len(pages) > 1:
+            last = re.findall(rf"本页小计 {AMOUNTS}", pages[-1])
+            assert len(last) == 1, roster.name
+            subtotals.append(_fen(last[0]))
+            assert tuple(map(sum, zip(*subtotals, strict=True))) == _fen(total.groups())
+        whole = "".join(pages)
+        assert not re.search(r"\d{17}[\dX]", whole), roster.name  # no 身份证号 whole
+        assert not re.search(r"\d{8,}", whole), roster.name  # nor a bank account
+    assert len(next(r for r in rosters if r.name == "files-batch-1-发放表").pages) == 9
 
 
 def test_the_import_templates_show_their_examples_whole(printed: dict[str, Printed]) -> None:
