@@ -13,7 +13,7 @@ stays flat however many rows are exported. Amounts are integer fen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -53,7 +53,8 @@ class LedgerRow:
       balance: the raw ledger balance after the line (inflows − outflows: a 贷
         amount when positive, see :func:`ledger.chart.direction`).
       kind: ``opening`` (上年结转), ``entry``, ``month`` (本月合计), ``year``
-        (本年累计), ``carry`` (结转下年) or ``closing`` (期末余额).
+        (本年累计), ``carry`` (结转下年), ``closing`` (期末余额), or on paper
+        ``forward`` (过次页) and ``brought`` (承前页) (:func:`paged_rows`).
     """
 
     kind: str
@@ -117,6 +118,41 @@ def ledger_rows(
         year += 1
         yield LedgerRow("opening", 1, 1, "", "上年结转", None, None, balance)
     yield LedgerRow("closing", 12, 31, "", "期末余额", None, None, balance)
+
+
+PAGE_FORWARD: Final = "过次页"
+PAGE_BROUGHT: Final = "承前页"
+
+
+def paged_rows(
+    rows: Iterable[LedgerRow], lines_per_page: int, lines: Callable[[LedgerRow], int]
+) -> Iterator[LedgerRow]:
+    """The rows of an account's book laid on pages of ``lines_per_page`` printed lines
+    (``lines`` says how many a row takes), as 会计基础工作规范 第六十条 asks: when the
+    account runs over a page, its last line is 过次页 and the next page's first 承前页,
+    both with the 借方 and 贷方 of the month of the page's last entry, from its first day
+    to the page's end (blank on a page where a new year has begun but not moved), and
+    the balance. A ``forward`` row ends each page but the last (the writer breaks the page
+    after it); a ``brought`` row heads each page but the first."""
+    month: int | None = None
+    month_debit = month_credit = 0
+    used = 0
+    last: LedgerRow | None = None
+    for row in rows:
+        cost = lines(row)
+        if last is not None and used + cost + 1 > lines_per_page:
+            carried = (month_debit or None, month_credit or None)
+            yield LedgerRow("forward", None, None, "", PAGE_FORWARD, *carried, last.balance)
+            yield LedgerRow("brought", None, None, "", PAGE_BROUGHT, *carried, last.balance)
+            used = 1
+        if row.kind == "opening" or (row.kind == "entry" and row.month != month):
+            month, month_debit, month_credit = row.month, 0, 0  # a year or a month begins
+        if row.kind == "entry":
+            month_debit += row.debit or 0
+            month_credit += row.credit or 0
+        used += cost
+        last = row
+        yield row
 
 
 def anchor_line(seq: int, last_hash: str) -> str:

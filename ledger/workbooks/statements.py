@@ -8,6 +8,7 @@ streaming rows into openpyxl write-only workbooks. Amounts are numeric cells
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -20,11 +21,13 @@ from ledger.books.chart import chart_account, direction
 from ledger.books.periods import Period
 from ledger.books.statements import (
     ORGANIZATION,
+    LedgerRow,
     LedgerSection,
     SummaryLine,
     TrialLine,
     anchor_line,
     ledger_statement,
+    paged_rows,
     summary_statement,
     trial_rows,
     trial_statement,
@@ -32,7 +35,7 @@ from ledger.books.statements import (
 from ledger.money import format_plain
 from ledger.tax.declaration import ID_KIND, INCOME_ITEM, Declaration, declaration
 from ledger.users import ROLE_LABELS, User
-from ledger.workbooks.sheets import Column, Layout, PrintedSheet, new_workbook, stamp
+from ledger.workbooks.sheets import Column, Layout, PrintedSheet, fit_width, new_workbook, stamp
 
 LEDGER_HEADER: Final = ("月", "日", "凭证号", "摘要", "借方", "贷方", "借或贷", "余额")
 LEDGER_LAYOUT: Final = Layout(
@@ -49,6 +52,16 @@ LEDGER_LAYOUT: Final = Layout(
     title_rows=5,
 )
 LEDGER_HEADER_ROWS: Final = LEDGER_LAYOUT.title_rows
+LEDGER_LINES_PER_PAGE: Final = 26
+"""Printed lines of an account's book on a page, under its repeated title rows: the
+rows of A4 landscape at 10.5 pt, with room to spare, so a page breaks after its 过次页
+and never earlier (a long 摘要 wraps and counts for each line it takes)."""
+_MEMO: Final = LEDGER_LAYOUT.columns[3]
+
+
+def memo_lines(row: LedgerRow) -> int:
+    """How many printed lines a row of the book takes: its 摘要 wraps in its column."""
+    return max(1, math.ceil((fit_width(row.memo) - 2) / (_MEMO.width - 2)))
 
 
 def generated_line(by: User) -> str:
@@ -76,7 +89,7 @@ def write_ledger(
         sheet.header(("月", "日", *[None] * 6))
         for column in range(3, 9):
             sheet.merge(column, column, rows=2)
-        for row in section.rows:
+        for row in paged_rows(section.rows, LEDGER_LINES_PER_PAGE, memo_lines):
             written += row.kind == "entry"
             sheet.row(
                 (
@@ -91,6 +104,8 @@ def write_ledger(
                 ),
                 bold=row.kind != "entry",
             )
+            if row.kind == "forward":
+                sheet.page_break()
         sheet.blank()
         sheet.note(anchor_line(*anchor))
         sheet.note(generated_line(by))

@@ -167,8 +167,8 @@ def test_every_sheet_prints_one_page_wide(printed: dict[str, Printed]) -> None:
             assert last in page, (p.name, number)
     assert kinds == set(EDGES)
     # one page per account: 22 studios × 3 sources (each of the demo's 2024 accounts is
-    # short), then the withheld tax's book: a line per payee withheld from, six pages
-    assert len(printed["statements-2024-专项资金明细账"].pages) == 66 + 6
+    # short), then the withheld tax's book: a line per payee withheld from, seven pages
+    assert len(printed["statements-2024-专项资金明细账"].pages) == 66 + 7
     # 154 payees at a row height that leaves room to sign, 18 to a page
     assert len(printed["files-batch-1-发放表"].pages) == 9
 
@@ -261,6 +261,33 @@ def test_every_roster_page_but_the_last_ends_with_its_subtotal_the_last_with_the
         assert not re.search(r"\d{17}[\dX]", whole), roster.name  # no 身份证号 whole
         assert not re.search(r"\d{8,}", whole), roster.name  # nor a bank account
     assert len(next(r for r in rosters if r.name == "files-batch-1-发放表").pages) == 9
+
+
+def test_an_account_that_runs_over_a_page_carries_its_figures_forward(
+    printed: dict[str, Printed],
+) -> None:
+    """The 明细账 of the withheld tax runs over seven pages: each but the last ends with
+    过次页, the next begins with 承前页 under the headings, both with the same month's
+    figures and balance; an account that fits its page has neither."""
+    pages = [
+        re.sub(r"[ \t]+", " ", page) for page in printed["statements-2024-专项资金明细账"].pages
+    ]
+    short, tax = pages[:66], pages[66:]
+    assert not any("过次页" in page or "承前页" in page for page in short)
+    forwards = []
+    for number, page in enumerate(tax, start=1):
+        body = [line.strip() for line in page.splitlines() if line.strip()]
+        if number > 1:
+            brought = next(line for line in body if line.startswith(("承前页", "上年结转")))
+            assert brought.startswith("承前页"), (number, brought)
+            assert brought == forwards[-1].replace("过次页", "承前页"), number
+        if number < len(tax):
+            assert body[-2].startswith("过次页"), (number, body[-3:])
+            forwards.append(body[-2])
+        else:
+            assert "过次页" not in page
+            assert "期末余额" in page
+    assert forwards[0] == "过次页 22,400.00 贷 22,400.00"  # December's tax to the page's end
 
 
 def test_the_import_templates_show_their_examples_whole(printed: dict[str, Printed]) -> None:
