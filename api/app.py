@@ -306,6 +306,7 @@ def health(state: State) -> Response[dict[str, str]]:
 TAGS: Final = (
     ("studios", "工作室: the registry of studios and the roster (studios, people, memberships)."),
     ("people", "人员: payees, ID numbers and bank accounts masked."),
+    ("units", "单位: host and member units by code, and the accounts their money comes from."),
     ("grades", "考核结果: the December assessment, which stipends follow."),
     (
         "funds",

@@ -8,11 +8,23 @@ leaves a studio by a ``left_on`` date.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Table, and_, bindparam, cast, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ledger.books.postings import utc_now
@@ -40,6 +52,8 @@ from schema.tables import (
 )
 
 PERSON_CODE_DIGITS: Final = 6
+UNITS_LOCK: Final = zlib.crc32(b"units")
+"""The advisory lock two PostgreSQL transactions giving unit codes take turns on."""
 
 
 def _changed(old: Any, new: dict[str, Any]) -> bool:
@@ -153,17 +167,25 @@ class SqlRegistryStore:
         return [Unit(*r) for r in self.session.execute(select(UnitRow.code, UnitRow.name))]
 
     def unit_codes(self, names: Collection[str]) -> dict[str, str]:
-        """The code of each unit named, registering a name not seen before under a new
-        code (:func:`ledger.registry.units.new_codes`)."""
-        wanted = sorted(set(names))
-        codes = {
+        return {
             name: code
-            for chunk in chunks(wanted)
+            for chunk in chunks(sorted(set(names)))
             for code, name in self.session.execute(
                 select(UnitRow.code, UnitRow.name).where(UnitRow.name.in_(chunk))
             )
         }
-        if unseen := [n for n in wanted if n not in codes]:
+
+    def register_units(self, names: Collection[str]) -> dict[str, str]:
+        """The code of each unit named, registering a name not seen before under a new
+        code (:func:`ledger.registry.units.new_codes`). On PostgreSQL two rosters saved at
+        once take turns here (an advisory lock), so they never draw the same number."""
+        codes = self.unit_codes(names)
+        unseen = sorted(set(names) - codes.keys())
+        if unseen and self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": UNITS_LOCK})
+            codes |= self.unit_codes(unseen)  # one the other roster gave meanwhile
+            unseen = [n for n in unseen if n not in codes]
+        if unseen:
             numbered = set(
                 self.session.scalars(
                     select(UnitRow.code).where(UnitRow.code.startswith(UNIT_CODE_PREFIX))

@@ -231,7 +231,7 @@ class StudioRow(Base):
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(MAX_UNIT))
     kind: Mapped[str] = mapped_column(String(20))
-    host_unit: Mapped[str] = mapped_column(String(MAX_UNIT))
+    host_unit: Mapped[str] = mapped_column(ForeignKey("units.name"))
     cycle_start_year: Mapped[int] = mapped_column(Integer)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
     cancellation_reason: Mapped[str | None] = mapped_column(String(MAX_REASON))
@@ -286,7 +286,7 @@ class PersonRow(Base):
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
     id_number: Mapped[str] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(MAX_NAME))
-    unit: Mapped[str] = mapped_column(String(MAX_UNIT))
+    unit: Mapped[str] = mapped_column(ForeignKey("units.name"))
     bank_name: Mapped[str] = mapped_column(String(MAX_BANK_NAME), default="")
     bank_account: Mapped[str] = mapped_column(String(MAX_BANK_ACCOUNT), default="")
     phone: Mapped[str] = mapped_column(String(MAX_PHONE), default="")
@@ -294,7 +294,7 @@ class PersonRow(Base):
 
 class UnitRow(Base):
     """A unit (单位) by code: the code addresses its accounts, the name is shown
-    (:mod:`ledger.registry.units`)."""
+    (:mod:`ledger.registry.units`); a studio's host unit and a person's unit name one."""
 
     __tablename__ = "units"
 

@@ -267,6 +267,9 @@ class FakeRegistry:
         return [Unit(code, name) for name, code in self.unit_records.items()]
 
     def unit_codes(self, names: Collection[str]) -> dict[str, str]:
+        return {n: self.unit_records[n] for n in names if n in self.unit_records}
+
+    def register_units(self, names: Collection[str]) -> dict[str, str]:
         taken = set(self.unit_records.values())
         unseen = [n for n in names if n not in self.unit_records]
         last = max(map(code_number, taken), default=0)

@@ -200,9 +200,11 @@ def units_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
     if not found:
         nothing("no units yet: import a roster")
         return
-    shown = table(f"单位 units ({len(found)})", "编码", "名称", "配套科目地址", keep=("编码",))
+    shown = table(
+        f"单位 units ({len(found)})", "编码", "名称", "配套 / 支持科目地址", keep=("编码",)
+    )
     for u in found:
-        shown.add_row(u.code, u.name, u.matching_account)
+        shown.add_row(u.code, u.name, f"{u.matching_account}\n{u.support_account}")
     console.print(shown)
 
 

@@ -37,7 +37,7 @@ from ledger.audit import StoredAnswer
 from ledger.codes import UserRole
 from ledger.permissions import roles_for
 from ledger.registry import roster_services
-from ledger.registry.roster import CODE_PATTERN, FIRST_YEAR, LAST_YEAR
+from ledger.registry.roster import CODE_PATTERN, FIRST_YEAR, LAST_YEAR, MAX_UNIT
 from ledger.users import User
 from ledger.workbooks import imports
 from schema.db import UnitOfWork
@@ -62,6 +62,15 @@ CodeCursor = Annotated[
     str | None,
     QueryParameter(
         pattern=f"^{CODE_PATTERN.pattern}$", description="next_cursor of the previous page"
+    ),
+]
+UnitCursor = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1,
+        max_length=MAX_UNIT,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="next_cursor of the previous page (a unit's code, kept names included)",
     ),
 ]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]

@@ -15,6 +15,7 @@ from api.http.base import (
     IdempotencyKey,
     Limit,
     Page,
+    UnitCursor,
     Year,
     page,
     read,
@@ -161,11 +162,11 @@ class PersonController(Controller):
 
 class UnitController(Controller):
     path = "/units"
-    tags = ("people",)
+    tags = ("units",)
 
     @reads("/", "registry.read")
     def list_units(
-        self, request: Request[User, Any, Any], cursor: CodeCursor = None, limit: Limit = 100
+        self, request: Request[User, Any, Any], cursor: UnitCursor = None, limit: Limit = 100
     ) -> Page[UnitOut]:
         """Units (单位) in code order: each code's name and the accounts it addresses."""
         start = cursor or ""

@@ -60,7 +60,8 @@ def account_kind(address: Account) -> str:
     raise InvalidAccountError(
         "account",
         f"未知的科目地址 (unknown account address) {address!r}; expected one of "
-        "source:finance, source:edu_fund, source:unit:<unit>, source:support:<unit>, "
+        "source:finance, source:edu_fund, source:unit:<unit code>, "
+        "source:support:<unit code>, "
         "studio:<id>:fund:<source>, "
         "studio:<id>:payable:<person>, expense:<category>:studio:<id>, bank:disbursed, "
         "tax:withheld, bank:tax_remitted",
@@ -83,7 +84,7 @@ def studio_payable(studio: str, person: str) -> Account:
 
 
 def source_account(source: str) -> Account:
-    """``source:finance`` or ``source:edu_fund``; matching comes from ``source:unit:<unit>``."""
+    """``source:finance`` or ``source:edu_fund``; matching comes from a unit's account."""
     return _checked(f"source:{source}")
 
 
@@ -91,7 +92,8 @@ UNIT_SOURCE_PREFIX: Final = "source:unit:"
 
 
 def unit_source(unit: str) -> Account:
-    """``source:unit:<unit>``: a host unit paying matching funds."""
+    """``source:unit:<unit code>``: a host unit paying matching funds
+    (:mod:`ledger.registry.units`)."""
     return _checked(f"{UNIT_SOURCE_PREFIX}{unit}")
 
 
@@ -99,7 +101,7 @@ SUPPORT_SOURCE_PREFIX: Final = "source:support:"
 
 
 def support_source(unit: str) -> Account:
-    """``source:support:<unit>``: a member's unit supporting a studio (kept apart from
+    """``source:support:<unit code>``: a member's unit supporting a studio (kept apart from
     the host unit's matching, which alone counts toward the policy's minimum)."""
     return _checked(f"{SUPPORT_SOURCE_PREFIX}{unit}")
 

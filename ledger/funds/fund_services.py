@@ -244,6 +244,12 @@ def receive_matching(stores: Stores, receipts: Sequence[Receipt], *, by: str) ->
     codes = stores.registry.unit_codes(
         {r.unit if r.kind == "support" else studios[r.studio].host_unit for r in receipts}
     )
+    if unknown := [
+        ValidationError(f"receipts[{i}].出资单位", f"单位未登记：{name}")
+        for i, r in enumerate(receipts)
+        if (name := r.unit if r.kind == "support" else studios[r.studio].host_unit) not in codes
+    ]:
+        raise InvalidInputError(unknown)
     requests = [receipt_transaction(r, studios[r.studio].host_unit, codes) for r in receipts]
     fresh = set(_fresh_keys(stores, requests))
     if misdated := date_errors(stores, receipts, requests, fresh, "receipts"):

@@ -105,8 +105,8 @@ def save_roster(
     memberships = [replace(x, id_number=normalize_id_number(x.id_number)) for x in memberships]
     registry = stores.registry
     first_cycles = _first_cycles(stores, studios, stored)
+    registry.register_units({s.host_unit for s in studios} | {p.unit for p in people})
     changed = registry.save_studios(studios)
-    registry.unit_codes({s.host_unit for s in studios} | {p.unit for p in people})
     registry.save_cycles(first_cycles)
     codes, people_changed = registry.save_people(people)
     unknown = [m for m in memberships if m.id_number not in codes]

@@ -43,6 +43,9 @@ class RegistryStore(Protocol):
 
     def units(self) -> list[Unit]: ...
     def unit_codes(self, names: Collection[str]) -> dict[str, str]:
+        """Name → code of the units named that are registered."""
+
+    def register_units(self, names: Collection[str]) -> dict[str, str]:
         """The code of each unit named, giving a name not yet registered a new code."""
 
     def unit_names(self, codes: Collection[str]) -> dict[str, str]:

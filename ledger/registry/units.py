@@ -10,9 +10,12 @@ Invariants:
 
 - A unit's code never changes once given: accounts are sealed under it.
 - Codes and names are each unique; one name is one unit.
-- A new unit's code is ``U`` and six digits, numbered in the order units are first seen
-  (:func:`unit_code`). A unit seen before units had codes keeps its name as its code
-  (migration 0024), because that is what its sealed accounts already say.
+- A new unit's code is ``U`` and six digits (:func:`unit_code`), numbered on from the
+  last one given, the units first named by one roster in the order of their names.
+- A unit's name is what the roster calls it: correcting a name in the roster makes a new
+  unit with a new code, and the old one keeps its accounts and what they hold.
+- A unit seen before units had codes keeps its name as its code (migration 0024),
+  because that is what its sealed accounts already say.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Final
 
 UNIT_CODE_PREFIX: Final = "U"
 UNIT_CODE_DIGITS: Final = 6
-_NUMBERED: Final = re.compile(rf"{UNIT_CODE_PREFIX}(\d{{{UNIT_CODE_DIGITS},}})")
+_NUMBERED: Final = re.compile(rf"{UNIT_CODE_PREFIX}([0-9]{{{UNIT_CODE_DIGITS},}})")
 
 
 @dataclass(frozen=True, slots=True)

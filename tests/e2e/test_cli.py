@@ -594,6 +594,18 @@ def test_the_registry_commands_from_templates_to_entitlements(
         }
     ]
 
+    code, out, _ = _run(*db, "units", "list", "--json")
+    units = json.loads(out)
+    assert units[-1] == {
+        "code": f"U{len(units):06d}",
+        "name": "第一中学",
+        "matching_account": f"source:unit:U{len(units):06d}",
+        "support_account": f"source:support:U{len(units):06d}",
+    }
+    code, out, _ = _run(*db, "units", "list")
+    assert "第一中学" in out
+    assert f"source:unit:U{len(units):06d}" in out
+
     code, out, _ = _run(*db, "appropriate", "--year", "2024", *clerk)
     assert out.strip() == (
         "2024 appropriation under policy 杭政办发〔2024〕2号: 1 studios funded, ¥50,000.00"

@@ -433,6 +433,31 @@ def test_lists_are_paged_by_cursor(client: TestClient[Litestar], tokens: dict[st
     assert r.status_code == 422
 
 
+def test_units_are_paged_past_a_name_kept_as_a_code(
+    client: TestClient[Litestar], tokens: dict[str, str], engine: Engine
+) -> None:
+    """The roster's units get numbered codes; a unit from before codes keeps its name as
+    its code (migration 0024) and a page may end on it: the next page still comes."""
+    client.post(f"{API}/roster", json=roster(2025), headers=auth(tokens["clerk"]))
+    with engine.begin() as connection:
+        connection.execute(sql("INSERT INTO units (code, name) VALUES ('第九中学', '第九中学')"))
+    seen, cursor = [], None
+    while True:
+        params = {"limit": "1", **({"cursor": cursor} if cursor else {})}
+        r = client.get(f"{API}/units", params=params, headers=auth(tokens["auditor"]))
+        assert r.status_code == 200, r.text
+        seen += [(u["code"], u["matching_account"]) for u in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen[-1] == ("第九中学", "source:unit:第九中学")
+    assert [code for code, _ in seen[:-1]] == [f"U{n:06d}" for n in range(1, len(seen))]
+    units = client.get(f"{API}/units", headers=auth(tokens["auditor"])).json()["items"]
+    assert units[0]["support_account"] == "source:support:U000001"
+    r = client.get(f"{API}/units", params={"cursor": "a\x00"}, headers=auth(tokens["auditor"]))
+    assert r.status_code == 422
+
+
 def test_an_admin_runs_a_job_once_and_auditors_read_the_history(
     client: TestClient[Litestar], tokens: dict[str, str]
 ) -> None:

@@ -28,12 +28,19 @@ from ledger.books.postings import (
 )
 from ledger.errors import ReversalError
 from ledger.funds import fund_services
-from ledger.funds.expenses import Receipt
+from ledger.funds.expenses import Receipt, receipt_transaction
 from ledger.privacy import pseudonym, pseudonym_key
 from schema.db import UnitOfWork, connect
 from schema.keys import FILE_VARIABLE, RING_VARIABLE, key_source
 from schema.ledger_store import transaction_row
-from schema.migrate import current_revision, head_revision, ours, prepare, upgrade
+from schema.migrate import (
+    current_revision,
+    downgrade,
+    head_revision,
+    ours,
+    prepare,
+    upgrade,
+)
 from schema.tables import Base
 
 
@@ -264,10 +271,16 @@ def test_units_get_codes_and_every_balance_stays_where_it_was(empty_engine: Engi
     """``db upgrade`` (0024) registers every unit: those whose accounts exist, or could,
     keep their names as codes (their addresses are sealed); a name no address could carry
     gets ``U000001`` on, skipping a kept name that looks like one. Afterwards no balance
-    or hash has changed, the old unit's receipts still land on its old account, and the
-    unit the roster took but no receipt could reach receives one."""
+    or hash has changed; the receipts recorded before, imported again, post nothing; the
+    old units' new receipts land on their old accounts; and the units the roster took but
+    no receipt could reach receive matching and support."""
     upgrade(empty_engine, "0023")
-    plain, bracketed = "第一中学", "杭锦旗第一中学（初中部）"
+    plain, bracketed, other, odd = "第一中学", "杭锦旗第一中学（初中部）", "外校2", "外校（三）"
+    people = [
+        ("P000001", "150102197203079023", "U000001", None),
+        ("P000002", "150102198001010011", other, "HJ-S01"),
+        ("P000003", "150102198001010038", odd, "HJ-S02"),
+    ]
     with empty_engine.begin() as connection:
         for code, host in (("HJ-S01", plain), ("HJ-S02", bracketed)):
             connection.execute(
@@ -277,14 +290,90 @@ def test_units_get_codes_and_every_balance_stays_where_it_was(empty_engine: Engi
                 ),
                 {"code": code, "host": host},
             )
-        connection.execute(
-            text(
-                "INSERT INTO people (code, id_number, name, unit, bank_name, bank_account, "
-                "phone) VALUES ('P000001', '150102197203079023', '张三', 'U000001', '', '', '')"
+        for code, number, unit, studio in people:
+            connection.execute(
+                text(
+                    "INSERT INTO people (code, id_number, name, unit, bank_name, "
+                    "bank_account, phone) VALUES (:code, :number, '张三', :unit, '', '', '')"
+                ),
+                {"code": code, "number": number, "unit": unit},
             )
+            if studio:
+                connection.execute(
+                    text(
+                        "INSERT INTO memberships (studio_code, person_code, role, joined_on) "
+                        "VALUES (:studio, :code, 'member', '2024-01-01')"
+                    ),
+                    {"studio": studio, "code": code},
+                )
+    earlier = [
+        Receipt(date(2024, 3, 1), "HJ-S01", 200_000, "配套"),
+        Receipt(date(2024, 3, 2), "HJ-S01", 30_000, "支持", "support", other),
+    ]
+    with UnitOfWork(empty_engine) as uow:  # as the code before 0024 posted them: by name
+        book.key_the_chain(uow.ledger)
+        book.post(
+            uow.ledger,
+            [receipt_transaction(r, plain, {plain: plain, other: other}) for r in earlier],
         )
-    matching = "studio:HJ-S01:fund:matching"
+        uow.commit()
+    with UnitOfWork(empty_engine, write=False) as uow:
+        before = (book.verify(uow.ledger), uow.ledger.kept_balances())
+    assert before[1]["source:unit:第一中学"] == -200_000
+
+    upgrade(empty_engine)
+
+    with UnitOfWork(empty_engine, write=False) as uow:
+        assert (book.verify(uow.ledger), uow.ledger.kept_balances()) == before
+        assert sorted((u.code, u.name) for u in uow.registry.units()) == [
+            ("U000001", "U000001"),
+            ("U000002", odd),
+            ("U000003", bracketed),
+            (other, other),
+            (plain, plain),
+        ]
     with UnitOfWork(empty_engine) as uow:
+        again = fund_services.receive_matching(uow, earlier, by=SCHEDULER_USER)
+        # imported again: the same two transactions, nothing new
+        assert again == uow.ledger.transactions_page(after=0, limit=10)
+        assert [t.seq for t in again] == [1, 2]
+        uow.commit()
+    later = [
+        Receipt(date(2024, 4, 1), "HJ-S01", 100_000, "配套"),
+        Receipt(date(2024, 4, 1), "HJ-S01", 5_000, "支持", "support", other),
+        Receipt(date(2024, 4, 1), "HJ-S02", 250_000, "配套"),
+        Receipt(date(2024, 4, 2), "HJ-S02", 7_000, "支持", "support", odd),
+    ]
+    with UnitOfWork(empty_engine) as uow:
+        fund_services.receive_matching(uow, later, by=SCHEDULER_USER)
+        uow.commit()
+    with UnitOfWork(empty_engine, write=False) as uow:
+        assert uow.ledger.kept_balances() == {
+            "source:unit:第一中学": -300_000,
+            "studio:HJ-S01:fund:matching": 300_000,
+            "source:support:外校2": -35_000,
+            "studio:HJ-S01:fund:support": 35_000,
+            "source:unit:U000003": -250_000,
+            "studio:HJ-S02:fund:matching": 250_000,
+            "source:support:U000002": -7_000,
+            "studio:HJ-S02:fund:support": 7_000,
+        }
+        assert book.verify(uow.ledger).ok
+
+
+def test_a_downgrade_below_unit_codes_is_refused_once_an_account_carries_one(
+    empty_engine: Engine,
+) -> None:
+    """A unit with a numbered code whose account exists: below 0024 that account would be
+    read as another unit's name, so the downgrade is refused and changes nothing. Without
+    such an account it goes down and up again."""
+    upgrade(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(text("INSERT INTO units (code, name) VALUES ('U000001', '某校（一）')"))
+    downgrade(empty_engine, "0023")
+    upgrade(empty_engine)
+    with UnitOfWork(empty_engine) as uow:
+        uow.registry.register_units(["某校（一）"])
         book.key_the_chain(uow.ledger)
         book.post(
             uow.ledger,
@@ -293,43 +382,11 @@ def test_units_get_codes_and_every_balance_stays_where_it_was(empty_engine: Engi
                     "m",
                     date(2024, 3, 1),
                     "配套",
-                    (Posting("source:unit:第一中学", matching, 200_000),),
-                ),
-                NewTransaction(
-                    "s",
-                    date(2024, 3, 2),
-                    "支持",
-                    (Posting("source:support:外校2", "studio:HJ-S01:fund:support", 30_000),),
-                ),
+                    (Posting("source:unit:U000001", "studio:HJ-S01:fund:matching", 100),),
+                )
             ],
         )
         uow.commit()
-    with UnitOfWork(empty_engine, write=False) as uow:
-        before = (book.verify(uow.ledger), uow.ledger.kept_balances())
-
-    upgrade(empty_engine)
-
-    with UnitOfWork(empty_engine, write=False) as uow:
-        assert (book.verify(uow.ledger), uow.ledger.kept_balances()) == before
-        assert sorted((u.code, u.name) for u in uow.registry.units()) == [
-            ("U000001", "U000001"),
-            ("U000002", bracketed),
-            ("外校2", "外校2"),
-            ("第一中学", plain),
-        ]
-    receipts = [
-        Receipt(date(2024, 4, 1), "HJ-S01", 100_000, "配套"),
-        Receipt(date(2024, 4, 1), "HJ-S02", 250_000, "配套"),
-    ]
-    with UnitOfWork(empty_engine) as uow:
-        fund_services.receive_matching(uow, receipts, by=SCHEDULER_USER)
-        uow.commit()
-    with UnitOfWork(empty_engine, write=False) as uow:
-        assert uow.ledger.kept_balances() == {
-            **before[1],
-            "source:unit:第一中学": -300_000,
-            matching: 300_000,
-            "source:unit:U000002": -250_000,
-            "studio:HJ-S02:fund:matching": 250_000,
-        }
-        assert book.verify(uow.ledger).ok
+    with pytest.raises(RuntimeError, match="1 accounts are addressed by a unit's code"):
+        downgrade(empty_engine, "0023")
+    assert current_revision(empty_engine) == head_revision()

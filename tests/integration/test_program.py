@@ -334,6 +334,7 @@ def test_payee_codes_count_on_past_p999999(engine: Engine) -> None:
     """Codes are numbered, not compared as text: after P999999 comes P1000000 (as text,
     P1000000 sorts before P999999 and the next code would be taken twice)."""
     with UnitOfWork(engine) as uow:
+        uow.registry.register_units(["一中", "二中", "三中", "四中"])
         codes, _ = uow.registry.save_people([person(1, "一中")])
         uow.session.execute(
             text("UPDATE people SET code = 'P999999' WHERE code = :c"),

@@ -8,8 +8,10 @@ and members' units (``people.unit``), and the units named by existing accounts. 
 no address could carry (``杭锦旗第一中学（初中部）``: the roster took it, every receipt for
 it was refused) is given a numbered code, ``U000001`` on, as a new unit is from now on.
 
+Then a studio's host unit and a person's unit must name a registered unit (foreign keys).
 No transaction, posting, account, hash or balance is read for writing or written: the
-chain verifies and every balance is what it was (a test compares them).
+chain verifies and every balance is what it was (a test compares them). A downgrade is
+refused once an account carries a unit's numbered code.
 
 Revision ID: 0024
 Revises: 0023
@@ -30,7 +32,7 @@ depends_on: str | Sequence[str] | None = None
 MAX_UNIT = 100
 PLAIN = re.compile(r"[^\W_][\w.\-]*")
 """A name an account address could carry as it was (the address segment's rule then)."""
-NUMBERED = re.compile(r"U(\d{6,})")
+NUMBERED = re.compile(r"U([0-9]{6,})")
 PREFIXES = ("source:unit:", "source:support:")
 
 studios = sa.table("studios", sa.column("host_unit", sa.String()))
@@ -65,7 +67,36 @@ def upgrade() -> None:
         codes[name] = f"U{number:06d}"
     if codes:
         op.bulk_insert(units, [{"code": c, "name": n} for n, c in sorted(codes.items())])
+    with op.batch_alter_table("studios") as batch:
+        batch.create_foreign_key(
+            op.f("fk_studios_host_unit_units"), "units", ["host_unit"], ["name"]
+        )
+    with op.batch_alter_table("people") as batch:
+        batch.create_foreign_key(op.f("fk_people_unit_units"), "units", ["unit"], ["name"])
 
 
 def downgrade() -> None:
+    """Refused once an account is addressed by a unit's numbered code: before this
+    revision the code would be read as another unit's name. Units whose codes no account
+    uses lose them (an upgrade gives them again)."""
+    bind = op.get_bind()
+    units = sa.table("units", sa.column("code", sa.String()), sa.column("name", sa.String()))
+    coded = set(bind.scalars(sa.select(units.c.code).where(units.c.code != units.c.name)))
+    used = sorted(
+        a
+        for prefix in PREFIXES
+        for a in bind.scalars(
+            sa.select(accounts.c.address).where(accounts.c.address.startswith(prefix))
+        )
+        if a[len(prefix) :] in coded
+    )
+    if used:
+        raise RuntimeError(
+            f"cannot downgrade below 0024: {len(used)} accounts are addressed by a unit's "
+            f"code, not its name ({', '.join(used[:3])})"
+        )
+    with op.batch_alter_table("people") as batch:
+        batch.drop_constraint(op.f("fk_people_unit_units"), type_="foreignkey")
+    with op.batch_alter_table("studios") as batch:
+        batch.drop_constraint(op.f("fk_studios_host_unit_units"), type_="foreignkey")
     op.drop_table("units")
