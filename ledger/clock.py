@@ -73,6 +73,9 @@ LAST_DAY: Final = date(2100, 12, 31)
 """The days the books may speak of (the registry's years, 2000 to 2100): a date outside
 them, written or asked for, is a slip of the keyboard, refused naming its field before
 any date arithmetic overflows on ``0001-01-01`` or ``9999-12-31``."""
+FIRST_YEAR: Final = FIRST_DAY.year
+LAST_YEAR: Final = LAST_DAY.year
+"""The years a program record may name: those of the books' days."""
 
 
 def out_of_books_error(day: date, *, field: str) -> ValidationError | None:

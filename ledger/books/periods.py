@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final, Self
 
-from ledger.clock import future_date_error, out_of_books_error
+from ledger.clock import FIRST_YEAR, LAST_YEAR, future_date_error, out_of_books_error
 from ledger.errors import ClosedPeriodError, ValidationError
 
 _PERIOD: Final = re.compile(r"(\d{4})-(\d{2})")
@@ -45,7 +45,11 @@ class Period:
     def parse(cls, text: str, *, field: str = "period") -> Self:
         """``YYYY-MM`` strictly, a month of the years the program can hold."""
         match = _PERIOD.fullmatch(text.strip())
-        if match is None or not 1 <= int(match[2]) <= 12 or not 2000 <= int(match[1]) <= 2100:
+        if (
+            match is None
+            or not 1 <= int(match[2]) <= 12
+            or not FIRST_YEAR <= int(match[1]) <= LAST_YEAR
+        ):
             raise ValidationError(field, f"会计期间应写作 2024-03 (a period is YYYY-MM): {text!r}")
         return cls(int(match[1]), int(match[2]))
 

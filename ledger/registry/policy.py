@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Final
 
+from ledger.clock import FIRST_YEAR, LAST_YEAR
 from ledger.codes import Grade, StudioKind, codes, labels
 from ledger.errors import InvalidInputError, ValidationError, hidden_character_error
 from ledger.money import Fen, yuan
@@ -154,8 +155,10 @@ def policy_errors(data: Mapping[str, Any]) -> list[ValidationError]:
         for name in _INT_FIELDS
         if not _is_int(data[name]) or data[name] < 0
     )
-    if _is_int(data["year"]) and not 2000 <= data["year"] <= 2100:
-        errors.append(ValidationError("year", "must be a program year from 2000 to 2100"))
+    if _is_int(data["year"]) and not FIRST_YEAR <= data["year"] <= LAST_YEAR:
+        errors.append(
+            ValidationError("year", f"must be a program year from {FIRST_YEAR} to {LAST_YEAR}")
+        )
     errors.extend(
         ValidationError(name, f"must be at most {MAX_POLICY_NUMBER}")
         for name in _INT_FIELDS

@@ -18,6 +18,7 @@ from functools import lru_cache
 from operator import mul
 from typing import Final
 
+from ledger import clock
 from ledger.clock import future_date_error
 from ledger.codes import CancellationCause, MemberRole, StudioStatus, codes, labels
 from ledger.errors import FutureDateError, ValidationError, text_errors
@@ -29,9 +30,9 @@ STATUSES: Final = codes(StudioStatus)
 STATUS_LABELS: Final = labels(StudioStatus)
 CANCELLATION_CAUSES: Final = labels(CancellationCause)
 MAX_ROUND: Final = 99
-FIRST_YEAR: Final = 2000
-LAST_YEAR: Final = 2100
-"""The years a program record may name."""
+FIRST_YEAR: Final = clock.FIRST_YEAR
+LAST_YEAR: Final = clock.LAST_YEAR
+"""The years a program record may name (the books' days': :mod:`ledger.clock`)."""
 
 # The longest text each field holds (characters): the import, the HTTP body and the
 # table columns all read these, so a longer value is refused naming its field

@@ -29,6 +29,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ledger import program
 from ledger.books.postings import MAX_MEMO_LENGTH
+from ledger.clock import FIRST_YEAR, LAST_YEAR
 from ledger.errors import (
     InvalidInputError,
     LedgerError,
@@ -613,7 +614,7 @@ def _round(column: Column, value: object) -> int:
 
 def _year(column: Column, value: object) -> int:
     text = _text(column, value)
-    if not digits(text) or not 2000 <= int(text) <= 2100:
+    if not digits(text) or not FIRST_YEAR <= int(text) <= LAST_YEAR:
         raise ValidationError(column.header, f"年度无效 (not a year): {value!r}")
     return int(text)
 
