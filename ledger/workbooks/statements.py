@@ -16,7 +16,7 @@ from typing import Final
 
 from ledger import program
 from ledger.batches.disbursement import Stores
-from ledger.books.accounts import studio_fund
+from ledger.books.accounts import FUNDING_SOURCES, studio_fund
 from ledger.books.chart import chart_account, direction
 from ledger.books.periods import Period
 from ledger.books.statements import (
@@ -32,7 +32,7 @@ from ledger.books.statements import (
     trial_rows,
     trial_statement,
 )
-from ledger.money import format_plain
+from ledger.money import Fen, format_plain
 from ledger.tax.declaration import ID_KIND, INCOME_ITEM, Declaration, declaration
 from ledger.users import ROLE_LABELS, User
 from ledger.workbooks.sheets import Column, Layout, PrintedSheet, fit_width, new_workbook, stamp
@@ -153,8 +153,25 @@ SUMMARY_HEADER: Final = (
 )
 
 
+SUMMARY_AMOUNTS: Final = ("opening", "received", "stipends", "expenses", "returned", "closing")
+SUMMARY_SIGN_OFF: Final = (
+    (1, "制表人（签字）："),
+    (4, "审核人（签字）："),
+    (7, "负责人（签字）："),
+    (10, "日期：　　年　　月　　日"),
+)
+
+
+def summary_totals(lines: Iterable[SummaryLine]) -> list[Fen]:
+    """期初余额 … 期末余额 of ``lines`` added up, fen."""
+    kept = list(lines)
+    return [sum(getattr(x, f) for x in kept) for f in SUMMARY_AMOUNTS]
+
+
 def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> list[SummaryLine]:
-    """专项资金收支汇总表 with 合计, the verify result and the last transaction's hash."""
+    """专项资金收支汇总表: the studios of each funding source with the source's 小计, then
+    合计 (which the subtotals add up to), the verify result, the last transaction's hash
+    and the 制表 / 审核 / 负责人 lines to sign."""
     statement = summary_statement(stores, year, by)
     lines, report, exporter = statement.lines, statement.verified, statement.exporter
     workbook = new_workbook()
@@ -162,28 +179,25 @@ def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> li
     sheet.title(f"{year}年度名师工作室专项资金收支汇总表")
     sheet.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
     sheet.header(SUMMARY_HEADER)
-    for x in lines:
-        title = chart_account(studio_fund(x.studio, x.source)).title
-        sheet.row(
-            (
-                title.code,
-                title.name,
-                x.studio,
-                x.name,
-                x.round,
-                x.opening,
-                x.received,
-                x.stipends,
-                x.expenses,
-                x.returned,
-                x.closing,
+    for source in FUNDING_SOURCES:
+        of_source = [x for x in lines if x.source == source]
+        if not of_source:
+            continue
+        title = chart_account(studio_fund(of_source[0].studio, source)).title
+        for x in of_source:
+            sheet.row(
+                (
+                    title.code,
+                    title.name,
+                    x.studio,
+                    x.name,
+                    x.round,
+                    *(getattr(x, f) for f in SUMMARY_AMOUNTS),
+                )
             )
-        )
-    totals = [
-        sum(getattr(x, f) for x in lines)
-        for f in ("opening", "received", "stipends", "expenses", "returned", "closing")
-    ]
-    sheet.row(("合计", None, None, None, None, *totals), bold=True, span=5)
+        label = f"{title.name}小计（{len(of_source)}个工作室）"
+        sheet.row((label, None, None, None, None, *summary_totals(of_source)), bold=True, span=5)
+    sheet.row(("合计", None, None, None, None, *summary_totals(lines)), bold=True, span=5)
     sheet.blank()
     sheet.note(
         f"账簿校验：通过（{report.transactions}笔凭证，哈希链完整、余额与分录一致）"
@@ -191,6 +205,7 @@ def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> li
         else f"账簿校验：未通过，首个断点 {report.broken_link}"
     )
     sheet.note(anchor_line(*statement.anchor))
+    sheet.signatures(SUMMARY_SIGN_OFF)
     sheet.note(generated_line(exporter))
     workbook.save(path)
     return lines

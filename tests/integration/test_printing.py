@@ -290,6 +290,27 @@ def test_an_account_that_runs_over_a_page_carries_its_figures_forward(
     assert forwards[0] == "过次页 22,400.00 贷 22,400.00"  # December's tax to the page's end
 
 
+def test_the_summary_subtotals_each_source_and_has_lines_to_sign(
+    printed: dict[str, Printed],
+) -> None:
+    """The 汇总表 of 2024: a 小计 after each funding source's 22 studios, the subtotals
+    adding up to 合计 in every column, then 制表 / 审核 / 负责人 to sign."""
+    whole = re.sub(r"[ \t]+", " ", "".join(printed["statements-2024-专项资金收支汇总表"].pages))
+    amounts = r"((?: [\d,]+\.\d\d){6})"
+    subtotals = re.findall(rf"专项资金—(\S+)小计（(\d+)个工作室）{amounts}", whole)
+    assert [(name, count) for name, count, _ in subtotals] == [
+        ("财政拨款", "22"),
+        ("教育基金拨款", "22"),
+        ("单位配套", "22"),  # no member's unit supported a studio in 2024
+    ]
+    total = re.search(rf"合计{amounts}", whole)
+    assert total is not None
+    columns = [_fen(tuple(found.split())) for _, _, found in subtotals]
+    assert tuple(map(sum, zip(*columns, strict=True))) == _fen(tuple(total.group(1).split()))
+    for signer in ("制表人（签字）：", "审核人（签字）：", "负责人（签字）："):
+        assert signer in whole
+
+
 def test_the_import_templates_show_their_examples_whole(printed: dict[str, Printed]) -> None:
     roster = printed["templates-roster"].pages
     assert len(roster) == 3  # 工作室, 成员, then 说明

@@ -237,11 +237,24 @@ def test_the_summary_ties_to_the_ledger_and_states_the_verify_result(
         0,
         24000,
     )
-    total = rows[6]
-    assert total[0] == "合计"
-    assert total[10] == 24000
-    assert rows[8][0].startswith("账簿校验：通过（4笔凭证")
-    assert rows[9][0] == f"账簿锚点 4:{last_hash}（截至第4笔交易；以 verify --anchor 核对）"
+    # each source's studios, then its 小计; then 合计, which the subtotals add up to
+    assert [(r[0], r[5], r[6], r[8], r[10]) for r in rows[3:10]] == [
+        ("271101", 0, 25000, 1000, 24000),
+        ("专项资金—财政拨款小计（1个工作室）", 0, 25000, 1000, 24000),
+        ("271102", 0, 0, 0, 0),
+        ("专项资金—教育基金拨款小计（1个工作室）", 0, 0, 0, 0),
+        ("271103", 0, 0, 0, 0),
+        ("专项资金—单位配套小计（1个工作室）", 0, 0, 0, 0),
+        ("合计", 0, 25000, 1000, 24000),
+    ]
+    assert rows[11][0].startswith("账簿校验：通过（4笔凭证")
+    assert rows[12][0] == f"账簿锚点 4:{last_hash}（截至第4笔交易；以 verify --anchor 核对）"
+    assert [rows[13][c] for c in (0, 3, 6, 9)] == [
+        "制表人（签字）：",
+        "审核人（签字）：",
+        "负责人（签字）：",
+        "日期：　　年　　月　　日",
+    ]
 
 
 def test_the_trial_balance_shows_codes_names_and_normal_sides(
