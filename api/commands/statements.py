@@ -68,19 +68,24 @@ def statements_summary(ctx: click.Context, year: int, out: Path, as_user: str) -
 
 @statements_group.command("trial-balance")
 @click.option("--date", "day", required=True, metavar="DATE")
+@click.option(
+    "--all", "every", is_flag=True, help="Show the rows zero in every column too (显示全部)."
+)
 @OUT_FILE
 @AS_USER
 @click.pass_context
 @refusals_exit
-def statements_trial_balance(ctx: click.Context, day: str, out: Path, as_user: str) -> None:
-    """科目余额表 for a date: every account; debits equal credits."""
+def statements_trial_balance(
+    ctx: click.Context, day: str, every: bool, out: Path, as_user: str
+) -> None:
+    """科目余额表 and 辅助余额表 for a date; debits equal credits."""
     on = parse_date(day, "--date") or program.today()
     with progress(f"writing {out.name}"):
         lines = reading(
             ctx,
             "statement.export",
             as_user,
-            lambda uow: statements.export_trial_balance(uow, on, out, as_user),
+            lambda uow: statements.export_trial_balance(uow, on, out, as_user, every=every),
         )
     click.echo(f"wrote {out}: {len(lines)} accounts")
 

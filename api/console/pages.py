@@ -654,8 +654,14 @@ class StatementPages(Controller):
         return summary_file(request, year)
 
     @view("/trial-balance.xlsx", "statement.export")
-    def trial_balance(self, request: Request[User, Any, Any], on: FromQuery[date]) -> File:
-        return trial_balance_file(request, on)
+    def trial_balance(
+        self,
+        request: Request[User, Any, Any],
+        on: FromQuery[date],
+        *,
+        every: Annotated[bool, QueryParameter(name="all")] = False,
+    ) -> File:
+        return trial_balance_file(request, on, every=every)
 
 
 # -- 个税: 扣缴申报 and 缴纳 ----------------------------------------------------------------------

@@ -52,12 +52,14 @@ def summary_file(request: Request[User, Any, Any], year: int) -> File:
     )
 
 
-def trial_balance_file(request: Request[User, Any, Any], on: date) -> File:
-    """科目余额表 (xlsx) as of ``on``."""
+def trial_balance_file(request: Request[User, Any, Any], on: date, *, every: bool) -> File:
+    """科目余额表 and 辅助余额表 (xlsx) as of ``on``; zero rows too when ``every``."""
     return _statement(
         request,
         f"{on.isoformat()}-科目余额表.xlsx",
-        lambda uow, path: statements.export_trial_balance(uow, on, path, request.user.name),
+        lambda uow, path: statements.export_trial_balance(
+            uow, on, path, request.user.name, every=every
+        ),
     )
 
 
@@ -109,9 +111,13 @@ class StatementController(Controller):
         self,
         request: Request[User, Any, Any],
         on: Annotated[date, QueryParameter(name="date", description="YYYY-MM-DD")],
+        *,
+        every: Annotated[
+            bool, QueryParameter(name="all", description="rows zero in every column too")
+        ] = False,
     ) -> File:
-        """科目余额表 as of a date."""
-        return trial_balance_file(request, on)
+        """科目余额表 and 辅助余额表 as of a date (rows zero in every column left out)."""
+        return trial_balance_file(request, on, every=every)
 
     @downloads("/withholding.xlsx", "statement.withholding")
     def statement_withholding(

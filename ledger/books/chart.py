@@ -15,12 +15,14 @@ approving a stipend is 借 专项资金, 贷 其他应付款; paying it is 借 �
 withheld tax hold 贷 balances and the funders' receipts 借 balances, as an
 accountant reads them, and debits equal credits in every statement.
 
-Spending on activities (活动经费) leaves the program's bank account in a single
-posting (fund → expense), so it is booked 借 专项资金, 贷 银行存款—已支付活动经费:
-a contra sub-account of 银行存款 with a 贷 balance, one per 类别 and studio. Paying
-the withheld tax over to the tax office (缴纳) is 借 应交税费, 贷 银行存款—已缴代扣个人
-所得税, the same way. The sum of 银行存款's sub-accounts is the money still in the
-bank, which equals the funds, payables and tax it owes — the trial balance's two sides.
+银行存款 is one account with one 借 balance, the money still in the program's bank
+account: every ledger account of money entering or leaving the program (a funder's,
+a unit's, the stipends paid, an activity expense, the tax paid over) is booked to it,
+told apart by 辅助核算 (its 收支项目: 旗财政拨入, 单位配套拨入—<单位>, 已拨付劳务补贴,
+已支付活动经费—<类别>（<工作室>）…), never by sub-account codes. Likewise a studio is
+the 辅助核算 of its 专项资金 and a payee of 其他应付款, so every code in the chart is
+unique and each 二级 code extends its 一级 code. 银行存款's balance equals the funds,
+payables and tax it owes — the trial balance's two sides.
 
 A raw ledger balance (inflows − outflows, what :mod:`ledger.book` keeps) is a 贷
 amount: :func:`on_side` turns it into the amount on an account's normal side.
@@ -56,14 +58,20 @@ FUND: Final = Title("2711", "专项资金", "贷")
 TOP_TITLES: Final = (BANK, TAX, PAYABLE, FUND)
 """一级科目, in the order of the chart."""
 
+BANK_ITEMS: Final[dict[str, str]] = {
+    "source:finance": "旗财政拨入",
+    "source:edu_fund": "教育基金拨入",
+    "source:unit": "单位配套拨入",
+    "source:support": "成员单位支持拨入",
+    "bank": "已拨付劳务补贴",
+    "expense": "已支付活动经费",
+    "remitted": "已缴代扣个人所得税",
+}
+"""银行存款's 辅助核算 (收支项目) by what kind of address they hold: where its money came
+from or went."""
+
 SUB_TITLES: Final[dict[str, Title]] = {
-    "source:finance": Title("100201", "银行存款—旗财政拨入", "借"),
-    "source:edu_fund": Title("100202", "银行存款—教育基金拨入", "借"),
-    "source:unit": Title("100203", "银行存款—单位配套拨入", "借"),
-    "source:support": Title("100204", "银行存款—成员单位支持拨入", "借"),
-    "bank": Title("100211", "银行存款—已拨付劳务补贴", "贷"),
-    "expense": Title("100212", "银行存款—已支付活动经费", "贷"),
-    "remitted": Title("100213", "银行存款—已缴代扣个人所得税", "贷"),
+    **dict.fromkeys(BANK_ITEMS, BANK),
     "tax": Title("222101", "应交税费—代扣个人所得税", "贷"),
     "payable": Title("224101", "其他应付款—应付劳务补贴", "贷"),
     "fund:finance": Title("271101", "专项资金—财政拨款", "贷"),
@@ -71,7 +79,14 @@ SUB_TITLES: Final[dict[str, Title]] = {
     "fund:matching": Title("271103", "专项资金—单位配套", "贷"),
     "fund:support": Title("271104", "专项资金—成员单位支持", "贷"),
 }
-"""二级科目 by what kind of address they hold."""
+"""The 科目 each kind of address is booked to: a 二级科目, or 银行存款 itself."""
+
+DIMENSIONS: Final[dict[str, str]] = {
+    BANK.code: "收支项目",
+    "224101": "人员",
+    **dict.fromkeys(("271101", "271102", "271103", "271104"), "工作室"),
+}
+"""The 辅助核算 of each 科目 that has one: what tells its accounts apart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +104,18 @@ class ChartAccount:
     """An account as the books show it.
 
     Attributes:
-      title: its 二级科目 (code, name, normal side).
-      parent: its 一级科目.
-      detail: the 明细 (辅助核算) that tells it apart within the title — a studio,
-        a payee, a host unit — or ``""``.
+      title: its 科目 (code, name, normal side): a 二级科目, or 银行存款 itself.
+      parent: its 一级科目 (the title itself for 银行存款).
+      detail: its 辅助核算 item, which tells it apart within the title — a 收支项目 of
+        银行存款, a studio, a payee — or ``""``.
     """
 
     title: Title
     parent: Title
     detail: str
+    rank: int = 0
+    """Where it stands among its title's accounts before its detail is compared: the
+    收支项目 of 银行存款 in the order of :data:`BANK_ITEMS` (money in, then out)."""
 
     @property
     def code(self) -> str:
@@ -110,6 +128,11 @@ class ChartAccount:
     @property
     def side(self) -> Side:
         return self.title.side
+
+    @property
+    def dimension(self) -> str:
+        """What kind of 辅助核算 :attr:`detail` is (收支项目, 工作室, 人员), or ``""``."""
+        return DIMENSIONS.get(self.title.code, "") if self.detail else ""
 
 
 def named_codes(addresses: Iterable[Account]) -> Names:
@@ -150,7 +173,7 @@ def _title_and_detail(address: Account, names: Names) -> tuple[str, str]:
     parts = address.split(":")
     if kind == "source" and (unit := _unit_of(address)):
         key, code = unit
-        return key, names.units.get(code, code)
+        return key, f"{BANK_ITEMS[key]}—{names.units.get(code, code)}"
     if kind == "fund":  # studio:<code>:fund:<source>
         return f"fund:{parts[3]}", _studio(parts[1], names)
     if kind == "payable":  # studio:<code>:payable:<person>
@@ -160,8 +183,10 @@ def _title_and_detail(address: Account, names: Names) -> tuple[str, str]:
             f"{person}（{parts[3]}，{parts[1]}）" if person else f"{parts[3]}（{parts[1]}）",
         )
     if kind == "expense":  # expense:<category>:studio:<code>
-        return kind, f"{EXPENSE_CATEGORIES.get(parts[1], parts[1])}（{parts[3]}）"
-    return (address if kind == "source" else kind), ""
+        category = EXPENSE_CATEGORIES.get(parts[1], parts[1])
+        return kind, f"{BANK_ITEMS[kind]}—{category}（{parts[3]}）"
+    key = address if kind == "source" else kind
+    return key, BANK_ITEMS.get(key, "")
 
 
 _TOP_BY_CODE: Final = {t.code: t for t in TOP_TITLES}
@@ -171,7 +196,11 @@ def chart_account(address: Account, names: Names = Names()) -> ChartAccount:
     """The 科目 an address is booked to; raises on an address no shape allows."""
     key, detail = _title_and_detail(address, names)
     title = SUB_TITLES[key]
-    return ChartAccount(title, _TOP_BY_CODE[title.code[:4]], detail)
+    rank = _BANK_RANK.get(key, 0)
+    return ChartAccount(title, _TOP_BY_CODE[title.code[:4]], detail, rank)
+
+
+_BANK_RANK: Final = {key: rank for rank, key in enumerate(BANK_ITEMS)}
 
 
 def on_side(balance: Fen, side: Side) -> Fen:

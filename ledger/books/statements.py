@@ -305,7 +305,7 @@ def trial_lines(stores: program.Stores, on: date) -> list[TrialLine]:
         )
         for a in addresses
     ]
-    return sorted(lines, key=lambda x: (x.chart.code, x.chart.detail))
+    return sorted(lines, key=lambda x: (x.chart.code, x.chart.rank, x.chart.detail))
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,19 +344,75 @@ def _total(level: int, title: Title, lines: list[TrialLine], name: str) -> Trial
     )
 
 
-def trial_rows(lines: list[TrialLine]) -> Iterator[TrialRow]:
-    """Each 一级科目 with its total, then each 二级科目 under it, then its 明细 accounts."""
+def trial_rows(lines: list[TrialLine], *, every: bool = False) -> Iterator[TrialRow]:
+    """Each 一级科目 with its total, then each 二级科目 under it (银行存款 has none): every
+    code once, each 二级 code extending its 一级 code; the accounts within a 科目 are its
+    辅助核算 (:func:`auxiliary_rows`). A row zero in every column is left out unless
+    ``every``."""
     for top in TOP_TITLES:
         under = [x for x in lines if x.chart.parent == top]
         if not under:
             continue
-        yield _total(1, top, under, top.name)
-        for title in sorted({x.chart.title for x in under}, key=lambda t: t.code):
-            accounts = [x for x in under if x.chart.title == title]
-            yield _total(2, title, accounts, title.name)
-            for x in accounts:
-                if x.chart.detail:
-                    yield _total(3, title, [x], x.chart.name)
+        titles = sorted({x.chart.title for x in under} - {top}, key=lambda t: t.code)
+        rows = [
+            _total(1, top, under, top.name),
+            *(_total(2, t, [x for x in under if x.chart.title == t], t.name) for t in titles),
+        ]
+        yield from (row for row in rows if every or any(row.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class AuxiliaryRow:
+    """A row of the 辅助余额表: one 辅助核算 item of a 科目 (``item`` set), or the 科目's
+    小计 (``item`` empty). Balances are raw (inflows − outflows): the writer shows each
+    on the side it sits (借或贷), as the 明细账 does; movements are 借方 = money out,
+    贷方 = money in."""
+
+    code: str
+    name: str
+    item: str
+    opening: Fen
+    debit: Fen
+    credit: Fen
+
+    @property
+    def closing(self) -> Fen:
+        return self.opening + self.credit - self.debit
+
+    def moved(self) -> bool:
+        return bool(self.opening or self.debit or self.credit or self.closing)
+
+
+def auxiliary_rows(lines: list[TrialLine], *, every: bool = False) -> Iterator[AuxiliaryRow]:
+    """The 辅助余额表: for each 科目 with 辅助核算, in chart order, its items (收支项目,
+    工作室, 人员) and their 小计, which equals the 科目's row in :func:`trial_rows`. An
+    item zero in every column is left out unless ``every``."""
+    titles = sorted({x.chart.title for x in lines if x.chart.detail}, key=lambda t: t.code)
+    for title in titles:
+        items = [x for x in lines if x.chart.title == title]
+        dimension = items[0].chart.dimension
+        shown = [
+            AuxiliaryRow(
+                title.code,
+                title.name,
+                f"{dimension}：{x.chart.detail}",
+                x.opening,
+                x.outflow,
+                x.inflow,
+            )
+            for x in items
+        ]
+        shown = [row for row in shown if every or row.moved()]
+        if shown:
+            yield from shown
+            yield AuxiliaryRow(
+                title.code,
+                title.name,
+                "",
+                sum(x.opening for x in items),
+                sum(x.outflow for x in items),
+                sum(x.inflow for x in items),
+            )
 
 
 @dataclass(frozen=True)

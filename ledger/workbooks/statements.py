@@ -26,6 +26,7 @@ from ledger.books.statements import (
     SummaryLine,
     TrialLine,
     anchor_line,
+    auxiliary_rows,
     ledger_statement,
     paged_rows,
     summary_statement,
@@ -79,7 +80,10 @@ def write_ledger(
         sheet = PrintedSheet(workbook, section.sheet, LEDGER_LAYOUT)
         sheet.title("专项资金明细账")
         account = section.account
-        sheet.caption(f"科目：{account.code} {account.name}", f"期间：{section.period}")
+        dimension = f"　{account.dimension}：{account.detail}" if account.detail else ""
+        sheet.caption(
+            f"科目：{account.code} {account.title.name}{dimension}", f"期间：{section.period}"
+        )
         sheet.caption(
             f"核算单位：{ORGANIZATION}" + (f"　{section.studio}" if section.studio else ""),
             "金额单位：元",
@@ -215,6 +219,10 @@ TRIAL_LAYOUT: Final = Layout(
     (Column(9, "centre"), Column(46), *[Column(14, "amount")] * 6),
     title_rows=3,
 )
+ZERO_ROWS_LEFT_OUT: Final = (
+    "期初、本期、期末均为零的科目和项目未列出（导出时选择“显示全部”可列出）。"
+)
+ZERO_ROWS_SHOWN: Final = "含期初、本期、期末均为零的科目和项目。"
 TRIAL_HEADER: Final = (
     "科目编码",
     "科目名称",
@@ -227,9 +235,41 @@ TRIAL_HEADER: Final = (
 )
 
 
-def export_trial_balance(stores: program.Stores, on: date, path: Path, by: str) -> list[TrialLine]:
-    """科目余额表 as of ``on``: 一级 totals, 二级 totals and 明细 accounts, each balance on
-    its normal side; debits equal credits in every pair of columns of the 合计."""
+AUXILIARY_LAYOUT: Final = Layout(
+    (
+        Column(9, "centre"),
+        Column(24),
+        Column(44, wrap=True),
+        Column(6, "centre"),
+        Column(14, "amount"),
+        Column(14, "amount"),
+        Column(14, "amount"),
+        Column(6, "centre"),
+        Column(14, "amount"),
+    ),
+    title_rows=3,
+)
+AUXILIARY_HEADER: Final = (
+    "科目编码",
+    "科目名称",
+    "辅助核算项目",
+    "期初方向",
+    "期初余额",
+    "本期借方",
+    "本期贷方",
+    "期末方向",
+    "期末余额",
+)
+
+
+def export_trial_balance(
+    stores: program.Stores, on: date, path: Path, by: str, *, every: bool = False
+) -> list[TrialLine]:
+    """科目余额表 as of ``on``: 一级 and 二级 科目 once each, each balance on its normal
+    side, debits equal to credits in every pair of columns of the 合计; then the
+    辅助余额表: each 科目's 辅助核算 items (收支项目 of 银行存款, studios, payees) and
+    their 小计, which equals the 科目's row. Rows zero in every column are left out
+    unless ``every``; a line under each table says so."""
     statement = trial_statement(stores, on, by)
     lines, exporter = statement.lines, statement.exporter
     workbook = new_workbook()
@@ -238,15 +278,38 @@ def export_trial_balance(stores: program.Stores, on: date, path: Path, by: str) 
     sheet.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
     sheet.header(TRIAL_HEADER)
     totals = [0] * 6
-    for row in trial_rows(lines):
+    for row in trial_rows(lines, every=every):
         values = row.values()
         if row.level == 1:
             totals = [t + v for t, v in zip(totals, values, strict=True)]
         sheet.row((row.code, row.name, *values), bold=row.level == 1)
     sheet.row(("合计", None, *totals), bold=True, span=2)
     sheet.blank()
+    sheet.note(ZERO_ROWS_SHOWN if every else ZERO_ROWS_LEFT_OUT)
     sheet.note(anchor_line(*statement.anchor))
     sheet.note(generated_line(exporter))
+    aux = PrintedSheet(workbook, "辅助余额表", AUXILIARY_LAYOUT)
+    aux.title(f"辅助余额表（截至{on.isoformat()}）")
+    aux.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
+    aux.header(AUXILIARY_HEADER)
+    for item in auxiliary_rows(lines, every=every):
+        aux.row(
+            (
+                item.code,
+                item.name,
+                item.item or "小计",
+                direction(item.opening),
+                abs(item.opening),
+                item.debit,
+                item.credit,
+                direction(item.closing),
+                abs(item.closing),
+            ),
+            bold=not item.item,
+        )
+    aux.blank()
+    aux.note(ZERO_ROWS_SHOWN if every else ZERO_ROWS_LEFT_OUT)
+    aux.note(generated_line(exporter))
     workbook.save(path)
     if totals[0] != totals[1] or totals[2] != totals[3] or totals[4] != totals[5]:
         raise AssertionError(f"the trial balance does not balance: {totals}")

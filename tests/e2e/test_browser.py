@@ -347,6 +347,13 @@ def test_a_year_in_the_console(
     with auditor.page.expect_download() as ledger:
         auditor.page.get_by_role("button", name="下载明细账").click()
     assert ledger.value.suggested_filename == "2025-专项资金明细账.xlsx"
+    auditor.page.get_by_label("显示全部（含零余额）").check()
+    with auditor.page.expect_download() as trial:
+        auditor.page.get_by_role("button", name="下载科目余额表").click()
+    workbook = _workbook(trial.value)
+    assert workbook.sheetnames == ["科目余额表", "辅助余额表"]
+    notes = [r[0] for r in workbook["科目余额表"].iter_rows(values_only=True) if r[0]]
+    assert "含期初、本期、期末均为零的科目和项目。" in notes
     auditor.go("/console/audit?action=batch")
     done = auditor.page.locator("tbody tr td:nth-child(4)").all_inner_texts()
     assert sorted(done) == sorted(

@@ -456,7 +456,7 @@ def test_balance_now_and_as_of_a_date(engine: Engine) -> None:
     assert code == 0
     assert out.strip() == "271101 专项资金—财政拨款—HJ01  贷 ¥25,000.00（截至 2024-02-29）"
     code, out, _ = _run("--db", _url(engine), "balance", "source:finance")
-    assert out.strip() == "100201 银行存款—旗财政拨入  借 ¥25,000.00"
+    assert out.strip() == "1002 银行存款—旗财政拨入  借 ¥25,000.00"
 
 
 def test_bad_input_is_refused_naming_the_field(engine: Engine) -> None:

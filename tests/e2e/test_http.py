@@ -194,9 +194,9 @@ def test_the_full_year_for_two_studios(
     ).json()
     assert balance == {
         "address": "bank:disbursed",
-        "code": "100211",
+        "code": "1002",
         "name": "银行存款—已拨付劳务补贴",
-        "normal_side": "贷",
+        "normal_side": "借",
         "as_of": None,
         "balance_fen": 5_880_000,
         "direction": "贷",
@@ -500,6 +500,14 @@ def test_an_auditor_downloads_the_statements(
     trial_rows = list(load_workbook(BytesIO(trial.content)).active.iter_rows(values_only=True))
     assert trial_rows[3][:2] == ("1002", "银行存款")
     assert next(r for r in trial_rows if r[0] == "合计")[6:8] == (100000, 100000)
+    assert trial_rows[-3][0].startswith("期初、本期、期末均为零的科目和项目未列出")
+    every = client.get(
+        f"{API}/statements/trial-balance.xlsx",
+        params={"date": "2025-12-31", "all": "true"},
+        headers=auth(tokens["auditor"]),
+    )
+    every_rows = list(load_workbook(BytesIO(every.content)).active.iter_rows(values_only=True))
+    assert every_rows[-3][0] == "含期初、本期、期末均为零的科目和项目。"
     assert (
         client.get(
             f"{API}/statements/summary.xlsx", params={"year": "2025"}, headers=auth(tokens["clerk"])

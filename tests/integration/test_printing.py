@@ -110,7 +110,7 @@ EDGES = {
     "批量代发": ("收款账号开户行", "备注"),
     "明细账": ("摘要", "余额"),
     "收支汇总表": ("科目编码", "期末余额"),
-    "科目余额表": ("科目编码", "期末贷方"),
+    "科目余额表": ("科目编码", "期末"),  # 期末贷方, and 期末余额 on the 辅助余额表
 }
 
 
@@ -181,14 +181,14 @@ def test_the_cycles_books_carry_each_year_over_and_print_the_anchor_whole(
     # each account: 上年结转 in 2024, 2025 and 2026, 结转下年 between, one 期末余额
     assert whole.count("上年结转") == 3 * whole.count("期末余额")
     assert whole.count("结转下年") == 2 * whole.count("期末余额")
-    assert "271104专项资金—成员单位支持—HJ-S01" in whole  # the studio two schools supported
+    assert "271104专项资金—成员单位支持工作室：HJ-S01" in whole  # two schools supported it
     assert "第1轮周期2024-2026" in whole
     for p in printed.values():
         if p.name.startswith("statements-"):  # the anchor line is never cut at the margin
             assert re.search(r"账簿锚点\d+:[0-9a-f]{64}（截至第\d+笔交易；以verify--anchor核对）",
                              re.sub(r"\s", "", "".join(p.pages))), p.name  # fmt: skip
     trial = re.sub(r" +", " ", "".join(printed["statements-2027-01-31-科目余额表"].pages))
-    assert "100204 银行存款—成员单位支持拨入" in trial
+    assert "收支项目：成员单位支持拨入—" in trial
 
 
 def test_one_font_for_every_cell_bold_included(printed: dict[str, Printed]) -> None:
@@ -206,7 +206,7 @@ def test_the_trial_balance_shows_codes_and_chinese_names_never_addresses(
 ) -> None:
     trial = "".join(printed["statements-2024-12-31-科目余额表"].pages)
     assert not ADDRESS.search(trial)
-    assert "100211 银行存款—已拨付劳务补贴" in re.sub(r" +", " ", trial)
+    assert "收支项目：已拨付劳务补贴" in trial
     for p in printed.values():
         assert not ADDRESS.search("".join(p.pages)), p.name
         assert not re.search(r"\b(?:approved|closed|draft|clerk|approver|auditor)\b",
@@ -309,6 +309,36 @@ def test_the_summary_subtotals_each_source_and_has_lines_to_sign(
     assert tuple(map(sum, zip(*columns, strict=True))) == _fen(tuple(total.group(1).split()))
     for signer in ("制表人（签字）：", "审核人（签字）：", "负责人（签字）："):
         assert signer in whole
+
+
+def test_the_trial_balance_keeps_each_code_once_and_the_bank_on_its_debit_side(
+    printed: dict[str, Printed],
+) -> None:
+    """科目余额表: every code once, each 二级 code extending its 一级 one, 银行存款 one line
+    with a 借 balance and no zero rows; the 辅助余额表 after it carries the studios,
+    payees and where the bank's money came from and went."""
+    pages = printed["statements-2024-12-31-科目余额表"].pages
+    main = [p for p in pages if "科目余额表（截至" in p]
+    aux = [p for p in pages if "辅助余额表（截至" in p]
+    assert main
+    assert aux
+    rows = [
+        re.sub(r" +", " ", line.strip())
+        for page in main
+        for line in page.splitlines()
+        if re.match(r"\s*\d{4,6} ", line)
+    ]
+    codes = [row.split()[0] for row in rows]
+    assert codes == ["1002", "2221", "222101", "2241", "224101", "2711", "271101", "271102",
+                     "271103"]  # fmt: skip
+    bank = rows[0].split()
+    assert bank[:2] == ["1002", "银行存款"]
+    assert bank[-2] != "0.00"  # 期末借方: the money in the bank
+    assert bank[-1] == "0.00"  # 期末贷方: none
+    assert not any(re.fullmatch(r"\S+ \S+( 0\.00)+", row) for row in rows)
+    whole = "".join(aux)
+    for item in ("收支项目：旗财政拨入", "收支项目：已拨付劳务补贴", "工作室：HJ-S01", "人员："):
+        assert item in whole, item
 
 
 def test_the_import_templates_show_their_examples_whole(printed: dict[str, Printed]) -> None:

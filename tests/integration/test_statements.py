@@ -84,7 +84,7 @@ def test_the_three_column_ledger_of_a_worked_example(worked: Engine, tmp_path: P
     assert workbook.sheetnames == ["HJ-S01-旗财政", "HJ-S01-立教教育基金", "HJ-S01-单位配套"]
     ws = workbook["HJ-S01-旗财政"]
     assert ws["A1"].value == "专项资金明细账"
-    assert ws["A2"].value == "科目：271101 专项资金—财政拨款—HJ-S01 语文名师工作室"
+    assert ws["A2"].value == "科目：271101 专项资金—财政拨款　工作室：HJ-S01 语文名师工作室"
     assert ws["G2"].value == "期间：2024年"
     assert ws["A3"].value == "核算单位：杭锦旗名师工作室领导小组办公室　第1轮　周期2024-2026"
     assert ws["G3"].value == "金额单位：元"
@@ -281,16 +281,54 @@ def test_the_trial_balance_shows_codes_names_and_normal_sides(
         "期末借方",
         "期末贷方",
     )
-    assert rows[3:12] == [
+    # every code once: 银行存款 one account with one 借 balance; studios, payees and
+    # where the money came from or went are 辅助核算, on the next sheet
+    assert rows[3:8] == [
         ("1002", "银行存款", 0, 0, 25000, 1500, 23500, 0),
-        ("100201", "银行存款—旗财政拨入", 0, 0, 25000, 0, 25000, 0),
-        ("100212", "银行存款—已支付活动经费", 0, 0, 0, 1500, 0, 1500),
-        ("100212", "银行存款—已支付活动经费—培训费（HJ-S01）", 0, 0, 0, 1500, 0, 1500),
         ("2711", "专项资金", 0, 0, 1500, 25000, 0, 23500),
         ("271101", "专项资金—财政拨款", 0, 0, 1500, 25000, 0, 23500),
-        ("271101", "专项资金—财政拨款—HJ-S01 语文名师工作室", 0, 0, 1500, 25000, 0, 23500),
         ("合计", None, 0, 0, 26500, 26500, 23500, 23500),
         (None, None, None, None, None, None, None, None),
+    ]
+    assert rows[8][0] == "期初、本期、期末均为零的科目和项目未列出（导出时选择“显示全部”可列出）。"
+    aux = _rows(path, "辅助余额表")
+    assert aux[2] == (
+        "科目编码",
+        "科目名称",
+        "辅助核算项目",
+        "期初方向",
+        "期初余额",
+        "本期借方",
+        "本期贷方",
+        "期末方向",
+        "期末余额",
+    )
+    assert aux[3:8] == [
+        ("1002", "银行存款", "收支项目：旗财政拨入", "平", 0, 25000, 0, "借", 25000),
+        (
+            "1002",
+            "银行存款",
+            "收支项目：已支付活动经费—培训费（HJ-S01）",
+            "平",
+            0,
+            0,
+            1500,
+            "贷",
+            1500,
+        ),
+        ("1002", "银行存款", "小计", "平", 0, 25000, 1500, "借", 23500),
+        (
+            "271101",
+            "专项资金—财政拨款",
+            "工作室：HJ-S01 语文名师工作室",
+            "平",
+            0,
+            1500,
+            25000,
+            "贷",
+            23500,
+        ),
+        ("271101", "专项资金—财政拨款", "小计", "平", 0, 1500, 25000, "贷", 23500),
     ]
 
 
@@ -326,19 +364,26 @@ def test_withheld_tax_and_unpaid_stipends_are_credit_balances(
     with UnitOfWork(engine, write=False) as uow:
         statements.export_trial_balance(uow, date(2024, 12, 31), path, "审计员")
     rows = _rows(path, "科目余额表")
-    assert rows[3:15] == [
+    assert rows[3:12] == [
         ("1002", "银行存款", 0, 0, 25000, 4200, 20800, 0),
-        ("100201", "银行存款—旗财政拨入", 0, 0, 25000, 0, 25000, 0),
-        ("100211", "银行存款—已拨付劳务补贴", 0, 0, 0, 4200, 0, 4200),
         ("2221", "应交税费", 0, 0, 0, 800, 0, 800),
         ("222101", "应交税费—代扣个人所得税", 0, 0, 0, 800, 0, 800),
         ("2241", "其他应付款", 0, 0, 5000, 10000, 0, 5000),
         ("224101", "其他应付款—应付劳务补贴", 0, 0, 5000, 10000, 0, 5000),
-        ("224101", "其他应付款—应付劳务补贴—张三（P000001，HJ-S01）", 0, 0, 5000, 10000, 0, 5000),
         ("2711", "专项资金", 0, 0, 10000, 25000, 0, 15000),
         ("271101", "专项资金—财政拨款", 0, 0, 10000, 25000, 0, 15000),
-        ("271101", "专项资金—财政拨款—HJ-S01 语文名师工作室", 0, 0, 10000, 25000, 0, 15000),
         ("合计", None, 0, 0, 40000, 40000, 20800, 20800),
+        (None, None, None, None, None, None, None, None),
+    ]
+    aux = [r[2:] for r in _rows(path, "辅助余额表")[3:10]]
+    assert aux == [
+        ("收支项目：旗财政拨入", "平", 0, 25000, 0, "借", 25000),
+        ("收支项目：已拨付劳务补贴", "平", 0, 0, 4200, "贷", 4200),
+        ("小计", "平", 0, 25000, 4200, "借", 20800),
+        ("人员：张三（P000001，HJ-S01）", "平", 0, 5000, 10000, "贷", 5000),
+        ("小计", "平", 0, 5000, 10000, "贷", 5000),
+        ("工作室：HJ-S01 语文名师工作室", "平", 0, 10000, 25000, "贷", 15000),
+        ("小计", "平", 0, 10000, 25000, "贷", 15000),
     ]
 
 
@@ -415,3 +460,52 @@ def test_memory_stays_flat_in_the_number_of_rows(engine: Engine, tmp_path: Path)
     large_rows, large = _peak_export_bytes(engine, tmp_path / "large.xlsx", 2025)
     assert (small_rows, large_rows) == (20_000, 80_000)
     assert large - small < 2 * 1024 * 1024, (small, large)
+
+
+def test_rows_zero_in_every_column_are_left_out_unless_all_are_asked_for(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The foundation's 2023 money came in and went back: in 2024 its accounts are zero
+    at the start, do not move and are zero at the end, so the 科目余额表 and the
+    辅助余额表 leave them out, saying so, unless every row is asked for."""
+    with UnitOfWork(engine) as uow:
+        roster_services.save_roster(uow, [S1], [], [], by=CLERK)
+        uow.commit()
+    edu = "studio:HJ-S01:fund:edu_fund"
+    _post(
+        engine,
+        NewTransaction("in", date(2023, 5, 1), "拨款", (Posting("source:edu_fund", edu, 100),)),
+        NewTransaction("back", date(2023, 6, 1), "退回", (Posting(edu, "source:edu_fund", 100),)),
+        NewTransaction(
+            "a", date(2024, 1, 2), "拨款", (Posting("source:finance", FUND, 2_500_000),)
+        ),
+    )
+    short, every = tmp_path / "short.xlsx", tmp_path / "every.xlsx"
+    with UnitOfWork(engine, write=False) as uow:
+        statements.export_trial_balance(uow, date(2024, 12, 31), short, "审计员")
+        statements.export_trial_balance(uow, date(2024, 12, 31), every, "审计员", every=True)
+    codes = [r[0] for r in _rows(short, "科目余额表")[3:] if r[0] and r[0][0].isdigit()]
+    assert codes == ["1002", "2711", "271101"]
+    assert [r[0] for r in _rows(every, "科目余额表")[3:] if r[0] and r[0][0].isdigit()] == [
+        "1002",
+        "2711",
+        "271101",
+        "271102",
+    ]
+    assert ("271102", "专项资金—教育基金拨款", 0, 0, 0, 0, 0, 0) in _rows(every, "科目余额表")
+    items = [r[2] for r in _rows(short, "辅助余额表")[3:] if r[2]]
+    assert items == ["收支项目：旗财政拨入", "小计", "工作室：HJ-S01 语文名师工作室", "小计"]
+    items = [r[2] for r in _rows(every, "辅助余额表")[3:] if r[2]]
+    assert items == [
+        "收支项目：旗财政拨入",
+        "收支项目：教育基金拨入",
+        "小计",
+        "工作室：HJ-S01 语文名师工作室",
+        "小计",
+        "工作室：HJ-S01 语文名师工作室",
+        "小计",
+    ]
+    notes = [r[0] for r in _rows(short, "科目余额表") if r[0] and str(r[0]).startswith("期初")]
+    assert notes == ["期初、本期、期末均为零的科目和项目未列出（导出时选择“显示全部”可列出）。"]
+    notes = [r[0] for r in _rows(every, "科目余额表") if r[0] and str(r[0]).startswith("含")]
+    assert notes == ["含期初、本期、期末均为零的科目和项目。"]

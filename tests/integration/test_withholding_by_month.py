@@ -313,10 +313,12 @@ def test_the_month_is_declared_per_person_and_paid_over_once(
     entries = [r for r in sheet.iter_rows(values_only=True) if r[3] and "代扣" in str(r[3])]
     remitted = next(r for r in entries if str(r[3]).startswith("缴纳2025年3月代扣个人所得税"))
     assert (remitted[4], remitted[6], remitted[7]) == (found.withheld / 100, "平", 0)
-    accounts = {r[0]: r for r in load_workbook(trial).active.iter_rows(values_only=True)}
-    assert accounts["100213"][1] == "银行存款—已缴代扣个人所得税"
-    assert accounts["100213"][5] == found.withheld / 100  # 本期贷方
+    workbook = load_workbook(trial)
+    accounts = {r[0]: r for r in workbook["科目余额表"].iter_rows(values_only=True)}
     assert accounts["222101"][6:] == (0, 0)  # nothing left to pay over
+    items = {r[2]: r for r in workbook["辅助余额表"].iter_rows(values_only=True)}
+    assert items["收支项目：已缴代扣个人所得税"][:2] == ("1002", "银行存款")
+    assert items["收支项目：已缴代扣个人所得税"][6] == found.withheld / 100  # 本期贷方
 
 
 def test_a_month_not_yet_over_is_not_paid_over(two_studios: Engine) -> None:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.books.chart import Names, chart_account, direction, named_codes, on_side
-from ledger.books.statements import TrialLine, trial_rows
+from ledger.books.statements import TrialLine, auxiliary_rows, trial_rows
 from ledger.errors import InvalidAccountError
 
 NAMES = Names({"HJ-S01": "语文名师工作室"}, {"P000001": "张三"})
@@ -17,17 +17,20 @@ NAMES = Names({"HJ-S01": "语文名师工作室"}, {"P000001": "张三"})
 @pytest.mark.parametrize(
     ("address", "code", "name", "side", "parent"),
     [
-        ("source:finance", "100201", "银行存款—旗财政拨入", "借", "1002"),
-        ("source:edu_fund", "100202", "银行存款—教育基金拨入", "借", "1002"),
-        ("source:unit:第一中学", "100203", "银行存款—单位配套拨入—第一中学", "借", "1002"),
-        ("bank:disbursed", "100211", "银行存款—已拨付劳务补贴", "贷", "1002"),
+        # 银行存款 is one account; where money came from or went is its 辅助核算
+        ("source:finance", "1002", "银行存款—旗财政拨入", "借", "1002"),
+        ("source:edu_fund", "1002", "银行存款—教育基金拨入", "借", "1002"),
+        ("source:unit:第一中学", "1002", "银行存款—单位配套拨入—第一中学", "借", "1002"),
+        ("source:support:第二中学", "1002", "银行存款—成员单位支持拨入—第二中学", "借", "1002"),
+        ("bank:disbursed", "1002", "银行存款—已拨付劳务补贴", "借", "1002"),
         (
             "expense:training:studio:HJ-S01",
-            "100212",
+            "1002",
             "银行存款—已支付活动经费—培训费（HJ-S01）",
-            "贷",
+            "借",
             "1002",
         ),
+        ("bank:tax_remitted", "1002", "银行存款—已缴代扣个人所得税", "借", "1002"),
         ("tax:withheld", "222101", "应交税费—代扣个人所得税", "贷", "2221"),
         (
             "studio:HJ-S01:payable:P000001",
@@ -63,6 +66,26 @@ def test_every_address_shape_has_a_code_a_name_and_a_side(
         side,
         parent,
     )
+    assert account.parent.code == account.code[:4]  # each code extends its parent's
+
+
+def test_each_account_says_which_dimension_tells_it_apart() -> None:
+    assert [
+        (chart_account(a, NAMES).dimension, chart_account(a, NAMES).detail)
+        for a in (
+            "source:finance",
+            "bank:disbursed",
+            "studio:HJ-S01:fund:finance",
+            "studio:HJ-S01:payable:P000001",
+            "tax:withheld",
+        )
+    ] == [
+        ("收支项目", "旗财政拨入"),
+        ("收支项目", "已拨付劳务补贴"),
+        ("工作室", "HJ-S01 语文名师工作室"),
+        ("人员", "张三（P000001，HJ-S01）"),
+        ("", ""),
+    ]
 
 
 def test_an_unknown_address_has_no_account() -> None:
@@ -91,6 +114,7 @@ ADDRESSES = (
     "studio:HJ-S02:payable:P000002",
     "expense:training:studio:HJ-S01",
     "bank:disbursed",
+    "bank:tax_remitted",
     "tax:withheld",
 )
 
@@ -129,30 +153,49 @@ def test_any_postings_give_a_balanced_trial_balance(
         ),
         key=lambda x: (x.chart.code, x.chart.detail),
     )
-    rows = list(trial_rows(lines))
+    rows = list(trial_rows(lines, every=True))
     tops = [r.values() for r in rows if r.level == 1]
     totals = [sum(v[i] for v in tops) for i in range(6)]
     assert totals[0] == totals[1]
     assert totals[2] == totals[3] == sum(amount for *_, amount, earlier in postings if not earlier)
     assert totals[4] == totals[5]
-    # each 一级 total is the sum of its 二级 rows, each 二级 total of its 明细 rows
-    for level in (1, 2):
-        for i, row in enumerate(rows):
-            if row.level != level:
-                continue
-            children = []
-            for child in rows[i + 1 :]:
-                if child.level <= level:
-                    break
-                if child.level == level + 1:
-                    children.append(child)
-            if level == 2 and not children:
-                continue  # a 二级科目 without 明细 is itself the account
-            assert row.debit == sum(c.debit for c in children)
-            assert row.credit == sum(c.credit for c in children)
-            assert row.closing == sum(
-                c.closing if c.side == row.side else -c.closing for c in children
-            )
+    # every code once, each 二级 code extending the 一级 code above it
+    assert len({r.code for r in rows}) == len(rows)
+    top = ""
+    for row in rows:
+        if row.level == 1:
+            top = row.code
+        else:
+            assert row.code.startswith(top)
+            assert len(row.code) > len(top)
+    # each 一级 total is the sum of its 二级 rows (银行存款 has none)
+    for i, row in enumerate(rows):
+        children = []
+        for child in rows[i + 1 :]:
+            if child.level == 1:
+                break
+            children.append(child)
+        if row.level != 1 or not children:
+            continue
+        assert row.debit == sum(c.debit for c in children)
+        assert row.credit == sum(c.credit for c in children)
+        assert row.closing == sum(c.closing for c in children)
+    # the 辅助余额表: each 科目's items add up to its 小计, which is the 科目's row
+    aux = list(auxiliary_rows(lines, every=True))
+    by_code = {r.code: r for r in rows}
+    for subtotal in (a for a in aux if not a.item):
+        items = [a for a in aux if a.code == subtotal.code and a.item]
+        assert subtotal.opening == sum(a.opening for a in items)
+        assert (subtotal.debit, subtotal.credit) == (
+            sum(a.debit for a in items),
+            sum(a.credit for a in items),
+        )
+        row = by_code[subtotal.code]
+        assert (row.debit, row.credit) == (subtotal.debit, subtotal.credit)
+        assert row.closing == on_side(subtotal.closing, row.side)
+    # rows zero in every column are left out unless asked for
+    shown = list(trial_rows(lines))
+    assert shown == [r for r in rows if any(r.values())]
 
 
 def test_only_the_codes_an_address_is_named_by_are_looked_up() -> None:
@@ -178,11 +221,11 @@ def test_a_unit_is_shown_by_its_name_and_addressed_by_its_code() -> None:
     matching = chart_account("source:unit:U000001", names)
     support = chart_account("source:support:U000001", names)
     assert (matching.code, matching.name) == (
-        "100203",
+        "1002",
         "银行存款—单位配套拨入—杭锦旗第一中学（初中部）",
     )
     assert (support.code, support.name) == (
-        "100204",
+        "1002",
         "银行存款—成员单位支持拨入—杭锦旗第一中学（初中部）",
     )
     assert chart_account("source:unit:第一中学").name == "银行存款—单位配套拨入—第一中学"
