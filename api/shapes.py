@@ -43,6 +43,7 @@ from ledger.books.closing import Closed
 from ledger.books.periods import PeriodState
 from ledger.books.postings import Transaction
 from ledger.books.statements import AccountBalance
+from ledger.books.vouchers import VoucherSummary, VoucherView
 from ledger.clock import local_time
 from ledger.codes import (
     CancellationCause,
@@ -56,7 +57,7 @@ from ledger.codes import (
 )
 from ledger.funds.appropriation import FundingDecision
 from ledger.funds.fund_services import AppropriationReport
-from ledger.money import format_amount
+from ledger.money import format_amount, to_uppercase
 from ledger.privacy import mask_account, mask_id_number
 from ledger.program import SaveReport
 from ledger.registry.cycle_services import OUTCOME_LABELS, CycleClosed, CycleView, Renewed
@@ -438,6 +439,84 @@ def transaction_out(t: Transaction) -> TransactionOut:
             )
             for p in t.postings
         ],
+    )
+
+
+class VoucherSummaryOut(Shape):
+    number: str
+    """凭证号: 记-2024-03-0002, numbered per month."""
+    seq: int
+    date: date
+    memo: str
+    total_fen: int
+    """合计: the 借方 total, equal to the 贷方 total."""
+    total: str
+    postings: int
+    reverses: str | None
+    """The voucher it reverses (红字冲销), if it is a reversal."""
+
+
+def voucher_summary_out(v: VoucherSummary) -> VoucherSummaryOut:
+    return VoucherSummaryOut(
+        number=str(v.number),
+        seq=v.seq,
+        date=v.on,
+        memo=v.memo,
+        total_fen=v.total,
+        total=format_amount(v.total),
+        postings=v.postings,
+        reverses=v.reverses,
+    )
+
+
+class VoucherLineOut(Shape):
+    memo: str
+    code: str
+    """科目编码."""
+    title: str
+    """科目名称."""
+    item: str
+    """辅助核算: 工作室, 人员 or 收支项目, or empty."""
+    debit_fen: int
+    credit_fen: int
+
+
+class VoucherOut(Shape):
+    """A 记账凭证: its lines (each account once per side, 借 before 贷) and 合计."""
+
+    number: str
+    seq: int
+    date: date
+    memo: str
+    reverses: str | None
+    lines: list[VoucherLineOut]
+    total_fen: int
+    total: str
+    total_uppercase: str
+    """合计 in 人民币大写."""
+
+
+def voucher_out(v: VoucherView) -> VoucherOut:
+    return VoucherOut(
+        number=str(v.number),
+        seq=v.seq,
+        date=v.on,
+        memo=v.memo,
+        reverses=v.reverses,
+        lines=[
+            VoucherLineOut(
+                memo=x.memo,
+                code=x.code,
+                title=x.title,
+                item=x.item,
+                debit_fen=x.debit,
+                credit_fen=x.credit,
+            )
+            for x in v.lines
+        ],
+        total_fen=v.total,
+        total=format_amount(v.total),
+        total_uppercase=to_uppercase(v.total),
     )
 
 

@@ -23,16 +23,23 @@ from api.commands.base import (
     writing,
 )
 from api.shapes import (
+    VoucherSummaryOut,
     balance_out,
     chain_keys_out,
     closed_out,
     period_out,
     transaction_out,
     verify_out,
+    voucher_out,
+    voucher_summary_out,
 )
 from ledger import program
 from ledger.books import book, closing, corrections, statements
+from ledger.books import vouchers as vouchers_of
+from ledger.books.periods import Period
 from ledger.codes import UserRole
+from ledger.money import format_plain
+from schema.db import UnitOfWork
 
 
 @click.command()
@@ -243,6 +250,72 @@ def periods_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None
 @click.group()
 def vouchers() -> None:
     """记账凭证 (vouchers): a recorded one is never changed; it is reversed to correct it."""
+
+
+@vouchers.command("list")
+@click.option("--month", metavar="YYYY-MM", help="The month (default: this month).")
+@JSON
+@READ_AS
+@click.pass_context
+@refusals_exit
+def vouchers_list(
+    ctx: click.Context, month: str | None, as_user: str | None, as_json: bool
+) -> None:
+    """A month's 记账凭证 in number order: 凭证号, 日期, 摘要, 合计."""
+    period = Period.parse(month, field="--month") if month else Period.of(program.today())
+
+    def load(uow: UnitOfWork) -> list[VoucherSummaryOut]:
+        found, after = [], 0
+        while page := vouchers_of.month_vouchers(uow, period, after=after):
+            found += [voucher_summary_out(v) for v in page]
+            after = page[-1].seq
+        return found
+
+    found = reading(ctx, "ledger.read", as_user, load)
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        nothing(f"no vouchers in {period}")
+        return
+    shown = table(
+        f"记账凭证 {period} ({len(found)})", "凭证号", "日期", "摘要", "合计", right=("合计",),
+        keep=("凭证号", "日期"),
+    )  # fmt: skip
+    for v in found:
+        shown.add_row(v.number, str(v.date), v.memo, v.total)
+    console.print(shown)
+
+
+@vouchers.command("show")
+@click.argument("number", metavar="VOUCHER")
+@JSON
+@READ_AS
+@click.pass_context
+@refusals_exit
+def vouchers_show(ctx: click.Context, number: str, as_user: str | None, as_json: bool) -> None:
+    """One 记账凭证: each line's 摘要, 科目, 辅助核算 and 借方 or 贷方; 合计 in figures and 大写."""
+    found = reading(
+        ctx, "ledger.read", as_user, lambda uow: voucher_out(vouchers_of.voucher(uow, number))
+    )
+    if as_json:
+        print_json(found)
+        return
+    click.echo(f"{found.number}  {found.date}  {found.memo}")
+    if found.reverses:
+        click.echo(f"冲销 {found.reverses}")
+    shown = table("记账凭证", "摘要", "科目", "辅助核算", "借方", "贷方", right=("借方", "贷方"))
+    for x in found.lines:
+        shown.add_row(
+            x.memo,
+            f"{x.code} {x.title}",
+            x.item,
+            format_plain(x.debit_fen) if x.debit_fen else "",
+            format_plain(x.credit_fen) if x.credit_fen else "",
+        )
+    total = format_plain(found.total_fen)
+    shown.add_row(f"合计 {found.total_uppercase}", "", "", total, total)
+    console.print(shown)
 
 
 @vouchers.command("reverse")

@@ -27,15 +27,20 @@ from api.shapes import (
     PeriodOut,
     TransactionOut,
     VerifyOut,
+    VoucherOut,
+    VoucherSummaryOut,
     balance_out,
     closed_out,
     period_out,
     transaction_out,
     verify_out,
+    voucher_out,
+    voucher_summary_out,
 )
 from ledger import program
-from ledger.books import book, closing, corrections, statements
+from ledger.books import book, closing, corrections, statements, vouchers
 from ledger.books.accounts import account_kind
+from ledger.books.periods import Period
 from ledger.books.postings import MAX_MEMO_LENGTH
 from ledger.users import User
 
@@ -163,6 +168,34 @@ class ReversalIn(msgspec.Struct, forbid_unknown_fields=True):
 class VoucherController(Controller):
     path = "/vouchers"
     tags = ("books",)
+
+    @reads("/", "ledger.read")
+    def list_vouchers(
+        self,
+        request: Request[User, Any, Any],
+        month: Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")],
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> Page[VoucherSummaryOut]:
+        """A month's 记账凭证 in number order: 凭证号, 日期, 摘要, 合计."""
+        period = Period.parse(month, field="month")
+        found = read(
+            request,
+            lambda uow: vouchers.month_vouchers(uow, period, after=cursor or 0, limit=limit + 1),
+        )
+        return page([voucher_summary_out(v) for v in found], limit, lambda v: v.seq)
+
+    @reads("/{number:str}", "ledger.read")
+    def get_voucher(
+        self,
+        request: Request[User, Any, Any],
+        number: Annotated[
+            str, PathParameter(max_length=24, description="凭证号, e.g. 记-2024-03-0002")
+        ],
+    ) -> VoucherOut:
+        """One 记账凭证 (``记-2024-03-0002``): each account once per side, 借 before 贷,
+        with its 科目, 辅助核算 and 合计 in figures and 大写."""
+        return read(request, lambda uow: voucher_out(vouchers.voucher(uow, number)))
 
     @writes("/{number:str}/reverse", "voucher.reverse", status=201)
     def reverse_voucher(

@@ -610,6 +610,25 @@ def test_the_registry_commands_from_templates_to_entitlements(
     assert out.strip() == (
         "2024 appropriation under policy 杭政办发〔2024〕2号: 1 studios funded, ¥50,000.00"
     )
+    code, out, _ = _run(*db, "vouchers", "list", "--month", "2024-01", "--json")
+    [listed] = json.loads(out)
+    assert (listed["number"], listed["total_fen"], listed["postings"]) == (
+        "记-2024-01-0001",
+        5_000_000,
+        2,
+    )
+    code, out, _ = _run(*db, "vouchers", "show", "记-2024-01-0001")
+    assert code == 0
+    assert "1002 银行存款" in out
+    assert "伍万元整" in out
+    code, out, _ = _run(*db, "vouchers", "show", "2024-01-0001", "--json")
+    assert [(x["item"], x["debit_fen"]) for x in json.loads(out)["lines"]][:2] == [
+        ("收支项目：旗财政拨入", 2_500_000),
+        ("收支项目：教育基金拨入", 2_500_000),
+    ]
+    code, _, err = _run(*db, "vouchers", "show", "记-2024-01-0009")
+    assert code != 0
+    assert "凭证记-2024-01-0009不存在" in err
     code, out, _ = _run(*db, "appropriate", "--year", "2024", *clerk)
     assert out.strip().endswith("0 studios funded, ¥0.00; already funded: HJ-S01")
 

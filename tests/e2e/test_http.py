@@ -474,6 +474,50 @@ def test_an_admin_runs_a_job_once_and_auditors_read_the_history(
     ]
 
 
+def test_vouchers_are_listed_by_month_and_shown_as_the_books_read_them(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    """January 2025's appropriation: one voucher per studio, numbered 记-2025-01-0001 on,
+    paged by cursor; each shown with 科目 by code and name, 辅助核算 and no address."""
+    client.post(f"{API}/roster", json=roster(2025), headers=auth(tokens["clerk"]))
+    client.post(f"{API}/appropriations", json={"year": 2025}, headers=auth(tokens["clerk"]))
+    seen, cursor = [], None
+    while True:
+        params = {"month": "2025-01", "limit": "1", **({"cursor": cursor} if cursor else {})}
+        r = client.get(f"{API}/vouchers", params=params, headers=auth(tokens["auditor"]))
+        assert r.status_code == 200, r.text
+        seen += [(v["number"], v["total_fen"]) for v in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [(f"记-2025-01-{n:04d}", 5_000_000) for n in range(1, len(seen) + 1)]
+    assert len(seen) >= 2
+    shown = client.get(f"{API}/vouchers/记-2025-01-0001", headers=auth(tokens["clerk"])).json()
+    assert (shown["number"], shown["total_fen"], shown["total_uppercase"]) == (
+        "记-2025-01-0001",
+        5_000_000,
+        "伍万元整",
+    )
+    assert [(x["code"], x["title"], x["debit_fen"], x["credit_fen"]) for x in shown["lines"]] == [
+        ("1002", "银行存款", 2_500_000, 0),
+        ("1002", "银行存款", 2_500_000, 0),
+        ("271101", "专项资金—财政拨款", 0, 2_500_000),
+        ("271102", "专项资金—教育基金拨款", 0, 2_500_000),
+    ]
+    assert [x["item"] for x in shown["lines"]][:2] == [
+        "收支项目：旗财政拨入",
+        "收支项目：教育基金拨入",
+    ]
+    assert not any(":" in x["item"] for x in shown["lines"])  # no address
+    missing = client.get(f"{API}/vouchers/记-2025-01-0999", headers=auth(tokens["auditor"]))
+    assert missing.status_code == 404
+    bad = client.get(f"{API}/vouchers/2025-13-0001", headers=auth(tokens["auditor"]))
+    assert bad.status_code in (400, 422)
+    assert "凭证号应写作" in bad.text
+    r = client.get(f"{API}/vouchers", params={"month": "2025-1"}, headers=auth(tokens["auditor"]))
+    assert r.status_code in (400, 422)
+
+
 def test_an_auditor_downloads_the_statements(
     client: TestClient[Litestar], tokens: dict[str, str]
 ) -> None:
