@@ -279,7 +279,7 @@ def vouchers_list(
         nothing(f"no vouchers in {period}")
         return
     shown = table(
-        f"记账凭证 {period} ({len(found)})", "凭证号", "日期", "摘要", "合计", right=("合计",),
+        f"记账凭证 {period} ({len(found)})", "凭证号", "日期", "摘要", "合计", money=("合计",),
         keep=("凭证号", "日期"),
     )  # fmt: skip
     for v in found:
@@ -304,7 +304,7 @@ def vouchers_show(ctx: click.Context, number: str, as_user: str | None, as_json:
     click.echo(f"{found.number}  {found.date}  {found.memo}")
     if found.reverses:
         click.echo(f"冲销 {found.reverses}")
-    shown = table("记账凭证", "摘要", "科目", "辅助核算", "借方", "贷方", right=("借方", "贷方"))
+    shown = table("记账凭证", "摘要", "科目", "辅助核算", "借方", "贷方", money=("借方", "贷方"))
     for x in found.lines:
         shown.add_row(
             x.memo,
@@ -314,8 +314,9 @@ def vouchers_show(ctx: click.Context, number: str, as_user: str | None, as_json:
             format_plain(x.credit_fen) if x.credit_fen else "",
         )
     total = format_plain(found.total_fen)
-    shown.add_row(f"合计 {found.total_uppercase}", "", "", total, total)
+    shown.add_row("合计", "", "", total, total)
     console.print(shown)
+    click.echo(f"合计（大写）：{found.total_uppercase}")
 
 
 @vouchers.command("reverse")

@@ -42,7 +42,7 @@ SHAPES: Final[dict[str, re.Pattern[str]]] = {
 WITHHELD_TAX: Final = "tax:withheld"
 """应交税费—代扣个人所得税: tax withheld from stipends until it is paid over."""
 TAX_REMITTED: Final = "bank:tax_remitted"
-"""银行存款—已缴代扣个人所得税: the withheld tax paid over to the tax office."""
+"""银行存款, 收支项目 已缴代扣个人所得税: the withheld tax paid over to the tax office."""
 
 MAX_ADDRESS_LENGTH: Final = 200
 

@@ -11,8 +11,8 @@ Booking convention (记账方向) — invariant:
 Read as the program's 专项资金 books: money received from a funder is 借 银行存款
 (the bank holds more), 贷 专项资金 (the studio's fund owes more to its purpose);
 approving a stipend is 借 专项资金, 贷 其他应付款; paying it is 借 其他应付款, 贷
-银行存款—已拨付; withholding tax is 借 专项资金, 贷 应交税费. So funds, payables and
-withheld tax hold 贷 balances and the funders' receipts 借 balances, as an
+银行存款 (收支项目 已拨付劳务补贴); withholding tax is 借 专项资金, 贷 应交税费. So funds,
+payables and withheld tax hold 贷 balances and 银行存款 a 借 balance, as an
 accountant reads them, and debits equal credits in every statement.
 
 银行存款 is one account with one 借 balance, the money still in the program's bank

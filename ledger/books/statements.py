@@ -23,6 +23,7 @@ from ledger.books import book
 from ledger.books.accounts import FUNDING_SOURCES, WITHHELD_TAX, account_kind, studio_fund
 from ledger.books.book import AccountEntry
 from ledger.books.chart import (
+    BANK,
     TOP_TITLES,
     ChartAccount,
     Names,
@@ -130,26 +131,28 @@ def paged_rows(
     """The rows of an account's book laid on pages of ``lines_per_page`` printed lines
     (``lines`` says how many a row takes), as 会计基础工作规范 第六十条 asks: when the
     account runs over a page, its last line is 过次页 and the next page's first 承前页,
-    both with the 借方 and 贷方 of the month of the page's last entry, from its first day
-    to the page's end (blank on a page where a new year has begun but not moved), and
-    the balance. A ``forward`` row ends each page but the last (the writer breaks the page
-    after it); a ``brought`` row heads each page but the first."""
-    month: int | None = None
-    month_debit = month_credit = 0
+    both with the year's 借方 and 贷方 from its first day to the page's end (the book
+    prints 本年累计, so the carried figures are the year's: 承前页 and the entries under
+    it make the next 本年累计) and the balance; blank where the year has not moved yet.
+    A ``forward`` row ends each page but the last (the writer breaks the page after it);
+    a ``brought`` row heads each page but the first. The book's last row (期末余额) needs
+    no 过次页 after it, so no line is kept free for one."""
+    year_debit = year_credit = 0
     used = 0
     last: LedgerRow | None = None
     for row in rows:
         cost = lines(row)
-        if last is not None and used + cost + 1 > lines_per_page:
-            carried = (month_debit or None, month_credit or None)
+        kept = 0 if row.kind == "closing" else 1
+        if last is not None and used + cost + kept > lines_per_page:
+            carried = (year_debit or None, year_credit or None)
             yield LedgerRow("forward", None, None, "", PAGE_FORWARD, *carried, last.balance)
             yield LedgerRow("brought", None, None, "", PAGE_BROUGHT, *carried, last.balance)
             used = 1
-        if row.kind == "opening" or (row.kind == "entry" and row.month != month):
-            month, month_debit, month_credit = row.month, 0, 0  # a year or a month begins
-        if row.kind == "entry":
-            month_debit += row.debit or 0
-            month_credit += row.credit or 0
+        if row.kind == "opening":
+            year_debit = year_credit = 0  # a year begins: 上年结转
+        elif row.kind == "entry":
+            year_debit += row.debit or 0
+            year_credit += row.credit or 0
         used += cost
         last = row
         yield row
@@ -287,6 +290,11 @@ class TrialLine:
     def closing(self) -> Fen:
         return self.opening + self.inflow - self.outflow
 
+    @property
+    def moved(self) -> bool:
+        """Not zero at the start, in the period and at the end alike."""
+        return bool(self.opening or self.inflow or self.outflow)
+
 
 def trial_lines(stores: program.Stores, on: date) -> list[TrialLine]:
     """Every account in chart order: balance at the start of ``on``'s year, the year's
@@ -347,18 +355,17 @@ def _total(level: int, title: Title, lines: list[TrialLine], name: str) -> Trial
 def trial_rows(lines: list[TrialLine], *, every: bool = False) -> Iterator[TrialRow]:
     """Each 一级科目 with its total, then each 二级科目 under it (银行存款 has none): every
     code once, each 二级 code extending its 一级 code; the accounts within a 科目 are its
-    辅助核算 (:func:`auxiliary_rows`). A row zero in every column is left out unless
-    ``every``."""
+    辅助核算 (:func:`auxiliary_rows`). A 科目 none of whose accounts moved (zero at the
+    start, no movement, zero at the end) is left out unless ``every``: the same rule
+    the 辅助余额表 follows, so the two sheets show the same 科目."""
     for top in TOP_TITLES:
-        under = [x for x in lines if x.chart.parent == top]
+        under = [x for x in lines if x.chart.parent == top and (every or x.moved)]
         if not under:
             continue
         titles = sorted({x.chart.title for x in under} - {top}, key=lambda t: t.code)
-        rows = [
-            _total(1, top, under, top.name),
-            *(_total(2, t, [x for x in under if x.chart.title == t], t.name) for t in titles),
-        ]
-        yield from (row for row in rows if every or any(row.values()))
+        yield _total(1, top, under, top.name)
+        for t in titles:
+            yield _total(2, t, [x for x in under if x.chart.title == t], t.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,13 +381,13 @@ class AuxiliaryRow:
     opening: Fen
     debit: Fen
     credit: Fen
+    flow: bool = False
+    """A 收支项目 of 银行存款 (money that came in or went out): its movements are what it
+    says; the balance is the 科目's, on its 小计."""
 
     @property
     def closing(self) -> Fen:
         return self.opening + self.credit - self.debit
-
-    def moved(self) -> bool:
-        return bool(self.opening or self.debit or self.credit or self.closing)
 
 
 def auxiliary_rows(lines: list[TrialLine], *, every: bool = False) -> Iterator[AuxiliaryRow]:
@@ -399,10 +406,11 @@ def auxiliary_rows(lines: list[TrialLine], *, every: bool = False) -> Iterator[A
                 x.opening,
                 x.outflow,
                 x.inflow,
+                flow=title == BANK,
             )
             for x in items
+            if every or x.moved
         ]
-        shown = [row for row in shown if every or row.moved()]
         if shown:
             yield from shown
             yield AuxiliaryRow(

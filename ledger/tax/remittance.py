@@ -1,6 +1,6 @@
 """缴纳: the month's withheld tax paid over to the tax office, exactly as declared.
 
-One voucher a month, 借 应交税费—代扣个人所得税, 贷 银行存款—已缴代扣个人所得税, for the
+One voucher a month, 借 应交税费—代扣个人所得税, 贷 银行存款 (收支项目 已缴代扣个人所得税), for the
 已扣缴税额 of the month's 扣缴个人所得税报告表 (:mod:`ledger.tax.declaration`). It is
 refused for a month not yet over, while a batch sent to the bank still waits for its
 answer (its payments could still be income of the month), when the declaration does

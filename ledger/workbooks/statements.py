@@ -293,22 +293,25 @@ def export_trial_balance(
     aux.caption(f"核算单位：{ORGANIZATION}", "金额单位：元")
     aux.header(AUXILIARY_HEADER)
     for item in auxiliary_rows(lines, every=every):
+        balances = not item.flow  # a 收支项目 shows what came in or went out, no balance
         aux.row(
             (
                 item.code,
                 item.name,
                 item.item or "小计",
-                direction(item.opening),
-                abs(item.opening),
+                direction(item.opening) if balances else None,
+                abs(item.opening) if balances else None,
                 item.debit,
                 item.credit,
-                direction(item.closing),
-                abs(item.closing),
+                direction(item.closing) if balances else None,
+                abs(item.closing) if balances else None,
             ),
             bold=not item.item,
         )
     aux.blank()
     aux.note(ZERO_ROWS_SHOWN if every else ZERO_ROWS_LEFT_OUT)
+    aux.note("银行存款的收支项目列示本期收付；其余额见小计。")
+    aux.note(anchor_line(*statement.anchor))
     aux.note(generated_line(exporter))
     workbook.save(path)
     if totals[0] != totals[1] or totals[2] != totals[3] or totals[4] != totals[5]:

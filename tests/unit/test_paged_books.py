@@ -1,6 +1,6 @@
 """The three-column ledger laid on pages as 会计基础工作规范 第六十条 asks: 过次页 at the foot
-of a page that runs over, 承前页 at the head of the next, with the month's 借方 and 贷方
-from its first day to the page's end and the balance."""
+of a page that runs over, 承前页 at the head of the next, with the year's 借方 and 贷方
+from its first day to the page's end (the book prints 本年累计) and the balance."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ def shown(rows: list[LedgerRow]) -> list[tuple[str, int | None, int | None, int]
 def test_a_book_that_fits_its_page_is_left_as_it_is() -> None:
     rows = list(ledger_rows(0, [entry(date(2024, 1, 2), 100)], 2024, 2024))
     assert list(paged_rows(rows, 6, one_line)) == rows
+    assert len(rows) == 5
+    assert list(paged_rows(rows, 5, one_line)) == rows  # 期末余额 needs no 过次页 after it
 
 
 def test_a_page_that_runs_over_ends_with_forward_and_the_next_begins_with_brought() -> None:
@@ -44,13 +46,13 @@ def test_a_page_that_runs_over_ends_with_forward_and_the_next_begins_with_brough
         ("拨款", None, 2_500_000, 2_500_000),
         ("拨款", 300_000, None, 2_200_000),
         ("本月合计", 300_000, 2_500_000, 2_200_000),
-        ("过次页", 300_000, 2_500_000, 2_200_000),  # January to the page's end
+        ("过次页", 300_000, 2_500_000, 2_200_000),  # the year to the page's end
         ("承前页", 300_000, 2_500_000, 2_200_000),
         ("本年累计", 300_000, 2_500_000, 2_200_000),
         ("拨款", 100_000, None, 2_100_000),
         ("拨款", None, 50_000, 2_150_000),
-        ("过次页", 100_000, 50_000, 2_150_000),  # February from its first day
-        ("承前页", 100_000, 50_000, 2_150_000),
+        ("过次页", 400_000, 2_550_000, 2_150_000),  # January and February so far
+        ("承前页", 400_000, 2_550_000, 2_150_000),
         ("本月合计", 100_000, 50_000, 2_150_000),
         ("本年累计", 400_000, 2_550_000, 2_150_000),
         ("期末余额", None, None, 2_150_000),
@@ -104,14 +106,12 @@ def test_every_page_holds_what_it_can_and_carries_the_running_figures(
     rows = list(paged_rows(book, per_page, one_line))
     assert [r for r in rows if r.kind not in ("forward", "brought")] == book
     page: list[LedgerRow] = []
-    month, month_debit, month_credit = None, 0, 0
     for before, row in zip([None, *rows], rows, strict=False):
         page.append(row)
         assert len(page) <= per_page
         if row.kind == "forward":
             assert before is not None
             assert row.balance == before.balance
-            assert (row.debit or 0, row.credit or 0) == (month_debit, month_credit)
             page = []
         if row.kind == "brought":
             assert before is not None
@@ -121,8 +121,15 @@ def test_every_page_holds_what_it_can_and_carries_the_running_figures(
                 before.credit,
                 before.balance,
             )
-        if row.kind == "opening" or (row.kind == "entry" and row.month != month):
-            month, month_debit, month_credit = row.month, 0, 0
-        if row.kind == "entry":
-            month_debit += row.debit or 0
-            month_credit += row.credit or 0
+    # read as a person reads the pages: 承前页 plus the entries after it make the next
+    # 本年累计 printed (carried figures are the year's, from 1 January)
+    carried: tuple[int, int] | None = None
+    for row in rows:
+        if row.kind == "brought":
+            carried = (row.debit or 0, row.credit or 0)
+        elif row.kind == "opening":
+            carried = None
+        elif row.kind == "entry" and carried is not None:
+            carried = (carried[0] + (row.debit or 0), carried[1] + (row.credit or 0))
+        elif row.kind == "year" and carried is not None:
+            assert carried == (row.debit, row.credit)
