@@ -87,7 +87,11 @@ def statements_trial_balance(
             as_user,
             lambda uow: statements.export_trial_balance(uow, on, out, as_user, every=every),
         )
-    click.echo(f"wrote {out}: {len(lines)} accounts")
+    moved = sum(1 for x in lines if x.moved)
+    click.echo(
+        f"wrote {out}: {len(lines)} ledger accounts, "
+        + ("every one listed" if every else f"{len(lines) - moved} that never moved left out")
+    )
 
 
 @statements_group.command("withholding")

@@ -173,12 +173,16 @@ class VoucherController(Controller):
     def list_vouchers(
         self,
         request: Request[User, Any, Any],
-        month: Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")],
+        month: Annotated[
+            str | None,
+            QueryParameter(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (default: this month)"),
+        ] = None,
         cursor: Cursor = None,
         limit: Limit = 100,
     ) -> Page[VoucherSummaryOut]:
-        """A month's 记账凭证 in number order: 凭证号, 日期, 摘要, 合计."""
-        period = Period.parse(month, field="month")
+        """A month's 记账凭证 in number order: 凭证号, 日期, 摘要, 合计 (this month's when
+        no month is given, as on the command line)."""
+        period = Period.parse(month, field="month") if month else Period.of(program.today())
         found = read(
             request,
             lambda uow: vouchers.month_vouchers(uow, period, after=cursor or 0, limit=limit + 1),

@@ -629,6 +629,15 @@ def test_the_registry_commands_from_templates_to_entitlements(
     code, _, err = _run(*db, "vouchers", "show", "记-2024-01-0009")
     assert code != 0
     assert "凭证记-2024-01-0009不存在" in err
+    assert _run(*db, "users", "add", "审计员", "--role", "auditor")[0] == 0
+    trial = tmp_path / "科目余额表.xlsx"
+    auditor = ("--as", "审计员")
+    code, out, _ = _run(*db, "statements", "trial-balance", "--date", "2024-12-31",
+                        "--out", str(trial), *auditor)  # fmt: skip
+    assert out.strip().endswith("4 ledger accounts, 0 that never moved left out")
+    code, out, _ = _run(*db, "statements", "trial-balance", "--date", "2024-12-31", "--all",
+                        "--out", str(trial), *auditor)  # fmt: skip
+    assert out.strip().endswith("4 ledger accounts, every one listed")
     code, out, _ = _run(*db, "appropriate", "--year", "2024", *clerk)
     assert out.strip().endswith("0 studios funded, ¥0.00; already funded: HJ-S01")
 

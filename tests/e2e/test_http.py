@@ -23,7 +23,7 @@ import api.http.books
 from api.app import PUBLIC, Settings, create_app
 from api.shapes import KEY_TROUBLE
 from demo.story import bank_answer
-from ledger import permissions, users
+from ledger import permissions, program, users
 from ledger.funds import expenses, fund_services
 from ledger.registry.roster import id_check_digit
 from ledger.users import ROLES
@@ -516,6 +516,14 @@ def test_vouchers_are_listed_by_month_and_shown_as_the_books_read_them(
     assert "凭证号应写作" in bad.text
     r = client.get(f"{API}/vouchers", params={"month": "2025-1"}, headers=auth(tokens["auditor"]))
     assert r.status_code in (400, 422)
+    default = client.get(f"{API}/vouchers", headers=auth(tokens["auditor"]))
+    this_month = client.get(
+        f"{API}/vouchers",
+        params={"month": f"{program.today():%Y-%m}"},
+        headers=auth(tokens["auditor"]),
+    )
+    assert default.status_code == 200
+    assert default.json() == this_month.json()  # no month: this month's
 
 
 def test_an_auditor_downloads_the_statements(
