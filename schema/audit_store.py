@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import zlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
@@ -15,6 +14,7 @@ from ledger.books.postings import utc_now
 from ledger.errors import ChainKeyError
 from ledger.privacy import pseudonym_key
 from schema.keys import key_source
+from schema.ledger_store import take_turns
 from schema.tables import AuditRow, IdempotentRequestRow
 
 
@@ -103,10 +103,7 @@ class SqlAuditStore:
 
     def lock_key(self, key: str) -> None:
         """Serialise requests carrying the same key (PostgreSQL; SQLite writers already are)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(
-                text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(key.encode())}
-            )
+        take_turns(self.session, key)
 
     def answer(self, key: str) -> StoredAnswer | None:
         row = self.session.get(IdempotentRequestRow, key)

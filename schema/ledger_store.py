@@ -8,6 +8,7 @@ it holds. Postings and transactions are only ever inserted.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, Final, TypeVar
@@ -110,6 +111,13 @@ _CONSTRAINT_NAME: Final = re.compile(r"CONSTRAINT (\w+)")
 def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def take_turns(session: Session, key: str) -> None:
+    """Serialise, until the transaction ends, the transactions that name the same ``key``
+    (a PostgreSQL advisory lock; SQLite's writers take turns already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(key.encode())})
 
 
 class SqlLedgerStore:

@@ -8,7 +8,6 @@ leaves a studio by a ``left_on`` date.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -22,7 +21,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -36,7 +34,7 @@ from ledger.registry.cycles import Cycle
 from ledger.registry.policy import Policy
 from ledger.registry.roster import Grade, Membership, Person, PersonInput, Studio
 from ledger.registry.units import UNIT_CODE_PREFIX, Unit, code_number, new_codes
-from schema.ledger_store import chunks
+from schema.ledger_store import chunks, take_turns
 from schema.tables import (
     Base,
     ExpensePlanRow,
@@ -52,8 +50,8 @@ from schema.tables import (
 )
 
 PERSON_CODE_DIGITS: Final = 6
-UNITS_LOCK: Final = zlib.crc32(b"units")
-"""The advisory lock two PostgreSQL transactions giving unit codes take turns on."""
+UNITS_LOCK: Final = "units"
+"""What two transactions giving unit codes take turns on (:func:`take_turns`)."""
 
 
 def _changed(old: Any, new: dict[str, Any]) -> bool:
@@ -181,9 +179,9 @@ class SqlRegistryStore:
         once take turns here (an advisory lock), so they never draw the same number."""
         codes = self.unit_codes(names)
         unseen = sorted(set(names) - codes.keys())
-        if unseen and self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": UNITS_LOCK})
-            codes |= self.unit_codes(unseen)  # one the other roster gave meanwhile
+        if unseen:
+            take_turns(self.session, UNITS_LOCK)
+            codes |= self.unit_codes(unseen)  # one another roster gave meanwhile
             unseen = [n for n in unseen if n not in codes]
         if unseen:
             numbered = set(

@@ -134,6 +134,11 @@ class ChartAccount:
         """What kind of 辅助核算 :attr:`detail` is (收支项目, 工作室, 人员), or ``""``."""
         return DIMENSIONS.get(self.title.code, "") if self.detail else ""
 
+    @property
+    def item(self) -> str:
+        """Its 辅助核算 as the books print it (``工作室：HJ-S01 语文名师工作室``), or ``""``."""
+        return f"{self.dimension}：{self.detail}" if self.detail else ""
+
 
 def named_codes(addresses: Iterable[Account]) -> Names:
     """The studio, payee and unit codes the addresses hold, each named by itself: the

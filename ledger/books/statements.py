@@ -397,12 +397,11 @@ def auxiliary_rows(lines: list[TrialLine], *, every: bool = False) -> Iterator[A
     titles = sorted({x.chart.title for x in lines if x.chart.detail}, key=lambda t: t.code)
     for title in titles:
         items = [x for x in lines if x.chart.title == title]
-        dimension = items[0].chart.dimension
         shown = [
             AuxiliaryRow(
                 title.code,
                 title.name,
-                f"{dimension}：{x.chart.detail}",
+                x.chart.item,
                 x.opening,
                 x.outflow,
                 x.inflow,

@@ -100,7 +100,7 @@ def voucher_lines(transaction: Transaction, names: Names = NO_NAMES) -> tuple[Vo
                     memos[side][address],
                     account.code,
                     account.title.name,
-                    f"{account.dimension}：{account.detail}" if account.detail else "",
+                    account.item,
                     amount if side == 0 else 0,
                     amount if side == 1 else 0,
                 )

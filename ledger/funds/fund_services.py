@@ -241,13 +241,12 @@ def receive_matching(stores: Stores, receipts: Sequence[Receipt], *, by: str) ->
     errors += _support_unit_errors(stores, receipts)
     if errors:
         raise InvalidInputError(errors)
-    codes = stores.registry.unit_codes(
-        {r.unit if r.kind == "support" else studios[r.studio].host_unit for r in receipts}
-    )
+    units = [r.unit if r.kind == "support" else studios[r.studio].host_unit for r in receipts]
+    codes = stores.registry.unit_codes(set(units))
     if unknown := [
         ValidationError(f"receipts[{i}].出资单位", f"单位未登记：{name}")
-        for i, r in enumerate(receipts)
-        if (name := r.unit if r.kind == "support" else studios[r.studio].host_unit) not in codes
+        for i, name in enumerate(units)
+        if name not in codes
     ]:
         raise InvalidInputError(unknown)
     requests = [receipt_transaction(r, studios[r.studio].host_unit, codes) for r in receipts]

@@ -80,10 +80,8 @@ def write_ledger(
         sheet = PrintedSheet(workbook, section.sheet, LEDGER_LAYOUT)
         sheet.title("专项资金明细账")
         account = section.account
-        dimension = f"　{account.dimension}：{account.detail}" if account.detail else ""
-        sheet.caption(
-            f"科目：{account.code} {account.title.name}{dimension}", f"期间：{section.period}"
-        )
+        item = f"　{account.item}" if account.item else ""
+        sheet.caption(f"科目：{account.code} {account.title.name}{item}", f"期间：{section.period}")
         sheet.caption(
             f"核算单位：{ORGANIZATION}" + (f"　{section.studio}" if section.studio else ""),
             "金额单位：元",
