@@ -395,6 +395,7 @@ CONTROLLERS: Final = (
     books.VerifyController,
     books.PeriodController,
     books.VoucherController,
+    books.AttachmentController,
     statements.StatementController,
     tax.TaxController,
     jobs.JobController,

@@ -60,6 +60,7 @@ class _Lazy(click.Group):
 
 COMMANDS: Final = {
     "appropriate": ("api.commands.registry:appropriate", "Post each studio's budget for a year."),
+    "attachments": ("api.commands.attachments:attachments", "原始凭证: attach, list, get."),
     "audit": ("api.commands.audit:audit", "The audit log, filtered by who, what, object, date."),
     "balance": ("api.commands.books:balance", "An account's balance, now or as of a date."),
     "cycles": ("api.commands.cycles:cycles", "Studios' cycles: list, close (终结), renew."),
@@ -84,7 +85,7 @@ COMMANDS: Final = {
     "units": ("api.commands.registry:units", "Units (单位) by code, and their accounts."),
     "users": ("api.commands.users:users", "Users, roles and API tokens."),
     "verify": ("api.commands.books:verify", "Check the hash chain and the balances."),
-    "vouchers": ("api.commands.books:vouchers", "记账凭证: reverse one to correct it (红字冲销)."),
+    "vouchers": ("api.commands.books:vouchers", "记账凭证: list, show, print, reverse (红字冲销)."),
 }
 
 

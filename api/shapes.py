@@ -38,6 +38,7 @@ from ledger.batches.disbursement import CreatedBatch, EntitlementReport, Outcome
 from ledger.batches.entitlements import EntitlementLine
 from ledger.books import book
 from ledger.books.accounts import support_source, unit_source
+from ledger.books.attachments import Attachment
 from ledger.books.book import KeyRingView
 from ledger.books.closing import Closed
 from ledger.books.periods import PeriodState
@@ -494,6 +495,51 @@ class VoucherOut(Shape):
     total: str
     total_uppercase: str
     """合计 in 人民币大写."""
+    maker: str
+    """制单: a batch's preparer, else who recorded it ('' where the ledger does not know)."""
+    checkers: list[str]
+    """审核: a batch's approvers."""
+    bookkeeper: str
+    """记账: who recorded it."""
+    cashier: str
+    """出纳: who recorded a payment out of the bank."""
+    attachments: int
+    """附单据: how many originals are attached."""
+
+
+class AttachmentOut(Shape):
+    """An original attached to a voucher (its bytes: ``GET /attachments/{id}``)."""
+
+    id: int
+    voucher: str
+    filename: str
+    kind: str
+    """What its bytes are: PDF, OFD, JPEG, PNG, xlsx (or CSV, the bank's answer)."""
+    media_type: str
+    size: int
+    sha256: str
+    note: str
+    origin: str
+    """'' for an upload; for a file the ledger made or received, what it is."""
+    added_by: str
+    added_at: datetime
+    """When it was attached (UTC)."""
+
+
+def attachment_out(a: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=a.id,
+        voucher=str(a.voucher),
+        filename=a.filename,
+        kind=a.kind,
+        media_type=a.media_type,
+        size=a.size,
+        sha256=a.sha256,
+        note=a.note,
+        origin=a.origin,
+        added_by=a.added_by,
+        added_at=utc(a.added_at),
+    )
 
 
 def voucher_out(v: VoucherView) -> VoucherOut:
@@ -517,6 +563,11 @@ def voucher_out(v: VoucherView) -> VoucherOut:
         total_fen=v.total,
         total=format_amount(v.total),
         total_uppercase=to_uppercase(v.total),
+        maker=v.signers.maker,
+        checkers=list(v.signers.checkers),
+        bookkeeper=v.signers.bookkeeper,
+        cashier=v.signers.cashier,
+        attachments=v.attachments,
     )
 
 
@@ -571,6 +622,9 @@ class VerifyOut(Shape):
     """``DATE:`` each voucher dated after the day it was recorded (Beijing), in words."""
     missing_guards: list[str] = msgspec.field(default_factory=list)
     """``GUARD:`` each trigger or constraint the books rely on that is gone or disabled."""
+    attachment_problems: list[str] = msgspec.field(default_factory=list)
+    """``ATT:`` each original whose bytes changed or went missing, or whose record no
+    longer matches its seal, in words."""
 
 
 KEY_TROUBLE: Final = (
@@ -616,6 +670,7 @@ def verify_out(report: book.VerifyReport, role: str | None) -> VerifyOut:
         negative_days=[str(n) for n in report.negative_days],
         early_vouchers=[str(v) for v in report.early_vouchers],
         missing_guards=list(report.missing_guards),
+        attachment_problems=list(report.attachment_problems),
     )
 
 

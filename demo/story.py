@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 from ledger import clock, users
 from ledger.batches import disbursement
 from ledger.batches.batch import Batch
-from ledger.books import book, closing
+from ledger.books import attachments, book, closing, vouchers
 from ledger.books.accounts import FUNDING_SOURCES, studio_fund
 from ledger.books.periods import Period
 from ledger.errors import ValidationError
@@ -47,6 +47,7 @@ from ledger.registry.policy import STUDIO_KINDS
 from ledger.registry.roster import Grade, id_check_digit
 from ledger.tax import remittance
 from ledger.workbooks import bank_results, imports, payout_files, statements
+from ledger.workbooks.vouchers import export_vouchers
 from schema.db import UnitOfWork, connect
 from schema.migrate import prepare
 
@@ -414,7 +415,7 @@ def run(out_dir: Path) -> DemoResult:
             carried = _balances(uow, codes, carried_on)
             first = [disbursement.show(uow, i)[0] for i in play.first_batches]
             stored = [disbursement.show(uow, i)[0] for i in play.batches]
-            verified = book.verify(uow.ledger)
+            verified = attachments.verified(uow)
     finally:
         engine.dispose()
     unlisted = {p.relative_to(out_dir).as_posix() for p in play.files} - set(demo_files(today))
@@ -843,18 +844,21 @@ STATEMENTS = (
     f"{YEAR}-专项资金明细账",
     f"{YEAR}-专项资金收支汇总表",
     f"{YEAR_END.isoformat()}-科目余额表",
+    f"{YEAR}-12-记账凭证",
 )
 
 
 def _statements(engine: Engine, folder: Path) -> list[Path]:
-    """The auditor's three statements of the closed year: its ledger, its summary and
-    the trial balance at 31 December."""
+    """The auditor's statements of the closed year: its ledger, its summary, the trial
+    balance at 31 December and December's 记账凭证 (the payout's, with the 发放表, the bank
+    file and the bank's answer attached)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.xlsx" for name in STATEMENTS]
     with UnitOfWork(engine, write=False) as uow:
         statements.export_ledger(uow, YEAR, YEAR, paths[0], AUDITOR)
         statements.export_summary(uow, YEAR, paths[1], AUDITOR)
         statements.export_trial_balance(uow, YEAR_END, paths[2], AUDITOR)
+        export_vouchers(vouchers.month_views(uow, Period(YEAR, 12)), paths[3])
     return paths
 
 
@@ -877,8 +881,12 @@ def bank_answer(bank_file: Path, out: Path, failed: Mapping[int, str]) -> Path:
 
 
 def _export(engine: Engine, batch_id: int, files: Path) -> list[Path]:
-    with UnitOfWork(engine, write=False) as uow:
-        return payout_files.export(uow, batch_id, CASHIER, files).files
+    """The batch's files as its 出纳 takes them: kept as the approval voucher's originals
+    the first time (``studio-ledger batches export`` does the same)."""
+    with UnitOfWork(engine) as uow:
+        exported = payout_files.export(uow, batch_id, CASHIER, files).files
+        uow.commit()
+    return exported
 
 
 CYCLE_END = date(LAST_YEAR + 1, 1, 31)

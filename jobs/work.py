@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from ledger import program
 from ledger.batches import disbursement
-from ledger.books import book
+from ledger.books import attachments
 from ledger.errors import LedgerError
 from ledger.funds import fund_services
 from ledger.money import format_plain
@@ -109,7 +109,7 @@ def matching_check(uow: UnitOfWork, period: str) -> Counts:
 def integrity_check(uow: UnitOfWork, period: str) -> Counts:
     """Kept balances equal the postings; the hash chain is intact. Raises if not."""
     date.fromisoformat(period)
-    report = book.verify(uow.ledger)
+    report = attachments.verified(uow)
     if not report.ok:
         raise IntegrityFailure("; ".join(report.problems()))
     return {"transactions": report.transactions, "last_hash": report.last_hash}

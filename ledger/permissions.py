@@ -69,6 +69,11 @@ PERMISSIONS: Final[Mapping[Action, frozenset[UserRole]]] = MappingProxyType(
         # the books and the service
         "period.close": frozenset({UserRole.APPROVER, UserRole.ADMIN}),
         "voucher.reverse": _APPROVER,  # 红字冲销: a correction, in an open month
+        # 原始凭证: whoever keeps the books' papers attaches them; everyone may read them
+        "attachment.add": frozenset({UserRole.CLERK, UserRole.CASHIER, UserRole.APPROVER}),
+        # an original the bank sent or was sent holds whole 身份证号 and accounts: those
+        # need ``batch.bank_file`` besides (ledger.books.attachments.original)
+        "attachment.read": _EVERYONE,
         "policy.add": _ADMIN,
         "job.run": _ADMIN,
         "user.add": _ADMIN,

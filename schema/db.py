@@ -27,6 +27,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
+from schema.attachment_store import SqlAttachmentStore
 from schema.audit_store import SqlAuditStore
 from schema.batch_store import SqlBatchStore
 from schema.job_store import SqlJobStore
@@ -184,6 +185,7 @@ class UnitOfWork:
         self._audit: SqlAuditStore | None = None
         self._jobs: SqlJobStore | None = None
         self._users: SqlUserStore | None = None
+        self._attachments: SqlAttachmentStore | None = None
 
     def __enter__(self) -> Self:
         self._session = Session(self.engine, expire_on_commit=False, autoflush=False)
@@ -239,6 +241,13 @@ class UnitOfWork:
         return self._audit
 
     @property
+    def attachments(self) -> SqlAttachmentStore:
+        """Originals attached to vouchers inside this unit of work (made on first use)."""
+        if self._attachments is None:
+            self._attachments = SqlAttachmentStore(self.session)
+        return self._attachments
+
+    @property
     def jobs(self) -> SqlJobStore:
         """Job runs inside this unit of work."""
         if self._jobs is None:
@@ -268,3 +277,4 @@ class UnitOfWork:
             session.close()
             self._session = self._ledger = self._registry = None
             self._batches = self._audit = self._jobs = self._users = None
+            self._attachments = None

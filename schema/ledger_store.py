@@ -710,6 +710,7 @@ def transaction_row(t: Transaction) -> dict[str, Any]:
         "prev_hash": t.prev_hash,
         "hash": t.hash,
         "layout": t.layout,
+        "recorded_by": t.recorded_by,
     }
 
 
@@ -750,6 +751,7 @@ def _transaction(row: TransactionRow, postings: tuple[Posting, ...]) -> Transact
         row.prev_hash,
         row.hash,
         row.layout,
+        row.recorded_by,
     )
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -88,6 +89,9 @@ class ChainHeadRow(Base):
     key_id: Mapped[str | None] = mapped_column(String(12))
     """The id of the chain key that sealed the last transaction (none if plain SHA-256,
     or written before migration 0019)."""
+    attachments_last_id: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    attachments_last_hash: Mapped[str] = mapped_column(String(64), server_default="0" * 64)
+    """The originals' chain head (:mod:`ledger.books.attachments`): their last record."""
 
 
 class VoucherCounterRow(Base):
@@ -130,6 +134,52 @@ class TransactionRow(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     layout: Mapped[int] = mapped_column(SmallInteger)
+    recorded_by: Mapped[str | None] = mapped_column(String(50))
+
+
+class AttachmentContentRow(Base):
+    """An original's bytes, kept once by their SHA-256 (content-addressed)."""
+
+    __tablename__ = "attachment_contents"
+    __table_args__ = (CheckConstraint("size >= 0", name="size"),)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AttachmentRow(Base):
+    """An original attached to a voucher: an append-only record chained by hash
+    (:mod:`ledger.books.attachments`)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        CheckConstraint("id > 0", name="id_positive"),
+        Index("ix_attachments_origin", "origin"),
+        # a file the ledger makes or receives goes with a voucher once
+        Index(
+            "uq_attachments_own",
+            "transaction_seq",
+            "origin",
+            unique=True,
+            sqlite_where=text("origin <> ''"),
+            postgresql_where=text("origin <> ''"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    transaction_seq: Mapped[int] = mapped_column(ForeignKey("transactions.seq"), index=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("attachment_contents.sha256"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(10))
+    filename: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(100))
+    added_by: Mapped[str] = mapped_column(String(50))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str] = mapped_column(String(12))
 
 
 class PostingRow(Base):
@@ -579,7 +629,13 @@ class ConsoleSessionRow(Base):
     user_name: Mapped[str | None] = mapped_column(String(50))
 
 
-IMMUTABLE_TABLES = ("transactions", "postings", "period_closings")
+IMMUTABLE_TABLES = (
+    "transactions",
+    "postings",
+    "period_closings",
+    "attachments",
+    "attachment_contents",
+)
 """Tables the migrations protect with triggers refusing UPDATE and DELETE."""
 
 LEDGER_TABLES = (

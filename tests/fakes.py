@@ -5,6 +5,7 @@ those honest on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -20,6 +21,7 @@ from ledger.batches.batch import (
     paid_key,
 )
 from ledger.books.accounts import Account, may_go_negative
+from ledger.books.attachments import Attachment
 from ledger.books.book import AccountEntry, AccountState, ChainHead
 from ledger.books.chain_keys import ChainKey, KeyRing
 from ledger.books.daily_balances import Day, DayRow, DayWrite, day_movements
@@ -629,6 +631,52 @@ class FakeBatches:
             self.keys[x.id] = None
 
 
+class FakeAttachments:
+    """Originals in memory (:class:`ledger.books.attachments.AttachmentStore`)."""
+
+    def __init__(self) -> None:
+        self.records: list[Attachment] = []
+        self.contents: dict[str, bytes] = {}
+
+    def last(self) -> tuple[int, str]:
+        return (self.records[-1].id, self.records[-1].hash) if self.records else (0, GENESIS_HASH)
+
+    def add(self, attachment: Attachment, content: bytes | None) -> None:
+        if content is not None:
+            self.contents[attachment.sha256] = content
+        self.records.append(attachment)
+
+    def has_content(self, sha256: str) -> bool:
+        return sha256 in self.contents
+
+    def content(self, sha256: str) -> bytes | None:
+        return self.contents.get(sha256)
+
+    def get(self, attachment_id: int) -> Attachment | None:
+        return next((a for a in self.records if a.id == attachment_id), None)
+
+    def of_voucher(self, voucher_seq: int) -> list[Attachment]:
+        return [a for a in self.records if a.voucher_seq == voucher_seq]
+
+    def by_origin(self, origin: str) -> list[Attachment]:
+        return [a for a in self.records if a.origin == origin]
+
+    def counts(self, voucher_seqs: Iterable[int]) -> dict[int, int]:
+        wanted = set(voucher_seqs)
+        counted: dict[int, int] = {}
+        for a in self.records:
+            if a.voucher_seq in wanted:
+                counted[a.voucher_seq] = counted.get(a.voucher_seq, 0) + 1
+        return counted
+
+    def iter_all(self) -> Iterator[Attachment]:
+        return iter(list(self.records))
+
+    def iter_digests(self) -> Iterator[tuple[str, int, str]]:
+        for sha256, content in sorted(self.contents.items()):
+            yield sha256, len(content), hashlib.sha256(content).hexdigest()
+
+
 @dataclass
 class FakeStores:
     """A unit of work's stores, in memory: what ``program`` and batch services are given."""
@@ -637,6 +685,7 @@ class FakeStores:
     registry: FakeRegistry = field(default_factory=FakeRegistry)
     users: FakeUsers = field(default_factory=FakeUsers)
     batches: FakeBatches = field(init=False)
+    attachments: FakeAttachments = field(default_factory=FakeAttachments)
 
     def __post_init__(self) -> None:
         self.batches = FakeBatches(self.ledger)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -17,6 +18,7 @@ from api.commands.base import (
     on_date,
     parse_date,
     print_json,
+    progress,
     reading,
     refusals_exit,
     table,
@@ -34,11 +36,12 @@ from api.shapes import (
     voucher_summary_out,
 )
 from ledger import program
-from ledger.books import book, closing, corrections, statements
+from ledger.books import attachments, book, closing, corrections, statements
 from ledger.books import vouchers as vouchers_of
 from ledger.books.periods import Period
 from ledger.codes import UserRole
 from ledger.money import format_plain
+from ledger.workbooks.vouchers import export_vouchers
 from schema.db import UnitOfWork
 
 
@@ -111,7 +114,7 @@ def verify(
     Exits 1 when anything does not hold, naming the first broken link or the anchor.
     """
     kept = [book.parse_anchor(a) for a in anchors]
-    report = reading(ctx, "ledger.verify", as_user, lambda uow: book.verify(uow.ledger, kept))
+    report = reading(ctx, "ledger.verify", as_user, lambda uow: attachments.verified(uow, kept))
     if as_json:
         print_json(verify_out(report, UserRole.ADMIN))  # the operator
     else:
@@ -317,6 +320,31 @@ def vouchers_show(ctx: click.Context, number: str, as_user: str | None, as_json:
     shown.add_row("合计", "", "", total, total)
     console.print(shown)
     click.echo(f"合计（大写）：{found.total_uppercase}")
+    click.echo(
+        f"附单据 {found.attachments} 张　制单：{found.maker}　审核：{'、'.join(found.checkers)}"
+        f"　记账：{found.bookkeeper}　出纳：{found.cashier}"
+    )
+
+
+@vouchers.command("print")
+@click.argument("numbers", nargs=-1, metavar="[VOUCHER]...")
+@click.option("--month", metavar="YYYY-MM", help="Every voucher of the month, in number order.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@READ_AS
+@click.pass_context
+@refusals_exit
+def vouchers_print(
+    ctx: click.Context, numbers: tuple[str, ...], month: str | None, out: Path, as_user: str | None
+) -> None:
+    """Print 记账凭证 to an xlsx workbook, A5 landscape, one page each (a longer voucher
+    continues with 过次页): the month's (--month) or the VOUCHERs named."""
+
+    def write(uow: UnitOfWork) -> int:
+        return export_vouchers(vouchers_of.printed(uow, month=month, numbers=numbers), out)
+
+    with progress(f"writing vouchers to {out}"):
+        written = reading(ctx, "ledger.read", as_user, write)
+    click.echo(f"wrote {out}: {written} vouchers")
 
 
 @vouchers.command("reverse")

@@ -57,6 +57,7 @@ NAV: Final = (
     NavItem("/console/batches", "批次", "batch.read"),
     NavItem("/console/studios", "工作室", "registry.read"),
     NavItem("/console/people", "人员", "registry.read"),
+    NavItem("/console/vouchers", "凭证", "ledger.read"),
     NavItem("/console/statements", "报表", "statement.export"),
     NavItem("/console/tax", "个税", "statement.withholding"),
     NavItem("/console/jobs", "作业", "job.read"),

@@ -446,12 +446,15 @@ class BatchPages(Controller):
             fields["file"] = bank_results.digest(path) if path.exists() else ""
 
             def run(uow: UnitOfWork) -> disbursement.Outcome:
+                name = None
                 if isinstance(upload, UploadFile):
-                    upload_name(upload.filename, "结果文件")
+                    name = upload_name(upload.filename, "结果文件") or None
                 if not path.exists() or not path.stat().st_size:
                     raise ValidationError("结果文件", "请选择银行返回的结果文件")
                 on = date_field(fields, "on", "银行付款日期")
-                return bank_results.answer(uow, batch_id, path, me, on, sha256=fields["file"])
+                return bank_results.answer(
+                    uow, batch_id, path, me, on, sha256=fields["file"], name=name
+                )
 
             return self._act(request, batch_id, "results", fields, run)
 

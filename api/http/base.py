@@ -294,6 +294,21 @@ def downloads(
     )
 
 
+def sends_original(
+    path: str, action: str, **options: Any
+) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+    """A GET handler sending an original's bytes as they were attached, in their own media
+    type (PDF, OFD, JPEG, PNG, xlsx or CSV)."""
+    original = ResponseSpec(
+        data_container=bytes,
+        media_type="application/octet-stream",
+        description="The original's bytes, as attached (Content-Type its own kind; "
+        "Content-Disposition names the file).",
+        generate_examples=False,
+    )
+    return _declare(get, path, action, (400, 401, 403, 404, 422), {200: original}, **options)
+
+
 # -- reads and writes ------------------------------------------------------------------
 
 

@@ -296,7 +296,7 @@ class BatchController(Controller):
                 {"file": name, "sha256": digest, "on": str(on)},
                 key,
                 lambda uow: bank_results.answer(
-                    uow, batch_id, path, request.user.name, on, sha256=digest
+                    uow, batch_id, path, request.user.name, on, sha256=digest, name=name
                 ),
             )
 

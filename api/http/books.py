@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, Request, Response
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.response import File
 
 from api.http.base import (
     Cursor,
@@ -15,13 +23,21 @@ from api.http.base import (
     IdempotencyKey,
     Limit,
     Page,
+    download,
+    downloads,
+    engine_of,
     page,
     read,
     reads,
+    request_id,
+    sends_original,
+    upload_name,
+    uploads,
     write,
     writes,
 )
 from api.shapes import (
+    AttachmentOut,
     BalanceOut,
     ClosedOut,
     PeriodOut,
@@ -29,6 +45,7 @@ from api.shapes import (
     VerifyOut,
     VoucherOut,
     VoucherSummaryOut,
+    attachment_out,
     balance_out,
     closed_out,
     period_out,
@@ -37,16 +54,37 @@ from api.shapes import (
     voucher_out,
     voucher_summary_out,
 )
+from ledger import audit as audit_log
 from ledger import program
-from ledger.books import book, closing, corrections, statements, vouchers
+from ledger.books import attachments, book, closing, corrections, statements, vouchers
 from ledger.books.accounts import account_kind
 from ledger.books.periods import Period
 from ledger.books.postings import MAX_MEMO_LENGTH
 from ledger.users import User
+from ledger.workbooks.vouchers import export_vouchers
+from schema.db import UnitOfWork
 
+VoucherNumber = Annotated[
+    str, PathParameter(max_length=24, description="凭证号, e.g. 记-2024-03-0002")
+]
 Address = Annotated[
     str, PathParameter(max_length=200, description="e.g. studio:HJ-S01:fund:finance")
 ]
+
+
+class AttachmentController(Controller):
+    path = "/attachments"
+    tags = ("books",)
+
+    @sends_original("/{attachment_id:int}", "attachment.read")
+    def get_attachment(
+        self,
+        request: Request[User, Any, Any],
+        attachment_id: Annotated[int, PathParameter(ge=1, le=10**15)],
+    ) -> Response[bytes]:
+        """An original's bytes exactly as attached (the download is in the audit log); a
+        file exchanged with the bank (whole 身份证号 and accounts) only for the 出纳."""
+        return fetch_original(request, attachment_id)
 
 
 class AccountController(Controller):
@@ -120,7 +158,7 @@ class VerifyController(Controller):
         postings, and that the ledger still holds each ``anchor`` (``ok`` false names
         what does not hold; the answer is still 200)."""
         kept = [book.parse_anchor(a) for a in anchor or []]
-        report = read(request, lambda uow: book.verify(uow.ledger, kept))
+        report = read(request, lambda uow: attachments.verified(uow, kept))
         return verify_out(report, request.user.role)
 
 
@@ -165,9 +203,123 @@ class ReversalIn(msgspec.Struct, forbid_unknown_fields=True):
     """The postings to send back, 0 the first; default every one."""
 
 
+@dataclass
+class AttachmentIn:
+    """An original (PDF, OFD, JPEG, PNG or xlsx, up to 20 MB, known by its content) and
+    what it is."""
+
+    file: UploadFile
+    note: str = ""
+
+
+def original_response(found: attachments.Attachment, content: bytes) -> Response[bytes]:
+    """An original's bytes, named as attached (RFC 6266, the UTF-8 name beside an ASCII
+    one)."""
+    ascii_name = f"original-{found.id}.{found.suffix}"
+    return Response(
+        content,
+        media_type=found.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{ascii_name}"; '
+            f"filename*=UTF-8''{quote(found.filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def fetch_original(request: Request[User, Any, Any], attachment_id: int) -> Response[bytes]:
+    """Original ``attachment_id``'s bytes for the request's user, the download logged."""
+    with UnitOfWork(engine_of(request)) as uow:
+        found, content = attachments.original(uow, attachment_id, by=request.user.name)
+        audit_log.record(
+            uow,
+            request.user.name,
+            "attachment.get",
+            f"attachment:{attachment_id}",
+            request_id(request),
+            {"file": found.filename, "sha256": found.sha256},
+        )
+        uow.commit()
+    return original_response(found, content)
+
+
+def vouchers_file(
+    request: Request[User, Any, Any], month: str | None, numbers: Sequence[str]
+) -> File:
+    """记账凭证 (xlsx, A5 landscape): the month's, or those numbered."""
+
+    def produce(folder: Path) -> Path:
+        path = folder / (f"{month}-记账凭证.xlsx" if month else "记账凭证.xlsx")
+        read(
+            request,
+            lambda uow: export_vouchers(vouchers.printed(uow, month=month, numbers=numbers), path),
+        )
+        return path
+
+    return download("studio-ledger-vouchers-", produce)
+
+
 class VoucherController(Controller):
     path = "/vouchers"
     tags = ("books",)
+
+    @downloads("/print.xlsx", "ledger.read")
+    def print_vouchers(
+        self,
+        request: Request[User, Any, Any],
+        month: Annotated[
+            str | None, QueryParameter(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")
+        ] = None,
+        number: Annotated[
+            list[str] | None,
+            QueryParameter(max_items=500, description="凭证号 (repeatable), instead of month"),
+        ] = None,
+    ) -> File:
+        """记账凭证 to print (xlsx, A5 landscape, one page each; a longer voucher continues
+        with 过次页): a month's in number order, or the vouchers named."""
+        return vouchers_file(request, month, number or [])
+
+    @reads("/{number:str}/attachments", "attachment.read")
+    def list_attachments(
+        self,
+        request: Request[User, Any, Any],
+        number: VoucherNumber,
+    ) -> list[AttachmentOut]:
+        """The originals (原始凭证) of a voucher, in the order they were attached."""
+        return read(
+            request, lambda uow: [attachment_out(a) for a in attachments.of_voucher(uow, number)]
+        )
+
+    @uploads(
+        "/{number:str}/attachments",
+        "attachment.add",
+        status_code=201,
+        request_max_body_size=attachments.MAX_BYTES + 1024 * 1024,
+    )
+    def add_attachment(
+        self,
+        request: Request[User, Any, Any],
+        number: VoucherNumber,
+        data: Annotated[AttachmentIn, Body(media_type=RequestEncodingType.MULTI_PART)],
+        key: IdempotencyKey = None,
+    ) -> Response[AttachmentOut]:
+        """Attach an original to a voucher: PDF, OFD, JPEG, PNG or xlsx, known by its
+        content (a program renamed .pdf is refused naming what it is), up to 20 MB; kept
+        by its SHA-256 and sealed into the originals' chain."""
+        name = upload_name(data.file.filename)
+        content = data.file.file.read(attachments.MAX_BYTES + 1)
+        return write(
+            request,
+            action="attachment.add",
+            data={"file": name, "sha256": hashlib.sha256(content).hexdigest(), "note": data.note},
+            key=key,
+            run=lambda uow: attachments.attach(
+                uow, number, name, content, by=request.user.name, note=data.note
+            ),
+            answer=lambda _, a: attachment_out(a),
+            target=lambda a: f"attachment:{a.id}",
+            status=201,
+        )
 
     @reads("/", "ledger.read")
     def list_vouchers(
@@ -193,9 +345,7 @@ class VoucherController(Controller):
     def get_voucher(
         self,
         request: Request[User, Any, Any],
-        number: Annotated[
-            str, PathParameter(max_length=24, description="凭证号, e.g. 记-2024-03-0002")
-        ],
+        number: VoucherNumber,
     ) -> VoucherOut:
         """One 记账凭证 (``记-2024-03-0002``): each account once per side, 借 before 贷,
         with its 科目, 辅助核算 and 合计 in figures and 大写."""
@@ -205,9 +355,7 @@ class VoucherController(Controller):
     def reverse_voucher(
         self,
         request: Request[User, Any, Any],
-        number: Annotated[
-            str, PathParameter(max_length=24, description="凭证号, e.g. 记-2024-03-0002")
-        ],
+        number: VoucherNumber,
         data: JSONBody[ReversalIn],
         key: IdempotencyKey = None,
     ) -> Response[TransactionOut]:

@@ -47,7 +47,7 @@ from ledger.batches.batch import (
     plan_batch,
 )
 from ledger.batches.entitlements import EntitlementLine, entitlements
-from ledger.books import book
+from ledger.books import attachments, book
 from ledger.books.accounts import FUNDING_SOURCES, WITHHELD_TAX, studio_fund, studio_payable
 from ledger.books.periods import Period
 from ledger.books.postings import NewTransaction, Posting, utc_now
@@ -123,7 +123,7 @@ class BatchStore(Protocol):
     def release_paid_keys(self, batch_id: int) -> None: ...
 
 
-class Stores(program.Stores, Protocol):
+class Stores(attachments.Stores, Protocol):
     @property
     def batches(self) -> BatchStore: ...
 
@@ -280,6 +280,8 @@ class Outcome:
     changed: bool = True
     notes: tuple[str, ...] = ()
     """What else the action did, in words for a person (a tax re-settlement)."""
+    voucher_seq: int | None = None
+    """The payment voucher the bank's answer posted, if it paid any line."""
 
 
 def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
@@ -318,7 +320,7 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     moved: list[BatchLine] = []
     if moving:
         request, positions = approval_voucher(batch, moving, payee_names(stores, batch), on)
-        [posted] = book.post(stores.ledger, [request], date_field="on")
+        [posted] = book.post(stores.ledger, [request], date_field="on", by=by)
         moved = [line.moved(posted.seq, positions[line.id]) for line in moving]
         voucher = f" (voucher {posted.voucher})"
     to_state = batch.after("approve")
@@ -539,16 +541,27 @@ def _answer(
     check_not_before(on, _approved_on(stores, batch), field="on", what=f"批次 #{batch.id} 的审批")
     lines = [batch.line(n) for n in paying]
     settled = [batch.line(n).bounced(reason) for n, reason in failed.items()]
+    paid_by: int | None = None
     if lines:
         [posted] = book.post(
             stores.ledger,
             [payment_voucher(batch, lines, payee_names(stores, batch), on, key=f"{key}:pay")],
             date_field="on",
+            by=by,
         )
         settled += [line.paid(posted.seq) for line in lines]
+        paid_by = posted.seq
+        sent = attachments.BANK_FILE
+        attachments.link_own(
+            stores,
+            posted.seq,
+            origin=attachments.origin(batch.id, sent),
+            by=by,
+            note=attachments.NOTES[sent],
+        )
     stores.batches.save_lines(settled)
     answered = batch.changed(to_state, settled)
-    refunds, settlements = _resettle(stores, answered, {x.person for x in settled}, on, key)
+    refunds, settlements = _resettle(stores, answered, {x.person for x in settled}, on, key, by)
     stores.batches.save_lines(refunds)
     answered = answered.changed(to_state, refunds)
     _record(
@@ -574,11 +587,12 @@ def _answer(
         + (f", {waiting} still waiting for the bank" if waiting else "")
         + ("; " + "; ".join(settlements) if settlements else ""),
         notes=tuple(settlements),
+        voucher_seq=paid_by,
     )
 
 
 def _resettle(
-    stores: Stores, batch: Batch, people: Collection[str], on: date, key: str
+    stores: Stores, batch: Batch, people: Collection[str], on: date, key: str, by: str
 ) -> tuple[list[BatchLine], list[str]]:
     """Re-settle the month of every payee in ``people`` the bank has answered for on all
     their lines sent to it (:func:`ledger.tax.withholding.resettle`): tax withheld too
@@ -649,6 +663,7 @@ def _resettle(
                 )
             ],
             date_field="on",
+            by=by,
         )
     return carriers, said
 
@@ -753,6 +768,7 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
         memo=f"劳务补贴退回资金 批次#{batch.id}-{number}：{line.failure_reason}",
         positions=root.approval_positions,
         date_field="on",
+        by=by,
     )
     stores.batches.save_lines([line.returned(reversal.seq), root.returned(reversal.seq)])
     _record(stores, batch, "return", by, batch.state, f"line {number}")

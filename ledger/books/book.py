@@ -255,8 +255,10 @@ def post(
     *,
     now: datetime | None = None,
     date_field: str | None = None,
+    by: str | None = None,
 ) -> list[Transaction]:
-    """Record ``requests`` atomically; the recorded transactions, in request order.
+    """Record ``requests`` atomically as user ``by`` (sealed with each transaction: the
+    voucher's 制单); the recorded transactions, in request order.
 
     A request whose idempotency key was seen before (earlier, or earlier in
     this call) returns that transaction and writes nothing. If any request is
@@ -310,7 +312,9 @@ def post(
         month = Period.of(request.effective_date)
         numbers[month] += 1
         voucher = Voucher(month.year, month.month, numbers[month])
-        transaction = sealed(seq, voucher, recorded_at, request, prev_hash, key=sealing.secret)
+        transaction = sealed(
+            seq, voucher, recorded_at, request, prev_hash, key=sealing.secret, recorded_by=by
+        )
         new.append(transaction)
         prev_hash = transaction.hash
         recorded[request.idempotency_key] = transaction
@@ -487,6 +491,7 @@ def reverse(
     positions: Sequence[int] | None = None,
     now: datetime | None = None,
     date_field: str | None = None,
+    by: str | None = None,
 ) -> Transaction:
     """Post the reversal of transaction ``seq``: the postings at ``positions`` (default:
     every one) sent back, each once. The reversal is its own voucher, dated
@@ -501,7 +506,7 @@ def reverse(
         memo=memo,
         positions=positions,
     )
-    [transaction] = post(store, [request], now=now, date_field=date_field)
+    [transaction] = post(store, [request], now=now, date_field=date_field, by=by)
     return transaction
 
 
@@ -612,6 +617,8 @@ class VerifyReport:
       early_vouchers: vouchers dated after the day they were recorded.
       missing_guards: the database's own rules (triggers, constraints) that are gone or
         switched off, so that it no longer refuses what the ledger refuses.
+      attachment_problems: what is wrong with the originals attached to vouchers, in
+        words (:func:`ledger.books.attachments.verify`).
     """
 
     transactions: int
@@ -627,6 +634,7 @@ class VerifyReport:
     negative_days: tuple[NegativeDay, ...] = ()
     early_vouchers: tuple[EarlyVoucher, ...] = ()
     missing_guards: tuple[str, ...] = ()
+    attachment_problems: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -638,6 +646,7 @@ class VerifyReport:
             and not self.negative_days
             and not self.early_vouchers
             and not self.missing_guards
+            and not self.attachment_problems
             and self.head_mismatch is None
             and not self.anchor_failures
             and self.key_problem is None
@@ -670,6 +679,7 @@ class VerifyReport:
             f"GUARD: 数据库缺少或停用了 {g} (the database no longer keeps this rule itself)"
             for g in self.missing_guards
         )
+        lines.extend(f"ATT: {problem}" for problem in self.attachment_problems)
         return lines
 
     @property

@@ -50,4 +50,5 @@ def reverse_voucher(
         memo=f"冲销 {voucher}：{reason.strip()}"[:MAX_MEMO_LENGTH],
         positions=chosen,
         date_field="on",
+        by=by,
     )

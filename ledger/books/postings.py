@@ -30,7 +30,7 @@ import hmac
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Final
 
@@ -56,7 +56,9 @@ LAYOUT: Final = 2
 
 1. vouchers numbered per year; postings ``[source, destination, amount]``.
 2. vouchers numbered per month; each posting also carries its memo and, in a
-   reversal, the position of the original posting it sends back.
+   reversal, the position of the original posting it sends back; and, from revision
+   0025, the user who recorded it (``recorded_by``, 制单), present only when known, so
+   every transaction sealed before keeps its hash.
 """
 
 
@@ -155,6 +157,8 @@ class Transaction:
       prev_hash: the previous transaction's hash (or :data:`GENESIS_HASH`).
       hash: :func:`chain_hash` of this transaction.
       layout: the canonical layout it was sealed with (see :data:`LAYOUT`).
+      recorded_by: the user whose action recorded it (``None`` before revision 0025),
+        sealed with it: the 记账凭证's 制单 or 记账.
     """
 
     seq: int
@@ -164,6 +168,7 @@ class Transaction:
     prev_hash: str
     hash: str
     layout: int = LAYOUT
+    recorded_by: str | None = None
 
     @property
     def postings(self) -> tuple[Posting, ...]:
@@ -338,6 +343,8 @@ def canonical_content(transaction: Transaction) -> str:
         content["postings"] = [
             [p.source, p.destination, p.amount, p.memo, p.reverses] for p in request.postings
         ]
+        if transaction.recorded_by is not None:
+            content["recorded_by"] = transaction.recorded_by
     else:
         raise ValueError(f"unknown canonical layout {transaction.layout}")
     return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -362,12 +369,11 @@ def sealed(
     layout: int = LAYOUT,
     *,
     key: bytes | None,
+    recorded_by: str | None = None,
 ) -> Transaction:
     """A recorded transaction with its chain hash computed under ``key``."""
-    unsealed = Transaction(seq, voucher, recorded_at, request, prev_hash, "", layout)
-    return Transaction(
-        seq, voucher, recorded_at, request, prev_hash, chain_hash(prev_hash, unsealed, key), layout
-    )
+    unsealed = Transaction(seq, voucher, recorded_at, request, prev_hash, "", layout, recorded_by)
+    return replace(unsealed, hash=chain_hash(prev_hash, unsealed, key))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Final
 
 from ledger import program
-from ledger.books import book
+from ledger.books import attachments, book
 from ledger.books.accounts import FUNDING_SOURCES, WITHHELD_TAX, account_kind, studio_fund
 from ledger.books.book import AccountEntry
 from ledger.books.chart import (
@@ -493,14 +493,14 @@ class SummaryStatement:
     anchor: tuple[int, str]
 
 
-def summary_statement(stores: program.Stores, year: int, by: str) -> SummaryStatement:
+def summary_statement(stores: attachments.Stores, year: int, by: str) -> SummaryStatement:
     """专项资金收支汇总表 of ``year``, for an auditor (``statement.export``)."""
     exporter = acting(stores, by, "statement.export")
     return SummaryStatement(
         exporter,
         year,
         summary_lines(stores, year),
-        book.verify(stores.ledger),
+        attachments.verified(stores),
         stores.ledger.head_hash(),
     )
 

@@ -12,22 +12,32 @@ Invariants:
   approval of 154 payees is one line per studio fund and one per payee, not 308 lines.
 - Nothing on a voucher is an internal account address: 科目 by code and name, the
   studio, payee or 收支项目 by name.
+- The people a voucher names are those the ledger knows (:func:`signers`): 制单 who
+  prepared it (a batch's preparer, else who recorded it); 审核 the approvers of the
+  batch it approves or pays; 出纳 who recorded a payment out of the bank; 记账 who
+  recorded a voucher entered directly (a receipt, an expense, a correction). A voucher
+  that an approval or a payment posted names no 记账: the ledger posts it by itself,
+  and naming the approver or the 出纳 would show them keeping the books (不相容职务).
+  A name the ledger does not know is left blank, never guessed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
 from ledger import program
+from ledger.batches.batch import Batch
+from ledger.batches.disbursement import Stores
 from ledger.books import book
 from ledger.books.accounts import Account
 from ledger.books.chart import Names, chart_account
 from ledger.books.periods import Period
 from ledger.books.postings import Transaction, Voucher
 from ledger.books.statements import names as names_of
-from ledger.errors import NotFoundError
+from ledger.errors import NotFoundError, ValidationError
 from ledger.money import Fen
 
 PAGE: Final = 1_000
@@ -50,8 +60,19 @@ class VoucherLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Signers:
+    """The names a 记账凭证 carries at its foot ('' where the ledger does not know)."""
+
+    maker: str = ""
+    checkers: tuple[str, ...] = ()
+    bookkeeper: str = ""
+    cashier: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class VoucherView:
-    """A voucher as printed: its number, date, 摘要, lines and what it reverses."""
+    """A voucher as printed: its number, date, 摘要, lines, what it reverses, who made,
+    checked, recorded and paid it, and how many originals it has (附单据)."""
 
     number: Voucher
     seq: int
@@ -59,6 +80,8 @@ class VoucherView:
     memo: str
     lines: tuple[VoucherLine, ...]
     reverses: str | None
+    signers: Signers = Signers()
+    attachments: int = 0
 
     @property
     def total(self) -> Fen:
@@ -113,8 +136,36 @@ def _reverses(transaction: Transaction) -> str | None:
     return None if reversed_voucher is None else str(reversed_voucher)
 
 
-def view(transaction: Transaction, names: Names = NO_NAMES) -> VoucherView:
-    """``transaction`` as its 记账凭证."""
+PAYMENT_KINDS: Final = frozenset({"stipend_payment", "tax_remittance"})
+"""Vouchers whose money leaves the bank at the 出纳's hand (who records them)."""
+APPROVED_KINDS: Final = frozenset({"stipend_approval", "stipend_payment"})
+"""Vouchers of a batch whose approvers approved what they say."""
+
+
+def signers(transaction: Transaction, batch: Batch | None) -> Signers:
+    """Who the ledger knows made, checked, recorded and paid ``transaction`` (see the
+    module's invariants); ``batch`` is the batch it belongs to, if any."""
+    recorded_by = transaction.recorded_by or ""
+    kind = transaction.request.metadata.get("kind")
+    approved = batch is not None and kind in APPROVED_KINDS
+    posted_by_itself = batch is not None or kind in PAYMENT_KINDS
+    return Signers(
+        maker=batch.prepared_by if batch is not None else recorded_by,
+        checkers=batch.approved_by if approved and batch is not None else (),
+        bookkeeper="" if posted_by_itself else recorded_by,
+        cashier=recorded_by if kind in PAYMENT_KINDS else "",
+    )
+
+
+def view(
+    transaction: Transaction,
+    names: Names = NO_NAMES,
+    *,
+    batch: Batch | None = None,
+    attachments: int = 0,
+) -> VoucherView:
+    """``transaction`` as its 记账凭证, ``batch`` the batch it belongs to (if any) and
+    ``attachments`` how many originals it has."""
     return VoucherView(
         transaction.voucher,
         transaction.seq,
@@ -122,7 +173,15 @@ def view(transaction: Transaction, names: Names = NO_NAMES) -> VoucherView:
         transaction.memo,
         voucher_lines(transaction, names),
         _reverses(transaction),
+        signers(transaction, batch),
+        attachments,
     )
+
+
+def batch_of(stores: Stores, transaction: Transaction) -> Batch | None:
+    """The batch ``transaction`` was posted for (its ``batch`` metadata), if any."""
+    batch_id = transaction.request.metadata.get("batch")
+    return stores.batches.batch(batch_id) if isinstance(batch_id, int) else None
 
 
 def summary(transaction: Transaction) -> VoucherSummary:
@@ -150,12 +209,135 @@ def month_vouchers(
     return [summary(t) for t in page]
 
 
-def voucher(stores: program.Stores, number: str) -> VoucherView:
+def voucher(stores: Stores, number: str) -> VoucherView:
     """The voucher numbered ``number`` (``记-2024-03-0002``), or :class:`NotFoundError`."""
     wanted = Voucher.parse(number)
     seq = stores.ledger.voucher_seq(wanted)
     found = None if seq is None else stores.ledger.get(seq)
     if found is None:
         raise NotFoundError(f"凭证{wanted}不存在")
+    return _viewed(stores, found)
+
+
+def _viewed(stores: Stores, found: Transaction) -> VoucherView:
     addresses = {a for p in found.postings for a in (p.source, p.destination)}
-    return view(found, names_of(stores, addresses))
+    return view(
+        found,
+        names_of(stores, addresses),
+        batch=batch_of(stores, found),
+        attachments=stores.attachments.counts([found.seq]).get(found.seq, 0),
+    )
+
+
+def month_views(stores: Stores, month: Period) -> Iterator[VoucherView]:
+    """Every voucher of ``month`` as printed, in number order, a page at a time."""
+    after = 0
+    while page := book.transactions(
+        stores.ledger, after=after, limit=PAGE, from_date=month.first_day, to_date=month.last_day
+    ):
+        for found in page:
+            yield _viewed(stores, found)
+        after = page[-1].seq
+
+
+def views(stores: Stores, numbers: Sequence[str]) -> list[VoucherView]:
+    """The vouchers ``numbers`` as printed, in the order given, or :class:`NotFoundError`
+    naming the first that does not exist."""
+    return [voucher(stores, number) for number in numbers]
+
+
+LINES_PER_PAGE: Final = 6
+"""Ruled lines on one printed 记账凭证 (A5 landscape, as the forms offices buy have): a
+longer voucher continues on further pages, each but the last ending with 过次页 and each
+but the first beginning with 承前页, which takes one of its lines."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherPage:
+    """One printed page of a voucher: its lines, its place (``page`` of ``pages``), the
+    借方/贷方 brought from the pages before it (承前页, on every page but the first) and
+    those from the voucher's first line to this page's last (过次页 on every page but the
+    last, 合计 on the last)."""
+
+    lines: tuple[VoucherLine, ...]
+    page: int
+    pages: int
+    brought_debit: Fen
+    brought_credit: Fen
+    debit: Fen
+    credit: Fen
+
+    @property
+    def first(self) -> bool:
+        return self.page == 1
+
+    @property
+    def last(self) -> bool:
+        return self.page == self.pages
+
+
+def voucher_pages(view: VoucherView, per_page: int = LINES_PER_PAGE) -> list[VoucherPage]:
+    """``view``'s lines on pages of ``per_page`` ruled lines, each page after the first
+    giving one of them to 承前页, each carrying the totals so far."""
+    groups = [view.lines[:per_page]]
+    rest = view.lines[per_page:]
+    groups += [rest[i : i + per_page - 1] for i in range(0, len(rest), per_page - 1)]
+    pages: list[VoucherPage] = []
+    debit = credit = 0
+    for number, group in enumerate(groups, start=1):
+        brought = (debit, credit)
+        debit += sum(line.debit for line in group)
+        credit += sum(line.credit for line in group)
+        pages.append(VoucherPage(group, number, len(groups), *brought, debit, credit))
+    return pages
+
+
+def printed(stores: Stores, *, month: str | None, numbers: Sequence[str]) -> Iterator[VoucherView]:
+    """The vouchers a print asks for: every one of ``month`` (``YYYY-MM``) in number
+    order, or those ``numbers`` name (all found before any is printed); one of the two."""
+    if bool(month) == bool(numbers):
+        raise ValidationError("month", "请给出月份（YYYY-MM）或凭证号，二者选一")
+    if month:
+        return month_views(stores, Period.parse(month, field="month"))
+    return iter(views(stores, numbers))
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherQuery:
+    """What a reader looks for among a month's vouchers: those touching ``studio``, whose
+    合计 is ``amount`` fen, whose 摘要 (the voucher's or a line's) contains ``memo``."""
+
+    month: Period
+    studio: str | None = None
+    amount: Fen | None = None
+    memo: str = ""
+
+    def matches(self, transaction: Transaction) -> bool:
+        if self.amount is not None and sum(p.amount for p in transaction.postings) != self.amount:
+            return False
+        memos = (transaction.memo, *(p.memo for p in transaction.postings))
+        return not self.memo or any(self.memo in memo for memo in memos)
+
+
+def search(
+    stores: program.Stores, query: VoucherQuery, *, after: int = 0, limit: int = PAGE
+) -> list[VoucherSummary]:
+    """Up to ``limit`` vouchers of ``query.month`` that match it, in number order, those
+    recorded after sequence number ``after`` (the last one shown: the next page starts
+    after it). The month is read a page at a time, never whole."""
+    found: list[VoucherSummary] = []
+    while page := book.transactions(
+        stores.ledger,
+        after=after,
+        limit=PAGE,
+        studio=query.studio,
+        from_date=query.month.first_day,
+        to_date=query.month.last_day,
+    ):
+        for transaction in page:
+            if query.matches(transaction):
+                found.append(summary(transaction))
+                if len(found) == limit:
+                    return found
+        after = page[-1].seq
+    return found

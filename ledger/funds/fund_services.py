@@ -114,7 +114,7 @@ def appropriate(
         for code, share in shares.items()
         if not share.held
     ]
-    new = book.post(stores.ledger, requests, date_field="on" if on else "year")
+    new = book.post(stores.ledger, requests, date_field="on" if on else "year", by=by)
     return AppropriationReport(
         year,
         governing.version,
@@ -253,7 +253,7 @@ def receive_matching(stores: Stores, receipts: Sequence[Receipt], *, by: str) ->
     fresh = set(_fresh_keys(stores, requests))
     if misdated := date_errors(stores, receipts, requests, fresh, "receipts"):
         raise InvalidInputError(list(misdated.values()))
-    return book.post(stores.ledger, requests)
+    return book.post(stores.ledger, requests, by=by)
 
 
 def _support_unit_errors(stores: Stores, receipts: Sequence[Receipt]) -> list[ValidationError]:
@@ -333,7 +333,7 @@ def spend(stores: Stores, expenses: Sequence[Expense], *, by: str) -> list[Trans
     errors += _overdrawing_errors(stores, requests, dated_right, "expenses")
     if errors:
         raise InvalidInputError(errors)
-    return book.post(stores.ledger, requests)
+    return book.post(stores.ledger, requests, by=by)
 
 
 def _overdrawing_errors(

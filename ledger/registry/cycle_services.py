@@ -82,7 +82,7 @@ def close_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Cycle
         pool: stores.ledger.balance(studio_fund(studio.code, pool), None) or 0 for pool in POOLS
     }
     voucher = close_voucher(studio, cycle, pools, _paid_in(stores, studio), on)
-    posted = _post(stores, voucher)
+    posted = _post(stores, voucher, by)
     closed = replace(
         cycle,
         closed_on=on,
@@ -106,10 +106,10 @@ def close_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Cycle
     return CycleClosed(studio, closed, posted, not_renamed)
 
 
-def _post(stores: Stores, voucher: NewTransaction | None) -> Transaction | None:
+def _post(stores: Stores, voucher: NewTransaction | None, by: str) -> Transaction | None:
     if voucher is None:
         return None
-    [posted] = book.post(stores.ledger, [voucher], date_field="on")
+    [posted] = book.post(stores.ledger, [voucher], date_field="on", by=by)
     return posted
 
 

@@ -80,5 +80,6 @@ def remit(stores: Stores, month: Period, by: str, on: date) -> Remittance:
             )
         ],
         date_field="on",
+        by=by,
     )
     return Remittance(month, found.withheld, len(found.lines), str(posted.voucher))

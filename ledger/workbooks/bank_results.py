@@ -25,6 +25,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from ledger.batches import disbursement
 from ledger.batches.bank_answer import ResultRow
+from ledger.books import attachments
 from ledger.errors import ValidationError
 from ledger.money import parse_amount
 from ledger.workbooks.imports import (
@@ -72,11 +73,27 @@ def answer(
     on: date,
     *,
     sha256: str | None = None,
+    name: str | None = None,
 ) -> disbursement.Outcome:
     """Read ``path`` and record what the bank answered for batch ``batch_id`` as ``by``
     (:func:`ledger.batches.disbursement.read_results`): all of the file or none of it.
-    ``sha256`` is the file's :func:`digest` when the caller has taken it already."""
-    return disbursement.read_results(stores, batch_id, read(path), sha256 or digest(path), by, on)
+    ``sha256`` is the file's :func:`digest` when the caller has taken it already, and
+    ``name`` its name as it was sent (an upload kept under another name). The file is
+    attached to the payment voucher it made (the bank's answer is its original);
+    a file that paid no line made none, and its hash stays in the batch's history."""
+    sha256 = sha256 or digest(path)
+    outcome = disbursement.read_results(stores, batch_id, read(path), sha256, by, on)
+    if outcome.voucher_seq is not None:  # the payment this answer posted
+        attachments.attach_own(
+            stores,
+            outcome.voucher_seq,
+            name or path.name,
+            path.read_bytes(),
+            origin=attachments.origin(batch_id, attachments.RESULTS, sha256),
+            by=by,
+            note=attachments.NOTES[attachments.RESULTS],
+        )
+    return outcome
 
 
 def _xlsx_lines(path: Path) -> Iterator[Sequence[Any]]:

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Final
 
 from ledger.batches import disbursement
+from ledger.batches.batch import Batch
 from ledger.batches.disbursement import PayoutRow, payout
+from ledger.books import attachments
 from ledger.money import Fen, to_uppercase
+from ledger.permissions import allows
 from ledger.registry.policy import GRADE_LABELS
 from ledger.registry.roster import ROLE_LABELS
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
@@ -200,4 +203,31 @@ def export(stores: disbursement.Stores, batch_id: int, by: str, out_dir: Path) -
         heading = Heading(given.bank_title, given.described, generated)
         bank_total = write_bank_file(bank, given.bank_rows, heading, purpose=given.purpose)
         files.append(bank)
+    try:
+        if allows(given.exporter.role, "attachment.add"):
+            _attach(stores, given.batch, files, by)
+    except BaseException:  # nothing left behind: the bank file holds whole 身份证号
+        for path in files:
+            path.unlink(missing_ok=True)
+        raise
     return Exported(files, totals, bank_total, given.notes)
+
+
+def _attach(stores: disbursement.Stores, batch: Batch, files: Sequence[Path], by: str) -> None:
+    """The 发放表 and the bank file, the first time each is taken after the batch was
+    approved by someone who keeps the books' papers (not an auditor reading them),
+    attached to its approval voucher (the 应付 they pay); the bank file goes on to the
+    payment voucher when the bank has paid (:func:`ledger.batches.disbursement`)."""
+    seq = next((x.approval_seq for x in batch.lines if x.approval_seq is not None), None)
+    if seq is None:  # a draft, or a reissue (its lines were moved by the first batch)
+        return
+    for path, what in zip(files, (attachments.ROSTER, attachments.BANK_FILE), strict=False):
+        attachments.attach_own(
+            stores,
+            seq,
+            path.name,
+            path.read_bytes(),
+            origin=attachments.origin(batch.id, what),
+            by=by,
+            note=attachments.NOTES[what],
+        )

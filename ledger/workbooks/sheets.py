@@ -112,6 +112,7 @@ class Layout:
       landscape: for a sheet wider than a portrait page.
       ruled: thin lines round every header and body cell.
       row_height: of body rows, in points (room to sign), or the font's own.
+      paper: ``A4``, or ``A5`` (a 记账凭证).
     """
 
     columns: tuple[Column, ...]
@@ -119,6 +120,7 @@ class Layout:
     landscape: bool = True
     ruled: bool = True
     row_height: float | None = None
+    paper: Literal["A4", "A5"] = "A4"
 
 
 def yuan_value(fen: Fen) -> float:
@@ -318,7 +320,7 @@ def _header_align(column: Column) -> str:
 
 
 def set_up_page(ws: Worksheet, layout: Layout) -> None:
-    """A4, orientation, one page wide, margins, footer, print titles, frozen headers
+    """A4 (or A5), orientation, one page wide, margins, footer, print titles, frozen headers
     and column widths: everything about a sheet that is not a cell."""
     for index, column in enumerate(layout.columns, start=1):
         ws.column_dimensions[get_column_letter(index)].width = column.width
@@ -326,7 +328,9 @@ def set_up_page(ws: Worksheet, layout: Layout) -> None:
         ws.freeze_panes = f"A{layout.title_rows + 1}"
         ws.print_title_rows = f"1:{layout.title_rows}"
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.paperSize = (
+        Worksheet.PAPERSIZE_A5 if layout.paper == "A5" else Worksheet.PAPERSIZE_A4
+    )
     ws.page_setup.orientation = "landscape" if layout.landscape else "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0  # as many pages tall as the rows need

@@ -16,6 +16,7 @@ from typing import Final
 
 from ledger import program
 from ledger.batches.disbursement import Stores
+from ledger.books import attachments
 from ledger.books.accounts import FUNDING_SOURCES, studio_fund
 from ledger.books.chart import chart_account, direction
 from ledger.books.periods import Period
@@ -170,7 +171,7 @@ def summary_totals(lines: Iterable[SummaryLine]) -> list[Fen]:
     return [sum(getattr(x, f) for x in kept) for f in SUMMARY_AMOUNTS]
 
 
-def export_summary(stores: program.Stores, year: int, path: Path, by: str) -> list[SummaryLine]:
+def export_summary(stores: attachments.Stores, year: int, path: Path, by: str) -> list[SummaryLine]:
     """专项资金收支汇总表: the studios of each funding source with the source's 小计, then
     合计 (which the subtotals add up to), the verify result, the last transaction's hash
     and the 制表 / 审核 / 负责人 lines to sign."""

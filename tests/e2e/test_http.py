@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import tempfile
 from collections.abc import Iterator
@@ -524,6 +525,72 @@ def test_vouchers_are_listed_by_month_and_shown_as_the_books_read_them(
     )
     assert default.status_code == 200
     assert default.json() == this_month.json()  # no month: this month's
+
+
+def test_originals_are_uploaded_listed_and_downloaded_and_vouchers_printed(
+    client: TestClient[Litestar], tokens: dict[str, str]
+) -> None:
+    """An original goes up as multipart, known by its content (a program renamed .pdf is
+    refused naming what it is), and comes back byte for byte with its kind and name; the
+    download is logged; a month's vouchers come as an A5 workbook."""
+    client.post(f"{API}/roster", json=roster(2025), headers=auth(tokens["clerk"]))
+    client.post(f"{API}/appropriations", json={"year": 2025}, headers=auth(tokens["clerk"]))
+    url = f"{API}/vouchers/记-2025-01-0001/attachments"
+    pdf = b"%PDF-1.7\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n"
+    up = client.post(
+        url,
+        files={"file": ("拨款通知.pdf", pdf, "application/pdf")},
+        data={"note": "杭财教〔2025〕1号"},
+        headers=auth(tokens["clerk"]),
+    )
+    assert up.status_code == 201, up.text
+    added = up.json()
+    assert (added["id"], added["kind"], added["filename"], added["size"]) == (
+        1,
+        "PDF",
+        "拨款通知.pdf",
+        len(pdf),
+    )
+    evil = client.post(
+        url,
+        files={"file": ("发票.pdf", b"MZ\x90\x00" + bytes(60), "application/pdf")},
+        headers=auth(tokens["clerk"]),
+    )
+    assert evil.status_code in (400, 422)
+    assert "发票.pdf 的内容是Windows 可执行文件" in evil.text
+    refused = client.post(
+        url, files={"file": ("a.pdf", pdf, "application/pdf")}, headers=auth(tokens["auditor"])
+    )
+    assert refused.status_code == 403
+    listed = client.get(url, headers=auth(tokens["auditor"])).json()
+    assert [a["note"] for a in listed] == ["杭财教〔2025〕1号"]
+    got = client.get(f"{API}/attachments/1", headers=auth(tokens["auditor"]))
+    assert got.status_code == 200
+    assert got.content == pdf
+    assert got.headers["content-type"] == "application/pdf"
+    assert got.headers["content-disposition"] == (
+        'attachment; filename="original-1.pdf"; '
+        "filename*=UTF-8''%E6%8B%A8%E6%AC%BE%E9%80%9A%E7%9F%A5.pdf"
+    )
+    assert client.get(f"{API}/attachments/2", headers=auth(tokens["auditor"])).status_code == 404
+    shown = client.get(f"{API}/vouchers/记-2025-01-0001", headers=auth(tokens["auditor"])).json()
+    assert (shown["attachments"], shown["maker"], shown["bookkeeper"]) == (1, "clerk", "clerk")
+    printed = client.get(
+        f"{API}/vouchers/print.xlsx", params={"month": "2025-01"}, headers=auth(tokens["auditor"])
+    )
+    assert printed.status_code == 200, printed.text
+    sheet = load_workbook(io.BytesIO(printed.content)).active
+    assert sheet is not None
+    assert sheet.page_setup.paperSize == 11
+    assert sheet["A1"].value == "记 账 凭 证"
+    either = client.get(f"{API}/vouchers/print.xlsx", headers=auth(tokens["auditor"]))
+    assert either.status_code in (400, 422)
+    assert "二者选一" in either.text
+    log = client.get(f"{API}/audit-log", headers=auth(tokens["auditor"])).json()["items"]
+    assert [(e["action"], e["object"]) for e in log][-2:] == [
+        ("attachment.add", "attachment:1"),
+        ("attachment.get", "attachment:1"),
+    ]
 
 
 def test_an_auditor_downloads_the_statements(

@@ -74,6 +74,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
     admin.dispose()
 
 
+SOURCE = "source:finance"
 FUND = "studio:HJ01:fund:finance"
 EXPENSE = "expense:training:studio:HJ01"
 
@@ -111,7 +112,7 @@ def _legacy_ledger(engine: Engine) -> list[Transaction]:
             )
         for t in chain:
             row = transaction_row(t)
-            del row["voucher_month"], row["layout"]
+            del row["voucher_month"], row["layout"], row["recorded_by"]
             row["metadata"] = json.dumps(row["metadata"])
             connection.execute(
                 text(
@@ -141,6 +142,44 @@ def _legacy_ledger(engine: Engine) -> list[Transaction]:
             text("INSERT INTO voucher_counters (year, last_number) VALUES (2024, 3)")
         )
     return chain
+
+
+def _books(uow: UnitOfWork) -> tuple[book.VerifyReport, dict[str, int]]:
+    """What ``verify`` says and every kept balance, the guards a later revision adds (the
+    originals' triggers, 0025) left out of the report."""
+    report = book.verify(uow.ledger)
+    guards = tuple(g for g in report.missing_guards if "attachment" not in g)
+    return replace(report, missing_guards=guards), uow.ledger.kept_balances()
+
+
+def _granted_at(
+    engine: Engine, revision: str, amount: int
+) -> tuple[book.VerifyReport, dict[str, int]]:
+    """A keyed ledger at ``revision`` holding one grant of ``amount`` fen, written by
+    today's code (:func:`_todays_columns` added), and what :func:`_books` says of it."""
+    upgrade(engine, revision)
+    _todays_columns(engine, add=True)
+    with UnitOfWork(engine) as uow:
+        book.key_the_chain(uow.ledger)
+        grant = NewTransaction("g", date(2024, 1, 2), "拨款", (Posting(SOURCE, FUND, amount),))
+        book.post(uow.ledger, [grant])
+        uow.commit()
+    with UnitOfWork(engine, write=False) as uow:
+        return _books(uow)
+
+
+def _todays_columns(engine: Engine, *, add: bool) -> None:
+    """Let today's code write and read at an older revision: the columns a later revision
+    adds (``transactions.recorded_by``, 0025) added for the while, and dropped again
+    before the upgrade adds them (nothing written meanwhile holds a value in them)."""
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "ALTER TABLE transactions ADD COLUMN recorded_by VARCHAR(50)"
+                if add
+                else "ALTER TABLE transactions DROP COLUMN recorded_by"
+            )
+        )
 
 
 _DATES = [date(2024, 1, 1), date(2024, 1, 2), date(2024, 3, 9), date(2024, 3, 10)]
@@ -213,20 +252,7 @@ def test_old_audit_entries_are_masked_and_the_ledger_is_left_as_it_was(
     """Entries written before the audit log masked 身份证号 keep none whole after
     ``db upgrade`` (0023), each with its pseudonym; hidden characters are written out; an
     entry already masked is left alone; no transaction, hash or balance changes."""
-    upgrade(empty_engine, "0022")
-    with UnitOfWork(empty_engine) as uow:
-        book.key_the_chain(uow.ledger)
-        book.post(
-            uow.ledger,
-            [
-                NewTransaction(
-                    "g", date(2024, 1, 2), "拨款", (Posting("source:finance", FUND, 2_500_000),)
-                )
-            ],
-        )
-        uow.commit()
-    with UnitOfWork(empty_engine, write=False) as uow:
-        before = (book.verify(uow.ledger), uow.ledger.kept_balances())
+    before = _granted_at(empty_engine, "0022", 2_500_000)
     whole = "150102197203079023"
     old = [
         ("管理员", "user:钱科长", "cli:1", {"params": {"id_number": whole}, "n": 3}),
@@ -249,6 +275,7 @@ def test_old_audit_entries_are_masked_and_the_ledger_is_left_as_it_was(
                 },
             )
 
+    _todays_columns(empty_engine, add=False)
     upgrade(empty_engine)
 
     key = pseudonym_key(key_source(empty_engine.url).load())
@@ -263,7 +290,7 @@ def test_old_audit_entries_are_masked_and_the_ledger_is_left_as_it_was(
         ("管理员", "user:孙出纳", "cli:3", {"id_number": "150102********9023"}),
     ]
     with UnitOfWork(empty_engine, write=False) as uow:
-        assert (book.verify(uow.ledger), uow.ledger.kept_balances()) == before
+        assert _books(uow) == before
     assert before[0].ok
 
 
@@ -275,6 +302,7 @@ def test_units_get_codes_and_every_balance_stays_where_it_was(empty_engine: Engi
     old units' new receipts land on their old accounts; and the units the roster took but
     no receipt could reach receive matching and support."""
     upgrade(empty_engine, "0023")
+    _todays_columns(empty_engine, add=True)
     plain, bracketed, other, odd = "第一中学", "杭锦旗第一中学（初中部）", "外校2", "外校（三）"
     people = [
         ("P000001", "150102197203079023", "U000001", None),
@@ -318,13 +346,14 @@ def test_units_get_codes_and_every_balance_stays_where_it_was(empty_engine: Engi
         )
         uow.commit()
     with UnitOfWork(empty_engine, write=False) as uow:
-        before = (book.verify(uow.ledger), uow.ledger.kept_balances())
+        before = _books(uow)
     assert before[1]["source:unit:第一中学"] == -200_000
 
+    _todays_columns(empty_engine, add=False)
     upgrade(empty_engine)
 
     with UnitOfWork(empty_engine, write=False) as uow:
-        assert (book.verify(uow.ledger), uow.ledger.kept_balances()) == before
+        assert _books(uow) == before
         assert sorted((u.code, u.name) for u in uow.registry.units()) == [
             ("U000001", "U000001"),
             ("U000002", odd),
@@ -390,3 +419,47 @@ def test_a_downgrade_below_unit_codes_is_refused_once_an_account_carries_one(
     with pytest.raises(RuntimeError, match="1 accounts are addressed by a unit's code"):
         downgrade(empty_engine, "0023")
     assert current_revision(empty_engine) == head_revision()
+
+
+def test_who_recorded_and_the_originals_come_with_0025_and_no_hash_changes(
+    empty_engine: Engine,
+) -> None:
+    """``db upgrade`` (0025) on a ledger with transactions: each keeps its hash and names
+    no recorder, the books' triggers stay (none is missing), new transactions are sealed
+    with who recorded them and originals attach; the downgrade is then refused, changing
+    nothing. A ledger that recorded no name goes down and up again."""
+    before = _granted_at(empty_engine, "0024", 500)
+    _todays_columns(empty_engine, add=False)
+    upgrade(empty_engine)
+    with UnitOfWork(empty_engine) as uow:
+        after = book.verify(uow.ledger)
+        assert (after, uow.ledger.kept_balances()) == (
+            replace(before[0], missing_guards=()),
+            before[1],
+        )
+        assert uow.ledger.get(1).recorded_by is None  # type: ignore[union-attr]
+        [spent] = book.post(
+            uow.ledger,
+            [NewTransaction("s", date(2024, 3, 2), "培训费", (Posting(FUND, EXPENSE, 100),))],
+            by="张会计",
+        )
+        uow.commit()
+    with UnitOfWork(empty_engine, write=False) as uow:
+        assert uow.ledger.get(spent.seq) == spent
+        assert spent.recorded_by == "张会计"
+        assert book.verify(uow.ledger).ok
+    with pytest.raises(RuntimeError, match="sealed with who recorded it"):
+        downgrade(empty_engine, "0024")
+    assert current_revision(empty_engine) == head_revision()
+
+
+def test_0025_goes_down_and_up_while_no_name_is_sealed(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    downgrade(empty_engine, "0024")
+    with empty_engine.connect() as connection:
+        columns = connection.execute(text("SELECT * FROM chain_head")).keys()
+    assert "attachments_last_id" not in columns
+    upgrade(empty_engine)
+    with UnitOfWork(empty_engine, write=False) as uow:
+        assert uow.attachments.last() == (0, "0" * 64)
+        assert book.verify(uow.ledger).missing_guards == ()

@@ -33,6 +33,7 @@ SONGTI = ROOT / "docs" / "fonts" / "65-studio-ledger-songti.conf"
 TOOLS = ("soffice", "pdfinfo", "pdftotext", "pdffonts", "pdftoppm")
 
 A4_LANDSCAPE = re.compile(r"size: +841\.89 x 595\.30\d* pts \(A4\)")
+A5_LANDSCAPE = re.compile(r"size: +595\.30\d* x 419\.55\d* pts")
 ADDRESS = re.compile(r"\b(?:studio|source|expense|bank|tax):[\w:-]+")
 
 
@@ -111,6 +112,7 @@ EDGES = {
     "明细账": ("摘要", "余额"),
     "收支汇总表": ("科目编码", "期末余额"),
     "科目余额表": ("科目编码", "期末"),  # 期末贷方, and 期末余额 on the 辅助余额表
+    "记账凭证": ("摘要", "贷方金额"),
 }
 
 
@@ -138,18 +140,19 @@ def _kind(name: str) -> str | None:
 def test_every_page_is_a4_landscape_numbered_and_in_beijing_time(
     printed: dict[str, Printed],
 ) -> None:
-    # the five batches' files, four months' 扣缴申报, 2024's and the cycle's statements,
-    # the imports, the templates
-    assert len(printed) == 10 + 4 + 6 + 6 + 4
+    # the five batches' files, four months' 扣缴申报, 2024's statements (and December's
+    # 记账凭证) and the cycle's, the imports, the templates
+    assert len(printed) == 10 + 4 + 7 + 6 + 4
     for p in printed.values():
         assert p.sizes, p.name
-        assert all(A4_LANDSCAPE.search(size) for size in p.sizes), (p.name, p.sizes[:2])
+        paper = A5_LANDSCAPE if "记账凭证" in p.name else A4_LANDSCAPE
+        assert all(paper.search(size) for size in p.sizes), (p.name, p.sizes[:2])
         assert len(p.pages) == len(p.sizes)
         for number, page in enumerate(p.pages, start=1):
             assert f"第{number}页共{len(p.pages)}页" in re.sub(r"\s", "", page), (p.name, number)
         whole = "".join(p.pages)
         assert "UTC" not in whole, p.name
-        if _kind(p.name):
+        if _kind(p.name) not in (None, "记账凭证"):  # a voucher is the books, not an export
             assert re.search(r"生成时间 \d{4}-\d\d-\d\d \d\d:\d\d（北京时间）", whole), p.name
 
 
@@ -184,7 +187,7 @@ def test_the_cycles_books_carry_each_year_over_and_print_the_anchor_whole(
     assert "271104专项资金—成员单位支持工作室：HJ-S01" in whole  # two schools supported it
     assert "第1轮周期2024-2026" in whole
     for p in printed.values():
-        if p.name.startswith("statements-"):  # the anchor line is never cut at the margin
+        if p.name.startswith("statements-") and "记账凭证" not in p.name:  # never cut
             assert re.search(r"账簿锚点\d+:[0-9a-f]{64}（截至第\d+笔交易；以verify--anchor核对）",
                              re.sub(r"\s", "", "".join(p.pages))), p.name  # fmt: skip
     trial = re.sub(r" +", " ", "".join(printed["statements-2027-01-31-科目余额表"].pages))
@@ -348,3 +351,37 @@ def test_the_import_templates_show_their_examples_whole(printed: dict[str, Print
     for example in ("王芳语文名师工作室", "11010519491231002X", "中国农业银行杭锦旗支行",
                     "6228480012345678901"):  # fmt: skip
         assert example in roster[2]
+
+
+def test_a_months_vouchers_print_on_a5_carried_from_page_to_page_with_their_originals(
+    printed: dict[str, Printed],
+) -> None:
+    """December 2024's 记账凭证: the approval of 154 payees runs over pages, each but the
+    first beginning with 承前页 and each but the last ending with 过次页 with the totals
+    so far; the last ends with 合计 in figures and 大写; 附单据 counts the files the ledger
+    attached; the names are those who made, approved and paid it."""
+    pages = [re.sub(r"\s", "", page) for page in printed["statements-2024-12-记账凭证"].pages]
+    by_voucher: dict[str, list[str]] = {}
+    for page in pages:
+        assert "记账凭证核算单位：杭锦旗名师工作室领导小组办公室" in page
+        number = re.search(r"凭证号：(记-\d{4}-\d\d-\d{4})", page)
+        assert number, page[:80]
+        by_voucher.setdefault(number[1], []).append(page)
+    assert list(by_voucher) == ["记-2024-12-0001", "记-2024-12-0002", "记-2024-12-0003"]
+    approval = by_voucher["记-2024-12-0001"]
+    assert len(approval) > 30
+    for n, page in enumerate(approval, start=1):
+        assert f"本凭证第{n}页，共{len(approval)}页" in page
+        assert ("承前页" in page) == (n > 1)
+        assert ("过次页" in page) == (n < len(approval))
+        assert ("合计：人民币" in page) == (n == len(approval))
+        assert "附单据2张" in page
+        assert "制单：张会计审核：李科长、王局长记账：出纳：" in page
+    carried = [re.search(r"过次页([\d,]+\.\d\d)([\d,]+\.\d\d)", p) for p in approval[:-1]]
+    brought = [re.search(r"承前页([\d,]+\.\d\d)([\d,]+\.\d\d)", p) for p in approval[1:]]
+    assert [m.groups() for m in carried if m] == [m.groups() for m in brought if m]
+    assert len(carried) == len(approval) - 1
+    assert "合计：人民币捌拾肆万柒仟零捌拾叁元叁角叁分847,083.33847,083.33" in approval[-1]
+    [payment, *rest] = by_voucher["记-2024-12-0002"]
+    assert "制单：张会计审核：李科长、王局长记账：出纳：赵出纳" in payment
+    assert all("附单据2张" in p for p in [payment, *rest])

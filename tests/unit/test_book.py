@@ -23,6 +23,8 @@ from ledger.books.postings import (
     Posting,
     Transaction,
     Voucher,
+    canonical_content,
+    chain_hash,
     sealed,
 )
 from ledger.errors import (
@@ -529,3 +531,33 @@ def test_verify_of_a_forged_tail_names_everything_wrong_in_order(
         "rule itself)",
     ]
     assert report.anchor == Anchor(3, third.hash)
+
+
+def test_a_changed_original_fails_verify_and_is_named_last() -> None:
+    ledger, _, second = intact()
+    report = replace(
+        book.verify(ledger),
+        guard_violations=("studio:HJ-S01:fund:finance",),
+        attachment_problems=("附件#1（记-2024-01-0001 发票.pdf）的内容已被改动",),
+    )
+    assert not replace(report, guard_violations=()).ok
+    assert report.problems()[-1] == "ATT: 附件#1（记-2024-01-0001 发票.pdf）的内容已被改动"
+    assert replace(report, guard_violations=(), attachment_problems=()).ok
+    assert second.recorded_by is None
+
+
+def test_a_transaction_is_sealed_with_who_recorded_it() -> None:
+    ledger = FakeLedger()
+    [granted] = book.post(
+        ledger,
+        [NewTransaction("g", date(2024, 1, 2), "拨款", (Posting(FIN, S01, 100),))],
+        by="张会计",
+    )
+    undone = book.reverse(
+        ledger, granted.seq, idempotency_key="r", effective_date=date(2024, 1, 3), by="李科长"
+    )
+    assert (granted.recorded_by, undone.recorded_by) == ("张会计", "李科长")
+    assert '"recorded_by":"张会计"' in canonical_content(granted)
+    unnamed = replace(granted, recorded_by=None)
+    assert chain_hash(granted.prev_hash, unnamed, TEST_KEYS.current.secret) != granted.hash
+    assert book.verify(ledger).ok

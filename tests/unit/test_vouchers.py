@@ -3,6 +3,7 @@ equal, nothing shown by its address."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 
 from hypothesis import given
@@ -11,7 +12,14 @@ from hypothesis import strategies as st
 from ledger.books import book
 from ledger.books.chart import Names
 from ledger.books.postings import NewTransaction, Posting, Transaction, Voucher
-from ledger.books.vouchers import VoucherLine, view, voucher_lines
+from ledger.books.vouchers import (
+    LINES_PER_PAGE,
+    VoucherLine,
+    VoucherView,
+    view,
+    voucher_lines,
+    voucher_pages,
+)
 from tests.fakes import FakeLedger
 
 S01, S02 = "studio:HJ-S01:fund:finance", "studio:HJ-S02:fund:finance"
@@ -112,3 +120,39 @@ def test_debits_equal_credits_and_each_account_is_once_per_side(
     for side in (debits, credit_lines):
         assert len({(x.code, x.item) for x in side}) == len(side)
     assert not any(":" in x.item.split("：", 1)[-1] for x in lines)  # no address shown
+
+
+def _lines(amounts: list[int]) -> tuple[VoucherLine, ...]:
+    debits = [VoucherLine("摘要", "271101", "专项资金", "", a, 0) for a in amounts]
+    return (*debits, VoucherLine("摘要", "1002", "银行存款", "", 0, sum(amounts)))
+
+
+@given(st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=40))
+def test_a_printed_voucher_carries_its_totals_from_page_to_page(amounts: list[int]) -> None:
+    """Its pages hold its lines in order, six to the first and five (with 承前页) to each
+    after; each page brings the last page's totals forward; the last ends at 合计."""
+    lines = _lines(amounts)
+    shown = VoucherView(Voucher(2024, 12, 1), 1, date(2024, 12, 1), "摘要", lines, None)
+    pages = voucher_pages(shown)
+    assert [x for p in pages for x in p.lines] == list(lines)
+    assert len(pages[0].lines) <= LINES_PER_PAGE
+    assert all(len(p.lines) <= LINES_PER_PAGE - 1 for p in pages[1:])
+    assert all(p.lines for p in pages)
+    assert (pages[0].brought_debit, pages[0].brought_credit) == (0, 0)
+    for before, page in itertools.pairwise(pages):
+        assert (page.brought_debit, page.brought_credit) == (before.debit, before.credit)
+    assert (pages[-1].debit, pages[-1].credit) == (shown.total, shown.total)
+    assert [p.page for p in pages] == list(range(1, len(pages) + 1))
+    assert {p.pages for p in pages} == {len(pages)}
+
+
+def test_a_voucher_of_eleven_lines_prints_on_two_pages_and_of_twelve_on_three() -> None:
+    for debits, pages in ((10, 2), (11, 3)):
+        shown = VoucherView(
+            Voucher(2024, 12, 1), 1, date(2024, 12, 1), "摘要", _lines([100] * debits), None
+        )
+        printed = voucher_pages(shown)
+        assert len(printed) == pages
+        assert (printed[0].debit, printed[0].credit) == (600, 0)
+        assert (printed[1].brought_debit, printed[1].debit) == (600, 1_000 if pages == 2 else 1_100)
+        assert (printed[-1].debit, printed[-1].credit) == (100 * debits, 100 * debits)

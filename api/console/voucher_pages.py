@@ -1,0 +1,169 @@
+"""The console's 凭证 pages: a month's vouchers searched by number, 摘要, studio and
+amount; one voucher as it reads on paper, with its originals to download and attach,
+and both printed (A5)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Final
+
+from litestar import Controller, Request, Response
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import File, Redirect, Template
+
+from api.console.common import act, page
+from api.console.pages import export, form, view
+from api.http.base import Id, read, upload_name
+from api.http.books import fetch_original, vouchers_file
+from ledger import program
+from ledger.books import attachments, vouchers
+from ledger.books.periods import Period
+from ledger.books.postings import Voucher
+from ledger.errors import ValidationError, digits
+from ledger.money import parse_amount, to_uppercase
+from ledger.permissions import allows
+from ledger.users import User
+from schema.db import UnitOfWork
+
+PAGE_SIZE: Final = 100
+MAX_QUERY: Final = 100
+
+
+def _back(number: str) -> str:
+    return f"/console/vouchers/{number}"
+
+
+class VoucherPages(Controller):
+    path = "/console"
+
+    @view("/vouchers", "ledger.read")
+    def vouchers(self, request: Request[User, Any, Any]) -> Template | Redirect:
+        """凭证: a month's vouchers (this month's at first), found by 凭证号 (straight to
+        it), by 摘要 (the voucher's or a line's: a payee's name finds their stipend), by
+        studio and by 合计 in 元; a page of 100 at a time."""
+        q = request.query_params
+        filters = {k: q.get(k, "").strip()[:MAX_QUERY] for k in ("month", "q", "studio", "amount")}
+        problems: list[str] = []
+        try:
+            month = Period.parse(filters["month"], field="月份") if filters["month"] else None
+        except ValidationError as refused:
+            month = None
+            problems.append(refused.message)
+        month = month or Period.of(program.today())
+        filters["month"] = str(month)
+        if filters["q"]:
+            try:  # a 凭证号 goes straight to its voucher; anything else is 摘要 text
+                return Redirect(_back(str(Voucher.parse(filters["q"]))))
+            except ValidationError:
+                pass
+        amount = None
+        if filters["amount"]:
+            try:
+                amount = parse_amount(filters["amount"], field="合计")
+            except ValidationError as refused:
+                problems.append(f"合计：{refused.message}")
+        query = vouchers.VoucherQuery(month, filters["studio"] or None, amount, filters["q"])
+        after = int(q["after"]) if digits(q.get("after", "")) and len(q["after"]) <= 18 else 0
+
+        def load(uow: UnitOfWork) -> tuple[list[vouchers.VoucherSummary], dict[int, int]]:
+            found = vouchers.search(uow, query, after=after, limit=PAGE_SIZE + 1)
+            return found, uow.attachments.counts(v.seq for v in found[:PAGE_SIZE])
+
+        found, counts = ([], {}) if problems else read(request, load)
+        return page(
+            request,
+            "vouchers.html",
+            "凭证",
+            found=found[:PAGE_SIZE],
+            counts=counts,
+            filters=filters,
+            problems=problems,
+            more=found[PAGE_SIZE - 1].seq if len(found) > PAGE_SIZE else None,
+            query={k: v for k, v in filters.items() if v},
+        )
+
+    @view("/vouchers/print.xlsx", "ledger.read")
+    def print_month(self, request: Request[User, Any, Any]) -> File:
+        """The month's vouchers printed (A5 landscape, one page each)."""
+        return vouchers_file(request, request.query_params.get("month", "")[:7], [])
+
+    @view("/vouchers/{number:str}", "ledger.read")
+    def voucher(self, request: Request[User, Any, Any], number: FromPath[str]) -> Template:
+        """One 记账凭证 as it reads on paper, its originals listed with who attached them."""
+        me = request.user
+
+        def load(uow: UnitOfWork) -> tuple[vouchers.VoucherView, list[attachments.Attachment]]:
+            shown = vouchers.voucher(uow, number[:24])
+            return shown, uow.attachments.of_voucher(shown.seq)
+
+        shown, originals = read(request, load)
+        readable = {
+            a.id
+            for a in originals
+            if not attachments.holds_whole_personal_data(a) or allows(me.role, "batch.bank_file")
+        }
+        return page(
+            request,
+            "voucher.html",
+            f"凭证 {shown.number}",
+            v=shown,
+            upper=to_uppercase(shown.total),
+            month=f"{shown.number.year}-{shown.number.month:02d}",
+            originals=originals,
+            readable=readable,
+            limit_mb=attachments.MAX_BYTES // (1024 * 1024),
+            attach_path=f"{_back(str(shown.number))}/attachments",
+        )
+
+    @view("/vouchers/{number:str}/print.xlsx", "ledger.read")
+    def print_one(self, request: Request[User, Any, Any], number: FromPath[str]) -> File:
+        """This voucher printed (A5 landscape)."""
+        return vouchers_file(request, None, [number[:24]])
+
+    @form("/vouchers/{number:str}/attachments", "attachment.add")
+    def attach(
+        self,
+        request: Request[User, Any, Any],
+        number: FromPath[str],
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Redirect:
+        """附加原始凭证: kept by its content's hash, sealed; refused with the reason when
+        it is not a PDF, OFD, JPEG, PNG or xlsx, or too large."""
+        upload = data.get("file")
+        content = b""
+        if isinstance(upload, UploadFile):
+            content = upload.file.read(attachments.MAX_BYTES + 1)
+        note = str(data.get("note") or "")
+        fields = {k: v for k, v in data.items() if k != "file"}
+        fields["file"] = hashlib.sha256(content).hexdigest()
+        me = request.user.name
+        back = _back(number[:24])
+
+        def run(uow: UnitOfWork) -> attachments.Attachment:
+            if not isinstance(upload, UploadFile) or not content:
+                raise ValidationError("文件", "请选择要附加的文件")
+            name = upload_name(upload.filename, "文件")
+            return attachments.attach(uow, number, name, content, by=me, note=note)
+
+        def done(_: UnitOfWork, added: attachments.Attachment) -> tuple[str, str]:
+            return (
+                f"已附加原始凭证：附件#{added.id} {added.filename}（{added.kind}）",
+                _back(str(added.voucher)),
+            )
+
+        return act(
+            request,
+            action="attachment.add",
+            form=fields,
+            run=run,
+            target=lambda a: f"attachment:{a.id}",
+            done=done,
+            back=back,
+        )
+
+    @export("/attachments/{attachment_id:int}", "attachment.read")
+    def original(self, request: Request[User, Any, Any], attachment_id: Id) -> Response[bytes]:
+        """An original's bytes as attached (a POST with the form's token; logged)."""
+        return fetch_original(request, attachment_id)
