@@ -103,7 +103,8 @@ def attachments_get(ctx: click.Context, attachment_id: int, out: Path, as_user: 
     """Write original ID's bytes to --out, exactly as attached (the download is logged)."""
     with UnitOfWork(engine(ctx)) as uow:
         found, content = originals.original(uow, attachment_id, by=as_user)
-        audit(uow, as_user or "（未署名）", "attachment.get", f"attachment:{attachment_id}")
+        action = originals.download_action(found)
+        audit(uow, as_user or "（未署名）", action, f"attachment:{attachment_id}")
         uow.commit()
     out.write_bytes(content)
     click.echo(f"wrote {out}: {found.filename}（{found.kind}，{len(content):,} 字节）")

@@ -210,6 +210,14 @@ def on_refusal(request: Request[Any, Any, Any], error: errors.LedgerError) -> Re
     return _error_page(request, refusal_of(error).status, "未能办理", words)
 
 
+PLAIN_ANSWERS: Final = {
+    403: ("无权访问", ""),  # the guard's own words, naming who may
+    404: ("未找到", "没有这个页面或记录。"),
+    413: ("文件过大", "上传的内容超过服务接受的大小上限，没有办理任何事项。请缩小文件后重新上传。"),
+}
+"""The pages an HTTP refusal becomes: title and words ('' keeps the refusal's own)."""
+
+
 def on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     if isinstance(error, NotAuthorizedException):
         return login_redirect(request, error)
@@ -221,10 +229,9 @@ def on_http(request: Request[Any, Any, Any], error: HTTPException) -> Response[A
             "提交被拒绝：表单缺少或带有无效的安全令牌（CSRF），没有办理任何事项。"
             "请返回、刷新页面后重新提交。",
         )
-    if error.status_code == 403:
-        return _error_page(request, 403, "无权访问", str(error.detail))
-    if error.status_code == 404:
-        return _error_page(request, 404, "未找到", "没有这个页面或记录。")
+    if error.status_code in PLAIN_ANSWERS:
+        title, words = PLAIN_ANSWERS[error.status_code]
+        return _error_page(request, error.status_code, title, words or str(error.detail))
     if isinstance(error, ValidationException):
         return _error_page(request, 400, "输入有误", f"请检查填写的内容：{error.detail}")
     return _error_page(request, error.status_code, "请求未被接受", str(error.detail))

@@ -77,9 +77,13 @@ def view(path: str, action: str) -> Callable[[Callable[..., Any]], HTTPRouteHand
     return get(path, opt={"action": action}, sync_to_thread=True, include_in_schema=False)
 
 
-def form(path: str, action: str) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+def form(
+    path: str, action: str, **options: Any
+) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
     """A form's target (POST) for the roles allowed ``action``."""
-    return post(path, opt={"action": action}, sync_to_thread=True, include_in_schema=False)
+    return post(
+        path, opt={"action": action}, sync_to_thread=True, include_in_schema=False, **options
+    )
 
 
 def export(path: str, action: str) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:

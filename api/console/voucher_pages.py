@@ -5,6 +5,7 @@ and both printed (A5)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Annotated, Any, Final
 
 from litestar import Controller, Request, Response
@@ -15,7 +16,7 @@ from litestar.response import File, Redirect, Template
 
 from api.console.common import act, page
 from api.console.pages import export, form, view
-from api.http.base import Id, read, upload_name
+from api.http.base import Id, read, upload_bytes, upload_name
 from api.http.books import fetch_original, vouchers_file
 from ledger import program
 from ledger.books import attachments, vouchers
@@ -23,12 +24,26 @@ from ledger.books.periods import Period
 from ledger.books.postings import Voucher
 from ledger.errors import ValidationError, digits
 from ledger.money import parse_amount, to_uppercase
-from ledger.permissions import allows
+from ledger.permissions import who_may
 from ledger.users import User
 from schema.db import UnitOfWork
 
 PAGE_SIZE: Final = 100
 MAX_QUERY: Final = 100
+
+
+_NUMBER: Final = re.compile(r"(?:记-)?\d{4}-\d{2}-\d{4}")
+
+
+def _voucher_number(text: str) -> Voucher | None:
+    """The 凭证号 typed in the search box (``记-2024-12-0002`` or ``2024-12-0002``), not a
+    date or a 摘要 that happens to hold digits."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    try:
+        return Voucher.parse(text)
+    except ValidationError:
+        return None
 
 
 def _back(number: str) -> str:
@@ -53,11 +68,10 @@ class VoucherPages(Controller):
             problems.append(refused.message)
         month = month or Period.of(program.today())
         filters["month"] = str(month)
-        if filters["q"]:
-            try:  # a 凭证号 goes straight to its voucher; anything else is 摘要 text
-                return Redirect(_back(str(Voucher.parse(filters["q"]))))
-            except ValidationError:
-                pass
+        if number := _voucher_number(filters["q"]):
+            if read(request, lambda uow: uow.ledger.voucher_seq(number) is not None):
+                return Redirect(_back(str(number)))
+            problems.append(f"凭证{number}不存在")
         amount = None
         if filters["amount"]:
             try:
@@ -99,11 +113,7 @@ class VoucherPages(Controller):
             return shown, uow.attachments.of_voucher(shown.seq)
 
         shown, originals = read(request, load)
-        readable = {
-            a.id
-            for a in originals
-            if not attachments.holds_whole_personal_data(a) or allows(me.role, "batch.bank_file")
-        }
+        readable = {a.id for a in originals if attachments.readable_by(me.role, a)}
         return page(
             request,
             "voucher.html",
@@ -114,6 +124,7 @@ class VoucherPages(Controller):
             originals=originals,
             readable=readable,
             limit_mb=attachments.MAX_BYTES // (1024 * 1024),
+            bank_readers=who_may(attachments.WHOLE_DATA_ACTION),
             attach_path=f"{_back(str(shown.number))}/attachments",
         )
 
@@ -122,7 +133,11 @@ class VoucherPages(Controller):
         """This voucher printed (A5 landscape)."""
         return vouchers_file(request, None, [number[:24]])
 
-    @form("/vouchers/{number:str}/attachments", "attachment.add")
+    @form(
+        "/vouchers/{number:str}/attachments",
+        "attachment.add",
+        request_max_body_size=attachments.MAX_BYTES + 1024 * 1024,
+    )
     def attach(
         self,
         request: Request[User, Any, Any],
@@ -133,8 +148,12 @@ class VoucherPages(Controller):
         it is not a PDF, OFD, JPEG, PNG or xlsx, or too large."""
         upload = data.get("file")
         content = b""
+        too_large = None
         if isinstance(upload, UploadFile):
-            content = upload.file.read(attachments.MAX_BYTES + 1)
+            try:
+                content = upload_bytes(upload, upload.filename or "文件")
+            except ValidationError as refused:
+                too_large = refused
         note = str(data.get("note") or "")
         fields = {k: v for k, v in data.items() if k != "file"}
         fields["file"] = hashlib.sha256(content).hexdigest()
@@ -142,6 +161,8 @@ class VoucherPages(Controller):
         back = _back(number[:24])
 
         def run(uow: UnitOfWork) -> attachments.Attachment:
+            if too_large is not None:
+                raise too_large
             if not isinstance(upload, UploadFile) or not content:
                 raise ValidationError("文件", "请选择要附加的文件")
             name = upload_name(upload.filename, "文件")

@@ -11,6 +11,7 @@ audit entry and its stored answer for an ``Idempotency-Key``.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -23,6 +24,7 @@ from typing import Annotated, Any, Final, Generic, TypeVar
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import UploadFile
 from litestar.exceptions import ClientException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
@@ -34,6 +36,7 @@ from sqlalchemy import Engine
 from ledger import audit as audit_log
 from ledger import errors
 from ledger.audit import StoredAnswer
+from ledger.books import attachments
 from ledger.codes import UserRole
 from ledger.permissions import roles_for
 from ledger.registry import roster_services
@@ -143,6 +146,17 @@ def upload_name(filename: str | None, field: str = "file") -> str:
     if refused := errors.text_errors(field, name, MAX_FILE_NAME):
         raise errors.InvalidInputError(refused)
     return name
+
+
+def upload_bytes(upload: UploadFile, name: str) -> bytes:
+    """An uploaded original's bytes, refused by its whole size before it is read when it
+    is larger than an original may be (:func:`ledger.books.attachments.size_error`)."""
+    upload.file.seek(0, os.SEEK_END)
+    size = upload.file.tell()
+    upload.file.seek(0)
+    if refused := attachments.size_error(name, size):
+        raise refused
+    return upload.file.read()
 
 
 def refusal_of(error: Exception) -> Refusal:

@@ -50,6 +50,7 @@ from api.shapes import (
 from ledger import audit as audit_log
 from ledger import program
 from ledger.batches import disbursement
+from ledger.books import attachments
 from ledger.errors import ValidationError
 from ledger.registry.roster import FIRST_YEAR, LAST_YEAR, MAX_REASON
 from ledger.users import User
@@ -360,7 +361,8 @@ def export_file(request: Request[User, Any, Any], batch_id: int, which: int, mis
     def produce(folder: Path) -> Path:
         by = request.user.name
         with UnitOfWork(engine_of(request)) as uow:
-            exported = payout_files.export(uow, batch_id, by, folder)
+            handed = (attachments.ROSTER, attachments.BANK_FILE)[which]
+            exported = payout_files.export(uow, batch_id, by, folder, handed=(handed,))
             if len(exported.files) <= which:
                 raise ValidationError("batch", exported.notes[0] if exported.notes else missing)
             audit_log.record(

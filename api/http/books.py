@@ -31,6 +31,7 @@ from api.http.base import (
     reads,
     request_id,
     sends_original,
+    upload_bytes,
     upload_name,
     uploads,
     write,
@@ -234,7 +235,7 @@ def fetch_original(request: Request[User, Any, Any], attachment_id: int) -> Resp
         audit_log.record(
             uow,
             request.user.name,
-            "attachment.get",
+            attachments.download_action(found),
             f"attachment:{attachment_id}",
             request_id(request),
             {"file": found.filename, "sha256": found.sha256},
@@ -307,7 +308,7 @@ class VoucherController(Controller):
         content (a program renamed .pdf is refused naming what it is), up to 20 MB; kept
         by its SHA-256 and sealed into the originals' chain."""
         name = upload_name(data.file.filename)
-        content = data.file.file.read(attachments.MAX_BYTES + 1)
+        content = upload_bytes(data.file, name)
         return write(
             request,
             action="attachment.add",

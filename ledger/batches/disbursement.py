@@ -50,7 +50,7 @@ from ledger.batches.entitlements import EntitlementLine, entitlements
 from ledger.books import attachments, book
 from ledger.books.accounts import FUNDING_SOURCES, WITHHELD_TAX, studio_fund, studio_payable
 from ledger.books.periods import Period
-from ledger.books.postings import NewTransaction, Posting, utc_now
+from ledger.books.postings import JsonValue, NewTransaction, Posting, utc_now
 from ledger.clock import check_not_before, check_year_begun
 from ledger.errors import (
     InvalidTransitionError,
@@ -319,7 +319,9 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     voucher = ""
     moved: list[BatchLine] = []
     if moving:
-        request, positions = approval_voucher(batch, moving, payee_names(stores, batch), on)
+        request, positions = approval_voucher(
+            batch, moving, payee_names(stores, batch), on, approved_by
+        )
         [posted] = book.post(stores.ledger, [request], date_field="on", by=by)
         moved = [line.moved(posted.seq, positions[line.id]) for line in moving]
         voucher = f" (voucher {posted.voucher})"
@@ -385,9 +387,14 @@ def _line_memo(batch: Batch, line: BatchLine, names: Mapping[str, str], what: st
 
 
 def approval_voucher(
-    batch: Batch, lines: Sequence[BatchLine], names: Mapping[str, str], on: date
+    batch: Batch,
+    lines: Sequence[BatchLine],
+    names: Mapping[str, str],
+    on: date,
+    approved_by: Sequence[str],
 ) -> tuple[NewTransaction, dict[int, tuple[int, ...]]]:
-    """The one voucher moving ``lines`` fund → payable, and each line's posting positions."""
+    """The one voucher moving ``lines`` fund → payable, and each line's posting positions;
+    it seals who prepared the batch and who approved it (:func:`signed`)."""
     postings: list[Posting] = []
     positions: dict[int, tuple[int, ...]] = {}
     for line in lines:
@@ -414,9 +421,16 @@ def approval_voucher(
             "batch": batch.id,
             "year": batch.year,
             "lines": len(lines),
+            **signed(batch.prepared_by, approved_by),
         },
     )
     return voucher, positions
+
+
+def signed(prepared_by: str, approved_by: Sequence[str]) -> dict[str, JsonValue]:
+    """Who prepared a batch and who approved it, as its vouchers carry them in their
+    sealed metadata: the 记账凭证's 制单 and 审核 (:mod:`ledger.books.vouchers`)."""
+    return {"prepared_by": prepared_by, "approved_by": list(approved_by)}
 
 
 def reject(stores: Stores, batch_id: int, by: str, reason: str) -> Outcome:
@@ -713,7 +727,12 @@ def payment_voucher(
         effective_date=on,
         memo=f"{batch.year}年度劳务补贴发放（批次#{batch.id}，{_headcount(lines)}）",
         postings=tuple(postings),
-        metadata={"kind": "stipend_payment", "batch": batch.id, "year": batch.year},
+        metadata={
+            "kind": "stipend_payment",
+            "batch": batch.id,
+            "year": batch.year,
+            **signed(batch.prepared_by, batch.approved_by),
+        },
     )
 
 

@@ -45,7 +45,7 @@ from ledger.errors import (
     hidden_character_error,
     length_error,
 )
-from ledger.permissions import unnamed_refusal
+from ledger.permissions import allows, require, unnamed_refusal
 from ledger.users import acting, reader
 
 MAX_BYTES: Final = 20 * 1024 * 1024
@@ -383,8 +383,7 @@ def _record(
     *,
     known: Attachment | None = None,
 ) -> Attachment:
-    stores.ledger.lock_head()  # one writer extends the chain at a time (held already)
-    keys = stores.ledger.chain_keys()
+    key = book.sealing_key(stores.ledger)  # under the head lock: one writer at a time
     last_id, last_hash = stores.attachments.last()
     if content is not None:
         sha256, size = hashlib.sha256(content).hexdigest(), len(content)
@@ -406,9 +405,9 @@ def _record(
         utc_now(),
         last_hash,
         "",
-        keys.current.id,
+        key.id,
     )
-    sealed = _sealed(record, keys.current.secret)
+    sealed = _sealed(record, key.secret)
     keep = None if content is None or stores.attachments.has_content(sha256) else content
     stores.attachments.add(sealed, keep)
     return sealed
@@ -445,19 +444,38 @@ def holds_whole_personal_data(attachment: Attachment) -> bool:
     return len(parts) >= 3 and parts[0] == "batch" and parts[2] in BANK_FILES
 
 
+WHOLE_DATA_ACTION: Final = "batch.bank_file"
+"""Who may read a file exchanged with the bank: those who may read the bank file."""
+
+
+def readable_by(role: str | None, attachment: Attachment) -> bool:
+    """Whether a reader of ``role`` (``None``: unnamed) may have ``attachment``'s bytes:
+    anyone who may read the books, but a file exchanged with the bank only those who may
+    read the bank file."""
+    if not holds_whole_personal_data(attachment):
+        return True
+    return role is not None and allows(role, WHOLE_DATA_ACTION)
+
+
+def download_action(attachment: Attachment) -> str:
+    """The audit log's action for taking ``attachment``: ``batch.bank_file`` for a file
+    exchanged with the bank (whole 身份证号 left the system), else ``attachment.get``."""
+    return WHOLE_DATA_ACTION if holds_whole_personal_data(attachment) else "attachment.get"
+
+
 def original(stores: Stores, attachment_id: int, *, by: str | None) -> tuple[Attachment, bytes]:
     """Attachment ``attachment_id`` and its bytes for reader ``by``, or
     :class:`NotFoundError`; a file exchanged with the bank only for those who may read
-    the bank file (``batch.bank_file``)."""
-    reader(stores, by, "attachment.read")
+    the bank file (:func:`readable_by`)."""
+    user = reader(stores, by, "attachment.read")
     found = stores.attachments.get(attachment_id)
     content = None if found is None else stores.attachments.content(found.sha256)
     if found is None or content is None:
         raise NotFoundError(f"附件 {attachment_id} 不存在")
-    if holds_whole_personal_data(found):
-        if by is None:
-            raise unnamed_refusal("batch.bank_file")
-        acting(stores, by, "batch.bank_file")
+    if not readable_by(None if user is None else user.role, found):
+        if user is None:
+            raise unnamed_refusal(WHOLE_DATA_ACTION)
+        require(user.name, user.role, WHOLE_DATA_ACTION)
     return found, content
 
 

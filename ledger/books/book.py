@@ -381,6 +381,14 @@ def rotate_chain_key(store: LedgerStore, *, save: bool = True) -> KeyRing:
     return ring
 
 
+def sealing_key(store: LedgerStore) -> ChainKey:
+    """The key that seals what is written now, the chain head locked: the ring checked
+    to be this chain's as :func:`post` checks it, for a record sealed beside the chain
+    (an original, :mod:`ledger.books.attachments`)."""
+    head = store.lock_head()
+    return _sealing_key(store, store.chain_keys(), head)
+
+
 def _sealing_key(store: LedgerStore, keys: KeyRing, head: ChainHead) -> ChainKey:
     """The current key, once the ring is shown to be this chain's: it was not written for
     a longer chain, and the key it gives the head is the one that sealed it — by the id

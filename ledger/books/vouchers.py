@@ -13,12 +13,13 @@ Invariants:
 - Nothing on a voucher is an internal account address: 科目 by code and name, the
   studio, payee or 收支项目 by name.
 - The people a voucher names are those the ledger knows (:func:`signers`): 制单 who
-  prepared it (a batch's preparer, else who recorded it); 审核 the approvers of the
-  batch it approves or pays; 出纳 who recorded a payment out of the bank; 记账 who
-  recorded a voucher entered directly (a receipt, an expense, a correction). A voucher
-  that an approval or a payment posted names no 记账: the ledger posts it by itself,
-  and naming the approver or the 出纳 would show them keeping the books (不相容职务).
-  A name the ledger does not know is left blank, never guessed.
+  prepared it (for a batch's approval and payment, the batch's preparer; else who
+  recorded it); 审核 the approvers of the batch it approves or pays (both sealed in its
+  metadata since issue 32); 出纳 who recorded a payment out of the bank; 记账 who
+  recorded a voucher entered directly (a receipt, an expense, a correction, a tax
+  re-settlement). A voucher an approval or a payment posted names no 记账: the ledger
+  posts it by itself, and naming the approver or the 出纳 would show them keeping the
+  books (不相容职务). A name the ledger does not know is left blank, never guessed.
 """
 
 from __future__ import annotations
@@ -144,14 +145,24 @@ APPROVED_KINDS: Final = frozenset({"stipend_approval", "stipend_payment"})
 
 def signers(transaction: Transaction, batch: Batch | None) -> Signers:
     """Who the ledger knows made, checked, recorded and paid ``transaction`` (see the
-    module's invariants); ``batch`` is the batch it belongs to, if any."""
+    module's invariants): the preparer and approvers its sealed metadata names, else
+    (a voucher posted before they were sealed) those of ``batch``, the batch it belongs
+    to, if any."""
     recorded_by = transaction.recorded_by or ""
-    kind = transaction.request.metadata.get("kind")
-    approved = batch is not None and kind in APPROVED_KINDS
-    posted_by_itself = batch is not None or kind in PAYMENT_KINDS
+    metadata = transaction.request.metadata
+    kind = metadata.get("kind")
+    maker = recorded_by
+    checkers: tuple[str, ...] = ()
+    if kind in APPROVED_KINDS:
+        sealed_maker, sealed_checkers = metadata.get("prepared_by"), metadata.get("approved_by")
+        if isinstance(sealed_maker, str) and isinstance(sealed_checkers, list):
+            maker, checkers = sealed_maker, tuple(str(name) for name in sealed_checkers)
+        elif batch is not None:
+            maker, checkers = batch.prepared_by, batch.approved_by
+    posted_by_itself = kind in APPROVED_KINDS or kind in PAYMENT_KINDS
     return Signers(
-        maker=batch.prepared_by if batch is not None else recorded_by,
-        checkers=batch.approved_by if approved and batch is not None else (),
+        maker=maker,
+        checkers=checkers,
         bookkeeper="" if posted_by_itself else recorded_by,
         cashier=recorded_by if kind in PAYMENT_KINDS else "",
     )

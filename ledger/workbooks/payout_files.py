@@ -8,7 +8,7 @@ first and only the cell gets ``fen / 100``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -189,9 +189,17 @@ class Exported:
     notes: list[str]
 
 
-def export(stores: disbursement.Stores, batch_id: int, by: str, out_dir: Path) -> Exported:
+def export(
+    stores: disbursement.Stores,
+    batch_id: int,
+    by: str,
+    out_dir: Path,
+    *,
+    handed: Collection[str] = (attachments.ROSTER, attachments.BANK_FILE),
+) -> Exported:
     """Write the batch's 发放表 and, when the exporter may send it, its 批量代发 file
-    (:func:`ledger.batches.disbursement.payout` decides what each role gets)."""
+    (:func:`ledger.batches.disbursement.payout` decides what each role gets); those of
+    them ``handed`` out (a download hands out one) are kept as originals (:func:`_attach`)."""
     given = payout(stores, batch_id, by)
     out_dir.mkdir(parents=True, exist_ok=True)
     generated = stamp(given.exporter.name, USER_ROLE_LABELS[given.exporter.role])
@@ -205,7 +213,7 @@ def export(stores: disbursement.Stores, batch_id: int, by: str, out_dir: Path) -
         files.append(bank)
     try:
         if allows(given.exporter.role, "attachment.add"):
-            _attach(stores, given.batch, files, by)
+            _attach(stores, given.batch, files, by, handed)
     except BaseException:  # nothing left behind: the bank file holds whole 身份证号
         for path in files:
             path.unlink(missing_ok=True)
@@ -213,15 +221,23 @@ def export(stores: disbursement.Stores, batch_id: int, by: str, out_dir: Path) -
     return Exported(files, totals, bank_total, given.notes)
 
 
-def _attach(stores: disbursement.Stores, batch: Batch, files: Sequence[Path], by: str) -> None:
-    """The 发放表 and the bank file, the first time each is taken after the batch was
-    approved by someone who keeps the books' papers (not an auditor reading them),
+def _attach(
+    stores: disbursement.Stores,
+    batch: Batch,
+    files: Sequence[Path],
+    by: str,
+    handed: Collection[str],
+) -> None:
+    """The 发放表 and the bank file, the first time each is handed out after the batch was
+    approved to someone who keeps the books' papers (not an auditor reading them),
     attached to its approval voucher (the 应付 they pay); the bank file goes on to the
     payment voucher when the bank has paid (:func:`ledger.batches.disbursement`)."""
     seq = next((x.approval_seq for x in batch.lines if x.approval_seq is not None), None)
     if seq is None:  # a draft, or a reissue (its lines were moved by the first batch)
         return
     for path, what in zip(files, (attachments.ROSTER, attachments.BANK_FILE), strict=False):
+        if what not in handed:
+            continue
         attachments.attach_own(
             stores,
             seq,

@@ -36,6 +36,9 @@ def test_a_voucher_is_found_its_original_attached_downloaded_and_printed(
     assert rows.count() == 2  # one appropriation voucher per studio
     assert "记-2025-01-0001" in rows.first.inner_text()
     clerk.shot("vouchers-list")
+    page.get_by_label("摘要或凭证号").fill("记-2025-01-0999")
+    clerk.press("查找")
+    assert "凭证记-2025-01-0999不存在" in page.locator(".flash.error").inner_text()
     page.get_by_label("摘要或凭证号").fill("记-2025-01-0001")
     clerk.press("查找")
     assert page.url.endswith("/console/vouchers/%E8%AE%B0-2025-01-0001")
@@ -47,6 +50,16 @@ def test_a_voucher_is_found_its_original_attached_downloaded_and_printed(
     page.set_input_files("#attach-file", str(program))
     clerk.press("附加")
     assert "发票.pdf 的内容是Windows 可执行文件" in page.locator(".field-error").inner_text()
+    scan = tmp_path / "扫描件.pdf"  # over the limit: refused by its size, in words
+    scan.write_bytes(PDF + bytes(20 * 1024 * 1024 + 512 * 1024))
+    page.set_input_files("#attach-file", str(scan))
+    clerk.press("附加")
+    assert "超过原始凭证上限 20 MB" in page.locator(".field-error").inner_text()
+    scan.write_bytes(PDF + bytes(22 * 1024 * 1024))  # past what the service reads at all
+    page.set_input_files("#attach-file", str(scan))
+    clerk.press("附加")
+    assert "文件过大" in page.locator("h1").inner_text()
+    page.go_back()
     notice = tmp_path / "拨款通知.pdf"
     notice.write_bytes(PDF)
     page.set_input_files("#attach-file", str(notice))

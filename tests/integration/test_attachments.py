@@ -219,6 +219,15 @@ def test_the_files_of_a_batch_go_with_its_vouchers_once_each(year: Engine, tmp_p
     with UnitOfWork(year) as uow:  # an auditor reading the files attaches nothing
         payout_files.export(uow, batch.id, "audit", tmp_path / "b")
         assert uow.attachments.last() == (0, "0" * 64)
+    roster_only = (attachments.ROSTER,)  # a download hands out one file: only it is kept
+    run(
+        year,
+        lambda uow: payout_files.export(
+            uow, batch.id, "cashier1", tmp_path / "r", handed=roster_only
+        ),
+    )
+    with UnitOfWork(year, write=False) as uow:
+        assert uow.attachments.last()[0] == 1
     sent = run(year, lambda uow: payout_files.export(uow, batch.id, "cashier1", tmp_path / "a"))
     run(year, lambda uow: payout_files.export(uow, batch.id, "cashier1", tmp_path / "c"))
     result = answered(sent.files[1], tmp_path / "银行结果.xlsx", {3: "户名不符"})
@@ -239,6 +248,12 @@ def test_the_files_of_a_batch_go_with_its_vouchers_once_each(year: Engine, tmp_p
             (f"batch-{batch.id}-批量代发.xlsx", f"batch:{batch.id}:bank_file", "cashier1"),
         ]
         assert first[1].sha256 == hashlib.sha256(sent.files[1].read_bytes()).hexdigest()
+        roster = (tmp_path / "r" / first[0].filename).read_bytes()
+        assert first[0].sha256 == hashlib.sha256(roster).hexdigest()
+        assert (
+            first[0].sha256
+            == hashlib.sha256((tmp_path / "r" / first[0].filename).read_bytes()).hexdigest()
+        )
         assert [(a.filename, a.sha256) for a in then] == [
             (first[1].filename, first[1].sha256),  # the very bytes sent
             ("银行结果.xlsx", hashlib.sha256(result.read_bytes()).hexdigest()),
@@ -248,7 +263,7 @@ def test_the_files_of_a_batch_go_with_its_vouchers_once_each(year: Engine, tmp_p
         assert shown.signers == vouchers.Signers("clerk", ("boss1",), "", "cashier1")
         approved = vouchers.voucher(uow, str(approval_voucher.voucher))
         assert approved.signers == vouchers.Signers("clerk", ("boss1",), "", "")
-        assert attachments.original(uow, first[0].id, by="audit")[1] == sent.files[0].read_bytes()
+        assert attachments.original(uow, first[0].id, by="audit")[1] == roster
         with pytest.raises(PermissionDeniedError, match=r"batch\.bank_file"):
             attachments.original(uow, first[1].id, by="audit")
         assert attachments.original(uow, then[1].id, by="cashier1")[1] == result.read_bytes()

@@ -269,6 +269,17 @@ def test_another_ledgers_key_is_refused_by_the_id_the_head_keeps() -> None:
     assert str(refused.value) == ANOTHER_KEY
 
 
+def test_what_is_sealed_beside_the_chain_uses_the_key_the_chain_would() -> None:
+    """An original (sealed beside the chain) gets the current key only when a post
+    would: another ledger's key is refused in the same words."""
+    ledger, _, _ = intact()
+    assert book.sealing_key(ledger) == TEST_KEYS.current
+    ledger.keys = KeyRing((ChainKey(1, OTHER_SECRET),))
+    with pytest.raises(ChainKeyError) as refused:
+        book.sealing_key(ledger)
+    assert str(refused.value) == ANOTHER_KEY
+
+
 def test_a_head_that_keeps_no_key_id_is_checked_by_reading_its_seal_back() -> None:
     ledger, _, _ = intact()
     ledger.head_key = None  # written before heads kept the key's id
