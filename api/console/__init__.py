@@ -26,7 +26,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy import Engine
 
-from api.console import auth, common, pages, voucher_pages
+from api.console import auth, common, money_pages, pages, voucher_pages
 from ledger import clock
 from ledger.errors import ChainKeyError
 from ledger.money import format_plain, to_uppercase
@@ -115,7 +115,12 @@ def csrf_config(secret: str, settings: auth.ConsoleSettings) -> CSRFConfig:
 def console_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[*pages.CONTROLLERS, voucher_pages.VoucherPages],
+        route_handlers=[
+            *pages.CONTROLLERS,
+            voucher_pages.VoucherPages,
+            money_pages.ImportPages,
+            money_pages.MoneyPages,
+        ],
         middleware=[DefineMiddleware(auth.SessionAuthentication)],
         exception_handlers=common.EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )

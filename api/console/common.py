@@ -54,9 +54,12 @@ class NavItem:
 
 NAV: Final = (
     NavItem("/console", "首页", "ledger.read"),
+    NavItem("/console/imports", "导入", "roster.save"),
+    NavItem("/console/receipts", "收款", "receipt.record"),
+    NavItem("/console/expenses", "支出", "expense.record"),
     NavItem("/console/batches", "批次", "batch.read"),
-    NavItem("/console/studios", "工作室", "registry.read"),
     NavItem("/console/people", "人员", "registry.read"),
+    NavItem("/console/studios", "工作室", "registry.read"),
     NavItem("/console/vouchers", "凭证", "ledger.read"),
     NavItem("/console/statements", "报表", "statement.export"),
     NavItem("/console/tax", "个税", "statement.withholding"),

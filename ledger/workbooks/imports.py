@@ -241,6 +241,23 @@ KINDS: Final[dict[str, tuple[Sheet, ...]]] = {
 }
 
 
+TITLES: Final = {
+    "roster": "名册（工作室与成员）",
+    "grades": "考核结果",
+    "receipts": "配套与支持资金到账",
+    "expenses": "活动支出与支出计划",
+}
+"""Each kind of workbook as its people call it."""
+ACTIONS: Final = {
+    "roster": "roster.save",
+    "grades": "grades.save",
+    "receipts": "receipt.record",
+    "expenses": "expense.record",
+}
+"""The permission each kind's import needs (:mod:`ledger.permissions`): what its
+service checks, so a screen offers a workbook only to who may import it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One reason a file was refused, where it is."""

@@ -19,7 +19,43 @@ document.addEventListener("submit", (event) => {
     button.dataset.label = button.textContent;
     button.textContent = "处理中…";
   }
+  if (form.dataset.progress) upload(event, form);
 });
+// A large workbook: its upload's progress shown, then the page the server answers with.
+function upload(event, form) {
+  const bar = document.getElementById(form.dataset.progress);
+  const words = form.querySelector("[data-progress-text]");
+  if (!bar || !window.XMLHttpRequest || !window.FormData || !window.DOMParser) return;
+  event.preventDefault();
+  const request = new XMLHttpRequest();
+  request.open("POST", form.action);
+  request.upload.addEventListener("progress", (e) => {
+    if (!e.lengthComputable) return;
+    bar.hidden = false;
+    bar.max = e.total;
+    bar.value = e.loaded;
+    if (words) words.textContent = `已上传 ${Math.round((100 * e.loaded) / e.total)}%`;
+  });
+  request.upload.addEventListener("load", () => {
+    if (words) words.textContent = "上传完成，正在检查并导入…";
+  });
+  request.addEventListener("load", () => {
+    const answer = new DOMParser().parseFromString(request.responseText, "text/html");
+    document.title = answer.title;
+    document.body.replaceWith(answer.body);
+    window.history.replaceState(null, "", request.responseURL || form.action);
+    window.scrollTo(0, 0);
+  });
+  request.addEventListener("error", () => {
+    if (words) words.textContent = "上传失败，请检查网络后重试。";
+    delete form.dataset.sent;
+    for (const button of form.querySelectorAll("button[type=submit]")) {
+      button.disabled = false;
+      if (button.dataset.label) button.textContent = button.dataset.label;
+    }
+  });
+  request.send(new FormData(form));
+}
 // A ticked bank return needs its reason.
 document.addEventListener("change", (event) => {
   const box = event.target;
