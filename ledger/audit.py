@@ -71,6 +71,7 @@ class AuditStore(Protocol):
         start: datetime | None = None,
         end: datetime | None = None,
         newest_first: bool = False,
+        before: int | None = None,
     ) -> list[AuditEntry]: ...
 
     def pseudonym_key(self) -> bytes | None:
@@ -144,6 +145,7 @@ def entries(
     start: datetime | None = None,
     end: datetime | None = None,
     newest_first: bool = False,
+    before: int | None = None,
 ) -> list[AuditEntry]:
     """Entries oldest first after id ``after`` (or the newest first): by actor, by action
     (``batch`` matches every ``batch.*``), by object (``batch:7``), recorded in
@@ -160,6 +162,7 @@ def entries(
         start=start,
         end=end,
         newest_first=newest_first,
+        before=before,
     )
 
 
@@ -173,3 +176,67 @@ def replay(stores: Stores, key: str) -> StoredAnswer | None:
 def keep_answer(stores: Stores, key: str, answer: StoredAnswer) -> None:
     """Keep the answer of a write for a repeat of the same request."""
     stores.audit.remember(key, answer)
+
+
+ACTION_LABELS: Final[dict[str, str]] = {
+    # the registry and the money coming in
+    "roster.save": "保存名册",
+    "grades.save": "保存考核结果",
+    "receipt.record": "记录收款",
+    "expense.record": "记录支出",
+    "appropriation.post": "拨款记账",
+    "import.roster": "导入名册",
+    "import.grades": "导入考核结果",
+    "import.receipts": "导入到账",
+    "import.expenses": "导入支出与计划",
+    "policy.add": "新增政策",
+    "funding.decide": "恢复拨付",
+    "cycle.close": "结算周期",
+    "cycle.renew": "继续命名",
+    # batches
+    "batch.create": "准备批次",
+    "batch.reissue": "重新发放",
+    "batch.approve": "审批通过",
+    "batch.reject": "驳回批次",
+    "batch.cancel": "作废批次",
+    "batch.confirm": "确认支付",
+    "batch.results": "读入银行结果",
+    "batch.return": "退回资金",
+    "batch.close": "关闭批次",
+    "batch.roster": "下载发放表",
+    "batch.bank_file": "下载批量代发文件",
+    # the books
+    "voucher.reverse": "红字冲销",
+    "period.close": "结账",
+    "attachment.add": "附加原始凭证",
+    "attachment.get": "下载原始凭证",
+    "chain.key_rotated": "更换账链密钥",
+    "tax.remit": "缴纳个税",
+    "statement.export": "导出报表",
+    "voucher.print": "打印凭证",
+    "statement.withholding": "导出扣缴申报表",
+    "audit.export": "导出审计日志",
+    # people and the service
+    "user.add": "新增用户",
+    "user.confirm": "确认用户",
+    "user.disable": "停用用户",
+    "user.token": "更换令牌",
+    "user.password": "重设密码",
+    "password.own": "修改本人密码",
+    "session.sign_in": "登录",
+    "session.sign_in_failed": "登录失败",
+    "session.sign_in_throttled": "登录受限",
+    "session.sign_out": "退出",
+    "job.started": "作业开始",
+    "job.succeeded": "作业完成",
+    "job.failed": "作业失败",
+    "job.already": "作业已运行过",
+    "job.run": "立即运行作业",
+}
+"""Each action the log keeps, as the people reading it call it (the code stays beside
+it: filters and exports name actions by code)."""
+
+
+def action_label(action: str) -> str:
+    """``action`` in words (``batch.approve`` → 审批通过), the code itself when new."""
+    return ACTION_LABELS.get(action, action)

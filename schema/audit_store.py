@@ -65,11 +65,14 @@ class SqlAuditStore:
         start: datetime | None = None,
         end: datetime | None = None,
         newest_first: bool = False,
+        before: int | None = None,
     ) -> list[AuditEntry]:
-        """Entries oldest first after id ``after`` (or the newest first): by actor, by
-        action (``batch`` matches every ``batch.*``), by object (``batch:7``), recorded
-        in [start, end)."""
+        """Entries oldest first after id ``after`` (or the newest first, before id
+        ``before`` when given): by actor, by action (``batch`` matches every ``batch.*``),
+        by object (``batch:7``), recorded in [start, end)."""
         query = select(AuditRow).where(AuditRow.id > after)
+        if before is not None:
+            query = query.where(AuditRow.id < before)
         if actor is not None:  # cut as record cuts it, to find what it kept
             query = query.where(AuditRow.actor == fitted(actor, "actor"))
         if action is not None:

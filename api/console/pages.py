@@ -8,10 +8,11 @@ server refuses a forbidden action anyway (the guard and the service both check).
 
 from __future__ import annotations
 
+import csv
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -25,10 +26,11 @@ from litestar.response import File, Redirect, Template
 
 from api.console.auth import BAD_SIGN_IN, SESSION_COOKIE, checked_password, client_address
 from api.console.common import act, page, refusal_text, refused_back
-from api.http.base import Id, QueryYear, engine_of, read, request_id, upload_name
+from api.http.base import XLSX, Id, QueryYear, download, engine_of, read, request_id, upload_name
 from api.http.batches import export_file
 from api.http.statements import (
     ledger_file,
+    logged,
     summary_file,
     trial_balance_file,
     withholding_file,
@@ -49,6 +51,7 @@ from jobs import runner, schedule, timetable
 from jobs.work import JOB_TITLES, JOBS
 from ledger import audit as audit_log
 from ledger import clock, program, users
+from ledger.audit import AuditEntry
 from ledger.batches import disbursement
 from ledger.batches.batch import ACTION_LABELS, STATE_LABELS
 from ledger.books import book, statements
@@ -65,6 +68,10 @@ from ledger.registry.roster import FIRST_YEAR, LAST_YEAR, MAX_REASON
 from ledger.tax import remittance
 from ledger.users import User
 from ledger.workbooks import bank_results
+from ledger.workbooks.audit_log import HEADINGS as AUDIT_HEADINGS
+from ledger.workbooks.audit_log import export_audit
+from ledger.workbooks.audit_log import row as audit_row
+from ledger.workbooks.sheets import text_value
 from schema.db import UnitOfWork
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -777,60 +784,134 @@ class JobPages(Controller):
 # -- 审计日志 --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AuditQuery:
+    """What the 审计日志 page and its exports were asked for, read once."""
+
+    filters: dict[str, str]
+    dates: dict[str, str]
+    start: datetime | None
+    end: datetime | None
+    problems: list[str]
+
+    @classmethod
+    def of(cls, request: Request[User, Any, Any]) -> AuditQuery:
+        q = request.query_params
+        filters = {k: q.get(k, "").strip()[:120] for k in ("actor", "action", "object")}
+        days: dict[str, date | None] = {}
+        problems = []
+        for name, label in (("from", "起始日期"), ("to", "截止日期")):
+            value = q.get(name, "").strip()
+            try:
+                days[name] = date.fromisoformat(value) if value else None
+            except ValueError:
+                days[name] = None
+                problems.append(f"{label}应为 YYYY-MM-DD：{value!r}")
+        try:
+            start, end = clock.recorded_between(
+                days["from"], days["to"], fields=("起始日期", "截止日期")
+            )
+        except ValidationError as refused:
+            start = end = None
+            problems.append(f"{refused.field}{refused.message}")
+        dates = {k: q.get(k, "") for k in ("from", "to")}
+        return cls(filters, dates, start, end, problems)
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {k: v for k, v in self.filters.items() if v} | {
+            k: v for k, v in self.dates.items() if v
+        }
+
+    def entries(self, uow: UnitOfWork, limit: int, before: int | None) -> list[AuditEntry]:
+        return audit_log.entries(
+            uow,
+            0,
+            limit,
+            actor=self.filters["actor"] or None,
+            action=self.filters["action"] or None,
+            target=self.filters["object"] or None,
+            start=self.start,
+            end=self.end,
+            newest_first=True,
+            before=before,
+        )
+
+    def every(self, uow: UnitOfWork) -> Iterator[AuditEntry]:
+        """Every entry asked for, newest first, a page at a time."""
+        before = None
+        while found := self.entries(uow, EXPORT_PAGE, before):
+            yield from found
+            before = found[-1].id
+
+
+EXPORT_PAGE: Final = 1_000
+
+
 class AuditPages(Controller):
     path = "/console/audit"
 
     @view("/", "audit.read")
     def audit(self, request: Request[User, Any, Any]) -> Template:
-        """审计日志, filtered by who, action, object and dates (北京时间 days)."""
+        """审计日志, newest first, filtered by who, action, object and dates (北京时间 days),
+        each action in words beside its code; exported whole as CSV or xlsx."""
+        asked = AuditQuery.of(request)
         q = request.query_params
-        filters = {k: q.get(k, "").strip()[:120] for k in ("actor", "action", "object")}
-        dates: dict[str, date | None] = {}
-        problems = []
-        for name, label in (("from", "起始日期"), ("to", "截止日期")):
-            value = q.get(name, "").strip()
-            try:
-                dates[name] = date.fromisoformat(value) if value else None
-            except ValueError:
-                dates[name] = None
-                problems.append(f"{label}应为 YYYY-MM-DD：{value!r}")
-        after = int(q["after"]) if digits(q.get("after", "")) and len(q["after"]) <= 18 else 0
-        try:
-            start, end = clock.recorded_between(
-                dates["from"], dates["to"], fields=("起始日期", "截止日期")
-            )
-        except ValidationError as refused:
-            start = end = None
-            problems.append(f"{refused.field}{refused.message}")
-
-        def load(uow: UnitOfWork) -> list[Any]:
-            return audit_log.entries(
-                uow,
-                after,
-                PAGE_SIZE + 1,
-                actor=filters["actor"] or None,
-                action=filters["action"] or None,
-                target=filters["object"] or None,
-                start=start,
-                end=end,
-            )
-
-        found = read(request, load)
+        before = (
+            int(q["before"]) if digits(q.get("before", "")) and len(q["before"]) <= 18 else None
+        )
+        found = (
+            []
+            if asked.problems
+            else read(request, lambda uow: asked.entries(uow, PAGE_SIZE + 1, before))
+        )
         shown = [audit_entry_out(e) for e in found[:PAGE_SIZE]]
-        query = {k: v for k, v in filters.items() if v} | {
-            k: q.get(k, "") for k in ("from", "to") if q.get(k)
-        }
         return page(
             request,
             "audit.html",
             "审计日志",
             entries=shown,
-            filters=filters,
-            dates={k: q.get(k, "") for k in ("from", "to")},
-            problems=problems,
+            labels=audit_log.ACTION_LABELS,
+            filters=asked.filters,
+            dates=asked.dates,
+            problems=asked.problems,
             more=shown[-1].id if len(found) > PAGE_SIZE else None,
-            query=query,
+            query=asked.query,
         )
+
+    @export("/export.csv", "audit.read")
+    def export_csv(self, request: Request[User, Any, Any]) -> File:
+        """The entries asked for as CSV (UTF-8 with a BOM, as Excel opens it; no cell is
+        read as a formula), the export itself logged."""
+        return self._export(request, "csv")
+
+    @export("/export.xlsx", "audit.read")
+    def export_xlsx(self, request: Request[User, Any, Any]) -> File:
+        """The entries asked for as a printed workbook, the export itself logged."""
+        return self._export(request, "xlsx")
+
+    def _export(self, request: Request[User, Any, Any], kind: str) -> File:
+        asked = AuditQuery.of(request)
+        if asked.problems:
+            raise ValidationError("日期", "；".join(asked.problems))
+        me = request.user
+
+        def produce(folder: Path) -> Path:
+            path = folder / f"审计日志-{program.today().isoformat()}.{kind}"
+            with UnitOfWork(engine_of(request), write=False) as uow:
+                if kind == "xlsx":
+                    export_audit(asked.every(uow), path, me.name, UserRole(me.role).label)
+                else:
+                    with path.open("w", encoding="utf-8-sig", newline="") as out:
+                        lines = csv.writer(out)
+                        lines.writerow(AUDIT_HEADINGS)
+                        for entry in asked.every(uow):
+                            lines.writerow([text_value(str(v)) for v in audit_row(entry)])
+            logged(request, "audit.export", "audit-log", path.name)
+            return path
+
+        media_type = "text/csv; charset=utf-8" if kind == "csv" else XLSX
+        return download("studio-ledger-audit-", produce, media_type)
 
 
 # -- 用户 ---------------------------------------------------------------------------------

@@ -487,7 +487,7 @@ def page(items: list[T], limit: int, key: Callable[[T], str | int]) -> Page[T]:
 # -- downloads ---------------------------------------------------------------------------
 
 
-def download(prefix: str, produce: Callable[[Path], Path]) -> File:
+def download(prefix: str, produce: Callable[[Path], Path], media_type: str = XLSX) -> File:
     """Send the xlsx file ``produce`` writes into a fresh temporary folder.
 
     The folder is removed once the response is sent, or at once if producing
@@ -502,6 +502,6 @@ def download(prefix: str, produce: Callable[[Path], Path]) -> File:
     return File(
         path=path,
         filename=path.name,
-        media_type=XLSX,
+        media_type=media_type,
         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )

@@ -37,6 +37,7 @@ from api.http.base import (
     write,
     writes,
 )
+from api.http.statements import logged
 from api.shapes import (
     AttachmentOut,
     BalanceOut,
@@ -255,6 +256,8 @@ def vouchers_file(
             request,
             lambda uow: export_vouchers(vouchers.printed(uow, month=month, numbers=numbers), path),
         )
+        target = f"vouchers:{month}" if month else "vouchers:" + ",".join(numbers)[:200]
+        logged(request, "voucher.print", target, path.name)
         return path
 
     return download("studio-ledger-vouchers-", produce)

@@ -26,9 +26,21 @@ def _statement(
     def write_into(folder: Path) -> Path:
         path = folder / name
         read(request, lambda uow: produce(uow, path))
+        logged(request, "statement.export", f"statement:{name}", name)
         return path
 
     return download("studio-ledger-statement-", write_into)
+
+
+def logged(request: Request[User, Any, Any], action: str, target: str, name: str) -> None:
+    """The audit entry of a file taken (made in its own read, then this short write, so a
+    long export never holds the writers back): who took which file, from which request.
+    Raised, the file is not sent."""
+    with UnitOfWork(engine_of(request)) as uow:
+        audit_log.record(
+            uow, request.user.name, action, target, request_id(request), {"file": name}
+        )
+        uow.commit()
 
 
 def ledger_file(

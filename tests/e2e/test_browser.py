@@ -356,19 +356,32 @@ def test_a_year_in_the_console(
     assert "含期初、本期、期末均为零的科目和项目。" in notes
     auditor.go("/console/audit?action=batch")
     done = auditor.page.locator("tbody tr td:nth-child(4)").all_inner_texts()
-    assert sorted(done) == sorted(
-        [
-            "batch.create",
-            "batch.approve",
-            "batch.approve",
-            "batch.bank_file",  # the cashier took the bank file
-            "batch.results",  # and read the bank's answer (the forged file was refused)
-            "batch.reissue",
-            "batch.approve",
-            "batch.confirm",
-            "batch.close",
-        ]
-    )
+    assert done == [  # newest first, each action in words beside its code
+        "关闭批次 batch.close",
+        "确认支付 batch.confirm",
+        "审批通过 batch.approve",
+        "重新发放 batch.reissue",
+        "读入银行结果 batch.results",  # the bank's answer (the forged file was refused)
+        "下载批量代发文件 batch.bank_file",  # the cashier took the bank file
+        "审批通过 batch.approve",
+        "审批通过 batch.approve",
+        "准备批次 batch.create",
+    ]
+    with auditor.page.expect_download() as exported:
+        auditor.page.get_by_role("button", name="导出 Excel").click()
+    rows = list(_workbook(exported.value).active.iter_rows(values_only=True))
+    assert rows[2][3:5] == ("事项", "代码")
+    assert [r[4] for r in rows[3:]] == [d.split()[1] for d in done]
+    with auditor.page.expect_download() as exported:
+        auditor.page.get_by_role("button", name="导出 CSV").click()
+    lines = Path(exported.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("编号,时间（北京时间）,办理人,事项,代码")
+    assert len(lines) == 1 + len(done)
+    auditor.go("/console/audit?action=audit")
+    assert auditor.page.locator("tbody tr td:nth-child(4)").all_inner_texts() == [
+        "导出审计日志 audit.export",
+        "导出审计日志 audit.export",
+    ]
     auditor.shot("10-audit", full=True)
     for path, name in (
         ("/console/studios", "11-studios"),

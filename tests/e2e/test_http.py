@@ -227,7 +227,9 @@ def test_the_full_year_for_two_studios(
         ("cashier", "batch.confirm"),
         ("cashier", "batch.bank_file"),
         ("auditor", "batch.roster"),
+        ("auditor", "statement.export"),  # a statement taken is logged as a file is
     ]
+    assert log[-1]["object"] == "statement:2025-专项资金收支汇总表.xlsx"
     assert all(len(e["request_id"]) == 32 for e in log)
 
 
@@ -587,9 +589,10 @@ def test_originals_are_uploaded_listed_and_downloaded_and_vouchers_printed(
     assert either.status_code in (400, 422)
     assert "二者选一" in either.text
     log = client.get(f"{API}/audit-log", headers=auth(tokens["auditor"])).json()["items"]
-    assert [(e["action"], e["object"]) for e in log][-2:] == [
+    assert [(e["action"], e["object"]) for e in log][-3:] == [
         ("attachment.add", "attachment:1"),
         ("attachment.get", "attachment:1"),
+        ("voucher.print", "vouchers:2025-01"),
     ]
 
 

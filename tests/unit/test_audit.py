@@ -5,7 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ledger import audit
+from ledger.audit import ACTION_LABELS, action_label
 from ledger.books.chain_keys import ChainKey, KeyRing
+from ledger.permissions import PERMISSIONS
 from ledger.privacy import pseudonym, pseudonym_key
 
 
@@ -89,3 +91,13 @@ def test_an_id_number_is_kept_masked_with_a_pseudonym_that_matches_entries_on_on
     assert known != pseudonym(
         "11010519491231002X", pseudonym_key(KeyRing((ChainKey(1, bytes(32)),)))
     )
+
+
+def test_every_action_the_log_keeps_has_its_words() -> None:
+    """Each action a write is logged as (the permission table's, less reading) reads in
+    Chinese on the 审计日志, and an action the log does not know stays its code."""
+    unlogged = {"batch.payees", "attachment.read", "ledger.verify"}
+    logged = {a for a in PERMISSIONS if not a.endswith(".read") and a not in unlogged}
+    assert logged - ACTION_LABELS.keys() == set()
+    assert action_label("batch.approve") == "审批通过"
+    assert action_label("something.new") == "something.new"
