@@ -31,6 +31,8 @@ from api.http.base import (
     upload_name,
 )
 from api.shapes import import_out
+from ledger.books import book
+from ledger.books.postings import Transaction
 from ledger.codes import ExpenseCategory, FundingSource, ReceiptKind, labels
 from ledger.errors import InvalidInputError, LedgerError, ValidationError
 from ledger.funds import fund_services
@@ -165,30 +167,41 @@ def _import(
 # -- 收款 / 支出 --------------------------------------------------------------------------------
 
 
-def _one(prefix: str, run: Callable[[], Any]) -> Any:
-    """``run`` a service given one item, its refusals naming the form's fields (``日期``)
-    rather than the list's (``receipts[0].日期``)."""
+def _one(
+    uow: UnitOfWork, prefix: str, run: Callable[[], list[Transaction]]
+) -> tuple[Transaction, bool]:
+    """``run`` a service given one item: its voucher and whether it is new (the same
+    receipt or expense entered again returns the first, posting nothing); its refusals
+    naming the form's fields (``日期``) rather than the list's (``receipts[0].日期``),
+    each kept as the kind of refusal it is (余额不足 stays an overdraft)."""
+    before = book.chain_end(uow.ledger)[0]
     try:
-        return run()
+        [posted] = run()
     except InvalidInputError as refused:
-        raise InvalidInputError(
-            [ValidationError(e.field.removeprefix(prefix), e.message) for e in refused.errors]
-        ) from None
+        for error in refused.errors:
+            error.field = error.field.removeprefix(prefix)
+        raise
     except ValidationError as refused:
-        raise ValidationError(refused.field.removeprefix(prefix), refused.message) from None
+        refused.field = refused.field.removeprefix(prefix)
+        raise
+    return posted, posted.seq > before
 
 
 def _studios(request: Request[User, Any, Any]) -> list[tuple[str, str]]:
     return read(request, lambda uow: [(s.code, s.name) for s in roster_services.studios(uow)])
 
 
-def _posted(_: UnitOfWork, posted: list[Any]) -> tuple[str, str]:
-    """After a receipt or an expense: its voucher, where its originals are attached."""
-    [transaction] = posted
-    return (
-        f"已记账：{transaction.voucher}，{transaction.memo}；可在下方附加原始凭证",
-        f"/console/vouchers/{transaction.voucher}",
+def _posted(_: UnitOfWork, recorded: tuple[Transaction, bool]) -> tuple[str, str]:
+    """After a receipt or an expense: its voucher, where its originals are attached; an
+    entry the ledger already holds says so and names it (nothing was posted again)."""
+    transaction, new = recorded
+    said = (
+        f"已记账：{transaction.voucher}，{transaction.memo}；可在下方附加原始凭证"
+        if new
+        else f"没有重复记账：与已记账的 {transaction.voucher}（{transaction.memo}）内容完全相同。"
+        "如确是另一笔，请在摘要中写明区别后重新记账"
     )
+    return said, f"/console/vouchers/{transaction.voucher}"
 
 
 class MoneyPages(Controller):
@@ -209,7 +222,7 @@ class MoneyPages(Controller):
     def record_receipt(self, request: Request[User, Any, Any], data: Form) -> Redirect:
         me = request.user.name
 
-        def run(uow: UnitOfWork) -> Any:
+        def run(uow: UnitOfWork) -> tuple[Transaction, bool]:
             receipt = Receipt(
                 on=date_field(data, "on", "日期"),
                 studio=text(data, "studio", "工作室"),
@@ -219,6 +232,7 @@ class MoneyPages(Controller):
                 unit=text(data, "unit", "出资单位", required=False),
             )
             return _one(
+                uow,
                 "receipts[0].",
                 lambda: fund_services.receive_matching(uow, [receipt], by=me),
             )
@@ -228,7 +242,7 @@ class MoneyPages(Controller):
             action="receipt.record",
             form=data,
             run=run,
-            target=lambda posted: f"voucher:{posted[0].voucher}",
+            target=lambda recorded: f"voucher:{recorded[0].voucher}",
             done=_posted,
             back="/console/receipts",
         )
@@ -249,7 +263,7 @@ class MoneyPages(Controller):
     def record_expense(self, request: Request[User, Any, Any], data: Form) -> Redirect:
         me = request.user.name
 
-        def run(uow: UnitOfWork) -> Any:
+        def run(uow: UnitOfWork) -> tuple[Transaction, bool]:
             expense = Expense(
                 on=date_field(data, "on", "日期"),
                 studio=text(data, "studio", "工作室"),
@@ -260,14 +274,14 @@ class MoneyPages(Controller):
                 claimant=text(data, "claimant", "报销人", required=False),
                 claimant_id=text(data, "claimant_id", "报销人身份证号", required=False),
             )
-            return _one("expenses[0].", lambda: fund_services.spend(uow, [expense], by=me))
+            return _one(uow, "expenses[0].", lambda: fund_services.spend(uow, [expense], by=me))
 
         return act(
             request,
             action="expense.record",
             form=data,
             run=run,
-            target=lambda posted: f"voucher:{posted[0].voucher}",
+            target=lambda recorded: f"voucher:{recorded[0].voucher}",
             done=_posted,
             back="/console/expenses",
         )

@@ -108,6 +108,14 @@ def test_the_clerk_imports_records_a_receipt_and_an_expense_and_sees_each_vouche
     assert "已记账：记-2025-12-" in clerk.flash()
     assert "/console/vouchers/" in page.url
     assert "第一中学2025年配套资金" in page.content()
+    first = page.url
+    page.get_by_role("link", name="收款", exact=True).click()  # the same receipt again
+    page.get_by_label("工作室").select_option("HJ-S01")
+    page.get_by_label("金额（元）").fill("2000")
+    page.get_by_label("摘要").fill("第一中学2025年配套资金")
+    clerk.press("记账")
+    assert "没有重复记账：与已记账的 记-2025-12-" in clerk.flash()
+    assert page.url == first
     with UnitOfWork(engine, write=False) as uow:
         assert book.balance(uow.ledger, "studio:HJ-S01:fund:matching") == 200_000
 

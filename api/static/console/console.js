@@ -43,7 +43,11 @@ function upload(event, form) {
     const answer = new DOMParser().parseFromString(request.responseText, "text/html");
     document.title = answer.title;
     document.body.replaceWith(answer.body);
-    window.history.replaceState(null, "", request.responseURL || form.action);
+    // Redirected (imported): the page it went to; answered at the form's own address (a
+    // refusal), the page the form was on, which a reload can show again.
+    const posted = new URL(form.action, window.location.href).href;
+    const landed = request.responseURL && request.responseURL !== posted;
+    window.history.replaceState(null, "", landed ? request.responseURL : window.location.href);
     window.scrollTo(0, 0);
   });
   request.addEventListener("error", () => {
