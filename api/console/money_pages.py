@@ -204,6 +204,26 @@ def _posted(_: UnitOfWork, recorded: tuple[Transaction, bool]) -> tuple[str, str
     return said, f"/console/vouchers/{transaction.voucher}"
 
 
+def _book(
+    request: Request[User, Any, Any],
+    action: str,
+    data: Mapping[str, Any],
+    run: Callable[[UnitOfWork], tuple[Transaction, bool]],
+    back: str,
+) -> Redirect:
+    """Record one receipt or expense from its form (``run``) as ``action``: on to its
+    voucher (:func:`_posted`), or ``back`` to the form with the refusal."""
+    return act(
+        request,
+        action=action,
+        form=data,
+        run=run,
+        target=lambda recorded: f"voucher:{recorded[0].voucher}",
+        done=_posted,
+        back=back,
+    )
+
+
 class MoneyPages(Controller):
     path = "/console"
 
@@ -237,15 +257,7 @@ class MoneyPages(Controller):
                 lambda: fund_services.receive_matching(uow, [receipt], by=me),
             )
 
-        return act(
-            request,
-            action="receipt.record",
-            form=data,
-            run=run,
-            target=lambda recorded: f"voucher:{recorded[0].voucher}",
-            done=_posted,
-            back="/console/receipts",
-        )
+        return _book(request, "receipt.record", data, run, "/console/receipts")
 
     @view("/expenses", "expense.record")
     def expenses(self, request: Request[User, Any, Any]) -> Template:
@@ -276,12 +288,4 @@ class MoneyPages(Controller):
             )
             return _one(uow, "expenses[0].", lambda: fund_services.spend(uow, [expense], by=me))
 
-        return act(
-            request,
-            action="expense.record",
-            form=data,
-            run=run,
-            target=lambda recorded: f"voucher:{recorded[0].voucher}",
-            done=_posted,
-            back="/console/expenses",
-        )
+        return _book(request, "expense.record", data, run, "/console/expenses")

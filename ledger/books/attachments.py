@@ -36,7 +36,7 @@ from typing import Final, Protocol
 from ledger import program
 from ledger.books import book
 from ledger.books.book import Anchor, VerifyReport
-from ledger.books.chain_keys import KeyRing
+from ledger.books.chain_keys import ChainKey, KeyRing
 from ledger.books.postings import GENESIS_HASH, Voucher, utc_now
 from ledger.errors import (
     ChainKeyError,
@@ -141,17 +141,17 @@ def size_error(name: str, size: int) -> ValidationError | None:
     )
 
 
-def accepted_type(content: bytes, name: str, *, allowed: Sequence[str] = ACCEPTED) -> str:
-    """``content``'s type when it is one of ``allowed`` and not too large; else a refusal
-    naming ``文件`` (its name, its size or what it really is)."""
+def accepted_type(content: bytes, name: str) -> str:
+    """``content``'s type when it is one a user may attach (:data:`ACCEPTED`) and not too
+    large; else a refusal naming ``文件`` (its name, its size or what it really is)."""
     if refused := size_error(name, len(content)):
         raise refused
     found = file_type(content)
-    if found not in allowed:
+    if found not in ACCEPTED:
         raise ValidationError(
             "文件",
             f"{name} 的内容是{found}，不是可作原始凭证的文件（只接受 "
-            f"{'、'.join(allowed)}，按文件内容识别，不看扩展名）",
+            f"{'、'.join(ACCEPTED)}，按文件内容识别，不看扩展名）",
         )
     return found
 
@@ -305,14 +305,16 @@ def attach(
     seq = stores.ledger.voucher_seq(voucher)
     if seq is None:
         raise NotFoundError(f"凭证{voucher}不存在")
-    stores.ledger.lock_head()  # one writer extends the chain at a time: read what is there
+    key = book.sealing_key(stores.ledger)  # the head locked: read what is there, then add
     sha256 = hashlib.sha256(content).hexdigest()
     if same := next((a for a in stores.attachments.of_voucher(seq) if a.sha256 == sha256), None):
         raise ValidationError(
             "文件",
             f"{name} 与附件#{same.id}（{same.filename}）内容相同，已附于{voucher}，不重复附加",
         )
-    return _record(stores, seq, voucher, name, content, kind, note, "", by)
+    return _record(
+        stores, key, seq, voucher, name, sha256, len(content), content, kind, note, "", by
+    )
 
 
 def attach_own(
@@ -330,7 +332,7 @@ def attach_own(
     voucher has an original of this origin already. No size limit: the ledger made or
     received it whole; what is not an xlsx is the bank's CSV answer (the ledger has read
     it as one already), so attaching never fails the action it belongs to."""
-    stores.ledger.lock_head()  # before looking: two exports at once attach once
+    key = book.sealing_key(stores.ledger)  # the head locked: two exports at once attach once
     found = stores.ledger.get(voucher_seq)
     if found is None:
         raise NotFoundError(f"第{voucher_seq}笔交易不存在")
@@ -339,8 +341,22 @@ def attach_own(
     kind = file_type(content)
     if kind not in ACCEPTED:
         kind = CSV
+    sha256 = hashlib.sha256(content).hexdigest()
     name = _filename(filename)
-    return _record(stores, voucher_seq, found.voucher, name, content, kind, note, origin, by)
+    return _record(
+        stores,
+        key,
+        voucher_seq,
+        found.voucher,
+        name,
+        sha256,
+        len(content),
+        content,
+        kind,
+        note,
+        origin,
+        by,
+    )
 
 
 def link_own(
@@ -350,7 +366,7 @@ def link_own(
     on another voucher (the bank file, attached to the approval when it was sent, to the
     payment the bank made from it): the very bytes sent, not a file made again. ``None``
     when there is none, or that voucher has it already."""
-    stores.ledger.lock_head()
+    key = book.sealing_key(stores.ledger)
     earlier = stores.attachments.by_origin(origin)
     found = stores.ledger.get(voucher_seq)
     if not earlier or found is None or any(a.voucher_seq == voucher_seq for a in earlier):
@@ -358,39 +374,38 @@ def link_own(
     first = earlier[0]
     return _record(
         stores,
+        key,
         voucher_seq,
         found.voucher,
         first.filename,
+        first.sha256,
+        first.size,
         None,
         first.kind,
         note,
         origin,
         by,
-        known=first,
     )
 
 
 def _record(
     stores: Stores,
+    key: ChainKey,
     voucher_seq: int,
     voucher: Voucher,
     filename: str,
+    sha256: str,
+    size: int,
     content: bytes | None,
     kind: str,
     note: str,
     origin: str,
     by: str,
-    *,
-    known: Attachment | None = None,
 ) -> Attachment:
-    key = book.sealing_key(stores.ledger)  # under the head lock: one writer at a time
+    """Seal and keep the next record of the originals' chain under ``key`` (the caller
+    holds the head lock, :func:`ledger.books.book.sealing_key`), with ``content`` unless
+    it is an original kept already (``None``)."""
     last_id, last_hash = stores.attachments.last()
-    if content is not None:
-        sha256, size = hashlib.sha256(content).hexdigest(), len(content)
-    elif known is not None:
-        sha256, size = known.sha256, known.size
-    else:  # pragma: no cover - the two callers give one or the other
-        raise ValueError("an attachment needs its content or a kept original")
     record = Attachment(
         last_id + 1,
         voucher_seq,
