@@ -53,6 +53,7 @@ from ledger import audit as audit_log
 from ledger import clock, program, users
 from ledger.audit import AuditEntry
 from ledger.batches import disbursement
+from ledger.batches.availability import availability
 from ledger.batches.batch import ACTION_LABELS, STATE_LABELS
 from ledger.books import book, statements
 from ledger.books.periods import Period
@@ -60,9 +61,10 @@ from ledger.codes import FundingSource, MemberRole, UserRole, labels
 from ledger.errors import InvalidInputError, LedgerError, ValidationError, digits
 from ledger.funds import fund_services
 from ledger.funds.appropriation import FULL, FundingDecision
+from ledger.funds.expenses import SOURCE_LABELS
 from ledger.money import Fen, format_amount, to_uppercase
 from ledger.permissions import allows, sees_in_full
-from ledger.privacy import mask_id_number
+from ledger.privacy import mask_account, mask_id_number
 from ledger.registry import cycle_services, roster_services
 from ledger.registry.roster import FIRST_YEAR, LAST_YEAR, MAX_REASON
 from ledger.tax import remittance
@@ -131,10 +133,11 @@ def percent_field(data: Mapping[str, Any], name: str, label: str) -> int:
     return int(value)
 
 
-def date_field(data: Mapping[str, Any], name: str, label: str) -> date:
-    """The date of a write the form gave, or today when left blank; never after today
-    (refused naming the field by its label)."""
-    value = text(data, name, label, required=False)
+def date_field(data: Mapping[str, Any], name: str, label: str, *, required: bool = False) -> date:
+    """The date of a write the form gave, or today when left blank (unless ``required``:
+    a payment's date is the bank's, said every time); never after today (refused naming
+    the field by its label)."""
+    value = text(data, name, label, required=required)
     if not value:
         return program.today()
     try:
@@ -338,9 +341,17 @@ class BatchPages(Controller):
                 disbursement.payee_names(uow, batch),
                 disbursement.roster_changes(uow, batch),
             )
+            payees = disbursement.payees(uow, batch)
             ids = {
                 number: payee.id_number if whole_ids else mask_id_number(payee.id_number)
-                for number, payee in disbursement.payees(uow, batch).items()
+                for number, payee in payees.items()
+            }
+            banks = {
+                number: (
+                    payee.bank_name,
+                    payee.bank_account if whole_ids else mask_account(payee.bank_account),
+                )
+                for number, payee in payees.items()
             }
             try:
                 held = disbursement.compute_entitlements(uow, batch.year).held
@@ -349,6 +360,9 @@ class BatchPages(Controller):
             return {
                 "batch": shown,
                 "ids": ids,
+                "banks": banks,
+                "funds": availability(uow, batch),
+                "source_labels": SOURCE_LABELS,
                 "offered": disbursement.offered(batch, me),
                 "labels": ACTION_LABELS,
                 "held": held,
@@ -432,7 +446,7 @@ class BatchPages(Controller):
                 if number < 1:
                     raise ValidationError("退回行", f"不是行号：{value!r}")
                 failed[number] = text(data, f"reason_{number}", f"第 {number} 行的退回原因")
-            on = date_field(data, "on", "支付日期")
+            on = date_field(data, "on", "支付日期", required=True)
             return disbursement.confirm(uow, batch_id, me, on, failed)
 
         return self._act(request, batch_id, "confirm", data, run)
@@ -462,7 +476,7 @@ class BatchPages(Controller):
                     name = upload_name(upload.filename, "结果文件") or None
                 if not path.exists() or not path.stat().st_size:
                     raise ValidationError("结果文件", "请选择银行返回的结果文件")
-                on = date_field(fields, "on", "银行付款日期")
+                on = date_field(fields, "on", "银行付款日期", required=True)
                 return bank_results.answer(
                     uow, batch_id, path, me, on, sha256=fields["file"], name=name
                 )

@@ -195,6 +195,12 @@ def test_a_year_in_the_console(
             approver.shot("05-home-approver", full=True)
         approver.page.get_by_role("link", name="#1").first.click()
         assert f"{n - 1} / 2" in approver.page.locator(".progress").inner_text()
+        # whom the batch pays, whole, and what it leaves in each studio's fund
+        first = approver.page.locator("table.lines tbody tr").first.inner_text().split("\t")
+        assert first[1:5] == ["教师0", "150625199001010002", "中国农业银行", "6228480000000000000"]
+        assert first[12:14] == ["50,000.00", "40,000.00"]
+        subtotals = approver.page.locator("table.funds tr.subtotal").all_inner_texts()
+        assert subtotals == ["小计\t50,000.00\t35,000.00\t15,000.00"] * 2
         if n == 1:  # a form whose CSRF token was taken out is refused and changes nothing
             approver.page.evaluate(
                 "document.querySelectorAll('input[name=_csrf_token]').forEach(e => e.remove())"
@@ -286,6 +292,7 @@ def test_a_year_in_the_console(
     cashier = Person(browser, base, "孙出纳")
     cashier.sign_in()
     cashier.go("/console/batches/2")
+    assert cashier.page.get_by_label("支付日期").input_value() == "2025-12-28"  # today, shown
     cashier.press("确认支付")
     assert "已发放" in cashier.page.locator(".state.big").inner_text()
     cashier.shot("08-reissue-paid", full=True)

@@ -860,3 +860,60 @@ def test_a_failed_sign_in_cannot_poison_the_audit_log(
     with UnitOfWork(engine, write=False) as uow:
         [entry] = uow.audit.entries(0, 10, action="session.sign_in_failed")
     assert len(entry.request_id) == 32  # not the caller's: it was no plain id
+
+
+def _cells(html: str, table: str) -> list[list[str]]:
+    """A table's body rows as text cells (tags dropped, whitespace closed up)."""
+    body = re.search(rf'<table class="{table}".*?<tbody>(.*?)</tbody>', html, re.S)
+    assert body is not None, table
+    return [
+        [
+            re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c)).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body.group(1), re.S)
+    ]
+
+
+def test_the_approver_sees_whole_accounts_and_each_studios_funds_before_and_after(
+    client: TestClient[Litestar], tokens: dict[str, str], clock: Clock
+) -> None:
+    clock.set(date(2025, 12, 28))
+    batch_id = _prepared_batch(client, tokens)
+    funds = [
+        ["HJ-S01", "旗财政", "25,000.00", "17,500.00", "7,500.00"],
+        ["立教教育基金", "25,000.00", "17,500.00", "7,500.00"],
+        ["小计", "50,000.00", "35,000.00", "15,000.00"],
+        ["HJ-S02", "旗财政", "25,000.00", "17,500.00", "7,500.00"],
+        ["立教教育基金", "25,000.00", "17,500.00", "7,500.00"],
+        ["小计", "50,000.00", "35,000.00", "15,000.00"],
+    ]
+    for n, approver in enumerate(("李科长", "王局长"), start=1):
+        sign_in(client, approver)
+        page = client.get(f"/console/batches/{batch_id}").text
+        assert _cells(page, "funds") == funds
+        lines = _cells(page, "lines")
+        # 姓名, 身份证号, 开户银行, 银行账号 whole; the studio's fund before and after the line
+        assert [x[1:5] + x[12:14] for x in lines[:2]] == [
+            ["教师0", "150625199001010002", "中国农业银行", "6228480000000000000",
+             "50,000.00", "40,000.00"],
+            ["教师1", "150625199001010010", "中国农业银行", "6228480000000000001",
+             "40,000.00", "35,000.00"],
+        ]  # fmt: skip
+        assert [x[12:14] for x in lines[5:7]] == [
+            ["20,000.00", "15,000.00"],  # HJ-S01's last line
+            ["50,000.00", "40,000.00"],  # HJ-S02's first
+        ]
+        assert '<span class="field-error">余额不足' not in page
+        client.post(f"/console/batches/{batch_id}/approve", data=form_fields(page))
+        assert len(_state(client, tokens, batch_id)["approved_by"]) == n  # type: ignore[arg-type]
+    # approved: the same figures, now from the approval day's books with the batch added back
+    page = client.get(f"/console/batches/{batch_id}").text
+    assert _cells(page, "funds") == funds
+    assert "按审批日 2025-12-28 日终余额加回本批次" in page
+    # the clerk reads the same page masked
+    sign_in(client, "张会计")
+    page = client.get(f"/console/batches/{batch_id}").text
+    assert [x[2:5] for x in _cells(page, "lines")[:1]] == [
+        ["150625********0002", "中国农业银行", "***************0000"]
+    ]

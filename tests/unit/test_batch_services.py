@@ -12,6 +12,7 @@ import pytest
 
 from ledger import users
 from ledger.batches import disbursement
+from ledger.batches.availability import Availability, availability
 from ledger.batches.batch import BatchState, LineStatus
 from ledger.books import book
 from ledger.errors import InvalidTransitionError, MakerCheckerError, PermissionDeniedError
@@ -204,3 +205,32 @@ def test_a_reissue_the_bank_returns_again_sends_back_its_roots_approval(
     assert stores.ledger.reversed_positions(root.approval_seq) == set(root.approval_positions)
     assert [stores.ledger.balances[f] for f in (FINANCE, EDU)] == [1_000_000, 1_000_000]
     assert book.verify(stores.ledger).ok
+
+
+def test_the_funds_around_a_batch_start_from_today_then_from_the_approval_day(
+    stores: FakeStores,
+) -> None:
+    """Before approval: from the funds now; after: from the approval day's closing with
+    the batch added back — the same figures, though the fund has moved since."""
+    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    before = availability(stores, batch)
+    assert before.basis == "按当前余额"
+    (s01,) = before.studios
+    assert (s01.before, s01.taken, s01.after) == (
+        {"finance": 2_500_000, "edu_fund": 2_500_000},
+        {"finance": 1_750_000, "edu_fund": 1_750_000},
+        {"finance": 750_000, "edu_fund": 750_000},
+    )
+    assert [(f.before, f.after) for f in before.lines.values()] == [
+        (5_000_000, 4_000_000), (4_000_000, 3_500_000), (3_500_000, 3_000_000),
+        (3_000_000, 2_500_000), (2_500_000, 2_000_000), (2_000_000, 1_500_000),
+    ]  # fmt: skip
+    disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
+    approved = disbursement.show(stores, batch.id)[0]
+    after = availability(stores, approved)
+    assert after.basis == "按审批日 2024-12-23 日终余额加回本批次"
+    assert (after.studios, after.lines) == (before.studios, before.lines)
+    # a reissue draws on nothing: its money is payable already
+    disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 24), {3: "账户已销户"})
+    again = disbursement.reissue(stores, 2024, "张会计", date(2024, 12, 27))
+    assert availability(stores, again) == Availability((), {}, "按当前余额")

@@ -1,0 +1,130 @@
+"""What a batch leaves in each studio's fund: the figures an approver checks before
+approving (SPEC §5: the overdraft guard refuses the approval anyway; the approver should
+see it coming, line by line).
+
+A batch's lines draw on their studio's fund by source (``line.split``: county finance
+and the education foundation); a reissue draws on nothing (its money is payable
+already). Before the approval the figures start from the funds as they stand; once the
+approval voucher is posted, from the approval day's closing balances with this batch's
+own postings added back — the approval day's funds without this batch, exact and read
+from the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ledger.batches.batch import Batch, BatchLine
+from ledger.books import book
+from ledger.books.accounts import FUNDING_SOURCES, studio_fund
+from ledger.books.book import LedgerStore
+from ledger.errors import NotFoundError
+from ledger.money import Fen
+
+
+class Stores(Protocol):
+    @property
+    def ledger(self) -> LedgerStore: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StudioFunds:
+    """One studio's fund by source around a batch: before it, what it takes, after."""
+
+    studio: str
+    before: Mapping[str, Fen]
+    taken: Mapping[str, Fen]
+
+    @property
+    def after(self) -> dict[str, Fen]:
+        return {s: self.before.get(s, 0) - self.taken.get(s, 0) for s in self.sources}
+
+    @property
+    def sources(self) -> list[str]:
+        order = list(FUNDING_SOURCES)
+        return sorted(set(self.before) | set(self.taken), key=order.index)
+
+    @property
+    def short(self) -> bool:
+        """Some source would be left below zero: the approval will be refused."""
+        return any(v < 0 for v in self.after.values())
+
+
+@dataclass(frozen=True, slots=True)
+class LineFunds:
+    """The line's studio's available fund (all its sources) before and after the line,
+    taking the batch's lines in order; ``short`` when the line takes a source below
+    zero."""
+
+    before: Fen
+    after: Fen
+    short: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """The batch's studios (in code order) and its drawing lines by number; ``basis``
+    says which day's funds the figures start from."""
+
+    studios: tuple[StudioFunds, ...]
+    lines: Mapping[int, LineFunds]
+    basis: str
+
+
+def drawing(lines: Sequence[BatchLine]) -> list[BatchLine]:
+    """The lines that take money from a fund: all but reissues."""
+    return [x for x in lines if x.reissue_of is None]
+
+
+def running(
+    lines: Sequence[BatchLine], opening: Mapping[tuple[str, str], Fen]
+) -> tuple[tuple[StudioFunds, ...], dict[int, LineFunds]]:
+    """Each drawing line's studio fund before and after it, from ``opening`` ((studio,
+    source) → balance), in line order; and each studio's whole before, take and after."""
+    left = dict(opening)
+    taken: dict[str, dict[str, Fen]] = {}
+    found: dict[int, LineFunds] = {}
+    for line in drawing(lines):
+        before = sum(v for (s, _), v in left.items() if s == line.studio)
+        short = False
+        for source, amount in line.split.items():
+            left[line.studio, source] = left.get((line.studio, source), 0) - amount
+            short = short or left[line.studio, source] < 0
+            mine = taken.setdefault(line.studio, {})
+            mine[source] = mine.get(source, 0) + amount
+        after = sum(v for (s, _), v in left.items() if s == line.studio)
+        found[line.number] = LineFunds(before, after, short)
+    studios = tuple(
+        StudioFunds(
+            studio,
+            {src: v for (s, src), v in opening.items() if s == studio},
+            taken[studio],
+        )
+        for studio in sorted(taken)
+    )
+    return studios, found
+
+
+def availability(stores: Stores, batch: Batch) -> Availability:
+    """The funds around ``batch``, read from the ledger (see the module's docstring)."""
+    lines = drawing(batch.lines)
+    places = sorted({(x.studio, s) for x in lines for s in x.split})
+    seqs = {x.approval_seq for x in lines if x.approval_seq is not None}
+    if not seqs:
+        kept = stores.ledger.current_balances([studio_fund(*p) for p in places])
+        opening = {p: kept.get(studio_fund(*p), 0) for p in places}
+        return Availability(*running(batch.lines, opening), basis="按当前余额")
+    approval = stores.ledger.get(min(seqs))
+    if approval is None:
+        raise NotFoundError(f"批次 #{batch.id} 的审批凭证（序号 {min(seqs)}）不在账中")
+    day = approval.effective_date
+    opening = {p: book.balance_or_zero(stores.ledger, studio_fund(*p), day) for p in places}
+    for line in lines:
+        if line.approval_seq is not None:
+            for source, amount in line.split.items():
+                opening[line.studio, source] += amount
+    return Availability(
+        *running(batch.lines, opening), basis=f"按审批日 {day.isoformat()} 日终余额加回本批次"
+    )
