@@ -208,6 +208,21 @@ class SqlBatchStore:
             found.extend((row.paid_on, _line(row)) for row in rows)
         return found
 
+    def lines_of(
+        self, *, studio: str | None = None, person: str | None = None, limit: int
+    ) -> list[tuple[int, date | None, BatchLine]]:
+        query = _LINE_COLUMNS.add_columns(TransactionRow.effective_date.label("paid_on")).join(
+            TransactionRow, TransactionRow.seq == _LINES.c.payment_seq, isouter=True
+        )
+        if studio is not None:
+            query = query.where(_LINES.c.studio_code == studio)
+        if person is not None:
+            query = query.where(_LINES.c.person_code == person)
+        rows = self.session.execute(
+            query.order_by(_LINES.c.batch_id.desc(), _LINES.c.number).limit(limit)
+        )
+        return [(row.batch_id, row.paid_on, _line(row)) for row in rows]
+
     def unanswered(self, people: Sequence[str]) -> list[tuple[BatchState, BatchLine]]:
         waiting = [s.value for s in BatchState if s in (BatchState.DRAFT, BatchState.APPROVED)]
         found: list[tuple[BatchState, BatchLine]] = []

@@ -20,6 +20,7 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -33,6 +34,7 @@ from ledger.money import Fen
 from ledger.registry.cycles import Cycle
 from ledger.registry.policy import Policy
 from ledger.registry.roster import Grade, Membership, Person, PersonInput, Studio
+from ledger.registry.search import Search
 from ledger.registry.units import UNIT_CODE_PREFIX, Unit, code_number, new_codes
 from schema.ledger_store import chunks, take_turns
 from schema.tables import (
@@ -157,6 +159,50 @@ class SqlRegistryStore:
             for chunk in chunks(sorted(set(codes)))
             for r in self.session.execute(_PEOPLE_OF, {"codes": chunk})
         ]
+
+    def find_people(self, search: Search, after: str, limit: int) -> list[Person]:
+        query = _PEOPLE.where(PersonRow.code > after)
+        if search:
+            found = [
+                PersonRow.name.contains(search.text, autoescape=True),
+                PersonRow.code.in_(
+                    select(MembershipRow.person_code).where(
+                        MembershipRow.studio_code == search.code
+                    )
+                ),
+            ]
+            if search.last_four:
+                found.append(PersonRow.id_number.endswith(search.last_four, autoescape=True))
+            query = query.where(or_(*found))
+        rows = self.session.execute(query.order_by(PersonRow.code).limit(limit))
+        return [Person(*r) for r in rows]
+
+    def find_studios(self, search: Search, after: str, limit: int) -> list[Studio]:
+        query = _STUDIOS.where(StudioRow.code > after)
+        if search:
+            query = query.where(
+                or_(
+                    StudioRow.code.contains(search.code, autoescape=True),
+                    StudioRow.name.contains(search.text, autoescape=True),
+                    StudioRow.host_unit.contains(search.text, autoescape=True),
+                )
+            )
+        rows = self.session.execute(query.order_by(StudioRow.code).limit(limit))
+        return [_studio(r) for r in rows]
+
+    def places_of(self, person: str) -> list[Membership]:
+        rows = self.session.execute(
+            select(
+                MembershipRow.studio_code,
+                MembershipRow.person_code,
+                MembershipRow.role,
+                MembershipRow.joined_on,
+                MembershipRow.left_on,
+            )
+            .where(MembershipRow.person_code == person)
+            .order_by(MembershipRow.joined_on, MembershipRow.studio_code)
+        )
+        return [Membership(*r) for r in rows]
 
     def payee_code(self, id_number: str) -> str | None:
         return self.session.scalar(select(PersonRow.code).where(PersonRow.id_number == id_number))

@@ -34,6 +34,7 @@ from ledger.money import Fen
 from ledger.registry.cycles import Cycle
 from ledger.registry.policy import NOTICE_2024, Policy
 from ledger.registry.roster import Grade, Membership, Person, PersonInput, Studio, id_check_digit
+from ledger.registry.search import Search
 from ledger.registry.units import Unit, code_number, new_codes
 from ledger.users import User, UserRecord
 
@@ -331,6 +332,37 @@ class FakeRegistry:
     def people_of(self, codes: Collection[str]) -> list[Person]:
         return [self.person_records[c] for c in sorted(set(codes)) if c in self.person_records]
 
+    def find_people(self, search: Search, after: str, limit: int) -> list[Person]:
+        def found(p: Person) -> bool:
+            places = {m.studio for m in self.membership_records.values() if m.person == p.code}
+            return (
+                not search
+                or search.text in p.name
+                or search.code in places
+                or (search.last_four is not None and p.id_number.endswith(search.last_four))
+            )
+
+        return [p for p in self.people() if p.code > after and found(p)][:limit]
+
+    def find_studios(self, search: Search, after: str, limit: int) -> list[Studio]:
+        return [
+            s
+            for s in self.studios()
+            if s.code > after
+            and (
+                not search
+                or search.code in s.code
+                or search.text in s.name
+                or search.text in s.host_unit
+            )
+        ][:limit]
+
+    def places_of(self, person: str) -> list[Membership]:
+        return sorted(
+            (m for m in self.membership_records.values() if m.person == person),
+            key=lambda m: (m.joined_on, m.studio),
+        )
+
     def payee_code(self, id_number: str) -> str | None:
         return next(
             (p.code for p in self.person_records.values() if p.id_number == id_number), None
@@ -517,6 +549,16 @@ class FakeBatches:
             ):
                 found.append((paid.effective_date, x))
         return found
+
+    def lines_of(
+        self, *, studio: str | None = None, person: str | None = None, limit: int
+    ) -> list[tuple[int, date | None, BatchLine]]:
+        found = []
+        for b, x in sorted(self._lines(), key=lambda bx: (-bx[0].id, bx[1].number)):
+            if (studio is None or x.studio == studio) and (person is None or x.person == person):
+                paid = self.ledger.get(x.payment_seq) if x.payment_seq else None
+                found.append((b.id, paid.effective_date if paid else None, x))
+        return found[:limit]
 
     def unanswered(self, people: Sequence[str]) -> list[tuple[BatchState, BatchLine]]:
         return [

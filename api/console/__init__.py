@@ -26,7 +26,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy import Engine
 
-from api.console import auth, common, money_pages, pages, voucher_pages
+from api.console import auth, common, lookup_pages, money_pages, pages, voucher_pages
 from ledger import clock
 from ledger.errors import ChainKeyError
 from ledger.money import format_plain, to_uppercase
@@ -118,6 +118,7 @@ def console_router() -> Router:
         route_handlers=[
             *pages.CONTROLLERS,
             voucher_pages.VoucherPages,
+            lookup_pages.LookupPages,
             money_pages.ImportPages,
             money_pages.MoneyPages,
         ],

@@ -43,14 +43,13 @@ from api.shapes import (
     job_out,
     job_run_out,
     outcome_of_job,
-    person_out,
     studio_out,
     user_out,
 )
 from jobs import runner, schedule, timetable
 from jobs.work import JOB_TITLES, JOBS
 from ledger import audit as audit_log
-from ledger import clock, program, users
+from ledger import clock, lookups, program, users
 from ledger.audit import AuditEntry
 from ledger.batches import disbursement
 from ledger.batches.availability import availability
@@ -67,6 +66,7 @@ from ledger.permissions import allows, sees_in_full
 from ledger.privacy import mask_account, mask_id_number
 from ledger.registry import cycle_services, roster_services
 from ledger.registry.roster import FIRST_YEAR, LAST_YEAR, MAX_REASON
+from ledger.registry.search import MAX_SEARCH, Search
 from ledger.tax import remittance
 from ledger.users import User
 from ledger.workbooks import bank_results
@@ -529,14 +529,23 @@ class RegistryPages(Controller):
         this_year = program.today().year
         year = int(asked) if digits(asked) and FIRST_YEAR <= int(asked) <= LAST_YEAR else None
 
+        search = Search.of(request.query_params.get("q", ""))
+        after = request.query_params.get("after", "")[:40]
+
         def load(uow: UnitOfWork) -> dict[str, Any]:
             today = program.today()
             counts = roster_services.roster_counts(uow, today)
+            found = lookups.find_studios(uow, search, after)
             studios = roster_services.studios(uow)
             names = {s.code: s.name for s in studios}
             funding_year = year or this_year
+            shown = found[: lookups.PAGE]
             return {
-                "studios": [studio_out(s, counts.get(s.code, 0)) for s in studios],
+                "studios": [studio_out(s, counts.get(s.code, 0)) for s in shown],
+                "q": search.text,
+                "after": after,
+                "more": shown[-1].code if len(found) > lookups.PAGE else None,
+                "max_search": MAX_SEARCH,
                 "cycles": [cycle_out(v) for v in cycle_services.cycle_views(uow, today)],
                 "funding_year": funding_year,
                 "held": [
@@ -637,15 +646,6 @@ class RegistryPages(Controller):
             done=done,
             back=back,
         )
-
-    @view("/people", "registry.read")
-    def people(self, request: Request[User, Any, Any]) -> Template:
-        """人员, ID numbers and accounts masked; a page of 100 at a time in code order."""
-        after = request.query_params.get("after", "")[:40]
-        found = read(request, lambda uow: roster_services.people(uow, after))
-        shown = [person_out(p) for p in found[:PAGE_SIZE]]
-        more = shown[-1].code if len(found) > PAGE_SIZE else None
-        return page(request, "people.html", "人员", people=shown, more=more, after=after)
 
 
 # -- 报表 -------------------------------------------------------------------------------------

@@ -85,6 +85,13 @@ class BatchStore(Protocol):
         """The lines of ``people`` (everyone's when ``None``) a payment voucher dated in
         ``month`` paid, with its date."""
 
+    def lines_of(
+        self, *, studio: str | None = None, person: str | None = None, limit: int
+    ) -> list[tuple[int, date | None, BatchLine]]:
+        """Up to ``limit`` lines of a studio or of a person, the newest batch first, each
+        with its batch's number and the day its payment voucher is dated (``None`` while
+        unpaid)."""
+
     def unanswered(self, people: Sequence[str]) -> list[tuple[BatchState, BatchLine]]:
         """The lines of ``people`` in drafts and approved batches the bank has not answered
         for yet (``pending``), with their batch's state."""

@@ -22,6 +22,7 @@ from ledger.registry.roster import (
     PersonInput,
     Studio,
 )
+from ledger.registry.search import Search
 from ledger.registry.units import Unit
 
 
@@ -37,6 +38,18 @@ class RegistryStore(Protocol):
     def people(self) -> list[Person]: ...
     def people_of(self, codes: Collection[str]) -> list[Person]:
         """The people with these payee codes (those in the registry), read in chunks."""
+
+    def find_people(self, search: Search, after: str, limit: int) -> list[Person]:
+        """Up to ``limit`` people after payee code ``after``, in code order, whose name
+        holds the search text, whose 身份证号 ends with it (four characters), or who have
+        a place in the studio it names; everyone when it is empty."""
+
+    def find_studios(self, search: Search, after: str, limit: int) -> list[Studio]:
+        """Up to ``limit`` studios after code ``after``, in code order, whose code, name
+        or host unit holds the search text; every studio when it is empty."""
+
+    def places_of(self, person: str) -> list[Membership]:
+        """The person's places in studios, past and present."""
 
     def payee_code(self, id_number: str) -> str | None:
         """The code of the person with this 身份证号, if they are in the registry."""

@@ -917,3 +917,68 @@ def test_the_approver_sees_whole_accounts_and_each_studios_funds_before_and_afte
     assert [x[2:5] for x in _cells(page, "lines")[:1]] == [
         ["150625********0002", "中国农业银行", "***************0000"]
     ]
+
+
+def test_the_auditor_finds_people_by_name_last_four_and_studio_and_reads_their_pages(
+    client: TestClient[Litestar], tokens: dict[str, str], clock: Clock
+) -> None:
+    clock.set(date(2025, 12, 28))
+    batch_id = _prepared_batch(client, tokens)
+    url = f"{API}/batches/{batch_id}"
+    for approver in ("李科长", "王局长"):
+        client.post(f"{url}/approve", json={"on": "2025-12-22"}, headers=auth(tokens[approver]))
+    paid = client.post(
+        f"{url}/confirm",
+        json={"on": "2025-12-24", "failed": [{"line": 2, "reason": "账户已销户"}]},
+        headers=auth(tokens["孙出纳"]),
+    )
+    assert paid.status_code == 200, paid.text
+    sign_in(client, "审计员")
+
+    def found(q: str) -> list[str]:
+        page = client.get("/console/people", params={"q": q}).text
+        return [row[1] for row in _cells(page, "people")] if "<table" in page else []
+
+    assert found("教师1") == ["教师1", *(f"教师1{n}" for n in range(6))]  # part of a name
+    assert found("0010") == ["教师1"]  # the last four of a 身份证号
+    assert found("015x") == ["教师15"]  # …its X in either case
+    assert found("hj-s02") == [f"教师1{n}" for n in range(6)]  # a studio's members
+    assert found("无此人") == []
+    assert "没有找到与“无此人”相符的人员" in client.get("/console/people?q=无此人").text
+    assert found("%") == []  # a LIKE wildcard is a character like any other
+
+    page = client.get("/console/studios/HJ-S01", params={"year": "2025"}).text
+    assert _cells(page, "funds") == [
+        ["旗财政", "0.00", "25,000.00", "17,500.00", "7,500.00", "7,500.00"],
+        ["立教教育基金", "0.00", "25,000.00", "17,500.00", "7,500.00", "7,500.00"],
+    ]
+    assert re.search(r"<tfoot><tr><th>合计</th>.*?50,000.00.*?35,000.00.*?15,000.00", page)
+    entries = _cells(page, "entries")
+    assert entries[0] == [
+        "2025-01-02", "记-2025-01-0001", "旗财政", "2025年度工作室业务经费拨款", "25,000.00", ""
+    ]  # fmt: skip
+    assert len(entries) == 2 + 12  # the appropriation, then each line from each source
+    assert sum(int(e[5].replace(",", "").replace(".", "") or 0) for e in entries) == 3_500_000
+    assert [m[:2] for m in _cells(page, "members")][:2] == [["教师0", "主持人"], ["教师1", "成员"]]
+    assert _cells(page, "grades") == [["2025", "优秀"]]
+    payouts = _cells(page, "payouts")
+    assert payouts[0] == [
+        "#1", "1", "2025", "教师0", "主持人", "1–12月", "优秀",
+        "10,000.00", "1,600.00", "8,400.00", "已支付", "2025-12-24",
+    ]  # fmt: skip
+    assert payouts[1][10:] == ["退回", "—"]
+
+    teacher0 = client.get("/console/people", params={"q": "0002"}).text
+    code = _cells(teacher0, "people")[0][0]
+    page = client.get(f"/console/people/{code}").text
+    assert "150625********0002" in page
+    assert "150625199001010002" not in page  # masked for the auditor
+    assert _cells(page, "places") == [["HJ-S01", "语文名师工作室", "主持人", "2025-01-01", "—"]]
+    assert _cells(page, "months") == [["2025-12", "1", "10,000.00", "1,600.00", "8,400.00"]]
+    assert _cells(page, "payouts")[0][-2:] == ["已支付", "2025-12-24"]
+    assert client.get("/console/people/P999999").status_code == 404
+
+    page = client.get("/console/studios", params={"q": "第二中"}).text
+    assert [row[0] for row in _cells(page, "studios")] == ["HJ-S02"]  # by host unit
+    page = client.get("/console/studios", params={"q": "语文"}).text
+    assert [row[0] for row in _cells(page, "studios")] == ["HJ-S01"]  # by name
