@@ -169,9 +169,7 @@ def requires_permission(
             connection.url.path,
             handler,
         )
-        raise PermissionDeniedException(
-            "此操作未列入权限表，不对任何人开放 (not in the permission table)"
-        )
+        raise PermissionDeniedException("此操作未列入权限表，不对任何人开放")
     user: User = connection.user
     if not permissions.allows(user.role, action):
         raise permissions.refusal(user.name, user.role, action)
@@ -256,8 +254,7 @@ def _out_of_range(_error: DataError) -> ProblemDetailsException:
     return ProblemDetailsException(
         status_code=422,
         title="The input was refused",
-        detail="a value is too long or out of range for what the ledger stores; "
-        "nothing was written",
+        detail="某个值过长或超出账簿可存储的范围，没有写入任何内容",
         type_="urn:studio-ledger:problem:out-of-range",
     )
 
@@ -269,14 +266,13 @@ def _conflict(error: IntegrityError) -> ProblemDetailsException:
         return ProblemDetailsException(
             status_code=422,
             title="The input was refused",
-            detail="the change breaks a rule the ledger's database keeps; nothing was written",
+            detail="此项更改违反账簿数据库的规则，没有写入任何内容",
             type_="urn:studio-ledger:problem:database-rule",
         )
     return ProblemDetailsException(
         status_code=409,
         title="Conflicting write",
-        detail="another request changed the same data at the same time; nothing was written, "
-        "try again",
+        detail="另一请求同时更改了同一数据，没有写入任何内容，请重试",
         type_="urn:studio-ledger:problem:conflicting-write",
     )
 

@@ -627,10 +627,7 @@ class VerifyOut(Shape):
     longer matches its seal, in words."""
 
 
-KEY_TROUBLE: Final = (
-    "账链密钥不可用或与账簿不符，账簿不能写入；请联系管理员，原因记在服务器日志中 "
-    "(the chain key cannot be used; an admin, or the server log, can say why)"
-)
+KEY_TROUBLE: Final = "账链密钥不可用或与账簿不符，账簿不能写入；请联系管理员，原因记在服务器日志中"
 
 
 def key_trouble_for(role: str | None, words: str) -> str:

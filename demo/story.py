@@ -327,8 +327,8 @@ def demo_files(today: date) -> list[str]:
 def _refuse(folder: Path, why: str) -> ValidationError:
     return ValidationError(
         "--out",
-        f"{folder} {why}; the demo writes only into a new or empty folder, or one a "
-        f"previous demo marked with {MARKER} (choose another folder)",
+        f"{folder} {why}；演示只写入新的或空的文件夹，或此前演示留下 {MARKER} 标记的"
+        "文件夹（请另选文件夹）",
     )
 
 
@@ -336,13 +336,13 @@ def prepare_folder(folder: Path, today: date) -> None:
     """Make ``folder`` ready for a run: create it, or delete only the files a previous
     demo listed in its marker. A folder holding anything else is refused untouched."""
     if folder.exists() and not folder.is_dir():
-        raise _refuse(folder, "is a file, not a folder")
+        raise _refuse(folder, "是文件，不是文件夹")
     if not folder.exists():
         folder.mkdir(parents=True)
     marker = folder / MARKER
     if not marker.is_file():
         if any(folder.iterdir()):
-            raise _refuse(folder, "is not empty and is not a previous demo's output")
+            raise _refuse(folder, "不是空文件夹，也不是此前演示的输出")
     else:
         root = folder.resolve()
         for line in marker.read_text(encoding="utf-8").splitlines():

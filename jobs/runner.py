@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from jobs.timetable import ScheduleSettings, check_due
-from jobs.work import DAILY_JOBS, JOBS, Counts
+from jobs.work import DAILY_JOBS, JOB_TITLES, JOBS, Counts
 from ledger import clock
 from ledger.books.postings import utc_now
 from ledger.errors import ValidationError, digits
@@ -73,8 +73,9 @@ def run(
     claimed = _claim(engine, job, period, trigger, stale_after)
     if isinstance(claimed, JobRun):
         message = (
-            f"{job} {period}: already {claimed.status} as run #{claimed.id}"
-            f" (started {claimed.started_at:%Y-%m-%d %H:%M:%S} UTC)"
+            f"{JOB_TITLES[job]}（{period}）此前已运行：运行 #{claimed.id} "
+            f"{STATUS_LABELS.get(claimed.status, claimed.status)}"
+            f"（开始于北京时间 {clock.local_time(claimed.started_at):%Y-%m-%d %H:%M:%S}）"
         )
         log.info(
             _structured(
@@ -91,8 +92,8 @@ def run(
             uow.commit()
     except Exception as error:
         detail = f"{type(error).__name__}: {error}"
-        with UnitOfWork(engine) as uow:
-            uow.jobs.fail(run_id, detail + "\n" + traceback.format_exc(limit=5))
+        with UnitOfWork(engine) as uow:  # its words first (the 作业 page shows that line)
+            uow.jobs.fail(run_id, f"{error or detail}\n" + traceback.format_exc(limit=5))
             uow.commit()
         log.exception(_structured("job.failed", job=job, period=period, run=run_id, error=detail))
         return RunOutcome(
@@ -101,32 +102,41 @@ def run(
             "failed",
             run_id,
             {},
-            f"{job} {period}: run #{run_id} failed, nothing was written: {detail}",
+            f"{JOB_TITLES[job]}（{period}）：运行 #{run_id} 失败，没有写入任何内容："
+            f"{error or type(error).__name__}",
         )
     log.info(_structured("job.succeeded", job=job, period=period, run=run_id, counts=counts))
     return RunOutcome(
-        job, period, "succeeded", run_id, counts, f"{job} {period}: run #{run_id} succeeded"
+        job,
+        period,
+        "succeeded",
+        run_id,
+        counts,
+        f"{JOB_TITLES[job]}（{period}）：运行 #{run_id} 已完成",
     )
+
+
+STATUS_LABELS: Final = {"succeeded": "成功", "failed": "失败", "running": "运行中"}
 
 
 def check_period(job: str, period: str) -> None:
     """A job runs for a year (``2024``), a daily job for a date (``2024-12-31``)."""
     if job not in JOBS:
-        raise ValidationError("job", f"unknown job {job!r}; jobs: {', '.join(JOBS)}")
+        raise ValidationError("job", f"没有这个作业 {job!r}；作业有：{'、'.join(JOBS)}")
     if job in DAILY_JOBS:
         try:
             year = date.fromisoformat(period).year
         except ValueError:
             raise ValidationError(
-                "period", f"{job} runs for a date (YYYY-MM-DD): {period!r}"
+                "period", f"{JOB_TITLES[job]}按日期运行，应写作 YYYY-MM-DD：{period!r}"
             ) from None
     elif digits(period) and len(period) == 4:
         year = int(period)
     else:
-        raise ValidationError("period", f"{job} runs for a year (YYYY): {period!r}")
+        raise ValidationError("period", f"{JOB_TITLES[job]}按年度运行，应写作 YYYY：{period!r}")
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise ValidationError(
-            "period", f"{job}：期间应在{FIRST_YEAR}–{LAST_YEAR}年之间：{period!r}"
+            "period", f"{JOB_TITLES[job]}：期间应在{FIRST_YEAR}–{LAST_YEAR}年之间：{period!r}"
         )
 
 
@@ -171,7 +181,8 @@ def _claim(
             ):
                 uow.jobs.fail(
                     holder.id,
-                    f"abandoned: still running after {stale_after}; taken over by a new attempt",
+                    f"已放弃：运行超过 {stale_after} 仍未结束（进程可能已中止），"
+                    "由新的一次运行接替",
                 )
                 holder = None
             if holder is not None:

@@ -6,8 +6,9 @@ runner (:mod:`jobs.runner`) owns the transaction and the run record, the schedul
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import Any, Final
 
 from ledger import program
@@ -40,6 +41,31 @@ def period_for(job: str, day: date) -> str:
     if job in DAILY_JOBS:
         return day.isoformat()
     return str(day.year - 1 if job in LAST_YEAR_JOBS else day.year)
+
+
+COUNT_LABELS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "studios_funded": "拨款工作室",
+        "already_funded": "此前已拨款",
+        "total_fen": "合计（元）",
+        "policy_version": "政策版本",
+        "held": "暂缓",
+        "batch": "批次",
+        "lines": "行数",
+        "gross_fen": "应发（元）",
+        "tax_fen": "代扣个税（元）",
+        "studios_short": "配套不足工作室",
+        "shortfalls": "配套不足",
+        "transactions": "凭证笔数",
+        "last_hash": "末笔哈希",
+        "closed": "结算周期",
+        "returned_fen": "退回（元）",
+        "returned": "退回明细",
+        "not_renamed": "未续期",
+        "refused": "未能结算",
+    }
+)
+"""Each count a job run records, by its name for a person (the 作业 page)."""
 
 
 class IntegrityFailure(Exception):  # noqa: N818 (named for what the check found)

@@ -113,7 +113,7 @@ def future_date_error(day: date, *, field: str, today: date) -> FutureDateError 
         return None
     return FutureDateError(
         field,
-        f"日期不能晚于今天（{today.isoformat()}）：{day.isoformat()} 尚未到来",
+        f"不能晚于今天（{today.isoformat()}）：{day.isoformat()} 尚未到来",
     )
 
 
@@ -140,6 +140,4 @@ def check_not_before(day: date, earliest: date, *, field: str, what: str) -> Non
     (``what``: 审批 before the batch's month, 支付 before its approval, a renewal before
     the close, a reversal before its original)."""
     if day < earliest:
-        raise ValidationError(
-            field, f"日期 {day.isoformat()} 不能早于{what}（{earliest.isoformat()}）"
-        )
+        raise ValidationError(field, f"{day.isoformat()} 不能早于{what}（{earliest.isoformat()}）")

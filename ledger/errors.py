@@ -12,16 +12,19 @@ import unicodedata
 from datetime import date
 from typing import Final
 
+from ledger.messages import field_label
+
 
 class LedgerError(Exception):
     """Base of every refusal by the domain."""
 
 
 class ValidationError(LedgerError):
-    """An input value is not acceptable; ``field`` names it (``row`` too, for files)."""
+    """An input value is not acceptable; ``field`` names it (``row`` too, for files) by a
+    stable code; the text reads it by name (:func:`ledger.messages.field_label`)."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+        super().__init__(f"{field_label(field)}：{message}")
         self.field = field
         self.message = message
 
@@ -68,8 +71,7 @@ class IdempotencyConflictError(LedgerError):
 
     def __init__(self, key: str) -> None:
         super().__init__(
-            f"idempotency key {key!r} was already used for a different transaction; "
-            "a key may only be repeated with exactly the same content"
+            f"幂等键 {key!r} 已用于另一笔内容不同的交易；同一个键只能用于内容完全相同的重复提交"
         )
         self.key = key
 
@@ -82,7 +84,7 @@ class InvalidInputError(LedgerError):
     """Several inputs were refused at once; ``errors`` lists every one of them."""
 
     def __init__(self, errors: list[ValidationError]) -> None:
-        super().__init__("; ".join(str(e) for e in errors))
+        super().__init__("；".join(str(e) for e in errors))
         self.errors = errors
 
 
@@ -115,9 +117,7 @@ def length_error(field: str, value: str, limit: int) -> ValidationError | None:
     """The refusal of a text longer than ``limit`` characters, or ``None``."""
     if len(value) <= limit:
         return None
-    return ValidationError(
-        field, f"最多{limit}个字符 (at most {limit} characters; this one has {len(value)})"
-    )
+    return ValidationError(field, f"最多{limit}个字符（现有{len(value)}个字符）")
 
 
 HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
@@ -140,12 +140,11 @@ def hidden_character_error(field: str, value: str) -> ValidationError | None:
         return None
     for position, char in enumerate(value, start=1):
         if unicodedata.category(char) in HIDDEN_CATEGORIES and char not in SCRIPT_FORMAT_CHARACTERS:
-            name = unicodedata.name(char, "unassigned")
+            name = unicodedata.name(char, "未分配的码位")
             return ValidationError(
                 field,
                 f"第{position}个字符 U+{ord(char):04X}（{name}）是控制字符、不可见字符或"
-                "文字方向控制符，请删除 (an invisible, control or direction-changing "
-                "character)",
+                "文字方向控制符，请删除",
             )
     return None
 

@@ -56,12 +56,15 @@ class Payout:
 
 @dataclass(frozen=True, slots=True)
 class MonthPaid:
-    """What a month's payments gave one person: income (应发), tax withheld, paid."""
+    """What a month's payments gave one person: income (应发), tax withheld from it,
+    tax withheld too much before and given back with it (退还), and what the bank paid
+    them (实发: the income less its tax, and the refund)."""
 
     month: str
     lines: int
     gross: Fen
     tax: Fen
+    refund: Fen
     net: Fen
 
 
@@ -77,8 +80,9 @@ def months_paid(payouts: Sequence[Payout]) -> list[MonthPaid]:
             month,
             len(lines),
             sum(x.gross for x in lines),
-            sum(x.final_tax if x.final_tax is not None else x.tax for x in lines),
-            sum(x.final_net if x.final_net is not None else x.net for x in lines),
+            sum(x.current_tax for x in lines),
+            sum(x.refund for x in lines),
+            sum(x.sent for x in lines),
         )
         for month, lines in sorted(months.items())
     ]

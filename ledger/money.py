@@ -67,13 +67,11 @@ def parse_amount(text: str, *, field: str, allow_negative: bool = False) -> Fen:
     """
     cleaned = text.strip()
     if len(cleaned) > MAX_AMOUNT_TEXT:
-        raise ValidationError(
-            field, f"金额过长 (an amount has at most {MAX_AMOUNT_TEXT} characters): {text[:20]!r}…"
-        )
+        raise ValidationError(field, f"金额过长（最多{MAX_AMOUNT_TEXT}个字符）：{text[:20]!r}…")
     match = _AMOUNT.fullmatch(cleaned)
     if match is None:
         raise ValidationError(
-            field, f"不是有效的金额 (not a valid amount): {text!r}; use e.g. 10000 or 10,000.00"
+            field, f"不是有效的金额：{text!r}；请写作 10000 或 10,000.00 这样的金额"
         )
     integer = int(match["integer"].replace(",", ""))
     fraction = int((match["fraction"] or "0").ljust(2, "0"))
@@ -81,12 +79,11 @@ def parse_amount(text: str, *, field: str, allow_negative: bool = False) -> Fen:
     if fen > MAX_AMOUNT:
         raise ValidationError(
             field,
-            f"金额超过上限 (above the largest accepted amount, "
-            f"{format_plain(MAX_AMOUNT)}): {text!r}",
+            f"金额超过上限（最多 {format_plain(MAX_AMOUNT)} 元）：{text!r}",
         )
     if match["sign"] == "-" and fen != 0:
         if not allow_negative:
-            raise ValidationError(field, f"金额不能为负数 (amount may not be negative): {text!r}")
+            raise ValidationError(field, f"金额不能为负数：{text!r}")
         fen = -fen
     return fen
 
@@ -166,9 +163,9 @@ def to_uppercase(fen: Fen) -> str:
     '壹仟零贰元零叁分'
     """
     if fen < 0:
-        raise ValueError(f"大写金额只用于非负金额 (uppercase needs a non-negative amount): {fen}")
+        raise ValueError(f"大写金额只用于非负金额：{fen}")
     if fen > MAX_UPPERCASE_FEN:
-        raise ValueError(f"amount too large for 人民币大写: {fen}")
+        raise ValueError(f"金额过大，无法写成人民币大写：{fen}")
     whole, cents = divmod(fen, FEN_PER_YUAN)
     jiao, fen_digit = divmod(cents, 10)
 

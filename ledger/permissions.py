@@ -123,15 +123,15 @@ def allows(role: str, action: Action) -> bool:
 def who_may(action: Action) -> str:
     """The roles allowed ``action`` in words: 审批人（approver）、管理员（admin）."""
     allowed = sorted(roles_for(action), key=list(UserRole).index)
-    return "、".join(f"{r.label}（{r.value}）" for r in allowed) or "nobody"
+    return "、".join(f"{r.label}（{r.value}）" for r in allowed) or "无人"
 
 
 def refusal(name: str, role: str, action: Action) -> PermissionDeniedError:
     """The refusal for ``name`` (``role``) attempting ``action``, naming who may."""
-    needs = who_may(action)
     label = labels(UserRole).get(role, role)
+    allowed = f"仅限{who_may(action)}" if roles_for(action) else "任何角色都不能执行此操作"
     return PermissionDeniedError(
-        f"{name} is {label}（{role}）; {action} needs {needs}", action=action
+        f"{name} 是{label}（{role}），无权执行 {action}：{allowed}", action=action
     )
 
 

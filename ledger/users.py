@@ -22,7 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
-from ledger.codes import UserRole, codes, describe, labels
+from ledger.codes import UserRole, codes, labels
 from ledger.errors import (
     InvalidInputError,
     NotFoundError,
@@ -139,16 +139,16 @@ def token_refusal(
     """Why a presented API token does not let its holder in (unknown, disabled, or
     expired ``lifetime`` after it was issued), or ``None``. ``now`` is naive UTC."""
     if holder is not None and holder.awaiting_confirmation:
-        return f"{holder.name} awaits confirmation by a second admin: users confirm {holder.name}"
+        return f"用户 {holder.name} 尚待另一位管理员确认：`users confirm {holder.name}`"
     if holder is None or holder.disabled:
-        return "the API token is unknown or its user is disabled"
+        return "API 令牌无效，或其用户已停用"
     issued = holder.token_issued_at or holder.created_at
     if now - issued >= lifetime:
         expired = issued + lifetime
         return (
-            f"the API token of {holder.name} expired at {expired:%Y-%m-%d %H:%M} UTC "
-            f"(tokens work {lifetime.days} days); an admin issues a new one: "
-            f"studio-ledger users token {holder.name}"
+            f"{holder.name} 的 API 令牌已于 {expired:%Y-%m-%d %H:%M}（UTC）过期"
+            f"（令牌有效期 {lifetime.days} 天）；请管理员签发新令牌："
+            f"`studio-ledger users token {holder.name}`"
         )
     return None
 
@@ -170,11 +170,13 @@ def token_hash(token: str) -> str:
 
 def check_new_user(name: str, role: str) -> None:
     if not name or len(name) > 50 or name != name.strip():
-        raise ValidationError("name", "a user name has 1-50 characters without outer spaces")
+        raise ValidationError("name", "用户名须为1-50个字符，首尾不能有空格")
     if hidden := hidden_character_error("name", name):
         raise hidden
     if role not in ROLES:
-        raise ValidationError("role", f"must be one of {describe(UserRole)}")
+        raise ValidationError(
+            "role", "须为以下之一：" + "、".join(f"{r.label}（{r.value}）" for r in UserRole)
+        )
 
 
 def active(stores: Stores, name: str) -> User:
@@ -182,8 +184,8 @@ def active(stores: Stores, name: str) -> User:
     found = stores.users.user(name)
     if found is None:
         raise UnknownUserError(
-            f"no active user named {name!r}; add one with "
-            "`studio-ledger users add NAME --role ROLE --as ADMIN`"
+            f"没有名为 {name!r} 的在用用户；请用 "
+            "`studio-ledger users add NAME --role ROLE --as ADMIN` 添加"
         )
     return found
 
@@ -225,15 +227,13 @@ def add_user(
             r for r in stores.users.records() if allows(r.role, "user.add") and not r.disabled
         ]
         if len(admins) >= SETUP_ADMINS:
-            raise ValidationError(
-                "--as", "the installation has its admins: users are added by an admin (--as ADMIN)"
-            )
+            raise ValidationError("--as", "本系统已有管理员：用户须由管理员添加（--as ADMIN）")
     else:
         acting(stores, by, "user.add")
     check_new_user(name, role)
     person = _identity(stores, role, id_number)
     if stores.users.record(name) is not None:
-        raise ValidationError("name", f"a user named {name!r} already exists")
+        raise ValidationError("name", f"用户 {name!r} 已存在")
     token = new_token()
     awaiting = by is not None and role in DUTY_ROLES
     stores.users.add_user(
@@ -256,7 +256,7 @@ def _identity(stores: Stores, role: str, id_number: str | None) -> str | None:
             raise ValidationError(
                 "id_number",
                 f"{labels(UserRole)[role]}须登记本人身份证号，以免审批或支付给自己的款项、"
-                "或支付自己审批的批次 (an approver or cashier must give their ID number)",
+                "或支付自己审批的批次",
             )
         return None
     value = normalize_id_number(id_number, field="id_number")
@@ -271,8 +271,7 @@ def _identity(stores: Stores, role: str, id_number: str | None) -> str | None:
     if holder is not None:
         raise ValidationError(
             "id_number",
-            f"该身份证号已登记给用户 {holder.name}：一人只能有一个在用账号 (one person, one "
-            "active user)",
+            f"该身份证号已登记给用户 {holder.name}：一人只能有一个在用账号",
         )
     return value
 
@@ -296,8 +295,8 @@ def confirm_user(stores: Stores, name: str, by: str) -> UserRecord:
     if found.created_by == by:
         raise ValidationError(
             "--as",
-            f"{by} added {name}; a second admin must confirm an {found.role} "
-            "(separation of duties)",
+            f"{name} 由 {by} 添加，须由另一位管理员确认该{ROLE_LABELS.get(found.role, found.role)}"
+            "（职责分离）",
         )
     stores.users.confirm(name, by)
     return _existing(stores, name)
@@ -306,7 +305,7 @@ def confirm_user(stores: Stores, name: str, by: str) -> UserRecord:
 def _existing(stores: Stores, name: str) -> UserRecord:
     found = stores.users.record(name)
     if found is None:
-        raise NotFoundError(f"no user named {name!r}")
+        raise NotFoundError(f"没有名为 {name!r} 的用户")
     return found
 
 
@@ -315,7 +314,7 @@ def disable_user(stores: Stores, name: str, by: str) -> UserRecord:
     actor = acting(stores, by, "user.disable")
     target = _existing(stores, name)
     if target.name == actor.name:
-        raise ValidationError("name", "an admin cannot disable themselves")
+        raise ValidationError("name", "管理员不能停用自己的账号")
     if not target.disabled or target.awaiting_confirmation:
         stores.users.disable(name)  # a user awaiting confirmation can no longer get it
     stores.users.end_sessions(name)
@@ -327,7 +326,7 @@ def rotate_token(stores: Stores, name: str, by: str) -> str:
     acting(stores, by, "user.token")
     target = _existing(stores, name)
     if target.disabled:
-        raise ValidationError("name", f"{name} is disabled; a disabled user gets no token")
+        raise ValidationError("name", f"用户 {name} 已停用，不能为停用的用户签发令牌")
     token = new_token()
     stores.users.set_token(name, token_hash(token))
     return token
@@ -366,27 +365,19 @@ def password_errors(name: str, password: str) -> list[ValidationError]:
     """What is wrong with a new password (every problem, not the first)."""
     errors = []
     if len(password) < MIN_PASSWORD:
-        errors.append(
-            ValidationError(
-                "password", f"至少{MIN_PASSWORD}个字符 (at least {MIN_PASSWORD} characters)"
-            )
-        )
+        errors.append(ValidationError("password", f"至少{MIN_PASSWORD}个字符"))
     if len(password) > MAX_PASSWORD:
-        errors.append(
-            ValidationError("password", f"最多{MAX_PASSWORD}个字符 (at most {MAX_PASSWORD})")
-        )
+        errors.append(ValidationError("password", f"最多{MAX_PASSWORD}个字符"))
     if password.strip() != password or any(ord(c) < 32 or ord(c) == 127 for c in password):
-        errors.append(
-            ValidationError("password", "no spaces at either end and no control characters")
-        )
+        errors.append(ValidationError("password", "首尾不能有空格，也不能含控制字符"))
     if password.casefold() == name.casefold():
-        errors.append(ValidationError("password", "must not be the user name"))
+        errors.append(ValidationError("password", "不能与用户名相同"))
     elif not errors and _guessable(name, password):
         errors.append(
             ValidationError(
                 "password",
                 "过于常见或容易猜到（常用密码、键盘或数字序列、重复字符、姓名或单位加年份），"
-                "请换一个更长、不常见的短语 (too common or too easy to guess)",
+                "请换一个更长、不常见的短语",
             )
         )
     return errors
@@ -412,7 +403,7 @@ def set_password(
         acting(stores, by, "user.password")
     target = _existing(stores, name)
     if target.disabled:
-        raise ValidationError("name", f"{name} is disabled; a disabled user gets no password")
+        raise ValidationError("name", f"用户 {name} 已停用，不能为停用的用户设置密码")
     if errors := password_errors(name, password):
         raise InvalidInputError(errors)
     stores.users.set_password_hash(name, _HASHER.hash(password))

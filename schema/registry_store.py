@@ -167,7 +167,7 @@ class SqlRegistryStore:
                 PersonRow.name.contains(search.text, autoescape=True),
                 PersonRow.code.in_(
                     select(MembershipRow.person_code).where(
-                        MembershipRow.studio_code == search.code
+                        func.upper(MembershipRow.studio_code) == search.code
                     )
                 ),
             ]
@@ -182,7 +182,7 @@ class SqlRegistryStore:
         if search:
             query = query.where(
                 or_(
-                    StudioRow.code.contains(search.code, autoescape=True),
+                    func.upper(StudioRow.code).contains(search.code, autoescape=True),
                     StudioRow.name.contains(search.text, autoescape=True),
                     StudioRow.host_unit.contains(search.text, autoescape=True),
                 )

@@ -360,6 +360,7 @@ class MembershipRow(Base):
         UniqueConstraint("studio_code", "person_code", "joined_on"),
         CheckConstraint("role IN ('host', 'member', 'trainee')", name="role"),
         CheckConstraint("left_on IS NULL OR left_on >= joined_on", name="dates_in_order"),
+        Index("ix_memberships_person", "person_code"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

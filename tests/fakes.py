@@ -334,7 +334,9 @@ class FakeRegistry:
 
     def find_people(self, search: Search, after: str, limit: int) -> list[Person]:
         def found(p: Person) -> bool:
-            places = {m.studio for m in self.membership_records.values() if m.person == p.code}
+            places = {
+                m.studio.upper() for m in self.membership_records.values() if m.person == p.code
+            }
             return (
                 not search
                 or search.text in p.name
@@ -351,7 +353,7 @@ class FakeRegistry:
             if s.code > after
             and (
                 not search
-                or search.code in s.code
+                or search.code in s.code.upper()
                 or search.text in s.name
                 or search.text in s.host_unit
             )

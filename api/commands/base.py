@@ -46,7 +46,7 @@ RUN_ID: Final = f"cli:{uuid.uuid4().hex[:12]}"
 
 
 def refuse(message: str) -> None:
-    errors.print(f"[red]refused:[/red] {message}", markup=True, highlight=False)
+    errors.print(f"[red]拒绝：[/red]{message}", markup=True, highlight=False)
 
 
 def refusals_exit(command: Callable[P, R]) -> Callable[P, R]:
@@ -59,7 +59,7 @@ def refusals_exit(command: Callable[P, R]) -> Callable[P, R]:
         except imports.ImportRefused as refused:
             for problem in refused.problems:
                 refuse(str(problem))
-            errors.print(f"nothing was imported ({len(refused.problems)} problem(s))")
+            errors.print(f"未导入任何内容（共{len(refused.problems)}个问题）")
             sys.exit(2)
         except InvalidInputError as refused:
             for error in refused.errors:
@@ -70,11 +70,10 @@ def refusals_exit(command: Callable[P, R]) -> Callable[P, R]:
             sys.exit(2)
         except IntegrityError as failed:
             if not is_conflict(failed):  # a database rule the domain should have checked
-                refuse("the change breaks a rule the ledger's database keeps; nothing was written")
+                refuse("此项更改违反账簿数据库的规则，没有写入任何内容")
                 sys.exit(2)
             errors.print(
-                "[red]conflict:[/red] another writer changed the same data at the same time; "
-                "nothing was written, try again",
+                "[red]冲突：[/red]另一处同时更改了同一数据，没有写入任何内容，请重试",
                 markup=True,
                 highlight=False,
             )
@@ -155,7 +154,7 @@ def parse_date(value: str | None, field: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(field, f"not a date: {value!r}; use YYYY-MM-DD") from None
+        raise ValidationError(field, f"不是日期，应写作 YYYY-MM-DD：{value!r}") from None
 
 
 def on_date(value: str | None) -> date:

@@ -279,7 +279,7 @@ def failures(values: tuple[str, ...]) -> dict[int, str]:
         number, _, reason = value.partition(":")
         if not digits(number.strip()) or not reason.strip():
             raise ValidationError(
-                "--failed", f"expected LINE:REASON, e.g. 3:账户已销户; got {value!r}"
+                "--failed", f"应写作 行号:原因，如 3:账户已销户；而不是 {value!r}"
             )
         failed[int(number)] = reason.strip()
     return failed

@@ -84,7 +84,7 @@ def _import_command(kind: str) -> click.Command:
             f"{report.changed} changed" + (" (already imported)" if not report.changed else "")
         )
         for warning in report.warnings:
-            click.echo(f"warning: {warning}")
+            click.echo(f"提醒：{warning}")
 
     run.__doc__ = f"Import {kind} from an xlsx file as USER (see `import template {kind}`)."
     return click.command(kind)(run)
@@ -360,9 +360,9 @@ def policy_add(ctx: click.Context, path: Path, as_user: str) -> None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
-        raise ValidationError(path.name, f"not a JSON policy: {error}") from None
+        raise ValidationError(path.name, f"不是 JSON 格式的政策文件：{error}") from None
     if not isinstance(data, dict):
-        raise ValidationError(path.name, "must hold one JSON object")
+        raise ValidationError(path.name, "须是一个 JSON 对象")
     new = Policy.from_json(data)
     writing(
         ctx,

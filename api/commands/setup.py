@@ -79,7 +79,7 @@ def demo(out_dir: Path) -> None:
         soft_wrap=True,
     )
     for warning in result.warnings:
-        console.print(f"roster warning: {warning}", soft_wrap=True)
+        console.print(f"名册提醒：{warning}", soft_wrap=True)
     balances = table(
         f"截至{result.as_of.isoformat()} 各工作室专项资金余额（元）",
         "工作室",

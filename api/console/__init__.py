@@ -65,7 +65,10 @@ def _months(months: Any) -> str:
 
 
 def _brief(value: Any) -> str:
-    """A job's count for a table cell: a number as it is, a list by its length."""
+    """A job's count for a table cell: a number as it is, a list by its length, nothing
+    as a dash."""
+    if value is None:
+        return "—"
     return f"{len(value)} 项" if isinstance(value, list | dict | tuple) else str(value)
 
 
@@ -118,6 +121,7 @@ def console_router() -> Router:
         route_handlers=[
             *pages.CONTROLLERS,
             voucher_pages.VoucherPages,
+            voucher_pages.PeriodPages,
             lookup_pages.LookupPages,
             money_pages.ImportPages,
             money_pages.MoneyPages,

@@ -30,6 +30,7 @@ from api.http.base import KeyReused, commit_write, engine_of, refusal_of, reques
 from api.shapes import key_trouble_for
 from ledger import clock, errors
 from ledger.codes import UserRole
+from ledger.messages import field_label
 from ledger.permissions import allows
 from ledger.users import User
 from ledger.workbooks.imports import ImportRefused
@@ -61,6 +62,7 @@ NAV: Final = (
     NavItem("/console/people", "人员", "registry.read"),
     NavItem("/console/studios", "工作室", "registry.read"),
     NavItem("/console/vouchers", "凭证", "ledger.read"),
+    NavItem("/console/periods", "期间", "ledger.read"),
     NavItem("/console/statements", "报表", "statement.export"),
     NavItem("/console/tax", "个税", "statement.withholding"),
     NavItem("/console/jobs", "作业", "job.read"),
@@ -118,11 +120,11 @@ def refusal_text(error: errors.LedgerError, role: str | None = None) -> str:
     if isinstance(error, errors.ChainKeyError):
         detail = key_trouble_for(role, str(error))
     elif isinstance(error, errors.InvalidInputError):
-        detail = "；".join(f"{e.field}：{e.message}" for e in error.errors)
+        detail = "；".join(f"{field_label(e.field)}：{e.message}" for e in error.errors)
     elif isinstance(error, ImportRefused):
         detail = "；".join(map(str, error.problems))
     elif isinstance(error, errors.ValidationError):
-        detail = f"{error.field}：{error.message}"
+        detail = f"{field_label(error.field)}：{error.message}"
     else:
         detail = str(error)
     return f"{title}：{detail}"

@@ -6,6 +6,7 @@ roles the permission table names."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from litestar import Controller, Request
@@ -28,6 +29,7 @@ from ledger.users import User
 from schema.db import UnitOfWork
 
 LABELS = {
+    "lines_shown": lookups.LINES_SHOWN,
     "roles": labels(MemberRole),
     "grades": labels(Grade),
     "statuses": LINE_STATUS_LABELS,
@@ -66,12 +68,14 @@ class LookupPages(Controller):
     def person(self, request: Request[User, Any, Any], code: FromPath[str]) -> Template:
         """One person: their studios, every batch line paying them, the months paid."""
         found = read(request, lambda uow: lookups.person_page(uow, code[:20]))
-        return page(
+        return page(  # the person masked: the page never holds their whole numbers
             request,
             "person.html",
             f"人员 {found.person.name}",
-            shown=found,
             person=person_out(found.person),
+            places=found.places,
+            payouts=found.payouts,
+            months=found.months,
             **LABELS,
         )
 
@@ -90,14 +94,15 @@ class LookupPages(Controller):
             shown = lookups.studio_page(uow, code[:40], year)
             today = program.today()
             present = sum(1 for m, _ in shown.members if m.active_on(today))
-            return {
-                "shown": shown,
+            return {  # the people masked: the page never holds their whole numbers
+                "shown": replace(shown, members=[]),
+                "members": [(m, person_out(p)) for m, p in shown.members],
+                "names": {p.code: p.name for _, p in shown.members},
                 "studio": studio_out(shown.studio, present),
                 "cycles": [
                     cycle_out(v)
                     for v in cycle_services.cycle_views(uow, today, [shown.studio.code])
                 ],
-                "people": {p.code: person_out(p) for _, p in shown.members},
             }
 
         loaded = read(request, load)

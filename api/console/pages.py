@@ -47,7 +47,7 @@ from api.shapes import (
     user_out,
 )
 from jobs import runner, schedule, timetable
-from jobs.work import JOB_TITLES, JOBS
+from jobs.work import COUNT_LABELS, JOB_TITLES, JOBS
 from ledger import audit as audit_log
 from ledger import clock, lookups, program, users
 from ledger.audit import AuditEntry
@@ -507,12 +507,12 @@ class BatchPages(Controller):
     @export("/{batch_id:int}/roster.xlsx", "batch.roster")
     def roster(self, request: Request[User, Any, Any], batch_id: Id) -> File:
         """发放表 download."""
-        return export_file(request, batch_id, 0, "no roster")
+        return export_file(request, batch_id, 0, "此批次没有发放表")
 
     @export("/{batch_id:int}/bank.xlsx", "batch.bank_file")
     def bank_file(self, request: Request[User, Any, Any], batch_id: Id) -> File:
         """批量代发 download (the cashier)."""
-        return export_file(request, batch_id, 1, "no bank file")
+        return export_file(request, batch_id, 1, "此批次没有批量代发文件")
 
 
 # -- 工作室, 人员 ------------------------------------------------------------------------------
@@ -765,6 +765,7 @@ class JobPages(Controller):
             ],
             runs=[(JOB_TITLES.get(r.job, r.job), job_run_out(r)) for r in reversed(runs[-50:])],
             titles=JOB_TITLES,
+            count_labels=COUNT_LABELS,
             year=program.today().year,
             today=program.today(),
         )

@@ -1,11 +1,12 @@
 """The console's 凭证 pages: a month's vouchers searched by number, 摘要, studio and
 amount; one voucher as it reads on paper, with its originals to download and attach,
-and both printed (A5)."""
+and both printed (A5). And 期间: the months of the books and their close (结账)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 from typing import Annotated, Any, Final
 
 from litestar import Controller, Request, Response
@@ -15,11 +16,11 @@ from litestar.params import Body, FromPath
 from litestar.response import File, Redirect, Template
 
 from api.console.common import act, page
-from api.console.pages import export, form, view
+from api.console.pages import Form, export, form, text, view
 from api.http.base import Id, read, upload_bytes, upload_name
 from api.http.books import fetch_original, vouchers_file
 from ledger import program
-from ledger.books import attachments, vouchers
+from ledger.books import attachments, closing, vouchers
 from ledger.books.periods import Period
 from ledger.books.postings import Voucher
 from ledger.errors import ValidationError, digits
@@ -188,3 +189,39 @@ class VoucherPages(Controller):
     def original(self, request: Request[User, Any, Any], attachment_id: Id) -> Response[bytes]:
         """An original's bytes as attached (a POST with the form's token; logged)."""
         return fetch_original(request, attachment_id)
+
+
+class PeriodPages(Controller):
+    path = "/console/periods"
+
+    @view("/", "ledger.read")
+    def periods(self, request: Request[User, Any, Any]) -> Template:
+        """期间: each month of the books, open or closed (结账), newest first; an approver
+        or admin closes the months that have ended. A closed month is never reopened: a
+        correction is a reversing voucher dated in an open month."""
+        today = program.today()
+        states = read(request, lambda uow: closing.states(uow, today))
+        ended = Period.of(Period.of(today).first_day - timedelta(days=1))
+        return page(
+            request,
+            "periods.html",
+            "期间",
+            states=list(reversed(states)),
+            ended=ended,
+            closed_through=next((s.period for s in reversed(states) if s.closed), None),
+        )
+
+    @form("/close", "period.close")
+    def close(self, request: Request[User, Any, Any], data: Form) -> Redirect:
+        """结账: the month asked and every open month before it, once it has ended."""
+        me = request.user.name
+        asked = text(data, "period", "结账月份")
+        return act(
+            request,
+            action="period.close",
+            form=data,
+            run=lambda uow: closing.close(uow, asked, me),
+            target=lambda c: f"period:{c.through}",
+            done=lambda _, c: (c.message, "/console/periods"),
+            back="/console/periods",
+        )

@@ -263,9 +263,7 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
             extra=[{"key": "data", "source": "body", "message": str(refused)}],
         ) from refused
     except (msgspec.DecodeError, RecursionError):
-        raise ClientException(
-            "请求体不是有效的 JSON，或嵌套过深 (the body is not JSON, or nested too deeply)"
-        ) from None
+        raise ClientException("请求体不是有效的 JSON，或嵌套过深") from None
 
 
 def writes(

@@ -107,7 +107,7 @@ def _day(text: str | None) -> date | None:
             return date.fromisoformat(text)
         except ValueError:
             pass
-    raise ValidationError("on", f"不是日期 (not a date, use YYYY-MM-DD): {text[:20]!r}")
+    raise ValidationError("on", f"不是日期，应写作 YYYY-MM-DD：{text[:20]!r}")
 
 
 def _on(value: date | None) -> date:
@@ -343,12 +343,12 @@ class BatchController(Controller):
     def batch_roster(self, request: Request[User, Any, Any], batch_id: Id) -> File:
         """The payout roster (劳务补贴发放表), the signing sheet: ID numbers and bank
         accounts masked for everyone (the bank file keeps them whole)."""
-        return export_file(request, batch_id, 0, "no roster")
+        return export_file(request, batch_id, 0, "此批次没有发放表")
 
     @downloads("/{batch_id:int}/bank.xlsx", "batch.bank_file")
     def batch_bank_file(self, request: Request[User, Any, Any], batch_id: Id) -> File:
         """The bank bulk-payment file (批量代发): approved, or a marked copy after payment."""
-        return export_file(request, batch_id, 1, "no bank file")
+        return export_file(request, batch_id, 1, "此批次没有批量代发文件")
 
 
 EXPORT_ACTIONS: Final = ("batch.roster", "batch.bank_file")

@@ -4,29 +4,23 @@ see it coming, line by line).
 
 A batch's lines draw on their studio's fund by source (``line.split``: county finance
 and the education foundation); a reissue draws on nothing (its money is payable
-already). Before the approval the figures start from the funds as they stand; once the
-approval voucher is posted, from the approval day's closing balances with this batch's
-own postings added back — the approval day's funds without this batch, exact and read
-from the ledger.
+already). Before the approval the figures start from what the funds can still pay — the
+balance now less what other draft batches would take (:func:`disbursement.available_funds`,
+the approval's own rule); once the approval voucher is posted, from the approval day's
+closing balances with this batch's own postings added back — the approval day's funds
+without this batch, exact and read from the ledger.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from ledger.batches import disbursement
 from ledger.batches.batch import Batch, BatchLine
-from ledger.books import book
 from ledger.books.accounts import FUNDING_SOURCES, studio_fund
-from ledger.books.book import LedgerStore
 from ledger.errors import NotFoundError
 from ledger.money import Fen
-
-
-class Stores(Protocol):
-    @property
-    def ledger(self) -> LedgerStore: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,24 +101,33 @@ def running(
     return studios, found
 
 
-def availability(stores: Stores, batch: Batch) -> Availability:
+def taken_by(lines: Sequence[BatchLine]) -> dict[tuple[str, str], Fen]:
+    """What ``lines`` take from each (studio, source)."""
+    taken: dict[tuple[str, str], Fen] = {}
+    for line in drawing(lines):
+        for source, amount in line.split.items():
+            taken[line.studio, source] = taken.get((line.studio, source), 0) + amount
+    return taken
+
+
+def availability(stores: disbursement.Stores, batch: Batch) -> Availability:
     """The funds around ``batch``, read from the ledger (see the module's docstring)."""
     lines = drawing(batch.lines)
-    places = sorted({(x.studio, s) for x in lines for s in x.split})
+    mine = taken_by(lines)
     seqs = {x.approval_seq for x in lines if x.approval_seq is not None}
     if not seqs:
-        kept = stores.ledger.current_balances([studio_fund(*p) for p in places])
-        opening = {p: kept.get(studio_fund(*p), 0) for p in places}
-        return Availability(*running(batch.lines, opening), basis="按当前余额")
+        # what other drafts would take is not this batch's to spend (the rule the
+        # approval and the home page's 可用 both keep: available_funds)
+        free = disbursement.available_funds(stores, {studio for studio, _ in mine})
+        own = mine if batch.state.commits_funds else {}
+        opening = {p: free.get(p, 0) + own.get(p, 0) for p in mine}
+        return Availability(*running(batch.lines, opening), basis="按当前余额减去其他草稿批次占用")
     approval = stores.ledger.get(min(seqs))
     if approval is None:
         raise NotFoundError(f"批次 #{batch.id} 的审批凭证（序号 {min(seqs)}）不在账中")
     day = approval.effective_date
-    opening = {p: book.balance_or_zero(stores.ledger, studio_fund(*p), day) for p in places}
-    for line in lines:
-        if line.approval_seq is not None:
-            for source, amount in line.split.items():
-                opening[line.studio, source] += amount
+    closing = stores.ledger.balances_as_of(day)
+    opening = {p: closing.get(studio_fund(*p), 0) + fen for p, fen in mine.items()}
     return Availability(
         *running(batch.lines, opening), basis=f"按审批日 {day.isoformat()} 日终余额加回本批次"
     )

@@ -69,7 +69,7 @@ def read_answer(batch: Batch, payees: Mapping[int, Payee], rows: Sequence[Result
     failed: dict[int, str] = {}
     known = 0
     if not rows:
-        errors.append(ValidationError("文件", "没有任何付款结果行 (the file has no result rows)"))
+        errors.append(ValidationError("文件", "文件中没有任何付款结果行"))
     for r in rows:
         where = f"第{r.row}行"
         line = _line_named(batch, by_number, r, where, errors)
@@ -80,7 +80,7 @@ def read_answer(batch: Batch, payees: Mapping[int, Payee], rows: Sequence[Result
                 ValidationError(
                     f"{where} 备注",
                     f"批次#{batch.id}-{line.number} 在第{seen[line.number]}行已出现，"
-                    "同一笔付款只能有一个结果 (the line is answered twice)",
+                    "同一笔付款只能有一个结果",
                 )
             )
             continue
@@ -116,8 +116,7 @@ def _line_named(
         errors.append(
             ValidationError(
                 f"{where} 备注",
-                f"备注应为发出的“批次#{batch.id}-行号”，而不是 {r.remark!r} "
-                "(the row names no line that was sent)",
+                f"备注应为发出的“批次#{batch.id}-行号”，而不是 {r.remark!r}",
             )
         )
         return None
@@ -125,7 +124,7 @@ def _line_named(
         errors.append(
             ValidationError(
                 f"{where} 备注",
-                f"是批次#{named[1]}的付款，不是批次#{batch.id}的 (a row of another batch)",
+                f"是批次#{named[1]}的付款，不是批次#{batch.id}的",
             )
         )
         return None
@@ -134,7 +133,7 @@ def _line_named(
         errors.append(
             ValidationError(
                 f"{where} 备注",
-                f"批次#{batch.id}没有第{named[2]}行，银行结果中有未发出的付款 (an unknown row)",
+                f"批次#{batch.id}没有第{named[2]}行，银行结果中有未发出的付款",
             )
         )
     return line
@@ -152,23 +151,21 @@ def _differences(
         wrong.append(
             ValidationError(
                 f"{where} 收款账号",
-                f"{r.account!r} 与发出的账号不符{sent} (the account differs from the one sent)",
+                f"{r.account!r} 与发出的账号不符{sent}",
             )
         )
     if r.name.strip() != payee.name:
         wrong.append(
             ValidationError(
                 f"{where} 收款账号名称",
-                f"{r.name!r} 与发出的户名 {payee.name} 不符{sent} "
-                "(the name differs from the one sent)",
+                f"{r.name!r} 与发出的户名 {payee.name} 不符{sent}",
             )
         )
     if r.amount != line.sent:
         wrong.append(
             ValidationError(
                 f"{where} 金额",
-                f"{format_plain(r.amount)} 元与发出的 {format_plain(line.sent)} 元不符{sent} "
-                "(the amount differs from the one sent)",
+                f"{format_plain(r.amount)} 元与发出的 {format_plain(line.sent)} 元不符{sent}",
             )
         )
     return wrong
@@ -180,16 +177,10 @@ def _outcome(r: ResultRow, where: str, errors: list[ValidationError]) -> str | N
         return SUCCEEDED
     if text in (FAILED, "处理失败", "交易失败"):
         if not r.reason.strip():
-            errors.append(
-                ValidationError(f"{where} 失败原因", "处理结果为失败，须有失败原因 (no reason)")
-            )
+            errors.append(ValidationError(f"{where} 失败原因", "处理结果为失败，须有失败原因"))
             return None
         return FAILED
-    errors.append(
-        ValidationError(
-            f"{where} 处理结果", f"应为“成功”或“失败”，而不是 {r.outcome!r} (not an outcome)"
-        )
-    )
+    errors.append(ValidationError(f"{where} 处理结果", f"应为“成功”或“失败”，而不是 {r.outcome!r}"))
     return None
 
 
@@ -206,8 +197,7 @@ def _already(
     errors.append(
         ValidationError(
             f"{where} 处理结果",
-            f"第{line.number}行银行此前已答复“{said}”，本文件为“{outcome}”，前后矛盾 "
-            "(contradicts the bank's earlier answer)",
+            f"第{line.number}行银行此前已答复“{said}”，本文件为“{outcome}”，前后矛盾",
         )
     )
     return None

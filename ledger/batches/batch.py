@@ -39,7 +39,7 @@ from datetime import date, datetime
 from typing import Final
 
 from ledger.batches.entitlements import EntitlementLine
-from ledger.codes import Coded, documented, labels
+from ledger.codes import Coded, FundingSource, documented, labels
 from ledger.errors import InvalidTransitionError, MakerCheckerError, ValidationError
 from ledger.money import Fen, format_plain
 from ledger.privacy import mask_account, mask_id_number
@@ -85,11 +85,10 @@ class BatchState(Coded):
         try:
             return TRANSITIONS[(self, action)]
         except KeyError:
-            allowed = sorted(a for (s, a) in TRANSITIONS if s is self)
+            allowed = dict.fromkeys(_ACTION_WORDS.get(a, a) for (s, a) in TRANSITIONS if s is self)
             raise InvalidTransitionError(
-                f"批次{self.label}，不能{_ACTION_WORDS.get(action, action)} "
-                f"(the batch is {self.value}"
-                + (f"; it can: {', '.join(allowed)})" if allowed else "; it is final)")
+                f"批次{self.label}，不能{_ACTION_WORDS.get(action, action)}"
+                + (f"（当前可以：{'、'.join(allowed)}）" if allowed else "（已是最终状态）")
             ) from None
 
 
@@ -142,6 +141,7 @@ _ACTION_WORDS: Final = {
 }
 
 STATE_LABELS: Final = labels(BatchState)
+_SOURCE_LABELS: Final = labels(FundingSource)
 LINE_STATUS_LABELS: Final = labels(LineStatus)
 
 
@@ -282,7 +282,8 @@ class BatchLine:
         reissue (a failed line carries one refund)."""
         if self.refund:
             raise InvalidTransitionError(
-                f"line {self.number} already carries a refund of {format_plain(self.refund)}"
+                f"第{self.number}行已带有退还的多扣个税 {format_plain(self.refund)} 元，"
+                "不能再带一笔"
             )
         return replace(self, refund=amount, refund_month=month)
 
@@ -461,7 +462,7 @@ class Batch:
         for line in self.lines:
             if line.number == number:
                 return line
-        raise ValidationError("line", f"batch #{self.id} has no line {number}")
+        raise ValidationError("line", f"批次 #{self.id} 没有第{number}行")
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,11 +491,9 @@ def approvals_needed(total_gross: Fen, policy: Policy) -> int:
 def check_approver(approver: str, prepared_by: str, approved_by: Iterable[str]) -> None:
     """Maker-checker: the preparer cannot approve, and nobody approves twice."""
     if approver == prepared_by:
-        raise MakerCheckerError(f"{approver} prepared this batch and cannot approve it")
+        raise MakerCheckerError(f"{approver} 是本批次的经办人，不能审批本批次")
     if approver in set(approved_by):
-        raise MakerCheckerError(
-            f"{approver} has already approved this batch; a second approver must be someone else"
-        )
+        raise MakerCheckerError(f"{approver} 已审批过本批次，第二位审批人须由他人担任")
 
 
 def check_not_own_pay(
@@ -506,16 +505,13 @@ def check_not_own_pay(
     recorded cannot be checked, so cannot approve."""
     if id_number is None:
         raise MakerCheckerError(
-            f"审批人 {approver} 未登记身份证号，无法核对是否审批本人款项；请以 users add … "
-            f"--id-number 重新添加 ({approver} has no ID number recorded)"
+            f"审批人 {approver} 未登记身份证号，无法核对是否审批本人款项；请以 `users add … "
+            "--id-number` 重新添加"
         )
     paying = sorted(number for number, payee in lines if payee == own)
     if paying:
         shown = "、".join(str(n) for n in paying[:10]) + ("等" if len(paying) > 10 else "")
-        raise MakerCheckerError(
-            f"本批次第 {shown} 行向审批人 {approver} 本人付款，须由他人审批 "
-            f"({approver} cannot approve a batch that pays them)"
-        )
+        raise MakerCheckerError(f"本批次第 {shown} 行向审批人 {approver} 本人付款，须由他人审批")
 
 
 def check_cashier(
@@ -527,14 +523,14 @@ def check_cashier(
     recorded cannot be checked, so cannot pay."""
     if id_number is None:
         raise MakerCheckerError(
-            f"出纳 {cashier} 未登记身份证号，无法核对是否为本批次审批人；请以 users add … "
-            f"--id-number 重新添加 ({cashier} has no ID number recorded)"
+            f"出纳 {cashier} 未登记身份证号，无法核对是否为本批次审批人；请以 `users add … "
+            "--id-number` 重新添加"
         )
     for name, approver_id in approvers.items():
         if name == cashier or approver_id == id_number:
             raise MakerCheckerError(
                 f"出纳 {cashier} 与批次 #{batch_id} 的审批人 {name} 是同一人：出纳不得支付本人"
-                "审批的批次 (the cashier of a batch is none of its approvers)"
+                "审批的批次"
             )
 
 
@@ -608,11 +604,11 @@ def plan_batch(
             left_out.append(
                 (
                     line,
-                    f"已在批次#{already_paid[key]}中发放 (already in batch #{already_paid[key]})",
+                    f"已在批次#{already_paid[key]}中发放",
                 )
             )
         elif line.gross == 0:
-            left_out.append((line, f"应发金额为零 (nothing owed): {line.explanation}"))
+            left_out.append((line, f"应发金额为零：{line.explanation}"))
         else:
             candidates.append(line)
     candidates, short = _within_balances(candidates, available)
@@ -640,8 +636,8 @@ def _within_balances(
             held.append(
                 (
                     line,
-                    f"工作室{source}资金不足 (studio funds short): needs "
-                    f"{format_plain(amount)}, holds {format_plain(balance)}",
+                    f"工作室{_SOURCE_LABELS.get(source, source)}资金不足：需 "
+                    f"{format_plain(amount)} 元，可用 {format_plain(balance)} 元",
                 )
             )
         else:

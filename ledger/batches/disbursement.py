@@ -138,7 +138,7 @@ class Stores(attachments.Stores, Protocol):
 def _batch(stores: Stores, batch_id: int, *, lock: bool = False) -> Batch:
     found = stores.batches.batch(batch_id, lock=lock)
     if found is None:
-        raise NotFoundError(f"batch #{batch_id} does not exist")
+        raise NotFoundError(f"批次 #{batch_id} 不存在")
     return found
 
 
@@ -163,8 +163,8 @@ class NothingToPayError(ValidationError):
     def __init__(self, year: int, left_out: list[tuple[EntitlementLine, str]]) -> None:
         super().__init__(
             "year",
-            f"nothing to pay for {year}: {len(left_out)} entitlement "
-            "lines are held, zero or already paid",
+            f"{year}年度没有可发放的劳务补贴：{len(left_out)} 条应发记录均为暂缓发放、"
+            "应发金额为零或已发放",
         )
         self.left_out = left_out
 
@@ -298,7 +298,9 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     batch = _batch(stores, batch_id, lock=True)
     if batch.state.sent:
         return Outcome(
-            batch, f"batch #{batch.id} is already {batch.state}; nothing to do", changed=False
+            batch,
+            f"批次 #{batch.id} 状态为{batch.state.label}，无需再审批",
+            changed=False,
         )
     batch.after("approve")
     check_not_before(on, batch.first_day, field="on", what=f"批次 #{batch.id} 的发放月份")
@@ -318,9 +320,8 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
         _record(stores, batch, "approve", by, BatchState.DRAFT)
         return Outcome(
             batch.changed(BatchState.DRAFT, approved_by=approved_by),
-            f"approval {len(approved_by)} of "
-            f"{batch.approvals_needed} recorded for batch #{batch.id}; "
-            "a second approver is needed",
+            f"批次 #{batch.id} 已有 {len(approved_by)} 位审批人审批通过，"
+            f"共需 {batch.approvals_needed} 位，还需另一位审批人审批",
         )
     moving = batch.moving
     voucher = ""
@@ -331,7 +332,7 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
         )
         [posted] = book.post(stores.ledger, [request], date_field="on", by=by)
         moved = [line.moved(posted.seq, positions[line.id]) for line in moving]
-        voucher = f" (voucher {posted.voucher})"
+        voucher = f"（凭证 {posted.voucher}）"
     to_state = batch.after("approve")
     approved = batch.changed(to_state, moved, approved_by)
     stores.batches.save_lines(approved.lines if first else moved)  # each line written once
@@ -339,8 +340,8 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     already = len(batch.lines) - len(moving)
     return Outcome(
         approved,
-        f"batch #{batch.id} approved: {len(moving)} lines moved to payable{voucher}"
-        + (f", {already} reissued lines were already payable" if already else ""),
+        f"批次 #{batch.id} 已审批通过：{len(moving)} 行转入应付{voucher}"
+        + (f"，另有 {already} 行重新发放的款项此前已在应付中" if already else ""),
     )
 
 
@@ -452,7 +453,7 @@ def cancel(stores: Stores, batch_id: int, by: str, reason: str) -> Outcome:
 
 def _end_draft(stores: Stores, batch_id: int, by: str, reason: str, action: str) -> Outcome:
     if not reason.strip():
-        raise ValidationError("reason", f"a reason is required to {action} a batch")
+        raise ValidationError("reason", f"{ACTION_LABELS[action]}批次须填写原因")
     if refused := text_errors("reason", reason, MAX_REASON):
         raise refused[0]
     batch = _batch(stores, batch_id, lock=True)
@@ -462,7 +463,7 @@ def _end_draft(stores: Stores, batch_id: int, by: str, reason: str, action: str)
     paid_again = [line.reissue_of for line in batch.lines if line.reissue_of is not None]
     stores.batches.save_lines([x.reopened() for x in stores.batches.lines_by_id(paid_again)])
     _record(stores, batch, action, by, to_state, reason)
-    return Outcome(_batch(stores, batch.id), f"batch #{batch.id} {to_state}: {reason}")
+    return Outcome(_batch(stores, batch.id), f"批次 #{batch.id} {to_state.label}：{reason}")
 
 
 def confirm(
@@ -477,11 +478,10 @@ def confirm(
     for number, reason in failed.items():
         if batch.line(number).status != LineStatus.PENDING:
             raise InvalidTransitionError(
-                f"批次 #{batch.id} 第{number}行已{batch.line(number).status.label}，"
-                "银行已答复过 (the bank has answered for it)"
+                f"批次 #{batch.id} 第{number}行已{batch.line(number).status.label}，银行已答复过"
             )
         if not reason.strip():
-            raise ValidationError(f"failed[{number}]", "a bank return needs its reason")
+            raise ValidationError(f"failed[{number}]", "银行退回须填写原因")
         if refused := text_errors(f"failed[{number}]", reason, MAX_REASON):
             raise refused[0]
     paying = sorted(waiting - set(failed))
@@ -505,15 +505,14 @@ def read_results(
     if read:
         return Outcome(
             batch,
-            f"银行结果文件已于 {read[0].at:%Y-%m-%d} 由 {read[0].actor} 读入，本次未作任何更改 "
-            "(this file was read already; nothing changed)",
+            f"银行结果文件已于 {read[0].at:%Y-%m-%d} 由 {read[0].actor} 读入，本次未作任何更改",
             changed=False,
         )
     answer = read_answer(batch, payees(stores, batch), rows)
     if not answer.news:
         return Outcome(
             batch,
-            f"银行结果文件的 {answer.known} 行均已入账，本次未作任何更改 (nothing new)",
+            f"银行结果文件的 {answer.known} 行均已入账，本次未作任何更改",
             changed=False,
         )
     return _answer(
@@ -591,10 +590,10 @@ def _answer(
         event,
         by,
         to_state,
-        "; ".join(
+        "；".join(
             [
                 *([note] if note else []),
-                *(f"line {n}: {r}" for n, r in sorted(failed.items())),
+                *(f"第{n}行：{r}" for n, r in sorted(failed.items())),
                 *settlements,
             ]
         )
@@ -603,10 +602,10 @@ def _answer(
     waiting = sum(1 for x in answered.lines if x.status == LineStatus.PENDING)
     return Outcome(
         answered,
-        f"batch #{batch.id} {to_state}: {len(lines)} lines paid, "
-        f"{len(failed)} returned by the bank"
-        + (f", {waiting} still waiting for the bank" if waiting else "")
-        + ("; " + "; ".join(settlements) if settlements else ""),
+        f"批次 #{batch.id} 状态为{to_state.label}：{len(lines)} 行已支付，"
+        f"{len(failed)} 行被银行退回"
+        + (f"，{waiting} 行仍待银行答复" if waiting else "")
+        + ("；" + "；".join(settlements) if settlements else ""),
         notes=tuple(settlements),
         voucher_seq=paid_by,
     )
@@ -754,7 +753,7 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
     program.require_dated(stores, on)
     failures = stores.batches.unresolved_failures(year)
     if not failures:
-        raise ValidationError("year", f"no failed payments of {year} are waiting to be reissued")
+        raise ValidationError("year", f"{year}年度没有等待重新发放的银行退回付款")
     governing = roster_services.policy(stores, year)
     taxes = _month_taxes(stores, governing.withholding, failures, on)
     forecast = [
@@ -775,17 +774,17 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
     line = batch.line(number)
     if line.status != LineStatus.FAILED:
         raise InvalidTransitionError(
-            f"line {number} of batch #{batch.id} is {line.status}; "
-            "only a failed payment can be returned to the fund"
+            f"批次 #{batch.id} 第{number}行状态为{line.status.label}，"
+            "只有被银行退回的付款才能退回资金"
         )
     if line.refund:
         raise InvalidTransitionError(
             f"批次 #{batch.id} 第{number}行带有退还的多扣个税 {format_plain(line.refund)} 元，"
-            "须重新发放以支付给本人，不能退回资金 (the line carries a tax refund: reissue it)"
+            "须重新发放以支付给本人，不能退回资金"
         )
     root = _root_line(stores, line)
     if root.approval_seq is None:
-        raise InvalidTransitionError(f"line {number} was never moved to payable")
+        raise InvalidTransitionError(f"批次 #{batch.id} 第{number}行从未转入应付，不能退回资金")
     reversal = book.reverse(
         stores.ledger,
         root.approval_seq,
@@ -797,10 +796,10 @@ def return_to_fund(stores: Stores, batch_id: int, number: int, by: str, on: date
         by=by,
     )
     stores.batches.save_lines([line.returned(reversal.seq), root.returned(reversal.seq)])
-    _record(stores, batch, "return", by, batch.state, f"line {number}")
+    _record(stores, batch, "return", by, batch.state, f"第{number}行")
     return Outcome(
         _batch(stores, batch.id),
-        f"line {number} of batch #{batch.id} returned to {line.studio}'s fund ({reversal.voucher})",
+        f"批次 #{batch.id} 第{number}行已退回{line.studio}的资金（凭证 {reversal.voucher}）",
     )
 
 
@@ -810,7 +809,7 @@ def _root_line(stores: Stores, line: BatchLine) -> BatchLine:
     while line.reissue_of is not None:
         found = stores.batches.lines_by_id([line.reissue_of])
         if not found:
-            raise NotFoundError(f"line {line.reissue_of} does not exist")
+            raise NotFoundError(f"编号为 {line.reissue_of} 的批次行不存在")
         [line] = found
     return line
 
@@ -823,11 +822,11 @@ def close(stores: Stores, batch_id: int, by: str) -> Outcome:
     open_lines = [line.number for line in batch.failed]
     if open_lines:
         raise InvalidTransitionError(
-            f"batch #{batch.id} still has failed lines {open_lines}: reissue them "
-            "(`batches reissue`) or return them to the fund first"
+            f"批次 #{batch.id} 第{'、'.join(map(str, open_lines))}行被银行退回，尚未处理："
+            "请先重新发放（`batches reissue`）或退回资金"
         )
     _record(stores, batch, "close", by, to_state)
-    return Outcome(_batch(stores, batch.id), f"batch #{batch.id} closed")
+    return Outcome(_batch(stores, batch.id), f"批次 #{batch.id} 已关闭")
 
 
 _STEPS: Final[Mapping[str, str]] = {

@@ -213,7 +213,7 @@ def _line(
             f"{who}；工作室于{cancelled.isoformat()}撤销，按政策主持人当年劳务补贴不予发放：0.00",
         )
     if grade is None:
-        reason = f"缺少{year}年度考核等次，暂缓发放 (no {year} grade recorded: held)"
+        reason = f"缺少{year}年度考核等次，暂缓发放"
         return line(0, 0, f"{who}；{reason}", held=reason)
     ratio = policy.grade_ratios[grade]
     gross = prorated(annual, len(months), ratio)

@@ -59,12 +59,10 @@ def account_kind(address: Account) -> str:
                 return kind
     raise InvalidAccountError(
         "account",
-        f"未知的科目地址 (unknown account address) {address!r}; expected one of "
-        "source:finance, source:edu_fund, source:unit:<unit code>, "
-        "source:support:<unit code>, "
-        "studio:<id>:fund:<source>, "
-        "studio:<id>:payable:<person>, expense:<category>:studio:<id>, bank:disbursed, "
-        "tax:withheld, bank:tax_remitted",
+        f"未知的科目地址 {address!r}；应为以下形式之一：source:finance、source:edu_fund、"
+        "source:unit:<单位编码>、source:support:<单位编码>、studio:<工作室编号>:fund:<资金来源>、"
+        "studio:<工作室编号>:payable:<人员>、expense:<支出类别>:studio:<工作室编号>、"
+        "bank:disbursed、tax:withheld、bank:tax_remitted",
     )
 
 

@@ -518,8 +518,7 @@ def verify(store: AttachmentStore, keys: KeyRing | None) -> list[str]:
         problems.insert(
             0,
             f"附件链头记为附件#{head[0]} {head[1][:12]}…，附件链止于附件#{last[0]} "
-            f"{last[1][:12]}…：附件记录被删除或改动 (the originals' kept head is not where "
-            "their chain ends)",
+            f"{last[1][:12]}…：附件记录被删除或改动",
         )
     kept: set[str] = set()
     for sha256, size, digest in store.iter_digests():
@@ -530,11 +529,10 @@ def verify(store: AttachmentStore, keys: KeyRing | None) -> list[str]:
         if digest != sha256 or size != first.size:
             problems.append(
                 f"附件#{first.id}（{first.voucher} {first.filename}）的内容已被改动：现有内容的 "
-                f"SHA-256 为 {digest[:16]}…，登记的是 {sha256[:16]}… "
-                "(the original's bytes changed)"
+                f"SHA-256 为 {digest[:16]}…，登记的是 {sha256[:16]}…"
             )
     problems.extend(
-        f"附件#{a.id}（{a.voucher} {a.filename}）的内容已不在库中 (the original is missing)"
+        f"附件#{a.id}（{a.voucher} {a.filename}）的内容已不在库中"
         for sha256, a in recorded.items()
         if sha256 not in kept
     )
@@ -543,16 +541,16 @@ def verify(store: AttachmentStore, keys: KeyRing | None) -> list[str]:
 
 def _link_problem(a: Attachment, expected_id: int, prev: str, keys: KeyRing | None) -> str:
     if a.id != expected_id:
-        return f"编号不连续：应为 {expected_id} (a gap in the attachments' chain)"
+        return f"编号不连续：此处应为附件#{expected_id}"
     if a.prev_hash != prev:
-        return "与前一附件的链接不符 (previous-hash link does not match)"
+        return "与前一附件的哈希链接不符"
     if keys is None:
-        return "无法校验：没有账链密钥 (no chain key to check it)"
+        return "无法校验：没有账链密钥"
     key = next((k for k in keys.keys if k.id == a.key_id), None)
     if key is None:
-        return f"的封印密钥 {a.key_id} 不在密钥环中 (sealed with a key the ring lacks)"
+        return f"的封印密钥 {a.key_id} 不在密钥环中"
     if seal(a.prev_hash, a, key.secret) != a.hash:
-        return "的登记内容与封印不符，已被改写 (stored record does not match its seal)"
+        return "的登记内容与封印不符，已被改写"
     return ""
 
 

@@ -396,13 +396,13 @@ def _sealing_key(store: LedgerStore, keys: KeyRing, head: ChainHead) -> ChainKey
     another ledger, or a key file swapped or mistyped, would otherwise seal links that
     make ``verify`` report the whole chain broken from there on."""
     if problem := _ring_problem(keys, head.seq):
-        raise ChainKeyError(problem + "; nothing was written")
+        raise ChainKeyError(problem + "；没有写入任何内容")
     if head.seq and not _seals_head(store, keys, head):
         last = store.vouchers_of([head.seq]).get(head.seq)
         raise ChainKeyError(
             f"账链密钥与账簿不符：第{head.seq}笔（{last}）的封印在 "
-            f"{store.chain_key_source()} 的密钥下不成立，没有写入任何内容 (the chain key does not "
-            "seal this ledger's last transaction: another ledger's key, or a changed key file)"
+            f"{store.chain_key_source()} 的密钥下不成立（可能是另一账簿的密钥，"
+            "或密钥文件已被改动），没有写入任何内容"
         )
     return keys.current
 
@@ -422,9 +422,8 @@ def _ring_problem(keys: KeyRing, last_seq: int) -> str | None:
     if keys.current.from_seq <= last_seq + 1:
         return None
     return (
-        f"账链密钥自第{keys.current.from_seq}笔起启用，而账链止于第{last_seq}笔：账簿比密钥登记时短，"
-        "已被截断或从旧副本恢复 (the ledger is shorter than its chain key says: truncated or "
-        "restored from an older copy)"
+        f"账链密钥自第{keys.current.from_seq}笔起启用，而账链止于第{last_seq}笔："
+        "账簿比密钥登记时短，已被截断或从旧副本恢复"
     )
 
 
@@ -453,7 +452,7 @@ def _check_reversals(store: LedgerStore, fresh: Iterable[NewTransaction]) -> Non
             continue
         original = store.get(request.reverses)
         if original is None:
-            raise NotFoundError(f"transaction {request.reverses} does not exist")
+            raise NotFoundError(f"第{request.reverses}笔交易不存在")
         if request.effective_date < original.effective_date:
             raise ReversalError(
                 f"冲销凭证的日期 {request.effective_date.isoformat()} 不能早于原凭证 "
@@ -461,8 +460,7 @@ def _check_reversals(store: LedgerStore, fresh: Iterable[NewTransaction]) -> Non
             )
         if original.request.reverses is not None:
             raise ReversalError(
-                f"{original.voucher} is itself a reversal and cannot be reversed; "
-                "post the original movement again instead"
+                f"{original.voucher} 本身是冲销凭证，不能再冲销；如需恢复原业务，请重新登记一笔"
             )
         if original.seq not in sent_back:
             sent_back[original.seq] = store.reversed_positions(original.seq)
@@ -470,11 +468,11 @@ def _check_reversals(store: LedgerStore, fresh: Iterable[NewTransaction]) -> Non
         for posting in request.postings:
             position = posting.reverses
             if position is None or position >= len(original.postings):
-                raise ReversalError(f"{original.voucher} has no posting {position}")
+                raise ReversalError(f"{original.voucher} 没有序号为 {position} 的分录")
             if position in done:
                 raise ReversalError(
-                    f"posting {position} of {original.voucher} (seq {original.seq}) "
-                    "was already reversed"
+                    f"{original.voucher}（第{original.seq}笔）序号为 {position} 的分录已冲销过，"
+                    "不能重复冲销"
                 )
             first = original.postings[position]
             if (posting.source, posting.destination, posting.amount) != (
@@ -483,8 +481,8 @@ def _check_reversals(store: LedgerStore, fresh: Iterable[NewTransaction]) -> Non
                 first.amount,
             ):
                 raise ReversalError(
-                    f"a reversal of {original.voucher} must send back exactly its posting "
-                    f"{position}: {first.amount} fen from {first.destination} to {first.source}"
+                    f"冲销 {original.voucher} 须原样退回其序号为 {position} 的分录："
+                    f"从 {first.destination} 转回 {first.source}，{first.amount} 分"
                 )
             done.add(position)
 
@@ -506,7 +504,7 @@ def reverse(
     ``effective_date``: a correction of a closed period is posted in an open one."""
     original = store.get(seq)
     if original is None:
-        raise NotFoundError(f"transaction {seq} does not exist")
+        raise NotFoundError(f"第{seq}笔交易不存在")
     request = reversal_of(
         original,
         idempotency_key=idempotency_key,
@@ -523,7 +521,7 @@ def balance(store: LedgerStore, address: Account, as_of: date | None = None) -> 
     account_kind(address)
     found = store.balance(address, as_of)
     if found is None:
-        raise NotFoundError(f"account {address} has no postings")
+        raise NotFoundError(f"科目 {address} 没有任何分录")
     return found
 
 
@@ -564,7 +562,7 @@ def parse_anchor(text: str) -> Anchor:
     found = ANCHOR_PATTERN.fullmatch(text.strip().lower())
     if found is None or int(found[1]) < 1:
         raise ValidationError(
-            "anchor", f"expected SEQ:HASH, a sequence number and 64 hex digits: {text!r}"
+            "anchor", f"应写作 SEQ:HASH（交易序号和 64 位十六进制哈希）：{text!r}"
         )
     return Anchor(int(found[1]), found[2])
 
@@ -581,7 +579,7 @@ class NegativeDay:
     def __str__(self) -> str:
         return (
             f"{account_label(self.address)} {self.day.isoformat()} 日终余额为 "
-            f"{format_plain(self.closing)} 元 (a guarded account closed a day below zero)"
+            f"{format_plain(self.closing)} 元，低于零"
         )
 
 
@@ -598,8 +596,7 @@ class EarlyVoucher:
     def __str__(self) -> str:
         return (
             f"{self.voucher}（第{self.seq}笔）日期 {self.effective_date.isoformat()} 晚于记账时间 "
-            f"{local_time(self.recorded_at):%Y-%m-%d %H:%M}（北京时间） "
-            "(dated after the day it was recorded)"
+            f"{local_time(self.recorded_at):%Y-%m-%d %H:%M}（北京时间）"
         )
 
 
@@ -667,24 +664,22 @@ class VerifyReport:
             lines.append(f"HEAD: {self.head_mismatch}")
         lines.extend(f"ANCHOR: {failure}" for failure in self.anchor_failures)
         if (link := self.broken_link) is not None:
-            lines.append(
-                f"BROKEN: first broken link at seq {link.seq} ({link.voucher}): {link.reason}"
-            )
+            lines.append(f"BROKEN: 账链自第{link.seq}笔（{link.voucher}）起断开：{link.reason}")
         lines.extend(
-            f"MISMATCH: {m.address} kept {m.kept} fen, postings sum to {m.derived} fen"
+            f"MISMATCH: {m.address} 记存余额 {m.kept} 分，分录合计 {m.derived} 分"
             for m in self.mismatches
         )
         lines.extend(f"DAY: {m}" for m in self.day_mismatches)
         lines.extend(f"NEG: {n}" for n in self.negative_days)
         shown = {n.address for n in self.negative_days}
         lines.extend(
-            f"NEG: {account_label(a)} 当前余额低于零 (guarded account {a} is below zero)"
+            f"NEG: {account_label(a)}（{a}）当前余额低于零"
             for a in self.guard_violations
             if a not in shown
         )
         lines.extend(f"DATE: {v}" for v in self.early_vouchers)
         lines.extend(
-            f"GUARD: 数据库缺少或停用了 {g} (the database no longer keeps this rule itself)"
+            f"GUARD: 数据库缺少或停用了 {g}，数据库本身不再守护这条规则"
             for g in self.missing_guards
         )
         lines.extend(f"ATT: {problem}" for problem in self.attachment_problems)
@@ -724,8 +719,7 @@ def verify(store: LedgerStore, anchors: Sequence[Anchor] = ()) -> VerifyReport:
     head_mismatch = (
         None
         if (head_seq, head_hash) == ends
-        else f"链头记为第{head_seq}笔 {head_hash[:12]}…，账链止于第{ends[0]}笔 {ends[1][:12]}… "
-        "(the kept chain head is not where the chain ends)"
+        else f"链头记为第{head_seq}笔 {head_hash[:12]}…，账链止于第{ends[0]}笔 {ends[1][:12]}…"
     )
     failures = tuple(_anchor_failure(a, checked.hashes.get(a.seq)) for a in anchors)
     if keys is not None:
@@ -762,15 +756,9 @@ def _watched(days: Iterable[DayRow], negative: dict[Account, NegativeDay]) -> It
 
 def _anchor_failure(anchor: Anchor, found: str | None) -> str:
     if found is None:
-        return (
-            f"锚点 {anchor.seq}：账簿中已没有第{anchor.seq}笔交易，账簿被截断或回滚到更早的副本 "
-            f"(the ledger no longer holds transaction {anchor.seq})"
-        )
+        return f"锚点 {anchor.seq}：账簿中已没有第{anchor.seq}笔交易，账簿被截断或回滚到更早的副本"
     if found != anchor.hash:
-        return (
-            f"锚点 {anchor.seq}：第{anchor.seq}笔交易的哈希已不同，账簿被改写或回滚 "
-            f"(transaction {anchor.seq} has another hash now)"
-        )
+        return f"锚点 {anchor.seq}：第{anchor.seq}笔交易的哈希已不同，账簿被改写或回滚"
     return ""
 
 

@@ -142,16 +142,15 @@ def parse_key_ring(text: str, *, source: str) -> KeyRing:
             if found is None:
                 raise ValidationError(
                     where,
-                    "账链密钥格式应为 FROM_SEQ:KEY，KEY 为 64 位十六进制 (expected FROM_SEQ:KEY)",
+                    "账链密钥格式应为 FROM_SEQ:KEY，KEY 为 64 位十六进制",
                 )
             start = int(found[1])
             if start < 1 or (keys and start <= keys[-1].from_seq):
                 raise ValidationError(
                     where,
-                    f"密钥的起始序号须从 1 起逐行递增，此处为 {start} "
-                    "(keys start at rising sequence numbers)",
+                    f"密钥的起始序号须从 1 起逐行递增，此处为 {start}",
                 )
             keys.append(ChainKey(start, bytes.fromhex(found[2])))
     if not keys:
-        raise ValidationError(source, "没有账链密钥 (no chain key)")
+        raise ValidationError(source, "没有账链密钥")
     return KeyRing(tuple(keys))

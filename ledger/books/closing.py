@@ -48,13 +48,13 @@ class Closed:
     @property
     def message(self) -> str:
         if self.first is None:
-            return f"{self.through} is already closed; nothing to do"
+            return f"{self.through} 已结账，未作任何更改"
         span = str(self.through) if self.first == self.through else f"{self.first}..{self.through}"
         year_end = f"（{self.through.year}年度年结）" if self.through.month == 12 else ""
         return (
-            f"结账 {span}{year_end} closed by {self.by}; "
-            f"anchor {Anchor(self.head.seq, self.head.hash)} "
-            "(keep it; `verify --anchor` shows the ledger still holds it)"
+            f"已结账 {span}{year_end}，结账人 {self.by}；"
+            f"锚点 {Anchor(self.head.seq, self.head.hash)}"
+            "（请另行保存：`verify --anchor` 可核对账簿仍含此笔）"
         )
 
 

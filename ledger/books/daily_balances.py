@@ -161,9 +161,9 @@ class DayMismatch:
     derived: Fen | None
 
     def __str__(self) -> str:
-        kept = "no day kept" if self.kept is None else f"kept closing {self.kept} fen"
-        derived = "no postings" if self.derived is None else f"postings give {self.derived} fen"
-        return f"{self.address} on {self.day.isoformat()}: {kept}, {derived}"
+        kept = "未记存当日余额" if self.kept is None else f"记存日终余额 {self.kept} 分"
+        derived = "当日没有分录" if self.derived is None else f"按分录应为 {self.derived} 分"
+        return f"{self.address} {self.day.isoformat()}：{kept}，{derived}"
 
 
 DayRow = tuple[int, Account, date, Fen]

@@ -50,7 +50,7 @@ class Period:
             or not 1 <= int(match[2]) <= 12
             or not FIRST_YEAR <= int(match[1]) <= LAST_YEAR
         ):
-            raise ValidationError(field, f"会计期间应写作 2024-03 (a period is YYYY-MM): {text!r}")
+            raise ValidationError(field, f"应写作 YYYY-MM（如 2024-03）：{text!r}")
         return cls(int(match[1]), int(match[2]))
 
     @property
@@ -99,9 +99,8 @@ def closed_period_error(
         return None
     return ClosedPeriodError(
         field,
-        f"{Period.of(day).label}已结账 (period {Period.of(day)} is closed; the books are "
-        f"closed through {closed}): nothing dated {day.isoformat()} can be written. "
-        f"Date a correction in an open period, {closed.next()} or later",
+        f"{Period.of(day).label}已结账（账簿已结账至 {closed}），不能记入日期为 "
+        f"{day.isoformat()} 的内容；更正请记在未结账的期间（{closed.next()} 及以后）",
     )
 
 
@@ -131,8 +130,7 @@ def check_closable(period: Period, today: date) -> None:
     if period.last_day >= today:
         raise ValidationError(
             "period",
-            f"{period.label}尚未结束 (period {period} has not ended; today is "
-            f"{today.isoformat()}): a month is closed after its last day",
+            f"{period.label}尚未结束（今天是 {today.isoformat()}），月份结束后方可结账",
         )
 
 

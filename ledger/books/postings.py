@@ -215,15 +215,15 @@ def validate(transaction: NewTransaction) -> list[ValidationError]:
     if not key or len(key) > MAX_KEY_LENGTH or key != key.strip():
         errors.append(
             ValidationError(
-                "idempotency_key", f"must be 1-{MAX_KEY_LENGTH} characters without outer spaces"
+                "idempotency_key", f"幂等键须为1至{MAX_KEY_LENGTH}个字符，首尾不能有空格"
             )
         )
     if not transaction.memo.strip() or len(transaction.memo) > MAX_MEMO_LENGTH:
-        errors.append(ValidationError("memo", f"摘要 must be 1-{MAX_MEMO_LENGTH} characters"))
+        errors.append(ValidationError("memo", f"摘要须为1至{MAX_MEMO_LENGTH}个字符"))
     elif hidden := hidden_character_error("memo", transaction.memo):
         errors.append(hidden)
     if not transaction.postings:
-        errors.append(ValidationError("postings", "a transaction needs at least one posting"))
+        errors.append(ValidationError("postings", "一笔交易至少要有一条分录"))
     for i, posting in enumerate(transaction.postings):
         errors.extend(_posting_errors(f"postings[{i}]", posting))
     errors.extend(_reference_errors(transaction))
@@ -238,15 +238,17 @@ def _reference_errors(transaction: NewTransaction) -> list[ValidationError]:
     for i, posting in enumerate(transaction.postings):
         where = f"postings[{i}].reverses"
         if transaction.reverses is None and posting.reverses is not None:
-            errors.append(ValidationError(where, "only a reversal's postings name an original"))
+            errors.append(ValidationError(where, "只有冲销交易的分录才能指明原分录"))
         elif transaction.reverses is not None and posting.reverses is None:
-            errors.append(ValidationError(where, "a reversal's posting must name the original"))
+            errors.append(ValidationError(where, "冲销交易的分录须指明所冲销的原分录"))
         elif posting.reverses is not None:
             if type(posting.reverses) is not int or posting.reverses < 0:
-                errors.append(ValidationError(where, "must be a posting position from 0"))
+                errors.append(ValidationError(where, "须为从 0 起的分录序号"))
             elif posting.reverses in seen:
                 errors.append(
-                    ValidationError(where, f"posting {posting.reverses} is sent back twice")
+                    ValidationError(
+                        where, f"序号为 {posting.reverses} 的原分录在本次冲销中出现两次"
+                    )
                 )
             seen.add(posting.reverses)
     return errors
@@ -256,15 +258,13 @@ def _posting_errors(where: str, posting: Posting) -> list[ValidationError]:
     errors: list[ValidationError] = []
     if type(posting.amount) is not int or posting.amount <= 0:
         errors.append(
-            ValidationError(
-                f"{where}.amount", f"must be a positive whole number of fen, got {posting.amount!r}"
-            )
+            ValidationError(f"{where}.amount", f"金额须为正整数（以分计），实为 {posting.amount!r}")
         )
     elif posting.amount > MAX_AMOUNT:
         errors.append(
             ValidationError(
                 f"{where}.amount",
-                f"金额超过上限 (above the largest accepted amount, {format_plain(MAX_AMOUNT)} 元)",
+                f"金额超过上限（最多 {format_plain(MAX_AMOUNT)} 元）",
             )
         )
     for side in ("source", "destination"):
@@ -274,16 +274,10 @@ def _posting_errors(where: str, posting: Posting) -> list[ValidationError]:
         except ValidationError as error:
             errors.append(ValidationError(f"{where}.{side}", error.message))
     if posting.source == posting.destination:
-        errors.append(
-            ValidationError(
-                f"{where}.destination", "source and destination must be different accounts"
-            )
-        )
+        errors.append(ValidationError(f"{where}.destination", "转出科目与转入科目不能相同"))
     if len(posting.memo) > MAX_MEMO_LENGTH or posting.memo != posting.memo.strip():
         errors.append(
-            ValidationError(
-                f"{where}.memo", f"摘要 has at most {MAX_MEMO_LENGTH} characters, no outer spaces"
-            )
+            ValidationError(f"{where}.memo", f"摘要最多{MAX_MEMO_LENGTH}个字符，首尾不能有空格")
         )
     elif hidden := hidden_character_error(f"{where}.memo", posting.memo):
         errors.append(hidden)
@@ -293,7 +287,7 @@ def _posting_errors(where: str, posting: Posting) -> list[ValidationError]:
 def _metadata_errors(where: str, value: object) -> list[ValidationError]:
     if isinstance(value, Mapping):
         errors = [
-            ValidationError(where, f"keys must be text, got {k!r}")
+            ValidationError(where, f"键须为文本，实为 {k!r}")
             for k in value
             if not isinstance(k, str)
         ]
@@ -305,9 +299,7 @@ def _metadata_errors(where: str, value: object) -> list[ValidationError]:
     if value is None or isinstance(value, str | int | bool):
         return []
     return [
-        ValidationError(
-            where, f"must be text, a whole number, true/false or null, got {type(value).__name__}"
-        )
+        ValidationError(where, f"须为文本、整数、true/false 或 null，实为 {type(value).__name__}")
     ]
 
 
@@ -398,16 +390,15 @@ def first_broken_link(
     expected_seq = 1
     for t in transactions:
         if t.seq != expected_seq:
-            return BrokenLink(t.seq, t.voucher, f"sequence gap: expected {expected_seq}")
+            return BrokenLink(t.seq, t.voucher, f"序号不连续：此处应为第{expected_seq}笔")
         if t.prev_hash != expected_prev:
-            return BrokenLink(t.seq, t.voucher, "previous-hash link does not match")
+            return BrokenLink(t.seq, t.voucher, "与前一笔的哈希链接不符")
         key = None if keys is None else keys.key_for(t.seq)
         if chain_hash(t.prev_hash, t, None if key is None else key.secret) != t.hash:
             reason = (
-                "stored content does not match its hash"
+                "存储的内容与其哈希不符"
                 if keys is not None
-                else "does not match its plain SHA-256 hash, and no chain key was given "
-                "to check it as keyed (无账链密钥)"
+                else "与其普通 SHA-256 哈希不符，且没有账链密钥，无法按账链密钥校验"
             )
             return BrokenLink(t.seq, t.voucher, reason)
         expected_prev = t.hash

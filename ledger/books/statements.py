@@ -442,10 +442,10 @@ def ledger_statement(
     """专项资金明细账 of every studio (or one) and funding source, for the years given."""
     exporter = acting(stores, by, "statement.export")
     if last_year < first_year:
-        raise ValidationError("year", "the period ends before it starts")
+        raise ValidationError("year", f"结束年度 {last_year} 早于起始年度 {first_year}")
     studios = [s for s in stores.registry.studios() if studio is None or s.code == studio]
     if studio is not None and not studios:
-        raise ValidationError("studio", f"unknown studio {studio}")
+        raise ValidationError("studio", f"{studio} 不在名册中")
     start, end = date(first_year, 1, 1), date(last_year, 12, 31)
     period = f"{first_year}年" if first_year == last_year else f"{first_year}-{last_year}年"
     studio_names = Names({s.code: s.name for s in studios})

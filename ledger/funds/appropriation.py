@@ -70,9 +70,7 @@ def funding_share(
         return FundingShare(FULL, f"{year}年为首年，全额拨付")
     before = year - 1
     if prior_grade is None:
-        return FundingShare(
-            0, f"{before}年度考核结果未录入，暂缓拨付 (no grade for {before}: held)"
-        )
+        return FundingShare(0, f"{before}年度考核结果未录入，暂缓拨付")
     label = GRADE_LABELS.get(prior_grade, prior_grade)
     ratio = policy.funding_ratios.get(prior_grade, 0)
     if ratio > 0:
@@ -85,8 +83,7 @@ def funding_share(
         )
     return FundingShare(
         0,
-        f"{before}年度考核{label}，按政策暂停拨付，待领导小组决定恢复 "
-        f"(graded {prior_grade} in {before}: held until a decision restores it)",
+        f"{before}年度考核{label}，按政策暂停拨付，待领导小组决定恢复",
         awaits_decision=True,
     )
 
@@ -95,11 +92,9 @@ def decision_errors(percent: int, reason: str) -> list[ValidationError]:
     """What is wrong with a decision's percent and reason, before any studio is read."""
     errors = []
     if type(percent) is not int or not 1 <= percent <= FULL:
-        errors.append(ValidationError("percent", "must be a whole percent from 1 to 100"))
+        errors.append(ValidationError("percent", "须为1至100的整数百分比"))
     if not reason.strip():
-        errors.append(
-            ValidationError("reason", "领导小组决定须写明理由 (a decision needs its reason)")
-        )
+        errors.append(ValidationError("reason", "领导小组决定须写明理由"))
     else:
         errors += text_errors("reason", reason, MAX_REASON)
     return errors

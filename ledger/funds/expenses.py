@@ -106,29 +106,27 @@ def receipt_errors(where: str, receipt: Receipt, host_unit: str) -> list[Validat
     errors = []
     if receipt.kind not in RECEIPT_KINDS:
         return [
-            ValidationError(f"{where}.类型", f"must be one of {', '.join(RECEIPT_KINDS.values())}")
+            ValidationError(
+                f"{where}.类型", f"应为 {'/'.join(RECEIPT_KINDS.values())} 之一：{receipt.kind!r}"
+            )
         ]
     if receipt.amount <= 0:
-        errors.append(ValidationError(f"{where}.金额", "must be positive"))
+        errors.append(ValidationError(f"{where}.金额", "金额必须大于零"))
     if receipt.kind == "matching" and receipt.unit and receipt.unit != host_unit:
         errors.append(
             ValidationError(
                 f"{where}.出资单位",
-                f"挂牌单位配套只能来自挂牌单位{host_unit}；成员所在单位的经费请记为成员单位支持 "
-                f"(matching comes from the host unit only)",
+                f"挂牌单位配套只能来自挂牌单位{host_unit}；成员所在单位的经费请记为成员单位支持",
             )
         )
     if receipt.kind == "support":
         if not receipt.unit.strip():
-            errors.append(
-                ValidationError(f"{where}.出资单位", "成员单位支持须写明出资单位 (name the unit)")
-            )
+            errors.append(ValidationError(f"{where}.出资单位", "成员单位支持须写明出资单位"))
         elif receipt.unit == host_unit:
             errors.append(
                 ValidationError(
                     f"{where}.出资单位",
-                    f"{host_unit}是挂牌单位，其经费记为挂牌单位配套 "
-                    "(the host unit's money is matching)",
+                    f"{host_unit}是挂牌单位，其经费请记为挂牌单位配套",
                 )
             )
     return errors
@@ -187,15 +185,14 @@ def travel_claim_error(
     if not expense.claimant.strip() or not expense.claimant_id.strip():
         return ValidationError(
             f"{where}.报销人身份证号",
-            "差旅费须写明报销人及其身份证号 (a travel claim names its claimant and ID number)",
+            "差旅费须写明报销人及其身份证号",
         )
     if paid_role is None:
         return None
     role = {"host": "主持人", "member": "成员"}.get(paid_role, paid_role)
     return ValidationError(
         f"{where}.类别",
-        f"{expense.claimant}是{expense.studio}的{role}，劳务补贴已含差旅费，不能再报销差旅费 "
-        "(a paid member's stipend includes their travel)",
+        f"{expense.claimant}是{expense.studio}的{role}，劳务补贴已含差旅费，不能再报销差旅费",
     )
 
 
@@ -206,17 +203,18 @@ def expense_errors(where: str, expense: Expense) -> list[ValidationError]:
         errors.append(
             ValidationError(
                 f"{where}.资金来源",
-                f"must be one of {', '.join(SOURCE_LABELS.values())}: {expense.source!r}",
+                f"应为 {'/'.join(SOURCE_LABELS.values())} 之一：{expense.source!r}",
             )
         )
     if expense.category not in EXPENSE_CATEGORIES:
         errors.append(
             ValidationError(
-                f"{where}.类别", f"must be one of {', '.join(EXPENSE_CATEGORIES.values())}"
+                f"{where}.类别",
+                f"应为 {'/'.join(EXPENSE_CATEGORIES.values())} 之一：{expense.category!r}",
             )
         )
     if expense.amount <= 0:
-        errors.append(ValidationError(f"{where}.金额", "must be positive"))
+        errors.append(ValidationError(f"{where}.金额", "金额必须大于零"))
     if expense.claimant:
         errors += text_errors(f"{where}.报销人", expense.claimant, MAX_NAME)
     if expense.claimant_id:
@@ -232,18 +230,16 @@ def over_plan_error(
     if planned is None:
         return ValidationError(
             f"{where}.类别",
-            (
-                f"{expense.studio} has no {expense.on.year} plan for {label}: "
-                "spending must be planned first (计划使用)"
-            ),
+            f"{expense.studio} 没有{expense.on.year}年度{label}的支出计划："
+            "须先录入支出计划再支出（计划使用）",
         )
     if spent + expense.amount > planned:
         return ValidationError(
             f"{where}.金额",
             (
-                f"超出支出计划 (over plan): {expense.studio} {expense.on.year} {label} plan "
-                f"{format_plain(planned)}, spent {format_plain(spent)}, "
-                f"this expense {format_plain(expense.amount)}"
+                f"超出支出计划：{expense.studio} {expense.on.year}年度{label}计划"
+                f"{format_plain(planned)}元，已支出{format_plain(spent)}元，"
+                f"本笔{format_plain(expense.amount)}元"
             ),
         )
     return None

@@ -186,17 +186,16 @@ def restore_funding(
     found = studio(stores, studio_code)
     governing = policy(stores, year)
     if year not in found.cycle_years(governing):
-        raise ValidationError("year", f"{year} is not a year of {found.code}'s cycles")
+        raise ValidationError("year", f"{year}年度不在{found.code}的工作周期内")
     prior = stores.registry.studio_grades(year - 1, [found.code]).get(found.code)
     if not funding_share(found, year, governing, prior).awaits_decision:
         raise InvalidTransitionError(
-            f"{found.code} {year}年度经费未因考核结果暂停，无需领导小组决定 "
-            "(only a studio held for its grade is restored by a decision)"
+            f"{found.code} {year}年度经费未因考核结果暂停，无需领导小组决定"
         )
     if found.code in stores.registry.funding_decisions(year):
-        raise InvalidTransitionError(f"{found.code} {year}年度已有领导小组决定 (a decision stands)")
+        raise InvalidTransitionError(f"{found.code} {year}年度已有领导小组决定")
     if stores.ledger.find_by_keys([appropriation_key(found.code, year)]):
-        raise InvalidTransitionError(f"{found.code} {year}年度经费已拨付 (already funded)")
+        raise InvalidTransitionError(f"{found.code} {year}年度经费已拨付")
     decision = FundingDecision(found.code, year, percent, reason.strip(), by, utc_now())
     stores.registry.add_funding_decision(decision)
     if on < appropriation_day(year):
@@ -214,7 +213,7 @@ def _unknown_studios(
 ) -> list[ValidationError]:
     """An error for each item naming a studio that is not in the registry."""
     return [
-        ValidationError(f"{name}[{i}].工作室编号", f"unknown studio {item.studio}")
+        ValidationError(f"{name}[{i}].工作室编号", f"工作室 {item.studio} 不在名册中")
         for i, item in enumerate(items)
         if item.studio not in studios
     ]
@@ -269,7 +268,7 @@ def _support_unit_errors(stores: Stores, receipts: Sequence[Receipt]) -> list[Va
     return [
         ValidationError(
             f"receipts[{i}].出资单位",
-            f"{r.unit}不是{r.studio}任何成员的所在单位 (not a unit of the studio's members)",
+            f"{r.unit}不是{r.studio}任何成员的所在单位",
         )
         for i, r in enumerate(receipts)
         if r.kind == "support" and r.unit and r.unit not in of_studio.get(r.studio, set())

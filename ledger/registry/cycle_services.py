@@ -120,7 +120,7 @@ def _refuse_unsettled(stores: Stores, studio: Studio) -> None:
         more = f"等{len(waiting)}行" if len(waiting) > 10 else ""
         raise InvalidTransitionError(
             f"{studio.code} 尚有劳务补贴未结清：{shown}{more}；"
-            "先审批、确认支付、重新发放或退回资金，再结算周期 (a stipend of the studio is waiting)"
+            "先审批、确认支付、重新发放或退回资金，再结算周期"
         )
 
 
@@ -161,7 +161,7 @@ def _refuse_owed(stores: Stores, studio: Studio, cycle: Cycle) -> None:
         more = f"等{len(owed)}笔" if len(owed) > 5 else ""
         raise InvalidTransitionError(
             f"{studio.code} 尚有应发劳务补贴未列入批次：{shown}{more}；先录入考核结果并发放，"
-            "再结算周期 (stipends owed are not yet in a batch)"
+            "再结算周期"
         )
 
 
@@ -204,7 +204,7 @@ def renew_cycle(stores: Stores, studio_code: str, on: date, *, by: str) -> Renew
     governing = roster_services.policy(stores, (last.last_year if last else on.year) + 1)
     refused = renewal_refusal(studio, cycles, final, governing)
     if refused is not None or last is None:
-        raise InvalidTransitionError(refused or f"{studio.code} has no cycle")
+        raise InvalidTransitionError(refused or f"{studio.code} 没有周期记录，不能继续命名")
     if last.closed_on is not None:
         check_not_before(on, last.closed_on, field="on", what=f"{last.label}的结算")
     new = next_cycle(last, governing)

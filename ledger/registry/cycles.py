@@ -107,16 +107,14 @@ def cycle_to_close(studio: Studio, cycles: Sequence[Cycle], on: date) -> Cycle:
     naming ``on``."""
     open_cycles = [c for c in sorted(cycles, key=lambda c: c.number) if c.closed_on is None]
     if not open_cycles:
-        raise ValidationError(
-            "studio", f"{studio.code} 没有未结算的周期 (every cycle of {studio.code} is closed)"
-        )
+        raise ValidationError("studio", f"{studio.code} 没有未结算的周期（各周期均已结算）")
     cycle = open_cycles[0]
     cancelled = not studio.active_on(on)
     if on.year <= cycle.last_year and not cancelled:
         raise ValidationError(
             "on",
-            f"{studio.code} {cycle.label}至{cycle.last_year}年12月31日止，尚未期满，不能结算 "
-            f"(the cycle runs to {cycle.last_year}-12-31 and the studio is not cancelled)",
+            f"{studio.code} {cycle.label}至{cycle.last_year}-12-31止，尚未期满，"
+            "工作室也未撤销，不能结算",
         )
     return cycle
 
@@ -129,25 +127,21 @@ def renewal_refusal(
     (the grade of its last year, ``final_grade``) must be among the policy's
     ``renewal_grades``."""
     if not cycles:
-        return f"{studio.code} 没有周期记录 (no cycle)"
+        return f"{studio.code} 没有周期记录，不能继续命名"
     last = max(cycles, key=lambda c: c.number)
     if studio.cancelled_on is not None:
-        return f"{studio.code} 已于{studio.cancelled_on}撤销，不能继续命名 (cancelled)"
+        return f"{studio.code} 已于{studio.cancelled_on}撤销，不能继续命名"
     if last.closed_on is None:
         return (
-            f"{studio.code} {last.label}尚未结算：先结算（cycles close）再继续命名 "
-            "(close the cycle first, so the new cycle's money never mixes with its remainder)"
+            f"{studio.code} {last.label}尚未结算：先结算（cycles close）再继续命名，"
+            "以免新周期的经费与上一周期的结余混在一起"
         )
     if final_grade is None:
-        return (
-            f"{studio.code} {last.last_year}年度（终结性考核）结果未录入，不能继续命名 "
-            "(the final assessment is not recorded)"
-        )
+        return f"{studio.code} {last.last_year}年度（终结性考核）结果未录入，不能继续命名"
     if final_grade not in policy.renewal_grades:
         return (
             f"{studio.code} 终结性考核（{last.last_year}年度）为"
-            f"{GRADE_LABELS.get(final_grade, final_grade)}，不再命名和授牌 "
-            f"(the final grade does not allow renewal)"
+            f"{GRADE_LABELS.get(final_grade, final_grade)}，不再命名和授牌"
         )
     return None
 
@@ -172,8 +166,7 @@ def reinstatement_refusal(
         return None
     return (
         f"{saved.code} 已于{stored.cancelled_on}撤销，其{last.label}已于{last.closed_on}"
-        "结算，不能在名册中恢复为正常 "
-        "(its last cycle is closed: the studio stays cancelled)"
+        "结算，不能在名册中恢复为正常"
     )
 
 
@@ -187,8 +180,7 @@ def returns_to_units(pool: Fen, paid_in: Mapping[Account, Fen]) -> list[tuple[Ac
     if not payers:
         raise ValidationError(
             "studio",
-            f"资金池余额{format_plain(pool)}元，但没有单位拨入的记录，无法确定退回对象 "
-            "(the pool holds money no unit paid in)",
+            f"资金池余额{format_plain(pool)}元，但没有单位拨入的记录，无法确定退回对象",
         )
     parts = split(pool, [fen for _, fen in payers])
     return [(a, part) for (a, _), part in zip(payers, parts, strict=True) if part > 0]
@@ -212,7 +204,11 @@ def close_voucher(
     for pool in POOLS:
         left = pools.get(pool, 0)
         if left < 0:
-            raise ValidationError("studio", f"{studio.code} {pool} fund is overdrawn: {left} fen")
+            raise ValidationError(
+                "studio",
+                f"{studio.code} {pool_label(pool)}资金余额为{format_plain(left)}元，"
+                "已透支，不能结算",
+            )
         fund = studio_fund(studio.code, pool)
         backs = (
             returns_to_units(left, paid_in.get(pool, {}))

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from ledger.clock import FIRST_YEAR, LAST_YEAR
-from ledger.codes import Grade, StudioKind, codes, labels
+from ledger.codes import FundingSource, Grade, StudioKind, codes, labels
 from ledger.errors import InvalidInputError, ValidationError, hidden_character_error
 from ledger.money import Fen, yuan
 
@@ -143,33 +143,31 @@ def policy_errors(data: Mapping[str, Any]) -> list[ValidationError]:
     """Every reason ``data`` is not an acceptable policy."""
     errors: list[ValidationError] = []
     missing = [f.name for f in fields(Policy) if f.name not in data and f.name not in CYCLE_FIELDS]
-    errors.extend(ValidationError(name, "is required") for name in missing)
+    errors.extend(ValidationError(name, "必填") for name in missing)
     unknown = sorted(set(data) - {f.name for f in fields(Policy)})
-    errors.extend(ValidationError(name, "is not a policy field") for name in unknown)
+    errors.extend(ValidationError(name, "不是政策的字段") for name in unknown)
     if missing:
         return errors
     if not isinstance(data["version"], str) or not data["version"].strip():
-        errors.append(ValidationError("version", "must be non-empty text"))
+        errors.append(ValidationError("version", "须填写，不能为空"))
     errors.extend(
-        ValidationError(name, "must be a whole number >= 0")
+        ValidationError(name, "须为不小于0的整数")
         for name in _INT_FIELDS
         if not _is_int(data[name]) or data[name] < 0
     )
     if _is_int(data["year"]) and not FIRST_YEAR <= data["year"] <= LAST_YEAR:
-        errors.append(
-            ValidationError("year", f"must be a program year from {FIRST_YEAR} to {LAST_YEAR}")
-        )
+        errors.append(ValidationError("year", f"须为{FIRST_YEAR}至{LAST_YEAR}年之间的项目年度"))
     errors.extend(
-        ValidationError(name, f"must be at most {MAX_POLICY_NUMBER}")
+        ValidationError(name, f"不能大于{MAX_POLICY_NUMBER}")
         for name in _INT_FIELDS
         if _is_int(data[name]) and data[name] > MAX_POLICY_NUMBER
     )
     if not isinstance(data["version"], str) or len(data["version"]) > 100:
-        errors.append(ValidationError("version", "must be text of at most 100 characters"))
+        errors.append(ValidationError("version", "须为文本，最多100个字符"))
     elif hidden := hidden_character_error("version", data["version"]):
         errors.append(hidden)
     if _is_int(data["proration_day"]) and not 1 <= data["proration_day"] <= 28:
-        errors.append(ValidationError("proration_day", "must be a day from 1 to 28"))
+        errors.append(ValidationError("proration_day", "须为1至28之间的整数（每月第几日）"))
     shares = data["source_shares"]
     if (
         not isinstance(shares, Mapping)
@@ -180,13 +178,14 @@ def policy_errors(data: Mapping[str, Any]) -> list[ValidationError]:
         errors.append(
             ValidationError(
                 "source_shares",
-                "must give finance and edu_fund whole percents that add up to 100",
+                f"须给出 finance（{FundingSource.FINANCE.label}）和 edu_fund"
+                f"（{FundingSource.EDU_FUND.label}）的整数百分比，两者合计为100",
             )
         )
     if not _percent_per_grade(data["grade_ratios"]):
         errors.append(
             ValidationError(
-                "grade_ratios", f"must give a percent 0-100 for each of {', '.join(GRADES)}"
+                "grade_ratios", f"须为每个等次给出0至100的整数百分比：{_listed(GRADE_LABELS)}"
             )
         )
     quotas = data["quotas"]
@@ -196,17 +195,18 @@ def policy_errors(data: Mapping[str, Any]) -> list[ValidationError]:
         or not all(_is_int(v) and v >= 0 for v in quotas.values())
     ):
         errors.append(
-            ValidationError(
-                "quotas", f"must give whole numbers for kinds among {', '.join(STUDIO_KINDS)}"
-            )
+            ValidationError("quotas", f"须为不小于0的整数，类型只能是：{_listed(STUDIO_KINDS)}")
         )
     if data["withholding"] not in WITHHOLDING_RULES:
-        errors.append(
-            ValidationError("withholding", f"must be one of {', '.join(WITHHOLDING_RULES)}")
-        )
+        errors.append(ValidationError("withholding", f"应为 {'/'.join(WITHHOLDING_RULES)} 之一"))
     if not isinstance(data["host_forfeits_on_cancellation"], bool):
-        errors.append(ValidationError("host_forfeits_on_cancellation", "must be true or false"))
+        errors.append(ValidationError("host_forfeits_on_cancellation", "须为 true 或 false"))
     return errors + _cycle_errors(data)
+
+
+def _listed(choices: Mapping[str, str]) -> str:
+    """``excellent（优秀）、qualified（合格）…``: each code with its label, for a refusal."""
+    return "、".join(f"{code}（{label}）" for code, label in choices.items())
 
 
 def _percent_per_grade(value: object) -> bool:
@@ -225,8 +225,7 @@ def _cycle_errors(data: Mapping[str, Any]) -> list[ValidationError]:
         errors.append(
             ValidationError(
                 "funding_ratios",
-                f"must give a percent 0-100 of the next year's appropriation for each of "
-                f"{', '.join(GRADES)}",
+                f"须为每个等次给出下一年度拨款的百分比（0至100的整数）：{_listed(GRADE_LABELS)}",
             )
         )
     renewal = data.get("renewal_grades", [])
@@ -236,10 +235,12 @@ def _cycle_errors(data: Mapping[str, Any]) -> list[ValidationError]:
         or len(set(renewal)) != len(renewal)
     ):
         errors.append(
-            ValidationError("renewal_grades", f"must list grades among {', '.join(GRADES)}")
+            ValidationError(
+                "renewal_grades", f"须列出不重复的等次，只能是：{_listed(GRADE_LABELS)}"
+            )
         )
     if not isinstance(data.get("travel_included", True), bool):
-        errors.append(ValidationError("travel_included", "must be true or false"))
+        errors.append(ValidationError("travel_included", "须为 true 或 false"))
     return errors
 
 
@@ -274,9 +275,14 @@ def policy_for_year(policies: list[Policy], year: int) -> Policy:
     """The policy governing ``year``: the latest one whose year is not after it."""
     governing = [p for p in policies if p.year <= year]
     if not governing:
+        earliest = min((p.year for p in policies), default=None)
         raise ValidationError(
             "year",
-            f"no policy governs {year}; the earliest is for "
-            f"{min((p.year for p in policies), default='none')}",
+            f"没有适用于{year}年度的政策"
+            + (
+                "（尚未录入任何政策）"
+                if earliest is None
+                else f"（最早的政策从{earliest}年度起适用）"
+            ),
         )
     return max(governing, key=lambda p: p.year)

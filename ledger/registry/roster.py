@@ -143,7 +143,7 @@ def normalize_id_number(text: str, *, field: str = "身份证号") -> str:
     """An 18-character resident ID number, checked; a lowercase ``x`` is accepted."""
     value = text.strip().upper()
     if refusal := _id_refusal(value):
-        raise ValidationError(field, f"{refusal}: {text!r}")
+        raise ValidationError(field, f"{refusal}：{text!r}")
     return value
 
 
@@ -151,21 +151,22 @@ def normalize_id_number(text: str, *, field: str = "身份证号") -> str:
 def _id_refusal(value: str) -> str | None:
     """Why ``value`` (stripped, upper case) is not a resident ID number, or None."""
     if not _ID_PATTERN.fullmatch(value):
-        return "身份证号应为18位 (an ID number has 18 characters)"
+        return "应为18位：17位数字加1位数字或X"
     try:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        return "身份证号中的出生日期无效 (birth date invalid)"
+        return "其中的出生日期无效"
     expected = id_check_digit(value[:17])
     if value[17] != expected:
-        return f"身份证号校验位错误 (check digit should be {expected})"
+        return f"校验位错误（最后一位应为{expected}）"
     return None
 
 
 def check_studio_code(code: str, *, field: str = "工作室编号") -> str:
     if not CODE_PATTERN.fullmatch(code):
         raise ValidationError(
-            field, f"工作室编号只能用字母、数字和 - _ . (letters, digits, - _ .): {code!r}"
+            field,
+            f"只能用字母、数字和 - _ .，以字母或数字开头，最多40个字符：{code!r}",
         )
     return code
 
@@ -196,7 +197,7 @@ def _text_errors(where: str, fields: Iterable[tuple[str, str, int, bool]]) -> li
     errors = []
     for name, value, limit, required in fields:
         if required and not value.strip():
-            errors.append(ValidationError(f"{where}{name}", "必填 (required)"))
+            errors.append(ValidationError(f"{where}{name}", "必填"))
         else:
             errors += text_errors(f"{where}{name}", value, limit)
     return errors
@@ -206,8 +207,8 @@ def choice_errors(where: str, value: str, choices: Mapping[str, str]) -> list[Va
     """``value`` must be one of the codes of ``choices`` (code → Chinese label)."""
     if value in choices:
         return []
-    listed = ", ".join(f"{code} ({label})" for code, label in choices.items())
-    return [ValidationError(where, f"must be one of {listed}: {value!r}")]
+    listed = "、".join(f"{code}（{label}）" for code, label in choices.items())
+    return [ValidationError(where, f"应为 {listed} 之一：{value!r}")]
 
 
 def studio_errors(studio: Studio, where: str = "", *, today: date) -> list[ValidationError]:
@@ -229,10 +230,10 @@ def studio_errors(studio: Studio, where: str = "", *, today: date) -> list[Valid
     errors += choice_errors(f"{where}kind", studio.kind, STUDIO_KINDS)
     if not FIRST_YEAR <= studio.cycle_start_year <= LAST_YEAR:
         errors.append(
-            ValidationError(f"{where}cycle_start_year", f"must be a year {FIRST_YEAR}-{LAST_YEAR}")
+            ValidationError(f"{where}cycle_start_year", f"应为{FIRST_YEAR}至{LAST_YEAR}之间的年度")
         )
     if not 1 <= studio.round <= MAX_ROUND:
-        errors.append(ValidationError(f"{where}round", f"轮次 must be 1-{MAX_ROUND}"))
+        errors.append(ValidationError(f"{where}round", f"轮次应为1至{MAX_ROUND}的整数"))
     if studio.cancelled_on is not None:
         if future := future_date_error(
             studio.cancelled_on, field=f"{where}cancelled_on", today=today
@@ -242,9 +243,7 @@ def studio_errors(studio: Studio, where: str = "", *, today: date) -> list[Valid
             errors.append(
                 ValidationError(
                     f"{where}cancellation_cause",
-                    "撤销的工作室须选择撤销原因 (a cancelled studio needs its cause: "
-                    + "、".join(CANCELLATION_CAUSES.values())
-                    + ")",
+                    "撤销的工作室须选择撤销原因（" + "、".join(CANCELLATION_CAUSES.values()) + "）",
                 )
             )
         else:
@@ -255,7 +254,7 @@ def studio_errors(studio: Studio, where: str = "", *, today: date) -> list[Valid
         errors.append(
             ValidationError(
                 f"{where}cancelled_on",
-                "有撤销原因的工作室须填写撤销日期 (a cancellation reason needs its date)",
+                "有撤销原因或撤销说明的工作室须填写撤销日期",
             )
         )
     return errors
@@ -293,12 +292,10 @@ def membership_errors(
         if day is not None and (future := future_date_error(day, field=where + name, today=today)):
             errors.append(future)
     if not CODE_PATTERN.fullmatch(member.studio):
-        errors.append(ValidationError(f"{where}studio", f"not a studio code: {member.studio!r}"))
+        errors.append(ValidationError(f"{where}studio", f"不是有效的工作室编号：{member.studio!r}"))
     errors += id_number_errors(member.id_number, f"{where}id_number")
     if member.left_on is not None and member.left_on < member.joined_on:
-        errors.append(
-            ValidationError(f"{where}left_on", "退出日期早于加入日期 (left before joining)")
-        )
+        errors.append(ValidationError(f"{where}left_on", "退出日期早于加入日期"))
     return errors
 
 
@@ -354,8 +351,8 @@ def _studio_findings(
             if _overlap(m, other):
                 add(
                     "one_place",
-                    f"{m.person} 在同一期间重复登记 (listed twice for overlapping "
-                    f"periods from {max(m.joined_on, other.joined_on)})",
+                    f"{m.person} 在同一期间重复登记"
+                    f"（两段登记自{max(m.joined_on, other.joined_on)}起重叠）",
                     refused=True,
                 )
         seen.setdefault(m.person, []).append(m)
@@ -379,29 +376,27 @@ def _studio_findings(
     if most_hosts > 1:
         add(
             "one_host",
-            f"同时有{most_hosts}名主持人 (a studio has one host; found {most_hosts})",
+            f"同时有{most_hosts}名主持人（每个工作室只能有1名主持人）",
             refused=True,
         )
     if not any(m.role == "host" for m in memberships):
-        add("one_host", "没有主持人 (no host)", refused=False)
+        add("one_host", "没有主持人", refused=False)
     if most_members > policy.max_paid_members:
         add(
             "max_paid_members",
-            f"成员{most_members}人，超过{policy.max_paid_members}人 "
-            f"(more paid members than the policy pays)",
+            f"成员{most_members}人，超过政策发放劳务补贴的上限{policy.max_paid_members}人",
             refused=True,
         )
     if fewest_external is not None and fewest_external < policy.min_external_members:
         add(
             "min_external_members",
-            f"外校成员最少时{fewest_external}人，少于"
-            f"{policy.min_external_members}人 (too few from other units)",
+            f"外校成员最少时{fewest_external}人，少于{policy.min_external_members}人",
             refused=False,
         )
     if most_trainees > policy.max_trainees:
         add(
             "max_trainees",
-            f"学员{most_trainees}人，超过{policy.max_trainees}人 (too many trainees)",
+            f"学员{most_trainees}人，超过{policy.max_trainees}人",
             refused=False,
         )
     return findings
@@ -434,7 +429,7 @@ def _quota_findings(
                 Finding(
                     f"{round_label(number)}{STUDIO_KINDS[kind]}",
                     "quota",
-                    f"{count}个，超过名额{quota}个 (more studios of this kind than the quota)",
+                    f"{count}个，超过名额{quota}个",
                     refused=False,
                 )
             )
@@ -456,7 +451,7 @@ def grade_errors(grade: Grade, where: str, today: date) -> list[ValidationError]
     that has not begun has no result yet."""
     errors = choice_errors(f"{where}grade", grade.grade, GRADE_LABELS)
     if not FIRST_YEAR <= grade.year <= LAST_YEAR:
-        errors.append(ValidationError(f"{where}year", f"must be a year {FIRST_YEAR}-{LAST_YEAR}"))
+        errors.append(ValidationError(f"{where}year", f"应为{FIRST_YEAR}至{LAST_YEAR}之间的年度"))
     elif grade.year > today.year:
         errors.append(
             FutureDateError(

@@ -43,7 +43,7 @@ class CompositionRefused(LedgerError):  # noqa: N818 (a refusal, named as the do
     """The roster would make money wrong; ``findings`` lists every refused rule."""
 
     def __init__(self, findings: list[Finding]) -> None:
-        super().__init__("; ".join(f"{f.studio}: {f.message}" for f in findings))
+        super().__init__("；".join(f"{f.studio}：{f.message}" for f in findings))
         self.findings = findings
 
 
@@ -57,12 +57,11 @@ def add_policy(stores: Stores, new: Policy, created_by: str) -> None:
     acting(stores, created_by, "policy.add")
     existing = stores.registry.policies()
     if any(p.version == new.version for p in existing):
-        raise ValidationError("version", f"policy version {new.version!r} already exists")
+        raise ValidationError("version", f"政策版本“{new.version}”已存在")
     if any(p.year == new.year for p in existing):
         raise ValidationError(
             "year",
-            f"a policy for {new.year} already exists; policies are "
-            "never changed, add one for a later year",
+            f"{new.year}年度的政策已存在；政策录入后不再修改，请为以后的年度新增政策",
         )
     stores.registry.add_policy(new, created_by)
 
@@ -112,7 +111,7 @@ def save_roster(
     unknown = [m for m in memberships if m.id_number not in codes]
     known = {p.id_number: p.code for p in registry.people()}
     errors = [
-        ValidationError("身份证号", f"{m.id_number} is not in the roster's people")
+        ValidationError("身份证号", f"身份证号 {m.id_number} 不在名册的人员中")
         for m in unknown
         if m.id_number not in known
     ]
@@ -200,8 +199,7 @@ def _first_cycles(stores: Stores, studios: Sequence[Studio], stored: _StoredStud
             errors.append(
                 ValidationError(
                     f"studios[{i}].cycle_start_year",
-                    f"{studio.code}已续期或已结算，周期开始年度不能再改 "
-                    "(the studio's cycles are history: its start year stays)",
+                    f"{studio.code}已续期或已结算，周期开始年度不能再改",
                 )
             )
             continue
@@ -226,11 +224,13 @@ def save_grades(stores: Stores, grades: Sequence[Grade], *, by: str) -> SaveRepo
     ]
     for i, g in enumerate(grades):
         if g.studio not in studios:
-            errors.append(ValidationError(f"grades[{i}].工作室编号", f"unknown studio {g.studio}"))
+            errors.append(
+                ValidationError(f"grades[{i}].工作室编号", f"工作室 {g.studio} 不在名册中")
+            )
         elif g.id_number and (g.studio, people.get(g.id_number, "")) not in members:
             errors.append(
                 ValidationError(
-                    f"grades[{i}].身份证号", f"{g.id_number} is not a member of {g.studio}"
+                    f"grades[{i}].身份证号", f"身份证号 {g.id_number} 不是工作室 {g.studio} 的成员"
                 )
             )
     if errors:
@@ -269,7 +269,7 @@ def studio(stores: Stores, code: str) -> Studio:
     """One studio of the registry, or :class:`NotFoundError`."""
     for s in stores.registry.studios_of([code]):
         return s
-    raise NotFoundError(f"studio {code} is not in the registry")
+    raise NotFoundError(f"工作室 {code} 不在名册中")
 
 
 def studios(stores: Stores) -> list[Studio]:

@@ -33,7 +33,8 @@ class Search:
 
     @property
     def code(self) -> str:
-        """The text as a code (studio codes are kept upper case)."""
+        """The text as a code, compared with codes upper-cased (``hj-s01`` finds
+        ``HJ-S01``, on every database)."""
         return self.text.upper()
 
     def __bool__(self) -> bool:

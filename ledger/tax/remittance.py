@@ -42,28 +42,28 @@ def remit(stores: Stores, month: Period, by: str, on: date) -> Remittance:
     acting(stores, by, "tax.remit")
     program.require_dated(stores, on)
     if program.today() <= month.last_day:
-        raise InvalidTransitionError(
-            f"{month.year}年{month.month}月尚未结束，不能缴纳本月税款 (the month is not over)"
-        )
-    check_not_before(on, month.next().first_day, field="on", what=f"{month}月结束后")
+        raise InvalidTransitionError(f"{month.year}年{month.month}月尚未结束，不能缴纳本月税款")
+    check_not_before(
+        on, month.next().first_day, field="on", what=f"{month.year}年{month.month}月结束后的第一天"
+    )
     done = stores.ledger.find_by_keys([remittance_key(month)]).get(remittance_key(month))
     if done is not None:
         raise InvalidTransitionError(
             f"{month.year}年{month.month}月的代扣个人所得税已于 {done.request.effective_date} "
-            f"缴纳（凭证 {done.voucher}），不能重复缴纳 (already remitted)"
+            f"缴纳（凭证 {done.voucher}），不能重复缴纳"
         )
     waiting = [(b, m) for b, m in stores.batches.waiting_batches() if m <= str(month)]
     if waiting:
         named = "、".join(f"#{b}" for b, _ in waiting)
         raise InvalidTransitionError(
             f"批次 {named} 尚待银行答复，其付款可能计入{month.year}年{month.month}月的所得；"
-            "请先读入银行结果再缴纳 (payments of the month are still pending)"
+            "请先读入银行结果再缴纳"
         )
     found = declaration(stores, month, by)
     if not found.ties:
         raise InvalidTransitionError(
-            f"{month}月扣缴申报表已扣缴税额 {format_plain(found.withheld)} 元与应交税费"
-            f"账面 {format_plain(found.in_ledger)} 元不符，不能缴纳"
+            f"{month.year}年{month.month}月扣缴申报表已扣缴税额 {format_plain(found.withheld)} 元"
+            f"与应交税费账面 {format_plain(found.in_ledger)} 元不符，不能缴纳"
         )
     if found.withheld <= 0:
         raise ValidationError("month", f"{month.year}年{month.month}月没有代扣的个人所得税可缴纳")

@@ -99,9 +99,16 @@ def answer(
 def _xlsx_lines(path: Path) -> Iterator[Sequence[Any]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, InvalidFileException) as error:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, InvalidFileException):
         raise ImportRefused(
-            [Problem(path.name, None, None, f"不是可读取的 xlsx 或 CSV 文件: {error}")]
+            [
+                Problem(
+                    path.name,
+                    None,
+                    None,
+                    "不是可读取的 xlsx 或 CSV 文件：文件已损坏，或不是 .xlsx 或 .csv 格式",
+                )
+            ]
         ) from None
     try:
         ws = workbook.worksheets[0]
@@ -133,7 +140,7 @@ def _rows(name: str, lines: Iterable[Sequence[Any]], problems: list[Problem]) ->
                 positions = {c: i for i, c in enumerate(cells) if c}
                 missing = [c for c in REQUIRED if c not in positions]
                 if missing:
-                    problems.append(Problem(name, number, None, f"缺少列: {'、'.join(missing)}"))
+                    problems.append(Problem(name, number, None, f"缺少列：{'、'.join(missing)}"))
                     return []
             elif number >= HEADER_WITHIN:
                 break
@@ -150,8 +157,7 @@ def _rows(name: str, lines: Iterable[Sequence[Any]], problems: list[Problem]) ->
                 name,
                 None,
                 None,
-                f"前{HEADER_WITHIN}行中没有表头（须有“收款账号”和“处理结果”列）"
-                "(no header row naming 收款账号 and 处理结果)",
+                f"前{HEADER_WITHIN}行中没有表头（须有“收款账号”和“处理结果”列）",
             )
         )
     return rows

@@ -280,7 +280,7 @@ class ImportRefused(LedgerError):  # noqa: N818 (a refusal, named as the domain 
     """The file has problems; ``problems`` lists every one. Nothing was written."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} problem(s): " + "; ".join(map(str, problems[:5])))
+        super().__init__(f"共{len(problems)}个问题：" + "；".join(map(str, problems[:5])))
         self.problems = problems
 
 
@@ -406,7 +406,8 @@ def fill_template(kind: str, path: Path, sheets: Mapping[str, Sequence[Sequence[
 
 def _sheets(kind: str) -> tuple[Sheet, ...]:
     if kind not in KINDS:
-        raise ValidationError("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+        listed = "、".join(f"{code}（{TITLES[code]}）" for code in KINDS)
+        raise ValidationError("kind", f"应为 {listed} 之一：{kind!r}")
     return KINDS[kind]
 
 
@@ -434,8 +435,7 @@ def size_problems(path: Path) -> list[Problem]:
                 path.name,
                 None,
                 None,
-                f"文件{size / 2**20:,.1f} MiB，超过{MAX_IMPORT_BYTES // 2**20} MiB上限 "
-                "(the file is over the import size limit)",
+                f"文件{size / 2**20:,.1f} MiB，超过{MAX_IMPORT_BYTES // 2**20} MiB上限",
             )
         ]
     try:
@@ -449,8 +449,7 @@ def size_problems(path: Path) -> list[Problem]:
                 path.name,
                 None,
                 None,
-                f"解压后{unpacked / 2**20:,.0f} MiB，超过{MAX_UNPACKED_BYTES // 2**20} MiB上限 "
-                "(the file unpacks to more than the limit)",
+                f"解压后{unpacked / 2**20:,.0f} MiB，超过{MAX_UNPACKED_BYTES // 2**20} MiB上限",
             )
         ]
     return []
@@ -479,14 +478,14 @@ def read_rows(
         raise ImportRefused(too_big)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, InvalidFileException) as error:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, InvalidFileException):
         raise ImportRefused(
             [
                 Problem(
                     path.name,
                     None,
                     None,
-                    f"不是可读取的 xlsx 文件 (not a readable xlsx file): {error}",
+                    "不是可读取的 xlsx 文件：文件已损坏，或不是 Excel 的 .xlsx 格式",
                 )
             ]
         ) from None
@@ -505,7 +504,7 @@ def read_rows(
             ws = found.get(sheet.title)
             if ws is None:
                 if sheet.required:
-                    problems.append(Problem(sheet.title, None, None, "缺少工作表 (sheet missing)"))
+                    problems.append(Problem(sheet.title, None, None, "缺少工作表"))
                 rows[sheet.title] = []
                 continue
             rows[sheet.title] = _read_sheet(sheet, ws, problems, told)
@@ -526,9 +525,7 @@ def _read_sheet(
     positions = {name: i for i, name in enumerate(header) if name}
     missing = [c.header for c in sheet.columns if c.required and c.header not in positions]
     if missing:
-        problems.append(
-            Problem(sheet.title, 1, None, f"缺少列 (missing columns): {', '.join(missing)}")
-        )
+        problems.append(Problem(sheet.title, 1, None, f"缺少列：{'、'.join(missing)}"))
         return []
     rows: list[Row] = []
     for number, line in enumerate(lines, start=2):
@@ -578,7 +575,7 @@ def _blank(value: object) -> bool:
 def _cell(column: Column, value: object) -> Any:
     if _blank(value):
         if column.required:
-            raise ValidationError(column.header, "必填 (required)")
+            raise ValidationError(column.header, "必填")
         return None
     reader = _READERS[column.kind]
     return reader(column, value)
@@ -601,8 +598,7 @@ def _id(column: Column, value: object) -> str:
     if not isinstance(value, str):
         raise ValidationError(
             column.header,
-            "身份证号须按文本填写 (store ID numbers as text: "
-            "Excel drops the last digits of long numbers)",
+            "身份证号须按文本填写：按数字填写时，Excel 会丢掉长数字的末几位",
         )
     return normalize_id_number(value, field=column.header)
 
@@ -615,37 +611,35 @@ def _date(column: Column, value: object) -> date:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValidationError(
-            column.header, f"日期无效 (not a date, use 2024-01-01): {value!r}"
-        ) from None
+        raise ValidationError(column.header, f"日期无效，请写作 2024-01-01：{value!r}") from None
 
 
 def _round(column: Column, value: object) -> int:
     text = _text(column, value)
     if not digits(text) or not 1 <= int(text) <= MAX_ROUND:
-        raise ValidationError(
-            column.header, f"轮次应为1-{MAX_ROUND}的整数 (not a round): {value!r}"
-        )
+        raise ValidationError(column.header, f"轮次应为1至{MAX_ROUND}的整数：{value!r}")
     return int(text)
 
 
 def _year(column: Column, value: object) -> int:
     text = _text(column, value)
     if not digits(text) or not FIRST_YEAR <= int(text) <= LAST_YEAR:
-        raise ValidationError(column.header, f"年度无效 (not a year): {value!r}")
+        raise ValidationError(
+            column.header, f"年度无效，应为{FIRST_YEAR}至{LAST_YEAR}之间的年份：{value!r}"
+        )
     return int(text)
 
 
 def _amount(column: Column, value: object) -> int:
     if isinstance(value, bool):
-        raise ValidationError(column.header, f"not an amount: {value!r}")
+        raise ValidationError(column.header, f"不是金额：{value!r}")
     if isinstance(value, int):
         value = str(value)
     elif isinstance(value, float):
         value = repr(value)  # the shortest text of the number: never rounds
     fen = parse_amount(str(value), field=column.header)
     if fen <= 0:
-        raise ValidationError(column.header, f"金额必须大于零 (must be positive): {value!r}")
+        raise ValidationError(column.header, f"金额必须大于零：{value!r}")
     return fen
 
 
@@ -655,9 +649,7 @@ def read_choice(column: Column, value: object) -> str:
     for code, label in column.choices.items():
         if text in (code, label):
             return code
-    raise ValidationError(
-        column.header, f"应为 (must be one of) {'/'.join(column.choices.values())}: {text!r}"
-    )
+    raise ValidationError(column.header, f"应为 {'/'.join(column.choices.values())} 之一：{text!r}")
 
 
 _READERS: Final[dict[str, Callable[[Column, object], Any]]] = {
@@ -746,7 +738,7 @@ def _finding_problem(rows: dict[str, list[Row]], finding: Any) -> Problem:
         MEMBER_SHEET.title,
         None,
         None,
-        f"{finding.studio}{f'（第{where}行）' if where else ''}: {finding.message}",
+        f"{finding.studio}{f'（第{where}行）' if where else ''}：{finding.message}",
     )
 
 
@@ -762,7 +754,7 @@ def _duplicates(rows: Sequence[Row], key: Callable[[Row], object]) -> list[Probl
                     row.sheet,
                     row.number,
                     None,
-                    f"与第{first[k]}行完全相同 (same as row {first[k]})",
+                    f"与第{first[k]}行完全相同",
                 )
             )
         else:
@@ -836,7 +828,7 @@ def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
                     row.sheet,
                     row.number,
                     "工作室编号",
-                    f"未知的工作室 (unknown studio) {v['工作室编号']}",
+                    f"工作室 {v['工作室编号']} 不在名册中，也不在本文件的工作室表中",
                 )
             )
         person = PersonInput(
@@ -853,7 +845,7 @@ def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
                     row.sheet,
                     row.number,
                     "身份证号",
-                    "同一身份证号在文件中有不同的个人信息 (same ID number, different details)",
+                    "同一身份证号在文件中有不同的个人信息",
                 )
             )
         membership = MembershipInput(
@@ -883,7 +875,7 @@ def _import_roster(stores: program.Stores, rows: dict[str, list[Row]], by: str) 
         "roster",
         sum(map(len, rows.values())),
         report.changed,
-        [f"{w.studio}: {w.message}" for w in report.warnings],
+        [f"{w.studio}：{w.message}" for w in report.warnings],
     )
 
 

@@ -54,7 +54,7 @@ def test_the_clerk_imports_records_a_receipt_and_an_expense_and_sees_each_vouche
     clerk.sign_in()
     page = clerk.page
     menu = page.locator("nav[aria-label=主菜单] a").all_inner_texts()
-    assert menu == ["首页", "导入", "收款", "支出", "批次", "人员", "工作室", "凭证"]
+    assert menu == ["首页", "导入", "收款", "支出", "批次", "人员", "工作室", "凭证", "期间"]
     page.get_by_role("link", name="导入", exact=True).click()
     with page.expect_download() as template:
         page.get_by_role("link", name="下载名册（工作室与成员）模板").click()

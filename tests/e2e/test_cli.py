@@ -229,9 +229,9 @@ def test_a_write_dated_after_today_is_refused_in_words_with_exit_2(
     receipt = ("receipts", "add", "--studio", "HJ-S01", "--memo", "配套", "--amount", "2000")
     code, out, err = _run(*db, *receipt, "--on", "2026-12-05", "--as", "张会计")
     assert (code, out) == (2, "")
-    assert err.strip() == ("refused: --on: 日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来")
+    assert err.strip() == ("拒绝：--on 日期：不能晚于今天（2026-12-04）：2026-12-05 尚未到来")
     code, _, err = _run(*db, "appropriate", "--year", "2027", "--as", "张会计")
-    assert (code, "refused: year: 2027年尚未开始（今天是2026-12-04）" in err) == (2, True)
+    assert (code, "拒绝：年度：2027年尚未开始（今天是2026-12-04）" in err) == (2, True)
     expense = ("expenses", "add", "--studio", "HJ-S01", "--source", "matching")
     expense += ("--category", "materials", "--amount", "5", "--memo", "资料")
     for command in (
@@ -242,7 +242,7 @@ def test_a_write_dated_after_today_is_refused_in_words_with_exit_2(
         code, _, err = _run(*db, *command)
         assert (code, err.strip()) == (
             2,
-            "refused: --on: 日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来",
+            "拒绝：--on 日期：不能晚于今天（2026-12-04）：2026-12-05 尚未到来",
         ), command
     code, _, err = _run(*db, "jobs", "run", "year-end-payout", "--year", "2026", "--as", "管理员")
     assert (code, "2026 于 2026-12-31 18:00（北京时间）到期" in err) == (2, True)
@@ -252,14 +252,14 @@ def test_a_write_dated_after_today_is_refused_in_words_with_exit_2(
     # recorded twice by mistake: the approver reverses it, naming it and why
     reverse = ("vouchers", "reverse", "记-2026-12-0001", "--reason", "重复录入")
     code, _, err = _run(*db, *reverse, "--as", "张会计")
-    assert (code, "voucher.reverse needs 审核人（approver）" in err) == (2, True)
+    assert (code, "voucher.reverse：仅限审核人（approver）" in err) == (2, True)
     add = ("users", "add", "李科长", "--role", "approver", "--id-number", approver_id_number(7))
     assert _run(*db, *add, "--as", "管理员")[0] == 0
     with UnitOfWork(engine) as uow:
         users.confirm_user(uow, "李科长", by="第二管理员")
         uow.commit()
     code, _, err = _run(*db, *reverse, "--on", "2026-12-05", "--as", "李科长")
-    assert (code, err.startswith("refused: --on: 日期不能晚于今天")) == (2, True)
+    assert (code, err.startswith("拒绝：--on 日期：不能晚于今天")) == (2, True)
     code, out, err = _run(*db, *reverse, "--as", "李科长")
     assert code == 0, err
     assert out.strip() == "记-2026-12-0002 2026-12-04 冲销 记-2026-12-0001：重复录入"
@@ -271,7 +271,7 @@ def test_the_demo_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
     (folder / "chapter1.docx").write_text("mine")
     code, out, err = _run("demo", "--out", str(folder))
     assert code == 2
-    assert f"refused: --out: {folder} is not empty and is not a previous demo's output" in err
+    assert f"拒绝：--out 输出文件夹：{folder} 不是空文件夹，也不是此前演示的输出" in err
     assert out == ""
     assert [p.name for p in folder.iterdir()] == ["chapter1.docx"]
     assert (folder / "chapter1.docx").read_text() == "mine"
@@ -398,8 +398,7 @@ def test_the_chain_key_file_from_db_upgrade_to_rotation(
     code, _, err = _run("--db", str(database), "audit", "list", "--action", "chain")
     assert (code, err.strip()) == (
         2,
-        "refused: 读取需要署名：audit.read 仅限审计（auditor）、管理员（admin），"
-        "请用 --as 指明用户",
+        "拒绝：读取需要署名：audit.read 仅限审计（auditor）、管理员（admin），请用 --as 指明用户",
     )
     assert _run("--db", str(database), "users", "add", "管理员", "--role", "admin")[0] == 0
     code, out, _ = _run(
@@ -462,10 +461,10 @@ def test_balance_now_and_as_of_a_date(engine: Engine) -> None:
 def test_bad_input_is_refused_naming_the_field(engine: Engine) -> None:
     code, _, err = _run("--db", _url(engine), "balance", FUND, "--as-of", "2024-02-30")
     assert code == 2
-    assert "--as-of: not a date: '2024-02-30'" in err
+    assert "--as-of 截至日期：不是日期，应写作 YYYY-MM-DD：'2024-02-30'" in err
     code, _, err = _run("--db", _url(engine), "balance", "studio:HJ01:fund:typo")
     assert code == 2
-    assert "unknown account address) 'studio:HJ01:fund:typo'" in err
+    assert "未知的科目地址 'studio:HJ01:fund:typo'" in err
 
 
 def test_verify_names_the_first_broken_link(engine: Engine) -> None:
@@ -486,7 +485,7 @@ def test_verify_names_the_first_broken_link(engine: Engine) -> None:
     assert report["broken_link"] == {
         "seq": 2,
         "voucher": "记-2024-03-0001",
-        "reason": "stored content does not match its hash",
+        "reason": "存储的内容与其哈希不符",
     }
 
 
@@ -515,7 +514,7 @@ def test_a_ledger_restored_from_an_older_copy_fails_the_anchor_printed_before(
     assert "ANCHOR: 锚点 3：账簿中已没有第3笔交易，账簿被截断或回滚到更早的副本" in out
     code, _, err = _run("--db", _url(engine), "verify", "--anchor", "3:nothex")
     assert code == 2
-    assert "anchor: expected SEQ:HASH" in err
+    assert "锚点：应写作 SEQ:HASH" in err
 
 
 def test_a_database_not_yet_migrated_is_refused_with_the_fix(tmp_path: Path) -> None:
@@ -556,7 +555,7 @@ def test_the_registry_commands_from_templates_to_entitlements(
     assert code == 0
     assert out.splitlines() == [
         "imported 6 roster rows from roster.xlsx: 11 changed",
-        "warning: HJ-S01: 外校成员最少时4人，少于5人 (too few from other units)",
+        "提醒：HJ-S01：外校成员最少时4人，少于5人",
     ]
     code, out, _ = _run(*db, "import", "roster", str(roster), *clerk)
     assert (
@@ -569,8 +568,8 @@ def test_the_registry_commands_from_templates_to_entitlements(
     )
     code, _, err = _run(*db, "import", "grades", str(bad), *clerk)
     assert code == 2
-    assert "考核结果 第2行 等次(D列): 应为 (must be one of) 优秀/合格/不合格: '很好'" in err
-    assert "nothing was imported (1 problem(s))" in err
+    assert "考核结果 第2行 等次(D列): 应为 优秀/合格/不合格 之一：'很好'" in err
+    assert "未导入任何内容（共1个问题）" in err
 
     code, out, _ = _run(*db, "studios", "list", "--json")
     assert json.loads(out) == [
@@ -644,9 +643,7 @@ def test_the_registry_commands_from_templates_to_entitlements(
     code, out, _ = _run(*db, "entitlements", "--year", "2024", "--json")
     report = json.loads(out)
     assert report["total_fen"] == 0
-    assert {line["held"] for line in report["lines"]} == {
-        "缺少2024年度考核等次，暂缓发放 (no 2024 grade recorded: held)"
-    }
+    assert {line["held"] for line in report["lines"]} == {"缺少2024年度考核等次，暂缓发放"}
     grades = imports.fill_template(
         "grades", tmp_path / "grades.xlsx", {"考核结果": [[2024, "HJ-S01", None, "合格"]]}
     )
@@ -686,14 +683,14 @@ def test_an_admin_adds_a_new_years_policy_and_cannot_change_an_old_one(
     ]
     code, _, err = _run(*db, "policy", "add", str(path), "--as", "admin1")
     assert code == 2
-    assert "policy version '2026调整' already exists" in err
+    assert "政策版本“2026调整”已存在" in err
     path.write_text(
         json.dumps({**current, "version": "坏", "year": 2027, "grade_ratios": {"excellent": 120}}),
         encoding="utf-8",
     )
     code, _, err = _run(*db, "policy", "add", str(path), "--as", "admin1")
     assert code == 2
-    assert "grade_ratios: must give a percent 0-100" in err
+    assert "等次发放比例：须为每个等次给出0至100的整数百分比" in err
 
 
 def test_the_batch_commands(tmp_path: Path, clock: Clock) -> None:
@@ -709,15 +706,15 @@ def test_the_batch_commands(tmp_path: Path, clock: Clock) -> None:
     )
     assert "新审核 can do nothing until a second admin confirms" in out
     code, _, err = _run(*db, "batches", "approve", "1", "--as", "新审核")
-    assert (code, "no active user named '新审核'" in err) == (2, True)
+    assert (code, "没有名为 '新审核' 的在用用户" in err) == (2, True)
     code, _, err = _run(*db, "users", "confirm", "新审核", "--as", "系统管理员")
-    assert (code, "系统管理员 added 新审核; a second admin must confirm" in err) == (2, True)
+    assert (code, "新审核 由 系统管理员 添加，须由另一位管理员确认" in err) == (2, True)
     code, out, _ = _run(*db, "users", "confirm", "新审核", "--as", "信息科管理员")
     assert out.strip() == "user 新审核 (approver) is confirmed by 信息科管理员 and active"
     code, _, err = _run(*db, "users", "add", "新经办", "--role", "clerk")
     assert (code, err.strip()) == (
         2,
-        "refused: --as: the installation has its admins: users are added by an admin (--as ADMIN)",
+        "拒绝：办理人：本系统已有管理员：用户须由管理员添加（--as ADMIN）",
     )
     code, out, _ = _run(*db, "users", "add", "新经办", "--role", "clerk", "--as", "系统管理员")
     lines = out.splitlines()
@@ -745,20 +742,20 @@ def test_the_batch_commands(tmp_path: Path, clock: Clock) -> None:
 
     code, _, err = _run(*db, "batches", "create", "--year", "2024", "--as", "新经办")
     assert code == 2
-    assert "nothing to pay for 2024" in err
+    assert "2024年度没有可发放的劳务补贴" in err
     code, _, err = _run(*db, "batches", "approve", "1", "--as", "新经办")
     assert (code, err.strip()) == (
         2,
-        "refused: 新经办 is 经办人（clerk）; batch.approve needs 审核人（approver）",
+        "拒绝：新经办 是经办人（clerk），无权执行 batch.approve：仅限审核人（approver）",
     )
     code, out, _ = _run(*db, "batches", "approve", "1", "--as", "李科长")
-    assert (code, out.splitlines()[0]) == (0, "batch #1 is already closed; nothing to do")
+    assert (code, out.splitlines()[0]) == (0, "批次 #1 状态为已关闭，无需再审批")
     code, _, err = _run(*db, "batches", "confirm", "1", "--failed", "three", "--as", "赵出纳")
     assert code == 2
-    assert "--failed: expected LINE:REASON" in err
+    assert "--failed 退回行：应写作 行号:原因" in err
     code, _, err = _run(*db, "batches", "approve", "1", "--as", "nobody")
     assert code == 2
-    assert "no active user named 'nobody'" in err
+    assert "没有名为 'nobody' 的在用用户" in err
     code, out, _ = _run(
         *db, "batches", "export", "1", "--out", str(tmp_path / "x"), "--as", "审计员"
     )
@@ -833,10 +830,7 @@ def test_a_write_that_loses_a_race_asks_to_try_again(
         *db, "import", "roster", str(roster(tmp_path / "b.xlsx", 3)), "--as", "张会计"
     )
     assert (code, out) == (75, "")
-    assert err.strip() == (
-        "conflict: another writer changed the same data at the same time; "
-        "nothing was written, try again"
-    )
+    assert err.strip() == "冲突：另一处同时更改了同一数据，没有写入任何内容，请重试"
     with UnitOfWork(engine) as uow:
         assert [s.code for s in uow.registry.studios()] == ["HJ-S01"]
         assert sorted(p.name for p in uow.registry.people()) == ["教师1", "教师2"]
@@ -853,12 +847,12 @@ def test_closing_periods_from_the_command_line(engine: Engine) -> None:
     code, _, err = _run(*db, "periods", "close", "2024-03", "--as", "张会计")
     assert (code, err.strip()) == (
         2,
-        "refused: 张会计 is 经办人（clerk）; "
-        "period.close needs 审核人（approver）、管理员（admin）",
+        "拒绝：张会计 是经办人（clerk），无权执行 "
+        "period.close：仅限审核人（approver）、管理员（admin）",
     )
     code, out, err = _run(*db, "periods", "close", "2024-03", "--as", "李科长")
     assert code == 0, err
-    assert out.startswith("结账 2024-01..2024-03 closed by 李科长; anchor 2:")
+    assert out.startswith("已结账 2024-01..2024-03，结账人 李科长；锚点 2:")
     code, out, _ = _run(*db, "periods", "list", "--json")
     listed = {x["period"]: x for x in json.loads(out)}
     assert listed["2024-03"] | {"closed_at": None} == {
@@ -875,7 +869,7 @@ def test_closing_periods_from_the_command_line(engine: Engine) -> None:
     # a write dated in the closed months is refused, naming the period, and writes nothing
     code, _, err = _run(*db, "appropriate", "--year", "2024", "--as", "张会计")
     assert code == 2
-    assert "refused: on: 2024年1月已结账" in err
+    assert "拒绝：日期：2024年1月已结账" in err
     code, out, _ = _run(
         *db, "appropriate", "--year", "2024", "--on", "2024-04-01", "--as", "张会计"
     )
@@ -914,7 +908,7 @@ def test_money_users_jobs_and_the_audit_log_from_the_command_line(engine: Engine
         "matching", "--category", "materials", "--amount", "500", "--memo", "资料",
         "--as", "管理员",
     )  # fmt: skip
-    assert (code, "expense.record needs 经办人（clerk）" in err) == (2, True)
+    assert (code, "expense.record：仅限经办人（clerk）" in err) == (2, True)
 
     code, out, _ = _run(*db, "users", "token", "张会计", "--as", "管理员")
     assert out.startswith("new API token for 张会计 (shown once; the old one no longer works): sl_")
@@ -923,12 +917,12 @@ def test_money_users_jobs_and_the_audit_log_from_the_command_line(engine: Engine
     code, out, _ = _run(*db, "users", "disable", "张会计", "--as", "管理员")
     assert out.strip() == "user 张会计 is disabled; their token no longer works"
     code, _, err = _run(*db, "receipts", "add", *receipt, "--amount", "1", "--as", "张会计")
-    assert (code, "no active user named '张会计'" in err) == (2, True)
+    assert (code, "没有名为 '张会计' 的在用用户" in err) == (2, True)
     code, out, _ = _run(*db, "users", "list", "--as", "管理员", "--json")
     assert {u["name"]: u["disabled"] for u in json.loads(out)}["张会计"] is True
 
     code, _, err = _run(*db, "jobs", "list", "--as", "张会计")
-    assert (code, "no active user named '张会计'" in err) == (2, True)  # disabled: reads nothing
+    assert (code, "没有名为 '张会计' 的在用用户" in err) == (2, True)  # disabled: reads nothing
     code, out, _ = _run(*db, "jobs", "list", "--as", "管理员", "--json")
     schedules = {j["job"]: j["schedule"] for j in json.loads(out)}
     assert schedules["appropriation"] == "每年1月2日 09:00"
@@ -1006,7 +1000,7 @@ def test_a_password_is_set_from_a_pipe_and_never_printed(engine: Engine) -> None
         main, [*db, "users", "password", "张会计", "--as", "张会计"], input="short\n"
     )
     assert short.exit_code == 2
-    assert "password: 至少12个字符" in short.stderr
+    assert "密码：至少12个字符" in short.stderr
     with UnitOfWork(engine, write=False) as uow:
         entries = uow.audit.entries(0, 10, action="user.password")
     assert [(e.actor, e.object) for e in entries] == [("管理员", "user:张会计")]
@@ -1095,13 +1089,13 @@ def test_the_cycle_commands_on_the_demos_cycle(tmp_path: Path, clock: Clock) -> 
     assert "可继续命名" in out
 
     code, _, err = _run(*db, "cycles", "close", "HJ-S01", "--on", "2027-02-01", "--as", "李科长")
-    assert (code, "every cycle of HJ-S01 is closed" in err) == (2, True)
+    assert (code, "HJ-S01 没有未结算的周期（各周期均已结算）" in err) == (2, True)
     code, _, err = _run(
         *db, "cycles", "renew", "HJ-S12", "--on", "2027-01-20", "--as", "系统管理员"
     )
     assert (code, "HJ-S12 已于2027-01-10撤销，不能继续命名" in err) == (2, True)
     code, _, err = _run(*db, "cycles", "renew", "HJ-S01", "--on", "2027-01-20", "--as", "张会计")
-    assert (code, "cycle.renew needs 管理员（admin）" in err) == (2, True)
+    assert (code, "cycle.renew：仅限管理员（admin）" in err) == (2, True)
     code, out, _ = _run(
         *db, "cycles", "renew", "HJ-S01", "--on", "2027-01-20", "--as", "系统管理员"
     )
@@ -1112,13 +1106,13 @@ def test_the_cycle_commands_on_the_demos_cycle(tmp_path: Path, clock: Clock) -> 
     # no budget for a year that has not begun; in 2028, the renamed studios' budget
     # waits for their 2027 grades
     code, _, err = _run(*db, "appropriate", "--year", "2028", "--as", "张会计")
-    assert (code, "refused: year: 2028年尚未开始（今天是2027-02-01）" in err) == (2, True)
+    assert (code, "拒绝：年度：2028年尚未开始（今天是2027-02-01）" in err) == (2, True)
     clock.set(date(2028, 1, 2))
     code, out, _ = _run(*db, "appropriate", "--year", "2028", "--as", "张会计")
     assert out.splitlines()[0].startswith("2028 appropriation under policy 杭政办发〔2024〕2号: 0")
     held = [line for line in out.splitlines() if line.startswith("held: ")]
     assert held == [
-        f"held: {code}: 2027年度考核结果未录入，暂缓拨付 (no grade for 2027: held)"
+        f"held: {code}: 2027年度考核结果未录入，暂缓拨付"
         for code in ("HJ-H01", "HJ-H05", "HJ-S01", "HJ-S04", "HJ-S08")
     ]
     code, out, _ = _run(*db, "funding", "list", "--year", "2025", "--json")

@@ -255,9 +255,9 @@ def test_a_user_changes_their_own_password_with_the_current_one(
             ["与新密码不一致"],
             [
                 "过于常见或容易猜到（常用密码、键盘或数字序列、重复字符、姓名或单位加年份），"
-                "请换一个更长、不常见的短语 (too common or too easy to guess)"
+                "请换一个更长、不常见的短语"
             ],
-            ["至少12个字符 (at least 12 characters)"],
+            ["至少12个字符"],
         ]
         assert elsewhere.get("/console", follow_redirects=False).status_code == 200
         done = change(PASSWORD, fresh, fresh)
@@ -515,10 +515,10 @@ def test_a_date_after_today_is_refused_in_chinese_naming_the_field(
         "/console/batches", data={**form_fields(page.text), "year": "2025", "on": "2026-12-05"}
     )
     assert r.status_code == 200
-    assert "输入有误：准备日期：日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来" in r.text
+    assert "输入有误：准备日期：不能晚于今天（2026-12-04）：2026-12-05 尚未到来" in r.text
     assert (  # and beside the field it names
         'title="留空为今天；其月份为发放月份"><span class="field-error" role="alert">'
-        "日期不能晚于今天（2026-12-04）：2026-12-05 尚未到来</span>"
+        "不能晚于今天（2026-12-04）：2026-12-05 尚未到来</span>"
     ) in r.text
     again = client.get("/console/batches")  # shown once
     assert 'class="field-error"' not in again.text
@@ -544,8 +544,8 @@ def test_a_payment_dated_tomorrow_or_before_its_approval_is_refused_beside_its_d
         assert r.status_code == 200, r.text
     sign_in(client, "孙出纳")
     for day, refused in (
-        ("2025-12-29", "日期不能晚于今天（2025-12-28）：2025-12-29 尚未到来"),
-        ("2025-12-21", f"日期 2025-12-21 不能早于批次 #{batch_id} 的审批（2025-12-22）"),
+        ("2025-12-29", "不能晚于今天（2025-12-28）：2025-12-29 尚未到来"),
+        ("2025-12-21", f"2025-12-21 不能早于批次 #{batch_id} 的审批（2025-12-22）"),
     ):
         page = client.get(f"/console/batches/{batch_id}")
         r = client.post(
@@ -946,6 +946,7 @@ def test_the_auditor_finds_people_by_name_last_four_and_studio_and_reads_their_p
     assert found("无此人") == []
     assert "没有找到与“无此人”相符的人员" in client.get("/console/people?q=无此人").text
     assert found("%") == []  # a LIKE wildcard is a character like any other
+    assert found("_") == []
 
     page = client.get("/console/studios/HJ-S01", params={"year": "2025"}).text
     assert _cells(page, "funds") == [
@@ -974,7 +975,7 @@ def test_the_auditor_finds_people_by_name_last_four_and_studio_and_reads_their_p
     assert "150625********0002" in page
     assert "150625199001010002" not in page  # masked for the auditor
     assert _cells(page, "places") == [["HJ-S01", "语文名师工作室", "主持人", "2025-01-01", "—"]]
-    assert _cells(page, "months") == [["2025-12", "1", "10,000.00", "1,600.00", "8,400.00"]]
+    assert _cells(page, "months") == [["2025-12", "1", "10,000.00", "1,600.00", "0.00", "8,400.00"]]
     assert _cells(page, "payouts")[0][-2:] == ["已支付", "2025-12-24"]
     assert client.get("/console/people/P999999").status_code == 404
 
@@ -982,3 +983,37 @@ def test_the_auditor_finds_people_by_name_last_four_and_studio_and_reads_their_p
     assert [row[0] for row in _cells(page, "studios")] == ["HJ-S02"]  # by host unit
     page = client.get("/console/studios", params={"q": "语文"}).text
     assert [row[0] for row in _cells(page, "studios")] == ["HJ-S01"]  # by name
+
+
+def test_an_approver_closes_the_months_that_have_ended_and_a_clerk_only_reads_them(
+    client: TestClient[Litestar], tokens: dict[str, str], clock: Clock, engine: Engine
+) -> None:
+    clock.set(date(2025, 12, 28))
+    fund_a_year(client, tokens)
+    sign_in(client, "张会计")
+    page = client.get("/console/periods").text
+    assert "结账至" not in page  # a clerk closes nothing
+    assert (
+        client.post(
+            "/console/periods/close", data={**form_fields(page), "period": "2025-11"}
+        ).status_code
+        == 403
+    )
+    sign_in(client, "李科长")
+    page = client.get("/console/periods").text
+    assert 'name="period" type="month" value="2025-11" max="2025-11"' in page
+    refused = client.post("/console/periods/close", data={**form_fields(page), "period": "2025-12"})
+    assert "2025年12月尚未结束（今天是 2025-12-28），月份结束后方可结账" in refused.text
+    assert "period：" not in refused.text  # the field in words, never its code
+    typo = client.post("/console/periods/close", data={**form_fields(page), "period": "2025-111"})
+    assert (
+        "会计期间：应写作 YYYY-MM（如 2024-03）：&#39;2025-111&#39;" in typo.text
+    )  # never read as 2025-11: a close is final
+    done = client.post("/console/periods/close", data={**form_fields(page), "period": "2025-11"})
+    assert "已结账 2025-01..2025-11，结账人 李科长；锚点 " in done.text
+    rows = _cells(done.text, "periods")
+    assert rows[0][:3] == ["2025年12月", "未结账", "0"]
+    assert rows[1][:4] == ["2025年11月", "已结账", "0", "李科长"]
+    assert rows[-1][:4] == ["2025年1月", "已结账", "2", "李科长"]  # one appropriation a studio
+    assert re.fullmatch(r"2025-12-28 12:0\d", rows[1][4])  # 北京时间, as the clock reads
+    assert _audit(engine, "period.close") == [("李科长", "period:2025-11")]

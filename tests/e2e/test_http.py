@@ -308,7 +308,7 @@ def test_errors_are_problem_details(client: TestClient[Litestar], tokens: dict[s
     assert r.json() == {
         "status": 404,
         "title": "Not found",
-        "detail": "batch #999 does not exist",
+        "detail": "批次 #999 不存在",
         "type": "urn:studio-ledger:problem:not-found-error",
     }
 
@@ -319,7 +319,7 @@ def test_errors_are_problem_details(client: TestClient[Litestar], tokens: dict[s
     assert r.status_code == 422
     [error] = r.json()["errors"]
     assert error["field"] == "people[1].id_number"
-    assert "check digit" in error["message"]
+    assert "校验位" in error["message"]
 
     # every rule the Excel import checks runs for a roster posted over HTTP too
     bad = roster(2025)
@@ -330,9 +330,9 @@ def test_errors_are_problem_details(client: TestClient[Litestar], tokens: dict[s
     assert [(e["field"], e["message"]) for e in r.json()["errors"]] == [
         (
             "studios[0].code",
-            "工作室编号只能用字母、数字和 - _ . (letters, digits, - _ .): 'HJ S01'",
+            "只能用字母、数字和 - _ .，以字母或数字开头，最多40个字符：'HJ S01'",
         ),
-        ("memberships[1].left_on", "退出日期早于加入日期 (left before joining)"),
+        ("memberships[1].left_on", "退出日期早于加入日期"),
     ]
     # coded fields take the code the OpenAPI document lists: a label is refused naming
     # the field (not a race, not a 400)
@@ -758,7 +758,7 @@ def test_a_write_dated_after_today_is_422_naming_the_field(
     assert r.status_code == 422, r.text
     [error] = r.json()["errors"]
     assert error["field"] == "receipts[0].日期"
-    assert error["message"].startswith("日期不能晚于今天（2026-12-04）：9999-12-31 尚未到来")
+    assert error["message"].startswith("不能晚于今天（2026-12-04）：9999-12-31 尚未到来")
     r = client.post(f"{API}/batches", json={"year": 2027}, headers=clerk)
     assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "year")
     assert "2027年尚未开始" in r.json()["errors"][0]["message"]
@@ -788,7 +788,7 @@ def test_a_write_dated_after_today_is_422_naming_the_field(
     )
     r = client.post(f"{API}/expenses", json=[expense | {"on": "2026-12-05"}], headers=clerk)
     assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "expenses[0].日期")
-    assert r.json()["errors"][0]["message"].startswith("日期不能晚于今天（2026-12-04）")
+    assert r.json()["errors"][0]["message"].startswith("不能晚于今天（2026-12-04）")
     # the receipt is corrected by reversing it: not tomorrow, and by an approver
     url = f"{API}/vouchers/记-2025-06-0001/reverse"
     boss = auth(tokens["approver"])
@@ -841,7 +841,7 @@ def test_money_in_and_out_over_http(client: TestClient[Litestar], tokens: dict[s
     assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "[0].category")
     r = client.post(f"{API}/receipts", json=[receipt], headers=auth(tokens["approver"]))
     assert r.status_code == 403
-    assert "receipt.record needs 经办人（clerk）" in r.json()["detail"]
+    assert "receipt.record：仅限经办人（clerk）" in r.json()["detail"]
     balance = client.get(
         f"{API}/accounts/studio:HJ-S01:fund:matching/balance", headers=auth(tokens["auditor"])
     ).json()
@@ -962,7 +962,7 @@ def test_a_token_expires_its_last_use_is_recorded_and_a_new_one_starts_afresh(
         )
     r = client.get(f"{API}/verify", headers=auth(tokens["auditor"]))
     assert r.status_code == 401
-    assert "the API token of auditor expired" in r.json()["detail"]
+    assert "auditor 的 API 令牌已于" in r.json()["detail"]
     assert "studio-ledger users token auditor" in r.json()["detail"]
 
     # a new token works again and has not been used yet
@@ -994,10 +994,10 @@ def test_an_approver_added_by_one_admin_works_only_once_a_second_admin_confirms(
     new = r.json()["token"]
     r = client.get(f"{API}/batches", headers=auth(new))
     assert r.status_code == 401
-    assert "approver3 awaits confirmation by a second admin" in r.json()["detail"]
+    assert "用户 approver3 尚待另一位管理员确认" in r.json()["detail"]
     r = client.post(f"{API}/users/approver3/confirm", headers=auth(tokens["admin"]))
     assert r.status_code == 422
-    assert "admin added approver3; a second admin must confirm" in r.json()["detail"]
+    assert "approver3 由 admin 添加，须由另一位管理员确认" in r.json()["detail"]
     r = client.post(f"{API}/users/approver3/confirm", headers=auth(admin2))
     assert (r.status_code, r.json()["confirmed_by"], r.json()["created_by"]) == (
         200,
@@ -1317,10 +1317,7 @@ def test_an_odd_value_is_refused_naming_its_field_never_a_500(
         assert client.get(path).status_code == 404, path
     closed = client.options(f"{API}/studios", headers=auditor)
     assert closed.status_code == 403
-    assert (
-        closed.json()["detail"]
-        == "此操作未列入权限表，不对任何人开放 (not in the permission table)"
-    )
+    assert closed.json()["detail"] == "此操作未列入权限表，不对任何人开放"
 
 
 def test_a_failure_is_logged_with_its_request_id_and_told_as_a_problem(

@@ -96,7 +96,7 @@ def test_a_true_file_confirms_and_returns_in_one_action_and_once(
     assert (events[-1].action, events[-1].to_state) == ("results", "partially_paid")
     assert events[-1].reason is not None
     assert events[-1].reason.startswith(f"银行结果文件 sha256:{bank_results.digest(result)}")
-    assert "line 3: 户名不符" in events[-1].reason
+    assert "第3行：户名不符" in events[-1].reason
     # one voucher per kind: the payment; failed lines post nothing
     assert outcome.batch.line(1).payment_seq == outcome.batch.line(12).payment_seq
 
@@ -158,7 +158,7 @@ def test_the_bank_may_answer_in_several_files(
     engine, batch, bank_file = sent
     first = read(engine, batch, answered(bank_file, tmp_path / "1.xlsx", only=range(1, 7)))
     assert first.batch.state == "approved"  # six lines still waiting for the bank
-    assert "6 still waiting for the bank" in first.message
+    assert "6 行仍待银行答复" in first.message
     # the second repeats lines 5 and 6 as the first said them, and fails line 10
     second_file = answered(
         bank_file, tmp_path / "2.csv.xlsx", {10: "账号不存在"}, only=range(5, 13)
@@ -230,7 +230,7 @@ def test_the_command_line_reads_the_file_as_the_cashier(
          "--on", ON.isoformat()],
     )  # fmt: skip
     assert said.exit_code == 0, said.output
-    assert f"batch #{batch.id} partially_paid: 11 lines paid, 1 returned by the bank" in said.output
+    assert f"批次 #{batch.id} 状态为部分发放：11 行已支付，1 行被银行退回" in said.output
     again = runner.invoke(
         main,
         ["--db", cli_db, "batches", "results", str(batch.id), str(result), "--as", "cashier1",

@@ -196,14 +196,14 @@ def test_roles_and_maker_checker(year: Engine) -> None:
     batch = create(year).batch
     with pytest.raises(
         PermissionDeniedError,
-        match=r"batch.approve needs 审核人（approver）",
+        match=r"batch\.approve：仅限审核人（approver）",
     ):
         run(year, lambda uow: disbursement.approve(uow, batch.id, "clerk", ON))
-    with pytest.raises(PermissionDeniedError, match=r"audit is 审计（auditor）"):
+    with pytest.raises(PermissionDeniedError, match=r"audit 是审计（auditor）"):
         run(year, lambda uow: disbursement.approve(uow, batch.id, "audit", ON))
     with pytest.raises(
         PermissionDeniedError,
-        match=r"boss1 is 审核人（approver）; batch.create needs",
+        match=r"boss1 是审核人（approver），无权执行 batch\.create：仅限",
     ):
         create(year, by="boss1")
     # the preparer is later made an approver: still cannot approve their own batch
@@ -212,7 +212,7 @@ def test_roles_and_maker_checker(year: Engine) -> None:
             UserRow.__table__.update().where(UserRow.name == "clerk").values(role="approver")
         )
         uow.commit()
-    with pytest.raises(MakerCheckerError, match="clerk prepared this batch"):
+    with pytest.raises(MakerCheckerError, match="clerk 是本批次的经办人"):
         run(year, lambda uow: disbursement.approve(uow, batch.id, "clerk", ON))
     assert balances(year, FUND) == [2_500_000]
 
@@ -236,9 +236,9 @@ def test_above_the_threshold_two_distinct_approvers_are_needed(year: Engine) -> 
     first = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     assert first.batch.state == "draft"
     assert first.batch == stored(year, batch.id)
-    assert first.message.startswith("approval 1 of 2 recorded")
+    assert first.message.startswith(f"批次 #{batch.id} 已有 1 位审批人审批通过，共需 2 位")
     assert balances(year, FUND) == [5_000_000]
-    with pytest.raises(MakerCheckerError, match="already approved"):
+    with pytest.raises(MakerCheckerError, match="boss1 已审批过本批次"):
         run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     second = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))
     assert second.batch.state == "approved"
@@ -248,7 +248,7 @@ def test_above_the_threshold_two_distinct_approvers_are_needed(year: Engine) -> 
     again = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))
     assert (again.changed, again.message) == (
         False,
-        f"batch #{batch.id} is already approved; nothing to do",
+        f"批次 #{batch.id} 状态为已审批，无需再审批",
     )
 
 
@@ -262,8 +262,8 @@ def test_two_approvers_racing_produce_one_posting_set(year: Engine) -> None:
 
     with ThreadPoolExecutor(2) as pool:
         messages = sorted(pool.map(approve, ["boss1", "boss2"]))
-    assert sum("approved: 12 lines moved to payable" in m for m in messages) == 1
-    assert sum("already approved; nothing to do" in m for m in messages) == 1
+    assert sum("已审批通过：12 行转入应付" in m for m in messages) == 1
+    assert sum("状态为已审批，无需再审批" in m for m in messages) == 1
     with UnitOfWork(year, write=False) as uow:
         count = uow.session.scalar(select(func.count()).select_from(TransactionRow))
     assert count == 2 + 1  # two appropriations, one approval voucher for the batch
@@ -298,11 +298,11 @@ def test_a_failure_mid_approval_leaves_no_postings_and_the_batch_in_draft(
 
 def test_nobody_is_paid_twice_across_batches(year: Engine) -> None:
     first = create(year).batch
-    with pytest.raises(ValidationError, match="nothing to pay for 2024"):
+    with pytest.raises(ValidationError, match="2024年度没有可发放的劳务补贴"):
         create(year)
-    with pytest.raises(ValidationError, match=r"reason: 最多200个字符"):
+    with pytest.raises(ValidationError, match=r"理由：最多200个字符"):
         run(year, lambda uow: disbursement.reject(uow, first.id, "boss1", "误" * 201))
-    with pytest.raises(ValidationError, match=r"reason: 第2个字符 U\+202E"):
+    with pytest.raises(ValidationError, match=r"理由：第2个字符 U\+202E"):
         run(year, lambda uow: disbursement.reject(uow, first.id, "boss1", "误\u202e算"))
     rejected = run(year, lambda uow: disbursement.reject(uow, first.id, "boss1", "金额有误"))
     assert rejected.batch.state == "rejected"
@@ -333,7 +333,7 @@ def test_a_bank_return_is_reissued_and_paid_once(year: Engine) -> None:
     assert outcome.batch.state == "partially_paid"
     assert outcome.batch == stored(year, batch.id)  # the failed line and its reason too
     assert balances(year, HOST_PAYABLE) == [1_000_000]  # still payable
-    with pytest.raises(InvalidTransitionError, match="still has failed lines"):
+    with pytest.raises(InvalidTransitionError, match="行被银行退回，尚未处理"):
         run(year, lambda uow: disbursement.close(uow, batch.id, "boss1"))
 
     again = run(year, lambda uow: disbursement.reissue(uow, 2024, "clerk", date(2025, 2, 1)))
@@ -345,7 +345,7 @@ def test_a_bank_return_is_reissued_and_paid_once(year: Engine) -> None:
         host_line.id,
     )
     assert line.explanation.startswith("重新发放（原行退回：账户已销户）")
-    with pytest.raises(ValidationError, match="no failed payments"):
+    with pytest.raises(ValidationError, match="2024年度没有等待重新发放的银行退回付款"):
         run(year, lambda uow: disbursement.reissue(uow, 2024, "clerk", date(2025, 2, 1)))
     run(year, lambda uow: disbursement.approve(uow, again.id, "boss2", date(2025, 2, 1)))
     assert balances(year, HOST_PAYABLE) == [1_000_000]  # approval moved nothing twice
@@ -388,14 +388,14 @@ def test_a_bank_return_can_go_back_to_the_fund(year: Engine) -> None:
     assert back.postings[0].memo == (
         f"教师1（HJ-S01 主持人）旗财政转应付 批次#{batch.id}-{host_line.number}"
     )
-    with pytest.raises(InvalidTransitionError, match="only a failed payment"):
+    with pytest.raises(InvalidTransitionError, match="只有被银行退回的付款才能退回资金"):
         run(
             year,
             lambda uow: disbursement.return_to_fund(
                 uow, batch.id, host_line.number, "cashier1", date(2025, 1, 20)
             ),
         )
-    with pytest.raises(ValidationError, match="no failed payments"):
+    with pytest.raises(ValidationError, match="2024年度没有等待重新发放的银行退回付款"):
         run(year, lambda uow: disbursement.reissue(uow, 2024, "clerk", date(2025, 2, 1)))
     assert run(year, lambda uow: disbursement.close(uow, batch.id, "boss1")).batch.state == "closed"
 
@@ -403,9 +403,9 @@ def test_a_bank_return_can_go_back_to_the_fund(year: Engine) -> None:
 def test_confirming_refuses_unknown_lines_and_missing_reasons(year: Engine) -> None:
     batch = create(year).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
-    with pytest.raises(ValidationError, match="has no line 99"):
+    with pytest.raises(ValidationError, match="没有第99行"):
         run(year, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON, {99: "x"}))
-    with pytest.raises(ValidationError, match="needs its reason"):
+    with pytest.raises(ValidationError, match="退回的第1行：银行退回须填写原因"):
         run(year, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON, {1: " "}))
     assert balances(year, "bank:disbursed") == [0]
 
@@ -430,7 +430,7 @@ def test_a_studio_short_of_funds_is_held_and_approval_never_overdraws(year: Engi
     assert {x.studio for x in created.batch.lines} == {"HJ-H01"}
     assert {x.studio for x, _ in created.left_out} == {"HJ-S01"}
     assert next(reason for _, reason in created.left_out) == (
-        "工作室finance资金不足 (studio funds short): needs 17,500.00, holds 17,499.99"
+        "工作室旗财政资金不足：需 17,500.00 元，可用 17,499.99 元"
     )
 
 
@@ -472,7 +472,7 @@ def test_one_approval_voucher_and_one_payment_voucher_for_154_payees(engine: Eng
     assert (len(batch.lines), batch.gross, batch.approvals_needed) == (154, 22 * 4_000_000, 2)
     run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     approved = run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))
-    assert approved.message.endswith("154 lines moved to payable (voucher 记-2025-01-0001)")
+    assert approved.message.endswith("154 行转入应付（凭证 记-2025-01-0001）")
     paid = run(engine, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON))
     with UnitOfWork(engine, write=False) as uow:
         vouchers = uow.ledger.transactions_page(after=22, limit=10)

@@ -90,7 +90,7 @@ def test_a_transaction_appended_with_the_public_algorithm_is_caught(engine: Engi
     assert report.broken_link is not None
     assert (report.broken_link.seq, report.broken_link.reason) == (
         3,
-        "stored content does not match its hash",
+        "存储的内容与其哈希不符",
     )
     assert report.mismatches == ()  # consistent in every other way
     assert report.head_mismatch is None

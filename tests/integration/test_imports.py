@@ -227,10 +227,9 @@ def test_every_bad_row_is_reported_with_sheet_row_and_column_and_nothing_is_writ
     ]
     problems = refused(engine, "roster", roster_file(tmp_path, members))
     assert problems == [
-        f"成员 第8行 身份证号(C列): 身份证号校验位错误 (check digit should be "
-        f"{id_number(8)[-1]}): '{bad_check}'",
-        "成员 第9行 工作室编号: 未知的工作室 (unknown studio) HJ-S99",
-        "成员 第10行 加入日期(F列): 日期无效 (not a date, use 2024-01-01): '2024-02-30'",
+        f"成员 第8行 身份证号(C列): 校验位错误（最后一位应为{id_number(8)[-1]}）：'{bad_check}'",
+        "成员 第9行 工作室编号: 工作室 HJ-S99 不在名册中，也不在本文件的工作室表中",
+        "成员 第10行 加入日期(F列): 日期无效，请写作 2024-01-01：'2024-02-30'",
     ]
     assert registry_is_empty(engine)
 
@@ -238,7 +237,7 @@ def test_every_bad_row_is_reported_with_sheet_row_and_column_and_nothing_is_writ
 def test_an_unknown_studio_is_reported_on_its_row(engine: Engine, tmp_path: Path) -> None:
     members = [*MEMBER_ROWS, ["HJ-S99", "无此室", id_number(9), "成员", "外校", "2024-01-01"]]
     assert refused(engine, "roster", roster_file(tmp_path, members)) == [
-        "成员 第9行 工作室编号: 未知的工作室 (unknown studio) HJ-S99"
+        "成员 第9行 工作室编号: 工作室 HJ-S99 不在名册中，也不在本文件的工作室表中"
     ]
     assert registry_is_empty(engine)
 
@@ -248,7 +247,7 @@ def test_a_duplicate_host_is_refused_naming_the_studio_and_its_rows(
 ) -> None:
     second_host = ["HJ-S01", "李强", id_number(9), "主持人", "第一中学", "2024-03-01"]
     [problem] = refused(engine, "roster", roster_file(tmp_path, [*MEMBER_ROWS, second_host]))
-    assert problem.startswith("成员: HJ-S01（第2、3、4、5、6、7、8、9行）: 同时有2名主持人")
+    assert problem.startswith("成员: HJ-S01（第2、3、4、5、6、7、8、9行）：同时有2名主持人")
     assert registry_is_empty(engine)
 
 
@@ -272,9 +271,9 @@ def test_text_longer_than_its_column_holds_is_refused_on_its_row(
         ],
     ]
     assert refused(engine, "roster", roster_file(tmp_path, members)) == [
-        "成员 第8行 姓名(B列): 最多50个字符 (at most 50 characters; this one has 51)",
-        "成员 第8行 开户银行(H列): 最多100个字符 (at most 100 characters; this one has 101)",
-        "成员 第9行 银行账号(I列): 最多40个字符 (at most 40 characters; this one has 41)",
+        "成员 第8行 姓名(B列): 最多50个字符（现有51个字符）",
+        "成员 第8行 开户银行(H列): 最多100个字符（现有101个字符）",
+        "成员 第9行 银行账号(I列): 最多40个字符（现有41个字符）",
     ]
     assert registry_is_empty(engine)
     import_file(engine, "roster", roster_file(tmp_path))
@@ -285,7 +284,7 @@ def test_text_longer_than_its_column_holds_is_refused_on_its_row(
         "receipts.xlsx",
     )
     assert refused(engine, "receipts", receipts) == [
-        "配套资金 第2行 摘要(D列): 最多200个字符 (at most 200 characters; this one has 201)"
+        "配套资金 第2行 摘要(D列): 最多200个字符（现有201个字符）"
     ]
     with UnitOfWork(engine, write=False) as uow:
         assert "studio:HJ-S01:fund:matching" not in uow.ledger.kept_balances()
@@ -299,7 +298,7 @@ def test_a_member_who_left_before_joining_is_refused_on_its_row(
         ["HJ-S01", "早退", id_number(9), "成员", "外校", "2024-03-01", "2024-02-01"],
     ]
     assert refused(engine, "roster", roster_file(tmp_path, members)) == [
-        "成员 第9行 退出日期: 退出日期早于加入日期 (left before joining)"
+        "成员 第9行 退出日期: 退出日期早于加入日期"
     ]
     assert registry_is_empty(engine)
 
@@ -332,10 +331,12 @@ def test_grades_import_once_and_unknown_studios_are_placed_on_their_row(
         ],
     )
     assert refused(engine, "grades", bad) == [
-        "考核结果 第3行 等次(D列): 应为 (must be one of) 优秀/合格/不合格: '良好'"
+        "考核结果 第3行 等次(D列): 应为 优秀/合格/不合格 之一：'良好'"
     ]
     unknown = grades_file(tmp_path, [[2024, "HJ-S01", None, "合格"], [2024, "HJ-X2", None, "合格"]])
-    assert refused(engine, "grades", unknown) == ["考核结果 第3行 工作室编号: unknown studio HJ-X2"]
+    assert refused(engine, "grades", unknown) == [
+        "考核结果 第3行 工作室编号: 工作室 HJ-X2 不在名册中"
+    ]
     with UnitOfWork(engine, write=False) as uow:
         assert uow.registry.studio_grades(2024) == {"HJ-S01": "excellent"}
 
@@ -356,9 +357,9 @@ def test_receipts_with_a_negative_amount_are_refused_and_good_ones_post_once(
         },
     )
     assert refused(engine, "receipts", bad) == [
-        "配套资金 第2行 金额(C列): 金额不能为负数 (amount may not be negative): '-2000'",
-        "配套资金 第3行 金额(C列): 不是有效的金额 (not a valid amount): '1,000.005'; "
-        "use e.g. 10000 or 10,000.00",
+        "配套资金 第2行 金额(C列): 金额不能为负数：'-2000'",
+        "配套资金 第3行 金额(C列): 不是有效的金额：'1,000.005'；"
+        "请写作 10000 或 10,000.00 这样的金额",
     ]
     good = workbook(
         tmp_path,
@@ -389,7 +390,7 @@ def test_identical_rows_in_one_file_are_refused_not_merged(engine: Engine, tmp_p
             ]
         },
     )
-    assert refused(engine, "receipts", twice) == ["配套资金 第3行: 与第2行完全相同 (same as row 2)"]
+    assert refused(engine, "receipts", twice) == ["配套资金 第3行: 与第2行完全相同"]
 
 
 def test_an_over_plan_expense_is_refused_on_its_row_and_nothing_is_posted(
@@ -412,8 +413,8 @@ def test_an_over_plan_expense_is_refused_on_its_row_and_nothing_is_posted(
     )
     [problem] = refused(engine, "expenses", over)
     assert problem.startswith(
-        "支出 第3行 金额: 超出支出计划 (over plan): HJ-S01 2024 资料费 "
-        "plan 1,500.00, spent 800.00, this expense 800.00"
+        "支出 第3行 金额: 超出支出计划：HJ-S01 2024年度资料费计划"
+        "1,500.00元，已支出800.00元，本笔800.00元"
     )
     with UnitOfWork(engine, write=False) as uow:
         assert uow.registry.expense_plans(2024) == {}

@@ -78,7 +78,10 @@ def test_a_job_that_fails_midway_writes_nothing_and_its_retry_succeeds(
     monkeypatch.setattr(disbursement, "create", create_then_fail)
     failed = runner.run(year, "year-end-payout", "2024")
     assert failed.status == "failed"
-    assert "RuntimeError: the database connection dropped" in failed.message
+    assert failed.message == (
+        f"年终劳务补贴发放（2024）：运行 #{failed.run_id} 失败，没有写入任何内容："
+        "the database connection dropped"
+    )
     assert _batches(year) == 0
 
     monkeypatch.setattr(disbursement, "create", real_create)
@@ -105,10 +108,7 @@ def test_the_integrity_check_finds_a_balance_changed_behind_the_ledgers_back(
     with caplog.at_level(logging.ERROR, logger="studio_ledger.jobs"):
         outcome = runner.run(year, "integrity-check", "2025-01-02")
     assert outcome.status == "failed"
-    assert (
-        "studio:HJ-S01:fund:finance kept 2500001 fen, postings sum to 2500000 fen"
-        in outcome.message
-    )
+    assert "studio:HJ-S01:fund:finance 记存余额 2500001 分，分录合计 2500000 分" in outcome.message
     assert any(
         r.levelno == logging.ERROR and "job.failed" in r.getMessage() for r in caplog.records
     )
@@ -131,7 +131,7 @@ def test_a_run_abandoned_by_a_dead_process_is_taken_over(year: Engine) -> None:
         [abandoned, done] = uow.jobs.runs("appropriation")
     assert (abandoned.id, abandoned.status) == (stale, "failed")
     assert abandoned.error is not None
-    assert abandoned.error.startswith("abandoned")
+    assert abandoned.error.startswith("已放弃：运行超过 ")
     assert done.counts["studios_funded"] == 2
 
 

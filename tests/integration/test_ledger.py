@@ -189,11 +189,11 @@ def test_a_reversal_restores_balances_and_cannot_be_repeated(engine: Engine) -> 
     assert balance(engine, FUND) == 0
     assert balance(engine, "source:finance") == 0
     assert balance(engine, FUND, date(2024, 1, 31)) == 2_500_000
-    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match="already reversed"):
+    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match="已冲销过"):
         book.reverse(
             uow.ledger, original.seq, idempotency_key="rev-2", effective_date=date(2024, 2, 1)
         )
-    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match="itself a reversal"):
+    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match="本身是冲销凭证"):
         book.reverse(
             uow.ledger, reversal.seq, idempotency_key="rev-3", effective_date=date(2024, 2, 1)
         )
@@ -238,7 +238,7 @@ def test_a_voucher_is_reversed_a_posting_at_a_time_each_once(engine: Engine) -> 
         2_500_000 - 400_000,
         0,
     )
-    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match=r"posting 1 of .* already"):
+    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match="序号为 1 的分录已冲销过"):
         book.reverse(
             uow.ledger,
             seq,
@@ -246,7 +246,7 @@ def test_a_voucher_is_reversed_a_posting_at_a_time_each_once(engine: Engine) -> 
             effective_date=date(2025, 1, 5),
             positions=[1],
         )
-    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match="already reversed"):
+    with UnitOfWork(engine) as uow, pytest.raises(ReversalError, match="已冲销过"):
         book.reverse(uow.ledger, seq, idempotency_key="all", effective_date=date(2025, 1, 5))
     with UnitOfWork(engine) as uow:
         book.reverse(
@@ -272,9 +272,9 @@ def test_a_reversal_must_mirror_the_posting_it_names(engine: Engine) -> None:
         (Posting("studio:HJ01:payable:P000002", FUND, 100_000, reverses=1),),
         reverses=seq,
     )
-    with pytest.raises(ReversalError, match="exactly its posting 1"):
+    with pytest.raises(ReversalError, match="须原样退回其序号为 1 的分录"):
         post(engine, half)
-    with pytest.raises(InvalidInputError, match=r"postings\[0\]\.reverses"):
+    with pytest.raises(InvalidInputError, match=r"分录第1项 冲销原分录"):
         post(engine, NewTransaction("loose", date(2025, 1, 5), "x", half.postings))
     assert count(engine, TransactionRow) == 2
 
@@ -407,8 +407,8 @@ def test_a_deleted_tail_is_caught_by_the_chain_head_and_by_an_anchor(engine: Eng
         )
     days_left = _verify(engine)  # the accounts' days still hold transaction 4's 3,000
     assert sorted(str(m) for m in days_left.day_mismatches) == [
-        f"{EXPENSE} on 2024-03-01: kept closing 6000 fen, postings give 3000 fen",
-        f"{FUND} on 2024-03-01: kept closing 2494000 fen, postings give 2497000 fen",
+        f"{EXPENSE} 2024-03-01：记存日终余额 6000 分，按分录应为 3000 分",
+        f"{FUND} 2024-03-01：记存日终余额 2494000 分，按分录应为 2497000 分",
     ]
     with engine.begin() as connection:
         for address, change in ((FUND, 3000), (EXPENSE, -3000)):
@@ -428,8 +428,7 @@ def test_a_deleted_tail_is_caught_by_the_chain_head_and_by_an_anchor(engine: Eng
     anchored = _verify(engine, printed)
     assert not anchored.ok
     assert anchored.anchor_failures == (
-        "锚点 4：账簿中已没有第4笔交易，账簿被截断或回滚到更早的副本 "
-        "(the ledger no longer holds transaction 4)",
+        "锚点 4：账簿中已没有第4笔交易，账簿被截断或回滚到更早的副本",
     )
     assert _verify(engine, book.Anchor(3, third.hash)).anchor_failures == ()  # an older one holds
 
@@ -472,15 +471,14 @@ def test_verify_names_a_trigger_switched_off_or_dropped(engine: Engine) -> None:
     )
     assert report.missing_guards == expected
     assert report.problems() == [
-        f"GUARD: 数据库缺少或停用了 {g} (the database no longer keeps this rule itself)"
-        for g in expected
+        f"GUARD: 数据库缺少或停用了 {g}，数据库本身不再守护这条规则" for g in expected
     ]
 
 
 def test_an_anchor_is_read_as_printed_and_a_bad_one_is_named() -> None:
     assert book.parse_anchor(" 7:" + "AB" * 32) == book.Anchor(7, "ab" * 32)
     for bad in ("7", "7:abc", "0:" + "a" * 64, "x:" + "a" * 64):
-        with pytest.raises(ValidationError, match="anchor"):
+        with pytest.raises(ValidationError, match="锚点"):
             book.parse_anchor(bad)
 
 

@@ -217,7 +217,7 @@ def test_transactions_recorded_before_per_month_vouchers_still_verify(
         "记-2024-03-0003",
     ]
     # the old reversal now names the posting it sent back: it cannot be sent back again
-    with UnitOfWork(empty_engine) as uow, pytest.raises(ReversalError, match="already reversed"):
+    with UnitOfWork(empty_engine) as uow, pytest.raises(ReversalError, match="已冲销过"):
         book.reverse(uow.ledger, 2, idempotency_key="again", effective_date=date(2024, 4, 1))
     with UnitOfWork(empty_engine) as uow:
         [march, april] = book.post(

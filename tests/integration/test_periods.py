@@ -97,9 +97,9 @@ def test_closing_a_month_closes_every_month_before_it(books: Engine) -> None:
     first = close(books, "2024-03")
     assert first.changed
     assert (first.first, first.through) == (Period(2024, 1), Period(2024, 3))
-    assert first.message.startswith("结账 2024-01..2024-03 closed by boss; anchor 2:")
+    assert first.message.startswith("已结账 2024-01..2024-03，结账人 boss；锚点 2:")
     again = close(books, "2024-02", by="root")
-    assert (again.changed, again.message) == (False, "2024-02 is already closed; nothing to do")
+    assert (again.changed, again.message) == (False, "2024-02 已结账，未作任何更改")
     year_end = close(books, "2024-12", by="root")
     assert year_end.first == Period(2024, 4)
     assert "（2024年度年结）" in year_end.message
@@ -119,12 +119,12 @@ def test_closing_a_month_closes_every_month_before_it(books: Engine) -> None:
 def test_only_an_approver_or_admin_closes_and_only_a_month_that_has_ended(books: Engine) -> None:
     with pytest.raises(
         PermissionDeniedError,
-        match=r"period.close needs 审核人（approver）、管理员（admin）",
+        match=r"period\.close：仅限审核人（approver）、管理员（admin）",
     ):
         close(books, "2024-03", by="clerk")
     with pytest.raises(ValidationError, match="2025年3月尚未结束"):
         close(books, "2025-03")
-    with pytest.raises(ValidationError, match="a period is YYYY-MM"):
+    with pytest.raises(ValidationError, match="会计期间：应写作 YYYY-MM"):
         close(books, "2024-13")
     with UnitOfWork(books, write=False) as uow:
         assert uow.ledger.closed_through() is None
@@ -134,7 +134,7 @@ def test_every_write_into_a_closed_month_is_refused_and_writes_nothing(books: En
     close(books, "2024-03")
     before = (count(books), balance(books, FUND), balance(books, MATCHING))
 
-    with pytest.raises(ClosedPeriodError, match=r"2024年3月已结账 .*closed through 2024-03") as e:
+    with pytest.raises(ClosedPeriodError, match=r"2024年3月已结账（账簿已结账至 2024-03）") as e:
         run(
             books,
             lambda uow: book.post(
@@ -142,7 +142,7 @@ def test_every_write_into_a_closed_month_is_refused_and_writes_nothing(books: En
                 [NewTransaction("late", date(2024, 3, 31), "补记", (Posting(FUND, EXPENSE, 1),))],
             ),
         )
-    assert "2024-04 or later" in str(e.value)
+    assert "2024-04 及以后" in str(e.value)
     with pytest.raises(InvalidInputError) as refused:
         run(
             books,
@@ -281,7 +281,7 @@ def test_the_appropriation_job_for_a_closed_january_refuses_and_records_why(
         [recorded] = uow.jobs.runs("appropriation", limit=10)
     assert recorded.status == "failed"
     assert recorded.error is not None
-    assert recorded.error.startswith("ClosedPeriodError: on: 2025年1月已结账")
+    assert recorded.error.startswith("日期：2025年1月已结账")
     assert count(books) == before
     # the budget can still be posted, dated in an open month, by an operator who decides so
     grade = Grade(2024, "HJ-S01", "", "qualified")  # funded by 2024's grade (考核发放)

@@ -352,7 +352,7 @@ def test_the_command_line_declares_and_pays_over(two_studios: Engine, tmp_path: 
         main, [*db, "tax", "remit", "--month", "2025-03", "--as", "boss", "--on", "2025-04-02"]
     )
     assert refused.exit_code == 2
-    assert "tax.remit needs 出纳（cashier）" in refused.output
+    assert "tax.remit：仅限出纳（cashier）" in refused.output
     paid = runner.invoke(
         main, [*db, "tax", "remit", "--month", "2025-03", "--as", "cashier", "--on", "2025-04-02"]
     )

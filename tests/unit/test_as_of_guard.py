@@ -99,7 +99,7 @@ def test_a_voucher_dated_after_the_day_it_is_recorded_is_refused() -> None:
     with pytest.raises(FutureDateError) as refused:
         book.post(ledger, [receipt("r1", date(2026, 12, 5), 100)], now=recorded)
     assert refused.value.field == "effective_date"
-    assert "日期不能晚于今天（2026-12-04）" in refused.value.message
+    assert "不能晚于今天（2026-12-04）" in refused.value.message
     assert ledger.transactions == []
     [posted] = book.post(ledger, [receipt("r1", date(2026, 12, 4), 100)], now=recorded)
     assert posted.request.effective_date == date(2026, 12, 4)

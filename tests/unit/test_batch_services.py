@@ -17,6 +17,7 @@ from ledger.batches.batch import BatchState, LineStatus
 from ledger.books import book
 from ledger.errors import InvalidTransitionError, MakerCheckerError, PermissionDeniedError
 from ledger.funds import fund_services
+from ledger.funds.expenses import Expense, ExpensePlan
 from ledger.registry import roster_services
 from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
 from tests.fakes import FakeStores, approver_id_number
@@ -76,7 +77,7 @@ def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissu
     late = disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))  # a race lost
     assert (late.changed, late.message) == (
         False,
-        f"batch #{batch.id} is already approved; nothing to do",
+        f"批次 #{batch.id} 状态为已审批，无需再审批",
     )
     with pytest.raises(InvalidTransitionError, match="批次已审批，不能驳回"):
         disbursement.reject(stores, batch.id, "李科长", "太迟")
@@ -95,7 +96,7 @@ def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissu
     ]
     assert stores.ledger.balances["bank:disbursed"] == (1_000_000 - 160_000) + 4 * 420_000
     assert stores.ledger.balances["tax:withheld"] == 160_000 + 4 * 80_000
-    with pytest.raises(InvalidTransitionError, match=r"still has failed lines \[3\]"):
+    with pytest.raises(InvalidTransitionError, match="第3行被银行退回，尚未处理"):
         disbursement.close(stores, batch.id, "李科长")
 
     again = disbursement.reissue(stores, 2024, "张会计", date(2024, 12, 26))
@@ -119,7 +120,7 @@ def test_a_returned_line_goes_back_to_the_fund_and_the_batch_closes(stores: Fake
     batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
     disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
     disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25), {2: "户名不符"})
-    with pytest.raises(InvalidTransitionError, match="only a failed payment can be returned"):
+    with pytest.raises(InvalidTransitionError, match="只有被银行退回的付款才能退回资金"):
         disbursement.return_to_fund(stores, batch.id, 1, "赵出纳", date(2024, 12, 28))
     returned = disbursement.return_to_fund(stores, batch.id, 2, "赵出纳", date(2024, 12, 28))
     assert returned.batch.line(2).status == LineStatus.RETURNED
@@ -156,7 +157,7 @@ def test_the_preparer_never_approves_even_as_an_approver(stores: FakeStores) -> 
     batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
     # the preparer made an approver since: still not the checker of their own batch
     stores.batches.stored[batch.id] = replace(stores.batches.stored[batch.id], prepared_by="王局长")
-    with pytest.raises(MakerCheckerError, match="王局长 prepared this batch"):
+    with pytest.raises(MakerCheckerError, match="王局长 是本批次的经办人"):
         disbursement.approve(stores, batch.id, "王局长", date(2024, 12, 23))
 
 
@@ -170,15 +171,17 @@ def test_the_cashier_pays_and_never_a_batch_they_approved_under_another_account(
     disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
     with pytest.raises(PermissionDeniedError) as refused:
         disbursement.confirm(stores, batch.id, "李科长", date(2024, 12, 25))
-    assert str(refused.value) == "李科长 is 审核人（approver）; batch.confirm needs 出纳（cashier）"
+    assert (
+        str(refused.value)
+        == "李科长 是审核人（approver），无权执行 batch.confirm：仅限出纳（cashier）"
+    )
     users.disable_user(stores, "李科长", by="管理员")
     users.add_user(stores, "李出纳", "cashier", by="管理员", id_number=approver_id_number(1))
     users.confirm_user(stores, "李出纳", by="副管理员")
     with pytest.raises(MakerCheckerError) as same:
         disbursement.confirm(stores, batch.id, "李出纳", date(2024, 12, 25))
     assert str(same.value) == (
-        f"出纳 李出纳 与批次 #{batch.id} 的审批人 李科长 是同一人：出纳不得支付本人审批的批次 "
-        "(the cashier of a batch is none of its approvers)"
+        f"出纳 李出纳 与批次 #{batch.id} 的审批人 李科长 是同一人：出纳不得支付本人审批的批次"
     )
     assert stores.batches.batch(batch.id).state == BatchState.APPROVED  # nothing written
     paid = disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25)).batch
@@ -210,11 +213,12 @@ def test_a_reissue_the_bank_returns_again_sends_back_its_roots_approval(
 def test_the_funds_around_a_batch_start_from_today_then_from_the_approval_day(
     stores: FakeStores,
 ) -> None:
-    """Before approval: from the funds now; after: from the approval day's closing with
-    the batch added back — the same figures, though the fund has moved since."""
+    """Before approval: from what the funds can pay now (other drafts' claims taken
+    away); after: from the approval day's closing with the batch added back — the same
+    figures, though the fund has moved since."""
     batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
     before = availability(stores, batch)
-    assert before.basis == "按当前余额"
+    assert before.basis == "按当前余额减去其他草稿批次占用"
     (s01,) = before.studios
     assert (s01.before, s01.taken, s01.after) == (
         {"finance": 2_500_000, "edu_fund": 2_500_000},
@@ -225,7 +229,19 @@ def test_the_funds_around_a_batch_start_from_today_then_from_the_approval_day(
         (5_000_000, 4_000_000), (4_000_000, 3_500_000), (3_500_000, 3_000_000),
         (3_000_000, 2_500_000), (2_500_000, 2_000_000), (2_000_000, 1_500_000),
     ]  # fmt: skip
+    # a batch that claims nothing (rejected) sees this draft's claim taken away
+    rejected = availability(stores, replace(batch, id=99, state=BatchState.REJECTED))
+    assert rejected.studios[0].before == {"finance": 750_000, "edu_fund": 750_000}
+    assert rejected.studios[0].short
     disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
+    fund_services.save_expense_plans(
+        stores, [ExpensePlan(2024, "HJ-S01", "materials", 500_000)], by="张会计"
+    )
+    fund_services.spend(
+        stores,
+        [Expense(date(2024, 12, 24), "HJ-S01", "finance", "materials", 300_000, "资料")],
+        by="张会计",
+    )  # the fund moves after the approval day
     approved = disbursement.show(stores, batch.id)[0]
     after = availability(stores, approved)
     assert after.basis == "按审批日 2024-12-23 日终余额加回本批次"
@@ -233,4 +249,4 @@ def test_the_funds_around_a_batch_start_from_today_then_from_the_approval_day(
     # a reissue draws on nothing: its money is payable already
     disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 24), {3: "账户已销户"})
     again = disbursement.reissue(stores, 2024, "张会计", date(2024, 12, 27))
-    assert availability(stores, again) == Availability((), {}, "按当前余额")
+    assert availability(stores, again) == Availability((), {}, "按当前余额减去其他草稿批次占用")

@@ -79,14 +79,14 @@ def test_one_invalid_request_is_refused_naming_its_fields_and_of_several_each_by
     with pytest.raises(InvalidInputError) as refused:
         posted(ledger, blank)
     assert [(e.field, e.message) for e in refused.value.errors] == [
-        ("memo", "摘要 must be 1-200 characters"),
-        ("postings[0].amount", "must be a positive whole number of fen, got 0"),
+        ("memo", "摘要须为1至200个字符"),
+        ("postings[0].amount", "金额须为正整数（以分计），实为 0"),
     ]
     with pytest.raises(InvalidInputError) as refused:
         posted(ledger, grant("g0", date(2024, 6, 3), 100), replace(blank, idempotency_key="g2"))
     assert [(e.field, e.message) for e in refused.value.errors] == [
-        ("transactions[1].memo", "摘要 must be 1-200 characters"),
-        ("transactions[1].postings[0].amount", "must be a positive whole number of fen, got 0"),
+        ("transactions[1].memo", "摘要须为1至200个字符"),
+        ("transactions[1].postings[0].amount", "金额须为正整数（以分计），实为 0"),
     ]
     assert ledger.transactions == []
 
@@ -189,12 +189,12 @@ def test_a_reversal_carries_its_memo_time_and_date_field() -> None:
 
 def test_reversing_what_does_not_exist_names_the_sequence_number() -> None:
     ledger, _, _ = intact()
-    with pytest.raises(NotFoundError, match=r"^transaction 9 does not exist$"):
+    with pytest.raises(NotFoundError, match=r"^第9笔交易不存在$"):
         book.reverse(ledger, 9, idempotency_key="undo", effective_date=date(2024, 6, 5))
     stray = NewTransaction(
         "undo", date(2024, 6, 5), "冲销", (Posting(EXP, S01, 1, reverses=0),), reverses=9
     )
-    with pytest.raises(NotFoundError, match=r"^transaction 9 does not exist$"):
+    with pytest.raises(NotFoundError, match=r"^第9笔交易不存在$"):
         posted(ledger, stray)
 
 
@@ -206,11 +206,10 @@ def test_a_reversal_sends_back_exactly_a_posting_the_original_has_and_only_once(
     ledger, _, spent = intact()
     back = Posting(EXP, S01, 20_000, reverses=0)
     cases = [
-        (mirror("u1", spent, replace(back, reverses=1)), "记-2024-06-0002 has no posting 1"),
+        (mirror("u1", spent, replace(back, reverses=1)), "记-2024-06-0002 没有序号为 1 的分录"),
         (
             mirror("u1", spent, replace(back, amount=19_999)),
-            "a reversal of 记-2024-06-0002 must send back exactly its posting 0: "
-            f"20000 fen from {EXP} to {S01}",
+            f"冲销 记-2024-06-0002 须原样退回其序号为 0 的分录：从 {EXP} 转回 {S01}，20000 分",
         ),
     ]
     for request, words in cases:
@@ -220,7 +219,7 @@ def test_a_reversal_sends_back_exactly_a_posting_the_original_has_and_only_once(
     # checked after a request that reverses nothing, in the same call
     with pytest.raises(ReversalError):
         posted(ledger, grant("g2", date(2024, 6, 5), 1), cases[0][0])
-    twice = "posting 0 of 记-2024-06-0002 (seq 2) was already reversed"
+    twice = "记-2024-06-0002（第2笔）序号为 0 的分录已冲销过，不能重复冲销"
     with pytest.raises(ReversalError, match=rf"^{re.escape(twice)}$"):
         posted(ledger, mirror("u1", spent, back), mirror("u2", spent, back))
     [undone] = posted(ledger, mirror("u1", spent, back))
@@ -229,8 +228,7 @@ def test_a_reversal_sends_back_exactly_a_posting_the_original_has_and_only_once(
     with pytest.raises(ReversalError) as refused:
         book.reverse(ledger, undone.seq, idempotency_key="u3", effective_date=date(2024, 6, 5))
     assert str(refused.value) == (
-        "记-2024-06-0003 is itself a reversal and cannot be reversed; "
-        "post the original movement again instead"
+        "记-2024-06-0003 本身是冲销凭证，不能再冲销；如需恢复原业务，请重新登记一笔"
     )
     assert len(ledger.transactions) == 3
 
@@ -246,18 +244,16 @@ def test_a_ring_starting_beyond_the_next_transaction_refuses_to_seal_in_full_wor
     with pytest.raises(ChainKeyError) as refused:
         posted(ledger, grant("g2", date(2024, 6, 5), 1))
     assert str(refused.value) == (
-        "账链密钥自第4笔起启用，而账链止于第2笔：账簿比密钥登记时短，已被截断或从旧副本恢复 "
-        "(the ledger is shorter than its chain key says: truncated or restored from an older "
-        "copy); nothing was written"
+        "账链密钥自第4笔起启用，而账链止于第2笔：账簿比密钥登记时短，已被截断或从旧副本恢复"
+        "；没有写入任何内容"
     )
     ledger.keys = KeyRing((*TEST_KEYS.keys, ChainKey(3, OTHER_SECRET)))
     assert posted(ledger, grant("g2", date(2024, 6, 5), 1))[0].seq == 3
 
 
 ANOTHER_KEY = (
-    "账链密钥与账簿不符：第2笔（记-2024-06-0002）的封印在 the fake's ring 的密钥下不成立，"
-    "没有写入任何内容 (the chain key does not seal this ledger's last transaction: another "
-    "ledger's key, or a changed key file)"
+    "账链密钥与账簿不符：第2笔（记-2024-06-0002）的封印在 the fake's ring 的密钥下不成立"
+    "（可能是另一账簿的密钥，或密钥文件已被改动），没有写入任何内容"
 )
 
 
@@ -324,7 +320,7 @@ def test_a_balance_is_kept_or_as_of_a_day_and_an_unknown_account_has_none() -> N
     assert book.balance(ledger, S01) == 30_000
     assert book.balance(ledger, S01, date(2024, 6, 3)) == 50_000
     assert book.balance(ledger, S01, date(2024, 6, 2)) == 0
-    with pytest.raises(NotFoundError, match=rf"^account {S02} has no postings$"):
+    with pytest.raises(NotFoundError, match=rf"^科目 {S02} 没有任何分录$"):
         book.balance(ledger, S02)
     assert book.balance_or_zero(ledger, S01) == 30_000
     assert book.balance_or_zero(ledger, S01, date(2024, 6, 3)) == 50_000
@@ -375,7 +371,7 @@ def test_an_anchor_is_read_as_printed_in_either_case_around_spaces() -> None:
             book.parse_anchor(text)
         assert (refused.value.field, refused.value.message) == (
             "anchor",
-            f"expected SEQ:HASH, a sequence number and 64 hex digits: {text!r}",
+            f"应写作 SEQ:HASH（交易序号和 64 位十六进制哈希）：{text!r}",
         )
 
 
@@ -391,10 +387,7 @@ def test_an_empty_ledger_verifies_with_nothing_to_anchor() -> None:
         (),
         (),
         None,
-        anchor_failures=(
-            "锚点 1：账簿中已没有第1笔交易，账簿被截断或回滚到更早的副本 "
-            "(the ledger no longer holds transaction 1)",
-        ),
+        anchor_failures=("锚点 1：账簿中已没有第1笔交易，账簿被截断或回滚到更早的副本",),
         keyed_from=1,
     )
     assert report.anchor is None
@@ -425,11 +418,10 @@ def test_verify_names_every_kept_balance_that_is_not_the_sum_of_its_postings() -
     )
     assert report.guard_violations == (S03,)
     assert report.problems() == [
-        f"MISMATCH: {FIN} kept 0 fen, postings sum to -50000 fen",
-        f"MISMATCH: {S01} kept 29999 fen, postings sum to 30000 fen",
-        f"MISMATCH: {S03} kept -1 fen, postings sum to 0 fen",
-        "NEG: 271101 专项资金—财政拨款—HJ-S03 当前余额低于零 "
-        f"(guarded account {S03} is below zero)",
+        f"MISMATCH: {FIN} 记存余额 0 分，分录合计 -50000 分",
+        f"MISMATCH: {S01} 记存余额 29999 分，分录合计 30000 分",
+        f"MISMATCH: {S03} 记存余额 -1 分，分录合计 0 分",
+        f"NEG: 271101 专项资金—财政拨款—HJ-S03（{S03}）当前余额低于零",
     ]
 
 
@@ -457,10 +449,8 @@ def test_verify_names_the_first_day_each_guarded_account_closed_below_zero(
     assert report.guard_violations == (S01, S02)
     assert (report.mismatches, report.day_mismatches) == ((), ())
     assert report.problems() == [
-        f"NEG: {S01_LABEL} 2024-06-06 日终余额为 -0.01 元 (a guarded account closed a day "
-        "below zero)",
-        "NEG: 271101 专项资金—财政拨款—HJ-S02 2024-06-06 日终余额为 -2.00 元 (a guarded "
-        "account closed a day below zero)",
+        f"NEG: {S01_LABEL} 2024-06-06 日终余额为 -0.01 元，低于零",
+        "NEG: 271101 专项资金—财政拨款—HJ-S02 2024-06-06 日终余额为 -2.00 元，低于零",
     ]
 
 
@@ -470,7 +460,7 @@ def test_verify_names_the_first_kept_day_that_its_postings_do_not_give() -> None
     report = book.verify(ledger)
     assert report.day_mismatches == (DayMismatch(S01, date(2024, 6, 4), 30_001, 30_000),)
     assert report.problems() == [
-        f"DAY: {S01} on 2024-06-04: kept closing 30001 fen, postings give 30000 fen"
+        f"DAY: {S01} 2024-06-04：记存日终余额 30001 分，按分录应为 30000 分"
     ]
 
 
@@ -504,23 +494,18 @@ def test_verify_of_a_forged_tail_names_everything_wrong_in_order(
     report = book.verify(ledger, anchors)
 
     key_problem = (
-        "账链密钥自第5笔起启用，而账链止于第3笔：账簿比密钥登记时短，已被截断或从旧副本恢复 "
-        "(the ledger is shorter than its chain key says: truncated or restored from an older copy)"
+        "账链密钥自第5笔起启用，而账链止于第3笔：账簿比密钥登记时短，已被截断或从旧副本恢复"
     )
-    head = (
-        f"链头记为第2笔 {second.hash[:12]}…，账链止于第3笔 {third.hash[:12]}… "
-        "(the kept chain head is not where the chain ends)"
-    )
+    head = f"链头记为第2笔 {second.hash[:12]}…，账链止于第3笔 {third.hash[:12]}…"
     anchor_failures = (
-        "锚点 3：第3笔交易的哈希已不同，账簿被改写或回滚 (transaction 3 has another hash now)",
-        "锚点 4：账簿中已没有第4笔交易，账簿被截断或回滚到更早的副本 "
-        "(the ledger no longer holds transaction 4)",
+        "锚点 3：第3笔交易的哈希已不同，账簿被改写或回滚",
+        "锚点 4：账簿中已没有第4笔交易，账簿被截断或回滚到更早的副本",
     )
     early = EarlyVoucher(3, Voucher(2024, 7, 1), date(2024, 7, 1), datetime(2024, 6, 5, 1, 0))
     assert report == VerifyReport(
         3,
         third.hash,
-        BrokenLink(2, Voucher(2024, 6, 2), "stored content does not match its hash"),
+        BrokenLink(2, Voucher(2024, 6, 2), "存储的内容与其哈希不符"),
         (),
         (),
         head,
@@ -534,12 +519,9 @@ def test_verify_of_a_forged_tail_names_everything_wrong_in_order(
         f"KEY: {key_problem}",
         f"HEAD: {head}",
         *(f"ANCHOR: {failure}" for failure in anchor_failures),
-        "BROKEN: first broken link at seq 2 (记-2024-06-0002): stored content does not match "
-        "its hash",
-        "DATE: 记-2024-07-0001（第3笔）日期 2024-07-01 晚于记账时间 2024-06-05 09:00（北京时间） "
-        "(dated after the day it was recorded)",
-        "GUARD: 数据库缺少或停用了 trg_postings_append_only (the database no longer keeps this "
-        "rule itself)",
+        "BROKEN: 账链自第2笔（记-2024-06-0002）起断开：存储的内容与其哈希不符",
+        "DATE: 记-2024-07-0001（第3笔）日期 2024-07-01 晚于记账时间 2024-06-05 09:00（北京时间）",
+        "GUARD: 数据库缺少或停用了 trg_postings_append_only，数据库本身不再守护这条规则",
     ]
     assert report.anchor == Anchor(3, third.hash)
 

@@ -3,10 +3,11 @@ name waits after failed sign-ins."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from api.console import _beijing
 from ledger import users
 from ledger.batches.batch import Batch, BatchLine, BatchState, LineStatus
 from ledger.batches.disbursement import offered
@@ -118,3 +119,15 @@ def test_a_wait_is_said_in_seconds_under_a_minute_and_whole_minutes_up_after() -
 def test_failures_older_than_the_window_do_not_count() -> None:
     old = [NOW - timedelta(minutes=16 + m) for m in range(10)]
     assert users.sign_in_wait(old, NOW) is None
+
+
+def test_a_time_is_shown_in_beijing_once_however_it_was_recorded() -> None:
+    """A stored time is naive UTC, a shape's is aware UTC, the scheduler's next run is
+    aware in Beijing: each is shown as the same Beijing time, never moved twice (a time
+    already in Beijing converted again would be 8 hours off)."""
+    stored = datetime(2024, 12, 31, 10, 0)  # naive UTC, as the tables keep it
+    beijing = timezone(timedelta(hours=8))
+    assert _beijing(stored) == "2024-12-31 18:00"
+    assert _beijing(stored.replace(tzinfo=UTC)) == "2024-12-31 18:00"
+    assert _beijing(datetime(2024, 12, 31, 18, 0, tzinfo=beijing)) == "2024-12-31 18:00"
+    assert _beijing(None) == ""

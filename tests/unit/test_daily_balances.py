@@ -175,8 +175,8 @@ def test_a_kept_day_with_no_postings_does_not_hide_the_next_accounts_days() -> N
 
 def test_a_wrong_day_reads_in_words() -> None:
     assert str(DayMismatch("tax:withheld", date(2024, 1, 2), 7, 8)) == (
-        "tax:withheld on 2024-01-02: kept closing 7 fen, postings give 8 fen"
+        "tax:withheld 2024-01-02：记存日终余额 7 分，按分录应为 8 分"
     )
     assert str(DayMismatch("tax:withheld", date(2024, 1, 2), None, None)) == (
-        "tax:withheld on 2024-01-02: no day kept, no postings"
+        "tax:withheld 2024-01-02：未记存当日余额，当日没有分录"
     )

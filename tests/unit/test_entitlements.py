@@ -209,7 +209,7 @@ def test_every_field_of_a_paid_line() -> None:
 
 def test_every_field_of_a_held_line() -> None:
     [line] = lines(member(date(2024, 3, 1), date(2024, 3, 31)), studio_grade=None)
-    reason = "缺少2024年度考核等次，暂缓发放 (no 2024 grade recorded: held)"
+    reason = "缺少2024年度考核等次，暂缓发放"
     assert line == EntitlementLine(
         2024, "HJ-S01", "P000002", "李老师", "member", (3,), None, None, 0, 500_000, 0,
         {"finance": 0, "edu_fund": 0}, f"成员，2024年3月在册1个月；{reason}", reason,

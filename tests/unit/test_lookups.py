@@ -27,7 +27,7 @@ def test_months_paid_count_only_paid_lines_by_their_payment_month_at_final_amoun
     paid = replace(
         _line(1, "HJ-S01", 250_000, 250_000), status=LineStatus.PAID, tax=80_000, net=420_000
     )
-    settled = replace(paid, number=2, final_tax=60_000, final_net=440_000)
+    settled = replace(paid, number=2, final_tax=60_000, final_net=440_000, refund=6_000)
     returned = replace(paid, number=3, status=LineStatus.FAILED)
     waiting = replace(paid, number=4, status=LineStatus.PENDING)
     assert months_paid(
@@ -39,6 +39,6 @@ def test_months_paid_count_only_paid_lines_by_their_payment_month_at_final_amoun
             Payout(3, None, waiting),
         ]
     ) == [
-        MonthPaid("2024-12", 2, 1_000_000, 140_000, 860_000),
-        MonthPaid("2025-01", 1, 500_000, 80_000, 420_000),
+        MonthPaid("2024-12", 2, 1_000_000, 140_000, 6_000, 866_000),  # 420,000 + 446,000
+        MonthPaid("2025-01", 1, 500_000, 80_000, 0, 420_000),
     ]

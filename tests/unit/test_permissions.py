@@ -21,7 +21,7 @@ def test_every_action_is_allowed_to_someone_and_only_to_real_roles() -> None:
 
 def test_an_action_the_table_does_not_name_is_refused_to_everyone() -> None:
     assert not any(permissions.allows(role, "batch.delete") for role in UserRole)
-    with pytest.raises(PermissionDeniedError, match=r"batch\.delete needs nobody"):
+    with pytest.raises(PermissionDeniedError, match=r"batch\.delete：任何角色都不能执行此操作"):
         permissions.require("管理员", "admin", "batch.delete")
 
 
@@ -29,7 +29,7 @@ def test_a_refusal_names_the_action_and_who_may_do_it() -> None:
     with pytest.raises(PermissionDeniedError) as refused:
         permissions.require("张会计", "clerk", "period.close")
     assert str(refused.value) == (
-        "张会计 is 经办人（clerk）; period.close needs 审核人（approver）、管理员（admin）"
+        "张会计 是经办人（clerk），无权执行 period.close：仅限审核人（approver）、管理员（admin）"
     )
     assert refused.value.action == "period.close"
 
@@ -85,7 +85,7 @@ def test_a_read_names_its_reader_unless_every_role_may_read_it() -> None:
     assert str(unnamed.value) == (
         "读取需要署名：audit.read 仅限审计（auditor）、管理员（admin），请用 --as 指明用户"
     )
-    with pytest.raises(PermissionDeniedError, match=r"张会计 is 经办人（clerk）; audit\.read"):
+    with pytest.raises(PermissionDeniedError, match=r"张会计 是经办人（clerk），无权执行 audit"):
         users.reader(stores, "张会计", "audit.read")
     assert users.reader(stores, "审计员", "audit.read") == User("审计员", "auditor")
     for action in ("audit.read", "job.read", "user.read", "statement.export"):

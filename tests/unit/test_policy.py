@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from ledger.errors import InvalidInputError
+from ledger.messages import field_label
 from ledger.registry.policy import NOTICE_2024, Policy, policy_errors
 
 GOOD = NOTICE_2024.to_json()
@@ -33,7 +34,7 @@ def test_a_bad_policy_is_refused_naming_the_field(change: dict[str, Any], field:
     assert [e.field for e in policy_errors(data)] == [field]
     with pytest.raises(InvalidInputError) as refused:
         Policy.from_json(data)
-    assert field in str(refused.value)
+    assert field_label(field) in str(refused.value)  # by its name
 
 
 def test_the_notice_policy_is_accepted_and_splits_half_and_half() -> None:

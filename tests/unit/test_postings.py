@@ -72,7 +72,7 @@ def test_known_account_shapes(address: str, kind: str) -> None:
     ],
 )
 def test_a_typo_cannot_open_a_phantom_account(address: str) -> None:
-    with pytest.raises(InvalidAccountError, match="unknown account address"):
+    with pytest.raises(InvalidAccountError, match="未知的科目地址"):
         account_kind(address)
 
 
@@ -215,7 +215,7 @@ def test_a_transaction_forged_with_the_public_algorithm_breaks_a_keyed_chain() -
         forged = sealed(4, Voucher(2024, 1, 4), at, request, chain[-1].hash, key=forged_key)
         broken = first_broken_link([*chain, forged], RING)
         assert broken is not None
-        assert (broken.seq, broken.reason) == (4, "stored content does not match its hash")
+        assert (broken.seq, broken.reason) == (4, "存储的内容与其哈希不符")
 
 
 def test_a_rotated_ring_checks_each_transaction_under_the_key_that_sealed_it() -> None:
@@ -230,7 +230,7 @@ def test_a_rotated_ring_checks_each_transaction_under_the_key_that_sealed_it() -
     broken = first_broken_link(_chain(5, legacy_then_keyed), None)
     assert broken is not None
     assert broken.seq == 3
-    assert "无账链密钥" in broken.reason
+    assert "没有账链密钥" in broken.reason
 
 
 def test_a_changed_amount_breaks_the_chain_at_that_transaction() -> None:
@@ -243,7 +243,7 @@ def test_a_changed_amount_breaks_the_chain_at_that_transaction() -> None:
     broken = first_broken_link(chain, RING)
     assert broken is not None
     assert (broken.seq, str(broken.voucher)) == (3, "记-2024-01-0003")
-    assert "does not match its hash" in broken.reason
+    assert "与其哈希不符" in broken.reason
 
 
 def test_a_removed_transaction_breaks_the_chain() -> None:
@@ -252,4 +252,4 @@ def test_a_removed_transaction_breaks_the_chain() -> None:
     broken = first_broken_link(chain, RING)
     assert broken is not None
     assert broken.seq == 3
-    assert "sequence gap" in broken.reason
+    assert "序号不连续" in broken.reason
