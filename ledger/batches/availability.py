@@ -82,12 +82,11 @@ def running(
     found: dict[int, LineFunds] = {}
     for line in drawing(lines):
         before = sum(v for (s, _), v in left.items() if s == line.studio)
-        short = False
+        mine = taken.setdefault(line.studio, {})
         for source, amount in line.split.items():
             left[line.studio, source] = left.get((line.studio, source), 0) - amount
-            short = short or left[line.studio, source] < 0
-            mine = taken.setdefault(line.studio, {})
             mine[source] = mine.get(source, 0) + amount
+        short = any(left[line.studio, source] < 0 for source in line.split)
         after = sum(v for (s, _), v in left.items() if s == line.studio)
         found[line.number] = LineFunds(before, after, short)
     studios = tuple(
@@ -120,13 +119,14 @@ def availability(stores: disbursement.Stores, batch: Batch) -> Availability:
         # approval and the home page's 可用 both keep: available_funds)
         free = disbursement.available_funds(stores, {studio for studio, _ in mine})
         own = mine if batch.state.commits_funds else {}
-        opening = {p: free.get(p, 0) + own.get(p, 0) for p in mine}
+        opening = {p: free[p] + own.get(p, 0) for p in mine}
         return Availability(*running(batch.lines, opening), basis="按当前余额减去其他草稿批次占用")
     approval = stores.ledger.get(min(seqs))
     if approval is None:
         raise NotFoundError(f"批次 #{batch.id} 的审批凭证（序号 {min(seqs)}）不在账中")
     day = approval.effective_date
     closing = stores.ledger.balances_as_of(day)
+    # a pool the approval took nothing from may never have held money: it starts at zero
     opening = {p: closing.get(studio_fund(*p), 0) + fen for p, fen in mine.items()}
     return Availability(
         *running(batch.lines, opening), basis=f"按审批日 {day.isoformat()} 日终余额加回本批次"

@@ -85,7 +85,7 @@ class BatchState(Coded):
         try:
             return TRANSITIONS[(self, action)]
         except KeyError:
-            allowed = dict.fromkeys(_ACTION_WORDS.get(a, a) for (s, a) in TRANSITIONS if s is self)
+            allowed = dict.fromkeys(_ACTION_WORDS[a] for (s, a) in TRANSITIONS if s is self)
             raise InvalidTransitionError(
                 f"批次{self.label}，不能{_ACTION_WORDS.get(action, action)}"
                 + (f"（当前可以：{'、'.join(allowed)}）" if allowed else "（已是最终状态）")
@@ -636,7 +636,7 @@ def _within_balances(
             held.append(
                 (
                     line,
-                    f"工作室{_SOURCE_LABELS.get(source, source)}资金不足：需 "
+                    f"工作室{_SOURCE_LABELS[source]}资金不足：需 "
                     f"{format_plain(amount)} 元，可用 {format_plain(balance)} 元",
                 )
             )

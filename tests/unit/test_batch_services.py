@@ -15,7 +15,12 @@ from ledger.batches import disbursement
 from ledger.batches.availability import Availability, availability
 from ledger.batches.batch import BatchState, LineStatus
 from ledger.books import book
-from ledger.errors import InvalidTransitionError, MakerCheckerError, PermissionDeniedError
+from ledger.errors import (
+    InvalidTransitionError,
+    MakerCheckerError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from ledger.funds import fund_services
 from ledger.funds.expenses import Expense, ExpensePlan
 from ledger.registry import roster_services
@@ -246,7 +251,24 @@ def test_the_funds_around_a_batch_start_from_today_then_from_the_approval_day(
     after = availability(stores, approved)
     assert after.basis == "按审批日 2024-12-23 日终余额加回本批次"
     assert (after.studios, after.lines) == (before.studios, before.lines)
+    # a pool a line names but takes nothing from, never funded, starts at zero
+    first = approved.lines[0]
+    odd = replace(approved, lines=(replace(first, split={**first.split, "matching": 0}),))
+    assert availability(stores, odd).studios[0].before == {
+        "finance": 2_500_000 - 1_750_000 + 500_000,
+        "edu_fund": 2_500_000 - 1_750_000 + 500_000,
+        "matching": 0,
+    }
     # a reissue draws on nothing: its money is payable already
     disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 24), {3: "账户已销户"})
     again = disbursement.reissue(stores, 2024, "张会计", date(2024, 12, 27))
     assert availability(stores, again) == Availability((), {}, "按当前余额减去其他草稿批次占用")
+
+
+def test_an_approved_batch_whose_voucher_is_not_in_the_ledger_is_named(
+    stores: FakeStores,
+) -> None:
+    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    lost = replace(batch, lines=tuple(x.moved(999, (0,)) for x in batch.lines))
+    with pytest.raises(NotFoundError, match=r"^批次 #1 的审批凭证（序号 999）不在账中$"):
+        availability(stores, lost)

@@ -175,7 +175,9 @@ def test_each_step_of_a_line_changes_only_what_the_step_decides() -> None:
     bounced = moved.bounced("账户已销户")
     carrying = bounced.refunded(6_000, "2024-12")
     assert (carrying.refund, carrying.refund_month, carrying.sent) == (6_000, "2024-12", 826_000)
-    with pytest.raises(InvalidTransitionError, match=r"第1行已带有退还的多扣个税 60\.00 元"):
+    with pytest.raises(
+        InvalidTransitionError, match=r"^第1行已带有退还的多扣个税 60\.00 元，不能再带一笔$"
+    ):
         carrying.refunded(1, "2025-01")
     assert (bounced.status, bounced.failure_reason, bounced.payment_seq) == (
         "failed",
