@@ -131,7 +131,7 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
     ) -> AuthenticationResult:
         scheme, _, token = connection.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthorizedException("an API token is required: Authorization: Bearer <token>")
+            raise NotAuthorizedException("需要 API 令牌：Authorization: Bearer <令牌>")
         state = connection.app.state
         user = await anyio.to_thread.run_sync(
             token_user, state.engine, token_hash(token.strip()), state.token_lifetime
@@ -228,6 +228,19 @@ def _refused_values(error: ValidationException) -> list[dict[str, Any]]:
     return found
 
 
+PLAIN_STATUS: Final = {
+    400: "请求格式有误",
+    401: "需要有效的 API 令牌（Authorization: Bearer …）",
+    403: "无权访问",
+    404: "未找到",
+    405: "此地址不支持该请求方法",
+    413: "请求过大",
+    415: "不支持的内容类型",
+    429: "请求过于频繁，请稍后再试",
+}
+"""Litestar's refusals in words, where it gave only the status's name."""
+
+
 def http_problem(error: HTTPException) -> ProblemDetailsException:
     """Litestar's own refusals (401, 403, 404, 405, a malformed parameter or body) as
     problem details: ``title`` the status phrase, ``detail`` what was wrong.
@@ -240,10 +253,13 @@ def http_problem(error: HTTPException) -> ProblemDetailsException:
     if isinstance(error, ValidationException) and isinstance(error.extra, list):
         extra["errors"] = _refused_values(error)
         status = 422
+    said = error.detail
+    if said == HTTPStatus(error.status_code).phrase:  # Litestar's own words: ours instead
+        said = PLAIN_STATUS.get(error.status_code, said)
     return ProblemDetailsException(
         status_code=status,
         title=HTTPStatus(status).phrase,
-        detail=error.detail,
+        detail=said,
         type_=f"urn:studio-ledger:problem:http-{status}",
         extra=extra,
         headers=error.headers,

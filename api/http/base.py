@@ -259,7 +259,7 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
         msgspec.json.decode(body, type=field.annotation, strict=True)
     except msgspec.ValidationError as refused:
         raise ValidationException(
-            detail=f"Validation failed for {request.method} {request.url.path}",
+            detail=f"请求体不符合接口的格式：{request.method} {request.url.path}",
             extra=[{"key": "data", "source": "body", "message": str(refused)}],
         ) from refused
     except (msgspec.DecodeError, RecursionError):

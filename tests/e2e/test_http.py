@@ -311,6 +311,22 @@ def test_errors_are_problem_details(client: TestClient[Litestar], tokens: dict[s
         "detail": "批次 #999 不存在",
         "type": "urn:studio-ledger:problem:not-found-error",
     }
+    # the service's own refusals in words too, their codes stable
+    r = client.get(f"{API}/no-such-thing", headers=auth(tokens["auditor"]))
+    assert (r.status_code, r.json()["detail"], r.json()["type"]) == (
+        404, "未找到", "urn:studio-ledger:problem:http-404"
+    )  # fmt: skip
+    r = client.get(f"{API}/batches")
+    assert (r.status_code, r.json()["detail"]) == (
+        401,
+        "需要 API 令牌：Authorization: Bearer <令牌>",
+    )
+    r = client.post(f"{API}/roster", json={"studios": 1}, headers=auth(tokens["clerk"]))
+    assert (r.status_code, r.json()["detail"]) == (
+        422,
+        "请求体不符合接口的格式：POST /api/v1/roster",
+    )
+    assert r.json()["errors"][0]["field"] == "studios"
 
     bad = roster(2025)
     good_id = bad["people"][1]["id_number"]
