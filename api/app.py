@@ -57,6 +57,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 import api.console
+import api.metrics
 from api.console.auth import SESSIONS_STORE, ConsoleSettings, DatabaseSessionStore, session_config
 from api.http import (
     audit,
@@ -511,6 +512,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     return Litestar(
         route_handlers=[
             health,
+            api.metrics.metrics,
             Router(
                 path=API,
                 route_handlers=list(CONTROLLERS),
@@ -527,7 +529,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ],
         state=State({"engine": engine, "token_lifetime": settings.token_lifetime}),
         guards=[no_nul_in_path, requires_permission],
-        middleware=[session_config(settings.console).middleware],
+        middleware=[
+            api.metrics.requests_config().middleware,
+            session_config(settings.console).middleware,
+        ],
         stores={SESSIONS_STORE: DatabaseSessionStore(engine)},
         template_config=templates,
         csrf_config=api.console.csrf_config(

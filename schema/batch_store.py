@@ -171,6 +171,10 @@ class SqlBatchStore:
         )
         return {key for (key,) in rows if key is not None}
 
+    def state_counts(self) -> dict[str, int]:
+        rows = self.session.execute(select(BatchRow.state, func.count()).group_by(BatchRow.state))
+        return {state: int(count) for state, count in rows}
+
     def draft_commitments(self) -> dict[tuple[str, str], Fen]:
         rows = self.session.execute(
             select(BatchLineRow.studio_code, BatchLineRow.split)

@@ -101,6 +101,15 @@ class SqlJobStore:
             query = query.where(JobRunRow.job == job)
         return [_run(r) for r in self.session.scalars(query)]
 
+    def status_counts(self) -> dict[tuple[str, str], int]:
+        """How many runs each job has had, by status."""
+        rows = self.session.execute(
+            select(JobRunRow.job, JobRunRow.status, func.count()).group_by(
+                JobRunRow.job, JobRunRow.status
+            )
+        )
+        return {(job, status): int(count) for job, status, count in rows}
+
     def last_runs(self) -> dict[str, JobRun]:
         """Each job's latest run."""
         latest = select(func.max(JobRunRow.id)).group_by(JobRunRow.job)

@@ -520,6 +520,12 @@ class FakeBatches:
     def _lines(self) -> Iterator[tuple[Batch, BatchLine]]:
         return ((b, x) for b in self.stored.values() for x in b.lines)
 
+    def state_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for b in self.stored.values():
+            counts[b.state.value] = counts.get(b.state.value, 0) + 1
+        return counts
+
     def paid_keys(self, year: int) -> dict[str, int]:
         return {
             key: b.id
