@@ -90,6 +90,15 @@ _PEOPLE: Final = select(
 
 
 _STUDIOS_OF: Final = _STUDIOS.where(StudioRow.code.in_(bindparam("codes", expanding=True)))
+_MEMBERSHIPS: Final = select(
+    MembershipRow.studio_code,
+    MembershipRow.person_code,
+    MembershipRow.role,
+    MembershipRow.joined_on,
+    MembershipRow.left_on,
+)
+"""A membership's columns, in :class:`Membership`'s order."""
+_BY_STUDIO: Final = (MembershipRow.studio_code, MembershipRow.person_code, MembershipRow.joined_on)
 _PEOPLE_OF: Final = _PEOPLE.where(PersonRow.code.in_(bindparam("codes", expanding=True)))
 """Built once: building a statement costs more than running it on an indexed key."""
 
@@ -192,15 +201,9 @@ class SqlRegistryStore:
 
     def places_of(self, person: str) -> list[Membership]:
         rows = self.session.execute(
-            select(
-                MembershipRow.studio_code,
-                MembershipRow.person_code,
-                MembershipRow.role,
-                MembershipRow.joined_on,
-                MembershipRow.left_on,
+            _MEMBERSHIPS.where(MembershipRow.person_code == person).order_by(
+                MembershipRow.joined_on, MembershipRow.studio_code
             )
-            .where(MembershipRow.person_code == person)
-            .order_by(MembershipRow.joined_on, MembershipRow.studio_code)
         )
         return [Membership(*r) for r in rows]
 
@@ -252,29 +255,13 @@ class SqlRegistryStore:
         }
 
     def memberships(self) -> list[Membership]:
-        rows = self.session.execute(
-            select(
-                MembershipRow.studio_code,
-                MembershipRow.person_code,
-                MembershipRow.role,
-                MembershipRow.joined_on,
-                MembershipRow.left_on,
-            ).order_by(
-                MembershipRow.studio_code, MembershipRow.person_code, MembershipRow.joined_on
-            )
-        )
+        rows = self.session.execute(_MEMBERSHIPS.order_by(*_BY_STUDIO))
         return [Membership(*r) for r in rows]
 
     def memberships_of(self, studios: Collection[str]) -> list[Membership]:
         """The memberships of these studios, read in chunks (by the studio-first unique
         index)."""
-        query = select(
-            MembershipRow.studio_code,
-            MembershipRow.person_code,
-            MembershipRow.role,
-            MembershipRow.joined_on,
-            MembershipRow.left_on,
-        ).order_by(MembershipRow.studio_code, MembershipRow.person_code, MembershipRow.joined_on)
+        query = _MEMBERSHIPS.order_by(*_BY_STUDIO)
         return [
             Membership(*r)
             for chunk in chunks(sorted(set(studios)))

@@ -26,7 +26,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.exc import DataError, IntegrityError
 
 from api.console.auth import login_redirect
-from api.http.base import KeyReused, commit_write, engine_of, refusal_of, request_id
+from api.http.base import KeyReused, Written, commit_write, engine_of, refusal_of, request_id
 from api.shapes import key_trouble_for
 from ledger import clock, errors
 from ledger.codes import UserRole
@@ -157,19 +157,13 @@ def act(
 
     ``form`` (without the CSRF token) is what the idempotency check compares: the
     same form key with other values is refused, never acted on twice."""
-    user = request.user
-    key = str(form.get(KEY_FIELD) or "")
     data = {k: v for k, v in form.items() if k not in ("_csrf_token", KEY_FIELD)}
     try:
-        written = commit_write(
-            engine_of(request),
-            user=user,
-            method=request.method,
-            path=request.url.path,
-            request_id=request_id(request),
+        written = form_write(
+            request,
+            form,
             action=action,
             data=data,
-            key=f"console:{user.name}:{key}" if key else None,
             run=run,
             answer=lambda uow, result: dict(zip(("message", "to"), done(uow, result), strict=True)),
             target=target,
@@ -184,6 +178,35 @@ def act(
         message += "（重复提交，未再次办理）"
     flash(request, message, "success")
     return Redirect(written.content["to"])
+
+
+def form_write(
+    request: Request[User, Any, Any],
+    form: Mapping[str, Any],
+    *,
+    action: str,
+    data: Any,
+    run: Callable[[UnitOfWork], T],
+    answer: Callable[[UnitOfWork, T], Any],
+    target: Callable[[T], str],
+) -> Written:
+    """:func:`api.http.base.commit_write` for the signed-in user's form: ``data`` is what
+    the form's key (:data:`KEY_FIELD`) is held to, so a second submit acts once."""
+    user = request.user
+    key = str(form.get(KEY_FIELD) or "")
+    return commit_write(
+        engine_of(request),
+        user=user,
+        method=request.method,
+        path=request.url.path,
+        request_id=request_id(request),
+        action=action,
+        data=data,
+        key=f"console:{user.name}:{key}" if key else None,
+        run=run,
+        answer=answer,
+        target=target,
+    )
 
 
 def refused_back(

@@ -19,15 +19,12 @@ from litestar.params import Body, FromPath
 from litestar.plugins.flash import flash
 from litestar.response import File, Redirect, Template
 
-from api.console.common import KEY_FIELD, act, page, refused_back
+from api.console.common import act, form_write, page, refused_back
 from api.console.pages import Form, date_field, form, text, view
 from api.http.base import (
     KeyReused,
-    commit_write,
     download,
-    engine_of,
     read,
-    request_id,
     upload_name,
 )
 from api.shapes import import_out
@@ -131,16 +128,11 @@ def _import(
             name = upload_name(upload.filename if isinstance(upload, UploadFile) else "", "文件")
             if not content:
                 raise ValidationError("文件", f"请选择要导入的{imports.TITLES[kind]}工作簿")
-            key = str(data.get(KEY_FIELD) or "")
-            written = commit_write(
-                engine_of(request),
-                user=user,
-                method=request.method,
-                path=request.url.path,
-                request_id=request_id(request),
+            written = form_write(
+                request,
+                data,
                 action=f"import.{kind}",
                 data={"file": name, "sha256": hashlib.sha256(content).hexdigest()},
-                key=f"console:{user.name}:{key}" if key else None,
                 run=lambda uow: imports.import_file(uow, kind, path, by=user.name),
                 answer=lambda _, report: import_out(report),
                 target=lambda _: name,

@@ -335,13 +335,13 @@ class BatchPages(Controller):
 
         def load(uow: UnitOfWork) -> dict[str, Any]:
             batch, events = disbursement.show(uow, batch_id)
+            payees = disbursement.payees(uow, batch)  # read once: names, IDs, accounts
             shown = batch_history(
                 batch,
                 events,
-                disbursement.payee_names(uow, batch),
+                disbursement.names_of(batch, payees),
                 disbursement.roster_changes(uow, batch),
             )
-            payees = disbursement.payees(uow, batch)
             ids = {
                 number: payee.id_number if whole_ids else mask_id_number(payee.id_number)
                 for number, payee in payees.items()
@@ -536,9 +536,11 @@ class RegistryPages(Controller):
             today = program.today()
             counts = roster_services.roster_counts(uow, today)
             found = lookups.find_studios(uow, search, after)
-            studios = roster_services.studios(uow)
-            names = {s.code: s.name for s in studios}
             funding_year = year or this_year
+            held = sorted(fund_services.held_back(uow, funding_year).items())
+            decided = sorted(fund_services.funding_decisions(uow, funding_year).items())
+            named = {code for code, _ in held} | {code for code, _ in decided}
+            names = {s.code: s.name for s in uow.registry.studios_of(named)}
             shown = found[: lookups.PAGE]
             return {
                 "studios": [studio_out(s, counts.get(s.code, 0)) for s in shown],
@@ -548,14 +550,8 @@ class RegistryPages(Controller):
                 "max_search": MAX_SEARCH,
                 "cycles": [cycle_out(v) for v in cycle_services.cycle_views(uow, today)],
                 "funding_year": funding_year,
-                "held": [
-                    (code, names.get(code, ""), share)
-                    for code, share in sorted(fund_services.held_back(uow, funding_year).items())
-                ],
-                "decisions": [
-                    (d, names.get(d.studio, ""))
-                    for _, d in sorted(fund_services.funding_decisions(uow, funding_year).items())
-                ],
+                "held": [(code, names.get(code, ""), share) for code, share in held],
+                "decisions": [(d, names.get(d.studio, "")) for _, d in decided],
             }
 
         return page(request, "studios.html", "工作室", **read(request, load))

@@ -76,28 +76,33 @@ def running(
     lines: Sequence[BatchLine], opening: Mapping[tuple[str, str], Fen]
 ) -> tuple[tuple[StudioFunds, ...], dict[int, LineFunds]]:
     """Each drawing line's studio fund before and after it, from ``opening`` ((studio,
-    source) → balance), in line order; and each studio's whole before, take and after."""
+    source) → balance), in line order; and each studio's whole before, take and after.
+    One pass over the lines, each studio's total kept as it goes (a national batch has
+    900,000 lines)."""
     left = dict(opening)
-    taken: dict[str, dict[str, Fen]] = {}
+    total = {studio: sum(pools.values()) for studio, pools in by_studio(opening).items()}
     found: dict[int, LineFunds] = {}
     for line in drawing(lines):
-        before = sum(v for (s, _), v in left.items() if s == line.studio)
-        mine = taken.setdefault(line.studio, {})
+        before = total.get(line.studio, 0)
         for source, amount in line.split.items():
             left[line.studio, source] = left.get((line.studio, source), 0) - amount
-            mine[source] = mine.get(source, 0) + amount
+        after = total[line.studio] = before - sum(line.split.values())
         short = any(left[line.studio, source] < 0 for source in line.split)
-        after = sum(v for (s, _), v in left.items() if s == line.studio)
         found[line.number] = LineFunds(before, after, short)
+    pools, taken = by_studio(opening), by_studio(taken_by(lines))
     studios = tuple(
-        StudioFunds(
-            studio,
-            {src: v for (s, src), v in opening.items() if s == studio},
-            taken[studio],
-        )
-        for studio in sorted(taken)
+        StudioFunds(studio, pools.get(studio, {}), taken.get(studio, {}))
+        for studio in sorted({x.studio for x in drawing(lines)})
     )
     return studios, found
+
+
+def by_studio(amounts: Mapping[tuple[str, str], Fen]) -> dict[str, dict[str, Fen]]:
+    """(studio, source) → amount, as studio → source → amount."""
+    grouped: dict[str, dict[str, Fen]] = {}
+    for (studio, source), amount in amounts.items():
+        grouped.setdefault(studio, {})[source] = amount
+    return grouped
 
 
 def taken_by(lines: Sequence[BatchLine]) -> dict[tuple[str, str], Fen]:

@@ -380,7 +380,11 @@ def roster_changes(stores: Stores, batch: Batch) -> dict[int, str]:
 
 def payee_names(stores: Stores, batch: Batch) -> dict[str, str]:
     """The names of the batch's payees by payee code, as :func:`payees` gives them."""
-    paying = payees(stores, batch)
+    return names_of(batch, payees(stores, batch))
+
+
+def names_of(batch: Batch, paying: Mapping[int, Payee]) -> dict[str, str]:
+    """The names of the batch's payees by payee code, from :func:`payees` already read."""
     return {x.person: paying[x.number].name for x in batch.lines}
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.batches.availability import running
+from ledger.batches.availability import StudioFunds, running
 from ledger.batches.batch import BatchLine, LineStatus
 
 
@@ -60,6 +61,13 @@ def test_a_studio_with_no_money_yet_starts_from_zero() -> None:
     assert (found[1].before, found[1].after, found[1].short) == (0, -1, True)
     assert studios[0].before == {}
     assert studios[0].after == {"finance": -1, "edu_fund": 0}
+
+
+def test_a_line_taking_from_no_pool_still_names_its_studio() -> None:
+    empty = replace(_line(1, "HJ-S04", 0, 0), split={})
+    studios, found = running([empty], {})
+    assert studios == (StudioFunds("HJ-S04", {}, {}),)
+    assert (found[1].before, found[1].after, found[1].short) == (0, 0, False)
 
 
 amounts = st.integers(min_value=0, max_value=10**9)
