@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from jobs.timetable import ScheduleSettings, check_due
-from jobs.work import DAILY_JOBS, JOB_TITLES, JOBS, Counts
+from jobs.work import DAILY_JOBS, JOB_TITLES, JOBS, READS_ONLY, Counts
 from ledger import clock
 from ledger.books.postings import utc_now
 from ledger.errors import ValidationError, digits
@@ -86,7 +86,7 @@ def run(
     run_id = claimed
     log.info(_structured("job.started", job=job, period=period, run=run_id, trigger=trigger))
     try:
-        with UnitOfWork(engine) as uow:
+        with UnitOfWork(engine, write=job not in READS_ONLY) as uow:
             counts = JOBS[job](uow, period)
             uow.jobs.succeed(run_id, counts)
             uow.commit()

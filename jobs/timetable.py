@@ -31,6 +31,7 @@ DEFAULT_SCHEDULES: Final[Mapping[str, Mapping[str, Any]]] = {
     "matching-check": {"month": 12, "day": 20, "hour": 9, "minute": 0},
     "integrity-check": {"hour": 2, "minute": 0},
     "cycle-close": {"month": 1, "day": 20, "hour": 9, "minute": 0},
+    "backup": {"hour": 1, "minute": 30},
 }
 DEFAULT_GRACE: Final = timedelta(days=3)
 TIME_ZONE: Final = PROGRAM_TIME_ZONE.key

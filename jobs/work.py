@@ -19,6 +19,7 @@ from ledger.funds import fund_services
 from ledger.money import format_plain
 from ledger.registry import cycle_services
 from ledger.registry.cycles import POOL_LABELS
+from schema.backup import backup, backup_folder, kept_copies, nightly_name, prune
 from schema.db import UnitOfWork
 
 SCHEDULER_USER: Final = "scheduler"
@@ -27,8 +28,13 @@ SCHEDULER_USER: Final = "scheduler"
 
 Counts = dict[str, Any]
 
-DAILY_JOBS: Final = frozenset({"integrity-check"})
+DAILY_JOBS: Final = frozenset({"integrity-check", "backup"})
 """Jobs that run for a date; the others run for a year."""
+
+READS_ONLY: Final = frozenset({"backup"})
+"""Jobs that write nothing through their unit of work (the backup reads in its own
+snapshot): it does not take SQLite's write lock up front, so a long backup never holds
+the service's writes off."""
 
 LAST_YEAR_JOBS: Final = frozenset({"cycle-close"})
 """Yearly jobs that serve the year before the day they run: cycle-close runs in January
@@ -63,6 +69,11 @@ COUNT_LABELS: Final[Mapping[str, str]] = MappingProxyType(
         "returned": "退回明细",
         "not_renamed": "未续期",
         "refused": "未能结算",
+        "file": "备份文件",
+        "sha256": "校验和",
+        "rows": "备份行数",
+        "anchor": "账链末端",
+        "removed": "删除的旧备份",
     }
 )
 """Each count a job run records, by its name for a person (the 作业 page)."""
@@ -141,6 +152,25 @@ def integrity_check(uow: UnitOfWork, period: str) -> Counts:
     return {"transactions": report.transactions, "last_hash": report.last_hash}
 
 
+def nightly_backup(uow: UnitOfWork, period: str) -> Counts:
+    """The whole ledger to ``studio-ledger-DATE.zip`` in the backup folder
+    (:func:`schema.backup.backup_folder`), then all but the newest copies removed
+    (``STUDIO_LEDGER_BACKUP_KEEP``, default 14); a copy is removed only after the new one
+    is whole."""
+    day = date.fromisoformat(period)
+    folder = backup_folder(uow.engine.url)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    made = backup(uow.engine, folder / nightly_name(day))
+    removed = prune(folder, kept_copies())
+    return {
+        "file": str(made.path),
+        "sha256": made.sha256,
+        "rows": made.manifest.rows,
+        "anchor": made.manifest.anchor,
+        "removed": [p.name for p in removed],
+    }
+
+
 def cycle_close(uow: UnitOfWork, period: str) -> Counts:
     """Close every cycle that ended with the year (and of studios cancelled since): each
     returns its unspent funds to their sources in one voucher. A studio whose stipends
@@ -185,6 +215,7 @@ JOB_TITLES: Final = {
     "matching-check": "单位配套资金检查",
     "integrity-check": "账簿完整性校验",
     "cycle-close": "周期终结结算",
+    "backup": "账簿备份",
 }
 
 JOBS: Final[dict[str, Callable[[UnitOfWork, str], Counts]]] = {
@@ -193,4 +224,5 @@ JOBS: Final[dict[str, Callable[[UnitOfWork, str], Counts]]] = {
     "matching-check": matching_check,
     "integrity-check": integrity_check,
     "cycle-close": cycle_close,
+    "backup": nightly_backup,
 }

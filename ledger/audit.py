@@ -211,6 +211,8 @@ ACTION_LABELS: Final[dict[str, str]] = {
     "attachment.add": "附加原始凭证",
     "attachment.get": "下载原始凭证",
     "chain.key_rotated": "更换账链密钥",
+    "ledger.backup": "备份账簿",
+    "ledger.restore": "从备份恢复",
     "tax.remit": "缴纳个税",
     "statement.export": "导出报表",
     "voucher.print": "打印凭证",

@@ -6,13 +6,16 @@ so that no ``alembic.ini`` has to sit beside the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine
 
 from ledger.books import book
@@ -56,20 +59,80 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
-    config = _config()
+    with _transaction(engine) as connection:
+        config = _config()
+        config.attributes["connection"] = connection
+        step(config, revision)
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction for schema changes (and the rows that go with them), committed
+    when the block ends without an error; on SQLite with foreign keys off inside it and
+    every one checked before the commit (see :func:`upgrade`)."""
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             _pragma(connection, "foreign_keys = OFF")
         try:
             with connection.begin():
-                config.attributes["connection"] = connection
-                step(config, revision)
+                yield connection
                 if sqlite:
                     _refuse_broken_foreign_keys(connection)
         finally:
             if sqlite:
                 _pragma(connection, "foreign_keys = ON")
+
+
+@dataclass(frozen=True)
+class Migrating:
+    """A database being brought to revisions and written in one transaction
+    (:func:`migrating`)."""
+
+    connection: Connection
+
+    def to(self, revision: str) -> None:
+        """Upgrade, or downgrade, the schema to ``revision`` inside the transaction."""
+        config = _config()
+        config.attributes["connection"] = self.connection
+        current = revision_on(self.connection)
+        if current == revision:
+            return
+        if current is not None and _before(revision, current):
+            command.downgrade(config, revision)
+        else:
+            command.upgrade(config, revision)
+
+
+@contextmanager
+def migrating(engine: Engine, revision: str) -> Iterator[Migrating]:
+    """The database at ``engine`` brought to schema ``revision`` (up or down) in a
+    transaction the block goes on writing in (a restore: the rows of a backup taken at
+    that revision, then the schema on to the newest); all of it committed when the block
+    ends, none of it when it raises."""
+    with _transaction(engine) as connection:
+        migrating = Migrating(connection)
+        migrating.to(revision)
+        yield migrating
+
+
+def _before(older: str, newer: str) -> bool:
+    """Whether revision ``older`` comes before ``newer`` in the (linear) history."""
+    script = ScriptDirectory.from_config(_config())
+    return any(r.revision == older for r in script.iterate_revisions(newer, "base"))
+
+
+def known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of this program's migrations."""
+    try:
+        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def revision_on(connection: Connection) -> str | None:
+    """The schema revision of the database ``connection`` is open on."""
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def prepare(engine: Engine) -> KeyRing | None:
@@ -96,7 +159,7 @@ def _refuse_broken_foreign_keys(connection: Connection) -> None:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return revision_on(connection)
 
 
 def head_revision() -> str | None:
