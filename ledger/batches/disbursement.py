@@ -482,10 +482,10 @@ def confirm(
     batch = _batch(stores, batch_id, lock=True)
     waiting = {x.number for x in batch.lines if x.status == LineStatus.PENDING}
     batch.after(_answered(batch, waiting, failed))
-    for number, reason in failed.items():
-        if batch.line(number).status != LineStatus.PENDING:
+    for line, (number, reason) in zip(batch.numbered(failed), failed.items(), strict=True):
+        if line.status != LineStatus.PENDING:
             raise InvalidTransitionError(
-                f"批次 #{batch.id} 第{number}行已{batch.line(number).status.label}，银行已答复过"
+                f"批次 #{batch.id} 第{number}行已{line.status.label}，银行已答复过"
             )
         if not reason.strip():
             raise ValidationError(f"failed[{number}]", "银行退回须填写原因")
@@ -566,8 +566,11 @@ def _answer(
     _check_cashier(stores, batch, by)
     program.require_dated(stores, on)
     check_not_before(on, _approved_on(stores, batch), field="on", what=f"批次 #{batch.id} 的审批")
-    lines = [batch.line(n) for n in paying]
-    settled = [batch.line(n).bounced(reason) for n, reason in failed.items()]
+    lines = batch.numbered(paying)
+    settled = [
+        line.bounced(reason)
+        for line, reason in zip(batch.numbered(failed), failed.values(), strict=True)
+    ]
     paid_by: int | None = None
     if lines:
         [posted] = book.post(
