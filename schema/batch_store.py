@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ledger.batches.batch import (
@@ -27,6 +27,7 @@ from ledger.batches.batch import (
 )
 from ledger.books.periods import Period
 from ledger.money import Fen
+from schema.bulk import insert_rows, update_rows
 from schema.ledger_store import chunks
 from schema.tables import (
     Base,
@@ -139,6 +140,26 @@ def _payee_columns(payee: Payee | None) -> dict[str, str | None]:
         "payee_bank_name": None if payee is None else payee.bank_name,
         "payee_bank_account": None if payee is None else payee.bank_account,
     }
+
+
+def _step_row(x: BatchLine) -> dict[str, Any]:
+    """A line's id and what a step may have changed on it, by column: exactly
+    :data:`_STEP_COLUMNS` (one missing here is a KeyError, never a column left as it
+    was)."""
+    changed = {
+        **_payee_columns(x.payee),
+        "status": x.status.value,
+        "failure_reason": x.failure_reason,
+        "approval_seq": x.approval_seq,
+        "approval_positions": list(x.approval_positions),
+        "payment_seq": x.payment_seq,
+        "return_seq": x.return_seq,
+        "final_tax": x.final_tax,
+        "final_net": x.final_net,
+        "refund": x.refund,
+        "refund_month": x.refund_month,
+    }
+    return {"id": x.id, **{c: changed[c] for c in _STEP_COLUMNS}}
 
 
 def _reissue_explanation(failed: BatchLine) -> str:
@@ -310,6 +331,7 @@ class SqlBatchStore:
                     "explanation": e.explanation,
                     "paid_key": paid_key(e.year, e.studio, e.person, e.role),
                     "reissue_of": None,
+                    "refund": 0,
                 }
             )
         values.extend(
@@ -332,14 +354,14 @@ class SqlBatchStore:
             }
             for failed in reissues
         )
-        if values:  # one executemany, not an ORM object per line
-            self.session.execute(
-                insert(_LINES),
-                [
-                    {"batch_id": row.id, "number": n, "status": LineStatus.PENDING.value, **v}
-                    for n, v in enumerate(values, start=1)
-                ],
-            )
+        insert_rows(  # in one go (schema.bulk), not an ORM object per line
+            self.session.connection(),
+            _LINES,
+            [
+                {"batch_id": row.id, "number": n, "status": LineStatus.PENDING.value, **v}
+                for n, v in enumerate(values, start=1)
+            ],
+        )
         return row.id
 
     def add_approval(self, batch_id: int, approver: str, at: datetime) -> None:
@@ -364,30 +386,14 @@ class SqlBatchStore:
         self.session.flush()
 
     def save_lines(self, lines: Sequence[BatchLine]) -> None:
-        """One executemany UPDATE of the columns a step changes, not a statement per line."""
-        if not lines:
-            return
-        self.session.execute(
-            update(_LINES)
-            .where(_LINES.c.id == bindparam("line_id"))
-            .values({c: bindparam(c) for c in _STEP_COLUMNS}),
-            [
-                {
-                    "line_id": x.id,
-                    **_payee_columns(x.payee),
-                    "status": x.status.value,
-                    "failure_reason": x.failure_reason,
-                    "approval_seq": x.approval_seq,
-                    "approval_positions": list(x.approval_positions),
-                    "payment_seq": x.payment_seq,
-                    "return_seq": x.return_seq,
-                    "final_tax": x.final_tax,
-                    "final_net": x.final_net,
-                    "refund": x.refund,
-                    "refund_month": x.refund_month,
-                }
-                for x in lines
-            ],
+        """The columns a step changes (:data:`_STEP_COLUMNS`, the domain's
+        ``LINE_STEP_FIELDS``), for every line in one go (:func:`schema.bulk.update_rows`),
+        not a statement per line."""
+        update_rows(
+            self.session.connection(),
+            _LINES,
+            ("id",),
+            [_step_row(x) for x in lines],
         )
 
     def lines_by_id(self, ids: Collection[int]) -> list[BatchLine]:

@@ -34,6 +34,7 @@ from ledger.books.daily_balances import Day, DayRow, DayWrite
 from ledger.books.periods import Closing, Period
 from ledger.books.postings import NewTransaction, Posting, Transaction, Voucher, utc_now
 from ledger.money import Fen
+from schema.bulk import insert_rows, update_rows
 from schema.keys import KeySource
 from schema.tables import (
     LEDGER_TABLES,
@@ -69,22 +70,6 @@ _CLOSING_ON: Final = (
     .where(_DAYS.c.account_id == bindparam("account"), _DAYS.c.day <= bindparam("day"))
     .order_by(_DAYS.c.day.desc())
     .limit(1)
-)
-_SET_DAY: Final = (
-    update(_DAYS)
-    .where(_DAYS.c.account_id == bindparam("day_account"), _DAYS.c.day == bindparam("day_date"))
-    .values(moved=bindparam("day_moved"), closing=bindparam("day_closing"))
-)
-_ADD_DAY: Final = insert(_DAYS).values(
-    account_id=bindparam("day_account"),
-    day=bindparam("day_date"),
-    moved=bindparam("day_moved"),
-    closing=bindparam("day_closing"),
-)
-_SET_BALANCE: Final = (
-    update(_ACCOUNTS)
-    .where(_ACCOUNTS.c.id == bindparam("account_id"))
-    .values(balance=bindparam("new_balance"))
 )
 _SET_VOUCHER_COUNTER: Final = (
     update(_VOUCHER_COUNTERS)
@@ -286,31 +271,31 @@ class SqlLedgerStore:
         days: Sequence[DayWrite],
         key_id: str | None,
     ) -> None:
-        execute = self.session.connection().execute
+        connection = self.session.connection()
         ids = self._account_ids
-        execute(insert(_TRANSACTIONS), [transaction_row(t) for t in transactions])
-        execute(insert(_POSTINGS), posting_rows(transactions, ids))
-        if balances:
-            execute(
-                _SET_BALANCE,
-                [{"account_id": ids[a], "new_balance": b} for a, b in balances.items()],
-            )
+        insert_rows(connection, _TRANSACTIONS, [transaction_row(t) for t in transactions])
+        insert_rows(connection, _POSTINGS, posting_rows(transactions, ids))
+        update_rows(
+            connection,
+            _ACCOUNTS,
+            ("id",),
+            [{"id": ids[a], "balance": b} for a, b in balances.items()],
+        )
         self._advance_voucher_counters(transactions)
         added: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
         for address, day, kept, new in days:
             (added if new else changed).append(
                 {
-                    "day_account": ids[address],
-                    "day_date": day,
-                    "day_moved": kept.moved,
-                    "day_closing": kept.closing,
+                    "account_id": ids[address],
+                    "day": day,
+                    "moved": kept.moved,
+                    "closing": kept.closing,
                 }
             )
-        if added:
-            execute(_ADD_DAY, added)
-        if changed:
-            execute(_SET_DAY, changed)
+        insert_rows(connection, _DAYS, added)
+        update_rows(connection, _DAYS, ("account_id", "day"), changed)
+        execute = connection.execute
         last = transactions[-1]
         execute(
             update(_CHAIN_HEAD)

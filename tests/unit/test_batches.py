@@ -347,6 +347,19 @@ def test_a_batch_step_records_its_approvers_and_a_missing_line_is_named() -> Non
     assert (refused.value.field, refused.value.message) == ("line", "批次 #7 没有第2行")
 
 
+def test_lines_are_found_by_number_in_the_order_asked() -> None:
+    lines = tuple(replace(stored_line(n), id=100 + n) for n in (1, 2, 3))
+    batch = Batch(
+        7, 2024, BatchState.DRAFT, NOTICE_2024.version, "clerk", datetime(2024, 12, 1),
+        "2024-12", 2, 3_000_000, 540_000, lines, (),
+    )  # fmt: skip
+    assert [x.id for x in batch.numbered([3, 1, 3])] == [103, 101, 103]
+    assert batch.numbered([]) == []
+    assert batch.line(2).id == 102
+    with pytest.raises(ValidationError, match="批次 #7 没有第4行"):
+        batch.numbered([1, 4, 5])
+
+
 def test_a_changed_id_number_and_a_missing_account_read_in_words() -> None:
     approved = Payee("教师11", "150625198501010112", "", "")
     now = Person(

@@ -1,0 +1,109 @@
+"""Many rows at once: ``INSERT`` and ``UPDATE`` of a whole step's rows in one go.
+
+Small sets go as one ``executemany`` (SQLAlchemy's batched statements), on both
+databases. On PostgreSQL a large set goes by ``COPY``, the server's own bulk path: an
+insert straight into its table, an update into a temporary table of the columns it
+sets and then one ``UPDATE … FROM`` joined on the key. Either way the rows are written
+in the caller's transaction, every constraint and trigger holds as for a plain
+statement, and a refusal reaches the caller as SQLAlchemy's error (an
+:class:`~sqlalchemy.exc.IntegrityError` for a key taken by another writer, which
+:func:`schema.db.is_conflict` recognises).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from sqlalchemy import JSON, Column, Connection, MetaData, Table, bindparam, insert, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+COPY_FROM: Final = 2_000
+"""Rows from which PostgreSQL is sent them by COPY (below it, one executemany is as
+quick and needs no temporary table)."""
+
+Row = Mapping[str, Any]
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """Insert ``rows`` (column → value, every row the same columns) into ``table``."""
+    if not rows:
+        return
+    if not _by_copy(connection, rows):
+        connection.execute(insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    _copy(connection, table, table.name, columns, rows)
+
+
+def update_rows(
+    connection: Connection, table: Table, key: Sequence[str], rows: Sequence[Row]
+) -> None:
+    """Set, in each row of ``table`` whose ``key`` columns match one of ``rows``, the
+    other columns ``rows`` give (every row the same columns)."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    setting = [c for c in columns if c not in key]
+    if not _by_copy(connection, rows):
+        names = {c: f"bulk_{c}" for c in columns}  # a bind name may not be a column's
+        statement = (
+            update(table)
+            .where(*(table.c[k] == bindparam(names[k]) for k in key))
+            .values({c: bindparam(names[c]) for c in setting})
+        )
+        connection.execute(statement, [{names[c]: r[c] for c in columns} for r in rows])
+        return
+    staging = Table(
+        f"bulk_{table.name}_{uuid.uuid4().hex[:8]}",
+        MetaData(),
+        *(Column(c, table.c[c].type) for c in columns),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    staging.create(connection)
+    _copy(connection, table, staging.name, columns, rows)
+    connection.execute(
+        update(table)
+        .where(*(table.c[k] == staging.c[k] for k in key))
+        .values({c: staging.c[c] for c in setting})
+    )
+    staging.drop(connection)
+
+
+def _by_copy(connection: Connection, rows: Sequence[Row]) -> bool:
+    return connection.dialect.name == "postgresql" and len(rows) >= COPY_FROM
+
+
+def _copy(
+    connection: Connection, table: Table, into: str, columns: list[str], rows: Sequence[Row]
+) -> None:
+    """``COPY into (columns) FROM STDIN`` of ``rows`` on the unit of work's own
+    connection (so in its transaction); JSON columns written as JSON text."""
+    as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    listed = ", ".join(f'"{c}"' for c in columns)
+    statement = f'COPY "{into}" ({listed}) FROM STDIN'
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row([_json(row[c]) if c in as_json else row[c] for c in columns])
+    except Exception as error:
+        raise _as_sqlalchemy(statement, error) from error
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _as_sqlalchemy(statement: str, error: Exception) -> Exception:
+    """The driver's error as SQLAlchemy raises it for a statement it ran itself."""
+    import psycopg  # noqa: PLC0415 (only PostgreSQL gets here)
+
+    if isinstance(error, psycopg.IntegrityError):
+        return IntegrityError(statement, None, error)
+    if isinstance(error, psycopg.Error):
+        return DBAPIError(statement, None, error)
+    return error
