@@ -1,4 +1,4 @@
-"""Benchmark: GET an account's balance over HTTP vs a Litestar hello-world.
+"""Benchmark: GET an account's balance over HTTP vs a bare async read and a hello-world.
 
 Starts each app under the very same server settings — ``studio-ledger serve`` (uvicorn,
 uvloop, httptools, ``--workers``) for the ledger, and uvicorn with the same options for a
@@ -9,8 +9,11 @@ permission guard and the balance read all run. Beside it, three floors from the 
 app: ``/hello`` returns ``{"hello": "world"}`` on the event loop (the target's
 baseline); ``/hello-thread`` returns it from a worker thread, as every handler that may
 block must run; ``/core-read`` reads the same account's balance with one SQLAlchemy Core
-statement in a worker thread (no token, no ORM session). Prints requests per second and
-each ratio to the hello-world. Needs ``wrk`` (Debian package ``wrk``).
+statement in a worker thread (no token, no ORM session); ``/async-read`` reads it through
+SQLAlchemy's asyncio engine on the event loop (psycopg's async connection, or aiosqlite),
+the issue-34 baseline the balance read is held to (at least half of it). Prints requests
+per second and each ratio. Needs ``wrk`` (Debian package ``wrk``) and, for SQLite,
+``aiosqlite``.
 
     python benchmarks/http_balance.py                    # a SQLite file in a temp folder
     python benchmarks/http_balance.py --pg URL           # a PostgreSQL server (creates a database)
@@ -37,6 +40,7 @@ from pathlib import Path
 from litestar import Litestar, get
 from scratch import scratch_urls
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from ledger import users
 from ledger.books import book
@@ -64,11 +68,22 @@ def hello_thread() -> dict[str, str]:
     return {"hello": "world"}
 
 
+def async_url(url: str) -> str:
+    """The same database through an asyncio driver: psycopg's own async connection, or
+    aiosqlite for a SQLite file."""
+    if url.startswith("sqlite"):
+        return url.replace("sqlite://", "sqlite+aiosqlite://", 1)
+    return url
+
+
 def hello_app() -> Litestar:
-    """The hello-world the ledger is measured against, and the floors beside it: the same
-    answer from a worker thread, and one Core read of the account in a worker thread (of
-    the database named by ``BENCH_DATABASE_URL``)."""
-    engine = connect(os.environ["BENCH_DATABASE_URL"])
+    """The hello-world, and the floors beside it: the same answer from a worker thread,
+    one Core read of the account in a worker thread, and the same read through
+    SQLAlchemy's asyncio engine on the event loop (the issue's baseline: a bare async
+    read of the same row through the same stack), of ``BENCH_DATABASE_URL``."""
+    url = os.environ["BENCH_DATABASE_URL"]
+    engine = connect(url)
+    reader = create_async_engine(async_url(url), pool_size=20, pool_pre_ping=True)
     balance = select(AccountRow.balance).where(AccountRow.address == ACCOUNT)
 
     @get("/core-read", sync_to_thread=True)
@@ -76,7 +91,13 @@ def hello_app() -> Litestar:
         with engine.connect() as connection:
             return {"balance_fen": int(connection.execute(balance).scalar_one())}
 
-    return Litestar([hello, hello_thread, core_read])
+    @get("/async-read")
+    async def async_read() -> dict[str, int]:
+        async with reader.connect() as connection:
+            found = await connection.execute(balance)
+            return {"balance_fen": int(found.scalar_one())}
+
+    return Litestar([hello, hello_thread, core_read, async_read])
 
 
 def ledger_database(url: str) -> str:
@@ -165,7 +186,7 @@ def main() -> None:
         hello_command += [*SERVER_OPTIONS, *workers, "--app-dir", "benchmarks"]
         floors = {}
         with running([*hello_command, "http_balance:hello_app"], port, {"BENCH_DATABASE_URL": url}):
-            for path in ("hello", "hello-thread", "core-read"):
+            for path in ("hello", "hello-thread", "core-read", "async-read"):
                 floors[path] = load(
                     f"http://127.0.0.1:{port}/{path}", args.connections, args.seconds, []
                 )
@@ -187,10 +208,13 @@ def main() -> None:
         "Litestar hello-world": baseline,
         "hello from a worker thread": floors["hello-thread"],
         "Core read in a worker thread": floors["core-read"],
+        "bare async read": floors["async-read"],
         f"GET balance{' as of' if args.as_of else ''}": balance,
     }
     for name, rate in shown.items():
         print(f"  {name:30} : {rate:10,.0f} req/s  ({rate / baseline:.2f} of the hello-world)")
+    target = balance / floors["async-read"]
+    print(f"GET balance / bare async read: {target:.2f} (target at least 0.50)")
 
 
 if __name__ == "__main__":
