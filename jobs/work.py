@@ -153,15 +153,17 @@ def integrity_check(uow: UnitOfWork, period: str) -> Counts:
 
 
 def nightly_backup(uow: UnitOfWork, period: str) -> Counts:
-    """The whole ledger to ``studio-ledger-DATE.zip`` in the backup folder
+    """The whole ledger to ``LEDGER-DATE.zip`` in the backup folder
     (:func:`schema.backup.backup_folder`), then all but the newest copies removed
     (``STUDIO_LEDGER_BACKUP_KEEP``, default 14); a copy is removed only after the new one
     is whole."""
     day = date.fromisoformat(period)
-    folder = backup_folder(uow.engine.url)
+    keep = kept_copies()  # a setting that is wrong is refused before anything is written
+    url = uow.engine.url
+    folder = backup_folder(url)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    made = backup(uow.engine, folder / nightly_name(day))
-    removed = prune(folder, kept_copies())
+    made = backup(uow.engine, folder / nightly_name(url, day))
+    removed = prune(folder, url, keep, made.path)
     return {
         "file": str(made.path),
         "sha256": made.sha256,

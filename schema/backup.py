@@ -6,7 +6,7 @@ An archive is a zip file any tool can list:
   written at, the kind of database they came from, when (Beijing time), the chain's
   anchor (``SEQ:HASH`` of its last transaction) and, for each table, its columns with
   their kinds and its number of rows;
-- ``tables/NN-NAME.jsonl``: one JSON array per row, in the manifest's column order,
+- ``tables/NAME.jsonl``: one JSON array per row, in the manifest's column order,
   rows by primary key; bytes in base64, dates and times in ISO 8601, JSON as JSON;
 - the zip's comment, last in the file: ``studio-ledger-backup sha256:`` and the
   SHA-256 of every byte before the 64 hexadecimal digits. One byte changed anywhere —
@@ -36,13 +36,16 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 from zipfile import ZIP_DEFLATED, BadZipFile, ZipFile, ZipInfo
 
+from alembic.util.exc import CommandError
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -68,9 +71,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.clock import local_time, now
 from ledger.errors import LedgerError
+from schema.keys import key_source, safe_name
 from schema.migrate import (
     FOREIGN_TABLES,
-    current_revision,
     head_revision,
     known_revision,
     migrating,
@@ -210,10 +213,13 @@ def backup(engine: Engine, out: Path) -> BackupMade:
         raise ArchiveRefused(f"备份文件：{out} 是一个文件夹；请给出文件名，如 {out / 'ledger.zip'}")
     if not out.parent.is_dir():
         raise ArchiveRefused(f"备份文件：文件夹 {out.parent} 不存在")
-    partial = out.with_name(f".{out.name}.partial")
-    partial.unlink(missing_ok=True)
+    if out.resolve() in _kept_files(engine.url):
+        raise ArchiveRefused(
+            f"备份文件：{out} 是账簿本身的文件（数据库或账链密钥），不能写在它上面"
+        )
+    descriptor, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+    partial = Path(name)  # a name of its own: two backups to one --out never share it
     try:
-        descriptor = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w+b") as file:
             manifest = _write_archive(engine, file)
             checksum = _seal(file)
@@ -223,6 +229,23 @@ def backup(engine: Engine, out: Path) -> BackupMade:
     finally:
         partial.unlink(missing_ok=True)
     return BackupMade(out, checksum, out.stat().st_size, manifest)
+
+
+def _kept_files(url: URL) -> set[Path]:
+    """The files the ledger at ``url`` lives in: a SQLite file and its sidecars, the key
+    file. A backup is never written over one of them."""
+    kept: set[Path] = set()
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database = Path(url.database or "").resolve()
+        kept |= {database, *(database.with_name(database.name + s) for s in SIDECARS)}
+    keys = key_source(url).path
+    if keys is not None:
+        kept.add(keys.resolve())
+    return kept
+
+
+SIDECARS: Final = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside a database file while it is open."""
 
 
 def _write_archive(engine: Engine, file: IO[bytes]) -> Manifest:
@@ -345,21 +368,28 @@ def _digest(file: IO[bytes], length: int) -> str:
 FOLDER_VARIABLE: Final = "STUDIO_LEDGER_BACKUP_DIR"
 KEEP_VARIABLE: Final = "STUDIO_LEDGER_BACKUP_KEEP"
 DEFAULT_KEEP: Final = 14
-_NIGHTLY: Final = re.compile(r"studio-ledger-\d{4}-\d{2}-\d{2}\.zip")
+
+
+def ledger_name(url: URL) -> str:
+    """The name a ledger's nightly copies carry, so that ledgers sharing a folder never
+    replace or prune each other's: a SQLite file's name without ``.db``, or for
+    PostgreSQL ``HOST-PORT-DATABASE``."""
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return safe_name(Path(url.database or "").stem)
+    return safe_name(f"{url.host or 'localhost'}-{url.port or 5432}-{url.database or 'postgres'}")
 
 
 def backup_folder(url: URL) -> Path:
     """Where the nightly backups go: ``STUDIO_LEDGER_BACKUP_DIR``; else beside a SQLite
     file (``backups/``), or for PostgreSQL under the operator's data folder
-    (``~/.local/share/studio-ledger/backups/HOST-PORT-DATABASE``)."""
+    (``~/.local/share/studio-ledger/backups``)."""
     named = os.environ.get(FOLDER_VARIABLE)
     if named:
         return Path(named).expanduser().absolute()
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         return Path(url.database or "").absolute().parent / "backups"
     data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    name = f"{url.host or 'localhost'}-{url.port or 5432}-{url.database or 'postgres'}"
-    return data / "studio-ledger" / "backups" / name
+    return data / "studio-ledger" / "backups"
 
 
 def kept_copies() -> int:
@@ -372,15 +402,19 @@ def kept_copies() -> int:
     return int(text_value)
 
 
-def nightly_name(day: date) -> str:
-    return f"studio-ledger-{day.isoformat()}.zip"
+def nightly_name(url: URL, day: date) -> str:
+    """``LEDGER-YYYY-MM-DD.zip``: the copy of ``day``'s run (its manifest says when it was
+    taken)."""
+    return f"{ledger_name(url)}-{day.isoformat()}.zip"
 
 
-def prune(folder: Path, keep: int) -> list[Path]:
-    """Remove all but the newest ``keep`` nightly copies in ``folder`` (by their date);
-    the files removed. Other files there are never touched."""
-    copies = sorted(p for p in folder.iterdir() if _NIGHTLY.fullmatch(p.name) and p.is_file())
-    removed = copies[: max(len(copies) - keep, 0)]
+def prune(folder: Path, url: URL, keep: int, made: Path) -> list[Path]:
+    """Remove all but the newest ``keep`` nightly copies of the ledger at ``url`` in
+    ``folder`` (by their date), never ``made``, the one just written; the files removed.
+    Other files there, other ledgers' copies among them, are never touched."""
+    pattern = re.compile(re.escape(ledger_name(url)) + r"-\d{4}-\d{2}-\d{2}\.zip")
+    copies = sorted(p for p in folder.iterdir() if pattern.fullmatch(p.name) and p.is_file())
+    removed = [p for p in copies[: max(len(copies) - keep, 0)] if p != made]
     for path in removed:
         path.unlink()
     return removed
@@ -403,25 +437,29 @@ def checked(path: Path) -> tuple[str, Manifest]:
     this program can load; else :class:`ArchiveRefused` naming why."""
     try:
         with path.open("rb") as file:
-            file.seek(0, os.SEEK_END)
-            size = file.tell()
-            if size < len(_SEAL_PREFIX) + _SEAL_LENGTH:
-                raise ArchiveRefused(f"{path} 不是账簿备份：文件太短（{size} 字节）")
-            file.seek(size - _SEAL_LENGTH - len(_SEAL_PREFIX))
-            tail = file.read()
-            if not tail.startswith(_SEAL_PREFIX):
-                raise ArchiveRefused(f"{path} 不是账簿备份，或已损坏：文件末尾没有校验和")
-            kept = tail[len(_SEAL_PREFIX) :].decode("ascii", "replace")
-            actual = _digest(file, size - _SEAL_LENGTH)
+            return _checked(file, path)
     except OSError as error:
         raise ArchiveRefused(f"无法读取备份文件 {path}：{error.strerror}") from None
+
+
+def _checked(file: IO[bytes], path: Path) -> tuple[str, Manifest]:
+    file.seek(0, os.SEEK_END)
+    size = file.tell()
+    if size < len(_SEAL_PREFIX) + _SEAL_LENGTH:
+        raise ArchiveRefused(f"{path} 不是账簿备份：文件太短（{size} 字节）")
+    file.seek(size - _SEAL_LENGTH - len(_SEAL_PREFIX))
+    tail = file.read()
+    if not tail.startswith(_SEAL_PREFIX):
+        raise ArchiveRefused(f"{path} 不是账簿备份，或已损坏：文件末尾没有校验和")
+    kept = tail[len(_SEAL_PREFIX) :].decode("ascii", "replace")
+    actual = _digest(file, size - _SEAL_LENGTH)
     if actual != kept:
         raise ArchiveRefused(
             f"备份文件 {path} 已损坏：校验和不符（文件记载 {kept}，实际 {actual}）；"
             "没有写入任何内容"
         )
     try:
-        with ZipFile(path) as archive:
+        with ZipFile(file) as archive:
             manifest = _manifest(json.loads(archive.read(MANIFEST)))
     except (BadZipFile, KeyError, ValueError, TypeError) as error:
         raise ArchiveRefused(f"备份文件 {path} 的清单无法读取：{error}") from None
@@ -448,29 +486,67 @@ def _manifest(body: dict[str, Any]) -> Manifest:
 def restore(engine: Engine, path: Path) -> Restored:
     """Load the archive at ``path`` into the empty database at ``engine`` (see the
     module); :class:`ArchiveRefused` when it cannot, having written nothing."""
-    checksum, manifest = checked(path)
-    _check_revision(manifest.revision)
-    _check_empty(engine)
     try:
-        with ZipFile(path) as archive, migrating(engine, manifest.revision) as migrate:
+        with path.open("rb") as file:  # one handle: the bytes checked are the bytes loaded
+            checksum, manifest = _checked(file, path)
+            _check_revision(manifest.revision)
+            _restore(engine, file, path, manifest)
+    except OSError as error:
+        raise ArchiveRefused(f"无法读取备份文件 {path}：{error.strerror}") from None
+    return Restored(manifest, checksum, engine.dialect.name)
+
+
+def _restore(engine: Engine, file: IO[bytes], path: Path, manifest: Manifest) -> None:
+    try:
+        with ZipFile(file) as archive, migrating(engine) as migrate:
             connection = migrate.connection
+            _check_empty(connection)  # inside the transaction that writes
+            migrate.to(manifest.revision)
             tables = {t.name: t for t in _ledger_tables(connection)}
             _check_tables(manifest, tables)
             for name in reversed(list(tables)):
                 if name in SEEDED:
                     connection.execute(tables[name].delete())
-            for part in manifest.tables:
-                _load(connection, archive, part, tables[part.name])
+            with _own_rules_off(connection, tables):
+                for part in manifest.tables:
+                    _load(connection, archive, part, tables[part.name])
             _reset_sequences(connection, tables.values())
             migrate.to(head_revision() or manifest.revision)
             _check_anchor(connection, manifest)
-    except (BadZipFile, OSError, ValueError, KeyError) as error:
+    except ArchiveRefused:
+        raise
+    except (BadZipFile, ValueError, KeyError, TypeError) as error:
         raise ArchiveRefused(f"备份文件 {path} 无法读入：{error}；没有写入任何内容") from None
     except SQLAlchemyError as error:
         raise ArchiveRefused(
             f"备份无法写入目标数据库：{getattr(error, 'orig', None) or error}；没有写入任何内容"
         ) from None
-    return Restored(manifest, checksum, engine.dialect.name)
+    except CommandError as error:
+        raise ArchiveRefused(f"目标数据库的库结构无法迁移：{error}；没有写入任何内容") from None
+
+
+@contextmanager
+def _own_rules_off(connection: Connection, tables: dict[str, Table]) -> Iterator[None]:
+    """The ledger's own triggers (append-only rows, no voucher dated after it was
+    recorded, none in a closed period) off while the rows are loaded, on again after,
+    in the same transaction: each row met them when it was first written, and rows older
+    than a rule, which its migration kept, would otherwise be refused (``verify``
+    reports those). Keys, foreign keys and checks still hold."""
+    if connection.dialect.name == "postgresql":
+        for name in tables:
+            connection.exec_driver_sql(f'ALTER TABLE "{name}" DISABLE TRIGGER USER')
+        yield
+        for name in tables:
+            connection.exec_driver_sql(f'ALTER TABLE "{name}" ENABLE TRIGGER USER')
+        return
+    triggers = connection.execute(
+        text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND sql IS NOT NULL")
+    ).all()
+    for name, _ in triggers:
+        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    for _, sql in triggers:
+        connection.exec_driver_sql(sql)
 
 
 def _check_revision(revision: str) -> None:
@@ -481,28 +557,27 @@ def _check_revision(revision: str) -> None:
         ) from None
 
 
-def _check_empty(engine: Engine) -> None:
+def _check_empty(connection: Connection) -> None:
     """Refuse a target holding anything but what ``db upgrade`` writes into a new one."""
-    names = set(inspect(engine).get_table_names()) - FOREIGN_TABLES
+    names = set(inspect(connection).get_table_names()) - FOREIGN_TABLES
     if not names:
         return
-    if current_revision(engine) is None:
+    if revision_on(connection) is None:
         raise ArchiveRefused(
             f"目标数据库不是空的：已有表 {'、'.join(sorted(names)[:5])}，却不是账簿的库；"
             "恢复只写入空库，没有写入任何内容"
         )
-    with engine.connect() as connection:
-        for table in _ledger_tables(connection):
-            beyond = SEEDED.get(table.name)
-            if beyond is None:
-                held = connection.execute(select(func.count()).select_from(table)).scalar_one()
-            else:
-                held = connection.execute(text(beyond)).scalar_one()
-            if held > 0:
-                raise ArchiveRefused(
-                    f"目标数据库不是空的：表 {table.name} 已有 {held} 行数据；恢复只写入空库"
-                    "（新建的库，或只运行过 db upgrade 的库），没有写入任何内容"
-                )
+    for table in _ledger_tables(connection):
+        beyond = SEEDED.get(table.name)
+        if beyond is None:
+            held = connection.execute(select(func.count()).select_from(table)).scalar_one()
+        else:
+            held = connection.execute(text(beyond)).scalar_one()
+        if held > 0:
+            raise ArchiveRefused(
+                f"目标数据库不是空的：表 {table.name} 已有 {held} 行数据；恢复只写入空库"
+                "（新建的库，或只运行过 db upgrade 的库），没有写入任何内容"
+            )
 
 
 def _check_tables(manifest: Manifest, tables: dict[str, Table]) -> None:
@@ -559,4 +634,6 @@ def _check_anchor(connection: Connection, manifest: Manifest) -> None:
     head = connection.execute(text("SELECT last_seq, last_hash FROM chain_head")).one()
     ends = f"{head.last_seq}:{head.last_hash}" if head.last_seq else None
     if ends != manifest.anchor:
-        raise ValueError(f"恢复后的账链末端 {ends} 与备份记载的 {manifest.anchor} 不符")
+        raise ArchiveRefused(
+            f"恢复后的账链末端 {ends} 与备份记载的 {manifest.anchor} 不符；没有写入任何内容"
+        )

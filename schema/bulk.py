@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from sqlalchemy import JSON, Column, Connection, MetaData, Table, bindparam, insert, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 COPY_FROM: Final = 2_000
 """Rows from which PostgreSQL is sent them by COPY (below it, one executemany is as
@@ -27,14 +27,24 @@ quick and needs no temporary table)."""
 Row = Mapping[str, Any]
 
 
+def _same_columns(rows: Sequence[Row]) -> list[str]:
+    """The columns every row gives; a row with others is refused (a statement built from
+    the first row would drop what a later one adds)."""
+    columns = list(rows[0])
+    first = set(columns)
+    if any(row.keys() != first for row in rows):
+        raise ValueError(f"rows with different columns: {sorted(first)} and others")
+    return columns
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Row]) -> None:
     """Insert ``rows`` (column → value, every row the same columns) into ``table``."""
     if not rows:
         return
+    columns = _same_columns(rows)
     if not _by_copy(connection, rows):
         connection.execute(insert(table), list(rows))
         return
-    columns = list(rows[0])
     _copy(connection, table, table.name, columns, rows)
 
 
@@ -45,7 +55,7 @@ def update_rows(
     other columns ``rows`` give (every row the same columns)."""
     if not rows:
         return
-    columns = list(rows[0])
+    columns = _same_columns(rows)
     setting = [c for c in columns if c not in key]
     if not _by_copy(connection, rows):
         names = {c: f"bulk_{c}" for c in columns}  # a bind name may not be a column's
@@ -91,19 +101,23 @@ def _copy(
             for row in rows:
                 copy.write_row([_json(row[c]) if c in as_json else row[c] for c in columns])
     except Exception as error:
-        raise _as_sqlalchemy(statement, error) from error
+        mapped = _as_sqlalchemy(statement, error)
+        if mapped is error:
+            raise
+        raise mapped from error
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+def _json(value: Any) -> str:
+    """A JSON column's value as text; ``None`` as JSON ``null``, as a plain statement
+    writes it (SQLAlchemy's JSON type), so both paths store the same."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _as_sqlalchemy(statement: str, error: Exception) -> Exception:
-    """The driver's error as SQLAlchemy raises it for a statement it ran itself."""
+    """The driver's error as SQLAlchemy raises it for a statement it ran itself (its own
+    class: IntegrityError, DataError, OperationalError …); any other error as it is."""
     import psycopg  # noqa: PLC0415 (only PostgreSQL gets here)
 
-    if isinstance(error, psycopg.IntegrityError):
-        return IntegrityError(statement, None, error)
-    if isinstance(error, psycopg.Error):
-        return DBAPIError(statement, None, error)
-    return error
+    if not isinstance(error, psycopg.Error):
+        return error
+    return DBAPIError.instance(statement, None, error, psycopg.Error)

@@ -152,8 +152,10 @@ def key_source(url: URL) -> KeySource:
         return KeySource(database.with_name(database.name + ".keys"))
     config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     name = f"{url.host or 'localhost'}-{url.port or 5432}-{url.database or 'postgres'}"
-    return KeySource(config / "studio-ledger" / f"{_safe(name)}.keys")
+    return KeySource(config / "studio-ledger" / f"{safe_name(name)}.keys")
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """``name`` with every character but letters, digits and ``-_.`` made ``_``: a file's
+    name from a host, a port and a database."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

@@ -105,15 +105,13 @@ class Migrating:
 
 
 @contextmanager
-def migrating(engine: Engine, revision: str) -> Iterator[Migrating]:
-    """The database at ``engine`` brought to schema ``revision`` (up or down) in a
-    transaction the block goes on writing in (a restore: the rows of a backup taken at
-    that revision, then the schema on to the newest); all of it committed when the block
-    ends, none of it when it raises."""
+def migrating(engine: Engine) -> Iterator[Migrating]:
+    """A transaction on the database at ``engine`` in which the block brings the schema to
+    revisions (:meth:`Migrating.to`, up or down) and writes rows between (a restore: a
+    backup's rows at its revision, then the schema on to the newest); all of it committed
+    when the block ends, none of it when it raises."""
     with _transaction(engine) as connection:
-        migrating = Migrating(connection)
-        migrating.to(revision)
-        yield migrating
+        yield Migrating(connection)
 
 
 def _before(older: str, newer: str) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL
 from api.commands.base import JSON, engine, print_json, progress, refusals_exit, writing
 from ledger.books import book
 from ledger.errors import ChainKeyError
-from schema.backup import ArchiveRefused, BackupMade, Manifest, backup, checked, restore
+from schema.backup import SIDECARS, BackupMade, Manifest, backup, checked, restore
 from schema.db import UnitOfWork, shown
 from schema.keys import key_source
 
@@ -121,7 +121,7 @@ def restore_command(ctx: click.Context, archive: Path, check_only: bool, as_json
     try:
         with progress("正在恢复账簿", disable=as_json):
             restored = restore(target, archive)
-    except ArchiveRefused:
+    except BaseException:  # refused, or failed on the way: leave no new file behind
         target.dispose()
         if made_file is not None:
             for path in (made_file, *(made_file.with_name(made_file.name + s) for s in SIDECARS)):
@@ -143,10 +143,6 @@ def restore_command(ctx: click.Context, archive: Path, check_only: bool, as_json
     click.echo(key)
     if restored.manifest.anchor is not None:
         click.echo(f"核对：studio-ledger verify --anchor {restored.manifest.anchor}")
-
-
-SIDECARS = ("-wal", "-shm", "-journal")
-"""The files SQLite keeps beside a database file while it is open."""
 
 
 def _new_sqlite_file(url: URL) -> Path | None:

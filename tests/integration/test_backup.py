@@ -60,6 +60,8 @@ def new_database(tmp_path: Path) -> Iterator[Callable[[str], Engine]]:
             made.append((engine, None))
             return engine
         if admin is None:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"CI must test PostgreSQL but {PG_URL_VARIABLE} is not set")
             pytest.skip(f"no PostgreSQL configured: set {PG_URL_VARIABLE}")
         name = f"studio_ledger_restore_{uuid.uuid4().hex[:8]}"
         with admin.connect() as connection:
@@ -365,31 +367,123 @@ def _rows(archive: Path) -> int:
     return checked(archive)[1].rows
 
 
-def test_the_nightly_backup_keeps_the_newest_copies(
+def test_the_nightly_backup_keeps_the_newest_copies_of_each_ledger(
     new_database: Callable[[str], Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = new_database("sqlite")
-    upgrade(source)
+    """Two ledgers backed up into one folder keep their own copies: each named by its
+    ledger, each pruned among its own, other files left alone."""
+    first, second = new_database("sqlite"), new_database("sqlite")  # target-0, target-1
+    for engine in (first, second):
+        upgrade(engine)
     folder = tmp_path / "nightly"
     monkeypatch.setenv(archives.FOLDER_VARIABLE, str(folder))
     monkeypatch.setenv(archives.KEEP_VARIABLE, "2")
     folder.mkdir()
     (folder / "notes.txt").write_text("mine")
-    outcomes = [runner.run(source, "backup", f"2026-12-0{d}") for d in (1, 2, 3)]
-    assert [o.status for o in outcomes] == ["succeeded"] * 3
-    assert outcomes[2].counts["removed"] == ["studio-ledger-2026-12-01.zip"]
+    outcomes = [runner.run(first, "backup", f"2026-12-0{d}") for d in (1, 2, 3)]
+    others = [runner.run(second, "backup", f"2026-12-0{d}") for d in (2, 3)]
+    assert [o.status for o in outcomes + others] == ["succeeded"] * 5
+    assert outcomes[2].counts["removed"] == ["target-0-2026-12-01.zip"]
+    assert others[1].counts["removed"] == []
     assert sorted(p.name for p in folder.iterdir()) == [
-        "notes.txt", "studio-ledger-2026-12-02.zip", "studio-ledger-2026-12-03.zip"]  # fmt: skip
-    last = folder / "studio-ledger-2026-12-03.zip"
+        "notes.txt",
+        "target-0-2026-12-02.zip",
+        "target-0-2026-12-03.zip",
+        "target-1-2026-12-02.zip",
+        "target-1-2026-12-03.zip",
+    ]
+    last = folder / "target-0-2026-12-03.zip"
     assert outcomes[2].counts["sha256"] == checked(last)[0]
     assert outcomes[2].counts["file"] == str(last)
-    with source.connect() as connection:
-        assert (
-            connection.execute(
-                select(func.count()).select_from(text("job_runs")).where(text("job = 'backup'"))
-            ).scalar_one()
-            == 3
+    with first.connect() as connection:
+        runs = select(func.count()).select_from(text("job_runs")).where(text("job = 'backup'"))
+        assert connection.execute(runs).scalar_one() == 3
+
+    monkeypatch.setenv(archives.KEEP_VARIABLE, "none")  # refused before anything is written
+    refused = runner.run(first, "backup", "2026-12-04")
+    assert refused.status == "failed"
+    assert "STUDIO_LEDGER_BACKUP_KEEP 应为正整数" in refused.message
+    assert not (folder / "target-0-2026-12-04.zip").exists()
+
+
+def test_a_backup_is_never_written_over_the_ledger_itself(
+    new_database: Callable[[str], Engine], tmp_path: Path
+) -> None:
+    source = new_database("sqlite")
+    upgrade(source)
+    database = Path(source.url.database or "")
+    for out in (database, database.with_name(database.name + "-wal")):
+        with pytest.raises(ArchiveRefused, match="是账簿本身的文件"):
+            backup(source, out)
+    assert current_revision(source) == head_revision()
+    assert not list(tmp_path.glob("*.partial"))
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def _resealed(made: archives.BackupMade, to: Path, **manifest: object) -> Path:
+    """The archive ``made`` with its manifest changed and sealed again, as a forger or a
+    bug would: the checksum holds, the content does not."""
+    with ZipFile(made.path) as source, ZipFile(to, "w") as copy:
+        for member in source.infolist():
+            body = source.read(member)
+            if member.filename == archives.MANIFEST:
+                body = json.dumps({**json.loads(body), **manifest}).encode()
+            copy.writestr(member, body)
+        copy.comment = archives._SEAL_PREFIX + b"0" * archives._SEAL_LENGTH
+    with to.open("r+b") as file:
+        archives._seal(file)
+    return to
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_refusal_after_the_schema_is_made_leaves_the_target_as_it_was(
+    demo_db: Path, new_database: Callable[[str], Engine], tmp_path: Path, kind: str
+) -> None:
+    source = connect(f"sqlite:///{demo_db}")
+    made = backup(source, tmp_path / "ledger.zip")
+    source.dispose()
+    wrong = _resealed(made, tmp_path / "wrong.zip", anchor="1:" + "0" * 64)
+    target = new_database(kind)
+    with pytest.raises(ArchiveRefused, match=r"恢复后的账链末端 196:.* 与备份记载的 1:0+ 不符"):
+        restore(target, wrong)
+    assert inspect(target).get_table_names() == []
+
+    fresh = tmp_path / "never.db"
+    refused = CliRunner().invoke(main, ["--db", str(fresh), "restore", str(wrong)])
+    assert refused.exit_code == 2
+    assert "恢复后的账链末端" in refused.stderr
+    assert not list(tmp_path.glob("never.db*"))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_rows_older_than_a_rule_are_restored_as_they_are(
+    new_database: Callable[[str], Engine], tmp_path: Path, kind: str
+) -> None:
+    """A day a guarded fund closed below zero, kept from before the rule (migration 0017
+    keeps such rows; ``verify`` reports them): the restore copies it, and the rule holds
+    again afterwards."""
+    source = new_database("sqlite")
+    upgrade(source)
+    with UnitOfWork(source) as uow:
+        book.post(uow.ledger, [_funding("first", date(2024, 1, 2), 7_00)])
+        uow.commit()
+    with source.begin() as connection:
+        connection.execute(text("DROP TRIGGER daily_balances_guard_update"))
+        connection.execute(
+            text(
+                "UPDATE daily_balances SET closing = -5 WHERE account_id = "
+                "(SELECT id FROM accounts WHERE address = :fund)"
+            ),
+            {"fund": FUND},
         )
+    made = backup(source, tmp_path / "legacy.zip")
+    target = new_database(kind)
+    restore(target, made.path)
+    assert _contents(target)["daily_balances"] == _contents(source)["daily_balances"]
+    problems = [str(p) for p in _verify(target, made.manifest.anchor).problems()]
+    assert any(p.startswith("NEG:") for p in problems), problems
+    with pytest.raises(Exception, match=r"余额不足|below zero"), target.begin() as connection:
+        connection.execute(text("UPDATE daily_balances SET closing = -6 WHERE closing = -5"))
 
 
 def _peak(work: Callable[[], object]) -> int:

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
+from schema import bulk
 from schema.bulk import COPY_FROM, insert_rows, update_rows
 from schema.db import is_conflict
 from schema.tables import JobRunRow
@@ -40,12 +41,31 @@ def _read(engine: Engine) -> list[dict[str, object]]:
         return [dict(r._mapping) for r in connection.execute(select(RUNS).order_by(RUNS.c.id))]
 
 
+@pytest.fixture
+def copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tables each COPY wrote into, to show which path a write took."""
+    into: list[str] = []
+    copy = bulk._copy
+
+    def counted(connection: object, table: object, name: str, *rest: object) -> None:
+        into.append(name.split("_", maxsplit=1)[0] if name.startswith("bulk_") else name)
+        copy(connection, table, name, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bulk, "_copy", counted)
+    return into
+
+
 @pytest.mark.parametrize("count", [3, 2 * COPY_FROM + 7])
-def test_rows_inserted_and_updated_are_the_rows_given(engine: Engine, count: int) -> None:
-    rows = _runs(count)
+def test_rows_inserted_and_updated_are_the_rows_given(
+    engine: Engine, count: int, copies: list[str]
+) -> None:
+    rows = [dict(reversed(r.items())) for r in _runs(count)]  # not the table's column order
     with engine.begin() as connection:
         insert_rows(connection, RUNS, rows)
-    assert _read(engine) == rows
+    assert _read(engine) == [dict(reversed(r.items())) for r in rows]
+    by_copy = engine.dialect.name == "postgresql" and count >= COPY_FROM
+    assert copies == (["job_runs"] if by_copy else [])
+    rows = _runs(count)
 
     done = [
         {
@@ -62,6 +82,26 @@ def test_rows_inserted_and_updated_are_the_rows_given(engine: Engine, count: int
         update_rows(connection, RUNS, ("id",), done)
     changed = {d["id"]: d for d in done}
     assert _read(engine) == [{**r, **changed.get(r["id"], {})} for r in rows]
+    assert copies == (["job_runs", "bulk"] if by_copy else [])
+
+
+@pytest.mark.parametrize("count", [3, COPY_FROM + 7])
+def test_a_value_the_column_cannot_hold_is_the_databases_own_refusal(
+    engine: Engine, count: int
+) -> None:
+    rows = [{**r, "period": "太长的期间" * 10} if r["id"] == count else r for r in _runs(count)]
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite keeps a string of any length")
+    with pytest.raises(DataError), engine.begin() as connection:
+        insert_rows(connection, RUNS, rows)
+    assert _read(engine) == []
+
+
+def test_rows_with_different_columns_are_refused(engine: Engine) -> None:
+    rows = _runs(2)
+    del rows[1]["error"]
+    with pytest.raises(ValueError, match="rows with different columns"), engine.begin() as c:
+        insert_rows(c, RUNS, rows)
 
 
 @pytest.mark.parametrize("count", [3, COPY_FROM + 7])
