@@ -47,7 +47,7 @@ from api.shapes import (
     user_out,
 )
 from jobs import runner, schedule, timetable
-from jobs.work import COUNT_LABELS, JOB_TITLES, JOBS
+from jobs.work import COUNT_LABELS, DAILY_JOBS, JOB_TITLES, JOBS
 from ledger import audit as audit_log
 from ledger import clock, lookups, program, users
 from ledger.audit import AuditEntry
@@ -761,6 +761,7 @@ class JobPages(Controller):
             ],
             runs=[(JOB_TITLES.get(r.job, r.job), job_run_out(r)) for r in reversed(runs[-50:])],
             titles=JOB_TITLES,
+            daily="、".join(JOB_TITLES[job] for job in JOBS if job in DAILY_JOBS),
             count_labels=COUNT_LABELS,
             year=program.today().year,
             today=program.today(),
