@@ -48,7 +48,7 @@ from ledger.registry.roster import Grade, id_check_digit
 from ledger.tax import remittance
 from ledger.workbooks import bank_results, imports, payout_files, statements
 from ledger.workbooks.vouchers import export_vouchers
-from schema.db import UnitOfWork, connect
+from schema.db import SIDECARS, UnitOfWork, connect
 from schema.migrate import prepare
 
 T = TypeVar("T")
@@ -312,7 +312,7 @@ def demo_files(today: date) -> list[str]:
     """Every file the demo may write when run on ``today``, relative to its folder."""
     return [
         DATABASE,
-        *(f"{DATABASE}{suffix}" for suffix in ("-wal", "-shm", "-journal", ".keys")),
+        *(f"{DATABASE}{suffix}" for suffix in (*SIDECARS, ".keys")),
         *(f"imports/{kind}.xlsx" for kind in (*IMPORTS, *LATER_IMPORTS)),
         *(
             f"files/batch-{n}-{name}.xlsx"

@@ -69,8 +69,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
+from ledger.books.book import Anchor
 from ledger.clock import local_time, now
 from ledger.errors import LedgerError
+from schema.db import SIDECARS, sqlite_file
 from schema.keys import key_source, safe_name
 from schema.migrate import (
     FOREIGN_TABLES,
@@ -235,8 +237,8 @@ def _kept_files(url: URL) -> set[Path]:
     """The files the ledger at ``url`` lives in: a SQLite file and its sidecars, the key
     file. A backup is never written over one of them."""
     kept: set[Path] = set()
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        database = Path(url.database or "").resolve()
+    if (file := sqlite_file(url)) is not None:
+        database = file.resolve()
         kept |= {database, *(database.with_name(database.name + s) for s in SIDECARS)}
     keys = key_source(url).path
     if keys is not None:
@@ -244,15 +246,11 @@ def _kept_files(url: URL) -> set[Path]:
     return kept
 
 
-SIDECARS: Final = ("-wal", "-shm", "-journal")
-"""The files SQLite keeps beside a database file while it is open."""
-
-
 def _write_archive(engine: Engine, file: IO[bytes]) -> Manifest:
     with _snapshot(engine) as connection:
         revision = _revision_of(connection)
         tables = _ledger_tables(connection)
-        head = connection.execute(text("SELECT last_seq, last_hash FROM chain_head")).one()
+        anchor = _chain_end(connection)
         parts: list[TablePart] = []
         taken = local_time(now()).replace(microsecond=0)
         stamp = taken.timetuple()[:6]
@@ -272,7 +270,7 @@ def _write_archive(engine: Engine, file: IO[bytes]) -> Manifest:
                 revision=revision,
                 source=engine.dialect.name,
                 taken_at=taken.isoformat(),
-                anchor=f"{head.last_seq}:{head.last_hash}" if head.last_seq else None,
+                anchor=anchor,
                 tables=tuple(parts),
             )
             body = json.dumps(manifest.as_json(), ensure_ascii=False, indent=1)
@@ -281,29 +279,21 @@ def _write_archive(engine: Engine, file: IO[bytes]) -> Manifest:
     return manifest
 
 
-class _snapshot:  # noqa: N801 (a context manager read as a phrase)
+@contextmanager
+def _snapshot(engine: Engine) -> Iterator[Connection]:
     """One read-only transaction seeing one moment of the database: REPEATABLE READ on
     PostgreSQL; on SQLite (WAL) a read transaction keeps its first read's snapshot."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.connection: Connection | None = None
-
-    def __enter__(self) -> Connection:
-        connection = self.engine.connect()
-        if self.engine.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="REPEATABLE READ")
-            connection.begin()
-            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-        else:
-            connection.begin()
-        self.connection = connection
-        return connection
-
-    def __exit__(self, *_: object) -> None:
-        if self.connection is not None:
-            self.connection.rollback()
-            self.connection.close()
+    postgresql = engine.dialect.name == "postgresql"
+    with engine.connect() as connection:
+        if postgresql:
+            connection.execution_options(isolation_level="REPEATABLE READ")  # this connection
+        connection.begin()
+        try:
+            if postgresql:
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            yield connection
+        finally:
+            connection.rollback()
 
 
 def _revision_of(connection: Connection) -> str:
@@ -374,8 +364,8 @@ def ledger_name(url: URL) -> str:
     """The name a ledger's nightly copies carry, so that ledgers sharing a folder never
     replace or prune each other's: a SQLite file's name without ``.db``, or for
     PostgreSQL ``HOST-PORT-DATABASE``."""
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return safe_name(Path(url.database or "").stem)
+    if (file := sqlite_file(url)) is not None:
+        return safe_name(file.stem)
     return safe_name(f"{url.host or 'localhost'}-{url.port or 5432}-{url.database or 'postgres'}")
 
 
@@ -386,8 +376,8 @@ def backup_folder(url: URL) -> Path:
     named = os.environ.get(FOLDER_VARIABLE)
     if named:
         return Path(named).expanduser().absolute()
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(url.database or "").absolute().parent / "backups"
+    if (file := sqlite_file(url)) is not None:
+        return file.absolute().parent / "backups"
     data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return data / "studio-ledger" / "backups"
 
@@ -630,9 +620,15 @@ def _reset_sequences(connection: Connection, tables: Any) -> None:
             connection.execute(select(func.setval(sequence, after, false())))
 
 
-def _check_anchor(connection: Connection, manifest: Manifest) -> None:
+def _chain_end(connection: Connection) -> str | None:
+    """The chain head as an anchor, ``SEQ:HASH`` (:class:`ledger.books.book.Anchor`); None
+    while the chain is empty."""
     head = connection.execute(text("SELECT last_seq, last_hash FROM chain_head")).one()
-    ends = f"{head.last_seq}:{head.last_hash}" if head.last_seq else None
+    return str(Anchor(head.last_seq, head.last_hash)) if head.last_seq else None
+
+
+def _check_anchor(connection: Connection, manifest: Manifest) -> None:
+    ends = _chain_end(connection)
     if ends != manifest.anchor:
         raise ArchiveRefused(
             f"恢复后的账链末端 {ends} 与备份记载的 {manifest.anchor} 不符；没有写入任何内容"

@@ -101,6 +101,18 @@ def shown(url: str | URL) -> str:
         return repr(url)
 
 
+SIDECARS: Final = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside a database file while it is open."""
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file of the SQLite database at ``url``, as named; None for an in-memory one
+    or a database of another kind."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database or "")
+
+
 def open_database(url: str | None = None, *, create: bool = False) -> Engine:
     """An engine for an existing database, checked by connecting to it.
 
@@ -116,8 +128,7 @@ def open_database(url: str | None = None, *, create: bool = False) -> Engine:
             f"not a database URL: {text!r}; use a file path, sqlite:///PATH or "
             "postgresql://USER@HOST/DATABASE"
         ) from None
-    if resolved.get_backend_name() == "sqlite" and resolved.database not in (None, "", ":memory:"):
-        path = Path(resolved.database or "")
+    if (path := sqlite_file(resolved)) is not None:
         if not path.parent.is_dir():
             raise DatabaseUnavailable(f"the folder {path.parent} does not exist (database {path})")
         if not create and not path.is_file():

@@ -12,8 +12,8 @@ from sqlalchemy.engine import URL
 from api.commands.base import JSON, engine, print_json, progress, refusals_exit, writing
 from ledger.books import book
 from ledger.errors import ChainKeyError
-from schema.backup import SIDECARS, BackupMade, Manifest, backup, checked, restore
-from schema.db import UnitOfWork, shown
+from schema.backup import BackupMade, Manifest, backup, checked, restore
+from schema.db import SIDECARS, UnitOfWork, shown, sqlite_file
 from schema.keys import key_source
 
 
@@ -147,13 +147,8 @@ def restore_command(ctx: click.Context, archive: Path, check_only: bool, as_json
 
 def _new_sqlite_file(url: URL) -> Path | None:
     """The SQLite file a restore is about to create (removed again if it is refused)."""
-    if url.get_backend_name() != "sqlite":
-        return None
-    database = url.database
-    if database is None or database in ("", ":memory:"):
-        return None
-    path = Path(database).absolute()
-    return None if path.exists() else path
+    file = sqlite_file(url)
+    return None if file is None or file.exists() else file.absolute()
 
 
 def _key_fits(target: Engine) -> str:

@@ -80,6 +80,15 @@ def new_database(tmp_path: Path) -> Iterator[Callable[[str], Engine]]:
         admin.dispose()
 
 
+def _demo_backup(demo_db: Path, folder: Path) -> archives.BackupMade:
+    """The demo's ledger backed up to ``folder / "ledger.zip"``."""
+    source = connect(f"sqlite:///{demo_db}")
+    try:
+        return backup(source, folder / "ledger.zip")
+    finally:
+        source.dispose()
+
+
 def _contents(engine: Engine) -> dict[str, list[list[Any]]]:
     """Every row of every table an archive carries, as the archive writes values (so two
     kinds of database compare)."""
@@ -144,9 +153,7 @@ def test_a_restored_ledger_goes_on_posting(
 ) -> None:
     """Keys the database hands out (a posting's id, an audit entry's) go on after the
     rows restored, and the chain goes on from the archive's last link."""
-    source = connect(f"sqlite:///{demo_db}")
-    made = backup(source, tmp_path / "ledger.zip")
-    source.dispose()
+    made = _demo_backup(demo_db, tmp_path)
     target = new_database(kind)
     restore(target, made.path)
     with today_is(FULL_CYCLE), UnitOfWork(target) as uow:
@@ -180,9 +187,7 @@ def _balance(made: archives.BackupMade, address: str) -> int:
 def test_an_archive_with_one_byte_changed_is_refused_and_nothing_written(
     demo_db: Path, new_database: Callable[[str], Engine], tmp_path: Path, where: int
 ) -> None:
-    source = connect(f"sqlite:///{demo_db}")
-    made = backup(source, tmp_path / "ledger.zip")
-    source.dispose()
+    made = _demo_backup(demo_db, tmp_path)
     damaged = bytearray(made.path.read_bytes())
     damaged[where] ^= 0x20
     made.path.write_bytes(bytes(damaged))
@@ -197,9 +202,7 @@ def test_an_archive_with_one_byte_changed_is_refused_and_nothing_written(
 def test_a_target_holding_anything_is_refused_and_left_as_it_was(
     demo_db: Path, new_database: Callable[[str], Engine], tmp_path: Path, kind: str
 ) -> None:
-    source = connect(f"sqlite:///{demo_db}")
-    made = backup(source, tmp_path / "ledger.zip")
-    source.dispose()
+    made = _demo_backup(demo_db, tmp_path)
     target = new_database(kind)
     prepare(target)
     with UnitOfWork(target) as uow:
@@ -439,9 +442,7 @@ def _resealed(made: archives.BackupMade, to: Path, **manifest: object) -> Path:
 def test_a_refusal_after_the_schema_is_made_leaves_the_target_as_it_was(
     demo_db: Path, new_database: Callable[[str], Engine], tmp_path: Path, kind: str
 ) -> None:
-    source = connect(f"sqlite:///{demo_db}")
-    made = backup(source, tmp_path / "ledger.zip")
-    source.dispose()
+    made = _demo_backup(demo_db, tmp_path)
     wrong = _resealed(made, tmp_path / "wrong.zip", anchor="1:" + "0" * 64)
     target = new_database(kind)
     with pytest.raises(ArchiveRefused, match=r"恢复后的账链末端 196:.* 与备份记载的 1:0+ 不符"):
