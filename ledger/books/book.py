@@ -360,11 +360,23 @@ def account_label(address: Account) -> str:
 def key_the_chain(store: LedgerStore) -> KeyRing | None:
     """Give a ledger without a chain key its first one (``db upgrade`` does): every
     transaction after the current head is keyed, those before stay plain SHA-256.
-    The new ring, or None when the ledger has one already (which must be usable)."""
+    The new ring, or None when the ledger has one already (which must be usable).
+
+    A ledger whose head was sealed by a key never gets a new first key: its key is
+    missing, not new, and a new one would declare every sealed transaction plain, so
+    that ``verify`` would report the chain broken and every write after it be refused.
+    The head names its key since migration 0019; a head from before is sealed by a key
+    when its hash is not the plain SHA-256 of its content."""
     head = store.lock_head()
     if store.has_chain_keys():
         store.chain_keys()
         return None
+    if _sealed_by_a_key(store, head):
+        raise ChainKeyError(
+            f"账簿已由账链密钥{'' if head.key_id is None else f' {head.key_id} '}加封"
+            f"（至第 {head.seq} 笔），但找不到密钥：{store.chain_key_source()}。请把原来的"
+            "密钥文件放回该处（或设置 STUDIO_LEDGER_KEY_FILE 指向它），不要新建密钥"
+        )
     ring = first_ring(head.seq)
     store.save_chain_keys(ring, new=True)
     return ring
@@ -405,6 +417,14 @@ def _sealing_key(store: LedgerStore, keys: KeyRing, head: ChainHead) -> ChainKey
             "或密钥文件已被改动），没有写入任何内容"
         )
     return keys.current
+
+
+def _sealed_by_a_key(store: LedgerStore, head: ChainHead) -> bool:
+    """Whether the chain's last transaction was sealed under a key (not plain SHA-256)."""
+    if head.key_id is not None:
+        return True
+    last = store.get(head.seq) if head.seq > 0 else None
+    return last is not None and chain_hash(last.prev_hash, last, None) != last.hash
 
 
 def _seals_head(store: LedgerStore, keys: KeyRing, head: ChainHead) -> bool:

@@ -3,7 +3,7 @@ it (ledger/book.py), on an in-memory ledger."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from sqlalchemy import make_url
 
 from ledger.books import book
 from ledger.books.chain_keys import ChainKey, KeyRing, first_ring, parse_key_ring
-from ledger.books.postings import NewTransaction, Posting
+from ledger.books.postings import GENESIS_HASH, NewTransaction, Posting, Voucher, sealed
 from ledger.errors import ChainKeyError, ValidationError
 from schema.keys import FILE_VARIABLE, RING_VARIABLE, key_source
 from tests.fakes import FakeLedger
@@ -131,14 +131,34 @@ def test_a_ring_written_for_a_longer_ledger_refuses_to_seal_and_fails_verify() -
 
 
 def test_the_first_key_seals_from_after_the_head_and_is_made_once() -> None:
-    ledger = FakeLedger(keys=KeyRing((ChainKey(1, A),)))
-    book.post(ledger, [_funding("a"), _funding("b")])
-    ledger.keys = None
+    """A ledger from before keys (sealed plain SHA-256, its head naming no key) is keyed
+    from the transaction after its head."""
+    ledger = FakeLedger(keys=None)
+    on = datetime(2024, 1, 2, 2)
+    first = sealed(1, Voucher(2024, 1, 1), on, _funding("a"), GENESIS_HASH, key=None)
+    second = sealed(2, Voucher(2024, 1, 2), on, _funding("b"), first.hash, key=None)
+    moved = {"source:finance": -200, "studio:HJ01:fund:finance": 200}
+    ledger.append([first, second], moved, [], None)
     made = book.key_the_chain(ledger)
     assert made is not None
     assert made.keyed_from == 3
     assert ledger.keys == made
     assert book.key_the_chain(ledger) is None
+
+
+def test_a_sealed_ledger_whose_key_is_missing_is_given_no_new_one() -> None:
+    """A new first key would call every sealed transaction plain: verify could no longer
+    check them. The key is missing, not new: put it back."""
+    ledger = FakeLedger(keys=KeyRing((ChainKey(1, A),)))
+    book.post(ledger, [_funding("a"), _funding("b")])
+    ledger.keys = None
+    with pytest.raises(ChainKeyError, match=r"加封（至第 2 笔），但找不到密钥.*不要新建密钥"):
+        book.key_the_chain(ledger)
+    assert ledger.keys is None
+    ledger.head_key = None  # a head kept before migration 0019 names no key: its hash tells
+    with pytest.raises(ChainKeyError, match=r"^账簿已由账链密钥加封（至第 2 笔）"):
+        book.key_the_chain(ledger)
+    assert ledger.keys is None
 
 
 def test_the_ring_is_looked_for_in_the_variable_then_the_named_file_then_beside_the_db(
