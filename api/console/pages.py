@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -234,6 +235,16 @@ class HomeController(Controller):
 # -- 批次 -------------------------------------------------------------------------------------
 
 
+def _left_out(left_out: Sequence[tuple[Any, str]]) -> str:
+    """``，9 人未列入（应发金额为零 8 人；已在批次#2中发放 1 人）``: how many were left out
+    of a new batch and why, by the reason's kind (its words before the first ：)."""
+    if not left_out:
+        return ""
+    kinds = Counter(reason.split("：", 1)[0] for _, reason in left_out)
+    why = "；".join(f"{kind} {count} 人" for kind, count in kinds.items())
+    return f"，{len(left_out)} 人未列入（{why}）"
+
+
 def _batch_back(batch_id: int) -> str:
     return f"/console/batches/{batch_id}"
 
@@ -300,8 +311,7 @@ class BatchPages(Controller):
             run=run,
             target=lambda c: f"batch:{c.batch.id}",
             done=lambda _, c: (
-                f"已准备批次 #{c.batch.id}：{len(c.batch.lines)} 人"
-                + (f"，{len(c.left_out)} 人未列入（原因见批次页）" if c.left_out else ""),
+                f"已准备批次 #{c.batch.id}：{len(c.batch.lines)} 人" + _left_out(c.left_out),
                 _batch_back(c.batch.id),
             ),
             back="/console/batches",

@@ -372,7 +372,7 @@ def roster_changes(stores: Stores, batch: Batch) -> dict[int, str]:
     now = {p.code: p for p in stores.registry.people_of({x.person for x in waiting})}
     return {
         x.number: "花名册已变更：" + "；".join(changed) + "。本行仍按审批时的信息发放，"
-        "如需改付，请在银行退回后退回资金并重新发放（重新审批）"
+        "如需改付，请在银行退回后重新发放（重新审批）"
         for x in waiting
         if x.payee is not None and (changed := x.payee.changes_in(now[x.person]))
     }

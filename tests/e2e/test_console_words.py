@@ -163,3 +163,19 @@ def test_every_page_and_every_refusal_reads_in_chinese(
         if words := english(r.text):
             seen[f"import roster {list(files)}"] = words
     assert seen == {}, "\n".join(f"{k}: {v}" for k, v in seen.items())
+
+
+def test_a_new_batch_says_how_many_were_left_out_and_why_by_kind() -> None:
+    """Preparing a batch tells the clerk who was left out by the reason's kind (the words
+    before its first ：), not a promise of a page that lists them."""
+    from api.console.pages import _left_out  # noqa: PLC0415
+
+    assert _left_out([]) == ""
+    reasons = [
+        "应发金额为零：考核不合格，发放比例 0%",
+        "应发金额为零：考核不合格，发放比例 0%",
+        "已在批次#2中发放",
+    ]
+    assert _left_out([(None, r) for r in reasons]) == (
+        "，3 人未列入（应发金额为零 2 人；已在批次#2中发放 1 人）"
+    )

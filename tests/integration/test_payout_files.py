@@ -262,7 +262,7 @@ def test_an_account_changed_after_approval_does_not_redirect_the_payment(
     assert payees[1].bank_account == "6228480000000000011"
     assert warnings == {
         1: "花名册已变更：银行账号 ***************0011 → ***************0099。"
-        "本行仍按审批时的信息发放，如需改付，请在银行退回后退回资金并重新发放（重新审批）"
+        "本行仍按审批时的信息发放，如需改付，请在银行退回后重新发放（重新审批）"
     }
 
     db = ("--db", year.url.render_as_string(hide_password=False))
