@@ -59,42 +59,108 @@ class _Lazy(click.Group):
 
 
 COMMANDS: Final = {
-    "appropriate": ("api.commands.registry:appropriate", "Post each studio's budget for a year."),
-    "attachments": ("api.commands.attachments:attachments", "原始凭证: attach, list, get."),
-    "audit": ("api.commands.audit:audit", "The audit log, filtered by who, what, object, date."),
-    "backup": ("api.commands.backup:backup_command", "备份：整个账簿写入一个带校验和的归档。"),
-    "balance": ("api.commands.books:balance", "An account's balance, now or as of a date."),
-    "cycles": ("api.commands.cycles:cycles", "Studios' cycles: list, close (终结), renew."),
-    "batches": ("api.commands.batches:batches", "Disbursement batches: create, approve, pay."),
-    "db": ("api.commands.setup:db", "Database schema (Alembic migrations)."),
-    "demo": ("api.commands.setup:demo", "Run the program's first cycle on a fresh database."),
-    "entitlements": ("api.commands.registry:entitlements", "Every stipend owed for a year."),
-    "expenses": ("api.commands.funds:expenses", "Record an activity expense."),
-    "funding": ("api.commands.cycles:funding", "Decisions restoring a held studio's funding."),
-    "import": ("api.commands.registry:import_group", "Excel import: roster, grades, money."),
-    "keys": ("api.commands.books:keys", "The chain key: where it is, rotate it."),
-    "jobs": ("api.commands.jobs:jobs_group", "Scheduled jobs: schedules, runs, run now."),
-    "people": ("api.commands.registry:people", "The payees (masked)."),
-    "periods": ("api.commands.books:periods", "Accounting periods: list, close (结账)."),
-    "policy": ("api.commands.registry:policy_group", "Funding policy records by year."),
-    "receipts": ("api.commands.funds:receipts", "Record a unit's matching or support."),
-    "restore": ("api.commands.backup:restore_command", "恢复：备份读入一个空的数据库。"),
-    "scheduler": ("api.commands.setup:scheduler", "Run the job scheduler until stopped."),
-    "serve": ("api.commands.setup:serve", "Serve the HTTP API."),
-    "statements": ("api.commands.statements:statements_group", "Auditor workbooks (xlsx)."),
-    "studios": ("api.commands.registry:studios", "The registry of studios."),
-    "tax": ("api.commands.tax:tax_group", "代扣个人所得税: pay a month's tax over (缴纳)."),
-    "units": ("api.commands.registry:units", "Units (单位) by code, and their accounts."),
-    "users": ("api.commands.users:users", "Users, roles and API tokens."),
-    "verify": ("api.commands.books:verify", "Check the hash chain and the balances."),
-    "vouchers": ("api.commands.books:vouchers", "记账凭证: list, show, print, reverse (红字冲销)."),
+    "appropriate": (
+        "api.commands.registry:appropriate",
+        "拨款：按上年考核结果拨付各工作室年度预算 (post the budgets).",
+    ),
+    "attachments": (
+        "api.commands.attachments:attachments",
+        "原始凭证：附加、列出、下载 (originals: attach, list, get).",
+    ),
+    "audit": ("api.commands.audit:audit", "审计日志：按人、操作、对象、日期查询 (the audit log)."),
+    "backup": (
+        "api.commands.backup:backup_command",
+        "备份：整个账簿写入一个带校验和的归档 (back up the ledger).",
+    ),
+    "balance": (
+        "api.commands.books:balance",
+        "账户余额：当前或某日的余额与借贷方向 (an account's balance).",
+    ),
+    "cycles": ("api.commands.cycles:cycles", "工作周期：列出、终结、继续命名 (studios' cycles)."),
+    "batches": (
+        "api.commands.batches:batches",
+        "发放批次：生成、审批、银行结果、导出 (disbursement batches).",
+    ),
+    "db": ("api.commands.setup:db", "数据库结构：建立或升级 (database schema, Alembic)."),
+    "demo": ("api.commands.setup:demo", "演示：在新数据库上运行第一个工作周期 (run the demo)."),
+    "entitlements": (
+        "api.commands.registry:entitlements",
+        "应发劳务补贴：某年度每人应发及暂缓原因 (stipends owed).",
+    ),
+    "expenses": (
+        "api.commands.funds:expenses",
+        "活动经费支出：在计划和余额内登记 (activity expenses).",
+    ),
+    "funding": (
+        "api.commands.cycles:funding",
+        "考核发放：领导小组恢复拨付的决定 (decisions restoring funding).",
+    ),
+    "import": (
+        "api.commands.registry:import_group",
+        "导入 Excel 工作簿：名册、考核结果、到账、支出 (Excel import).",
+    ),
+    "keys": ("api.commands.books:keys", "账链密钥：存放位置、更换 (the chain key: list, rotate)."),
+    "jobs": (
+        "api.commands.jobs:jobs_group",
+        "作业：运行计划、运行记录、立即运行 (scheduled jobs).",
+    ),
+    "people": (
+        "api.commands.registry:people",
+        "人员：收款人，身份证号和银行账号脱敏 (the payees, masked).",
+    ),
+    "periods": (
+        "api.commands.books:periods",
+        "会计期间：列出、结账 (accounting periods: list, close).",
+    ),
+    "policy": (
+        "api.commands.registry:policy_group",
+        "资金政策：按年度分版本，存后不改 (funding policy by year).",
+    ),
+    "receipts": (
+        "api.commands.funds:receipts",
+        "配套/支持资金到账：登记单位拨入的资金 (receipts).",
+    ),
+    "restore": (
+        "api.commands.backup:restore_command",
+        "恢复：备份读入一个空的数据库 (restore a backup).",
+    ),
+    "scheduler": (
+        "api.commands.setup:scheduler",
+        "运行作业调度程序直至停止 (run the job scheduler).",
+    ),
+    "serve": ("api.commands.setup:serve", "启动管理控制台和 HTTP API (serve the console and API)."),
+    "statements": (
+        "api.commands.statements:statements_group",
+        "审计报表：导出明细账、汇总表、科目余额表 (auditor workbooks).",
+    ),
+    "studios": (
+        "api.commands.registry:studios",
+        "工作室名录：列出、查看 (the registry of studios).",
+    ),
+    "tax": (
+        "api.commands.tax:tax_group",
+        "代扣个人所得税：缴纳某月税款 (withheld tax: pay it over).",
+    ),
+    "units": (
+        "api.commands.registry:units",
+        "单位：按编码列出单位及其账户 (units and their accounts).",
+    ),
+    "users": ("api.commands.users:users", "用户：角色与 API 令牌 (users, roles and API tokens)."),
+    "verify": (
+        "api.commands.books:verify",
+        "账簿完整性校验：哈希链、余额、锚点 (check chain and balances).",
+    ),
+    "vouchers": ("api.commands.books:vouchers", "记账凭证：列出、查看、打印、红字冲销 (vouchers)."),
 }
 
 
 @click.group(
     cls=_Lazy,
     lazy=COMMANDS,
-    help="Funding-and-subsidy ledger for the master teacher studio program (名师工作室).",
+    help=(
+        "名师工作室专项资金台账：拨款、到账、支出、发放、记账凭证与报表。\n\n"
+        "Funding-and-subsidy ledger for the master teacher studio program (名师工作室)."
+    ),
 )
 @click.option(
     "--db",

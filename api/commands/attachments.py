@@ -27,7 +27,9 @@ from schema.db import UnitOfWork
 
 @click.group()
 def attachments() -> None:
-    """原始凭证 attached to 记账凭证: PDF, OFD, JPEG, PNG or xlsx, kept and sealed."""
+    """原始凭证：附加、列出、下载 (originals: attach, list, get).
+
+    原始凭证 attached to 记账凭证: PDF, OFD, JPEG, PNG or xlsx, kept and sealed."""
 
 
 @attachments.command("add")
@@ -41,7 +43,9 @@ def attachments() -> None:
 def attachments_add(
     ctx: click.Context, voucher: str, file: Path, note: str, as_user: str, as_json: bool
 ) -> None:
-    """Attach FILE to VOUCHER (记-2024-03-0002). Accepted by content, not by name: PDF,
+    """附加原始凭证：把文件附到一张记账凭证 (attach a file).
+
+    Attach FILE to VOUCHER (记-2024-03-0002). Accepted by content, not by name: PDF,
     OFD, JPEG, PNG or xlsx, up to 20 MB."""
     if refused := originals.size_error(file.name, file.stat().st_size):
         raise refused  # before the file is read whole
@@ -71,7 +75,9 @@ def attachments_add(
 @click.pass_context
 @refusals_exit
 def attachments_list(ctx: click.Context, voucher: str, as_user: str | None, as_json: bool) -> None:
-    """The originals of VOUCHER, in the order they were attached."""
+    """列出一张记账凭证的原始凭证 (list a voucher's originals).
+
+    The originals of VOUCHER, in the order they were attached."""
     found = reading(
         ctx,
         "attachment.read",
@@ -100,7 +106,9 @@ def attachments_list(ctx: click.Context, voucher: str, as_user: str | None, as_j
 @click.pass_context
 @refusals_exit
 def attachments_get(ctx: click.Context, attachment_id: int, out: Path, as_user: str | None) -> None:
-    """Write original ID's bytes to --out, exactly as attached (the download is logged)."""
+    """下载原始凭证：原样写出文件 (get one, as attached).
+
+    Write original ID's bytes to --out, exactly as attached (the download is logged)."""
     with UnitOfWork(engine(ctx)) as uow:
         found, content = originals.original(uow, attachment_id, by=as_user)
         action = originals.download_action(found)

@@ -23,7 +23,9 @@ from ledger.clock import recorded_between
 
 @click.group()
 def audit() -> None:
-    """The audit log: every state change, who, what, when, from which request."""
+    """审计日志：按人、操作、对象、日期查询 (the audit log).
+
+    The audit log: every state change, who, what, when, from which request."""
 
 
 @audit.command("list")
@@ -48,7 +50,9 @@ def audit_list(
     limit: int,
     as_json: bool,
 ) -> None:
-    """Audit entries oldest first (needs no user: reading the database is the operator's)."""
+    """查询审计日志，按时间先后 (list entries, oldest first).
+
+    Audit entries oldest first, read as an auditor or an admin (--as)."""
     since, until = recorded_between(
         parse_date(from_day, "--from"), parse_date(to_day, "--to"), fields=("--from", "--to")
     )

@@ -29,7 +29,9 @@ from schema.keys import key_source
 @click.pass_context
 @refusals_exit
 def backup_command(ctx: click.Context, out: Path, as_json: bool) -> None:
-    """备份：整个账簿写入一个带校验和的归档（不含账链密钥），服务运行时也可执行。
+    """备份：整个账簿写入一个带校验和的归档 (back up the ledger).
+
+    整个账簿写入一个带校验和的归档（不含账链密钥），服务运行时也可执行。
 
     Back up the whole ledger to one checksummed, portable archive (never the chain key),
     read in one snapshot while the service and the scheduler may be writing. Restore it
@@ -99,7 +101,9 @@ def _describe(manifest: Manifest, checksum: str) -> None:
 @click.pass_context
 @refusals_exit
 def restore_command(ctx: click.Context, archive: Path, check_only: bool, as_json: bool) -> None:
-    """恢复：把备份归档读入一个空的数据库（SQLite 或 PostgreSQL）。
+    """恢复：备份读入一个空的数据库 (restore a backup).
+
+    把备份归档读入一个空的数据库（SQLite 或 PostgreSQL）。
 
     Restore ARCHIVE (from `studio-ledger backup`) into the empty database named by --db:
     a new SQLite file, a new PostgreSQL database, or one that has only been through

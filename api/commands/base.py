@@ -175,17 +175,19 @@ AS_USER = click.option(
     "as_user",
     required=True,
     metavar="USER",
-    help="The user doing this; their role is checked (see `users list`).",
+    help="办理人，按权限表检查其角色 (the user doing this).",
 )
 READ_AS = click.option(
     "--as",
     "as_user",
     metavar="USER",
     default=None,
-    help="The user reading; needed where the data is not open to every role.",
+    help="查询人，部分数据须有权限 (the user reading).",
 )
-ON_DATE = click.option("--on", "on", metavar="DATE", help="Effective date (default today).")
-JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+ON_DATE = click.option(
+    "--on", "on", metavar="DATE", help="日期，默认今天，不能晚于今天 (effective date)."
+)
+JSON = click.option("--json", "as_json", is_flag=True, help="输出 JSON 供程序读取 (print JSON).")
 
 
 def table(

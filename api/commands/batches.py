@@ -48,7 +48,9 @@ from schema.db import UnitOfWork
 
 @click.group()
 def batches() -> None:
-    """Disbursement batches (劳务补贴发放): create, approve, confirm, export."""
+    """发放批次：生成、审批、银行结果、导出 (disbursement batches).
+
+    Disbursement batches (劳务补贴发放): create, approve, confirm, export."""
 
 
 def summary(b: BatchSummary) -> str:
@@ -140,7 +142,9 @@ def _said(answer: OutcomeOut) -> None:
 @click.pass_context
 @refusals_exit
 def batches_list(ctx: click.Context, as_user: str | None, year: int | None, as_json: bool) -> None:
-    """Every batch with its state and totals."""
+    """列出发放批次及状态、合计 (list batches).
+
+    Every batch with its state and totals."""
     found = [
         batch_summary(b)
         for b in reading(ctx, "batch.read", as_user, lambda uow: disbursement.batches(uow, year))
@@ -163,7 +167,9 @@ def batches_list(ctx: click.Context, as_user: str | None, year: int | None, as_j
 def batches_create(
     ctx: click.Context, year: int, as_user: str, on: str | None, as_json: bool
 ) -> None:
-    """A draft batch from YEAR's entitlements not yet paid (held lines listed, not paid)."""
+    """生成发放批次：某年度应发未发的劳务补贴 (create a draft).
+
+    A draft batch from YEAR's entitlements not yet paid (held lines listed, not paid)."""
     with progress(f"computing the {year} batch", disable=as_json):
         created = writing(
             ctx,
@@ -192,7 +198,9 @@ def batches_create(
 @click.pass_context
 @refusals_exit
 def batches_show(ctx: click.Context, as_user: str | None, batch_id: int, as_json: bool) -> None:
-    """A batch's lines (payees named) and its history."""
+    """查看发放批次：明细行、办理记录、对账 (show a batch).
+
+    A batch's lines (payees named) and its history."""
 
     def load(uow: UnitOfWork) -> BatchHistory:
         batch, events = disbursement.show(uow, batch_id)
@@ -228,7 +236,9 @@ def batches_show(ctx: click.Context, as_user: str | None, batch_id: int, as_json
 @click.pass_context
 @refusals_exit
 def batches_approve(ctx: click.Context, batch_id: int, as_user: str, on: str | None) -> None:
-    """Approve; the last approval needed moves every line to payable."""
+    """审批发放批次 (approve).
+
+    Approve; the last approval needed moves every line to payable."""
     _act(
         ctx,
         as_user,
@@ -245,7 +255,9 @@ def batches_approve(ctx: click.Context, batch_id: int, as_user: str, on: str | N
 @click.pass_context
 @refusals_exit
 def batches_reject(ctx: click.Context, batch_id: int, reason: str, as_user: str) -> None:
-    """Refuse a draft; its lines can be paid in a new batch."""
+    """驳回发放批次草稿 (reject a draft).
+
+    Refuse a draft; its lines can be paid in a new batch."""
     _act(
         ctx,
         as_user,
@@ -262,7 +274,9 @@ def batches_reject(ctx: click.Context, batch_id: int, reason: str, as_user: str)
 @click.pass_context
 @refusals_exit
 def batches_cancel(ctx: click.Context, batch_id: int, reason: str, as_user: str) -> None:
-    """Withdraw a draft."""
+    """作废发放批次草稿 (withdraw a draft).
+
+    Withdraw a draft."""
     _act(
         ctx,
         as_user,
@@ -300,7 +314,9 @@ def failures(values: tuple[str, ...]) -> dict[int, str]:
 def batches_confirm(
     ctx: click.Context, batch_id: int, failed: tuple[str, ...], as_user: str, on: str | None
 ) -> None:
-    """Record the bank's answer: every line paid except the --failed ones."""
+    """确认支付：手工登记银行答复 (record the bank's answer).
+
+    Record the bank's answer: every line paid except the --failed ones."""
     returned = failures(failed)
     _act(
         ctx,
@@ -321,7 +337,9 @@ def batches_confirm(
 def batches_results(
     ctx: click.Context, batch_id: int, file: Path, as_user: str, on: str | None
 ) -> None:
-    """Read the bank's result file (xlsx or CSV, the bank file's rows with 处理结果 and
+    """读入银行结果文件：成功确认、失败登记 (read the bank's results).
+
+    Read the bank's result file (xlsx or CSV, the bank file's rows with 处理结果 and
     失败原因): confirm every 成功 line and record every 失败 line, all or nothing; the same
     file read again changes nothing."""
     _act(
@@ -340,7 +358,9 @@ def batches_results(
 @click.pass_context
 @refusals_exit
 def batches_reissue(ctx: click.Context, year: int, as_user: str, on: str | None) -> None:
-    """A draft batch paying again YEAR's failed lines (bank details read anew)."""
+    """重新发放：银行退回的行另建批次 (reissue failed lines).
+
+    A draft batch paying again YEAR's failed lines (bank details read anew)."""
     made = writing(
         ctx,
         as_user,
@@ -364,7 +384,9 @@ def batches_reissue(ctx: click.Context, year: int, as_user: str, on: str | None)
 def batches_return(
     ctx: click.Context, batch_id: int, line: int, as_user: str, on: str | None
 ) -> None:
-    """Send a failed line's money back to the studio's fund (a reversal)."""
+    """退回资金：银行退回的款项回到工作室 (return a failed line).
+
+    Send a failed line's money back to the studio's fund (a reversal)."""
     _act(
         ctx,
         as_user,
@@ -380,7 +402,9 @@ def batches_return(
 @click.pass_context
 @refusals_exit
 def batches_close(ctx: click.Context, batch_id: int, as_user: str) -> None:
-    """Close a paid batch (failed lines must be reissued or returned first)."""
+    """关闭已发放的批次 (close a paid batch).
+
+    Close a paid batch (failed lines must be reissued or returned first)."""
     _act(ctx, as_user, "close", batch_id, lambda uow: disbursement.close(uow, batch_id, as_user))
 
 
@@ -391,7 +415,9 @@ def batches_close(ctx: click.Context, batch_id: int, as_user: str) -> None:
 @click.pass_context
 @refusals_exit
 def batches_export(ctx: click.Context, batch_id: int, out_dir: Path, as_user: str) -> None:
-    """Write the payout roster and (cashier, batch sent to the bank) the bank file;
+    """导出发放表和银行代发文件 (write roster and bank file).
+
+    Write the payout roster and (cashier, batch sent to the bank) the bank file;
     each file written is an audit entry."""
     with progress(f"writing batch #{batch_id}'s files"), UnitOfWork(engine(ctx)) as uow:
         exported = payout_files.export(uow, batch_id, as_user, out_dir)

@@ -55,7 +55,9 @@ from schema.db import UnitOfWork
 def balance(
     ctx: click.Context, as_user: str | None, address: str, as_of: str | None, as_json: bool
 ) -> None:
-    """The balance of the account at ADDRESS (its 科目 and 借或贷), now or as of a date."""
+    """账户余额：当前或某日的余额与借贷方向 (an account's balance).
+
+    The balance of the account at ADDRESS (its 科目 and 借或贷), now or as of a date."""
     when = parse_date(as_of, "--as-of")
     found = balance_out(
         reading(
@@ -108,7 +110,9 @@ def describe_verify(report: book.VerifyReport) -> list[str]:
 def verify(
     ctx: click.Context, as_user: str | None, anchors: tuple[str, ...], as_json: bool
 ) -> None:
-    """Check the hash chain, its kept head, that every kept balance equals its postings,
+    """账簿完整性校验：哈希链、余额、锚点 (check chain and balances).
+
+    Check the hash chain, its kept head, that every kept balance equals its postings,
     and that the ledger still holds each --anchor.
 
     Exits 1 when anything does not hold, naming the first broken link or the anchor.
@@ -126,7 +130,9 @@ def verify(
 
 @click.group()
 def keys() -> None:
-    """The chain key (账链密钥) that seals the hash chain, kept outside the database."""
+    """账链密钥：存放位置、更换 (the chain key: list, rotate).
+
+    The chain key (账链密钥) that seals the hash chain, kept outside the database."""
 
 
 @keys.command("list")
@@ -134,7 +140,9 @@ def keys() -> None:
 @click.pass_context
 @refusals_exit
 def keys_list(ctx: click.Context, as_json: bool) -> None:
-    """Where the key ring is and each key's first transaction and id (never the key)."""
+    """列出账链密钥的位置与启用交易 (list keys, never the key).
+
+    Where the key ring is and each key's first transaction and id (never the key)."""
     found = installing(
         ctx,
         lambda uow: chain_keys_out(book.key_ring(uow.ledger)),
@@ -163,7 +171,9 @@ def keys_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 @refusals_exit
 def keys_rotate(ctx: click.Context, print_only: bool) -> None:
-    """Seal from the next transaction with a new key; earlier keys stay to check theirs.
+    """更换账链密钥 (rotate: seal with a new key).
+
+    Seal from the next transaction with a new key; earlier keys stay to check theirs.
 
     Writes the key file in place (atomically) while the chain head is locked, so every
     writer seals the next transaction with the new key. Audit-logged.
@@ -187,7 +197,9 @@ def keys_rotate(ctx: click.Context, print_only: bool) -> None:
 
 @click.group()
 def periods() -> None:
-    """Accounting periods (会计期间): months, closed in order (结账)."""
+    """会计期间：列出、结账 (accounting periods: list, close).
+
+    Accounting periods (会计期间): months, closed in order (结账)."""
 
 
 @periods.command("close")
@@ -197,7 +209,9 @@ def periods() -> None:
 @click.pass_context
 @refusals_exit
 def periods_close(ctx: click.Context, period: str, as_user: str, as_json: bool) -> None:
-    """Close PERIOD and every month before it (approver or admin); December is 年结."""
+    """结账：结至某月，12月为年结 (close a period).
+
+    Close PERIOD and every month before it (approver or admin); December is 年结."""
     closed = writing(
         ctx,
         as_user,
@@ -217,7 +231,9 @@ def periods_close(ctx: click.Context, period: str, as_user: str, as_json: bool) 
 @click.pass_context
 @refusals_exit
 def periods_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
-    """Each month's state, its last voucher, and who closed it when (北京时间)."""
+    """列出会计期间及结账情况 (list periods).
+
+    Each month's state, its last voucher, and who closed it when (北京时间)."""
     states = [
         period_out(x)
         for x in reading(
@@ -252,7 +268,9 @@ def periods_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None
 
 @click.group()
 def vouchers() -> None:
-    """记账凭证 (vouchers): a recorded one is never changed; it is reversed to correct it."""
+    """记账凭证：列出、查看、打印、红字冲销 (vouchers).
+
+    记账凭证 (vouchers): a recorded one is never changed; it is reversed to correct it."""
 
 
 @vouchers.command("list")
@@ -264,7 +282,9 @@ def vouchers() -> None:
 def vouchers_list(
     ctx: click.Context, month: str | None, as_user: str | None, as_json: bool
 ) -> None:
-    """A month's 记账凭证 in number order: 凭证号, 日期, 摘要, 合计."""
+    """列出某月的记账凭证 (list a month's vouchers).
+
+    A month's 记账凭证 in number order: 凭证号, 日期, 摘要, 合计."""
     period = Period.parse(month, field="--month") if month else Period.of(program.today())
 
     def load(uow: UnitOfWork) -> list[VoucherSummaryOut]:
@@ -297,7 +317,9 @@ def vouchers_list(
 @click.pass_context
 @refusals_exit
 def vouchers_show(ctx: click.Context, number: str, as_user: str | None, as_json: bool) -> None:
-    """One 记账凭证: each line's 摘要, 科目, 辅助核算 and 借方 or 贷方; 合计 in figures and 大写."""
+    """查看一张记账凭证 (show a voucher).
+
+    One 记账凭证: each line's 摘要, 科目, 辅助核算 and 借方 or 贷方; 合计 in figures and 大写."""
     found = reading(
         ctx, "ledger.read", as_user, lambda uow: voucher_out(vouchers_of.voucher(uow, number))
     )
@@ -336,7 +358,9 @@ def vouchers_show(ctx: click.Context, number: str, as_user: str | None, as_json:
 def vouchers_print(
     ctx: click.Context, numbers: tuple[str, ...], month: str | None, out: Path, as_user: str | None
 ) -> None:
-    """Print 记账凭证 to an xlsx workbook, A5 landscape, one page each (a longer voucher
+    """打印记账凭证到 xlsx (print vouchers).
+
+    Print 记账凭证 to an xlsx workbook, A5 landscape, one page each (a longer voucher
     continues with 过次页): the month's (--month) or the VOUCHERs named."""
 
     def write(uow: UnitOfWork) -> int:
@@ -372,7 +396,9 @@ def vouchers_reverse(
     as_user: str,
     as_json: bool,
 ) -> None:
-    """Reverse VOUCHER (红字冲销, approver): a new voucher in an open month, on or after
+    """红字冲销一张记账凭证 (reverse a voucher).
+
+    Reverse VOUCHER (红字冲销, approver): a new voucher in an open month, on or after
     the original's date, that names it; then post the movement again as it should be."""
     reversal = writing(
         ctx,

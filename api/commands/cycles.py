@@ -40,7 +40,9 @@ ON = click.option(
 
 @click.group()
 def cycles() -> None:
-    """Each studio's cycles: list them, close one (终结), rename a studio (继续命名)."""
+    """工作周期：列出、终结、继续命名 (studios' cycles).
+
+    Each studio's cycles: list them, close one (终结), rename a studio (继续命名)."""
 
 
 @cycles.command("list")
@@ -50,7 +52,9 @@ def cycles() -> None:
 @click.pass_context
 @refusals_exit
 def cycles_list(ctx: click.Context, as_user: str | None, studio: str | None, as_json: bool) -> None:
-    """Every studio's cycles: years, state, final grade (考核, the last year's), what its
+    """列出各工作室的工作周期 (list cycles).
+
+    Every studio's cycles: years, state, final grade (考核, the last year's), what its
     close returned, and whether it was renamed; --json adds the close's voucher and what
     went back per pool."""
 
@@ -98,7 +102,9 @@ def cycles_list(ctx: click.Context, as_user: str | None, studio: str | None, as_
 def cycles_close(
     ctx: click.Context, code: str, on: str | None, as_user: str, as_json: bool
 ) -> None:
-    """Close CODE's ended cycle: return every unspent fen to its source in one voucher
+    """终结工作周期：结余资金退回来源 (close an ended cycle).
+
+    Close CODE's ended cycle: return every unspent fen to its source in one voucher
     (clerk or approver). Refused while a stipend of the studio waits or is unsettled."""
     when = on_date(on)
     closed = writing(
@@ -136,7 +142,9 @@ def cycles_close(
 def cycles_renew(
     ctx: click.Context, code: str, on: str | None, as_user: str, as_json: bool
 ) -> None:
-    """Rename CODE for a new cycle (继续命名, admin): its last cycle closed and its final
+    """继续命名：工作室进入新的工作周期 (rename for a new cycle).
+
+    Rename CODE for a new cycle (继续命名, admin): its last cycle closed and its final
     grade 优秀 or 合格 (the policy's renewal grades); funds the first year once it is due."""
     when = on_date(on)
     renewed = writing(
@@ -156,7 +164,9 @@ def cycles_renew(
 
 @click.group()
 def funding() -> None:
-    """考核发放: the 领导小组's decisions restoring a studio held back by its grade."""
+    """考核发放：领导小组恢复拨付的决定 (decisions restoring funding).
+
+    考核发放: the 领导小组's decisions restoring a studio held back by its grade."""
 
 
 @funding.command("restore")
@@ -181,7 +191,9 @@ def funding_restore(
     as_user: str,
     as_json: bool,
 ) -> None:
-    """Record a 领导小组 decision restoring CODE's YEAR funding (admin); funds it at once
+    """恢复拨付：登记领导小组的决定 (record a decision).
+
+    Record a 领导小组 decision restoring CODE's YEAR funding (admin); funds it at once
     when the year's appropriation day has passed."""
     when = on_date(on)
     decided = writing(
@@ -213,7 +225,9 @@ def funding_restore(
 @click.pass_context
 @refusals_exit
 def funding_list(ctx: click.Context, as_user: str | None, year: int, as_json: bool) -> None:
-    """The 领导小组's decisions for YEAR."""
+    """列出某年度领导小组的决定 (list a year's decisions).
+
+    The 领导小组's decisions for YEAR."""
     found = reading(
         ctx,
         "registry.read",

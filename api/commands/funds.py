@@ -53,7 +53,9 @@ def _record(
 
 @click.group()
 def receipts() -> None:
-    """Money a unit gives a studio: host unit matching (单位配套), members' units' support."""
+    """配套/支持资金到账：登记单位拨入的资金 (receipts).
+
+    Money a unit gives a studio: host unit matching (单位配套), members' units' support."""
 
 
 @receipts.command("add")
@@ -84,7 +86,9 @@ def receipts_add(
     as_user: str,
     as_json: bool,
 ) -> None:
-    """Record one receipt (clerk): the host unit's matching into the studio's matching
+    """登记一笔配套或支持资金到账 (record a receipt).
+
+    Record one receipt (clerk): the host unit's matching into the studio's matching
     fund, or a member's unit's support into its support fund, kept apart."""
     receipt = Receipt(
         on_date(on),
@@ -106,7 +110,9 @@ def receipts_add(
 
 @click.group()
 def expenses() -> None:
-    """Activity expenses paid from a studio's funds, within plan and balance (专款专用)."""
+    """活动经费支出：在计划和余额内登记 (activity expenses).
+
+    Activity expenses paid from a studio's funds, within plan and balance (专款专用)."""
 
 
 @expenses.command("add")
@@ -150,7 +156,9 @@ def expenses_add(
     as_user: str,
     as_json: bool,
 ) -> None:
-    """Record one activity expense (clerk); refused over the category's plan or the fund,
+    """登记一笔活动经费支出 (record an expense).
+
+    Record one activity expense (clerk); refused over the category's plan or the fund,
     and a travel claim of a paid member of the studio (含差旅费)."""
     expense = Expense(
         on_date(on),

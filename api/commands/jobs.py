@@ -32,7 +32,9 @@ from ledger.clock import PROGRAM_TIME_ZONE
 
 @click.group("jobs")
 def jobs_group() -> None:
-    """Scheduled jobs: their schedule, their run history, and running one now."""
+    """作业：运行计划、运行记录、立即运行 (scheduled jobs).
+
+    Scheduled jobs: their schedule, their run history, and running one now."""
 
 
 @jobs_group.command("list")
@@ -41,7 +43,9 @@ def jobs_group() -> None:
 @click.pass_context
 @refusals_exit
 def jobs_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
-    """Each job with its schedule (北京时间), next run and last run."""
+    """列出作业及其运行计划 (list jobs and schedules).
+
+    Each job with its schedule (北京时间), next run and last run."""
     settings = timetable.ScheduleSettings.from_env()
     last = reading(ctx, "job.read", as_user, runner.last_runs)
     rows = [
@@ -73,7 +77,9 @@ def jobs_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
 @click.pass_context
 @refusals_exit
 def jobs_history(ctx: click.Context, as_user: str | None, job: str | None, as_json: bool) -> None:
-    """Every run: job, period, trigger, start, end, status, counts, error."""
+    """列出作业运行记录 (every run).
+
+    Every run: job, period, trigger, start, end, status, counts, error."""
     runs = [
         job_run_out(r)
         for r in reading(ctx, "job.read", as_user, lambda uow: runner.history(uow, job, 100_000))
@@ -116,7 +122,9 @@ def jobs_run(
     log_json: bool,
     as_json: bool,
 ) -> None:
-    """Run JOB now for its period (admin), once: a second run reports the first one's id."""
+    """立即运行一项作业 (run a job now).
+
+    Run JOB now for its period (admin), once: a second run reports the first one's id."""
     setup_logging(log_json)
     today = program.today()
     if job in DAILY_JOBS:

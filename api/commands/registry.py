@@ -47,14 +47,18 @@ from schema.db import UnitOfWork
 
 @click.group("import")
 def import_group() -> None:
-    """Excel import of roster, grades, receipts and expenses (all or nothing)."""
+    """导入 Excel 工作簿：名册、考核结果、到账、支出 (Excel import).
+
+    Excel import of roster, grades, receipts and expenses (all or nothing)."""
 
 
 @import_group.command("template")
 @click.argument("kind", type=click.Choice(list(imports.KINDS)))
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def import_template(kind: str, path: Path) -> None:
-    """Write an empty KIND workbook with headers, drop-downs and examples to PATH."""
+    """生成空白导入模板 (write an empty workbook).
+
+    Write an empty KIND workbook with headers, drop-downs and examples to PATH."""
     imports.write_template(kind, path)
     click.echo(f"template for {kind} written to {path}")
 
@@ -86,7 +90,10 @@ def _import_command(kind: str) -> click.Command:
         for warning in report.warnings:
             click.echo(f"提醒：{warning}")
 
-    run.__doc__ = f"Import {kind} from an xlsx file as USER (see `import template {kind}`)."
+    run.__doc__ = (
+        f"导入{imports.TITLES[kind]} (import {kind} from xlsx).\n\n"
+        f"Import {kind} from an xlsx file as USER (see `import template {kind}`)."
+    )
     return click.command(kind)(run)
 
 
@@ -96,7 +103,9 @@ for _kind in imports.KINDS:
 
 @click.group()
 def studios() -> None:
-    """The registry of studios."""
+    """工作室名录：列出、查看 (the registry of studios).
+
+    The registry of studios."""
 
 
 @studios.command("list")
@@ -105,7 +114,9 @@ def studios() -> None:
 @click.pass_context
 @refusals_exit
 def studios_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
-    """Every studio with its kind, host unit, cycle, status and people in its roster today."""
+    """列出工作室 (list studios).
+
+    Every studio with its kind, host unit, cycle, status and people in its roster today."""
 
     def load(uow: UnitOfWork) -> list[StudioOut]:
         counts = roster_services.roster_counts(uow, program.today())
@@ -153,7 +164,9 @@ def studios_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None
 @click.pass_context
 @refusals_exit
 def studios_show(ctx: click.Context, as_user: str | None, code: str, as_json: bool) -> None:
-    """One studio and its roster (names and roles; never ID numbers)."""
+    """查看工作室及其名册 (show a studio and its roster).
+
+    One studio and its roster (names and roles; never ID numbers)."""
 
     found = reading(
         ctx,
@@ -183,7 +196,9 @@ def studios_show(ctx: click.Context, as_user: str | None, code: str, as_json: bo
 
 @click.group()
 def units() -> None:
-    """Units (单位): the schools hosting studios and employing members, by code."""
+    """单位：按编码列出单位及其账户 (units and their accounts).
+
+    Units (单位): the schools hosting studios and employing members, by code."""
 
 
 @units.command("list")
@@ -192,7 +207,9 @@ def units() -> None:
 @click.pass_context
 @refusals_exit
 def units_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
-    """Every unit's code, name and the accounts its money comes from."""
+    """列出单位及其资金账户 (list units).
+
+    Every unit's code, name and the accounts its money comes from."""
     found = [unit_out(u) for u in reading(ctx, "registry.read", as_user, roster_services.units)]
     if as_json:
         print_json(found)
@@ -210,7 +227,9 @@ def units_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
 
 @click.group()
 def people() -> None:
-    """The payees (ID numbers and bank accounts masked)."""
+    """人员：收款人，身份证号和银行账号脱敏 (the payees, masked).
+
+    The payees (ID numbers and bank accounts masked)."""
 
 
 @people.command("list")
@@ -219,7 +238,9 @@ def people() -> None:
 @click.pass_context
 @refusals_exit
 def people_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
-    """Every person with their unit, masked ID number and bank account."""
+    """列出人员及所在单位 (list people, masked).
+
+    Every person with their unit, masked ID number and bank account."""
     found = [person_out(p) for p in reading(ctx, "registry.read", as_user, roster_services.people)]
     if as_json:
         print_json(found)
@@ -248,7 +269,9 @@ def people_list(ctx: click.Context, as_user: str | None, as_json: bool) -> None:
 @click.pass_context
 @refusals_exit
 def appropriate(ctx: click.Context, year: int, on: str | None, as_user: str, as_json: bool) -> None:
-    """Post each studio's budget for YEAR by its grade of the year before (考核发放), split
+    """拨款：按上年考核结果拨付各工作室年度预算 (post the budgets).
+
+    Post each studio's budget for YEAR by its grade of the year before (考核发放), split
     by funding source, once; lists every studio held back and why."""
     when = None if on is None else on_date(on)
     report = writing(
@@ -280,7 +303,9 @@ def appropriate(ctx: click.Context, year: int, on: str | None, as_user: str, as_
 @click.pass_context
 @refusals_exit
 def entitlements(ctx: click.Context, as_user: str | None, year: int, as_json: bool) -> None:
-    """Every stipend owed for YEAR, with held lines and their reasons."""
+    """应发劳务补贴：某年度每人应发及暂缓原因 (stipends owed).
+
+    Every stipend owed for YEAR, with held lines and their reasons."""
     report = entitlements_out(
         reading(
             ctx, "registry.read", as_user, lambda uow: disbursement.compute_entitlements(uow, year)
@@ -325,7 +350,9 @@ def entitlements(ctx: click.Context, as_user: str | None, year: int, as_json: bo
 
 @click.group("policy")
 def policy_group() -> None:
-    """Funding policy records, versioned by year (never changed once stored)."""
+    """资金政策：按年度分版本，存后不改 (funding policy by year).
+
+    Funding policy records, versioned by year (never changed once stored)."""
 
 
 @policy_group.command("show")
@@ -340,7 +367,9 @@ def policy_group() -> None:
 @click.pass_context
 @refusals_exit
 def policy_show(ctx: click.Context, as_user: str | None, year: int | None) -> None:
-    """Print policy records as JSON (amounts in fen), whether or not --json is given."""
+    """查看资金政策，输出 JSON (print policies as JSON).
+
+    Print policy records as JSON (amounts in fen), whether or not --json is given."""
     found = reading(
         ctx,
         "registry.read",
@@ -356,7 +385,9 @@ def policy_show(ctx: click.Context, as_user: str | None, year: int | None) -> No
 @click.pass_context
 @refusals_exit
 def policy_add(ctx: click.Context, path: Path, as_user: str) -> None:
-    """Add a new year's policy (admin) from a JSON file shaped like `policy show` prints."""
+    """新增某年度的资金政策 (add a year's policy).
+
+    Add a new year's policy (admin) from a JSON file shaped like `policy show` prints."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:

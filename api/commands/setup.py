@@ -30,13 +30,17 @@ if TYPE_CHECKING:
 
 @click.group()
 def db() -> None:
-    """Database schema (Alembic migrations)."""
+    """数据库结构：建立或升级 (database schema, Alembic).
+
+    Database schema (Alembic migrations)."""
 
 
 @db.command("upgrade")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    """Create or migrate the database schema to the newest version, and create the
+    """建立或升级数据库结构，没有账链密钥时生成 (create or migrate).
+
+    Create or migrate the database schema to the newest version, and create the
     chain key (账链密钥) outside the database if the ledger has none."""
     ready = engine(ctx, migrated=False)
     try:
@@ -50,7 +54,8 @@ def db_upgrade(ctx: click.Context) -> None:
     else:
         click.echo(
             f"chain key created: {where} (seals from transaction {made.keyed_from}); keep it "
-            "secret and back it up apart from the database — README, Chain key (账链密钥)"
+            "secret and back it up apart from the database — manual: 运维 › 账链密钥 "
+            "(docs/ops/chain-key.md)"
         )
 
 
@@ -66,7 +71,9 @@ def db_upgrade(ctx: click.Context) -> None:
 )
 @refusals_exit
 def demo(out_dir: Path) -> None:
-    """Run the program's first cycle (2024-2026) on a fresh SQLite database and print what
+    """演示：在新数据库上运行第一个工作周期 (run the demo).
+
+    Run the program's first cycle (2024-2026) on a fresh SQLite database and print what
     happened."""
     from demo import story as demo_module  # noqa: PLC0415 (only this command needs it)
 
@@ -221,7 +228,9 @@ def serve(
     ssl_keyfile: str | None,
     forwarded_allow_ips: str | None,
 ) -> None:
-    """Serve the console (sign in at /) and the HTTP API (OpenAPI and Swagger UI at /schema)
+    """启动管理控制台和 HTTP API (serve the console and API).
+
+    Serve the console (sign in at /) and the HTTP API (OpenAPI and Swagger UI at /schema)
     with uvicorn on uvloop and httptools."""
     import uvicorn  # noqa: PLC0415 (only this command needs the server)
 
@@ -283,7 +292,9 @@ LOG_JSON = click.option("--log-json", is_flag=True, help="Log JSON lines (for sh
 @LOG_JSON
 @click.pass_context
 def scheduler(ctx: click.Context, log_json: bool) -> None:
-    """Run the scheduler (one process; jobs persisted in the database) until stopped."""
+    """运行作业调度程序直至停止 (run the job scheduler).
+
+    Run the scheduler (one process; jobs persisted in the database) until stopped."""
     from jobs import schedule, timetable  # noqa: PLC0415 (only this command needs APScheduler)
 
     setup_logging(log_json)

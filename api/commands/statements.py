@@ -20,7 +20,9 @@ OUT_FILE = click.option(
 
 @click.group("statements")
 def statements_group() -> None:
-    """Auditor statements as xlsx (auditor or admin; the exporter is printed on them)."""
+    """审计报表：导出明细账、汇总表、科目余额表 (auditor workbooks).
+
+    Auditor statements as xlsx (auditor or admin; the exporter is printed on them)."""
 
 
 @statements_group.command("ledger")
@@ -34,7 +36,9 @@ def statements_group() -> None:
 def statements_ledger(
     ctx: click.Context, year: int, cycle: bool, studio: str | None, out: Path, as_user: str
 ) -> None:
-    """专项资金明细账: one sheet per studio and funding source."""
+    """导出专项资金明细账 (the fund ledger, xlsx).
+
+    专项资金明细账: one sheet per studio and funding source."""
 
     def export(uow: program.Stores) -> int:
         last = year + roster_services.policy(uow, year).cycle_years - 1 if cycle else year
@@ -52,7 +56,9 @@ def statements_ledger(
 @click.pass_context
 @refusals_exit
 def statements_summary(ctx: click.Context, year: int, out: Path, as_user: str) -> None:
-    """专项资金收支汇总表: studio × source, tied to the ledger."""
+    """导出专项资金收支汇总表 (the summary, xlsx).
+
+    专项资金收支汇总表: studio × source, tied to the ledger."""
     with progress(f"writing {out.name}"):
         lines = reading(
             ctx,
@@ -78,7 +84,9 @@ def statements_summary(ctx: click.Context, year: int, out: Path, as_user: str) -
 def statements_trial_balance(
     ctx: click.Context, day: str, every: bool, out: Path, as_user: str
 ) -> None:
-    """科目余额表 and 辅助余额表 for a date; debits equal credits."""
+    """导出科目余额表和辅助余额表 (trial balance, xlsx).
+
+    科目余额表 and 辅助余额表 for a date; debits equal credits."""
     on = parse_date(day, "--date") or program.today()
     with progress(f"writing {out.name}"):
         lines = reading(
@@ -101,7 +109,9 @@ def statements_trial_balance(
 @click.pass_context
 @refusals_exit
 def statements_withholding(ctx: click.Context, month: str, out: Path, as_user: str) -> None:
-    """扣缴个人所得税报告表 of a month: a row per person across all studios, tied to the
+    """导出扣缴个人所得税报告表 (a month's withholding, xlsx).
+
+    扣缴个人所得税报告表 of a month: a row per person across all studios, tied to the
     tax account (whole 身份证号 for the 出纳 who files it; audit-logged)."""
     period = Period.parse(month, field="--month")
     with progress(f"writing {out.name}"):

@@ -12,7 +12,9 @@ from ledger.tax import remittance
 
 @click.group("tax")
 def tax_group() -> None:
-    """代扣个人所得税: declared monthly (statements withholding), paid over here."""
+    """代扣个人所得税：缴纳某月税款 (withheld tax: pay it over).
+
+    代扣个人所得税: declared monthly (statements withholding), paid over here."""
 
 
 @tax_group.command("remit")
@@ -22,7 +24,9 @@ def tax_group() -> None:
 @click.pass_context
 @refusals_exit
 def tax_remit(ctx: click.Context, month: str, as_user: str, on: str | None) -> None:
-    """Pay MONTH's declared tax over: 应交税费 → 银行存款, once, after the month and
+    """缴纳某月已申报的代扣个人所得税 (pay a month's tax over).
+
+    Pay MONTH's declared tax over: 应交税费 → 银行存款, once, after the month and
     once the bank has answered for its payments (the 出纳)."""
     period = Period.parse(month, field="--month")
     paid = writing(

@@ -35,7 +35,9 @@ ADMIN = click.option(
 
 @click.group()
 def users() -> None:
-    """Users and their roles: clerk, approver, auditor, admin."""
+    """用户：角色与 API 令牌 (users, roles and API tokens).
+
+    Users and their roles: clerk, approver, cashier, auditor, admin."""
 
 
 @users.command("add")
@@ -44,8 +46,8 @@ def users() -> None:
 @click.option(
     "--id-number",
     metavar="身份证号",
-    help="The person the user is; required of an approver, who may not approve a batch "
-    "that pays them.",
+    help="本人身份证号，审核人和出纳必填 (required of an approver and a cashier: neither may "
+    "approve or pay what pays them).",
 )
 @BY_ADMIN
 @click.pass_context
@@ -53,7 +55,9 @@ def users() -> None:
 def users_add(
     ctx: click.Context, name: str, role: str, id_number: str | None, as_user: str | None
 ) -> None:
-    """Add a user; prints their API token once (only its hash is stored)."""
+    """添加用户，显示一次 API 令牌 (add a user).
+
+    Add a user; prints their API token once (only its hash is stored)."""
     token = writing(
         ctx,
         as_user or "(installation)",
@@ -76,7 +80,9 @@ def users_add(
 @click.pass_context
 @refusals_exit
 def users_list(ctx: click.Context, as_user: str, as_json: bool) -> None:
-    """Every user: role, whether disabled, when their token was issued and last used."""
+    """列出用户 (list users).
+
+    Every user: role, whether disabled, when their token was issued and last used."""
     found = [
         user_out(u)
         for u in reading(ctx, "user.read", as_user, lambda uow: user_service.users(uow, as_user))
@@ -104,7 +110,9 @@ def users_list(ctx: click.Context, as_user: str, as_json: bool) -> None:
 @click.pass_context
 @refusals_exit
 def users_disable(ctx: click.Context, name: str, as_user: str) -> None:
-    """Disable NAME at once: their API token stops working."""
+    """停用用户 (disable a user).
+
+    Disable NAME at once: their API token stops working."""
     writing(
         ctx,
         as_user,
@@ -121,7 +129,9 @@ def users_disable(ctx: click.Context, name: str, as_user: str) -> None:
 @click.pass_context
 @refusals_exit
 def users_confirm(ctx: click.Context, name: str, as_user: str) -> None:
-    """Confirm an approver or admin another admin added (a second admin must)."""
+    """确认另一位管理员添加的审核人、出纳或管理员 (confirm a user).
+
+    Confirm an approver, a cashier or an admin another admin added (a second admin must)."""
     confirmed = writing(
         ctx,
         as_user,
@@ -142,7 +152,9 @@ def users_confirm(ctx: click.Context, name: str, as_user: str) -> None:
 @click.pass_context
 @refusals_exit
 def users_token(ctx: click.Context, name: str, as_user: str) -> None:
-    """Print a new API token for NAME; the old one stops working at once."""
+    """更换 API 令牌 (issue a new token).
+
+    Print a new API token for NAME; the old one stops working at once."""
     token = writing(
         ctx,
         as_user,
@@ -173,7 +185,9 @@ def _new_password() -> str:
 @click.pass_context
 @refusals_exit
 def users_password(ctx: click.Context, name: str, as_user: str) -> None:
-    """Set NAME's console password, read from stdin (stored only as an Argon2id hash)."""
+    """设置控制台密码 (set a console password).
+
+    Set NAME's console password, read from stdin (stored only as an Argon2id hash)."""
     password = _new_password()
     writing(
         ctx,
