@@ -31,6 +31,7 @@ from litestar._openapi.schema_generation import SchemaCreator
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.enums import ScopeType
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -50,15 +51,22 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from litestar.response.base import ASGIResponse
 from litestar.static_files import create_static_files_router
-from litestar.types import Message, Scope
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.typing import FieldDefinition
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 import api.console
 import api.metrics
-from api.console.auth import SESSIONS_STORE, ConsoleSettings, DatabaseSessionStore, session_config
+from api.console.auth import (
+    MANUAL,
+    SESSIONS_STORE,
+    ConsoleSettings,
+    DatabaseSessionStore,
+    session_config,
+)
 from api.http import (
     audit,
     batches,
@@ -98,6 +106,11 @@ OPENAPI_PATH: Final = "/schema"
 ASSETS: Final = f"{OPENAPI_PATH}/assets"
 SWAGGER_UI: Final = Path(__file__).parent / "static" / "swagger-ui"
 """Swagger UI's files, served by the app itself: an intranet has no CDN."""
+MANUAL_SITE: Final = Path(__file__).resolve().parent.parent / "site"
+"""Where ``mkdocs build`` writes the manual (mkdocs.yml's ``site_dir``), beside the code;
+``STUDIO_LEDGER_MANUAL_DIR`` names another folder."""
+BUILD_THE_MANUAL: Final = '.venv/bin/pip install -e ".[docs]" && .venv/bin/mkdocs build'
+"""The command /manual/ gives until the manual has been built."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,8 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     csrf_secret: str | None = None
     token_lifetime: timedelta = TOKEN_LIFETIME
+    manual: Path | None = None
+    """The built manual's folder; None (an app made in code, a test) serves none."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -117,7 +132,13 @@ class Settings:
         if days and (not digits(days) or not 1 <= int(days) <= 3650):
             raise ValueError(f"STUDIO_LEDGER_TOKEN_DAYS must be whole days 1-3650, got {days!r}")
         lifetime = timedelta(days=int(days)) if days else TOKEN_LIFETIME
-        return cls(database_url(None), ConsoleSettings.from_env(), token_lifetime=lifetime)
+        manual = os.environ.get("STUDIO_LEDGER_MANUAL_DIR", "").strip()
+        return cls(
+            database_url(None),
+            ConsoleSettings.from_env(),
+            token_lifetime=lifetime,
+            manual=Path(manual) if manual else MANUAL_SITE,
+        )
 
 
 # -- authentication and authorization ------------------------------------------
@@ -335,8 +356,9 @@ TAGS: Final = (
     ("policies", "政策: policy records, versioned by year."),
     ("jobs", "作业: scheduled jobs, their runs, running one now."),
     ("users", "用户: users, roles and API tokens."),
+    ("tax", "代扣个人所得税: a month's tax withheld, paid over to the tax office (缴纳)."),
     ("audit", "审计日志: every state change."),
-    ("service", "The service's health."),
+    ("service", "服务: the service's health."),
 )
 
 
@@ -438,19 +460,28 @@ PROTECTIVE: Final = (
     (b"x-frame-options", b"DENY"),
 )
 HSTS: Final = (b"strict-transport-security", b"max-age=31536000")
+MANUAL_POLICY: Final = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; worker-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+"""The manual's pages (MkDocs Material) set themselves up with small inline scripts and
+search in a worker of their own; they load nothing from outside either, and hold no
+personal data."""
 SWAGGER_PAGES: Final = frozenset({OPENAPI_PATH, f"{OPENAPI_PATH}/swagger"})
 """Where Swagger UI's page is served (``/schema`` is the render plugin's default too)."""
 
 
 async def protective_headers(message: Message, scope: Scope) -> None:
     """The same headers on every response — page, error page, download, API answer,
-    static file, Swagger UI — set in this one place:
+    static file, Swagger UI, the manual — set in this one place:
 
     - ``Cache-Control: no-store`` (and the old ``Pragma: no-cache``): pages, downloads and
       API answers carry 身份证号 and bank accounts, so no browser or proxy keeps a copy —
       after 退出, the back button asks the server, which asks for a sign-in;
     - a Content-Security-Policy (:data:`CONTENT_SECURITY_POLICY`; Swagger UI's own,
-      :data:`SWAGGER_POLICY`), ``nosniff``, a same-origin referrer, no framing;
+      :data:`SWAGGER_POLICY`, and the manual's, :data:`MANUAL_POLICY`), ``nosniff``, a
+      same-origin referrer, no framing;
     - HSTS when the request came over TLS.
 
     A header the response already sets is left as it is."""
@@ -458,8 +489,13 @@ async def protective_headers(message: Message, scope: Scope) -> None:
         return
     headers = list(message.get("headers", []))
     present = {name.lower() for name, _ in headers}
-    swagger = scope["path"].rstrip("/") in SWAGGER_PAGES
-    policy = SWAGGER_POLICY if swagger else CONTENT_SECURITY_POLICY
+    path = scope["path"]
+    if path.rstrip("/") in SWAGGER_PAGES:
+        policy = SWAGGER_POLICY
+    elif path == MANUAL or path.startswith(f"{MANUAL}/"):
+        policy = MANUAL_POLICY
+    else:
+        policy = CONTENT_SECURITY_POLICY
     wanted = [*PROTECTIVE, (b"content-security-policy", policy.encode())]
     if scope.get("scheme") == "https":
         wanted.append(HSTS)
@@ -504,6 +540,66 @@ def crashed(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     )
 
 
+@get(
+    [MANUAL, f"{MANUAL}/{{rest:path}}"],
+    opt={"action": PUBLIC},
+    include_in_schema=False,
+    media_type="text/html",
+    status_code=404,
+)
+async def manual_not_built() -> str:
+    """What /manual/ says until the manual has been built."""
+    return (
+        '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>使用手册尚未生成</title>'
+        '<link rel="stylesheet" href="/static/console/console.css"><main><h1>使用手册尚未生成</h1>'
+        "<p>请在程序所在的目录运行下面的命令生成手册，然后重新启动服务：</p>"
+        f"<pre>{BUILD_THE_MANUAL}</pre></main></html>"
+    )
+
+
+def manual_slash(app: ASGIApp) -> ASGIApp:
+    """``/manual`` and ``/manual/guide/clerk`` → the same with a slash (301): the manual's
+    pages link relative to their folder's address, which the router would not tell
+    apart from the address without the slash."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        # as asked (the router drops a trailing slash); some clients' raw_path holds the query
+        raw = (scope.get("raw_path") or scope.get("path", "").encode()).split(b"?", 1)[0]
+        path = raw.decode("latin-1")
+        folder = path == MANUAL or (
+            path.startswith(f"{MANUAL}/")
+            and not path.endswith("/")
+            and "." not in path.rsplit("/", 1)[-1]
+        )
+        if scope["type"] != ScopeType.HTTP or not folder:
+            await app(scope, receive, send)
+            return
+        location = raw + b"/"
+        if query := scope.get("query_string"):
+            location += b"?" + query
+        moved = ASGIResponse(status_code=301, headers={"location": location.decode("latin-1")})
+        await moved(scope, receive, send)
+
+    return middleware
+
+
+def manual_routes(site: Path | None) -> list[Any]:
+    """The built manual at /manual/ (same origin, nothing from outside), or a page saying
+    how to build it."""
+    if site is None or not (site / "index.html").is_file():
+        return [manual_not_built]
+    return [
+        create_static_files_router(
+            path=MANUAL,
+            directories=[site],
+            html_mode=True,
+            include_in_schema=False,
+            opt={"action": PUBLIC},
+            name="manual",
+        )
+    ]
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
     """The Litestar application for ``settings`` (default: from the environment)."""
     settings = settings or Settings.from_env()
@@ -526,10 +622,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 include_in_schema=False,
                 opt={"action": PUBLIC},
             ),
+            *manual_routes(settings.manual),
         ],
         state=State({"engine": engine, "token_lifetime": settings.token_lifetime}),
         guards=[no_nul_in_path, requires_permission],
         middleware=[
+            manual_slash,
             api.metrics.requests_config().middleware,
             session_config(settings.console).middleware,
         ],

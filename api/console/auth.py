@@ -66,8 +66,11 @@ BAD_SIGN_IN: Final = "用户名或密码错误。"
 """The refusal of a wrong name or password (never saying which)."""
 PAIR_SCAN: Final = 1_000
 """The newest failed sign-ins of one name read to count one (name, address) pair's."""
-UNSESSIONED: Final = ("^/api/", "^/schema", "^/health", "^/static/")
-"""Paths that never read or write a console session (the API authenticates by token)."""
+MANUAL: Final = "/manual"
+"""Where the service serves the built manual (``mkdocs build``), to everyone."""
+UNSESSIONED: Final = ("^/api/", "^/schema", "^/health", "^/static/", f"^{MANUAL}(/|$)")
+"""Paths that never read or write a console session (the API authenticates by token;
+reading the manual keeps no session alive and sets no cookie)."""
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,10 @@ class SignInForm:
     next: str = ""
 
 
+SIGN_IN_HELP: Final = f"{MANUAL}/quickstart/#sign-in"
+"""The login page's 帮助: how to sign in, in the manual's 快速开始."""
+
+
 def _login_page(
     next_: str | None,
     message: str | None = None,
@@ -265,7 +272,13 @@ def _login_page(
 ) -> Template:
     return Template(
         "login.html",
-        context={"next": _safe_next(next_), "message": message, "kind": kind, "name": name},
+        context={
+            "next": _safe_next(next_),
+            "message": message,
+            "kind": kind,
+            "name": name,
+            "help": SIGN_IN_HELP,
+        },
         status_code=status,
     )
 

@@ -17,6 +17,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
 from litestar import Request, Response
@@ -25,7 +26,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import DataError, IntegrityError
 
-from api.console.auth import login_redirect
+from api.console.auth import MANUAL, login_redirect
 from api.http.base import KeyReused, Written, commit_write, engine_of, refusal_of, request_id
 from api.shapes import key_trouble_for
 from ledger import clock, errors
@@ -71,6 +72,59 @@ NAV: Final = (
 )
 """The menu; each entry shows only to roles allowed its action."""
 
+MANUAL_HOME: Final = f"{MANUAL}/"
+CHAPTERS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "clerk": "guide/clerk/",
+        "approver": "guide/approver/",
+        "cashier": "guide/cashier/",
+        "auditor": "guide/auditor/",
+        "admin": "guide/admin/",
+    }
+)
+"""Each role's chapter of the manual (docs/guide/)."""
+ANY_ROLE: Final = ""
+HELP: Final[tuple[tuple[str, Mapping[str, str]], ...]] = (
+    ("/console/imports", {ANY_ROLE: "guide/clerk/#imports"}),
+    ("/console/receipts", {ANY_ROLE: "guide/clerk/#receipts"}),
+    ("/console/expenses", {ANY_ROLE: "guide/clerk/#expenses"}),
+    ("/console/people", {ANY_ROLE: "guide/clerk/#people"}),
+    (
+        "/console/batches",  # a different desk for each role
+        {
+            "clerk": "guide/clerk/#batches",
+            "cashier": "guide/cashier/#pay",
+            ANY_ROLE: "guide/approver/#approve",
+        },
+    ),
+    (
+        "/console/studios",
+        {"approver": "guide/approver/#cycles", ANY_ROLE: "guide/admin/#studios"},
+    ),
+    ("/console/vouchers", {ANY_ROLE: "guide/auditor/#vouchers"}),
+    (
+        "/console/periods",
+        {"approver": "guide/approver/#periods", ANY_ROLE: "guide/admin/#periods"},
+    ),
+    ("/console/statements", {ANY_ROLE: "guide/auditor/#statements"}),
+    ("/console/tax", {ANY_ROLE: "guide/cashier/#tax"}),
+    ("/console/jobs", {ANY_ROLE: "guide/admin/#jobs"}),
+    ("/console/audit", {ANY_ROLE: "guide/auditor/#audit"}),
+    ("/console/users", {ANY_ROLE: "guide/admin/#users"}),
+    ("/console/password", {ANY_ROLE: "guide/admin/#password"}),
+)
+"""The manual's section for each console page, by the start of its path: the reader's
+role's own where its chapter has one, else the one section for every role."""
+
+
+def help_for(path: str, role: str) -> str:
+    """The 帮助 link of the console page at ``path`` for a user of ``role``; the role's
+    chapter for its home page."""
+    for prefix, sections in HELP:
+        if path.startswith(prefix):
+            return MANUAL_HOME + sections.get(role, sections[ANY_ROLE])
+    return MANUAL_HOME + CHAPTERS.get(role, "guide/")
+
 
 def new_key() -> str:
     return secrets.token_urlsafe(18)
@@ -102,6 +156,7 @@ def page(request: Request[User, Any, Any], template: str, title: str, **context:
                 if allows(user.role, item.action)
             ],
             "can": lambda action: allows(user.role, action),
+            "help": help_for(path, user.role),
             "new_key": new_key,
             "today": clock.today(),  # date inputs of writes stop at it (max)
             "field_error": field_error,
@@ -228,7 +283,11 @@ def _error_page(
     user = request.scope.get("user")
     context: dict[str, Any] = {"title": title, "message": message, "status": status}
     if isinstance(user, User):
-        context |= {"me": user, "my_role": UserRole(user.role).label}
+        context |= {
+            "me": user,
+            "my_role": UserRole(user.role).label,
+            "help": help_for(request.url.path, user.role),
+        }
     return Template("error.html", context=context, status_code=status)
 
 

@@ -1,13 +1,13 @@
 """A year in the console, in a real browser (Playwright driving Debian's Chromium).
 
 The people of the program walk the year's payout as they would: the clerk
-prepares the batch and cannot approve it; two approvers approve it; an approver
-records the bank's answer with one return; the clerk reissues that line and it
-is approved and paid; an auditor downloads the statements. A wrong password, an
+prepares the batch and cannot approve it; two approvers approve it; the cashier
+(出纳) records the bank's answer with one return; the clerk reissues that line and
+it is approved and paid; an auditor downloads the statements. A wrong password, an
 expired session and a form without its CSRF token are refused.
 
 A screenshot of every page is saved under ``screenshots/console/`` (gitignored)
-for a person to look at; the README's screenshot is one of them.
+for a person to look at (the manual's own are ``test_manual_screens.py``'s).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import httpx
 import pytest
@@ -54,6 +55,9 @@ ARGS = [  # as root, in a sandbox with no network beyond this machine
     "--disable-component-update",
     "--disable-sync",
 ]
+CHINESE: Final = {"LANGUAGE": "zh_CN:zh"}
+"""The browser's own words (date fields, file pickers) in Chinese, as the office sees
+them: Debian's chromium-l10n, chosen by the environment (its --lang is not enough)."""
 
 
 @pytest.fixture
@@ -65,10 +69,21 @@ def server(sqlite_template: Path, tmp_path: Path, clock: Clock) -> Iterator[tupl
     shutil.copyfile(sqlite_template, path)
     engine = connect(f"sqlite:///{path}")
     tokens = add_people(engine)
+    with serving(f"sqlite:///{path}", engine) as base:
+        with httpx.Client(base_url=base) as client:
+            fund_a_year(client, tokens)
+        yield base, engine
+    engine.dispose()
+
+
+@contextmanager
+def serving(url: str, engine: Engine) -> Iterator[str]:
+    """The app over ``url`` (through ``engine``) under uvicorn in a thread, on a free port
+    of this machine; its address."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(Settings(f"sqlite:///{path}", ConsoleSettings()), engine)
+    app = create_app(Settings(url, ConsoleSettings()), engine)
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
@@ -76,13 +91,11 @@ def server(sqlite_template: Path, tmp_path: Path, clock: Clock) -> Iterator[tupl
     while not uv.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base) as client:
-        fund_a_year(client, tokens)
-    yield base, engine
-    uv.should_exit = True
-    thread.join(10)
-    engine.dispose()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture
@@ -92,7 +105,9 @@ def browser() -> Iterator[object]:
             pytest.fail("CI must run the browser tests but Chromium is not installed")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM, args=ARGS, env={**os.environ, **CHINESE}
+        )
         yield launched
         launched.close()
 

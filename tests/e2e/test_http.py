@@ -262,7 +262,15 @@ def test_every_endpoint_declares_roles_and_enforces_them(
             assert r.status_code in (302, 403), f"{method} {path} without signing in"
             continue
         if not path.startswith(API):
-            public = ("/schema", "/health", "/metrics", "/static/", "/sign-in", "/sign-out")
+            public = (
+                "/schema",
+                "/health",
+                "/metrics",
+                "/static/",
+                "/sign-in",
+                "/sign-out",
+                "/manual",
+            )
             assert path == "/" or path.startswith(public), f"{path} is outside the API"
             continue
         action = handler.opt.get("action")

@@ -4,9 +4,9 @@ import template of each kind, rendered to PDF by LibreOffice headless and read
 back with poppler's ``pdfinfo``, ``pdftotext`` and ``pdffonts``.
 
 A PNG of each first (and last) page is kept under ``screenshots/print/``
-(gitignored) for a person to look at; the README's pictures of the 发放表 and the 明细账 are two of
-them. CI installs LibreOffice, poppler-utils and fonts-noto-cjk and fails here if
-they are missing; elsewhere the test is skipped without them.
+(gitignored) for a person to look at. CI installs LibreOffice, poppler-utils and
+fonts-noto-cjk and fails here if they are missing; elsewhere the test is skipped
+without them.
 """
 
 from __future__ import annotations
