@@ -423,7 +423,7 @@ def _sealed_by_a_key(store: LedgerStore, head: ChainHead) -> bool:
     """Whether the chain's last transaction was sealed under a key (not plain SHA-256)."""
     if head.key_id is not None:
         return True
-    last = store.get(head.seq) if head.seq > 0 else None
+    last = store.get(head.seq)  # None for an empty ledger (its head is seq 0)
     return last is not None and chain_hash(last.prev_hash, last, None) != last.hash
 
 

@@ -149,16 +149,34 @@ def test_the_first_key_seals_from_after_the_head_and_is_made_once() -> None:
 def test_a_sealed_ledger_whose_key_is_missing_is_given_no_new_one() -> None:
     """A new first key would call every sealed transaction plain: verify could no longer
     check them. The key is missing, not new: put it back."""
-    ledger = FakeLedger(keys=KeyRing((ChainKey(1, A),)))
+    ring = KeyRing((ChainKey(1, A),))
+    ledger = FakeLedger(keys=ring)
     book.post(ledger, [_funding("a"), _funding("b")])
     ledger.keys = None
-    with pytest.raises(ChainKeyError, match=r"加封（至第 2 笔），但找不到密钥.*不要新建密钥"):
+    with pytest.raises(ChainKeyError) as refused:
         book.key_the_chain(ledger)
+    assert str(refused.value) == (
+        f"账簿已由账链密钥 {ring.current.id} 加封（至第 2 笔），但找不到密钥：the fake's ring。"
+        "请把原来的密钥文件放回该处（或设置 STUDIO_LEDGER_KEY_FILE 指向它），不要新建密钥"
+    )
     assert ledger.keys is None
     ledger.head_key = None  # a head kept before migration 0019 names no key: its hash tells
     with pytest.raises(ChainKeyError, match=r"^账簿已由账链密钥加封（至第 2 笔）"):
         book.key_the_chain(ledger)
     assert ledger.keys is None
+
+
+def test_a_ledger_of_one_sealed_transaction_is_given_no_new_key_either() -> None:
+    ledger = FakeLedger(keys=KeyRing((ChainKey(1, A),)))
+    book.post(ledger, [_funding("a")])
+    ledger.keys, ledger.head_key = None, None
+    with pytest.raises(ChainKeyError, match=r"^账簿已由账链密钥加封（至第 1 笔）"):
+        book.key_the_chain(ledger)
+    assert ledger.keys is None
+    empty = FakeLedger(keys=None)  # a new ledger: keyed from its first transaction
+    made = book.key_the_chain(empty)
+    assert made is not None
+    assert made.keyed_from == 1
 
 
 def test_the_ring_is_looked_for_in_the_variable_then_the_named_file_then_beside_the_db(
