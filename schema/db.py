@@ -178,6 +178,16 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def unsnapshotted(engine: Engine) -> Engine:
+    """``engine`` for reads that need not see one moment (one statement, or one figure
+    and the names shown beside it): on PostgreSQL in autocommit, so no ``BEGIN`` and
+    ``ROLLBACK`` cross the network around them; SQLite begins nothing until asked, so it
+    is ``engine`` itself. Never for a write, nor for a read whose parts must agree."""
+    if is_sqlite(engine):
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 class UnitOfWork:
     """One session, one database transaction; rolled back unless committed.
 
@@ -186,9 +196,14 @@ class UnitOfWork:
     ...     uow.commit()
     """
 
-    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+    def __init__(self, engine: Engine, *, write: bool = True, snapshot: bool = True) -> None:
+        """``snapshot=False`` (a read only) is a read that need not see one moment
+        (:func:`unsnapshotted`)."""
+        if write and not snapshot:
+            raise ValueError("a write always works in one transaction")
         self.engine = engine
         self.write = write
+        self.snapshot = snapshot
         self._session: Session | None = None
         self._ledger: SqlLedgerStore | None = None
         self._registry: SqlRegistryStore | None = None
@@ -199,7 +214,8 @@ class UnitOfWork:
         self._attachments: SqlAttachmentStore | None = None
 
     def __enter__(self) -> Self:
-        self._session = Session(self.engine, expire_on_commit=False, autoflush=False)
+        bind = self.engine if self.snapshot else unsnapshotted(self.engine)
+        self._session = Session(bind, expire_on_commit=False, autoflush=False)
         if self.write and is_sqlite(self.engine):
             self._session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
         self._registry = SqlRegistryStore(self._session)

@@ -329,9 +329,12 @@ def engine_of(request: Request[Any, Any, Any]) -> Engine:
     return engine
 
 
-def read(request: Request[Any, Any, Any], run: Callable[[UnitOfWork], T]) -> T:
-    """Run a read in its own read-only unit of work."""
-    with UnitOfWork(engine_of(request), write=False) as uow:
+def read(
+    request: Request[Any, Any, Any], run: Callable[[UnitOfWork], T], *, snapshot: bool = True
+) -> T:
+    """Run a read in its own read-only unit of work; ``snapshot=False`` for one that need
+    not see one moment (one figure and the names beside it: :func:`schema.db.unsnapshotted`)."""
+    with UnitOfWork(engine_of(request), write=False, snapshot=snapshot) as uow:
         return run(uow)
 
 

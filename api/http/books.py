@@ -102,7 +102,9 @@ class AccountController(Controller):
     ) -> BalanceOut:
         """An account's balance now, or at the end of ``as_of``, with its 科目."""
         account_kind(address)
-        found = read(request, lambda uow: statements.account_balance(uow, address, as_of))
+        found = read(
+            request, lambda uow: statements.account_balance(uow, address, as_of), snapshot=False
+        )
         return balance_out(found, as_of)
 
 

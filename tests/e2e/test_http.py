@@ -1054,7 +1054,13 @@ def test_the_token_check_runs_off_the_event_loop(
     monkeypatch.setattr(api.app, "token_user", recording)
     reply = client.get(f"{API}/studios", headers=auth(tokens["auditor"]))
     assert reply.status_code == 200
-    assert checked_on_loop == [False]
+    reader = client.app.state.token_reader
+    if reader is None:  # SQLite: the blocking look-up, in a worker thread
+        assert checked_on_loop == [False]
+    else:  # PostgreSQL: psycopg's async connection on the loop, nothing blocking called
+        assert checked_on_loop == []
+        assert reader.dialect.is_async
+        assert type(reader.dialect).__name__ == "PGDialectAsync_psycopg"
 
 
 def test_the_cycle_over_http(

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import psycopg
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from schema.db import UnitOfWork, is_conflict
+from schema.db import UnitOfWork, is_conflict, is_sqlite, unsnapshotted
 from schema.tables import UserRow
 
 
@@ -36,3 +37,30 @@ def test_a_lost_race_is_told_apart_from_a_broken_database_rule(engine: Engine) -
             )
         )
     assert not is_conflict(broken.value)
+
+
+def test_a_read_that_needs_no_snapshot_begins_no_transaction(engine: Engine) -> None:
+    """The token check and the balance read (one figure and the names beside it) send no
+    BEGIN or ROLLBACK over the network (issue 34); every other read is one snapshot, and
+    the engine's own connections are left as they were."""
+    if is_sqlite(engine):
+        pytest.skip("SQLite begins nothing until asked: the same engine serves both")
+    in_transaction = psycopg.pq.TransactionStatus.INTRANS
+
+    def status(connection: Connection) -> psycopg.pq.TransactionStatus:
+        return connection.connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
+
+    with unsnapshotted(engine).connect() as connection:
+        connection.execute(text("SELECT 1"))
+        assert status(connection) != in_transaction
+    with UnitOfWork(engine, write=False, snapshot=False) as uow:
+        uow.session.execute(text("SELECT 1"))
+        assert status(uow.session.connection()) != in_transaction
+    with UnitOfWork(engine, write=False) as uow:
+        uow.session.execute(text("SELECT 1"))
+        assert status(uow.session.connection()) == in_transaction
+    with engine.connect() as connection:  # the pooled connection is back to transactions
+        connection.execute(text("SELECT 1"))
+        assert status(connection) == in_transaction
+    with pytest.raises(ValueError, match="one transaction"):
+        UnitOfWork(engine, snapshot=False)
