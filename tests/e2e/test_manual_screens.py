@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pytest
 from sqlalchemy import Engine
@@ -118,7 +118,10 @@ class Operator(Person):
         super().__init__(browser, base, name)
         self.taken = taken
 
-    def shot(self, name: str, *, full: bool = False) -> None:
+    def shot(self, name: str, *, full: bool = False, ending: Any = None) -> None:
+        """``name``: the viewport, or the ``full`` page up to :data:`MAX_HEIGHT` from its
+        top — or, ``ending`` with an element, the part of the page that ends with it (a
+        voucher of 300 lines is shown by its last lines, signatures and originals)."""
         assert name in SCREENS, f"{name} is not one of the manual's screens"
         assert name not in self.taken, f"{name} was taken twice"
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -128,7 +131,12 @@ class Operator(Person):
             # 14,000 pixels; its head (summary, buttons, funds) is what the manual explains
             height = int(self.page.evaluate("document.documentElement.scrollHeight"))
             width = int(self.page.evaluate("document.documentElement.scrollWidth"))
-            clip = {"x": 0, "y": 0, "width": width, "height": min(height, MAX_HEIGHT)}
+            top = 0
+            if ending is not None:
+                box = ending.bounding_box()
+                scrolled = int(self.page.evaluate("window.scrollY"))
+                top = max(0, int(box["y"] + scrolled + box["height"]) + 16 - MAX_HEIGHT)
+            clip = {"x": 0, "y": top, "width": width, "height": min(height - top, MAX_HEIGHT)}
             self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, clip=clip)
         else:
             self.page.screenshot(path=str(SHOTS / f"{name}.png"))
@@ -305,7 +313,7 @@ def test_the_manual_screens_from_the_demo(
         "section", has=auditor.page.get_by_role("heading", name="原始凭证")
     )
     assert originals.locator("tbody tr").count() > 0, "the voucher's originals are listed"
-    auditor.shot("voucher", full=True)
+    auditor.shot("voucher", full=True, ending=originals)
     auditor.go("/console/statements")
     auditor.heading("报表")
     auditor.page.locator("#ledger-year").fill(str(YEAR))
