@@ -7,7 +7,7 @@ rejected or cancelled, so the database itself refuses a second payment.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -21,6 +21,7 @@ from ledger.batches.batch import (
     BatchLine,
     BatchState,
     LineStatus,
+    LineTally,
     Payee,
     PlannedLine,
     paid_key,
@@ -385,16 +386,11 @@ class SqlBatchStore:
         )
         self.session.flush()
 
-    def save_lines(self, lines: Sequence[BatchLine]) -> None:
+    def save_lines(self, lines: Iterable[BatchLine]) -> None:
         """The columns a step changes (:data:`_STEP_COLUMNS`, the domain's
-        ``LINE_STEP_FIELDS``), for every line in one go (:func:`schema.bulk.update_rows`),
-        not a statement per line."""
-        update_rows(
-            self.session.connection(),
-            _LINES,
-            ("id",),
-            [_step_row(x) for x in lines],
-        )
+        ``LINE_STEP_FIELDS``), for every line in one go (:func:`schema.bulk.update_rows`,
+        a part at a time), not a statement per line."""
+        update_rows(self.session.connection(), _LINES, ("id",), (_step_row(x) for x in lines))
 
     def lines_by_id(self, ids: Collection[int]) -> list[BatchLine]:
         found: list[BatchLine] = []
@@ -410,7 +406,7 @@ class SqlBatchStore:
 
     # -- reading ----------------------------------------------------------------
 
-    def batch(self, batch_id: int, *, lock: bool = False) -> Batch | None:
+    def batch(self, batch_id: int, *, lock: bool = False, lines: bool = True) -> Batch | None:
         # Lines and states are changed with Core updates: always read them afresh.
         query = (
             select(BatchRow)
@@ -420,7 +416,23 @@ class SqlBatchStore:
         if lock:
             query = query.with_for_update()
         row = self.session.execute(query).scalar_one_or_none()
-        return None if row is None else self._assemble([row])[0]
+        return None if row is None else self._assemble([row], lines=lines)[0]
+
+    def line_chunks(self, batch_id: int, size: int) -> Iterator[list[BatchLine]]:
+        """Keyset pages by line number: each chunk one indexed range read (the unique
+        ``(batch_id, number)``), no cursor held open between chunks."""
+        after = 0
+        while True:
+            rows = self.session.execute(
+                _LINE_COLUMNS.where(_LINES.c.batch_id == batch_id, _LINES.c.number > after)
+                .order_by(_LINES.c.number)
+                .limit(size)
+            )
+            chunk = [_line(r) for r in rows]
+            if not chunk:
+                return
+            yield chunk
+            after = chunk[-1].number
 
     def batches(self, year: int | None = None) -> list[Batch]:
         query = select(BatchRow).order_by(BatchRow.id).execution_options(populate_existing=True)
@@ -428,16 +440,16 @@ class SqlBatchStore:
             query = query.where(BatchRow.year == year)
         return self._assemble(list(self.session.scalars(query)))
 
-    def _assemble(self, rows: list[BatchRow]) -> list[Batch]:
+    def _assemble(self, rows: list[BatchRow], *, lines: bool = True) -> list[Batch]:
         ids = [r.id for r in rows]
-        lines: dict[int, list[BatchLine]] = {i: [] for i in ids}
-        for chunk in chunks(ids):
+        read: dict[int, list[BatchLine]] = {i: [] for i in ids}
+        for chunk in chunks(ids if lines else []):
             for row in self.session.execute(
                 _LINE_COLUMNS.where(_LINES.c.batch_id.in_(chunk)).order_by(
                     _LINES.c.batch_id, _LINES.c.number
                 )
             ):
-                lines[row.batch_id].append(_line(row))
+                read[row.batch_id].append(_line(row))
         approvers: dict[int, list[str]] = {i: [] for i in ids}
         for batch_id, approver in self.session.execute(
             select(BatchApprovalRow.batch_id, BatchApprovalRow.approver)
@@ -457,8 +469,9 @@ class SqlBatchStore:
                 r.approvals_needed,
                 r.gross,
                 r.tax,
-                tuple(lines[r.id]),
+                tuple(read[r.id]),
                 tuple(approvers[r.id]),
+                None if lines else LineTally(),
             )
             for r in rows
         ]

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain, islice
 from typing import Any, Final
 
 from sqlalchemy import JSON, Column, Connection, MetaData, Table, bindparam, insert, update
@@ -27,44 +28,57 @@ quick and needs no temporary table)."""
 Row = Mapping[str, Any]
 
 
-def _same_columns(rows: Sequence[Row]) -> list[str]:
-    """The columns every row gives; a row with others is refused (a statement built from
-    the first row would drop what a later one adds)."""
-    columns = list(rows[0])
-    first = set(columns)
-    if any(row.keys() != first for row in rows):
-        raise ValueError(f"rows with different columns: {sorted(first)} and others")
-    return columns
+BULK_ROWS: Final = 20_000
+"""Rows taken from the caller at a time: a step's rows may come from a generator (a
+voucher of a million postings), and are never all held at once."""
 
 
-def insert_rows(connection: Connection, table: Table, rows: Sequence[Row]) -> None:
+def _parts(rows: Iterable[Row]) -> Iterator[list[Row]]:
+    """``rows`` :data:`BULK_ROWS` at a time; a row whose columns differ from the first
+    row's is refused (a statement built from the first row would drop what it adds)."""
+    remaining = iter(rows)
+    columns: set[str] | None = None
+    while part := list(islice(remaining, BULK_ROWS)):
+        if columns is None:
+            columns = set(part[0])
+        if any(row.keys() != columns for row in part):
+            raise ValueError(f"rows with different columns: {sorted(columns)} and others")
+        yield part
+
+
+def insert_rows(connection: Connection, table: Table, rows: Iterable[Row]) -> None:
     """Insert ``rows`` (column → value, every row the same columns) into ``table``."""
-    if not rows:
+    parts = _parts(rows)
+    first = next(parts, None)
+    if first is None:
         return
-    columns = _same_columns(rows)
-    if not _by_copy(connection, rows):
-        connection.execute(insert(table), list(rows))
+    if not _by_copy(connection, first):
+        for part in chain([first], parts):
+            connection.execute(insert(table), part)
         return
-    _copy(connection, table, table.name, columns, rows)
+    _copy(connection, table, table.name, list(first[0]), _each(chain([first], parts)))
 
 
 def update_rows(
-    connection: Connection, table: Table, key: Sequence[str], rows: Sequence[Row]
+    connection: Connection, table: Table, key: Sequence[str], rows: Iterable[Row]
 ) -> None:
     """Set, in each row of ``table`` whose ``key`` columns match one of ``rows``, the
     other columns ``rows`` give (every row the same columns)."""
-    if not rows:
+    parts = _parts(rows)
+    first = next(parts, None)
+    if first is None:
         return
-    columns = _same_columns(rows)
+    columns = list(first[0])
     setting = [c for c in columns if c not in key]
-    if not _by_copy(connection, rows):
+    if not _by_copy(connection, first):
         names = {c: f"bulk_{c}" for c in columns}  # a bind name may not be a column's
         statement = (
             update(table)
             .where(*(table.c[k] == bindparam(names[k]) for k in key))
             .values({c: bindparam(names[c]) for c in setting})
         )
-        connection.execute(statement, [{names[c]: r[c] for c in columns} for r in rows])
+        for part in chain([first], parts):
+            connection.execute(statement, [{names[c]: r[c] for c in columns} for r in part])
         return
     staging = Table(
         f"bulk_{table.name}_{uuid.uuid4().hex[:8]}",
@@ -74,7 +88,7 @@ def update_rows(
         postgresql_on_commit="DROP",
     )
     staging.create(connection)
-    _copy(connection, table, staging.name, columns, rows)
+    _copy(connection, table, staging.name, columns, _each(chain([first], parts)))
     connection.execute(
         update(table)
         .where(*(table.c[k] == staging.c[k] for k in key))
@@ -83,12 +97,19 @@ def update_rows(
     staging.drop(connection)
 
 
-def _by_copy(connection: Connection, rows: Sequence[Row]) -> bool:
-    return connection.dialect.name == "postgresql" and len(rows) >= COPY_FROM
+def _by_copy(connection: Connection, first: Sequence[Row]) -> bool:
+    """COPY when the first part already reaches :data:`COPY_FROM` rows (a smaller first
+    part is the only one)."""
+    return connection.dialect.name == "postgresql" and len(first) >= COPY_FROM
+
+
+def _each(parts: Iterable[list[Row]]) -> Iterator[Row]:
+    for part in parts:
+        yield from part
 
 
 def _copy(
-    connection: Connection, table: Table, into: str, columns: list[str], rows: Sequence[Row]
+    connection: Connection, table: Table, into: str, columns: list[str], rows: Iterable[Row]
 ) -> None:
     """``COPY into (columns) FROM STDIN`` of ``rows`` on the unit of work's own
     connection (so in its transaction); JSON columns written as JSON text."""

@@ -272,29 +272,67 @@ class SqlLedgerStore:
         key_id: str | None,
     ) -> None:
         connection = self.session.connection()
-        ids = self._account_ids
         insert_rows(connection, _TRANSACTIONS, [transaction_row(t) for t in transactions])
-        insert_rows(connection, _POSTINGS, posting_rows(transactions, ids))
+        ids = self._account_ids
+        insert_rows(
+            connection,
+            _POSTINGS,
+            (
+                row
+                for t in transactions
+                for row in chunk_rows(t.seq, t.postings, ids, reverses=t.request.reverses)
+            ),
+        )
+        self._after_postings(transactions, balances, days, key_id)
+
+    def append_in_chunks(
+        self,
+        transaction: Transaction,
+        postings: Iterable[Sequence[Posting]],
+        balances: Mapping[Account, Fen],
+        days: Sequence[DayWrite],
+        key_id: str | None,
+    ) -> None:
+        connection = self.session.connection()
+        insert_rows(connection, _TRANSACTIONS, [transaction_row(transaction)])
+        start = 0
+        for chunk in postings:
+            rows = chunk_rows(transaction.seq, chunk, self._account_ids, start=start)
+            insert_rows(connection, _POSTINGS, rows)
+            start += len(chunk)
+        self._after_postings([transaction], balances, days, key_id)
+
+    def _after_postings(
+        self,
+        transactions: Sequence[Transaction],
+        balances: Mapping[Account, Fen],
+        days: Sequence[DayWrite],
+        key_id: str | None,
+    ) -> None:
+        """The rest of a write once its transactions and postings are in: balances, days,
+        voucher counters and the chain head."""
+        connection = self.session.connection()
+        ids = self._account_ids
         update_rows(
             connection,
             _ACCOUNTS,
             ("id",),
-            [{"id": ids[a], "balance": b} for a, b in balances.items()],
+            ({"id": ids[a], "balance": b} for a, b in balances.items()),
         )
         self._advance_voucher_counters(transactions)
-        added: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
-        for address, day, kept, new in days:
-            (added if new else changed).append(
-                {
-                    "account_id": ids[address],
-                    "day": day,
-                    "moved": kept.moved,
-                    "closing": kept.closing,
-                }
-            )
-        insert_rows(connection, _DAYS, added)
-        update_rows(connection, _DAYS, ("account_id", "day"), changed)
+
+        def day_rows(*, new: bool) -> Iterator[dict[str, Any]]:
+            for address, day, kept, is_new in days:
+                if is_new is new:
+                    yield {
+                        "account_id": ids[address],
+                        "day": day,
+                        "moved": kept.moved,
+                        "closing": kept.closing,
+                    }
+
+        insert_rows(connection, _DAYS, day_rows(new=True))
+        update_rows(connection, _DAYS, ("account_id", "day"), day_rows(new=False))
         execute = connection.execute
         last = transactions[-1]
         execute(
@@ -704,18 +742,34 @@ def posting_rows(
 ) -> list[dict[str, Any]]:
     """The ``postings`` rows of recorded transactions, given each account's id."""
     return [
+        row
+        for t in transactions
+        for row in chunk_rows(t.seq, t.postings, account_ids, reverses=t.request.reverses)
+    ]
+
+
+def chunk_rows(
+    seq: int,
+    postings: Sequence[Posting],
+    account_ids: Mapping[Account, int],
+    *,
+    start: int = 0,
+    reverses: int | None = None,
+) -> list[dict[str, Any]]:
+    """The ``postings`` rows of transaction ``seq``'s ``postings`` from position ``start``
+    (``reverses``: the transaction a reversal sends back)."""
+    return [
         {
-            "transaction_seq": t.seq,
+            "transaction_seq": seq,
             "position": i,
             "amount": p.amount,
             "source_account_id": account_ids[p.source],
             "destination_account_id": account_ids[p.destination],
             "memo": p.memo,
-            "reverses_seq": None if p.reverses is None else t.request.reverses,
+            "reverses_seq": None if p.reverses is None else reverses,
             "reverses_position": p.reverses,
         }
-        for t in transactions
-        for i, p in enumerate(t.postings)
+        for i, p in enumerate(postings, start)
     ]
 
 

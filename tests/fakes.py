@@ -17,6 +17,7 @@ from ledger.batches.batch import (
     BatchLine,
     BatchState,
     LineStatus,
+    LineTally,
     PlannedLine,
     paid_key,
 )
@@ -26,7 +27,7 @@ from ledger.books.book import AccountEntry, AccountState, ChainHead
 from ledger.books.chain_keys import ChainKey, KeyRing
 from ledger.books.daily_balances import Day, DayRow, DayWrite, day_movements
 from ledger.books.periods import Closing, Period, closed_through
-from ledger.books.postings import GENESIS_HASH, Transaction, Voucher
+from ledger.books.postings import GENESIS_HASH, Posting, Transaction, Voucher
 from ledger.errors import ChainKeyError
 from ledger.funds.appropriation import FundingDecision
 from ledger.funds.expenses import ExpensePlan
@@ -153,6 +154,22 @@ class FakeLedger:
             kept = self.days.setdefault(write.address, {})
             assert (write.day not in kept) == write.new, f"{write} new or not as told"
             kept[write.day] = write.kept
+
+    def append_in_chunks(
+        self,
+        transaction: Transaction,
+        postings: Iterable[Sequence[Posting]],
+        balances: Mapping[Account, Fen],
+        days: Sequence[DayWrite],
+        key_id: str | None,
+    ) -> None:
+        whole = tuple(p for chunk in postings for p in chunk)
+        self.append(
+            [replace(transaction, request=replace(transaction.request, postings=whole))],
+            balances,
+            days,
+            key_id,
+        )
 
     def balance(self, address: Account, as_of: date | None) -> Fen | None:
         if address not in self.balances:
@@ -629,8 +646,16 @@ class FakeBatches:
         self.stored[batch_id] = replace(batch, id=batch_id, lines=tuple(made))
         return batch_id
 
-    def batch(self, batch_id: int, *, lock: bool = False) -> Batch | None:
-        return self.stored.get(batch_id)
+    def batch(self, batch_id: int, *, lock: bool = False, lines: bool = True) -> Batch | None:
+        found = self.stored.get(batch_id)
+        if found is None or lines:
+            return found
+        return replace(found, lines=(), tally=LineTally())
+
+    def line_chunks(self, batch_id: int, size: int) -> Iterator[list[BatchLine]]:
+        lines = self.stored[batch_id].lines
+        for start in range(0, len(lines), size):
+            yield list(lines[start : start + size])
 
     def batches(self, year: int | None = None) -> list[Batch]:
         return [b for b in self.stored.values() if year is None or b.year == year]
@@ -658,7 +683,7 @@ class FakeBatches:
     def events(self, batch_id: int) -> list[BatchEvent]:
         return list(self.events_of.get(batch_id, []))
 
-    def save_lines(self, lines: Sequence[BatchLine]) -> None:
+    def save_lines(self, lines: Iterable[BatchLine]) -> None:
         new = {x.id: x for x in lines}
         for batch_id, b in self.stored.items():
             kept = tuple(

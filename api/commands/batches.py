@@ -30,13 +30,11 @@ from api.shapes import (
     BatchHistory,
     BatchOut,
     BatchSummary,
-    OutcomeOut,
     ReconciliationOut,
     batch_history,
     batch_out,
     batch_summary,
     created_batch_out,
-    outcome_out,
 )
 from ledger.batches import disbursement
 from ledger.batches.batch import STATE_LABELS
@@ -120,19 +118,15 @@ def _act(
     run: Callable[[UnitOfWork], disbursement.Outcome],
 ) -> None:
     with progress(f"batch #{batch_id}: {verb}"):
-        answer = writing(
+        message, batch = writing(
             ctx,
             by,
             f"batch.{verb}",
-            lambda uow: outcome_out(o := run(uow), disbursement.payee_names(uow, o.batch)),
+            lambda uow: ((o := run(uow)).message, batch_summary(o.batch)),
             lambda _: f"batch:{batch_id}",
         )
-    _said(answer)
-
-
-def _said(answer: OutcomeOut) -> None:
-    click.echo(answer.message)
-    click.echo(summary(answer.batch))
+    click.echo(message)  # the batch's totals, not its lines: a national batch has 900,000
+    click.echo(summary(batch))
 
 
 @batches.command("list")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -114,6 +114,12 @@ def _on(value: date | None) -> date:
     return value or program.today()
 
 
+def _outcome_out(uow: UnitOfWork, outcome: disbursement.Outcome) -> OutcomeOut:
+    """The outcome with its batch whole, every line: the API's answer to an action."""
+    batch = disbursement.with_lines(uow, outcome.batch)
+    return outcome_out(replace(outcome, batch=batch), disbursement.payee_names(uow, batch))
+
+
 def _act(
     request: Request[User, Any, Any],
     batch_id: int,
@@ -128,7 +134,7 @@ def _act(
         data=data,
         key=key,
         run=run,
-        answer=lambda uow, o: outcome_out(o, disbursement.payee_names(uow, o.batch)),
+        answer=_outcome_out,
         target=lambda _: f"batch:{batch_id}",
     )
 

@@ -366,9 +366,41 @@ a line (whom it pays, how much, why) is written once, when the batch is made."""
 
 
 @dataclass(frozen=True, slots=True)
+class LineTally:
+    """What a batch's lines add up to, worked out a chunk of lines at a time for a batch
+    too large to hold (a national batch has 900,000 lines): how many, the tax as it
+    stands (:attr:`BatchLine.current_tax`), and what its bank file sends."""
+
+    count: int = 0
+    current_tax: Fen = 0
+    sent: Fen = 0
+
+    @classmethod
+    def of(cls, lines: Iterable[BatchLine]) -> LineTally:
+        count = tax = sent = 0
+        for line in lines:
+            count += 1
+            tax += line.current_tax
+            sent += line.sent
+        return cls(count, tax, sent)
+
+    def __add__(self, other: LineTally) -> LineTally:
+        return LineTally(
+            self.count + other.count,
+            self.current_tax + other.current_tax,
+            self.sent + other.sent,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """A stored batch with its lines and approvers: the aggregate every batch rule
-    reads (its state's sets, its lines' statuses) before a service changes it."""
+    reads (its state's sets, its lines' statuses) before a service changes it.
+
+    A batch too large to hold is read without its lines (``lines`` empty) and carries
+    their :class:`LineTally` instead (``tally``); a service works through its lines a
+    chunk at a time. A rule that needs the lines themselves refuses such a batch rather
+    than read an empty batch (:meth:`whole_lines`)."""
 
     id: int
     year: int
@@ -382,6 +414,19 @@ class Batch:
     tax: Fen
     lines: tuple[BatchLine, ...]
     approved_by: tuple[str, ...]
+    tally: LineTally | None = None
+    """``None`` when ``lines`` are all its lines; else what they add up to, unread."""
+
+    @property
+    def whole_lines(self) -> tuple[BatchLine, ...]:
+        """Its lines; refused for a batch read without them."""
+        if self.tally is not None:
+            raise RuntimeError(f"batch #{self.id} was read without its lines")
+        return self.lines
+
+    @property
+    def line_count(self) -> int:
+        return len(self.lines) if self.tally is None else self.tally.count
 
     @property
     def net(self) -> Fen:
@@ -390,6 +435,8 @@ class Batch:
     @property
     def current_tax(self) -> Fen:
         """Tax of the lines as they stand: final where paid, planned elsewhere."""
+        if self.tally is not None:
+            return self.tally.current_tax
         return sum(line.current_tax for line in self.lines)
 
     @property
@@ -399,6 +446,8 @@ class Batch:
     @property
     def sent(self) -> Fen:
         """What its bank file pays: every line's net and the tax refunds they carry."""
+        if self.tally is not None:
+            return self.tally.sent
         return sum(line.sent for line in self.lines)
 
     @property
@@ -408,17 +457,17 @@ class Batch:
 
     @property
     def is_reissue(self) -> bool:
-        return all(not line.moves_on_approval for line in self.lines)
+        return all(not line.moves_on_approval for line in self.whole_lines)
 
     @property
     def moving(self) -> list[BatchLine]:
         """The lines its approval moves fund → payable."""
-        return [line for line in self.lines if line.moves_on_approval]
+        return [line for line in self.whole_lines if line.moves_on_approval]
 
     @property
     def failed(self) -> list[BatchLine]:
         """Lines the bank returned that are neither reissued nor returned to the fund."""
-        return [line for line in self.lines if line.status == LineStatus.FAILED]
+        return [line for line in self.whole_lines if line.status == LineStatus.FAILED]
 
     def after(self, action: str) -> BatchState:
         """The state ``action`` takes it to, or :class:`InvalidTransitionError`."""
@@ -433,6 +482,8 @@ class Batch:
         """The batch as a step leaves it, worked out rather than read back: in ``state``,
         with ``lines`` in place of the lines of the same id, and its approvers."""
         new = {line.id: line for line in lines}
+        if new and self.tally is not None:
+            raise RuntimeError(f"batch #{self.id} was read without its lines")
         return replace(
             self,
             state=state,
@@ -447,7 +498,7 @@ class Batch:
         if not self.state.sent:
             return Reconciliation(*[Tally()] * 6)
         by_status: dict[LineStatus, Tally] = {}
-        for x in self.lines:
+        for x in self.whole_lines:
             by_status[x.status] = by_status.get(x.status, Tally()) + Tally(1, x.sent)
         return Reconciliation(
             sent=Tally(len(self.lines), sum(x.sent for x in self.lines)),
@@ -465,7 +516,7 @@ class Batch:
         """The lines of ``numbers``, in that order, found in one pass over the batch (a
         bank's answer names hundreds of thousands); refused at the first it does not
         have."""
-        by_number = {line.number: line for line in self.lines}
+        by_number = {line.number: line for line in self.whole_lines}
         found: list[BatchLine] = []
         for number in numbers:
             line = by_number.get(number)

@@ -21,7 +21,7 @@ approvers racing produce one voucher; the ledger's idempotency keys
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Final, Protocol
@@ -38,6 +38,7 @@ from ledger.batches.batch import (
     BatchPlan,
     BatchState,
     LineStatus,
+    LineTally,
     Payee,
     PlannedLine,
     approvals_needed,
@@ -108,7 +109,14 @@ class BatchStore(Protocol):
     def insert_batch(
         self, batch: Batch, lines: Sequence[PlannedLine], reissues: Sequence[BatchLine]
     ) -> int: ...
-    def batch(self, batch_id: int, *, lock: bool = False) -> Batch | None: ...
+    def batch(self, batch_id: int, *, lock: bool = False, lines: bool = True) -> Batch | None:
+        """The batch, with its lines; without them when not ``lines`` (``lines`` empty,
+        ``tally`` an empty :class:`LineTally` for the service to add the lines up into)."""
+
+    def line_chunks(self, batch_id: int, size: int) -> Iterator[list[BatchLine]]:
+        """The batch's lines in number order, ``size`` at a time, each chunk read as it is
+        asked for (none held beyond it)."""
+
     def batches(self, year: int | None = None) -> list[Batch]: ...
     def state_counts(self) -> dict[str, int]:
         """How many batches stand in each state (those with any)."""
@@ -125,7 +133,7 @@ class BatchStore(Protocol):
     def lines_by_id(self, ids: Collection[int]) -> list[BatchLine]:
         """The stored lines with these ids (of any batch)."""
 
-    def save_lines(self, lines: Sequence[BatchLine]) -> None:
+    def save_lines(self, lines: Iterable[BatchLine]) -> None:
         """Store each line's status, vouchers, final tax and bank failure as the aggregate
         left them (:class:`ledger.batches.batch.BatchLine`'s steps); its figures and payee
         never change."""
@@ -138,11 +146,33 @@ class Stores(attachments.Stores, Protocol):
     def batches(self) -> BatchStore: ...
 
 
-def _batch(stores: Stores, batch_id: int, *, lock: bool = False) -> Batch:
-    found = stores.batches.batch(batch_id, lock=lock)
+def _batch(stores: Stores, batch_id: int, *, lock: bool = False, lines: bool = True) -> Batch:
+    found = stores.batches.batch(batch_id, lock=lock, lines=lines)
     if found is None:
         raise NotFoundError(f"批次 #{batch_id} 不存在")
     return found
+
+
+LINES_AT_A_TIME: Final = 5_000
+"""Lines a step that works through a whole batch holds at once (:meth:`BatchStore.line_chunks`)."""
+
+
+def _chunks(stores: Stores, batch_id: int) -> Iterator[list[BatchLine]]:
+    return stores.batches.line_chunks(batch_id, LINES_AT_A_TIME)
+
+
+def with_lines(stores: Stores, batch: Batch) -> Batch:
+    """``batch`` with its lines: as it is, or read afresh when an action returned it
+    without them (:func:`approve` works through a batch a chunk at a time)."""
+    return batch if batch.tally is None else _batch(stores, batch.id)
+
+
+def _tallied(stores: Stores, batch: Batch) -> Batch:
+    """A batch read without its lines, with what they add up to (read a chunk at a time)."""
+    tally = LineTally()
+    for chunk in _chunks(stores, batch.id):
+        tally += LineTally.of(chunk)
+    return replace(batch, tally=tally)
 
 
 def _record(
@@ -295,13 +325,18 @@ class Outcome:
 
 
 def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
-    """Record an approval; the last one needed posts every line fund → payable."""
+    """Record an approval; the last one needed posts every line fund → payable.
+
+    The batch is worked through a chunk of lines at a time (:data:`LINES_AT_A_TIME`),
+    never held whole: the first approval keeps whom each line pays; the last posts the
+    one approval voucher a chunk at a time (:func:`book.post_in_chunks`) and then marks
+    each line moved with its postings' positions."""
     acting(stores, by, "batch.approve")
     program.require_dated(stores, on)
-    batch = _batch(stores, batch_id, lock=True)
+    batch = _batch(stores, batch_id, lock=True, lines=False)
     if batch.state.sent:
         return Outcome(
-            batch,
+            _tallied(stores, batch),
             f"批次 #{batch.id} 状态为{batch.state.label}，无需再审批",
             changed=False,
         )
@@ -311,41 +346,65 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     approver = stores.users.record(by)
     id_number = None if approver is None else approver.id_number
     own = stores.registry.payee_code(id_number) if id_number else None
-    check_not_own_pay(by, id_number, own, ((x.number, x.person) for x in batch.lines))
+    paying = (
+        ((x.number, x.person) for chunk in _chunks(stores, batch.id) for x in chunk)
+        if own is not None
+        else ()
+    )
+    check_not_own_pay(by, id_number, own, paying)
     stores.batches.add_approval(batch.id, by, utc_now())
-    first = not batch.approved_by
-    if first:  # whom each line pays, as approved: saved with this approval's other steps
-        batch = batch.changed(batch.state, _frozen(stores, batch.lines))
+    if not batch.approved_by:  # whom each line pays, as approved
+        for chunk in _chunks(stores, batch.id):
+            stores.batches.save_lines(_frozen(stores, chunk))
     approved_by = (*batch.approved_by, by)
     if len(approved_by) < batch.approvals_needed:
-        if first:
-            stores.batches.save_lines(batch.lines)
         _record(stores, batch, "approve", by, BatchState.DRAFT)
         return Outcome(
-            batch.changed(BatchState.DRAFT, approved_by=approved_by),
+            _tallied(stores, batch).changed(BatchState.DRAFT, approved_by=approved_by),
             f"批次 #{batch.id} 已有 {len(approved_by)} 位审批人审批通过，"
             f"共需 {batch.approvals_needed} 位，还需另一位审批人审批",
         )
-    moving = batch.moving
+    moving, people = _moving_headcount(stores, batch.id)
     voucher = ""
-    moved: list[BatchLine] = []
     if moving:
-        request, positions = approval_voucher(
-            batch, moving, payee_names(stores, batch), on, approved_by
-        )
-        [posted] = book.post(stores.ledger, [request], date_field="on", by=by)
-        moved = [line.moved(posted.seq, positions[line.id]) for line in moving]
+        request, postings = approval_voucher(stores, batch, (moving, people), on, approved_by)
+        posted = book.post_in_chunks(stores.ledger, request, postings, date_field="on", by=by)
+        _mark_moved(stores, batch.id, posted.seq)
         voucher = f"（凭证 {posted.voucher}）"
     to_state = batch.after("approve")
-    approved = batch.changed(to_state, moved, approved_by)
-    stores.batches.save_lines(approved.lines if first else moved)  # each line written once
     _record(stores, batch, "approve", by, to_state)
-    already = len(batch.lines) - len(moving)
+    approved = _tallied(stores, batch).changed(to_state, approved_by=approved_by)
+    already = approved.line_count - moving
     return Outcome(
         approved,
-        f"批次 #{batch.id} 已审批通过：{len(moving)} 行转入应付{voucher}"
+        f"批次 #{batch.id} 已审批通过：{moving} 行转入应付{voucher}"
         + (f"，另有 {already} 行重新发放的款项此前已在应付中" if already else ""),
     )
+
+
+def _moving_headcount(stores: Stores, batch_id: int) -> tuple[int, int]:
+    """How many lines the approval moves fund → payable, and to how many people."""
+    lines, people = 0, set()
+    for chunk in _chunks(stores, batch_id):
+        for line in chunk:
+            if line.moves_on_approval:
+                lines += 1
+                people.add(line.person)
+    return lines, len(people)
+
+
+def _mark_moved(stores: Stores, batch_id: int, seq: int) -> None:
+    """Each moving line as the approval voucher ``seq`` moved it, with its postings'
+    positions (a line's postings follow one another, in line order: :func:`approval_voucher`)."""
+    position = 0
+    for chunk in _chunks(stores, batch_id):
+        moved = []
+        for line in chunk:
+            if line.moves_on_approval:
+                count = len(_moving_split(line))
+                moved.append(line.moved(seq, tuple(range(position, position + count))))
+                position += count
+        stores.batches.save_lines(moved)
 
 
 def _frozen(stores: Stores, lines: Sequence[BatchLine]) -> list[BatchLine]:
@@ -358,7 +417,7 @@ def _frozen(stores: Stores, lines: Sequence[BatchLine]) -> list[BatchLine]:
 def payees(stores: Stores, batch: Batch) -> dict[int, Payee]:
     """Whom each line pays, by line number: as approved once the batch has an approval;
     for a draft, as the roster says now (only the people on its lines are read)."""
-    lines = batch.lines if batch.approved_by else _frozen(stores, batch.lines)
+    lines = batch.whole_lines if batch.approved_by else _frozen(stores, batch.whole_lines)
     return {x.number: x.payee for x in lines if x.payee is not None}
 
 
@@ -366,7 +425,7 @@ def roster_changes(stores: Stores, batch: Batch) -> dict[int, str]:
     """A warning for each approved line not yet settled whose payee the roster now
     describes differently (line number → the change, masked): the line still pays whom
     it was approved for, unless it is returned and reissued (approved again)."""
-    waiting = [x for x in batch.lines if x.payee is not None and x.status.unsettled]
+    waiting = [x for x in batch.whole_lines if x.payee is not None and x.status.unsettled]
     if not waiting:
         return {}
     now = {p.code: p for p in stores.registry.people_of({x.person for x in waiting})}
@@ -385,61 +444,77 @@ def payee_names(stores: Stores, batch: Batch) -> dict[str, str]:
 
 def names_of(batch: Batch, paying: Mapping[int, Payee]) -> dict[str, str]:
     """The names of the batch's payees by payee code, from :func:`payees` already read."""
-    return {x.person: paying[x.number].name for x in batch.lines}
+    return {x.person: paying[x.number].name for x in batch.whole_lines}
 
 
-def _headcount(lines: Sequence[BatchLine]) -> str:
+def _headcount(lines: int, people: int) -> str:
     """``154人``, or ``153人154笔`` when someone is paid by two studios."""
-    people = len({line.person for line in lines})
-    return f"{people}人" if people == len(lines) else f"{people}人{len(lines)}笔"
+    return f"{people}人" if people == lines else f"{people}人{lines}笔"
 
 
-def _line_memo(batch: Batch, line: BatchLine, names: Mapping[str, str], what: str) -> str:
-    return (
-        f"{names.get(line.person, line.person)}（{line.studio} {ROLE_LABELS[line.role]}）"
-        f"{what} 批次#{batch.id}-{line.number}"
-    )
+def _headcount_of(lines: Sequence[BatchLine]) -> str:
+    return _headcount(len(lines), len({line.person for line in lines}))
+
+
+def _line_memo(
+    batch: Batch, line: BatchLine, what: str, names: Mapping[str, str] | None = None
+) -> str:
+    """A line's 摘要 in a voucher: its payee by name — from ``names``, else as kept on the
+    line at the first approval — studio, role, and what the posting does."""
+    if names is not None:
+        name = names.get(line.person, line.person)
+    else:
+        name = line.person if line.payee is None else line.payee.name
+    return f"{name}（{line.studio} {ROLE_LABELS[line.role]}）{what} 批次#{batch.id}-{line.number}"
 
 
 def approval_voucher(
+    stores: Stores,
     batch: Batch,
-    lines: Sequence[BatchLine],
-    names: Mapping[str, str],
+    headcount: tuple[int, int],
     on: date,
     approved_by: Sequence[str],
-) -> tuple[NewTransaction, dict[int, tuple[int, ...]]]:
-    """The one voucher moving ``lines`` fund → payable, and each line's posting positions;
-    it seals who prepared the batch and who approved it (:func:`signed`)."""
-    postings: list[Posting] = []
-    positions: dict[int, tuple[int, ...]] = {}
-    for line in lines:
-        payable = studio_payable(line.studio, line.person)
-        start = len(postings)
-        postings.extend(
-            Posting(
-                studio_fund(line.studio, source),
-                payable,
-                amount,
-                _line_memo(batch, line, names, f"{SOURCE_LABELS[source]}转应付"),
-            )
-            for source, amount in line.split.items()
-            if amount > 0
-        )
-        positions[line.id] = tuple(range(start, len(postings)))
+) -> tuple[NewTransaction, Callable[[], Iterator[list[Posting]]]]:
+    """The one voucher moving the batch's lines fund → payable — ``headcount``: how many
+    lines it moves, to how many people — without its postings, and its postings a chunk
+    of lines at a time, read as they are asked for (:func:`book.post_in_chunks`), each
+    line's payee by the name kept at the first approval; it seals who prepared the batch
+    and who approved it (:func:`signed`)."""
+
+    def postings() -> Iterator[list[Posting]]:
+        for chunk in _chunks(stores, batch.id):
+            yield [
+                Posting(
+                    studio_fund(line.studio, source),
+                    studio_payable(line.studio, line.person),
+                    amount,
+                    _line_memo(batch, line, f"{SOURCE_LABELS[source]}转应付"),
+                )
+                for line in chunk
+                if line.moves_on_approval
+                for source, amount in _moving_split(line)
+            ]
+
+    lines, people = headcount
     voucher = NewTransaction(
         idempotency_key=f"batch:{batch.id}:approve",
         effective_date=on,
-        memo=f"{batch.year}年度劳务补贴审批转应付（批次#{batch.id}，{_headcount(lines)}）",
-        postings=tuple(postings),
+        memo=f"{batch.year}年度劳务补贴审批转应付（批次#{batch.id}，{_headcount(lines, people)}）",
+        postings=(),
         metadata={
             "kind": "stipend_approval",
             "batch": batch.id,
             "year": batch.year,
-            "lines": len(lines),
+            "lines": lines,
             **signed(batch.prepared_by, approved_by),
         },
     )
-    return voucher, positions
+    return voucher, postings
+
+
+def _moving_split(line: BatchLine) -> list[tuple[str, Fen]]:
+    """What the approval moves of ``line``, by source: one posting each, in this order."""
+    return [(source, amount) for source, amount in line.split.items() if amount > 0]
 
 
 def signed(prepared_by: str, approved_by: Sequence[str]) -> dict[str, JsonValue]:
@@ -671,7 +746,7 @@ def _resettle(
                 WITHHELD_TAX,
                 studio_payable(carrier.studio, person),
                 settled.over,
-                _line_memo(batch, carrier, names, "多扣个税退回应付"),
+                _line_memo(batch, carrier, "多扣个税退回应付", names),
             )
         )
         carriers.append(carrier.refunded(settled.over, str(month)))
@@ -736,12 +811,12 @@ def payment_voucher(
             (WITHHELD_TAX, line.tax, "代扣个税"),
         ):
             if amount:
-                memo = _line_memo(batch, line, names, what)
+                memo = _line_memo(batch, line, what, names)
                 postings.append(Posting(payable, account, amount, memo))
     return NewTransaction(
         idempotency_key=key or f"batch:{batch.id}:pay",
         effective_date=on,
-        memo=f"{batch.year}年度劳务补贴发放（批次#{batch.id}，{_headcount(lines)}）",
+        memo=f"{batch.year}年度劳务补贴发放（批次#{batch.id}，{_headcount_of(lines)}）",
         postings=tuple(postings),
         metadata={
             "kind": "stipend_payment",

@@ -32,8 +32,8 @@ and account rows are locked in address order.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Final, Protocol
 
@@ -55,15 +55,19 @@ from ledger.books.periods import Closing, Period, dating_error
 from ledger.books.postings import (
     GENESIS_HASH,
     BrokenLink,
+    ChainHasher,
     NewTransaction,
+    Posting,
     Transaction,
     Voucher,
     as_naive_utc,
+    balance_changes,
     chain_hash,
     first_broken_link,
+    header_errors,
+    postings_errors,
     reversal_of,
     sealed,
-    touched_accounts,
     utc_now,
     validate,
 )
@@ -183,6 +187,18 @@ class LedgerStore(Protocol):
         touch (``balances``), the days that are new or changed (``days``), the vouchers
         and the head with the id of the key that sealed it (``key_id``), at once."""
 
+    def append_in_chunks(
+        self,
+        transaction: Transaction,
+        postings: Iterable[Sequence[Posting]],
+        balances: Mapping[Account, Fen],
+        days: Sequence[DayWrite],
+        key_id: str | None,
+    ) -> None:
+        """:meth:`append` for one transaction recorded without its postings, which
+        ``postings`` yields a chunk at a time (positions running on across chunks); an
+        error it raises part-way leaves the caller's unit of work to roll back."""
+
     def balance(self, address: Account, as_of: date | None) -> Fen | None:
         """Kept balance, or the closing of the account's latest day on or before
         ``as_of``; ``None`` when the account was never opened."""
@@ -294,15 +310,8 @@ def post(
             ):
                 raise refused
     _check_reversals(store, fresh.values())
-    states = store.lock_accounts(touched_accounts(fresh.values()))
     moved = day_movements(fresh.values())
-    balances = {a: s.balance + sum(moved[a].values()) for a, s in states.items()}
-    kept = store.days_from({a: min(days) for a, days in moved.items()})
-    writes: list[DayWrite] = []
-    for address, days in moved.items():
-        after = days_after_write(kept.get(address, {}), days, balances[address])
-        _guard(states[address], after, date_field or "effective_date")
-        writes += day_writes(address, kept.get(address, {}), after)
+    balances, writes = _guarded(store, moved, date_field or "effective_date")
 
     numbers = store.last_voucher_numbers({Period.of(r.effective_date) for r in fresh.values()})
     new: list[Transaction] = []
@@ -320,6 +329,112 @@ def post(
         recorded[request.idempotency_key] = transaction
     store.append(new, balances, writes, sealing.id)
     return [recorded[r.idempotency_key] for r in requests]
+
+
+def post_in_chunks(
+    store: LedgerStore,
+    request: NewTransaction,
+    postings: Callable[[], Iterable[Sequence[Posting]]],
+    *,
+    now: datetime | None = None,
+    date_field: str | None = None,
+    by: str | None = None,
+) -> Transaction:
+    """Record one voucher too large to hold whole — ``request`` without postings, whose
+    postings ``postings()`` yields a chunk at a time — under every invariant of
+    :func:`post`; the recorded transaction, without its postings.
+
+    ``postings()`` is called twice and must yield the same postings both times: once to
+    check them, total what each account moves and seal the voucher (:class:`ChainHasher`),
+    once to write them a chunk at a time; the second pass is sealed again and a difference
+    refused, so nothing is kept but what was sealed. Memory is bounded by a chunk and the
+    accounts the voucher touches, never by its postings. A reversal is never this large.
+    A repeated key is compared with the recorded voucher whole (a replay is rare: the
+    callers' own states refuse a second approval first).
+    """
+    if request.postings or request.reverses is not None:
+        raise ValueError("post_in_chunks takes a request without postings that reverses none")
+    if errors := header_errors(request):
+        raise InvalidInputError(errors)
+    head = store.lock_head()
+    key = request.idempotency_key
+    if (first := store.find_by_keys({key}).get(key)) is not None:
+        whole = tuple(p for chunk in postings() for p in chunk)
+        if first.request != replace(request, postings=whole):
+            raise IdempotencyConflictError(key)
+        return first
+    sealing = _sealing_key(store, store.chain_keys(), head)
+    recorded_at = utc_now() if now is None else as_naive_utc(now)
+    field = date_field or "effective_date"
+    day = request.effective_date
+    if refused := dating_error(
+        day, field=field, today=local_date(recorded_at), closed=store.closed_through()
+    ):
+        raise refused
+    month = Period.of(day)
+    number = store.last_voucher_numbers({month})[month] + 1
+    unsealed = Transaction(
+        head.seq + 1,
+        Voucher(month.year, month.month, number),
+        recorded_at,
+        request,
+        head.hash,
+        "",
+        recorded_by=by,
+    )
+    hasher = ChainHasher(unsealed, sealing.secret)
+    moved: dict[Account, Fen] = {}
+    count = 0
+    for chunk in postings():
+        if errors := postings_errors(chunk, start=count):
+            raise InvalidInputError(errors)
+        for address, change in balance_changes(chunk).items():
+            moved[address] = moved.get(address, 0) + change
+        hasher.add(chunk)
+        count += len(chunk)
+    if not count:
+        raise InvalidInputError([ValidationError("postings", "一笔交易至少要有一条分录")])
+    transaction = replace(unsealed, hash=hasher.hexdigest())
+    balances, writes = _guarded(store, {a: {day: m} for a, m in moved.items()}, field)
+    store.append_in_chunks(
+        transaction,
+        _as_sealed(transaction, postings(), sealing.secret),
+        balances,
+        writes,
+        sealing.id,
+    )
+    return transaction
+
+
+def _as_sealed(
+    transaction: Transaction, postings: Iterable[Sequence[Posting]], key: bytes | None
+) -> Iterator[Sequence[Posting]]:
+    """``postings`` passed on a chunk at a time, sealed again as they go: after the last
+    chunk, a hash other than ``transaction``'s (the source yielded other postings the
+    second time) is refused before the write can be kept."""
+    hasher = ChainHasher(transaction, key)
+    for chunk in postings:
+        hasher.add(chunk)
+        yield chunk
+    if hasher.hexdigest() != transaction.hash:
+        raise RuntimeError(f"voucher {transaction.voucher}: its postings changed between passes")
+
+
+def _guarded(
+    store: LedgerStore, moved: Mapping[Account, Mapping[date, Fen]], field: str
+) -> tuple[dict[Account, Fen], list[DayWrite]]:
+    """Lock the accounts ``moved`` touches and check the as-of guard on each; their new
+    kept balances and the days to write. ``moved``: what each account moves on each
+    date."""
+    states = store.lock_accounts(sorted(moved))
+    balances = {a: s.balance + sum(moved[a].values()) for a, s in states.items()}
+    kept = store.days_from({a: min(days) for a, days in moved.items()})
+    writes: list[DayWrite] = []
+    for address, days in moved.items():
+        after = days_after_write(kept.get(address, {}), days, balances[address])
+        _guard(states[address], after, field)
+        writes += day_writes(address, kept.get(address, {}), after)
+    return balances, writes
 
 
 def _guard(state: AccountState, days: Mapping[date, Day], field: str) -> None:

@@ -210,6 +210,36 @@ def _sent_back(posting: Posting, position: int) -> Posting:
 
 def validate(transaction: NewTransaction) -> list[ValidationError]:
     """Every reason ``transaction`` cannot be posted; empty when it can."""
+    errors = _key_and_memo_errors(transaction)
+    if not transaction.postings:
+        errors.append(ValidationError("postings", "一笔交易至少要有一条分录"))
+    for i, posting in enumerate(transaction.postings):
+        errors.extend(_posting_errors(f"postings[{i}]", posting))
+    errors.extend(_reference_errors(transaction))
+    errors.extend(_metadata_errors("metadata", transaction.metadata))
+    return errors
+
+
+def header_errors(transaction: NewTransaction) -> list[ValidationError]:
+    """What :func:`validate` finds wrong outside the postings: the key, memo, metadata."""
+    return _key_and_memo_errors(transaction) + _metadata_errors("metadata", transaction.metadata)
+
+
+def postings_errors(postings: Sequence[Posting], *, start: int = 0) -> list[ValidationError]:
+    """What :func:`validate` finds wrong with a chunk of a transaction's postings that
+    reverses nothing, the first of them at position ``start``."""
+    errors: list[ValidationError] = []
+    for i, posting in enumerate(postings, start):
+        errors.extend(_posting_errors(f"postings[{i}]", posting))
+        if posting.reverses is not None:
+            errors.append(ValidationError(f"postings[{i}].reverses", _NOT_A_REVERSAL))
+    return errors
+
+
+_NOT_A_REVERSAL: Final = "只有冲销交易的分录才能指明原分录"
+
+
+def _key_and_memo_errors(transaction: NewTransaction) -> list[ValidationError]:
     errors: list[ValidationError] = []
     key = transaction.idempotency_key
     if not key or len(key) > MAX_KEY_LENGTH or key != key.strip():
@@ -222,12 +252,6 @@ def validate(transaction: NewTransaction) -> list[ValidationError]:
         errors.append(ValidationError("memo", f"摘要须为1至{MAX_MEMO_LENGTH}个字符"))
     elif hidden := hidden_character_error("memo", transaction.memo):
         errors.append(hidden)
-    if not transaction.postings:
-        errors.append(ValidationError("postings", "一笔交易至少要有一条分录"))
-    for i, posting in enumerate(transaction.postings):
-        errors.extend(_posting_errors(f"postings[{i}]", posting))
-    errors.extend(_reference_errors(transaction))
-    errors.extend(_metadata_errors("metadata", transaction.metadata))
     return errors
 
 
@@ -238,7 +262,7 @@ def _reference_errors(transaction: NewTransaction) -> list[ValidationError]:
     for i, posting in enumerate(transaction.postings):
         where = f"postings[{i}].reverses"
         if transaction.reverses is None and posting.reverses is not None:
-            errors.append(ValidationError(where, "只有冲销交易的分录才能指明原分录"))
+            errors.append(ValidationError(where, _NOT_A_REVERSAL))
         elif transaction.reverses is not None and posting.reverses is None:
             errors.append(ValidationError(where, "冲销交易的分录须指明所冲销的原分录"))
         elif posting.reverses is not None:
@@ -315,6 +339,15 @@ def balance_changes(postings: Iterable[Posting]) -> dict[Account, Fen]:
 def canonical_content(transaction: Transaction) -> str:
     """The exact text that is hashed: stable across databases and Python versions,
     in the layout the transaction was sealed with."""
+    before, after = _frame(transaction)
+    return before + _items(transaction.postings, transaction.layout) + after
+
+
+def _frame(transaction: Transaction) -> tuple[str, str]:
+    """The canonical text before its postings' items (ending ``"postings":[``) and after
+    them (from the ``]`` on). ``"postings"`` is the last key but five in sorted order, and
+    the keys after it hold numbers and escaped strings only: the marker is found at its
+    last occurrence, never inside the metadata before it."""
     request = transaction.request
     voucher = transaction.voucher
     content: dict[str, object] = {
@@ -325,31 +358,71 @@ def canonical_content(transaction: Transaction) -> str:
         "memo": request.memo,
         "metadata": request.metadata,
         "reverses": request.reverses,
+        "postings": [],
     }
     if transaction.layout == 1:
         content["voucher"] = [voucher.year, voucher.number]
-        content["postings"] = [[p.source, p.destination, p.amount] for p in request.postings]
     elif transaction.layout == LAYOUT:
         content["layout"] = LAYOUT
         content["voucher"] = [voucher.year, voucher.month, voucher.number]
-        content["postings"] = [
-            [p.source, p.destination, p.amount, p.memo, p.reverses] for p in request.postings
-        ]
         if transaction.recorded_by is not None:
             content["recorded_by"] = transaction.recorded_by
     else:
         raise ValueError(f"unknown canonical layout {transaction.layout}")
-    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = _canonical_json(content)
+    cut = text.rindex(_POSTINGS_MARK) + len(_POSTINGS_MARK) - 1
+    return text[:cut], text[cut:]
+
+
+_POSTINGS_MARK: Final = '"postings":[]'
+
+
+def _items(postings: Sequence[Posting], layout: int) -> str:
+    """``postings`` as the canonical text lists them, without the brackets."""
+    return _canonical_json([_posting_item(p, layout) for p in postings])[1:-1]
+
+
+def _posting_item(posting: Posting, layout: int) -> list[object]:
+    if layout == 1:
+        return [posting.source, posting.destination, posting.amount]
+    return [posting.source, posting.destination, posting.amount, posting.memo, posting.reverses]
+
+
+def _canonical_json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class ChainHasher:
+    """:func:`chain_hash` worked out a chunk of postings at a time, so a voucher of a
+    million postings is sealed without its canonical text ever being held whole: the
+    chunks, added in order, give the very hash of the transaction holding them all."""
+
+    def __init__(self, transaction: Transaction, key: bytes | None) -> None:
+        before, self._after = _frame(transaction)
+        self._layout = transaction.layout
+        self._digest = hashlib.sha256() if key is None else hmac.new(key, None, hashlib.sha256)
+        self._digest.update(f"{transaction.prev_hash}\n{before}".encode())
+        self._empty = True
+
+    def add(self, postings: Sequence[Posting]) -> None:
+        if postings:
+            comma = "" if self._empty else ","
+            self._digest.update((comma + _items(postings, self._layout)).encode())
+            self._empty = False
+
+    def hexdigest(self) -> str:
+        digest = self._digest.copy()
+        digest.update(self._after.encode())
+        return digest.hexdigest()
 
 
 def chain_hash(prev_hash: str, transaction: Transaction, key: bytes | None) -> str:
     """HMAC-SHA-256 under ``key`` over the previous hash and this transaction's
     canonical content; plain SHA-256 of the same for a transaction sealed before
     the ledger was keyed (``key`` None)."""
-    payload = f"{prev_hash}\n{canonical_content(transaction)}".encode()
-    if key is None:
-        return hashlib.sha256(payload).hexdigest()
-    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+    hasher = ChainHasher(replace(transaction, prev_hash=prev_hash), key)
+    hasher.add(transaction.postings)
+    return hasher.hexdigest()
 
 
 def sealed(
@@ -404,8 +477,3 @@ def first_broken_link(
         expected_prev = t.hash
         expected_seq += 1
     return None
-
-
-def touched_accounts(transactions: Iterable[NewTransaction]) -> list[Account]:
-    """Every account the transactions touch, in the fixed order rows are locked in."""
-    return sorted({a for t in transactions for p in t.postings for a in (p.source, p.destination)})

@@ -4,6 +4,7 @@ conflict a plain statement raises."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -114,3 +115,32 @@ def test_a_key_taken_is_a_conflict_and_nothing_is_written(engine: Engine, count:
         insert_rows(connection, RUNS, taken)
     assert is_conflict(refused.value)
     assert [r["id"] for r in _read(engine)] == [1]
+
+
+def test_rows_from_a_generator_are_taken_a_part_at_a_time_and_all_written(
+    engine: Engine, copies: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thirteen rows in parts of five, by COPY from three on PostgreSQL: one COPY and one
+    temporary table take every part, and nothing is held whole; a later part's row with
+    other columns is refused too."""
+    monkeypatch.setattr(bulk, "BULK_ROWS", 5)
+    monkeypatch.setattr(bulk, "COPY_FROM", 3)
+    taken: list[int] = []
+
+    def rows() -> Iterator[dict[str, object]]:
+        for row in _runs(13):
+            taken.append(int(str(row["id"])))
+            yield row
+
+    with engine.begin() as connection:
+        insert_rows(connection, RUNS, rows())
+    assert _read(engine) == _runs(13)
+    done = ({"id": r["id"], "status": "succeeded"} for r in _runs(13))
+    with engine.begin() as connection:
+        update_rows(connection, RUNS, ("id",), done)
+    assert [r["status"] for r in _read(engine)] == ["succeeded"] * 13
+    assert copies == (["job_runs", "bulk"] if engine.dialect.name == "postgresql" else [])
+    assert taken == list(range(1, 14))
+    late = [*_runs(13)[:11], {"id": 99}]
+    with pytest.raises(ValueError, match="rows with different columns"), engine.begin() as c:
+        update_rows(c, RUNS, ("id",), iter(late))

@@ -505,3 +505,32 @@ def test_a_recording_time_with_a_time_zone_is_stored_in_utc_and_verifies(engine:
     with UnitOfWork(engine, write=False) as uow:
         assert uow.ledger.get(t.seq) == t
         assert book.verify(uow.ledger).ok
+
+
+def test_a_voucher_posted_in_chunks_is_stored_whole_and_verifies(engine: Engine) -> None:
+    """2,500 postings sent as a chunk of 2,100 (past the size PostgreSQL takes by COPY) and
+    one of 400: stored in order under one voucher, the chain intact, every balance and day
+    kept as a whole voucher would keep them."""
+    post(engine, appropriation(amount=2_500 * 100))
+    payables = [f"studio:HJ01:payable:P{n:06d}" for n in range(2_500)]
+    postings = [Posting(FUND, p, 100, f"教师{n}转应付") for n, p in enumerate(payables)]
+    header = NewTransaction("batch:1:approve", date(2024, 3, 1), "审批转应付", ())
+    with UnitOfWork(engine) as uow:
+        recorded = book.post_in_chunks(
+            uow.ledger, header, lambda: (postings[:2_100], postings[2_100:]), by="王局长"
+        )
+        uow.commit()
+    with UnitOfWork(engine, write=False) as uow:
+        stored = uow.ledger.get(recorded.seq)
+        assert stored is not None
+        assert stored.postings == tuple(postings)
+        assert (stored.hash, stored.voucher, stored.recorded_by) == (
+            recorded.hash,
+            recorded.voucher,
+            "王局长",
+        )
+        assert book.verify(uow.ledger).ok
+    assert balance(engine, FUND) == 0
+    assert balance(engine, payables[2_499], date(2024, 3, 1)) == 100
+    assert balance(engine, payables[0], date(2024, 2, 29)) == 0
+    assert count(engine, PostingRow) == 2_501

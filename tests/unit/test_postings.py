@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
+import json
 from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.books.accounts import account_kind, may_go_negative, studio_fund, studio_payable
 from ledger.books.chain_keys import ChainKey, KeyRing
 from ledger.books.postings import (
     GENESIS_HASH,
+    ChainHasher,
     NewTransaction,
     Posting,
+    Transaction,
     Voucher,
     balance_changes,
     canonical_content,
+    chain_hash,
     first_broken_link,
     reversal_of,
     sealed,
@@ -253,3 +260,81 @@ def test_a_removed_transaction_breaks_the_chain() -> None:
     assert broken is not None
     assert broken.seq == 3
     assert "序号不连续" in broken.reason
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_POSTING = st.builds(
+    Posting,
+    st.sampled_from(["source:finance", "studio:HJ01:fund:finance", "studio:HJ01:payable:P1"]),
+    st.sampled_from(["studio:HJ01:payable:P2", "bank:disbursed"]),
+    st.integers(1, 10**12),
+    _TEXT,
+)
+_METADATA = st.dictionaries(
+    st.sampled_from(["postings", "batch", "memo", '"postings":[]']),
+    st.one_of(st.integers(), _TEXT, st.just([]), st.just({"postings": []})),
+    max_size=3,
+)
+
+
+def _whole_text(t: Transaction) -> str:
+    """The canonical text as it was written before it was ever split: one dict, dumped."""
+    content: dict[str, object] = {
+        "seq": t.seq,
+        "recorded_at": t.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        "effective_date": t.request.effective_date.isoformat(),
+        "idempotency_key": t.request.idempotency_key,
+        "memo": t.request.memo,
+        "metadata": t.request.metadata,
+        "reverses": t.request.reverses,
+    }
+    if t.layout == 1:
+        content["voucher"] = [t.voucher.year, t.voucher.number]
+        content["postings"] = [[p.source, p.destination, p.amount] for p in t.postings]
+    else:
+        content["layout"] = t.layout
+        content["voucher"] = [t.voucher.year, t.voucher.month, t.voucher.number]
+        content["postings"] = [
+            [p.source, p.destination, p.amount, p.memo, p.reverses] for p in t.postings
+        ]
+        if t.recorded_by is not None:
+            content["recorded_by"] = t.recorded_by
+    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@given(
+    postings=st.lists(_POSTING, max_size=8),
+    memo=_TEXT,
+    metadata=_METADATA,
+    layout=st.sampled_from([1, 2]),
+    recorded_by=st.one_of(st.none(), _TEXT),
+    cuts=st.lists(st.integers(0, 8), max_size=4),
+    key=st.one_of(st.none(), st.just(KEY)),
+)
+def test_a_voucher_hashed_a_chunk_at_a_time_seals_as_the_whole(
+    postings: list[Posting],
+    memo: str,
+    metadata: dict[str, object],
+    layout: int,
+    recorded_by: str | None,
+    cuts: list[int],
+    key: bytes | None,
+) -> None:
+    """The canonical text is the one dict dumped whole, whatever the memo, the metadata
+    (even a nested ``"postings"`` key) or the signer; and the chunks, added in order however
+    they are cut (empty ones too), give the very hash of the transaction holding them all."""
+    request = replace(APPROPRIATION, memo=memo, metadata=metadata, postings=tuple(postings))
+    t = Transaction(
+        7, Voucher(2024, 1, 3), datetime(2024, 1, 2, 9), request, "ab" * 32, "", layout, recorded_by
+    )
+    assert canonical_content(t) == _whole_text(t)
+    hasher = ChainHasher(t, key)
+    bounds = [0, *sorted(cuts), len(postings)]
+    for start, end in itertools.pairwise(bounds):
+        hasher.add(postings[start:end])
+    assert hasher.hexdigest() == chain_hash(t.prev_hash, t, key)
+    payload = f"{t.prev_hash}\n{_whole_text(t)}".encode()
+    plain = hashlib.sha256(payload).hexdigest()
+    assert hasher.hexdigest() == (
+        plain if key is None else hmac.new(key, payload, "sha256").hexdigest()
+    )
