@@ -1129,7 +1129,7 @@ def batch_summary(b: Batch) -> BatchSummary:
         approved_by=list(b.approved_by),
         approvals_needed=b.approvals_needed,
         pay_month=b.pay_month,
-        lines_count=len(b.lines),
+        lines_count=b.line_count,
         gross_fen=b.gross,
         tax_fen=b.tax,
         net_fen=b.net,

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ledger.batches.batch import (
@@ -418,21 +418,26 @@ class SqlBatchStore:
         row = self.session.execute(query).scalar_one_or_none()
         return None if row is None else self._assemble([row], lines=lines)[0]
 
-    def line_chunks(self, batch_id: int, size: int) -> Iterator[list[BatchLine]]:
-        """Keyset pages by line number: each chunk one indexed range read (the unique
-        ``(batch_id, number)``), no cursor held open between chunks."""
-        after = 0
+    def line_chunks(
+        self, batch_id: int, size: int, *, by_payee: bool = False
+    ) -> Iterator[list[BatchLine]]:
+        """Keyset pages by line number, or by payee and line number: each chunk one
+        indexed range read (the unique ``(batch_id, number)``, or
+        ``ix_batch_lines_batch_person``), no cursor held open between chunks."""
+        after: tuple[str, int] = ("", 0)
         while True:
-            rows = self.session.execute(
-                _LINE_COLUMNS.where(_LINES.c.batch_id == batch_id, _LINES.c.number > after)
-                .order_by(_LINES.c.number)
-                .limit(size)
-            )
-            chunk = [_line(r) for r in rows]
+            query = _LINE_COLUMNS.where(_LINES.c.batch_id == batch_id)
+            if by_payee:
+                query = query.where(tuple_(_LINES.c.person_code, _LINES.c.number) > after).order_by(
+                    _LINES.c.person_code, _LINES.c.number
+                )
+            else:
+                query = query.where(_LINES.c.number > after[1]).order_by(_LINES.c.number)
+            chunk = [_line(r) for r in self.session.execute(query.limit(size))]
             if not chunk:
                 return
             yield chunk
-            after = chunk[-1].number
+            after = (chunk[-1].person, chunk[-1].number)
 
     def batches(self, year: int | None = None) -> list[Batch]:
         query = select(BatchRow).order_by(BatchRow.id).execution_options(populate_existing=True)

@@ -147,20 +147,7 @@ class SqlLedgerStore:
         missing = [a for a in addresses if a not in states]
         self._opened = set(missing)  # no days yet: days_from need not read theirs
         if missing:
-            opened_at = utc_now()
-            self.session.connection().execute(
-                insert(_ACCOUNTS),
-                [
-                    {
-                        "address": a,
-                        "kind": account_kind(a),
-                        "may_go_negative": may_go_negative(a),
-                        "balance": 0,
-                        "opened_at": opened_at,
-                    }
-                    for a in missing
-                ],
-            )
+            self._open_new(missing)
             states.update(self._lock_existing(missing))
         return states
 
@@ -283,34 +270,84 @@ class SqlLedgerStore:
                 for row in chunk_rows(t.seq, t.postings, ids, reverses=t.request.reverses)
             ),
         )
-        self._after_postings(transactions, balances, days, key_id)
+        self.write_accounts(balances, days)
+        self._seal(transactions, key_id)
 
-    def append_in_chunks(
-        self,
-        transaction: Transaction,
-        postings: Iterable[Sequence[Posting]],
-        balances: Mapping[Account, Fen],
-        days: Sequence[DayWrite],
-        key_id: str | None,
+    # -- one voucher too large to hold, a chunk at a time (book.post_in_chunks) -------
+
+    def write_postings(
+        self, transaction: Transaction, postings: Iterable[Sequence[Posting]]
     ) -> None:
         connection = self.session.connection()
         insert_rows(connection, _TRANSACTIONS, [transaction_row(transaction)])
         start = 0
         for chunk in postings:
-            rows = chunk_rows(transaction.seq, chunk, self._account_ids, start=start)
-            insert_rows(connection, _POSTINGS, rows)
+            ids = self._open({a for p in chunk for a in (p.source, p.destination)})
+            insert_rows(connection, _POSTINGS, chunk_rows(transaction.seq, chunk, ids, start=start))
             start += len(chunk)
-        self._after_postings([transaction], balances, days, key_id)
 
-    def _after_postings(
-        self,
-        transactions: Sequence[Transaction],
-        balances: Mapping[Account, Fen],
-        days: Sequence[DayWrite],
-        key_id: str | None,
-    ) -> None:
-        """The rest of a write once its transactions and postings are in: balances, days,
-        voucher counters and the chain head."""
+    def _open(self, addresses: Collection[Account]) -> dict[Account, int]:
+        """The ids of ``addresses``, opening the accounts not opened yet (unlocked: the
+        movements are locked a chunk at a time afterwards)."""
+        ids: dict[Account, int] = {}
+        for chunk in chunks(sorted(addresses)):
+            query = select(AccountRow.address, AccountRow.id).where(AccountRow.address.in_(chunk))
+            ids.update((address, id_) for address, id_ in self.session.execute(query))
+        if missing := [a for a in addresses if a not in ids]:
+            self._open_new(missing)
+            ids.update(self._open(missing))
+        return ids
+
+    def _open_new(self, addresses: Iterable[Account]) -> None:
+        """Open accounts not opened yet, at a zero balance, of the kind each address names."""
+        opened_at = utc_now()
+        insert_rows(
+            self.session.connection(),
+            _ACCOUNTS,
+            (
+                {
+                    "address": a,
+                    "kind": account_kind(a),
+                    "may_go_negative": may_go_negative(a),
+                    "balance": 0,
+                    "opened_at": opened_at,
+                }
+                for a in addresses
+            ),
+        )
+
+    def movements(self, seq: int, size: int) -> Iterator[dict[Account, Fen]]:
+        """One grouped read of the transaction's postings (the only table it reads, so
+        the balances and days written between chunks do not disturb it), streamed
+        ``size`` accounts at a time; each chunk's addresses read by id."""
+        legs = union_all(
+            select(
+                PostingRow.destination_account_id.label("account_id"),
+                PostingRow.amount.label("amount"),
+            ).where(PostingRow.transaction_seq == seq),
+            select(
+                PostingRow.source_account_id.label("account_id"),
+                (-PostingRow.amount).label("amount"),
+            ).where(PostingRow.transaction_seq == seq),
+        ).subquery()
+        query = (
+            select(legs.c.account_id, func.sum(legs.c.amount))
+            .group_by(legs.c.account_id)
+            .order_by(legs.c.account_id)
+            .execution_options(yield_per=size)
+        )
+        for part in self.session.execute(query).partitions():
+            moved = {int(account): int(total) for account, total in part}
+            addresses = dict(
+                self.session.execute(
+                    select(AccountRow.id, AccountRow.address).where(AccountRow.id.in_(moved))
+                ).all()
+            )
+            yield {addresses[i]: total for i, total in moved.items()}
+
+    def write_accounts(self, balances: Mapping[Account, Fen], days: Sequence[DayWrite]) -> None:
+        """The kept balances and days of accounts the last lock read; the ids it cached
+        serve this write only."""
         connection = self.session.connection()
         ids = self._account_ids
         update_rows(
@@ -319,7 +356,6 @@ class SqlLedgerStore:
             ("id",),
             ({"id": ids[a], "balance": b} for a, b in balances.items()),
         )
-        self._advance_voucher_counters(transactions)
 
         def day_rows(*, new: bool) -> Iterator[dict[str, Any]]:
             for address, day, kept, is_new in days:
@@ -333,9 +369,16 @@ class SqlLedgerStore:
 
         insert_rows(connection, _DAYS, day_rows(new=True))
         update_rows(connection, _DAYS, ("account_id", "day"), day_rows(new=False))
-        execute = connection.execute
+        self._account_ids = {}
+
+    def seal_head(self, transaction: Transaction, key_id: str | None) -> None:
+        self._seal([transaction], key_id)
+
+    def _seal(self, transactions: Sequence[Transaction], key_id: str | None) -> None:
+        """The vouchers' counters and the chain head at the last of ``transactions``."""
+        self._advance_voucher_counters(transactions)
         last = transactions[-1]
-        execute(
+        self.session.connection().execute(
             update(_CHAIN_HEAD)
             .where(_CHAIN_HEAD.c.id == 1)
             .values(last_seq=last.seq, last_hash=last.hash, key_id=key_id)

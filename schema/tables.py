@@ -498,6 +498,7 @@ class BatchLineRow(Base):
         ),
         CheckConstraint("refund >= 0", name="refund"),
         Index("ix_batch_lines_person", "person_code"),
+        Index("ix_batch_lines_batch_person", "batch_id", "person_code", "number"),
         Index("ix_batch_lines_studio", "studio_code", "status"),
     )
 

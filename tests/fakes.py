@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 from ledger.batches.batch import (
     LINE_STEP_FIELDS,
@@ -21,13 +22,14 @@ from ledger.batches.batch import (
     PlannedLine,
     paid_key,
 )
+from ledger.batches.disbursement import Outcome, with_lines
 from ledger.books.accounts import Account, may_go_negative
 from ledger.books.attachments import Attachment
 from ledger.books.book import AccountEntry, AccountState, ChainHead
 from ledger.books.chain_keys import ChainKey, KeyRing
 from ledger.books.daily_balances import Day, DayRow, DayWrite, day_movements
 from ledger.books.periods import Closing, Period, closed_through
-from ledger.books.postings import GENESIS_HASH, Posting, Transaction, Voucher
+from ledger.books.postings import GENESIS_HASH, Posting, Transaction, Voucher, balance_changes
 from ledger.errors import ChainKeyError
 from ledger.funds.appropriation import FundingDecision
 from ledger.funds.expenses import ExpensePlan
@@ -57,6 +59,8 @@ class FakeLedger:
     closed: list[Closing] = field(default_factory=list)
     keys: KeyRing | None = field(default_factory=lambda: TEST_KEYS)
     days: dict[Account, dict[date, Day]] = field(default_factory=dict)
+    writing: Transaction | None = None
+    """The transaction :meth:`write_postings` wrote, until :meth:`seal_head` records it."""
     head_key: str | None = None
 
     def lock_head(self) -> ChainHead:
@@ -155,21 +159,28 @@ class FakeLedger:
             assert (write.day not in kept) == write.new, f"{write} new or not as told"
             kept[write.day] = write.kept
 
-    def append_in_chunks(
-        self,
-        transaction: Transaction,
-        postings: Iterable[Sequence[Posting]],
-        balances: Mapping[Account, Fen],
-        days: Sequence[DayWrite],
-        key_id: str | None,
+    def write_postings(
+        self, transaction: Transaction, postings: Iterable[Sequence[Posting]]
     ) -> None:
         whole = tuple(p for chunk in postings for p in chunk)
-        self.append(
-            [replace(transaction, request=replace(transaction.request, postings=whole))],
-            balances,
-            days,
-            key_id,
-        )
+        self.writing = replace(transaction, request=replace(transaction.request, postings=whole))
+
+    def movements(self, seq: int, size: int) -> Iterator[dict[Account, Fen]]:
+        assert self.writing is not None
+        assert self.writing.seq == seq
+        moved = sorted(balance_changes(self.writing.postings).items())
+        for start in range(0, len(moved), size):
+            yield dict(moved[start : start + size])
+
+    def write_accounts(self, balances: Mapping[Account, Fen], days: Sequence[DayWrite]) -> None:
+        self.append([], balances, days, self.head_key)
+
+    def seal_head(self, transaction: Transaction, key_id: str | None) -> None:
+        assert self.writing is not None
+        assert self.writing.hash == transaction.hash
+        self.transactions.append(self.writing)
+        self.writing = None
+        self.head_key = key_id
 
     def balance(self, address: Account, as_of: date | None) -> Fen | None:
         if address not in self.balances:
@@ -652,8 +663,12 @@ class FakeBatches:
             return found
         return replace(found, lines=(), tally=LineTally())
 
-    def line_chunks(self, batch_id: int, size: int) -> Iterator[list[BatchLine]]:
+    def line_chunks(
+        self, batch_id: int, size: int, *, by_payee: bool = False
+    ) -> Iterator[list[BatchLine]]:
         lines = self.stored[batch_id].lines
+        if by_payee:
+            lines = tuple(sorted(lines, key=lambda x: (x.person, x.number)))
         for start in range(0, len(lines), size):
             yield list(lines[start : start + size])
 
@@ -764,3 +779,9 @@ class FakeStores:
 
     def __post_init__(self) -> None:
         self.batches = FakeBatches(self.ledger)
+
+
+def whole(stores: Any, outcome: Outcome) -> Outcome:
+    """``outcome`` with its batch whole, read afresh from ``stores``: approval and the
+    bank's answer return a batch without its lines (they work a chunk at a time)."""
+    return replace(outcome, batch=with_lines(stores, outcome.batch))

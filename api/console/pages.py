@@ -252,8 +252,10 @@ def _batch_back(batch_id: int) -> str:
 def _outcome(verb: str) -> Callable[[UnitOfWork, disbursement.Outcome], tuple[str, str]]:
     """The message after ``verb``, in words: what was done and where the batch stands."""
 
-    def said(_uow: UnitOfWork, outcome: disbursement.Outcome) -> tuple[str, str]:
+    def said(uow: UnitOfWork, outcome: disbursement.Outcome) -> tuple[str, str]:
         batch = outcome.batch
+        if verb in ("confirm", "results"):  # the bank's answer returns the batch unread
+            batch = disbursement.with_lines(uow, batch)
         words = f"批次 #{batch.id}：已{EVENT_LABELS[verb]}"
         if verb == "approve":
             words += f"（审批进度 {len(batch.approved_by)} / {batch.approvals_needed}）"

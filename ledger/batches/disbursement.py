@@ -22,7 +22,7 @@ approvers racing produce one voucher; the ledger's idempotency keys
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Final, Protocol
 
@@ -113,9 +113,11 @@ class BatchStore(Protocol):
         """The batch, with its lines; without them when not ``lines`` (``lines`` empty,
         ``tally`` an empty :class:`LineTally` for the service to add the lines up into)."""
 
-    def line_chunks(self, batch_id: int, size: int) -> Iterator[list[BatchLine]]:
-        """The batch's lines in number order, ``size`` at a time, each chunk read as it is
-        asked for (none held beyond it)."""
+    def line_chunks(
+        self, batch_id: int, size: int, *, by_payee: bool = False
+    ) -> Iterator[list[BatchLine]]:
+        """The batch's lines in number order — or by payee, then number — ``size`` at a
+        time, each chunk read as it is asked for (none held beyond it)."""
 
     def batches(self, year: int | None = None) -> list[Batch]: ...
     def state_counts(self) -> dict[str, int]:
@@ -165,6 +167,20 @@ def with_lines(stores: Stores, batch: Batch) -> Batch:
     """``batch`` with its lines: as it is, or read afresh when an action returned it
     without them (:func:`approve` works through a batch a chunk at a time)."""
     return batch if batch.tally is None else _batch(stores, batch.id)
+
+
+def _by_payee(stores: Stores, batch_id: int) -> Iterator[list[BatchLine]]:
+    """The batch's lines a payee at a time: all the lines of one payee together, in payee
+    order, read a chunk at a time (a payee's count, their month: never the batch held)."""
+    group: list[BatchLine] = []
+    for chunk in stores.batches.line_chunks(batch_id, LINES_AT_A_TIME, by_payee=True):
+        for line in chunk:
+            if group and group[0].person != line.person:
+                yield group
+                group = []
+            group.append(line)
+    if group:
+        yield group
 
 
 def _tallied(stores: Stores, batch: Batch) -> Batch:
@@ -384,13 +400,12 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
 
 def _moving_headcount(stores: Stores, batch_id: int) -> tuple[int, int]:
     """How many lines the approval moves fund → payable, and to how many people."""
-    lines, people = 0, set()
-    for chunk in _chunks(stores, batch_id):
-        for line in chunk:
-            if line.moves_on_approval:
-                lines += 1
-                people.add(line.person)
-    return lines, len(people)
+    lines = people = 0
+    for group in _by_payee(stores, batch_id):
+        moving = sum(1 for line in group if line.moves_on_approval)
+        lines += moving
+        people += moving > 0
+    return lines, people
 
 
 def _mark_moved(stores: Stores, batch_id: int, seq: int) -> None:
@@ -450,10 +465,6 @@ def names_of(batch: Batch, paying: Mapping[int, Payee]) -> dict[str, str]:
 def _headcount(lines: int, people: int) -> str:
     """``154人``, or ``153人154笔`` when someone is paid by two studios."""
     return f"{people}人" if people == lines else f"{people}人{lines}笔"
-
-
-def _headcount_of(lines: Sequence[BatchLine]) -> str:
-    return _headcount(len(lines), len({line.person for line in lines}))
 
 
 def _line_memo(
@@ -552,12 +563,16 @@ def confirm(
     stores: Stores, batch_id: int, by: str, on: date, failed: Mapping[int, str] | None = None
 ) -> Outcome:
     """Record the bank's answer by hand: every line still waiting paid, except ``failed``
-    (line number → reason). The bank's result file is read by :func:`read_results`."""
+    (line number → reason). The bank's result file is read by :func:`read_results`.
+    The batch is worked through a chunk of lines at a time, never held whole."""
     failed = failed or {}
-    batch = _batch(stores, batch_id, lock=True)
-    waiting = {x.number for x in batch.lines if x.status == LineStatus.PENDING}
-    batch.after(_answered(batch, waiting, failed))
-    for line, (number, reason) in zip(batch.numbered(failed), failed.items(), strict=True):
+    batch = _batch(stores, batch_id, lock=True, lines=False)
+    answering = _answering(stores, batch, _waiting_unless(failed), failed)
+    batch.after(answering.action)
+    for number, reason in failed.items():
+        line = answering.failed.get(number)
+        if line is None:
+            raise ValidationError("line", f"批次 #{batch.id} 没有第{number}行")
         if line.status != LineStatus.PENDING:
             raise InvalidTransitionError(
                 f"批次 #{batch.id} 第{number}行已{line.status.label}，银行已答复过"
@@ -566,8 +581,58 @@ def confirm(
             raise ValidationError(f"failed[{number}]", "银行退回须填写原因")
         if refused := text_errors(f"failed[{number}]", reason, MAX_REASON):
             raise refused[0]
-    paying = sorted(waiting - set(failed))
-    return _answer(stores, batch, paying, failed, by, on, key=f"batch:{batch.id}", event="confirm")
+    return _answer(
+        stores, batch, answering, failed, by, on, key=f"batch:{batch.id}", event="confirm"
+    )
+
+
+def _waiting_unless(failed: Mapping[int, str]) -> Callable[[BatchLine], bool]:
+    """Paid by a confirmation: every line still waiting, but those the bank returned."""
+    return lambda x: x.status == LineStatus.PENDING and x.number not in failed
+
+
+@dataclass
+class _Answering:
+    """What one pass over a batch's lines finds for the bank's answer to it."""
+
+    pays: Callable[[BatchLine], bool]
+    """Whether the answer pays a line."""
+    action: str = "pay"
+    """The transition the answer takes the batch by (:func:`_answered`)."""
+    failed: dict[int, BatchLine] = field(default_factory=dict)
+    """The lines the bank returned, by number (those the batch has)."""
+    paying: int = 0
+    paid_people: int = 0
+    approved_in: set[int] = field(default_factory=set)
+    """The approval vouchers of its lines (a reissue's lines have none)."""
+    carriers: list[BatchLine] = field(default_factory=list)
+    """Its lines returned before and carrying no refund yet."""
+
+
+def _answering(
+    stores: Stores, batch: Batch, pays: Callable[[BatchLine], bool], failed: Mapping[int, str]
+) -> _Answering:
+    found = _Answering(pays)
+    waiting = settled = False
+    for group in _by_payee(stores, batch.id):
+        paid_here = 0
+        for line in group:
+            if line.number in failed:
+                found.failed[line.number] = line
+            if pays(line):
+                paid_here += 1
+            elif line.status == LineStatus.PENDING and line.number not in failed:
+                waiting = True
+            if line.status not in (LineStatus.PENDING, LineStatus.PAID):
+                settled = True
+            if line.approval_seq and line.moves_on_approval:
+                found.approved_in.add(line.approval_seq)
+            if line.status == LineStatus.FAILED and not line.refund:
+                found.carriers.append(line)
+        found.paying += paid_here
+        found.paid_people += paid_here > 0
+    found.action = _answered(waiting=waiting, failed=bool(failed), settled=settled)
+    return found
 
 
 def read_results(
@@ -597,10 +662,11 @@ def read_results(
             f"银行结果文件的 {answer.known} 行均已入账，本次未作任何更改",
             changed=False,
         )
+    paid = set(answer.paid)
     return _answer(
         stores,
         batch,
-        list(answer.paid),
+        _answering(stores, batch, lambda x: x.number in paid, answer.failed),
         answer.failed,
         by,
         on,
@@ -610,21 +676,19 @@ def read_results(
     )
 
 
-def _answered(batch: Batch, answered: set[int], failed: Mapping[int, str]) -> str:
-    """The transition the bank's answer for ``answered`` lines takes: ``answer`` while
-    other lines still wait, else ``pay`` or, when any line failed, ``pay_partially``."""
-    waiting = {x.number for x in batch.lines if x.status == LineStatus.PENDING} - answered
+def _answered(*, waiting: bool, failed: bool, settled: bool) -> str:
+    """The transition the bank's answer takes: ``answer`` while lines still wait
+    (``waiting``), else ``pay`` — or ``pay_partially`` when it returned any line
+    (``failed``) or a line was settled otherwise before (``settled``: returned, reissued)."""
     if waiting:
         return "answer"
-    if failed or any(x.status not in (LineStatus.PENDING, LineStatus.PAID) for x in batch.lines):
-        return "pay_partially"
-    return "pay"
+    return "pay_partially" if failed or settled else "pay"
 
 
 def _answer(
     stores: Stores,
     batch: Batch,
-    paying: Sequence[int],
+    answering: _Answering,
     failed: Mapping[int, str],
     by: str,
     on: date,
@@ -633,28 +697,24 @@ def _answer(
     event: str,
     note: str | None = None,
 ) -> Outcome:
-    """The bank paid the ``paying`` lines as sent and returned the ``failed`` ones: one
-    payment voucher, the lines saved, and the payees' months re-settled."""
-    action = _answered(batch, {*paying, *failed}, failed)
-    to_state = batch.after(action)
+    """The bank paid the lines ``answering.pays`` and returned the ``failed`` ones: one
+    payment voucher posted a chunk of lines at a time, the lines saved, and the payees'
+    months re-settled."""
+    to_state = batch.after(answering.action)
     acting(stores, by, "batch.confirm")
     _check_cashier(stores, batch, by)
     program.require_dated(stores, on)
-    check_not_before(on, _approved_on(stores, batch), field="on", what=f"批次 #{batch.id} 的审批")
-    lines = batch.numbered(paying)
-    settled = [
-        line.bounced(reason)
-        for line, reason in zip(batch.numbered(failed), failed.values(), strict=True)
-    ]
+    # the day its money became payable: its approval voucher's date (a reissue posts
+    # none; its money has been payable since its month began, at the latest)
+    approved_on = max([batch.first_day, *stores.ledger.dates_of(answering.approved_in).values()])
+    check_not_before(on, approved_on, field="on", what=f"批次 #{batch.id} 的审批")
+    bounced = [answering.failed[number].bounced(reason) for number, reason in failed.items()]
     paid_by: int | None = None
-    if lines:
-        [posted] = book.post(
-            stores.ledger,
-            [payment_voucher(batch, lines, payee_names(stores, batch), on, key=f"{key}:pay")],
-            date_field="on",
-            by=by,
-        )
-        settled += [line.paid(posted.seq) for line in lines]
+    if answering.paying:
+        request, postings = payment_voucher(stores, batch, answering, on, key=f"{key}:pay")
+        posted = book.post_in_chunks(stores.ledger, request, postings, date_field="on", by=by)
+        for chunk in _chunks(stores, batch.id):
+            stores.batches.save_lines([x.paid(posted.seq) for x in chunk if answering.pays(x)])
         paid_by = posted.seq
         sent = attachments.BANK_FILE
         attachments.link_own(
@@ -664,11 +724,14 @@ def _answer(
             by=by,
             note=attachments.NOTES[sent],
         )
-    stores.batches.save_lines(settled)
-    answered = batch.changed(to_state, settled)
-    refunds, settlements = _resettle(stores, answered, {x.person for x in settled}, on, key, by)
+    stores.batches.save_lines(bounced)
+    carriers = sorted([*answering.carriers, *bounced], key=lambda x: x.number)
+
+    def answered_now(line: BatchLine) -> bool:
+        return (paid_by is not None and line.payment_seq == paid_by) or line.number in failed
+
+    refunds, settlements = _resettle(stores, batch, answered_now, carriers, on, key, by)
     stores.batches.save_lines(refunds)
-    answered = answered.changed(to_state, refunds)
     _record(
         stores,
         batch,
@@ -684,10 +747,14 @@ def _answer(
         )
         or None,
     )
-    waiting = sum(1 for x in answered.lines if x.status == LineStatus.PENDING)
+    tally, waiting = LineTally(), 0
+    for chunk in _chunks(stores, batch.id):
+        tally += LineTally.of(chunk)
+        waiting += sum(1 for x in chunk if x.status == LineStatus.PENDING)
+    answered = replace(batch, lines=(), tally=tally).changed(to_state)
     return Outcome(
         answered,
-        f"批次 #{batch.id} 状态为{to_state.label}：{len(lines)} 行已支付，"
+        f"批次 #{batch.id} 状态为{to_state.label}：{answering.paying} 行已支付，"
         f"{len(failed)} 行被银行退回"
         + (f"，{waiting} 行仍待银行答复" if waiting else "")
         + ("；" + "；".join(settlements) if settlements else ""),
@@ -697,63 +764,81 @@ def _answer(
 
 
 def _resettle(
-    stores: Stores, batch: Batch, people: Collection[str], on: date, key: str, by: str
+    stores: Stores,
+    batch: Batch,
+    answered_now: Callable[[BatchLine], bool],
+    carriers: Sequence[BatchLine],
+    on: date,
+    key: str,
+    by: str,
 ) -> tuple[list[BatchLine], list[str]]:
-    """Re-settle the month of every payee in ``people`` the bank has answered for on all
-    their lines sent to it (:func:`ledger.tax.withholding.resettle`): tax withheld too
-    much goes back tax → the payee's payable on their failed line, which carries it to
-    its reissue; one voucher for the action. Returns the lines now carrying a refund,
-    and what was re-settled, in words."""
-    waiting = {x.person for state, x in stores.batches.unanswered(sorted(people)) if state.sent}
-    answered = sorted(set(people) - waiting)
-    if not answered:
-        return [], []
+    """Re-settle the month of every payee of a line ``answered_now`` (paid or returned by
+    this answer) the bank has answered for on all their lines sent to it
+    (:func:`ledger.tax.withholding.resettle`), a chunk of payees at a time: tax withheld
+    too much goes back tax → the payee's payable on their first returned line of the
+    batch (``carriers``: returned, no refund yet, in number order), which carries it to
+    its reissue; one voucher for the action. Returns the lines now carrying a refund, and
+    what was re-settled, in words."""
     month = Period.of(on)
     rule = _policy_of(stores, batch).withholding
-    income = _month_income(stores, answered, on)
-    names = payee_names(stores, batch)
-    carriers: list[BatchLine] = []
+    carrying: dict[str, BatchLine] = {}
+    for line in carriers:
+        carrying.setdefault(line.person, line)
+    refunded: list[BatchLine] = []
     postings: list[Posting] = []
     said: list[str] = []
-    for person in answered:
-        settled = resettle(rule, person, month, income.get(person, MonthIncome()))
-        if settled.over == 0:
-            continue
-        name = names.get(person, person)
-        told = (
-            f"{name} {month.year}年{month.month}月实付收入 {format_plain(settled.paid)} 元，"
-            f"应扣个税 {format_plain(settled.due)} 元，已扣 {format_plain(settled.withheld)} 元"
-        )
-        if settled.over < 0:
-            said.append(f"{told}，少扣 {format_plain(-settled.over)} 元，未能补扣，见扣缴申报表")
-            continue
-        carrier = next(
-            (
-                x
-                for x in batch.lines
-                if x.person == person and x.status == LineStatus.FAILED and not x.refund
-            ),
-            None,
-        )
-        if carrier is None:
+
+    def settle(names: Mapping[str, str]) -> None:
+        waiting = {x.person for state, x in stores.batches.unanswered(list(names)) if state.sent}
+        answered = [person for person in names if person not in waiting]
+        if not answered:
+            return
+        income = _month_income(stores, answered, on)
+        for person in answered:
+            settled = resettle(rule, person, month, income.get(person, MonthIncome()))
+            if settled.over == 0:
+                continue
+            told = (
+                f"{names[person]} {month.year}年{month.month}月实付收入 "
+                f"{format_plain(settled.paid)} 元，应扣个税 {format_plain(settled.due)} 元，"
+                f"已扣 {format_plain(settled.withheld)} 元"
+            )
+            if settled.over < 0:
+                said.append(
+                    f"{told}，少扣 {format_plain(-settled.over)} 元，未能补扣，见扣缴申报表"
+                )
+                continue
+            carrier = carrying.get(person)
+            if carrier is None:
+                said.append(
+                    f"{told}，多扣 {format_plain(settled.over)} 元，无待重新发放的行可随之退还，"
+                    "见扣缴申报表"
+                )
+                continue
+            postings.append(
+                Posting(
+                    WITHHELD_TAX,
+                    studio_payable(carrier.studio, person),
+                    settled.over,
+                    _line_memo(batch, carrier, "多扣个税退回应付"),
+                )
+            )
+            refunded.append(carrier.refunded(settled.over, str(month)))
             said.append(
-                f"{told}，多扣 {format_plain(settled.over)} 元，无待重新发放的行可随之退还，"
-                "见扣缴申报表"
+                f"{told}，多扣 {format_plain(settled.over)} 元退回应付，"
+                f"随第{carrier.number}行重新发放支付"
             )
-            continue
-        postings.append(
-            Posting(
-                WITHHELD_TAX,
-                studio_payable(carrier.studio, person),
-                settled.over,
-                _line_memo(batch, carrier, "多扣个税退回应付", names),
-            )
-        )
-        carriers.append(carrier.refunded(settled.over, str(month)))
-        said.append(
-            f"{told}，多扣 {format_plain(settled.over)} 元退回应付，"
-            f"随第{carrier.number}行重新发放支付"
-        )
+
+    names: dict[str, str] = {}
+    for group in _by_payee(stores, batch.id):
+        if any(answered_now(line) for line in group):
+            payee = next((x.payee for x in group if x.payee is not None), None)
+            names[group[0].person] = group[0].person if payee is None else payee.name
+        if len(names) == LINES_AT_A_TIME:
+            settle(names)
+            names = {}
+    if names:
+        settle(names)
     if postings:
         book.post(
             stores.ledger,
@@ -770,7 +855,7 @@ def _resettle(
             date_field="on",
             by=by,
         )
-    return carriers, said
+    return refunded, said
 
 
 def _check_cashier(stores: Stores, batch: Batch, by: str) -> None:
@@ -786,38 +871,42 @@ def _check_cashier(stores: Stores, batch: Batch, by: str) -> None:
     )
 
 
-def _approved_on(stores: Stores, batch: Batch) -> date:
-    """The day the batch's money became payable: its approval voucher's date (a reissue
-    posts none; its money has been payable since its month began, at the latest)."""
-    seqs = {x.approval_seq for x in batch.moving if x.approval_seq}
-    return max([batch.first_day, *stores.ledger.dates_of(seqs).values()])
-
-
 def payment_voucher(
-    batch: Batch,
-    lines: Sequence[BatchLine],
-    names: Mapping[str, str],
-    on: date,
-    *,
-    key: str | None = None,
-) -> NewTransaction:
-    """The one voucher paying ``lines`` as the bank file sent them: payable → bank (the
-    net, with any refund a line carries) and → tax withheld (the approved tax)."""
-    postings: list[Posting] = []
-    for line in lines:
-        payable = studio_payable(line.studio, line.person)
-        for account, amount, what in (
-            ("bank:disbursed", line.sent, "实发" if not line.refund else "实发（含退还多扣个税）"),
-            (WITHHELD_TAX, line.tax, "代扣个税"),
-        ):
-            if amount:
-                memo = _line_memo(batch, line, what, names)
-                postings.append(Posting(payable, account, amount, memo))
-    return NewTransaction(
-        idempotency_key=key or f"batch:{batch.id}:pay",
+    stores: Stores, batch: Batch, answering: _Answering, on: date, *, key: str
+) -> tuple[NewTransaction, Callable[[], Iterator[list[Posting]]]]:
+    """The one voucher paying the lines ``answering.pays`` as the bank file sent them —
+    payable → bank (the net, with any refund a line carries) and → tax withheld (the
+    approved tax) — without its postings, and its postings a chunk of lines at a time
+    (:func:`book.post_in_chunks`)."""
+
+    def postings() -> Iterator[list[Posting]]:
+        for chunk in _chunks(stores, batch.id):
+            yield [
+                Posting(
+                    studio_payable(line.studio, line.person),
+                    account,
+                    amount,
+                    _line_memo(batch, line, what),
+                )
+                for line in chunk
+                if answering.pays(line)
+                for account, amount, what in (
+                    (
+                        "bank:disbursed",
+                        line.sent,
+                        "实发" if not line.refund else "实发（含退还多扣个税）",
+                    ),
+                    (WITHHELD_TAX, line.tax, "代扣个税"),
+                )
+                if amount
+            ]
+
+    voucher = NewTransaction(
+        idempotency_key=key,
         effective_date=on,
-        memo=f"{batch.year}年度劳务补贴发放（批次#{batch.id}，{_headcount_of(lines)}）",
-        postings=tuple(postings),
+        memo=f"{batch.year}年度劳务补贴发放（批次#{batch.id}，"
+        f"{_headcount(answering.paying, answering.paid_people)}）",
+        postings=(),
         metadata={
             "kind": "stipend_payment",
             "batch": batch.id,
@@ -825,6 +914,7 @@ def payment_voucher(
             **signed(batch.prepared_by, batch.approved_by),
         },
     )
+    return voucher, postings
 
 
 def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:

@@ -50,7 +50,7 @@ WORLD_KINDS: Final = frozenset({"source"})
 """Kinds of account allowed to go negative: money enters the program through them."""
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1_024)  # a chunk's addresses, not a national year's (issue 34)
 def account_kind(address: Account) -> str:
     """The kind of account an address names, or :class:`InvalidAccountError`."""
     if len(address) <= MAX_ADDRESS_LENGTH:

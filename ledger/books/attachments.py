@@ -368,15 +368,15 @@ def link_own(
     when there is none, or that voucher has it already."""
     key = book.sealing_key(stores.ledger)
     earlier = stores.attachments.by_origin(origin)
-    found = stores.ledger.get(voucher_seq)
-    if not earlier or found is None or any(a.voucher_seq == voucher_seq for a in earlier):
+    voucher = stores.ledger.vouchers_of([voucher_seq]).get(voucher_seq)  # not its postings
+    if not earlier or voucher is None or any(a.voucher_seq == voucher_seq for a in earlier):
         return None
     first = earlier[0]
     return _record(
         stores,
         key,
         voucher_seq,
-        found.voucher,
+        voucher,
         first.filename,
         first.sha256,
         first.size,

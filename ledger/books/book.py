@@ -61,7 +61,6 @@ from ledger.books.postings import (
     Transaction,
     Voucher,
     as_naive_utc,
-    balance_changes,
     chain_hash,
     first_broken_link,
     header_errors,
@@ -187,17 +186,25 @@ class LedgerStore(Protocol):
         touch (``balances``), the days that are new or changed (``days``), the vouchers
         and the head with the id of the key that sealed it (``key_id``), at once."""
 
-    def append_in_chunks(
-        self,
-        transaction: Transaction,
-        postings: Iterable[Sequence[Posting]],
-        balances: Mapping[Account, Fen],
-        days: Sequence[DayWrite],
-        key_id: str | None,
+    def write_postings(
+        self, transaction: Transaction, postings: Iterable[Sequence[Posting]]
     ) -> None:
-        """:meth:`append` for one transaction recorded without its postings, which
-        ``postings`` yields a chunk at a time (positions running on across chunks); an
-        error it raises part-way leaves the caller's unit of work to roll back."""
+        """Write one transaction recorded without its postings, and its postings as
+        ``postings`` yields them a chunk at a time (positions running on across chunks),
+        opening the accounts they name; balances, days and the head wait for
+        :meth:`write_accounts` and :meth:`seal_head`. An error ``postings`` raises part-way
+        leaves the caller's unit of work to roll back."""
+
+    def movements(self, seq: int, size: int) -> Iterator[dict[Account, Fen]]:
+        """What transaction ``seq`` moves in each account it touches (in − out), ``size``
+        accounts at a time."""
+
+    def write_accounts(self, balances: Mapping[Account, Fen], days: Sequence[DayWrite]) -> None:
+        """Write the kept balances and days of accounts just locked and guarded."""
+
+    def seal_head(self, transaction: Transaction, key_id: str | None) -> None:
+        """Advance the voucher counter and the chain head to ``transaction``, sealed with
+        the key ``key_id``: the last step of a write."""
 
     def balance(self, address: Account, as_of: date | None) -> Fen | None:
         """Kept balance, or the closing of the account's latest day on or before
@@ -345,10 +352,13 @@ def post_in_chunks(
     :func:`post`; the recorded transaction, without its postings.
 
     ``postings()`` is called twice and must yield the same postings both times: once to
-    check them, total what each account moves and seal the voucher (:class:`ChainHasher`),
-    once to write them a chunk at a time; the second pass is sealed again and a difference
-    refused, so nothing is kept but what was sealed. Memory is bounded by a chunk and the
-    accounts the voucher touches, never by its postings. A reversal is never this large.
+    check them and seal the voucher (:class:`ChainHasher`), once to write them a chunk at
+    a time; the second pass is sealed again and a difference refused. Then the accounts
+    they touch are locked, guarded and written :data:`ACCOUNTS_AT_A_TIME` at a time, from
+    what the store totals for each (:meth:`LedgerStore.movements`). A refusal part-way
+    (an account left short) leaves the caller's unit of work to roll back: nothing is
+    kept but a voucher whole and within every guard. Memory is bounded by a chunk, never
+    by the voucher's postings or accounts. A reversal is never this large.
     A repeated key is compared with the recorded voucher whole (a replay is rare: the
     callers' own states refuse a second approval first).
     """
@@ -383,27 +393,25 @@ def post_in_chunks(
         recorded_by=by,
     )
     hasher = ChainHasher(unsealed, sealing.secret)
-    moved: dict[Account, Fen] = {}
     count = 0
     for chunk in postings():
         if errors := postings_errors(chunk, start=count):
             raise InvalidInputError(errors)
-        for address, change in balance_changes(chunk).items():
-            moved[address] = moved.get(address, 0) + change
         hasher.add(chunk)
         count += len(chunk)
     if not count:
         raise InvalidInputError([ValidationError("postings", "一笔交易至少要有一条分录")])
     transaction = replace(unsealed, hash=hasher.hexdigest())
-    balances, writes = _guarded(store, {a: {day: m} for a, m in moved.items()}, field)
-    store.append_in_chunks(
-        transaction,
-        _as_sealed(transaction, postings(), sealing.secret),
-        balances,
-        writes,
-        sealing.id,
-    )
+    store.write_postings(transaction, _as_sealed(transaction, postings(), sealing.secret))
+    for moved in store.movements(transaction.seq, ACCOUNTS_AT_A_TIME):
+        balances, writes = _guarded(store, {a: {day: m} for a, m in moved.items()}, field)
+        store.write_accounts(balances, writes)
+    store.seal_head(transaction, sealing.id)
     return transaction
+
+
+ACCOUNTS_AT_A_TIME: Final = 5_000
+"""Accounts :func:`post_in_chunks` locks, guards and writes at a time."""
 
 
 def _as_sealed(

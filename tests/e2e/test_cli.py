@@ -755,7 +755,14 @@ def test_the_batch_commands(tmp_path: Path, clock: Clock) -> None:
         "拒绝：新经办 是经办人（clerk），无权执行 batch.approve：仅限审核人（approver）",
     )
     code, out, _ = _run(*db, "batches", "approve", "1", "--as", "李科长")
-    assert (code, out.splitlines()[0]) == (0, "批次 #1 状态为已关闭，无需再审批")
+    assert (code, out.splitlines()) == (  # the totals added up without holding the lines
+        0,
+        [
+            "批次 #1 状态为已关闭，无需再审批",
+            "批次 #1 2024年 已关闭：154 人，应发 847,083.33 元，代扣税 135,256.67 元，"
+            "实发 711,826.66 元；经办 张会计，审批 李科长、王局长（需 2 人审批）",
+        ],
+    )
     code, _, err = _run(*db, "batches", "confirm", "1", "--failed", "three", "--as", "赵出纳")
     assert code == 2
     assert "--failed 退回行：应写作 行号:原因" in err

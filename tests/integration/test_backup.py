@@ -320,7 +320,9 @@ def test_backup_and_restore_from_the_command_line(
     made = runner_.invoke(main, ["--db", str(demo_db), "backup", "--out", str(archive)])
     assert made.exit_code == 0, made.stderr
     lines = made.stdout.splitlines()
-    assert lines[0].endswith("取自 sqlite，库结构版本 0026：27 张表，" + f"{_rows(archive):,} 行")
+    assert lines[0].endswith(
+        f"取自 sqlite，库结构版本 {head_revision()}：27 张表，" + f"{_rows(archive):,} 行"
+    )
     sha = lines[1].removeprefix("sha256 ")
     anchor = lines[2].removeprefix("账链末端 ")
     assert anchor == str(_verify(connect(f"sqlite:///{demo_db}"), None).anchor)

@@ -22,6 +22,7 @@ from ledger.errors import InvalidInputError, PermissionDeniedError
 from ledger.workbooks import bank_results, payout_files
 from ledger.workbooks.imports import ImportRefused
 from schema.db import UnitOfWork
+from tests.fakes import whole
 from tests.integration.test_batches import ON, balances, create, run, stored
 from tests.integration.test_batches import year as year  # noqa: PLC0414 (the fixture)
 
@@ -70,7 +71,9 @@ def answered(
 
 
 def read(engine: Engine, batch: Batch, path: Path, on: date = ON) -> disbursement.Outcome:
-    return run(engine, lambda uow: bank_results.answer(uow, batch.id, path, "cashier1", on))
+    return run(
+        engine, lambda uow: whole(uow, bank_results.answer(uow, batch.id, path, "cashier1", on))
+    )
 
 
 def test_a_true_file_confirms_and_returns_in_one_action_and_once(

@@ -32,7 +32,7 @@ from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, 
 from schema.batch_store import SqlBatchStore
 from schema.db import UnitOfWork
 from schema.tables import BatchLineRow, TransactionRow, UserRow
-from tests.fakes import approver_id_number
+from tests.fakes import approver_id_number, whole
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
 
@@ -176,7 +176,7 @@ def test_the_whole_lifecycle_to_the_fen(year: Engine) -> None:
 
     assert outcome.batch == without_lines(stored(year, batch.id))  # the same, added up
 
-    outcome = run(year, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON))
+    outcome = run(year, lambda uow: whole(uow, disbursement.confirm(uow, batch.id, "cashier1", ON)))
     assert outcome.batch.state == "paid"
     assert {x.status for x in outcome.batch.lines} == {"paid"}
     assert outcome.batch == stored(year, batch.id)
@@ -334,8 +334,9 @@ def test_a_bank_return_is_reissued_and_paid_once(year: Engine) -> None:
     host_line = next(x for x in batch.lines if x.studio == "HJ-S01" and x.role == "host")
     outcome = run(
         year,
-        lambda uow: disbursement.confirm(
-            uow, batch.id, "cashier1", ON, {host_line.number: "账户已销户"}
+        lambda uow: whole(
+            uow,
+            disbursement.confirm(uow, batch.id, "cashier1", ON, {host_line.number: "账户已销户"}),
         ),
     )
     assert outcome.batch.state == "partially_paid"
@@ -357,7 +358,10 @@ def test_a_bank_return_is_reissued_and_paid_once(year: Engine) -> None:
         run(year, lambda uow: disbursement.reissue(uow, 2024, "clerk", date(2025, 2, 1)))
     run(year, lambda uow: disbursement.approve(uow, again.id, "boss2", date(2025, 2, 1)))
     assert balances(year, HOST_PAYABLE) == [1_000_000]  # approval moved nothing twice
-    run(year, lambda uow: disbursement.confirm(uow, again.id, "cashier1", date(2025, 2, 3)))
+    run(
+        year,
+        lambda uow: whole(uow, disbursement.confirm(uow, again.id, "cashier1", date(2025, 2, 3))),
+    )
     assert balances(year, HOST_PAYABLE, "bank:disbursed") == [0, 5_750_000 - 890_000]
     assert run(year, lambda uow: disbursement.close(uow, batch.id, "boss1")).batch.state == "closed"
 
@@ -368,8 +372,8 @@ def test_a_bank_return_can_go_back_to_the_fund(year: Engine) -> None:
     host_line = next(x for x in batch.lines if x.studio == "HJ-S01" and x.role == "host")
     run(
         year,
-        lambda uow: disbursement.confirm(
-            uow, batch.id, "cashier1", ON, {host_line.number: "户名不符"}
+        lambda uow: whole(
+            uow, disbursement.confirm(uow, batch.id, "cashier1", ON, {host_line.number: "户名不符"})
         ),
     )
     outcome = run(
@@ -412,9 +416,15 @@ def test_confirming_refuses_unknown_lines_and_missing_reasons(year: Engine) -> N
     batch = create(year).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with pytest.raises(ValidationError, match="没有第99行"):
-        run(year, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON, {99: "x"}))
+        run(
+            year,
+            lambda uow: whole(uow, disbursement.confirm(uow, batch.id, "cashier1", ON, {99: "x"})),
+        )
     with pytest.raises(ValidationError, match="退回的第1行：银行退回须填写原因"):
-        run(year, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON, {1: " "}))
+        run(
+            year,
+            lambda uow: whole(uow, disbursement.confirm(uow, batch.id, "cashier1", ON, {1: " "})),
+        )
     assert balances(year, "bank:disbursed") == [0]
 
 
@@ -481,7 +491,7 @@ def test_one_approval_voucher_and_one_payment_voucher_for_154_payees(engine: Eng
     run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     approved = run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))
     assert approved.message.endswith("154 行转入应付（凭证 记-2025-01-0001）")
-    paid = run(engine, lambda uow: disbursement.confirm(uow, batch.id, "cashier1", ON))
+    paid = run(engine, lambda uow: whole(uow, disbursement.confirm(uow, batch.id, "cashier1", ON)))
     with UnitOfWork(engine, write=False) as uow:
         vouchers = uow.ledger.transactions_page(after=22, limit=10)
         assert book.verify(uow.ledger).ok

@@ -507,10 +507,14 @@ def test_a_recording_time_with_a_time_zone_is_stored_in_utc_and_verifies(engine:
         assert book.verify(uow.ledger).ok
 
 
-def test_a_voucher_posted_in_chunks_is_stored_whole_and_verifies(engine: Engine) -> None:
+def test_a_voucher_posted_in_chunks_is_stored_whole_and_verifies(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """2,500 postings sent as a chunk of 2,100 (past the size PostgreSQL takes by COPY) and
-    one of 400: stored in order under one voucher, the chain intact, every balance and day
-    kept as a whole voucher would keep them."""
+    one of 400, their 2,501 accounts guarded and written 700 at a time while the store's
+    read of their totals streams: stored in order under one voucher, the chain intact,
+    every balance and day kept as a whole voucher would keep them."""
+    monkeypatch.setattr(book, "ACCOUNTS_AT_A_TIME", 700)
     post(engine, appropriation(amount=2_500 * 100))
     payables = [f"studio:HJ01:payable:P{n:06d}" for n in range(2_500)]
     postings = [Posting(FUND, p, 100, f"教师{n}转应付") for n, p in enumerate(payables)]
@@ -534,3 +538,20 @@ def test_a_voucher_posted_in_chunks_is_stored_whole_and_verifies(engine: Engine)
     assert balance(engine, payables[2_499], date(2024, 3, 1)) == 100
     assert balance(engine, payables[0], date(2024, 2, 29)) == 0
     assert count(engine, PostingRow) == 2_501
+
+
+def test_a_voucher_in_chunks_that_leaves_a_fund_short_is_refused_and_nothing_is_kept(
+    engine: Engine,
+) -> None:
+    """The postings are written before the accounts are guarded: the refusal rolls them
+    back with the unit of work, and the ledger is as it was."""
+    post(engine, appropriation(amount=1_000))
+    postings = [Posting(FUND, f"studio:HJ01:payable:P{n:06d}", 300) for n in range(4)]
+    header = NewTransaction("batch:1:approve", date(2024, 3, 1), "审批转应付", ())
+    with pytest.raises(OverdraftError) as short, UnitOfWork(engine) as uow:
+        book.post_in_chunks(uow.ledger, header, lambda: (postings[:3], postings[3:]))
+    assert "日终余额将为 -2.00 元，短缺 2.00 元" in str(short.value)
+    assert (count(engine, PostingRow), count(engine, TransactionRow)) == (1, 1)
+    assert balance(engine, FUND) == 1_000
+    with UnitOfWork(engine, write=False) as uow:
+        assert book.verify(uow.ledger).ok

@@ -35,9 +35,9 @@ def _id_number(n: int) -> str:
     return first17 + id_check_digit(first17)
 
 
-def _roster() -> tuple[list[Studio], list[PersonInput], list[MembershipInput]]:
+def _roster(count: int) -> tuple[list[Studio], list[PersonInput], list[MembershipInput]]:
     studios, people, places = [], [], []
-    for s in range(STUDIOS):
+    for s in range(count):
         code = f"GJ-{s + 1:06d}"
         studios.append(Studio(code, f"第{s + 1}名师工作室", "subject", f"第{s % 500}中学", YEAR))
         for k in range(9):  # a host and eight members, each from another school
@@ -55,16 +55,17 @@ def _run(engine: Engine, action: object) -> object:
     return result
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("fresh_engine", ["postgresql"], indirect=True)
-def test_a_national_year_past_the_parameter_limit(engine: Engine) -> None:
+def national_year(engine: Engine, count: int) -> list[Studio]:
+    """``count`` studios of a host and eight members each, graded, funded, with a
+    policy whose quota takes them all, two approvers and a cashier: ready for the year's
+    batch (:func:`disbursement.create` for ``YEAR`` on ``ON``)."""
     national = replace(
         NOTICE_2024,
         version=f"national-{YEAR}",
         year=YEAR,
-        quotas={"principal": 0, "homeroom": 0, "subject": STUDIOS},
+        quotas={"principal": 0, "homeroom": 0, "subject": count},
     )
-    studios, people, places = _roster()
+    studios, people, places = _roster(count)
 
     def set_up(uow: UnitOfWork) -> None:
         users.add_user(uow, "admin", "admin", by=None)
@@ -79,6 +80,13 @@ def test_a_national_year_past_the_parameter_limit(engine: Engine) -> None:
         )
 
     _run(engine, set_up)
+    return studios
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fresh_engine", ["postgresql"], indirect=True)
+def test_a_national_year_past_the_parameter_limit(engine: Engine) -> None:
+    studios = national_year(engine, STUDIOS)
     created = _run(engine, lambda uow: disbursement.create(uow, YEAR, CLERK, ON))
     batch = created.batch  # type: ignore[attr-defined]
     assert len(batch.lines) == STUDIOS * 9 == 65_700

@@ -29,7 +29,7 @@ from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, 
 from ledger.tax import declaration, remittance
 from ledger.workbooks import statements
 from schema.db import UnitOfWork
-from tests.fakes import approver_id_number
+from tests.fakes import approver_id_number, whole
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
 
@@ -99,7 +99,9 @@ def zhang(batch: Batch) -> BatchLine:
 def confirm(
     engine: Engine, batch: Batch, on: date, failed: dict[int, str] | None = None
 ) -> disbursement.Outcome:
-    return run(engine, lambda uow: disbursement.confirm(uow, batch.id, "cashier", on, failed))
+    return run(
+        engine, lambda uow: whole(uow, disbursement.confirm(uow, batch.id, "cashier", on, failed))
+    )
 
 
 def withheld(engine: Engine) -> int:

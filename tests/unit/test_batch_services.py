@@ -25,7 +25,7 @@ from ledger.funds import fund_services
 from ledger.funds.expenses import Expense, ExpensePlan
 from ledger.registry import roster_services
 from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
-from tests.fakes import FakeStores, approver_id_number
+from tests.fakes import FakeStores, approver_id_number, whole
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 FINANCE, EDU = "studio:HJ-S01:fund:finance", "studio:HJ-S01:fund:edu_fund"
@@ -78,6 +78,12 @@ def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissu
         disbursement.approve(stores, batch.id, "张会计", date(2024, 12, 23))
     approved = disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23)).batch
     assert approved.state == BatchState.APPROVED
+    kept = whole(stores, disbursement.Outcome(approved, "")).batch.lines
+    assert [(x.payee.name, x.payee.bank_account) for x in kept if x.payee] == [
+        (f"教师{n}", f"6228{n:011d}") for n in range(1, 7)
+    ]  # whom each line pays, kept at the approval; the voucher names them so
+    voucher = stores.ledger.transactions[-1]
+    assert voucher.postings[0].memo == "教师1（HJ-S01 主持人）旗财政转应付 批次#1-1"
     assert [stores.ledger.balances[f] for f in (FINANCE, EDU)] == [750_000, 750_000]
     late = disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))  # a race lost
     assert (late.changed, late.message) == (
@@ -87,8 +93,9 @@ def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissu
     with pytest.raises(InvalidTransitionError, match="批次已审批，不能驳回"):
         disbursement.reject(stores, batch.id, "李科长", "太迟")
 
-    paid = disbursement.confirm(
-        stores, batch.id, "赵出纳", date(2024, 12, 25), {3: "账户已销户"}
+    paid = whole(
+        stores,
+        disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25), {3: "账户已销户"}),
     ).batch
     assert paid.state == BatchState.PARTIALLY_PAID
     assert [x.status for x in paid.lines] == [
@@ -112,7 +119,7 @@ def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissu
     vouchers = len(stores.ledger.transactions)
     disbursement.approve(stores, again.id, "李科长", date(2024, 12, 27))
     assert len(stores.ledger.transactions) == vouchers  # its money is payable already
-    done = disbursement.confirm(stores, again.id, "赵出纳", date(2024, 12, 30)).batch
+    done = whole(stores, disbursement.confirm(stores, again.id, "赵出纳", date(2024, 12, 30))).batch
     assert done.state == BatchState.PAID
     assert stores.ledger.balances["bank:disbursed"] == 3_500_000 - 560_000
     for batch_id in (batch.id, again.id):
@@ -124,7 +131,10 @@ def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissu
 def test_a_returned_line_goes_back_to_the_fund_and_the_batch_closes(stores: FakeStores) -> None:
     batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
     disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
-    disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25), {2: "户名不符"})
+    whole(
+        stores,
+        disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25), {2: "户名不符"}),
+    )
     with pytest.raises(InvalidTransitionError, match="只有被银行退回的付款才能退回资金"):
         disbursement.return_to_fund(stores, batch.id, 1, "赵出纳", date(2024, 12, 28))
     returned = disbursement.return_to_fund(stores, batch.id, 2, "赵出纳", date(2024, 12, 28))
@@ -175,7 +185,7 @@ def test_the_cashier_pays_and_never_a_batch_they_approved_under_another_account(
     batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
     disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
     with pytest.raises(PermissionDeniedError) as refused:
-        disbursement.confirm(stores, batch.id, "李科长", date(2024, 12, 25))
+        whole(stores, disbursement.confirm(stores, batch.id, "李科长", date(2024, 12, 25)))
     assert (
         str(refused.value)
         == "李科长 是审核人（approver），无权执行 batch.confirm：仅限出纳（cashier）"
@@ -184,12 +194,12 @@ def test_the_cashier_pays_and_never_a_batch_they_approved_under_another_account(
     users.add_user(stores, "李出纳", "cashier", by="管理员", id_number=approver_id_number(1))
     users.confirm_user(stores, "李出纳", by="副管理员")
     with pytest.raises(MakerCheckerError) as same:
-        disbursement.confirm(stores, batch.id, "李出纳", date(2024, 12, 25))
+        whole(stores, disbursement.confirm(stores, batch.id, "李出纳", date(2024, 12, 25)))
     assert str(same.value) == (
         f"出纳 李出纳 与批次 #{batch.id} 的审批人 李科长 是同一人：出纳不得支付本人审批的批次"
     )
     assert stores.batches.batch(batch.id).state == BatchState.APPROVED  # nothing written
-    paid = disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25)).batch
+    paid = whole(stores, disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25))).batch
     assert paid.state == BatchState.PAID
 
 
@@ -201,10 +211,16 @@ def test_a_reissue_the_bank_returns_again_sends_back_its_roots_approval(
     and marks both lines returned."""
     batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
     disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
-    disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25), {2: "户名不符"})
+    whole(
+        stores,
+        disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 25), {2: "户名不符"}),
+    )
     again = disbursement.reissue(stores, 2024, "张会计", date(2024, 12, 26))
     disbursement.approve(stores, again.id, "李科长", date(2024, 12, 27))
-    disbursement.confirm(stores, again.id, "赵出纳", date(2024, 12, 28), {1: "账户冻结"})
+    whole(
+        stores,
+        disbursement.confirm(stores, again.id, "赵出纳", date(2024, 12, 28), {1: "账户冻结"}),
+    )
     root = stores.batches.batch(batch.id).line(2)  # type: ignore[union-attr]
     returned = disbursement.return_to_fund(stores, again.id, 1, "赵出纳", date(2024, 12, 29))
     assert returned.batch.line(1).status == LineStatus.RETURNED
@@ -260,7 +276,10 @@ def test_the_funds_around_a_batch_start_from_today_then_from_the_approval_day(
         "matching": 0,
     }
     # a reissue draws on nothing: its money is payable already
-    disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 24), {3: "账户已销户"})
+    whole(
+        stores,
+        disbursement.confirm(stores, batch.id, "赵出纳", date(2024, 12, 24), {3: "账户已销户"}),
+    )
     again = disbursement.reissue(stores, 2024, "张会计", date(2024, 12, 27))
     assert availability(stores, again) == Availability((), {}, "按当前余额减去其他草稿批次占用")
 

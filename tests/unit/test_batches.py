@@ -12,6 +12,7 @@ from ledger.batches.batch import (
     BatchLine,
     BatchState,
     LineStatus,
+    LineTally,
     Payee,
     Tally,
     approvals_needed,
@@ -162,6 +163,9 @@ def stored_line(line_id: int, gross: int = 1_000_000) -> BatchLine:
 
 def test_each_step_of_a_line_changes_only_what_the_step_decides() -> None:
     line = stored_line(1)
+    payee = Payee("教师1", "150625198501010112", "中国农业银行杭锦旗支行", "6228480000000000001")
+    assert line.payee is None
+    assert line.frozen(payee) == replace(line, payee=payee)  # whom it pays, as approved
     moved = line.moved(41, (2, 3))
     assert (moved.approval_seq, moved.approval_positions, moved.status) == (41, (2, 3), "pending")
     paid = moved.paid(42)
@@ -394,3 +398,42 @@ def test_one_fen_needed_from_a_studio_with_no_balance_is_held() -> None:
     assert [reason for _, reason in result.left_out] == [
         "工作室立教教育基金资金不足：需 0.01 元，可用 0.00 元"
     ]
+
+
+def test_a_batch_read_without_its_lines_carries_their_tally_and_refuses_rules_that_need_them() -> (
+    None
+):
+    """A national batch is worked a chunk of lines at a time: read without them it says
+    what they add up to, and a rule that reads its lines refuses it rather than see none."""
+    paid = stored_line(1).paid(9)  # 180,000 tax, 820,000 sent
+    carrying = stored_line(2, 500_000).bounced("户名不符").refunded(6_000, "2024-12")
+    pending = stored_line(3, 500_000)
+    tally = LineTally.of([paid]) + LineTally.of([carrying, pending])
+    assert tally == LineTally(3, 540_000, 820_000 + 326_000 + 320_000)
+    assert LineTally.of([]) == LineTally()
+    whole = Batch(
+        7, 2024, BatchState.PARTIALLY_PAID, NOTICE_2024.version, "clerk", datetime(2024, 12, 1),
+        "2024-12", 2, 2_000_000, 540_000, (paid, carrying, pending), ("boss1", "boss2"),
+    )  # fmt: skip
+    header = replace(whole, lines=(), tally=tally)
+    assert (header.line_count, header.current_tax, header.current_net, header.sent) == (
+        3,
+        540_000,
+        1_460_000,
+        1_466_000,
+    )
+    assert (whole.line_count, whole.current_tax, whole.current_net, whole.sent) == (
+        3,
+        540_000,
+        1_460_000,
+        1_466_000,
+    )
+    assert whole.whole_lines == (paid, carrying, pending)
+    assert header.changed(BatchState.PAID).tally == tally  # its state moves on, lines unread
+    for rule in ("whole_lines", "moving", "failed", "is_reissue", "reconciliation"):
+        with pytest.raises(RuntimeError, match=r"^batch #7 was read without its lines$"):
+            getattr(header, rule)
+    with pytest.raises(RuntimeError, match="without its lines"):
+        header.line(1)
+    with pytest.raises(RuntimeError, match="without its lines"):
+        header.changed(BatchState.PAID, [paid])

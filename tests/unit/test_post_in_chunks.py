@@ -14,14 +14,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.books import book
+from ledger.books.chain_keys import ChainKey, KeyRing
+from ledger.books.periods import Closing, Period
 from ledger.books.postings import NewTransaction, Posting, chain_hash
 from ledger.errors import (
+    ChainKeyError,
+    ClosedPeriodError,
     FutureDateError,
     IdempotencyConflictError,
     InvalidInputError,
     OverdraftError,
 )
-from tests.fakes import FakeLedger
+from tests.fakes import TEST_KEYS, FakeLedger
 
 FIN = "source:finance"
 FUND = "studio:HJ-S01:fund:finance"
@@ -67,6 +71,8 @@ def test_a_voucher_posted_in_chunks_is_the_voucher_posted_whole(
     assert chunked.balances == whole.balances
     assert chunked.balances[FUND] == 0
     assert chunked.days == whole.days
+    assert chunked.head_key == whole.head_key == TEST_KEYS.current.id  # the key that sealed it
+    assert chunked.writing is None
     assert book.verify(chunked).ok
 
 
@@ -99,7 +105,9 @@ def test_a_voucher_without_postings_or_memo_is_refused() -> None:
     assert [(e.field, e.message) for e in refused.value.errors] == [
         ("memo", "摘要须为1至200个字符")
     ]
-    with pytest.raises(ValueError, match="without postings"):
+    with pytest.raises(
+        ValueError, match=r"^post_in_chunks takes a request without postings that reverses none$"
+    ):
         book.post_in_chunks(ledger, replace(HEADER, postings=tuple(_postings([1]))), list)
     assert len(ledger.transactions) == 1
 
@@ -128,8 +136,9 @@ def test_a_repeated_key_returns_the_first_voucher_and_other_content_is_refused()
     first = book.post_in_chunks(ledger, HEADER, _in_chunks(postings, 1), now=NOW)
     again = book.post_in_chunks(ledger, HEADER, _in_chunks(postings, 2), now=NOW)
     assert (again.seq, again.hash, again.postings) == (first.seq, first.hash, tuple(postings))
-    with pytest.raises(IdempotencyConflictError):
+    with pytest.raises(IdempotencyConflictError) as refused:
         book.post_in_chunks(ledger, HEADER, _in_chunks(_postings([30, 21]), 1), now=NOW)
+    assert refused.value.key == "batch:1:approve"
     assert len(ledger.transactions) == 2
     assert ledger.balances[FUND] == 50
 
@@ -152,3 +161,21 @@ def test_the_sealed_hash_is_the_chain_hash_of_the_whole_voucher() -> None:
     assert (
         got.hash == stored.hash == chain_hash(stored.prev_hash, stored, ledger.keys.current.secret)
     )
+
+
+def test_a_closed_month_and_another_ledgers_key_are_refused_before_anything_is_written() -> None:
+    ledger = _granted(100)
+    ledger.add_closing(Closing(Period(2024, 5), "admin", datetime(2024, 6, 1, 1, 0)))
+    in_may = replace(HEADER, effective_date=date(2024, 5, 31))
+    with pytest.raises(ClosedPeriodError) as closed:
+        book.post_in_chunks(ledger, in_may, _in_chunks(_postings([1]), 1), now=NOW, date_field="on")
+    assert closed.value.field == "on"
+    ledger.keys = KeyRing((ChainKey(1, bytes(range(1, 33))),))
+    with pytest.raises(ChainKeyError) as other:
+        book.post_in_chunks(ledger, HEADER, _in_chunks(_postings([1]), 1), now=NOW)
+    assert str(other.value) == (
+        "账链密钥与账簿不符：第1笔（记-2024-06-0001）的封印在 the fake's ring 的密钥下不成立"
+        "（可能是另一账簿的密钥，或密钥文件已被改动），没有写入任何内容"
+    )
+    assert len(ledger.transactions) == 1
+    assert ledger.balances[FUND] == 100
