@@ -385,11 +385,13 @@ def approve(stores: Stores, batch_id: int, by: str, on: date) -> Outcome:
     if moving:
         request, postings = approval_voucher(stores, batch, (moving, people), on, approved_by)
         posted = book.post_in_chunks(stores.ledger, request, postings, date_field="on", by=by)
-        _mark_moved(stores, batch.id, posted.seq)
+        tallied = replace(batch, tally=_mark_moved(stores, batch.id, posted.seq))
         voucher = f"（凭证 {posted.voucher}）"
+    else:
+        tallied = _tallied(stores, batch)
     to_state = batch.after("approve")
     _record(stores, batch, "approve", by, to_state)
-    approved = _tallied(stores, batch).changed(to_state, approved_by=approved_by)
+    approved = tallied.changed(to_state, approved_by=approved_by)
     already = approved.line_count - moving
     return Outcome(
         approved,
@@ -408,11 +410,14 @@ def _moving_headcount(stores: Stores, batch_id: int) -> tuple[int, int]:
     return lines, people
 
 
-def _mark_moved(stores: Stores, batch_id: int, seq: int) -> None:
+def _mark_moved(stores: Stores, batch_id: int, seq: int) -> LineTally:
     """Each moving line as the approval voucher ``seq`` moved it, with its postings'
-    positions (a line's postings follow one another, in line order: :func:`approval_voucher`)."""
+    positions (a line's postings follow one another, in line order: :func:`approval_voucher`);
+    what the batch's lines add up to, read on the way (moving changes no amount)."""
     position = 0
+    tally = LineTally()
     for chunk in _chunks(stores, batch_id):
+        tally += LineTally.of(chunk)
         moved = []
         for line in chunk:
             if line.moves_on_approval:
@@ -420,6 +425,7 @@ def _mark_moved(stores: Stores, batch_id: int, seq: int) -> None:
                 moved.append(line.moved(seq, tuple(range(position, position + count))))
                 position += count
         stores.batches.save_lines(moved)
+    return tally
 
 
 def _frozen(stores: Stores, lines: Sequence[BatchLine]) -> list[BatchLine]:
