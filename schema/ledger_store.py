@@ -260,16 +260,7 @@ class SqlLedgerStore:
     ) -> None:
         connection = self.session.connection()
         insert_rows(connection, _TRANSACTIONS, [transaction_row(t) for t in transactions])
-        ids = self._account_ids
-        insert_rows(
-            connection,
-            _POSTINGS,
-            (
-                row
-                for t in transactions
-                for row in chunk_rows(t.seq, t.postings, ids, reverses=t.request.reverses)
-            ),
-        )
+        insert_rows(connection, _POSTINGS, posting_rows(transactions, self._account_ids))
         self.write_accounts(balances, days)
         self._seal(transactions, key_id)
 

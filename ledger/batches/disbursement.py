@@ -473,15 +473,10 @@ def _headcount(lines: int, people: int) -> str:
     return f"{people}人" if people == lines else f"{people}人{lines}笔"
 
 
-def _line_memo(
-    batch: Batch, line: BatchLine, what: str, names: Mapping[str, str] | None = None
-) -> str:
-    """A line's 摘要 in a voucher: its payee by name — from ``names``, else as kept on the
-    line at the first approval — studio, role, and what the posting does."""
-    if names is not None:
-        name = names.get(line.person, line.person)
-    else:
-        name = line.person if line.payee is None else line.payee.name
+def _line_memo(batch: Batch, line: BatchLine, what: str) -> str:
+    """A line's 摘要 in a voucher: its payee by name as kept on the line at the first
+    approval, studio, role, and what the posting does."""
+    name = line.person if line.payee is None else line.payee.name
     return f"{name}（{line.studio} {ROLE_LABELS[line.role]}）{what} 批次#{batch.id}-{line.number}"
 
 
