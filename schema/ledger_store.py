@@ -471,11 +471,11 @@ class SqlLedgerStore:
         return self._load(and_(*conditions), limit=limit)
 
     def iter_account_entries(
-        self, address: Account, start: date, end: date, chunk: int = READ_CHUNK
+        self, address: Account, start: date, end: date
     ) -> Iterator[AccountEntry]:
         """The account's postings effective from ``start`` to ``end``, month by month and
-        in voucher order within a month, read ``chunk`` at a time by keyset so memory
-        stays flat."""
+        in voucher order within a month, read ``READ_CHUNK`` at a time by keyset so
+        memory stays flat."""
         account_id = self.session.scalar(select(AccountRow.id).where(AccountRow.address == address))
         if account_id is None:
             return
@@ -509,7 +509,7 @@ class SqlLedgerStore:
                     tuple_(*order) > tuple_(*key),
                 )
                 .order_by(*order)
-                .limit(chunk)
+                .limit(READ_CHUNK)
             ).all()
             for vy, vm, seq, _, on, vn, memo, line_memo, reverses, destination, amount in rows:
                 inflow = destination == account_id
@@ -522,7 +522,7 @@ class SqlLedgerStore:
                     amount if inflow else 0,
                     0 if inflow else amount,
                 )
-            if len(rows) < chunk:
+            if len(rows) < READ_CHUNK:
                 return
             last = rows[-1]
             key = (last[0], last[1], last[2], last[3])

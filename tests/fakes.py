@@ -234,7 +234,7 @@ class FakeLedger:
                 yield number, address, day, kept.closing
 
     def iter_account_entries(
-        self, address: Account, start: date, end: date, chunk: int = 0
+        self, address: Account, start: date, end: date
     ) -> Iterator[AccountEntry]:
         raise NotImplementedError  # statements are tested on the databases
 

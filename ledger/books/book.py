@@ -223,7 +223,7 @@ class LedgerStore(Protocol):
         """Transactions after sequence number ``after``, oldest first, filtered."""
 
     def iter_account_entries(
-        self, address: Account, start: date, end: date, chunk: int = ...
+        self, address: Account, start: date, end: date
     ) -> Iterator[AccountEntry]:
         """An account's postings in a period, in date and voucher order, in chunks."""
 

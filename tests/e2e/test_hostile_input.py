@@ -43,6 +43,20 @@ HOSTILE = (
     "<script>alert(1)</script>",
     "../../etc/passwd",
 )
+DATABASE_HOSTILE = (
+    "-1",
+    "0",
+    "99999999999999999999999999",
+    "0001-01-01",
+    "9999-12-31",
+    "\x00",
+    "a\x00b",
+    "x" * 5000,
+    "%_'\";--",
+)
+"""The values the two databases take differently (NUL in text, integers past 64 bits,
+the calendar's ends, long text, LIKE's wildcards): on PostgreSQL only these are sent,
+since the rest are refused or read before any database sees them."""
 CONSOLE_QUERY = ("year", "after", "from", "to", "actor", "action", "object", "month", "studio")
 """What console pages read from the query string by hand."""
 
@@ -110,12 +124,16 @@ def tokens(app: Litestar, engine: Engine) -> dict[str, str]:
     return made
 
 
+def _hostile(engine: Engine) -> tuple[str, ...]:
+    return HOSTILE if engine.dialect.name == "sqlite" else DATABASE_HOSTILE
+
+
 def _refused_with_5xx(method: str, url: str, answer: Any) -> list[str]:
     return [f"{method} {url!r} → {answer.status_code}"] if answer.status_code >= 500 else []
 
 
 def test_no_api_query_or_path_value_is_answered_with_a_5xx(
-    app: Litestar, tokens: dict[str, str]
+    app: Litestar, tokens: dict[str, str], engine: Engine
 ) -> None:
     failures: list[str] = []
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -123,7 +141,7 @@ def test_no_api_query_or_path_value_is_answered_with_a_5xx(
             if not path.startswith(API) or (role := _role(handler)) is None:
                 continue
             headers = auth(tokens[BY_ROLE[role]])
-            for value in HOSTILE:
+            for value in _hostile(engine):
                 for name in _queries(handler, path):
                     answer = client.get(_concrete(path), params={name: value}, headers=headers)
                     failures += _refused_with_5xx("GET", f"{path}?{name}={value[:20]}", answer)
@@ -133,7 +151,7 @@ def test_no_api_query_or_path_value_is_answered_with_a_5xx(
 
 
 def test_no_console_page_or_form_value_is_answered_with_a_5xx(
-    app: Litestar, tokens: dict[str, str]
+    app: Litestar, tokens: dict[str, str], engine: Engine
 ) -> None:
     del tokens
     by_role: dict[str, list[tuple[str, HTTPRouteHandler]]] = {}
@@ -145,15 +163,17 @@ def test_no_console_page_or_form_value_is_answered_with_a_5xx(
         for role, routes in by_role.items():
             sign_in(client, BY_ROLE[role])
             for path, handler in routes:
-                failures += _sweep(client, path, handler)
+                failures += _sweep(client, path, handler, _hostile(engine))
     assert failures == []
 
 
-def _sweep(client: TestClient[Litestar], path: str, handler: HTTPRouteHandler) -> list[str]:
+def _sweep(
+    client: TestClient[Litestar], path: str, handler: HTTPRouteHandler, values: tuple[str, ...]
+) -> list[str]:
     """Every hostile value in each of a page's query fields and path parameters, or in
     every field of a form at once."""
     failures = []
-    for value in HOSTILE:
+    for value in values:
         if "POST" in handler.http_methods:
             fields = form_fields(client.get("/console").text)
             answer = client.post(_concrete(path), data={**fields, **dict.fromkeys(NAMES, value)})
