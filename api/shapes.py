@@ -1205,19 +1205,23 @@ def batch_history(
 
 def created_batch_out(created: CreatedBatch, names: Mapping[str, str]) -> CreatedBatchOut:
     return CreatedBatchOut(
-        **msgspec.structs.asdict(batch_out(created.batch, names)),
-        left_out=[
-            LeftOutLine(
-                studio=x.studio,
-                person=x.person,
-                name=x.name,
-                role=MemberRole(x.role),
-                role_label=ROLE_LABELS[x.role],
-                reason=reason,
-            )
-            for x, reason in created.left_out
-        ],
+        **msgspec.structs.asdict(batch_out(created.batch, names)), left_out=left_out_lines(created)
     )
+
+
+def left_out_lines(created: CreatedBatch) -> list[LeftOutLine]:
+    """The entitlement lines a new batch left out, each with why."""
+    return [
+        LeftOutLine(
+            studio=x.studio,
+            person=x.person,
+            name=x.name,
+            role=MemberRole(x.role),
+            role_label=ROLE_LABELS[x.role],
+            reason=reason,
+        )
+        for x, reason in created.left_out
+    ]
 
 
 def outcome_out(o: Outcome, names: Mapping[str, str]) -> OutcomeOut:

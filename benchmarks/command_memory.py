@@ -7,7 +7,8 @@ writes), a fresh database of the kind asked for is set up as the year begins (po
 users), then every command of the year runs as the office runs it — ``studio-ledger``
 in a process of its own: import the roster and the grades, appropriate, prepare the
 batch, approve it twice, record the bank's answer — and each process's own peak
-resident memory (``ru_maxrss``, read from ``wait4``) is printed, with the ratio 4N ÷ N.
+resident memory (``ru_maxrss``, read from ``wait4``) and wall time are printed, with the
+ratios 4N ÷ N.
 Issue 34 asks each within 1.5×, and under 1 GiB at 100,000 studios. Run by hand;
 results go in BENCHMARKS.md with the machine and date.
 """
@@ -18,6 +19,7 @@ import argparse
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from scratch import scratch_urls
@@ -47,8 +49,10 @@ def commands(roster: Path, grades: Path) -> list[tuple[str, list[str]]]:
     ]
 
 
-def peak_mib(url: str, args: list[str]) -> float:
-    """Run one command; its own peak resident memory in MiB (it must succeed)."""
+def peak_mib(url: str, args: list[str]) -> tuple[float, float]:
+    """Run one command; its own peak resident memory in MiB and its wall time in seconds
+    (it must succeed)."""
+    started = time.perf_counter()
     process = subprocess.Popen(
         [CLI, "--db", url, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -56,10 +60,10 @@ def peak_mib(url: str, args: list[str]) -> float:
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"studio-ledger {' '.join(args)} failed:\n{output}")
-    return usage.ru_maxrss / 1024  # Linux: KiB
+    return usage.ru_maxrss / 1024, time.perf_counter() - started  # Linux: KiB
 
 
-def measure(url: str, folder: Path, studios: int) -> dict[str, float]:
+def measure(url: str, folder: Path, studios: int) -> dict[str, tuple[float, float]]:
     engine = connect(url)
     upgrade(engine)
     set_up(engine, studios)
@@ -76,18 +80,22 @@ def main() -> None:
     options = parser.parse_args()
     folder = options.folder or Path(tempfile.mkdtemp(prefix="command-memory-"))
     sizes = (options.studios, 4 * options.studios)
-    peaks: list[dict[str, float]] = []
+    peaks: list[dict[str, tuple[float, float]]] = []
     with scratch_urls(options.pg, folder, [f"n{n}" for n in sizes]) as urls:
         for n, url in zip(sizes, urls, strict=True):
             place = folder / f"n{n}"
             place.mkdir(exist_ok=True)
             peaks.append(measure(url, place, n))
     kind = "PostgreSQL" if options.pg else "SQLite"
-    print(f"{kind}, key in ${RING_VARIABLE}; peak resident memory of each command, MiB")
-    print(f"{'command':<24}{sizes[0]:>10,}{sizes[1]:>10,}{'4N ÷ N':>9}")
+    print(f"{kind}, key in ${RING_VARIABLE}; each command's peak resident memory (MiB)")
+    print(f"and wall time (s) at {sizes[0]:,} and {sizes[1]:,} studios")
+    print(f"{'command':<24}{'MiB':>8}{'MiB':>8}{'4N ÷ N':>8}{'s':>8}{'s':>8}{'4N ÷ N':>8}")
     for name in peaks[0]:
-        small, large = peaks[0][name], peaks[1][name]
-        print(f"{name:<24}{small:>10.1f}{large:>10.1f}{large / small:>9.2f}")
+        (small, small_s), (large, large_s) = peaks[0][name], peaks[1][name]
+        print(
+            f"{name:<24}{small:>8.1f}{large:>8.1f}{large / small:>8.2f}"
+            f"{small_s:>8.1f}{large_s:>8.1f}{large_s / small_s:>8.2f}"
+        )
 
 
 if __name__ == "__main__":

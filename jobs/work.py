@@ -106,7 +106,7 @@ def year_end_payout(uow: UnitOfWork, period: str) -> Counts:
     batch = created.batch
     return {
         "batch": batch.id,
-        "lines": len(batch.lines),
+        "lines": batch.line_count,
         "gross_fen": batch.gross,
         "tax_fen": batch.tax,
         "held": _held(created.left_out),

@@ -176,13 +176,17 @@ class SqlBatchStore:
 
     # -- planning inputs --------------------------------------------------------
 
-    def paid_keys(self, year: int) -> dict[str, int]:
-        rows = self.session.execute(
-            select(BatchLineRow.paid_key, BatchLineRow.batch_id).where(
-                BatchLineRow.year == year, BatchLineRow.paid_key.is_not(None)
-            )
+    def paid_keys(self, year: int, studios: Collection[str] | None = None) -> dict[str, int]:
+        query = select(BatchLineRow.paid_key, BatchLineRow.batch_id).where(
+            BatchLineRow.year == year, BatchLineRow.paid_key.is_not(None)
         )
-        return {key: batch for key, batch in rows if key is not None}
+        found: dict[str, int] = {}
+        for chunk in [None] if studios is None else chunks(sorted(set(studios))):
+            rows = self.session.execute(
+                query if chunk is None else query.where(BatchLineRow.studio_code.in_(chunk))
+            )
+            found.update((key, batch) for key, batch in rows if key is not None)
+        return found
 
     def paid_keys_of(self, studio: str) -> set[str]:
         """The stipends of ``studio`` already in a batch that pays them (any year)."""
@@ -197,8 +201,10 @@ class SqlBatchStore:
         rows = self.session.execute(select(BatchRow.state, func.count()).group_by(BatchRow.state))
         return {state: int(count) for state, count in rows}
 
-    def draft_commitments(self) -> dict[tuple[str, str], Fen]:
-        rows = self.session.execute(
+    def draft_commitments(
+        self, studios: Collection[str] | None = None
+    ) -> dict[tuple[str, str], Fen]:
+        query = (
             select(BatchLineRow.studio_code, BatchLineRow.split)
             .join(BatchRow, BatchRow.id == BatchLineRow.batch_id)
             .where(
@@ -207,9 +213,13 @@ class SqlBatchStore:
             )
         )
         committed: dict[tuple[str, str], Fen] = {}
-        for studio, split in rows:
-            for source, amount in split.items():
-                committed[(studio, source)] = committed.get((studio, source), 0) + amount
+        for chunk in [None] if studios is None else chunks(sorted(set(studios))):
+            rows = self.session.execute(
+                query if chunk is None else query.where(BatchLineRow.studio_code.in_(chunk))
+            )
+            for studio, split in rows:
+                for source, amount in split.items():
+                    committed[(studio, source)] = committed.get((studio, source), 0) + amount
         return committed
 
     def paid_lines(
@@ -249,7 +259,9 @@ class SqlBatchStore:
         )
         return [(row.batch_id, row.paid_on, _line(row)) for row in rows]
 
-    def unanswered(self, people: Sequence[str]) -> list[tuple[BatchState, BatchLine]]:
+    def unanswered(
+        self, people: Sequence[str], *, excluding: int | None = None
+    ) -> list[tuple[BatchState, BatchLine]]:
         waiting = [s.value for s in BatchState if s in (BatchState.DRAFT, BatchState.APPROVED)]
         found: list[tuple[BatchState, BatchLine]] = []
         for chunk in chunks(list(people)):
@@ -260,6 +272,7 @@ class SqlBatchStore:
                     _LINES.c.person_code.in_(chunk),
                     _LINES.c.status == LineStatus.PENDING.value,
                     BatchRow.state.in_(waiting),
+                    BatchRow.id != (excluding or 0),
                 )
             )
             found.extend((BatchState(row.batch_state), _line(row)) for row in rows)
@@ -313,12 +326,40 @@ class SqlBatchStore:
         )
         self.session.add(row)
         self.session.flush()
-        values: list[dict[str, Any]] = []
-        for planned in lines:
-            e = planned.entitlement
-            values.append(
+        self.add_lines(row.id, 1, lines)
+        self._insert_lines(
+            row.id,
+            len(lines) + 1,
+            (
                 {
-                    "year": e.year,
+                    "year": failed.year,
+                    "studio_code": failed.studio,
+                    "person_code": failed.person,
+                    "role": failed.role,
+                    "months": _months(failed.months),
+                    "grade": failed.grade,
+                    "ratio": failed.ratio,
+                    "gross": failed.gross,
+                    "split": dict(failed.split),
+                    "tax": failed.tax,
+                    "net": failed.net,
+                    "explanation": _reissue_explanation(failed),
+                    "paid_key": None,
+                    "reissue_of": failed.id,
+                    "refund": failed.refund,
+                }
+                for failed in reissues
+            ),
+        )
+        return row.id
+
+    def add_lines(self, batch_id: int, first: int, lines: Iterable[PlannedLine]) -> None:
+        self._insert_lines(
+            batch_id,
+            first,
+            (
+                {
+                    "year": (e := planned.entitlement).year,
                     "studio_code": e.studio,
                     "person_code": e.person,
                     "role": e.role,
@@ -334,36 +375,34 @@ class SqlBatchStore:
                     "reissue_of": None,
                     "refund": 0,
                 }
-            )
-        values.extend(
-            {
-                "year": failed.year,
-                "studio_code": failed.studio,
-                "person_code": failed.person,
-                "role": failed.role,
-                "months": _months(failed.months),
-                "grade": failed.grade,
-                "ratio": failed.ratio,
-                "gross": failed.gross,
-                "split": dict(failed.split),
-                "tax": failed.tax,
-                "net": failed.net,
-                "explanation": _reissue_explanation(failed),
-                "paid_key": None,
-                "reissue_of": failed.id,
-                "refund": failed.refund,
-            }
-            for failed in reissues
+                for planned in lines
+            ),
         )
+
+    def _insert_lines(self, batch_id: int, first: int, values: Iterable[dict[str, Any]]) -> None:
         insert_rows(  # in one go (schema.bulk), not an ORM object per line
             self.session.connection(),
             _LINES,
-            [
-                {"batch_id": row.id, "number": n, "status": LineStatus.PENDING.value, **v}
-                for n, v in enumerate(values, start=1)
-            ],
+            (
+                {"batch_id": batch_id, "number": n, "status": LineStatus.PENDING.value, **v}
+                for n, v in enumerate(values, start=first)
+            ),
         )
-        return row.id
+
+    def save_planned_taxes(self, lines: Iterable[BatchLine]) -> None:
+        update_rows(
+            self.session.connection(),
+            _LINES,
+            ("id",),
+            ({"id": x.id, "tax": x.tax, "net": x.net} for x in lines),
+        )
+
+    def set_totals(self, batch_id: int, gross: Fen, tax: Fen, approvals_needed: int) -> None:
+        self.session.execute(
+            update(BatchRow)
+            .where(BatchRow.id == batch_id)
+            .values(gross=gross, tax=tax, approvals_needed=approvals_needed)
+        )
 
     def add_approval(self, batch_id: int, approver: str, at: datetime) -> None:
         self.session.add(BatchApprovalRow(batch_id=batch_id, approver=approver, approved_at=at))

@@ -210,6 +210,15 @@ class SqlRegistryStore:
     def payee_code(self, id_number: str) -> str | None:
         return self.session.scalar(select(PersonRow.code).where(PersonRow.id_number == id_number))
 
+    def payee_codes(self, id_numbers: Collection[str]) -> dict[str, str]:
+        return {
+            number: code
+            for chunk in chunks(sorted(set(id_numbers)))
+            for number, code in self.session.execute(
+                select(PersonRow.id_number, PersonRow.code).where(PersonRow.id_number.in_(chunk))
+            )
+        }
+
     def units(self) -> list[Unit]:
         return [Unit(*r) for r in self.session.execute(select(UnitRow.code, UnitRow.name))]
 

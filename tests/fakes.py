@@ -22,7 +22,7 @@ from ledger.batches.batch import (
     PlannedLine,
     paid_key,
 )
-from ledger.batches.disbursement import Outcome, with_lines
+from ledger.batches.disbursement import CreatedBatch, Outcome, create, with_lines
 from ledger.books.accounts import Account, may_go_negative
 from ledger.books.attachments import Attachment
 from ledger.books.book import AccountEntry, AccountState, ChainHead
@@ -398,6 +398,10 @@ class FakeRegistry:
             (p.code for p in self.person_records.values() if p.id_number == id_number), None
         )
 
+    def payee_codes(self, id_numbers: Collection[str]) -> dict[str, str]:
+        wanted = set(id_numbers)
+        return {p.id_number: p.code for p in self.person_records.values() if p.id_number in wanted}
+
     def memberships(self) -> list[Membership]:
         return list(self.membership_records.values())
 
@@ -554,19 +558,25 @@ class FakeBatches:
             counts[b.state.value] = counts.get(b.state.value, 0) + 1
         return counts
 
-    def paid_keys(self, year: int) -> dict[str, int]:
+    def paid_keys(self, year: int, studios: Collection[str] | None = None) -> dict[str, int]:
         return {
             key: b.id
             for b, x in self._lines()
-            if x.year == year and (key := self.keys[x.id]) is not None
+            if x.year == year
+            and (studios is None or x.studio in studios)
+            and (key := self.keys[x.id]) is not None
         }
 
     def paid_keys_of(self, studio: str) -> set[str]:
         return {key for _, x in self._lines() if x.studio == studio and (key := self.keys[x.id])}
 
-    def draft_commitments(self) -> dict[tuple[str, str], Fen]:
+    def draft_commitments(
+        self, studios: Collection[str] | None = None
+    ) -> dict[tuple[str, str], Fen]:
         committed: dict[tuple[str, str], Fen] = {}
         for b, x in self._lines():
+            if studios is not None and x.studio not in studios:
+                continue
             if b.state.commits_funds and x.moves_on_approval:
                 for source, amount in x.split.items():
                     committed[(x.studio, source)] = committed.get((x.studio, source), 0) + amount
@@ -596,11 +606,14 @@ class FakeBatches:
                 found.append((b.id, paid.effective_date if paid else None, x))
         return found[:limit]
 
-    def unanswered(self, people: Sequence[str]) -> list[tuple[BatchState, BatchLine]]:
+    def unanswered(
+        self, people: Sequence[str], *, excluding: int | None = None
+    ) -> list[tuple[BatchState, BatchLine]]:
         return [
             (b.state, x)
             for b, x in self._lines()
             if x.person in people
+            and b.id != excluding
             and x.status == LineStatus.PENDING
             and b.state in (BatchState.DRAFT, BatchState.APPROVED)
         ]
@@ -624,17 +637,9 @@ class FakeBatches:
         self, batch: Batch, lines: Sequence[PlannedLine], reissues: Sequence[BatchLine]
     ) -> int:
         batch_id = len(self.stored) + 1
-        made: list[BatchLine] = []
-        for number, planned in enumerate(lines, start=1):
-            e, self.line_ids = planned.entitlement, self.line_ids + 1
-            made.append(
-                BatchLine(
-                    self.line_ids, number, e.year, e.studio, e.person, e.role, e.months,
-                    e.grade or "", e.ratio, planned.gross, dict(planned.split), planned.tax,
-                    planned.net, e.explanation, LineStatus.PENDING,
-                )
-            )  # fmt: skip
-            self.keys[self.line_ids] = paid_key(e.year, e.studio, e.person, e.role)
+        self.stored[batch_id] = replace(batch, id=batch_id, lines=())
+        self.add_lines(batch_id, 1, lines)
+        made = list(self.stored[batch_id].lines)
         for number, failed in enumerate(reissues, start=len(made) + 1):
             self.line_ids += 1
             made.append(
@@ -654,8 +659,42 @@ class FakeBatches:
                 )
             )
             self.keys[self.line_ids] = None
-        self.stored[batch_id] = replace(batch, id=batch_id, lines=tuple(made))
+        self.stored[batch_id] = replace(self.stored[batch_id], lines=tuple(made))
         return batch_id
+
+    def add_lines(self, batch_id: int, first: int, lines: Iterable[PlannedLine]) -> None:
+        batch = self.stored[batch_id]
+        made = list(batch.lines)
+        for number, planned in enumerate(lines, start=first):
+            e, self.line_ids = planned.entitlement, self.line_ids + 1
+            made.append(
+                BatchLine(
+                    self.line_ids, number, e.year, e.studio, e.person, e.role, e.months,
+                    e.grade or "", e.ratio, planned.gross, dict(planned.split), planned.tax,
+                    planned.net, e.explanation, LineStatus.PENDING,
+                )
+            )  # fmt: skip
+            self.keys[self.line_ids] = paid_key(e.year, e.studio, e.person, e.role)
+        self.stored[batch_id] = replace(batch, lines=tuple(made))
+
+    def save_planned_taxes(self, lines: Iterable[BatchLine]) -> None:
+        planned = {x.id: x for x in lines}
+        for batch_id, batch in self.stored.items():
+            if any(x.id in planned for x in batch.lines):
+                self.stored[batch_id] = replace(
+                    batch,
+                    lines=tuple(
+                        replace(x, tax=planned[x.id].tax, net=planned[x.id].net)
+                        if x.id in planned
+                        else x
+                        for x in batch.lines
+                    ),
+                )
+
+    def set_totals(self, batch_id: int, gross: Fen, tax: Fen, approvals_needed: int) -> None:
+        self.stored[batch_id] = replace(
+            self.stored[batch_id], gross=gross, tax=tax, approvals_needed=approvals_needed
+        )
 
     def batch(self, batch_id: int, *, lock: bool = False, lines: bool = True) -> Batch | None:
         found = self.stored.get(batch_id)
@@ -785,3 +824,10 @@ def whole(stores: Any, outcome: Outcome) -> Outcome:
     """``outcome`` with its batch whole, read afresh from ``stores``: approval and the
     bank's answer return a batch without its lines (they work a chunk at a time)."""
     return replace(outcome, batch=with_lines(stores, outcome.batch))
+
+
+def created(stores: Any, year: int, by: str, on: date) -> CreatedBatch:
+    """:func:`ledger.batches.disbursement.create` with the new batch's lines read back
+    (the service returns its totals: it writes a batch a chunk at a time)."""
+    made = create(stores, year, by, on)
+    return replace(made, batch=with_lines(stores, made.batch))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -30,11 +31,14 @@ from api.shapes import (
     BatchHistory,
     BatchOut,
     BatchSummary,
+    CreatedBatchOut,
+    LeftOutLine,
     ReconciliationOut,
     batch_history,
     batch_out,
     batch_summary,
     created_batch_out,
+    left_out_lines,
 )
 from ledger.batches import disbursement
 from ledger.batches.batch import STATE_LABELS
@@ -164,22 +168,24 @@ def batches_create(
     """生成发放批次：某年度应发未发的劳务补贴 (create a draft).
 
     A draft batch from YEAR's entitlements not yet paid (held lines listed, not paid)."""
+
+    def create(uow: UnitOfWork) -> tuple[CreatedBatchOut | None, BatchSummary, list[LeftOutLine]]:
+        c = disbursement.create(uow, year, as_user, on_date(on))
+        if not as_json:  # the totals, not every line: a national batch has 900,000
+            return None, batch_summary(c.batch), left_out_lines(c)
+        whole = replace(c, batch=disbursement.with_lines(uow, c.batch))
+        shape = created_batch_out(whole, disbursement.payee_names(uow, whole.batch))
+        return shape, batch_summary(whole.batch), shape.left_out
+
     with progress(f"computing the {year} batch", disable=as_json):
-        created = writing(
-            ctx,
-            as_user,
-            "batch.create",
-            lambda uow: created_batch_out(
-                c := disbursement.create(uow, year, as_user, on_date(on)),
-                disbursement.payee_names(uow, c.batch),
-            ),
-            lambda c: f"batch:{c.id}",
+        shape, made, left_out = writing(
+            ctx, as_user, "batch.create", create, lambda c: f"batch:{c[1].id}"
         )
-    if as_json:
-        print_json(created)
+    if shape is not None:
+        print_json(shape)
         return
-    click.echo(summary(created))
-    for x in created.left_out:
+    click.echo(summary(made))
+    for x in left_out:
         click.echo(
             f"未列入 left out: {x.studio} {x.name}（{x.person}，{x.role_label}）：{x.reason}"
         )

@@ -313,7 +313,7 @@ class BatchPages(Controller):
             run=run,
             target=lambda c: f"batch:{c.batch.id}",
             done=lambda _, c: (
-                f"已准备批次 #{c.batch.id}：{len(c.batch.lines)} 人" + _left_out(c.left_out),
+                f"已准备批次 #{c.batch.id}：{c.batch.line_count} 人" + _left_out(c.left_out),
                 _batch_back(c.batch.id),
             ),
             back="/console/batches",

@@ -120,6 +120,12 @@ def _outcome_out(uow: UnitOfWork, outcome: disbursement.Outcome) -> OutcomeOut:
     return outcome_out(replace(outcome, batch=batch), disbursement.payee_names(uow, batch))
 
 
+def _created_out(uow: UnitOfWork, created: disbursement.CreatedBatch) -> CreatedBatchOut:
+    """The new draft with every line: the API's answer to creating it."""
+    batch = disbursement.with_lines(uow, created.batch)
+    return created_batch_out(replace(created, batch=batch), disbursement.payee_names(uow, batch))
+
+
 def _act(
     request: Request[User, Any, Any],
     batch_id: int,
@@ -183,7 +189,7 @@ class BatchController(Controller):
             key=key,
             status=201,
             run=lambda uow: disbursement.create(uow, data.year, request.user.name, _on(data.on)),
-            answer=lambda uow, c: created_batch_out(c, disbursement.payee_names(uow, c.batch)),
+            answer=_created_out,
             target=lambda c: f"batch:{c.batch.id}",
         )
 

@@ -647,14 +647,33 @@ def plan_batch(
     available: Mapping[tuple[str, str], Fen],
     month_income: Mapping[str, MonthIncome],
 ) -> BatchPlan:
-    """The lines of a new batch, and the entitlement lines left out with why.
+    """The lines of a new batch, and the entitlement lines left out with why: the lines
+    :func:`chosen_lines` keeps, each with the tax :func:`planned_taxes` forecasts. A batch
+    too large to hold is planned the same, a chunk of studios at a time, then taxed a
+    chunk of payees at a time (:func:`ledger.batches.disbursement.create`).
 
-    ``already_paid`` maps :func:`paid_key` → the batch that pays it;
-    ``available`` maps (studio, source) → balance not yet committed;
-    ``month_income`` maps person → income already confirmed in the month the
-    batch is planned to be paid in; the tax it gives is a forecast
-    (:mod:`ledger.withholding`).
+    ``month_income`` maps person → income already confirmed in the month the batch is
+    planned to be paid in; the tax it gives is a forecast (:mod:`ledger.withholding`).
     """
+    candidates, left_out = chosen_lines(lines, already_paid=already_paid, available=available)
+    taxes = planned_taxes(policy, [(x.person, x.gross) for x in candidates], month_income)
+    return BatchPlan(
+        [PlannedLine(x, dict(x.split), tax) for x, tax in zip(candidates, taxes, strict=True)],
+        left_out,
+    )
+
+
+def chosen_lines(
+    lines: Sequence[EntitlementLine],
+    *,
+    already_paid: Mapping[str, int],
+    available: Mapping[tuple[str, str], Fen],
+) -> tuple[list[EntitlementLine], list[tuple[EntitlementLine, str]]]:
+    """Of ``lines``, those a new batch pays, and those left out with why: held, already
+    in a batch (``already_paid`` maps :func:`paid_key` → the batch that pays it), nothing
+    to pay, or their studio's source short of what its lines need (``available`` maps
+    (studio, source) → balance not yet committed). Studio by studio: the lines of one
+    studio never decide another's."""
     left_out: list[tuple[EntitlementLine, str]] = []
     candidates: list[EntitlementLine] = []
     for line in lines:
@@ -673,8 +692,16 @@ def plan_batch(
         else:
             candidates.append(line)
     candidates, short = _within_balances(candidates, available)
-    left_out += short
-    return BatchPlan(_with_tax(candidates, policy, month_income), left_out)
+    return candidates, left_out + short
+
+
+def planned_taxes(
+    policy: Policy, lines: Sequence[tuple[str, Fen]], month_income: Mapping[str, MonthIncome]
+) -> list[Fen]:
+    """The forecast tax of each (payee, gross) line if the batch is paid in the month it
+    is planned in, every line of a payee taxed together on top of ``month_income``
+    (:func:`ledger.tax.withholding.withhold`)."""
+    return withhold(policy.withholding, lines, month_income)
 
 
 def _within_balances(
@@ -704,13 +731,3 @@ def _within_balances(
         else:
             kept.append(line)
     return kept, held
-
-
-def _with_tax(
-    lines: list[EntitlementLine], policy: Policy, month_income: Mapping[str, MonthIncome]
-) -> list[PlannedLine]:
-    """The forecast tax of each line if the batch is paid in the month it is planned in."""
-    taxes = withhold(policy.withholding, [(x.person, x.gross) for x in lines], month_income)
-    return [
-        PlannedLine(line, dict(line.split), tax) for line, tax in zip(lines, taxes, strict=True)
-    ]

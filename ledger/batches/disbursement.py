@@ -45,7 +45,8 @@ from ledger.batches.batch import (
     check_approver,
     check_cashier,
     check_not_own_pay,
-    plan_batch,
+    chosen_lines,
+    planned_taxes,
 )
 from ledger.batches.entitlements import EntitlementLine, entitlements
 from ledger.books import attachments, book
@@ -65,7 +66,7 @@ from ledger.permissions import allows, roles_for
 from ledger.privacy import mask_account, mask_id_number
 from ledger.registry import roster_services
 from ledger.registry.policy import Policy
-from ledger.registry.roster import MAX_REASON, ROLE_LABELS
+from ledger.registry.roster import MAX_REASON, ROLE_LABELS, Studio
 from ledger.registry.roster_services import policy
 from ledger.tax.withholding import MonthIncome, month_income, resettle, withhold
 from ledger.users import ROLE_LABELS as USER_ROLE_LABELS
@@ -75,11 +76,19 @@ from ledger.users import User, acting
 class BatchStore(Protocol):
     """What the batch services need from storage; ``schema.batch_store`` implements it."""
 
-    def paid_keys(self, year: int) -> dict[str, int]: ...
+    def paid_keys(self, year: int, studios: Collection[str] | None = None) -> dict[str, int]:
+        """:func:`paid_key` → the batch paying it, of ``year``'s lines (of ``studios``
+        only, when given)."""
+
     def paid_keys_of(self, studio: str) -> set[str]:
         """The stipends of ``studio`` already in a batch that pays them (any year)."""
 
-    def draft_commitments(self) -> dict[tuple[str, str], Fen]: ...
+    def draft_commitments(
+        self, studios: Collection[str] | None = None
+    ) -> dict[tuple[str, str], Fen]:
+        """What batches not yet posted would take from each (studio, source) fund (of
+        ``studios`` only, when given)."""
+
     def paid_lines(
         self, people: Sequence[str] | None, month: Period
     ) -> list[tuple[date, BatchLine]]:
@@ -93,9 +102,11 @@ class BatchStore(Protocol):
         with its batch's number and the day its payment voucher is dated (``None`` while
         unpaid)."""
 
-    def unanswered(self, people: Sequence[str]) -> list[tuple[BatchState, BatchLine]]:
+    def unanswered(
+        self, people: Sequence[str], *, excluding: int | None = None
+    ) -> list[tuple[BatchState, BatchLine]]:
         """The lines of ``people`` in drafts and approved batches the bank has not answered
-        for yet (``pending``), with their batch's state."""
+        for yet (``pending``), with their batch's state; none of batch ``excluding``."""
 
     def waiting_batches(self) -> list[tuple[int, str]]:
         """(batch, pay month) of every batch sent to the bank with lines it has not
@@ -109,6 +120,16 @@ class BatchStore(Protocol):
     def insert_batch(
         self, batch: Batch, lines: Sequence[PlannedLine], reissues: Sequence[BatchLine]
     ) -> int: ...
+    def add_lines(self, batch_id: int, first: int, lines: Iterable[PlannedLine]) -> None:
+        """Add ``lines`` to a draft, numbered from ``first``."""
+
+    def save_planned_taxes(self, lines: Iterable[BatchLine]) -> None:
+        """Store each line's planned ``tax`` and ``net`` (a draft's, once every line of
+        its payees is in)."""
+
+    def set_totals(self, batch_id: int, gross: Fen, tax: Fen, approvals_needed: int) -> None:
+        """Store a draft's totals and the approvals it needs, once its lines are in."""
+
     def batch(self, batch_id: int, *, lock: bool = False, lines: bool = True) -> Batch | None:
         """The batch, with its lines; without them when not ``lines`` (``lines`` empty,
         ``tally`` an empty :class:`LineTally` for the service to add the lines up into)."""
@@ -225,24 +246,106 @@ class CreatedBatch:
 
 
 def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
-    """A draft batch paying the year's entitlements not yet paid; refused when empty."""
+    """A draft batch paying the year's entitlements not yet paid; refused when empty.
+
+    Planned :data:`roster_services.STUDIOS_AT_A_TIME` studios at a time (their
+    entitlements, what is already paid, what their funds hold: :func:`chosen_lines`),
+    its lines written as they are chosen; then taxed :data:`LINES_AT_A_TIME` lines at a
+    time, every line of a payee together (:func:`planned_taxes`, against their other
+    income of the month), and its totals set. The batch comes back without its lines
+    (:func:`with_lines` reads them), so no step holds the year."""
     acting(stores, by, "batch.create")
     check_year_begun(year, on=on)
     program.require_dated(stores, on)
-    report = compute_entitlements(stores, year)
-    pay_month = f"{on:%Y-%m}"
-    plan = plan_batch(
-        report.lines,
-        report.policy,
-        already_paid=stores.batches.paid_keys(year),
-        available=available_funds(stores, {line.studio for line in report.lines}),
-        month_income=_expected_income(stores, [x.person for x in report.lines], on),
+    governing = policy(stores, year)
+    header = Batch(
+        0,
+        year,
+        BatchState.DRAFT,
+        governing.version,
+        by,
+        utc_now(),
+        f"{on:%Y-%m}",
+        approvals_needed(0, governing),
+        0,
+        0,
+        (),
+        (),
     )
-    if not plan.lines:
-        raise NothingToPayError(year, plan.left_out)
-    return CreatedBatch(
-        _insert(stores, year, report.policy.version, by, pay_month, plan, []), plan.left_out
+    batch_id = count = gross = 0
+    left_out: list[tuple[EntitlementLine, str]] = []
+    for studios in roster_services.studio_pages(stores):
+        codes = [s.code for s in studios]
+        chosen, passed_over = chosen_lines(
+            _entitlements_of(stores, year, governing, studios),
+            already_paid=stores.batches.paid_keys(year, codes),
+            available=available_funds(stores, codes),
+        )
+        left_out += passed_over
+        if not chosen:
+            continue
+        if not batch_id:  # written once it has a line to pay: with none, nothing is
+            batch_id = stores.batches.insert_batch(header, [], [])
+        stores.batches.add_lines(
+            batch_id, count + 1, (PlannedLine(x, dict(x.split), 0) for x in chosen)
+        )
+        count += len(chosen)
+        gross += sum(x.gross for x in chosen)
+    if not batch_id:
+        raise NothingToPayError(year, left_out)
+    tally = _taxed(stores, batch_id, governing, on)
+    stores.batches.set_totals(
+        batch_id, gross, tally.current_tax, approvals_needed(gross, governing)
     )
+    draft = BatchState.DRAFT
+    stores.batches.add_event(BatchEvent(batch_id, "create", by, utc_now(), draft, draft))
+    return CreatedBatch(replace(_batch(stores, batch_id, lines=False), tally=tally), left_out)
+
+
+def _entitlements_of(
+    stores: Stores, year: int, governing: Policy, studios: Sequence[Studio]
+) -> list[EntitlementLine]:
+    """The stipend lines of ``studios`` for ``year`` (:func:`entitlements`), from their
+    places, people and grades alone."""
+    registry = stores.registry
+    codes = [s.code for s in studios]
+    places = registry.memberships_of(codes)
+    return entitlements(
+        year,
+        governing,
+        studios=studios,
+        people=registry.people_of({m.person for m in places}),
+        memberships=places,
+        studio_grades=registry.studio_grades(year, codes),
+        person_grades=registry.person_grades(year, codes),
+    )
+
+
+def _taxed(stores: Stores, batch_id: int, governing: Policy, on: date) -> LineTally:
+    """Plan the tax of a draft's lines, every line of a payee together on top of their
+    other income of ``on``'s month (:func:`_expected_income`, this draft's own lines
+    left out), a chunk of payees at a time; what the lines add up to."""
+    tally = LineTally()
+    for lines in _payee_chunks(stores, batch_id):
+        before = _expected_income(stores, [x.person for x in lines], on, excluding=batch_id)
+        taxes = planned_taxes(governing, [(x.person, x.gross) for x in lines], before)
+        taxed = [replace(x, tax=t, net=x.gross - t) for x, t in zip(lines, taxes, strict=True)]
+        stores.batches.save_planned_taxes(taxed)
+        tally += LineTally.of(taxed)
+    return tally
+
+
+def _payee_chunks(stores: Stores, batch_id: int) -> Iterator[list[BatchLine]]:
+    """The batch's lines by payee, about :data:`LINES_AT_A_TIME` at a time, never a
+    payee's lines split between two chunks."""
+    chunk: list[BatchLine] = []
+    for lines in _by_payee(stores, batch_id):
+        chunk += lines
+        if len(chunk) >= LINES_AT_A_TIME:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _month_income(stores: Stores, people: Sequence[str], on: date) -> dict[str, MonthIncome]:
@@ -260,13 +363,15 @@ def _month_income(stores: Stores, people: Sequence[str], on: date) -> dict[str, 
     }
 
 
-def _expected_income(stores: Stores, people: Sequence[str], on: date) -> dict[str, MonthIncome]:
+def _expected_income(
+    stores: Stores, people: Sequence[str], on: date, *, excluding: int | None = None
+) -> dict[str, MonthIncome]:
     """What a new batch's tax is planned against: each payee's income of ``on``'s month
-    (:func:`_month_income`) and the lines of other batches the bank has yet to pay them,
-    as if paid in that month — so two batches planned before either is paid do not
-    both plan the lowest bracket."""
+    (:func:`_month_income`) and the lines of other batches (not ``excluding``) the bank
+    has yet to pay them, as if paid in that month — so two batches planned before either
+    is paid do not both plan the lowest bracket."""
     income = _month_income(stores, people, on)
-    for _, line in stores.batches.unanswered(sorted(set(people))):
+    for _, line in stores.batches.unanswered(sorted(set(people)), excluding=excluding):
         had = income.get(line.person, MonthIncome())
         income[line.person] = MonthIncome(had.paid + line.gross, had.withheld + line.tax)
     return income
@@ -321,7 +426,7 @@ def available_funds(stores: Stores, studios: Collection[str]) -> dict[tuple[str,
     """What each of ``studios``' funds can still pay, by (studio, source): its balance
     now less what draft batches would take from it on approval. The one home of the
     rule: the draft batch, the console, the API and the command line all read it."""
-    committed = stores.batches.draft_commitments()
+    committed = stores.batches.draft_commitments(studios)
     wanted = [(studio, source) for studio in sorted(studios) for source in FUNDING_SOURCES]
     kept = stores.ledger.current_balances([studio_fund(*pair) for pair in wanted])
     return {pair: kept.get(studio_fund(*pair), 0) - committed.get(pair, 0) for pair in wanted}

@@ -330,16 +330,23 @@ def composition_findings(
     studio_list = list(studios)
     findings: list[Finding] = []
     for studio in studio_list:
-        findings.extend(_studio_findings(studio, by_studio.get(studio.code, []), units, policy))
+        findings.extend(studio_findings(studio, by_studio.get(studio.code, []), units, policy))
     if quotas is None:
         quotas = {s.round: policy.quotas for s in studio_list}
-    findings.extend(_quota_findings(studio_list, quotas))
+    findings.extend(quota_findings(kind_counts(studio_list), quotas))
+    return in_order(findings)
+
+
+def in_order(findings: Iterable[Finding]) -> list[Finding]:
+    """Refusals first, then by studio and rule."""
     return sorted(findings, key=lambda f: (not f.refused, f.studio, f.rule))
 
 
-def _studio_findings(
-    studio: Studio, memberships: list[Membership], units: dict[str, str], policy: Policy
+def studio_findings(
+    studio: Studio, memberships: list[Membership], units: Mapping[str, str], policy: Policy
 ) -> list[Finding]:
+    """The rules one studio's roster breaks: ``memberships`` are all of its places, past
+    and present, and ``units`` names the unit of each person in them."""
     findings: list[Finding] = []
 
     def add(rule: str, message: str, *, refused: bool) -> None:
@@ -413,15 +420,21 @@ def round_label(number: int) -> str:
     return f"第{number}轮"
 
 
-def _quota_findings(
-    studios: list[Studio], quotas: Mapping[int, Mapping[str, int]]
-) -> list[Finding]:
-    """Studios per round and kind beyond the round's quota (``quotas``: round → kind →
-    how many, from the policy governing the round's first year)."""
-    findings = []
+def kind_counts(studios: Iterable[Studio]) -> dict[tuple[int, str], int]:
+    """How many studios each round has of each kind."""
     counts: dict[tuple[int, str], int] = {}
     for s in studios:
         counts[(s.round, s.kind)] = counts.get((s.round, s.kind), 0) + 1
+    return counts
+
+
+def quota_findings(
+    counts: Mapping[tuple[int, str], int], quotas: Mapping[int, Mapping[str, int]]
+) -> list[Finding]:
+    """Studios per round and kind (``counts``, :func:`kind_counts`) beyond the round's
+    quota (``quotas``: round → kind → how many, from the policy governing the round's
+    first year)."""
+    findings = []
     for (number, kind), count in sorted(counts.items()):
         quota = quotas.get(number, {}).get(kind, 0)
         if count > quota:

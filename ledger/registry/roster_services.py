@@ -7,9 +7,10 @@ and never commits; the rules live in :mod:`ledger.registry.roster` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Final
 
 from ledger.errors import (
     InvalidInputError,
@@ -28,13 +29,17 @@ from ledger.registry.roster import (
     Person,
     PersonInput,
     Studio,
-    composition_findings,
     grade_errors,
+    in_order,
+    kind_counts,
     membership_errors,
     normalize_id_number,
     person_errors,
+    quota_findings,
     studio_errors,
+    studio_findings,
 )
+from ledger.registry.search import Search
 from ledger.registry.units import Unit
 from ledger.users import acting
 
@@ -82,6 +87,23 @@ def save_roster(
     (:class:`CompositionRefused`) too when the resulting roster breaks a rule that
     would make money wrong; other broken rules come back as warnings.
     """
+    changed = save_roster_part(stores, studios, people, memberships, by=by)
+    return SaveReport(changed, checked_composition(stores))
+
+
+def save_roster_part(
+    stores: Stores,
+    studios: Sequence[Studio],
+    people: Sequence[PersonInput],
+    memberships: Sequence[MembershipInput],
+    *,
+    by: str,
+) -> int:
+    """:func:`save_roster` of one part of a roster too large to hold (a file read a
+    chunk at a time): the part's records checked (fields named by their place in the
+    part) and written, and how many were new or changed. The composition is not checked:
+    :func:`checked_composition` does, once the last part is in, in the same unit of work
+    (which a refusal rolls back whole)."""
     acting(stores, by, "roster.save")
     day = today()
     problems = [
@@ -108,39 +130,71 @@ def save_roster(
     changed = registry.save_studios(studios)
     registry.save_cycles(first_cycles)
     codes, people_changed = registry.save_people(people)
-    unknown = [m for m in memberships if m.id_number not in codes]
-    known = {p.id_number: p.code for p in registry.people()}
+    unknown = {m.id_number for m in memberships} - codes.keys()
+    codes |= registry.payee_codes(unknown)
     errors = [
         ValidationError("身份证号", f"身份证号 {m.id_number} 不在名册的人员中")
-        for m in unknown
-        if m.id_number not in known
+        for m in memberships
+        if m.id_number not in codes
     ]
     if errors:
         raise InvalidInputError(errors)
-    codes = {**known, **codes}
-    changed += people_changed + registry.save_memberships(
-        [
-            Membership(m.studio, codes[m.id_number], m.role, m.joined_on, m.left_on)
-            for m in memberships
-        ]
-    )
-    all_studios = registry.studios()
-    rules = policy(stores, max(s.cycle_start_year for s in all_studios)) if all_studios else None
-    findings = (
-        []
-        if rules is None
-        else composition_findings(
-            all_studios,
-            registry.people(),
-            registry.memberships(),
-            rules,
-            round_quotas(stores, all_studios),
+    return (
+        changed
+        + people_changed
+        + registry.save_memberships(
+            [
+                Membership(m.studio, codes[m.id_number], m.role, m.joined_on, m.left_on)
+                for m in memberships
+            ]
         )
     )
-    refused = [f for f in findings if f.refused]
-    if refused:
+
+
+STUDIOS_AT_A_TIME: Final = 1_000
+"""Studios whose rosters the composition check holds at once."""
+
+
+def checked_composition(stores: Stores) -> list[Finding]:
+    """Every composition rule the registry's roster breaks, refusals first: refused
+    whole (:class:`CompositionRefused`) when one would make money wrong, the rest
+    returned as warnings. Read :data:`STUDIOS_AT_A_TIME` studios with their places and
+    people at a time, so a province's roster is checked in the memory of a chunk."""
+    registry = stores.registry
+    counts: dict[tuple[int, str], int] = {}
+    starts: dict[int, int] = {}  # each round's first year
+    latest = None
+    for page in studio_pages(stores):
+        for kind, count in kind_counts(page).items():
+            counts[kind] = counts.get(kind, 0) + count
+        for s in page:
+            starts[s.round] = min(starts.get(s.round, s.cycle_start_year), s.cycle_start_year)
+            latest = max(latest or s.cycle_start_year, s.cycle_start_year)
+    if latest is None:
+        return []
+    rules = policy(stores, latest)
+    findings = []
+    for page in studio_pages(stores):
+        places: dict[str, list[Membership]] = {}
+        for m in registry.memberships_of([s.code for s in page]):
+            places.setdefault(m.studio, []).append(m)
+        people = {m.person for held in places.values() for m in held}
+        units = {p.code: p.unit for p in registry.people_of(people)}
+        for s in page:
+            findings += studio_findings(s, places.get(s.code, []), units, rules)
+    quotas = {number: policy(stores, start).quotas for number, start in starts.items()}
+    findings = in_order([*findings, *quota_findings(counts, quotas)])
+    if refused := [f for f in findings if f.refused]:
         raise CompositionRefused(refused)
-    return SaveReport(changed, findings)
+    return findings
+
+
+def studio_pages(stores: Stores) -> Iterator[list[Studio]]:
+    """Every studio of the registry in code order, :data:`STUDIOS_AT_A_TIME` at a time."""
+    after = ""
+    while page := stores.registry.find_studios(Search(), after, STUDIOS_AT_A_TIME):
+        yield page
+        after = page[-1].code
 
 
 @dataclass(frozen=True)
@@ -177,19 +231,12 @@ def _reinstatements(studios: Sequence[Studio], stored: _StoredStudios) -> dict[i
     }
 
 
-def round_quotas(stores: Stores, studios: Iterable[Studio]) -> dict[int, Mapping[str, int]]:
-    """Each round's quotas: the policy's governing the round's first year."""
-    starts: dict[int, int] = {}
-    for s in studios:
-        starts[s.round] = min(starts.get(s.round, s.cycle_start_year), s.cycle_start_year)
-    return {number: policy(stores, start).quotas for number, start in starts.items()}
-
-
 def _first_cycles(stores: Stores, studios: Sequence[Studio], stored: _StoredStudios) -> list[Cycle]:
     """The first cycle of each studio saved: new for a new studio, its years moved for
     a studio whose start year is corrected while its one cycle is open. A studio renewed
     or closed keeps its start year: its cycles are history."""
     cycles, errors = [], []
+    rules: dict[int, Policy] = {}  # each start year's policy, read once
     for i, studio in enumerate(studios):
         mine = stored.cycles.get(studio.code, [])
         before = stored.studios.get(studio.code)
@@ -203,7 +250,9 @@ def _first_cycles(stores: Stores, studios: Sequence[Studio], stored: _StoredStud
                 )
             )
             continue
-        cycles.append(first_cycle(studio, policy(stores, studio.cycle_start_year)))
+        if studio.cycle_start_year not in rules:
+            rules[studio.cycle_start_year] = policy(stores, studio.cycle_start_year)
+        cycles.append(first_cycle(studio, rules[studio.cycle_start_year]))
     if errors:
         raise InvalidInputError(errors)
     return cycles

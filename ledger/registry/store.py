@@ -54,6 +54,9 @@ class RegistryStore(Protocol):
     def payee_code(self, id_number: str) -> str | None:
         """The code of the person with this 身份证号, if they are in the registry."""
 
+    def payee_codes(self, id_numbers: Collection[str]) -> dict[str, str]:
+        """身份证号 → payee code of those of ``id_numbers`` in the registry, read in chunks."""
+
     def units(self) -> list[Unit]: ...
     def unit_codes(self, names: Collection[str]) -> dict[str, str]:
         """Name → code of the units named that are registered."""

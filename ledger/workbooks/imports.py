@@ -8,17 +8,24 @@ into numbers), and a 说明 sheet with example rows.
 An import reads every row first. Every problem is reported with its sheet,
 row, column and reason (:class:`ImportRefused`), and then nothing is written;
 only a file without problems reaches the services, in one unit of work that
-the caller commits. Importing the same file twice changes nothing: the roster
-and grades are saved by natural key, receipts and expenses carry content keys.
+the caller commits. The rows read are kept on disk (:class:`Spool`), so a roster
+of a province is checked and written :data:`ROWS_AT_A_TIME` rows at a time.
+Importing the same file twice changes nothing: the roster and grades are saved by
+natural key, receipts and expenses carry content keys.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import re
+import tempfile
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
@@ -462,13 +469,56 @@ dimensions say; 0 when the file does not say)."""
 PROGRESS_EVERY: Final = 1_000
 
 
+ROWS_AT_A_TIME: Final = 5_000
+"""Rows of a file an import's passes hold at once."""
+
+
+class Spool:
+    """The rows of a file, read from the workbook once and kept on disk (an unnamed
+    temporary file, gone when closed) for the passes after it, a chunk at a time: an
+    import holds a chunk of its file, never the whole of it."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed on leaving the spool)
+        self._chunks: dict[str, list[int]] = {}
+        self.counts: dict[str, int] = {}
+        """Rows kept of each sheet."""
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._file.close()
+
+    def keep(self, sheet: str, rows: Iterator[Row]) -> None:
+        """Write ``rows`` of ``sheet`` away, a chunk at a time."""
+        offsets = self._chunks.setdefault(sheet, [])
+        self.counts.setdefault(sheet, 0)
+        self._file.seek(0, os.SEEK_END)
+        while chunk := list(islice(rows, ROWS_AT_A_TIME)):
+            offsets.append(self._file.tell())
+            pickle.dump(chunk, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.counts[sheet] += len(chunk)
+
+    def chunks(self, sheet: str) -> Iterator[list[Row]]:
+        """The rows of ``sheet`` in file order, :data:`ROWS_AT_A_TIME` at a time."""
+        for offset in self._chunks.get(sheet, []):
+            self._file.seek(offset)
+            yield pickle.load(self._file)  # noqa: S301 (rows this import wrote itself)
+
+    def rows(self, sheet: str) -> Iterator[Row]:
+        for chunk in self.chunks(sheet):
+            yield from chunk
+
+
 def read_rows(
-    kind: str, path: Path, on_rows: RowsRead | None = None
-) -> tuple[dict[str, list[Row]], list[Problem]]:
-    """Every non-empty row of each sheet, and every cell that could not be read.
+    kind: str, path: Path, spool: Spool, on_rows: RowsRead | None = None
+) -> list[Problem]:
+    """Keep every non-empty row of each sheet in ``spool``; every cell that could not be
+    read comes back as a problem.
 
     The workbook is streamed (openpyxl's read-only mode): rows are read one at a time
-    and only the cleaned values are kept. A file over the size limits
+    and only the cleaned values are kept, on disk. A file over the size limits
     (:func:`size_problems`) is refused before it is opened; a file that cannot be
     opened at all, or lacks a sheet or a column, is refused at once
     (:class:`ImportRefused`): its rows cannot be read.
@@ -490,7 +540,6 @@ def read_rows(
             ]
         ) from None
     problems: list[Problem] = []
-    rows: dict[str, list[Row]] = {}
     found = {s.title: workbook[s.title] for s in sheets if s.title in workbook.sheetnames}
     total = sum(ws.max_row or 0 for ws in found.values())
     done = 0
@@ -505,29 +554,29 @@ def read_rows(
             if ws is None:
                 if sheet.required:
                     problems.append(Problem(sheet.title, None, None, "缺少工作表"))
-                rows[sheet.title] = []
+                spool.keep(sheet.title, iter(()))
                 continue
-            rows[sheet.title] = _read_sheet(sheet, ws, problems, told)
+            spool.keep(sheet.title, _sheet_rows(sheet, ws, problems, told))
             done += ws.max_row or 0
             told(0)
     finally:
         workbook.close()
     if any(p.row in (None, 1) for p in problems):
         raise ImportRefused(problems)
-    return rows, problems
+    return problems
 
 
-def _read_sheet(
+def _sheet_rows(
     sheet: Sheet, ws: Any, problems: list[Problem], told: Callable[[int], None]
-) -> list[Row]:
+) -> Iterator[Row]:
     lines = ws.iter_rows(values_only=True)
     header = [str(v).strip() if v is not None else "" for v in next(lines, ())]
     positions = {name: i for i, name in enumerate(header) if name}
     missing = [c.header for c in sheet.columns if c.required and c.header not in positions]
     if missing:
         problems.append(Problem(sheet.title, 1, None, f"缺少列：{'、'.join(missing)}"))
-        return []
-    rows: list[Row] = []
+        return
+    kept = 0
     for number, line in enumerate(lines, start=2):
         if number % PROGRESS_EVERY == 0:
             told(number)
@@ -535,7 +584,7 @@ def _read_sheet(
             problems.append(
                 Problem(sheet.title, number, None, f"问题超过{MAX_PROBLEMS}个，已停止读取")
             )
-            return rows
+            return
         cells = {
             c.header: line[positions[c.header]]
             if c.header in positions and positions[c.header] < len(line)
@@ -544,11 +593,11 @@ def _read_sheet(
         }
         if all(_blank(v) for v in cells.values()):
             continue
-        if len(rows) == MAX_IMPORT_ROWS:  # blank rows do not count; the unpacked size bounds them
+        if kept == MAX_IMPORT_ROWS:  # blank rows do not count; the unpacked size bounds them
             problems.append(
                 Problem(sheet.title, None, None, f"超过{MAX_IMPORT_ROWS:,}行，不予读取")
             )
-            return rows
+            return
         values: dict[str, Any] = {}
         complete = True
         for column in sheet.columns:
@@ -564,8 +613,8 @@ def _read_sheet(
                 problems.append(Problem(sheet.title, number, where, error.message))
                 values[column.header] = None
                 complete = False
-        rows.append(Row(sheet.title, number, values, complete))
-    return rows
+        kept += 1
+        yield Row(sheet.title, number, values, complete)
 
 
 def _blank(value: object) -> bool:
@@ -680,21 +729,26 @@ def import_file(
 ) -> ImportReport:
     """Read ``path`` and save it through the services as ``by``; all or nothing.
     ``on_rows`` is told how the reading goes."""
-    rows, problems = read_rows(kind, path, on_rows)
-    problems += _IMPORT_CHECKS[kind](stores, rows)
+    with Spool() as spool:
+        problems = read_rows(kind, path, spool, on_rows)
+        if kind == "roster":
+            return _import_roster(stores, spool, problems, by)
+        rows = {sheet.title: list(spool.rows(sheet.title)) for sheet in _sheets(kind)}
+        _refuse(kind, problems + _IMPORT_CHECKS[kind](stores, rows))
+        try:
+            return _IMPORTERS[kind](stores, rows, by)
+        except InvalidInputError as refused:
+            first = _sheets(kind)[0].title
+            raise ImportRefused(
+                [_error_problem(first, rows[first], e) for e in refused.errors]
+            ) from None
+
+
+def _refuse(kind: str, problems: list[Problem]) -> None:
+    """Refuse the file if it has problems, listed by sheet and row."""
     if problems:
         order = {sheet.title: i for i, sheet in enumerate(_sheets(kind))}
         raise ImportRefused(sorted(problems, key=lambda p: (order.get(p.sheet, 0), p.row or 0)))
-    importer = _IMPORTERS[kind]
-    try:
-        return importer(stores, rows, by)
-    except roster_services.CompositionRefused as refused:
-        raise ImportRefused([_finding_problem(rows, f) for f in refused.findings]) from None
-    except InvalidInputError as refused:
-        first = _sheets(kind)[0].title
-        raise ImportRefused(
-            [_error_problem(first, rows[first], e) for e in refused.errors]
-        ) from None
 
 
 _INDEXED: Final = re.compile(r"\w+\[(\d+)\]\.?(.*)")
@@ -716,6 +770,15 @@ FIELD_HEADERS: Final = {
 }
 """The column of a sheet for each field of a record a service checks by name, so a
 refusal points at the cell the clerk typed."""
+PERSON_HEADERS: Final = {
+    "id_number": "身份证号",
+    "name": "姓名",
+    "unit": "所在单位",
+    "bank_name": "开户银行",
+    "bank_account": "银行账号",
+    "phone": "手机号",
+}
+"""The 成员 sheet's column for each field of a person the domain checks."""
 
 
 def _error_problem(sheet: str, rows: Sequence[Row], error: ValidationError) -> Problem:
@@ -727,156 +790,236 @@ def _error_problem(sheet: str, rows: Sequence[Row], error: ValidationError) -> P
     return Problem(sheet, None, error.field, error.message)
 
 
-def _finding_problem(rows: dict[str, list[Row]], finding: Any) -> Problem:
-    numbers = [
-        r.number
-        for r in rows.get(MEMBER_SHEET.title, [])
-        if r.values["工作室编号"] == finding.studio
-    ]
-    where = "、".join(str(n) for n in numbers) if numbers else None
-    return Problem(
-        MEMBER_SHEET.title,
-        None,
-        None,
-        f"{finding.studio}{f'（第{where}行）' if where else ''}：{finding.message}",
-    )
+def _fingerprint(value: object) -> bytes:
+    """A value's 16-byte BLAKE2b digest: what a pass keeps of a row to compare it with
+    later ones (two different values share one with odds of about 2⁻¹²⁸)."""
+    return hashlib.blake2b(repr(value).encode(), digest_size=16).digest()
+
+
+class _Repeats:
+    """Rows the same (by a key) as an earlier row of their sheet, found across the
+    chunks of a file: each key is kept as its fingerprint, with its first row."""
+
+    def __init__(self) -> None:
+        self._first: dict[bytes, int] = {}
+
+    def problems(self, rows: Sequence[Row], key: Callable[[Row], object]) -> list[Problem]:
+        """Identical rows would be posted once; a file with them is refused, never
+        trimmed."""
+        problems = []
+        for row in rows:
+            first = self._first.setdefault(_fingerprint(key(row)), row.number)
+            if first != row.number:
+                problems.append(Problem(row.sheet, row.number, None, f"与第{first}行完全相同"))
+        return problems
 
 
 def _duplicates(rows: Sequence[Row], key: Callable[[Row], object]) -> list[Problem]:
-    """Identical rows would be posted once; a file with them is refused, never trimmed."""
-    first: dict[object, int] = {}
-    problems = []
-    for row in rows:
-        k = key(row)
-        if k in first:
-            problems.append(
-                Problem(
-                    row.sheet,
-                    row.number,
-                    None,
-                    f"与第{first[k]}行完全相同",
-                )
-            )
-        else:
-            first[k] = row.number
-    return problems
+    return _Repeats().problems(rows, key)
 
 
 def _complete(rows: Sequence[Row]) -> list[Row]:
     return [r for r in rows if r.complete]
 
 
-@dataclass
-class _Roster:
-    """A roster file's records, and what is wrong with them across rows."""
-
-    studios: list[Studio]
-    people: dict[str, PersonInput]
-    memberships: list[MembershipInput]
-    problems: list[Problem]
-
-
-def _roster(stores: program.Stores, rows: dict[str, list[Row]]) -> _Roster:
-    found = _Roster([], {}, [], [])
-    today = program.today()
-    studio_rows = _complete(rows[STUDIO_SHEET.title])
-    for row in studio_rows:
-        v = row.values
-        cancelled = v["状态"] == "cancelled"
-        if cancelled and (v["撤销日期"] is None or not v["撤销原因"]):
-            found.problems.append(
-                Problem(
-                    row.sheet,
-                    row.number,
-                    "撤销日期",
-                    "撤销的工作室须填写撤销日期并选择撤销原因（"
-                    + "、".join(CANCELLATION_CAUSES.values())
-                    + "）",
-                )
-            )
-        if not cancelled and (v["撤销日期"] is not None or v["撤销原因"]):
-            found.problems.append(
-                Problem(row.sheet, row.number, "状态", "有撤销日期或原因的工作室状态应为撤销")
-            )
-        found.studios.append(
-            Studio(
-                v["工作室编号"],
-                v["工作室名称"],
-                v["类型"],
-                v["挂牌单位"],
-                v["周期开始年度"],
-                v["撤销日期"] if cancelled else None,
-                (v["撤销说明"] or "") if cancelled else "",
-                v["轮次"] or 1,
-                v["撤销原因"] if cancelled else None,
-            )
+def _import_roster(
+    stores: program.Stores, spool: Spool, problems: list[Problem], by: str
+) -> ImportReport:
+    """The roster checked whole in a first pass over the spooled rows and written in a
+    second, a chunk at a time; the composition checked studio by studio once every part
+    is in (:func:`roster_services.checked_composition`). A refusal at any point rolls the
+    caller's unit of work back whole."""
+    _refuse("roster", problems + _roster_problems(stores, spool))
+    changed = 0
+    for chunk in spool.chunks(STUDIO_SHEET.title):
+        studios = [_studio(r) for r in chunk]
+        changed += _save_part(stores, studios, [], [], chunk, [], [], by)
+    for chunk in spool.chunks(MEMBER_SHEET.title):
+        people: dict[str, tuple[PersonInput, Row]] = {}
+        for row in chunk:
+            people.setdefault(row.values["身份证号"], (_person(row), row))
+        changed += _save_part(
+            stores,
+            [],
+            [person for person, _ in people.values()],
+            [_membership(r) for r in chunk],
+            [],
+            [row for _, row in people.values()],
+            chunk,
+            by,
         )
-    found.problems += _duplicates(studio_rows, lambda r: r.values["工作室编号"])
-    found.problems += [
-        Problem(studio_rows[i].sheet, studio_rows[i].number, "状态", why)
-        for i, why in roster_services.reinstatements_refused(stores, found.studios).items()
-    ]
-    known = {s.code for s in stores.registry.studios()} | {
-        r.values["工作室编号"] for r in rows[STUDIO_SHEET.title]
-    }
-    member_rows = _complete(rows[MEMBER_SHEET.title])
-    for row in member_rows:
-        v = row.values
-        if v["工作室编号"] not in known:
-            found.problems.append(
-                Problem(
-                    row.sheet,
-                    row.number,
-                    "工作室编号",
-                    f"工作室 {v['工作室编号']} 不在名册中，也不在本文件的工作室表中",
-                )
-            )
-        person = PersonInput(
-            v["身份证号"],
-            v["姓名"],
-            v["所在单位"],
-            v["开户银行"] or "",
-            v["银行账号"] or "",
-            v["手机号"] or "",
-        )
-        if found.people.setdefault(person.id_number, person) != person:
-            found.problems.append(
-                Problem(
-                    row.sheet,
-                    row.number,
-                    "身份证号",
-                    "同一身份证号在文件中有不同的个人信息",
-                )
-            )
-        membership = MembershipInput(
-            v["工作室编号"], v["身份证号"], v["角色"], v["加入日期"], v["退出日期"]
-        )
-        found.problems += [
-            Problem(row.sheet, row.number, MEMBER_HEADERS[e.field], e.message)
-            for e in membership_errors(membership, today=today)
-        ]
-        found.memberships.append(membership)
-    found.problems += _duplicates(
-        member_rows, lambda r: (r.values["工作室编号"], r.values["身份证号"], r.values["加入日期"])
-    )
-    return found
-
-
-def _check_roster(stores: program.Stores, rows: dict[str, list[Row]]) -> list[Problem]:
-    return _roster(stores, rows).problems
-
-
-def _import_roster(stores: program.Stores, rows: dict[str, list[Row]], by: str) -> ImportReport:
-    found = _roster(stores, rows)
-    report = roster_services.save_roster(
-        stores, found.studios, list(found.people.values()), found.memberships, by=by
-    )
+    try:
+        findings = roster_services.checked_composition(stores)
+    except roster_services.CompositionRefused as refused:
+        raise ImportRefused(_finding_problems(spool, refused.findings)) from None
     return ImportReport(
         "roster",
-        sum(map(len, rows.values())),
-        report.changed,
-        [f"{w.studio}：{w.message}" for w in report.warnings],
+        sum(spool.counts.values()),
+        changed,
+        [f"{w.studio}：{w.message}" for w in findings],
     )
+
+
+def _save_part(
+    stores: program.Stores,
+    studios: list[Studio],
+    people: list[PersonInput],
+    memberships: list[MembershipInput],
+    studio_rows: list[Row],
+    person_rows: list[Row],
+    member_rows: list[Row],
+    by: str,
+) -> int:
+    """One part of the roster saved; a service's refusal placed on the rows it names."""
+    try:
+        return roster_services.save_roster_part(stores, studios, people, memberships, by=by)
+    except InvalidInputError as refused:
+        rows = {"studios": studio_rows, "people": person_rows, "memberships": member_rows}
+        raise ImportRefused(
+            [
+                _error_problem(
+                    STUDIO_SHEET.title if e.field.startswith("studios") else MEMBER_SHEET.title,
+                    rows.get(e.field.split("[", 1)[0], []),
+                    e,
+                )
+                for e in refused.errors
+            ]
+        ) from None
+
+
+def _studio(row: Row) -> Studio:
+    v = row.values
+    cancelled = v["状态"] == "cancelled"
+    return Studio(
+        v["工作室编号"],
+        v["工作室名称"],
+        v["类型"],
+        v["挂牌单位"],
+        v["周期开始年度"],
+        v["撤销日期"] if cancelled else None,
+        (v["撤销说明"] or "") if cancelled else "",
+        v["轮次"] or 1,
+        v["撤销原因"] if cancelled else None,
+    )
+
+
+def _person(row: Row) -> PersonInput:
+    v = row.values
+    return PersonInput(
+        v["身份证号"],
+        v["姓名"],
+        v["所在单位"],
+        v["开户银行"] or "",
+        v["银行账号"] or "",
+        v["手机号"] or "",
+    )
+
+
+def _membership(row: Row) -> MembershipInput:
+    v = row.values
+    return MembershipInput(v["工作室编号"], v["身份证号"], v["角色"], v["加入日期"], v["退出日期"])
+
+
+def _roster_problems(stores: program.Stores, spool: Spool) -> list[Problem]:
+    """What is wrong with a roster file across its rows, a chunk at a time: each
+    studio's and person's record, a cancellation without its date and cause, a studio a
+    roster may not bring back, a studio neither in the registry nor in the file, one
+    person's details differing between rows, identical rows."""
+    problems: list[Problem] = []
+    today = program.today()
+    in_file: set[str] = set()
+    repeats = _Repeats()
+    for chunk in spool.chunks(STUDIO_SHEET.title):
+        in_file.update(r.values["工作室编号"] for r in chunk)
+        rows = _complete(chunk)
+        studios = [_studio(r) for r in rows]
+        for row, studio in zip(rows, studios, strict=True):
+            # a cancellation half filled in is one problem, not one per rule it breaks
+            problems += _cancellation_problems(row) or [
+                Problem(row.sheet, row.number, FIELD_HEADERS.get(e.field, e.field), e.message)
+                for e in roster.studio_errors(studio, today=today)
+            ]
+        problems += repeats.problems(rows, lambda r: r.values["工作室编号"])
+        problems += [
+            Problem(rows[i].sheet, rows[i].number, "状态", why)
+            for i, why in roster_services.reinstatements_refused(stores, studios).items()
+        ]
+    people: dict[str, bytes] = {}  # 身份证号 → the fingerprint of the details first given
+    repeats = _Repeats()
+    for chunk in spool.chunks(MEMBER_SHEET.title):
+        rows = _complete(chunk)
+        elsewhere = {r.values["工作室编号"] for r in rows} - in_file
+        registered = {s.code for s in stores.registry.studios_of(elsewhere)}
+        for row in rows:
+            v = row.values
+            if v["工作室编号"] not in in_file and v["工作室编号"] not in registered:
+                problems.append(
+                    Problem(
+                        row.sheet,
+                        row.number,
+                        "工作室编号",
+                        f"工作室 {v['工作室编号']} 不在名册中，也不在本文件的工作室表中",
+                    )
+                )
+            person = _person(row)
+            details = _fingerprint(person)
+            if people.setdefault(person.id_number, details) != details:
+                problems.append(
+                    Problem(
+                        row.sheet, row.number, "身份证号", "同一身份证号在文件中有不同的个人信息"
+                    )
+                )
+            problems += [
+                Problem(row.sheet, row.number, MEMBER_HEADERS[e.field], e.message)
+                for e in membership_errors(_membership(row), today=today)
+            ]
+            problems += [
+                Problem(row.sheet, row.number, PERSON_HEADERS[e.field], e.message)
+                for e in roster.person_errors(person)
+            ]
+        problems += repeats.problems(
+            rows, lambda r: (r.values["工作室编号"], r.values["身份证号"], r.values["加入日期"])
+        )
+    return problems
+
+
+def _cancellation_problems(row: Row) -> list[Problem]:
+    v = row.values
+    cancelled = v["状态"] == "cancelled"
+    if cancelled and (v["撤销日期"] is None or not v["撤销原因"]):
+        return [
+            Problem(
+                row.sheet,
+                row.number,
+                "撤销日期",
+                "撤销的工作室须填写撤销日期并选择撤销原因（"
+                + "、".join(CANCELLATION_CAUSES.values())
+                + "）",
+            )
+        ]
+    if not cancelled and (v["撤销日期"] is not None or v["撤销原因"]):
+        return [Problem(row.sheet, row.number, "状态", "有撤销日期或原因的工作室状态应为撤销")]
+    return []
+
+
+def _finding_problems(spool: Spool, findings: Sequence[Any]) -> list[Problem]:
+    """Each refused composition rule placed on the rows of its studio's people."""
+    numbers: dict[str, list[int]] = {f.studio: [] for f in findings}
+    for row in spool.rows(MEMBER_SHEET.title):
+        if row.values["工作室编号"] in numbers:
+            numbers[row.values["工作室编号"]].append(row.number)
+    problems = []
+    for finding in findings:
+        where = "、".join(map(str, numbers[finding.studio]))
+        problems.append(
+            Problem(
+                MEMBER_SHEET.title,
+                None,
+                None,
+                f"{finding.studio}{f'（第{where}行）' if where else ''}：{finding.message}",
+            )
+        )
+    return problems
 
 
 def _check_grades(_stores: program.Stores, rows: dict[str, list[Row]]) -> list[Problem]:
@@ -971,7 +1114,6 @@ def _ledger_size(stores: program.Stores) -> int:
 
 _Check = Callable[[program.Stores, dict[str, list[Row]]], list[Problem]]
 _IMPORT_CHECKS: Final[dict[str, _Check]] = {
-    "roster": _check_roster,
     "grades": _check_grades,
     "receipts": _check_receipts,
     "expenses": _check_expenses,
@@ -979,7 +1121,6 @@ _IMPORT_CHECKS: Final[dict[str, _Check]] = {
 _IMPORTERS: Final[
     dict[str, Callable[[program.Stores, dict[str, list[Row]], str], ImportReport]]
 ] = {
-    "roster": _import_roster,
     "grades": _import_grades,
     "receipts": _import_receipts,
     "expenses": _import_expenses,

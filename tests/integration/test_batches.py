@@ -32,7 +32,7 @@ from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, 
 from schema.batch_store import SqlBatchStore
 from schema.db import UnitOfWork
 from schema.tables import BatchLineRow, TransactionRow, UserRow
-from tests.fakes import approver_id_number, whole
+from tests.fakes import approver_id_number, created, whole
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
 
@@ -126,7 +126,7 @@ def without_lines(batch: Batch) -> Batch:
 
 
 def create(engine: Engine, by: str = "clerk") -> disbursement.CreatedBatch:
-    return run(engine, lambda uow: disbursement.create(uow, 2024, by, ON))
+    return run(engine, lambda uow: created(uow, 2024, by, ON))
 
 
 def test_nobody_approves_a_batch_that_pays_them(year: Engine) -> None:
@@ -238,7 +238,7 @@ def test_above_the_threshold_two_distinct_approvers_are_needed(year: Engine) -> 
         roster_services.save_grades(uow, [Grade(2025, "HJ-S01", "", "qualified")], by=CLERK)
 
     run(year, strict_2025)
-    batch = run(year, lambda uow: disbursement.create(uow, 2025, "clerk", ON)).batch
+    batch = run(year, lambda uow: created(uow, 2025, "clerk", ON)).batch
     assert (batch.policy_version, batch.approvals_needed) == ("2025低门槛", 2)
     first = run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     assert first.batch.state == "draft"
@@ -486,7 +486,7 @@ def test_one_approval_voucher_and_one_payment_voucher_for_154_payees(engine: Eng
             users.add_user(uow, name, role, by=None, id_number=approver_id_number(n))
 
     run(engine, setup)
-    batch = run(engine, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    batch = run(engine, lambda uow: created(uow, 2024, "clerk", ON)).batch
     assert (len(batch.lines), batch.gross, batch.approvals_needed) == (154, 22 * 4_000_000, 2)
     run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     approved = run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss2", ON))

@@ -4,6 +4,7 @@ written on refusal, and re-importing the same file changes nothing."""
 from __future__ import annotations
 
 import zipfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,11 @@ from sqlalchemy import Engine
 from jobs.work import SCHEDULER_USER
 from ledger.books import book
 from ledger.funds import fund_services
+from ledger.registry import roster_services
 from ledger.registry.roster import id_check_digit
 from ledger.workbooks import imports
 from schema.db import UnitOfWork
+from tests.conftest import Clock
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
 
@@ -249,6 +252,57 @@ def test_a_duplicate_host_is_refused_naming_the_studio_and_its_rows(
     [problem] = refused(engine, "roster", roster_file(tmp_path, [*MEMBER_ROWS, second_host]))
     assert problem.startswith("成员: HJ-S01（第2、3、4、5、6、7、8、9行）：同时有2名主持人")
     assert registry_is_empty(engine)
+
+
+def test_a_cancellation_half_filled_in_or_in_the_future_is_refused_on_its_row(
+    engine: Engine, tmp_path: Path, clock: Clock
+) -> None:
+    """One problem for each studio row whose cancellation is wrong, where it is: 撤销
+    without a date or cause, a date with the studio still 正常, a day not yet come."""
+    clock.set(date(2025, 3, 1))
+    cause = "调离本旗"
+    studios = [
+        ["HJ-S01", "甲工作室", "名教师工作室", "第一中学", 2024, "撤销", None, None],
+        ["HJ-S02", "乙工作室", "名教师工作室", "第二中学", 2024, "正常", "2025-01-10", cause],
+        ["HJ-S03", "丙工作室", "名教师工作室", "第三中学", 2024, "撤销", "2025-03-02", cause],
+    ]
+    path = workbook(tmp_path, "roster", {"工作室": studios, "成员": [HOST_ROW]})
+    problems = refused(engine, "roster", path)
+    assert [p.split(":")[0] for p in problems] == [
+        "工作室 第2行 撤销日期",
+        "工作室 第3行 状态",
+        "工作室 第4行 撤销日期",
+    ]
+    assert "2025-03-02" in problems[2]
+    assert registry_is_empty(engine)
+
+
+def test_a_roster_read_two_rows_at_a_time_is_checked_across_its_chunks(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large file is checked and written a chunk of rows at a time, and the checks
+    across rows hold across chunks: a row repeated, one person's details differing
+    between rows, a studio's second host (placed on every row of the studio's people)."""
+    monkeypatch.setattr(imports, "ROWS_AT_A_TIME", 2)
+    monkeypatch.setattr(roster_services, "STUDIOS_AT_A_TIME", 1)
+    moved = [*HOST_ROW[:4], "第二中学", "2024-06-01", *HOST_ROW[6:]]
+    members = [*MEMBER_ROWS, MEMBER_ROWS[0], moved]
+    assert refused(engine, "roster", roster_file(tmp_path, members)) == [
+        "成员 第9行: 与第3行完全相同",
+        "成员 第10行 身份证号: 同一身份证号在文件中有不同的个人信息",
+    ]
+    second_host = ["HJ-S01", "李强", id_number(9), "主持人", "第一中学", "2024-03-01"]
+    [problem] = refused(engine, "roster", roster_file(tmp_path, [*MEMBER_ROWS, second_host]))
+    assert problem.startswith("成员: HJ-S01（第2、3、4、5、6、7、8、9行）：同时有2名主持人")
+    assert registry_is_empty(engine)
+    first = import_file(engine, "roster", roster_file(tmp_path))
+    assert (first.rows, first.changed) == (8, 1 + 7 + 7)
+    assert import_file(engine, "roster", roster_file(tmp_path)).changed == 0
+    with UnitOfWork(engine, write=False) as uow:
+        people = {p.id_number: p.code for p in uow.registry.people()}
+        places = uow.registry.memberships_of(["HJ-S01"])
+    assert sorted(people) == [id_number(n) for n in range(1, 8)]
+    assert sorted(m.person for m in places) == sorted(people.values())
 
 
 def test_text_longer_than_its_column_holds_is_refused_on_its_row(

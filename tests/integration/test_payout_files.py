@@ -20,12 +20,13 @@ from ledger.workbooks import payout_files
 from schema import migrate
 from schema.db import UnitOfWork
 from schema.tables import PersonRow, UserRow
+from tests.fakes import created
 from tests.integration.test_batches import ON, balances, person, run
 from tests.integration.test_batches import year as year  # noqa: PLC0414 (the fixture)
 
 
 def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) -> None:
-    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    batch = run(year, lambda uow: created(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
         exported = payout_files.export(uow, batch.id, "cashier1", tmp_path)
@@ -123,7 +124,7 @@ def test_the_exported_workbooks_tie_to_the_ledger(year: Engine, tmp_path: Path) 
 
 
 def test_every_workbook_prints_on_a4_one_page_wide(year: Engine, tmp_path: Path) -> None:
-    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    batch = run(year, lambda uow: created(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
         exported = payout_files.export(uow, batch.id, "cashier1", tmp_path)
@@ -143,7 +144,7 @@ def test_every_workbook_prints_on_a4_one_page_wide(year: Engine, tmp_path: Path)
 
 
 def test_other_roles_get_masked_numbers_and_no_bank_file(year: Engine, tmp_path: Path) -> None:
-    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    batch = run(year, lambda uow: created(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", date(2025, 1, 10)))
     with UnitOfWork(year, write=False) as uow:
         exported = payout_files.export(uow, batch.id, "audit", tmp_path)
@@ -157,7 +158,7 @@ def test_other_roles_get_masked_numbers_and_no_bank_file(year: Engine, tmp_path:
 
 
 def test_a_draft_batch_is_not_sent_to_the_bank(year: Engine, tmp_path: Path) -> None:
-    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    batch = run(year, lambda uow: created(uow, 2024, "clerk", ON)).batch
     with UnitOfWork(year, write=False) as uow:
         exported = payout_files.export(uow, batch.id, "cashier1", tmp_path)
     assert exported.notes == ["未生成批量代发文件：批次状态为草稿，只有审批通过的批次才发送银行"]
@@ -167,7 +168,7 @@ def test_a_draft_batch_is_not_sent_to_the_bank(year: Engine, tmp_path: Path) -> 
 def test_the_bank_file_can_be_exported_again_after_payment_marked_as_a_copy(
     year: Engine, tmp_path: Path
 ) -> None:
-    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    batch = run(year, lambda uow: created(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
         sent = payout_files.export(uow, batch.id, "cashier1", tmp_path / "sent")
@@ -217,7 +218,7 @@ def test_user_text_never_becomes_a_formula_in_the_batch_files(year: Engine, tmp_
                 .where(PersonRow.id_number == person(n, "").id_number)
                 .values(name=text, bank_name=HOSTILE[-1 - n])
             )
-    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    batch = run(year, lambda uow: created(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
         exported = payout_files.export(uow, batch.id, "cashier1", tmp_path)
@@ -239,7 +240,7 @@ def test_an_account_changed_after_approval_does_not_redirect_the_payment(
     """The clerk re-imports 教师11 (line 1) with a new account after the approval: the
     bank file and the 发放表 still pay the approved account, the line warns of the
     change, and only a reissue (approved again) pays the new one."""
-    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    batch = run(year, lambda uow: created(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
         sent = payout_files.export(uow, batch.id, "cashier1", tmp_path / "sent")
@@ -317,7 +318,7 @@ def test_lines_approved_before_the_upgrade_keep_whom_the_roster_names_at_it(
 ) -> None:
     """Migration 0020 on a ledger whose approved batch has no frozen payees yet: its lines
     take the roster as it is at the upgrade, the best record there is."""
-    approved = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    approved = run(year, lambda uow: created(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, approved.id, "boss1", ON))
     with year.begin() as connection:  # revision 0019 knew no cashier
         connection.execute(delete(UserRow).where(UserRow.role == "cashier"))
@@ -342,7 +343,7 @@ def test_lines_approved_before_the_upgrade_keep_whom_the_roster_names_at_it(
 def test_an_approver_checks_whole_numbers_but_only_the_cashier_gets_the_bank_file(
     year: Engine, tmp_path: Path
 ) -> None:
-    batch = run(year, lambda uow: disbursement.create(uow, 2024, "clerk", ON)).batch
+    batch = run(year, lambda uow: created(uow, 2024, "clerk", ON)).batch
     run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
     with UnitOfWork(year, write=False) as uow:
         exported = payout_files.export(uow, batch.id, "boss1", tmp_path)

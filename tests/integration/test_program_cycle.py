@@ -35,7 +35,7 @@ from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, 
 from ledger.workbooks import imports, statements
 from schema.db import UnitOfWork
 from tests.conftest import FULL_CYCLE, Clock
-from tests.fakes import approver_id_number
+from tests.fakes import approver_id_number, created
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
 ADMIN, BOSS, CASHIER = "admin", "boss", "cashier"
@@ -111,7 +111,7 @@ def grade(engine: Engine, year: int, studio: str, value: str) -> None:
 
 def pay_the_year(engine: Engine, year: int, *, confirm: bool = True) -> Batch:
     """December: the year's batch prepared, approved and (unless told not to) paid."""
-    batch = run(engine, lambda uow: disbursement.create(uow, year, CLERK, date(year, 12, 20)))
+    batch = run(engine, lambda uow: created(uow, year, CLERK, date(year, 12, 20)))
     run(engine, lambda uow: disbursement.approve(uow, batch.batch.id, BOSS, date(year, 12, 22)))
     if confirm:
         run(

@@ -29,7 +29,7 @@ from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, 
 from ledger.tax import declaration, remittance
 from ledger.workbooks import statements
 from schema.db import UnitOfWork
-from tests.fakes import approver_id_number, whole
+from tests.fakes import approver_id_number, created, whole
 
 CLERK = SCHEDULER_USER  # the clerk the migrations create
 
@@ -86,7 +86,7 @@ def grade(engine: Engine, studio: str) -> None:
 
 
 def batch_on(engine: Engine, on: date) -> Batch:
-    batch = run(engine, lambda uow: disbursement.create(uow, 2024, "clerk", on)).batch
+    batch = run(engine, lambda uow: created(uow, 2024, "clerk", on)).batch
     run(engine, lambda uow: disbursement.approve(uow, batch.id, "boss", on))
     return batch
 
@@ -212,7 +212,7 @@ def test_a_failed_and_returned_line_is_nobodys_income(two_studios: Engine) -> No
 
 def test_a_rejected_draft_counts_for_nothing(two_studios: Engine) -> None:
     grade(two_studios, "HJ-S01")
-    draft = run(two_studios, lambda uow: disbursement.create(uow, 2024, "clerk", date(2025, 3, 1)))
+    draft = run(two_studios, lambda uow: created(uow, 2024, "clerk", date(2025, 3, 1)))
     run(two_studios, lambda uow: disbursement.reject(uow, draft.batch.id, "boss", "名单有误"))
     grade(two_studios, "HJ-H01")
     both = batch_on(two_studios, date(2025, 3, 2))

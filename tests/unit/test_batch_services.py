@@ -25,7 +25,7 @@ from ledger.funds import fund_services
 from ledger.funds.expenses import Expense, ExpensePlan
 from ledger.registry import roster_services
 from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
-from tests.fakes import FakeStores, approver_id_number, whole
+from tests.fakes import FakeStores, approver_id_number, created, whole
 
 S1 = Studio("HJ-S01", "语文名师工作室", "subject", "第一中学", 2024)
 FINANCE, EDU = "studio:HJ-S01:fund:finance", "studio:HJ-S01:fund:edu_fund"
@@ -66,7 +66,7 @@ def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissu
 ) -> None:
     """10,000 + 5 × 5,000 = 35,000 元 gross, 1,600 + 5 × 800 = 5,600 元 withheld; the
     bank returns line 3 (5,000 元), which a reissue pays a week later."""
-    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    batch = created(stores, 2024, "张会计", date(2024, 12, 20)).batch
     assert (batch.state, len(batch.lines), batch.gross, batch.tax) == (
         BatchState.DRAFT,
         6,
@@ -129,7 +129,7 @@ def test_a_year_is_prepared_approved_and_paid_but_for_one_return_which_is_reissu
 
 
 def test_a_returned_line_goes_back_to_the_fund_and_the_batch_closes(stores: FakeStores) -> None:
-    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    batch = created(stores, 2024, "张会计", date(2024, 12, 20)).batch
     disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
     whole(
         stores,
@@ -146,7 +146,7 @@ def test_a_returned_line_goes_back_to_the_fund_and_the_batch_closes(stores: Fake
 
 
 def test_a_draft_claims_its_funds_and_a_rejected_one_gives_them_back(stores: FakeStores) -> None:
-    first = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    first = created(stores, 2024, "张会计", date(2024, 12, 20)).batch
     assert stores.batches.draft_commitments() == {
         ("HJ-S01", "finance"): 1_750_000,
         ("HJ-S01", "edu_fund"): 1_750_000,
@@ -158,10 +158,10 @@ def test_a_draft_claims_its_funds_and_a_rejected_one_gives_them_back(stores: Fak
         ("HJ-S01", "support"): 0,
     }
     with pytest.raises(disbursement.NothingToPayError):  # every line is in the draft
-        disbursement.create(stores, 2024, "张会计", date(2024, 12, 21))
+        created(stores, 2024, "张会计", date(2024, 12, 21))
     disbursement.reject(stores, first.id, "李科长", "人数有误")
     assert stores.batches.draft_commitments() == {}
-    second = disbursement.create(stores, 2024, "张会计", date(2024, 12, 21)).batch
+    second = created(stores, 2024, "张会计", date(2024, 12, 21)).batch
     assert (second.id, len(second.lines)) == (2, 6)
     assert stores.batches.unsettled_lines("HJ-S01") == [(2, n, "pending") for n in range(1, 7)]
 
@@ -169,7 +169,7 @@ def test_a_draft_claims_its_funds_and_a_rejected_one_gives_them_back(stores: Fak
 def test_the_preparer_never_approves_even_as_an_approver(stores: FakeStores) -> None:
     users.add_user(stores, "王局长", "approver", by="管理员", id_number=approver_id_number(2))
     users.confirm_user(stores, "王局长", by="副管理员")
-    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    batch = created(stores, 2024, "张会计", date(2024, 12, 20)).batch
     # the preparer made an approver since: still not the checker of their own batch
     stores.batches.stored[batch.id] = replace(stores.batches.stored[batch.id], prepared_by="王局长")
     with pytest.raises(MakerCheckerError, match="王局长 是本批次的经办人"):
@@ -182,7 +182,7 @@ def test_the_cashier_pays_and_never_a_batch_they_approved_under_another_account(
     """审批与出纳分离: the approver may not record the bank's answer; and 李科长, who
     approved the batch and then became the 出纳 under a new account (the old one
     disabled, the same 身份证号), may not pay it."""
-    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    batch = created(stores, 2024, "张会计", date(2024, 12, 20)).batch
     disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
     with pytest.raises(PermissionDeniedError) as refused:
         whole(stores, disbursement.confirm(stores, batch.id, "李科长", date(2024, 12, 25)))
@@ -209,7 +209,7 @@ def test_a_reissue_the_bank_returns_again_sends_back_its_roots_approval(
     """Line 2 fails, is reissued, and the bank returns the reissue too: returning the
     reissue's line sends back the postings of the first batch's approval (its root's),
     and marks both lines returned."""
-    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    batch = created(stores, 2024, "张会计", date(2024, 12, 20)).batch
     disbursement.approve(stores, batch.id, "李科长", date(2024, 12, 23))
     whole(
         stores,
@@ -237,7 +237,7 @@ def test_the_funds_around_a_batch_start_from_today_then_from_the_approval_day(
     """Before approval: from what the funds can pay now (other drafts' claims taken
     away); after: from the approval day's closing with the batch added back — the same
     figures, though the fund has moved since."""
-    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    batch = created(stores, 2024, "张会计", date(2024, 12, 20)).batch
     before = availability(stores, batch)
     assert before.basis == "按当前余额减去其他草稿批次占用"
     (s01,) = before.studios
@@ -287,7 +287,67 @@ def test_the_funds_around_a_batch_start_from_today_then_from_the_approval_day(
 def test_an_approved_batch_whose_voucher_is_not_in_the_ledger_is_named(
     stores: FakeStores,
 ) -> None:
-    batch = disbursement.create(stores, 2024, "张会计", date(2024, 12, 20)).batch
+    batch = created(stores, 2024, "张会计", date(2024, 12, 20)).batch
     lost = replace(batch, lines=tuple(x.moved(999, (0,)) for x in batch.lines))
     with pytest.raises(NotFoundError, match=r"^批次 #1 的审批凭证（序号 999）不在账中$"):
         availability(stores, lost)
+
+
+def _three_studios() -> FakeStores:
+    """HJ-S01..03, a host and two members each, graded 合格 and funded; 教师20 also a
+    member of HJ-S01 and HJ-S02 from July (2,500 元 from each), 教师21 of HJ-S02 and
+    HJ-S03 from October (1,250 元 from each)."""
+    made = FakeStores()
+    users.add_user(made, "管理员", "admin", by=None)
+    users.add_user(made, "张会计", "clerk", by="管理员")
+    codes = ("HJ-S01", "HJ-S02", "HJ-S03")
+    studios = [
+        Studio(c, f"名师工作室{c}", "subject", f"第{n}中学", 2024) for n, c in enumerate(codes)
+    ]
+    people, places = [], []
+    for n, code in enumerate(codes):
+        for k, role in enumerate(("host", "member", "member")):
+            p = person(10 * n + k + 30, f"第{n}中学" if role == "host" else f"外校{n}{k}")
+            people.append(p)
+            places.append(MembershipInput(code, p.id_number, role, date(2024, 1, 1)))
+    for p, pair, month in (
+        (person(20, "外校20"), codes[:2], 7),
+        (person(21, "外校21"), codes[1:], 10),
+    ):
+        people.append(p)
+        places += [MembershipInput(c, p.id_number, "member", date(2024, month, 1)) for c in pair]
+    roster_services.save_roster(made, studios, people, places, by="张会计")
+    grades = [Grade(2024, c, "", "qualified") for c in codes]
+    roster_services.save_grades(made, grades, by="张会计")
+    fund_services.appropriate(made, 2024, by="张会计")
+    return made
+
+
+def test_a_batch_planned_a_studio_and_taxed_two_lines_at_a_time_is_the_batch_planned_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large batch is planned a chunk of studios at a time and taxed a chunk of payees
+    at a time: the same lines, taxes and totals as planned whole. A payee paid by two
+    studios in two chunks is taxed once on the two together (教师20: 800 元 on 5,000,
+    400 on each line — not 340 on the first alone and 460 on the rest)."""
+    whole_batch = created(_three_studios(), 2024, "张会计", date(2024, 12, 20)).batch
+    monkeypatch.setattr(roster_services, "STUDIOS_AT_A_TIME", 1)
+    monkeypatch.setattr(disbursement, "LINES_AT_A_TIME", 2)
+    chunked = created(_three_studios(), 2024, "张会计", date(2024, 12, 20)).batch
+
+    def shown(lines: object) -> list[tuple[object, ...]]:
+        return [(x.number, x.studio, x.person, x.gross, x.tax, x.net) for x in lines]  # type: ignore[attr-defined]
+
+    assert shown(chunked.lines) == shown(whole_batch.lines)
+    assert (chunked.gross, chunked.tax, chunked.approvals_needed) == (
+        whole_batch.gross,
+        whole_batch.tax,
+        whole_batch.approvals_needed,
+    )
+    twice = [x for x in chunked.lines if x.person == chunked.lines[3].person]
+    assert [(x.studio, x.gross, x.tax) for x in twice] == [
+        ("HJ-S01", 250_000, 40_000),
+        ("HJ-S02", 250_000, 40_000),
+    ]
+    # 3 hosts of 10,000 and 6 members of 5,000; 2,500 × 2 and 1,250 × 2
+    assert chunked.gross == 3 * 1_000_000 + 6 * 500_000 + 2 * 250_000 + 2 * 125_000
