@@ -478,11 +478,11 @@ class SqlBatchStore:
             yield chunk
             after = (chunk[-1].person, chunk[-1].number)
 
-    def batches(self, year: int | None = None) -> list[Batch]:
+    def batches(self, year: int | None = None, *, lines: bool = True) -> list[Batch]:
         query = select(BatchRow).order_by(BatchRow.id).execution_options(populate_existing=True)
         if year is not None:
             query = query.where(BatchRow.year == year)
-        return self._assemble(list(self.session.scalars(query)))
+        return self._assemble(list(self.session.scalars(query)), lines=lines)
 
     def _assemble(self, rows: list[BatchRow], *, lines: bool = True) -> list[Batch]:
         ids = [r.id for r in rows]

@@ -711,8 +711,9 @@ class FakeBatches:
         for start in range(0, len(lines), size):
             yield list(lines[start : start + size])
 
-    def batches(self, year: int | None = None) -> list[Batch]:
-        return [b for b in self.stored.values() if year is None or b.year == year]
+    def batches(self, year: int | None = None, *, lines: bool = True) -> list[Batch]:
+        found = [b for b in self.stored.values() if year is None or b.year == year]
+        return found if lines else [replace(b, lines=(), tally=LineTally()) for b in found]
 
     def unresolved_failures(self, year: int) -> list[BatchLine]:
         return [x for _, x in self._lines() if x.year == year and x.status == LineStatus.FAILED]

@@ -140,7 +140,10 @@ class BatchStore(Protocol):
         """The batch's lines in number order — or by payee, then number — ``size`` at a
         time, each chunk read as it is asked for (none held beyond it)."""
 
-    def batches(self, year: int | None = None) -> list[Batch]: ...
+    def batches(self, year: int | None = None, *, lines: bool = True) -> list[Batch]:
+        """The batches of ``year`` (every year's when ``None``) in id order; without
+        their lines when not ``lines``."""
+
     def state_counts(self) -> dict[str, int]:
         """How many batches stand in each state (those with any)."""
 
@@ -1032,6 +1035,10 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
     """
     acting(stores, by, "batch.reissue")
     program.require_dated(stores, on)
+    for source in stores.batches.batches(year, lines=False):  # in id order, as every path
+        # locks one: a bank answer or a return still writing a line of theirs finishes
+        # first, and the lines are read as it left them
+        _batch(stores, source.id, lock=True, lines=False)
     failures = stores.batches.unresolved_failures(year)
     if not failures:
         raise ValidationError("year", f"{year}年度没有等待重新发放的银行退回付款")

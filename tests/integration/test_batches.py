@@ -11,8 +11,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from jobs.work import SCHEDULER_USER
 from ledger import users
@@ -364,6 +364,32 @@ def test_a_bank_return_is_reissued_and_paid_once(year: Engine) -> None:
     )
     assert balances(year, HOST_PAYABLE, "bank:disbursed") == [0, 5_750_000 - 890_000]
     assert run(year, lambda uow: disbursement.close(uow, batch.id, "boss1")).batch.state == "closed"
+
+
+@pytest.mark.parametrize("fresh_engine", ["postgresql"], indirect=True)
+def test_a_reissue_waits_for_the_batch_whose_returned_line_it_takes(year: Engine) -> None:
+    """A reissue takes the returned lines of the year's batches, so it locks those
+    batches first: a bank answer or a return still writing one of them (holding its
+    lock) finishes before the reissue reads the lines, and it never pays a line the
+    other is changing. Here the other holds the lock, and the reissue waits for it
+    (PostgreSQL; SQLite lets one writer in at a time anyway)."""
+    batch = create(year).batch
+    run(year, lambda uow: disbursement.approve(uow, batch.id, "boss1", ON))
+    host_line = next(x for x in batch.lines if x.studio == "HJ-S01" and x.role == "host")
+    run(
+        year,
+        lambda uow: disbursement.confirm(
+            uow, batch.id, "cashier1", ON, {host_line.number: "账户已销户"}
+        ),
+    )
+    with UnitOfWork(year) as answering:
+        answering.batches.batch(batch.id, lock=True, lines=False)  # as the bank's answer does
+        with UnitOfWork(year) as reissuing:
+            reissuing.session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                disbursement.reissue(reissuing, 2024, "clerk", date(2025, 2, 1))
+    again = run(year, lambda uow: disbursement.reissue(uow, 2024, "clerk", date(2025, 2, 1)))
+    assert [line.reissue_of for line in again.lines] == [host_line.id]
 
 
 def test_a_bank_return_can_go_back_to_the_fund(year: Engine) -> None:
