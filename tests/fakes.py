@@ -665,6 +665,7 @@ class FakeBatches:
     def add_lines(self, batch_id: int, first: int, lines: Iterable[PlannedLine]) -> None:
         batch = self.stored[batch_id]
         made = list(batch.lines)
+        assert first == len(made) + 1, "lines are numbered on from the last, no gap, no clash"
         for number, planned in enumerate(lines, start=first):
             e, self.line_ids = planned.entitlement, self.line_ids + 1
             made.append(
@@ -674,7 +675,9 @@ class FakeBatches:
                     planned.net, e.explanation, LineStatus.PENDING,
                 )
             )  # fmt: skip
-            self.keys[self.line_ids] = paid_key(e.year, e.studio, e.person, e.role)
+            key = paid_key(e.year, e.studio, e.person, e.role)
+            assert key not in self.keys.values(), f"{key} paid twice (unique in the database)"
+            self.keys[self.line_ids] = key
         self.stored[batch_id] = replace(batch, lines=tuple(made))
 
     def save_planned_taxes(self, lines: Iterable[BatchLine]) -> None:

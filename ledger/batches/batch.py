@@ -1,11 +1,12 @@
 """Disbursement batches (劳务补贴发放): the batch aggregate — its states, its lines and
 every rule about them — maker-checker, and planning.
 
-A batch is computed from a year's entitlements. Planning (:func:`plan_batch`)
-is pure: it takes the entitlement lines, what was already paid, the studios'
-available balances and the payees' earlier income in the payment month, and
-returns the batch lines (gross, split per source, tax, net) and the lines left
-out with the reason.
+A batch is computed from a year's entitlements. Planning is pure: which lines a
+batch pays (:func:`chosen_lines`, from the entitlement lines, what was already paid
+and the studios' available balances, studio by studio) and their tax
+(:func:`planned_taxes`, from the payees' earlier income in the payment month, payee
+by payee); :func:`plan_batch` is the two for a batch held whole, and the service
+applies them a chunk at a time.
 
 States (:data:`TRANSITIONS`, one table; every set of states is a property of
 :class:`BatchState`)::

@@ -35,7 +35,6 @@ from ledger.batches.batch import (
     Batch,
     BatchEvent,
     BatchLine,
-    BatchPlan,
     BatchState,
     LineStatus,
     LineTally,
@@ -392,18 +391,17 @@ def _policy_of(stores: Stores, batch: Batch) -> Policy:
     return next(p for p in stores.registry.policies() if p.version == batch.policy_version)
 
 
-def _insert(
+def _insert_reissue(
     stores: Stores,
     year: int,
     policy_version: str,
     by: str,
     pay_month: str,
-    plan: BatchPlan,
     reissues: Sequence[BatchLine],
 ) -> Batch:
     governing = roster_services.policy(stores, year)
-    gross = plan.gross + sum(x.gross for x in reissues)
-    tax = plan.tax + sum(x.tax for x in reissues)
+    gross = sum(x.gross for x in reissues)
+    tax = sum(x.tax for x in reissues)
     header = Batch(
         0,
         year,
@@ -418,7 +416,7 @@ def _insert(
         (),
         (),
     )
-    batch_id = stores.batches.insert_batch(header, plan.lines, reissues)
+    batch_id = stores.batches.insert_batch(header, [], reissues)
     batch = _batch(stores, batch_id)
     draft = BatchState.DRAFT
     stores.batches.add_event(BatchEvent(batch_id, "create", by, utc_now(), draft, draft))
@@ -1048,7 +1046,7 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
         replace(line, tax=tax, net=line.gross - tax, refund_month=None)
         for line, tax in zip(failures, taxes, strict=True)
     ]
-    batch = _insert(stores, year, governing.version, by, f"{on:%Y-%m}", BatchPlan([]), forecast)
+    batch = _insert_reissue(stores, year, governing.version, by, f"{on:%Y-%m}", forecast)
     stores.batches.save_lines([line.reissued() for line in failures])
     return batch
 
@@ -1294,7 +1292,7 @@ def compute_entitlements(stores: Stores, year: int) -> EntitlementReport:
 
 
 def batches(stores: Stores, year: int | None = None) -> list[Batch]:
-    """The batches of ``year`` (every year's when ``None``), newest first as stored."""
+    """The batches of ``year`` (every year's when ``None``), oldest first."""
     return stores.batches.batches(year)
 
 

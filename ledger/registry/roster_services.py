@@ -7,7 +7,7 @@ and never commits; the rules live in :mod:`ledger.registry.roster` and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Final
@@ -217,6 +217,24 @@ def reinstatements_refused(stores: Stores, studios: Sequence[Studio]) -> dict[in
     """Of ``studios`` about to be saved, by position, those a roster may not bring back
     from a cancellation, and why (:func:`ledger.cycles.reinstatement_refusal`)."""
     return _reinstatements(studios, _stored_studios(stores, studios))
+
+
+def cycle_start_refusals(stores: Stores, studios: Sequence[Studio]) -> list[ValidationError]:
+    """Of ``studios`` about to be saved, each whose start year may no longer change (its
+    studio renewed or settled), as ``studios[i].cycle_start_year``."""
+    try:
+        _first_cycles(stores, studios, _stored_studios(stores, studios))
+    except InvalidInputError as refused:
+        return refused.errors
+    return []
+
+
+def register_units(stores: Stores, names: Collection[str], *, by: str) -> None:
+    """Give each unit a roster names a code, those not yet registered in name order: a
+    roster saved in parts (:func:`save_roster_part`) registers its units first, so the
+    codes do not depend on where the parts begin."""
+    acting(stores, by, "roster.save")
+    stores.registry.register_units(names)
 
 
 def _reinstatements(studios: Sequence[Studio], stored: _StoredStudios) -> dict[int, str]:

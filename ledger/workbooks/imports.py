@@ -67,6 +67,7 @@ from ledger.registry.roster import (
     membership_errors,
     normalize_id_number,
 )
+from ledger.users import acting
 from ledger.workbooks.sheets import FLUSH_LEFT, Layout, fit_width, font, set_up_page
 from ledger.workbooks.sheets import Column as PrintColumn
 
@@ -781,11 +782,17 @@ PERSON_HEADERS: Final = {
 """The 成员 sheet's column for each field of a person the domain checks."""
 
 
-def _error_problem(sheet: str, rows: Sequence[Row], error: ValidationError) -> Problem:
-    """A service's error about the i-th item, placed on the row and column it came from."""
+def _error_problem(
+    sheet: str,
+    rows: Sequence[Row],
+    error: ValidationError,
+    headers: Mapping[str, str] = FIELD_HEADERS,
+) -> Problem:
+    """A service's error about the i-th item, placed on the row and column it came from
+    (``headers``: the sheet's column for each field)."""
     indexed = _INDEXED.fullmatch(error.field)
     if indexed is not None and int(indexed[1]) < len(rows):
-        column = FIELD_HEADERS.get(indexed[2], indexed[2]) or None
+        column = headers.get(indexed[2], indexed[2]) or None
         return Problem(sheet, rows[int(indexed[1])].number, column, error.message)
     return Problem(sheet, None, error.field, error.message)
 
@@ -829,7 +836,9 @@ def _import_roster(
     second, a chunk at a time; the composition checked studio by studio once every part
     is in (:func:`roster_services.checked_composition`). A refusal at any point rolls the
     caller's unit of work back whole."""
+    acting(stores, by, "roster.save")  # a file with no rows is refused as one with many
     _refuse("roster", problems + _roster_problems(stores, spool))
+    roster_services.register_units(stores, _units(spool), by=by)
     changed = 0
     for chunk in spool.chunks(STUDIO_SHEET.title):
         studios = [_studio(r) for r in chunk]
@@ -860,6 +869,12 @@ def _import_roster(
     )
 
 
+def _units(spool: Spool) -> set[str]:
+    """The units a roster file names: its studios' host units and its people's units."""
+    names = {r.values["挂牌单位"] for r in spool.rows(STUDIO_SHEET.title)}
+    return names | {r.values["所在单位"] for r in spool.rows(MEMBER_SHEET.title)}
+
+
 def _save_part(
     stores: program.Stores,
     studios: list[Studio],
@@ -874,17 +889,16 @@ def _save_part(
     try:
         return roster_services.save_roster_part(stores, studios, people, memberships, by=by)
     except InvalidInputError as refused:
-        rows = {"studios": studio_rows, "people": person_rows, "memberships": member_rows}
-        raise ImportRefused(
-            [
-                _error_problem(
-                    STUDIO_SHEET.title if e.field.startswith("studios") else MEMBER_SHEET.title,
-                    rows.get(e.field.split("[", 1)[0], []),
-                    e,
-                )
-                for e in refused.errors
-            ]
-        ) from None
+        placed = {
+            "studios": (STUDIO_SHEET.title, studio_rows, FIELD_HEADERS),
+            "people": (MEMBER_SHEET.title, person_rows, PERSON_HEADERS),
+            "memberships": (MEMBER_SHEET.title, member_rows, MEMBER_HEADERS),
+        }
+        problems = []
+        for e in refused.errors:
+            sheet, rows, headers = placed.get(e.field.split("[", 1)[0], placed["memberships"])
+            problems.append(_error_problem(sheet, rows, e, headers))
+        raise ImportRefused(problems) from None
 
 
 def _studio(row: Row) -> Studio:
@@ -943,6 +957,10 @@ def _roster_problems(stores: program.Stores, spool: Spool) -> list[Problem]:
         problems += [
             Problem(rows[i].sheet, rows[i].number, "状态", why)
             for i, why in roster_services.reinstatements_refused(stores, studios).items()
+        ]
+        problems += [
+            _error_problem(STUDIO_SHEET.title, rows, e)
+            for e in roster_services.cycle_start_refusals(stores, studios)
         ]
     people: dict[str, bytes] = {}  # 身份证号 → the fingerprint of the details first given
     repeats = _Repeats()

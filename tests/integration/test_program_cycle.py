@@ -31,7 +31,16 @@ from ledger.errors import (
 from ledger.funds import fund_services
 from ledger.funds.expenses import Expense, ExpensePlan, Receipt
 from ledger.registry import cycle_services, roster_services
-from ledger.registry.roster import Grade, MembershipInput, PersonInput, Studio, id_check_digit
+from ledger.registry.policy import STUDIO_KINDS
+from ledger.registry.roster import (
+    ROLE_LABELS,
+    STATUS_LABELS,
+    Grade,
+    MembershipInput,
+    PersonInput,
+    Studio,
+    id_check_digit,
+)
 from ledger.workbooks import imports, statements
 from schema.db import UnitOfWork
 from tests.conftest import FULL_CYCLE, Clock
@@ -353,7 +362,7 @@ def test_renewal_is_refused_after_an_unqualified_final_grade_and_the_studio_is_n
 
 
 def test_a_studio_graded_qualified_is_renamed_for_a_new_cycle_funded_from_its_first_year(
-    program_db: Engine, clock: Clock
+    program_db: Engine, clock: Clock, tmp_path: Path
 ) -> None:
     play_the_cycle(program_db, ("qualified", "qualified", "excellent"))
     run(
@@ -399,6 +408,22 @@ def test_a_studio_graded_qualified_is_renamed_for_a_new_cycle_funded_from_its_fi
         program_db, lambda uow: fund_services.appropriate(uow, 2028, by=CLERK, only=["HJ-S01"])
     )
     assert report.total == 5_000_000
+    # a renewed studio's cycles are history: a roster file moving its start year is
+    # refused on its row, with the rest of the file's problems, before anything is written
+    kind, active = STUDIO_KINDS["subject"], STATUS_LABELS["active"]
+    moved = ["HJ-S01", S1.name, kind, S1.host_unit, 2025, active]
+    host = ["HJ-S01", HOST.name, HOST.id_number, ROLE_LABELS["host"], HOST.unit, "2024-01-01"]
+    early = [*host[:2], person(9, "外校9").id_number, ROLE_LABELS["member"], "外校9"]
+    early += ["2024-03-01", "2024-02-01"]  # left before joining
+    path = imports.fill_template(
+        "roster", tmp_path / "r.xlsx", {"工作室": [moved], "成员": [host, early]}
+    )
+    with pytest.raises(imports.ImportRefused) as refused, UnitOfWork(program_db) as uow:
+        imports.import_file(uow, "roster", path, by=CLERK)
+    assert [str(p) for p in refused.value.problems] == [
+        "工作室 第2行 周期开始年度: HJ-S01已续期或已结算，周期开始年度不能再改",
+        "成员 第3行 退出日期: 退出日期早于加入日期",
+    ]
 
 
 def test_support_from_a_members_unit_is_kept_apart_and_does_not_count_toward_matching(
