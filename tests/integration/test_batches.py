@@ -129,6 +129,27 @@ def create(engine: Engine, by: str = "clerk") -> disbursement.CreatedBatch:
     return run(engine, lambda uow: created(uow, 2024, by, ON))
 
 
+def test_a_draft_planned_a_studio_and_taxed_two_lines_at_a_time_is_the_draft_planned_whole(
+    year: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the database as on the fakes: the draft planned a studio and taxed two lines at
+    a time (its lines inserted page by page, their tax stored afterwards) has the lines,
+    taxes and totals of the draft planned whole, which was rejected first."""
+    whole_batch = create(year).batch
+    run(year, lambda uow: disbursement.reject(uow, whole_batch.id, "boss1", "重做"))
+    monkeypatch.setattr(roster_services, "STUDIOS_AT_A_TIME", 1)
+    monkeypatch.setattr(disbursement, "LINES_AT_A_TIME", 2)
+    chunked = create(year).batch
+
+    def shown(batch: Batch) -> list[tuple[object, ...]]:
+        lines = [(x.number, x.studio, x.person, x.role, x.gross, x.tax, x.net) for x in batch.lines]
+        return [*lines, (batch.gross, batch.tax, batch.approvals_needed)]
+
+    assert chunked.id == whole_batch.id + 1
+    assert shown(chunked) == shown(whole_batch)
+    assert chunked == stored(year, chunked.id)
+
+
 def test_nobody_approves_a_batch_that_pays_them(year: Engine) -> None:
     """An approver who is also a studio member (their 身份证号 is a payee's) cannot approve
     the batch that pays them; another approver can. An approver recorded without an ID
