@@ -260,20 +260,6 @@ def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
     check_year_begun(year, on=on)
     program.require_dated(stores, on)
     governing = policy(stores, year)
-    header = Batch(
-        0,
-        year,
-        BatchState.DRAFT,
-        governing.version,
-        by,
-        utc_now(),
-        f"{on:%Y-%m}",
-        approvals_needed(0, governing),
-        0,
-        0,
-        (),
-        (),
-    )
     batch_id = count = gross = 0
     left_out: list[tuple[EntitlementLine, str]] = []
     for studios in roster_services.studio_pages(stores):
@@ -287,7 +273,7 @@ def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
         if not chosen:
             continue
         if not batch_id:  # written once it has a line to pay: with none, nothing is
-            batch_id = stores.batches.insert_batch(header, [], [])
+            batch_id = stores.batches.insert_batch(_draft(year, governing, by, on), [], [])
         stores.batches.add_lines(
             batch_id, count + 1, (PlannedLine(x, dict(x.split), 0) for x in chosen)
         )
@@ -299,8 +285,7 @@ def create(stores: Stores, year: int, by: str, on: date) -> CreatedBatch:
     stores.batches.set_totals(
         batch_id, gross, tally.current_tax, approvals_needed(gross, governing)
     )
-    draft = BatchState.DRAFT
-    stores.batches.add_event(BatchEvent(batch_id, "create", by, utc_now(), draft, draft))
+    _record_created(stores, batch_id, by)
     return CreatedBatch(replace(_batch(stores, batch_id, lines=False), tally=tally), left_out)
 
 
@@ -391,36 +376,27 @@ def _policy_of(stores: Stores, batch: Batch) -> Policy:
     return next(p for p in stores.registry.policies() if p.version == batch.policy_version)
 
 
-def _insert_reissue(
-    stores: Stores,
-    year: int,
-    policy_version: str,
-    by: str,
-    pay_month: str,
-    reissues: Sequence[BatchLine],
-) -> Batch:
-    governing = roster_services.policy(stores, year)
-    gross = sum(x.gross for x in reissues)
-    tax = sum(x.tax for x in reissues)
-    header = Batch(
+def _draft(year: int, governing: Policy, by: str, on: date, gross: Fen = 0, tax: Fen = 0) -> Batch:
+    """A new draft's header, to be paid in ``on``'s month (its lines go in after it)."""
+    return Batch(
         0,
         year,
         BatchState.DRAFT,
-        policy_version,
+        governing.version,
         by,
         utc_now(),
-        pay_month,
+        f"{on:%Y-%m}",
         approvals_needed(gross, governing),
         gross,
         tax,
         (),
         (),
     )
-    batch_id = stores.batches.insert_batch(header, [], reissues)
-    batch = _batch(stores, batch_id)
+
+
+def _record_created(stores: Stores, batch_id: int, by: str) -> None:
     draft = BatchState.DRAFT
     stores.batches.add_event(BatchEvent(batch_id, "create", by, utc_now(), draft, draft))
-    return batch
 
 
 def available_funds(stores: Stores, studios: Collection[str]) -> dict[tuple[str, str], Fen]:
@@ -1046,7 +1022,12 @@ def reissue(stores: Stores, year: int, by: str, on: date) -> Batch:
         replace(line, tax=tax, net=line.gross - tax, refund_month=None)
         for line, tax in zip(failures, taxes, strict=True)
     ]
-    batch = _insert_reissue(stores, year, governing.version, by, f"{on:%Y-%m}", forecast)
+    header = _draft(
+        year, governing, by, on, sum(x.gross for x in forecast), sum(x.tax for x in forecast)
+    )
+    batch_id = stores.batches.insert_batch(header, [], forecast)
+    batch = _batch(stores, batch_id)
+    _record_created(stores, batch_id, by)
     stores.batches.save_lines([line.reissued() for line in failures])
     return batch
 

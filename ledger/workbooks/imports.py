@@ -841,22 +841,9 @@ def _import_roster(
     roster_services.register_units(stores, _units(spool), by=by)
     changed = 0
     for chunk in spool.chunks(STUDIO_SHEET.title):
-        studios = [_studio(r) for r in chunk]
-        changed += _save_part(stores, studios, [], [], chunk, [], [], by)
+        changed += _save_part(stores, chunk, [], by)
     for chunk in spool.chunks(MEMBER_SHEET.title):
-        people: dict[str, tuple[PersonInput, Row]] = {}
-        for row in chunk:
-            people.setdefault(row.values["身份证号"], (_person(row), row))
-        changed += _save_part(
-            stores,
-            [],
-            [person for person, _ in people.values()],
-            [_membership(r) for r in chunk],
-            [],
-            [row for _, row in people.values()],
-            chunk,
-            by,
-        )
+        changed += _save_part(stores, [], chunk, by)
     try:
         findings = roster_services.checked_composition(stores)
     except roster_services.CompositionRefused as refused:
@@ -876,18 +863,22 @@ def _units(spool: Spool) -> set[str]:
 
 
 def _save_part(
-    stores: program.Stores,
-    studios: list[Studio],
-    people: list[PersonInput],
-    memberships: list[MembershipInput],
-    studio_rows: list[Row],
-    person_rows: list[Row],
-    member_rows: list[Row],
-    by: str,
+    stores: program.Stores, studio_rows: list[Row], member_rows: list[Row], by: str
 ) -> int:
-    """One part of the roster saved; a service's refusal placed on the rows it names."""
+    """The records of these rows saved (each person once, from their first row); a
+    service's refusal placed on the rows and columns it names."""
+    firsts: dict[str, Row] = {}
+    for row in member_rows:
+        firsts.setdefault(row.values["身份证号"], row)
+    person_rows = list(firsts.values())
     try:
-        return roster_services.save_roster_part(stores, studios, people, memberships, by=by)
+        return roster_services.save_roster_part(
+            stores,
+            [_studio(r) for r in studio_rows],
+            [_person(r) for r in person_rows],
+            [_membership(r) for r in member_rows],
+            by=by,
+        )
     except InvalidInputError as refused:
         placed = {
             "studios": (STUDIO_SHEET.title, studio_rows, FIELD_HEADERS),
